@@ -1,0 +1,75 @@
+"""`python -m bot`: run the bot with long polling.
+
+With no BOT_TOKEN it starts the local Bot API emulator in this process and
+talks to it, so anyone can try the bot without Telegram.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+
+from pydantic import ValidationError
+
+from bot.config import Settings, describe_error
+
+log = logging.getLogger("bot")
+
+
+async def run(settings: Settings) -> None:
+    """Migrate, connect, poll until stopped."""
+    from bot.factory import create_bot, create_dispatcher, set_commands
+    from models.db import create_engine, create_sessionmaker, migrate
+    from services.clock import SystemClock
+
+    engine = create_engine(settings.database_url)
+    await migrate(engine)
+    emulator = None
+    if settings.bot_token is None:
+        from bot.emulator import Emulator
+
+        emulator = Emulator()
+        await emulator.start(port=settings.emulator_port)
+        token, api_url = emulator.token, emulator.base_url
+        log.warning(
+            "No BOT_TOKEN: running against the local Bot API emulator at %s.\n"
+            "  Chat with the bot in this terminal:  .venv/bin/python -m bot.emulator.console "
+            "--url %s --user 1001 --name Ann --lang en\n"
+            "  or drive it over HTTP: see README.md, 'Trying it without Telegram'.",
+            api_url, api_url,
+        )
+    else:
+        token, api_url = settings.bot_token.get_secret_value(), None
+
+    bot = create_bot(settings, token=token, api_url=api_url)
+    dp = create_dispatcher(settings, sessionmaker=create_sessionmaker(engine),
+                           clock=SystemClock())
+    try:
+        me = await bot.get_me()
+        await set_commands(bot, settings)
+        log.info("Bot @%s is running (long polling). Press Ctrl+C to stop.", me.username)
+        await dp.start_polling(bot, handle_signals=True)
+    finally:
+        await bot.session.close()
+        await dp.storage.close()
+        if emulator is not None:
+            await emulator.stop()
+        await engine.dispose()
+
+
+def main() -> None:
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(describe_error(error), file=sys.stderr)
+        sys.exit(2)
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run(settings))
+
+
+if __name__ == "__main__":
+    main()

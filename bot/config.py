@@ -1,0 +1,95 @@
+"""All settings, from the environment and `.env`, checked once at start-up."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LOCALES = ("zh", "en")
+TELEGRAM_API_URL = "https://api.telegram.org"
+
+
+class Settings(BaseSettings):
+    """One place for every knob; see README for what each does."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = TELEGRAM_API_URL
+    database_url: str = "sqlite+aiosqlite:///data/bot.db"
+    redis_url: str | None = None
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    default_locale: Literal["zh", "en"] = "zh"
+    timezone: str = "Asia/Shanghai"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    emulator_port: int = Field(default=8081, ge=0, le=65535)
+    invite_ttl_days: int = Field(default=7, ge=1, le=365)
+    flood_rate: int = Field(default=8, ge=1, description="updates a user may send per window")
+    flood_window_seconds: float = Field(default=5.0, gt=0)
+
+    @field_validator("bot_token", "redis_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            bot_id, _, secret = value.get_secret_value().partition(":")
+            if not bot_id.isdigit() or not secret:
+                raise ValueError("must look like 123456:ABC-DEF… (from @BotFather)")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            try:
+                return frozenset(int(p) for p in parts if p)
+            except ValueError:
+                raise ValueError("must be Telegram user ids separated by commas") from None
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("unknown time zone (use a name such as Asia/Shanghai)") from None
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite://"):
+            return "sqlite+aiosqlite://" + value.split("://", 1)[1]
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("must be a sqlite:// or postgresql:// URL")
+        return value
+
+
+def describe_error(error: ValidationError) -> str:
+    """One clear line naming the setting that is wrong."""
+    first = error.errors()[0]
+    name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    return f"Configuration error: {name}: {message}"

@@ -1,0 +1,93 @@
+"""Building the bot and its dispatcher; everything a handler needs is injected here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import LOCALES, TELEGRAM_API_URL, Settings
+from bot.i18n import load_i18n
+from bot.middlewares import DbSessionMiddleware, FloodMiddleware, LocaleMiddleware, UserMiddleware
+from handlers import routers
+from services.clock import Clock
+
+
+def create_bot(settings: Settings, *, token: str, api_url: str | None = None) -> Bot:
+    """An aiogram Bot talking to Telegram, or to any Bot API server (the emulator)."""
+    url = api_url or settings.telegram_api_url
+    if url == TELEGRAM_API_URL:
+        session = AiohttpSession()
+    else:
+        session = AiohttpSession(api=TelegramAPIServer.from_base(url))
+    return Bot(token=token, session=session,
+               default=DefaultBotProperties(parse_mode=ParseMode.HTML))
+
+
+def create_storage(settings: Settings) -> BaseStorage:
+    """FSM storage: Redis when configured (several replicas), memory otherwise."""
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
+def _attach(dp: Dispatcher, router: Router) -> None:
+    # Handler modules keep one router each; a process that builds several
+    # dispatchers (the tests) must take it back from the previous one first.
+    previous = router.parent_router
+    if previous is not None:
+        previous.sub_routers.remove(router)
+        router._parent_router = None
+    dp.include_router(router)
+
+
+def create_dispatcher(
+    settings: Settings,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    storage: BaseStorage | None = None,
+    **deps: Any,
+) -> Dispatcher:
+    """The dispatcher with its middlewares and routers; `deps` reach every handler."""
+    i18n = load_i18n(settings.default_locale)
+    dp = Dispatcher(storage=storage or create_storage(settings), settings=settings,
+                    sessionmaker=sessionmaker, clock=clock, **deps)
+    # Outer middlewares on the update run in this order for every event.
+    dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
+    dp.update.outer_middleware(UserMiddleware())
+    dp.update.outer_middleware(LocaleMiddleware(i18n))
+    dp.update.outer_middleware(FloodMiddleware(rate=settings.flood_rate,
+                                               window=settings.flood_window_seconds, clock=clock))
+    for router in routers():
+        _attach(dp, router)
+    return dp
+
+
+async def set_commands(bot: Bot, settings: Settings) -> None:
+    """The command menu in Telegram's UI, in each language."""
+    i18n = load_i18n(settings.default_locale)
+    for locale in LOCALES:
+        with i18n.context(), i18n.use_locale(locale):
+            commands = [
+                BotCommand(command="menu", description=_("Main menu")),
+                BotCommand(command="help", description=_("How to use this bot")),
+                BotCommand(command="cancel", description=_("Stop what you are doing")),
+                BotCommand(command="language", description=_("Language / 语言")),
+                BotCommand(command="privacy", description=_("What we keep about you")),
+                BotCommand(command="mydata", description=_("Get all your data")),
+                BotCommand(command="deleteme", description=_("Erase your data")),
+            ]
+        language = None if locale == settings.default_locale else locale
+        await bot.set_my_commands(commands, language_code=language)

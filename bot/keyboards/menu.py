@@ -1,0 +1,54 @@
+"""The main menu: a reply keyboard of big, plain buttons that depends on the user's roles."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiogram.types import ReplyKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import ReplyKeyboardBuilder
+
+from bot.i18n import N_
+from services.access import Access
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """One main-menu button: its label (translated when drawn) and who sees it."""
+
+    key: str
+    label: str
+    visible: Callable[[Access], bool]
+
+
+def _everyone(_access: Access) -> bool:
+    return True
+
+
+def _managers(access: Access) -> bool:
+    return access.is_admin or access.is_staff
+
+
+# Features add their entry here; order is the order on screen, two per row.
+MENU: tuple[MenuItem, ...] = (
+    MenuItem("manage", N_("🛠 Manage community"), _managers),
+    MenuItem("settings", N_("⚙️ Settings"), _everyone),
+    MenuItem("help", N_("❓ Help"), _everyone),
+)
+
+
+def menu_item(key: str) -> MenuItem:
+    """The menu entry with this key."""
+    return next(item for item in MENU if item.key == key)
+
+
+def main_menu(access: Access) -> ReplyKeyboardMarkup:
+    """The reply keyboard for this user, in the current language."""
+    builder = ReplyKeyboardBuilder()
+    for item in MENU:
+        if item.visible(access):
+            builder.button(text=_(item.label))
+    builder.adjust(2)
+    return builder.as_markup(resize_keyboard=True, is_persistent=True,
+                             input_field_placeholder=_("Choose from the menu below"))

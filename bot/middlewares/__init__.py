@@ -1,0 +1,7 @@
+"""Middlewares, in the order the dispatcher runs them."""
+
+from bot.middlewares.db import DbSessionMiddleware
+from bot.middlewares.flood import FloodMiddleware
+from bot.middlewares.user import LocaleMiddleware, UserMiddleware
+
+__all__ = ["DbSessionMiddleware", "FloodMiddleware", "LocaleMiddleware", "UserMiddleware"]

@@ -1,0 +1,38 @@
+"""The last line: log unexpected errors with the update id, tell the user kindly."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import gettext as _
+
+router = Router(name=__name__)
+log = logging.getLogger(__name__)
+
+
+@router.errors()
+async def on_error(event: ErrorEvent) -> bool:
+    """Never show a traceback: log it, apologise, and keep the bot running."""
+    error = event.exception
+    update = event.update
+    if isinstance(error, TelegramBadRequest) and "message is not modified" in error.message:
+        # A double tap re-drew the same screen; nothing went wrong.
+        if update.callback_query:
+            await update.callback_query.answer()
+        return True
+    if isinstance(error, TelegramForbiddenError):
+        log.info("update %s: user blocked the bot (%s)", update.update_id, error.message)
+        return True
+    log.exception("update %s failed", update.update_id, exc_info=error)
+    text = _("Sorry, something went wrong on our side. Please try again, or send /menu.")
+    try:
+        if update.callback_query:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.message:
+            await update.message.answer(text)
+    except Exception:  # the apology itself failed (network, blocked); the log has it all
+        log.warning("update %s: could not tell the user about the error", update.update_id)
+    return True

@@ -1,0 +1,40 @@
+"""Catch-alls, registered last: unknown text, stale or forged buttons, label buttons."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.keyboards.menu import main_menu
+from bot.keyboards.pager import NOOP
+from services.access import Access
+
+router = Router(name=__name__)
+
+
+@router.callback_query(F.data == NOOP)
+async def on_noop(callback: CallbackQuery) -> None:
+    """A button that only shows a label, such as a page number."""
+    await callback.answer()
+
+
+@router.callback_query()
+async def on_stale_button(callback: CallbackQuery) -> None:
+    """A button nobody handles: old, from a removed feature, or forged."""
+    await callback.answer(_("This button is out of date. Please use the menu below."),
+                          show_alert=True)
+
+
+@router.message(F.text.startswith("/"))
+async def on_unknown_command(message: Message, access: Access) -> None:
+    """A command we do not know."""
+    await message.answer(_("I don't know that command. Press a button below, "
+                           "or send /help."), reply_markup=main_menu(access))
+
+
+@router.message()
+async def on_unknown(message: Message, access: Access) -> None:
+    """Anything else: a gentle nudge back to the menu."""
+    await message.answer(_("Sorry, I didn't understand that. Please press one of the "
+                           "buttons below, or send /help."), reply_markup=main_menu(access))

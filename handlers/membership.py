@@ -1,0 +1,25 @@
+"""Noticing when a user blocks or unblocks the bot."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
+from aiogram.types import ChatMemberUpdated
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import users
+from services.clock import Clock
+
+router = Router(name=__name__)
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))
+async def on_blocked(event: ChatMemberUpdated, session: AsyncSession, clock: Clock) -> None:
+    """The user blocked the bot: stop sending them anything."""
+    await users.set_blocked(session, tg_id=event.from_user.id, clock=clock, blocked=True)
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=MEMBER))
+async def on_unblocked(event: ChatMemberUpdated, session: AsyncSession, clock: Clock) -> None:
+    """The user unblocked the bot."""
+    await users.set_blocked(session, tg_id=event.from_user.id, clock=clock, blocked=False)

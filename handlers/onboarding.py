@@ -1,0 +1,342 @@
+"""Onboarding: /start, language, privacy consent, community and grid, then the main menu.
+
+```mermaid
+stateDiagram-v2
+    [*] --> Privacy: /start (new user)
+    Privacy --> Privacy: 🌐 language button
+    Privacy --> Community: ✅ I agree (invite link redeemed here if any)
+    Community --> Community: typed text = search / ◀ ▶ pages
+    Community --> Grid: community chosen (it has grids)
+    Community --> Menu: community chosen (no grids)
+    Grid --> Menu: grid chosen / "not sure"
+    [*] --> Menu: /start (already set up)
+    Menu --> [*]
+```
+"""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callback_data import HomeAction, HomeCb, LanguageCb, PrivacyAction, PrivacyCb
+from bot.config import Settings
+from bot.keyboards.menu import main_menu
+from bot.keyboards.pager import add_pager
+from models.users import User
+from services import communities, invites, users
+from services.access import Access, load_access
+from services.clock import Clock
+from services.errors import DomainError, InviteUnusable
+
+router = Router(name=__name__)
+
+INVITE_PREFIX = "inv_"
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+
+class Onboarding(StatesGroup):
+    privacy = State()
+    community = State()
+    grid = State()
+
+
+def privacy_text() -> str:
+    return _(
+        "<b>Privacy notice</b>\n\n"
+        "To serve you, this bot keeps: your Telegram id and name, your language, "
+        "your community and grid, and what you do here (orders, enrolments, "
+        "volunteering, reports, answers to polls).\n\n"
+        "Only the staff of your community see it, to organise courses and services. "
+        "Nothing is shared with anyone else.\n\n"
+        "You can get all of it with /mydata and erase it with /deleteme at any time."
+    )
+
+
+def language_keyboard() -> InlineKeyboardBuilder:
+    builder = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        builder.button(text=name, callback_data=LanguageCb(code=code))
+    return builder
+
+
+async def show_privacy(message: Message, state: FSMContext) -> None:
+    """Ask for consent, offering the other language right there."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ I agree"), callback_data=PrivacyCb(action=PrivacyAction.ACCEPT))
+    builder.attach(language_keyboard())
+    builder.adjust(1, 2)
+    await state.set_state(Onboarding.privacy)
+    await message.answer(
+        _("Welcome to the community living room! 👋") + "\n\n" + privacy_text(),
+        reply_markup=builder.as_markup(),
+    )
+
+
+async def show_menu(message: Message, access: Access, text: str | None = None) -> None:
+    """Send the main menu keyboard with a short line."""
+    await message.answer(text or _("Main menu. Choose below 👇"), reply_markup=main_menu(access))
+
+
+async def ask_community(
+    message: Message, session: AsyncSession, state: FSMContext, *, page: int = 0,
+    query: str | None = None, edit: bool = False, intro: str | None = None,
+) -> None:
+    """List communities (filtered by what the user typed), a page at a time."""
+    await state.set_state(Onboarding.community)
+    await state.update_data(home_query=query)
+    found = await communities.list_communities(session, query=query, page=page)
+    if query and not found.items:
+        found = await communities.list_communities(session, page=0)
+        text = _("No community name contains “{query}”. Try another word, "
+                 "or choose from the list:").format(query=html.escape(query))
+    elif query:
+        text = _("Communities matching “{query}”:").format(query=html.escape(query))
+    else:
+        text = intro or _("Which community do you live in?\n"
+                          "Type part of its name, or choose from the list:")
+    builder = InlineKeyboardBuilder()
+    for community in found.items:
+        builder.button(text=community.name, callback_data=HomeCb(
+            action=HomeAction.COMMUNITY, community_id=community.id or 0))
+    builder.adjust(1)
+    add_pager(builder, page=found.page, pages=found.pages,
+              make=lambda p: HomeCb(action=HomeAction.PAGE, page=p))
+    if edit:
+        await message.edit_text(text, reply_markup=builder.as_markup())
+    else:
+        await message.answer(text, reply_markup=builder.as_markup())
+
+
+async def continue_onboarding(
+    message: Message, *, user: User, access: Access, session: AsyncSession, state: FSMContext,
+    greeting: str | None = None,
+) -> None:
+    """Take the user to the next step they still need: consent, community, or the menu."""
+    if user.consented_at is None:
+        await show_privacy(message, state)
+        return
+    if user.community_id is None and await communities.count_communities(session) > 0:
+        await ask_community(message, session, state, intro=greeting and (
+            greeting + "\n\n" + _("Which community do you live in?\n"
+                                  "Type part of its name, or choose from the list:")))
+        return
+    await state.clear()
+    if user.community_id is None:
+        greeting = (greeting or "") + ("\n\n" if greeting else "") + _(
+            "No communities have been set up yet. You will be able to choose yours later "
+            "in ⚙️ Settings.")
+    await show_menu(message, access, greeting)
+
+
+def invite_error_text(reason: str) -> str:
+    return {
+        "expired": _("This invite link has expired. Please ask for a new one."),
+        "used": _("This invite link has already been used. Each link works once."),
+        "revoked": _("This invite link was withdrawn. Please ask for a new one."),
+        "already_held": _("You already have this role, so the link was left unused."),
+    }.get(reason, _("This invite link is not valid. Please check it or ask for a new one."))
+
+
+def role_granted_text(role: str, community: str | None) -> str:
+    names = {"teacher": _("teacher"), "staff": _("staff member"), "admin": _("district admin")}
+    if community:
+        return _("🎉 You are now a {role} of {community}.").format(
+            role=names.get(role, role), community=html.escape(community))
+    return _("🎉 You are now a {role}.").format(role=names.get(role, role))
+
+
+async def redeem(
+    message: Message, *, token: str, user: User, session: AsyncSession, clock: Clock,
+    access: Access, settings: Settings,
+) -> tuple[str, Access]:
+    """Use an invite token; returns what to tell the user and their new roles."""
+    try:
+        invite = await invites.redeem_invite(session, user=user, clock=clock, token=token)
+    except InviteUnusable as error:
+        return invite_error_text(error.reason), access
+    community = None
+    if invite.community_id is not None:
+        community = (await communities.get_community(
+            session, community_id=invite.community_id)).name
+    assert user.id is not None
+    new_access = await load_access(session, user_id=user.id,
+                                   bootstrap_admin=user.tg_id in settings.admin_ids)
+    await session.commit()
+    return role_granted_text(invite.role, community), new_access
+
+
+@router.message(CommandStart())
+async def on_start(
+    message: Message, command: CommandObject, user: User, access: Access,
+    session: AsyncSession, state: FSMContext, clock: Clock, settings: Settings,
+) -> None:
+    """/start, with or without a deep-link payload."""
+    payload = (command.args or "").strip()
+    await state.clear()
+    greeting = None
+    if payload.startswith(INVITE_PREFIX):
+        token = payload.removeprefix(INVITE_PREFIX)
+        if user.consented_at is None:
+            await state.update_data(invite_token=token)
+        else:
+            greeting, access = await redeem(message, token=token, user=user, session=session,
+                                            clock=clock, access=access,
+                                            settings=settings)
+    elif payload:
+        greeting = _("That link is not one I know. Here is the main menu.")
+    if user.consented_at is None:
+        await show_privacy(message, state)  # keeps a pending invite token in the state data
+        return
+    await continue_onboarding(message, user=user, access=access, session=session, state=state,
+                              greeting=greeting or _("Welcome back! 👋"))
+
+
+@router.callback_query(PrivacyCb.filter(F.action == PrivacyAction.ACCEPT))
+async def on_accept(
+    callback: CallbackQuery, user: User, access: Access, session: AsyncSession,
+    state: FSMContext, clock: Clock, settings: Settings,
+) -> None:
+    """✅ I agree: record consent, use a pending invite, go on to the community."""
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if user.consented_at is not None and await state.get_state() != Onboarding.privacy:
+        await callback.message.answer(_("You have already agreed. Here is the main menu."),
+                                      reply_markup=main_menu(access))
+        return
+    await users.accept_privacy(session, user=user, clock=clock)
+    await callback.message.edit_reply_markup(reply_markup=None)
+    token = (await state.get_data()).get("invite_token")
+    greeting = _("Thank you! ✅")
+    if token:
+        text, access = await redeem(callback.message, token=token, user=user, session=session,
+                                    clock=clock, access=access, settings=settings)
+        greeting += "\n" + text
+    await state.clear()
+    await continue_onboarding(callback.message, user=user, access=access, session=session,
+                              state=state, greeting=greeting)
+
+
+@router.callback_query(LanguageCb.filter())
+async def on_language(
+    callback: CallbackQuery, callback_data: LanguageCb, user: User, access: Access,
+    session: AsyncSession, state: FSMContext, i18n: I18n,
+) -> None:
+    """A language button, during onboarding or from settings."""
+    if callback_data.code not in LANGUAGE_NAMES:
+        await callback.answer(_("This button is out of date."))
+        return
+    await users.set_locale(session, user=user, locale=callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await callback.answer(_("Language: English"))
+        if not isinstance(callback.message, Message):
+            return
+        if await state.get_state() == Onboarding.privacy:
+            data = await state.get_data()
+            await callback.message.delete()
+            await show_privacy(callback.message, state)
+            await state.update_data(data)
+        else:
+            await callback.message.edit_reply_markup(reply_markup=None)
+            await show_menu(callback.message, access, _("Language: English"))
+
+
+@router.message(Command("language"))
+async def on_language_command(message: Message) -> None:
+    """/language: offer both languages."""
+    await message.answer(_("Choose your language:"),
+                         reply_markup=language_keyboard().as_markup())
+
+
+@router.callback_query(HomeCb.filter(F.action == HomeAction.PAGE))
+async def on_community_page(
+    callback: CallbackQuery, callback_data: HomeCb, session: AsyncSession, state: FSMContext,
+) -> None:
+    """◀ ▶ through the list of communities."""
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    query = (await state.get_data()).get("home_query")
+    await ask_community(callback.message, session, state, page=callback_data.page,
+                        query=query, edit=True)
+
+
+@router.message(Onboarding.community, F.text, ~F.text.startswith("/"))
+async def on_community_search(message: Message, session: AsyncSession,
+                              state: FSMContext) -> None:
+    """Typed text while choosing a community is a search."""
+    query = (message.text or "").strip()[:64]
+    await ask_community(message, session, state, query=query or None)
+
+
+@router.callback_query(HomeCb.filter(F.action == HomeAction.COMMUNITY))
+async def on_community_chosen(
+    callback: CallbackQuery, callback_data: HomeCb, user: User, access: Access,
+    session: AsyncSession, state: FSMContext,
+) -> None:
+    """A community was chosen: ask for the grid, or finish if it has none."""
+    try:
+        community = await communities.get_community(session,
+                                                    community_id=callback_data.community_id)
+    except DomainError:
+        await callback.answer(_("That community no longer exists. Please choose again."),
+                              show_alert=True)
+        return
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    grids = await communities.list_grids(session, community_id=community.id or 0)
+    if not grids:
+        await users.set_home(session, user=user, community_id=community.id or 0, grid_id=None)
+        await callback.message.edit_text(
+            _("Your community: {name}").format(name=html.escape(community.name)))
+        await state.clear()
+        await show_menu(callback.message, access, _("All set! 🎉"))
+        return
+    builder = InlineKeyboardBuilder()
+    for grid in grids:
+        builder.button(text=grid.name, callback_data=HomeCb(
+            action=HomeAction.GRID, community_id=community.id or 0, grid_id=grid.id or 0))
+    builder.button(text=_("Not sure"), callback_data=HomeCb(
+        action=HomeAction.GRID, community_id=community.id or 0, grid_id=0))
+    builder.adjust(2)
+    await state.set_state(Onboarding.grid)
+    await callback.message.edit_text(
+        _("{name}: which grid (block) do you live in?").format(name=html.escape(community.name)),
+        reply_markup=builder.as_markup())
+
+
+@router.callback_query(HomeCb.filter(F.action == HomeAction.GRID))
+async def on_grid_chosen(
+    callback: CallbackQuery, callback_data: HomeCb, user: User, access: Access,
+    session: AsyncSession, state: FSMContext,
+) -> None:
+    """The grid was chosen (or "not sure"): save the home and show the menu."""
+    try:
+        await users.set_home(session, user=user, community_id=callback_data.community_id,
+                             grid_id=callback_data.grid_id or None)
+    except DomainError:
+        await callback.answer(_("That choice is no longer available. Please choose again."),
+                              show_alert=True)
+        return
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    community = await communities.get_community(session, community_id=callback_data.community_id)
+    where = html.escape(community.name)
+    if callback_data.grid_id:
+        grid = await communities.get_grid(session, grid_id=callback_data.grid_id)
+        where += " · " + html.escape(grid.name)
+    await callback.message.edit_text(_("Your community: {name}").format(name=where))
+    await state.clear()
+    await show_menu(callback.message, access, _("All set! 🎉"))

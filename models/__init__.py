@@ -1,0 +1,8 @@
+"""Every table, imported here so that SQLModel.metadata knows them all."""
+
+from models.audit import AuditEntry
+from models.communities import Community, Grid
+from models.invites import Invite
+from models.users import Role, RoleGrant, User
+
+__all__ = ["AuditEntry", "Community", "Grid", "Invite", "Role", "RoleGrant", "User"]

@@ -1,0 +1,100 @@
+"""The database engine, sessions, write transactions and migrations.
+
+SQLite is the default and gets the settings a busy bot needs: WAL so readers
+never wait for the writer, synchronous=NORMAL (safe with WAL), a busy timeout,
+and BEGIN IMMEDIATE for transactions that read and then write. A deferred
+transaction that read first fails at once with "database is locked" when it
+tries to write after another connection did; an immediate one waits its turn.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+import models  # noqa: F401  (registers every table on SQLModel.metadata)
+
+ROOT = Path(__file__).resolve().parent.parent
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+IMMEDIATE = "sqlite_immediate"
+
+
+def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """Create the async engine; tunes SQLite and creates its folder."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_async_engine(url, **kwargs)
+
+    if parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **kwargs)
+    _tune_sqlite(engine)
+    return engine
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (pysqlite's own handling can't do IMMEDIATE).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep their objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Start a transaction that will write.
+
+    Ends any read-only transaction first (its snapshot would make a later
+    write fail on SQLite), then begins with BEGIN IMMEDIATE on SQLite; on
+    PostgreSQL this is an ordinary BEGIN and services lock rows they change.
+    """
+    if session.in_transaction():
+        await session.commit()
+    await session.connection(execution_options={IMMEDIATE: True})
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """Alembic's configuration, independent of the working directory."""
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    if url:
+        cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Bring the database schema up to date (run at start-up)."""
+
+    def upgrade(connection: Connection) -> None:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+    async with engine.begin() as conn:
+        await conn.run_sync(upgrade)

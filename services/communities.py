@@ -1,0 +1,133 @@
+"""Communities and grids: creating them and finding them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col, select
+
+from models.communities import COMMUNITY_NAME_MAX, GRID_NAME_MAX, Community, Grid
+from services import audit
+from services.access import Access
+from services.clock import Clock
+from services.errors import AlreadyExists, InvalidInput, NotFound
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list, with what is needed to draw the pager."""
+
+    items: list[Community]
+    page: int
+    pages: int
+
+
+def clean_name(raw: str, *, field: str, limit: int) -> str:
+    """Trim and check a name typed by a person."""
+    name = " ".join(raw.split())
+    if not name:
+        raise InvalidInput(field, "empty")
+    if len(name) > limit:
+        raise InvalidInput(field, "too_long")
+    return name
+
+
+async def insert_unique(session: AsyncSession, row: SQLModel, name: str) -> None:
+    """Insert a row whose name must be unique; AlreadyExists if it is taken.
+
+    A savepoint keeps a clash from rolling back (and expiring) the rest of the
+    caller's session, such as the user object the handler holds.
+    """
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        raise AlreadyExists(name) from None
+
+
+async def get_community(session: AsyncSession, *, community_id: int) -> Community:
+    """The community, or NotFound."""
+    community = await session.get(Community, community_id)
+    if community is None:
+        raise NotFound(f"community {community_id}")
+    return community
+
+
+async def get_grid(session: AsyncSession, *, grid_id: int) -> Grid:
+    """The grid, or NotFound."""
+    grid = await session.get(Grid, grid_id)
+    if grid is None:
+        raise NotFound(f"grid {grid_id}")
+    return grid
+
+
+async def count_communities(session: AsyncSession) -> int:
+    """How many communities the district has."""
+    return int((await session.execute(select(func.count()).select_from(Community))).scalar_one())
+
+
+async def list_communities(
+    session: AsyncSession, *, query: str | None = None, page: int = 0, per_page: int = 6
+) -> Page:
+    """Communities by name, optionally only those whose name contains `query`.
+
+    Substring matching, not words: Chinese names have no spaces to split on.
+    """
+    where = []
+    if query:
+        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append(col(Community.name).ilike(f"%{escaped}%", escape="\\"))
+    total = int(
+        (await session.execute(select(func.count()).select_from(Community).where(*where)))
+        .scalar_one()
+    )
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 0), pages - 1)
+    items = (
+        await session.execute(
+            select(Community).where(*where).order_by(col(Community.name), col(Community.id))
+            .offset(page * per_page).limit(per_page)
+        )
+    ).scalars().all()
+    return Page(items=list(items), page=page, pages=pages)
+
+
+async def list_grids(session: AsyncSession, *, community_id: int) -> list[Grid]:
+    """A community's grids by name."""
+    rows = await session.execute(
+        select(Grid).where(col(Grid.community_id) == community_id)
+        .order_by(col(Grid.name), col(Grid.id))
+    )
+    return list(rows.scalars().all())
+
+
+async def create_community(
+    session: AsyncSession, *, access: Access, clock: Clock, name: str, timezone: str
+) -> Community:
+    """A district admin opens a new community."""
+    access.require_admin()
+    name = clean_name(name, field="community_name", limit=COMMUNITY_NAME_MAX)
+    community = Community(name=name, timezone=timezone, created_at=clock.now())
+    await insert_unique(session, community, name)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="community.create",
+                 community_id=community.id, name=name)
+    await session.commit()
+    return community
+
+
+async def create_grid(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int, name: str
+) -> Grid:
+    """An admin, or staff of the community, adds a grid to it."""
+    access.require_manage(community_id)
+    await get_community(session, community_id=community_id)
+    name = clean_name(name, field="grid_name", limit=GRID_NAME_MAX)
+    grid = Grid(community_id=community_id, name=name, created_at=clock.now())
+    await insert_unique(session, grid, name)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="grid.create",
+                 community_id=community_id, grid_id=grid.id, name=name)
+    await session.commit()
+    return grid

@@ -1,0 +1,32 @@
+"""Every string the code shows is translated in both catalogues."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.i18n import load_i18n
+from tools.i18n import extract, missing
+
+PLACEHOLDER = re.compile(r"\{(\w*)\}")
+
+
+@pytest.mark.parametrize("locale", ["zh", "en"])
+def test_no_string_is_missing(locale: str) -> None:
+    assert missing(locale) == []
+
+
+def test_translations_keep_placeholders_and_tags() -> None:
+    i18n = load_i18n()
+    for message in extract():
+        if not message.id:
+            continue
+        source = str(message.id)
+        zh = i18n.gettext(source, locale="zh")
+        assert sorted(PLACEHOLDER.findall(zh)) == sorted(PLACEHOLDER.findall(source)), source
+        assert sorted(re.findall(r"</?\w+>", zh)) == sorted(re.findall(r"</?\w+>", source)), source
+
+
+def test_the_chinese_catalogue_is_really_chinese() -> None:
+    assert load_i18n().gettext("✅ I agree", locale="zh") == "✅ 我同意"
