@@ -31,7 +31,9 @@ def extract() -> Catalog:
         if not directory.exists():
             continue
         for filename, lineno, message, _comments, _context in extract_from_dir(
-            directory, method_map=[("**.py", "python")], keywords=KEYWORDS,
+            directory,
+            method_map=[("**.py", "python")],
+            keywords=KEYWORDS,
         ):
             if any(part in SKIP for part in Path(filename).parts):
                 continue
@@ -78,8 +80,7 @@ def update() -> None:
         path = po_path(locale)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as f:
-            write_po(f, catalog, width=0, omit_header=False, sort_output=True,
-                     include_lineno=False)
+            write_po(f, catalog, width=0, omit_header=False, sort_output=True, include_lineno=False)
         print(f"{locale}: {len(catalog)} messages, {len(missing(locale, template))} untranslated")
 
 
