@@ -3,6 +3,19 @@
 from models.audit import AuditEntry
 from models.communities import Community, Grid
 from models.invites import Invite
+from models.outbox import OutboxFile, OutboxMessage
+from models.preferences import NotificationPrefs
 from models.users import Role, RoleGrant, User
 
-__all__ = ["AuditEntry", "Community", "Grid", "Invite", "Role", "RoleGrant", "User"]
+__all__ = [
+    "AuditEntry",
+    "Community",
+    "Grid",
+    "Invite",
+    "NotificationPrefs",
+    "OutboxFile",
+    "OutboxMessage",
+    "Role",
+    "RoleGrant",
+    "User",
+]
