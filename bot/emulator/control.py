@@ -128,10 +128,12 @@ def add_control_routes(app: web.Application, emu: Emulator) -> None:
         after = int(request.query.get("after", "0"))
         timeout = min(float(request.query.get("timeout", "25")), 60.0)
         deadline = asyncio.get_running_loop().time() + timeout
+        state = emu.state
         while True:
-            event = emu.state.messages_changed.current()
+            event = state.messages_changed.current()
             remaining = deadline - asyncio.get_running_loop().time()
-            if emu.state.version > after or remaining <= 0:
+            changed = state.version > after or emu.state is not state
+            if changed or remaining <= 0 or emu.stopping:
                 return _ok(**chat_view(handle))
             await wait_event(event, remaining)
 

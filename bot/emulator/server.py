@@ -222,10 +222,16 @@ class Emulator:
         """Stop serving; wakes long polls so the shutdown is quick."""
         self._stopping = True
         self.state.updates_changed.notify()
+        self.state.messages_changed.notify()
         await self._stop_webhook_task()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+
+    @property
+    def stopping(self) -> bool:
+        """True while stop() runs; long-poll handlers return early."""
+        return self._stopping
 
     async def __aenter__(self) -> Emulator:
         await self.start()
@@ -353,7 +359,9 @@ class Emulator:
 
     def reset(self) -> None:
         """Forget users, chats, files, updates, records, injected failures and flood history."""
-        self.state.updates_changed.notify()  # end running long polls with the old state
+        # End running long polls and waits that watch the old state.
+        self.state.updates_changed.notify()
+        self.state.messages_changed.notify()
         self.state = EmulatorState()
         self.methods = BotMethods(self)
         self.violations.clear()
