@@ -31,6 +31,7 @@ class HomeAction(StrEnum):
     PAGE = "p"          # show another page of communities
     COMMUNITY = "c"     # this is my community
     GRID = "g"          # this is my grid (grid_id 0: not sure)
+    LATER = "l"         # choose later (from settings)
 
 
 class HomeCb(CallbackData, prefix="hm"):

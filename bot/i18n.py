@@ -37,6 +37,13 @@ class PoI18n(I18n):
         return translations
 
 
+# aiogram's `gettext` looks the current I18n up through I18n's own context
+# variable; a subclass would get a variable of its own, so share the parent's.
+PoI18n._ContextInstanceMixin__context_instance = (  # type: ignore[attr-defined]
+    I18n._ContextInstanceMixin__context_instance  # type: ignore[attr-defined]
+)
+
+
 @cache
 def load_i18n(default_locale: str = "zh") -> PoI18n:
     """The translations, loaded once per process."""

@@ -7,27 +7,36 @@ import logging
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import ErrorEvent
+from aiogram.types import User as TgUser
 from aiogram.utils.i18n import gettext as _
+
+from bot.config import Settings
+from bot.i18n import load_i18n, locale_for
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
 
 
 @router.errors()
-async def on_error(event: ErrorEvent) -> bool:
+async def on_error(
+    event: ErrorEvent, settings: Settings, event_from_user: TgUser | None = None
+) -> bool:
     """Never show a traceback: log it, apologise, and keep the bot running."""
     error = event.exception
     update = event.update
     if isinstance(error, TelegramBadRequest) and "message is not modified" in error.message:
         # A double tap re-drew the same screen; nothing went wrong.
-        if update.callback_query:
-            await update.callback_query.answer()
         return True
     if isinstance(error, TelegramForbiddenError):
         log.info("update %s: user blocked the bot (%s)", update.update_id, error.message)
         return True
     log.exception("update %s failed", update.update_id, exc_info=error)
-    text = _("Sorry, something went wrong on our side. Please try again, or send /menu.")
+    # This runs outside the middlewares, so the language comes from Telegram's hint.
+    i18n = load_i18n(settings.default_locale)
+    locale = locale_for(event_from_user.language_code if event_from_user else None,
+                        settings.default_locale)
+    with i18n.context(), i18n.use_locale(locale):
+        text = _("Sorry, something went wrong on our side. Please try again, or send /menu.")
     try:
         if update.callback_query:
             await update.callback_query.answer(text, show_alert=True)

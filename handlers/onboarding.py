@@ -22,7 +22,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -93,17 +93,18 @@ async def ask_community(
 ) -> None:
     """List communities (filtered by what the user typed), a page at a time."""
     await state.set_state(Onboarding.community)
-    await state.update_data(home_query=query)
     found = await communities.list_communities(session, query=query, page=page)
     if query and not found.items:
         found = await communities.list_communities(session, page=0)
         text = _("No community name contains “{query}”. Try another word, "
                  "or choose from the list:").format(query=html.escape(query))
+        query = None  # the pager then walks the whole list
     elif query:
         text = _("Communities matching “{query}”:").format(query=html.escape(query))
     else:
         text = intro or _("Which community do you live in?\n"
                           "Type part of its name, or choose from the list:")
+    await state.update_data(home_query=query)
     builder = InlineKeyboardBuilder()
     for community in found.items:
         builder.button(text=community.name, callback_data=HomeCb(
@@ -111,6 +112,8 @@ async def ask_community(
     builder.adjust(1)
     add_pager(builder, page=found.page, pages=found.pages,
               make=lambda p: HomeCb(action=HomeAction.PAGE, page=p))
+    builder.row(InlineKeyboardButton(text=_("Choose later"),
+                                     callback_data=HomeCb(action=HomeAction.LATER).pack()))
     if edit:
         await message.edit_text(text, reply_markup=builder.as_markup())
     else:
@@ -277,6 +280,17 @@ async def on_community_search(message: Message, session: AsyncSession,
     """Typed text while choosing a community is a search."""
     query = (message.text or "").strip()[:64]
     await ask_community(message, session, state, query=query or None)
+
+
+@router.callback_query(HomeCb.filter(F.action == HomeAction.LATER))
+async def on_choose_later(callback: CallbackQuery, access: Access, state: FSMContext) -> None:
+    """Skip choosing a community for now; ⚙️ Settings offers it again."""
+    await callback.answer()
+    await state.clear()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=None)
+        await show_menu(callback.message, access,
+                        _("You can choose your community later in ⚙️ Settings."))
 
 
 @router.callback_query(HomeCb.filter(F.action == HomeAction.COMMUNITY))

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import CallbackQuery, Message, TelegramObject
+from aiogram.types import TelegramObject, Update
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import gettext as _
 
@@ -38,8 +38,10 @@ class FloodMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         tg_user: TgUser | None = data.get("event_from_user")
-        if tg_user is None or not isinstance(event, Message | CallbackQuery):
+        if tg_user is None or not isinstance(event, Update):
             return await handler(event, data)
+        if event.message is None and event.callback_query is None:
+            return await handler(event, data)  # e.g. my_chat_member: not the user typing
         now = self.clock.now().timestamp()
         stamps = self.seen.setdefault(tg_user.id, deque())
         while stamps and stamps[0] <= now - self.window:
@@ -53,10 +55,10 @@ class FloodMiddleware(BaseMiddleware):
         first_drop = tg_user.id not in self.warned
         self.warned.add(tg_user.id)
         text = _("You are going a little fast. Please wait a few seconds and try again.")
-        if isinstance(event, CallbackQuery):
-            await event.answer(text if first_drop else None)
-        elif first_drop:
-            await event.answer(text)
+        if event.callback_query is not None:
+            await event.callback_query.answer(text if first_drop else None)
+        elif first_drop and event.message is not None:
+            await event.message.answer(text)
         return None
 
     def _forget_idle(self, now: float) -> None:

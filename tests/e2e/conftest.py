@@ -1,0 +1,78 @@
+"""The real `python -m bot` process against the emulator owned by the test."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from bot.emulator import Emulator
+from models.db import ROOT
+
+ADMIN_TG_ID = 900
+
+
+class BotProcess:
+    """A running bot; its output is kept for the test's failure report."""
+
+    def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
+        self.process = process
+        self.log = log
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    async def stop(self) -> int:
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                await asyncio.wait_for(self.process.wait(), 20)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        return self.process.returncode or 0
+
+
+@pytest.fixture
+async def emulator() -> AsyncIterator[Emulator]:
+    emulator = Emulator()
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+async def start_bot(
+    tmp_path: Path, emulator: Emulator
+) -> AsyncIterator[Callable[..., asyncio.Future[BotProcess]]]:
+    started: list[BotProcess] = []
+
+    async def start(**env: str) -> BotProcess:
+        log = tmp_path / f"bot-{len(started)}.log"
+        environment = {
+            "PATH": os.environ.get("PATH", ""),
+            "BOT_TOKEN": emulator.token,
+            "TELEGRAM_API_URL": emulator.base_url,
+            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+            "ADMIN_IDS": str(ADMIN_TG_ID),
+            "LOG_LEVEL": "INFO",
+            **env,
+        }
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", cwd=ROOT, env=environment,
+                stdout=out, stderr=asyncio.subprocess.STDOUT,
+            )
+        bot = BotProcess(process, log)
+        started.append(bot)
+        return bot
+
+    yield start  # type: ignore[misc]
+    for bot in started:
+        await bot.stop()

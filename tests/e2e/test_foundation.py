@@ -1,0 +1,65 @@
+"""End to end: the real bot process, onboarding in zh and en, an admin, a one-time invite."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bot.emulator import Emulator, UserHandle
+from tests.e2e.conftest import ADMIN_TG_ID
+
+pytestmark = pytest.mark.e2e
+LINK = re.compile(r"https://t\.me/\w+\?start=(inv_[\w-]+)")
+TIMEOUT = 20.0
+
+
+async def step(user: UserHandle, action: Any, expect: str) -> str:
+    """Do something as the user and wait for the bot's answer containing `expect`."""
+    await action
+    return (await user.wait_for(expect, timeout=TIMEOUT)).content
+
+
+async def test_onboarding_admin_and_a_one_time_invite(
+    emulator: Emulator, start_bot: Callable[..., Any]
+) -> None:
+    bot = await start_bot()
+    try:
+        admin = emulator.user(ADMIN_TG_ID, "Director", language_code="en")
+        await step(admin, admin.send("/start"), "Privacy notice")
+        await step(admin, admin.press_text("✅ I agree"), "No communities have been set up yet")
+        await step(admin, admin.press_reply("🛠 Manage community"), "There are no communities")
+        await step(admin, admin.press_text("➕ New community"), "new community's name")
+        await step(admin, admin.send("阳光花园社区"), "Community created")
+        await step(admin, admin.press_text("➕ Add grids"), "grid names")
+        await step(admin, admin.send("1号楼\n2号楼"), "Added: 1号楼、2号楼")
+        invite = await step(admin, admin.press_text("🧑‍💼 Invite a staff member"),
+                            "Invite link")
+        token = LINK.search(invite).group(1)  # type: ignore[union-attr]
+
+        # A resident in Chinese, searching by part of the name.
+        li = emulator.user(2001, "李奶奶", language_code="zh-hans")
+        await step(li, li.send("/start"), "隐私说明")
+        await step(li, li.press_text("✅ 我同意"), "您住在哪个社区")
+        await step(li, li.send("阳光"), "名称包含“阳光”的社区")
+        await step(li, li.press_text("阳光花园社区"), "网格")
+        await step(li, li.press_text("2号楼"), "设置完成")
+        assert li.reply_keyboard == [["⚙️ 设置", "❓ 帮助"]]
+
+        # The staff invite works once.
+        wang = emulator.user(2002, "Wang", language_code="en")
+        await step(wang, wang.send(f"/start {token}"), "Privacy notice")
+        await step(wang, wang.press_text("✅ I agree"), "You are now a staff member")
+        assert ["🛠 Manage community", "⚙️ Settings"] in (wang.reply_keyboard or [])
+        zhao = emulator.user(2003, "Zhao", language_code="en")
+        await step(zhao, zhao.send("/start"), "Privacy notice")
+        await step(zhao, zhao.press_text("✅ I agree"), "Which community")
+        await step(zhao, zhao.send(f"/start {token}"), "already been used")
+    except BaseException:
+        print(bot.output)
+        raise
+    assert await bot.stop() == 0
+    assert [str(v) for v in emulator.violations] == []
+    assert emulator.unanswered_callback_queries() == []

@@ -1,0 +1,147 @@
+"""Bad input, privacy commands, flooding, errors and blocking: the edges of every conversation."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.users import Role, RoleGrant, User
+from services import communities
+from services.clock import ManualClock
+from tests.factories import make_community
+from tests.handlers.conftest import Harness, Person
+
+
+async def onboarded(harness: Harness, tg_id: int = 3001, language: str = "en") -> Person:
+    person = harness.person(tg_id, "Ann", language)
+    await person.send("/start")
+    await person.press("✅ I agree" if language == "en" else "✅ 我同意")
+    return person
+
+
+async def test_unknown_text_and_commands_get_a_nudge_to_the_menu(harness: Harness) -> None:
+    ann = await onboarded(harness)
+    await ann.send("what is this?")
+    assert ann.last.startswith("Sorry, I didn't understand that.")
+    assert ann.menu == ["⚙️ Settings", "❓ Help"]
+    await ann.send("/frobnicate")
+    assert ann.last.startswith("I don't know that command.")
+
+
+async def test_a_stale_or_unknown_button_is_answered_politely(harness: Harness) -> None:
+    ann = await onboarded(harness)
+    assert await ann.forge("zz:1:2") == "This button is out of date. Please use the menu below."
+    assert await ann.forge("hm:c:999999:0:0") == \
+        "That community no longer exists. Please choose again."
+
+
+async def test_mydata_sends_a_file_and_deleteme_erases_after_confirmation(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    ann = harness.person(3002, "Ann", "en")
+    await ann.send("/start")
+    await ann.press("✅ I agree")
+    await ann.press("Sunny Court")
+    await ann.send("/mydata")
+    message = ann.handle.last_bot_message
+    assert message is not None and message.document_name == "my-data.json"
+    data = json.loads(harness.emulator.state.files[message.document].data)
+    assert data["user"]["first_name"] == "Ann"
+
+    await ann.send("/deleteme")
+    await ann.press("No, keep it")
+    assert ann.last == "Nothing was deleted."
+    await ann.send("/deleteme")
+    await ann.press("Yes, erase my data")
+    assert ann.last.startswith("Your data has been erased.")
+    assert ann.handle.reply_keyboard is None
+    rows = (await session.execute(select(User).execution_options(populate_existing=True)))
+    (row,) = rows.scalars().all()
+    assert (row.tg_id, row.first_name, row.deleted_at) == (None, None, clock.now())
+
+    await ann.send("/start")  # a new beginning, as a new person
+    assert "Privacy notice" in ann.last
+
+
+async def test_settings_change_language_and_community(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    await make_community(session, clock, "Plum Garden")
+    ann = harness.person(3003, "Ann", "en")
+    await ann.send("/start")
+    await ann.press("✅ I agree")
+    await ann.press("Sunny Court")
+    await ann.tap("⚙️ Settings")
+    await ann.press("🏠 My community")
+    await ann.press("Plum Garden")
+    assert ann.texts[-2] == "Your community: Plum Garden"
+    await ann.tap("⚙️ Settings")
+    await ann.press("🌐 Language")
+    await ann.press("中文")
+    assert ann.menu == ["⚙️ 设置", "❓ 帮助"]
+    await ann.tap("❓ 帮助")
+    assert ann.last.startswith("<b>使用说明</b>") is False and "使用说明" in ann.last
+
+
+async def test_a_flooding_user_is_slowed_with_one_friendly_message(
+    harness: Harness, clock: ManualClock
+) -> None:
+    ann = await onboarded(harness)
+    clock.advance(seconds=10)
+    for _ in range(10):  # ten messages in the same instant
+        await ann.handle.send("hi")
+        await harness.settle()
+    slow = "You are going a little fast. Please wait a few seconds and try again."
+    assert ann.texts.count(slow) == 1
+    assert ann.texts.count("Sorry, I didn't understand that. Please press one of the buttons "
+                           "below, or send /help.") == 8
+    clock.advance(seconds=6)
+    await ann.send("hi")
+    assert ann.last.startswith("Sorry, I didn't understand that.")
+
+
+async def test_an_unexpected_error_is_logged_with_the_update_id_and_apologised_for(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    ann = await onboarded(harness)
+
+    async def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(communities, "count_communities", broken)
+    with caplog.at_level(logging.ERROR):
+        await ann.send("/start")
+    assert ann.last == "Sorry, something went wrong on our side. Please try again, or send /menu."
+    assert "database on fire" not in ann.last
+    failure = next(r for r in caplog.records if r.name == "handlers.errors")
+    assert failure.getMessage().startswith("update 1")
+    assert failure.exc_info is not None
+
+
+async def test_a_user_who_blocks_the_bot_is_marked_and_unmarked(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    ann = await onboarded(harness, 3004)
+    ann.handle.block()
+    await harness.settle()
+    query = select(User).where(User.tg_id == 3004).execution_options(populate_existing=True)
+    assert (await session.execute(query)).scalar_one().blocked_at == clock.now()
+    ann.handle.unblock()
+    await harness.settle()
+    assert (await session.execute(query)).scalar_one().blocked_at is None
+
+
+async def test_admins_come_from_admin_ids_and_roles_only_from_invites(
+    harness: Harness, session: AsyncSession
+) -> None:
+    ann = await onboarded(harness, 3005)
+    await ann.send("/start inv_made-up-token")
+    assert ann.texts[-1].startswith("This invite link is not valid.")
+    assert (await session.execute(select(RoleGrant).where(RoleGrant.role == Role.ADMIN))
+            ).first() is None

@@ -1,0 +1,124 @@
+"""A resident's first minutes: /start, privacy, language, community, grid, menu."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.users import User
+from services.clock import ManualClock
+from tests.factories import make_community
+from tests.handlers.conftest import Harness
+
+
+async def user_row(session: AsyncSession, tg_id: int) -> User:
+    await session.commit()  # a fresh snapshot: the bot wrote through other connections
+    query = select(User).where(User.tg_id == tg_id).execution_options(populate_existing=True)
+    return (await session.execute(query)).scalar_one()
+
+
+async def test_an_english_resident_onboards_by_searching_for_their_community(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    await make_community(session, clock, "Plum Garden")
+    ann = harness.person(1001, "Ann", "en")
+
+    reply = await ann.send("/start")
+    assert reply is not None
+    assert "Privacy notice" in reply.content
+    assert reply.button_labels == ["✅ I agree", "中文", "English"]
+
+    await ann.press("✅ I agree")
+    agreed_at = clock.now()
+    assert "Which community do you live in?" in ann.last
+    await ann.send("sunny")
+    assert ann.last.startswith("Communities matching “sunny”")
+    assert ann.handle.last_bot_message is not None
+    assert ann.handle.last_bot_message.button_labels == ["Sunny Court", "Choose later"]
+
+    await ann.press("Sunny Court")
+    assert "which grid" in ann.last
+    await ann.press("Block 2")
+    assert ann.last == "All set! 🎉"
+    assert ann.menu == ["⚙️ Settings", "❓ Help"]
+
+    row = await user_row(session, 1001)
+    assert row.consented_at == agreed_at
+    assert row.community_id == sunny.id
+    assert row.grid_id is not None
+    assert row.locale is None  # still following Telegram's language
+
+
+async def test_a_chinese_resident_is_spoken_to_in_chinese_and_can_switch(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    await make_community(session, clock, "阳光花园社区")
+    li = harness.person(1002, "李奶奶", "zh-hans")
+    reply = await li.send("/start")
+    assert reply is not None and "隐私说明" in reply.content
+
+    await li.press("English")
+    assert "Privacy notice" in li.last
+    assert li.alerts[-1] == "Language: English"
+    await li.press("✅ I agree")
+    assert "Which community do you live in?" in li.last
+    assert (await user_row(session, 1002)).locale == "en"
+
+    await li.send("/language")
+    await li.press("中文")
+    assert li.last == "语言：中文"
+    assert "⚙️ 设置" in li.menu
+
+
+async def test_search_without_a_match_offers_the_whole_list(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    for number in range(8):
+        await make_community(session, clock, f"幸福里{number}号社区")
+    wang = harness.person(1003, "Wang", "zh")
+    await wang.send("/start")
+    await wang.press("✅ 我同意")
+    await wang.send("梅园")
+    assert wang.last.startswith("没有名称包含“梅园”的社区")
+    message = wang.handle.last_bot_message
+    assert message is not None
+    assert message.button_labels[-3:] == ["1/2", "▶", "以后再选"]
+    await wang.press("▶")
+    message = wang.handle.last_bot_message
+    assert message is not None and message.edited
+    assert message.button_labels == ["幸福里6号社区", "幸福里7号社区", "◀", "2/2", "以后再选"]
+    await wang.press("2/2")  # a label, not an action: answered, nothing changes
+
+
+async def test_with_no_communities_the_resident_goes_straight_to_the_menu(
+    harness: Harness,
+) -> None:
+    bob = harness.person(1004, "Bob", "en")
+    await bob.send("/start")
+    await bob.press("✅ I agree")
+    assert "No communities have been set up yet" in bob.last
+    assert "⚙️ Settings" in bob.menu
+
+
+async def test_nothing_but_onboarding_before_consent(harness: Harness) -> None:
+    eve = harness.person(1005, "Eve", "en")
+    await eve.send("/start")
+    await eve.send("hello")
+    assert eve.texts[-2:][0] == "First, please read and accept the privacy notice."
+    assert "Privacy notice" in eve.last
+    await eve.send("/help")
+    assert "How to use this bot" in eve.last
+
+
+async def test_returning_user_is_welcomed_back(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    ann = harness.person(1006, "Ann", "en")
+    await ann.send("/start")
+    await ann.press("✅ I agree")
+    await ann.press("Sunny Court")
+    await ann.send("/start")
+    assert ann.last == "Welcome back! 👋"
+    assert ann.menu == ["⚙️ Settings", "❓ Help"]
