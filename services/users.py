@@ -16,7 +16,8 @@ from services.errors import InvalidInput, NotFound
 
 async def get_by_tg_id(session: AsyncSession, *, tg_id: int) -> User | None:
     """The user with this Telegram id, if they have talked to the bot."""
-    return (await session.execute(select(User).where(col(User.tg_id) == tg_id))).scalar_one_or_none()
+    found = await session.execute(select(User).where(col(User.tg_id) == tg_id))
+    return found.scalar_one_or_none()
 
 
 async def upsert_from_telegram(

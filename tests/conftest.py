@@ -48,7 +48,7 @@ async def fresh_postgres_url() -> str:
 
 @pytest.fixture(params=_backends())
 async def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
-    """The database URL for one test: SQLite always, PostgreSQL too when TEST_POSTGRES_URL is set."""
+    """SQLite always; PostgreSQL too when TEST_POSTGRES_URL is set."""
     if request.param == "postgresql":
         return await fresh_postgres_url()
     return sqlite_url
