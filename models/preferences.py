@@ -1,8 +1,8 @@
 """What each user wants to hear from the bot, and when.
 
 Users without a row get the defaults: nothing muted, quiet from 21:00 to
-08:00 in their community's time zone. A row with no quiet hours (both ends
-empty) means the user wants messages at any hour.
+08:00 in their community's time zone. Quiet hours that start when they end
+(00:00–00:00) mean the user wants messages at any hour.
 """
 
 from __future__ import annotations
@@ -28,6 +28,6 @@ class NotificationPrefs(SQLModel, table=True):
                          autoincrement=False)
     )
     muted: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    quiet_start: time | None = Field(default=QUIET_START, sa_type=Time)
-    quiet_end: time | None = Field(default=QUIET_END, sa_type=Time)
+    quiet_start: time = Field(default=QUIET_START, sa_type=Time)
+    quiet_end: time = Field(default=QUIET_END, sa_type=Time)
     updated_at: datetime = Field(sa_type=UTCDateTime)

@@ -31,8 +31,8 @@ def upgrade() -> None:
     op.create_table('notification_prefs',
     sa.Column('user_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('muted', sa.JSON(), nullable=False),
-    sa.Column('quiet_start', sa.Time(), nullable=True),
-    sa.Column('quiet_end', sa.Time(), nullable=True),
+    sa.Column('quiet_start', sa.Time(), nullable=False),
+    sa.Column('quiet_end', sa.Time(), nullable=False),
     sa.Column('updated_at', models.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('user_id')

@@ -1,0 +1,631 @@
+"""The durable outbox: queue what the bot will send on its own, and hand due rows to the sender.
+
+Everything the bot sends on its own initiative (reminders, volunteer pings,
+course news, announcements, status updates) is a row here, so it survives a
+restart and goes out within Telegram's limits (`scheduler/outbox.py` sends).
+Replies to a user's own message or tap never come here: handlers answer them
+directly, so they never wait behind a broadcast.
+
+Transactions. `queue`, `queue_many`, `cancel` and `reschedule` run in the
+caller's transaction and do not commit, so a reminder is queued in the same
+commit as the enrolment it is about and vanishes with it on a rollback. Give
+them `notify` (the sender's `kick`) to wake the sender as soon as that commit
+happens; without it the sender's tick finds the rows within a second. The
+functions the sender uses (`claim_due`, `mark_sent`, `retry_later`, `release`…)
+commit their own short transactions.
+
+Claiming. `claim_due` takes due rows under a lease: on PostgreSQL with
+`SELECT … FOR UPDATE SKIP LOCKED`, so several senders share one queue without
+waiting for each other; on SQLite inside BEGIN IMMEDIATE, which makes claims
+one at a time. A claimed row is "sending" until `lease_until`; a row still
+"sending" after that belongs to a sender that died, and is claimed again.
+
+At-least-once. Telegram has no idempotency key, so there is a window in which
+a message can be sent twice: the Telegram call succeeded, but the process died
+(or lost the database) before `mark_sent` committed. The row is still
+"sending"; when its lease expires it is claimed again and sent again. The
+window is the time between Telegram's answer and that commit, normally a few
+milliseconds; the duplicate, if any, arrives a lease later. Nothing is ever
+lost: a row leaves "sending" only by being marked sent, failed, skipped, or
+put back to pending.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import CursorResult, Table, delete, event, func, update
+from sqlalchemy import select as select_columns
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlmodel import col, select
+
+from models.communities import Community
+from models.db import begin_write
+from models.outbox import (
+    DEDUPE_KEY_MAX,
+    GROUP_KEY_MAX,
+    MediaKind,
+    OutboxFile,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+)
+from models.preferences import NotificationPrefs
+from models.users import User
+from services.clock import Clock
+from services.errors import InvalidInput
+from services.preferences import DEFAULTS, Preferences, quiet_until
+
+TEXT_MAX = 4096  # Telegram's limit for a message…
+CAPTION_MAX = 1024  # …and for a photo's or document's caption
+CALLBACK_DATA_MAX = 64  # bytes
+ERROR_MAX = 1000
+# Rows per INSERT: 17 columns each stays far below SQLite's and asyncpg's 32,766
+# bound parameters per statement.
+INSERT_CHUNK = 1000
+
+OUTBOX = cast(Table, OutboxMessage.__table__)  # type: ignore[attr-defined]
+
+Notify = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to queue (for `queue_many`; `queue` takes the same fields).
+
+    Exactly one of `text` (HTML, sent as is: escape what users typed) and `key`
+    (an English msgid, marked with `N_()` so it is extracted for translation)
+    is given. A key is translated into the recipient's language when the
+    message is sent, then `.format(**params)`-ed; string params are HTML-escaped
+    then, so pass plain text. Button labels in `keyboard` are translated the
+    same way when `key` is used. `keyboard` is an InlineKeyboardMarkup as a
+    dict: {"inline_keyboard": [[{"text": …, "callback_data": …}]]}.
+
+    A photo or document (`media`) is a Telegram `file_id`, or `blob_id`, an
+    OutboxFile made with `add_file`; the text becomes its caption.
+    `dedupe_key` is unique across the outbox: a second row with the same key
+    is dropped, so derive it from what makes the message distinct
+    ("reminder:24h:session:42:user:7"). `group` names rows to cancel or move
+    together ("session:42").
+    """
+
+    user_id: int
+    kind: OutboxKind
+    text: str | None = None
+    key: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    keyboard: Mapping[str, Any] | None = None
+    media: MediaKind | None = None
+    file_id: str | None = None
+    blob_id: int | None = None
+    not_before: datetime | None = None  # None: now
+    priority: int = 0  # higher goes first among due rows
+    urgent: bool = False  # passes mutes and quiet hours; for safety notices only
+    group: str | None = None
+    dedupe_key: str | None = None
+
+    def check(self) -> None:
+        """Raise InvalidInput if Telegram could never accept this message."""
+        if (self.text is None) == (self.key is None):
+            raise InvalidInput("text", "text_or_key")
+        limit = CAPTION_MAX if self.media else TEXT_MAX
+        if self.text is not None and not 0 < len(self.text) <= limit:
+            raise InvalidInput("text", "length")
+        if self.key is not None and not self.key:
+            raise InvalidInput("key", "empty")
+        for name, value in self.params.items():
+            if not isinstance(value, str | int | float | bool | None):
+                raise InvalidInput(f"params.{name}", "not_json_scalar")
+        if self.media is None and (self.file_id or self.blob_id):
+            raise InvalidInput("media", "missing")
+        if self.media is not None and (self.file_id is None) == (self.blob_id is None):
+            raise InvalidInput("media", "file_id_or_blob_id")
+        if self.keyboard is not None:
+            _check_keyboard(self.keyboard)
+        if self.not_before is not None and self.not_before.tzinfo is None:
+            raise InvalidInput("not_before", "naive")
+        if self.dedupe_key is not None and not 0 < len(self.dedupe_key) <= DEDUPE_KEY_MAX:
+            raise InvalidInput("dedupe_key", "length")
+        if self.group is not None and not 0 < len(self.group) <= GROUP_KEY_MAX:
+            raise InvalidInput("group", "length")
+
+    def values(self, now: datetime) -> dict[str, Any]:
+        """The row's columns for an INSERT."""
+        return {
+            "user_id": self.user_id, "kind": str(OutboxKind(self.kind)), "text": self.text,
+            "key": self.key, "params": dict(self.params),
+            "keyboard": dict(self.keyboard) if self.keyboard is not None else None,
+            "media": str(self.media) if self.media else None, "file_id": self.file_id,
+            "blob_id": self.blob_id, "not_before": self.not_before or now,
+            "priority": self.priority, "urgent": self.urgent, "group_key": self.group,
+            "dedupe_key": self.dedupe_key, "status": str(OutboxStatus.PENDING), "attempts": 0,
+            "created_at": now,
+        }
+
+
+def _check_keyboard(keyboard: Mapping[str, Any]) -> None:
+    rows = keyboard.get("inline_keyboard")
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise InvalidInput("keyboard", "shape")
+    for row in rows:
+        for button in row:
+            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+                raise InvalidInput("keyboard", "button")
+            data = button.get("callback_data")
+            if data is not None and not 0 < len(str(data).encode()) <= CALLBACK_DATA_MAX:
+                raise InvalidInput("keyboard", "callback_data")
+
+
+def _notify_after_commit(session: AsyncSession, notify: Notify | None) -> None:
+    """Call `notify` once the caller's transaction commits (never if it rolls back)."""
+    if notify is None:
+        return
+    sync = session.sync_session
+    waiting: set[Notify] | None = sync.info.get("outbox_notify")
+    if waiting is None:
+        waiting = sync.info["outbox_notify"] = set()
+
+        def fire(_session: Session) -> None:
+            for callback in sync.info.pop("outbox_notify", set()):
+                callback()
+
+        event.listen(sync, "after_commit", fire, once=True)
+    waiting.add(notify)
+
+
+async def queue(
+    session: AsyncSession,
+    *,
+    clock: Clock,
+    user_id: int,
+    kind: OutboxKind,
+    text: str | None = None,
+    key: str | None = None,
+    params: Mapping[str, Any] | None = None,
+    keyboard: Mapping[str, Any] | None = None,
+    media: MediaKind | None = None,
+    file_id: str | None = None,
+    blob_id: int | None = None,
+    not_before: datetime | None = None,
+    priority: int = 0,
+    urgent: bool = False,
+    group: str | None = None,
+    dedupe_key: str | None = None,
+    notify: Notify | None = None,
+) -> bool:
+    """Queue one message (see `Outgoing`); False if its dedupe_key was already queued.
+
+    Runs in the caller's transaction: commit to make it count.
+    """
+    row = Outgoing(user_id=user_id, kind=kind, text=text, key=key, params=params or {},
+                   keyboard=keyboard, media=media, file_id=file_id, blob_id=blob_id,
+                   not_before=not_before, priority=priority, urgent=urgent, group=group,
+                   dedupe_key=dedupe_key)
+    return await queue_many(session, clock=clock, rows=[row], notify=notify) == 1
+
+
+async def queue_many(
+    session: AsyncSession,
+    *,
+    clock: Clock,
+    rows: Iterable[Outgoing],
+    notify: Notify | None = None,
+) -> int:
+    """Queue many messages in a few multi-row INSERTs; returns how many were new.
+
+    Rows whose dedupe_key is already in the outbox (or repeated in `rows`) are
+    dropped by ON CONFLICT DO NOTHING. Every row is checked before anything is
+    written. Runs in the caller's transaction: commit to make it count.
+    """
+    now = clock.now()
+    values = []
+    for row in rows:
+        row.check()
+        values.append(row.values(now))
+    if not values:
+        return 0
+    insert = (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(OUTBOX)
+    added = 0
+    for start in range(0, len(values), INSERT_CHUNK):
+        statement = insert.values(values[start:start + INSERT_CHUNK]).on_conflict_do_nothing(
+            index_elements=["dedupe_key"])
+        result = cast(CursorResult[Any], await session.execute(statement))
+        added += result.rowcount
+    if added:
+        _notify_after_commit(session, notify)
+    return added
+
+
+async def add_file(session: AsyncSession, *, clock: Clock, filename: str, data: bytes) -> int:
+    """Keep a file the bot made, to attach to outbox messages; returns its blob_id.
+
+    Runs in the caller's transaction (flushed, not committed).
+    """
+    if not data:
+        raise InvalidInput("data", "empty")
+    blob = OutboxFile(filename=filename[:255] or "file", data=data, created_at=clock.now())
+    session.add(blob)
+    await session.flush()
+    assert blob.id is not None
+    return blob.id
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+async def cancel(
+    session: AsyncSession, *, dedupe_key: str | None = None, group: str | None = None
+) -> int:
+    """Cancel the pending rows with this dedupe_key or in this group; returns how many.
+
+    Rows already being sent are left alone. Runs in the caller's transaction.
+    """
+    if (dedupe_key is None) == (group is None):
+        raise ValueError("give dedupe_key or group")
+    target = (col(OutboxMessage.dedupe_key) == dedupe_key if dedupe_key is not None
+              else col(OutboxMessage.group_key) == group)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(target, col(OutboxMessage.status) == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED)
+        .execution_options(synchronize_session=False)
+    )
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def reschedule(
+    session: AsyncSession,
+    *,
+    group: str,
+    not_before: datetime | None = None,
+    shift: timedelta | None = None,
+) -> int:
+    """Move a group's pending rows: all to `not_before`, or each by `shift`.
+
+    `shift` keeps reminders apart (24 h and 1 h before a session that moved by
+    a day both move by a day). Runs in the caller's transaction.
+    """
+    if (not_before is None) == (shift is None):
+        raise ValueError("give not_before or shift")
+    pending = (col(OutboxMessage.group_key) == group,
+               col(OutboxMessage.status) == OutboxStatus.PENDING)
+    if not_before is not None:
+        result = await session.execute(
+            update(OutboxMessage).where(*pending).values(not_before=not_before)
+            .execution_options(synchronize_session=False)
+        )
+        return cast(CursorResult[Any], result).rowcount
+    assert shift is not None
+    rows = (await session.execute(
+        select(col(OutboxMessage.id), col(OutboxMessage.not_before)).where(*pending)
+    )).all()
+    if rows:
+        await session.execute(
+            update(OutboxMessage),
+            [{"id": row_id, "not_before": when + shift} for row_id, when in rows],
+            execution_options={"synchronize_session": False},
+        )
+    return len(rows)
+
+
+# --- What the sender uses -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A row the sender now holds, with what it needs to send it."""
+
+    id: int
+    user_id: int
+    chat_id: int
+    locale: str | None
+    kind: OutboxKind
+    text: str | None
+    key: str | None
+    params: dict[str, Any]
+    keyboard: dict[str, Any] | None
+    media: MediaKind | None
+    file_id: str | None
+    blob_id: int | None
+    priority: int
+    urgent: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one `claim_due` did. `examined == limit` means more rows may be due."""
+
+    rows: list[Claimed]
+    examined: int
+    skipped: int
+    deferred: int
+
+
+def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
+    if not name:
+        return default
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return default
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    default_tz: str,
+    max_attempts: int = 5,
+) -> Claim:
+    """Take up to `limit` due rows for `owner` until `now + lease`, and commit.
+
+    On the way, a lease that ran out goes back to pending (counted as an
+    attempt: the sender holding it died, perhaps mid-send); rows for users who
+    blocked the bot or were erased, and non-urgent rows of a kind the user
+    muted, are skipped; non-urgent rows in the user's quiet hours wait for
+    their end (in the user's community's time zone, else `default_tz`).
+    """
+    await begin_write(session)
+    await _reclaim_expired(session, now=now, limit=limit, max_attempts=max_attempts)
+    query = (
+        select_columns(  # sqlmodel's select() takes at most four columns
+            col(OutboxMessage.id), col(OutboxMessage.user_id), col(OutboxMessage.kind),
+            col(OutboxMessage.text), col(OutboxMessage.key), col(OutboxMessage.params),
+            col(OutboxMessage.keyboard), col(OutboxMessage.media), col(OutboxMessage.file_id),
+            col(OutboxMessage.blob_id), col(OutboxMessage.priority), col(OutboxMessage.urgent),
+            col(OutboxMessage.attempts),
+            col(User.tg_id), col(User.locale), col(User.blocked_at), col(User.deleted_at),
+            col(Community.timezone),
+            col(NotificationPrefs.user_id).label("prefs_user_id"), col(NotificationPrefs.muted),
+            col(NotificationPrefs.quiet_start), col(NotificationPrefs.quiet_end),
+        )
+        .join(User, col(User.id) == col(OutboxMessage.user_id))
+        .outerjoin(Community, col(Community.id) == col(User.community_id))
+        .outerjoin(NotificationPrefs, col(NotificationPrefs.user_id) == col(OutboxMessage.user_id))
+        .where(col(OutboxMessage.status) == OutboxStatus.PENDING,
+               col(OutboxMessage.not_before) <= now)
+        .order_by(col(OutboxMessage.urgent).desc(), col(OutboxMessage.priority).desc(),
+                  col(OutboxMessage.not_before), col(OutboxMessage.id))
+        .limit(limit)
+    )
+    if _dialect(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
+    found = (await session.execute(query)).all()
+
+    fallback = ZoneInfo(default_tz)
+    claimed: list[Claimed] = []
+    skipped: dict[str, list[int]] = defaultdict(list)
+    deferred: dict[datetime, list[int]] = defaultdict(list)
+    for r in found:
+        if r.tg_id is None or r.deleted_at is not None:
+            skipped["user erased"].append(r.id)
+            continue
+        if r.blocked_at is not None:
+            skipped["user blocked the bot"].append(r.id)
+            continue
+        prefs = DEFAULTS if r.prefs_user_id is None else Preferences.from_columns(
+            r.muted, r.quiet_start, r.quiet_end)
+        if not prefs.allows(r.kind, urgent=r.urgent):
+            skipped["muted by the user"].append(r.id)
+            continue
+        if not r.urgent:
+            until = quiet_until(prefs, now, _zone(r.timezone, fallback))
+            if until is not None:
+                deferred[until].append(r.id)
+                continue
+        claimed.append(Claimed(
+            id=r.id, user_id=r.user_id, chat_id=r.tg_id, locale=r.locale,
+            kind=OutboxKind(r.kind), text=r.text, key=r.key, params=dict(r.params or {}),
+            keyboard=r.keyboard, media=MediaKind(r.media) if r.media else None,
+            file_id=r.file_id, blob_id=r.blob_id, priority=r.priority, urgent=r.urgent,
+            attempts=r.attempts,
+        ))
+
+    for reason, ids in skipped.items():
+        await _set(session, ids, status=OutboxStatus.SKIPPED, last_error=reason)
+    for until, ids in deferred.items():
+        await _set(session, ids, not_before=until)
+    if claimed:
+        await _set(session, [c.id for c in claimed], status=OutboxStatus.SENDING,
+                   lease_owner=owner, lease_until=now + lease)
+    await session.commit()
+    return Claim(rows=claimed, examined=len(found),
+                 skipped=sum(len(ids) for ids in skipped.values()),
+                 deferred=sum(len(ids) for ids in deferred.values()))
+
+
+async def _set(session: AsyncSession, ids: list[int], **values: Any) -> None:
+    await session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.id).in_(ids)).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _reclaim_expired(
+    session: AsyncSession, *, now: datetime, limit: int, max_attempts: int
+) -> None:
+    # Locked with SKIP LOCKED like the claim itself, so two senders reclaiming
+    # at once neither wait for nor deadlock with each other.
+    query = select(col(OutboxMessage.id), col(OutboxMessage.attempts)).where(
+        col(OutboxMessage.status) == OutboxStatus.SENDING, col(OutboxMessage.lease_until) < now,
+    ).order_by(col(OutboxMessage.id)).limit(limit)
+    if _dialect(session) == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    expired = [(cast(int, row_id), attempts) for row_id, attempts in await session.execute(query)]
+    again = [row_id for row_id, attempts in expired if attempts + 1 < max_attempts]
+    given_up = [row_id for row_id, attempts in expired if attempts + 1 >= max_attempts]
+    if again:
+        await _set(session, again, status=OutboxStatus.PENDING, lease_owner=None,
+                   lease_until=None, attempts=col(OutboxMessage.attempts) + 1,
+                   last_error="lease expired")
+    if given_up:
+        await _set(session, given_up, status=OutboxStatus.FAILED, lease_owner=None,
+                   lease_until=None, attempts=col(OutboxMessage.attempts) + 1,
+                   last_error="lease expired too often (the sender kept dying)")
+
+
+def _held(outbox_id: int, owner: str) -> tuple[Any, ...]:
+    return (col(OutboxMessage.id) == outbox_id,
+            col(OutboxMessage.status) == OutboxStatus.SENDING,
+            col(OutboxMessage.lease_owner) == owner)
+
+
+async def _update_one(session: AsyncSession, where: tuple[Any, ...], **values: Any) -> bool:
+    await begin_write(session)
+    result = await session.execute(
+        update(OutboxMessage).where(*where).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return cast(CursorResult[Any], result).rowcount == 1
+
+
+async def mark_sent(
+    session: AsyncSession, *, outbox_id: int, now: datetime, message_id: int | None
+) -> bool:
+    """Telegram accepted the message. Whoever holds the lease now, it was sent."""
+    return await _update_one(
+        session,
+        (col(OutboxMessage.id) == outbox_id, col(OutboxMessage.status) == OutboxStatus.SENDING),
+        status=OutboxStatus.SENT, sent_at=now, message_id=message_id, lease_owner=None,
+        lease_until=None)
+
+
+async def mark_failed(session: AsyncSession, *, outbox_id: int, owner: str, error: str) -> bool:
+    """Telegram refused the message for good (or it could not be rendered)."""
+    return await _update_one(
+        session, _held(outbox_id, owner), status=OutboxStatus.FAILED,
+        attempts=col(OutboxMessage.attempts) + 1, last_error=error[:ERROR_MAX],
+        lease_owner=None, lease_until=None)
+
+
+async def retry_later(
+    session: AsyncSession,
+    *,
+    outbox_id: int,
+    owner: str,
+    not_before: datetime,
+    error: str,
+    max_attempts: int,
+) -> bool:
+    """A failure worth retrying: back to pending until `not_before`, or failed once
+    this was the last of `max_attempts`. True if it will be retried."""
+    await begin_write(session)
+    attempts = (await session.execute(
+        select(col(OutboxMessage.attempts)).where(*_held(outbox_id, owner))
+    )).scalar_one_or_none()
+    if attempts is None:
+        await session.commit()
+        return False
+    again = attempts + 1 < max_attempts
+    await session.execute(
+        update(OutboxMessage).where(*_held(outbox_id, owner))
+        .values(status=OutboxStatus.PENDING if again else OutboxStatus.FAILED,
+                attempts=attempts + 1, not_before=not_before, last_error=error[:ERROR_MAX],
+                lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return again
+
+
+async def release(
+    session: AsyncSession, *, owner: str, ids: Iterable[int], not_before: datetime | None = None
+) -> int:
+    """Give held rows back unsent (stopping, or too many queued for one chat)."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    values: dict[str, Any] = {"status": OutboxStatus.PENDING, "lease_owner": None,
+                              "lease_until": None}
+    if not_before is not None:
+        values["not_before"] = not_before
+    await begin_write(session)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutboxStatus.SENDING,
+               col(OutboxMessage.lease_owner) == owner)
+        .values(**values).execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def renew(session: AsyncSession, *, owner: str, ids: Iterable[int], until: datetime) -> int:
+    """Extend the lease on rows still held (waiting for their turn, or paused by a 429)."""
+    ids = list(ids)
+    if not ids:
+        return 0
+    await begin_write(session)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutboxStatus.SENDING,
+               col(OutboxMessage.lease_owner) == owner)
+        .values(lease_until=until).execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def skip_user(session: AsyncSession, *, user_id: int, reason: str) -> int:
+    """Skip every unsent row for this user (they blocked the bot)."""
+    await begin_write(session)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(col(OutboxMessage.user_id) == user_id,
+               col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        .values(status=OutboxStatus.SKIPPED, last_error=reason[:ERROR_MAX], lease_owner=None,
+                lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def get_file(session: AsyncSession, *, blob_id: int) -> OutboxFile | None:
+    """An attached file, with its bytes and, once uploaded, Telegram's file_id."""
+    return await session.get(OutboxFile, blob_id)
+
+
+async def remember_file_id(session: AsyncSession, *, blob_id: int, file_id: str) -> None:
+    """Keep Telegram's file_id for an uploaded file, so it is never uploaded again."""
+    await begin_write(session)
+    await session.execute(
+        update(OutboxFile).where(col(OutboxFile.id) == blob_id).values(file_id=file_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+
+
+async def purge(session: AsyncSession, *, before: datetime) -> int:
+    """Delete finished rows (sent, failed, skipped, cancelled) created before `before`."""
+    await begin_write(session)
+    result = await session.execute(
+        delete(OutboxMessage).where(
+            col(OutboxMessage.status).not_in([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+            col(OutboxMessage.created_at) < before)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return cast(CursorResult[Any], result).rowcount
+
+
+async def counts(session: AsyncSession, *, group: str | None = None) -> dict[OutboxStatus, int]:
+    """How many rows are in each status (all, or one group's): a delivery report."""
+    query = select(col(OutboxMessage.status), func.count()).group_by(col(OutboxMessage.status))
+    if group is not None:
+        query = query.where(col(OutboxMessage.group_key) == group)
+    rows = (await session.execute(query)).all()
+    return {OutboxStatus(status): int(n) for status, n in rows}
