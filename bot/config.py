@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=7, ge=1, le=365)
     flood_rate: int = Field(default=8, ge=1, description="updates a user may send per window")
     flood_window_seconds: float = Field(default=5.0, gt=0)
+    outbox_rate: float = Field(default=25.0, gt=0, le=1000, description="messages a second")
+    outbox_paid_rate: float = Field(default=0.0, ge=0, le=1000,
+                                    description="0: off; else paid broadcasts at this rate")
+    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    outbox_lease_seconds: float = Field(default=60.0, ge=5)
+    outbox_max_attempts: int = Field(default=5, ge=1, le=100)
+    outbox_tick_seconds: float = Field(default=1.0, gt=0, le=60)
 
     @field_validator("bot_token", "redis_url", mode="before")
     @classmethod
