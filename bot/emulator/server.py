@@ -180,7 +180,8 @@ class Emulator:
         self.spec = spec or load_spec()
         self.validator = Validator(self.spec)
         self.state = EmulatorState()
-        self.flood_control = FloodControl(flood, clock)
+        # Read self.clock at each call so tests can swap the clock at run time.
+        self.flood_control = FloodControl(flood, lambda: self.clock())
         self.methods = BotMethods(self)
         self.violations: list[Violation] = []
         self.requests: list[RequestRecord] = []

@@ -239,24 +239,24 @@ class UserHandle:
         self._used_reply_button(text)
         return message
 
-    async def press(self, message_id: int, callback_data: str) -> str:
+    async def press(self, message_id: int, callback_data: str, *, forged: bool = False) -> str:
         """Press the inline button with `callback_data` on a bot message; returns the query id.
 
-        Raises ButtonNotFound unless that button is on that message right now.
+        Raises ButtonNotFound unless that button is on that message right now. With
+        forged=True the check is skipped, as a modified client can send any callback_data
+        for any message id (a missing message arrives as an InaccessibleMessage).
         """
         self._check_can_write()
         state = self.emu.state
         message = state.find_message(self.id, message_id)
-        if message is None or message.sender != "bot":
-            raise ButtonNotFound(f"no bot message {message_id} in the chat with user {self.id}")
-        view = to_chat_message(message)
-        rows = (message.data.get("reply_markup") or {}).get("inline_keyboard", [])
-        if not any(b.get("callback_data") == callback_data for row in rows for b in row):
-            raise ButtonNotFound(
-                f"message {message_id} has no button with callback_data {callback_data!r}; "
-                f"its buttons: {view.inline_keyboard}"
-            )
+        if not forged:
+            self._check_button(message, message_id, callback_data)
         record = self.record
+        if message is not None:
+            shown = message.snapshot()
+        else:
+            # Telegram's InaccessibleMessage: the message is gone, date 0.
+            shown = {"chat": record.chat_api(), "message_id": message_id, "date": 0}
         query_id = state.new_callback_id(self.id)
         state.callback_queries[query_id] = CallbackQueryRecord(
             id=query_id,
@@ -272,12 +272,24 @@ class UserHandle:
             {
                 "id": query_id,
                 "from": record.to_api(),
-                "message": message.snapshot(),
+                "message": shown,
                 "chat_instance": str(-(8_000_000_000_000_000_000 + self.id)),
                 "data": callback_data,
             },
         )
         return query_id
+
+    def _check_button(
+        self, message: StoredMessage | None, message_id: int, callback_data: str
+    ) -> None:
+        if message is None or message.sender != "bot":
+            raise ButtonNotFound(f"no bot message {message_id} in the chat with user {self.id}")
+        rows = (message.data.get("reply_markup") or {}).get("inline_keyboard", [])
+        if not any(b.get("callback_data") == callback_data for row in rows for b in row):
+            raise ButtonNotFound(
+                f"message {message_id} has no button with callback_data {callback_data!r}; "
+                f"its buttons: {to_chat_message(message).inline_keyboard}"
+            )
 
     async def press_text(self, label: str) -> str:
         """Press the inline button labelled `label` on the newest bot message that has it."""
@@ -362,17 +374,22 @@ class UserHandle:
 
     def _member_update(self, old: str, new: str) -> None:
         bot = self.emu.bot_user()
-        new_member: dict[str, Any] = {"status": new, "user": bot}
-        if new == "kicked":
-            new_member["until_date"] = 0
+
+        def member(status: str) -> dict[str, Any]:
+            # ChatMemberBanned always carries until_date (0: forever).
+            data: dict[str, Any] = {"status": status, "user": bot}
+            if status == "kicked":
+                data["until_date"] = 0
+            return data
+
         self.emu.state.push_update(
             "my_chat_member",
             {
                 "chat": self.record.chat_api(),
                 "from": self.record.to_api(),
                 "date": now_unix(),
-                "old_chat_member": {"status": old, "user": bot},
-                "new_chat_member": new_member,
+                "old_chat_member": member(old),
+                "new_chat_member": member(new),
             },
         )
 

@@ -156,6 +156,10 @@ async def test_blocked_user_gets_403_and_my_chat_member(bot: Bot, emu: Emulator)
     member = updates[-1].my_chat_member
     assert member is not None and member.new_chat_member.status == "kicked"
     user.unblock()
+    updates = await bot.get_updates(offset=-1)
+    member = updates[-1].my_chat_member
+    assert member is not None
+    assert (member.old_chat_member.status, member.new_chat_member.status) == ("kicked", "member")
     assert await bot.send_chat_action(1005, "typing")
     await bot.send_message(1005, "welcome back")
 

@@ -56,7 +56,6 @@ async def test_per_chat_limit_and_stats() -> None:
 async def test_global_limit_set_at_run_time(emu: Emulator) -> None:
     clock = FakeClock()
     emu.clock = clock
-    emu.flood_control._clock = clock
     emu.flood = FloodLimits(global_per_second=30.0, global_burst=5)
     bot = make_bot(emu)
     try:

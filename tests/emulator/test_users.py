@@ -188,3 +188,19 @@ def test_render_marks_edits_and_deletions() -> None:
     assert render({"messages": [], "reply_keyboard": None, "version": 3}, state) == [
         "  (message 2 deleted)"
     ]
+
+
+async def test_forged_press_reaches_the_bot(emu: Emulator, bot: Bot) -> None:
+    user = emu.user(1001)
+    await user.send("/start")
+    sent = await bot.send_message(1001, "vote", reply_markup=KEYBOARD)
+    await bot.get_updates(offset=-1)
+    stale = await user.press(sent.message_id, "poll:expired", forged=True)
+    missing = await user.press(77, "poll:yes", forged=True)
+    updates = await bot.get_updates(offset=-2)
+    queries = [u.callback_query for u in updates if u.callback_query]
+    assert [q.id for q in queries] == [stale, missing]
+    assert queries[0].data == "poll:expired"
+    assert queries[1].message is not None and queries[1].message.date == 0  # inaccessible
+    for query_id in (stale, missing):
+        await bot.answer_callback_query(query_id, text="This button has expired")
