@@ -22,6 +22,9 @@ class FloodLimits:
     group_per_minute: int = 20
     global_per_second: float = 30.0
     global_burst: int = 30
+    # allow_paid_broadcast=True sends use this budget instead of the global one.
+    paid_per_second: float = 1000.0
+    paid_burst: int = 1000
 
 
 @dataclass
@@ -77,6 +80,7 @@ class FloodControl:
         self._chat_buckets: dict[int, _Bucket] = {}
         self._group_sends: dict[int, deque[float]] = defaultdict(deque)
         self._global: _Bucket | None = None
+        self._paid: _Bucket | None = None
         self.send_times: list[tuple[float, int]] = []  # (monotonic time, chat_id)
         self.too_many_requests = 0
 
@@ -91,9 +95,13 @@ class FloodControl:
         self._chat_buckets.clear()
         self._group_sends.clear()
         self._global = None
+        self._paid = None
 
-    def check(self, chat_id: int) -> int | None:
-        """Admit one send to `chat_id`: None if allowed (and counted), else retry_after seconds."""
+    def check(self, chat_id: int, paid: bool = False) -> int | None:
+        """Admit one send to `chat_id`: None if allowed (and counted), else retry_after seconds.
+
+        `paid` sends (allow_paid_broadcast) draw on the paid budget instead of the global one.
+        """
         limits = self._limits
         if limits is None:
             return None
@@ -102,7 +110,10 @@ class FloodControl:
             self._global = _Bucket(
                 limits.global_per_second, limits.global_burst, limits.global_burst, now
             )
-        waits = [self._global.wait_time(now)]
+        if self._paid is None:
+            self._paid = _Bucket(limits.paid_per_second, limits.paid_burst, limits.paid_burst, now)
+        overall = self._paid if paid else self._global
+        waits = [overall.wait_time(now)]
         if chat_id < 0:
             sends = self._group_sends[chat_id]
             while sends and now - sends[0] >= 60.0:
@@ -120,7 +131,7 @@ class FloodControl:
         if wait > 0:
             # Telegram rounds up to whole seconds; waiting that long always succeeds.
             return max(1, math.ceil(wait))
-        self._global.tokens -= 1
+        overall.tokens -= 1
         if chat_id < 0:
             self._group_sends[chat_id].append(now)
         else:

@@ -98,6 +98,15 @@ class BotMethods:
             "getmycommands": self.get_my_commands,
             "deletemycommands": self.delete_my_commands,
             "getfile": self.get_file,
+            "getchat": self.get_chat,
+            "setmydescription": self.set_bot_text("description", "description"),
+            "getmydescription": self.get_bot_text("description", "description"),
+            "setmyshortdescription": self.set_bot_text("short_description", "short_description"),
+            "getmyshortdescription": self.get_bot_text("short_description", "short_description"),
+            "setmyname": self.set_bot_text("name", "name"),
+            "getmyname": self.get_bot_text("name", "name"),
+            "setchatmenubutton": self.set_chat_menu_button,
+            "getchatmenubutton": self.get_chat_menu_button,
             "close": self.true,
             "logout": self.true,
         }
@@ -462,6 +471,65 @@ class BotMethods:
         """deleteMyCommands."""
         self.state.commands.pop(self.commands_key(params), None)
         return True
+
+    def set_bot_text(self, setting: str, param: str) -> Handler:
+        """setMyDescription / setMyShortDescription / setMyName: stored per language."""
+
+        async def handler(params: dict[str, Any]) -> bool:
+            key = (setting, params.get("language_code") or "")
+            value = params.get(param)
+            if value:
+                self.state.bot_settings[key] = value
+            else:
+                self.state.bot_settings.pop(key, None)
+            return True
+
+        return handler
+
+    def get_bot_text(self, setting: str, field: str) -> Handler:
+        """getMyDescription / getMyShortDescription / getMyName."""
+
+        async def handler(params: dict[str, Any]) -> dict[str, Any]:
+            key = (setting, params.get("language_code") or "")
+            value = self.state.bot_settings.get(key, self.state.bot_settings.get((setting, "")))
+            if value is None and setting == "name":
+                value = self.emu.first_name
+            return {field: value or ""}
+
+        return handler
+
+    async def set_chat_menu_button(self, params: dict[str, Any]) -> bool:
+        """setChatMenuButton: for one private chat or the default."""
+        chat_id = params.get("chat_id")
+        if chat_id is not None:
+            self.private_chat(chat_id, sending=False)
+        self.state.bot_settings[("menu_button", chat_id)] = params.get("menu_button") or {
+            "type": "default"
+        }
+        return True
+
+    async def get_chat_menu_button(self, params: dict[str, Any]) -> dict[str, Any]:
+        """getChatMenuButton."""
+        settings = self.state.bot_settings
+        chat_id = params.get("chat_id")
+        default = settings.get(("menu_button", None), {"type": "commands"})
+        return dict(settings.get(("menu_button", chat_id), default))
+
+    async def get_chat(self, params: dict[str, Any]) -> dict[str, Any]:
+        """getChat for a private chat: ChatFullInfo with the fields Telegram always sends."""
+        user, _ = self.private_chat(params["chat_id"], sending=False)
+        return {
+            **user.chat_api(),
+            "accent_color_id": user.id % 7,
+            "max_reaction_count": 11,
+            "accepted_gift_types": {
+                "unlimited_gifts": True,
+                "limited_gifts": True,
+                "unique_gifts": True,
+                "premium_subscription": True,
+                "gifts_from_channels": True,
+            },
+        }
 
     async def get_file(self, params: dict[str, Any]) -> dict[str, Any]:
         """getFile: the path is then downloadable under /file/bot<token>/."""

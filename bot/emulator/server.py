@@ -488,7 +488,8 @@ class Emulator:
         if failure is not None:
             raise ApiError(failure.error_code, failure.description, failure.retry_after)
         if key in SEND_METHODS and isinstance(chat_id, int):
-            retry_after = self.flood_control.check(chat_id)
+            paid = bool(params.get("allow_paid_broadcast"))
+            retry_after = self.flood_control.check(chat_id, paid=paid)
             if retry_after is not None:
                 raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after)
         if key == "getupdates":

@@ -212,6 +212,8 @@ class Validator:
         spec = self.spec.methods[method]
         result = Validated()
         used_files: set[str] = set()
+        # JSON null means "not given", as in Telegram's own JSON handling.
+        raw = {key: value for key, value in raw.items() if value is not None}
         for name in list(raw) + [f for f in files if f not in raw]:
             fspec = spec.fields.get(name)
             if fspec is None:

@@ -218,7 +218,7 @@ class EmulatorState:
         self.updates: list[PendingUpdate] = []
         self.allowed_updates: frozenset[str] = DEFAULT_ALLOWED_UPDATES
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self.bot_settings: dict[str, Any] = {}
+        self.bot_settings: dict[tuple[str, Any], Any] = {}
         self.updates_changed = Notifier()
         self.messages_changed = Notifier()
         self._update_ids = itertools.count(100_000_001)

@@ -176,3 +176,25 @@ async def test_commands(bot: Bot, emu: Emulator) -> None:
     assert await bot.delete_my_commands(language_code="zh")
     assert await bot.get_my_commands(language_code="zh") == []
     assert emu.violations == []
+
+
+async def test_bot_profile_and_get_chat(bot: Bot, emu: Emulator) -> None:
+    from aiogram.types import MenuButtonCommands
+
+    assert await bot.set_my_description("Neighbourhood assistant", language_code="en")
+    assert (await bot.get_my_description(language_code="en")).description == (
+        "Neighbourhood assistant"
+    )
+    assert (await bot.get_my_description(language_code="zh")).description == ""
+    assert await bot.set_my_short_description("Hi")
+    assert (await bot.get_my_short_description(language_code="fr")).short_description == "Hi"
+    assert (await bot.get_my_name()).name == "Community Living Room"
+    user = emu.user(1006, first_name="Li", username="li_neighbour")
+    await user.send("/start")
+    assert await bot.set_chat_menu_button(chat_id=1006, menu_button=MenuButtonCommands())
+    assert (await bot.get_chat_menu_button(chat_id=1006)).type == "commands"
+    chat = await bot.get_chat(1006)
+    assert (chat.id, chat.type, chat.username) == (1006, "private", "li_neighbour")
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await bot.get_chat(4242)
+    assert emu.violations == []

@@ -104,3 +104,14 @@ async def test_fail_next(emu: Emulator) -> None:
         assert emu.send_stats().too_many_requests == 1
     finally:
         await bot.session.close()
+
+
+async def test_paid_broadcast_has_its_own_budget() -> None:
+    from bot.emulator.flood import FloodControl
+
+    clock = FakeClock()
+    control = FloodControl(FloodLimits(global_per_second=30.0, global_burst=2), clock)
+    assert control.check(1) is None
+    assert control.check(2) is None
+    assert control.check(3) == 1
+    assert control.check(3, paid=True) is None  # allow_paid_broadcast: up to 1000/s
