@@ -297,7 +297,7 @@ class Validator:
                 result.problems.append(Problem(name, "value is not valid JSON", _bad(detail)))
                 return _MISSING
         problems: list[Problem] = []
-        coerced = self._value(method, fspec, value, name, problems, lenient=True)
+        coerced = self._value(method, fspec, value, name, problems)
         result.problems.extend(problems)
         return _MISSING if problems and coerced is _MISSING else coerced
 
@@ -327,7 +327,6 @@ class Validator:
         value: Any,
         path: str,
         problems: list[Problem],
-        lenient: bool,
     ) -> Any:
         """Coerce `value` to one of the field's declared types, checking limits and enums."""
         errors: list[list[Problem]] = []
@@ -374,7 +373,7 @@ class Validator:
             inner = FieldSpec(fspec.name, (type_name.removeprefix("Array of "),), True)
             items = []
             for index, item in enumerate(value):
-                coerced = self._value(owner, inner, item, f"{path}[{index}]", problems, True)
+                coerced = self._value(owner, inner, item, f"{path}[{index}]", problems)
                 items.append(coerced)
             return items
         if type_name == "Integer":
@@ -432,7 +431,7 @@ class Validator:
                     )
                 )
                 continue
-            result = self._value(type_name, sub, item, sub_path, problems, lenient=True)
+            result = self._value(type_name, sub, item, sub_path, problems)
             if result is not _MISSING:
                 coerced[key] = result
         for sub in tspec.fields.values():

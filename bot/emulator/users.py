@@ -142,6 +142,7 @@ class UserHandle:
         self.emu = emu
         self.id = user_id
         self._mark = 0  # version of the user's last action; wait_for looks after it
+        self._mark_state = emu.state  # versions restart when the emulator is reset
 
     def __repr__(self) -> str:
         return f"<UserHandle {self.id} {self.record.first_name!r}>"
@@ -216,6 +217,7 @@ class UserHandle:
         }
         stored = state.store_message(StoredMessage(self.id, data["message_id"], "user", data))
         self._mark = stored.version
+        self._mark_state = state
         state.push_update("message", stored.snapshot())
         return to_chat_message(stored)
 
@@ -267,6 +269,7 @@ class UserHandle:
             created=self.emu.clock(),
         )
         self._mark = state.version
+        self._mark_state = state
         state.push_update(
             "callback_query",
             {
@@ -431,7 +434,8 @@ class UserHandle:
             predicate = lambda message: needle in message.content  # noqa: E731
         else:
             predicate = match
-        after = self._mark if since is None else since
+        mark = self._mark if self._mark_state is self.emu.state else 0
+        after = mark if since is None else since
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:

@@ -72,6 +72,10 @@ async def test_reset_forgets_everything(emu: Emulator, bot: Bot) -> None:
     emu.reset()
     assert user.chat == [] and emu.requests == [] and emu.violations == []
     assert not user.record.started
+    # An old handle keeps working after the reset.
+    await user.send("/start")
+    await bot.send_message(1001, "fresh start")
+    assert (await user.wait_for("fresh", timeout=1)).message_id == 2
 
 
 async def test_control_api(emu: Emulator, bot: Bot) -> None:
