@@ -130,10 +130,12 @@ async def test_a_user_who_blocks_the_bot_is_marked_and_unmarked(
     ann = await onboarded(harness, 3004)
     ann.handle.block()
     await harness.settle()
+    await session.commit()  # a fresh snapshot after each step: the bot wrote meanwhile
     query = select(User).where(User.tg_id == 3004).execution_options(populate_existing=True)
     assert (await session.execute(query)).scalar_one().blocked_at == clock.now()
     ann.handle.unblock()
     await harness.settle()
+    await session.commit()
     assert (await session.execute(query)).scalar_one().blocked_at is None
 
 
