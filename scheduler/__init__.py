@@ -1,0 +1,90 @@
+"""The scheduler and the background work of the bot: for now, the outbox sender.
+
+In `bot/__main__.py`:
+
+    background = await start_background(settings, bot=bot, sessionmaker=sessionmaker,
+                                        clock=clock)
+    dp = create_dispatcher(..., outbox_notify=background.sender.kick)
+    try:
+        await dp.start_polling(bot)
+    finally:
+        await background.stop()   # before bot.session.close() and engine.dispose()
+
+Handlers that queue messages pass the injected `outbox_notify` as `notify=`
+to `services.outbox.queue…`, so the sender starts at once after the commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot
+from apscheduler.job import Job
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from scheduler.outbox import OutboxSender, SendLimits
+from services.clock import Clock
+
+__all__ = [
+    "Background",
+    "OutboxSender",
+    "SendLimits",
+    "add_outbox_tick",
+    "create_scheduler",
+    "start_background",
+]
+
+OUTBOX_TICK_JOB = "outbox.tick"
+
+
+def create_scheduler(timezone: str = "UTC") -> AsyncIOScheduler:
+    """An APScheduler 3 scheduler on the running event loop (start it inside one).
+
+    A job that missed its time (the bot was down) runs once when it can,
+    never several times in a row, and never twice at once.
+    """
+    return AsyncIOScheduler(
+        timezone=ZoneInfo(timezone),
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
+    )
+
+
+def add_outbox_tick(scheduler: AsyncIOScheduler, sender: OutboxSender, *, seconds: float) -> Job:
+    """Wake the sender every `seconds`, for rows that have become due since it last looked."""
+    return scheduler.add_job(sender.tick, "interval", seconds=seconds, id=OUTBOX_TICK_JOB,
+                             replace_existing=True)
+
+
+@dataclass
+class Background:
+    """The running scheduler and outbox sender of one bot process."""
+
+    scheduler: AsyncIOScheduler
+    sender: OutboxSender
+
+    async def stop(self) -> None:
+        """Stop the jobs, let the sends in flight finish, give back unsent rows."""
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        await self.sender.stop()
+
+
+async def start_background(
+    settings: Settings,
+    *,
+    bot: Bot,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    owner: str | None = None,
+) -> Background:
+    """Start the outbox sender and the scheduler that ticks it; `stop()` the result."""
+    sender = OutboxSender.from_settings(settings, bot=bot, sessionmaker=sessionmaker,
+                                        clock=clock, owner=owner)
+    scheduler = create_scheduler(settings.timezone)
+    add_outbox_tick(scheduler, sender, seconds=settings.outbox_tick_seconds)
+    await sender.start()
+    scheduler.start()
+    return Background(scheduler=scheduler, sender=sender)

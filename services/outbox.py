@@ -11,8 +11,8 @@ caller's transaction and do not commit, so a reminder is queued in the same
 commit as the enrolment it is about and vanishes with it on a rollback. Give
 them `notify` (the sender's `kick`) to wake the sender as soon as that commit
 happens; without it the sender's tick finds the rows within a second. The
-functions the sender uses (`claim_due`, `mark_sent`, `retry_later`, `release`…)
-commit their own short transactions.
+functions the sender uses (`claim_due`, `settle`, `renew`, `release`…) commit
+their own short transactions.
 
 Claiming. `claim_due` takes due rows under a lease: on PostgreSQL with
 `SELECT … FOR UPDATE SKIP LOCKED`, so several senders share one queue without
@@ -22,12 +22,14 @@ one at a time. A claimed row is "sending" until `lease_until`; a row still
 
 At-least-once. Telegram has no idempotency key, so there is a window in which
 a message can be sent twice: the Telegram call succeeded, but the process died
-(or lost the database) before `mark_sent` committed. The row is still
+(or lost the database) before `settle` committed it as sent. The row is still
 "sending"; when its lease expires it is claimed again and sent again. The
-window is the time between Telegram's answer and that commit, normally a few
-milliseconds; the duplicate, if any, arrives a lease later. Nothing is ever
-lost: a row leaves "sending" only by being marked sent, failed, skipped, or
-put back to pending.
+window is the time between Telegram's answer and that commit: the sender
+records outcomes in small batches as soon as the previous batch is written,
+so normally a few milliseconds, at most a database round trip or two. The
+duplicate, if any, arrives a lease later. Nothing is ever lost: a row leaves
+"sending" only by being settled (sent, failed, retried), skipped, or put back
+to pending.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import CursorResult, Table, delete, event, func, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, event, func, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -232,12 +234,15 @@ async def queue_many(
     if not values:
         return 0
     insert = (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)(OUTBOX)
-    added = 0
-    for start in range(0, len(values), INSERT_CHUNK):
-        statement = insert.values(values[start:start + INSERT_CHUNK]).on_conflict_do_nothing(
-            index_elements=["dedupe_key"])
-        result = cast(CursorResult[Any], await session.execute(statement))
-        added += result.rowcount
+    # Given many rows, SQLAlchemy ("insertmanyvalues") sends this as multi-row
+    # INSERT … VALUES (…), (…) … ON CONFLICT DO NOTHING RETURNING id statements
+    # of INSERT_CHUNK rows each; a row dropped as a duplicate returns no id.
+    statement = (
+        insert.on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OUTBOX.c.id)
+        .execution_options(insertmanyvalues_page_size=INSERT_CHUNK)
+    )
+    added = len((await session.execute(statement, values)).all())
     if added:
         _notify_after_commit(session, notify)
     return added
@@ -476,69 +481,76 @@ async def _reclaim_expired(
                    last_error="lease expired too often (the sender kept dying)")
 
 
-def _held(outbox_id: int, owner: str) -> tuple[Any, ...]:
-    return (col(OutboxMessage.id) == outbox_id,
-            col(OutboxMessage.status) == OutboxStatus.SENDING,
-            col(OutboxMessage.lease_owner) == owner)
+@dataclass(frozen=True)
+class Sent:
+    """Telegram accepted the message."""
+
+    id: int
+    message_id: int | None
 
 
-async def _update_one(session: AsyncSession, where: tuple[Any, ...], **values: Any) -> bool:
+@dataclass(frozen=True)
+class Failed:
+    """Telegram refused it for good, the retries ran out, or it could not be rendered."""
+
+    id: int
+    error: str
+
+
+@dataclass(frozen=True)
+class Retry:
+    """A failure worth another try at `not_before` (a network error, a 5xx)."""
+
+    id: int
+    not_before: datetime
+    error: str
+
+
+Outcome = Sent | Failed | Retry
+
+
+async def settle(
+    session: AsyncSession, *, owner: str, now: datetime, outcomes: Iterable[Outcome]
+) -> None:
+    """Record what happened to rows `owner` tried to send, in one short transaction.
+
+    One statement per kind of outcome (executemany), so a sender at hundreds
+    of messages a second writes a few transactions a second, not hundreds.
+    A sent row is marked sent even if its lease passed to someone else: it was
+    sent. Failures and retries count as attempts and apply only while `owner`
+    still holds the row.
+    """
+    sent = [{"_id": o.id, "_message_id": o.message_id}
+            for o in outcomes if isinstance(o, Sent)]
+    failed = [{"_id": o.id, "_error": o.error[:ERROR_MAX]}
+              for o in outcomes if isinstance(o, Failed)]
+    retry = [{"_id": o.id, "_error": o.error[:ERROR_MAX], "_not_before": o.not_before}
+             for o in outcomes if isinstance(o, Retry)]
+    row = OUTBOX.c
+    sending = row.status == OutboxStatus.SENDING
+    held = (sending, row.lease_owner == owner)
+    unleased = {"lease_owner": None, "lease_until": None}
     await begin_write(session)
-    result = await session.execute(
-        update(OutboxMessage).where(*where).values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    if sent:
+        await session.execute(
+            update(OUTBOX).where(row.id == bindparam("_id"), sending).values(
+                status=OutboxStatus.SENT, sent_at=now, message_id=bindparam("_message_id"),
+                **unleased),
+            sent)
+    if failed:
+        await session.execute(
+            update(OUTBOX).where(row.id == bindparam("_id"), *held).values(
+                status=OutboxStatus.FAILED, attempts=row.attempts + 1,
+                last_error=bindparam("_error"), **unleased),
+            failed)
+    if retry:
+        await session.execute(
+            update(OUTBOX).where(row.id == bindparam("_id"), *held).values(
+                status=OutboxStatus.PENDING, attempts=row.attempts + 1,
+                not_before=bindparam("_not_before"), last_error=bindparam("_error"),
+                **unleased),
+            retry)
     await session.commit()
-    return cast(CursorResult[Any], result).rowcount == 1
-
-
-async def mark_sent(
-    session: AsyncSession, *, outbox_id: int, now: datetime, message_id: int | None
-) -> bool:
-    """Telegram accepted the message. Whoever holds the lease now, it was sent."""
-    return await _update_one(
-        session,
-        (col(OutboxMessage.id) == outbox_id, col(OutboxMessage.status) == OutboxStatus.SENDING),
-        status=OutboxStatus.SENT, sent_at=now, message_id=message_id, lease_owner=None,
-        lease_until=None)
-
-
-async def mark_failed(session: AsyncSession, *, outbox_id: int, owner: str, error: str) -> bool:
-    """Telegram refused the message for good (or it could not be rendered)."""
-    return await _update_one(
-        session, _held(outbox_id, owner), status=OutboxStatus.FAILED,
-        attempts=col(OutboxMessage.attempts) + 1, last_error=error[:ERROR_MAX],
-        lease_owner=None, lease_until=None)
-
-
-async def retry_later(
-    session: AsyncSession,
-    *,
-    outbox_id: int,
-    owner: str,
-    not_before: datetime,
-    error: str,
-    max_attempts: int,
-) -> bool:
-    """A failure worth retrying: back to pending until `not_before`, or failed once
-    this was the last of `max_attempts`. True if it will be retried."""
-    await begin_write(session)
-    attempts = (await session.execute(
-        select(col(OutboxMessage.attempts)).where(*_held(outbox_id, owner))
-    )).scalar_one_or_none()
-    if attempts is None:
-        await session.commit()
-        return False
-    again = attempts + 1 < max_attempts
-    await session.execute(
-        update(OutboxMessage).where(*_held(outbox_id, owner))
-        .values(status=OutboxStatus.PENDING if again else OutboxStatus.FAILED,
-                attempts=attempts + 1, not_before=not_before, last_error=error[:ERROR_MAX],
-                lease_owner=None, lease_until=None)
-        .execution_options(synchronize_session=False)
-    )
-    await session.commit()
-    return again
 
 
 async def release(

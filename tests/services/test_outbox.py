@@ -107,13 +107,17 @@ async def test_queue_many_inserts_thousands_in_a_few_statements(
     assert added == 5000
     inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
     assert len(inserts) == 5000 // outbox.INSERT_CHUNK
+    assert all("ON CONFLICT" in s.upper() for s in inserts)
     assert len(statements) <= len(inserts) + 3  # BEGIN/COMMIT at most besides
     # Queued again (a retried broadcast): nothing new, duplicates inside a batch too.
     again = await outbox.queue_many(session, clock=clock, rows=[*batch[:10], *batch[:10]])
     await session.commit()
     assert again == 0
+    twice = Outgoing(user_id=users[0], kind=OutboxKind.ANNOUNCEMENT, text="x", dedupe_key="new")
+    assert await outbox.queue_many(session, clock=clock, rows=[twice, twice]) == 1
+    await session.commit()
     total = await session.execute(select(func.count()).select_from(OutboxMessage))
-    assert total.scalar_one() == 5000
+    assert total.scalar_one() == 5001
 
 
 async def test_queue_checks_every_row_before_writing(
@@ -317,12 +321,12 @@ async def test_outcomes_sent_failed_retried_released_renewed(
     await session.commit()
     held = {c.text: c.id for c in (await claim(session, clock, owner="me")).rows}
 
-    assert await outbox.mark_sent(session, outbox_id=held["ok"], now=clock.now(), message_id=77)
-    assert await outbox.mark_failed(session, outbox_id=held["bad"], owner="me",
-                                    error="Bad Request: chat not found")
     retry_at = clock.now() + timedelta(seconds=4)
-    assert await outbox.retry_later(session, outbox_id=held["flaky"], owner="me",
-                                    not_before=retry_at, error="502", max_attempts=2)
+    await outbox.settle(session, owner="me", now=clock.now(), outcomes=[
+        outbox.Sent(held["ok"], 77),
+        outbox.Failed(held["bad"], "Bad Request: chat not found"),
+        outbox.Retry(held["flaky"], retry_at, "Bad Gateway"),
+    ])
     assert await outbox.renew(session, owner="someone else", ids=[held["unsent"]],
                               until=clock.now() + LEASE * 2) == 0
     assert await outbox.renew(session, owner="me", ids=[held["unsent"]],
@@ -330,25 +334,24 @@ async def test_outcomes_sent_failed_retried_released_renewed(
     assert await outbox.release(session, owner="me", ids=[held["unsent"]]) == 1
 
     by_text = {r.text: r for r in await rows(session)}
-    assert (by_text["ok"].status, by_text["ok"].message_id) == (OutboxStatus.SENT, 77)
-    assert by_text["ok"].sent_at == clock.now()
-    assert by_text["bad"].status == OutboxStatus.FAILED
-    assert by_text["bad"].last_error == "Bad Request: chat not found"
-    flaky = by_text["flaky"]
+    ok, bad, flaky, unsent = (by_text[t] for t in ("ok", "bad", "flaky", "unsent"))
+    assert (ok.status, ok.message_id, ok.sent_at) == (OutboxStatus.SENT, 77, clock.now())
+    assert (bad.status, bad.attempts) == (OutboxStatus.FAILED, 1)
+    assert bad.last_error == "Bad Request: chat not found"
     assert (flaky.status, flaky.attempts, flaky.not_before) == (OutboxStatus.PENDING, 1, retry_at)
-    unsent = by_text["unsent"]
+    assert flaky.last_error == "Bad Gateway"
     assert (unsent.status, unsent.lease_owner, unsent.attempts) == (OutboxStatus.PENDING, None, 0)
 
     clock.advance(seconds=4)
     again = (await claim(session, clock, owner="me")).rows
     assert sorted(c.text for c in again) == ["flaky", "unsent"]
-    flaky_id = held["flaky"]
-    assert not await outbox.retry_later(session, outbox_id=flaky_id, owner="me",
-                                        not_before=clock.now(), error="502 again",
-                                        max_attempts=2)
-    assert await status_of(session, flaky_id) == OutboxStatus.FAILED
+    # Someone whose lease was taken over changes nothing but "sent" (it was sent).
+    await outbox.settle(session, owner="not me", now=clock.now(), outcomes=[
+        outbox.Failed(held["flaky"], "late"), outbox.Sent(held["unsent"], 78)])
+    assert await status_of(session, held["flaky"]) == OutboxStatus.SENDING
+    assert await status_of(session, held["unsent"]) == OutboxStatus.SENT
     report = await outbox.counts(session)
-    assert report == {OutboxStatus.SENT: 1, OutboxStatus.FAILED: 2, OutboxStatus.SENDING: 1}
+    assert report == {OutboxStatus.SENT: 2, OutboxStatus.FAILED: 1, OutboxStatus.SENDING: 1}
 
 
 # --- Who gets what, and when ----------------------------------------------------------
@@ -446,8 +449,8 @@ async def test_quiet_hours_defer_to_the_morning_in_the_users_time_zone(
     assert sorted((c.user_id, c.text) for c in got.rows) == sorted(
         [(there.id, "volunteers needed"), (here.id, "gas leak")])
     assert got.deferred == 2
-    for sent in got.rows:
-        await outbox.mark_sent(session, outbox_id=sent.id, now=clock.now(), message_id=1)
+    await outbox.settle(session, owner="a", now=clock.now(),
+                        outcomes=[outbox.Sent(sent.id, 1) for sent in got.rows])
     morning = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
     waiting = {r.user_id: r.not_before for r in await rows(session)
                if r.status == OutboxStatus.PENDING}

@@ -1,0 +1,565 @@
+"""The outbox dispatcher: sends what `services/outbox.py` queued, within Telegram's limits.
+
+Only what the bot sends on its own initiative comes through here. Replies to a
+user's own message or button press are sent directly by the handlers, so they
+are never queued behind a broadcast.
+
+How it sends:
+
+    claim (a batch, under a lease) ─▶ local queue ─▶ pacing ─▶ send (a few in flight) ─▶ outcome
+           ▲ woken by kick() and the scheduler's tick             │
+           └──────── 429: pause everything, keep the row ◀────────┘
+
+- Pacing: one token bucket for all chats (`SendLimits.rate`), and at most one
+  message a second to a private chat, 20 a minute to a group (negative chat
+  id). Sends start evenly spaced, never in bursts; the time
+  comes from a monotonic source that tests may replace, not the wall clock.
+- Several requests are in flight at once (`SendLimits.max_in_flight`), enough
+  to reach the rate over a slow link; the bucket, not the concurrency, sets
+  the pace.
+- Outcomes: sent → status sent with Telegram's message_id; 429 → all sending
+  pauses for exactly retry_after and the row goes back in the local queue,
+  not counted as an attempt; 403 → the user is marked as having blocked the
+  bot and all their unsent rows are skipped; 400 (and other answers that will
+  never change) → failed with Telegram's description; network errors and 5xx →
+  retried with exponential backoff, failed after `max_attempts`.
+- Leases are renewed while rows wait here (a long 429 pause, a chat's queue),
+  so another sender never takes a row this one still holds. A message may
+  still go out twice if this process dies between Telegram's answer and the
+  "sent" commit: see the at-least-once note in `services/outbox.py`.
+- `stop()` lets the requests in flight finish and gives every other held row
+  back as pending.
+
+Several processes may run a sender on one PostgreSQL database: claims use
+SKIP LOCKED, so each row goes to one of them. Each paces itself, so set
+OUTBOX_RATE to the bot's limit divided by the number of processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import html
+import itertools
+import logging
+import math
+import os
+import secrets
+import socket
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNotFound,
+    TelegramRetryAfter,
+)
+from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.i18n import load_i18n
+from models.outbox import MediaKind
+from services import outbox, users
+from services.clock import Clock
+from services.outbox import Claimed
+
+log = logging.getLogger(__name__)
+
+# Telegram's errors that will be the same however often we retry.
+PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramMigrateToChat, TelegramEntityTooLarge)
+
+
+@dataclass(frozen=True)
+class SendLimits:
+    """How fast and how persistently the sender works."""
+
+    rate: float = 25.0  # messages a second, all chats together
+    paid: bool = False  # Telegram's paid broadcast (allow_paid_broadcast), up to 1000/s
+    # Seconds between two messages to one private chat (Telegram: about one a
+    # second) and to one group (20 a minute), with a margin so that network
+    # jitter never lands two of them inside Telegram's window.
+    private_interval: float = 1.1
+    group_interval: float = 3.1
+    batch_size: int = 100  # rows claimed at a time
+    lease: float = 60.0  # seconds a claim holds a row (renewed while it waits here)
+    max_attempts: int = 5
+    backoff: float = 5.0  # first retry after a network or server error, then doubling…
+    backoff_max: float = 600.0  # …up to this
+    max_in_flight: int = 0  # requests at once; 0: as many as messages a second (4 to 200)
+    horizon: float = 10.0  # rows for a chat that would wait longer than this go back
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SendLimits:
+        paid = settings.outbox_paid_rate > 0
+        return cls(
+            rate=settings.outbox_paid_rate if paid else settings.outbox_rate, paid=paid,
+            batch_size=settings.outbox_batch_size, lease=settings.outbox_lease_seconds,
+            max_attempts=settings.outbox_max_attempts,
+        )
+
+    @property
+    def in_flight(self) -> int:
+        return self.max_in_flight or min(200, max(4, math.ceil(self.rate)))
+
+    def interval(self, chat_id: int) -> float:
+        return self.group_interval if chat_id < 0 else self.private_interval
+
+    def backoff_after(self, attempts: int) -> float:
+        """Seconds before the next try, after `attempts` earlier failures."""
+        return min(self.backoff_max, self.backoff * 2 ** min(attempts, 30))
+
+
+class TokenBucket:
+    """`rate` tokens a second, holding at most `burst`; the caller gives the time.
+
+    `reserve` takes a token now and says how long to wait before using it, so
+    consecutive sends are spaced 1/rate apart instead of bunched together.
+    """
+
+    def __init__(self, rate: float, *, burst: float = 1.0, now: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.tokens = burst
+        self.last = now
+
+    def reserve(self, now: float) -> float:
+        self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        self.tokens -= 1
+        return 0.0 if self.tokens >= 0 else -self.tokens / self.rate
+
+
+class RenderError(Exception):
+    """The row cannot be turned into a message (bad params, a missing file)."""
+
+
+def render(
+    row: Claimed, i18n: I18n, default_locale: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The text and keyboard for one row, in the recipient's language."""
+    keyboard = row.keyboard
+    if row.key is None:
+        assert row.text is not None
+        text = row.text
+    else:
+        locale = row.locale or default_locale
+        params = {name: html.escape(value) if isinstance(value, str) else value
+                  for name, value in row.params.items()}
+        try:
+            text = i18n.gettext(row.key, locale=locale).format(**params)
+        except (KeyError, IndexError, ValueError) as error:
+            raise RenderError(f"cannot format {row.key!r}: {error!r}") from error
+        if keyboard is not None:
+            keyboard = {**keyboard, "inline_keyboard": [
+                [{**button, "text": i18n.gettext(button["text"], locale=locale)}
+                 for button in line]
+                for line in keyboard["inline_keyboard"]]}
+    markup = InlineKeyboardMarkup.model_validate(keyboard) if keyboard is not None else None
+    return text, markup
+
+
+@dataclass
+class SenderStats:
+    """What this sender did since it started (for logs and tests)."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+    blocked: int = 0
+    rate_limited: int = 0  # 429 answers
+    claims: int = 0
+
+
+def default_owner() -> str:
+    """Who holds a lease: host, process and a random part, so a restart is someone new."""
+    return f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+class OutboxSender:
+    """Claims due outbox rows and sends them; `start()` it once per process."""
+
+    def __init__(
+        self,
+        *,
+        bot: Bot,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        limits: SendLimits,
+        default_locale: str,
+        default_tz: str,
+        owner: str | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot = bot
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.limits = limits
+        self.default_locale = default_locale
+        self.default_tz = default_tz
+        self.owner = owner or default_owner()
+        self.stats = SenderStats()
+        self._mono = monotonic
+        self._i18n = load_i18n(default_locale)
+        self._bucket = TokenBucket(limits.rate, now=monotonic())
+        self._slots = asyncio.Semaphore(limits.in_flight)
+        self._wake = asyncio.Event()
+        self._want_more = True
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+        self._sends: set[asyncio.Task[None]] = set()
+        self._outcomes: list[outbox.Outcome] = []  # sends done, not yet written down
+        self._outcomes_ready = asyncio.Event()
+        self._recorder: asyncio.Task[None] | None = None
+        self._recorder_closing = False
+        self._held: dict[int, Claimed] = {}  # claimed and not yet settled
+        self._queue: list[tuple[float, int, int, int, int]] = []  # (ready, -urgent, -prio, seq, id)
+        self._seq = itertools.count()
+        self._per_chat: dict[int, int] = defaultdict(int)  # held rows per chat
+        self._chat_free_at: dict[int, float] = {}  # monotonic time the chat may get the next
+        self._paused_until = 0.0
+        self._renew_at = 0.0
+        self._blocked_users: set[int] = set()
+        self._file_ids: dict[int, str] = {}
+        self._file_locks: dict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        bot: Bot,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        owner: str | None = None,
+    ) -> OutboxSender:
+        return cls(bot=bot, sessionmaker=sessionmaker, clock=clock,
+                   limits=SendLimits.from_settings(settings),
+                   default_locale=settings.default_locale, default_tz=settings.timezone,
+                   owner=owner)
+
+    # --- Control ---------------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """Something may be due: look now. Pass as `notify=` to the queue functions."""
+        self._want_more = True
+        self._wake.set()
+
+    async def tick(self) -> None:
+        """The scheduler's interval job (a coroutine, so it runs on the event loop)."""
+        self.kick()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def paused_for(self) -> float:
+        """Seconds left of a 429 pause (0 when sending)."""
+        return max(0.0, self._paused_until - self._mono())
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        self._stopping = self._recorder_closing = False
+        self._task = asyncio.create_task(self._run(), name=f"outbox-sender {self.owner}")
+        self._recorder = asyncio.create_task(self._record_loop(),
+                                             name=f"outbox-recorder {self.owner}")
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Finish the sends in flight (waiting up to `grace` seconds), give back every
+        other held row, stop."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        await self._task
+        self._task = None
+        if self._sends:
+            _done, unfinished = await asyncio.wait(set(self._sends), timeout=grace)
+            for send in unfinished:  # may have reached Telegram: left to the lease
+                send.cancel()
+            if unfinished:
+                await asyncio.wait(unfinished)
+        if self._recorder is not None:  # write down the last outcomes
+            self._recorder_closing = True
+            self._outcomes_ready.set()
+            await self._recorder
+            self._recorder = None
+        waiting = list(self._held)
+        if waiting:
+            await self._db(outbox.release, owner=self.owner, ids=waiting)
+        self._held.clear()
+        self._queue.clear()
+        self._per_chat.clear()
+        log.info("outbox sender %s stopped: %s", self.owner, self.stats)
+
+    # --- The loop --------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self._step()
+            except Exception:
+                log.exception("outbox sender %s: unexpected error; going on in a second",
+                              self.owner)
+                await self._nap(1.0)
+
+    async def _step(self) -> None:
+        now = self._mono()
+        if self._held and now >= self._renew_at:
+            await self._renew()
+        if now < self._paused_until:
+            await self._nap_until(self._paused_until)
+            return
+        can_refill = self._want_more and len(self._held) <= self.limits.batch_size // 2
+        if can_refill:
+            await self._refill()
+        if not self._queue:
+            if not (can_refill and self._want_more):  # else more are due: claim again
+                await self._nap_until(None)  # idle, or all held rows are in flight
+            return
+        ready, _urgent, _priority, _seq, row_id = self._queue[0]
+        if ready > now:
+            await self._nap_until(ready)
+            return
+        heapq.heappop(self._queue)
+        row = self._held.get(row_id)
+        if row is None:
+            return
+        if row.user_id in self._blocked_users:  # their rows are skipped in the database
+            self._forget(row)
+            return
+        free_at = self._chat_free_at.get(row.chat_id, 0.0)
+        if free_at > now:
+            self._push(row, ready=free_at)
+            return
+        wait = self._bucket.reserve(now)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        await self._slots.acquire()
+        if self._stopping or self._mono() < self._paused_until:
+            self._slots.release()
+            self._push(row, ready=self._paused_until)
+            return
+        self._chat_free_at[row.chat_id] = self._mono() + self.limits.interval(row.chat_id)
+        send = asyncio.create_task(self._send(row))
+        self._sends.add(send)
+        send.add_done_callback(self._sends.discard)
+
+    async def _nap_until(self, moment: float | None) -> None:
+        """Wait until `moment` (None: until there is news), and no later than the next
+        lease renewal; kick(), stop() and every finished send wake it early."""
+        if self._held:
+            moment = self._renew_at if moment is None else min(moment, self._renew_at)
+        seconds = None if moment is None else moment - self._mono()
+        if seconds is not None and seconds <= 0:
+            await asyncio.sleep(0)  # let the sends in flight run
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    async def _nap(self, seconds: float) -> None:
+        await self._nap_until(self._mono() + seconds)
+
+    def _push(self, row: Claimed, *, ready: float) -> None:
+        heapq.heappush(self._queue, (ready, -int(row.urgent), -row.priority, next(self._seq),
+                                     row.id))
+
+    def _forget(self, row: Claimed) -> None:
+        if self._held.pop(row.id, None) is not None:
+            self._per_chat[row.chat_id] -= 1
+            if self._per_chat[row.chat_id] <= 0:
+                del self._per_chat[row.chat_id]
+        if not self._held:
+            self._blocked_users.clear()
+            now = self._mono()
+            self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
+
+    async def _refill(self) -> None:
+        self._want_more = False
+        room = self.limits.batch_size - len(self._held)
+        claim = await self._db(
+            outbox.claim_due, owner=self.owner, now=self.clock.now(), limit=room,
+            lease=timedelta(seconds=self.limits.lease), default_tz=self.default_tz,
+            max_attempts=self.limits.max_attempts)
+        if claim is None:  # the database is unwell: try again on the next tick
+            return
+        self.stats.claims += 1
+        if claim.examined >= room:
+            self._want_more = True
+        now = self._mono()
+        too_far: dict[float, list[int]] = defaultdict(list)
+        for row in claim.rows:
+            self._blocked_users.discard(row.user_id)  # the claim saw them unblocked
+            waiting = self._per_chat[row.chat_id] * self.limits.interval(row.chat_id)
+            if waiting > self.limits.horizon:
+                too_far[waiting].append(row.id)
+                continue
+            self._per_chat[row.chat_id] += 1
+            self._held[row.id] = row
+            self._push(row, ready=now)
+        for delay, ids in too_far.items():
+            await self._db(outbox.release, owner=self.owner, ids=ids,
+                           not_before=self.clock.now() + timedelta(seconds=delay))
+        if claim.rows:
+            self._renew_at = now + self.limits.lease / 3
+
+    async def _renew(self) -> None:
+        self._renew_at = self._mono() + self.limits.lease / 3
+        await self._db(outbox.renew, owner=self.owner, ids=list(self._held),
+                       until=self.clock.now() + timedelta(seconds=self.limits.lease))
+
+    # --- One message -----------------------------------------------------------------------
+
+    async def _send(self, row: Claimed) -> None:
+        keep = False
+        try:
+            message = await self._deliver(row)
+        except TelegramRetryAfter as error:
+            self.stats.rate_limited += 1
+            self._paused_until = max(self._paused_until, self._mono() + error.retry_after)
+            log.warning("outbox: 429 from Telegram, pausing all sends for %s s", error.retry_after)
+            self._push(row, ready=self._paused_until)
+            keep = True
+        except TelegramForbiddenError as error:
+            await self._user_blocked(row, error.message)
+        except (RenderError, *PERMANENT) as error:
+            self.stats.failed += 1
+            log.warning("outbox: row %s failed for good: %s", row.id, _describe(error))
+            self._record(outbox.Failed(row.id, _describe(error)))
+        except TelegramAPIError as error:  # network errors, 5xx and the rest: worth retrying
+            self._retry(row, _describe(error))
+        except Exception as error:  # a bug: don't retry it forever
+            log.exception("outbox: row %s could not be sent", row.id)
+            self.stats.failed += 1
+            self._record(outbox.Failed(row.id, _describe(error)))
+        else:
+            self.stats.sent += 1
+            self._record(outbox.Sent(row.id, message.message_id))
+        finally:
+            self._slots.release()
+            if not keep:
+                self._forget(row)
+            self._wake.set()  # the loop may be waiting for a slot
+
+    def _retry(self, row: Claimed, error: str) -> None:
+        if row.attempts + 1 >= self.limits.max_attempts:
+            self.stats.failed += 1
+            log.warning("outbox: row %s: %s; giving up after %s attempts", row.id, error,
+                        row.attempts + 1)
+            self._record(outbox.Failed(row.id, error))
+            return
+        self.stats.retried += 1
+        delay = self.limits.backoff_after(row.attempts)
+        log.warning("outbox: row %s: %s; retrying in %g s", row.id, error, delay)
+        self._record(outbox.Retry(row.id, self.clock.now() + timedelta(seconds=delay), error))
+
+    def _record(self, outcome: outbox.Outcome) -> None:
+        self._outcomes.append(outcome)
+        self._outcomes_ready.set()
+
+    async def _record_loop(self) -> None:
+        """Write outcomes down in batches: whatever finished while the last batch was
+        being written goes in the next, so a busy sender writes few transactions."""
+        while True:
+            await self._outcomes_ready.wait()
+            self._outcomes_ready.clear()
+            while self._outcomes:
+                batch, self._outcomes = self._outcomes, []
+                await self._db(outbox.settle, owner=self.owner, now=self.clock.now(),
+                               outcomes=batch)
+            if self._recorder_closing:
+                return
+
+    async def _deliver(self, row: Claimed) -> Message:
+        text, markup = render(row, self._i18n, self.default_locale)
+        paid = True if self.limits.paid else None
+        if row.media is None:
+            return await self.bot.send_message(chat_id=row.chat_id, text=text,
+                                               reply_markup=markup, allow_paid_broadcast=paid)
+        if row.file_id is not None:
+            return await self._send_media(row, row.file_id, text, markup, paid)
+        assert row.blob_id is not None
+        if row.blob_id in self._file_ids:
+            return await self._send_media(row, self._file_ids[row.blob_id], text, markup, paid)
+        async with self._file_locks[row.blob_id]:  # upload once; the others wait for its id
+            if row.blob_id in self._file_ids:
+                return await self._send_media(row, self._file_ids[row.blob_id], text, markup,
+                                              paid)
+            async with self.sessionmaker() as session:
+                blob = await outbox.get_file(session, blob_id=row.blob_id)
+            if blob is None:
+                raise RenderError(f"file {row.blob_id} is gone")
+            if blob.file_id:
+                self._file_ids[row.blob_id] = blob.file_id
+                return await self._send_media(row, blob.file_id, text, markup, paid)
+            message = await self._send_media(
+                row, BufferedInputFile(blob.data, filename=blob.filename), text, markup, paid)
+            file_id = _file_id_of(message)
+            if file_id:
+                self._file_ids[row.blob_id] = file_id
+                await self._db(outbox.remember_file_id, blob_id=row.blob_id, file_id=file_id)
+            return message
+
+    async def _send_media(
+        self, row: Claimed, media: str | BufferedInputFile, caption: str,
+        markup: InlineKeyboardMarkup | None, paid: bool | None,
+    ) -> Message:
+        if row.media == MediaKind.PHOTO:
+            return await self.bot.send_photo(chat_id=row.chat_id, photo=media, caption=caption,
+                                             reply_markup=markup, allow_paid_broadcast=paid)
+        return await self.bot.send_document(chat_id=row.chat_id, document=media, caption=caption,
+                                            reply_markup=markup, allow_paid_broadcast=paid)
+
+    async def _user_blocked(self, row: Claimed, description: str) -> None:
+        self.stats.blocked += 1
+        self._blocked_users.add(row.user_id)
+        await self._db(users.set_blocked, tg_id=row.chat_id, clock=self.clock, blocked=True)
+        await self._db(outbox.skip_user, user_id=row.user_id,
+                       reason=f"user blocked the bot ({description})")
+
+    # --- The database ----------------------------------------------------------------------
+
+    async def _db(self, action: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+        """Run a service in its own session; a few quick retries, then log and carry on.
+
+        If the outcome of a send cannot be recorded, the row stays "sending" and
+        is sent again once its lease runs out: at least once, never lost.
+        """
+        for attempt in range(3):
+            try:
+                async with self.sessionmaker() as session:
+                    return await action(session, **kwargs)
+            except Exception:
+                if attempt == 2:
+                    log.exception("outbox: %s failed", getattr(action, "__name__", action))
+                    return None
+                await asyncio.sleep(0.2 * (attempt + 1))
+        return None
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, TelegramAPIError):
+        return error.message
+    return f"{type(error).__name__}: {error}"
+
+
+def _file_id_of(message: Message) -> str | None:
+    if message.photo:
+        return message.photo[-1].file_id
+    if message.document:
+        return message.document.file_id
+    return None
