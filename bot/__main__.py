@@ -19,10 +19,13 @@ log = logging.getLogger("bot")
 
 
 async def run(settings: Settings) -> None:
-    """Migrate, connect, poll until stopped."""
+    """Migrate, connect, start the background work, poll until stopped."""
+    from bot.config import dev_clock_enabled
     from bot.factory import create_bot, create_dispatcher, set_commands
     from models.db import create_engine, create_sessionmaker, migrate
-    from services.clock import SystemClock
+    from scheduler import start_background
+    from scheduler.jobs import add_sweeps
+    from services.clock import Clock, OffsetClock, SystemClock
 
     engine = create_engine(settings.database_url)
     await migrate(engine)
@@ -43,17 +46,29 @@ async def run(settings: Settings) -> None:
     else:
         token, api_url = settings.bot_token.get_secret_value(), None
 
+    clock: Clock = OffsetClock() if dev_clock_enabled(settings) else SystemClock()
+    sessionmaker = create_sessionmaker(engine)
     bot = create_bot(settings, token=token, api_url=api_url)
-    dp = create_dispatcher(settings, sessionmaker=create_sessionmaker(engine),
-                           clock=SystemClock())
+    background = None
     try:
         me = await bot.get_me()
         await set_commands(bot, settings)
+        background = await start_background(settings, bot=bot, sessionmaker=sessionmaker,
+                                            clock=clock)
+        notify = background.sender.kick
+        add_sweeps(background.scheduler, sessionmaker=sessionmaker, clock=clock, notify=notify,
+                   seconds=settings.sweep_seconds)
+        dp = create_dispatcher(settings, sessionmaker=sessionmaker, clock=clock,
+                               outbox_notify=notify)
         log.info("Bot @%s is running (long polling). Press Ctrl+C to stop.", me.username)
-        await dp.start_polling(bot, handle_signals=True)
+        try:
+            await dp.start_polling(bot, handle_signals=True)
+        finally:
+            await dp.storage.close()
     finally:
+        if background is not None:
+            await background.stop()
         await bot.session.close()
-        await dp.storage.close()
         if emulator is not None:
             await emulator.stop()
         await engine.dispose()

@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=7, ge=1, le=365)
     flood_rate: int = Field(default=8, ge=1, description="updates a user may send per window")
     flood_window_seconds: float = Field(default=5.0, gt=0)
+    sweep_seconds: float = Field(default=30.0, gt=0, le=3600,
+                                 description="how often deadline sweeps run")
+    dev_clock: bool | None = Field(
+        default=None, description="the /clock command that moves time; default: on without a token")
     outbox_rate: float = Field(default=25.0, gt=0, le=1000, description="messages a second")
     outbox_paid_rate: float = Field(default=0.0, ge=0, le=1000,
                                     description="0: off; else paid broadcasts at this rate")
@@ -92,6 +96,11 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must be a sqlite:// or postgresql:// URL")
         return value
+
+
+def dev_clock_enabled(settings: Settings) -> bool:
+    """Time travel is for the playground and tests, never for a real bot by default."""
+    return settings.bot_token is None if settings.dev_clock is None else settings.dev_clock
 
 
 def describe_error(error: ValidationError) -> str:

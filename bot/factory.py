@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
@@ -15,7 +16,7 @@ from aiogram.types import BotCommand
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import LOCALES, TELEGRAM_API_URL, Settings
+from bot.config import LOCALES, TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
 from bot.middlewares import DbSessionMiddleware, FloodMiddleware, LocaleMiddleware, UserMiddleware
 from handlers import routers
@@ -58,19 +59,24 @@ def create_dispatcher(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: Clock,
     storage: BaseStorage | None = None,
+    outbox_notify: Callable[[], None] = lambda: None,
     **deps: Any,
 ) -> Dispatcher:
-    """The dispatcher with its middlewares and routers; `deps` reach every handler."""
+    """The dispatcher with its middlewares and routers; `deps` reach every handler.
+
+    `outbox_notify` wakes the outbox sender; handlers pass it to the services
+    that queue messages, so those go out right after the commit.
+    """
     i18n = load_i18n(settings.default_locale)
     dp = Dispatcher(storage=storage or create_storage(settings), settings=settings,
-                    sessionmaker=sessionmaker, clock=clock, **deps)
+                    sessionmaker=sessionmaker, clock=clock, outbox_notify=outbox_notify, **deps)
     # Outer middlewares on the update run in this order for every event.
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(LocaleMiddleware(i18n))
     dp.update.outer_middleware(FloodMiddleware(rate=settings.flood_rate,
                                                window=settings.flood_window_seconds, clock=clock))
-    for router in routers():
+    for router in routers(dev_clock=dev_clock_enabled(settings)):
         _attach(dp, router)
     return dp
 

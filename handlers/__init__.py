@@ -5,15 +5,26 @@ from __future__ import annotations
 from aiogram import Router
 
 
-def routers() -> list[Router]:
-    """Fresh routers in order (imported here so each dispatcher gets its own)."""
-    from handlers import common, errors, fallback, gate, manage, membership, onboarding, settings
+def routers(*, dev_clock: bool = False) -> list[Router]:
+    """The routers in the order they are tried; /clock only where time travel is allowed."""
+    from handlers import (
+        common,
+        devclock,
+        errors,
+        fallback,
+        gate,
+        manage,
+        membership,
+        onboarding,
+        settings,
+    )
 
     return [
         errors.router,
         membership.router,
         onboarding.router,
         common.router,
+        *([devclock.router] if dev_clock else []),
         gate.router,
         settings.router,
         manage.router,

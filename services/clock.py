@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 class Clock(Protocol):
@@ -12,11 +12,36 @@ class Clock(Protocol):
     def now(self) -> datetime: ...
 
 
+@runtime_checkable
+class MovableClock(Clock, Protocol):
+    """A clock that can be moved forward (the playground's and the tests')."""
+
+    def advance(self, delta: timedelta) -> datetime: ...
+
+
 class SystemClock:
     """The real wall clock."""
 
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class OffsetClock:
+    """The wall clock, moved forward on request: the playground's and end-to-end tests'
+    way to see tomorrow's reminders now."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        """Jump forward (never back: what was sent stays sent)."""
+        if delta < timedelta():
+            raise ValueError("time only moves forward")
+        self.offset += delta
+        return self.now()
 
 
 class ManualClock:
