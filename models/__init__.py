@@ -2,6 +2,15 @@
 
 from models.audit import AuditEntry
 from models.communities import Community, Grid
+from models.courses import (
+    Course,
+    CourseOrder,
+    CourseSession,
+    CourseSettings,
+    Enrolment,
+    OrderBacking,
+    TeacherSubject,
+)
 from models.invites import Invite
 from models.outbox import OutboxFile, OutboxMessage
 from models.preferences import NotificationPrefs
@@ -10,12 +19,19 @@ from models.users import Role, RoleGrant, User
 __all__ = [
     "AuditEntry",
     "Community",
+    "Course",
+    "CourseOrder",
+    "CourseSession",
+    "CourseSettings",
+    "Enrolment",
     "Grid",
     "Invite",
     "NotificationPrefs",
+    "OrderBacking",
     "OutboxFile",
     "OutboxMessage",
     "Role",
     "RoleGrant",
+    "TeacherSubject",
     "User",
 ]
