@@ -1,6 +1,7 @@
 """Every table, imported here so that SQLModel.metadata knows them all."""
 
 from models.audit import AuditEntry
+from models.broadcasts import Broadcast, BroadcastStatus
 from models.communities import Community, Grid
 from models.courses import (
     Course,
@@ -18,6 +19,8 @@ from models.users import Role, RoleGrant, User
 
 __all__ = [
     "AuditEntry",
+    "Broadcast",
+    "BroadcastStatus",
     "Community",
     "Course",
     "CourseOrder",

@@ -71,9 +71,37 @@ def upgrade() -> None:
         batch_op.create_index('ix_outbox_status_not_before', ['status', 'not_before'], unique=False)
         batch_op.create_index('ix_outbox_user_id_status', ['user_id', 'status'], unique=False)
 
+    op.create_table('broadcasts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('community_id', sa.Integer(), nullable=True),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('media', sa.String(length=16), nullable=True),
+    sa.Column('file_id', sqlmodel.sql.sqltypes.AutoString(length=256), nullable=True),
+    sa.Column('audience', sa.JSON(), nullable=False),
+    sa.Column('urgent', sa.Boolean(), nullable=False),
+    sa.Column('send_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', models.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('progress_chat_id', sa.BigInteger(), nullable=True),
+    sa.Column('progress_message_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['community_id'], ['communities.id'], ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('broadcasts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_broadcasts_community_id'), ['community_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_broadcasts_status'), ['status'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('broadcasts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_broadcasts_status'))
+        batch_op.drop_index(batch_op.f('ix_broadcasts_community_id'))
+
+    op.drop_table('broadcasts')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_user_id_status')
         batch_op.drop_index('ix_outbox_status_not_before')
