@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections import Counter
@@ -64,6 +65,7 @@ async def test_each_recipient_gets_one_message_in_their_language(
     assert added == 10
     await wait_until(settled(sessionmaker))
 
+    sent_ids = {r.user_id: r.message_id for r in await rows_of(session)}
     i18n = load_i18n()
     for people, locale in ((chinese, "zh"), (english, "en")):
         expected = i18n.gettext(KEY, locale=locale).format(name="<Sunny> & Co")
@@ -72,7 +74,8 @@ async def test_each_recipient_gets_one_message_in_their_language(
             assert user.tg_id is not None
             [message] = emulator.user(user.tg_id).bot_messages
             assert message.content == expected
-            assert message.inline_keyboard == [[label]] or label in str(message.inline_keyboard)
+            assert message.inline_keyboard == [[(label, "menu")]]
+            assert message.message_id == sent_ids[user.id]
     assert i18n.gettext(KEY, locale="zh") != KEY  # the Chinese really is Chinese
     for row in await rows_of(session):
         assert row.status == OutboxStatus.SENT and row.message_id and row.sent_at == clock.now()
@@ -262,6 +265,60 @@ async def test_stop_finishes_in_flight_and_gives_back_the_rest(
     assert [r.status for r in rows] == [OutboxStatus.SENT] + [OutboxStatus.PENDING] * 3
     assert {r.lease_owner for r in rows} == {None}
     assert len(emulator.user(user.tg_id).bot_messages) == 1
+
+
+async def test_rows_for_one_chat_beyond_the_horizon_go_back_for_later(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock,
+    emulator: Emulator, make_sender: SenderFactory,
+) -> None:
+    [user] = await recipients(session, emulator, clock, 1)
+    assert user.id and user.tg_id
+    sender = await make_sender(SendLimits(rate=200.0, horizon=5.0))  # 1.1 s apart: 5 fit
+    await outbox.queue_many(session, clock=clock, notify=sender.kick, rows=[
+        Outgoing(user_id=user.id, kind=OutboxKind.STATUS, text=f"m{i}") for i in range(8)])
+    await session.commit()
+
+    async def first_sent() -> bool:
+        return (await statuses(sessionmaker)).get(OutboxStatus.SENT) == 1
+
+    await wait_until(first_sent)
+    rows = await rows_of(session)
+    later = [r for r in rows if r.status == OutboxStatus.PENDING]
+    assert [r.text for r in later] == ["m5", "m6", "m7"]  # the others wait in the sender
+    assert {r.not_before for r in later} == {clock.now() + timedelta(seconds=5 * 1.1)}
+    await sender.stop()
+    assert await statuses(sessionmaker) == {OutboxStatus.SENT: 1, OutboxStatus.PENDING: 7}
+
+
+async def test_leases_are_renewed_while_rows_wait_out_a_pause(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock,
+    emulator: Emulator, make_sender: SenderFactory,
+) -> None:
+    [user] = await recipients(session, emulator, clock, 1)
+    assert user.id and user.tg_id
+    emulator.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    lease = 0.6  # renewed every 0.2 s
+    sender = await make_sender(SendLimits(rate=200.0, lease=lease))
+    await outbox.queue(session, clock=clock, user_id=user.id, kind=OutboxKind.STATUS,
+                       text="once", notify=sender.kick)
+    await session.commit()
+    await wait_until(lambda: _true(sender.paused_for > 0))
+    while sender.paused_for > 0:  # the wall clock runs, a second sender looks for work
+        clock.advance(seconds=0.1)
+        async with sessionmaker() as other:
+            stolen = await outbox.claim_due(other, owner="thief", now=clock.now(), limit=10,
+                                            lease=timedelta(seconds=lease),
+                                            default_tz="Asia/Shanghai")
+        assert stolen.rows == []
+        await asyncio.sleep(0.1)
+    await wait_until(settled(sessionmaker))
+    assert [m.content for m in emulator.user(user.tg_id).bot_messages] == ["once"]
+    [row] = await rows_of(session)
+    assert (row.status, row.attempts) == (OutboxStatus.SENT, 0)
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def test_a_file_is_uploaded_once_then_sent_by_its_file_id(
