@@ -16,6 +16,7 @@ from models.invites import Invite
 from models.outbox import OutboxFile, OutboxMessage
 from models.preferences import NotificationPrefs
 from models.users import Role, RoleGrant, User
+from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
 
 __all__ = [
     "AuditEntry",
@@ -28,6 +29,7 @@ __all__ = [
     "CourseSettings",
     "Enrolment",
     "Grid",
+    "HoursEntry",
     "Invite",
     "NotificationPrefs",
     "OrderBacking",
@@ -35,6 +37,10 @@ __all__ = [
     "OutboxMessage",
     "Role",
     "RoleGrant",
+    "Shift",
+    "ShiftClaim",
     "TeacherSubject",
     "User",
+    "Volunteer",
+    "VolunteerTask",
 ]

@@ -1,0 +1,295 @@
+"""Volunteer hours: attendance, the append-only ledger, totals, monthly lists, commendations.
+
+Hours for a claim are proposed from the check-in and check-out clipped to the
+shift, or the shift's whole length when there is no check-in and staff confirm
+that the person came. Staff confirm (a first ledger entry) or correct (a later
+entry with who and why); nothing in the ledger is ever changed or deleted.
+The claim's hours are the last entry's `minutes`; totals are SUM(delta).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from models.communities import Community, Grid
+from models.db import begin_write
+from models.outbox import OutboxKind
+from models.users import User
+from models.volunteers import (
+    REASON_MAX,
+    Attendance,
+    ClaimStatus,
+    HoursEntry,
+    Shift,
+    ShiftClaim,
+    Volunteer,
+    VolunteerTask,
+)
+from services import audit, outbox
+from services.access import Access
+from services.clock import Clock
+from services.errors import AlreadyExists, DomainError, InvalidInput, NotFound
+from services.volunteers import N_, NotClaimed, ShiftUnavailable, clean_text, get_shift, zone
+
+Notify = Callable[[], None]
+MAX_MINUTES = 24 * 60
+
+
+def proposed_minutes(claim: ShiftClaim, shift: Shift) -> int:
+    """What the claim's hours would be: check-in to check-out within the shift, else its length."""
+    start, end = shift.starts_at, shift.ends_at
+    if claim.checked_in_at is not None:
+        start = max(start, claim.checked_in_at)
+        if claim.checked_out_at is not None:
+            end = min(end, claim.checked_out_at)
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+async def ledger(session: AsyncSession, *, claim_id: int) -> list[HoursEntry]:
+    rows = await session.execute(select(HoursEntry).where(col(HoursEntry.claim_id) == claim_id)
+                                 .order_by(col(HoursEntry.id)))
+    return list(rows.scalars().all())
+
+
+async def confirmed_minutes(session: AsyncSession, *, claim_ids: Iterable[int]) -> dict[int, int]:
+    """Each claim's confirmed minutes (claims never confirmed are absent)."""
+    ids = list(claim_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(col(HoursEntry.claim_id), func.sum(col(HoursEntry.delta)))
+        .where(col(HoursEntry.claim_id).in_(ids)).group_by(col(HoursEntry.claim_id)))
+    return {claim_id: int(total) for claim_id, total in rows.all()}
+
+
+async def _staff_claim(
+    session: AsyncSession, access: Access, claim_id: int
+) -> tuple[ShiftClaim, Shift, VolunteerTask]:
+    """The claim locked for this transaction, after checking the actor manages its community."""
+    claim = (await session.execute(
+        select(ShiftClaim).where(col(ShiftClaim.id) == claim_id).with_for_update()
+        .execution_options(populate_existing=True))).scalar_one_or_none()
+    if claim is None:
+        raise NotFound(f"claim {claim_id}")
+    shift, task = await get_shift(session, shift_id=claim.shift_id)
+    access.require_manage(task.community_id)
+    return claim, shift, task
+
+
+async def _add_entry(
+    session: AsyncSession, *, clock: Clock, access: Access, claim: ShiftClaim, shift: Shift,
+    task: VolunteerTask, minutes: int, previous: int, reason: str | None,
+) -> HoursEntry:
+    assert claim.id is not None
+    entry = HoursEntry(claim_id=claim.id, user_id=claim.user_id, community_id=task.community_id,
+                       worked_at=shift.starts_at, minutes=minutes, delta=minutes - previous,
+                       reason=reason, recorded_by=access.user_id, created_at=clock.now())
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
+async def confirm_hours(
+    session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
+) -> HoursEntry:
+    """Staff confirm that the volunteer came: the proposed hours become the first entry."""
+    await begin_write(session)
+    try:
+        claim, shift, task = await _staff_claim(session, access, claim_id)
+        if claim.status != ClaimStatus.CLAIMED:
+            raise NotClaimed(str(claim_id))
+        if shift.starts_at > clock.now():
+            raise ShiftUnavailable("not_started")
+        if await ledger(session, claim_id=claim_id):
+            raise AlreadyExists(f"hours of claim {claim_id}")
+    except DomainError:
+        await session.commit()
+        raise
+    minutes = proposed_minutes(claim, shift)
+    claim.attendance, claim.attendance_by = Attendance.PRESENT, access.user_id
+    session.add(claim)
+    entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
+                             task=task, minutes=minutes, previous=0, reason=None)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.hours.confirm",
+                 community_id=task.community_id, claim_id=claim_id, minutes=minutes)
+    await session.commit()
+    return entry
+
+
+async def correct_hours(
+    session: AsyncSession, *, access: Access, clock: Clock, claim_id: int, minutes: int,
+    reason: str,
+) -> HoursEntry:
+    """Staff set a claim's hours to `minutes`, saying why: a new ledger entry."""
+    await begin_write(session)
+    try:
+        claim, shift, task = await _staff_claim(session, access, claim_id)
+        if claim.status != ClaimStatus.CLAIMED:
+            raise NotClaimed(str(claim_id))
+        if shift.starts_at > clock.now():
+            raise ShiftUnavailable("not_started")
+        if not 0 <= minutes <= MAX_MINUTES:
+            raise InvalidInput("hours", "range")
+        why = clean_text(reason, field="reason", limit=REASON_MAX)
+    except DomainError:
+        await session.commit()
+        raise
+    entries = await ledger(session, claim_id=claim_id)
+    previous = entries[-1].minutes if entries else 0
+    claim.attendance = Attendance.PRESENT if minutes else Attendance.ABSENT
+    claim.attendance_by = access.user_id
+    session.add(claim)
+    entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
+                             task=task, minutes=minutes, previous=previous, reason=why)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.hours.correct",
+                 community_id=task.community_id, claim_id=claim_id, minutes=minutes,
+                 previous=previous, reason=why)
+    await session.commit()
+    return entry
+
+
+async def mark_absent(
+    session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
+) -> ShiftClaim:
+    """Staff note that the volunteer did not come (hours already confirmed: correct them)."""
+    await begin_write(session)
+    try:
+        claim, shift, task = await _staff_claim(session, access, claim_id)
+        if claim.status != ClaimStatus.CLAIMED:
+            raise NotClaimed(str(claim_id))
+        if shift.starts_at > clock.now():
+            raise ShiftUnavailable("not_started")
+        if await ledger(session, claim_id=claim_id):
+            raise AlreadyExists(f"hours of claim {claim_id}")
+    except DomainError:
+        await session.commit()
+        raise
+    claim.attendance, claim.attendance_by = Attendance.ABSENT, access.user_id
+    session.add(claim)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.absent",
+                 community_id=task.community_id, claim_id=claim_id)
+    await session.commit()
+    return claim
+
+
+# --- Totals and reports --------------------------------------------------------------------
+
+
+def month_bounds(year: int, month: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    start = datetime(year, month, 1, tzinfo=tz)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+    return start, end
+
+
+def year_bounds(year: int, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    return datetime(year, 1, 1, tzinfo=tz), datetime(year + 1, 1, 1, tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A volunteer's confirmed minutes."""
+
+    month: int
+    year: int
+    total: int
+
+
+async def _sum(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    value = (await session.execute(
+        select(func.coalesce(func.sum(col(HoursEntry.delta)), 0)).where(*where))).scalar_one()
+    return int(value)
+
+
+async def totals(session: AsyncSession, *, user_id: int, clock: Clock, tz: ZoneInfo) -> Totals:
+    """Confirmed minutes this month, this year (in `tz`) and ever."""
+    now = clock.now().astimezone(tz)
+    mine = col(HoursEntry.user_id) == user_id
+    m0, m1 = month_bounds(now.year, now.month, tz)
+    y0, y1 = year_bounds(now.year, tz)
+    worked = col(HoursEntry.worked_at)
+    return Totals(month=await _sum(session, mine, worked >= m0, worked < m1),
+                  year=await _sum(session, mine, worked >= y0, worked < y1),
+                  total=await _sum(session, mine))
+
+
+async def awaiting_confirmation(session: AsyncSession, *, user_id: int, clock: Clock) -> int:
+    """Shifts the volunteer has done (checked in, shift over) that staff haven't confirmed yet."""
+    rows = (await session.execute(
+        select(col(ShiftClaim.id)).join(Shift, col(Shift.id) == ShiftClaim.shift_id)
+        .where(col(ShiftClaim.user_id) == user_id, col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+               col(ShiftClaim.checked_in_at).is_not(None), col(Shift.ends_at) <= clock.now(),
+               col(ShiftClaim.attendance).is_(None)))).scalars().all()
+    return len(rows)
+
+
+@dataclass(frozen=True)
+class GridHours:
+    """One grid's volunteers by confirmed minutes in a period, most first."""
+
+    grid: str | None
+    people: list[tuple[User, int]]
+
+
+async def hours_by_grid(
+    session: AsyncSession, *, access: Access, community_id: int, start: datetime, end: datetime
+) -> list[GridHours]:
+    """Staff: confirmed minutes per volunteer in [start, end), grouped by their grid."""
+    access.require_manage(community_id)
+    rows = (await session.execute(
+        select(User, func.sum(col(HoursEntry.delta)), col(Grid.name))
+        .join(User, col(User.id) == HoursEntry.user_id)
+        .outerjoin(Volunteer, col(Volunteer.user_id) == HoursEntry.user_id)
+        .outerjoin(Grid, col(Grid.id) == Volunteer.grid_id)
+        .where(col(HoursEntry.community_id) == community_id,
+               col(HoursEntry.worked_at) >= start, col(HoursEntry.worked_at) < end)
+        .group_by(User, col(Grid.name)))).all()  # type: ignore[arg-type]
+    grids: dict[str | None, list[tuple[User, int]]] = {}
+    for user, minutes, grid in rows:
+        if int(minutes) > 0:
+            grids.setdefault(grid, []).append((user, int(minutes)))
+    return [GridHours(grid=name, people=sorted(people, key=lambda p: (-p[1], p[0].id or 0)))
+            for name, people in sorted(grids.items(), key=lambda g: (g[0] is None, g[0] or ""))]
+
+
+def hours_text(minutes: int) -> str:
+    """Minutes as hours with at most one decimal: 90 → "1.5"."""
+    hours = round(minutes / 60, 1)
+    return f"{hours:g}"
+
+
+async def commend(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
+    user_ids: Iterable[int], year: int, month: int, notify: Notify | None = None,
+) -> int:
+    """Staff send a thank-you to chosen volunteers for a month; returns how many were queued.
+
+    Only people with confirmed hours in that month and community are commended.
+    """
+    community = await session.get(Community, community_id)
+    if community is None:
+        raise NotFound(f"community {community_id}")
+    start, end = month_bounds(year, month, zone(community))
+    wanted = set(user_ids)
+    found = await hours_by_grid(session, access=access, community_id=community_id,
+                                start=start, end=end)
+    rows = [outbox.Outgoing(
+        user_id=user.id or 0, kind=OutboxKind.STATUS,
+        key=N_("🏅 Thank you, {name}! In {month} you gave {hours} hours of service to {community}. "
+               "The community commends you."),
+        params={"name": user.first_name or "", "month": f"{year}-{month:02d}",
+                "hours": hours_text(minutes), "community": community.name},
+        dedupe_key=f"vcommend:{community_id}:{year}-{month:02d}:u{user.id}")
+        for grid in found for user, minutes in grid.people if user.id in wanted]
+    queued = await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.commend",
+                 community_id=community_id, month=f"{year}-{month:02d}",
+                 user_ids=sorted(u.user_id for u in rows))
+    await session.commit()
+    return queued

@@ -1,0 +1,840 @@
+"""Volunteers: profiles, tasks and shifts, matching pings, claims, check-in/out.
+
+The rules, in one place:
+
+- Anyone with a home community can volunteer: skills, usual free times, a grid.
+  A paused volunteer gets no pings but keeps their shifts.
+- A task is published when staff create it. Volunteers of the community whose
+  skills meet the task's (any skill, if the task names none) and whose free
+  times include a shift's time get a ping with a Claim button per shift. A
+  shift still short 24 h before it starts calls the others
+  (`ping_short_shifts`, run by a sweep).
+- A claim takes one place; `Shift.taken < headcount` is enforced by a
+  conditional UPDATE under a write lock, so the headcount holds under any
+  number of simultaneous taps. Claiming twice changes nothing.
+- Withdrawing is free until 12 h before the start; later it needs a reason and
+  the community's staff are told. "Can't come" on a reminder is the same.
+- Reminders go out 24 h and 1 h before; check-in opens 1 h before the start
+  and closes at the end; check-out closes 6 h after the end.
+
+Hours and reports are in `services/volunteer_hours.py`.
+
+Messages to people go through the outbox. Their buttons carry callback data,
+which is the bot's business, not the domain's: callers pass a `Buttons`
+(handlers/volunteer_keyboards.py) that draws them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from models.communities import Community, Grid
+from models.db import begin_write
+from models.outbox import OutboxKind
+from models.users import Role, RoleGrant, User
+from models.volunteers import (
+    DESCRIPTION_MAX,
+    OTHER_SKILL_MAX,
+    PLACE_MAX,
+    REASON_MAX,
+    TITLE_MAX,
+    ClaimStatus,
+    Shift,
+    ShiftClaim,
+    Skill,
+    Slot,
+    Volunteer,
+    VolunteerTask,
+)
+from services import audit, outbox
+from services.access import Access
+from services.clock import Clock
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+
+Notify = Callable[[], None]
+
+
+def N_(message: str) -> str:
+    """Mark an outbox message key for extraction (translated when sent; bot.i18n's twin,
+    kept here so services need not import aiogram)."""
+    return message
+
+
+FREE_WITHDRAWAL = timedelta(hours=12)  # before the start; later needs a reason
+CHECK_IN_OPENS = timedelta(hours=1)  # before the start
+CHECK_OUT_CLOSES = timedelta(hours=6)  # after the end
+SHORT_CALL = timedelta(hours=24)  # before the start: call the other volunteers
+REMINDERS = (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
+NEAR_METRES = 300.0
+MAX_HEADCOUNT = 200
+MAX_SHIFT = timedelta(hours=24)
+MAX_WEEKS = 26
+MAX_SHIFTS = 60
+PING_BUTTONS = 8  # Claim buttons in one ping; more shifts are in the 🙋 menu
+
+
+# --- Errors ------------------------------------------------------------------------------
+
+
+class NotAVolunteer(DomainError):
+    """The user has no volunteer profile (or it is in another community)."""
+
+
+class ShiftUnavailable(DomainError):
+    """The shift can't be claimed: "full", "past", "cancelled" or "started"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class AlreadyClaimed(DomainError):
+    """The volunteer already holds a place on this shift (a double tap)."""
+
+
+class NotClaimed(DomainError):
+    """The user holds no live claim on this shift."""
+
+
+class ReasonNeeded(DomainError):
+    """Withdrawing this late needs a reason, which staff will see."""
+
+
+class CheckInClosed(DomainError):
+    """Check-in or check-out outside its window: reason "early", "late" or "not_in"."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- Buttons (drawn by the bot, see module docstring) --------------------------------------
+
+
+class Buttons(Protocol):
+    """Inline keyboards for outbox messages, as dicts (callback data packed)."""
+
+    def claim(self, shifts: Sequence[tuple[int, str]]) -> dict[str, Any]:
+        """A Claim button per (shift_id, label)."""
+        ...
+
+    def reminder(self, claim_id: int, *, check_in: bool) -> dict[str, Any]:
+        """Still coming / can't come (and check in, when it is open)."""
+        ...
+
+
+# --- Small helpers -----------------------------------------------------------------------
+
+
+def zone(community: Community) -> ZoneInfo:
+    return ZoneInfo(community.timezone)
+
+
+def format_span(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> str:
+    """ "2026-03-03 18:00–20:00" in the community's time: the same in every language."""
+    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
+    if start.date() == end.date():
+        return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
+    return f"{start:%Y-%m-%d %H:%M}–{end:%m-%d %H:%M}"
+
+
+def slot_of(moment: datetime, tz: ZoneInfo) -> Slot:
+    """The free-time slot a moment falls in (weekday/weekend × morning/afternoon/evening)."""
+    local = moment.astimezone(tz)
+    weekend = local.weekday() >= 5
+    part = 0 if local.hour < 12 else 1 if local.hour < 18 else 2
+    slots = ((Slot.WEEKDAY_MORNING, Slot.WEEKDAY_AFTERNOON, Slot.WEEKDAY_EVENING),
+             (Slot.WEEKEND_MORNING, Slot.WEEKEND_AFTERNOON, Slot.WEEKEND_EVENING))
+    return slots[weekend][part]
+
+
+def matches(volunteer: Volunteer, task: VolunteerTask, shift: Shift, tz: ZoneInfo) -> bool:
+    """Whether a volunteer suits a shift: a wanted skill (if any) and a free time (if given).
+
+    Choosing no free times means "any time".
+    """
+    if volunteer.paused or volunteer.community_id != task.community_id:
+        return False
+    if task.skills and not set(task.skills) & set(volunteer.skills):
+        return False
+    return not volunteer.slots or slot_of(shift.starts_at, tz) in volunteer.slots
+
+
+def distance_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine)."""
+    r = 6_371_000.0
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * r * math.asin(math.sqrt(a))
+
+
+def clean_text(raw: str | None, *, field: str, limit: int, required: bool = True) -> str:
+    text = " ".join((raw or "").split()) if field != "description" else (raw or "").strip()
+    if required and not text:
+        raise InvalidInput(field, "empty")
+    if len(text) > limit:
+        raise InvalidInput(field, "too_long")
+    return text
+
+
+def _rowcount(result: object) -> int:
+    return int(getattr(result, "rowcount", 0))
+
+
+# --- Profiles ----------------------------------------------------------------------------
+
+
+async def get_volunteer(session: AsyncSession, *, user_id: int) -> Volunteer | None:
+    found = await session.execute(select(Volunteer).where(col(Volunteer.user_id) == user_id))
+    return found.scalar_one_or_none()
+
+
+async def save_profile(
+    session: AsyncSession, *, user: User, clock: Clock, skills: Iterable[str],
+    slots: Iterable[str], other_skill: str | None = None, grid_id: int | None = None,
+) -> Volunteer:
+    """Become a volunteer, or change what one offers. Lives in the user's home community."""
+    assert user.id is not None
+    if user.community_id is None:
+        raise InvalidInput("community", "missing")
+    chosen = sorted({Skill(s).value for s in skills})
+    times = sorted({Slot(s).value for s in slots})
+    other = clean_text(other_skill, field="other_skill", limit=OTHER_SKILL_MAX,
+                       required=False) or None
+    if not chosen and not other:
+        raise InvalidInput("skills", "empty")
+    if grid_id is not None:
+        grid = await session.get(Grid, grid_id)
+        if grid is None or grid.community_id != user.community_id:
+            raise NotFound(f"grid {grid_id} in community {user.community_id}")
+    now = clock.now()
+    volunteer = await get_volunteer(session, user_id=user.id)
+    if volunteer is None:
+        volunteer = Volunteer(user_id=user.id, community_id=user.community_id, created_at=now,
+                              updated_at=now)
+    volunteer.community_id = user.community_id
+    volunteer.skills, volunteer.slots, volunteer.other_skill = chosen, times, other
+    volunteer.grid_id, volunteer.updated_at = grid_id, now
+    session.add(volunteer)
+    await session.commit()
+    return volunteer
+
+
+async def set_paused(
+    session: AsyncSession, *, user_id: int, clock: Clock, paused: bool
+) -> Volunteer:
+    """Pause (no pings) or resume; shifts already claimed stay."""
+    volunteer = await get_volunteer(session, user_id=user_id)
+    if volunteer is None:
+        raise NotAVolunteer(str(user_id))
+    volunteer.paused, volunteer.updated_at = paused, clock.now()
+    session.add(volunteer)
+    await session.commit()
+    return volunteer
+
+
+# --- Tasks and shifts (staff) ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShiftSpec:
+    """A shift as staff choose it, before it is saved."""
+
+    starts_at: datetime
+    ends_at: datetime
+    headcount: int
+
+
+def check_shift(spec: ShiftSpec, *, now: datetime) -> None:
+    """Raise InvalidInput for a shift that can't be: reversed, empty, too long, past."""
+    if spec.ends_at <= spec.starts_at:
+        raise InvalidInput("shift", "ends_before_start")
+    if spec.ends_at - spec.starts_at > MAX_SHIFT:
+        raise InvalidInput("shift", "too_long")
+    if spec.starts_at <= now:
+        raise InvalidInput("shift", "past")
+    if spec.headcount < 1:
+        raise InvalidInput("headcount", "zero")
+    if spec.headcount > MAX_HEADCOUNT:
+        raise InvalidInput("headcount", "too_many")
+
+
+async def get_task(session: AsyncSession, *, task_id: int) -> VolunteerTask:
+    task = await session.get(VolunteerTask, task_id)
+    if task is None:
+        raise NotFound(f"task {task_id}")
+    return task
+
+
+async def get_shift(session: AsyncSession, *, shift_id: int) -> tuple[Shift, VolunteerTask]:
+    shift = await session.get(Shift, shift_id)
+    if shift is None:
+        raise NotFound(f"shift {shift_id}")
+    return shift, await get_task(session, task_id=shift.task_id)
+
+
+async def task_shifts(session: AsyncSession, *, task_id: int) -> list[Shift]:
+    rows = await session.execute(select(Shift).where(col(Shift.task_id) == task_id)
+                                 .order_by(col(Shift.starts_at), col(Shift.id)))
+    return list(rows.scalars().all())
+
+
+async def create_task(
+    session: AsyncSession, *, access: Access, clock: Clock, buttons: Buttons,
+    community_id: int, title: str, place: str, shifts: Sequence[ShiftSpec],
+    description: str = "", skills: Iterable[str] = (), grid_id: int | None = None,
+    latitude: float | None = None, longitude: float | None = None, weeks: int = 1,
+    notify: Notify | None = None,
+) -> VolunteerTask:
+    """Staff publish a task; each shift repeats weekly `weeks` times. Pings go out at once."""
+    access.require_manage(community_id)
+    community = await session.get(Community, community_id)
+    if community is None:
+        raise NotFound(f"community {community_id}")
+    title = clean_text(title, field="title", limit=TITLE_MAX)
+    place = clean_text(place, field="place", limit=PLACE_MAX)
+    description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
+                             required=False)
+    wanted = sorted({Skill(s).value for s in skills})
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise InvalidInput("weeks", "range")
+    if not shifts:
+        raise InvalidInput("shifts", "empty")
+    if grid_id is not None:
+        grid = await session.get(Grid, grid_id)
+        if grid is None or grid.community_id != community_id:
+            raise NotFound(f"grid {grid_id} in community {community_id}")
+    now = clock.now()
+    for spec in shifts:
+        check_shift(spec, now=now)
+    if len(shifts) * weeks > MAX_SHIFTS:
+        raise InvalidInput("shifts", "too_many")
+    task = VolunteerTask(community_id=community_id, grid_id=grid_id, title=title,
+                         description=description, skills=wanted, place=place,
+                         latitude=latitude, longitude=longitude, created_by=access.user_id,
+                         created_at=now)
+    session.add(task)
+    await session.flush()
+    assert task.id is not None
+    made = [Shift(task_id=task.id, starts_at=spec.starts_at + timedelta(weeks=week),
+                  ends_at=spec.ends_at + timedelta(weeks=week), headcount=spec.headcount)
+            for week in range(weeks) for spec in shifts]
+    session.add_all(made)
+    await session.flush()
+    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.task.create",
+                 community_id=community_id, task_id=task.id, shifts=len(made))
+    await ping_matching(session, clock=clock, buttons=buttons, task=task, community=community,
+                        shifts=made, notify=notify)
+    await session.commit()
+    return task
+
+
+async def community_volunteers(session: AsyncSession, *, community_id: int) -> list[Volunteer]:
+    rows = await session.execute(select(Volunteer).where(
+        col(Volunteer.community_id) == community_id, col(Volunteer.paused).is_(False)))
+    return list(rows.scalars().all())
+
+
+def _ping_text(task: VolunteerTask, shifts: Sequence[Shift], tz: ZoneInfo) -> dict[str, Any]:
+    lines = [f"{n}. {format_span(s.starts_at, s.ends_at, tz)}"
+             for n, s in enumerate(shifts, start=1)]
+    return {"title": task.title, "place": task.place, "shifts": "\n".join(lines)}
+
+
+def _claim_labels(shifts: Sequence[Shift], tz: ZoneInfo) -> list[tuple[int, str]]:
+    return [(s.id or 0, f"✋ {n}. {s.starts_at.astimezone(tz):%m-%d %H:%M}")
+            for n, s in enumerate(shifts, start=1)]
+
+
+async def ping_matching(
+    session: AsyncSession, *, clock: Clock, buttons: Buttons, task: VolunteerTask,
+    community: Community, shifts: Sequence[Shift], notify: Notify | None = None,
+) -> int:
+    """Ping each matching volunteer once per task, with Claim buttons for the shifts they suit."""
+    tz = zone(community)
+    rows = []
+    for volunteer in await community_volunteers(session, community_id=task.community_id):
+        suited = [s for s in shifts if matches(volunteer, task, s, tz)][:PING_BUTTONS]
+        if not suited:
+            continue
+        rows.append(outbox.Outgoing(
+            user_id=volunteer.user_id, kind=OutboxKind.PING,
+            key=N_("🙋 Volunteers wanted: <b>{title}</b>\n📍 {place}\n{shifts}\n\n"
+                   "Tap a time below to take a place."),
+            params=_ping_text(task, suited, tz), keyboard=buttons.claim(_claim_labels(suited, tz)),
+            group=f"vtask:{task.id}", dedupe_key=f"vping:t{task.id}:u{volunteer.user_id}"))
+    return await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+
+
+async def ping_short_shifts(
+    session: AsyncSession, *, clock: Clock, buttons: Buttons, notify: Notify | None = None
+) -> int:
+    """Shifts still short 24 h before the start: call the volunteers not pinged before.
+
+    Each shift is called once: `short_ping_at` is set by a conditional UPDATE,
+    so two sweeps (or two processes) never both send. Returns shifts called.
+    """
+    now = clock.now()
+    due = (await session.execute(
+        select(Shift, VolunteerTask).join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
+        .where(col(Shift.short_ping_at).is_(None), col(Shift.cancelled_at).is_(None),
+               col(VolunteerTask.cancelled_at).is_(None), col(Shift.starts_at) > now,
+               col(Shift.starts_at) <= now + SHORT_CALL,
+               col(Shift.taken) < col(Shift.headcount))
+    )).all()
+    await session.commit()
+    called = 0
+    for shift, task in due:
+        await begin_write(session)
+        won = await session.execute(
+            update(Shift).where(col(Shift.id) == shift.id, col(Shift.short_ping_at).is_(None))
+            .values(short_ping_at=now).execution_options(synchronize_session=False))
+        if _rowcount(won) != 1:
+            await session.commit()
+            continue
+        community = await session.get(Community, task.community_id)
+        assert community is not None
+        tz = zone(community)
+        holders = set((await session.execute(select(col(ShiftClaim.user_id)).where(
+            col(ShiftClaim.shift_id) == shift.id,
+            col(ShiftClaim.status) == ClaimStatus.CLAIMED))).scalars().all())
+        rows = [outbox.Outgoing(
+            user_id=v.user_id, kind=OutboxKind.PING,
+            key=N_("🙋 Still short of volunteers: <b>{title}</b>\n📍 {place}\n{shifts}\n"
+                   "{missing} more people are needed. Can you help?"),
+            params={**_ping_text(task, [shift], tz), "missing": shift.headcount - shift.taken},
+            keyboard=buttons.claim(_claim_labels([shift], tz)), group=f"vtask:{task.id}",
+            dedupe_key=f"vshort:s{shift.id}:u{v.user_id}")
+            for v in await community_volunteers(session, community_id=task.community_id)
+            if v.user_id not in holders and not matches(v, task, shift, tz)]
+        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        await session.commit()
+        called += 1
+    return called
+
+
+async def _staff_of(session: AsyncSession, community_id: int) -> list[int]:
+    rows = await session.execute(select(col(RoleGrant.user_id)).where(
+        col(RoleGrant.role) == Role.STAFF, col(RoleGrant.community_id) == community_id))
+    return sorted(set(rows.scalars().all()))
+
+
+async def _tell(
+    session: AsyncSession, *, clock: Clock, user_ids: Iterable[int], key: str,
+    params: Mapping[str, Any], notify: Notify | None,
+) -> int:
+    rows = [outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=key, params=params)
+            for uid in user_ids]
+    return await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+
+
+async def _live_claims(session: AsyncSession, shift_ids: Sequence[int]) -> list[ShiftClaim]:
+    if not shift_ids:
+        return []
+    rows = await session.execute(select(ShiftClaim).where(
+        col(ShiftClaim.shift_id).in_(shift_ids), col(ShiftClaim.status) == ClaimStatus.CLAIMED))
+    return list(rows.scalars().all())
+
+
+async def edit_task(
+    session: AsyncSession, *, access: Access, clock: Clock, task_id: int,
+    title: str | None = None, place: str | None = None, description: str | None = None,
+    notify: Notify | None = None,
+) -> VolunteerTask:
+    """Staff change a task's words; the people signed up for its coming shifts are told."""
+    task = await get_task(session, task_id=task_id)
+    access.require_manage(task.community_id)
+    if task.cancelled_at is not None:
+        raise ShiftUnavailable("cancelled")
+    changed: dict[str, str] = {}
+    if title is not None:
+        changed["title"] = task.title = clean_text(title, field="title", limit=TITLE_MAX)
+    if place is not None:
+        changed["place"] = task.place = clean_text(place, field="place", limit=PLACE_MAX)
+    if description is not None:
+        changed["description"] = task.description = clean_text(
+            description, field="description", limit=DESCRIPTION_MAX, required=False)
+    session.add(task)
+    upcoming = [s.id or 0 for s in await task_shifts(session, task_id=task_id)
+                if s.cancelled_at is None and s.ends_at > clock.now()]
+    people = {c.user_id for c in await _live_claims(session, upcoming)}
+    await _tell(session, clock=clock, user_ids=people, notify=notify,
+                key=N_("ℹ️ A task you signed up for has changed:\n<b>{title}</b>\n📍 {place}\n"
+                       "{description}"),
+                params={"title": task.title, "place": task.place,
+                        "description": task.description})
+    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.task.edit",
+                 community_id=task.community_id, task_id=task_id, fields=sorted(changed))
+    await session.commit()
+    return task
+
+
+async def set_headcount(
+    session: AsyncSession, *, access: Access, clock: Clock, shift_id: int, headcount: int
+) -> Shift:
+    """Staff change how many people a shift needs; never below those already signed up."""
+    await begin_write(session)
+    shift = (await session.execute(select(Shift).where(col(Shift.id) == shift_id)
+                                   .with_for_update().execution_options(populate_existing=True))
+             ).scalar_one_or_none()
+    if shift is None:
+        await session.commit()
+        raise NotFound(f"shift {shift_id}")
+    task = await get_task(session, task_id=shift.task_id)
+    try:
+        access.require_manage(task.community_id)
+        if headcount < 1:
+            raise InvalidInput("headcount", "zero")
+        if headcount > MAX_HEADCOUNT:
+            raise InvalidInput("headcount", "too_many")
+        if headcount < shift.taken:
+            raise InvalidInput("headcount", "below_taken")
+    except DomainError:
+        await session.commit()
+        raise
+    shift.headcount = headcount
+    session.add(shift)
+    audit.record(session, clock=clock, actor_id=access.user_id,
+                 action="volunteer.shift.headcount", community_id=task.community_id,
+                 shift_id=shift_id, headcount=headcount)
+    await session.commit()
+    return shift
+
+
+async def cancel_task(
+    session: AsyncSession, *, access: Access, clock: Clock, task_id: int,
+    shift_id: int | None = None, notify: Notify | None = None,
+) -> VolunteerTask:
+    """Staff cancel a whole task, or one shift of it; the people signed up are told."""
+    await begin_write(session)
+    task = await get_task(session, task_id=task_id)
+    try:
+        access.require_manage(task.community_id)
+        if task.cancelled_at is not None:
+            raise ShiftUnavailable("cancelled")
+    except DomainError:
+        await session.commit()
+        raise
+    now = clock.now()
+    shifts = [s for s in await task_shifts(session, task_id=task_id)
+              if s.cancelled_at is None and s.ends_at > now
+              and (shift_id is None or s.id == shift_id)]
+    if shift_id is not None and not shifts:
+        await session.commit()
+        raise NotFound(f"shift {shift_id} of task {task_id}")
+    community = await session.get(Community, task.community_id)
+    assert community is not None
+    tz = zone(community)
+    by_shift = {s.id: s for s in shifts}
+    for claim in await _live_claims(session, [s.id or 0 for s in shifts]):
+        shift = by_shift[claim.shift_id]
+        claim.status, claim.withdrawn_at = ClaimStatus.CANCELLED, now
+        session.add(claim)
+        await outbox.cancel(session, group=f"vclaim:{claim.id}")
+        await _tell(session, clock=clock, user_ids=[claim.user_id], notify=notify,
+                    key=N_("❌ Cancelled by the organisers: <b>{title}</b> {when}. "
+                           "Thank you for signing up."),
+                    params={"title": task.title,
+                            "when": format_span(shift.starts_at, shift.ends_at, tz)})
+    for shift in shifts:
+        shift.cancelled_at, shift.taken = now, 0
+        session.add(shift)
+    if shift_id is None:
+        task.cancelled_at = now
+        session.add(task)
+    audit.record(session, clock=clock, actor_id=access.user_id,
+                 action="volunteer.task.cancel" if shift_id is None
+                 else "volunteer.shift.cancel",
+                 community_id=task.community_id, task_id=task_id, shift_id=shift_id)
+    await session.commit()
+    return task
+
+
+# --- Claims (volunteers) -----------------------------------------------------------------
+
+
+async def _lock_shift(session: AsyncSession, shift_id: int) -> Shift | None:
+    """The shift row, locked for this transaction on PostgreSQL (SQLite: BEGIN IMMEDIATE)."""
+    return (await session.execute(
+        select(Shift).where(col(Shift.id) == shift_id).with_for_update()
+        .execution_options(populate_existing=True))).scalar_one_or_none()
+
+
+async def claim_shift(
+    session: AsyncSession, *, user: User, clock: Clock, buttons: Buttons, shift_id: int,
+    notify: Notify | None = None,
+) -> ShiftClaim:
+    """Take a place on a shift (one tap). Reminders are queued in the same commit."""
+    assert user.id is not None
+    await begin_write(session)
+    try:
+        shift = await _lock_shift(session, shift_id)
+        if shift is None:
+            raise NotFound(f"shift {shift_id}")
+        task = await get_task(session, task_id=shift.task_id)
+        volunteer = await get_volunteer(session, user_id=user.id)
+        if volunteer is None:
+            raise NotAVolunteer(str(user.id))
+        if volunteer.community_id != task.community_id:
+            raise NotAllowed(f"task {task.id} is another community's")
+        now = clock.now()
+        if shift.cancelled_at is not None or task.cancelled_at is not None:
+            raise ShiftUnavailable("cancelled")
+        if shift.starts_at <= now:
+            raise ShiftUnavailable("past")
+        claim = (await session.execute(select(ShiftClaim).where(
+            col(ShiftClaim.shift_id) == shift_id, col(ShiftClaim.user_id) == user.id)
+            .execution_options(populate_existing=True))).scalar_one_or_none()
+        if claim is not None and claim.status == ClaimStatus.CLAIMED:
+            raise AlreadyClaimed(str(claim.id))
+        # The lock already serialises claims; the condition keeps the rule in the
+        # statement itself, so no code path can overfill a shift.
+        taken = await session.execute(
+            update(Shift).where(col(Shift.id) == shift_id,
+                                col(Shift.taken) < col(Shift.headcount))
+            .values(taken=col(Shift.taken) + 1).execution_options(synchronize_session=False))
+        if _rowcount(taken) != 1:
+            raise ShiftUnavailable("full")
+    except DomainError:
+        await session.commit()  # nothing written: ends the lock without expiring `user`
+        raise
+    if claim is None:
+        claim = ShiftClaim(shift_id=shift_id, user_id=user.id, claimed_at=now)
+    else:  # back after withdrawing: a fresh start on the same row
+        claim.status, claim.claimed_at, claim.withdrawn_at, claim.reason = (
+            ClaimStatus.CLAIMED, now, None, None)
+    session.add(claim)
+    await session.flush()
+    await _queue_reminders(session, clock=clock, buttons=buttons, claim=claim, shift=shift,
+                           task=task, notify=notify)
+    await session.commit()
+    await session.refresh(shift)
+    return claim
+
+
+async def _queue_reminders(
+    session: AsyncSession, *, clock: Clock, buttons: Buttons, claim: ShiftClaim, shift: Shift,
+    task: VolunteerTask, notify: Notify | None,
+) -> None:
+    community = await session.get(Community, task.community_id)
+    assert community is not None and claim.id is not None
+    now = clock.now()
+    stamp = int(claim.claimed_at.timestamp())  # a claim re-made after withdrawing is new
+    for name, before in REMINDERS:
+        at = shift.starts_at - before
+        if at <= now:
+            continue
+        await outbox.queue(
+            session, clock=clock, user_id=claim.user_id, kind=OutboxKind.REMINDER,
+            key=N_("⏰ Reminder: <b>{title}</b>\n🕒 {when}\n📍 {place}\nAre you still coming?"),
+            params={"title": task.title, "place": task.place,
+                    "when": format_span(shift.starts_at, shift.ends_at, zone(community))},
+            keyboard=buttons.reminder(claim.id, check_in=before <= CHECK_IN_OPENS),
+            not_before=at, group=f"vclaim:{claim.id}",
+            dedupe_key=f"vrem:{name}:c{claim.id}:{stamp}", notify=notify)
+
+
+async def get_claim(
+    session: AsyncSession, *, user: User, claim_id: int
+) -> tuple[ShiftClaim, Shift, VolunteerTask]:
+    """The user's own claim, with its shift and task; NotAllowed for someone else's."""
+    claim = await session.get(ShiftClaim, claim_id)
+    if claim is None:
+        raise NotFound(f"claim {claim_id}")
+    if claim.user_id != user.id:
+        raise NotAllowed(f"claim {claim_id} is not theirs")
+    shift, task = await get_shift(session, shift_id=claim.shift_id)
+    return claim, shift, task
+
+
+async def withdraw(
+    session: AsyncSession, *, user: User, clock: Clock, claim_id: int,
+    reason: str | None = None, notify: Notify | None = None,
+) -> ShiftClaim:
+    """Give a place back. Free until 12 h before; later a reason is needed and staff are told."""
+    await begin_write(session)
+    try:
+        claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
+        shift = await _lock_shift(session, shift.id or 0) or shift
+        now = clock.now()
+        if claim.status != ClaimStatus.CLAIMED:
+            raise NotClaimed(str(claim_id))
+        if shift.starts_at <= now:
+            raise ShiftUnavailable("started")
+        late = now > shift.starts_at - FREE_WITHDRAWAL
+        text = clean_text(reason, field="reason", limit=REASON_MAX, required=False)
+        if late and not text:
+            raise ReasonNeeded(str(claim_id))
+    except DomainError:
+        await session.commit()
+        raise
+    claim.status, claim.withdrawn_at, claim.reason = ClaimStatus.WITHDRAWN, now, text or None
+    session.add(claim)
+    await session.execute(
+        update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
+        .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
+    await outbox.cancel(session, group=f"vclaim:{claim.id}")
+    if late:
+        community = await session.get(Community, task.community_id)
+        assert community is not None
+        await _tell(session, clock=clock, user_ids=await _staff_of(session, task.community_id),
+                    notify=notify,
+                    key=N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
+                           "Places taken now: {taken} of {headcount}."),
+                    params={"name": user.first_name or "?", "title": task.title,
+                            "when": format_span(shift.starts_at, shift.ends_at, zone(community)),
+                            "reason": text, "taken": max(shift.taken - 1, 0),
+                            "headcount": shift.headcount})
+    await session.commit()
+    await session.refresh(shift)
+    return claim
+
+
+def withdrawal_needs_reason(shift: Shift, now: datetime) -> bool:
+    """Whether giving this place back now needs a reason (less than 12 h to go)."""
+    return now > shift.starts_at - FREE_WITHDRAWAL
+
+
+async def check_in(
+    session: AsyncSession, *, user: User, clock: Clock, claim_id: int
+) -> tuple[ShiftClaim, VolunteerTask]:
+    """Check in at the shift: from 1 h before the start until its end. Twice is once."""
+    claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
+    if claim.status != ClaimStatus.CLAIMED:
+        raise NotClaimed(str(claim_id))
+    now = clock.now()
+    if now < shift.starts_at - CHECK_IN_OPENS:
+        raise CheckInClosed("early")
+    if now > shift.ends_at:
+        raise CheckInClosed("late")
+    if claim.checked_in_at is None:
+        claim.checked_in_at = now
+        session.add(claim)
+        await session.commit()
+    return claim, task
+
+
+async def note_location(
+    session: AsyncSession, *, user: User, claim_id: int, latitude: float, longitude: float
+) -> bool | None:
+    """Record only whether a checked-in volunteer is near the place; the point is not kept.
+
+    None when the task has no place on the map.
+    """
+    claim, _shift, task = await get_claim(session, user=user, claim_id=claim_id)
+    if claim.checked_in_at is None:
+        raise CheckInClosed("not_in")
+    if task.latitude is None or task.longitude is None:
+        return None
+    near = distance_metres(latitude, longitude, task.latitude, task.longitude) <= NEAR_METRES
+    claim.near_place = near
+    session.add(claim)
+    await session.commit()
+    return near
+
+
+async def check_out(
+    session: AsyncSession, *, user: User, clock: Clock, claim_id: int
+) -> ShiftClaim:
+    """Check out after checking in; until 6 h after the end. Twice is once."""
+    claim, shift, _task = await get_claim(session, user=user, claim_id=claim_id)
+    if claim.status != ClaimStatus.CLAIMED:
+        raise NotClaimed(str(claim_id))
+    if claim.checked_in_at is None:
+        raise CheckInClosed("not_in")
+    now = clock.now()
+    if now > shift.ends_at + CHECK_OUT_CLOSES:
+        raise CheckInClosed("late")
+    if claim.checked_out_at is None:
+        claim.checked_out_at = max(now, claim.checked_in_at)
+        session.add(claim)
+        await session.commit()
+    return claim
+
+
+@dataclass(frozen=True)
+class MyShift:
+    claim: ShiftClaim
+    shift: Shift
+    task: VolunteerTask
+
+
+async def my_shifts(session: AsyncSession, *, user_id: int, clock: Clock) -> list[MyShift]:
+    """The user's live claims on shifts that have not ended long ago, soonest first."""
+    since = clock.now() - CHECK_OUT_CLOSES
+    rows = (await session.execute(
+        select(ShiftClaim, Shift, VolunteerTask)
+        .join(Shift, col(Shift.id) == ShiftClaim.shift_id)
+        .join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
+        .where(col(ShiftClaim.user_id) == user_id, col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+               col(Shift.ends_at) > since)
+        .order_by(col(Shift.starts_at)))).all()
+    return [MyShift(claim=c, shift=s, task=t) for c, s, t in rows]
+
+
+async def open_shifts(
+    session: AsyncSession, *, community_id: int, clock: Clock, limit: int = 8
+) -> list[tuple[Shift, VolunteerTask]]:
+    """Coming shifts of a community that still have room, soonest first."""
+    rows = (await session.execute(
+        select(Shift, VolunteerTask).join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
+        .where(col(VolunteerTask.community_id) == community_id,
+               col(VolunteerTask.cancelled_at).is_(None), col(Shift.cancelled_at).is_(None),
+               col(Shift.starts_at) > clock.now(), col(Shift.taken) < col(Shift.headcount))
+        .order_by(col(Shift.starts_at)).limit(limit))).all()
+    return [(s, t) for s, t in rows]
+
+
+@dataclass(frozen=True)
+class TaskFill:
+    task: VolunteerTask
+    shifts: list[Shift]
+
+    @property
+    def taken(self) -> int:
+        return sum(s.taken for s in self.shifts)
+
+    @property
+    def headcount(self) -> int:
+        return sum(s.headcount for s in self.shifts)
+
+
+async def list_tasks(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int
+) -> list[TaskFill]:
+    """Staff: the community's tasks with coming shifts, and how full they are."""
+    access.require_manage(community_id)
+    rows = (await session.execute(
+        select(Shift, VolunteerTask).join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
+        .where(col(VolunteerTask.community_id) == community_id,
+               col(VolunteerTask.cancelled_at).is_(None), col(Shift.cancelled_at).is_(None),
+               col(Shift.ends_at) > clock.now() - timedelta(days=7))
+        .order_by(col(Shift.starts_at), col(Shift.id)))).all()
+    fills: dict[int, TaskFill] = {}
+    for shift, task in rows:
+        fills.setdefault(task.id or 0, TaskFill(task=task, shifts=[])).shifts.append(shift)
+    return list(fills.values())
+
+
+async def roster(
+    session: AsyncSession, *, access: Access, shift_id: int
+) -> tuple[Shift, VolunteerTask, list[tuple[ShiftClaim, User]]]:
+    """Staff: who is signed up for a shift (and who came)."""
+    shift, task = await get_shift(session, shift_id=shift_id)
+    access.require_manage(task.community_id)
+    rows = (await session.execute(
+        select(ShiftClaim, User).join(User, col(User.id) == ShiftClaim.user_id)
+        .where(col(ShiftClaim.shift_id) == shift_id,
+               col(ShiftClaim.status) == ClaimStatus.CLAIMED)
+        .order_by(col(ShiftClaim.claimed_at)))).all()
+    return shift, task, [(c, u) for c, u in rows]
