@@ -69,8 +69,8 @@ TEXT_MAX = 4096  # Telegram's limit for a message…
 CAPTION_MAX = 1024  # …and for a photo's or document's caption
 CALLBACK_DATA_MAX = 64  # bytes
 ERROR_MAX = 1000
-# Rows per INSERT: 17 columns each stays far below SQLite's and asyncpg's 32,766
-# bound parameters per statement.
+# Rows per INSERT statement: at 17 columns a row, far below the 32,766 bound
+# parameters SQLite and asyncpg allow in one statement.
 INSERT_CHUNK = 1000
 
 OUTBOX = cast(Table, OutboxMessage.__table__)  # type: ignore[attr-defined]

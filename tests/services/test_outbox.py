@@ -500,3 +500,22 @@ def test_quiet_until() -> None:
     assert quiet_until(nap, at(13), shanghai) == at(14)
     assert not is_quiet(nap, at(14), shanghai) and not is_quiet(nap, at(23), shanghai)
     assert not is_quiet(Preferences(quiet_start=None, quiet_end=None), at(23), shanghai)
+
+
+async def test_purge_deletes_only_finished_rows_older_than_given(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    user = await make_user(session, clock)
+    assert user.id is not None
+    for text in ("sent", "cancelled", "pending"):
+        await outbox.queue(session, clock=clock, user_id=user.id, kind=OutboxKind.STATUS,
+                           text=text, group=text)
+    await session.commit()
+    await outbox.cancel(session, group="cancelled")
+    await session.commit()
+    [first, waiting] = (await claim(session, clock, limit=2)).rows
+    await outbox.settle(session, owner="a", now=clock.now(), outcomes=[outbox.Sent(first.id, 1)])
+    await outbox.release(session, owner="a", ids=[waiting.id])
+    assert await outbox.purge(session, before=clock.now()) == 0
+    assert await outbox.purge(session, before=clock.now() + timedelta(days=30)) == 2
+    assert [r.text for r in await rows(session)] == ["pending"]
