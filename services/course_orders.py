@@ -1,0 +1,381 @@
+"""Orders, "you order": residents ask for a course, neighbours back it, a teacher takes it.
+
+    open ──take (one teacher wins)──▶ taken ──schedule──▶ scheduled
+      └──────────── withdraw (the orderer) ───────────▶ withdrawn
+
+When the backers of an open order reach the community's threshold, staff and
+the teachers of its category are told once (`alerted_at` makes it once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from models.courses import (
+    TITLE_MAX,
+    Category,
+    Course,
+    CourseOrder,
+    CourseStatus,
+    OrderBacking,
+    OrderStatus,
+    TimeOfDay,
+)
+from models.db import begin_write
+from models.outbox import OutboxKind
+from models.users import User
+from services import audit, outbox
+from services.access import Access
+from services.clock import Clock
+from services.courses import (
+    N_,
+    PER_PAGE,
+    AlreadyBacked,
+    Buttons,
+    OrderClosed,
+    Page,
+    SimilarOrder,
+    check_range,
+    clean_text,
+    get_rules,
+    normalise,
+    paging,
+    staff_of,
+    subjects_of,
+    teachers_of,
+)
+from services.errors import InvalidInput, NotAllowed, NotFound
+from services.outbox import Notify, Outgoing
+
+EXPECTED_RANGE = (1, 500)
+ALL_DAYS = 0b111_1111
+
+
+async def get_order(session: AsyncSession, *, order_id: int) -> CourseOrder:
+    order = await session.get(CourseOrder, order_id)
+    if order is None:
+        raise NotFound(f"order {order_id}")
+    return order
+
+
+async def _lock_order(session: AsyncSession, order_id: int) -> CourseOrder | None:
+    """Start a write and hold the order's row (FOR UPDATE on PostgreSQL; SQLite's
+    BEGIN IMMEDIATE already lets one writer in at a time)."""
+    await begin_write(session)
+    found = await session.execute(
+        select(CourseOrder).where(col(CourseOrder.id) == order_id).with_for_update()
+        .execution_options(populate_existing=True))
+    return found.scalar_one_or_none()
+
+
+async def find_similar(
+    session: AsyncSession, *, community_id: int, category: Category, topic: str,
+    course_id: int | None,
+) -> CourseOrder | None:
+    """An open order in the community that asks for the same thing.
+
+    The same menu course, or the same category with one topic containing the
+    other once spaces and punctuation are ignored ("太极拳" and "太极拳 入门").
+    """
+    same: list[Any] = [col(CourseOrder.category) == category]
+    if course_id is not None:
+        same.append(col(CourseOrder.course_id) == course_id)
+    rows = await session.execute(select(CourseOrder).where(
+        col(CourseOrder.community_id) == community_id,
+        col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]), or_(*same),
+    ).order_by(col(CourseOrder.id)))
+    wanted = normalise(topic)
+    for order in rows.scalars().all():
+        if course_id is not None and order.course_id == course_id:
+            return order
+        other = normalise(order.topic)
+        if wanted and other and (wanted in other or other in wanted):
+            return order
+    return None
+
+
+async def create_order(
+    session: AsyncSession, *, user: User, clock: Clock, category: Category | None = None,
+    topic: str | None = None, course_id: int | None = None, days: int = 0,
+    time_of_day: TimeOfDay = TimeOfDay.ANY, expected: int = 1, force: bool = False,
+) -> CourseOrder:
+    """A resident orders a menu course or a topic of their own.
+
+    Raises SimilarOrder when an open order asks for the same thing (unless
+    `force`), so the resident can back that one instead.
+    """
+    assert user.id is not None
+    if user.community_id is None:
+        raise InvalidInput("community", "missing")
+    if course_id is not None:
+        course = await session.get(Course, course_id)
+        if (course is None or course.community_id != user.community_id
+                or course.status != CourseStatus.APPROVED):
+            raise NotFound(f"course {course_id}")
+        topic, category = course.title, course.category
+    if category is None:
+        raise InvalidInput("category", "missing")
+    category = Category(category)
+    topic = clean_text(topic or "", field="topic", limit=TITLE_MAX)
+    if not 0 <= days <= ALL_DAYS:
+        raise InvalidInput("days", "out_of_range")
+    check_range(expected, field="expected", bounds=EXPECTED_RANGE)
+    similar = await find_similar(session, community_id=user.community_id, category=category,
+                                 topic=topic, course_id=course_id)
+    if similar is not None and similar.id is not None:
+        own = similar.user_id == user.id
+        if own or not force:
+            raise SimilarOrder(similar.id, own=own)
+    order = CourseOrder(community_id=user.community_id, user_id=user.id, course_id=course_id,
+                        topic=topic, category=category, days=days,
+                        time_of_day=TimeOfDay(time_of_day), expected=expected,
+                        created_at=clock.now())
+    session.add(order)
+    await session.commit()
+    return order
+
+
+async def back_order(
+    session: AsyncSession, *, user: User, clock: Clock, order_id: int, buttons: Buttons,
+    notify: Notify | None = None,
+) -> CourseOrder:
+    """ "Me too": one tap, once per person; may cross the threshold and alert staff."""
+    assert user.id is not None
+    order = await _lock_order(session, order_id)
+    if order is None or order.community_id != user.community_id:
+        await session.commit()
+        raise NotFound(f"order {order_id}")  # or forged: another community's order
+    if order.status not in (OrderStatus.OPEN, OrderStatus.TAKEN):
+        await session.commit()
+        raise OrderClosed(order.status)
+    if order.user_id == user.id:
+        await session.commit()
+        raise AlreadyBacked("own order")
+    try:
+        async with session.begin_nested():
+            session.add(OrderBacking(order_id=order_id, user_id=user.id, created_at=clock.now()))
+    except IntegrityError:
+        await session.commit()
+        raise AlreadyBacked(f"order {order_id}") from None
+    order.backers += 1
+    session.add(order)
+    rules = await get_rules(session, community_id=order.community_id)
+    if order.backers >= rules.threshold and order.alerted_at is None:
+        order.alerted_at = clock.now()
+        await _alert(session, clock=clock, order=order, buttons=buttons, notify=notify)
+    await session.commit()
+    return order
+
+
+async def _alert(
+    session: AsyncSession, *, clock: Clock, order: CourseOrder, buttons: Buttons,
+    notify: Notify | None,
+) -> None:
+    """Tell staff and the category's teachers that an order has enough backers."""
+    assert order.id is not None
+    teachers = await teachers_of(session, community_id=order.community_id,
+                                 category=order.category)
+    recipients = {t.id for t in teachers if t.id is not None}
+    recipients.update(await staff_of(session, community_id=order.community_id))
+    keyboard = buttons("order", order.id)
+    rows = [Outgoing(
+        user_id=uid, kind=OutboxKind.COURSE_NEWS,
+        key=N_("📣 {count} neighbours want the course “{topic}”. Who can teach it?"),
+        params={"count": order.backers + 1, "topic": order.topic}, keyboard=keyboard,
+        dedupe_key=f"c:alert:{order.id}:{uid}") for uid in sorted(recipients)]
+    await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+
+
+async def unback_order(
+    session: AsyncSession, *, user: User, order_id: int
+) -> CourseOrder:
+    """Take back one's "me too"."""
+    order = await _lock_order(session, order_id)
+    if order is None:
+        await session.commit()
+        raise NotFound(f"order {order_id}")
+    result = cast(CursorResult[Any], await session.execute(delete(OrderBacking).where(
+        col(OrderBacking.order_id) == order_id, col(OrderBacking.user_id) == user.id)))
+    if result.rowcount:
+        order.backers = max(0, order.backers - 1)
+        session.add(order)
+    await session.commit()
+    return order
+
+
+async def withdraw_order(
+    session: AsyncSession, *, user: User, clock: Clock, order_id: int,
+    notify: Notify | None = None,
+) -> CourseOrder:
+    """The orderer withdraws an order nobody has scheduled yet; backers are told."""
+    order = await _lock_order(session, order_id)
+    if order is None or order.user_id != user.id:
+        await session.commit()
+        raise NotFound(f"order {order_id}")
+    if order.status == OrderStatus.WITHDRAWN:
+        await session.commit()
+        return order
+    if order.status not in (OrderStatus.OPEN, OrderStatus.TAKEN):
+        await session.commit()
+        raise OrderClosed(order.status)
+    order.status = OrderStatus.WITHDRAWN
+    session.add(order)
+    told = set(await backers_of(session, order_id=order_id))
+    if order.taken_by is not None:
+        told.add(order.taken_by)
+    await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+        user_id=uid, kind=OutboxKind.STATUS,
+        key=N_("The order “{topic}” was withdrawn by the person who made it."),
+        params={"topic": order.topic}, dedupe_key=f"c:wd:{order_id}:{uid}") for uid in told])
+    await session.commit()
+    return order
+
+
+async def backers_of(session: AsyncSession, *, order_id: int) -> list[int]:
+    rows = await session.execute(select(col(OrderBacking.user_id)).where(
+        col(OrderBacking.order_id) == order_id).order_by(col(OrderBacking.id)))
+    return [uid for (uid,) in rows.all()]
+
+
+async def has_backed(session: AsyncSession, *, order_id: int, user_id: int) -> bool:
+    found = await session.execute(select(col(OrderBacking.id)).where(
+        col(OrderBacking.order_id) == order_id, col(OrderBacking.user_id) == user_id))
+    return found.first() is not None
+
+
+async def take_order(
+    session: AsyncSession, *, access: Access, clock: Clock, order_id: int,
+    teacher_id: int | None = None, notify: Notify | None = None,
+) -> CourseOrder:
+    """A teacher takes an open order; when two tap together exactly one wins.
+
+    Staff may take it on behalf of one of the community's teachers (`teacher_id`).
+    The claim is one conditional UPDATE (status still open), so the loser sees
+    OrderClosed("taken").
+    """
+    order = await get_order(session, order_id=order_id)
+    teacher = teacher_id or access.user_id
+    if teacher == access.user_id:
+        if order.community_id not in access.teacher_of:
+            raise NotAllowed(f"not a teacher of {order.community_id}")
+    else:
+        access.require_manage(order.community_id)
+        if teacher not in {t.id for t in await teachers_of(
+                session, community_id=order.community_id)}:
+            raise NotAllowed(f"user {teacher} does not teach in {order.community_id}")
+    await begin_write(session)
+    now = clock.now()
+    claimed = cast(CursorResult[Any], await session.execute(
+        update(CourseOrder)
+        .where(col(CourseOrder.id) == order_id, col(CourseOrder.status) == OrderStatus.OPEN)
+        .values(status=OrderStatus.TAKEN, taken_by=teacher, taken_at=now)
+        .execution_options(synchronize_session=False)))
+    if claimed.rowcount != 1:
+        await session.commit()
+        await session.refresh(order)
+        raise OrderClosed(order.status)
+    await outbox.queue(
+        session, clock=clock, user_id=order.user_id, kind=OutboxKind.STATUS,
+        key=N_("👩‍🏫 A teacher has taken your order “{topic}”. You will hear when a "
+               "session is scheduled."), params={"topic": order.topic},
+        dedupe_key=f"c:taken:{order_id}", notify=notify)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="order.take",
+                 community_id=order.community_id, order_id=order_id, teacher_id=teacher)
+    await session.commit()
+    await session.refresh(order)
+    return order
+
+
+async def release_order(
+    session: AsyncSession, *, access: Access, clock: Clock, order_id: int
+) -> CourseOrder:
+    """The teacher who took an order gives it back (staff may too): open again."""
+    order = await _lock_order(session, order_id)
+    if order is None:
+        await session.commit()
+        raise NotFound(f"order {order_id}")
+    if order.taken_by != access.user_id and not access.can_manage(order.community_id):
+        await session.commit()
+        raise NotAllowed("not the teacher of this order")
+    if order.status != OrderStatus.TAKEN:
+        await session.commit()
+        raise OrderClosed(order.status)
+    order.status, order.taken_by, order.taken_at = OrderStatus.OPEN, None, None
+    session.add(order)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="order.release",
+                 community_id=order.community_id, order_id=order_id)
+    await session.commit()
+    return order
+
+
+async def community_orders(
+    session: AsyncSession, *, community_id: int, statuses: tuple[OrderStatus, ...] = (
+        OrderStatus.OPEN,), categories: set[Category] | None = None, page: int = 0,
+    per_page: int = PER_PAGE,
+) -> Page[CourseOrder]:
+    """A community's orders, most backed first."""
+    where: list[Any] = [col(CourseOrder.community_id) == community_id,
+                        col(CourseOrder.status).in_(statuses)]
+    if categories:
+        where.append(col(CourseOrder.category).in_(sorted(categories)))
+    total = int((await session.execute(
+        select(func.count()).select_from(CourseOrder).where(*where))).scalar_one())
+    page, pages = paging(total, page, per_page)
+    rows = await session.execute(
+        select(CourseOrder).where(*where)
+        .order_by(col(CourseOrder.backers).desc(), col(CourseOrder.id))
+        .offset(page * per_page).limit(per_page))
+    return Page(items=list(rows.scalars().all()), page=page, pages=pages)
+
+
+async def orders_for_teacher(
+    session: AsyncSession, *, access: Access, page: int = 0
+) -> Page[CourseOrder]:
+    """Open orders of the teacher's communities in the categories they teach (all
+    categories while they have chosen none)."""
+    subjects = await subjects_of(session, user_id=access.user_id)
+    where: list[Any] = [col(CourseOrder.community_id).in_(sorted(access.teacher_of)),
+                        col(CourseOrder.status) == OrderStatus.OPEN]
+    if subjects:
+        where.append(col(CourseOrder.category).in_(sorted(subjects)))
+    total = int((await session.execute(
+        select(func.count()).select_from(CourseOrder).where(*where))).scalar_one())
+    page, pages = paging(total, page)
+    rows = await session.execute(
+        select(CourseOrder).where(*where)
+        .order_by(col(CourseOrder.backers).desc(), col(CourseOrder.id))
+        .offset(page * PER_PAGE).limit(PER_PAGE))
+    return Page(items=list(rows.scalars().all()), page=page, pages=pages)
+
+
+async def taken_by(session: AsyncSession, *, teacher_id: int) -> list[CourseOrder]:
+    """Orders a teacher took and has not scheduled yet."""
+    rows = await session.execute(select(CourseOrder).where(
+        col(CourseOrder.taken_by) == teacher_id, col(CourseOrder.status) == OrderStatus.TAKEN,
+    ).order_by(col(CourseOrder.taken_at)))
+    return list(rows.scalars().all())
+
+
+@dataclass(frozen=True)
+class MyOrders:
+    ordered: list[CourseOrder]
+    backed: list[CourseOrder]
+
+
+async def my_orders(session: AsyncSession, *, user_id: int) -> MyOrders:
+    """Orders a resident made or backed that are still alive."""
+    alive = [OrderStatus.OPEN, OrderStatus.TAKEN]
+    ordered = await session.execute(select(CourseOrder).where(
+        col(CourseOrder.user_id) == user_id, col(CourseOrder.status).in_(alive))
+        .order_by(col(CourseOrder.id)))
+    backed = await session.execute(
+        select(CourseOrder).join(OrderBacking, col(OrderBacking.order_id) == col(CourseOrder.id))
+        .where(col(OrderBacking.user_id) == user_id, col(CourseOrder.status).in_(alive))
+        .order_by(col(CourseOrder.id)))
+    return MyOrders(ordered=list(ordered.scalars().all()), backed=list(backed.scalars().all()))

@@ -1,0 +1,920 @@
+"""Sessions, "I teach": scheduling, enrolment and the waitlist, reminders, check-in, ratings.
+
+The rules, in one place:
+
+- A session belongs to one community and has a teacher, a start, a length,
+  a venue and 1–500 seats. Its teacher and the community's staff may move or
+  cancel it until it starts; everyone holding a seat or waiting is told.
+- Enrolment takes a seat while `seats held < capacity`, counted with the
+  session's row locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite),
+  so however many tap at once, never more hold seats than there are.
+  A full session puts people on a waitlist in the order they asked.
+- A freed seat is offered to the first on the waitlist, held for them until
+  a deadline (12 h, never later than 2 h before the start). Confirm takes it;
+  no answer (the `expire_offers` sweep) or "no thanks" passes it on. In the
+  last 2 hours no offer can be answered in time, so a freed seat is simply
+  open: the first to tap Enrol (waitlisted people included) gets it.
+- A seat holder gets reminders (the community's hours, 24 h and 2 h by
+  default) with "I'm coming" / "I can't come"; the second frees the seat.
+  Reminders share the outbox group `cs:<session>` and carry the start time in
+  their dedupe key, so moving a session cancels the group and queues new ones.
+  The teacher's reminder, with the headcount, is queued by a sweep at the
+  reminder time so the count is current (`remind_teachers`).
+- Check-in (the QR code's `/start ci_<token>`) works from 1 h before the
+  start to 30 min after the end, for people holding a seat; staff may also
+  mark attendance by hand. Attendees are asked for a 1–5 rating when it ends.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar, Event
+from sqlalchemy import case, func, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from models.communities import Community
+from models.courses import (
+    COMMENT_MAX,
+    SEAT_HOLDING,
+    TITLE_MAX,
+    VENUE_MAX,
+    Category,
+    Course,
+    CourseOrder,
+    CourseSession,
+    CourseStatus,
+    Enrolment,
+    EnrolmentStatus,
+    OrderBacking,
+    OrderStatus,
+    SessionStatus,
+)
+from models.db import begin_write
+from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from models.users import Role, RoleGrant, User
+from services import audit, outbox, privacy
+from services.access import Access
+from services.clock import Clock
+from services.courses import (
+    MINUTES_RANGE,
+    N_,
+    AlreadyEnrolled,
+    Buttons,
+    NotEnrolled,
+    NotInWindow,
+    OfferExpired,
+    OrderClosed,
+    SessionClosed,
+    SessionFull,
+    check_range,
+    clean_text,
+    get_rules,
+    is_member,
+)
+from services.errors import InvalidInput, NotAllowed, NotFound
+from services.outbox import Notify, Outgoing
+
+CAPACITY_RANGE = (1, 500)
+OFFER_HOURS = timedelta(hours=12)
+OFFER_CLOSES = timedelta(hours=2)  # before the start
+CHECK_IN_OPENS = timedelta(hours=1)  # before the start
+CHECK_IN_CLOSES = timedelta(minutes=30)  # after the end
+SCHEDULE_AHEAD = timedelta(days=180)
+ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.OFFERED, EnrolmentStatus.WAITING)
+WHEN_FORMAT = "%Y-%m-%d %H:%M"
+
+
+def reminder_group(session_id: int) -> str:
+    """Reminders and rating requests: cancelled together when the session moves."""
+    return f"cs:{session_id}"
+
+
+def news_group(session_id: int) -> str:
+    """Announcements and waitlist offers: cancelled when the session is cancelled."""
+    return f"cn:{session_id}"
+
+
+async def _zone(session: AsyncSession, community_id: int) -> ZoneInfo:
+    community = await session.get(Community, community_id)
+    return ZoneInfo(community.timezone if community else "Asia/Shanghai")
+
+
+def when_text(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.astimezone(zone).strftime(WHEN_FORMAT)
+
+
+def ends_at(lesson: CourseSession) -> datetime:
+    return lesson.starts_at + timedelta(minutes=lesson.minutes)
+
+
+async def get_session(session: AsyncSession, *, session_id: int) -> CourseSession:
+    lesson = await session.get(CourseSession, session_id)
+    if lesson is None:
+        raise NotFound(f"session {session_id}")
+    return lesson
+
+
+async def _lock(session: AsyncSession, session_id: int) -> CourseSession | None:
+    """Start a write holding the session's row: one change to its seats at a time."""
+    await begin_write(session)
+    found = await session.execute(
+        select(CourseSession).where(col(CourseSession.id) == session_id).with_for_update()
+        .execution_options(populate_existing=True))
+    return found.scalar_one_or_none()
+
+
+def may_run(access: Access, lesson: CourseSession) -> bool:
+    """Its teacher, or staff of its community."""
+    return access.can_manage(lesson.community_id) or (
+        lesson.teacher_id == access.user_id and lesson.community_id in access.teacher_of)
+
+
+async def _enrolment(session: AsyncSession, session_id: int, user_id: int) -> Enrolment | None:
+    found = await session.execute(select(Enrolment).where(
+        col(Enrolment.session_id) == session_id, col(Enrolment.user_id) == user_id)
+        .execution_options(populate_existing=True))
+    return found.scalar_one_or_none()
+
+
+async def _held(session: AsyncSession, session_id: int) -> int:
+    return int((await session.execute(select(func.count()).select_from(Enrolment).where(
+        col(Enrolment.session_id) == session_id,
+        col(Enrolment.status).in_(SEAT_HOLDING)))).scalar_one())
+
+
+# --- Scheduling ------------------------------------------------------------------------
+
+
+async def schedule_session(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
+    teacher_id: int, title: str, category: Category, starts_at: datetime, minutes: int,
+    venue: str, capacity: int, buttons: Buttons, course_id: int | None = None,
+    order_id: int | None = None, notify: Notify | None = None,
+) -> CourseSession:
+    """A teacher (or staff, for one of the community's teachers) schedules a session.
+
+    From an order: the order becomes scheduled, and everyone who ordered or
+    backed it is told, with an Enrol button.
+    """
+    if teacher_id == access.user_id and community_id in access.teacher_of:
+        pass
+    elif access.can_manage(community_id):
+        grant = (await session.execute(select(col(RoleGrant.id)).where(
+            col(RoleGrant.user_id) == teacher_id, col(RoleGrant.role) == Role.TEACHER,
+            col(RoleGrant.community_id) == community_id))).first()
+        if grant is None and teacher_id != access.user_id:
+            raise NotAllowed(f"user {teacher_id} does not teach in {community_id}")
+    else:
+        raise NotAllowed(f"may not schedule in {community_id}")
+    title = clean_text(title, field="title", limit=TITLE_MAX)
+    venue = clean_text(venue, field="venue", limit=VENUE_MAX)
+    check_range(capacity, field="capacity", bounds=CAPACITY_RANGE)
+    check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
+    now = clock.now()
+    if starts_at.tzinfo is None:
+        raise InvalidInput("starts_at", "naive")
+    if starts_at <= now:
+        raise InvalidInput("starts_at", "past")
+    if starts_at > now + SCHEDULE_AHEAD:
+        raise InvalidInput("starts_at", "too_far")
+    if course_id is not None:
+        course = await session.get(Course, course_id)
+        if (course is None or course.community_id != community_id
+                or course.status != CourseStatus.APPROVED):
+            raise NotFound(f"course {course_id}")
+    await begin_write(session)
+    order: CourseOrder | None = None
+    if order_id is not None:
+        order = (await session.execute(
+            select(CourseOrder).where(col(CourseOrder.id) == order_id).with_for_update()
+            .execution_options(populate_existing=True))).scalar_one_or_none()
+        if order is None or order.community_id != community_id:
+            await session.commit()
+            raise NotFound(f"order {order_id}")
+        if order.status != OrderStatus.TAKEN or order.taken_by != teacher_id:
+            await session.commit()
+            raise OrderClosed(order.status)
+        order.status = OrderStatus.SCHEDULED
+        session.add(order)
+    lesson = CourseSession(
+        community_id=community_id, course_id=course_id, order_id=order_id,
+        teacher_id=teacher_id, title=title, category=Category(category), starts_at=starts_at,
+        minutes=minutes, venue=venue, capacity=capacity,
+        checkin_token=secrets.token_urlsafe(12), created_by=access.user_id, created_at=now)
+    session.add(lesson)
+    await session.flush()
+    assert lesson.id is not None
+    if order is not None and order.id is not None:
+        zone = await _zone(session, community_id)
+        people = [order.user_id, *await _backers(session, order.id)]
+        await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+            user_id=uid, kind=OutboxKind.COURSE_NEWS,
+            key=N_("🎉 The course you asked for is on!\n“{title}”\n🕒 {when}\n📍 {venue}\n"
+                   "Seats: {capacity}. Press Enrol to take one."),
+            params={"title": title, "when": when_text(starts_at, zone), "venue": venue,
+                    "capacity": capacity},
+            keyboard=buttons("enrol", lesson.id), group=news_group(lesson.id),
+            dedupe_key=f"c:news:{lesson.id}:{uid}") for uid in dict.fromkeys(people)])
+    audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
+                 community_id=community_id, session_id=lesson.id, order_id=order_id)
+    await session.commit()
+    return lesson
+
+
+async def _backers(session: AsyncSession, order_id: int) -> list[int]:
+    rows = await session.execute(select(col(OrderBacking.user_id)).where(
+        col(OrderBacking.order_id) == order_id).order_by(col(OrderBacking.id)))
+    return [uid for (uid,) in rows.all()]
+
+
+async def _active(session: AsyncSession, session_id: int) -> list[Enrolment]:
+    rows = await session.execute(select(Enrolment).where(
+        col(Enrolment.session_id) == session_id, col(Enrolment.status).in_(ACTIVE))
+        .order_by(col(Enrolment.queued_at), col(Enrolment.id)))
+    return list(rows.scalars().all())
+
+
+async def move_session(
+    session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
+    starts_at: datetime, buttons: Buttons, notify: Notify | None = None,
+) -> CourseSession:
+    """Move a session to a new time: everyone is told and reminders follow the new time."""
+    lesson = await _lock(session, session_id)
+    try:
+        if lesson is None:
+            raise NotFound(f"session {session_id}")
+        if not may_run(access, lesson):
+            raise NotAllowed("not the teacher or staff")
+        _still_open(lesson, clock.now())
+        if starts_at <= clock.now():
+            raise InvalidInput("starts_at", "past")
+        if starts_at > clock.now() + SCHEDULE_AHEAD:
+            raise InvalidInput("starts_at", "too_far")
+    except Exception:
+        await session.commit()
+        raise
+    old = lesson.starts_at
+    if starts_at == old:
+        await session.commit()
+        return lesson
+    lesson.starts_at = starts_at
+    session.add(lesson)
+    assert lesson.id is not None
+    await outbox.cancel(session, group=reminder_group(lesson.id))
+    zone = await _zone(session, lesson.community_id)
+    rules = await get_rules(session, community_id=lesson.community_id)
+    stamp = int(starts_at.timestamp())
+    rows = []
+    for enrolment in await _active(session, lesson.id):
+        if enrolment.status == EnrolmentStatus.OFFERED and enrolment.offered_until:
+            enrolment.offered_until = min(enrolment.offered_until, starts_at - OFFER_CLOSES)
+            session.add(enrolment)
+        rows.append(Outgoing(
+            user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+            key=N_("🔁 “{title}” has moved.\nNew time: {when}\n📍 {venue}"),
+            params={"title": lesson.title, "when": when_text(starts_at, zone),
+                    "venue": lesson.venue},
+            group=news_group(lesson.id), dedupe_key=f"c:moved:{lesson.id}:{enrolment.user_id}:"
+                                                    f"{stamp}"))
+        if enrolment.status == EnrolmentStatus.ENROLLED:
+            rows.extend(_reminders(lesson, enrolment.user_id, rules.reminder_hours, zone,
+                                   clock.now(), buttons))
+    await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="session.move",
+                 community_id=lesson.community_id, session_id=lesson.id,
+                 old=old.isoformat(), new=starts_at.isoformat())
+    await session.commit()
+    return lesson
+
+
+async def cancel_session(
+    session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
+    notify: Notify | None = None,
+) -> CourseSession:
+    """Call a session off: its reminders and offers are withdrawn, everyone is told."""
+    lesson = await _lock(session, session_id)
+    try:
+        if lesson is None:
+            raise NotFound(f"session {session_id}")
+        if not may_run(access, lesson):
+            raise NotAllowed("not the teacher or staff")
+        if lesson.status == SessionStatus.CANCELLED:
+            raise SessionClosed("cancelled")
+        if lesson.starts_at <= clock.now():
+            raise SessionClosed("past")
+    except Exception:
+        await session.commit()
+        raise
+    assert lesson.id is not None
+    lesson.status = SessionStatus.CANCELLED
+    session.add(lesson)
+    await outbox.cancel(session, group=reminder_group(lesson.id))
+    await outbox.cancel(session, group=news_group(lesson.id))
+    zone = await _zone(session, lesson.community_id)
+    await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+        user_id=e.user_id, kind=OutboxKind.STATUS,
+        key=N_("❌ “{title}” on {when} has been cancelled. Sorry!"),
+        params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
+        dedupe_key=f"c:cancel:{lesson.id}:{e.user_id}") for e in await _active(session,
+                                                                              lesson.id)])
+    audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
+                 community_id=lesson.community_id, session_id=lesson.id)
+    await session.commit()
+    return lesson
+
+
+def _still_open(lesson: CourseSession, now: datetime) -> None:
+    if lesson.status == SessionStatus.CANCELLED:
+        raise SessionClosed("cancelled")
+    if lesson.starts_at <= now:
+        raise SessionClosed("past")
+
+
+# --- Enrolment and the waitlist --------------------------------------------------------
+
+
+def _reminders(
+    lesson: CourseSession, user_id: int, hours: Sequence[int], zone: ZoneInfo,
+    now: datetime, buttons: Buttons,
+) -> list[Outgoing]:
+    """The reminders still ahead for one seat holder; the start time is in the dedupe key,
+    so a moved session gets new ones."""
+    assert lesson.id is not None
+    stamp = int(lesson.starts_at.timestamp())
+    rows = []
+    for h in hours:
+        at = lesson.starts_at - timedelta(hours=h)
+        if at <= now:
+            continue
+        rows.append(Outgoing(
+            user_id=user_id, kind=OutboxKind.REMINDER,
+            key=N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\nAre you coming?"),
+            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
+                    "venue": lesson.venue},
+            keyboard=buttons("reminder", lesson.id), not_before=at,
+            group=reminder_group(lesson.id), dedupe_key=f"c:rem:{lesson.id}:{user_id}:{stamp}:{h}"))
+    return rows
+
+
+async def _queue_reminders(
+    session: AsyncSession, *, clock: Clock, lesson: CourseSession, user_id: int,
+    buttons: Buttons, notify: Notify | None,
+) -> None:
+    rules = await get_rules(session, community_id=lesson.community_id)
+    zone = await _zone(session, lesson.community_id)
+    await outbox.queue_many(session, clock=clock, notify=notify, rows=_reminders(
+        lesson, user_id, rules.reminder_hours, zone, clock.now(), buttons))
+
+
+async def _cancel_reminders(session: AsyncSession, *, session_id: int, user_id: int) -> None:
+    """Withdraw one person's pending reminders of a session (whatever hours they were for)."""
+    keys = (await session.execute(select(col(OutboxMessage.dedupe_key)).where(
+        col(OutboxMessage.group_key) == reminder_group(session_id),
+        col(OutboxMessage.user_id) == user_id,
+        col(OutboxMessage.status) == OutboxStatus.PENDING))).scalars().all()
+    for key in keys:
+        if key:
+            await outbox.cancel(session, dedupe_key=key)
+
+
+async def enrol(
+    session: AsyncSession, *, access: Access, user: User, clock: Clock, session_id: int,
+    buttons: Buttons, waitlist: bool = False, notify: Notify | None = None,
+) -> Enrolment:
+    """Take a seat; when none is free, join the waitlist if `waitlist`, else SessionFull."""
+    assert user.id is not None
+    lesson = await _lock(session, session_id)
+    now = clock.now()
+    try:
+        if lesson is None or not is_member(access, user, lesson.community_id):
+            raise NotFound(f"session {session_id}")  # or forged: another community's
+        _still_open(lesson, now)
+        enrolment = await _enrolment(session, session_id, user.id)
+        held = await _held(session, session_id)
+        if enrolment is not None and enrolment.status in SEAT_HOLDING:
+            raise AlreadyEnrolled(enrolment.status)
+        free = held < lesson.capacity
+        if enrolment is not None and enrolment.status == EnrolmentStatus.WAITING and not free:
+            raise AlreadyEnrolled(enrolment.status)
+        if not free and not waitlist:
+            raise SessionFull(f"session {session_id}")
+    except Exception:
+        await session.commit()  # nothing written; ends the lock without expiring objects
+        raise
+    status = EnrolmentStatus.ENROLLED if free else EnrolmentStatus.WAITING
+    if enrolment is None:
+        enrolment = Enrolment(session_id=session_id, user_id=user.id, status=status,
+                              queued_at=now, created_at=now, updated_at=now)
+    else:
+        if enrolment.status != EnrolmentStatus.WAITING:
+            enrolment.queued_at = now  # a comeback joins the end of the queue
+        enrolment.status, enrolment.updated_at = status, now
+        enrolment.offered_until = None
+        enrolment.confirmed_at = None
+    session.add(enrolment)
+    if status == EnrolmentStatus.ENROLLED:
+        await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
+                               buttons=buttons, notify=notify)
+    await session.commit()
+    return enrolment
+
+
+async def leave(
+    session: AsyncSession, *, user: User, clock: Clock, session_id: int, buttons: Buttons,
+    notify: Notify | None = None,
+) -> Enrolment:
+    """Cancel one's enrolment or waitlist place ("I can't come" too); a freed seat is
+    offered to the waitlist."""
+    assert user.id is not None
+    lesson = await _lock(session, session_id)
+    enrolment = await _enrolment(session, session_id, user.id) if lesson else None
+    if lesson is None or enrolment is None or enrolment.status not in ACTIVE:
+        await session.commit()
+        raise NotEnrolled(f"session {session_id}")
+    if lesson.status == SessionStatus.CANCELLED or lesson.starts_at <= clock.now():
+        await session.commit()
+        raise SessionClosed("cancelled" if lesson.status == SessionStatus.CANCELLED else "past")
+    freed = enrolment.status in SEAT_HOLDING
+    enrolment.status, enrolment.updated_at = EnrolmentStatus.CANCELLED, clock.now()
+    enrolment.offered_until = None
+    session.add(enrolment)
+    await _cancel_reminders(session, session_id=session_id, user_id=user.id)
+    if freed:
+        await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
+    await session.commit()
+    return enrolment
+
+
+async def _offer_next(
+    session: AsyncSession, *, clock: Clock, lesson: CourseSession, buttons: Buttons,
+    notify: Notify | None,
+) -> None:
+    """Offer every free seat to the next on the waitlist (the caller holds the lock)."""
+    assert lesson.id is not None
+    now = clock.now()
+    deadline = min(now + OFFER_HOURS, lesson.starts_at - OFFER_CLOSES)
+    if deadline <= now or lesson.status != SessionStatus.SCHEDULED:
+        return  # too late for anyone to answer: the seat is open to whoever taps Enrol
+    await session.flush()
+    free = lesson.capacity - await _held(session, lesson.id)
+    if free <= 0:
+        return
+    waiting = (await session.execute(select(Enrolment).where(
+        col(Enrolment.session_id) == lesson.id, col(Enrolment.status) == EnrolmentStatus.WAITING,
+    ).order_by(col(Enrolment.queued_at), col(Enrolment.id)).limit(free))).scalars().all()
+    zone = await _zone(session, lesson.community_id)
+    rows = []
+    for enrolment in waiting:
+        enrolment.status, enrolment.offered_until = EnrolmentStatus.OFFERED, deadline
+        enrolment.updated_at = now
+        session.add(enrolment)
+        rows.append(Outgoing(
+            user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+            key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
+                   "It is kept for you until {deadline}. Do you want it?"),
+            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
+                    "venue": lesson.venue, "deadline": when_text(deadline, zone)},
+            keyboard=buttons("offer", lesson.id), priority=1, group=news_group(lesson.id),
+            dedupe_key=f"c:offer:{enrolment.id}:{int(deadline.timestamp())}"))
+    await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+
+
+async def answer_offer(
+    session: AsyncSession, *, user: User, clock: Clock, session_id: int, accept: bool,
+    buttons: Buttons, notify: Notify | None = None,
+) -> Enrolment:
+    """Confirm (take the seat) or decline (pass it on) a waitlist offer."""
+    assert user.id is not None
+    lesson = await _lock(session, session_id)
+    enrolment = await _enrolment(session, session_id, user.id) if lesson else None
+    now = clock.now()
+    try:
+        if lesson is None or enrolment is None:
+            raise NotEnrolled(f"session {session_id}")
+        if accept and enrolment.status == EnrolmentStatus.ENROLLED:
+            raise AlreadyEnrolled(enrolment.status)
+        _still_open(lesson, now)
+        if (enrolment.status != EnrolmentStatus.OFFERED or enrolment.offered_until is None
+                or enrolment.offered_until <= now):
+            raise OfferExpired(f"session {session_id}")
+    except Exception:
+        await session.commit()
+        raise
+    enrolment.offered_until, enrolment.updated_at = None, now
+    if accept:
+        enrolment.status = EnrolmentStatus.ENROLLED
+        session.add(enrolment)
+        await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
+                               buttons=buttons, notify=notify)
+    else:
+        enrolment.status = EnrolmentStatus.CANCELLED
+        session.add(enrolment)
+        await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
+    await session.commit()
+    return enrolment
+
+
+async def expire_offers(
+    session: AsyncSession, *, clock: Clock, buttons: Buttons, notify: Notify | None = None
+) -> int:
+    """Pass on every offer whose deadline has passed; safe to run twice. Returns how many."""
+    now = clock.now()
+    due = (await session.execute(select(col(Enrolment.session_id)).where(
+        col(Enrolment.status) == EnrolmentStatus.OFFERED,
+        col(Enrolment.offered_until) <= now).distinct())).scalars().all()
+    await session.commit()
+    expired = 0
+    for session_id in due:
+        lesson = await _lock(session, session_id)
+        if lesson is None:
+            await session.commit()
+            continue
+        lapsed = (await session.execute(select(Enrolment).where(
+            col(Enrolment.session_id) == session_id,
+            col(Enrolment.status) == EnrolmentStatus.OFFERED,
+            col(Enrolment.offered_until) <= now))).scalars().all()
+        zone = await _zone(session, lesson.community_id)
+        for enrolment in lapsed:
+            enrolment.status, enrolment.offered_until = EnrolmentStatus.CANCELLED, None
+            enrolment.updated_at = now
+            session.add(enrolment)
+            await outbox.queue(
+                session, clock=clock, user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+                key=N_("The seat kept for you at “{title}” ({when}) has gone to the next "
+                       "person, as there was no answer in time."),
+                params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
+                dedupe_key=f"c:lapsed:{enrolment.id}:{int(now.timestamp())}", notify=notify)
+            expired += 1
+        await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
+        await session.commit()
+    return expired
+
+
+async def confirm_coming(
+    session: AsyncSession, *, user: User, clock: Clock, session_id: int
+) -> Enrolment:
+    """ "I'm coming" on a reminder."""
+    assert user.id is not None
+    await begin_write(session)
+    enrolment = await _enrolment(session, session_id, user.id)
+    if enrolment is None or enrolment.status != EnrolmentStatus.ENROLLED:
+        await session.commit()
+        raise NotEnrolled(f"session {session_id}")
+    enrolment.confirmed_at = enrolment.confirmed_at or clock.now()
+    session.add(enrolment)
+    await session.commit()
+    return enrolment
+
+
+# --- Teachers' reminders ---------------------------------------------------------------
+
+
+async def remind_teachers(
+    session: AsyncSession, *, clock: Clock, notify: Notify | None = None
+) -> int:
+    """Queue the teacher's reminder, with the current headcount, once a reminder time has
+    come (the latest one due; a late sweep does not send the earlier ones). Returns how many."""
+    now = clock.now()
+    horizon = now + timedelta(hours=168)
+    lessons = (await session.execute(select(CourseSession).where(
+        col(CourseSession.status) == SessionStatus.SCHEDULED,
+        col(CourseSession.starts_at) > now, col(CourseSession.starts_at) <= horizon,
+        col(CourseSession.teacher_id).is_not(None)))).scalars().all()
+    await session.commit()
+    queued = 0
+    for lesson in lessons:
+        assert lesson.id is not None and lesson.teacher_id is not None
+        rules = await get_rules(session, community_id=lesson.community_id)
+        due = [h for h in rules.reminder_hours if lesson.starts_at - timedelta(hours=h) <= now]
+        if not due:
+            continue
+        hours = min(due)
+        counts = await counts_of(session, session_ids=[lesson.id])
+        enrolled, waiting, _attended = counts.get(lesson.id, (0, 0, 0))
+        zone = await _zone(session, lesson.community_id)
+        await begin_write(session)
+        added = await outbox.queue(
+            session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
+            key=N_("⏰ You teach “{title}” at {when}, {venue}.\nEnrolled: {enrolled} of "
+                   "{capacity}. Waiting list: {waiting}."),
+            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
+                    "venue": lesson.venue, "enrolled": enrolled, "capacity": lesson.capacity,
+                    "waiting": waiting},
+            group=reminder_group(lesson.id),
+            dedupe_key=f"c:trem:{lesson.id}:{int(lesson.starts_at.timestamp())}:{hours}",
+            notify=notify)
+        await session.commit()
+        queued += int(added)
+    return queued
+
+
+# --- Check-in, attendance, ratings -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    lesson: CourseSession
+    already: bool
+
+
+async def _ask_rating(
+    session: AsyncSession, *, clock: Clock, lesson: CourseSession, user_id: int,
+    buttons: Buttons, notify: Notify | None,
+) -> None:
+    assert lesson.id is not None
+    await outbox.queue(
+        session, clock=clock, user_id=user_id, kind=OutboxKind.STATUS,
+        key=N_("How was “{title}”? Please give it 1 to 5 stars."),
+        params={"title": lesson.title}, keyboard=buttons("rate", lesson.id),
+        not_before=max(ends_at(lesson), clock.now()), group=reminder_group(lesson.id),
+        dedupe_key=f"c:rate:{lesson.id}:{user_id}", notify=notify)
+
+
+async def check_in(
+    session: AsyncSession, *, user: User, clock: Clock, token: str, buttons: Buttons,
+    notify: Notify | None = None,
+) -> CheckIn:
+    """Scanning the venue's QR code marks a seat holder present (in the time window)."""
+    assert user.id is not None
+    found = await session.execute(select(col(CourseSession.id)).where(
+        col(CourseSession.checkin_token) == token))
+    session_id = found.scalar_one_or_none()
+    await session.commit()
+    if session_id is None:
+        raise NotFound("check-in token")
+    lesson = await _lock(session, session_id)
+    assert lesson is not None
+    now = clock.now()
+    enrolment = await _enrolment(session, session_id, user.id)
+    try:
+        if lesson.status == SessionStatus.CANCELLED:
+            raise SessionClosed("cancelled")
+        if now < lesson.starts_at - CHECK_IN_OPENS:
+            raise NotInWindow("early")
+        if now > ends_at(lesson) + CHECK_IN_CLOSES:
+            raise NotInWindow("late")
+        if enrolment is None or enrolment.status not in SEAT_HOLDING:
+            raise NotEnrolled(f"session {session_id}")
+    except Exception:
+        await session.commit()
+        raise
+    if enrolment.attended_at is not None:
+        await session.commit()
+        return CheckIn(lesson=lesson, already=True)
+    enrolment.status, enrolment.offered_until = EnrolmentStatus.ENROLLED, None
+    enrolment.attended_at = enrolment.updated_at = now
+    session.add(enrolment)
+    await _ask_rating(session, clock=clock, lesson=lesson, user_id=user.id, buttons=buttons,
+                      notify=notify)
+    await session.commit()
+    return CheckIn(lesson=lesson, already=False)
+
+
+async def mark_attendance(
+    session: AsyncSession, *, access: Access, clock: Clock, session_id: int, user_id: int,
+    present: bool, buttons: Buttons, notify: Notify | None = None,
+) -> Enrolment:
+    """Staff or the teacher tick someone present (or not) by hand, once it has started."""
+    lesson = await _lock(session, session_id)
+    enrolment = await _enrolment(session, session_id, user_id) if lesson else None
+    try:
+        if lesson is None or not may_run(access, lesson):
+            raise NotAllowed("not the teacher or staff")
+        if lesson.status == SessionStatus.CANCELLED:
+            raise SessionClosed("cancelled")
+        if clock.now() < lesson.starts_at - CHECK_IN_OPENS:
+            raise NotInWindow("early")
+        if enrolment is None or enrolment.status not in SEAT_HOLDING:
+            raise NotEnrolled(f"user {user_id}")
+    except Exception:
+        await session.commit()
+        raise
+    if present and enrolment.attended_at is None:
+        enrolment.attended_at = clock.now()
+        await _ask_rating(session, clock=clock, lesson=lesson, user_id=user_id,
+                          buttons=buttons, notify=notify)
+    elif not present and enrolment.attended_at is not None:
+        enrolment.attended_at = None
+        await outbox.cancel(session, dedupe_key=f"c:rate:{session_id}:{user_id}")
+    enrolment.updated_at = clock.now()
+    session.add(enrolment)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="session.attendance",
+                 community_id=lesson.community_id, session_id=session_id, user_id=user_id,
+                 present=present)
+    await session.commit()
+    return enrolment
+
+
+async def rate(
+    session: AsyncSession, *, user: User, clock: Clock, session_id: int, stars: int,
+) -> Enrolment:
+    """An attendee gives 1–5 stars (a second rating replaces the first)."""
+    assert user.id is not None
+    check_range(stars, field="stars", bounds=(1, 5))
+    await begin_write(session)
+    enrolment = await _enrolment(session, session_id, user.id)
+    if enrolment is None or enrolment.attended_at is None:
+        await session.commit()
+        raise NotEnrolled(f"session {session_id}")
+    enrolment.rating, enrolment.rated_at = stars, clock.now()
+    session.add(enrolment)
+    await session.commit()
+    return enrolment
+
+
+async def comment(
+    session: AsyncSession, *, user: User, clock: Clock, session_id: int, text: str
+) -> Enrolment:
+    """An optional comment with the rating."""
+    assert user.id is not None
+    text = clean_text(text, field="comment", limit=COMMENT_MAX)
+    await begin_write(session)
+    enrolment = await _enrolment(session, session_id, user.id)
+    if enrolment is None or enrolment.rating is None:
+        await session.commit()
+        raise NotEnrolled(f"session {session_id}")
+    enrolment.comment = text
+    session.add(enrolment)
+    await session.commit()
+    return enrolment
+
+
+@dataclass(frozen=True)
+class Ratings:
+    count: int
+    average: float | None
+    comments: list[tuple[int, str]]  # (stars, comment), newest first
+
+
+async def ratings(session: AsyncSession, *, access: Access, session_id: int) -> Ratings:
+    """The average and the comments, for the teacher and staff."""
+    lesson = await get_session(session, session_id=session_id)
+    if not may_run(access, lesson):
+        raise NotAllowed("not the teacher or staff")
+    rows = (await session.execute(select(col(Enrolment.rating), col(Enrolment.comment)).where(
+        col(Enrolment.session_id) == session_id, col(Enrolment.rating).is_not(None))
+        .order_by(col(Enrolment.rated_at).desc()))).all()
+    stars = [r for r, _c in rows if r is not None]
+    return Ratings(count=len(stars), average=sum(stars) / len(stars) if stars else None,
+                   comments=[(r, c) for r, c in rows if c and r is not None])
+
+
+# --- What people see -------------------------------------------------------------------
+
+
+async def counts_of(
+    session: AsyncSession, *, session_ids: Sequence[int]
+) -> dict[int, tuple[int, int, int]]:
+    """{session id: (seats held, waiting, attended)}."""
+    if not session_ids:
+        return {}
+    rows = await session.execute(
+        select(col(Enrolment.session_id),
+               func.sum(case((col(Enrolment.status).in_(SEAT_HOLDING), 1), else_=0)),
+               func.sum(case((col(Enrolment.status) == EnrolmentStatus.WAITING, 1), else_=0)),
+               func.sum(case((col(Enrolment.attended_at).is_not(None), 1), else_=0)))
+        .where(col(Enrolment.session_id).in_(list(session_ids)))
+        .group_by(col(Enrolment.session_id)))
+    return {sid: (int(a or 0), int(b or 0), int(c or 0)) for sid, a, b, c in rows.all()}
+
+
+async def upcoming(
+    session: AsyncSession, *, clock: Clock, community_id: int, limit: int = 20
+) -> list[CourseSession]:
+    """The community's sessions still to come, soonest first."""
+    rows = await session.execute(select(CourseSession).where(
+        col(CourseSession.community_id) == community_id,
+        col(CourseSession.status) == SessionStatus.SCHEDULED,
+        col(CourseSession.starts_at) > clock.now()).order_by(col(CourseSession.starts_at))
+        .limit(limit))
+    return list(rows.scalars().all())
+
+
+async def community_sessions(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
+    days_back: int = 14, limit: int = 30,
+) -> list[CourseSession]:
+    """Staff: the community's recent and coming sessions (cancelled ones too)."""
+    access.require_manage(community_id)
+    rows = await session.execute(select(CourseSession).where(
+        col(CourseSession.community_id) == community_id,
+        col(CourseSession.starts_at) > clock.now() - timedelta(days=days_back))
+        .order_by(col(CourseSession.starts_at)).limit(limit))
+    return list(rows.scalars().all())
+
+
+async def teacher_sessions(
+    session: AsyncSession, *, clock: Clock, teacher_id: int, days_back: int = 14
+) -> list[CourseSession]:
+    rows = await session.execute(select(CourseSession).where(
+        col(CourseSession.teacher_id) == teacher_id,
+        col(CourseSession.status) == SessionStatus.SCHEDULED,
+        col(CourseSession.starts_at) > clock.now() - timedelta(days=days_back))
+        .order_by(col(CourseSession.starts_at)))
+    return list(rows.scalars().all())
+
+
+async def roster(
+    session: AsyncSession, *, access: Access, session_id: int
+) -> list[tuple[Enrolment, User]]:
+    """Who holds a seat (and who attended), for the teacher and staff."""
+    lesson = await get_session(session, session_id=session_id)
+    if not may_run(access, lesson):
+        raise NotAllowed("not the teacher or staff")
+    rows = await session.execute(
+        select(Enrolment, User).join(User, col(User.id) == col(Enrolment.user_id))
+        .where(col(Enrolment.session_id) == session_id,
+               col(Enrolment.status).in_(SEAT_HOLDING))
+        .order_by(col(Enrolment.queued_at), col(Enrolment.id)))
+    return [(e, u) for e, u in rows.all()]
+
+
+async def my_enrolment(
+    session: AsyncSession, *, session_id: int, user_id: int
+) -> Enrolment | None:
+    return await _enrolment(session, session_id, user_id)
+
+
+async def waitlist_position(session: AsyncSession, *, enrolment: Enrolment) -> int:
+    """1 for the first in line."""
+    ahead = await session.execute(select(func.count()).select_from(Enrolment).where(
+        col(Enrolment.session_id) == enrolment.session_id,
+        col(Enrolment.status) == EnrolmentStatus.WAITING,
+        (col(Enrolment.queued_at) < enrolment.queued_at)
+        | ((col(Enrolment.queued_at) == enrolment.queued_at)
+           & (col(Enrolment.id) < (enrolment.id or 0)))))
+    return int(ahead.scalar_one()) + 1
+
+
+@dataclass(frozen=True)
+class MyCourse:
+    lesson: CourseSession
+    enrolment: Enrolment
+    position: int | None  # on the waitlist
+
+
+async def my_sessions(session: AsyncSession, *, clock: Clock, user_id: int) -> list[MyCourse]:
+    """A resident's coming sessions: seats, offers and waitlist places."""
+    rows = (await session.execute(
+        select(CourseSession, Enrolment)
+        .join(Enrolment, col(Enrolment.session_id) == col(CourseSession.id))
+        .where(col(Enrolment.user_id) == user_id, col(Enrolment.status).in_(ACTIVE),
+               col(CourseSession.status) == SessionStatus.SCHEDULED,
+               col(CourseSession.starts_at) > clock.now() - timedelta(hours=3))
+        .order_by(col(CourseSession.starts_at)))).all()
+    found = []
+    for lesson, enrolment in rows:
+        position = (await waitlist_position(session, enrolment=enrolment)
+                    if enrolment.status == EnrolmentStatus.WAITING else None)
+        found.append(MyCourse(lesson=lesson, enrolment=enrolment, position=position))
+    return found
+
+
+async def ics_file(session: AsyncSession, *, access: Access, user: User,
+                   session_id: int) -> bytes:
+    """The session as an iCalendar file, in the community's time zone."""
+    lesson = await get_session(session, session_id=session_id)
+    mine = user.id is not None and await _enrolment(session, session_id, user.id) is not None
+    if not (mine or may_run(access, lesson)):
+        raise NotFound(f"session {session_id}")
+    zone = await _zone(session, lesson.community_id)
+    calendar = Calendar()
+    calendar.add("prodid", "-//Community living room//courses//EN")
+    calendar.add("version", "2.0")
+    event = Event()
+    event.add("uid", f"course-session-{lesson.id}@community-living-room")
+    event.add("summary", lesson.title)
+    event.add("location", lesson.venue)
+    event.add("dtstart", lesson.starts_at.astimezone(zone))
+    event.add("dtend", ends_at(lesson).astimezone(zone))
+    event.add("dtstamp", lesson.created_at)
+    if lesson.status == SessionStatus.CANCELLED:
+        event.add("status", "CANCELLED")
+    calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return bytes(calendar.to_ical())
+
+
+def checkin_window(lesson: CourseSession) -> tuple[datetime, datetime]:
+    return lesson.starts_at - CHECK_IN_OPENS, ends_at(lesson) + CHECK_IN_CLOSES
+
+
+# --- Privacy ---------------------------------------------------------------------------
+
+
+async def _erase(session: AsyncSession, user_id: int) -> None:
+    """/deleteme: blank what the person wrote; keep the rows for anonymous counts."""
+    await session.execute(update(Enrolment).where(col(Enrolment.user_id) == user_id)
+                          .values(comment=None).execution_options(synchronize_session=False))
+
+
+privacy.ERASERS.append(_erase)
+
+
+

@@ -1,0 +1,375 @@
+"""Courses: the menu of courses, who teaches what, and each community's course rules.
+
+Orders live in `services/course_orders.py`; sessions, enrolment, the waitlist,
+reminders, check-in and ratings in `services/course_sessions.py`. The errors
+all three raise are here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from models.communities import Community
+from models.courses import (
+    DESCRIPTION_MAX,
+    TITLE_MAX,
+    Category,
+    Course,
+    CourseSettings,
+    CourseStatus,
+    TeacherSubject,
+)
+from models.users import Role, RoleGrant, User
+from services import audit
+from services.access import Access
+from services.clock import Clock
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+
+DEFAULT_THRESHOLD = 5
+DEFAULT_REMINDER_HOURS = (24, 2)
+THRESHOLD_RANGE = (1, 100)
+REMINDER_HOURS_RANGE = (1, 168)  # an hour to a week before
+MINUTES_RANGE = (15, 480)
+PER_PAGE = 6
+
+T = TypeVar("T")
+
+# Builds an inline keyboard (as the outbox's dict) for a message about one thing:
+# ("reminder" | "offer" | "enrol" | "rate" | "order", id). Handlers and sweeps
+# pass bot.keyboards.courses.outbox_keyboard; services never import aiogram.
+Buttons = Callable[[str, int], dict[str, Any]]
+
+
+def N_(message: str) -> str:
+    """Mark an outbox message key for extraction (translated when sent; bot.i18n's twin,
+    kept here so services need not import aiogram)."""
+    return message
+
+
+# --- Errors ----------------------------------------------------------------------------
+
+
+class SessionClosed(DomainError):
+    """The session is cancelled or has started: no more enrolments or changes."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "cancelled" | "past"
+
+
+class SessionFull(DomainError):
+    """Every seat is taken (the caller may offer the waitlist)."""
+
+
+class AlreadyEnrolled(DomainError):
+    """The person already holds a seat, an offer or a waitlist place."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class NotEnrolled(DomainError):
+    """The person has no seat (or offer) in this session."""
+
+
+class OfferExpired(DomainError):
+    """A waitlist offer that was answered too late or already passed on."""
+
+
+class NotInWindow(DomainError):
+    """Check-in outside the time window."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "early" | "late"
+
+
+class OrderClosed(DomainError):
+    """The order is no longer open (taken by someone, scheduled, withdrawn)."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class AlreadyBacked(DomainError):
+    """The person already said "me too" (or ordered it themselves)."""
+
+
+class SimilarOrder(DomainError):
+    """An open order like this one exists: back it instead."""
+
+    def __init__(self, order_id: int, own: bool) -> None:
+        super().__init__(f"order {order_id}")
+        self.order_id = order_id
+        self.own = own
+
+
+# --- Small shared helpers --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list, with what is needed to draw the pager."""
+
+    items: list[T]
+    page: int
+    pages: int
+
+
+def paging(total: int, page: int, per_page: int = PER_PAGE) -> tuple[int, int]:
+    """(page clamped to what exists, number of pages)."""
+    pages = max(1, -(-total // per_page))
+    return min(max(page, 0), pages - 1), pages
+
+
+def clean_text(raw: str, *, field: str, limit: int, allow_empty: bool = False) -> str:
+    """Trim and check a text typed by a person (inner whitespace folded)."""
+    text = " ".join((raw or "").split())
+    if not text and not allow_empty:
+        raise InvalidInput(field, "empty")
+    if len(text) > limit:
+        raise InvalidInput(field, "too_long")
+    return text
+
+
+def check_range(value: int, *, field: str, bounds: tuple[int, int]) -> int:
+    if not bounds[0] <= value <= bounds[1]:
+        raise InvalidInput(field, "out_of_range")
+    return value
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern for a substring: Chinese has no spaces, so words are no use."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def normalise(text: str) -> str:
+    """Lower case without spaces or punctuation, to compare topics people typed."""
+    return re.sub(r"[\W_]+", "", text.casefold())
+
+
+def is_member(access: Access, user: User, community_id: int) -> bool:
+    """Lives in the community, or works in it."""
+    return (user.community_id == community_id or access.is_admin
+            or community_id in access.staff_of or community_id in access.teacher_of)
+
+
+# --- Settings --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rules:
+    """A community's course rules."""
+
+    threshold: int = DEFAULT_THRESHOLD
+    reminder_hours: tuple[int, ...] = DEFAULT_REMINDER_HOURS
+
+
+async def get_rules(session: AsyncSession, *, community_id: int) -> Rules:
+    row = await session.get(CourseSettings, community_id)
+    if row is None:
+        return Rules()
+    return Rules(threshold=row.threshold, reminder_hours=tuple(row.reminder_hours))
+
+
+async def set_rules(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
+    threshold: int | None = None, reminder_hours: Sequence[int] | None = None,
+) -> Rules:
+    """Staff change the backing threshold or the reminder times of their community."""
+    access.require_manage(community_id)
+    if threshold is not None:
+        check_range(threshold, field="threshold", bounds=THRESHOLD_RANGE)
+    hours: list[int] | None = None
+    if reminder_hours is not None:
+        hours = sorted({check_range(h, field="reminder_hours", bounds=REMINDER_HOURS_RANGE)
+                        for h in reminder_hours}, reverse=True)
+        if len(hours) > 4:
+            raise InvalidInput("reminder_hours", "too_many")
+    row = await session.get(CourseSettings, community_id)
+    if row is None:
+        row = CourseSettings(community_id=community_id, threshold=DEFAULT_THRESHOLD,
+                             reminder_hours=list(DEFAULT_REMINDER_HOURS), updated_at=clock.now())
+    if threshold is not None:
+        row.threshold = threshold
+    if hours is not None:
+        row.reminder_hours = hours
+    row.updated_at = clock.now()
+    session.add(row)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="courses.settings",
+                 community_id=community_id, threshold=row.threshold,
+                 reminder_hours=",".join(map(str, row.reminder_hours)))
+    await session.commit()
+    return Rules(threshold=row.threshold, reminder_hours=tuple(row.reminder_hours))
+
+
+# --- Teachers' subjects ----------------------------------------------------------------
+
+
+async def subjects_of(session: AsyncSession, *, user_id: int) -> set[Category]:
+    rows = await session.execute(
+        select(col(TeacherSubject.category)).where(col(TeacherSubject.user_id) == user_id))
+    return {Category(c) for (c,) in rows.all()}
+
+
+async def toggle_subject(
+    session: AsyncSession, *, access: Access, category: Category
+) -> set[Category]:
+    """A teacher adds or removes a category they teach."""
+    if not access.is_teacher:
+        raise NotAllowed("teachers only")
+    category = Category(category)
+    current = await subjects_of(session, user_id=access.user_id)
+    if category in current:
+        await session.execute(delete(TeacherSubject).where(
+            col(TeacherSubject.user_id) == access.user_id,
+            col(TeacherSubject.category) == category))
+    else:
+        session.add(TeacherSubject(user_id=access.user_id, category=category))
+    await session.commit()
+    return await subjects_of(session, user_id=access.user_id)
+
+
+async def teachers_of(
+    session: AsyncSession, *, community_id: int, category: Category | None = None
+) -> list[User]:
+    """Teachers of a community, optionally only those who teach `category`."""
+    query = (select(User).join(RoleGrant, col(RoleGrant.user_id) == col(User.id))
+             .where(col(RoleGrant.role) == Role.TEACHER,
+                    col(RoleGrant.community_id) == community_id,
+                    col(User.deleted_at).is_(None)))
+    if category is not None:
+        query = query.join(TeacherSubject, col(TeacherSubject.user_id) == col(User.id)).where(
+            col(TeacherSubject.category) == category)
+    rows = await session.execute(query.order_by(col(User.id)).distinct())
+    return list(rows.scalars().all())
+
+
+async def staff_of(session: AsyncSession, *, community_id: int) -> list[int]:
+    rows = await session.execute(select(col(RoleGrant.user_id)).where(
+        col(RoleGrant.role) == Role.STAFF, col(RoleGrant.community_id) == community_id))
+    return sorted({uid for (uid,) in rows.all()})
+
+
+# --- The course menu -------------------------------------------------------------------
+
+
+async def get_course(session: AsyncSession, *, course_id: int) -> Course:
+    course = await session.get(Course, course_id)
+    if course is None:
+        raise NotFound(f"course {course_id}")
+    return course
+
+
+async def offer_course(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int, title: str,
+    description: str, category: Category, minutes: int,
+) -> Course:
+    """A teacher offers a course for their community's menu; staff approve it.
+
+    A course staff add themselves is on the menu at once.
+    """
+    if community_id not in access.teacher_of and not access.can_manage(community_id):
+        raise NotAllowed(f"not a teacher of {community_id}")
+    if await session.get(Community, community_id) is None:
+        raise NotFound(f"community {community_id}")
+    title = clean_text(title, field="title", limit=TITLE_MAX)
+    description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
+                             allow_empty=True)
+    check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
+    now = clock.now()
+    approved = access.can_manage(community_id)
+    course = Course(community_id=community_id, teacher_id=access.user_id, title=title,
+                    description=description, category=Category(category), minutes=minutes,
+                    status=CourseStatus.APPROVED if approved else CourseStatus.PENDING,
+                    created_at=now, reviewed_by=access.user_id if approved else None,
+                    reviewed_at=now if approved else None)
+    session.add(course)
+    await session.flush()
+    audit.record(session, clock=clock, actor_id=access.user_id, action="course.offer",
+                 community_id=community_id, course_id=course.id)
+    await session.commit()
+    return course
+
+
+async def review_course(
+    session: AsyncSession, *, access: Access, clock: Clock, course_id: int, approve: bool
+) -> Course:
+    """Staff put an offered course on the menu, or turn it down."""
+    course = await get_course(session, course_id=course_id)
+    access.require_manage(course.community_id)
+    if course.status != CourseStatus.PENDING:
+        return course  # a second tap on the same decision changes nothing
+    course.status = CourseStatus.APPROVED if approve else CourseStatus.REJECTED
+    course.reviewed_by = access.user_id
+    course.reviewed_at = clock.now()
+    session.add(course)
+    if approve and course.teacher_id is not None and course.category not in await subjects_of(
+            session, user_id=course.teacher_id):
+        # Teaching a course in a category makes the teacher hear of orders in it.
+        session.add(TeacherSubject(user_id=course.teacher_id, category=course.category))
+    audit.record(session, clock=clock, actor_id=access.user_id,
+                 action="course.approve" if approve else "course.reject",
+                 community_id=course.community_id, course_id=course.id)
+    await session.commit()
+    return course
+
+
+async def list_courses(
+    session: AsyncSession, *, community_id: int, category: Category | None = None,
+    query: str | None = None, page: int = 0, per_page: int = PER_PAGE,
+) -> Page[Course]:
+    """The community's approved courses, by category or matching a search, a page at a time.
+
+    The search is a substring of the title or description, so it works for
+    Chinese, which has no spaces between words.
+    """
+    where: list[Any] = [col(Course.community_id) == community_id,
+                        col(Course.status) == CourseStatus.APPROVED]
+    if category is not None:
+        where.append(col(Course.category) == category)
+    if query:
+        pattern = like_pattern(query.strip())
+        where.append(or_(col(Course.title).ilike(pattern, escape="\\"),
+                         col(Course.description).ilike(pattern, escape="\\")))
+    total = int((await session.execute(
+        select(func.count()).select_from(Course).where(*where))).scalar_one())
+    page, pages = paging(total, page, per_page)
+    rows = await session.execute(select(Course).where(*where)
+                                 .order_by(col(Course.title), col(Course.id))
+                                 .offset(page * per_page).limit(per_page))
+    return Page(items=list(rows.scalars().all()), page=page, pages=pages)
+
+
+async def pending_courses(session: AsyncSession, *, access: Access) -> list[Course]:
+    """Offered courses waiting for this staff member's decision."""
+    where: list[Any] = [col(Course.status) == CourseStatus.PENDING]
+    if not access.is_admin:
+        where.append(col(Course.community_id).in_(sorted(access.staff_of)))
+    rows = await session.execute(select(Course).where(*where).order_by(col(Course.id)))
+    return list(rows.scalars().all())
+
+
+async def courses_of_teacher(session: AsyncSession, *, teacher_id: int) -> list[Course]:
+    rows = await session.execute(
+        select(Course).where(col(Course.teacher_id) == teacher_id,
+                             col(Course.status) != CourseStatus.REJECTED)
+        .order_by(col(Course.title)))
+    return list(rows.scalars().all())
+
+
+def local_time(moment: datetime, timezone: str) -> datetime:
+    """A moment on the community's clock."""
+    return moment.astimezone(ZoneInfo(timezone))
