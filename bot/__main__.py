@@ -24,6 +24,7 @@ async def run(settings: Settings) -> None:
     from bot.factory import create_bot, create_dispatcher, set_commands
     from models.db import create_engine, create_sessionmaker, migrate
     from scheduler import start_background
+    from scheduler.broadcasts import add_broadcast_progress
     from scheduler.jobs import add_sweeps
     from services.clock import Clock, OffsetClock, SystemClock
 
@@ -58,6 +59,8 @@ async def run(settings: Settings) -> None:
         notify = background.sender.kick
         add_sweeps(background.scheduler, sessionmaker=sessionmaker, clock=clock, notify=notify,
                    seconds=settings.sweep_seconds)
+        add_broadcast_progress(background.scheduler, bot=bot, sessionmaker=sessionmaker,
+                               clock=clock, settings=settings)
         dp = create_dispatcher(settings, sessionmaker=sessionmaker, clock=clock,
                                outbox_notify=notify)
         log.info("Bot @%s is running (long polling). Press Ctrl+C to stop.", me.username)

@@ -8,6 +8,7 @@ from aiogram import Router
 def routers(*, dev_clock: bool = False) -> list[Router]:
     """The routers in the order they are tried; /clock only where time travel is allowed."""
     from handlers import (
+        broadcasts,
         common,
         devclock,
         errors,
@@ -27,6 +28,7 @@ def routers(*, dev_clock: bool = False) -> list[Router]:
         *([devclock.router] if dev_clock else []),
         gate.router,
         settings.router,
+        broadcasts.router,
         manage.router,
         fallback.router,
     ]

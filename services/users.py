@@ -27,17 +27,20 @@ async def upsert_from_telegram(
     tg_id: int,
     first_name: str | None,
     username: str | None,
+    language: str,
 ) -> User:
     """Find the user, creating them on first contact and refreshing their names.
 
-    Writes only when something changed, so an ordinary update costs one read.
+    `language` (from Telegram's language_code) becomes their language until
+    they choose one: messages sent later, when they are not there to ask, need
+    it. Writes only when something changed, so an ordinary update costs one read.
     Someone who writes to us after blocking the bot has evidently unblocked it.
     """
     user = await get_by_tg_id(session, tg_id=tg_id)
     first_name = (first_name or "")[:64] or None
     username = (username or "")[:32] or None
     if user is None:
-        user = User(tg_id=tg_id, first_name=first_name, username=username,
+        user = User(tg_id=tg_id, first_name=first_name, username=username, locale=language,
                     created_at=clock.now())
         try:
             async with session.begin_nested():
@@ -48,8 +51,10 @@ async def upsert_from_telegram(
                 raise
         await session.commit()
         return user
-    if (user.first_name, user.username) != (first_name, username) or user.blocked_at:
+    if ((user.first_name, user.username) != (first_name, username) or user.blocked_at
+            or not user.locale):
         user.first_name, user.username, user.blocked_at = first_name, username, None
+        user.locale = user.locale or language
         await session.commit()
     return user
 

@@ -35,6 +35,7 @@ class UserMiddleware(BaseMiddleware):
         user = await users.upsert_from_telegram(
             session, clock=clock, tg_id=tg_user.id, first_name=tg_user.first_name,
             username=tg_user.username,
+            language=locale_for(tg_user.language_code, settings.default_locale),
         )
         assert user.id is not None
         data["user"] = user

@@ -24,15 +24,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def read_log(log: Path) -> str:
+    return log.read_text(errors="replace") if log.exists() else ""
+
+
 async def wait_for_output(log: Path, needle: str, process: asyncio.subprocess.Process) -> str:
+    """Wait for the bot process to print `needle` (it is starting up: up to 20 s)."""
     for _ in range(400):
-        text = log.read_text(errors="replace") if log.exists() else ""
+        text = read_log(log)
         if needle in text:
             return text
         if process.returncode is not None:
             break
         await asyncio.sleep(0.05)
-    raise AssertionError(f"{needle!r} never appeared; output:\n{log.read_text()}")
+    raise AssertionError(f"{needle!r} never appeared; output:\n{read_log(log)}")
 
 
 async def test_no_token_starts_the_emulator_and_a_person_can_chat_over_http(
@@ -73,4 +78,4 @@ async def test_no_token_starts_the_emulator_and_a_person_can_chat_over_http(
         if process.returncode is None:
             process.send_signal(signal.SIGINT)
             await asyncio.wait_for(process.wait(), 20)
-    assert process.returncode == 0, log.read_text()
+    assert process.returncode == 0, read_log(log)

@@ -47,7 +47,7 @@ async def test_an_english_resident_onboards_by_searching_for_their_community(
     assert row.consented_at == agreed_at
     assert row.community_id == sunny.id
     assert row.grid_id is not None
-    assert row.locale is None  # still following Telegram's language
+    assert row.locale == "en"  # from Telegram, until they choose
 
 
 async def test_a_chinese_resident_is_spoken_to_in_chinese_and_can_switch(

@@ -1,0 +1,151 @@
+"""Staff announcements through the chat: compose, audience, preview, send, progress, cancel."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callback_data import BroadcastAction, BroadcastCb
+from bot.config import Settings
+from models.broadcasts import Broadcast, BroadcastStatus
+from models.communities import Community
+from models.outbox import OutboxMessage
+from models.users import Role, User
+from scheduler.broadcasts import broadcast_progress
+from scheduler.outbox import OutboxSender
+from services.clock import ManualClock
+from tests.factories import grant, make_community
+from tests.handlers.conftest import Harness, Person
+from tests.scheduler.conftest import FAST, settled, wait_until
+
+
+@pytest.fixture
+async def sender(harness: Harness, sessionmaker: async_sessionmaker[AsyncSession],
+                 clock: ManualClock, settings: Settings) -> AsyncIterator[OutboxSender]:
+    sender = OutboxSender(bot=harness.bot, sessionmaker=sessionmaker, clock=clock, limits=FAST,
+                          default_locale=settings.default_locale, default_tz=settings.timezone)
+    await sender.start()
+    harness.dp.workflow_data["outbox_notify"] = sender.kick  # as bot/__main__.py wires it
+    yield sender
+    await sender.stop()
+
+
+async def resident(harness: Harness, tg_id: int, grid: str | None, language: str = "en") -> Person:
+    person = harness.person(tg_id, f"R{tg_id}", language)
+    await person.send("/start")
+    await person.press("✅ I agree" if language == "en" else "✅ 我同意")
+    await person.press("Sunny Court")
+    last = person.handle.last_bot_message
+    if last and last.inline_keyboard:  # the community has grids
+        await person.press(grid or ("Not sure" if language == "en" else "不确定"))
+    return person
+
+
+async def staff_member(harness: Harness, session: AsyncSession, clock: ManualClock,
+                       community: Community) -> Person:
+    staff = await resident(harness, 5000, None)
+    user = (await session.execute(select(User).where(User.tg_id == 5000))).scalar_one()
+    await grant(session, clock, user, Role.STAFF, community)
+    await staff.send("/menu")  # the keyboard follows the new role
+    return staff
+
+
+async def test_staff_announce_to_one_grid_and_watch_it_arrive(
+    harness: Harness, session: AsyncSession, clock: ManualClock, settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    ones = [await resident(harness, 5001, "Block 1"), await resident(harness, 5002, "Block 1",
+                                                                     "zh")]
+    two = await resident(harness, 5003, "Block 2")
+    staff = await staff_member(harness, session, clock, sunny)
+    assert "📢 Announcements" in staff.menu
+
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    assert staff.last.startswith("Write the announcement.")
+    await staff.send("Water is off <b>tomorrow</b> 9–12")
+    await staff.press("🏘 Choose grids")
+    await staff.press("Done")
+    assert staff.alerts[-1] == "Choose at least one grid."
+    await staff.press("▫️ Block 1")
+    await staff.press("✅ Block 1")  # off again
+    await staff.press("▫️ Block 1")
+    await staff.press("Done")
+    assert staff.texts[-2] == "Water is off &lt;b&gt;tomorrow&lt;/b&gt; 9–12" or \
+        staff.texts[-2] == "Water is off <b>tomorrow</b> 9–12"
+    assert staff.last == "It will reach 2 people."
+    await staff.press("📤 Send now")
+    assert staff.last == "Send it to 2 people now?"
+    await staff.press("✅ Confirm")
+    assert staff.last.startswith("📤 Sending announcement #1: 0 of 2")
+
+    await wait_until(settled(sessionmaker))
+    for person in ones:
+        assert person.handle.last_bot_message is not None
+        assert "Water is off" in person.last
+    assert not any("Water is off" in text for text in two.texts)
+
+    await broadcast_progress(bot=harness.bot, sessionmaker=sessionmaker, clock=clock,
+                             settings=settings)
+    assert staff.last.startswith("✅ Announcement #1 has gone out to 2 people.\nSent 2 ·")
+    await session.commit()
+    broadcast = (await session.execute(select(Broadcast))).scalar_one()
+    assert broadcast.status == BroadcastStatus.DONE
+
+
+async def test_a_scheduled_announcement_can_be_cancelled_before_it_starts(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1",))
+    await resident(harness, 5011, "Block 1")
+    staff = await staff_member(harness, session, clock, sunny)
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    await staff.send("Community fair on Sunday")
+    await staff.press("👥 Everyone")
+    await staff.press("🚨 Urgent: off")
+    assert "🚨 Urgent: it passes quiet hours" in staff.last
+    await staff.press("🗓 Schedule")
+    await staff.press("Tomorrow")
+    await staff.press("10:00")
+    assert staff.last == "Send it to 2 people at 2026-03-03 10:00?"
+    await staff.press("✅ Confirm")
+    assert staff.last.startswith("🗓 Announcement #1 is scheduled for 2026-03-03 10:00")
+
+    await staff.tap("📢 Announcements")
+    await staff.press("🗓 Scheduled and sending")
+    assert "#1 · 03-03 10:00 · 2 · Community fair on Sunday" in staff.last
+    await staff.press("✖ Cancel #1")
+    assert staff.last.startswith("✖ Announcement #1 was cancelled. 2 messages were not sent.")
+    await session.commit()
+    statuses = (await session.execute(select(OutboxMessage.status))).scalars().all()
+    assert set(statuses) == {"cancelled"}
+
+
+async def test_forged_broadcast_buttons_from_a_resident_are_refused(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    other = await make_community(session, clock, "Other")
+    eve = await resident(harness, 5021, None)
+    for action in (BroadcastAction.NEW, BroadcastAction.CONFIRM, BroadcastAction.LIST,
+                   BroadcastAction.STOP):
+        answer = await eve.forge(BroadcastCb(action=action, id=1).pack())
+        assert answer == "You can't do that here. Only staff of this community can."
+    staff = await staff_member(harness, session, clock, sunny)
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    answer = await staff.forge(BroadcastCb(action=BroadcastAction.COMMUNITY,
+                                           id=other.id or 0).pack())
+    assert answer in ("This button is out of date.",
+                      "You can't do that here. Only staff of this community can.")
+    await staff.send("hello")
+    await staff.press("👥 Everyone")
+    assert await staff.forge(BroadcastCb(action=BroadcastAction.HOUR, id=1).pack()) == \
+        "That time has passed. Please choose a later one."
+    await session.commit()
+    assert (await session.execute(select(func.count()).select_from(Broadcast))).scalar_one() == 0
