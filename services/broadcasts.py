@@ -47,10 +47,11 @@ class Audience:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Audience:
-        return cls(kind=str(data.get("kind", "all")), ids=tuple(int(i) for i in data.get("ids", ())))
+        ids = tuple(int(i) for i in data.get("ids", ()))
+        return cls(kind=str(data.get("kind", "all")), ids=ids)
 
 
-def _people(community_id: int | None) -> Select[tuple[int]]:
+def _people(community_id: int | None) -> Select[Any]:
     """Everyone who can be written to: consented, not erased, in the community."""
     query = select(col(User.id)).where(col(User.tg_id).is_not(None),
                                        col(User.consented_at).is_not(None),
@@ -60,16 +61,16 @@ def _people(community_id: int | None) -> Select[tuple[int]]:
     return query
 
 
-def _everyone(community_id: int | None, ids: tuple[int, ...]) -> Select[tuple[int]]:
+def _everyone(community_id: int | None, ids: tuple[int, ...]) -> Select[Any]:
     return _people(community_id)
 
 
-def _grids(community_id: int | None, ids: tuple[int, ...]) -> Select[tuple[int]]:
+def _grids(community_id: int | None, ids: tuple[int, ...]) -> Select[Any]:
     return _people(community_id).where(col(User.grid_id).in_(ids))
 
 
-def _role(role: Role) -> Callable[[int | None, tuple[int, ...]], Select[tuple[int]]]:
-    def resolve(community_id: int | None, ids: tuple[int, ...]) -> Select[tuple[int]]:
+def _role(role: Role) -> Callable[[int | None, tuple[int, ...]], Select[Any]]:
+    def resolve(community_id: int | None, ids: tuple[int, ...]) -> Select[Any]:
         holders = select(col(RoleGrant.user_id)).where(col(RoleGrant.role) == role)
         if community_id is not None:
             holders = holders.where(col(RoleGrant.community_id) == community_id)
@@ -80,7 +81,7 @@ def _role(role: Role) -> Callable[[int | None, tuple[int, ...]], Select[tuple[in
 
 
 # Features add audiences here (volunteers, the people enrolled in a session…).
-AUDIENCES: dict[str, Callable[[int | None, tuple[int, ...]], Select[tuple[int]]]] = {
+AUDIENCES: dict[str, Callable[[int | None, tuple[int, ...]], Select[Any]]] = {
     "all": _everyone,
     "grids": _grids,
     "teachers": _role(Role.TEACHER),
@@ -95,7 +96,7 @@ def check_scope(access: Access, community_id: int | None) -> None:
         access.require_manage(community_id)
 
 
-def audience_query(community_id: int | None, audience: Audience) -> Select[tuple[int]]:
+def audience_query(community_id: int | None, audience: Audience) -> Select[Any]:
     """The user ids an audience stands for."""
     resolver = AUDIENCES.get(audience.kind)
     if resolver is None or (audience.kind == "grids" and not audience.ids):
@@ -143,7 +144,8 @@ async def create_broadcast(
             raise InvalidInput("send_at", "past")
         send_at = now
     await begin_write(session)
-    recipients = list((await session.execute(audience_query(community_id, audience))).scalars())
+    found = await session.execute(audience_query(community_id, audience))
+    recipients: list[int] = list(found.scalars())
     if not recipients:
         await session.commit()
         raise InvalidInput("audience", "empty")
