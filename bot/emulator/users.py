@@ -396,6 +396,13 @@ class UserHandle:
             },
         )
 
+    def open_chat(self) -> None:
+        """The user started the bot some time ago: the chat exists, no update is queued.
+
+        For tests and benchmarks that seed thousands of known users at once.
+        """
+        self.record.started = True
+
     def block(self) -> None:
         """Block the bot: its sends now get 403, and it gets a my_chat_member update."""
         record = self.record
