@@ -18,6 +18,9 @@ def routers(*, dev_clock: bool = False) -> list[Router]:
         membership,
         onboarding,
         settings,
+        volunteer_staff,
+        volunteer_tasks,
+        volunteers,
     )
 
     return [
@@ -30,5 +33,8 @@ def routers(*, dev_clock: bool = False) -> list[Router]:
         settings.router,
         broadcasts.router,
         manage.router,
+        volunteers.router,
+        volunteer_tasks.router,
+        volunteer_staff.router,
         fallback.router,
     ]

@@ -1,0 +1,309 @@
+"""Volunteer rules without Telegram: matching, headcount, deadlines, check-in, hours."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from handlers.volunteer_keyboards import OUTBOX_BUTTONS
+from models.audit import AuditEntry
+from models.communities import Community
+from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from models.users import Role, User
+from models.volunteers import ClaimStatus, HoursEntry, Shift, Skill, Slot
+from services import volunteer_hours as hours
+from services import volunteers as vol
+from services.access import Access
+from services.clock import ManualClock
+from services.errors import AlreadyExists, InvalidInput, NotAllowed
+from tests.factories import grant, make_community, make_user
+
+# Tuesday 3 March 2026, 18:00–20:00 in Shanghai (the clock starts Monday 09:00 there).
+TUE_18 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
+
+
+async def volunteer(
+    session: AsyncSession, clock: ManualClock, community: Community, name: str,
+    skills: tuple[str, ...] = (Skill.PATROL,), slots: tuple[str, ...] = (Slot.WEEKDAY_EVENING,),
+) -> User:
+    user = await make_user(session, clock, name=name, community=community)
+    await vol.save_profile(session, user=user, clock=clock, skills=skills, slots=slots)
+    return user
+
+
+async def staff(session: AsyncSession, clock: ManualClock, community: Community) -> Access:
+    user = await make_user(session, clock, name="Staff", community=community)
+    return await grant(session, clock, user, Role.STAFF, community)
+
+
+async def patrol(
+    session: AsyncSession, clock: ManualClock, access: Access, community: Community, *,
+    headcount: int = 2, start: datetime = TUE_18, weeks: int = 1,
+) -> list[Shift]:
+    task = await vol.create_task(
+        session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+        community_id=community.id or 0, title="Evening patrol", place="North gate",
+        skills=[Skill.PATROL], latitude=31.2304, longitude=121.4737, weeks=weeks,
+        shifts=[vol.ShiftSpec(start, start + timedelta(hours=2), headcount)])
+    return await vol.task_shifts(session, task_id=task.id or 0)
+
+
+async def outbox_rows(session: AsyncSession, **where: object) -> list[OutboxMessage]:
+    await session.commit()
+    query = select(OutboxMessage).order_by(col(OutboxMessage.id))
+    for name, value in where.items():
+        query = query.where(getattr(OutboxMessage, name) == value)
+    return list((await session.execute(query)).scalars().all())
+
+
+async def test_a_task_pings_only_volunteers_whose_skills_and_times_match(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    other = await make_community(session, clock, name="Other Court")
+    access = await staff(session, clock, home)
+    match = await volunteer(session, clock, home, "Match")
+    any_time = await volunteer(session, clock, home, "AnyTime", slots=())
+    await volunteer(session, clock, home, "Tutor", skills=(Skill.TUTORING,))
+    await volunteer(session, clock, home, "Mornings", slots=(Slot.WEEKDAY_MORNING,))
+    paused = await volunteer(session, clock, home, "Paused")
+    await vol.set_paused(session, user_id=paused.id or 0, clock=clock, paused=True)
+    await volunteer(session, clock, other, "Elsewhere")
+
+    shifts = await patrol(session, clock, access, home, weeks=3)
+
+    assert [s.starts_at for s in shifts] == [TUE_18 + timedelta(weeks=w) for w in range(3)]
+    pings = await outbox_rows(session, kind=OutboxKind.PING)
+    assert sorted(p.user_id for p in pings) == sorted([match.id, any_time.id])
+    ping = pings[0]
+    assert ping.params["shifts"].splitlines()[0] == "1. 2026-03-03 18:00–20:00"
+    buttons = [b["callback_data"] for row in ping.keyboard["inline_keyboard"] for b in row]
+    assert buttons == [f"vs:c:{s.id}:" for s in shifts]
+
+
+async def test_bad_shifts_and_forged_staff_are_refused(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    other = await make_community(session, clock, name="Other Court")
+    access = await staff(session, clock, home)
+    reversed_shift = vol.ShiftSpec(TUE_18, TUE_18 - timedelta(hours=1), 2)
+    nobody = vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=1), 0)
+    past = vol.ShiftSpec(clock.now() - timedelta(hours=1), clock.now(), 2)
+    for spec, reason in ((reversed_shift, "ends_before_start"), (nobody, "zero"),
+                         (past, "past")):
+        with pytest.raises(InvalidInput) as caught:
+            await vol.create_task(session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+                                  community_id=home.id or 0, title="T", place="P",
+                                  shifts=[spec])
+        assert caught.value.reason == reason
+    with pytest.raises(NotAllowed):
+        await vol.create_task(session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+                              community_id=other.id or 0, title="T", place="P",
+                              shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=1), 1)])
+
+
+async def test_headcount_double_taps_and_closed_shifts(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    other = await make_community(session, clock, name="Other Court")
+    access = await staff(session, clock, home)
+    a, b, c = [await volunteer(session, clock, home, n) for n in ("A", "B", "C")]
+    outsider = await volunteer(session, clock, other, "Outsider")
+    resident = await make_user(session, clock, name="Resident", community=home)
+    (shift,) = await patrol(session, clock, access, home, headcount=2)
+    sid = shift.id or 0
+
+    await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS, shift_id=sid)
+    with pytest.raises(vol.AlreadyClaimed):
+        await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS, shift_id=sid)
+    await vol.claim_shift(session, user=b, clock=clock, buttons=OUTBOX_BUTTONS, shift_id=sid)
+    with pytest.raises(vol.ShiftUnavailable, match="full"):
+        await vol.claim_shift(session, user=c, clock=clock, buttons=OUTBOX_BUTTONS, shift_id=sid)
+    with pytest.raises(NotAllowed):
+        await vol.claim_shift(session, user=outsider, clock=clock, buttons=OUTBOX_BUTTONS,
+                              shift_id=sid)
+    with pytest.raises(vol.NotAVolunteer):
+        await vol.claim_shift(session, user=resident, clock=clock, buttons=OUTBOX_BUTTONS,
+                              shift_id=sid)
+    await session.refresh(shift)
+    assert (shift.taken, shift.headcount) == (2, 2)
+
+    # Reminders: the day before and an hour before, each with its buttons.
+    reminders = await outbox_rows(session, kind=OutboxKind.REMINDER, user_id=a.id)
+    assert [r.not_before for r in reminders] == [TUE_18 - timedelta(hours=24),
+                                                 TUE_18 - timedelta(hours=1)]
+    labels = [b["text"] for row in reminders[1].keyboard["inline_keyboard"] for b in row]
+    assert labels == ["👍 Still coming", "🙅 Can't come", "✅ Check in"]
+
+    (later,) = await patrol(session, clock, access, home, start=TUE_18 + timedelta(days=1))
+    await vol.cancel_task(session, access=access, clock=clock, task_id=later.task_id)
+    with pytest.raises(vol.ShiftUnavailable, match="cancelled"):
+        await vol.claim_shift(session, user=c, clock=clock, buttons=OUTBOX_BUTTONS,
+                              shift_id=later.id or 0)
+    clock.set(TUE_18 + timedelta(minutes=1))
+    with pytest.raises(vol.ShiftUnavailable, match="past"):
+        await vol.claim_shift(session, user=c, clock=clock, buttons=OUTBOX_BUTTONS, shift_id=sid)
+    with pytest.raises(vol.ShiftUnavailable, match="started"):
+        await vol.withdraw(session, user=a, clock=clock, claim_id=1)
+
+
+async def test_withdrawing_is_free_until_12_hours_before_then_needs_a_reason(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    access = await staff(session, clock, home)
+    a, b = await volunteer(session, clock, home, "A"), await volunteer(session, clock, home, "B")
+    (shift,) = await patrol(session, clock, access, home, headcount=1)
+    claim = await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS,
+                                  shift_id=shift.id or 0)
+    clock.set(TUE_18 - timedelta(hours=13))
+    await vol.withdraw(session, user=a, clock=clock, claim_id=claim.id or 0)
+    assert [r.status for r in await outbox_rows(session, kind=OutboxKind.REMINDER)] == [
+        OutboxStatus.CANCELLED, OutboxStatus.CANCELLED]
+    assert await outbox_rows(session, kind=OutboxKind.STATUS) == []
+
+    # The place is free again; B takes it, and later gives it back with a reason.
+    claim_b = await vol.claim_shift(session, user=b, clock=clock, buttons=OUTBOX_BUTTONS,
+                                    shift_id=shift.id or 0)
+    with pytest.raises(NotAllowed):
+        await vol.withdraw(session, user=a, clock=clock, claim_id=claim_b.id or 0)
+    clock.set(TUE_18 - timedelta(hours=11))
+    with pytest.raises(vol.ReasonNeeded):
+        await vol.withdraw(session, user=b, clock=clock, claim_id=claim_b.id or 0)
+    await vol.withdraw(session, user=b, clock=clock, claim_id=claim_b.id or 0, reason="Flu")
+    (told,) = await outbox_rows(session, kind=OutboxKind.STATUS)
+    assert told.user_id == access.user_id and told.params["reason"] == "Flu"
+    assert told.params["taken"] == 0
+    await session.refresh(shift)
+    assert shift.taken == 0
+    # Back again after withdrawing: the same row, claimed afresh, with new reminders.
+    again = await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS,
+                                  shift_id=shift.id or 0)
+    assert again.id == claim.id and again.status == ClaimStatus.CLAIMED
+
+
+async def test_check_in_out_and_hours_confirmed_and_corrected(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    other = await make_community(session, clock, name="Other Court")
+    access = await staff(session, clock, home)
+    other_staff = await staff(session, clock, other)
+    a = await volunteer(session, clock, home, "A")
+    b = await volunteer(session, clock, home, "B")
+    (shift,) = await patrol(session, clock, access, home)
+    claim = await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS,
+                                  shift_id=shift.id or 0)
+    claim_b = await vol.claim_shift(session, user=b, clock=clock, buttons=OUTBOX_BUTTONS,
+                                    shift_id=shift.id or 0)
+    cid = claim.id or 0
+
+    clock.set(TUE_18 - timedelta(hours=2))
+    with pytest.raises(vol.CheckInClosed, match="early"):
+        await vol.check_in(session, user=a, clock=clock, claim_id=cid)
+    with pytest.raises(NotAllowed):
+        await vol.check_in(session, user=b, clock=clock, claim_id=cid)
+    with pytest.raises(vol.CheckInClosed, match="not_in"):
+        await vol.check_out(session, user=a, clock=clock, claim_id=cid)
+    clock.set(TUE_18 + timedelta(minutes=10))
+    await vol.check_in(session, user=a, clock=clock, claim_id=cid)
+    assert await vol.note_location(session, user=a, claim_id=cid, latitude=31.2310,
+                                   longitude=121.4740) is True
+    assert await vol.note_location(session, user=a, claim_id=cid, latitude=31.30,
+                                   longitude=121.50) is False
+    clock.set(TUE_18 + timedelta(hours=3))  # forgot to check out until later: clipped at 20:00
+    checked = await vol.check_out(session, user=a, clock=clock, claim_id=cid)
+    assert hours.proposed_minutes(checked, shift) == 110
+
+    with pytest.raises(NotAllowed):
+        await hours.correct_hours(session, access=other_staff, clock=clock, claim_id=cid,
+                                  minutes=60, reason="no")
+    with pytest.raises(NotAllowed):
+        await hours.confirm_hours(session, access=Access(user_id=a.id or 0), clock=clock,
+                                  claim_id=cid)
+    first = await hours.confirm_hours(session, access=access, clock=clock, claim_id=cid)
+    assert (first.minutes, first.delta) == (110, 110)
+    with pytest.raises(AlreadyExists):
+        await hours.confirm_hours(session, access=access, clock=clock, claim_id=cid)
+    with pytest.raises(InvalidInput):
+        await hours.correct_hours(session, access=access, clock=clock, claim_id=cid,
+                                  minutes=120, reason=" ")
+    fixed = await hours.correct_hours(session, access=access, clock=clock, claim_id=cid,
+                                      minutes=120, reason="came early to set up")
+    assert (fixed.minutes, fixed.delta, fixed.recorded_by) == (120, 10, access.user_id)
+    # B never checked in: confirming attendance gives the shift's length.
+    await hours.confirm_hours(session, access=access, clock=clock, claim_id=claim_b.id or 0)
+
+    assert [e.minutes for e in await hours.ledger(session, claim_id=cid)] == [110, 120]
+    total = await hours.totals(session, user_id=a.id or 0, clock=clock, tz=vol.zone(home))
+    assert (total.month, total.year, total.total) == (120, 120, 120)
+    clock.set(datetime(2026, 4, 2, tzinfo=UTC))
+    total = await hours.totals(session, user_id=a.id or 0, clock=clock, tz=vol.zone(home))
+    assert (total.month, total.year, total.total) == (0, 120, 120)
+
+    start, end = hours.month_bounds(2026, 3, vol.zone(home))
+    (grid,) = await hours.hours_by_grid(session, access=access, community_id=home.id or 0,
+                                        start=start, end=end)
+    assert [(u.first_name, m) for u, m in grid.people] == [("A", 120), ("B", 120)]
+    await hours.commend(session, access=access, clock=clock, community_id=home.id or 0,
+                        user_ids=[a.id or 0], year=2026, month=3)
+    (thanks,) = await outbox_rows(session, kind=OutboxKind.STATUS, user_id=a.id)
+    assert thanks.params["hours"] == "2" and thanks.params["month"] == "2026-03"
+    actions = (await session.execute(select(AuditEntry.action))).scalars().all()
+    assert {"volunteer.hours.confirm", "volunteer.hours.correct", "volunteer.commend",
+            "volunteer.task.create"} <= set(actions)
+    assert len((await session.execute(select(HoursEntry))).scalars().all()) == 3
+
+
+async def test_a_short_shift_calls_the_other_volunteers_once_24_hours_before(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    access = await staff(session, clock, home)
+    match = await volunteer(session, clock, home, "Match")
+    tutor = await volunteer(session, clock, home, "Tutor", skills=(Skill.TUTORING,))
+    (shift,) = await patrol(session, clock, access, home, headcount=3)
+    await vol.claim_shift(session, user=match, clock=clock, buttons=OUTBOX_BUTTONS,
+                          shift_id=shift.id or 0)
+    assert await vol.ping_short_shifts(session, clock=clock, buttons=OUTBOX_BUTTONS) == 0
+    clock.set(TUE_18 - timedelta(hours=23))
+    assert await vol.ping_short_shifts(session, clock=clock, buttons=OUTBOX_BUTTONS) == 1
+    assert await vol.ping_short_shifts(session, clock=clock, buttons=OUTBOX_BUTTONS) == 0
+    pings = await outbox_rows(session, kind=OutboxKind.PING)
+    assert [(p.user_id, p.dedupe_key) for p in pings] == [
+        (match.id, f"vping:t{shift.task_id}:u{match.id}"),
+        (tutor.id, f"vshort:s{shift.id}:u{tutor.id}")]
+    assert pings[1].params["missing"] == 2
+
+
+async def test_a_hundred_people_tap_claim_at_once_for_five_places(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    async with sessionmaker() as session:
+        home = await make_community(session, clock)
+        access = await staff(session, clock, home)
+        people = [await volunteer(session, clock, home, f"V{i}") for i in range(100)]
+        (shift,) = await patrol(session, clock, access, home, headcount=5)
+
+    async def tap(user: User) -> str:
+        async with sessionmaker() as own:  # each tap is its own update, its own session
+            try:
+                await vol.claim_shift(own, user=user, clock=clock, buttons=OUTBOX_BUTTONS,
+                                      shift_id=shift.id or 0)
+            except vol.ShiftUnavailable as error:
+                return error.reason
+            return "ok"
+
+    outcomes = await asyncio.gather(*(tap(p) for p in people))
+    assert outcomes.count("ok") == 5 and outcomes.count("full") == 95
+    async with sessionmaker() as session:
+        fresh = await session.get(Shift, shift.id)
+        assert fresh is not None and fresh.taken == 5
+        claims = await vol.roster(session, access=access, shift_id=shift.id or 0)
+        assert len(claims[2]) == 5
