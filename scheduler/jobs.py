@@ -19,6 +19,7 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scheduler import volunteers as volunteer_sweeps
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,9 @@ class Sweep(Protocol):
     ) -> Awaitable[None]: ...
 
 
-SWEEPS: list[Sweep] = []
+SWEEPS: list[Sweep] = [
+    volunteer_sweeps.volunteer_short_shifts,
+]
 
 
 async def run_sweeps(
