@@ -10,6 +10,10 @@ def routers(*, dev_clock: bool = False) -> list[Router]:
     from handlers import (
         broadcasts,
         common,
+        course_orders,
+        course_schedule,
+        course_sessions,
+        courses,
         devclock,
         errors,
         fallback,
@@ -36,5 +40,9 @@ def routers(*, dev_clock: bool = False) -> list[Router]:
         volunteers.router,
         volunteer_tasks.router,
         volunteer_staff.router,
+        courses.router,
+        course_orders.router,
+        course_schedule.router,
+        course_sessions.router,
         fallback.router,
     ]

@@ -17,6 +17,7 @@ stateDiagram-v2
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
@@ -32,6 +33,7 @@ from bot.callback_data import HomeAction, HomeCb, LanguageCb, PrivacyAction, Pri
 from bot.config import Settings
 from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import add_pager
+from handlers.course_sessions import CHECK_IN_PREFIX, check_in_by_link
 from models.users import User
 from services import communities, invites, users
 from services.access import Access, load_access
@@ -182,6 +184,7 @@ async def redeem(
 async def on_start(
     message: Message, command: CommandObject, user: User, access: Access,
     session: AsyncSession, state: FSMContext, clock: Clock, settings: Settings,
+    outbox_notify: Callable[[], None] | None = None,
 ) -> None:
     """/start, with or without a deep-link payload."""
     payload = (command.args or "").strip()
@@ -195,6 +198,12 @@ async def on_start(
             greeting, access = await redeem(message, token=token, user=user, session=session,
                                             clock=clock, access=access,
                                             settings=settings)
+    elif payload.startswith(CHECK_IN_PREFIX):
+        if user.consented_at is not None:  # else: consent first, then scan again
+            await check_in_by_link(message, token=payload.removeprefix(CHECK_IN_PREFIX),
+                                   user=user, access=access, session=session, clock=clock,
+                                   outbox_notify=outbox_notify)
+            return
     elif payload:
         greeting = _("That link is not one I know. Here is the main menu.")
     if user.consented_at is None:

@@ -19,6 +19,7 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from scheduler import courses as course_sweeps
 from scheduler import volunteers as volunteer_sweeps
 from services.clock import Clock
 
@@ -39,6 +40,8 @@ class Sweep(Protocol):
 
 SWEEPS: list[Sweep] = [
     volunteer_sweeps.volunteer_short_shifts,
+    course_sweeps.course_offers_expire,
+    course_sweeps.course_teacher_reminders,
 ]
 
 

@@ -32,6 +32,7 @@ def _managers(access: Access) -> bool:
 
 # Features add their entry here; order is the order on screen, two per row.
 MENU: tuple[MenuItem, ...] = (
+    MenuItem("courses", N_("📚 Courses"), _everyone),
     MenuItem("volunteer", N_("🙋 Volunteer"), _everyone),
     MenuItem("announce", N_("📢 Announcements"), _managers),
     MenuItem("manage", N_("🛠 Manage community"), _managers),
