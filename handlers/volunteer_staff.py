@@ -327,7 +327,7 @@ async def on_staff_button(
                 claim_shift = await shift_of_claim(session, item)
                 text, builder = await render_roster(session, access, clock, cid, claim_shift)
             case VolStaffAction.CORRECT:
-                await shift_of_claim(session, item)
+                await volunteer_hours.staff_claim(session, access=access, claim_id=item)
                 await state.set_state(StaffStates.hours)
                 await state.update_data(v_claim=item, v_cid=cid)
                 text, edit = _("Send the correct number of hours, for example 2 or 1.5 "

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.communities import Community, Grid
+from models.db import begin_write
 from models.users import User
 from models.volunteers import ClaimStatus, Shift, ShiftClaim, Volunteer, VolunteerTask
 from services import audit
@@ -32,6 +33,7 @@ async def export_hours(
 ) -> bytes:
     """An .xlsx of the community's claimed shifts starting in [start, end)."""
     access.require_manage(community_id)
+    await begin_write(session)  # it writes an audit entry after reading
     community = await session.get(Community, community_id)
     if community is None:
         raise NotFound(f"community {community_id}")

@@ -83,6 +83,18 @@ async def _staff_claim(
     return claim, shift, task
 
 
+async def staff_claim(
+    session: AsyncSession, *, access: Access, claim_id: int
+) -> tuple[ShiftClaim, Shift, VolunteerTask]:
+    """A claim staff may act on (read only): NotAllowed outside their communities."""
+    claim = await session.get(ShiftClaim, claim_id)
+    if claim is None:
+        raise NotFound(f"claim {claim_id}")
+    shift, task = await get_shift(session, shift_id=claim.shift_id)
+    access.require_manage(task.community_id)
+    return claim, shift, task
+
+
 async def _add_entry(
     session: AsyncSession, *, clock: Clock, access: Access, claim: ShiftClaim, shift: Shift,
     task: VolunteerTask, minutes: int, previous: int, reason: str | None,
@@ -272,6 +284,7 @@ async def commend(
 
     Only people with confirmed hours in that month and community are commended.
     """
+    await begin_write(session)
     community = await session.get(Community, community_id)
     if community is None:
         raise NotFound(f"community {community_id}")

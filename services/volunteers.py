@@ -207,6 +207,7 @@ async def save_profile(
     assert user.id is not None
     if user.community_id is None:
         raise InvalidInput("community", "missing")
+    await begin_write(session)
     chosen = sorted({Skill(s).value for s in skills})
     times = sorted({Slot(s).value for s in slots})
     other = clean_text(other_skill, field="other_skill", limit=OTHER_SKILL_MAX,
@@ -234,6 +235,7 @@ async def set_paused(
     session: AsyncSession, *, user_id: int, clock: Clock, paused: bool
 ) -> Volunteer:
     """Pause (no pings) or resume; shifts already claimed stay."""
+    await begin_write(session)
     volunteer = await get_volunteer(session, user_id=user_id)
     if volunteer is None:
         raise NotAVolunteer(str(user_id))
@@ -298,6 +300,7 @@ async def create_task(
 ) -> VolunteerTask:
     """Staff publish a task; each shift repeats weekly `weeks` times. Pings go out at once."""
     access.require_manage(community_id)
+    await begin_write(session)
     community = await session.get(Community, community_id)
     if community is None:
         raise NotFound(f"community {community_id}")
@@ -452,6 +455,7 @@ async def edit_task(
     notify: Notify | None = None,
 ) -> VolunteerTask:
     """Staff change a task's words; the people signed up for its coming shifts are told."""
+    await begin_write(session)
     task = await get_task(session, task_id=task_id)
     access.require_manage(task.community_id)
     if task.cancelled_at is not None:
@@ -709,18 +713,23 @@ async def check_in(
     session: AsyncSession, *, user: User, clock: Clock, claim_id: int
 ) -> tuple[ShiftClaim, VolunteerTask]:
     """Check in at the shift: from 1 h before the start until its end. Twice is once."""
-    claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
-    if claim.status != ClaimStatus.CLAIMED:
-        raise NotClaimed(str(claim_id))
-    now = clock.now()
-    if now < shift.starts_at - CHECK_IN_OPENS:
-        raise CheckInClosed("early")
-    if now > shift.ends_at:
-        raise CheckInClosed("late")
+    await begin_write(session)
+    try:
+        claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
+        if claim.status != ClaimStatus.CLAIMED:
+            raise NotClaimed(str(claim_id))
+        now = clock.now()
+        if now < shift.starts_at - CHECK_IN_OPENS:
+            raise CheckInClosed("early")
+        if now > shift.ends_at:
+            raise CheckInClosed("late")
+    except DomainError:
+        await session.commit()  # release the write lock at once
+        raise
     if claim.checked_in_at is None:
         claim.checked_in_at = now
         session.add(claim)
-        await session.commit()
+    await session.commit()
     return claim, task
 
 
@@ -731,10 +740,16 @@ async def note_location(
 
     None when the task has no place on the map.
     """
-    claim, _shift, task = await get_claim(session, user=user, claim_id=claim_id)
-    if claim.checked_in_at is None:
-        raise CheckInClosed("not_in")
+    await begin_write(session)
+    try:
+        claim, _shift, task = await get_claim(session, user=user, claim_id=claim_id)
+        if claim.checked_in_at is None:
+            raise CheckInClosed("not_in")
+    except DomainError:
+        await session.commit()
+        raise
     if task.latitude is None or task.longitude is None:
+        await session.commit()
         return None
     near = distance_metres(latitude, longitude, task.latitude, task.longitude) <= NEAR_METRES
     claim.near_place = near
@@ -747,18 +762,23 @@ async def check_out(
     session: AsyncSession, *, user: User, clock: Clock, claim_id: int
 ) -> ShiftClaim:
     """Check out after checking in; until 6 h after the end. Twice is once."""
-    claim, shift, _task = await get_claim(session, user=user, claim_id=claim_id)
-    if claim.status != ClaimStatus.CLAIMED:
-        raise NotClaimed(str(claim_id))
-    if claim.checked_in_at is None:
-        raise CheckInClosed("not_in")
-    now = clock.now()
-    if now > shift.ends_at + CHECK_OUT_CLOSES:
-        raise CheckInClosed("late")
+    await begin_write(session)
+    try:
+        claim, shift, _task = await get_claim(session, user=user, claim_id=claim_id)
+        if claim.status != ClaimStatus.CLAIMED:
+            raise NotClaimed(str(claim_id))
+        if claim.checked_in_at is None:
+            raise CheckInClosed("not_in")
+        now = clock.now()
+        if now > shift.ends_at + CHECK_OUT_CLOSES:
+            raise CheckInClosed("late")
+    except DomainError:
+        await session.commit()
+        raise
     if claim.checked_out_at is None:
         claim.checked_out_at = max(now, claim.checked_in_at)
         session.add(claim)
-        await session.commit()
+    await session.commit()
     return claim
 
 

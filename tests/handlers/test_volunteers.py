@@ -1,0 +1,299 @@
+"""Volunteers through the real dispatcher: profile, a task drafted with buttons, claims,
+late withdrawal, check-in with a location, staff hours and the Excel file; forged buttons."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime, timedelta
+
+from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from bot.callback_data import (
+    VolDraftAction,
+    VolDraftCb,
+    VolShiftAction,
+    VolShiftCb,
+    VolStaffAction,
+    VolStaffCb,
+)
+from handlers.volunteer_keyboards import OUTBOX_BUTTONS
+from models.audit import AuditEntry
+from models.communities import Community
+from models.outbox import OutboxKind, OutboxMessage
+from models.users import Role, User
+from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
+from services import users
+from services import volunteers as vol
+from services.access import Access
+from services.clock import ManualClock
+from tests.factories import grant, make_community
+from tests.handlers.conftest import Harness, Person
+
+TUE_18 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai, the day after START
+
+
+async def onboard(person: Person, community: str, grid: str | None = None) -> None:
+    await person.send("/start")
+    await person.press("✅ I agree")
+    await person.press(community)
+    if grid:
+        await person.press(grid)
+
+
+async def user_of(session: AsyncSession, person: Person) -> User:
+    await session.commit()
+    user = await users.get_by_tg_id(session, tg_id=person.id)
+    assert user is not None
+    return user
+
+
+async def make_staff(harness: Harness, session: AsyncSession, clock: ManualClock,
+                     community: Community, tg_id: int = 3001) -> tuple[Person, Access]:
+    person = harness.person(tg_id, "Organiser")
+    await onboard(person, community.name)
+    access = await grant(session, clock, await user_of(session, person), Role.STAFF, community)
+    return person, access
+
+
+async def become_volunteer(person: Person, community: str, skills: list[str],
+                           times: list[str]) -> None:
+    await onboard(person, community)
+    await person.tap("🙋 Volunteer")
+    await person.press("🙋 Become a volunteer")
+    for skill in skills:
+        await person.press("⬜ " + skill)
+    await person.press("Next ▶")
+    for time in times:
+        await person.press("⬜ " + time)
+    await person.press("Next ▶")
+
+
+async def rows(session: AsyncSession, model: type, *where: object) -> list:
+    await session.commit()
+    query = (select(model).where(*where).order_by(model.id)  # type: ignore[attr-defined]
+             .execution_options(populate_existing=True))
+    return list((await session.execute(query)).scalars().all())  # as the bot left them
+
+
+async def test_a_resident_volunteers_and_staff_publish_a_task_by_buttons(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    community = await make_community(session, clock)
+    ann = harness.person(2001, "Ann")
+    await become_volunteer(ann, community.name, ["🚶 Street patrol"], ["Weekday evenings"])
+    assert "Saved ✅" in ann.last and "Street patrol" in ann.last
+    assert "Hours: this month 0, this year 0, in total 0" in ann.last
+    bob = harness.person(2002, "Bob")
+    await become_volunteer(bob, community.name, ["📚 Tutoring"], [])
+    await bob.press("⏸ Pause")
+    assert "⏸ Paused" in bob.last
+    await bob.press("▶️ Resume")
+    (profile,) = await rows(session, Volunteer, col(Volunteer.user_id) ==
+                            (await user_of(session, ann)).id)
+    assert (profile.skills, profile.slots) == (["patrol"], ["wd_ev"])
+
+    staff, _access = await make_staff(harness, session, clock, community)
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("➕ New task")
+    await staff.send("Tuesday evening patrol")
+    await staff.send("Bring a torch.")
+    await staff.press("⬜ 🚶 Street patrol")
+    await staff.press("Next ▶")
+    assert "Where?" in staff.last
+    await staff.send("North gate")
+    await staff.handle.send_location(31.2304, 121.4737)
+    await harness.settle()
+    assert staff.last == "Shift 1: which day?"
+    await staff.press("Tomorrow 03-03")
+    await staff.press("18:..")
+    await staff.press("18:00")
+    await staff.press("2 h")
+    # A forged headcount of 0 is refused and changes nothing.
+    assert await staff.forge(VolDraftCb(action=VolDraftAction.HEADCOUNT, n=0).pack()) == \
+        "A shift needs at least 1 person."
+    await staff.press("2")
+    assert "1. 2026-03-03 18:00–20:00, 2 people" in staff.last
+    await staff.press("🔁 Repeat weekly")
+    await staff.press("2")
+    assert "🔁 Every week, 2 weeks" in staff.last
+    await staff.press("✅ Publish")
+    assert staff.last.startswith("✅ Published: Tuesday evening patrol")
+
+    (task,) = await rows(session, VolunteerTask)
+    assert (task.place, task.skills, task.latitude) == ("North gate", ["patrol"], 31.2304)
+    shifts = await rows(session, Shift)
+    assert [s.starts_at for s in shifts] == [TUE_18, TUE_18 + timedelta(weeks=1)]
+    pings = await rows(session, OutboxMessage, col(OutboxMessage.kind) == OutboxKind.PING)
+    assert [p.user_id for p in pings] == [(await user_of(session, ann)).id]
+
+    # Ann sees the task among shifts that need people and claims it in one tap.
+    await ann.tap("🙋 Volunteer")
+    await ann.press("🔎 Shifts that need people")
+    assert "Tuesday evening patrol" in ann.last and "2 places left" in ann.last
+    await ann.press("✋ 1. 03-03 18:00")
+    assert ann.last.startswith("✅ Your place is booked.")
+    claim_data = VolShiftCb(action=VolShiftAction.CLAIM, id=shifts[0].id or 0).pack()
+    assert await ann.forge(claim_data) == ("You already have a place on this shift. "
+                                           "See you there!")
+    assert [s.taken for s in await rows(session, Shift)] == [1, 0]
+
+
+async def test_forged_and_bad_buttons_get_plain_answers_and_change_nothing(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    other = await make_community(session, clock, name="Other Court")
+    _staff, access = await make_staff(harness, session, clock, home)
+    _other_staff, other_access = await make_staff(harness, session, clock, other, tg_id=3002)
+    ann = harness.person(2001, "Ann")
+    await become_volunteer(ann, home.name, ["🚶 Street patrol"], [])
+    task = await vol.create_task(
+        session, access=other_access, clock=clock, buttons=OUTBOX_BUTTONS,
+        community_id=other.id or 0, title="Elsewhere", place="P",
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 1)])
+    (foreign,) = await vol.task_shifts(session, task_id=task.id or 0)
+    ours = await vol.create_task(
+        session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+        community_id=home.id or 0, title="Ours", place="P",
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 1)])
+    (shift,) = await vol.task_shifts(session, task_id=ours.id or 0)
+
+    claim = VolShiftCb(action=VolShiftAction.CLAIM, id=foreign.id or 0).pack()
+    assert await ann.forge(claim) == "This button is not for you."
+    assert await ann.forge(VolShiftCb(action=VolShiftAction.CLAIM, id=999).pack()) == \
+        "This button is out of date."
+    # Ann is no staff: staff buttons, even for her own community, are refused.
+    confirm = VolStaffCb(action=VolStaffAction.TASKS, cid=home.id or 0).pack()
+    assert await ann.forge(confirm) == "You can't do that here. Only staff of this community can."
+    # Staff of the other community can't cancel our task by naming their own community.
+    other_staff = harness.person(3002, "Organiser")
+    cancel = VolStaffCb(action=VolStaffAction.CANCEL_TASK, cid=other.id or 0, id=ours.id or 0,
+                        n=1).pack()
+    assert await other_staff.forge(cancel) == \
+        "You can't do that here. Only staff of this community can."
+
+    # A full shift, then check-in on a shift one has not claimed, then too early.
+    await ann.forge(VolShiftCb(action=VolShiftAction.CLAIM, id=shift.id or 0).pack())
+    bob = harness.person(2002, "Bob")
+    await become_volunteer(bob, home.name, ["🚶 Street patrol"], [])
+    assert await bob.forge(VolShiftCb(action=VolShiftAction.CLAIM, id=shift.id or 0).pack()) \
+        == "Sorry, this shift is full. Thank you for offering!"
+    (ann_claim,) = await rows(session, ShiftClaim)
+    check_in = VolShiftCb(action=VolShiftAction.CHECK_IN, id=ann_claim.id or 0).pack()
+    assert await bob.forge(check_in) == "This button is not for you."
+    assert await ann.forge(check_in) == "Check-in opens one hour before the shift starts."
+    # A correction of hours by someone who is not staff of that community.
+    correct = VolStaffCb(action=VolStaffAction.CORRECT, cid=other.id or 0,
+                         id=ann_claim.id or 0).pack()
+    assert await other_staff.forge(correct) == \
+        "You can't do that here. Only staff of this community can."
+    assert [c.checked_in_at for c in await rows(session, ShiftClaim)] == [None]
+    assert await rows(session, AuditEntry, col(AuditEntry.action).like("volunteer.task.cancel")) \
+        == []
+
+
+async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    community = await make_community(session, clock, grids=("Block 1",))
+    staff = harness.person(3001, "Organiser")
+    await onboard(staff, community.name, "Block 1")
+    access = await grant(session, clock, await user_of(session, staff), Role.STAFF, community)
+    ann, bob = harness.person(2001, "Ann"), harness.person(2002, "Bob")
+    for person in (ann, bob):
+        await onboard(person, community.name, "Block 1")
+        await person.tap("🙋 Volunteer")
+        await person.press("🙋 Become a volunteer")
+        await person.press("⬜ 🚶 Street patrol")
+        await person.press("Next ▶")
+        await person.press("Next ▶")
+        await person.press("Block 1")
+    task = await vol.create_task(
+        session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+        community_id=community.id or 0, title="Patrol", place="North gate",
+        latitude=31.2304, longitude=121.4737,
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 3)])
+    (shift,) = await vol.task_shifts(session, task_id=task.id or 0)
+    for person in (ann, bob):
+        await person.forge(VolShiftCb(action=VolShiftAction.CLAIM, id=shift.id or 0).pack())
+
+    # Bob can't come, 2 hours before: he must say why, and staff are told.
+    clock.set(TUE_18 - timedelta(hours=2))
+    await bob.tap("🙋 Volunteer")
+    await bob.press("📅 2026-03-03 18:00–20:00 Patrol")
+    await bob.press("🙅 Can't come")
+    assert "less than 12 hours away" in bob.last
+    await bob.send("My grandson is ill")
+    assert bob.last.startswith("Your place is given back and the organisers are told.")
+    staff_user = await user_of(session, staff)
+    (told,) = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == staff_user.id)
+    assert told.params["reason"] == "My grandson is ill"
+
+    # Ann checks in near the place and out at the end.
+    clock.set(TUE_18 - timedelta(minutes=5))
+    await ann.tap("🙋 Volunteer")
+    await ann.press("📅 2026-03-03 18:00–20:00 Patrol")
+    await ann.press("✅ Check in")
+    assert "share your location" in ann.last
+    await ann.tap("📍 Share my location")
+    assert ann.last == "📍 Thank you: you are at the place."
+    assert "🙋 Volunteer" in ann.menu
+    clock.set(TUE_18 + timedelta(hours=1, minutes=30))
+    await ann.tap("🙋 Volunteer")
+    await ann.press("📅 2026-03-03 18:00–20:00 Patrol")
+    await ann.press("🏁 Check out")
+    assert ann.last.startswith("🏁 Checked out. About 1.5 hours")
+    (claim,) = await rows(session, ShiftClaim, col(ShiftClaim.status) == "claimed")
+    assert claim.near_place is True
+
+    # Staff confirm, then correct with a reason; the ledger keeps both.
+    clock.set(TUE_18 + timedelta(hours=3))
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("📋 Tasks and shifts")
+    await staff.press("Patrol · 1/3")
+    await staff.press("👥 1. 03-03 18:00")
+    assert "1. Ann · in 17:55 · out 19:30 · 📍 at the place" in staff.last
+    await staff.press("✅ 1. Ann: 1.5 h")
+    assert "✅ 1.5 h confirmed" in staff.last
+    await staff.press("✏️ 1 correct")
+    await staff.send("lots")
+    assert staff.last == "Please send a number of hours between 0 and 24."
+    await staff.send("2")
+    await staff.send("Stayed to lock the gate")
+    assert staff.last.startswith("Corrected ✅") and "✅ 2 h confirmed" in staff.last
+    entries = await rows(session, HoursEntry)
+    assert [(e.minutes, e.delta, e.reason) for e in entries] == [
+        (90, 90, None), (120, 30, "Stayed to lock the gate")]
+
+    await ann.tap("🙋 Volunteer")
+    assert "Hours: this month 2, this year 2, in total 2" in ann.last
+
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("🏅 Hours by grid")
+    assert "Block 1" in staff.last and "1. Ann: 2 h" in staff.last
+    await staff.press("📥 Excel: this month")
+    document = staff.handle.last_bot_message
+    assert document is not None and document.document_name == "volunteer-hours-2026-03.xlsx"
+    data = harness.emulator.state.files[document.document or ""].data
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    table = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert table[0][:3] == ["Volunteer", "Grid", "Task"]
+    assert [(r[0], r[1], r[2], r[-1]) for r in table[1:]] == [("Ann", "Block 1", "Patrol", 2)]
+
+    await staff.press("🏅 Commend")
+    await staff.press("⬜ Ann · 2 h")
+    await staff.press("📣 Send the thanks (1)")
+    assert staff.alerts[-1] == "Thanks sent to 1 people 🏅"
+    ann_user = await user_of(session, ann)
+    thanks = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ann_user.id,
+                        col(OutboxMessage.dedupe_key).like("vcommend:%"))
+    assert len(thanks) == 1
+    actions = {a.action for a in await rows(session, AuditEntry)}
+    assert {"volunteer.task.create", "volunteer.hours.confirm", "volunteer.hours.correct",
+            "volunteer.export", "volunteer.commend"} <= actions
