@@ -126,6 +126,8 @@ def courses_home(access: Access) -> InlineKeyboardBuilder:
             (_("🏷 What I teach"), CourseCb(action=CourseAction.SUBJECT)),
         ]
     if access.is_staff or access.is_admin:
+        if not access.is_teacher:
+            rows.append((_("➕ Offer a course"), CourseCb(action=CourseAction.OFFER)))
         rows += [
             (_("✅ Course offers to review"), CourseCb(action=CourseAction.REVIEW)),
             (_("📊 Community sessions"), SessionCb(action=SessionAction.STAFF)),

@@ -1,0 +1,322 @@
+"""Courses through the real dispatcher: ordering and backing, a teacher taking and scheduling
+with buttons, enrolling, the waitlist, check-in by link, rating; forged and bad input."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from bot.callback_data import OrderAction, OrderCb, SessionAction, SessionCb
+from models.communities import Community
+from models.courses import (
+    Category,
+    CourseOrder,
+    CourseSession,
+    Enrolment,
+    EnrolmentStatus,
+    OrderStatus,
+)
+from models.outbox import OutboxMessage
+from models.users import Role, User
+from services import course_sessions, users
+from services.access import Access
+from services.clock import ManualClock
+from tests.factories import grant, make_community
+from tests.handlers.conftest import Harness, Person
+
+
+async def onboard(person: Person, community: str) -> None:
+    await person.send("/start")
+    labels = person.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await person.press("✅ I agree" if "✅ I agree" in labels else "✅ 我同意")
+    await person.press(community)
+
+
+async def user_of(session: AsyncSession, person: Person) -> User:
+    await session.commit()
+    user = await users.get_by_tg_id(session, tg_id=person.id)
+    assert user is not None
+    return user
+
+
+async def member(harness: Harness, session: AsyncSession, clock: ManualClock,
+                 community: Community, tg_id: int, name: str,
+                 role: Role | None = None, language: str = "en") -> tuple[Person, Access]:
+    person = harness.person(tg_id, name, language)
+    await onboard(person, community.name)
+    user = await user_of(session, person)
+    access = (await grant(session, clock, user, role, community) if role
+              else Access(user_id=user.id or 0))
+    return person, access
+
+
+async def rows(session: AsyncSession, model: type, *where: object) -> list:  # type: ignore[type-arg]
+    await session.commit()
+    return list((await session.execute(select(model).where(*where).execution_options(
+        populate_existing=True))).scalars().all())
+
+
+def outbox_button(message: OutboxMessage, label: str) -> str:
+    assert message.keyboard is not None
+    return next(b["callback_data"] for row in message.keyboard["inline_keyboard"] for b in row
+                if b["text"] == label)
+
+
+async def test_order_backers_teacher_takes_and_schedules_with_buttons_residents_enrol(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    teacher, _t = await member(harness, session, clock, home, 3001, "Teacher", Role.TEACHER)
+    ann, _ = await member(harness, session, clock, home, 3002, "Ann")
+    assert ann.menu[0] == "📚 Courses"
+
+    # Ann orders a topic of her own.
+    await ann.tap("📚 Courses")
+    assert "✋ Orders I can teach" not in ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await ann.press("🙋 Order a course")
+    await ann.send("x" * 61)
+    assert ann.last.startswith("That is too long: at most 60 characters.")
+    await ann.send("Smartphone photos")
+    await ann.press("🔧 Practical skills")
+    await ann.press("Sat")
+    await ann.press("Sun")
+    await ann.press("✅ Done")
+    await ann.press("Afternoon")
+    await ann.press("about 10")
+    assert ann.last.startswith("Your order is in ✅")
+    assert "When: Sat、Sun, afternoon" in ann.last
+    [order] = await rows(session, CourseOrder)
+    assert (order.days, order.expected) == (0b110_0000, 10)
+
+    # A neighbour ordering the same thing is offered to back it instead.
+    bob, _ = await member(harness, session, clock, home, 3003, "Bob", language="zh")
+    await bob.tap("📚 课程")
+    await bob.press("🙋 点一门课")
+    await bob.send("smartphone  PHOTOS!")
+    await bob.press("🔧 实用技能")
+    await bob.press("任何一天都可以")
+    await bob.press("任何时间")
+    await bob.press("大约 5 人")
+    assert "已经有邻居点了类似的课" in bob.last
+    await bob.press("👍 好，我也要这门")
+    assert len(await rows(session, CourseOrder)) == 1
+    assert "↩️ 取消我的“我也要”" in bob.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    answer = await bob.forge(OrderCb(action=OrderAction.BACK, id=order.id or 0).pack())
+    assert answer == "您已经支持这个点单了。👍"  # a double tap
+
+    # Four more backers reach the threshold (5): staff and teachers of the category hear.
+    for n in range(4):
+        neighbour, _ = await member(harness, session, clock, home, 3100 + n, f"N{n}")
+        await neighbour.tap("📚 Courses")
+        await neighbour.press("👥 Neighbours' orders")
+        await neighbour.press("Smartphone photos · 👍 " + str(1 + n))
+        await neighbour.press("👍 Me too!")
+    alerts = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:alert:%"))
+    assert alerts == []  # the teacher teaches no category yet, and there is no staff
+    await teacher.tap("📚 Courses")
+    await teacher.press("✋ Orders I can teach")
+    await teacher.press("Smartphone photos · 👍 5")
+    await teacher.press("✋ I'll teach it")
+    assert teacher.last.startswith("It's yours ✋")
+    await teacher.press("🗓 Schedule a session")
+    await teacher.press("Tomorrow")
+    await teacher.press("14:30")
+    await teacher.press("90 min")
+    await teacher.send("Living room, 2nd floor")
+    await teacher.send("0")
+    assert teacher.last == "Please give a number of seats from 1 to 500."
+    await teacher.send("10000")
+    assert teacher.last == "Please give a number of seats from 1 to 500."
+    await teacher.press("10")
+    assert "🕒 2026-03-03 14:30 (Tue), 90 min" in teacher.last
+    await teacher.press("✅ Yes, that's right")
+    assert teacher.texts[-1].startswith("Scheduled ✅")
+    [lesson] = await rows(session, CourseSession)
+    news = await rows(session, OutboxMessage, col(OutboxMessage.group_key) == f"cn:{lesson.id}")
+    assert len(news) == 6  # Ann and five backers
+    order = (await rows(session, CourseOrder))[0]
+    assert order.status == OrderStatus.SCHEDULED
+
+    # Ann enrols from the news message's button.
+    ann_id = (await user_of(session, ann)).id
+    ann_news = next(m for m in news if m.user_id == ann_id)
+    await ann.forge(outbox_button(ann_news, "✍️ Enrol"))
+    assert ann.last.startswith("You are enrolled ✅")
+    await ann.forge(SessionCb(action=SessionAction.ENROL, id=lesson.id or 0).pack())
+    assert ann.alerts[-1] == "You are already enrolled."
+    await ann.press("📅 Add to my calendar")
+    assert ann.handle.last_bot_message.document_name == f"course-{lesson.id}.ics"  # type: ignore[union-attr]
+    await ann.tap("📚 Courses")
+    await ann.press("🎒 My courses")
+    assert "Smartphone photos: you are enrolled ✅" in ann.last
+
+
+async def test_waitlist_offer_check_in_link_and_rating(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Staff", Role.STAFF)
+    ann, ann_access = await member(harness, session, clock, home, 3002, "Ann")
+    bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
+
+    def buttons(kind: str, target: int) -> dict[str, object]:
+        from handlers.course_keyboards import outbox_keyboard
+
+        return outbox_keyboard(kind, target)
+
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=2), minutes=60, venue="Garden", capacity=1,
+        buttons=buttons)  # type: ignore[arg-type]
+    await ann.tap("📚 Courses")
+    await ann.press("🗓 Sessions coming up")
+    await ann.press("2026-03-04 09:00 Tai chi")
+    await ann.press("✍️ Enrol")
+    await bob.tap("📚 Courses")
+    await bob.press("🗓 Sessions coming up")
+    await bob.press("2026-03-04 09:00 Tai chi")
+    assert "Seats: 0 free of 1" in bob.last
+    await bob.press("🕒 Full: join the waiting list")
+    assert bob.last.startswith("It is full, so you are on the waiting list.")
+
+    # Ann's 24 h reminder: "I can't come" frees the seat; Bob is offered it.
+    clock.set(lesson.starts_at - timedelta(hours=24))
+    [reminder] = await rows(session, OutboxMessage, col(OutboxMessage.kind) == "reminder",
+                            col(OutboxMessage.user_id) == ann_access.user_id,
+                            col(OutboxMessage.not_before) <= clock.now())
+    await ann.forge(outbox_button(reminder, "❌ I can't come"))
+    assert ann.last.startswith("Your place is cancelled.")
+    [offer] = await rows(session, OutboxMessage,
+                         col(OutboxMessage.dedupe_key).like("c:offer:%"))
+    assert offer.user_id == bob_access.user_id
+    await bob.forge(outbox_button(offer, "✅ Yes, I'll take the seat"))
+    assert bob.last.startswith("The seat is yours ✅")
+
+    # Check-in by the QR code's link; too early first.
+    await staff.tap("📚 Courses")
+    await staff.press("📊 Community sessions")
+    await staff.press("2026-03-04 09:00 Tai chi")
+    await staff.press("📷 Check-in QR code")
+    message = staff.handle.last_bot_message
+    assert message is not None and message.photo
+    link = message.content.split("\n")[-1]
+    payload = link.split("start=")[1]
+    assert payload == f"ci_{lesson.checkin_token}"
+    await bob.send(f"/start {payload}")
+    assert bob.last == "Check-in opens 1 hour before the start. Please scan again then."
+    clock.set(lesson.starts_at - timedelta(minutes=10))
+    await bob.send(f"/start {payload}")
+    assert bob.last == "✅ Checked in to “Tai chi”. Welcome!"
+    await ann.send(f"/start {payload}")
+    assert ann.last.startswith("You are not enrolled in this session.")
+
+    # After the session: Bob rates it; staff see the average and the comment.
+    clock.set(lesson.starts_at + timedelta(minutes=61))
+    [ask] = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:rate:%"))
+    await ann.forge(outbox_button(ask, "5⭐"))
+    assert ann.alerts[-1] == "Only people who came can rate a session."
+    await bob.forge(outbox_button(ask, "4⭐"))
+    await bob.send("很好，" * 200)
+    assert bob.last.startswith("That is too long: at most 500 characters.")
+    await bob.send("Lovely, thank you")
+    assert bob.last.startswith("Thank you, the teacher will read it.")
+    await staff.forge(SessionCb(action=SessionAction.RATINGS, id=lesson.id or 0).pack())
+    assert staff.last == "⭐ 4.0 from 1 ratings\n⭐⭐⭐⭐ Lovely, thank you"
+
+
+async def test_forged_buttons_from_another_community_change_nothing(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    far = await make_community(session, clock, "Far Away")
+    far_teacher, far_access = await member(harness, session, clock, far, 3009, "Far",
+                                           Role.TEACHER)
+    teacher, _t = await member(harness, session, clock, home, 3001, "Teacher", Role.TEACHER)
+    eve, eve_access = await member(harness, session, clock, home, 3002, "Eve")
+    far_session = await course_sessions.schedule_session(
+        session, access=far_access, clock=clock, community_id=far.id or 0,
+        teacher_id=far_access.user_id, title="Far course", category=Category.ARTS,
+        starts_at=clock.now() + timedelta(days=1), minutes=60, venue="There", capacity=5,
+        buttons=lambda kind, target: {"inline_keyboard": []})
+    far_order = CourseOrder(community_id=far.id or 0, user_id=far_access.user_id,
+                            topic="Far topic", category=Category.ARTS, created_at=clock.now())
+    session.add(far_order)
+    await session.commit()
+
+    await eve.send("/menu")
+    for data, answer in (
+        (SessionCb(action=SessionAction.ENROL, id=far_session.id or 0),
+         "This button is out of date. Please use the menu below."),
+        (SessionCb(action=SessionAction.VIEW, id=far_session.id or 0),
+         "This button is out of date. Please use the menu below."),
+        (SessionCb(action=SessionAction.CANCEL_OK, id=far_session.id or 0),
+         "Only the teacher or staff can change this session."),
+        (SessionCb(action=SessionAction.MARK, id=far_session.id or 0, value=eve_access.user_id),
+         "Only the teacher or staff can change this session."),
+        (OrderCb(action=OrderAction.BACK, id=far_order.id or 0),
+         "This button is out of date. Please use the menu below."),
+        (SessionCb(action=SessionAction.ENROL, id=999_999),
+         "This button is out of date. Please use the menu below."),
+    ):
+        assert await eve.forge(data.pack()) == answer, data
+    await teacher.send("/menu")
+    assert await teacher.forge(OrderCb(action=OrderAction.TAKE, id=far_order.id or 0).pack()) \
+        == "Only teachers of this community can take its orders."
+    assert await teacher.forge(SessionCb(action=SessionAction.MOVE,
+                                         id=far_session.id or 0).pack()) \
+        == "Only the teacher or staff can change this session."
+    await session.commit()
+    assert int((await session.execute(select(func.count()).select_from(Enrolment)))
+               .scalar_one()) == 0
+    await session.refresh(far_order)
+    assert far_order.status == OrderStatus.OPEN and far_order.backers == 0
+    await session.refresh(far_session)
+    assert far_session.status == "scheduled"
+    del far_teacher
+
+
+async def test_chinese_search_and_a_past_or_cancelled_session(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "阳光花园")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "王", Role.STAFF,
+                                       language="zh")
+    li, _ = await member(harness, session, clock, home, 3002, "李", language="zh")
+    await staff.tap("📚 课程")
+    await staff.press("➕ 开一门课")  # staff may offer too: on the menu at once
+    await staff.press("🩺 健康教育")
+    await staff.send("高血压的饮食调理")
+    await staff.send("医生讲解如何通过饮食控制血压")
+    assert staff.last.startswith("您的课程已上架 ✅")
+    await li.tap("📚 课程")
+    await li.press("🔍 搜索课程")
+    await li.send("血压")
+    assert li.last.startswith("名称包含“血压”的课程：")
+    await li.press("高血压的饮食调理")
+    await li.press("🔍 搜索课程")
+    await li.send("太极")
+    assert li.last.startswith("没有课程包含“太极”")
+
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="讲座", category=Category.HEALTH,
+        starts_at=clock.now() + timedelta(hours=3), minutes=60, venue="客厅", capacity=5,
+        buttons=lambda kind, target: {"inline_keyboard": []})
+    await li.tap("📚 课程")
+    await li.press("🗓 近期课程")
+    await li.press("2026-03-02 12:00 讲座")
+    clock.advance(hours=4)
+    await li.press("✍️ 报名")
+    assert li.alerts[-1] == "这节课已经开始或已结束。"
+    clock.set(lesson.starts_at - timedelta(hours=2))
+    await course_sessions.cancel_session(session, access=staff_access, clock=clock,
+                                         session_id=lesson.id or 0)
+    await li.press("✍️ 报名")
+    assert li.alerts[-1] == "这节课已取消。"
+    assert await rows(session, Enrolment) == []
+    await li.press("🗓 近期课程")
+    assert EnrolmentStatus.ENROLLED  # (keeps the import used)
