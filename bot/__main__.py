@@ -50,12 +50,13 @@ async def run(settings: Settings) -> None:
     clock: Clock = OffsetClock() if dev_clock_enabled(settings) else SystemClock()
     sessionmaker = create_sessionmaker(engine)
     bot = create_bot(settings, token=token, api_url=api_url)
+    sender_bot = create_bot(settings, token=token, api_url=api_url, interactive=False)
     background = None
     try:
         me = await bot.get_me()
         await set_commands(bot, settings)
-        background = await start_background(settings, bot=bot, sessionmaker=sessionmaker,
-                                            clock=clock)
+        background = await start_background(settings, bot=sender_bot,
+                                            sessionmaker=sessionmaker, clock=clock)
         notify = background.sender.kick
         add_sweeps(background.scheduler, sessionmaker=sessionmaker, clock=clock, notify=notify,
                    seconds=settings.sweep_seconds)
@@ -72,6 +73,7 @@ async def run(settings: Settings) -> None:
         if background is not None:
             await background.stop()
         await bot.session.close()
+        await sender_bot.session.close()
         if emulator is not None:
             await emulator.stop()
         await engine.dispose()

@@ -19,17 +19,26 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import LOCALES, TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
 from bot.middlewares import DbSessionMiddleware, FloodMiddleware, LocaleMiddleware, UserMiddleware
+from bot.middlewares.retry import RetryAfterMiddleware
 from handlers import routers
 from services.clock import Clock
 
 
-def create_bot(settings: Settings, *, token: str, api_url: str | None = None) -> Bot:
-    """An aiogram Bot talking to Telegram, or to any Bot API server (the emulator)."""
+def create_bot(
+    settings: Settings, *, token: str, api_url: str | None = None, interactive: bool = True
+) -> Bot:
+    """An aiogram Bot talking to Telegram, or to any Bot API server (the emulator).
+
+    An `interactive` bot (the one answering people) waits out short 429s; the
+    outbox sender's bot is not interactive: it paces itself and handles 429s.
+    """
     url = api_url or settings.telegram_api_url
     if url == TELEGRAM_API_URL:
         session = AiohttpSession()
     else:
         session = AiohttpSession(api=TelegramAPIServer.from_base(url))
+    if interactive:
+        session.middleware(RetryAfterMiddleware())
     return Bot(token=token, session=session,
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 

@@ -270,6 +270,7 @@ async def set_progress_message(
     session: AsyncSession, *, broadcast: Broadcast, chat_id: int, message_id: int
 ) -> None:
     """Remember the message that shows the sender how it is going."""
+    await begin_write(session)
     broadcast.progress_chat_id, broadcast.progress_message_id = chat_id, message_id
     session.add(broadcast)
     await session.commit()
@@ -288,6 +289,7 @@ async def active(session: AsyncSession, *, clock: Clock) -> list[Broadcast]:
 async def mark(session: AsyncSession, *, broadcast: Broadcast, clock: Clock,
                status: BroadcastStatus, counts: Report | None = None) -> None:
     """Move a broadcast on (sending, done); done is audited with its counts."""
+    await begin_write(session)
     broadcast.status = status
     if status == BroadcastStatus.DONE:
         broadcast.finished_at = clock.now()

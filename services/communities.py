@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
 from models.communities import COMMUNITY_NAME_MAX, GRID_NAME_MAX, Community, Grid
+from models.db import begin_write
 from services import audit
 from services.access import Access
 from services.clock import Clock
@@ -110,6 +111,7 @@ async def create_community(
     """A district admin opens a new community."""
     access.require_admin()
     name = clean_name(name, field="community_name", limit=COMMUNITY_NAME_MAX)
+    await begin_write(session)
     community = Community(name=name, timezone=timezone, created_at=clock.now())
     await insert_unique(session, community, name)
     audit.record(session, clock=clock, actor_id=access.user_id, action="community.create",
@@ -123,8 +125,9 @@ async def create_grid(
 ) -> Grid:
     """An admin, or staff of the community, adds a grid to it."""
     access.require_manage(community_id)
-    await get_community(session, community_id=community_id)
     name = clean_name(name, field="grid_name", limit=GRID_NAME_MAX)
+    await begin_write(session)
+    await get_community(session, community_id=community_id)
     grid = Grid(community_id=community_id, name=name, created_at=clock.now())
     await insert_unique(session, grid, name)
     audit.record(session, clock=clock, actor_id=access.user_id, action="grid.create",

@@ -39,6 +39,7 @@ async def create_invite(
     """Make a one-time link that grants `role` in `community_id`."""
     if not may_invite(access, role=role, community_id=community_id):
         raise NotAllowed(f"may not invite {role} to {community_id}")
+    await begin_write(session)
     if community_id is not None:
         await communities.get_community(session, community_id=community_id)
     now = clock.now()
@@ -83,6 +84,7 @@ async def revoke_invite(
     if invite.used_at is not None:
         raise InviteUnusable("used")
     if invite.revoked_at is None:
+        await begin_write(session)
         invite.revoked_at = clock.now()
         audit.record(session, clock=clock, actor_id=access.user_id, action="invite.revoke",
                      community_id=invite.community_id, invite_id=invite.id)

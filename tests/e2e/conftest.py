@@ -28,6 +28,11 @@ class BotProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
+    def kill(self) -> None:
+        """SIGKILL: no cleanup at all, as when a machine dies."""
+        if self.process.returncode is None:
+            self.process.kill()
+
     async def stop(self) -> int:
         if self.process.returncode is None:
             self.process.send_signal(signal.SIGINT)
@@ -48,8 +53,14 @@ async def emulator() -> AsyncIterator[Emulator]:
 
 
 @pytest.fixture
+def bot_db_url(tmp_path: Path) -> str:
+    """The bot process's database (a test may seed it before starting the bot)."""
+    return f"sqlite+aiosqlite:///{tmp_path}/bot.db"
+
+
+@pytest.fixture
 async def start_bot(
-    tmp_path: Path, emulator: Emulator
+    tmp_path: Path, emulator: Emulator, bot_db_url: str
 ) -> AsyncIterator[Callable[..., asyncio.Future[BotProcess]]]:
     started: list[BotProcess] = []
 
@@ -59,7 +70,7 @@ async def start_bot(
             "PATH": os.environ.get("PATH", ""),
             "BOT_TOKEN": emulator.token,
             "TELEGRAM_API_URL": emulator.base_url,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/bot.db",
+            "DATABASE_URL": bot_db_url,
             "ADMIN_IDS": str(ADMIN_TG_ID),
             "LOG_LEVEL": "INFO",
             **env,

@@ -1,0 +1,156 @@
+"""End to end: staff publish a task → only the matching volunteer is pinged → claim →
+reminder → check-in and out → staff confirm → hours for the volunteer and in the Excel file."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.emulator import Emulator, UserHandle
+from tests.e2e.conftest import ADMIN_TG_ID
+
+pytestmark = pytest.mark.e2e
+LINK = re.compile(r"https://t\.me/\w+\?start=(inv_[\w-]+)")
+TIMEOUT = 20.0
+ZONE = ZoneInfo("Asia/Shanghai")
+
+
+async def step(user: UserHandle, action: Any, expect: str) -> str:
+    """Do something as the user and wait for the bot's answer containing `expect`."""
+    await action
+    return (await user.wait_for(expect, timeout=TIMEOUT)).content
+
+
+class BotTime:
+    """The bot process's clock, moved with /clock (it runs from the real time plus a jump)."""
+
+    def __init__(self, user: UserHandle) -> None:
+        self.user = user
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(ZONE) + self.offset
+
+    async def move_to(self, moment: datetime) -> None:
+        minutes = int((moment - self.now()).total_seconds() // 60) + 1
+        assert 0 < minutes <= 9999
+        await step(self.user, self.user.send(f"/clock +{minutes}m"), "The bot's time is now")
+        self.offset += timedelta(minutes=minutes)
+
+
+async def volunteer(user: UserHandle, skill: str) -> None:
+    await step(user, user.send("/start"), "Privacy notice")
+    await step(user, user.press_text("✅ I agree"), "Which community")
+    await step(user, user.press_text("Sunny Court"), "All set")
+    await step(user, user.press_reply("🙋 Volunteer"), "Help your neighbours")
+    await step(user, user.press_text("🙋 Become a volunteer"), "Step 1 of 3")
+    await step(user, user.press_text("⬜ " + skill), "Step 1 of 3")
+    await step(user, user.press_text("Next ▶"), "Step 2 of 3")
+    await step(user, user.press_text("Next ▶"), "Saved ✅")
+
+
+async def test_a_task_from_ping_to_confirmed_hours_and_the_excel_file(
+    emulator: Emulator, start_bot: Callable[..., Any]
+) -> None:
+    # Tests tap faster than people: lift the flood limit.
+    bot = await start_bot(DEV_CLOCK="true", SWEEP_SECONDS="1", FLOOD_RATE="1000")
+    try:
+        admin = emulator.user(ADMIN_TG_ID, "Director", language_code="en")
+        await step(admin, admin.send("/start"), "Privacy notice")
+        await step(admin, admin.press_text("✅ I agree"), "No communities have been set up yet")
+        await step(admin, admin.press_reply("🛠 Manage community"), "There are no communities")
+        await step(admin, admin.press_text("➕ New community"), "new community's name")
+        await step(admin, admin.send("Sunny Court"), "Community created")
+        invite = await step(admin, admin.press_text("🧑‍💼 Invite a staff member"),
+                            "Invite link")
+        token = LINK.search(invite).group(1)  # type: ignore[union-attr]
+        wang = emulator.user(2002, "Wang", language_code="en")
+        await step(wang, wang.send(f"/start {token}"), "Privacy notice")
+        await step(wang, wang.press_text("✅ I agree"), "You are now a staff member")
+
+        ann = emulator.user(2001, "Ann", language_code="en")
+        await volunteer(ann, "🚶 Street patrol")
+        bob = emulator.user(2003, "Bob", language_code="en")
+        await volunteer(bob, "📚 Tutoring")
+
+        # Staff publish a patrol, two days from now at 10:00, for two people.
+        time = BotTime(wang)
+        day = (time.now() + timedelta(days=2)).replace(hour=10, minute=0, second=0,
+                                                       microsecond=0)
+        await step(wang, wang.press_reply("🙋 Volunteer"), "🙋 Volunteer")
+        await step(wang, wang.press_text("🧑‍💼 Organise: Sunny Court"), "Volunteer work")
+        await step(wang, wang.press_text("➕ New task"), "What is it called?")
+        await step(wang, wang.send("Morning patrol"), "Describe it")
+        await step(wang, wang.press_text("Skip ▶"), "Which skills")
+        await step(wang, wang.press_text("⬜ 🚶 Street patrol"), "Which skills")
+        await step(wang, wang.press_text("Next ▶"), "Where?")
+        await step(wang, wang.send("North gate"), "on the map")
+        await step(wang, wang.press_text("Skip ▶"), "which day?")
+        await step(wang, wang.press_text(f"{day:%a %m-%d}"), "What time")
+        await step(wang, wang.press_text("10:.."), "which minute")
+        await step(wang, wang.press_text("10:00"), "How long")
+        await step(wang, wang.press_text("2 h"), "How many people")
+        await step(wang, wang.press_text("2"), "Check the task")
+        await step(wang, wang.press_text("✅ Publish"), "Published")
+
+        # Ann (patrol) is pinged through the outbox; Bob (tutoring) is not.
+        ping = await ann.wait_for("Volunteers wanted", timeout=TIMEOUT)
+        assert "Morning patrol" in ping.content
+        await step(ann, ann.press_text(f"✋ 1. {day:%m-%d} 10:00"), "Your place is booked")
+        assert not any("Volunteers wanted" in m.content for m in bob.bot_messages)
+
+        # The day before: a reminder with "still coming" / "can't come".
+        await time.move_to(day - timedelta(hours=23, minutes=30))
+        reminder = await ann.wait_for("Reminder", timeout=TIMEOUT)
+        assert reminder.button_labels == ["👍 Still coming", "🙅 Can't come"]
+        await step(ann, ann.press_text("👍 Still coming"), "")
+        assert ann.callback_answers[-1].text == "👍 Thank you! See you there."
+
+        # An hour before: the second reminder, with a check-in button.
+        await time.move_to(day - timedelta(minutes=50))
+        await ann.wait_for(lambda m: "✅ Check in" in m.button_labels, timeout=TIMEOUT)
+        await step(ann, ann.press_text("✅ Check in"), "share your location")
+        await step(ann, ann.press_reply("📍 Share my location"), "Thank you")
+
+        await time.move_to(day + timedelta(hours=2, minutes=5))
+        await step(ann, ann.press_reply("🙋 Volunteer"), "Your shifts")
+        await step(ann, ann.press_text(f"📅 {day:%Y-%m-%d} 10:00–12:00 Morning patrol"),
+                   "Checked in at")
+        await step(ann, ann.press_text("🏁 Check out"), "About 2 hours")
+
+        # Staff confirm; the hours appear for Ann and in the month's spreadsheet.
+        await step(wang, wang.press_reply("🙋 Volunteer"), "🙋 Volunteer")
+        await step(wang, wang.press_text("🧑‍💼 Organise: Sunny Court"), "Volunteer work")
+        await step(wang, wang.press_text("📋 Tasks and shifts"), "Tasks")
+        await step(wang, wang.press_text("Morning patrol · 1/2"), "North gate")
+        await step(wang, wang.press_text(f"👥 1. {day:%m-%d} 10:00"), "Places taken: 1 of 2")
+        await step(wang, wang.press_text("✅ 1. Ann: 2 h"), "✅ 2 h confirmed")
+        text = await step(ann, ann.press_reply("🙋 Volunteer"), "Hours")
+        assert "Hours: this month 2, this year 2, in total 2" in text
+
+        await step(wang, wang.press_reply("🙋 Volunteer"), "🙋 Volunteer")
+        await step(wang, wang.press_text("🧑‍💼 Organise: Sunny Court"), "Volunteer work")
+        await step(wang, wang.press_text("🏅 Hours by grid"), "1. Ann: 2 h")
+        await wang.press_text("📥 Excel: this month")
+        document = await wang.wait_for(lambda m: m.document is not None, timeout=TIMEOUT)
+        sheet = load_workbook(io.BytesIO(emulator.state.files[document.document or ""].data)
+                              ).active
+        assert sheet is not None
+        table = [list(row) for row in sheet.iter_rows(values_only=True)]
+        assert len(table) == 2
+        assert (table[1][0], table[1][2], table[1][3], table[1][-1]) == (
+            "Ann", "Morning patrol", "North gate", 2)
+        assert table[1][4] == day.replace(tzinfo=None)
+    except BaseException:
+        print(bot.output)
+        raise
+    assert await bot.stop() == 0
+    assert [str(v) for v in emulator.violations] == []
+    assert emulator.unanswered_callback_queries() == []
