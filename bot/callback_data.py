@@ -45,6 +45,7 @@ class HomeCb(CallbackData, prefix="hm"):
 
 class SettingsAction(StrEnum):
     LANGUAGE = "l"
+    NOTIFICATIONS = "n"
     HOME = "h"
     PRIVACY = "p"
     MY_DATA = "d"
@@ -55,6 +56,20 @@ class SettingsCb(CallbackData, prefix="st"):
     """The settings screen's buttons."""
 
     action: SettingsAction
+
+
+class NotifyAction(StrEnum):
+    TOGGLE = "t"        # mute or unmute `kind`
+    QUIET = "q"         # show the quiet-hour choices
+    QUIET_SET = "qs"    # quiet hours preset `preset` (0: none)
+
+
+class NotifyCb(CallbackData, prefix="nt"):
+    """Notification preferences."""
+
+    action: NotifyAction
+    kind: str = ""
+    preset: int = 0
 
 
 class DeleteMeAction(StrEnum):

@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from datetime import time
+
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BufferedInputFile, CallbackQuery, Message, ReplyKeyboardRemove
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardRemove,
+)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import DeleteMeAction, DeleteMeCb, SettingsAction, SettingsCb
+from bot.callback_data import (
+    DeleteMeAction,
+    DeleteMeCb,
+    NotifyAction,
+    NotifyCb,
+    SettingsAction,
+    SettingsCb,
+)
 from bot.filters import MenuButton
+from bot.i18n import N_
 from handlers.onboarding import ask_community, language_keyboard, privacy_text, show_menu
+from models.outbox import OutboxKind
 from models.users import User
-from services import privacy
+from services import preferences, privacy
 from services.access import Access
 from services.clock import Clock
 
@@ -27,6 +44,7 @@ async def on_settings(message: Message) -> None:
     builder = InlineKeyboardBuilder()
     for action, label in (
         (SettingsAction.LANGUAGE, _("🌐 Language")),
+        (SettingsAction.NOTIFICATIONS, _("🔔 Notifications")),
         (SettingsAction.HOME, _("🏠 My community")),
         (SettingsAction.PRIVACY, _("🔒 Privacy notice")),
         (SettingsAction.MY_DATA, _("📄 My data")),
@@ -51,6 +69,10 @@ async def on_settings_choice(
         case SettingsAction.LANGUAGE:
             await message.answer(_("Choose your language:"),
                                  reply_markup=language_keyboard().as_markup())
+        case SettingsAction.NOTIFICATIONS:
+            prefs = await preferences.get_preferences(session, user_id=user.id or 0)
+            await message.answer(notifications_text(prefs),
+                                 reply_markup=notifications_keyboard(prefs))
         case SettingsAction.HOME:
             await ask_community(message, session, state)
         case SettingsAction.PRIVACY:
@@ -59,6 +81,85 @@ async def on_settings_choice(
             await send_my_data(message, user=user, session=session)
         case SettingsAction.DELETE_ME:
             await ask_delete_me(message)
+
+
+# What can be muted, in the order shown; reminders and one's own updates cannot be.
+MUTABLE = (
+    (OutboxKind.COURSE_NEWS, N_("📚 Course news")),
+    (OutboxKind.PING, N_("🙋 Volunteer requests")),
+    (OutboxKind.ANNOUNCEMENT, N_("📢 Announcements")),
+)
+# Quiet-hour choices: (start hour, end hour); preset 0 means none.
+QUIET_PRESETS = {1: (20, 7), 2: (21, 8), 3: (22, 7)}
+
+
+def quiet_label(prefs: preferences.Preferences) -> str:
+    if prefs.quiet_start is None or prefs.quiet_end is None:
+        return _("none")
+    return f"{prefs.quiet_start:%H:%M}–{prefs.quiet_end:%H:%M}"
+
+
+def notifications_text(prefs: preferences.Preferences) -> str:
+    return _("🔔 <b>Notifications</b>\nPress a line to turn it on or off. Reminders of what "
+             "you signed up for always come, and so do urgent safety notices.\n"
+             "🌙 Quiet hours: {quiet}. Messages that are not urgent wait until they end."
+             ).format(quiet=quiet_label(prefs))
+
+
+def notifications_keyboard(prefs: preferences.Preferences) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for kind, label in MUTABLE:
+        state = _("off") if kind in prefs.muted else _("on")
+        builder.button(text=f"{_(label)}: {state}",
+                       callback_data=NotifyCb(action=NotifyAction.TOGGLE, kind=kind))
+    builder.button(text=_("🌙 Quiet hours: {hours}").format(hours=quiet_label(prefs)),
+                   callback_data=NotifyCb(action=NotifyAction.QUIET))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+@router.callback_query(NotifyCb.filter())
+async def on_notify_choice(
+    callback: CallbackQuery, callback_data: NotifyCb, user: User, session: AsyncSession,
+    clock: Clock,
+) -> None:
+    """A notification setting: mute or unmute a kind, or pick quiet hours."""
+    if not isinstance(callback.message, Message) or user.id is None:
+        await callback.answer()
+        return
+    prefs = await preferences.get_preferences(session, user_id=user.id)
+    if callback_data.action == NotifyAction.QUIET:
+        builder = InlineKeyboardBuilder()
+        for preset, (start, end) in QUIET_PRESETS.items():
+            builder.button(text=f"{start:02d}:00–{end:02d}:00", callback_data=NotifyCb(
+                action=NotifyAction.QUIET_SET, preset=preset))
+        builder.button(text=_("No quiet hours"),
+                       callback_data=NotifyCb(action=NotifyAction.QUIET_SET, preset=0))
+        builder.adjust(1)
+        await callback.answer()
+        await callback.message.edit_reply_markup(reply_markup=builder.as_markup())
+        return
+    if callback_data.action == NotifyAction.TOGGLE:
+        kinds = {str(kind) for kind, _label in MUTABLE}
+        if callback_data.kind not in kinds:
+            await callback.answer(_("This button is out of date."), show_alert=True)
+            return
+        kind = OutboxKind(callback_data.kind)
+        prefs = await preferences.set_muted(session, user_id=user.id, clock=clock, kind=kind,
+                                            muted=kind not in prefs.muted)
+    elif callback_data.preset == 0:
+        prefs = await preferences.set_quiet_hours(session, user_id=user.id, clock=clock,
+                                                  start=None, end=None)
+    elif callback_data.preset in QUIET_PRESETS:
+        start, end = QUIET_PRESETS[callback_data.preset]
+        prefs = await preferences.set_quiet_hours(session, user_id=user.id, clock=clock,
+                                                  start=time(start), end=time(end))
+    else:
+        await callback.answer(_("This button is out of date."), show_alert=True)
+        return
+    await callback.answer(_("Saved ✅"))
+    await callback.message.edit_text(notifications_text(prefs),
+                                     reply_markup=notifications_keyboard(prefs))
 
 
 async def send_my_data(message: Message, *, user: User, session: AsyncSession) -> None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.db import begin_write
 from models.outbox import OutboxKind
 from models.preferences import QUIET_END, QUIET_START, NotificationPrefs
 from services.clock import Clock
@@ -90,6 +91,8 @@ async def get_preferences(session: AsyncSession, *, user_id: int) -> Preferences
 
 
 async def _row(session: AsyncSession, *, user_id: int, clock: Clock) -> NotificationPrefs:
+    """The user's row, read inside a write transaction (it is about to change)."""
+    await begin_write(session)
     row = await session.get(NotificationPrefs, user_id)
     if row is None:
         row = NotificationPrefs(user_id=user_id, updated_at=clock.now())

@@ -148,3 +148,33 @@ async def test_admins_come_from_admin_ids_and_roles_only_from_invites(
     assert ann.texts[-1].startswith("This invite link is not valid.")
     assert (await session.execute(select(RoleGrant).where(RoleGrant.role == Role.ADMIN))
             ).first() is None
+
+
+async def test_notification_settings_mute_a_kind_and_set_quiet_hours(
+    harness: Harness, session: AsyncSession
+) -> None:
+    from datetime import time
+
+    from services import preferences
+
+    ann = await onboarded(harness, 3006)
+    await ann.tap("⚙️ Settings")
+    await ann.press("🔔 Notifications")
+    assert "🌙 Quiet hours: 21:00–08:00" in ann.last
+    await ann.press("📢 Announcements: on")
+    assert ann.alerts[-1] == "Saved ✅"
+    await ann.press("🌙 Quiet hours: 21:00–08:00")
+    await ann.press("22:00–07:00")
+    assert "🌙 Quiet hours: 22:00–07:00" in ann.last
+    message = ann.handle.last_bot_message
+    assert message is not None and "📢 Announcements: off" in message.button_labels
+    assert await ann.forge("nt:t:status:0") == "This button is out of date."
+
+    await session.commit()
+    user = (await session.execute(select(User).where(User.tg_id == 3006))).scalar_one()
+    prefs = await preferences.get_preferences(session, user_id=user.id or 0)
+    assert [str(k) for k in prefs.muted] == ["announcement"]
+    assert (prefs.quiet_start, prefs.quiet_end) == (time(22), time(7))
+    await ann.press("🌙 Quiet hours: 22:00–07:00")
+    await ann.press("No quiet hours")
+    assert "🌙 Quiet hours: none" in ann.last
