@@ -4,7 +4,8 @@ The rules, in one place:
 
 - A session belongs to one community and has a teacher, a start, a length,
   a venue and 1–500 seats. Its teacher and the community's staff may move or
-  cancel it until it starts; everyone holding a seat or waiting is told.
+  cancel it until it starts; everyone holding a seat or waiting is told. A
+  cancelled session's order goes back to "taken", to be scheduled again.
 - Enrolment takes a seat while `seats held < capacity`, counted with the
   session's row locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite),
   so however many tap at once, never more hold seats than there are.
@@ -314,6 +315,12 @@ async def cancel_session(
     assert lesson.id is not None
     lesson.status = SessionStatus.CANCELLED
     session.add(lesson)
+    if lesson.order_id is not None:
+        # The order is still wanted: its teacher (or staff) can schedule it again.
+        await session.execute(
+            update(CourseOrder).where(col(CourseOrder.id) == lesson.order_id,
+                                      col(CourseOrder.status) == OrderStatus.SCHEDULED)
+            .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
     await outbox.cancel(session, group=reminder_group(lesson.id))
     await outbox.cancel(session, group=news_group(lesson.id))
     zone = await _zone(session, lesson.community_id)

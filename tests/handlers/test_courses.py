@@ -320,3 +320,75 @@ async def test_chinese_search_and_a_past_or_cancelled_session(
     assert await rows(session, Enrolment) == []
     await li.press("🗓 近期课程")
     assert EnrolmentStatus.ENROLLED  # (keeps the import used)
+
+
+async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, _s = await member(harness, session, clock, home, 3001, "Staff", Role.STAFF)
+    _teacher, teacher_access = await member(harness, session, clock, home, 3002, "Teacher Sun",
+                                            Role.TEACHER)
+    ann, ann_access = await member(harness, session, clock, home, 3003, "Ann")
+    await ann.tap("📚 Courses")
+    await ann.press("🙋 Order a course")
+    await ann.send("Paper cutting")
+    await ann.press("🎨 Arts")
+    await ann.press("Any day is fine")
+    await ann.press("Any time")
+    await ann.press("about 3")
+    [order] = await rows(session, CourseOrder)
+
+    # Staff give the open order to a teacher and schedule it on their behalf.
+    await staff.forge(OrderCb(action=OrderAction.VIEW, id=order.id or 0).pack())
+    await staff.press("🧑‍🏫 Give it to a teacher")
+    assert staff.last == "Who will teach it?"
+    await staff.press("Teacher Sun")
+    await staff.press("Today")
+    await staff.press("10:00")  # 09:00 now: the earlier times are not offered
+    assert "09:30" not in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await staff.press("60 min")
+    await staff.send("Room 3")
+    await staff.press("20")
+    clock.advance(hours=2)  # the chosen time passes before the tap
+    await staff.press("✅ Yes, that's right")
+    assert staff.last.startswith("That time has already passed. Please choose again.")
+    await staff.press("Tomorrow")
+    await staff.press("10:00")
+    await staff.press("60 min")
+    await staff.send("Room 3")
+    await staff.press("20")
+    await staff.press("✅ Yes, that's right")
+    [lesson] = await rows(session, CourseSession)
+    assert lesson.teacher_id == teacher_access.user_id
+
+    await ann.forge(SessionCb(action=SessionAction.ENROL, id=lesson.id or 0).pack())
+    assert ann.last.startswith("You are enrolled ✅")
+
+    # Staff move it by a day: Ann is told and her reminders follow.
+    await staff.press("👀 Open the session")
+    await staff.press("🔁 Move")
+    await staff.press("03-05 Thu")
+    await staff.press("11:00")
+    assert staff.last == "Move “Paper cutting” to 2026-03-05 11:00 (Thu)?"
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Moved ✅")
+    mine = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ann_access.user_id,
+                      col(OutboxMessage.status) == "pending")
+    moved = [m for m in mine if m.key and "has moved" in m.key]
+    assert moved and moved[0].params["when"] == "2026-03-05 11:00"
+    [lesson] = await rows(session, CourseSession)
+    assert sorted(m.not_before for m in mine if m.kind == "reminder") == [
+        lesson.starts_at - timedelta(hours=24), lesson.starts_at - timedelta(hours=2)]
+
+    # …then cancel it: Ann is told, reminders are withdrawn, the order can be rescheduled.
+    await staff.press("👀 Open the session")
+    await staff.press("🚫 Cancel the session")
+    await staff.press("Yes, cancel it")
+    assert "The session is cancelled." in staff.last
+    mine = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ann_access.user_id,
+                      col(OutboxMessage.status) == "pending")
+    assert [m.key for m in mine if m.kind == "reminder"] == []
+    assert any(m.key and "has been cancelled" in m.key for m in mine)
+    [order] = await rows(session, CourseOrder)
+    assert order.status == OrderStatus.TAKEN
