@@ -392,3 +392,54 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     assert any(m.key and "has been cancelled" in m.key for m in mine)
     [order] = await rows(session, CourseOrder)
     assert order.status == OrderStatus.TAKEN
+
+
+async def test_teacher_offers_staff_approve_resident_orders_from_the_menu_and_withdraws(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, _s = await member(harness, session, clock, home, 3001, "Staff", Role.STAFF)
+    teacher, _t = await member(harness, session, clock, home, 3002, "Teacher", Role.TEACHER)
+    ann, _a = await member(harness, session, clock, home, 3003, "Ann")
+    await teacher.tap("📚 Courses")
+    await teacher.press("➕ Offer a course")
+    await teacher.press("🎨 Arts")
+    await teacher.send("Paper cutting for beginners")
+    await teacher.send("Scissors, red paper, and a lot of fun." * 20)
+    assert teacher.last.startswith("That is too long: at most 500 characters.")
+    await teacher.send("Scissors, red paper, and a lot of fun.")
+    assert teacher.last.startswith("Thank you! Staff will look at your course soon.")
+
+    await ann.tap("📚 Courses")
+    await ann.press("📖 Course menu")
+    await ann.press("🎨 Arts")
+    assert "No courses here yet." in ann.last
+    await staff.tap("📚 Courses")
+    await staff.press("✅ Course offers to review")
+    assert "Paper cutting for beginners" in staff.last
+    await staff.press("✅ Approve 1")
+    assert staff.last == "No course offers are waiting."
+    await staff.press("◀ Courses")
+    await staff.press("⚙️ Course rules")
+    await staff.press("3")
+    assert "an order has 3 backers" in staff.last
+
+    await ann.press("◀ Courses")
+    await ann.press("📖 Course menu")
+    await ann.press("🎨 Arts")
+    await ann.press("Paper cutting for beginners")
+    assert "Scissors, red paper" in ann.last
+    await ann.press("🙋 Order this course")
+    await ann.press("Wed")
+    await ann.press("✅ Done")
+    await ann.press("Morning")
+    await ann.press("about 5")
+    assert "When: Wed, morning" in ann.last
+    await ann.tap("📚 Courses")
+    await ann.press("🎒 My courses")
+    assert "My orders:\n• Paper cutting for beginners (👍 0)" in ann.last
+    await ann.press("🙋 Paper cutting for beginners")
+    await ann.press("🗑 Withdraw my order")
+    assert ann.last.startswith("Your order is withdrawn.")
+    [order] = await rows(session, CourseOrder)
+    assert order.status == OrderStatus.WITHDRAWN and order.course_id is not None
