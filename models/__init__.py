@@ -14,8 +14,10 @@ from models.courses import (
 )
 from models.invites import Invite
 from models.outbox import OutboxFile, OutboxMessage
+from models.polls import Poll, PollAnswer, PollQuestion
 from models.preferences import NotificationPrefs
 from models.users import Role, RoleGrant, User
+from models.voices import Report, ReportBacking
 from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
 
 __all__ = [
@@ -35,6 +37,11 @@ __all__ = [
     "OrderBacking",
     "OutboxFile",
     "OutboxMessage",
+    "Poll",
+    "PollAnswer",
+    "PollQuestion",
+    "Report",
+    "ReportBacking",
     "Role",
     "RoleGrant",
     "Shift",

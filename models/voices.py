@@ -1,0 +1,87 @@
+"""Residents' voices: concerns and micro-renewal ideas, and neighbours backing ideas.
+
+    Report (a concern or an idea, by one resident, about one grid)
+       │  received ──▶ in_progress ──▶ resolved (the resident rates 1–5)
+       │      │              └───────▶ declined (with a reason)
+       │      ├──────────────────────▶ resolved / declined
+       │      └──▶ withdrawn (by the resident, only while "received")
+       └──◀ ReportBacking (one per neighbour, ideas only)
+
+`Report.backers` counts the backings, so staff can order ideas by it cheaply;
+it is kept with the backing rows in the same transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from models.types import UTCDateTime
+
+DESCRIPTION_MAX = 1000
+ANSWER_MAX = 1000
+
+
+class ReportCategory(StrEnum):
+    ENVIRONMENT = "env"  # environment and cleanliness
+    SAFETY = "safety"
+    FACILITIES = "repair"  # facilities and repairs
+    NEIGHBOURS = "neigh"  # neighbour relations
+    CARE = "care"  # elderly and children's services
+    IDEA = "idea"  # an idea for improvement ("micro-renewal")
+    OTHER = "other"
+
+
+class ReportStatus(StrEnum):
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    DECLINED = "declined"
+    WITHDRAWN = "withdrawn"
+
+
+class Report(SQLModel, table=True):
+    """A concern or an idea a resident raised with their community's staff."""
+
+    __tablename__ = "voice_reports"
+    __table_args__ = (Index("ix_voice_reports_community_status", "community_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(sa_column=Column(
+        ForeignKey("communities.id", ondelete="CASCADE"), nullable=False))
+    grid_id: int | None = Field(default=None, sa_column=Column(
+        ForeignKey("grids.id", ondelete="SET NULL")))
+    author_id: int = Field(sa_column=Column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False))
+    category: ReportCategory = Field(sa_type=String(16))
+    description: str = Field(sa_type=Text)
+    photo_file_id: str | None = Field(default=None, max_length=255)
+    latitude: float | None = None
+    longitude: float | None = None
+    status: ReportStatus = Field(default=ReportStatus.RECEIVED, sa_type=String(16))
+    assignee_id: int | None = Field(default=None, sa_column=Column(
+        ForeignKey("users.id", ondelete="SET NULL")))
+    answer: str | None = Field(default=None, sa_type=Text)  # public: the resident sees it
+    decline_reason: str | None = Field(default=None, sa_type=Text)
+    backers: int = Field(default=0)
+    rating: int | None = None
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReportBacking(SQLModel, table=True):
+    """A neighbour's "me too" on an idea."""
+
+    __tablename__ = "voice_backings"
+    __table_args__ = (UniqueConstraint("report_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(sa_column=Column(
+        ForeignKey("voice_reports.id", ondelete="CASCADE"), nullable=False))
+    user_id: int = Field(sa_column=Column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True, nullable=False))
+    created_at: datetime = Field(sa_type=UTCDateTime)
