@@ -56,6 +56,7 @@ from bot.callback_data import (
     VolStaffCb,
 )
 from bot.filters import MenuButton
+from bot.i18n import N_, translations_of
 from bot.keyboards.menu import main_menu
 from handlers.volunteer_keyboards import (
     OUTBOX_BUTTONS,
@@ -600,7 +601,7 @@ async def on_location(
     await message.answer(text, reply_markup=main_menu(access))
 
 
-@router.message(VolunteerStates.location)
+@router.message(VolunteerStates.location, F.text.in_(translations_of(N_("No thanks"))))
 async def on_no_location(message: Message, access: Access, state: FSMContext) -> None:
     """No location after check-in: that is fine."""
     await state.set_state(None)

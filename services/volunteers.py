@@ -556,6 +556,7 @@ async def cancel_task(
     if shift_id is None:
         task.cancelled_at = now
         session.add(task)
+        await outbox.cancel(session, group=f"vtask:{task.id}")  # calls not yet sent
     audit.record(session, clock=clock, actor_id=access.user_id,
                  action="volunteer.task.cancel" if shift_id is None
                  else "volunteer.shift.cancel",
