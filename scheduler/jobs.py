@@ -20,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from scheduler import courses as course_sweeps
+from scheduler import polls as poll_sweeps
 from scheduler import volunteers as volunteer_sweeps
 from services.clock import Clock
 
@@ -42,6 +43,7 @@ SWEEPS: list[Sweep] = [
     volunteer_sweeps.volunteer_short_shifts,
     course_sweeps.course_offers_expire,
     course_sweeps.course_teacher_reminders,
+    poll_sweeps.polls_close,
 ]
 
 

@@ -1,0 +1,19 @@
+"""Poll sweeps: closing polls whose time has passed (see scheduler/jobs.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services import polls
+from services.clock import Clock
+
+
+async def polls_close(
+    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None]
+) -> None:
+    """Close due polls and send their charts. Safe to run twice or late: each poll closes once
+    (a conditional UPDATE), and a poll missed during a restart closes on the next run."""
+    async with sessionmaker() as session:
+        await polls.close_due(session, clock=clock, notify=notify)

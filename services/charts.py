@@ -1,0 +1,110 @@
+"""Bar charts as PNG bytes (matplotlib, Agg backend: no display, safe in any process).
+
+Labels are often Chinese. When a font with CJK glyphs is installed (Noto Sans
+CJK, WenQuanYi, Source Han…) it is used; otherwise matplotlib's default font
+draws them as empty boxes, and the numbers and latin text still render.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import textwrap
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib import font_manager
+from matplotlib import pyplot as plt
+from matplotlib.ticker import MaxNLocator
+
+log = logging.getLogger(__name__)
+
+CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
+             "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
+             "Droid Sans Fallback", "AR PL UMing CN")
+WIDTH_IN = 8.0
+BAR_ROW_IN = 0.45
+LABEL_WRAP = 24
+
+
+@dataclass(frozen=True)
+class Section:
+    """One panel: a title, the bar labels, and one or more series of counts (one per label).
+
+    One series draws plain bars; several (e.g. one per grid) draw grouped bars
+    with a legend.
+    """
+
+    title: str
+    labels: Sequence[str]
+    series: Mapping[str, Sequence[int]]
+
+
+@cache
+def cjk_font() -> str | None:
+    """The first installed font that can draw Chinese, or None."""
+    installed = {f.name for f in font_manager.fontManager.ttflist}
+    for name in CJK_FONTS:
+        if name in installed:
+            return name
+    log.info("no CJK font found; Chinese labels in charts will show as boxes")
+    return None
+
+
+def _wrap(text: str, width: int = LABEL_WRAP) -> str:
+    return "\n".join(textwrap.wrap(text, width) or [""])
+
+
+def bar_chart(title: str, sections: Sequence[Section], *, footer: str = "") -> bytes:
+    """Horizontal bar charts, one panel per section, as a PNG."""
+    font = cjk_font()
+    families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    rows = [max(1, len(s.labels)) * max(1, len(s.series)) for s in sections] or [1]
+    heights = [1.0 + BAR_ROW_IN * n for n in rows]
+    with plt.rc_context({"font.family": families, "axes.unicode_minus": False}), \
+            warnings.catch_warnings():
+        # Missing glyphs warn once per character; the chart is still useful.
+        warnings.simplefilter("ignore", UserWarning)
+        figure, axes = plt.subplots(len(heights), 1, squeeze=False,
+                                    figsize=(WIDTH_IN, sum(heights) + 1.0),
+                                    gridspec_kw={"height_ratios": heights})
+        try:
+            figure.suptitle(_wrap(title, 60), fontsize=14)
+            for section, (ax,) in zip(sections, axes, strict=False):
+                _panel(ax, section)
+            if footer:
+                figure.text(0.01, 0.005, footer, fontsize=9, color="#555555")
+            figure.tight_layout(rect=(0, 0.02, 1, 0.97))
+            buffer = io.BytesIO()
+            figure.savefig(buffer, format="png", dpi=100)
+        finally:
+            plt.close(figure)
+    return buffer.getvalue()
+
+
+def _panel(ax: plt.Axes, section: Section) -> None:
+    labels = [_wrap(label) for label in section.labels]
+    n_series = max(1, len(section.series))
+    height = 0.8 / n_series
+    positions = list(range(len(labels)))
+    top = 0
+    for index, (name, counts) in enumerate(section.series.items()):
+        offsets = [p - 0.4 + height * (index + 0.5) for p in positions]
+        bars = ax.barh(offsets, list(counts), height=height,
+                       label=name if n_series > 1 else None)
+        ax.bar_label(bars, padding=3, fontsize=9)
+        top = max([top, *counts])
+    ax.set_yticks(positions, labels)
+    ax.invert_yaxis()  # the first option on top, as it was asked
+    ax.set_xlim(0, max(1, top) * 1.15 + 0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(_wrap(section.title, 70), fontsize=11, loc="left")
+    ax.spines[["top", "right"]].set_visible(False)
+    if n_series > 1:
+        ax.legend(fontsize=8, loc="lower right")

@@ -1,0 +1,442 @@
+"""Concerns and ideas: a resident reports, staff triage and answer, the resident is told.
+
+The workflow (see models/voices.py) is enforced here: which status may follow
+which, who may move a report (staff of its community), who may withdraw or rate
+it (its author). Every status change queues a STATUS message to the author in
+the same commit, and every staff action is audited. Services never show a
+resident's name: handlers decide what staff may see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from models.communities import Grid
+from models.db import begin_write
+from models.outbox import OutboxKind
+from models.users import Role, RoleGrant, User
+from models.voices import (
+    ANSWER_MAX,
+    DESCRIPTION_MAX,
+    Report,
+    ReportBacking,
+    ReportCategory,
+    ReportStatus,
+)
+from services import audit, outbox, privacy
+from services.access import Access
+from services.clock import Clock
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+
+Notify = Callable[[], None]
+# Keyboards for the outbox are built by the bot (services never import aiogram):
+# `rate(report_id)` gives the 1–5 buttons, `open(report_id)` staff's "open it" button.
+Keyboard = Mapping[str, Any]
+
+
+def N_(message: str) -> str:
+    """Mark an outbox key for extraction (bot.i18n's twin: services don't import aiogram)."""
+    return message
+
+
+OPEN = (ReportStatus.RECEIVED, ReportStatus.IN_PROGRESS)
+FINAL = (ReportStatus.RESOLVED, ReportStatus.DECLINED, ReportStatus.WITHDRAWN)
+# What staff may move a report to, from where it is.
+NEXT: dict[ReportStatus, tuple[ReportStatus, ...]] = {
+    ReportStatus.RECEIVED: (ReportStatus.IN_PROGRESS, ReportStatus.RESOLVED,
+                            ReportStatus.DECLINED),
+    ReportStatus.IN_PROGRESS: (ReportStatus.RESOLVED, ReportStatus.DECLINED),
+}
+
+# What the resident is told, in their own language when it is sent.
+STATUS_KEYS: dict[ReportStatus, str] = {
+    ReportStatus.IN_PROGRESS: N_("🔧 Your report #{id} is being worked on now.\n«{summary}»"),
+    ReportStatus.RESOLVED: N_("✅ Your report #{id} has been resolved.\n«{summary}»\n"
+                              "{answer}\n\nAre you satisfied? Choose 1 (not at all) to 5 "
+                              "(very):"),
+    ReportStatus.DECLINED: N_("🚫 Your report #{id} could not be taken up.\n«{summary}»\n"
+                              "Reason: {reason}"),
+}
+ANSWER_KEY = N_("💬 Staff answered your report #{id}:\n«{summary}»\n{answer}")
+NEW_REPORT_KEY = N_("📥 New report #{id} from your community:\n«{summary}»")
+ASSIGNED_KEY = N_("🗂 Report #{id} was given to you to handle:\n«{summary}»")
+
+
+class ReportClosed(DomainError):
+    """The report's status no longer allows this (withdrawn, resolved…)."""
+
+    def __init__(self, status: ReportStatus) -> None:
+        super().__init__(f"report is {status}")
+        self.status = status
+
+
+class NoCommunity(DomainError):
+    """The resident has not chosen a community yet."""
+
+
+@dataclass(frozen=True)
+class Buttons:
+    """Outbox keyboards, packed by the bot."""
+
+    rate: Callable[[int], Keyboard]
+    open: Callable[[int], Keyboard]
+
+
+def summary(report: Report, limit: int = 60) -> str:
+    text = " ".join(report.description.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def check_description(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("description", "empty")
+    if len(text) > DESCRIPTION_MAX:
+        raise InvalidInput("description", "too_long")
+    return text
+
+
+def check_answer(text: str, field: str = "answer") -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidInput(field, "empty")
+    if len(text) > ANSWER_MAX:
+        raise InvalidInput(field, "too_long")
+    return text
+
+
+async def _staff_of(session: AsyncSession, community_id: int) -> list[int]:
+    found = await session.execute(
+        select(col(RoleGrant.user_id)).join(User, col(User.id) == col(RoleGrant.user_id))
+        .where(col(RoleGrant.role) == Role.STAFF, col(RoleGrant.community_id) == community_id,
+               col(User.tg_id).is_not(None)).distinct())
+    return list(found.scalars())
+
+
+async def create_report(
+    session: AsyncSession, *, clock: Clock, user: User, category: ReportCategory,
+    description: str, grid_id: int | None = None, photo_file_id: str | None = None,
+    latitude: float | None = None, longitude: float | None = None,
+    buttons: Buttons | None = None, notify: Notify | None = None,
+) -> Report:
+    """Record a resident's concern or idea and tell their community's staff."""
+    text = check_description(description)
+    category = ReportCategory(category)
+    if user.community_id is None or user.id is None:
+        raise NoCommunity("choose a community first")
+    await begin_write(session)
+    if grid_id is not None:
+        grid = await session.get(Grid, grid_id)
+        if grid is None or grid.community_id != user.community_id:
+            await session.commit()
+            raise InvalidInput("grid", "other_community")
+    now = clock.now()
+    report = Report(community_id=user.community_id, grid_id=grid_id, author_id=user.id,
+                    category=category, description=text, photo_file_id=photo_file_id,
+                    latitude=latitude, longitude=longitude, created_at=now, updated_at=now)
+    session.add(report)
+    await session.flush()
+    assert report.id is not None
+    staff = [uid for uid in await _staff_of(session, user.community_id) if uid != user.id]
+    await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+        outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=NEW_REPORT_KEY,
+                        params={"id": report.id, "summary": summary(report)},
+                        keyboard=buttons.open(report.id) if buttons else None,
+                        dedupe_key=f"report:{report.id}:new:{uid}")
+        for uid in staff))
+    await session.commit()
+    return report
+
+
+async def _lock(session: AsyncSession, report_id: int) -> Report:
+    """The report, locked for change (PostgreSQL; SQLite's BEGIN IMMEDIATE already is)."""
+    report = (await session.execute(
+        select(Report).where(col(Report.id) == report_id).with_for_update()
+        .execution_options(populate_existing=True))).scalar_one_or_none()
+    if report is None:
+        raise NotFound(f"report {report_id}")
+    return report
+
+
+async def withdraw(session: AsyncSession, *, clock: Clock, user_id: int,
+                   report_id: int) -> Report:
+    """The author takes back a report nobody has started on."""
+    await begin_write(session)
+    try:
+        report = await _lock(session, report_id)
+        if report.author_id != user_id:
+            raise NotAllowed("not the author")
+        if report.status != ReportStatus.RECEIVED:
+            raise ReportClosed(report.status)
+    except DomainError:
+        await session.commit()
+        raise
+    report.status = ReportStatus.WITHDRAWN
+    report.updated_at = report.closed_at = clock.now()
+    session.add(report)
+    await session.commit()
+    return report
+
+
+async def rate(session: AsyncSession, *, clock: Clock, user_id: int, report_id: int,
+               stars: int) -> Report:
+    """The author says how satisfied they are with a resolved report (1–5)."""
+    if not 1 <= stars <= 5:
+        raise InvalidInput("stars", "range")
+    await begin_write(session)
+    try:
+        report = await _lock(session, report_id)
+        if report.author_id != user_id:
+            raise NotAllowed("not the author")
+        if report.status != ReportStatus.RESOLVED:
+            raise ReportClosed(report.status)
+    except DomainError:
+        await session.commit()
+        raise
+    report.rating = stars
+    report.updated_at = clock.now()
+    session.add(report)
+    await session.commit()
+    return report
+
+
+async def _idea_for_backing(session: AsyncSession, user: User, report_id: int) -> Report:
+    report = await _lock(session, report_id)
+    if report.category != ReportCategory.IDEA or report.community_id != user.community_id:
+        raise NotAllowed("not an idea of the user's community")
+    if report.author_id == user.id:
+        raise NotAllowed("own idea")
+    if report.status not in OPEN:
+        raise ReportClosed(report.status)
+    return report
+
+
+async def back(session: AsyncSession, *, clock: Clock, user: User, report_id: int,
+               on: bool = True) -> Report:
+    """A neighbour backs an idea ("me too"), or takes their backing back; idempotent."""
+    assert user.id is not None
+    await begin_write(session)
+    try:
+        report = await _idea_for_backing(session, user, report_id)
+    except DomainError:
+        await session.commit()
+        raise
+    existing = (await session.execute(select(ReportBacking).where(
+        col(ReportBacking.report_id) == report_id,
+        col(ReportBacking.user_id) == user.id))).scalar_one_or_none()
+    if on and existing is None:
+        session.add(ReportBacking(report_id=report_id, user_id=user.id, created_at=clock.now()))
+        report.backers += 1
+    elif not on and existing is not None:
+        await session.delete(existing)
+        report.backers = max(0, report.backers - 1)
+    session.add(report)
+    await session.commit()
+    return report
+
+
+async def has_backed(session: AsyncSession, *, user_id: int, report_id: int) -> bool:
+    found = await session.execute(select(col(ReportBacking.id)).where(
+        col(ReportBacking.report_id) == report_id, col(ReportBacking.user_id) == user_id))
+    return found.first() is not None
+
+
+async def own_reports(session: AsyncSession, *, user_id: int, limit: int = 20) -> list[Report]:
+    """A resident's reports, newest first."""
+    found = await session.execute(select(Report).where(col(Report.author_id) == user_id)
+                                  .order_by(col(Report.id).desc()).limit(limit))
+    return list(found.scalars())
+
+
+async def get_own(session: AsyncSession, *, user_id: int, report_id: int) -> Report:
+    report = await session.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"report {report_id}")
+    if report.author_id != user_id:
+        raise NotAllowed("not the author")
+    return report
+
+
+async def community_ideas(session: AsyncSession, *, user: User, limit: int = 20) -> list[Report]:
+    """Open ideas of the resident's community, most backed first."""
+    if user.community_id is None:
+        raise NoCommunity("choose a community first")
+    found = await session.execute(
+        select(Report).where(col(Report.community_id) == user.community_id,
+                             col(Report.category) == ReportCategory.IDEA,
+                             col(Report.status).in_(OPEN))
+        .order_by(col(Report.backers).desc(), col(Report.id)).limit(limit))
+    return list(found.scalars())
+
+
+async def get_idea(session: AsyncSession, *, user: User, report_id: int) -> Report:
+    """An idea of the resident's own community (others' concerns are not for them)."""
+    report = await session.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"report {report_id}")
+    if report.category != ReportCategory.IDEA or report.community_id != user.community_id:
+        raise NotAllowed("not an idea of the user's community")
+    return report
+
+
+# --- Staff ----------------------------------------------------------------------------
+
+
+async def get_for_staff(session: AsyncSession, *, access: Access, report_id: int) -> Report:
+    """A report the actor may triage: staff of its community, or a district admin."""
+    report = await session.get(Report, report_id)
+    if report is None:
+        raise NotFound(f"report {report_id}")
+    access.require_manage(report.community_id)
+    return report
+
+
+async def triage_list(
+    session: AsyncSession, *, access: Access, community_id: int, ideas: bool = False,
+    limit: int = 30,
+) -> list[Report]:
+    """Open reports of a community: oldest first, or (ideas) most backed first."""
+    access.require_manage(community_id)
+    query = select(Report).where(col(Report.community_id) == community_id,
+                                 col(Report.status).in_(OPEN))
+    if ideas:
+        query = query.where(col(Report.category) == ReportCategory.IDEA).order_by(
+            col(Report.backers).desc(), col(Report.id))
+    else:
+        query = query.order_by(col(Report.id))
+    return list((await session.execute(query.limit(limit))).scalars())
+
+
+async def staff_choices(session: AsyncSession, *, access: Access,
+                        community_id: int) -> list[User]:
+    """The staff of a community, to assign a report to."""
+    access.require_manage(community_id)
+    ids = await _staff_of(session, community_id)
+    if not ids:
+        return []
+    found = await session.execute(select(User).where(col(User.id).in_(ids))
+                                  .order_by(col(User.id)))
+    return list(found.scalars())
+
+
+async def assign(
+    session: AsyncSession, *, access: Access, clock: Clock, report_id: int, assignee_id: int,
+    buttons: Buttons | None = None, notify: Notify | None = None,
+) -> Report:
+    """Give a report to a staff member of its community (who is told, unless it is oneself)."""
+    await begin_write(session)
+    try:
+        report = await _lock(session, report_id)
+        access.require_manage(report.community_id)
+        if report.status not in OPEN:
+            raise ReportClosed(report.status)
+        if assignee_id not in await _staff_of(session, report.community_id):
+            raise InvalidInput("assignee", "not_staff")
+    except DomainError:
+        await session.commit()
+        raise
+    report.assignee_id = assignee_id
+    report.updated_at = clock.now()
+    session.add(report)
+    if assignee_id != access.user_id:
+        await outbox.queue(session, clock=clock, user_id=assignee_id, kind=OutboxKind.STATUS,
+                           key=ASSIGNED_KEY, params={"id": report_id, "summary": summary(report)},
+                           keyboard=buttons.open(report_id) if buttons else None, notify=notify)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="report.assign",
+                 community_id=report.community_id, report_id=report_id, assignee_id=assignee_id)
+    await session.commit()
+    return report
+
+
+async def set_status(
+    session: AsyncSession, *, access: Access, clock: Clock, report_id: int,
+    status: ReportStatus, text: str | None = None, buttons: Buttons | None = None,
+    notify: Notify | None = None,
+) -> Report:
+    """Move a report on; the author is told. Declining needs a reason; resolving may
+    carry the public answer (and asks the author to rate)."""
+    status = ReportStatus(status)
+    if status == ReportStatus.DECLINED:
+        text = check_answer(text or "", "reason")
+    elif text is not None:
+        text = check_answer(text)
+    await begin_write(session)
+    try:
+        report = await _lock(session, report_id)
+        access.require_manage(report.community_id)
+        if status not in NEXT.get(report.status, ()):
+            raise ReportClosed(report.status)
+    except DomainError:
+        await session.commit()
+        raise
+    previous = report.status
+    now = clock.now()
+    report.status = status
+    report.updated_at = now
+    if status == ReportStatus.DECLINED:
+        report.decline_reason = text
+    elif text:
+        report.answer = text
+    if status in FINAL:
+        report.closed_at = now
+    if report.assignee_id is None:
+        report.assignee_id = access.user_id  # whoever moved it is handling it
+    session.add(report)
+    params: dict[str, Any] = {"id": report_id, "summary": summary(report),
+                              "answer": report.answer or "", "reason": text or ""}
+    keyboard = buttons.rate(report_id) if buttons and status == ReportStatus.RESOLVED else None
+    await outbox.queue(session, clock=clock, user_id=report.author_id, kind=OutboxKind.STATUS,
+                       key=STATUS_KEYS[status], params=params, keyboard=keyboard,
+                       dedupe_key=f"report:{report_id}:{status}", notify=notify)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="report.status",
+                 community_id=report.community_id, report_id=report_id,
+                 previous=str(previous), status=str(status))
+    await session.commit()
+    return report
+
+
+async def answer(
+    session: AsyncSession, *, access: Access, clock: Clock, report_id: int, text: str,
+    notify: Notify | None = None,
+) -> Report:
+    """Write (or rewrite) the public answer; the author gets it."""
+    text = check_answer(text)
+    await begin_write(session)
+    try:
+        report = await _lock(session, report_id)
+        access.require_manage(report.community_id)
+        if report.status == ReportStatus.WITHDRAWN:
+            raise ReportClosed(report.status)
+    except DomainError:
+        await session.commit()
+        raise
+    report.answer = text
+    report.updated_at = clock.now()
+    session.add(report)
+    await outbox.queue(session, clock=clock, user_id=report.author_id, kind=OutboxKind.STATUS,
+                       key=ANSWER_KEY, params={"id": report_id, "summary": summary(report),
+                                               "answer": text}, notify=notify)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="report.answer",
+                 community_id=report.community_id, report_id=report_id)
+    await session.commit()
+    return report
+
+
+# --- Privacy --------------------------------------------------------------------------
+
+
+async def erase_reports(session: AsyncSession, user_id: int) -> None:
+    """/deleteme: blank what the person wrote and the photo; the rows stay for counts."""
+    await session.execute(
+        update(Report).where(col(Report.author_id) == user_id)
+        .values(description="", photo_file_id=None, latitude=None, longitude=None)
+        .execution_options(synchronize_session=False))
+
+
+privacy.ERASERS.append(erase_reports)

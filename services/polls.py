@@ -1,0 +1,503 @@
+"""Polls: staff ask an audience questions; residents answer with buttons until it closes.
+
+A person has one answer per question (unique in the database), which they may
+change while the poll is open; counts are therefore counts of people. Who may
+answer is the poll's audience (services.broadcasts' audiences: the community,
+some grids, a role), checked on every answer, not only when invitations go out.
+Closing is a sweep (`close_due`): the first run after `closes_at` marks the poll
+closed with a conditional UPDATE, so two runs never send the results twice.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from sqlalchemy import CursorResult, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from models.communities import Community, Grid
+from models.db import begin_write
+from models.outbox import MediaKind, OutboxKind
+from models.polls import (
+    OPTION_MAX,
+    OPTIONS_MAX,
+    OTHER_MAX,
+    QUESTION_MAX,
+    QUESTIONS_MAX,
+    TITLE_MAX,
+    Poll,
+    PollAnswer,
+    PollQuestion,
+)
+from models.users import User
+from services import audit, charts, outbox, privacy
+from services.access import Access
+from services.broadcasts import Audience, audience_query, check_scope
+from services.clock import Clock
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+
+Notify = Callable[[], None]
+Keyboard = Mapping[str, Any]
+MIN_OPEN = timedelta(minutes=10)
+
+
+def N_(message: str) -> str:
+    """Mark an outbox key for extraction (bot.i18n's twin: services don't import aiogram)."""
+    return message
+
+
+INVITE_KEY = N_("🗳 A new poll: “{title}”\nPlease answer by {closes}. It takes a minute.")
+RESULTS_KEY = N_("📊 Results of the poll “{title}”: {count} people answered. Thank you!")
+CLOSED_KEY = N_("🔒 Your poll “{title}” has closed: {count} people answered.")
+# The chart sent to many people is drawn once, so its few own words are in both languages.
+CHART_OTHER = "其他 Other"
+CHART_NO_GRID = "— "
+CHART_ANSWERED = "{count} 人回答 · answered"
+
+
+class PollClosed(DomainError):
+    """The poll no longer takes answers."""
+
+
+class NotInAudience(NotAllowed):
+    """The poll was not put to this person."""
+
+
+@dataclass
+class QuestionDraft:
+    text: str
+    options: list[str]
+    multiple: bool = False
+    allow_other: bool = False
+
+
+def check_title(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise InvalidInput("title", "empty")
+    if len(text) > TITLE_MAX:
+        raise InvalidInput("title", "too_long")
+    return text
+
+
+def check_question(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise InvalidInput("question", "empty")
+    if len(text) > QUESTION_MAX:
+        raise InvalidInput("question", "too_long")
+    return text
+
+
+def parse_options(text: str) -> list[str]:
+    """Choices typed one per line: 2 to 10, each short, no repeats."""
+    options = [" ".join(line.split()) for line in text.splitlines()]
+    options = [o for o in options if o]
+    if len(options) < 2:
+        raise InvalidInput("options", "too_few")
+    if len(options) > OPTIONS_MAX:
+        raise InvalidInput("options", "too_many")
+    if any(len(o) > OPTION_MAX for o in options):
+        raise InvalidInput("options", "too_long")
+    if len(set(options)) != len(options):
+        raise InvalidInput("options", "repeated")
+    return options
+
+
+def is_open(poll: Poll, now: datetime) -> bool:
+    return poll.closed_at is None and poll.closes_at > now
+
+
+async def create_poll(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int, title: str,
+    questions: Sequence[QuestionDraft], audience: Audience, closes_at: datetime,
+    send_results: bool = False, invite: Callable[[int], Keyboard] | None = None,
+    notify: Notify | None = None,
+) -> Poll:
+    """Create a poll and invite its audience (one outbox message each)."""
+    check_scope(access, community_id)
+    title = check_title(title)
+    if not 1 <= len(questions) <= QUESTIONS_MAX:
+        raise InvalidInput("questions", "count")
+    for question in questions:
+        check_question(question.text)
+        parse_options("\n".join(question.options))
+    now = clock.now()
+    if closes_at < now + MIN_OPEN:
+        raise InvalidInput("closes_at", "past")
+    await begin_write(session)
+    community = await session.get(Community, community_id)
+    if community is None:
+        await session.commit()
+        raise NotFound(f"community {community_id}")
+    recipients = list((await session.execute(audience_query(community_id, audience))).scalars())
+    if not recipients:
+        await session.commit()
+        raise InvalidInput("audience", "empty")
+    poll = Poll(community_id=community_id, title=title, audience=audience.to_json(),
+                created_by=access.user_id, send_results=send_results, closes_at=closes_at,
+                created_at=now)
+    session.add(poll)
+    await session.flush()
+    assert poll.id is not None
+    for position, question in enumerate(questions):
+        session.add(PollQuestion(poll_id=poll.id, position=position,
+                                 text=check_question(question.text),
+                                 options=list(question.options), multiple=question.multiple,
+                                 allow_other=question.allow_other))
+    closes = closes_at.astimezone(ZoneInfo(community.timezone)).strftime("%Y-%m-%d %H:%M")
+    await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+        outbox.Outgoing(user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=INVITE_KEY,
+                        params={"title": title, "closes": closes},
+                        keyboard=invite(poll.id) if invite else None, group=f"poll:{poll.id}",
+                        dedupe_key=f"poll:{poll.id}:invite:{uid}")
+        for uid in recipients))
+    audit.record(session, clock=clock, actor_id=access.user_id, action="poll.create",
+                 community_id=community_id, poll_id=poll.id, audience=audience.to_json(),
+                 recipients=len(recipients), closes_at=closes_at.isoformat())
+    await session.commit()
+    return poll
+
+
+async def get_poll(session: AsyncSession, *, poll_id: int) -> Poll:
+    poll = await session.get(Poll, poll_id)
+    if poll is None:
+        raise NotFound(f"poll {poll_id}")
+    return poll
+
+
+async def questions_of(session: AsyncSession, *, poll_id: int) -> list[PollQuestion]:
+    found = await session.execute(select(PollQuestion).where(
+        col(PollQuestion.poll_id) == poll_id).order_by(col(PollQuestion.position)))
+    return list(found.scalars())
+
+
+async def in_audience(session: AsyncSession, *, poll: Poll, user_id: int) -> bool:
+    query = audience_query(poll.community_id, Audience.from_json(poll.audience))
+    found = await session.execute(select(col(User.id)).where(
+        col(User.id) == user_id, col(User.id).in_(query)))
+    return found.first() is not None
+
+
+async def poll_for_answering(session: AsyncSession, *, clock: Clock, user_id: int,
+                             poll_id: int) -> Poll:
+    """A poll this person may answer now, or the reason they can't."""
+    poll = await get_poll(session, poll_id=poll_id)
+    if not await in_audience(session, poll=poll, user_id=user_id):
+        raise NotInAudience(f"poll {poll_id} is not for user {user_id}")
+    if not is_open(poll, clock.now()):
+        raise PollClosed(f"poll {poll_id}")
+    return poll
+
+
+async def open_for(session: AsyncSession, *, clock: Clock, user: User) -> list[Poll]:
+    """Open polls put to this person, soonest closing first."""
+    if user.community_id is None or user.id is None:
+        return []
+    found = await session.execute(select(Poll).where(
+        col(Poll.community_id) == user.community_id, col(Poll.closed_at).is_(None),
+        col(Poll.closes_at) > clock.now()).order_by(col(Poll.closes_at)))
+    return [poll for poll in found.scalars()
+            if await in_audience(session, poll=poll, user_id=user.id)]
+
+
+async def answers_of(session: AsyncSession, *, poll_id: int,
+                     user_id: int) -> dict[int, PollAnswer]:
+    """This person's answers to a poll, by question id."""
+    found = await session.execute(select(PollAnswer).where(
+        col(PollAnswer.poll_id) == poll_id, col(PollAnswer.user_id) == user_id))
+    return {answer.question_id: answer for answer in found.scalars()}
+
+
+async def answer(
+    session: AsyncSession, *, clock: Clock, user: User, poll_id: int, position: int,
+    option: int | None = None, other_text: str | None = None,
+) -> PollAnswer:
+    """Record a choice (single: replaces; multiple: toggles) or the "other" text."""
+    assert user.id is not None
+    if other_text is not None:
+        other_text = other_text.strip()
+        if not other_text:
+            raise InvalidInput("other", "empty")
+        if len(other_text) > OTHER_MAX:
+            raise InvalidInput("other", "too_long")
+    await begin_write(session)
+    try:
+        await poll_for_answering(session, clock=clock, user_id=user.id, poll_id=poll_id)
+        question = (await session.execute(select(PollQuestion).where(
+            col(PollQuestion.poll_id) == poll_id,
+            col(PollQuestion.position) == position))).scalar_one_or_none()
+        if question is None or question.id is None:
+            raise NotFound(f"question {position} of poll {poll_id}")
+        if option is not None and not 0 <= option < len(question.options):
+            raise NotFound(f"option {option}")
+        if other_text is not None and not question.allow_other:
+            raise NotAllowed("no 'other' on this question")
+        if option is None and other_text is None:
+            raise InvalidInput("answer", "empty")
+    except DomainError:
+        await session.commit()
+        raise
+    row = (await session.execute(select(PollAnswer).where(
+        col(PollAnswer.question_id) == question.id, col(PollAnswer.user_id) == user.id)
+        .with_for_update())).scalar_one_or_none()
+    if row is None:
+        row = PollAnswer(poll_id=poll_id, question_id=question.id, user_id=user.id,
+                         choices=[], answered_at=clock.now())
+    choices = list(row.choices)
+    if option is not None and question.multiple:
+        choices = sorted(set(choices) ^ {option})
+    elif option is not None:
+        choices, row.other_text = [option], None
+    elif not question.multiple:  # "other" instead of a listed choice
+        choices = []
+    if other_text is not None:
+        row.other_text = other_text
+    row.choices = choices  # a new list, so the JSON column is seen as changed
+    row.grid_id = user.grid_id
+    row.answered_at = clock.now()
+    session.add(row)
+    await session.commit()
+    return row
+
+
+# --- Results --------------------------------------------------------------------------
+
+
+@dataclass
+class QuestionResult:
+    question: PollQuestion
+    counts: list[int]
+    other: int = 0
+    respondents: int = 0
+    # grid name (None: no grid) → counts per option, then "other" last
+    by_grid: dict[str | None, list[int]] = field(default_factory=dict)
+
+
+@dataclass
+class Results:
+    poll: Poll
+    questions: list[QuestionResult]
+    respondents: int
+
+
+async def results(session: AsyncSession, *, poll: Poll) -> Results:
+    """Counts per option (people, not taps), overall and per grid."""
+    assert poll.id is not None
+    questions = await questions_of(session, poll_id=poll.id)
+    rows = (await session.execute(
+        select(PollAnswer, Grid.name).outerjoin(Grid, col(Grid.id) == col(PollAnswer.grid_id))
+        .where(col(PollAnswer.poll_id) == poll.id))).all()
+    by_question: dict[int, list[tuple[PollAnswer, str | None]]] = defaultdict(list)
+    people: set[int] = set()
+    for row, grid in rows:
+        # An erased "other" text is "" (still an answer); a multiple choice untoggled to
+        # nothing is no answer at all.
+        if row.choices or row.other_text is not None:
+            by_question[row.question_id].append((row, grid))
+            people.add(row.user_id)
+    found: list[QuestionResult] = []
+    for question in questions:
+        n = len(question.options)
+        result = QuestionResult(question=question, counts=[0] * n)
+        for row, where in by_question.get(question.id or 0, []):
+            per_grid = result.by_grid.setdefault(where, [0] * (n + 1))
+            result.respondents += 1
+            for choice in row.choices:
+                if 0 <= choice < n:
+                    result.counts[choice] += 1
+                    per_grid[choice] += 1
+            if row.other_text is not None:
+                result.other += 1
+                per_grid[n] += 1
+        found.append(result)
+    return Results(poll=poll, questions=found, respondents=len(people))
+
+
+def chart(found: Results, *, other: str = CHART_OTHER, no_grid: str = CHART_NO_GRID,
+          by_grid: bool = False, footer: str = CHART_ANSWERED) -> bytes:
+    """The results as a bar chart PNG: one panel per question, grids as grouped bars."""
+    sections = []
+    for result in found.questions:
+        labels = list(result.question.options)
+        with_other = result.question.allow_other
+        if with_other:
+            labels.append(other)
+        if by_grid and result.by_grid:
+            series = {name or no_grid: counts if with_other else counts[:-1]
+                      for name, counts in sorted(result.by_grid.items(),
+                                                 key=lambda item: item[0] or "")}
+        else:
+            series = {"": result.counts + ([result.other] if with_other else [])}
+        sections.append(charts.Section(title=result.question.text, labels=labels,
+                                       series=series))
+    return charts.bar_chart(found.poll.title, sections,
+                            footer=footer.format(count=found.respondents))
+
+
+# --- Staff ----------------------------------------------------------------------------
+
+
+async def get_for_staff(session: AsyncSession, *, access: Access, poll_id: int) -> Poll:
+    poll = await get_poll(session, poll_id=poll_id)
+    access.require_manage(poll.community_id)
+    return poll
+
+
+async def list_for_staff(session: AsyncSession, *, access: Access, community_id: int,
+                         limit: int = 10) -> list[Poll]:
+    """A community's latest polls, newest first."""
+    access.require_manage(community_id)
+    found = await session.execute(select(Poll).where(col(Poll.community_id) == community_id)
+                                  .order_by(col(Poll.id).desc()).limit(limit))
+    return list(found.scalars())
+
+
+async def close_now(session: AsyncSession, *, access: Access, clock: Clock,
+                    poll_id: int) -> Poll:
+    """Stop taking answers now; the closing sweep sends any results as for a timed close."""
+    await begin_write(session)
+    try:
+        poll = await get_for_staff(session, access=access, poll_id=poll_id)
+        if not is_open(poll, clock.now()):
+            raise PollClosed(f"poll {poll_id}")
+    except DomainError:
+        await session.commit()
+        raise
+    poll.closes_at = clock.now()
+    session.add(poll)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="poll.close_now",
+                 community_id=poll.community_id, poll_id=poll_id)
+    await session.commit()
+    return poll
+
+
+async def export_xlsx(
+    session: AsyncSession, *, access: Access, clock: Clock, poll_id: int,
+    headers: Mapping[str, str],
+) -> bytes:
+    """Every answer as a spreadsheet row per person (numbered, not named: polls are
+    anonymous to keep them honest). `headers`: respondent, grid, answered, other."""
+    poll = await get_for_staff(session, access=access, poll_id=poll_id)
+    questions = await questions_of(session, poll_id=poll_id)
+    rows = (await session.execute(
+        select(PollAnswer, Grid.name).outerjoin(Grid, col(Grid.id) == col(PollAnswer.grid_id))
+        .where(col(PollAnswer.poll_id) == poll_id)
+        .order_by(col(PollAnswer.user_id)))).all()
+    community = await session.get(Community, poll.community_id)
+    zone = ZoneInfo(community.timezone if community else "Asia/Shanghai")
+    people: dict[int, dict[int, PollAnswer]] = defaultdict(dict)
+    grids: dict[int, str] = {}
+    latest: dict[int, datetime] = {}
+    for row, grid_name in rows:
+        people[row.user_id][row.question_id] = row
+        grids[row.user_id] = grid_name or ""
+        latest[row.user_id] = max(latest.get(row.user_id, row.answered_at), row.answered_at)
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "answers"
+    heading = [headers["respondent"], headers["grid"], headers["answered"]]
+    for question in questions:
+        heading.append(question.text)
+        if question.allow_other:
+            heading.append(f"{question.text} · {headers['other']}")
+    sheet.append(heading)
+    for number, (user_id, answers) in enumerate(sorted(people.items()), start=1):
+        line: list[Any] = [number, grids[user_id],
+                           latest[user_id].astimezone(zone).replace(tzinfo=None)]
+        for question in questions:
+            given = answers.get(question.id or 0)
+            chosen = [question.options[c] for c in (given.choices if given else [])
+                      if 0 <= c < len(question.options)]
+            line.append("; ".join(chosen))
+            if question.allow_other:
+                line.append(given.other_text if given and given.other_text else "")
+        sheet.append(line)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    await begin_write(session)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="poll.export",
+                 community_id=poll.community_id, poll_id=poll_id)
+    await session.commit()
+    return buffer.getvalue()
+
+
+async def close_due(session: AsyncSession, *, clock: Clock, notify: Notify | None = None,
+                    limit: int = 20) -> list[int]:
+    """Close polls whose time has passed; send the chart to the audience when asked, and
+    to the author always. Safe to run twice or late: each poll is closed once."""
+    now = clock.now()
+    due = [int(i or 0) for i in (await session.execute(select(col(Poll.id)).where(
+        col(Poll.closed_at).is_(None), col(Poll.closes_at) <= now)
+        .order_by(col(Poll.closes_at)).limit(limit))).scalars()]
+    await session.commit()
+    closed: list[int] = []
+    for poll_id in due:
+        await begin_write(session)
+        claimed = await session.execute(
+            update(Poll).where(col(Poll.id) == poll_id, col(Poll.closed_at).is_(None))
+            .values(closed_at=now).execution_options(synchronize_session=False))
+        if cast(CursorResult[Any], claimed).rowcount != 1:
+            await session.commit()
+            continue
+        poll = (await session.execute(select(Poll).where(col(Poll.id) == poll_id)
+                                      .execution_options(populate_existing=True))).scalar_one()
+        found = await results(session, poll=poll)
+        blob_id = await outbox.add_file(session, clock=clock, filename=f"poll-{poll_id}.png",
+                                        data=chart(found))
+        params = {"title": poll.title, "count": found.respondents}
+        rows: list[outbox.Outgoing] = []
+        audience: list[int] = []
+        if poll.send_results:
+            audience = list((await session.execute(audience_query(
+                poll.community_id, Audience.from_json(poll.audience)))).scalars())
+            rows += [outbox.Outgoing(
+                user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=RESULTS_KEY, params=params,
+                media=MediaKind.PHOTO, blob_id=blob_id, group=f"poll:{poll_id}",
+                dedupe_key=f"poll:{poll_id}:results:{uid}") for uid in audience]
+        if poll.created_by is not None and poll.created_by not in audience:
+            rows.append(outbox.Outgoing(
+                user_id=poll.created_by, kind=OutboxKind.STATUS, key=CLOSED_KEY, params=params,
+                media=MediaKind.PHOTO, blob_id=blob_id,
+                dedupe_key=f"poll:{poll_id}:closed:{poll.created_by}"))
+        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        audit.record(session, clock=clock, actor_id=None, action="poll.closed",
+                     community_id=poll.community_id, poll_id=poll_id,
+                     respondents=found.respondents, sent_to=len(audience))
+        await session.commit()
+        closed.append(poll_id)
+    return closed
+
+
+def tally(found: Results) -> list[dict[str, int]]:
+    """The counts as plain dicts per question (option text → people), "other" included."""
+    out = []
+    for result in found.questions:
+        counts = Counter(dict(zip(result.question.options, result.counts, strict=True)))
+        if result.question.allow_other:
+            counts[CHART_OTHER] = result.other
+        out.append(dict(counts))
+    return out
+
+
+# --- Privacy --------------------------------------------------------------------------
+
+
+async def erase_answers(session: AsyncSession, user_id: int) -> None:
+    """/deleteme: blank "other" texts (the choices stay, anonymous, for the counts)."""
+    await session.execute(
+        update(PollAnswer).where(col(PollAnswer.user_id) == user_id,
+                                 col(PollAnswer.other_text).is_not(None))
+        .values(other_text="").execution_options(synchronize_session=False))
+
+
+privacy.ERASERS.append(erase_answers)
