@@ -10,6 +10,8 @@ def routers(*, dev_clock: bool = False) -> list[Router]:
     from handlers import (
         broadcasts,
         common,
+        concern_staff,
+        concerns,
         course_orders,
         course_schedule,
         course_sessions,
@@ -21,6 +23,8 @@ def routers(*, dev_clock: bool = False) -> list[Router]:
         manage,
         membership,
         onboarding,
+        poll_staff,
+        polls,
         settings,
         volunteer_staff,
         volunteer_tasks,
@@ -44,5 +48,9 @@ def routers(*, dev_clock: bool = False) -> list[Router]:
         course_orders.router,
         course_schedule.router,
         course_sessions.router,
+        concerns.router,
+        concern_staff.router,
+        polls.router,
+        poll_staff.router,
         fallback.router,
     ]

@@ -1,5 +1,8 @@
 """Bar charts as PNG bytes (matplotlib, Agg backend: no display, safe in any process).
 
+Figures are made without pyplot (no global figure registry), so a chart can be
+drawn in a worker thread while the bot keeps answering.
+
 Labels are often Chinese. When a font with CJK glyphs is installed (Noto Sans
 CJK, WenQuanYi, Source Han…) it is used; otherwise matplotlib's default font
 draws them as empty boxes, and the numbers and latin text still render.
@@ -19,8 +22,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import font_manager
-from matplotlib import pyplot as plt
+from matplotlib import font_manager, rcParams
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 log = logging.getLogger(__name__)
@@ -63,32 +68,36 @@ def _wrap(text: str, width: int = LABEL_WRAP) -> str:
 
 def bar_chart(title: str, sections: Sequence[Section], *, footer: str = "") -> bytes:
     """Horizontal bar charts, one panel per section, as a PNG."""
-    font = cjk_font()
-    families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    _use_fonts()
     rows = [max(1, len(s.labels)) * max(1, len(s.series)) for s in sections] or [1]
     heights = [1.0 + BAR_ROW_IN * n for n in rows]
-    with plt.rc_context({"font.family": families, "axes.unicode_minus": False}), \
-            warnings.catch_warnings():
+    with warnings.catch_warnings():
         # Missing glyphs warn once per character; the chart is still useful.
         warnings.simplefilter("ignore", UserWarning)
-        figure, axes = plt.subplots(len(heights), 1, squeeze=False,
-                                    figsize=(WIDTH_IN, sum(heights) + 1.0),
-                                    gridspec_kw={"height_ratios": heights})
-        try:
-            figure.suptitle(_wrap(title, 60), fontsize=14)
-            for section, (ax,) in zip(sections, axes, strict=False):
-                _panel(ax, section)
-            if footer:
-                figure.text(0.01, 0.005, footer, fontsize=9, color="#555555")
-            figure.tight_layout(rect=(0, 0.02, 1, 0.97))
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", dpi=100)
-        finally:
-            plt.close(figure)
+        figure = Figure(figsize=(WIDTH_IN, sum(heights) + 1.0))
+        FigureCanvasAgg(figure)
+        axes = figure.subplots(len(heights), 1, squeeze=False,
+                               gridspec_kw={"height_ratios": heights})
+        figure.suptitle(_wrap(title, 60), fontsize=14)
+        for section, (ax,) in zip(sections, axes, strict=False):
+            _panel(ax, section)
+        if footer:
+            figure.text(0.01, 0.005, footer, fontsize=9, color="#555555")
+        figure.tight_layout(rect=(0, 0.02, 1, 0.97))
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=100)
     return buffer.getvalue()
 
 
-def _panel(ax: plt.Axes, section: Section) -> None:
+@cache
+def _use_fonts() -> None:
+    # Set once for the process: only charts draw with matplotlib here.
+    font = cjk_font()
+    rcParams["font.family"] = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    rcParams["axes.unicode_minus"] = False
+
+
+def _panel(ax: Axes, section: Section) -> None:
     labels = [_wrap(label) for label in section.labels]
     n_series = max(1, len(section.series))
     height = 0.8 / n_series

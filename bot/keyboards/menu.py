@@ -34,6 +34,7 @@ def _managers(access: Access) -> bool:
 MENU: tuple[MenuItem, ...] = (
     MenuItem("courses", N_("📚 Courses"), _everyone),
     MenuItem("volunteer", N_("🙋 Volunteer"), _everyone),
+    MenuItem("voice", N_("💬 My voice"), _everyone),
     MenuItem("announce", N_("📢 Announcements"), _managers),
     MenuItem("manage", N_("🛠 Manage community"), _managers),
     MenuItem("settings", N_("⚙️ Settings"), _everyone),
