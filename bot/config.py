@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     invite_ttl_days: int = Field(default=7, ge=1, le=365)
     flood_rate: int = Field(default=8, ge=1, description="updates a user may send per window")
     flood_window_seconds: float = Field(default=5.0, gt=0)
+    quiet_hours: str = Field(default="21:00-08:00",
+                             description='default quiet hours, local time; "off" for none')
     sweep_seconds: float = Field(default=30.0, gt=0, le=3600,
                                  description="how often deadline sweeps run")
     dev_clock: bool | None = Field(
@@ -77,6 +79,14 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("unknown time zone (use a name such as Asia/Shanghai)") from None
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from services.preferences import parse_quiet_hours
+
+        parse_quiet_hours(value)
         return value
 
     @field_validator("telegram_api_url")

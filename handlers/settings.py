@@ -26,6 +26,7 @@ from bot.callback_data import (
     SettingsAction,
     SettingsCb,
 )
+from bot.config import Settings
 from bot.filters import MenuButton
 from bot.i18n import N_
 from handlers.onboarding import ask_community, language_keyboard, privacy_text, show_menu
@@ -58,7 +59,7 @@ async def on_settings(message: Message) -> None:
 @router.callback_query(SettingsCb.filter())
 async def on_settings_choice(
     callback: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession,
-    state: FSMContext,
+    state: FSMContext, settings: Settings,
 ) -> None:
     """A settings button."""
     await callback.answer()
@@ -70,7 +71,9 @@ async def on_settings_choice(
             await message.answer(_("Choose your language:"),
                                  reply_markup=language_keyboard().as_markup())
         case SettingsAction.NOTIFICATIONS:
-            prefs = await preferences.get_preferences(session, user_id=user.id or 0)
+            prefs = await preferences.get_preferences(
+                session, user_id=user.id or 0,
+                defaults=preferences.parse_quiet_hours(settings.quiet_hours))
             await message.answer(notifications_text(prefs),
                                  reply_markup=notifications_keyboard(prefs))
         case SettingsAction.HOME:
@@ -121,13 +124,14 @@ def notifications_keyboard(prefs: preferences.Preferences) -> InlineKeyboardMark
 @router.callback_query(NotifyCb.filter())
 async def on_notify_choice(
     callback: CallbackQuery, callback_data: NotifyCb, user: User, session: AsyncSession,
-    clock: Clock,
+    clock: Clock, settings: Settings,
 ) -> None:
     """A notification setting: mute or unmute a kind, or pick quiet hours."""
     if not isinstance(callback.message, Message) or user.id is None:
         await callback.answer()
         return
-    prefs = await preferences.get_preferences(session, user_id=user.id)
+    defaults = preferences.parse_quiet_hours(settings.quiet_hours)
+    prefs = await preferences.get_preferences(session, user_id=user.id, defaults=defaults)
     if callback_data.action == NotifyAction.QUIET:
         builder = InlineKeyboardBuilder()
         for preset, (start, end) in QUIET_PRESETS.items():
@@ -146,7 +150,7 @@ async def on_notify_choice(
             return
         kind = OutboxKind(callback_data.kind)
         prefs = await preferences.set_muted(session, user_id=user.id, clock=clock, kind=kind,
-                                            muted=kind not in prefs.muted)
+                                            muted=kind not in prefs.muted, defaults=defaults)
     elif callback_data.preset == 0:
         prefs = await preferences.set_quiet_hours(session, user_id=user.id, clock=clock,
                                                   start=None, end=None)

@@ -74,6 +74,7 @@ from models.outbox import MediaKind
 from services import outbox, users
 from services.clock import Clock
 from services.outbox import Claimed
+from services.preferences import DEFAULTS, Preferences, parse_quiet_hours
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,7 @@ class OutboxSender:
         default_tz: str,
         owner: str | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        defaults: Preferences = DEFAULTS,
     ) -> None:
         self.bot = bot
         self.sessionmaker = sessionmaker
@@ -208,6 +210,7 @@ class OutboxSender:
         self.limits = limits
         self.default_locale = default_locale
         self.default_tz = default_tz
+        self.defaults = defaults  # preferences of users who never set any
         self.owner = owner or default_owner()
         self.stats = SenderStats()
         self._mono = monotonic
@@ -247,7 +250,7 @@ class OutboxSender:
         return cls(bot=bot, sessionmaker=sessionmaker, clock=clock,
                    limits=SendLimits.from_settings(settings),
                    default_locale=settings.default_locale, default_tz=settings.timezone,
-                   owner=owner)
+                   owner=owner, defaults=parse_quiet_hours(settings.quiet_hours))
 
     # --- Control ---------------------------------------------------------------------------
 
@@ -394,6 +397,7 @@ class OutboxSender:
         claim = await self._db(
             outbox.claim_due, owner=self.owner, now=self.clock.now(), limit=room,
             lease=timedelta(seconds=self.limits.lease), default_tz=self.default_tz,
+            defaults=self.defaults,
             max_attempts=self.limits.max_attempts)
         if claim is None:  # the database is unwell: try again on the next tick
             return

@@ -373,6 +373,7 @@ async def claim_due(
     lease: timedelta,
     default_tz: str,
     max_attempts: int = 5,
+    defaults: Preferences = DEFAULTS,
 ) -> Claim:
     """Take up to `limit` due rows for `owner` until `now + lease`, and commit.
 
@@ -420,7 +421,7 @@ async def claim_due(
         if r.blocked_at is not None:
             skipped["user blocked the bot"].append(r.id)
             continue
-        prefs = DEFAULTS if r.prefs_user_id is None else Preferences.from_columns(
+        prefs = defaults if r.prefs_user_id is None else Preferences.from_columns(
             r.muted, r.quiet_start, r.quiet_end)
         if not prefs.allows(r.kind, urgent=r.urgent):
             skipped["muted by the user"].append(r.id)

@@ -58,6 +58,20 @@ class Preferences:
 DEFAULTS = Preferences()
 
 
+def parse_quiet_hours(text: str) -> Preferences:
+    """The district's default preferences from "21:00-08:00", or "off" for no quiet hours."""
+    text = text.strip().lower()
+    if text in ("off", "none", ""):
+        return Preferences(quiet_start=None, quiet_end=None)
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError:
+        raise ValueError('use HH:MM-HH:MM, e.g. 21:00-08:00, or "off"') from None
+    if start == end:
+        raise ValueError('start and end are the same; use "off" for no quiet hours')
+    return Preferences(quiet_start=start, quiet_end=end)
+
+
 def quiet_until(prefs: Preferences, now: datetime, tz: ZoneInfo | str) -> datetime | None:
     """The end (aware UTC) of the quiet period `now` falls in, or None if it is not quiet."""
     start, end = prefs.quiet_start, prefs.quiet_end
@@ -85,29 +99,36 @@ def is_quiet(prefs: Preferences, now: datetime, tz: ZoneInfo | str) -> bool:
     return quiet_until(prefs, now, tz) is not None
 
 
-async def get_preferences(session: AsyncSession, *, user_id: int) -> Preferences:
-    """The user's preferences, or the defaults if they never changed any."""
-    return Preferences.of(await session.get(NotificationPrefs, user_id))
+async def get_preferences(
+    session: AsyncSession, *, user_id: int, defaults: Preferences = DEFAULTS
+) -> Preferences:
+    """The user's preferences, or the district's defaults if they never changed any."""
+    row = await session.get(NotificationPrefs, user_id)
+    return defaults if row is None else Preferences.of(row)
 
 
-async def _row(session: AsyncSession, *, user_id: int, clock: Clock) -> NotificationPrefs:
+async def _row(session: AsyncSession, *, user_id: int, clock: Clock,
+               defaults: Preferences) -> NotificationPrefs:
     """The user's row, read inside a write transaction (it is about to change)."""
     await begin_write(session)
     row = await session.get(NotificationPrefs, user_id)
-    if row is None:
-        row = NotificationPrefs(user_id=user_id, updated_at=clock.now())
+    if row is None:  # starts from the district's defaults
+        row = NotificationPrefs(user_id=user_id, updated_at=clock.now(),
+                                quiet_start=defaults.quiet_start or NO_QUIET,
+                                quiet_end=defaults.quiet_end or NO_QUIET)
         session.add(row)
     row.updated_at = clock.now()
     return row
 
 
 async def set_muted(
-    session: AsyncSession, *, user_id: int, clock: Clock, kind: OutboxKind, muted: bool
+    session: AsyncSession, *, user_id: int, clock: Clock, kind: OutboxKind, muted: bool,
+    defaults: Preferences = DEFAULTS,
 ) -> Preferences:
     """Mute or unmute one kind of news."""
     if kind not in MUTABLE_KINDS:
         raise InvalidInput("kind", "not_mutable")
-    row = await _row(session, user_id=user_id, clock=clock)
+    row = await _row(session, user_id=user_id, clock=clock, defaults=defaults)
     kinds = set(row.muted)
     if muted:
         kinds.add(str(kind))
@@ -126,7 +147,7 @@ async def set_quiet_hours(
         raise InvalidInput("quiet_hours", "both_or_neither")
     if start is not None and start == end:
         raise InvalidInput("quiet_hours", "empty")
-    row = await _row(session, user_id=user_id, clock=clock)
+    row = await _row(session, user_id=user_id, clock=clock, defaults=DEFAULTS)
     row.quiet_start = start.replace(second=0, microsecond=0, tzinfo=None) if start else NO_QUIET
     row.quiet_end = end.replace(second=0, microsecond=0, tzinfo=None) if end else NO_QUIET
     await session.commit()

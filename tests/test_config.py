@@ -15,7 +15,8 @@ from models.db import ROOT
 @pytest.mark.parametrize(
     ("name", "value"),
     [("ADMIN_IDS", "12,abc"), ("TIMEZONE", "Mars/Base"), ("BOT_TOKEN", "not-a-token"),
-     ("DATABASE_URL", "mysql://x"), ("LOG_LEVEL", "LOUD"), ("EMULATOR_PORT", "99999")],
+     ("DATABASE_URL", "mysql://x"), ("LOG_LEVEL", "LOUD"), ("EMULATOR_PORT", "99999"),
+     ("QUIET_HOURS", "9pm-8am")],
 )
 def test_bad_values_name_the_setting(
     name: str, value: str, monkeypatch: pytest.MonkeyPatch

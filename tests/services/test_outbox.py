@@ -519,3 +519,27 @@ async def test_purge_deletes_only_finished_rows_older_than_given(
     assert await outbox.purge(session, before=clock.now()) == 0
     assert await outbox.purge(session, before=clock.now() + timedelta(days=30)) == 2
     assert [r.text for r in await rows(session)] == ["pending"]
+
+
+async def test_the_districts_default_quiet_hours_apply_to_people_who_set_none(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    night_owls = preferences.parse_quiet_hours("off")
+    early = preferences.parse_quiet_hours("20:00-07:00")
+    assert (early.quiet_start, early.quiet_end) == (time(20), time(7))
+    with pytest.raises(ValueError):
+        preferences.parse_quiet_hours("21:00-21:00")
+    user = await make_user(session, clock, community=await make_community(session, clock))
+    assert user.id is not None
+    clock.set(datetime(2026, 3, 2, 14, 30, tzinfo=UTC))  # 22:30 in Shanghai
+    await outbox.queue(session, clock=clock, user_id=user.id, kind=OutboxKind.PING, text="hi")
+    await session.commit()
+    got = await outbox.claim_due(session, owner="a", now=clock.now(), limit=10,
+                                 lease=timedelta(minutes=1), default_tz="Asia/Shanghai",
+                                 defaults=night_owls)
+    assert [c.text for c in got.rows] == ["hi"]
+    # Someone who changes a setting starts from the district's defaults.
+    changed = await preferences.set_muted(session, user_id=user.id, clock=clock,
+                                          kind=OutboxKind.ANNOUNCEMENT, muted=True,
+                                          defaults=night_owls)
+    assert (changed.quiet_start, changed.quiet_end) == (None, None)
