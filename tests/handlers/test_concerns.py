@@ -1,0 +1,162 @@
+"""Concerns and ideas through the chat: report with a photo, triage, updates, rating, refusals."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from bot.callback_data import ReportAction, ReportCb, TriageAction, TriageCb
+from models.audit import AuditEntry
+from models.communities import Community
+from models.users import Role, User
+from models.voices import Report, ReportStatus
+from scheduler.outbox import OutboxSender
+from services.clock import ManualClock
+from tests.factories import grant, make_community
+from tests.handlers.conftest import Harness, Person
+from tests.handlers.test_broadcasts import resident, sender
+from tests.scheduler.conftest import settled, wait_until
+
+__all__ = ["sender"]  # the outbox sender fixture, shared with the announcement tests
+
+
+async def staff_member(harness: Harness, session: AsyncSession, clock: ManualClock,
+                       community: Community, tg_id: int = 5000) -> Person:
+    staff = await resident(harness, tg_id, None)
+    user = (await session.execute(select(User).where(col(User.tg_id) == tg_id))).scalar_one()
+    await session.commit()  # end the read: the grant is a write transaction of its own
+    await grant(session, clock, user, Role.STAFF, community)
+    await staff.send("/menu")  # the keyboard follows the new role
+    return staff
+
+
+async def report_problem(person: Person, text: str) -> None:
+    await person.tap("💬 My voice")
+    await person.press("📝 Report a problem")
+    await person.press("🔧 Facilities and repairs")
+    await person.send(text)
+
+
+async def test_report_with_photo_triaged_answered_and_rated(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    ann = await resident(harness, 5001, "Block 1")
+    staff = await staff_member(harness, session, clock, sunny)
+    assert "💬 My voice" in ann.menu
+
+    await report_problem(ann, "   ")
+    assert ann.last == "Please write a few words about it."
+    await ann.send("x" * 1001)
+    assert ann.last == "That is too long: please keep it under 1000 characters."
+    await ann.send("The light on the stairs of building 3 is broken")
+    assert ann.last.startswith("📷 A photo helps.")
+    await ann.handle.send_document(b"%PDF-1.4", "light.pdf", "application/pdf")
+    await harness.settle()
+    assert ann.last.startswith("That was sent as a file, not as a photo.")
+    await ann.handle.send_photo(caption=None)
+    await harness.settle()
+    assert ann.last.startswith("📍 Are you where it is?")
+    await ann.handle.send_location(31.23, 121.47)
+    await harness.settle()
+    assert ann.last == "Which part of the community is it in?"
+    await ann.press("🏠 Block 1")
+    assert "📷 with a photo" in ann.last and "📍 with your location" in ann.last
+    await ann.press("✅ Send")
+    assert ann.last.startswith("✅ Thank you! Your report #1 has gone to the community staff.")
+
+    await wait_until(settled(sessionmaker))
+    assert staff.last.startswith("📥 New report #1 from your community:")
+    await staff.press("🗂 Open the report")
+    shown = staff.handle.last_bot_message
+    assert shown is not None and shown.photo is not None  # staff see the photo…
+    assert "From: R5001" in staff.last and "📍 31.23000, 121.47000" in staff.last  # …and name
+    await staff.press("👤 Give it to…")
+    await staff.press("👤 R5000")
+    assert staff.last == "Report #1 is now handled by R5000."
+    await staff.tap("💬 My voice")
+    await staff.press("🗂 Reports to handle")
+    await staff.press("📥 #1 The light on the stairs of bu…")
+    await staff.press("🔧 Being worked on")
+    await wait_until(settled(sessionmaker))
+    assert ann.last.startswith("🔧 Your report #1 is being worked on now.")
+    await staff.press("✅ Resolved")
+    await staff.send("A new bulb was fitted on Tuesday.")
+    assert staff.texts[-2] == "Saved. The resident has been told."
+    await wait_until(settled(sessionmaker))
+    assert ann.last.startswith("✅ Your report #1 has been resolved.")
+    assert "A new bulb was fitted on Tuesday." in ann.last
+    await ann.press("4 ⭐")
+    assert ann.last == "Thank you! You gave ⭐⭐⭐⭐."
+
+    await ann.tap("💬 My voice")
+    await ann.press("📋 My reports")
+    await ann.press("✅ #1 The light on the stairs of bu…")
+    assert "Status: ✅ Resolved" in ann.last and "Your rating: ⭐⭐⭐⭐" in ann.last
+
+    await session.commit()
+    report = (await session.execute(select(Report))).scalar_one()
+    assert (report.status, report.rating, report.photo_file_id is not None) == (
+        ReportStatus.RESOLVED, 4, True)
+    actions = (await session.execute(select(col(AuditEntry.action)).where(
+        col(AuditEntry.action).startswith("report.")))).scalars().all()
+    assert actions == ["report.assign", "report.status", "report.status"]
+
+
+async def test_forged_and_foreign_buttons_change_nothing(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5011, None)
+    bob = await resident(harness, 5012, None)
+    await report_problem(ann, "Broken bench")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    await ann.press("✅ Send")
+    # Another resident can neither triage, withdraw nor rate Ann's report.
+    for data in (TriageCb(action=TriageAction.STATUS, id=1, code="in_progress").pack(),
+                 TriageCb(action=TriageAction.VIEW, id=1).pack()):
+        assert await bob.forge(data) == \
+            "You can't do that here. Only staff of this community can."
+    for action in (ReportAction.WITHDRAW, ReportAction.RATE, ReportAction.VIEW):
+        assert await bob.forge(ReportCb(action=action, id=1, n=5).pack()) == \
+            "This button is not for you."
+    # Staff of another community can't touch it either.
+    other = await make_community(session, clock, "Other")
+    outsider = await staff_member(harness, session, clock, other, tg_id=5019)
+    assert await outsider.forge(TriageCb(action=TriageAction.STATUS, id=1,
+                                         code="declined").pack()) == \
+        "You can't do that here. Only staff of this community can."
+    # Ann withdraws while it is still "received"; afterwards staff can't move it.
+    await ann.tap("💬 My voice")
+    await ann.press("📋 My reports")
+    await ann.press("📥 #1 Broken bench")
+    await ann.press("↩️ Withdraw it")
+    assert ann.alerts[-1] == "Withdrawn."
+    await session.commit()
+    report = (await session.execute(select(Report))).scalar_one()
+    assert report.status == ReportStatus.WITHDRAWN
+    assert sunny.id is not None
+
+
+async def test_neighbours_back_an_idea_without_seeing_who_wrote_it(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5021, None)
+    bob = await resident(harness, 5022, None)
+    await ann.tap("💬 My voice")
+    await ann.press("💡 Share an idea")
+    await ann.send("An e-bike charging point by gate 2")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    await ann.press("✅ Send")
+    await bob.tap("💬 My voice")
+    await bob.press("👍 Neighbours' ideas")
+    await bob.press("👍 0 · An e-bike charging point by g…")
+    assert "R5021" not in bob.last
+    await bob.press("👍 Me too")
+    assert "👍 1 neighbours back it." in bob.last
+    await bob.press("↩️ Take back my 👍")
+    assert "👍 0 neighbours back it." in bob.last
