@@ -123,6 +123,7 @@ async def test_forged_and_foreign_buttons_change_nothing(
         assert await bob.forge(ReportCb(action=action, id=1, n=5).pack()) == \
             "This button is not for you."
     # Staff of another community can't touch it either.
+    await session.commit()  # end the test's read before it writes
     other = await make_community(session, clock, "Other")
     outsider = await staff_member(harness, session, clock, other, tg_id=5019)
     assert await outsider.forge(TriageCb(action=TriageAction.STATUS, id=1,

@@ -1,0 +1,144 @@
+"""Polls through the chat: staff publish, residents answer, chart and Excel, refusals."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import select
+
+from bot.callback_data import PollAction, PollCb, PollStaffAction, PollStaffCb
+from models.polls import Poll
+from scheduler.outbox import OutboxSender
+from services import polls
+from services.clock import ManualClock
+from tests.factories import make_community
+from tests.handlers.conftest import Harness, Person
+from tests.handlers.test_broadcasts import resident, sender
+from tests.handlers.test_concerns import staff_member
+from tests.scheduler.conftest import settled, wait_until
+
+__all__ = ["sender"]
+
+
+async def compose(staff: Person, *, grids: list[str] | None = None) -> None:
+    await staff.tap("💬 My voice")
+    await staff.press("📊 Run polls")
+    await staff.press("➕ New poll")
+    await staff.send("The little square")
+    await staff.send("Where should the new bench go?")
+    await staff.send("only one")
+    assert staff.last == "Please give at least 2 choices, one per line."
+    await staff.send("By the gate\nUnder the tree")
+    await staff.press("✍️ “Something else”: off")
+    assert "✍️ “Something else”: on" in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await staff.press("➕ Add a question")
+    await staff.send("What else is missing?")
+    await staff.send("Lights\nShade\nPlants")
+    await staff.press("🔘 One answer only")
+    await staff.press("Next ▶")
+    if grids:
+        await staff.press("🏘 Choose grids")
+        for grid in grids:
+            await staff.press("▫️ " + grid)
+        await staff.press("Done")
+    else:
+        await staff.press("👥 Everyone")
+    await staff.press("In 3 days")
+    assert "It will go to" in staff.last
+    await staff.press("📊 Send everyone the chart at the end: no")
+    await staff.press("✅ Publish")
+    assert staff.last.startswith("✅ Poll #1 is out.")
+
+
+async def test_staff_publish_residents_answer_staff_see_chart_and_excel(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    ann = await resident(harness, 5001, "Block 1")
+    bob = await resident(harness, 5002, "Block 2", "zh")
+    staff = await staff_member(harness, session, clock, sunny)
+    await compose(staff)
+    await wait_until(settled(sessionmaker))
+    assert ann.last.startswith("🗳 A new poll: “The little square”")
+    assert bob.last.startswith("🗳 新问卷：“The little square”")
+
+    await ann.press("🗳 Answer")
+    assert "Question 1 of 2" in ann.last
+    await ann.press("By the gate")  # one answer: moves on by itself
+    assert "Question 2 of 2" in ann.last
+    await ann.press("⬜ Lights")
+    await ann.press("⬜ Shade")
+    await ann.press("✅ Shade")  # changed her mind
+    await ann.press("✅ Finish")
+    assert ann.last.startswith("✅ Thank you! Your answers are saved.")
+    await ann.press("✏️ Change my answers")
+    await ann.press("✍️ Something else (write it)")
+    await ann.send("By the school")
+    assert "Question 2 of 2" in ann.last
+
+    await bob.press("🗳 去回答")
+    await bob.press("Under the tree")
+    await bob.press("⬜ Lights")
+
+    await staff.tap("💬 My voice")
+    await staff.press("📊 Run polls")
+    await staff.press("🟢 The little square")
+    assert "2 people answered" in staff.last
+    await staff.press("📊 Chart")
+    chart = staff.handle.last_bot_message
+    assert chart is not None and chart.photo is not None
+    png = harness.emulator.state.files[chart.photo].data
+    assert png.startswith(b"\x89PNG")
+    assert "By the gate: 0" in chart.content and "Under the tree: 1" in chart.content
+    assert "Something else: 1" in chart.content and "Lights: 2" in chart.content
+    await staff.press("📥 Excel")
+    document = staff.handle.last_bot_message
+    assert document is not None and document.document is not None
+    sheet = load_workbook(io.BytesIO(harness.emulator.state.files[document.document].data)).active
+    assert sheet is not None
+    rows = [list(r) for r in sheet.iter_rows(values_only=True)]
+    assert [r[1] for r in rows[1:]] == ["Block 1", "Block 2"]
+    assert [r[3:6] for r in rows[1:]] == [[None, "By the school", "Lights"],
+                                          ["Under the tree", None, "Lights"]]
+
+    await session.commit()
+    poll = (await session.execute(select(Poll))).scalar_one()
+    tally = polls.tally(await polls.results(session, poll=poll))
+    assert tally[1] == {"Lights": 2, "Shade": 0, "Plants": 0}
+
+    # Closed: answering is refused and nothing changes.
+    await staff.press("🔒 Close it now")
+    await bob.press("⬜ Shade")
+    assert bob.alerts[-1] == "这个问卷已经截止了，谢谢您的关心！"
+    assert polls.tally(await polls.results(session, poll=poll))[1]["Shade"] == 0
+
+
+async def test_polls_refuse_forged_buttons_and_people_outside_the_audience(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    ann = await resident(harness, 5011, "Block 1")
+    bob = await resident(harness, 5012, "Block 2")
+    staff = await staff_member(harness, session, clock, sunny)
+    await compose(staff, grids=["Block 1"])
+    assert await bob.forge(PollCb(action=PollAction.OPEN, id=1).pack()) == \
+        "This poll is not for you."
+    assert await bob.forge(PollCb(action=PollAction.PICK, id=1, n=0, o=0).pack()) == \
+        "This poll is not for you."
+    assert await ann.forge(PollCb(action=PollAction.PICK, id=1, n=0, o=7).pack()) == \
+        "This button is out of date."
+    for action in (PollStaffAction.CHART, PollStaffAction.EXCEL, PollStaffAction.CLOSE):
+        assert await ann.forge(PollStaffCb(action=action, id=1).pack()) == \
+            "You can't do that here. Only staff of this community can."
+    await session.commit()  # end the test's read before it writes
+    other = await make_community(session, clock, "Other")
+    outsider = await staff_member(harness, session, clock, other, tg_id=5019)
+    assert await outsider.forge(PollStaffCb(action=PollStaffAction.CHART, id=1).pack()) == \
+        "You can't do that here. Only staff of this community can."
+    await session.commit()
+    poll = (await session.execute(select(Poll))).scalar_one()
+    assert poll.closed_at is None
+    assert polls.tally(await polls.results(session, poll=poll))[0]["By the gate"] == 0
