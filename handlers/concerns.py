@@ -116,7 +116,7 @@ class OutboxButtons:
 
 
 OUTBOX_BUTTONS = OutboxButtons()
-BUTTONS = concerns.Buttons(rate=OUTBOX_BUTTONS.rate, open=OUTBOX_BUTTONS.open)
+BUTTONS: concerns.Buttons = OUTBOX_BUTTONS
 
 
 def category_text(code: str) -> str:

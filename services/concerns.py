@@ -10,8 +10,7 @@ resident's name: handlers decide what staff may see.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,12 +79,12 @@ class NoCommunity(DomainError):
     """The resident has not chosen a community yet."""
 
 
-@dataclass(frozen=True)
-class Buttons:
-    """Outbox keyboards, packed by the bot."""
+class Buttons(Protocol):
+    """Outbox keyboards, packed by the bot (handlers.concerns.OUTBOX_BUTTONS)."""
 
-    rate: Callable[[int], Keyboard]
-    open: Callable[[int], Keyboard]
+    def rate(self, report_id: int) -> Keyboard: ...
+
+    def open(self, report_id: int) -> Keyboard: ...
 
 
 def summary(report: Report, limit: int = 60) -> str:

@@ -1,0 +1,120 @@
+"""End to end: a resident reports with a photo → staff triage (assign, in progress, resolved
+with an answer) → the resident is told at each step and rates; a poll answered by several
+people → staff get the chart as a picture → on closing, everyone gets it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from bot.emulator import Emulator, UserHandle
+from tests.e2e.conftest import ADMIN_TG_ID
+from tests.e2e.test_volunteers import TIMEOUT, alert, step
+
+pytestmark = pytest.mark.e2e
+LINK = re.compile(r"https://t\.me/\w+\?start=(inv_[\w-]+)")
+
+
+async def join(user: UserHandle) -> None:
+    await step(user, user.send("/start"), "Privacy notice")
+    await step(user, user.press_text("✅ I agree"), "Which community")
+    await step(user, user.press_text("Sunny Court"), "All set")
+
+
+async def test_a_report_from_photo_to_rating_and_a_poll_with_its_chart(
+    emulator: Emulator, start_bot: Callable[..., Any]
+) -> None:
+    bot = await start_bot(DEV_CLOCK="true", SWEEP_SECONDS="1", FLOOD_RATE="1000")
+    try:
+        admin = emulator.user(ADMIN_TG_ID, "Director", language_code="en")
+        await step(admin, admin.send("/start"), "Privacy notice")
+        await step(admin, admin.press_text("✅ I agree"), "No communities have been set up yet")
+        await step(admin, admin.press_reply("🛠 Manage community"), "There are no communities")
+        await step(admin, admin.press_text("➕ New community"), "new community's name")
+        await step(admin, admin.send("Sunny Court"), "Community created")
+        invite = await step(admin, admin.press_text("🧑‍💼 Invite a staff member"),
+                            "Invite link")
+        token = LINK.search(invite).group(1)  # type: ignore[union-attr]
+        wang = emulator.user(3002, "Wang", language_code="en")
+        await step(wang, wang.send(f"/start {token}"), "Privacy notice")
+        await step(wang, wang.press_text("✅ I agree"), "You are now a staff member")
+        ann = emulator.user(3001, "Ann", language_code="en")
+        await join(ann)
+
+        # Ann reports a broken light with a photo.
+        await step(ann, ann.press_reply("💬 My voice"), "My voice")
+        await step(ann, ann.press_text("📝 Report a problem"), "What is it about?")
+        await step(ann, ann.press_text("🔧 Facilities and repairs"), "Describe the problem")
+        await step(ann, ann.send("The stair light in building 3 is broken"), "A photo helps")
+        await step(ann, ann.send_photo(), "Are you where it is?")
+        await step(ann, ann.press_reply("Skip ▶"), "Please check your report")
+        await step(ann, ann.press_text("✅ Send"), "Your report #1 has gone")
+
+        # Staff are told, open it (photo and name), give it to themselves, move it on.
+        await wang.wait_for("New report #1", timeout=TIMEOUT)
+        await wang.press_text("🗂 Open the report")
+        opened = await wang.wait_for(lambda m: m.photo is not None, timeout=TIMEOUT)
+        assert "From: Ann" in opened.content
+        await step(wang, wang.press_text("👤 Give it to…"), "Who will handle report #1?")
+        await step(wang, wang.press_text("👤 Wang"), "now handled by Wang")
+        await wang.press_text("🔧 Being worked on")
+        await alert(wang, "Marked as being worked on. The resident has been told.")
+        await ann.wait_for("is being worked on now", timeout=TIMEOUT)
+        await step(wang, wang.press_text("✅ Resolved"), "What was done?")
+        await step(wang, wang.send("A new bulb was fitted today."), "Saved.")
+        resolved = await ann.wait_for("has been resolved", timeout=TIMEOUT)
+        assert "A new bulb was fitted today." in resolved.content
+        await step(ann, ann.press_text("5 ⭐"), "You gave ⭐⭐⭐⭐⭐")
+
+        # A poll for everyone; three people answer.
+        bob = emulator.user(3003, "Bob", language_code="en")
+        cid = emulator.user(3004, "Cid", language_code="en")
+        await join(bob)
+        await join(cid)
+        await step(wang, wang.press_reply("💬 My voice"), "My voice")
+        await step(wang, wang.press_text("📊 Run polls"), "Polls")
+        await step(wang, wang.press_text("➕ New poll"), "Write a short title")
+        await step(wang, wang.send("Bench"), "Question 1")
+        await step(wang, wang.send("Where should the bench go?"), "the choices")
+        await step(wang, wang.send("By the gate\nUnder the tree"), "Question 1: Where")
+        await step(wang, wang.press_text("Next ▶"), "Who is the poll for?")
+        await step(wang, wang.press_text("👥 Everyone"), "When should it close?")
+        await step(wang, wang.press_text("In 1 day"), "Check the poll")
+        await step(wang, wang.press_text("📊 Send everyone the chart at the end: no"),
+                   "Check the poll")
+        await step(wang, wang.press_text("✅ Publish"), "Poll #1 is out")
+        choices = {ann: "Under the tree", bob: "Under the tree", cid: "By the gate"}
+        for person, choice in choices.items():
+            await person.wait_for("A new poll", timeout=TIMEOUT)
+            await step(person, person.press_text("🗳 Answer"), "Question 1 of 1")
+            await step(person, person.press_text(choice), "Your answers are saved")
+
+        await step(wang, wang.press_reply("💬 My voice"), "My voice")
+        await step(wang, wang.press_text("📊 Run polls"), "Polls")
+        await step(wang, wang.press_text("🟢 Bench"), "3 people answered")
+        await wang.press_text("📊 Chart")
+        chart = await wang.wait_for(lambda m: m.photo is not None and "Bench" in m.content,
+                                    timeout=TIMEOUT)
+        assert "By the gate: 1" in chart.content and "Under the tree: 2" in chart.content
+        assert emulator.state.files[chart.photo or ""].data.startswith(b"\x89PNG")
+
+        # Two days on (it closed at 20:00 the next day) the poll has closed by itself,
+        # and everyone gets the chart.
+        await step(wang, wang.send("/clock +2d"), "The bot's time is now")
+        for person in (ann, bob, cid):
+            result = await person.wait_for(
+                lambda m: m.photo is not None and "Results of the poll" in m.content,
+                timeout=TIMEOUT)
+            assert "3 people answered" in result.content
+            assert emulator.state.files[result.photo or ""].data.startswith(b"\x89PNG")
+        await cid.press_text("✏️ Change my answers")
+        await alert(cid, "This poll has closed. Thank you for your interest!")
+    except BaseException:
+        print(bot.output)
+        raise
+    assert await bot.stop() == 0
+    assert [str(v) for v in emulator.violations] == []
+    assert emulator.unanswered_callback_queries() == []
