@@ -12,8 +12,8 @@ import pytest
 
 pytest.importorskip("psutil")
 
-from bench import suite  # noqa: E402
-from bench.common import Options  # noqa: E402
+from bench import suite
+from bench.common import Options
 
 pytestmark = pytest.mark.e2e
 
