@@ -126,11 +126,13 @@ async def create_order(
     if not 0 <= days <= ALL_DAYS:
         raise InvalidInput("days", "out_of_range")
     check_range(expected, field="expected", bounds=EXPECTED_RANGE)
+    await begin_write(session)
     similar = await find_similar(session, community_id=user.community_id, category=category,
                                  topic=topic, course_id=course_id)
     if similar is not None and similar.id is not None:
         own = similar.user_id == user.id
         if own or not force:
+            await session.commit()  # nothing written: end the write transaction now
             raise SimilarOrder(similar.id, own=own)
     order = CourseOrder(community_id=user.community_id, user_id=user.id, course_id=course_id,
                         topic=topic, category=category, days=days,

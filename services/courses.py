@@ -28,6 +28,7 @@ from models.courses import (
     CourseStatus,
     TeacherSubject,
 )
+from models.db import begin_write
 from models.users import Role, RoleGrant, User
 from services import audit
 from services.access import Access
@@ -198,6 +199,7 @@ async def set_rules(
                         for h in reminder_hours}, reverse=True)
         if len(hours) > 4:
             raise InvalidInput("reminder_hours", "too_many")
+    await begin_write(session)
     row = await session.get(CourseSettings, community_id)
     if row is None:
         row = CourseSettings(community_id=community_id, threshold=DEFAULT_THRESHOLD,
@@ -231,6 +233,7 @@ async def toggle_subject(
     if not access.is_teacher:
         raise NotAllowed("teachers only")
     category = Category(category)
+    await begin_write(session)
     current = await subjects_of(session, user_id=access.user_id)
     if category in current:
         await session.execute(delete(TeacherSubject).where(
@@ -283,6 +286,7 @@ async def offer_course(
     """
     if community_id not in access.teacher_of and not access.can_manage(community_id):
         raise NotAllowed(f"not a teacher of {community_id}")
+    await begin_write(session)
     if await session.get(Community, community_id) is None:
         raise NotFound(f"community {community_id}")
     title = clean_text(title, field="title", limit=TITLE_MAX)
@@ -308,6 +312,7 @@ async def review_course(
     session: AsyncSession, *, access: Access, clock: Clock, course_id: int, approve: bool
 ) -> Course:
     """Staff put an offered course on the menu, or turn it down."""
+    await begin_write(session)
     course = await get_course(session, course_id=course_id)
     access.require_manage(course.community_id)
     if course.status != CourseStatus.PENDING:

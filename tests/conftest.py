@@ -56,7 +56,7 @@ async def db_url(request: pytest.FixtureRequest, sqlite_url: str) -> str:
 
 @pytest.fixture
 async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(db_url)
+    engine = create_engine(db_url, strict_writes=True)
     async with engine.begin() as conn:
         await conn.run_sync(SQLModel.metadata.create_all)
     yield engine

@@ -7,6 +7,7 @@ from itertools import count
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models.communities import Community, Grid
+from models.db import begin_write
 from models.users import Role, RoleGrant, User
 from services.access import Access, load_access
 from services.clock import Clock
@@ -18,6 +19,7 @@ async def make_user(
     session: AsyncSession, clock: Clock, *, tg_id: int | None = None, name: str = "Ann",
     community: Community | None = None, consented: bool = True, locale: str | None = None,
 ) -> User:
+    await begin_write(session)
     user = User(tg_id=tg_id or next(_ids), first_name=name, created_at=clock.now(),
                 consented_at=clock.now() if consented else None, locale=locale,
                 community_id=community.id if community else None)
@@ -28,6 +30,7 @@ async def make_user(
 
 async def make_community(session: AsyncSession, clock: Clock, name: str = "Sunny Court",
                          grids: tuple[str, ...] = ()) -> Community:
+    await begin_write(session)
     community = Community(name=name, timezone="Asia/Shanghai", created_at=clock.now())
     session.add(community)
     await session.flush()
@@ -40,6 +43,7 @@ async def make_community(session: AsyncSession, clock: Clock, name: str = "Sunny
 async def grant(session: AsyncSession, clock: Clock, user: User, role: Role,
                 community: Community | None) -> Access:
     assert user.id is not None
+    await begin_write(session)
     session.add(RoleGrant(user_id=user.id, role=role,
                           community_id=community.id if community else None,
                           created_at=clock.now()))

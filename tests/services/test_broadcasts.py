@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models.audit import AuditEntry
 from models.broadcasts import BroadcastStatus
 from models.communities import Grid
+from models.db import begin_write
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role
 from services import broadcasts
@@ -90,6 +91,7 @@ async def test_scheduling_cancelling_and_the_report(
     assert [b.id for b in await broadcasts.list_open(session, access=staff)] == [made.id]
     assert await broadcasts.active(session, clock=clock) == []
 
+    await begin_write(session)
     rows = await outbox_rows(session)
     rows[0].status, rows[1].status = OutboxStatus.SENT, OutboxStatus.SKIPPED
     rows[1].last_error = "user blocked the bot"

@@ -43,3 +43,23 @@ async def test_concurrent_read_then_write_transactions_all_succeed(
     await asyncio.gather(*(increment() for _ in range(20)))
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT n FROM counter"))).scalar() == 20
+
+
+async def test_a_write_after_a_read_without_begin_write_is_caught_in_tests(
+    sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine, sqlite_only: None
+) -> None:
+    from models.db import ReadThenWrite
+
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE counter (n INTEGER NOT NULL)"))
+    async with sessionmaker() as session:
+        await session.execute(text("INSERT INTO counter VALUES (0)"))  # a write first is fine
+        await session.commit()
+        await session.execute(text("SELECT n FROM counter"))
+        with pytest.raises(ReadThenWrite):
+            await session.execute(text("UPDATE counter SET n = 1"))
+        await session.rollback()
+        await begin_write(session)
+        await session.execute(text("SELECT n FROM counter"))
+        await session.execute(text("UPDATE counter SET n = 2"))
+        await session.commit()

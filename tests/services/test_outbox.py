@@ -11,6 +11,7 @@ from sqlalchemy import event, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from models.db import begin_write
 from models.outbox import MediaKind, OutboxKind, OutboxMessage, OutboxStatus
 from models.users import User
 from services import outbox, preferences
@@ -99,6 +100,7 @@ async def test_queue_many_inserts_thousands_in_a_few_statements(
 
     event.listen(engine.sync_engine, "before_cursor_execute", count)
     try:
+        await begin_write(session)  # queueing runs in the caller's write transaction
         added = await outbox.queue_many(session, clock=clock, rows=batch)
         await session.commit()
     finally:
@@ -217,11 +219,13 @@ async def test_reschedule_moves_a_group(session: AsyncSession, clock: ManualCloc
                        text="other", group="session:8", not_before=start)
     await session.commit()
 
+    await begin_write(session)
     assert await outbox.reschedule(session, group="session:7", shift=timedelta(days=1)) == 2
     await session.commit()
     moved = {r.text: r.not_before for r in await rows(session)}
     assert moved == {"24h": start, "1h": start + timedelta(hours=23), "other": start}
 
+    await begin_write(session)
     assert await outbox.reschedule(session, group="session:7", not_before=start) == 2
     await session.commit()
     assert {r.not_before for r in await rows(session) if r.group_key == "session:7"} == {start}
@@ -290,6 +294,7 @@ async def test_concurrent_claims_never_share_a_row(
     sessionmaker: async_sessionmaker[AsyncSession], session: AsyncSession, clock: ManualClock
 ) -> None:
     users = await make_users(session, clock, 20)
+    await begin_write(session)
     await outbox.queue_many(session, clock=clock, rows=[
         Outgoing(user_id=users[i % 20], kind=OutboxKind.ANNOUNCEMENT, text=str(i))
         for i in range(200)])
