@@ -33,16 +33,19 @@ async def run(settings: Settings) -> None:
     emulator = None
     if settings.bot_token is None:
         from bot.emulator import Emulator
+        from bot.playground import prepare_playground
 
         emulator = Emulator()
+        await prepare_playground(emulator, engine, settings)  # demo data and the chat page
         await emulator.start(port=settings.emulator_port)
         token, api_url = emulator.token, emulator.base_url
         log.warning(
             "No BOT_TOKEN: running against the local Bot API emulator at %s.\n"
+            "  Try the bot in your browser:  %s/\n"
             "  Chat with the bot in this terminal:  .venv/bin/python -m bot.emulator.console "
             "--url %s --user 1001 --name Ann --lang en\n"
             "  or drive it over HTTP: see README.md, 'Trying it without Telegram'.",
-            api_url, api_url,
+            api_url, api_url, api_url,
         )
     else:
         token, api_url = settings.bot_token.get_secret_value(), None
