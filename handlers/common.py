@@ -9,6 +9,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.filters import MenuButton
+from bot.keyboards.menu import MENU
 from handlers.onboarding import privacy_text, show_menu
 from services.access import Access
 
@@ -16,10 +17,13 @@ router = Router(name=__name__)
 
 
 def help_text(access: Access) -> str:
-    lines = [
-        _("<b>How to use this bot</b>"),
-        _("Press the big buttons at the bottom of the screen. You never need to type "
-          "commands, but these work at any time:"),
+    lines = [_("<b>How to use this bot</b>"),
+             _("Press the big buttons at the bottom of the screen:")]
+    lines += [f"{_(item.label)}: {_(item.help)}" for item in MENU
+              if item.help and item.visible(access)]
+    lines += [
+        "",
+        _("You never need to type commands, but these work at any time:"),
         _("/menu: show the main menu"),
         _("/cancel: stop what you are doing"),
         _("/language: 中文 / English"),
@@ -27,8 +31,6 @@ def help_text(access: Access) -> str:
         _("/mydata: get a file with all your data"),
         _("/deleteme: erase your data"),
     ]
-    if access.is_admin or access.is_staff:
-        lines.append(_("🛠 Manage community: grids and invite links for teachers and staff."))
     return "\n".join(lines)
 
 

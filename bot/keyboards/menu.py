@@ -15,11 +15,12 @@ from services.access import Access
 
 @dataclass(frozen=True)
 class MenuItem:
-    """One main-menu button: its label (translated when drawn) and who sees it."""
+    """One main-menu button: its label and help line (translated when shown), who sees it."""
 
     key: str
     label: str
     visible: Callable[[Access], bool]
+    help: str = ""
 
 
 def _everyone(_access: Access) -> bool:
@@ -32,12 +33,18 @@ def _managers(access: Access) -> bool:
 
 # Features add their entry here; order is the order on screen, two per row.
 MENU: tuple[MenuItem, ...] = (
-    MenuItem("courses", N_("📚 Courses"), _everyone),
-    MenuItem("volunteer", N_("🙋 Volunteer"), _everyone),
-    MenuItem("voice", N_("💬 My voice"), _everyone),
-    MenuItem("announce", N_("📢 Announcements"), _managers),
-    MenuItem("manage", N_("🛠 Manage community"), _managers),
-    MenuItem("settings", N_("⚙️ Settings"), _everyone),
+    MenuItem("courses", N_("📚 Courses"), _everyone,
+             N_("order a course you would like, join a session, rate it")),
+    MenuItem("volunteer", N_("🙋 Volunteer"), _everyone,
+             N_("offer your skills, take a shift, see your hours")),
+    MenuItem("voice", N_("💬 My voice"), _everyone,
+             N_("report a problem or an idea, answer polls")),
+    MenuItem("announce", N_("📢 Announcements"), _managers,
+             N_("send a message to your community, now or later")),
+    MenuItem("manage", N_("🛠 Manage community"), _managers,
+             N_("grids, and invite links for teachers and staff")),
+    MenuItem("settings", N_("⚙️ Settings"), _everyone,
+             N_("language, your community, notifications, your data")),
     MenuItem("help", N_("❓ Help"), _everyone),
 )
 

@@ -178,3 +178,11 @@ async def test_notification_settings_mute_a_kind_and_set_quiet_hours(
     await ann.press("🌙 Quiet hours: 22:00–07:00")
     await ann.press("No quiet hours")
     assert "🌙 Quiet hours: none" in ann.last
+
+
+async def test_help_lists_what_this_person_can_use(harness: Harness) -> None:
+    ann = await onboarded(harness, 3007)
+    await ann.tap("❓ Help")
+    assert "📚 Courses: order a course you would like" in ann.last
+    assert "📢 Announcements" not in ann.last
+    assert "/deleteme: erase your data" in ann.last
