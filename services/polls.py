@@ -18,7 +18,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
 from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -38,7 +37,7 @@ from models.polls import (
     PollQuestion,
 )
 from models.users import User
-from services import audit, charts, outbox, privacy
+from services import audit, outbox, privacy
 from services.access import Access
 from services.broadcasts import Audience, audience_query, check_scope
 from services.clock import Clock
@@ -325,6 +324,8 @@ async def results(session: AsyncSession, *, poll: Poll) -> Results:
 def chart(found: Results, *, other: str = CHART_OTHER, no_grid: str = CHART_NO_GRID,
           by_grid: bool = False, footer: str = CHART_ANSWERED) -> bytes:
     """The results as a bar chart PNG: one panel per question, grids as grouped bars."""
+    from services import charts  # matplotlib loads on the first chart, not at start-up
+
     sections = []
     for result in found.questions:
         labels = list(result.question.options)
@@ -401,6 +402,8 @@ async def export_xlsx(
         people[row.user_id][row.question_id] = row
         grids[row.user_id] = grid_name or ""
         latest[row.user_id] = max(latest.get(row.user_id, row.answered_at), row.answered_at)
+    from openpyxl import Workbook  # loaded when a file is made: it costs start-up time and RAM
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None

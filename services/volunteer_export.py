@@ -6,7 +6,6 @@ import io
 from collections.abc import Sequence
 from datetime import datetime
 
-from openpyxl import Workbook
 from sqlalchemy import select as select_rows
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
@@ -54,6 +53,8 @@ async def export_hours(
     def local(moment: datetime | None) -> datetime | None:
         # Excel has no time zones: write the community's wall-clock time.
         return moment.astimezone(tz).replace(tzinfo=None) if moment else None
+
+    from openpyxl import Workbook  # loaded when a file is made: it costs start-up time and RAM
 
     book = Workbook()
     sheet = book.active
