@@ -52,6 +52,31 @@ def create_storage(settings: Settings) -> BaseStorage:
     return MemoryStorage()
 
 
+def _run_sync_filters_inline(dp: Dispatcher) -> None:
+    """Evaluate plain (non-async) filters in the event loop instead of a thread.
+
+    aiogram runs every synchronous filter through asyncio.to_thread, and magic
+    filters such as F.text are synchronous: a message tried against all routers
+    made dozens of thread hops, most of the bot's time per update (measured
+    with cProfile, see BENCHMARKS.md). Our sync filters are tiny pure checks,
+    never I/O, so they run inline.
+    """
+    for router in dp.chain_tail:
+        for observer in router.observers.values():
+            for handler in observer.handlers:
+                for event_filter in handler.filters or ():
+                    if not event_filter.awaitable:
+                        event_filter.callback = _inline(event_filter.callback)
+                        event_filter.awaitable = True
+
+
+def _inline(check: Callable[..., Any]) -> Callable[..., Any]:
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return check(*args, **kwargs)
+
+    return run
+
+
 def _attach(dp: Dispatcher, router: Router) -> None:
     # Handler modules keep one router each; a process that builds several
     # dispatchers (the tests) must take it back from the previous one first.
@@ -87,6 +112,7 @@ def create_dispatcher(
                                                window=settings.flood_window_seconds, clock=clock))
     for router in routers(dev_clock=dev_clock_enabled(settings)):
         _attach(dp, router)
+    _run_sync_filters_inline(dp)
     return dp
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,6 +50,13 @@ async def load_access(session: AsyncSession, *, user_id: int, bootstrap_admin: b
                 col(RoleGrant.user_id) == user_id)
         )
     ).all()
+    return access_from(user_id, rows, bootstrap_admin=bootstrap_admin)
+
+
+def access_from(
+    user_id: int, rows: Sequence[tuple[str, int | None]], *, bootstrap_admin: bool
+) -> Access:
+    """Access from (role, community_id) grant rows."""
     staff = frozenset(c for r, c in rows if r == Role.STAFF and c is not None)
     teacher = frozenset(c for r, c in rows if r == Role.TEACHER and c is not None)
     admin = bootstrap_admin or any(r == Role.ADMIN for r, _ in rows)

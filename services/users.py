@@ -9,8 +9,9 @@ from sqlmodel import col, select
 from bot.config import LOCALES
 from models.communities import Grid
 from models.db import begin_write
-from models.users import User
+from models.users import RoleGrant, User
 from services import communities
+from services.access import Access, access_from, load_access
 from services.clock import Clock
 from services.errors import InvalidInput, NotFound
 
@@ -19,6 +20,40 @@ async def get_by_tg_id(session: AsyncSession, *, tg_id: int) -> User | None:
     """The user with this Telegram id, if they have talked to the bot."""
     found = await session.execute(select(User).where(col(User.tg_id) == tg_id))
     return found.scalar_one_or_none()
+
+
+async def identify(
+    session: AsyncSession,
+    *,
+    clock: Clock,
+    tg_id: int,
+    first_name: str | None,
+    username: str | None,
+    language: str,
+    bootstrap_admin: bool,
+) -> tuple[User, Access]:
+    """The user behind an update and their roles: one query when nothing changed.
+
+    Runs for every update, so the common case (a known user, same names) reads
+    the user and their grants together; anything new goes through
+    upsert_from_telegram.
+    """
+    first_name = (first_name or "")[:64] or None
+    username = (username or "")[:32] or None
+    rows = (await session.execute(
+        select(User, col(RoleGrant.role), col(RoleGrant.community_id))
+        .outerjoin(RoleGrant, col(RoleGrant.user_id) == col(User.id))
+        .where(col(User.tg_id) == tg_id)
+    )).all()
+    if rows and not _stale(rows[0][0], first_name, username):
+        user = rows[0][0]
+        assert user.id is not None
+        grants = [(role, community) for _user, role, community in rows if role is not None]
+        return user, access_from(user.id, grants, bootstrap_admin=bootstrap_admin)
+    user = await upsert_from_telegram(session, clock=clock, tg_id=tg_id, first_name=first_name,
+                                      username=username, language=language)
+    assert user.id is not None
+    return user, await load_access(session, user_id=user.id, bootstrap_admin=bootstrap_admin)
 
 
 async def upsert_from_telegram(

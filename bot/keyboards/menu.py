@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 
 from aiogram.types import ReplyKeyboardMarkup
+from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import ReplyKeyboardBuilder
 
@@ -56,10 +58,16 @@ def menu_item(key: str) -> MenuItem:
 
 def main_menu(access: Access) -> ReplyKeyboardMarkup:
     """The reply keyboard for this user, in the current language."""
+    keys = tuple(item.key for item in MENU if item.visible(access))
+    return _drawn_menu(get_i18n().current_locale, keys)
+
+
+@cache
+def _drawn_menu(locale: str, keys: tuple[str, ...]) -> ReplyKeyboardMarkup:
+    # Almost every answer carries the menu; there are few distinct ones, so draw each once.
     builder = ReplyKeyboardBuilder()
-    for item in MENU:
-        if item.visible(access):
-            builder.button(text=_(item.label))
+    for key in keys:
+        builder.button(text=_(menu_item(key).label))
     builder.adjust(2)
     return builder.as_markup(resize_keyboard=True, is_persistent=True,
                              input_field_placeholder=_("Choose from the menu below"))

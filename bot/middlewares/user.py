@@ -13,7 +13,6 @@ from aiogram.utils.i18n import I18nMiddleware
 from bot.config import Settings
 from bot.i18n import locale_for
 from services import users
-from services.access import load_access
 from services.clock import Clock
 
 
@@ -32,15 +31,11 @@ class UserMiddleware(BaseMiddleware):
         session = data["session"]
         settings: Settings = data["settings"]
         clock: Clock = data["clock"]
-        user = await users.upsert_from_telegram(
+        data["user"], data["access"] = await users.identify(
             session, clock=clock, tg_id=tg_user.id, first_name=tg_user.first_name,
             username=tg_user.username,
             language=locale_for(tg_user.language_code, settings.default_locale),
-        )
-        assert user.id is not None
-        data["user"] = user
-        data["access"] = await load_access(
-            session, user_id=user.id, bootstrap_admin=tg_user.id in settings.admin_ids
+            bootstrap_admin=tg_user.id in settings.admin_ids,
         )
         # End the read snapshot: a handler that writes starts its own transaction.
         await session.commit()
