@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from bot.config import Settings
 from bot.emulator import Emulator
 from models.communities import Community
-from models.db import ROOT, create_engine, create_sessionmaker, migrate
+from models.db import ROOT, begin_write, create_engine, create_sessionmaker, migrate
 from models.users import User
 
 ADMIN_TG_ID = 900
@@ -172,6 +172,7 @@ async def seed(
             await migrate(engine)
         now = datetime.now(UTC)
         async with create_sessionmaker(engine)() as session:
+            await begin_write(session)  # the bot may be running and writing too
             found = (await session.execute(text("SELECT id FROM communities WHERE name = :n"),
                                            {"n": community})).scalar()
             if found is None:
