@@ -44,6 +44,7 @@ from bot.callback_data import BroadcastAction, BroadcastCb
 from bot.config import Settings
 from bot.filters import MenuButton
 from bot.keyboards.pager import add_pager
+from bot.replies import answer_not_allowed, answer_out_of_date
 from models.outbox import MediaKind
 from scheduler.broadcasts import cancel_keyboard, final_text, progress_text
 from services import broadcasts, communities
@@ -67,15 +68,6 @@ class Compose(StatesGroup):
 def audience_label(kind: str) -> str:
     return {"all": _("👥 Everyone"), "grids": _("🏘 Choose grids"),
             "teachers": _("👩‍🏫 Teachers")}.get(kind, kind)
-
-
-async def refuse(callback: CallbackQuery) -> None:
-    await callback.answer(_("You can't do that here. Only staff of this community can."),
-                          show_alert=True)
-
-
-async def stale(callback: CallbackQuery) -> None:
-    await callback.answer(_("This button is out of date."), show_alert=True)
 
 
 def zone_of(settings: Settings) -> ZoneInfo:
@@ -274,7 +266,7 @@ async def on_button(
         await callback.answer()
         return
     if not (access.is_admin or access.is_staff):
-        await refuse(callback)
+        await answer_not_allowed(callback)
         return
     message = callback.message
     action = callback_data.action
@@ -311,15 +303,15 @@ async def on_button(
             await message.edit_text(_("Discarded. Nothing was sent."))
             return
         if not data.get("text") and not data.get("media"):
-            await stale(callback)
+            await answer_out_of_date(callback)
             return
         broadcasts.check_scope(access, scope(data))
         await on_draft_button(callback, callback_data, access, session, state, clock,
                               settings, bot, outbox_notify, data, step)
     except NotAllowed:
-        await refuse(callback)
+        await answer_not_allowed(callback)
     except DomainError:
-        await stale(callback)
+        await answer_out_of_date(callback)
 
 
 async def on_draft_button(
@@ -334,13 +326,13 @@ async def on_draft_button(
     now = clock.now().astimezone(zone_of(settings))
     if action == BroadcastAction.AUDIENCE and step == Compose.audience:
         if callback_data.kind not in broadcasts.AUDIENCES:
-            await stale(callback)
+            await answer_out_of_date(callback)
             return
         await callback.answer()
         if callback_data.kind == "grids":
             community_id = scope(data)
             if community_id is None:
-                await stale(callback)
+                await answer_out_of_date(callback)
                 return
             await state.update_data(audience_kind="grids")
             await message.edit_text(_("Choose the grids, then press Done:"), reply_markup=(
@@ -352,7 +344,7 @@ async def on_draft_button(
     elif action == BroadcastAction.GRID and step == Compose.audience and scope(data):
         grid = await communities.get_grid(session, grid_id=callback_data.id)
         if grid.community_id != scope(data):
-            await refuse(callback)
+            await answer_not_allowed(callback)
             return
         chosen = list(data.get("grid_ids", []))
         chosen.remove(grid.id) if grid.id in chosen else chosen.append(grid.id)
@@ -406,7 +398,7 @@ async def on_draft_button(
     elif action == BroadcastAction.CONFIRM and step == Compose.preview and data.get("audience"):
         await confirm(callback, access, session, state, clock, settings, outbox_notify, data)
     else:
-        await stale(callback)
+        await answer_out_of_date(callback)
 
 
 async def confirm(

@@ -32,6 +32,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import TriageAction, TriageCb, VoiceAction, VoiceCb
+from bot.replies import answer_out_of_date, not_allowed, out_of_date
 from handlers.concerns import BUTTONS, category_text, short, status_text
 from models.communities import Grid
 from models.users import User
@@ -52,12 +53,12 @@ class TriageStates(StatesGroup):
 
 def refusal(error: DomainError) -> str:
     if isinstance(error, NotAllowed):
-        return _("You can't do that here. Only staff of this community can.")
+        return not_allowed()
     if isinstance(error, concerns.ReportClosed):
         return _("This report is already {status}; that step is no longer possible.").format(
             status=status_text(error.status))
     if isinstance(error, NotFound):
-        return _("This button is out of date.")
+        return out_of_date()
     return _("That is not possible now.")
 
 
@@ -202,7 +203,7 @@ async def on_triage_button(callback: CallbackQuery, callback_data: TriageCb, acc
                 raise concerns.ReportClosed(report.status)
             await ask_text(callback, state, report_id, "")
         else:
-            await callback.answer(_("This button is out of date."), show_alert=True)
+            await answer_out_of_date(callback)
     except InvalidInput:
         await callback.answer(_("That is not possible now."), show_alert=True)
     except DomainError as error:

@@ -59,6 +59,7 @@ from bot.callback_data import (
 from bot.filters import MenuButton
 from bot.i18n import N_
 from bot.keyboards.menu import main_menu
+from bot.replies import answer_out_of_date, out_of_date
 from models.communities import Community
 from models.users import User
 from models.voices import DESCRIPTION_MAX, Report, ReportCategory, ReportStatus
@@ -137,7 +138,7 @@ def error_text(error: DomainError) -> str:
     if isinstance(error, NotAllowed):
         return _("This button is not for you.")
     if isinstance(error, NotFound):
-        return _("This button is out of date.")
+        return out_of_date()
     return _("That is not possible now.")
 
 
@@ -267,7 +268,7 @@ async def on_draft_button(callback: CallbackQuery, callback_data: ReportDraftCb,
         if grid_id is not None:
             grid = await communities.get_grid(session, grid_id=grid_id)
             if grid.community_id != user.community_id:
-                await callback.answer(_("This button is out of date."), show_alert=True)
+                await answer_out_of_date(callback)
                 return
         await callback.answer()
         await state.update_data(grid_id=grid_id)
@@ -281,7 +282,7 @@ async def on_draft_button(callback: CallbackQuery, callback_data: ReportDraftCb,
         await callback.answer()
         await message.edit_text(_("Discarded. Nothing was sent."))
     else:
-        await callback.answer(_("This button is out of date."), show_alert=True)
+        await answer_out_of_date(callback)
 
 
 @router.message(ReportStates.description, F.text & ~F.text.startswith("/"))
@@ -524,6 +525,6 @@ async def on_report_button(callback: CallbackQuery, callback_data: ReportCb, use
             else:
                 await message.edit_text(text, reply_markup=builder.as_markup())
         else:
-            await callback.answer(_("This button is out of date."), show_alert=True)
+            await answer_out_of_date(callback)
     except DomainError as error:
         await callback.answer(error_text(error), show_alert=True)

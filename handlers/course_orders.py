@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import OrderAction, OrderCb
 from bot.keyboards.pager import add_pager
+from bot.replies import out_of_date_use_menu
 from handlers.course_keyboards import (
     CATEGORY_LABELS,
     TIME_LABELS,
@@ -65,8 +66,6 @@ class OrderFlow(StatesGroup):
     expected = State()
 
 
-def out_of_date() -> str:
-    return _("This button is out of date. Please use the menu below.")
 
 
 def closed_text(status: str) -> str:
@@ -75,7 +74,7 @@ def closed_text(status: str) -> str:
         OrderStatus.SCHEDULED: _("This order already has a session. Look in 🗓 Sessions "
                                  "coming up."),
         OrderStatus.WITHDRAWN: _("This order was withdrawn."),
-    }.get(OrderStatus(status), out_of_date())
+    }.get(OrderStatus(status), out_of_date_use_menu())
 
 
 async def order_screen(
@@ -177,7 +176,7 @@ async def on_category(callback: CallbackQuery, callback_data: OrderCb,
     try:
         category = Category(callback_data.cat)
     except ValueError:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     await state.update_data(category=category)
@@ -214,7 +213,7 @@ async def on_day(callback: CallbackQuery, callback_data: OrderCb, state: FSMCont
     """A weekday tapped on or off; "any day" and Done move on to the time of day."""
     data = await state.get_data()
     if "category" not in data or await state.get_state() not in (None, OrderFlow.days.state):
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     await state.set_state(OrderFlow.days)
@@ -242,7 +241,7 @@ async def on_day(callback: CallbackQuery, callback_data: OrderCb, state: FSMCont
 async def on_time(callback: CallbackQuery, callback_data: OrderCb, state: FSMContext) -> None:
     """The time of day; then how many people."""
     if not 0 <= callback_data.value < len(TIMES):
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     await state.update_data(time=TIMES[callback_data.value])
@@ -265,7 +264,7 @@ async def on_expected(
     """How many people; the order is saved, unless a similar one exists to back instead."""
     data = await state.get_data()
     if await state.get_state() != OrderFlow.expected.state or "category" not in data:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     expected = callback_data.value if callback_data.action == OrderAction.EXPECTED \
         else int(data.get("expected") or 1)
@@ -299,7 +298,7 @@ async def on_expected(
         return
     except (InvalidInput, NotFound, ValueError):
         await state.clear()
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await state.clear()
     await callback.answer()
@@ -373,7 +372,7 @@ async def on_view(callback: CallbackQuery, callback_data: OrderCb, user: User,
     """One order, with the buttons this person may use."""
     order = await _visible(callback_data.id, user, access, session)
     if order is None:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     if isinstance(callback.message, Message):
@@ -413,7 +412,7 @@ async def on_back(
         await callback.answer(closed_text(closed.status), show_alert=True)
         return
     except (NotFound, NotAllowed):
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer(note)
     if isinstance(callback.message, Message):
@@ -448,7 +447,7 @@ async def on_take(
                               show_alert=True)
         return
     except NotFound:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer(note)
     if isinstance(callback.message, Message):

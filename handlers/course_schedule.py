@@ -39,6 +39,7 @@ from bot.callback_data import (
     SessionAction,
     SessionCb,
 )
+from bot.replies import out_of_date_use_menu
 from handlers.course_keyboards import (
     home_markup,
     outbox_keyboard,
@@ -74,8 +75,6 @@ class Schedule(StatesGroup):
     confirm = State()
 
 
-def out_of_date() -> str:
-    return _("This button is out of date. Please use the menu below.")
 
 
 async def _zone(session: AsyncSession, community_id: int) -> str:
@@ -125,7 +124,7 @@ async def on_schedule_order(
     try:
         order = await course_orders.get_order(session, order_id=callback_data.id)
     except NotFound:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     staff = access.can_manage(order.community_id)
     if not (staff or order.taken_by == access.user_id):
@@ -155,10 +154,10 @@ async def on_schedule_order(
                                                    teacher_id=callback_data.value,
                                                    notify=outbox_notify)
         except (NotAllowed, OrderClosed):
-            await callback.answer(out_of_date(), show_alert=True)
+            await callback.answer(out_of_date_use_menu(), show_alert=True)
             return
     if order.status != OrderStatus.TAKEN or order.taken_by is None:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     await begin(callback.message, state, clock, session, mode="new",
@@ -179,7 +178,7 @@ async def on_schedule_course(
         course = None
     if course is None or course.status != CourseStatus.APPROVED or not (
             course.teacher_id == access.user_id or access.can_manage(course.community_id)):
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     if isinstance(callback.message, Message):
@@ -220,7 +219,7 @@ async def on_day(callback: CallbackQuery, callback_data: PickCb, state: FSMConte
     data = await state.get_data()
     if await state.get_state() != Schedule.day.state or not 0 <= callback_data.value < \
             DAYS_AHEAD:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     await state.update_data(day=callback_data.value)
@@ -247,7 +246,7 @@ async def on_time(
     data = await state.get_data()
     if await state.get_state() != Schedule.time.state or not \
             FIRST_SLOT <= callback_data.value <= LAST_SLOT:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     await state.update_data(time=callback_data.value)
@@ -269,7 +268,7 @@ async def on_time(
 async def on_length(callback: CallbackQuery, callback_data: PickCb, state: FSMContext) -> None:
     """The length; then the venue is typed."""
     if await state.get_state() != Schedule.length.state or callback_data.value not in LENGTHS:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     await state.update_data(minutes=callback_data.value)
@@ -352,7 +351,7 @@ async def on_confirm(
     """✅: the session is scheduled (or moved); the services check everything again."""
     data = await state.get_data()
     if await state.get_state() != Schedule.confirm.state:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     zone = await _zone(session, int(data["community_id"]))
     moment = starts_at(data, clock, zone)
@@ -384,7 +383,7 @@ async def on_confirm(
         return
     except (NotAllowed, NotFound, OrderClosed, SessionClosed):
         await state.clear()
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await state.clear()
     await callback.answer()

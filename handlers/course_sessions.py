@@ -38,6 +38,7 @@ from bot.callback_data import (
     SessionAction,
     SessionCb,
 )
+from bot.replies import out_of_date_use_menu
 from handlers.course_keyboards import (
     home_button,
     home_markup,
@@ -75,8 +76,6 @@ class Rating(StatesGroup):
     comment = State()
 
 
-def out_of_date() -> str:
-    return _("This button is out of date. Please use the menu below.")
 
 
 async def _zone(session: AsyncSession, community_id: int) -> str:
@@ -287,7 +286,7 @@ async def on_view(callback: CallbackQuery, callback_data: SessionCb, user: User,
     """One session."""
     lesson = await _visible(callback_data.id, user, access, session)
     if lesson is None:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     await show(callback, lesson, user=user, access=access, session=session, clock=clock,
@@ -360,7 +359,7 @@ async def on_take_part(
         await callback.answer(_("You don't have a place in this session."), show_alert=True)
         return
     except (NotFound, NotAllowed):
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     lesson = await course_sessions.get_session(session, session_id=sid)
@@ -377,7 +376,7 @@ async def on_ics(callback: CallbackQuery, callback_data: SessionCb, user: User,
         data = await course_sessions.ics_file(session, access=access, user=user,
                                               session_id=callback_data.id)
     except NotFound:
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     if isinstance(callback.message, Message):
@@ -466,7 +465,7 @@ async def on_roster(
                               show_alert=True)
         return
     except (NotFound, NotEnrolled, SessionClosed):
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     builder = InlineKeyboardBuilder()
@@ -520,7 +519,7 @@ async def on_cancel_session(
         await callback.answer(closed_text(error), show_alert=True)
         return
     except (NotAllowed, NotFound):
-        await callback.answer(out_of_date(), show_alert=True)
+        await callback.answer(out_of_date_use_menu(), show_alert=True)
         return
     await callback.answer()
     await show(callback, lesson, user=user, access=access, session=session, clock=clock,
@@ -588,7 +587,7 @@ async def on_comment(message: Message, user: User, session: AsyncSession, state:
         return
     except NotEnrolled:
         await state.clear()
-        await message.answer(out_of_date())
+        await message.answer(out_of_date_use_menu())
         return
     await state.clear()
     await message.answer(_("Thank you, the teacher will read it. 🙏"), reply_markup=home_markup())

@@ -41,6 +41,7 @@ from bot.callback_data import (
 )
 from bot.filters import MenuButton
 from bot.keyboards.pager import add_pager
+from bot.replies import answer_not_allowed, answer_out_of_date
 from handlers.course_keyboards import (
     CATEGORY_LABELS,
     category_name,
@@ -303,7 +304,7 @@ async def on_subject(callback: CallbackQuery, callback_data: CourseCb, access: A
         else:
             subjects = await courses.subjects_of(session, user_id=access.user_id)
     except ValueError:
-        await callback.answer(_("This button is out of date."), show_alert=True)
+        await answer_out_of_date(callback)
         return
     await callback.answer()
     if not isinstance(callback.message, Message):
@@ -343,8 +344,7 @@ async def on_review(callback: CallbackQuery, callback_data: CourseCb, access: Ac
         else:
             await callback.answer()
     except (NotAllowed, NotFound):
-        await callback.answer(_("You can't do that here. Only staff of this community can."),
-                              show_alert=True)
+        await answer_not_allowed(callback)
         return
     if not isinstance(callback.message, Message):
         return
@@ -371,8 +371,7 @@ async def on_rules(callback: CallbackQuery, callback_data: CourseCb, access: Acc
     """⚙️ Course rules: how many backers alert staff, and when reminders go out."""
     community_id = work_community(access, user, access.staff_of)
     if community_id is None:
-        await callback.answer(_("You can't do that here. Only staff of this community can."),
-                              show_alert=True)
+        await answer_not_allowed(callback)
         return
     try:
         if callback_data.action == CourseAction.THRESHOLD:
@@ -383,7 +382,7 @@ async def on_rules(callback: CallbackQuery, callback_data: CourseCb, access: Acc
                                     community_id=community_id,
                                     reminder_hours=REMINDER_PRESETS[callback_data.page])
     except (NotAllowed, InvalidInput, IndexError):
-        await callback.answer(_("This button is out of date."), show_alert=True)
+        await answer_out_of_date(callback)
         return
     await callback.answer()
     if not isinstance(callback.message, Message):

@@ -34,6 +34,7 @@ from bot.callback_data import ManageAction, ManageCb
 from bot.config import Settings
 from bot.filters import MenuButton
 from bot.keyboards.pager import add_pager
+from bot.replies import answer_not_allowed, answer_out_of_date
 from handlers.onboarding import INVITE_PREFIX, show_menu
 from models.invites import Invite
 from models.users import Role
@@ -53,11 +54,6 @@ class Manage(StatesGroup):
 def role_name(role: str) -> str:
     return {"teacher": _("teacher"), "staff": _("staff member"),
             "admin": _("district admin")}.get(role, role)
-
-
-async def not_allowed(callback: CallbackQuery) -> None:
-    await callback.answer(_("You can't do that here. Only staff of this community can."),
-                          show_alert=True)
 
 
 async def render_list(access: Access, session: AsyncSession,
@@ -134,7 +130,7 @@ async def on_manage_button(
     action = callback_data.action
     if not (access.is_admin or (cid is not None and access.can_manage(cid))
             or (action == ManageAction.LIST and access.is_staff)):
-        await not_allowed(callback)
+        await answer_not_allowed(callback)
         return
     try:
         match action:
@@ -165,10 +161,10 @@ async def on_manage_button(
                 text, builder = await render_invites(access, session, clock, settings, cid)
                 await message.answer(text, reply_markup=builder.as_markup())
     except NotAllowed:
-        await not_allowed(callback)
+        await answer_not_allowed(callback)
         return
     except (NotFound, InviteUnusable, ValueError):
-        await callback.answer(_("This button is out of date."), show_alert=True)
+        await answer_out_of_date(callback)
         return
     await callback.answer()
 

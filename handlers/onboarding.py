@@ -33,6 +33,7 @@ from bot.callback_data import HomeAction, HomeCb, LanguageCb, PrivacyAction, Pri
 from bot.config import Settings
 from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import add_pager
+from bot.replies import out_of_date
 from handlers.course_sessions import CHECK_IN_PREFIX, check_in_by_link
 from models.users import User
 from services import communities, invites, users
@@ -246,7 +247,7 @@ async def on_language(
 ) -> None:
     """A language button, during onboarding or from settings."""
     if callback_data.code not in LANGUAGE_NAMES:
-        await callback.answer(_("This button is out of date."))
+        await callback.answer(out_of_date())
         return
     await users.set_locale(session, user=user, locale=callback_data.code)
     with i18n.use_locale(callback_data.code):

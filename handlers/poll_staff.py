@@ -50,6 +50,7 @@ from bot.callback_data import (
     VoiceAction,
     VoiceCb,
 )
+from bot.replies import answer_out_of_date, not_allowed, out_of_date
 from handlers.broadcasts import audience_label
 from handlers.polls import closes_text, invite_keyboard
 from models.communities import Community
@@ -78,11 +79,11 @@ class PollDraft(StatesGroup):
 
 def refusal(error: DomainError) -> str:
     if isinstance(error, NotAllowed):
-        return _("You can't do that here. Only staff of this community can.")
+        return not_allowed()
     if isinstance(error, polls.PollClosed):
         return _("This poll has already closed.")
     if isinstance(error, NotFound):
-        return _("This button is out of date.")
+        return out_of_date()
     return _("That is not possible now.")
 
 
@@ -197,7 +198,7 @@ async def on_staff_button(callback: CallbackQuery, callback_data: PollStaffCb, a
             await callback.answer(_("🔒 Closed. No more answers are taken."))
             await message.edit_reply_markup(reply_markup=None)
         else:
-            await callback.answer(_("This button is out of date."), show_alert=True)
+            await answer_out_of_date(callback)
     except DomainError as error:
         await callback.answer(refusal(error), show_alert=True)
 
@@ -346,7 +347,7 @@ async def on_draft_button(callback: CallbackQuery, callback_data: PollDraftCb, a
     step = await state.get_state()
     action = callback_data.action
     if "community_id" not in data or not data.get("questions"):
-        await callback.answer(_("This button is out of date."), show_alert=True)
+        await answer_out_of_date(callback)
         return
     community_id = int(data["community_id"])
     try:
@@ -427,7 +428,7 @@ async def on_draft_button(callback: CallbackQuery, callback_data: PollDraftCb, a
         await callback.answer()
         await message.edit_text(_("Discarded. Nothing was sent."))
     else:
-        await callback.answer(_("This button is out of date."), show_alert=True)
+        await answer_out_of_date(callback)
 
 
 async def publish(callback: CallbackQuery, access: Access, session: AsyncSession,

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import PollAction, PollCb, VoiceAction, VoiceCb
 from bot.i18n import N_
+from bot.replies import answer_out_of_date, out_of_date
 from models.communities import Community
 from models.polls import OTHER_MAX, Poll
 from models.users import User
@@ -57,7 +58,7 @@ def refusal(error: DomainError) -> str:
     if isinstance(error, polls.NotInAudience):
         return _("This poll is not for you.")
     if isinstance(error, NotFound):
-        return _("This button is out of date.")
+        return out_of_date()
     return _("That is not possible now.")
 
 
@@ -178,7 +179,7 @@ async def on_poll_button(callback: CallbackQuery, callback_data: PollCb, user: U
             await state.update_data(poll_id=poll_id, position=position)
             await message.answer(_("Write your answer in a few words (or /cancel):"))
         else:
-            await callback.answer(_("This button is out of date."), show_alert=True)
+            await answer_out_of_date(callback)
     except DomainError as error:
         await callback.answer(refusal(error), show_alert=True)
 

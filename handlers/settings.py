@@ -29,6 +29,7 @@ from bot.callback_data import (
 from bot.config import Settings
 from bot.filters import MenuButton
 from bot.i18n import N_
+from bot.replies import answer_out_of_date
 from handlers.onboarding import ask_community, language_keyboard, privacy_text, show_menu
 from models.outbox import OutboxKind
 from models.users import User
@@ -146,7 +147,7 @@ async def on_notify_choice(
     if callback_data.action == NotifyAction.TOGGLE:
         kinds = {str(kind) for kind, _label in MUTABLE}
         if callback_data.kind not in kinds:
-            await callback.answer(_("This button is out of date."), show_alert=True)
+            await answer_out_of_date(callback)
             return
         kind = OutboxKind(callback_data.kind)
         prefs = await preferences.set_muted(session, user_id=user.id, clock=clock, kind=kind,
@@ -159,7 +160,7 @@ async def on_notify_choice(
         prefs = await preferences.set_quiet_hours(session, user_id=user.id, clock=clock,
                                                   start=time(start), end=time(end))
     else:
-        await callback.answer(_("This button is out of date."), show_alert=True)
+        await answer_out_of_date(callback)
         return
     await callback.answer(_("Saved ✅"))
     await callback.message.edit_text(notifications_text(prefs),

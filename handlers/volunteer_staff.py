@@ -41,6 +41,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import VolStaffAction, VolStaffCb
+from bot.replies import answer_out_of_date, not_allowed, out_of_date
 from handlers.volunteer_keyboards import skills_text, ticked
 from handlers.volunteer_tasks import start_draft
 from handlers.volunteers import community_zone, when_text
@@ -64,7 +65,7 @@ class StaffStates(StatesGroup):
 
 def staff_error(error: DomainError) -> str:
     if isinstance(error, NotAllowed):
-        return _("You can't do that here. Only staff of this community can.")
+        return not_allowed()
     if isinstance(error, AlreadyExists):
         return _("These hours are already confirmed. Use ✏️ to correct them.")
     if isinstance(error, vol.ShiftUnavailable):
@@ -80,7 +81,7 @@ def staff_error(error: DomainError) -> str:
             ("hours", "range"): _("Please send a number of hours between 0 and 24."),
             ("reason", "empty"): _("Please say why, in a few words."),
         }.get((error.field, error.reason), _("Please check what you entered."))
-    return _("This button is out of date.")
+    return out_of_date()
 
 
 def this_month(clock: Clock, tz: ZoneInfo) -> int:
@@ -383,7 +384,7 @@ async def on_staff_button(
         await callback.answer(staff_error(error), show_alert=True)
         return
     except ValueError:
-        await callback.answer(_("This button is out of date."), show_alert=True)
+        await answer_out_of_date(callback)
         return
     await callback.answer()
     if text is not None:

@@ -38,6 +38,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import VolDraftAction, VolDraftCb
+from bot.replies import not_allowed, out_of_date
 from handlers.volunteer_keyboards import OUTBOX_BUTTONS, SKILL_LABELS, skills_text, ticked
 from handlers.volunteers import community_zone
 from models.communities import Grid
@@ -87,8 +88,8 @@ def draft_error(error: DomainError) -> str:
             ("shifts", "empty"): _("Please add at least one shift."),
         }.get((error.field, error.reason), _("Please check what you entered."))
     if isinstance(error, NotAllowed):
-        return _("You can't do that here. Only staff of this community can.")
-    return _("This button is out of date.")
+        return not_allowed()
+    return out_of_date()
 
 
 async def start_draft(message: Message, *, state: FSMContext, community_id: int) -> None:

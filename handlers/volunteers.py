@@ -58,6 +58,7 @@ from bot.callback_data import (
 from bot.filters import MenuButton
 from bot.i18n import N_, translations_of
 from bot.keyboards.menu import main_menu
+from bot.replies import answer_out_of_date, out_of_date
 from handlers.volunteer_keyboards import (
     OUTBOX_BUTTONS,
     SKILL_LABELS,
@@ -119,7 +120,7 @@ def error_text(error: DomainError) -> str:
     if isinstance(error, NotAllowed):
         return _("This button is not for you.")
     if isinstance(error, NotFound):
-        return _("This button is out of date.")
+        return out_of_date()
     if isinstance(error, InvalidInput) and error.field == "skills":
         return _("Please choose at least one skill, or type one.")
     return _("That is not possible now.")
@@ -369,14 +370,14 @@ async def on_profile_button(
     """Ticking skills and times, then choosing the grid (which saves)."""
     data = await state.get_data()
     if "v_skills" not in data:  # an old screen: the choices were already saved or dropped
-        await callback.answer(_("This button is out of date."), show_alert=True)
+        await answer_out_of_date(callback)
         return
     action, code = callback_data.action, callback_data.code
     if action in (VolProfileAction.SKILL, VolProfileAction.SLOT):
         key, allowed = (("v_skills", set(Skill)) if action == VolProfileAction.SKILL
                         else ("v_slots", set(Slot)))
         if code not in allowed:
-            await callback.answer(_("This button is out of date."), show_alert=True)
+            await answer_out_of_date(callback)
             return
         chosen = set(data.get(key) or [])
         chosen.symmetric_difference_update({code})
