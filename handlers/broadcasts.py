@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callback_data import BroadcastAction, BroadcastCb
 from bot.config import Settings
 from bot.filters import MenuButton
+from bot.keyboards.grids import grid_picker
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_not_allowed, answer_out_of_date
 from models.outbox import MediaKind
@@ -170,15 +171,10 @@ async def ask_audience(message: Message, state: FSMContext, session: AsyncSessio
 
 async def grid_keyboard(session: AsyncSession, community_id: int,
                         chosen: list[int]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for grid in await communities.list_grids(session, community_id=community_id):
-        mark = "✅ " if grid.id in chosen else "▫️ "
-        builder.button(text=mark + grid.name, callback_data=BroadcastCb(
-            action=BroadcastAction.GRID, id=grid.id or 0))
-    builder.adjust(2)
-    builder.row(InlineKeyboardButton(text=_("Done"), callback_data=BroadcastCb(
-        action=BroadcastAction.GRIDS_DONE).pack()))
-    return builder.as_markup()
+    return grid_picker(
+        await communities.list_grids(session, community_id=community_id), chosen,
+        toggle=lambda grid_id: BroadcastCb(action=BroadcastAction.GRID, id=grid_id),
+        done=BroadcastCb(action=BroadcastAction.GRIDS_DONE))
 
 
 async def show_preview(message: Message, state: FSMContext, session: AsyncSession,

@@ -37,7 +37,12 @@ from zoneinfo import ZoneInfo
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +55,7 @@ from bot.callback_data import (
     VoiceAction,
     VoiceCb,
 )
+from bot.keyboards.grids import grid_picker
 from bot.replies import answer_out_of_date, not_allowed, out_of_date
 from handlers.broadcasts import audience_label
 from handlers.polls import closes_text, invite_keyboard
@@ -287,16 +293,11 @@ def settings_screen(questions: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def grid_keyboard(session: AsyncSession, community_id: int,
-                        chosen: list[int]) -> Any:
-    builder = InlineKeyboardBuilder()
-    for grid in await communities.list_grids(session, community_id=community_id):
-        mark = "✅ " if grid.id in chosen else "▫️ "
-        builder.button(text=mark + grid.name, callback_data=PollDraftCb(
-            action=PollDraftAction.GRID, id=grid.id or 0))
-    builder.adjust(2)
-    builder.row(InlineKeyboardButton(text=_("Done"), callback_data=PollDraftCb(
-        action=PollDraftAction.GRIDS_DONE).pack()))
-    return builder.as_markup()
+                        chosen: list[int]) -> InlineKeyboardMarkup:
+    return grid_picker(
+        await communities.list_grids(session, community_id=community_id), chosen,
+        toggle=lambda grid_id: PollDraftCb(action=PollDraftAction.GRID, id=grid_id),
+        done=PollDraftCb(action=PollDraftAction.GRIDS_DONE))
 
 
 def closing_keyboard() -> Any:

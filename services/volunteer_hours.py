@@ -108,10 +108,11 @@ async def _add_entry(
     return entry
 
 
-async def confirm_hours(
-    session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
-) -> HoursEntry:
-    """Staff confirm that the volunteer came: the proposed hours become the first entry."""
+async def _awaiting_attendance(
+    session: AsyncSession, access: Access, clock: Clock, claim_id: int
+) -> tuple[ShiftClaim, Shift, VolunteerTask]:
+    """A claim staff may now mark (the shift has started, no hours yet), in a write
+    transaction; on a refusal the transaction is ended before the error goes up."""
     await begin_write(session)
     try:
         claim, shift, task = await _staff_claim(session, access, claim_id)
@@ -124,6 +125,14 @@ async def confirm_hours(
     except DomainError:
         await session.commit()
         raise
+    return claim, shift, task
+
+
+async def confirm_hours(
+    session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
+) -> HoursEntry:
+    """Staff confirm that the volunteer came: the proposed hours become the first entry."""
+    claim, shift, task = await _awaiting_attendance(session, access, clock, claim_id)
     minutes = proposed_minutes(claim, shift)
     claim.attendance, claim.attendance_by = Attendance.PRESENT, access.user_id
     session.add(claim)
@@ -171,18 +180,7 @@ async def mark_absent(
     session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
 ) -> ShiftClaim:
     """Staff note that the volunteer did not come (hours already confirmed: correct them)."""
-    await begin_write(session)
-    try:
-        claim, shift, task = await _staff_claim(session, access, claim_id)
-        if claim.status != ClaimStatus.CLAIMED:
-            raise NotClaimed(str(claim_id))
-        if shift.starts_at > clock.now():
-            raise ShiftUnavailable("not_started")
-        if await ledger(session, claim_id=claim_id):
-            raise AlreadyExists(f"hours of claim {claim_id}")
-    except DomainError:
-        await session.commit()
-        raise
+    claim, _shift, task = await _awaiting_attendance(session, access, clock, claim_id)
     claim.attendance, claim.attendance_by = Attendance.ABSENT, access.user_id
     session.add(claim)
     audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.absent",
