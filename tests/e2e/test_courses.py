@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from bot.emulator import Emulator, UserHandle
+from bot.emulator import Emulator
 from tests.e2e.conftest import ADMIN_TG_ID
+from tests.e2e.steps import TIMEOUT, join, step
 
 pytestmark = pytest.mark.e2e
 INVITE = re.compile(r"start=(inv_[\w-]+)")
 CHECK_IN = re.compile(r"start=(ci_[\w-]+)")
-TIMEOUT = 20.0
 TOPIC = "Smartphone photos"
 
 
@@ -32,18 +32,6 @@ def late_morning_zone() -> str:
     if hours > 14:
         hours -= 24
     return "Etc/GMT" if hours == 0 else f"Etc/GMT{-hours:+d}"
-
-
-async def step(user: UserHandle, action: Any, expect: str) -> str:
-    """Do something as the user and wait for the bot's answer containing `expect`."""
-    await action
-    return (await user.wait_for(expect, timeout=TIMEOUT)).content
-
-
-async def onboard(user: UserHandle, community: str) -> None:
-    await step(user, user.send("/start"), "Privacy notice")
-    await step(user, user.press_text("✅ I agree"), "Which community")
-    await step(user, user.press_text(community), "All set")
 
 
 async def test_the_course_loop_from_order_to_rating(
@@ -70,7 +58,7 @@ async def test_the_course_loop_from_order_to_rating(
 
         # Ann orders; five neighbours back her order; the teacher is pinged.
         ann = emulator.user(4001, "Ann", language_code="en")
-        await onboard(ann, "Sunny Court")
+        await join(ann, "Sunny Court")
         await step(ann, ann.press_reply("📚 Courses"), "What would you like to do")
         await step(ann, ann.press_text("🙋 Order a course"), "What would you like to learn")
         await step(ann, ann.send(TOPIC), "Which kind of course")
@@ -81,7 +69,7 @@ async def test_the_course_loop_from_order_to_rating(
         backers = []
         for n in range(5):
             backer = emulator.user(4100 + n, f"Neighbour {n}", language_code="en")
-            await onboard(backer, "Sunny Court")
+            await join(backer, "Sunny Court")
             await step(backer, backer.press_reply("📚 Courses"), "What would you like to do")
             await step(backer, backer.press_text("👥 Neighbours' orders"), "Tap one to back it")
             await step(backer, backer.press_text(f"{TOPIC} · 👍 {n}"), TOPIC)

@@ -8,20 +8,12 @@ from typing import Any
 
 import pytest
 
-from bot.emulator import Emulator, UserHandle
+from bot.emulator import Emulator
 from tests.e2e.conftest import ADMIN_TG_ID
+from tests.e2e.steps import step
 
 pytestmark = pytest.mark.e2e
 LINK = re.compile(r"https://t\.me/\w+\?start=(inv_[\w-]+)")
-TIMEOUT = 20.0
-
-
-async def step(user: UserHandle, action: Any, expect: str) -> str:
-    """Do something as the user and wait for the bot's answer containing `expect`."""
-    await action
-    return (await user.wait_for(expect, timeout=TIMEOUT)).content
-
-
 async def test_onboarding_admin_and_a_one_time_invite(
     emulator: Emulator, start_bot: Callable[..., Any]
 ) -> None:

@@ -4,24 +4,15 @@ people → staff get the chart as a picture → on closing, everyone gets it."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from bot.emulator import Emulator, UserHandle
-from tests.e2e.conftest import ADMIN_TG_ID
-from tests.e2e.test_volunteers import TIMEOUT, alert, step
+from bot.emulator import Emulator
+from tests.e2e.steps import TIMEOUT, alert, community_with_staff, join, step
 
 pytestmark = pytest.mark.e2e
-LINK = re.compile(r"https://t\.me/\w+\?start=(inv_[\w-]+)")
-
-
-async def join(user: UserHandle) -> None:
-    await step(user, user.send("/start"), "Privacy notice")
-    await step(user, user.press_text("✅ I agree"), "Which community")
-    await step(user, user.press_text("Sunny Court"), "All set")
 
 
 async def test_a_report_from_photo_to_rating_and_a_poll_with_its_chart(
@@ -29,20 +20,9 @@ async def test_a_report_from_photo_to_rating_and_a_poll_with_its_chart(
 ) -> None:
     bot = await start_bot(DEV_CLOCK="true", SWEEP_SECONDS="1", FLOOD_RATE="1000")
     try:
-        admin = emulator.user(ADMIN_TG_ID, "Director", language_code="en")
-        await step(admin, admin.send("/start"), "Privacy notice")
-        await step(admin, admin.press_text("✅ I agree"), "No communities have been set up yet")
-        await step(admin, admin.press_reply("🛠 Manage community"), "There are no communities")
-        await step(admin, admin.press_text("➕ New community"), "new community's name")
-        await step(admin, admin.send("Sunny Court"), "Community created")
-        invite = await step(admin, admin.press_text("🧑‍💼 Invite a staff member"),
-                            "Invite link")
-        token = LINK.search(invite).group(1)  # type: ignore[union-attr]
-        wang = emulator.user(3002, "Wang", language_code="en")
-        await step(wang, wang.send(f"/start {token}"), "Privacy notice")
-        await step(wang, wang.press_text("✅ I agree"), "You are now a staff member")
+        wang = await community_with_staff(emulator, community="Sunny Court", staff_id=3002)
         ann = emulator.user(3001, "Ann", language_code="en")
-        await join(ann)
+        await join(ann, "Sunny Court")
 
         # Ann reports a broken light with a photo.
         await step(ann, ann.press_reply("💬 My voice"), "My voice")
@@ -72,8 +52,8 @@ async def test_a_report_from_photo_to_rating_and_a_poll_with_its_chart(
         # A poll for everyone; three people answer.
         bob = emulator.user(3003, "Bob", language_code="en")
         cid = emulator.user(3004, "Cid", language_code="en")
-        await join(bob)
-        await join(cid)
+        await join(bob, "Sunny Court")
+        await join(cid, "Sunny Court")
         await step(wang, wang.press_reply("💬 My voice"), "My voice")
         await step(wang, wang.press_text("📊 Run polls"), "Polls")
         await step(wang, wang.press_text("➕ New poll"), "Write a short title")

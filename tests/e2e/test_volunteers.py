@@ -3,9 +3,7 @@ reminder → check-in and out → staff confirm → hours for the volunteer and 
 
 from __future__ import annotations
 
-import asyncio
 import io
-import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,18 +13,10 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.emulator import Emulator, UserHandle
-from tests.e2e.conftest import ADMIN_TG_ID
+from tests.e2e.steps import TIMEOUT, alert, community_with_staff, join, step
 
 pytestmark = pytest.mark.e2e
-LINK = re.compile(r"https://t\.me/\w+\?start=(inv_[\w-]+)")
-TIMEOUT = 20.0
 ZONE = ZoneInfo("Asia/Shanghai")
-
-
-async def step(user: UserHandle, action: Any, expect: str) -> str:
-    """Do something as the user and wait for the bot's answer containing `expect`."""
-    await action
-    return (await user.wait_for(expect, timeout=TIMEOUT)).content
 
 
 class BotTime:
@@ -46,19 +36,8 @@ class BotTime:
         self.offset += timedelta(minutes=minutes)
 
 
-async def alert(user: UserHandle, text: str) -> None:
-    """Wait for a button's answer (a pop-up, not a message)."""
-    for _ in range(int(TIMEOUT * 20)):
-        if any(a.text == text for a in user.callback_answers):
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no alert {text!r}: {[a.text for a in user.callback_answers]}")
-
-
 async def volunteer(user: UserHandle, skill: str) -> None:
-    await step(user, user.send("/start"), "Privacy notice")
-    await step(user, user.press_text("✅ I agree"), "Which community")
-    await step(user, user.press_text("Sunny Court"), "All set")
+    await join(user, "Sunny Court")
     await step(user, user.press_reply("🙋 Volunteer"), "Help your neighbours")
     await step(user, user.press_text("🙋 Become a volunteer"), "Step 1 of 3")
     await step(user, user.press_text("⬜ " + skill), "Step 1 of 3")
@@ -72,18 +51,7 @@ async def test_a_task_from_ping_to_confirmed_hours_and_the_excel_file(
     # Tests tap faster than people: lift the flood limit.
     bot = await start_bot(DEV_CLOCK="true", SWEEP_SECONDS="1", FLOOD_RATE="1000")
     try:
-        admin = emulator.user(ADMIN_TG_ID, "Director", language_code="en")
-        await step(admin, admin.send("/start"), "Privacy notice")
-        await step(admin, admin.press_text("✅ I agree"), "No communities have been set up yet")
-        await step(admin, admin.press_reply("🛠 Manage community"), "There are no communities")
-        await step(admin, admin.press_text("➕ New community"), "new community's name")
-        await step(admin, admin.send("Sunny Court"), "Community created")
-        invite = await step(admin, admin.press_text("🧑‍💼 Invite a staff member"),
-                            "Invite link")
-        token = LINK.search(invite).group(1)  # type: ignore[union-attr]
-        wang = emulator.user(2002, "Wang", language_code="en")
-        await step(wang, wang.send(f"/start {token}"), "Privacy notice")
-        await step(wang, wang.press_text("✅ I agree"), "You are now a staff member")
+        wang = await community_with_staff(emulator, community="Sunny Court", staff_id=2002)
 
         ann = emulator.user(2001, "Ann", language_code="en")
         await volunteer(ann, "🚶 Street patrol")
