@@ -408,8 +408,9 @@ class WriteProbe:
 
     async def written(self) -> int:
         if self.postgres:
-            return int(await self._pg("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)",
-                                      self._start))
+            # Passed as text: asyncpg would want an integer for a pg_lsn parameter.
+            return int(await self._pg(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::text::pg_lsn)", self._start))
         return self.bot.write_bytes() - int(self._start)
 
 
