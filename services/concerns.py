@@ -163,19 +163,28 @@ async def _lock(session: AsyncSession, report_id: int) -> Report:
     return report
 
 
-async def withdraw(session: AsyncSession, *, clock: Clock, user_id: int,
-                   report_id: int) -> Report:
-    """The author takes back a report nobody has started on."""
+async def _own_report(session: AsyncSession, *, user_id: int, report_id: int,
+                      status: ReportStatus) -> Report:
+    """The author's report in `status`, locked in a write transaction; on a refusal
+    the transaction is ended before the error goes up."""
     await begin_write(session)
     try:
         report = await _lock(session, report_id)
         if report.author_id != user_id:
             raise NotAllowed("not the author")
-        if report.status != ReportStatus.RECEIVED:
+        if report.status != status:
             raise ReportClosed(report.status)
     except DomainError:
         await session.commit()
         raise
+    return report
+
+
+async def withdraw(session: AsyncSession, *, clock: Clock, user_id: int,
+                   report_id: int) -> Report:
+    """The author takes back a report nobody has started on."""
+    report = await _own_report(session, user_id=user_id, report_id=report_id,
+                               status=ReportStatus.RECEIVED)
     report.status = ReportStatus.WITHDRAWN
     report.updated_at = report.closed_at = clock.now()
     session.add(report)
@@ -188,16 +197,8 @@ async def rate(session: AsyncSession, *, clock: Clock, user_id: int, report_id: 
     """The author says how satisfied they are with a resolved report (1–5)."""
     if not 1 <= stars <= 5:
         raise InvalidInput("stars", "range")
-    await begin_write(session)
-    try:
-        report = await _lock(session, report_id)
-        if report.author_id != user_id:
-            raise NotAllowed("not the author")
-        if report.status != ReportStatus.RESOLVED:
-            raise ReportClosed(report.status)
-    except DomainError:
-        await session.commit()
-        raise
+    report = await _own_report(session, user_id=user_id, report_id=report_id,
+                               status=ReportStatus.RESOLVED)
     report.rating = stars
     report.updated_at = clock.now()
     session.add(report)
