@@ -23,6 +23,7 @@ from bench.common import (
     BotProcess,
     Options,
     RssSampler,
+    freeze_heap,
     flood_limits,
     midday_zone,
     percentile,
@@ -96,6 +97,7 @@ async def run(options: Options, plan: Plan,
                                first_tg_id=FIRST_RESIDENT + seeded, community=RESIDENTS,
                                timezone=midday_zone(), migrate_first=False)
                     seeded = residents
+                    freeze_heap()
                     emulator.flood = None  # people's taps: measure the bot, not the limits
                     load = await throughput.drive(
                         emulator, bot, _script, options=options,
@@ -135,6 +137,7 @@ async def run(options: Options, plan: Plan,
             try:
                 await asyncio.sleep(plan.rest_seconds)
                 rest = percentile(sampler.samples[len(sampler.samples) // 2:], 50)
+                freeze_heap()
                 emulator.flood = None
                 wave = await memory.tap_wave(
                     emulator, first_tg_id=FIRST_RESIDENT, residents=seeded, taps=plan.taps,

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     outbox_rate: float = Field(default=25.0, gt=0, le=1000, description="messages a second")
     outbox_paid_rate: float = Field(default=0.0, ge=0, le=1000,
                                     description="0: off; else paid broadcasts at this rate")
-    outbox_batch_size: int = Field(default=100, ge=1, le=10_000)
+    outbox_batch_size: int = Field(default=0, ge=0, le=10_000)
     outbox_lease_seconds: float = Field(default=60.0, ge=5)
     outbox_max_attempts: int = Field(default=5, ge=1, le=100)
     outbox_tick_seconds: float = Field(default=1.0, gt=0, le=60)

@@ -5,23 +5,31 @@ never wait for the writer, synchronous=NORMAL (safe with WAL), a busy timeout,
 and BEGIN IMMEDIATE for transactions that read and then write. A deferred
 transaction that read first fails at once with "database is locked" when it
 tries to write after another connection did; an immediate one waits its turn.
+
+Within one process, SQLite write transactions also queue on an asyncio lock
+(`begin_write`) before BEGIN IMMEDIATE: SQLite's own busy handler makes a
+waiting writer sleep and poll (1, 2, 5 … 100 ms), which under load left the
+database idle between writers; the lock hands it over at once, in order.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session, SessionTransaction
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
 
@@ -50,6 +58,7 @@ def create_engine(url: str, *, strict_writes: bool = False, **kwargs: Any) -> As
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **kwargs)
     _tune_sqlite(engine)
+    _WRITERS[engine.sync_engine] = _Writers()
     if strict_writes:
         _check_writes(engine)
     return engine
@@ -106,7 +115,57 @@ async def begin_write(session: AsyncSession) -> None:
     """
     if session.in_transaction():
         await session.commit()
-    await session.connection(execution_options={IMMEDIATE: True})
+    bind = session.get_bind()
+    writers = _WRITERS.get(bind.engine) if isinstance(bind, Engine | Connection) else None
+    if writers is None:
+        await session.connection(execution_options={IMMEDIATE: True})
+        return
+    lock = writers.lock()
+    try:
+        await asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
+    except TimeoutError:
+        raise TimeoutError("database is locked: another write in this process took "
+                           f"longer than {SQLITE_BUSY_TIMEOUT_MS} ms") from None
+    session.sync_session.info[WRITER] = lock
+    try:
+        await session.connection(execution_options={IMMEDIATE: True})
+    except BaseException:
+        _release_writer(session.sync_session)
+        raise
+
+
+WRITER = "sqlite_writer_lock"
+
+
+class _Writers:
+    """This process's queue of SQLite writers: one asyncio lock per event loop."""
+
+    def __init__(self) -> None:
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary())
+
+    def lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        lock = self._locks.get(loop)
+        if lock is None:
+            lock = self._locks[loop] = asyncio.Lock()
+        return lock
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, _Writers] = weakref.WeakKeyDictionary()
+
+
+def _release_writer(session: Session) -> None:
+    lock = session.info.pop(WRITER, None)
+    if lock is not None:
+        lock.release()
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _write_ended(session: Session, transaction: SessionTransaction) -> None:
+    """Committed, rolled back or closed: the next writer may begin."""
+    if transaction.parent is None:
+        _release_writer(session)
 
 
 def alembic_config(url: str | None = None) -> Config:

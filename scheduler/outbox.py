@@ -7,8 +7,11 @@ are never queued behind a broadcast.
 How it sends:
 
     claim (a batch, under a lease) ─▶ local queue ─▶ pacing ─▶ send (a few in flight) ─▶ outcome
-           ▲ woken by kick() and the scheduler's tick             │
+           ▲ woken by kick(), the next row's due time, the scheduler's tick        │
            └──────── 429: pause everything, keep the row ◀────────┘
+
+- Claims: the next batch is claimed while the last is being sent (a claim is a
+  transaction), when half of it is gone.
 
 - Pacing: one token bucket for all chats (`SendLimits.rate`), and at most one
   message a second to a private chat, 20 a minute to a group (negative chat
@@ -78,6 +81,10 @@ from services.preferences import DEFAULTS, Preferences, parse_quiet_hours
 
 log = logging.getLogger(__name__)
 
+# Claims made because a row fell due are at least this far apart (seconds), so rows
+# falling due every few milliseconds are claimed in small batches, not one by one.
+DUE_GAP = 0.05
+
 # Telegram's errors that will be the same however often we retry.
 PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramMigrateToChat, TelegramEntityTooLarge)
 
@@ -93,7 +100,7 @@ class SendLimits:
     # jitter never lands two of them inside Telegram's window.
     private_interval: float = 1.1
     group_interval: float = 3.1
-    batch_size: int = 100  # rows claimed at a time
+    batch_size: int = 0  # rows claimed at a time; 0: see claim_size
     lease: float = 60.0  # seconds a claim holds a row (renewed while it waits here)
     max_attempts: int = 5
     backoff: float = 5.0  # first retry after a network or server error, then doubling…
@@ -109,6 +116,28 @@ class SendLimits:
             batch_size=settings.outbox_batch_size, lease=settings.outbox_lease_seconds,
             max_attempts=settings.outbox_max_attempts,
         )
+
+    @property
+    def claim_size(self) -> int:
+        """Rows claimed at a time (`batch_size`, or a fifth of a second's sends, at
+        least 100): a claim of 500 rows holds the event loop for ~40 ms of Python."""
+        return self.batch_size or max(100, math.ceil(self.rate / 5))
+
+    @property
+    def burst(self) -> float:
+        """Sends the bucket lets out back to back: 25 ms worth, at least one. The
+        event loop oversleeps short waits and a claim holds it for a few
+        milliseconds; the slack lets the next sends make that up instead of
+        losing it (at 1000/s with no slack, a send a millisecond late every
+        time halved the rate)."""
+        return max(1.0, self.rate / 40)
+
+    @property
+    def refill(self) -> float:
+        """The bucket's rate: with a burst, 99 % of `rate` less the burst, so that
+        no second holds more than `rate` sends even as Telegram counts them
+        (arrivals, which the network bunches a little)."""
+        return 0.99 * self.rate - self.burst if self.burst > 1 else self.rate
 
     @property
     def in_flight(self) -> int:
@@ -215,10 +244,12 @@ class OutboxSender:
         self.stats = SenderStats()
         self._mono = monotonic
         self._i18n = load_i18n(default_locale)
-        self._bucket = TokenBucket(limits.rate, now=monotonic())
+        self._bucket = TokenBucket(limits.refill, burst=limits.burst, now=monotonic())
         self._slots = asyncio.Semaphore(limits.in_flight)
         self._wake = asyncio.Event()
         self._want_more = True
+        self._refilling: asyncio.Task[None] | None = None  # a claim under way
+        self._due_at: float | None = None  # (monotonic) when the next pending row falls due
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
@@ -289,6 +320,8 @@ class OutboxSender:
         self._wake.set()
         await self._task
         self._task = None
+        if self._refilling is not None:  # its rows are held: given back below
+            await self._refilling
         if self._sends:
             _done, unfinished = await asyncio.wait(set(self._sends), timeout=grace)
             for send in unfinished:  # may have reached Telegram: left to the lease
@@ -326,12 +359,20 @@ class OutboxSender:
         if now < self._paused_until:
             await self._nap_until(self._paused_until)
             return
-        can_refill = self._want_more and len(self._held) <= self.limits.batch_size // 2
-        if can_refill:
-            await self._refill()
+        if self._due_at is not None and now >= self._due_at:
+            self._due_at = None
+            self._want_more = True
+        if (self._want_more and self._refilling is None
+                and len(self._held) <= self.limits.claim_size // 2):
+            # Claim the next rows while these are sent: a claim is a transaction
+            # (tens of milliseconds), and at hundreds a second the sends must not
+            # wait for it.
+            self._want_more = False
+            self._refilling = asyncio.create_task(self._refill())
         if not self._queue:
-            if not (can_refill and self._want_more):  # else more are due: claim again
-                await self._nap_until(None)  # idle, or all held rows are in flight
+            # Until the next row falls due; the claim, a finished send or kick()
+            # (a row queued) wake it earlier.
+            await self._nap_until(self._due_at)
             return
         ready, _urgent, _priority, _seq, row_id = self._queue[0]
         if ready > now:
@@ -392,8 +433,17 @@ class OutboxSender:
             self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
     async def _refill(self) -> None:
-        self._want_more = False
-        room = self.limits.batch_size - len(self._held)
+        try:
+            await self._claim()
+        except Exception:
+            log.exception("outbox sender %s: claiming failed; trying again on the next tick",
+                          self.owner)
+        finally:
+            self._refilling = None
+            self._wake.set()
+
+    async def _claim(self) -> None:
+        room = self.limits.claim_size - len(self._held)
         claim = await self._db(
             outbox.claim_due, owner=self.owner, now=self.clock.now(), limit=room,
             lease=timedelta(seconds=self.limits.lease), default_tz=self.default_tz,
@@ -404,6 +454,11 @@ class OutboxSender:
         self.stats.claims += 1
         if claim.examined >= room:
             self._want_more = True
+        elif claim.next_due is not None:  # wake for it, not at the next tick
+            wait = (claim.next_due - self.clock.now()).total_seconds()
+            self._due_at = self._mono() + max(wait, DUE_GAP)
+        else:
+            self._due_at = None
         now = self._mono()
         too_far: dict[float, list[int]] = defaultdict(list)
         for row in claim.rows:

@@ -347,12 +347,14 @@ class Claimed:
 
 @dataclass(frozen=True)
 class Claim:
-    """What one `claim_due` did. `examined == limit` means more rows may be due."""
+    """What one `claim_due` did. `examined == limit` means more rows may be due;
+    else `next_due` is when the next pending row falls due (None: none is waiting)."""
 
     rows: list[Claimed]
     examined: int
     skipped: int
     deferred: int
+    next_due: datetime | None = None
 
 
 def _zone(name: str | None, default: ZoneInfo) -> ZoneInfo:
@@ -446,10 +448,17 @@ async def claim_due(
     if claimed:
         await _set(session, [c.id for c in claimed], status=OutboxStatus.SENDING,
                    lease_owner=owner, lease_until=now + lease)
+    next_due = None
+    if len(found) < limit:
+        next_due = (await session.execute(
+            select_columns(func.min(col(OutboxMessage.not_before)))
+            .where(col(OutboxMessage.status) == OutboxStatus.PENDING,
+                   col(OutboxMessage.not_before) > now))).scalar()
     await session.commit()
     return Claim(rows=claimed, examined=len(found),
                  skipped=sum(len(ids) for ids in skipped.values()),
-                 deferred=sum(len(ids) for ids in deferred.values()))
+                 deferred=sum(len(ids) for ids in deferred.values()),
+                 next_due=next_due)
 
 
 async def _set(session: AsyncSession, ids: list[int], **values: Any) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel
 
+import bot  # noqa: F401  # first, as in production: aiogram's types built on first use
 from models.db import create_engine, create_sessionmaker
 from services.clock import ManualClock
 

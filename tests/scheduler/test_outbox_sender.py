@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import os
 import time
 from collections import Counter
@@ -378,6 +379,34 @@ async def test_start_background_ticks_the_sender(
         "queued without notify: the tick finds it", "later"]
 
 
+async def test_a_row_is_claimed_when_it_falls_due_without_waiting_for_a_tick(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock,
+    emulator: Emulator, make_sender: SenderFactory,
+) -> None:
+    [user] = await recipients(session, emulator, clock, 1)
+    assert user.id and user.tg_id
+    sender = await make_sender()  # no scheduler here: nothing ticks
+    await outbox.queue(session, clock=clock, user_id=user.id, kind=OutboxKind.REMINDER,
+                       text="in half a second", not_before=clock.now() + timedelta(seconds=0.5),
+                       notify=sender.kick)
+    await outbox.queue(session, clock=clock, user_id=user.id, kind=OutboxKind.REMINDER,
+                       text="tomorrow", not_before=clock.now() + timedelta(days=1),
+                       notify=sender.kick)
+    await session.commit()
+    await wait_until(lambda: _true(sender.stats.claims >= 1))
+    assert emulator.user(user.tg_id).bot_messages == []  # not due yet
+    clock.advance(seconds=0.5)  # the wall clock gets there; nobody kicks the sender
+    await wait_until(lambda: _true(len(emulator.user(user.tg_id).bot_messages) == 1), within=3)
+    claims = sender.stats.claims
+    await asyncio.sleep(0.3)
+    assert sender.stats.claims == claims  # then it sleeps until tomorrow's row
+    assert [m.content for m in emulator.user(user.tg_id).bot_messages] == ["in half a second"]
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(not os.environ.get("TEST_POSTGRES_URL"), reason="needs TEST_POSTGRES_URL")
 async def test_two_senders_on_one_postgres_database_send_each_row_once(
@@ -440,3 +469,20 @@ def test_limits_from_settings_and_backoff() -> None:
     assert limits.backoff_after(40) == limits.backoff_max
     assert limits.interval(-100123) > 3.0 and 1.0 < limits.interval(42) < 1.5
     assert FAST.in_flight == 200
+
+
+def test_at_a_high_rate_the_bucket_has_slack_yet_no_second_exceeds_the_rate() -> None:
+    paid = SendLimits(rate=1000.0, paid=True)
+    assert paid.claim_size == 200  # a fifth of a second's sends
+    assert paid.burst == 25 and paid.refill + paid.burst <= 0.99 * paid.rate
+    bucket = TokenBucket(paid.refill, burst=paid.burst, now=0.0)
+    # Sends as fast as the bucket allows for ten seconds, after a stall at the start.
+    moment, starts = 0.5, []
+    while moment < 10.0:
+        moment += bucket.reserve(moment)
+        starts.append(moment)
+    worst = max(bisect.bisect_left(starts, t + 1.0) - i for i, t in enumerate(starts))
+    assert worst <= 1000
+    assert len(starts) >= 0.95 * 1000 * 9.5
+    slow = SendLimits(rate=25.0)  # Telegram's free rate: one at a time, as before
+    assert (slow.burst, slow.refill, slow.claim_size) == (1.0, 25.0, 100)

@@ -63,3 +63,51 @@ async def test_a_write_after_a_read_without_begin_write_is_caught_in_tests(
         await session.execute(text("SELECT n FROM counter"))
         await session.execute(text("UPDATE counter SET n = 2"))
         await session.commit()
+
+
+async def test_writers_in_one_process_queue_in_order_and_every_ending_frees_the_next(
+    sessionmaker: async_sessionmaker[AsyncSession], engine: AsyncEngine, sqlite_only: None
+) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE log (who TEXT NOT NULL)"))
+    order: list[str] = []
+
+    async def write(who: str, end: str) -> None:
+        async with sessionmaker() as session:
+            await begin_write(session)
+            order.append(who)
+            await session.execute(text("INSERT INTO log VALUES (:who)"), {"who": who})
+            await asyncio.sleep(0.01)  # the others are waiting now
+            if end == "commit":
+                await session.commit()
+            elif end == "rollback":
+                await session.rollback()
+            elif end == "raise":
+                raise LookupError(who)
+            # "close": left to the end of the `async with`
+
+    results = await asyncio.gather(
+        write("a", "commit"), write("b", "raise"), write("c", "rollback"), write("d", "close"),
+        write("e", "commit"), return_exceptions=True)
+    assert [type(r).__name__ for r in results] == [
+        "NoneType", "LookupError", "NoneType", "NoneType", "NoneType"]
+    assert order == ["a", "b", "c", "d", "e"]  # first come, first served
+    async with engine.connect() as conn:
+        kept = (await conn.execute(text("SELECT who FROM log ORDER BY who"))).scalars().all()
+    assert kept == ["a", "e"]
+
+
+async def test_a_second_write_in_the_same_task_fails_clearly_instead_of_hanging(
+    sessionmaker: async_sessionmaker[AsyncSession], sqlite_only: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import models.db
+
+    monkeypatch.setattr(models.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    async with sessionmaker() as first, sessionmaker() as second:
+        await begin_write(first)
+        with pytest.raises(TimeoutError, match="database is locked"):
+            await begin_write(second)  # waits for `first`, which waits for this task
+        await first.commit()
+        await begin_write(second)  # free again
+        await second.commit()

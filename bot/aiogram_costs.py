@@ -1,0 +1,65 @@
+"""Two costs of aiogram 3 (with pydantic 2) that this bot does not pay.
+
+Both were found profiling `python -m bench` (see BENCHMARKS.md); neither changes
+what aiogram does, only when and how often pydantic builds its validators.
+
+1. **Every Telegram type built at import.** `aiogram.types` ends by calling
+   `model_rebuild()` on each of its ~440 models, so importing aiogram builds a
+   validator for every type Telegram has, each with the nested types inlined:
+   about 100 MB of memory (RSS 166 MB after `import aiogram.types`; aiogram
+   issue #1513). `defer_type_builds()` lets those calls only record the names
+   the models need; pydantic then builds a model the first time it is used (the
+   dozen this bot uses, not the ~440), exactly as `defer_build=True` in aiogram's
+   own model config asks. It must run before anything imports aiogram: the
+   `bot` package calls it first thing. Run after that, it does nothing.
+
+2. **`Response[T]` rebuilt after every garbage collection.** aiogram checks each
+   Bot API answer with `Response[method.__returning__]`, a generic pydantic
+   model that pydantic caches in a weak dictionary. Nothing else holds it, so
+   each full garbage collection drops it and the next call builds it again
+   (tens of milliseconds for `Response[Message]`): 16 % of the sender's time in
+   a broadcast went there. `bot.factory.LeanSession` keeps one strong
+   reference per answer type, so each is built once per process.
+
+This module imports nothing of aiogram at the top, so the `bot` package can call
+`defer_type_builds()` before anything else imports it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+
+
+def defer_type_builds() -> bool:
+    """Import aiogram's types without building them; False if they were imported already."""
+    if "aiogram.types" in sys.modules:
+        return False
+    rebuild = BaseModel.__dict__["model_rebuild"]
+
+    def record_names_only(cls: type[BaseModel], **kwargs: Any) -> bool | None:
+        names = kwargs.get("_types_namespace")
+        if names is None or not cls.__module__.startswith("aiogram."):
+            return rebuild.__func__(cls, **kwargs)
+        # What model_rebuild(_types_namespace=…) would resolve the forward
+        # references against, kept for the build on first use.
+        cls.__pydantic_parent_namespace__ = {**names, **(cls.__pydantic_parent_namespace__ or {})}
+        return None
+
+    BaseModel.model_rebuild = classmethod(record_names_only)  # type: ignore[method-assign,assignment]
+    try:
+        import aiogram.methods
+        import aiogram.types
+    finally:
+        BaseModel.model_rebuild = rebuild  # type: ignore[method-assign]
+    # The methods (SendMessage…) were never rebuilt at import; their fields name
+    # types through the same forward references.
+    names = {name: getattr(aiogram.types, name) for name in aiogram.types.__all__}
+    for name in aiogram.methods.__all__:
+        method = getattr(aiogram.methods, name)
+        if isinstance(method, type) and issubclass(method, BaseModel):
+            method.__pydantic_parent_namespace__ = {
+                **names, **(method.__pydantic_parent_namespace__ or {})}
+    return True
