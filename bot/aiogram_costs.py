@@ -37,29 +37,32 @@ def defer_type_builds() -> bool:
     """Import aiogram's types without building them; False if they were imported already."""
     if "aiogram.types" in sys.modules:
         return False
-    rebuild = BaseModel.__dict__["model_rebuild"]
+    rebuild = BaseModel.__dict__["model_rebuild"].__func__
+    names: dict[str, Any] = {}
 
     def record_names_only(cls: type[BaseModel], **kwargs: Any) -> bool | None:
-        names = kwargs.get("_types_namespace")
-        if names is None or not cls.__module__.startswith("aiogram."):
-            return rebuild.__func__(cls, **kwargs)
-        # What model_rebuild(_types_namespace=…) would resolve the forward
-        # references against, kept for the build on first use.
-        cls.__pydantic_parent_namespace__ = {**names, **(cls.__pydantic_parent_namespace__ or {})}
+        if kwargs.get("_types_namespace") is None or not cls.__module__.startswith("aiogram."):
+            return rebuild(cls, **kwargs)
+        names.update(kwargs["_types_namespace"])  # the same for every type
         return None
 
     BaseModel.model_rebuild = classmethod(record_names_only)  # type: ignore[method-assign,assignment]
     try:
-        import aiogram.methods
-        import aiogram.types
+        from aiogram.methods.base import TelegramMethod
+        from aiogram.types.base import TelegramObject
     finally:
-        BaseModel.model_rebuild = rebuild  # type: ignore[method-assign]
-    # The methods (SendMessage…) were never rebuilt at import; their fields name
-    # types through the same forward references.
-    names = {name: getattr(aiogram.types, name) for name in aiogram.types.__all__}
-    for name in aiogram.methods.__all__:
-        method = getattr(aiogram.methods, name)
-        if isinstance(method, type) and issubclass(method, BaseModel):
-            method.__pydantic_parent_namespace__ = {
-                **names, **(method.__pydantic_parent_namespace__ or {})}
+        BaseModel.model_rebuild = classmethod(rebuild)  # type: ignore[method-assign,assignment]
+
+    def rebuild_with_names(cls: type[BaseModel], *, force: bool = False,
+                           raise_errors: bool = True, _parent_namespace_depth: int = 2,
+                           _types_namespace: dict[str, Any] | None = None) -> bool | None:
+        # pydantic calls this on first use, and would look for the names in its
+        # caller's frames; aiogram's types name each other in forward references.
+        return rebuild(cls, force=force, raise_errors=raise_errors,
+                       _types_namespace={**names, **(_types_namespace or {})})
+
+    # Every type (TelegramObject) and method (TelegramMethod: SendMessage…) then
+    # builds, when first used, against the names aiogram.types gathered.
+    for base in (TelegramObject, TelegramMethod):
+        base.model_rebuild = classmethod(rebuild_with_names)  # type: ignore[method-assign,assignment]
     return True

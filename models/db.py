@@ -15,13 +15,12 @@ database idle between writers; the lock hands it over at once, in order.
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -32,6 +31,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session, SessionTransaction
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -170,6 +172,8 @@ def _write_ended(session: Session, transaction: SessionTransaction) -> None:
 
 def alembic_config(url: str | None = None) -> Config:
     """Alembic's configuration, independent of the working directory."""
+    from alembic.config import Config
+
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     if url:
@@ -178,9 +182,19 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 async def migrate(engine: AsyncEngine) -> None:
-    """Bring the database schema up to date (run at start-up)."""
+    """Bring the database schema up to date (run at start-up).
+
+    A database already at the newest revision is left alone without loading
+    Alembic (with Mako and Pygments, 11 MB that would stay in the bot's memory).
+    """
+    async with engine.connect() as conn:
+        current = await conn.run_sync(_current_revision)
+    if current is not None and current == head_revision():
+        return
 
     def upgrade(connection: Connection) -> None:
+        from alembic import command
+
         cfg = alembic_config()
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "head")
@@ -189,3 +203,30 @@ async def migrate(engine: AsyncEngine) -> None:
         conn = await conn.execution_options(**{IMMEDIATE: True})
         async with conn.begin():
             await conn.run_sync(upgrade)
+
+
+def _current_revision(connection: Connection) -> str | None:
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    found = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return found[0] if len(found) == 1 else None
+
+
+_REVISION = re.compile(r"^revision(?:: str)? = ['\"]([^'\"]+)['\"]", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision(?:: [^=]+)? = (?:['\"]([^'\"]+)['\"]|None)", re.MULTILINE)
+
+
+def head_revision() -> str | None:
+    """The newest migration's revision, read from migrations/versions/ (None: unclear,
+    so Alembic decides; tests/test_migrations.py checks this agrees with Alembic)."""
+    revisions, parents = set(), set()
+    for path in (ROOT / "migrations" / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN.search(source)
+        if revision is None or down is None:
+            return None
+        revisions.add(revision.group(1))
+        if down.group(1):
+            parents.add(down.group(1))
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None

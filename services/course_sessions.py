@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import Calendar, Event
 from sqlalchemy import case, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -886,6 +885,8 @@ async def my_sessions(session: AsyncSession, *, clock: Clock, user_id: int) -> l
 async def ics_file(session: AsyncSession, *, access: Access, user: User,
                    session_id: int) -> bytes:
     """The session as an iCalendar file, in the community's time zone."""
+    from icalendar import Calendar, Event  # 3 MB of memory: loaded when a file is asked for
+
     lesson = await get_session(session, session_id=session_id)
     mine = user.id is not None and await _enrolment(session, session_id, user.id) is not None
     if not (mine or may_run(access, lesson)):
