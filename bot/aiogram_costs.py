@@ -62,7 +62,18 @@ def defer_type_builds() -> bool:
                        _types_namespace={**names, **(_types_namespace or {})})
 
     # Every type (TelegramObject) and method (TelegramMethod: SendMessage…) then
-    # builds, when first used, against the names aiogram.types gathered.
+    # builds, when first used, against the names aiogram.types gathered: alone,
+    # and inside another model (Response[list[Update]]), which resolves a nested
+    # model's names in that model's parent namespace.
     for base in (TelegramObject, TelegramMethod):
         base.model_rebuild = classmethod(rebuild_with_names)  # type: ignore[method-assign,assignment]
+    import aiogram.methods
+    import aiogram.types
+
+    for module in (aiogram.types, aiogram.methods):
+        for name in module.__all__:
+            model = getattr(module, name)
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                model.__pydantic_parent_namespace__ = {
+                    **names, **(model.__pydantic_parent_namespace__ or {})}
     return True

@@ -42,6 +42,23 @@ print(json.dumps([built, len(models)]))
     assert built < 20  # eagerly, aiogram would have built every one of them
 
 
+def test_the_first_answers_a_fresh_bot_reads_parse() -> None:
+    """getUpdates' answer model is built before Update itself, from a shallow stack."""
+    probe = """
+import bot
+from aiogram.client.session.base import Response
+from aiogram.types import Message, Update
+updates = Response[list[Update]].model_validate({"ok": True, "result": [{"update_id": 1,
+    "message": {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"},
+                "from": {"id": 5, "is_bot": False, "first_name": "Ann"}, "text": "/start"}}]})
+sent = Response[Message | bool].model_validate({"ok": True, "result": True})
+print(updates.result[0].message.text, sent.result)
+"""
+    out = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.split() == ["/start", "True"]
+
+
 def test_types_built_on_first_use_parse_and_serialise_as_usual() -> None:
     update = Update.model_validate({"update_id": 7, "callback_query": {
         "id": "q", "chat_instance": "c", "data": "menu",
