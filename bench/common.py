@@ -27,6 +27,7 @@ import psutil
 from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 
+from bot.__main__ import loop_factory
 from bot.config import Settings
 from bot.emulator import Emulator
 from models.communities import Community
@@ -66,7 +67,9 @@ def setup(options: Options, **extra: Any) -> dict[str, Any]:
         "aiogram": version("aiogram"),
         "sqlalchemy": version("sqlalchemy"),
         "database": options.database,
-        "event_loop": f"{type(loop).__module__}.{type(loop).__name__}",
+        "event_loop": f"{type(loop).__module__}.{type(loop).__name__}",  # the benchmark's
+        "bot_event_loop": "uvloop" if loop_factory() else "asyncio",
+        "bot_update_concurrency": Settings.model_fields["update_concurrency"].default,
         "concurrency": options.concurrency,
         "quick": options.quick,
         **extra,

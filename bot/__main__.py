@@ -81,7 +81,8 @@ async def run(settings: Settings) -> None:
         gc.collect()
         gc.freeze()
         try:
-            await dp.start_polling(bot, handle_signals=True)
+            await dp.start_polling(bot, handle_signals=True,
+                                   tasks_concurrency_limit=settings.update_concurrency)
         finally:
             await dp.storage.close()
     finally:

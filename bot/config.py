@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     emulator_port: int = Field(default=8081, ge=0, le=65535)
     invite_ttl_days: int = Field(default=7, ge=1, le=365)
     flood_rate: int = Field(default=8, ge=1, description="updates a user may send per window")
+    update_concurrency: int = Field(default=32, ge=1, le=10_000,
+                                    description="updates handled at once; more wait their turn")
     flood_window_seconds: float = Field(default=5.0, gt=0)
     quiet_hours: str = Field(default="21:00-08:00",
                              description='default quiet hours, local time; "off" for none')
