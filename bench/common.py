@@ -80,11 +80,9 @@ def setup(options: Options, **extra: Any) -> dict[str, Any]:
 
 
 def freeze_heap() -> None:
-    """Keep what this process holds so far (the emulator's users and chats, the
-    figures) out of the garbage collector's full passes. With 100,000 residents
-    a full pass paused this process for tens of milliseconds; the emulator then
-    read a bunch of the bot's requests at once and, playing Telegram, refused
-    some with 429: a pause of the stand-in, not of the bot."""
+    """Collect this process's garbage now, and keep what survives (the emulator's
+    users and chats so far) out of later passes. The benchmark runs with the cyclic
+    collector off (bench/__main__.py) and calls this between measurements."""
     gc.collect()
     gc.freeze()
 
@@ -332,6 +330,20 @@ class CpuMeter:
             "bot_cpu_percent": round(100 * (self.bot.cpu_seconds() - self.bot_start) / elapsed, 1),
             "emulator_cpu_percent": round(100 * (self._mine() - self.me_start) / elapsed, 1),
         }
+
+
+async def wait_until_idle(emulator: Emulator, bot: BotProcess, *, within: float = 180.0) -> float:
+    """Wait until the bot has taken every update and gone quiet (under 5 % of a core
+    for half a second); returns the seconds waited. After an overload (the open
+    loop), the bot works through its backlog for a while: the next measurement
+    must not share the CPU with it."""
+    started = time.monotonic()
+    while time.monotonic() - started < within:
+        cpu = bot.cpu_seconds()
+        await asyncio.sleep(0.5)
+        if not emulator.state.updates and bot.cpu_seconds() - cpu < 0.025:
+            break
+    return time.monotonic() - started
 
 
 # --- Deliveries ---------------------------------------------------------------------------

@@ -13,7 +13,16 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bench.common import BotProcess, CpuMeter, Options, midday_zone, percentile, rounded, seed
+from bench.common import (
+    BotProcess,
+    CpuMeter,
+    Options,
+    midday_zone,
+    percentile,
+    rounded,
+    seed,
+    wait_until_idle,
+)
 from bench.driver import COMMUNITY, COURSE, ReplyWatch, Step, Users, bare_script
 from bot.emulator import Emulator
 from bot.keyboards.menu import MENU
@@ -95,6 +104,7 @@ async def drive(
             await opened.open_loop(OPEN_RATE, open_seconds)
     finally:
         await watch.stop()
+    drained = await wait_until_idle(emulator, bot)  # the backlog, before anything else
     c, o = closed.tally, opened.tally
     return {
         "updates_per_second": round(c.done / elapsed, 1),
@@ -109,6 +119,7 @@ async def drive(
         "open_loop_p50_ms": rounded(_ms(percentile(o.latencies, 50)), 1),
         "open_loop_p99_ms": rounded(_ms(percentile(o.latencies, 99)), 1),
         "open_loop_max_ms": rounded(_ms(max(o.latencies, default=None)), 1),
+        "drain_seconds": rounded(drained, 1),
     }
 
 

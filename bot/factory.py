@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -12,7 +12,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import Response
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
@@ -85,13 +85,48 @@ class LeanSession(AiohttpSession):
                             content_type="application/x-www-form-urlencoded")
 
 
+class LeanMemoryStorage(MemoryStorage):
+    """aiogram's in-memory FSM storage, keeping a record only while it holds something.
+
+    aiogram's keeps one for every chat whose state was ever read (a defaultdict),
+    that is for everyone who ever wrote to the bot, for as long as it runs.
+    """
+
+    async def get_state(self, key: StorageKey) -> str | None:
+        record = self.storage.get(key)
+        return record.state if record is not None else None
+
+    async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        record = self.storage.get(key)
+        return record.data.copy() if record is not None else {}
+
+    async def get_value(self, storage_key: StorageKey, dict_key: str,
+                        default: Any | None = None) -> Any | None:
+        if storage_key not in self.storage:
+            return default
+        return await super().get_value(storage_key, dict_key, default)
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        await super().set_state(key, state)
+        self._forget_if_empty(key)
+
+    async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        await super().set_data(key, data)
+        self._forget_if_empty(key)
+
+    def _forget_if_empty(self, key: StorageKey) -> None:
+        record = self.storage.get(key)
+        if record is not None and record.state is None and not record.data:
+            del self.storage[key]
+
+
 def create_storage(settings: Settings) -> BaseStorage:
     """FSM storage: Redis when configured (several replicas), memory otherwise."""
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 
         return RedisStorage.from_url(settings.redis_url)
-    return MemoryStorage()
+    return LeanMemoryStorage()
 
 
 def _run_sync_filters_inline(dp: Dispatcher) -> None:

@@ -32,7 +32,7 @@ from sqlalchemy import (
     String,
     Text,
 )
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 
 from models.types import UTCDateTime
 
@@ -69,8 +69,9 @@ class OutboxMessage(SQLModel, table=True):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        # The claim: pending rows that are due, and "sending" rows whose lease ran out.
+        # "Sending" rows whose lease ran out; the next row to fall due.
         Index("ix_outbox_status_not_before", "status", "not_before"),
+
         # Skipping a user's rows when they block the bot; the user_id foreign key.
         Index("ix_outbox_user_id_status", "user_id", "status"),
     )
@@ -100,6 +101,13 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     message_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+# The claim: pending rows in the order they go out, read from the index instead of
+# sorting every due row (100,000 of them in a big broadcast) for each batch of 200.
+Index("ix_outbox_claim_order", col(OutboxMessage.status),
+      col(OutboxMessage.urgent).desc(), col(OutboxMessage.priority).desc(),
+      col(OutboxMessage.not_before), col(OutboxMessage.id))
 
 
 class OutboxFile(SQLModel, table=True):

@@ -387,6 +387,19 @@ async def claim_due(
     """
     await begin_write(session)
     await _reclaim_expired(session, now=now, limit=limit, max_attempts=max_attempts)
+    order = (col(OutboxMessage.urgent).desc(), col(OutboxMessage.priority).desc(),
+             col(OutboxMessage.not_before), col(OutboxMessage.id))
+    # The rows first, in the order of ix_outbox_claim_order (no sort of every due
+    # row), then what goes with them.
+    due = (
+        select(col(OutboxMessage.id))
+        .where(col(OutboxMessage.status) == OutboxStatus.PENDING,
+               col(OutboxMessage.not_before) <= now)
+        .order_by(*order)
+        .limit(limit)
+    )
+    if _dialect(session) == "postgresql":
+        due = due.with_for_update(skip_locked=True)
     query = (
         select_columns(  # sqlmodel's select() takes at most four columns
             col(OutboxMessage.id), col(OutboxMessage.user_id), col(OutboxMessage.kind),
@@ -402,14 +415,9 @@ async def claim_due(
         .join(User, col(User.id) == col(OutboxMessage.user_id))
         .outerjoin(Community, col(Community.id) == col(User.community_id))
         .outerjoin(NotificationPrefs, col(NotificationPrefs.user_id) == col(OutboxMessage.user_id))
-        .where(col(OutboxMessage.status) == OutboxStatus.PENDING,
-               col(OutboxMessage.not_before) <= now)
-        .order_by(col(OutboxMessage.urgent).desc(), col(OutboxMessage.priority).desc(),
-                  col(OutboxMessage.not_before), col(OutboxMessage.id))
-        .limit(limit)
+        .where(col(OutboxMessage.id).in_(due.scalar_subquery()))
+        .order_by(*order)
     )
-    if _dialect(session) == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=OutboxMessage)
     found = (await session.execute(query)).all()
 
     fallback = ZoneInfo(default_tz)

@@ -10,6 +10,7 @@ import weakref
 from urllib.parse import parse_qs
 
 from aiogram.client.session.base import Response
+from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import SendMessage, SendPhoto
 from aiogram.types import (
     BufferedInputFile,
@@ -110,3 +111,23 @@ def test_a_request_without_files_is_a_plain_urlencoded_body() -> None:
     upload = bot.session.build_form_data(bot, SendPhoto(
         chat_id=5, photo=BufferedInputFile(b"png", filename="p.png")))
     assert isinstance(upload, FormData) and upload.is_multipart
+
+
+async def test_the_memory_storage_forgets_people_with_nothing_stored() -> None:
+    from aiogram.fsm.storage.base import StorageKey
+
+    from bot.factory import create_storage
+
+    storage = create_storage(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert isinstance(storage, MemoryStorage)
+    reader, writer = (StorageKey(bot_id=1, chat_id=n, user_id=n) for n in (1, 2))
+    assert await storage.get_state(reader) is None and await storage.get_data(reader) == {}
+    assert await storage.get_value(reader, "x", "default") == "default"
+    await storage.set_state(writer, "Form:name")
+    await storage.update_data(writer, {"name": "Ann"})
+    assert storage.storage.keys() == {writer}  # reading left nothing behind
+    assert await storage.get_value(writer, "name") == "Ann"
+    await storage.set_state(writer, None)
+    assert await storage.get_data(writer) == {"name": "Ann"}  # data outlives the state
+    await storage.set_data(writer, {})
+    assert storage.storage == {}
