@@ -448,6 +448,10 @@ class OutboxSender:
                 del self._per_chat[row.chat_id]
         if not self._held:
             self._blocked_users.clear()
+        if len(self._chat_free_at) > max(1000, 4 * self.limits.rate):
+            # A broadcast sends once to each of 100,000 chats: keep only the chats
+            # still inside their interval (about 1.1 s of sends), not one entry per
+            # chat ever sent to; pruned every few seconds at most.
             now = self._mono()
             self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 

@@ -1,4 +1,7 @@
-"""Outbox: an index in the order rows are claimed, so a claim reads 200 rows, not all due.
+"""Outbox: indexes for claims (in claim order) and for a group's rows by status.
+
+A claim reads the next 200 rows from ix_outbox_claim_order instead of sorting every
+due row; a broadcast's progress is counted from ix_outbox_group_key_status alone.
 
 Revision ID: 0006
 Revises: 0005
@@ -16,6 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_group_key')
+        batch_op.create_index('ix_outbox_group_key_status', ['group_key', 'status'])
     op.create_index('ix_outbox_claim_order', 'outbox',
                     ['status', sa.column('urgent').desc(), sa.column('priority').desc(),
                      'not_before', 'id'])
@@ -23,3 +29,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index('ix_outbox_claim_order', table_name='outbox')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_group_key_status')
+        batch_op.create_index('ix_outbox_group_key', ['group_key'])
