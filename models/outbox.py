@@ -74,9 +74,6 @@ class OutboxMessage(SQLModel, table=True):
 
         # Skipping a user's rows when they block the bot; the user_id foreign key.
         Index("ix_outbox_user_id_status", "user_id", "status"),
-        # A group's rows by status: a broadcast's progress is counted from the index
-        # alone (every 3 s, over up to 100,000 rows); cancelling, moving reminders.
-        Index("ix_outbox_group_key_status", "group_key", "status"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -94,7 +91,7 @@ class OutboxMessage(SQLModel, table=True):
     not_before: datetime = Field(sa_type=UTCDateTime)
     priority: int = Field(default=0)
     urgent: bool = Field(default=False)
-    group_key: str | None = Field(default=None, max_length=GROUP_KEY_MAX)
+    group_key: str | None = Field(default=None, max_length=GROUP_KEY_MAX, index=True)
     dedupe_key: str | None = Field(default=None, max_length=DEDUPE_KEY_MAX, unique=True)
     status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=String(16))
     attempts: int = Field(default=0)

@@ -203,31 +203,28 @@ class Report:
 
 async def report(session: AsyncSession, *, broadcast: Broadcast) -> Report:
     """Count the broadcast's outbox rows by outcome."""
-    group = col(OutboxMessage.group_key) == group_of(broadcast)
-    status = col(OutboxMessage.status)
-    counts = (await session.execute(  # from ix_outbox_group_key_status alone
-        select(status, func.count()).where(group).group_by(status))).all()
+    rows = (await session.execute(
+        select(col(OutboxMessage.status), col(OutboxMessage.last_error), func.count())
+        .where(col(OutboxMessage.group_key) == group_of(broadcast))
+        .group_by(col(OutboxMessage.status), col(OutboxMessage.last_error))
+    )).all()
     result = Report(total=broadcast.total)
-    for state, n in counts:
+    for status, error, n in rows:
         n = int(n)
-        result.by_status[state] = result.by_status.get(state, 0) + n
-        if state == OutboxStatus.SENT:
+        result.by_status[status] = result.by_status.get(status, 0) + n
+        if status == OutboxStatus.SENT:
             result.sent += n
-        elif state == OutboxStatus.FAILED:
+        elif status == OutboxStatus.FAILED:
             result.failed += n
-        elif state == OutboxStatus.CANCELLED:
+        elif status == OutboxStatus.CANCELLED:
             result.cancelled += n
-        elif state == OutboxStatus.SKIPPED:
-            result.skipped += n
+        elif status == OutboxStatus.SKIPPED:
+            if error and "blocked" in error:
+                result.blocked += n
+            else:
+                result.skipped += n
         else:
             result.waiting += n
-    if result.skipped:  # why: people who blocked the bot are told apart
-        reasons = (await session.execute(
-            select(col(OutboxMessage.last_error), func.count())
-            .where(group, status == OutboxStatus.SKIPPED)
-            .group_by(col(OutboxMessage.last_error)))).all()
-        blocked = sum(int(n) for error, n in reasons if error and "blocked" in error)
-        result.blocked, result.skipped = blocked, result.skipped - blocked
     return result
 
 
