@@ -75,11 +75,6 @@ async def run(settings: Settings) -> None:
         # walk it all and pause the bot each time.
         gc.collect()
         gc.freeze()
-        # What start-up built (modules, routers, models) lives as long as the
-        # process: keep it out of the collector's full passes, which otherwise
-        # walk it all and pause the bot each time.
-        gc.collect()
-        gc.freeze()
         try:
             await dp.start_polling(bot, handle_signals=True,
                                    tasks_concurrency_limit=settings.update_concurrency)

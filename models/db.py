@@ -117,8 +117,12 @@ async def begin_write(session: AsyncSession) -> None:
     """Start a transaction that will write.
 
     Ends any read-only transaction first (its snapshot would make a later
-    write fail on SQLite), then begins with BEGIN IMMEDIATE on SQLite; on
-    PostgreSQL this is an ordinary BEGIN and services lock rows they change.
+    write fail on SQLite), then begins with BEGIN IMMEDIATE on SQLite, after
+    waiting its turn among this process's writers (the turn passes on when the
+    transaction ends: commit, rollback or close); on PostgreSQL this is an
+    ordinary BEGIN and services lock rows they change. A second write in the
+    same task while the first is still open fails with TimeoutError after
+    SQLITE_BUSY_TIMEOUT_MS, as SQLite itself would have.
     """
     if session.in_transaction():
         await session.commit()
