@@ -35,11 +35,10 @@ async def identify(
     """The user behind an update and their roles: one query when nothing changed.
 
     Runs for every update, so the common case (a known user, same names) reads
-    the user and their grants together; anything new goes through
-    upsert_from_telegram.
+    the user and their grants together; anything new is written as
+    upsert_from_telegram writes it.
     """
-    first_name = (first_name or "")[:64] or None
-    username = (username or "")[:32] or None
+    first_name, username = _telegram_names(first_name, username)
     rows = (await session.execute(
         select(User, col(RoleGrant.role), col(RoleGrant.community_id))
         .outerjoin(RoleGrant, col(RoleGrant.user_id) == col(User.id))
@@ -50,7 +49,7 @@ async def identify(
         assert user.id is not None
         grants = [(role, community) for _user, role, community in rows if role is not None]
         return user, access_from(user.id, grants, bootstrap_admin=bootstrap_admin)
-    user = await upsert_from_telegram(session, clock=clock, tg_id=tg_id, first_name=first_name,
+    user = await _write_from_telegram(session, clock=clock, tg_id=tg_id, first_name=first_name,
                                       username=username, language=language)
     assert user.id is not None
     return user, await load_access(session, user_id=user.id, bootstrap_admin=bootstrap_admin)
@@ -72,12 +71,32 @@ async def upsert_from_telegram(
     it. Writes only when something changed, so an ordinary update costs one read.
     Someone who writes to us after blocking the bot has evidently unblocked it.
     """
-    first_name = (first_name or "")[:64] or None
-    username = (username or "")[:32] or None
+    first_name, username = _telegram_names(first_name, username)
     user = await get_by_tg_id(session, tg_id=tg_id)
     if user is not None and not _stale(user, first_name, username):
         return user
-    # Something to write: start again in a write transaction (see models.db.begin_write).
+    return await _write_from_telegram(session, clock=clock, tg_id=tg_id, first_name=first_name,
+                                      username=username, language=language)
+
+
+def _telegram_names(first_name: str | None, username: str | None) -> tuple[str | None, str | None]:
+    """Telegram's names cut to what the users table holds; empty ones become None."""
+    return (first_name or "")[:64] or None, (username or "")[:32] or None
+
+
+async def _write_from_telegram(
+    session: AsyncSession,
+    *,
+    clock: Clock,
+    tg_id: int,
+    first_name: str | None,
+    username: str | None,
+    language: str,
+) -> User:
+    """Create the user or refresh their names, in a write transaction (names already cut).
+
+    Reads the user again inside it (see models.db.begin_write): another update
+    from the same person may have written in between."""
     await begin_write(session)
     user = await get_by_tg_id(session, tg_id=tg_id)
     if user is None:
