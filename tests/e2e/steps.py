@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+from collections.abc import AsyncIterator
 from typing import Any
 
 from bot.emulator import Emulator, UserHandle
-from tests.e2e.conftest import ADMIN_TG_ID
+from tests.e2e.conftest import ADMIN_TG_ID, BotProcess
 
 TIMEOUT = 20.0
 INVITE_LINK = re.compile(r"https://t\.me/\w+\?start=(inv_[\w-]+)")
@@ -52,3 +54,21 @@ async def community_with_staff(
     await step(staff, staff.send(f"/start {match.group(1)}"), "Privacy notice")
     await step(staff, staff.press_text("✅ I agree"), "You are now a staff member")
     return staff
+
+
+@contextlib.asynccontextmanager
+async def showing_log(bot: BotProcess) -> AsyncIterator[None]:
+    """If the steps inside fail, print the bot's log into the test report."""
+    try:
+        yield
+    except BaseException:
+        print(bot.output)
+        raise
+
+
+async def stop_cleanly(bot: BotProcess, emulator: Emulator) -> None:
+    """The bot stops with exit status 0, every request it made was valid, and every
+    button press got its answer."""
+    assert await bot.stop() == 0
+    assert [str(v) for v in emulator.violations] == []
+    assert emulator.unanswered_callback_queries() == []

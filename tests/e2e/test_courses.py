@@ -18,10 +18,9 @@ import pytest
 
 from bot.emulator import Emulator
 from tests.e2e.conftest import ADMIN_TG_ID
-from tests.e2e.steps import TIMEOUT, join, step
+from tests.e2e.steps import INVITE_LINK, TIMEOUT, join, showing_log, step, stop_cleanly
 
 pytestmark = pytest.mark.e2e
-INVITE = re.compile(r"start=(inv_[\w-]+)")
 CHECK_IN = re.compile(r"start=(ci_[\w-]+)")
 TOPIC = "Smartphone photos"
 
@@ -39,7 +38,7 @@ async def test_the_course_loop_from_order_to_rating(
 ) -> None:
     bot = await start_bot(DEV_CLOCK="true", SWEEP_SECONDS="1", FLOOD_RATE="100",
                           TIMEZONE=late_morning_zone())
-    try:
+    async with showing_log(bot):
         admin = emulator.user(ADMIN_TG_ID, "Director", language_code="en")
         await step(admin, admin.send("/start"), "Privacy notice")
         await step(admin, admin.press_text("✅ I agree"), "No communities")
@@ -47,7 +46,7 @@ async def test_the_course_loop_from_order_to_rating(
         await step(admin, admin.press_text("➕ New community"), "new community's name")
         await step(admin, admin.send("Sunny Court"), "Community created")
         invite = await step(admin, admin.press_text("👩‍🏫 Invite a teacher"), "Invite link")
-        token = INVITE.search(invite).group(1)  # type: ignore[union-attr]
+        token = INVITE_LINK.search(invite).group(1)  # type: ignore[union-attr]
 
         teacher = emulator.user(4000, "Teacher Sun", language_code="en")
         await step(teacher, teacher.send(f"/start {token}"), "Privacy notice")
@@ -123,9 +122,4 @@ async def test_the_course_loop_from_order_to_rating(
         await step(waiting, waiting.send("Very clear, thank you!"), "the teacher will read it")
         await step(teacher, teacher.press_text("⭐ Ratings"),
                    "⭐ 5.0 from 1 ratings\n⭐⭐⭐⭐⭐ Very clear, thank you!")
-    except BaseException:
-        print(bot.output)
-        raise
-    assert await bot.stop() == 0
-    assert [str(v) for v in emulator.violations] == []
-    assert emulator.unanswered_callback_queries() == []
+    await stop_cleanly(bot, emulator)

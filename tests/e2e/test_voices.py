@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from bot.emulator import Emulator
-from tests.e2e.steps import TIMEOUT, alert, community_with_staff, join, step
+from tests.e2e.steps import (
+    TIMEOUT,
+    alert,
+    community_with_staff,
+    join,
+    showing_log,
+    step,
+    stop_cleanly,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +27,7 @@ async def test_a_report_from_photo_to_rating_and_a_poll_with_its_chart(
     emulator: Emulator, start_bot: Callable[..., Any]
 ) -> None:
     bot = await start_bot(DEV_CLOCK="true", SWEEP_SECONDS="1", FLOOD_RATE="1000")
-    try:
+    async with showing_log(bot):
         wang = await community_with_staff(emulator, community="Sunny Court", staff_id=3002)
         ann = emulator.user(3001, "Ann", language_code="en")
         await join(ann, "Sunny Court")
@@ -92,9 +100,4 @@ async def test_a_report_from_photo_to_rating_and_a_poll_with_its_chart(
             assert emulator.state.files[result.photo or ""].data.startswith(b"\x89PNG")
         await cid.press_text("✏️ Change my answers")
         await alert(cid, "This poll has closed. Thank you for your interest!")
-    except BaseException:
-        print(bot.output)
-        raise
-    assert await bot.stop() == 0
-    assert [str(v) for v in emulator.violations] == []
-    assert emulator.unanswered_callback_queries() == []
+    await stop_cleanly(bot, emulator)

@@ -13,7 +13,15 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.emulator import Emulator, UserHandle
-from tests.e2e.steps import TIMEOUT, alert, community_with_staff, join, step
+from tests.e2e.steps import (
+    TIMEOUT,
+    alert,
+    community_with_staff,
+    join,
+    showing_log,
+    step,
+    stop_cleanly,
+)
 
 pytestmark = pytest.mark.e2e
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -50,7 +58,7 @@ async def test_a_task_from_ping_to_confirmed_hours_and_the_excel_file(
 ) -> None:
     # Tests tap faster than people: lift the flood limit.
     bot = await start_bot(DEV_CLOCK="true", SWEEP_SECONDS="1", FLOOD_RATE="1000")
-    try:
+    async with showing_log(bot):
         wang = await community_with_staff(emulator, community="Sunny Court", staff_id=2002)
 
         ann = emulator.user(2001, "Ann", language_code="en")
@@ -126,9 +134,4 @@ async def test_a_task_from_ping_to_confirmed_hours_and_the_excel_file(
         assert (table[1][0], table[1][2], table[1][3], table[1][-1]) == (
             "Ann", "Morning patrol", "North gate", 2)
         assert table[1][4] == day.replace(tzinfo=None)
-    except BaseException:
-        print(bot.output)
-        raise
-    assert await bot.stop() == 0
-    assert [str(v) for v in emulator.violations] == []
-    assert emulator.unanswered_callback_queries() == []
+    await stop_cleanly(bot, emulator)
