@@ -82,7 +82,7 @@ def setup(options: Options, **extra: Any) -> dict[str, Any]:
 def freeze_heap() -> None:
     """Collect this process's garbage now, and keep what survives (the emulator's
     users and chats so far) out of later passes. The benchmark runs with the cyclic
-    collector off (bench/__main__.py) and calls this between measurements."""
+    collector off (`bench.suite.run`) and calls this between measurements."""
     gc.collect()
     gc.freeze()
 
@@ -368,13 +368,6 @@ class Deliveries:
     @property
     def count(self) -> int:
         return len(self.times)
-
-
-def deliveries(emulator: Emulator, first_tg_id: int, count: int, since: int = 0) -> Deliveries:
-    """Sends to chats first_tg_id … first_tg_id + count - 1, from the `since`-th send on."""
-    found = Deliveries([], {}, count)
-    _tally(found, emulator, first_tg_id, since)
-    return found
 
 
 def _tally(found: Deliveries, emulator: Emulator, first_tg_id: int, start: int) -> int:

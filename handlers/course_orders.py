@@ -66,8 +66,6 @@ class OrderFlow(StatesGroup):
     expected = State()
 
 
-
-
 def closed_text(status: str) -> str:
     return {
         OrderStatus.TAKEN: _("A teacher has already taken this order."),

@@ -75,8 +75,6 @@ class Schedule(StatesGroup):
     confirm = State()
 
 
-
-
 async def _zone(session: AsyncSession, community_id: int) -> str:
     community = await session.get(Community, community_id)
     return community.timezone if community else "Asia/Shanghai"

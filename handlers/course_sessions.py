@@ -76,8 +76,6 @@ class Rating(StatesGroup):
     comment = State()
 
 
-
-
 async def _zone(session: AsyncSession, community_id: int) -> str:
     community = await session.get(Community, community_id)
     return community.timezone if community else "Asia/Shanghai"
