@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from http import HTTPStatus
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from aiogram.types import BotCommand, InputFile
 from aiogram.utils.i18n import gettext as _
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import LOCALES, TELEGRAM_API_URL, Settings, dev_clock_enabled
@@ -54,7 +56,8 @@ class LeanSession(AiohttpSession):
 
     - It holds on to each `Response[T]` it checks answers with: pydantic caches
       that generic model weakly, so without this it is built anew after every
-      garbage collection (see `bot/aiogram_costs.py`).
+      garbage collection (see `bot/aiogram_costs.py`). A successful answer is
+      parsed by pydantic straight from the JSON text.
     - A request with no file to upload is sent as a plain urlencoded body. aiohttp's
       FormData, which aiogram uses for every request, sets up a multipart writer
       (and a random boundary) even when it then sends the same urlencoded body.
@@ -66,8 +69,19 @@ class LeanSession(AiohttpSession):
         self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
     ) -> Response[TelegramType]:
         returning = method.__returning__
-        if returning not in self._pinned:
-            self._pinned[returning] = Response[returning]  # type: ignore[valid-type]
+        response_type = self._pinned.get(returning)
+        if response_type is None:
+            response_type = self._pinned[returning] = Response[returning]  # type: ignore[valid-type]
+        if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
+            # pydantic parses the JSON itself, in one pass, instead of json.loads and
+            # then a walk over the dicts (a third of this method's time).
+            try:
+                response = response_type.model_validate_json(content, context={"bot": bot})
+            except ValidationError:
+                pass  # aiogram's check below raises its own error for it
+            else:
+                if response.ok:
+                    return response
         return super().check_response(bot, method, status_code, content)
 
     def build_form_data(  # type: ignore[override]

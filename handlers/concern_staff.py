@@ -28,10 +28,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import TriageAction, TriageCb, VoiceAction, VoiceCb
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import answer_out_of_date, not_allowed, out_of_date
 from handlers.concerns import BUTTONS, category_text, short, status_text
 from models.communities import Grid

@@ -43,7 +43,6 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import (
@@ -58,6 +57,7 @@ from bot.callback_data import (
 )
 from bot.filters import MenuButton
 from bot.i18n import N_
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
 from bot.replies import answer_out_of_date, out_of_date
 from models.communities import Community

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callback_data import (
     CourseAction,
@@ -21,6 +20,7 @@ from bot.callback_data import (
     SessionCb,
 )
 from bot.i18n import N_
+from bot.keyboards.builder import InlineKeyboardBuilder
 from models.courses import Category, CourseOrder, CourseSession, EnrolmentStatus, TimeOfDay
 from models.users import User
 from services.access import Access

@@ -28,10 +28,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import OrderAction, OrderCb
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.pager import add_pager
 from bot.replies import out_of_date_use_menu
 from handlers.course_keyboards import (

@@ -28,7 +28,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import (
@@ -39,6 +38,7 @@ from bot.callback_data import (
     SessionAction,
     SessionCb,
 )
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import out_of_date_use_menu
 from handlers.course_keyboards import (
     home_markup,

@@ -28,7 +28,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import (
@@ -40,6 +39,7 @@ from bot.callback_data import (
     SessionCb,
 )
 from bot.filters import MenuButton
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_not_allowed, answer_out_of_date
 from handlers.course_keyboards import (

@@ -27,12 +27,12 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import ManageAction, ManageCb
 from bot.config import Settings
 from bot.filters import MenuButton
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_not_allowed, answer_out_of_date
 from handlers.onboarding import INVITE_PREFIX, show_menu

@@ -44,7 +44,6 @@ from aiogram.types import (
     Message,
 )
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import (
@@ -55,6 +54,7 @@ from bot.callback_data import (
     VoiceAction,
     VoiceCb,
 )
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.grids import grid_picker
 from bot.replies import answer_out_of_date, not_allowed, out_of_date
 from handlers.broadcasts import audience_label

@@ -25,11 +25,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import PollAction, PollCb, VoiceAction, VoiceCb
 from bot.i18n import N_
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import answer_out_of_date, out_of_date
 from models.communities import Community
 from models.polls import OTHER_MAX, Poll

@@ -15,7 +15,6 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import (
@@ -29,6 +28,7 @@ from bot.callback_data import (
 from bot.config import Settings
 from bot.filters import MenuButton
 from bot.i18n import N_
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import answer_out_of_date
 from handlers.onboarding import ask_community, language_keyboard, privacy_text, show_menu
 from models.outbox import OutboxKind

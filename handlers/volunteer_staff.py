@@ -37,10 +37,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import VolStaffAction, VolStaffCb
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import answer_out_of_date, not_allowed, out_of_date
 from handlers.volunteer_keyboards import skills_text, ticked
 from handlers.volunteer_tasks import start_draft

@@ -34,10 +34,10 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import VolDraftAction, VolDraftCb
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import not_allowed, out_of_date
 from handlers.volunteer_keyboards import OUTBOX_BUTTONS, SKILL_LABELS, skills_text, ticked
 from handlers.volunteers import community_zone

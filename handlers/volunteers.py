@@ -42,7 +42,6 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import (
@@ -57,6 +56,7 @@ from bot.callback_data import (
 )
 from bot.filters import MenuButton
 from bot.i18n import N_, translations_of
+from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
 from bot.replies import answer_out_of_date, out_of_date
 from handlers.volunteer_keyboards import (

@@ -16,13 +16,13 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callback_data import BroadcastAction, BroadcastCb
 from bot.config import Settings
 from bot.i18n import load_i18n
+from bot.keyboards.builder import InlineKeyboardBuilder
 from models.broadcasts import Broadcast, BroadcastStatus
 from models.users import User
 from services import broadcasts

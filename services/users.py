@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -22,6 +23,15 @@ async def get_by_tg_id(session: AsyncSession, *, tg_id: int) -> User | None:
     return found.scalar_one_or_none()
 
 
+# Built once: SQLAlchemy caches the compiled SQL, not the Python objects around it,
+# and putting them together again took ~80 µs of CPU per update (timeit).
+_USER_AND_GRANTS = (
+    select(User, col(RoleGrant.role), col(RoleGrant.community_id))
+    .outerjoin(RoleGrant, col(RoleGrant.user_id) == col(User.id))
+    .where(col(User.tg_id) == bindparam("tg_id"))
+)
+
+
 async def identify(
     session: AsyncSession,
     *,
@@ -39,11 +49,7 @@ async def identify(
     upsert_from_telegram writes it.
     """
     first_name, username = _telegram_names(first_name, username)
-    rows = (await session.execute(
-        select(User, col(RoleGrant.role), col(RoleGrant.community_id))
-        .outerjoin(RoleGrant, col(RoleGrant.user_id) == col(User.id))
-        .where(col(User.tg_id) == tg_id)
-    )).all()
+    rows = (await session.execute(_USER_AND_GRANTS, {"tg_id": tg_id})).all()
     if rows and not _stale(rows[0][0], first_name, username):
         user = rows[0][0]
         assert user.id is not None

@@ -6,7 +6,8 @@ from collections.abc import Callable
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.keyboards.builder import InlineKeyboardBuilder
 
 NOOP = "noop"  # a button that only shows a label (answered by handlers.fallback)
 
