@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,19 +16,24 @@ from services.clock import Clock
 class FloodMiddleware(BaseMiddleware):
     """Allows `rate` updates per `window` seconds per user; drops the rest.
 
-    The first dropped update gets an answer so the person knows why the bot
-    went quiet; later ones in the same window are dropped silently (callback
-    queries are still answered, as Telegram expects). Kept in memory: with
-    several replicas, each one limits on its own, which is good enough for a
-    courtesy limit.
+    A user may send `rate` updates at once, and then one every `window / rate`
+    seconds (the generic cell rate algorithm: one number per user, the time at
+    which their allowance is whole again). The first dropped update gets an answer
+    so the person knows why the bot went quiet; later ones in the same burst are
+    dropped silently (callback queries are still answered, as Telegram expects).
+    Kept in memory: with several replicas, each one limits on its own, which is
+    good enough for a courtesy limit.
     """
 
     def __init__(self, *, rate: int, window: float, clock: Clock) -> None:
         self.rate = rate
         self.window = window
         self.clock = clock
-        self.seen: dict[int, deque[float]] = {}
+        self.interval = window / rate
+        # user → when their allowance is whole again; a user absent is whole.
+        self.full_at: dict[int, float] = {}
         self.warned: set[int] = set()
+        self.swept_at = 0.0
 
     async def __call__(
         self,
@@ -43,26 +47,27 @@ class FloodMiddleware(BaseMiddleware):
         if event.message is None and event.callback_query is None:
             return await handler(event, data)  # e.g. my_chat_member: not the user typing
         now = self.clock.now().timestamp()
-        stamps = self.seen.setdefault(tg_user.id, deque())
-        while stamps and stamps[0] <= now - self.window:
-            stamps.popleft()
-        if len(stamps) < self.rate:
-            stamps.append(now)
+        full_at = max(self.full_at.get(tg_user.id, now), now)
+        if full_at + self.interval - now <= self.window + 1e-9:
+            self.full_at[tg_user.id] = full_at + self.interval
             self.warned.discard(tg_user.id)
-            if len(self.seen) > 10_000:
-                self._forget_idle(now)
+            if len(self.full_at) > 10_000 and now - self.swept_at >= self.window:
+                self._forget_whole(now)
             return await handler(event, data)
         first_drop = tg_user.id not in self.warned
         self.warned.add(tg_user.id)
-        text = _("You are going a little fast. Please wait a few seconds and try again.")
+        text = (_("You are going a little fast. Please wait a few seconds and try again.")
+                if first_drop else None)
         if event.callback_query is not None:
-            await event.callback_query.answer(text if first_drop else None)
-        elif first_drop and event.message is not None:
+            await event.callback_query.answer(text)
+        elif text is not None and event.message is not None:
             await event.message.answer(text)
         return None
 
-    def _forget_idle(self, now: float) -> None:
-        idle = [uid for uid, s in self.seen.items() if not s or s[-1] <= now - self.window]
-        for uid in idle:
-            del self.seen[uid]
+    def _forget_whole(self, now: float) -> None:
+        """Drop users whose allowance is whole again: they are as if never seen."""
+        self.swept_at = now
+        whole = [uid for uid, full_at in self.full_at.items() if full_at <= now]
+        for uid in whole:
+            del self.full_at[uid]
             self.warned.discard(uid)

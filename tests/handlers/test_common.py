@@ -107,6 +107,29 @@ async def test_a_flooding_user_is_slowed_with_one_friendly_message(
     assert ann.last.startswith("Sorry, I didn't understand that.")
 
 
+async def test_after_a_burst_a_user_gets_one_update_every_window_over_rate(
+    harness: Harness, clock: ManualClock
+) -> None:
+    ann = await onboarded(harness)  # the flood limit: 8 updates per 5 s
+
+    async def say_hi() -> None:  # at this instant (ann.send lets a second pass)
+        await ann.handle.send("hi")
+        await harness.settle()
+
+    clock.advance(seconds=10)
+    for _ in range(9):
+        await say_hi()
+    sorry = "Sorry, I didn't understand that. Please press one of the buttons below, or send /help."
+    assert ann.texts.count(sorry) == 8
+    clock.advance(seconds=0.5)  # 5 s / 8 = 0.625 s not gone yet
+    await say_hi()
+    assert ann.texts.count(sorry) == 8
+    clock.advance(seconds=0.125)
+    await say_hi()
+    await say_hi()
+    assert ann.texts.count(sorry) == 9
+
+
 async def test_an_unexpected_error_is_logged_with_the_update_id_and_apologised_for(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
