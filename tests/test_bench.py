@@ -33,6 +33,8 @@ async def test_the_benchmarks_run_end_to_end(tmp_path: Path) -> None:
     assert load["updates"] > 0 and load["timeouts"] == 0 and load["missing_buttons"] == 0
     assert load["p50_ms"] is not None and load["p99_ms"] >= load["p50_ms"]
     assert "courses" in load["workload"]
+    for measured in (load, *by_bench["broadcast"], *by_bench["reminders"]):
+        assert 0.0 <= measured["cpu_steal_percent"] <= 100.0
     for sent in by_bench["broadcast"]:
         assert sent["lost"] == 0 and sent["duplicates"] == 0
         assert sent["outbox_rows_per_recipient"] == 1.0
