@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=60.0, ge=5)
     outbox_max_attempts: int = Field(default=5, ge=1, le=100)
     outbox_tick_seconds: float = Field(default=1.0, gt=0, le=60)
+    outbox_keep_days: int = Field(default=30, ge=1, le=3650,
+                                  description="days a finished outbox row is kept")
 
     @field_validator("bot_token", "redis_url", mode="before")
     @classmethod

@@ -72,6 +72,7 @@ ERROR_MAX = 1000
 # Rows per INSERT statement: at 17 columns a row, far below the 32,766 bound
 # parameters SQLite and asyncpg allow in one statement.
 INSERT_CHUNK = 1000
+PURGE_CHUNK = 5000  # rows deleted per transaction
 
 OUTBOX = cast(Table, OutboxMessage.__table__)  # type: ignore[attr-defined]
 
@@ -639,17 +640,31 @@ async def remember_file_id(session: AsyncSession, *, blob_id: int, file_id: str)
     await session.commit()
 
 
-async def purge(session: AsyncSession, *, before: datetime) -> int:
-    """Delete finished rows (sent, failed, skipped, cancelled) created before `before`."""
-    await begin_write(session)
-    result = await session.execute(
-        delete(OutboxMessage).where(
-            col(OutboxMessage.status).not_in([OutboxStatus.PENDING, OutboxStatus.SENDING]),
-            col(OutboxMessage.created_at) < before)
-        .execution_options(synchronize_session=False)
-    )
-    await session.commit()
-    return cast(CursorResult[Any], result).rowcount
+async def purge(session: AsyncSession, *, before: datetime, chunk: int = PURGE_CHUNK) -> int:
+    """Delete finished rows (sent, failed, skipped, cancelled) created before `before`,
+    then the files no row needs any more; returns how many rows went.
+
+    Deletes `chunk` rows per transaction, each committed, so that the writers waiting
+    their turn meanwhile (the sender's settles, people's taps) wait for one chunk, not
+    for a whole 100,000-recipient broadcast.
+    """
+    finished = [s for s in OutboxStatus if s not in (OutboxStatus.PENDING, OutboxStatus.SENDING)]
+    deleted_total = 0
+    while True:
+        await begin_write(session)
+        old = (select_columns(OUTBOX.c.id)
+               .where(OUTBOX.c.status.in_(finished), OUTBOX.c.created_at < before)
+               .limit(chunk))
+        result = await session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(old.scalar_subquery())))
+        deleted = cast(CursorResult[Any], result).rowcount
+        deleted_total += deleted
+        if deleted < chunk:
+            needed = select_columns(OUTBOX.c.blob_id).where(OUTBOX.c.blob_id.is_not(None))
+            await session.execute(delete(OutboxFile).where(
+                col(OutboxFile.created_at) < before, col(OutboxFile.id).not_in(needed)))
+        await session.commit()
+        if deleted < chunk:
+            return deleted_total
 
 
 async def counts(session: AsyncSession, *, group: str | None = None) -> dict[OutboxStatus, int]:

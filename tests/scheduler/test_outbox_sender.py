@@ -362,6 +362,8 @@ async def test_start_background_ticks_the_sender(
                                         clock=clock, owner="main")
     try:
         assert background.scheduler.get_job("outbox.tick") is not None
+        purge = background.scheduler.get_job("outbox.purge")
+        assert purge is not None and purge.kwargs["keep_days"] == settings.outbox_keep_days
         await outbox.queue(session, clock=clock, user_id=user.id, kind=OutboxKind.STATUS,
                            text="queued without notify: the tick finds it")
         await session.commit()

@@ -12,8 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from models.db import begin_write
-from models.outbox import MediaKind, OutboxKind, OutboxMessage, OutboxStatus
+from models.outbox import MediaKind, OutboxFile, OutboxKind, OutboxMessage, OutboxStatus
 from models.users import User
+from scheduler import purge_outbox
 from services import outbox, preferences
 from services.clock import ManualClock
 from services.errors import InvalidInput
@@ -524,6 +525,48 @@ async def test_purge_deletes_only_finished_rows_older_than_given(
     assert await outbox.purge(session, before=clock.now()) == 0
     assert await outbox.purge(session, before=clock.now() + timedelta(days=30)) == 2
     assert [r.text for r in await rows(session)] == ["pending"]
+
+
+async def test_purge_goes_chunk_by_chunk_and_drops_files_no_row_needs(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    user = await make_user(session, clock)
+    assert user.id is not None
+    kept_file = await outbox.add_file(session, clock=clock, filename="chart.png", data=b"png")
+    gone_file = await outbox.add_file(session, clock=clock, filename="old.png", data=b"png")
+    await outbox.queue_many(session, clock=clock, rows=[
+        Outgoing(user_id=user.id, kind=OutboxKind.ANNOUNCEMENT, text=f"n{i}", group="old")
+        for i in range(7)])
+    await outbox.queue_many(session, clock=clock, rows=[
+        Outgoing(user_id=user.id, kind=OutboxKind.STATUS, text="chart", media=MediaKind.PHOTO,
+                 blob_id=kept_file),
+        Outgoing(user_id=user.id, kind=OutboxKind.STATUS, text="old chart",
+                 media=MediaKind.PHOTO, blob_id=gone_file, group="old")])
+    await session.commit()
+    await outbox.cancel(session, group="old")
+    await session.commit()
+
+    assert await outbox.purge(session, before=clock.now() + timedelta(days=1), chunk=3) == 8
+    assert [r.text for r in await rows(session)] == ["chart"]  # pending: kept, with its file
+    files = (await session.execute(select(col(OutboxFile.id)))).scalars().all()
+    assert list(files) == [kept_file]
+
+
+async def test_the_hourly_purge_keeps_what_is_younger_than_outbox_keep_days(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
+) -> None:
+    user = await make_user(session, clock)
+    assert user.id is not None
+    await outbox.queue(session, clock=clock, user_id=user.id, kind=OutboxKind.STATUS,
+                       text="old", group="old")
+    await session.commit()
+    await outbox.cancel(session, group="old")
+    await session.commit()
+    clock.advance(days=29)
+    assert await purge_outbox(sessionmaker=sessionmaker, clock=clock, keep_days=30) == 0
+    clock.advance(days=2)
+    assert await purge_outbox(sessionmaker=sessionmaker, clock=clock, keep_days=30) == 1
+    assert await rows(session) == []
 
 
 async def test_the_districts_default_quiet_hours_apply_to_people_who_set_none(
