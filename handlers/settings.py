@@ -183,7 +183,8 @@ async def ask_delete_me(message: Message) -> None:
     builder.button(text=_("No, keep it"), callback_data=DeleteMeCb(action=DeleteMeAction.KEEP))
     builder.adjust(1)
     await message.answer(
-        _("Erase your data? Your name, Telegram id, roles and choices will be deleted. "
+        _("Erase your data? Your name, Telegram id, roles and choices will be deleted, and "
+          "your places in upcoming course sessions and volunteer shifts given up. "
           "Only anonymous counts stay. This cannot be undone."),
         reply_markup=builder.as_markup(),
     )

@@ -29,6 +29,16 @@ async def course_offers_expire(
                                             notify=notify)
 
 
+async def course_free_seats_offered(
+    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None]
+) -> None:
+    """Seats given up without being offered on (a resident erased their data) go to the
+    waitlist, as a seat someone leaves does."""
+    async with sessionmaker() as session:
+        await course_sessions.offer_free_seats(session, clock=clock, buttons=outbox_keyboard,
+                                               notify=notify)
+
+
 async def course_teacher_reminders(
     *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None]
 ) -> None:

@@ -42,6 +42,7 @@ class Sweep(Protocol):
 SWEEPS: list[Sweep] = [
     volunteer_sweeps.volunteer_short_shifts,
     course_sweeps.course_offers_expire,
+    course_sweeps.course_free_seats_offered,
     course_sweeps.course_teacher_reminders,
     poll_sweeps.polls_close,
 ]

@@ -10,6 +10,7 @@ resident's name: handlers decide what staff may see.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import update
@@ -431,7 +432,7 @@ async def answer(
 # --- Privacy --------------------------------------------------------------------------
 
 
-async def erase_reports(session: AsyncSession, user_id: int) -> None:
+async def erase_reports(session: AsyncSession, user_id: int, _now: datetime) -> None:
     """/deleteme: blank what the person wrote and the photo; the rows stay for counts."""
     await session.execute(
         update(Report).where(col(Report.author_id) == user_id)

@@ -916,10 +916,57 @@ def checkin_window(lesson: CourseSession) -> tuple[datetime, datetime]:
 # --- Privacy ---------------------------------------------------------------------------
 
 
-async def _erase(session: AsyncSession, user_id: int) -> None:
-    """/deleteme: blank what the person wrote; keep the rows for anonymous counts."""
+async def _erase(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """/deleteme: blank what the person wrote and give up their places in sessions still
+    ahead (`offer_free_seats` offers the seats on); keep the rows for anonymous counts.
+
+    Runs inside erase_user's write transaction, so it locks the sessions' rows itself
+    rather than through _lock (which would commit the erasure half done)."""
     await session.execute(update(Enrolment).where(col(Enrolment.user_id) == user_id)
                           .values(comment=None).execution_options(synchronize_session=False))
+    ahead = (await session.execute(
+        select(CourseSession).join(Enrolment, col(Enrolment.session_id) == col(CourseSession.id))
+        .where(col(Enrolment.user_id) == user_id, col(Enrolment.status).in_(ACTIVE),
+               col(CourseSession.status) == SessionStatus.SCHEDULED,
+               col(CourseSession.starts_at) > now)
+        .order_by(col(CourseSession.id)).with_for_update(of=CourseSession))).scalars().all()
+    for lesson in ahead:
+        assert lesson.id is not None
+        await session.execute(
+            update(Enrolment).where(col(Enrolment.session_id) == lesson.id,
+                                    col(Enrolment.user_id) == user_id,
+                                    col(Enrolment.status).in_(ACTIVE))
+            .values(status=EnrolmentStatus.CANCELLED, offered_until=None, updated_at=now)
+            .execution_options(synchronize_session=False))
+        await _cancel_reminders(session, session_id=lesson.id, user_id=user_id)
+
+
+async def offer_free_seats(
+    session: AsyncSession, *, clock: Clock, buttons: Buttons, notify: Notify | None = None
+) -> int:
+    """Offer the seats that came free without being offered (someone erased their data)
+    to the waitlists; safe to run twice. Returns how many sessions had seats to offer."""
+    now = clock.now()
+    held = (select(func.count()).select_from(Enrolment)
+            .where(col(Enrolment.session_id) == col(CourseSession.id),
+                   col(Enrolment.status).in_(SEAT_HOLDING))
+            .correlate(CourseSession).scalar_subquery())
+    waiting = (select(Enrolment.id)
+               .where(col(Enrolment.session_id) == col(CourseSession.id),
+                      col(Enrolment.status) == EnrolmentStatus.WAITING)
+               .correlate(CourseSession).exists())
+    found = (await session.execute(select(col(CourseSession.id)).where(
+        col(CourseSession.status) == SessionStatus.SCHEDULED,
+        col(CourseSession.starts_at) > now + OFFER_CLOSES,
+        waiting, col(CourseSession.capacity) > held))).scalars().all()
+    await session.commit()
+    for session_id in found:
+        lesson = await _lock(session, session_id or 0)
+        if lesson is not None:
+            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
+                              notify=notify)
+        await session.commit()
+    return len(found)
 
 
 privacy.ERASERS.append(_erase)

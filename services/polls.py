@@ -495,7 +495,7 @@ def tally(found: Results) -> list[dict[str, int]]:
 # --- Privacy --------------------------------------------------------------------------
 
 
-async def erase_answers(session: AsyncSession, user_id: int) -> None:
+async def erase_answers(session: AsyncSession, user_id: int, _now: datetime) -> None:
     """/deleteme: blank "other" texts (the choices stay, anonymous, for the counts)."""
     await session.execute(
         update(PollAnswer).where(col(PollAnswer.user_id) == user_id,

@@ -16,9 +16,11 @@ from models.db import begin_write
 from models.users import RoleGrant, User
 from services.clock import Clock
 
-# Features whose tables hold free text or pictures a person wrote add a function
-# here that blanks them; the generic part below keeps rows for anonymous counts.
-Eraser = Callable[[AsyncSession, int], Awaitable[None]]
+# Features whose tables hold free text or pictures a person wrote, or places the person
+# holds (a seat, a shift), add a function here that blanks them or gives the places up,
+# as of the given moment; the generic part below keeps rows for anonymous counts.
+# Erasers run in erase_user's write transaction and must not commit.
+Eraser = Callable[[AsyncSession, int, datetime], Awaitable[None]]
 ERASERS: list[Eraser] = []
 
 
@@ -67,7 +69,7 @@ async def erase_user(session: AsyncSession, *, user: User, clock: Clock) -> None
     assert user.id is not None
     await begin_write(session)
     for eraser in ERASERS:
-        await eraser(session, user.id)
+        await eraser(session, user.id, clock.now())
     await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user.id))  # type: ignore[arg-type]
     user.tg_id = None
     user.first_name = None

@@ -55,7 +55,7 @@ from models.volunteers import (
     Volunteer,
     VolunteerTask,
 )
-from services import audit, outbox
+from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
@@ -859,3 +859,33 @@ async def roster(
                col(ShiftClaim.status) == ClaimStatus.CLAIMED)
         .order_by(col(ShiftClaim.claimed_at)))).all()
     return shift, task, [(c, u) for c, u in rows]
+
+
+# --- Privacy ---------------------------------------------------------------------------
+
+
+async def _erase(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """/deleteme: blank what the person wrote (their other skill, withdrawal reasons),
+    stop matching them to tasks, and give back their places on shifts still ahead;
+    the claims and the hours stay, anonymous, for the counts. Runs in erase_user's
+    write transaction."""
+    await session.execute(update(Volunteer).where(col(Volunteer.user_id) == user_id)
+                          .values(other_skill=None, paused=True, updated_at=now)
+                          .execution_options(synchronize_session=False))
+    await session.execute(update(ShiftClaim).where(col(ShiftClaim.user_id) == user_id)
+                          .values(reason=None).execution_options(synchronize_session=False))
+    ahead = (await session.execute(
+        select(ShiftClaim, Shift).join(Shift, col(Shift.id) == col(ShiftClaim.shift_id))
+        .where(col(ShiftClaim.user_id) == user_id, col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+               col(Shift.starts_at) > now, col(Shift.cancelled_at).is_(None))
+        .order_by(col(Shift.id)).with_for_update(of=Shift))).all()
+    for claim, shift in ahead:
+        claim.status, claim.withdrawn_at = ClaimStatus.WITHDRAWN, now
+        session.add(claim)
+        await session.execute(
+            update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
+            .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
+        await outbox.cancel(session, group=f"vclaim:{claim.id}")
+
+
+privacy.ERASERS.append(_erase)

@@ -16,7 +16,7 @@ from models.communities import Community
 from models.courses import Category, CourseSession, Enrolment, EnrolmentStatus, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.users import Role, User
-from services import course_orders, course_sessions, courses
+from services import course_orders, course_sessions, courses, privacy
 from services.access import Access
 from services.clock import ManualClock
 from services.courses import (
@@ -367,6 +367,36 @@ async def test_freed_seat_is_offered_in_turn_and_lapses_to_the_next(
                                                   buttons=buttons)
     assert accepted.status == EnrolmentStatus.ENROLLED
     assert len(await pending(session, user_id=c.id, kind="reminder")) == 2
+
+
+async def test_deleteme_gives_up_seats_ahead_and_the_sweep_offers_them_on(
+    world: World, session: AsyncSession, clock: ManualClock
+) -> None:
+    past = await world.lesson(capacity=1, hours=1)
+    ahead = await world.lesson(capacity=1, hours=48)
+    a, b = world.residents[:2]
+    await world.enrol(a, past)
+    await world.enrol(a, ahead)
+    await world.enrol(b, ahead)  # waiting
+    clock.advance(hours=2)  # the first session is over
+    assert await course_sessions.offer_free_seats(session, clock=clock, buttons=buttons) == 0
+
+    await privacy.erase_user(session, user=a, clock=clock)
+
+    async def status(lesson: CourseSession, user: User) -> EnrolmentStatus:
+        enrolment = await course_sessions.my_enrolment(session, session_id=lesson.id or 0,
+                                                       user_id=user.id or 0)
+        assert enrolment is not None
+        return enrolment.status
+
+    assert await status(past, a) == EnrolmentStatus.ENROLLED  # what happened stays
+    assert await status(ahead, a) == EnrolmentStatus.CANCELLED
+    assert await pending(session, user_id=a.id) == []  # reminders withdrawn
+    assert await course_sessions.offer_free_seats(session, clock=clock, buttons=buttons) == 1
+    assert await course_sessions.offer_free_seats(session, clock=clock, buttons=buttons) == 0
+    assert await status(ahead, b) == EnrolmentStatus.OFFERED
+    [offer] = await pending(session, user_id=b.id)
+    assert offer.keyboard == buttons("offer", ahead.id or 0)
 
 
 async def test_offer_deadline_is_never_later_than_two_hours_before_the_start(

@@ -14,7 +14,8 @@ from models.audit import AuditEntry
 from models.communities import Community
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, User
-from models.volunteers import ClaimStatus, HoursEntry, Shift, Skill, Slot
+from models.volunteers import ClaimStatus, HoursEntry, Shift, ShiftClaim, Skill, Slot, Volunteer
+from services import privacy
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.access import Access
@@ -307,3 +308,36 @@ async def test_a_hundred_people_tap_claim_at_once_for_five_places(
         assert fresh is not None and fresh.taken == 5
         claims = await vol.roster(session, access=access, shift_id=shift.id or 0)
         assert len(claims[2]) == 5
+
+
+async def test_deleteme_gives_back_places_ahead_and_keeps_the_hours_anonymous(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    clock.set(TUE_18 - timedelta(days=8))
+    home = await make_community(session, clock)
+    access = await staff(session, clock, home)
+    a = await volunteer(session, clock, home, "A")
+    past, ahead = await patrol(session, clock, access, home, headcount=1,
+                               start=TUE_18 - timedelta(days=7), weeks=2)
+    done = await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS,
+                                 shift_id=past.id or 0)
+    kept = await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS,
+                                 shift_id=ahead.id or 0)
+    clock.set(TUE_18 - timedelta(days=3))  # the first shift is over, the second ahead
+
+    await privacy.erase_user(session, user=a, clock=clock)
+
+    claims = {c.id: c for c in (await session.execute(
+        select(ShiftClaim).execution_options(populate_existing=True))).scalars()}
+    assert claims[done.id].status == ClaimStatus.CLAIMED  # what happened stays, anonymous
+    assert (claims[kept.id].status, claims[kept.id].withdrawn_at) == (
+        ClaimStatus.WITHDRAWN, clock.now())
+    await session.refresh(ahead)
+    assert ahead.taken == 0
+    reminders = await outbox_rows(session, kind=OutboxKind.REMINDER, group_key=f"vclaim:{kept.id}")
+    assert reminders and {r.status for r in reminders} == {OutboxStatus.CANCELLED}
+    profile = (await session.execute(select(Volunteer))).scalar_one()
+    assert profile.paused and profile.other_skill is None
+    b = await volunteer(session, clock, home, "B")  # the place is free for someone else
+    await vol.claim_shift(session, user=b, clock=clock, buttons=OUTBOX_BUTTONS,
+                          shift_id=ahead.id or 0)
