@@ -644,27 +644,33 @@ async def purge(session: AsyncSession, *, before: datetime, chunk: int = PURGE_C
     """Delete finished rows (sent, failed, skipped, cancelled) created before `before`,
     then the files no row needs any more; returns how many rows went.
 
-    Deletes `chunk` rows per transaction, each committed, so that the writers waiting
-    their turn meanwhile (the sender's settles, people's taps) wait for one chunk, not
-    for a whole 100,000-recipient broadcast.
+    Looks for them first without taking a writer's turn (finding nothing among 100,000
+    finished rows takes ~40 ms on SQLite, which the sender's settles and people's taps
+    would otherwise wait out), then deletes `chunk` rows per transaction, each committed,
+    so that writers wait for one chunk, not for a whole 100,000-recipient broadcast.
     """
     finished = [s for s in OutboxStatus if s not in (OutboxStatus.PENDING, OutboxStatus.SENDING)]
-    deleted_total = 0
+    old = OUTBOX.c.status.in_(finished) & (OUTBOX.c.created_at < before)
+    deleted = 0
     while True:
-        await begin_write(session)
-        old = (select_columns(OUTBOX.c.id)
-               .where(OUTBOX.c.status.in_(finished), OUTBOX.c.created_at < before)
-               .limit(chunk))
-        result = await session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(old.scalar_subquery())))
-        deleted = cast(CursorResult[Any], result).rowcount
-        deleted_total += deleted
-        if deleted < chunk:
-            needed = select_columns(OUTBOX.c.blob_id).where(OUTBOX.c.blob_id.is_not(None))
-            await session.execute(delete(OutboxFile).where(
-                col(OutboxFile.created_at) < before, col(OutboxFile.id).not_in(needed)))
+        ids = (await session.execute(select_columns(OUTBOX.c.id).where(old).limit(chunk))
+               ).scalars().all()
         await session.commit()
-        if deleted < chunk:
-            return deleted_total
+        if ids:
+            await begin_write(session)
+            result = await session.execute(delete(OUTBOX).where(OUTBOX.c.id.in_(ids), old))
+            deleted += cast(CursorResult[Any], result).rowcount
+            await session.commit()
+        if len(ids) < chunk:
+            break
+    needed = select_columns(OUTBOX.c.blob_id).where(OUTBOX.c.blob_id.is_not(None))
+    unneeded = (col(OutboxFile.created_at) < before) & col(OutboxFile.id).not_in(needed)
+    if (await session.execute(select_columns(func.count()).select_from(OutboxFile)
+                              .where(unneeded))).scalar_one():
+        await begin_write(session)
+        await session.execute(delete(OutboxFile).where(unneeded))
+    await session.commit()
+    return deleted
 
 
 async def counts(session: AsyncSession, *, group: str | None = None) -> dict[OutboxStatus, int]:

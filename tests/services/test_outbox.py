@@ -552,6 +552,19 @@ async def test_purge_goes_chunk_by_chunk_and_drops_files_no_row_needs(
     assert list(files) == [kept_file]
 
 
+async def test_a_purge_that_finds_nothing_never_waits_for_a_writers_turn(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import models.db
+
+    monkeypatch.setattr(models.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    async with sessionmaker() as writer:
+        await begin_write(writer)  # the sender settling, say: the purge must not queue up
+        assert await outbox.purge(session, before=clock.now()) == 0
+        await writer.commit()
+
+
 async def test_the_hourly_purge_keeps_what_is_younger_than_outbox_keep_days(
     session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock
 ) -> None:
