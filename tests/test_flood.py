@@ -52,3 +52,12 @@ async def test_steady_users_are_not_slowed_and_whole_ones_are_forgotten() -> Non
     clock.advance(seconds=1.0)
     await _send(flood, handled, user_id=7)
     assert list(flood.full_at) == [7]
+
+
+async def test_a_clock_set_back_does_not_lock_anyone_out() -> None:
+    clock = ManualClock(START)
+    flood, handled = FloodMiddleware(rate=2, window=1.0, clock=clock), Handled()
+    clock.advance(hours=4)
+    assert [await _send(flood, handled) for _ in range(2)] == [True, True]
+    clock.advance(hours=-2)  # the wall clock was corrected back
+    assert await _send(flood, handled)

@@ -47,7 +47,9 @@ class FloodMiddleware(BaseMiddleware):
         if event.message is None and event.callback_query is None:
             return await handler(event, data)  # e.g. my_chat_member: not the user typing
         now = self.clock.now().timestamp()
-        full_at = max(self.full_at.get(tg_user.id, now), now)
+        full_at = self.full_at.get(tg_user.id, now)
+        if not now <= full_at <= now + self.window:  # whole again, or the clock went back
+            full_at = now
         if full_at + self.interval - now <= self.window + 1e-9:
             self.full_at[tg_user.id] = full_at + self.interval
             self.warned.discard(tg_user.id)
