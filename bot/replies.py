@@ -21,8 +21,10 @@ def not_allowed() -> str:
     return _("You can't do that here. Only staff of this community can.")
 
 
-async def answer_out_of_date(callback: CallbackQuery) -> None:
-    await callback.answer(out_of_date(), show_alert=True)
+async def answer_out_of_date(callback: CallbackQuery, *, use_menu: bool = False) -> None:
+    """Tell the presser, in an alert, that the button no longer applies (and, with
+    `use_menu`, to use the main menu instead)."""
+    await callback.answer(out_of_date_use_menu() if use_menu else out_of_date(), show_alert=True)
 
 
 async def answer_not_allowed(callback: CallbackQuery) -> None:

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callback_data import OrderAction, OrderCb
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.pager import add_pager
-from bot.replies import out_of_date_use_menu
+from bot.replies import answer_out_of_date, out_of_date_use_menu
 from handlers.course_keyboards import (
     CATEGORY_LABELS,
     TIME_LABELS,
@@ -174,7 +174,7 @@ async def on_category(callback: CallbackQuery, callback_data: OrderCb,
     try:
         category = Category(callback_data.cat)
     except ValueError:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     await state.update_data(category=category)
@@ -211,7 +211,7 @@ async def on_day(callback: CallbackQuery, callback_data: OrderCb, state: FSMCont
     """A weekday tapped on or off; "any day" and Done move on to the time of day."""
     data = await state.get_data()
     if "category" not in data or await state.get_state() not in (None, OrderFlow.days.state):
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     await state.set_state(OrderFlow.days)
@@ -239,7 +239,7 @@ async def on_day(callback: CallbackQuery, callback_data: OrderCb, state: FSMCont
 async def on_time(callback: CallbackQuery, callback_data: OrderCb, state: FSMContext) -> None:
     """The time of day; then how many people."""
     if not 0 <= callback_data.value < len(TIMES):
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     await state.update_data(time=TIMES[callback_data.value])
@@ -262,7 +262,7 @@ async def on_expected(
     """How many people; the order is saved, unless a similar one exists to back instead."""
     data = await state.get_data()
     if await state.get_state() != OrderFlow.expected.state or "category" not in data:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     expected = callback_data.value if callback_data.action == OrderAction.EXPECTED \
         else int(data.get("expected") or 1)
@@ -296,7 +296,7 @@ async def on_expected(
         return
     except (InvalidInput, NotFound, ValueError):
         await state.clear()
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await state.clear()
     await callback.answer()
@@ -370,7 +370,7 @@ async def on_view(callback: CallbackQuery, callback_data: OrderCb, user: User,
     """One order, with the buttons this person may use."""
     order = await _visible(callback_data.id, user, access, session)
     if order is None:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     if isinstance(callback.message, Message):
@@ -410,7 +410,7 @@ async def on_back(
         await callback.answer(closed_text(closed.status), show_alert=True)
         return
     except (NotFound, NotAllowed):
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer(note)
     if isinstance(callback.message, Message):
@@ -445,7 +445,7 @@ async def on_take(
                               show_alert=True)
         return
     except NotFound:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer(note)
     if isinstance(callback.message, Message):

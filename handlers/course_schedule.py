@@ -39,7 +39,7 @@ from bot.callback_data import (
     SessionCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
-from bot.replies import out_of_date_use_menu
+from bot.replies import answer_out_of_date
 from handlers.course_keyboards import (
     home_markup,
     outbox_keyboard,
@@ -122,7 +122,7 @@ async def on_schedule_order(
     try:
         order = await course_orders.get_order(session, order_id=callback_data.id)
     except NotFound:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     staff = access.can_manage(order.community_id)
     if not (staff or order.taken_by == access.user_id):
@@ -152,10 +152,10 @@ async def on_schedule_order(
                                                    teacher_id=callback_data.value,
                                                    notify=outbox_notify)
         except (NotAllowed, OrderClosed):
-            await callback.answer(out_of_date_use_menu(), show_alert=True)
+            await answer_out_of_date(callback, use_menu=True)
             return
     if order.status != OrderStatus.TAKEN or order.taken_by is None:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     await begin(callback.message, state, clock, session, mode="new",
@@ -176,7 +176,7 @@ async def on_schedule_course(
         course = None
     if course is None or course.status != CourseStatus.APPROVED or not (
             course.teacher_id == access.user_id or access.can_manage(course.community_id)):
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     if isinstance(callback.message, Message):
@@ -217,7 +217,7 @@ async def on_day(callback: CallbackQuery, callback_data: PickCb, state: FSMConte
     data = await state.get_data()
     if await state.get_state() != Schedule.day.state or not 0 <= callback_data.value < \
             DAYS_AHEAD:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     await state.update_data(day=callback_data.value)
@@ -244,7 +244,7 @@ async def on_time(
     data = await state.get_data()
     if await state.get_state() != Schedule.time.state or not \
             FIRST_SLOT <= callback_data.value <= LAST_SLOT:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     await state.update_data(time=callback_data.value)
@@ -266,7 +266,7 @@ async def on_time(
 async def on_length(callback: CallbackQuery, callback_data: PickCb, state: FSMContext) -> None:
     """The length; then the venue is typed."""
     if await state.get_state() != Schedule.length.state or callback_data.value not in LENGTHS:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     await state.update_data(minutes=callback_data.value)
@@ -349,7 +349,7 @@ async def on_confirm(
     """✅: the session is scheduled (or moved); the services check everything again."""
     data = await state.get_data()
     if await state.get_state() != Schedule.confirm.state:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     zone = await _zone(session, int(data["community_id"]))
     moment = starts_at(data, clock, zone)
@@ -381,7 +381,7 @@ async def on_confirm(
         return
     except (NotAllowed, NotFound, OrderClosed, SessionClosed):
         await state.clear()
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await state.clear()
     await callback.answer()

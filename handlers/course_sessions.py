@@ -38,7 +38,7 @@ from bot.callback_data import (
     SessionCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
-from bot.replies import out_of_date_use_menu
+from bot.replies import answer_out_of_date, out_of_date_use_menu
 from handlers.course_keyboards import (
     home_button,
     home_markup,
@@ -284,7 +284,7 @@ async def on_view(callback: CallbackQuery, callback_data: SessionCb, user: User,
     """One session."""
     lesson = await _visible(callback_data.id, user, access, session)
     if lesson is None:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     await show(callback, lesson, user=user, access=access, session=session, clock=clock,
@@ -357,7 +357,7 @@ async def on_take_part(
         await callback.answer(_("You don't have a place in this session."), show_alert=True)
         return
     except (NotFound, NotAllowed):
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     lesson = await course_sessions.get_session(session, session_id=sid)
@@ -374,7 +374,7 @@ async def on_ics(callback: CallbackQuery, callback_data: SessionCb, user: User,
         data = await course_sessions.ics_file(session, access=access, user=user,
                                               session_id=callback_data.id)
     except NotFound:
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     if isinstance(callback.message, Message):
@@ -463,7 +463,7 @@ async def on_roster(
                               show_alert=True)
         return
     except (NotFound, NotEnrolled, SessionClosed):
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     builder = InlineKeyboardBuilder()
@@ -517,7 +517,7 @@ async def on_cancel_session(
         await callback.answer(closed_text(error), show_alert=True)
         return
     except (NotAllowed, NotFound):
-        await callback.answer(out_of_date_use_menu(), show_alert=True)
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
     await show(callback, lesson, user=user, access=access, session=session, clock=clock,

@@ -8,7 +8,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import NOOP
-from bot.replies import out_of_date_use_menu
+from bot.replies import answer_out_of_date
 from services.access import Access
 
 router = Router(name=__name__)
@@ -23,7 +23,7 @@ async def on_noop(callback: CallbackQuery) -> None:
 @router.callback_query()
 async def on_stale_button(callback: CallbackQuery) -> None:
     """A button nobody handles: old, from a removed feature, or forged."""
-    await callback.answer(out_of_date_use_menu(), show_alert=True)
+    await answer_out_of_date(callback, use_menu=True)
 
 
 @router.message(F.text.startswith("/"))
