@@ -32,7 +32,7 @@ from models.voices import (
 from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, refusing
 
 Notify = Callable[[], None]
 # Keyboards for the outbox are built by the bot (services never import aiogram):
@@ -169,15 +169,12 @@ async def _own_report(session: AsyncSession, *, user_id: int, report_id: int,
     """The author's report in `status`, locked in a write transaction; on a refusal
     the transaction is ended before the error goes up."""
     await begin_write(session)
-    try:
+    async with refusing(session):
         report = await _lock(session, report_id)
         if report.author_id != user_id:
             raise NotAllowed("not the author")
         if report.status != status:
             raise ReportClosed(report.status)
-    except DomainError:
-        await session.commit()
-        raise
     return report
 
 
@@ -223,11 +220,8 @@ async def back(session: AsyncSession, *, clock: Clock, user: User, report_id: in
     """A neighbour backs an idea ("me too"), or takes their backing back; idempotent."""
     assert user.id is not None
     await begin_write(session)
-    try:
+    async with refusing(session):
         report = await _idea_for_backing(session, user, report_id)
-    except DomainError:
-        await session.commit()
-        raise
     existing = (await session.execute(select(ReportBacking).where(
         col(ReportBacking.report_id) == report_id,
         col(ReportBacking.user_id) == user.id))).scalar_one_or_none()
@@ -332,16 +326,13 @@ async def assign(
 ) -> Report:
     """Give a report to a staff member of its community (who is told, unless it is oneself)."""
     await begin_write(session)
-    try:
+    async with refusing(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
         if report.status not in OPEN:
             raise ReportClosed(report.status)
         if assignee_id not in await _staff_of(session, report.community_id):
             raise InvalidInput("assignee", "not_staff")
-    except DomainError:
-        await session.commit()
-        raise
     report.assignee_id = assignee_id
     report.updated_at = clock.now()
     session.add(report)
@@ -368,14 +359,11 @@ async def set_status(
     elif text is not None:
         text = check_answer(text)
     await begin_write(session)
-    try:
+    async with refusing(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
         if status not in NEXT.get(report.status, ()):
             raise ReportClosed(report.status)
-    except DomainError:
-        await session.commit()
-        raise
     previous = report.status
     now = clock.now()
     report.status = status
@@ -409,14 +397,11 @@ async def answer(
     """Write (or rewrite) the public answer; the author gets it."""
     text = check_answer(text)
     await begin_write(session)
-    try:
+    async with refusing(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
         if report.status == ReportStatus.WITHDRAWN:
             raise ReportClosed(report.status)
-    except DomainError:
-        await session.commit()
-        raise
     report.answer = text
     report.updated_at = clock.now()
     session.add(report)

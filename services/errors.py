@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 
 class DomainError(Exception):
     """A rule of the domain said no; the message is for logs, not for users."""
@@ -34,3 +39,23 @@ class InviteUnusable(DomainError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason  # "expired" | "used" | "revoked" | "unknown"
+
+
+@asynccontextmanager
+async def refusing(session: AsyncSession) -> AsyncIterator[None]:
+    """The checks of a write, made after `begin_write` and before anything is written:
+    when one says no (a DomainError), the transaction ends, having written nothing,
+    before the error goes up, so the writer's turn passes on at once (SQLite's
+    lock, PostgreSQL's row locks) instead of when the session closes.
+
+        await begin_write(session)
+        async with refusing(session):
+            if shift.taken >= shift.headcount:
+                raise ShiftUnavailable("full")
+        ...write...
+    """
+    try:
+        yield
+    except DomainError:
+        await session.commit()
+        raise

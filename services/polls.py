@@ -41,7 +41,7 @@ from services import audit, outbox, privacy
 from services.access import Access
 from services.broadcasts import Audience, audience_query, check_scope
 from services.clock import Clock
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, refusing
 
 Notify = Callable[[], None]
 Keyboard = Mapping[str, Any]
@@ -229,7 +229,7 @@ async def answer(
         if len(other_text) > OTHER_MAX:
             raise InvalidInput("other", "too_long")
     await begin_write(session)
-    try:
+    async with refusing(session):
         await poll_for_answering(session, clock=clock, user_id=user.id, poll_id=poll_id)
         question = (await session.execute(select(PollQuestion).where(
             col(PollQuestion.poll_id) == poll_id,
@@ -242,9 +242,6 @@ async def answer(
             raise NotAllowed("no 'other' on this question")
         if option is None and other_text is None:
             raise InvalidInput("answer", "empty")
-    except DomainError:
-        await session.commit()
-        raise
     row = (await session.execute(select(PollAnswer).where(
         col(PollAnswer.question_id) == question.id, col(PollAnswer.user_id) == user.id)
         .with_for_update())).scalar_one_or_none()
@@ -366,13 +363,10 @@ async def close_now(session: AsyncSession, *, access: Access, clock: Clock,
                     poll_id: int) -> Poll:
     """Stop taking answers now; the closing sweep sends any results as for a timed close."""
     await begin_write(session)
-    try:
+    async with refusing(session):
         poll = await get_for_staff(session, access=access, poll_id=poll_id)
         if not is_open(poll, clock.now()):
             raise PollClosed(f"poll {poll_id}")
-    except DomainError:
-        await session.commit()
-        raise
     poll.closes_at = clock.now()
     session.add(poll)
     audit.record(session, clock=clock, actor_id=access.user_id, action="poll.close_now",

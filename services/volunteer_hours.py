@@ -35,7 +35,7 @@ from models.volunteers import (
 from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
-from services.errors import AlreadyExists, DomainError, InvalidInput, NotFound
+from services.errors import AlreadyExists, InvalidInput, NotFound, refusing
 from services.volunteers import N_, NotClaimed, ShiftUnavailable, clean_text, get_shift, zone
 
 Notify = Callable[[], None]
@@ -114,7 +114,7 @@ async def _awaiting_attendance(
     """A claim staff may now mark (the shift has started, no hours yet), in a write
     transaction; on a refusal the transaction is ended before the error goes up."""
     await begin_write(session)
-    try:
+    async with refusing(session):
         claim, shift, task = await _staff_claim(session, access, claim_id)
         if claim.status != ClaimStatus.CLAIMED:
             raise NotClaimed(str(claim_id))
@@ -122,9 +122,6 @@ async def _awaiting_attendance(
             raise ShiftUnavailable("not_started")
         if await ledger(session, claim_id=claim_id):
             raise AlreadyExists(f"hours of claim {claim_id}")
-    except DomainError:
-        await session.commit()
-        raise
     return claim, shift, task
 
 
@@ -150,7 +147,7 @@ async def correct_hours(
 ) -> HoursEntry:
     """Staff set a claim's hours to `minutes`, saying why: a new ledger entry."""
     await begin_write(session)
-    try:
+    async with refusing(session):
         claim, shift, task = await _staff_claim(session, access, claim_id)
         if claim.status != ClaimStatus.CLAIMED:
             raise NotClaimed(str(claim_id))
@@ -159,9 +156,6 @@ async def correct_hours(
         if not 0 <= minutes <= MAX_MINUTES:
             raise InvalidInput("hours", "range")
         why = clean_text(reason, field="reason", limit=REASON_MAX)
-    except DomainError:
-        await session.commit()
-        raise
     entries = await ledger(session, claim_id=claim_id)
     previous = entries[-1].minutes if entries else 0
     claim.attendance = Attendance.PRESENT if minutes else Attendance.ABSENT

@@ -58,7 +58,7 @@ from models.volunteers import (
 from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, refusing
 
 Notify = Callable[[], None]
 
@@ -495,7 +495,7 @@ async def set_headcount(
         await session.commit()
         raise NotFound(f"shift {shift_id}")
     task = await get_task(session, task_id=shift.task_id)
-    try:
+    async with refusing(session):
         access.require_manage(task.community_id)
         if headcount < 1:
             raise InvalidInput("headcount", "zero")
@@ -503,9 +503,6 @@ async def set_headcount(
             raise InvalidInput("headcount", "too_many")
         if headcount < shift.taken:
             raise InvalidInput("headcount", "below_taken")
-    except DomainError:
-        await session.commit()
-        raise
     shift.headcount = headcount
     session.add(shift)
     audit.record(session, clock=clock, actor_id=access.user_id,
@@ -522,13 +519,10 @@ async def cancel_task(
     """Staff cancel a whole task, or one shift of it; the people signed up are told."""
     await begin_write(session)
     task = await get_task(session, task_id=task_id)
-    try:
+    async with refusing(session):
         access.require_manage(task.community_id)
         if task.cancelled_at is not None:
             raise ShiftUnavailable("cancelled")
-    except DomainError:
-        await session.commit()
-        raise
     now = clock.now()
     shifts = [s for s in await task_shifts(session, task_id=task_id)
               if s.cancelled_at is None and s.ends_at > now
@@ -582,7 +576,7 @@ async def claim_shift(
     """Take a place on a shift (one tap). Reminders are queued in the same commit."""
     assert user.id is not None
     await begin_write(session)
-    try:
+    async with refusing(session):
         shift = await _lock_shift(session, shift_id)
         if shift is None:
             raise NotFound(f"shift {shift_id}")
@@ -610,9 +604,6 @@ async def claim_shift(
             .values(taken=col(Shift.taken) + 1).execution_options(synchronize_session=False))
         if _rowcount(taken) != 1:
             raise ShiftUnavailable("full")
-    except DomainError:
-        await session.commit()  # nothing written: ends the lock without expiring `user`
-        raise
     if claim is None:
         claim = ShiftClaim(shift_id=shift_id, user_id=user.id, claimed_at=now)
     else:  # back after withdrawing: a fresh start on the same row
@@ -668,7 +659,7 @@ async def withdraw(
 ) -> ShiftClaim:
     """Give a place back. Free until 12 h before; later a reason is needed and staff are told."""
     await begin_write(session)
-    try:
+    async with refusing(session):
         claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
         shift = await _lock_shift(session, shift.id or 0) or shift
         now = clock.now()
@@ -680,9 +671,6 @@ async def withdraw(
         text = clean_text(reason, field="reason", limit=REASON_MAX, required=False)
         if late and not text:
             raise ReasonNeeded(str(claim_id))
-    except DomainError:
-        await session.commit()
-        raise
     claim.status, claim.withdrawn_at, claim.reason = ClaimStatus.WITHDRAWN, now, text or None
     session.add(claim)
     await session.execute(
@@ -715,7 +703,7 @@ async def check_in(
 ) -> tuple[ShiftClaim, VolunteerTask]:
     """Check in at the shift: from 1 h before the start until its end. Twice is once."""
     await begin_write(session)
-    try:
+    async with refusing(session):
         claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.status != ClaimStatus.CLAIMED:
             raise NotClaimed(str(claim_id))
@@ -724,9 +712,6 @@ async def check_in(
             raise CheckInClosed("early")
         if now > shift.ends_at:
             raise CheckInClosed("late")
-    except DomainError:
-        await session.commit()  # release the write lock at once
-        raise
     if claim.checked_in_at is None:
         claim.checked_in_at = now
         session.add(claim)
@@ -742,13 +727,10 @@ async def note_location(
     None when the task has no place on the map.
     """
     await begin_write(session)
-    try:
+    async with refusing(session):
         claim, _shift, task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.checked_in_at is None:
             raise CheckInClosed("not_in")
-    except DomainError:
-        await session.commit()
-        raise
     if task.latitude is None or task.longitude is None:
         await session.commit()
         return None
@@ -764,7 +746,7 @@ async def check_out(
 ) -> ShiftClaim:
     """Check out after checking in; until 6 h after the end. Twice is once."""
     await begin_write(session)
-    try:
+    async with refusing(session):
         claim, shift, _task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.status != ClaimStatus.CLAIMED:
             raise NotClaimed(str(claim_id))
@@ -773,9 +755,6 @@ async def check_out(
         now = clock.now()
         if now > shift.ends_at + CHECK_OUT_CLOSES:
             raise CheckInClosed("late")
-    except DomainError:
-        await session.commit()
-        raise
     if claim.checked_out_at is None:
         claim.checked_out_at = max(now, claim.checked_in_at)
         session.add(claim)
