@@ -75,6 +75,8 @@ INSERT_CHUNK = 1000
 PURGE_CHUNK = 5000  # rows deleted per transaction
 
 OUTBOX = cast(Table, OutboxMessage.__table__)  # type: ignore[attr-defined]
+UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+FINISHED = tuple(status for status in OutboxStatus if status not in UNSENT)
 
 Notify = Callable[[], None]
 
@@ -616,7 +618,7 @@ async def skip_user(session: AsyncSession, *, user_id: int, reason: str) -> int:
     result = await session.execute(
         update(OutboxMessage)
         .where(col(OutboxMessage.user_id) == user_id,
-               col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+               col(OutboxMessage.status).in_(UNSENT))
         .values(status=OutboxStatus.SKIPPED, last_error=reason[:ERROR_MAX], lease_owner=None,
                 lease_until=None)
         .execution_options(synchronize_session=False)
@@ -649,8 +651,7 @@ async def purge(session: AsyncSession, *, before: datetime, chunk: int = PURGE_C
     would otherwise wait out), then deletes `chunk` rows per transaction, each committed,
     so that writers wait for one chunk, not for a whole 100,000-recipient broadcast.
     """
-    finished = [s for s in OutboxStatus if s not in (OutboxStatus.PENDING, OutboxStatus.SENDING)]
-    old = OUTBOX.c.status.in_(finished) & (OUTBOX.c.created_at < before)
+    old = OUTBOX.c.status.in_(FINISHED) & (OUTBOX.c.created_at < before)
     deleted = 0
     while True:
         ids = (await session.execute(select_columns(OUTBOX.c.id).where(old).limit(chunk))

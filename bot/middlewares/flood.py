@@ -26,7 +26,6 @@ class FloodMiddleware(BaseMiddleware):
     """
 
     def __init__(self, *, rate: int, window: float, clock: Clock) -> None:
-        self.rate = rate
         self.window = window
         self.clock = clock
         self.interval = window / rate
