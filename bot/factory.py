@@ -24,11 +24,13 @@ from aiohttp.payload import BytesPayload
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import LOCALES, TELEGRAM_API_URL, Settings, dev_clock_enabled
+from bot.config import TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS, OutboxKeyboards
 from bot.middlewares import DbSessionMiddleware, FloodMiddleware, LocaleMiddleware, UserMiddleware
 from bot.middlewares.retry import RetryAfterMiddleware
 from handlers import routers
+from models.users import LOCALES
 from services.clock import Clock
 
 
@@ -185,16 +187,19 @@ def create_dispatcher(
     clock: Clock,
     storage: BaseStorage | None = None,
     outbox_notify: Callable[[], None] = lambda: None,
+    keyboards: OutboxKeyboards = OUTBOX_KEYBOARDS,
     **deps: Any,
 ) -> Dispatcher:
     """The dispatcher with its middlewares and routers; `deps` reach every handler.
 
     `outbox_notify` wakes the outbox sender; handlers pass it to the services
-    that queue messages, so those go out right after the commit.
+    that queue messages, so those go out right after the commit; `keyboards` are the
+    buttons those messages carry.
     """
     i18n = load_i18n(settings.default_locale)
     dp = Dispatcher(storage=storage or create_storage(settings), settings=settings,
-                    sessionmaker=sessionmaker, clock=clock, outbox_notify=outbox_notify, **deps)
+                    sessionmaker=sessionmaker, clock=clock, outbox_notify=outbox_notify,
+                    keyboards=keyboards, **deps)
     # Outer middlewares on the update run in this order for every event.
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware())

@@ -81,7 +81,7 @@ class NoCommunity(DomainError):
 
 
 class Buttons(Protocol):
-    """Outbox keyboards, packed by the bot (handlers.concerns.OUTBOX_BUTTONS)."""
+    """Outbox keyboards, packed by the bot (handlers.voices.concerns.OUTBOX_BUTTONS)."""
 
     def rate(self, report_id: int) -> Keyboard: ...
 

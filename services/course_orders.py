@@ -185,7 +185,7 @@ async def _alert(
                                  category=order.category)
     recipients = {t.id for t in teachers if t.id is not None}
     recipients.update(await staff_of(session, community_id=order.community_id))
-    keyboard = buttons("order", order.id)
+    keyboard = buttons.order(order.id)
     rows = [Outgoing(
         user_id=uid, kind=OutboxKind.COURSE_NEWS,
         key=N_("📣 {count} neighbours want the course “{topic}”. Who can teach it?"),

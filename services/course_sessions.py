@@ -219,7 +219,7 @@ async def schedule_session(
                    "Seats: {capacity}. Press Enrol to take one."),
             params={"title": title, "when": when_text(starts_at, zone), "venue": venue,
                     "capacity": capacity},
-            keyboard=buttons("enrol", lesson.id), group=news_group(lesson.id),
+            keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
             dedupe_key=f"c:news:{lesson.id}:{uid}") for uid in dict.fromkeys(people)])
     audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
                  community_id=community_id, session_id=lesson.id, order_id=order_id)
@@ -363,7 +363,7 @@ def _reminders(
             key=N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\nAre you coming?"),
             params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
                     "venue": lesson.venue},
-            keyboard=buttons("reminder", lesson.id), not_before=at,
+            keyboard=buttons.reminder(lesson.id), not_before=at,
             group=reminder_group(lesson.id), dedupe_key=f"c:rem:{lesson.id}:{user_id}:{stamp}:{h}"))
     return rows
 
@@ -486,7 +486,7 @@ async def _offer_next(
                    "It is kept for you until {deadline}. Do you want it?"),
             params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
                     "venue": lesson.venue, "deadline": when_text(deadline, zone)},
-            keyboard=buttons("offer", lesson.id), priority=1, group=news_group(lesson.id),
+            keyboard=buttons.offer(lesson.id), priority=1, group=news_group(lesson.id),
             dedupe_key=f"c:offer:{enrolment.id}:{int(deadline.timestamp())}"))
     await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
@@ -637,7 +637,7 @@ async def _ask_rating(
     await outbox.queue(
         session, clock=clock, user_id=user_id, kind=OutboxKind.STATUS,
         key=N_("How was “{title}”? Please give it 1 to 5 stars."),
-        params={"title": lesson.title}, keyboard=buttons("rate", lesson.id),
+        params={"title": lesson.title}, keyboard=buttons.rate(lesson.id),
         not_before=max(ends_at(lesson), clock.now()), group=reminder_group(lesson.id),
         dedupe_key=f"c:rate:{lesson.id}:{user_id}", notify=notify)
 

@@ -8,10 +8,10 @@ all three raise are here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_
@@ -44,10 +44,33 @@ PER_PAGE = 6
 
 T = TypeVar("T")
 
-# Builds an inline keyboard (as the outbox's dict) for a message about one thing:
-# ("reminder" | "offer" | "enrol" | "rate" | "order", id). Handlers and sweeps
-# pass bot.keyboards.courses.outbox_keyboard; services never import aiogram.
-Buttons = Callable[[str, int], dict[str, Any]]
+Keyboard = dict[str, Any]
+
+
+class Buttons(Protocol):
+    """Inline keyboards (as the outbox's dicts) for the messages the course services queue;
+    the bot's are `bot.keyboards.outbox.CourseButtons`, passed in by handlers and sweeps,
+    so services never import aiogram."""
+
+    def reminder(self, lesson_id: int) -> Keyboard:
+        """I'm coming / I can't come."""
+        ...
+
+    def offer(self, lesson_id: int) -> Keyboard:
+        """Take the seat kept for you / no, thanks."""
+        ...
+
+    def enrol(self, lesson_id: int) -> Keyboard:
+        """✍️ Enrol, on news of a new session."""
+        ...
+
+    def rate(self, lesson_id: int) -> Keyboard:
+        """1–5 stars after a session."""
+        ...
+
+    def order(self, order_id: int) -> Keyboard:
+        """See the order (for teachers and staff)."""
+        ...
 
 
 def N_(message: str) -> str:

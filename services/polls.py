@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, update
@@ -45,6 +45,14 @@ from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, ref
 
 Notify = Callable[[], None]
 Keyboard = Mapping[str, Any]
+
+
+class Buttons(Protocol):
+    """The invitation's keyboard, packed by the bot (`bot.keyboards.outbox.PollButtons`)."""
+
+    def invite(self, poll_id: int) -> Keyboard:
+        """🗳 Answer."""
+        ...
 MIN_OPEN = timedelta(minutes=10)
 
 
@@ -118,7 +126,7 @@ def is_open(poll: Poll, now: datetime) -> bool:
 async def create_poll(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int, title: str,
     questions: Sequence[QuestionDraft], audience: Audience, closes_at: datetime,
-    send_results: bool = False, invite: Callable[[int], Keyboard] | None = None,
+    send_results: bool = False, buttons: Buttons | None = None,
     notify: Notify | None = None,
 ) -> Poll:
     """Create a poll and invite its audience (one outbox message each)."""
@@ -156,7 +164,8 @@ async def create_poll(
     await outbox.queue_many(session, clock=clock, notify=notify, rows=(
         outbox.Outgoing(user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=INVITE_KEY,
                         params={"title": title, "closes": closes},
-                        keyboard=invite(poll.id) if invite else None, group=f"poll:{poll.id}",
+                        keyboard=buttons.invite(poll.id) if buttons else None,
+                        group=f"poll:{poll.id}",
                         dedupe_key=f"poll:{poll.id}:invite:{uid}")
         for uid in recipients))
     audit.record(session, clock=clock, actor_id=access.user_id, action="poll.create",

@@ -16,8 +16,8 @@ from aiogram import Bot, Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.emulator import ChatMessage, Emulator, UserHandle
 from bot.factory import create_bot, create_dispatcher
+from emulator import ChatMessage, Emulator, UserHandle
 from services.clock import ManualClock
 
 ADMIN_TG_ID = 900

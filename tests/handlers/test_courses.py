@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.callback_data import OrderAction, OrderCb, SessionAction, SessionCb
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.communities import Community
 from models.courses import (
     Category,
@@ -162,16 +163,11 @@ async def test_waitlist_offer_check_in_link_and_rating(
     ann, ann_access = await member(harness, session, clock, home, 3002, "Ann")
     bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
 
-    def buttons(kind: str, target: int) -> dict[str, object]:
-        from handlers.course_keyboards import outbox_keyboard
-
-        return outbox_keyboard(kind, target)
-
     lesson = await course_sessions.schedule_session(
         session, access=staff_access, clock=clock, community_id=home.id or 0,
         teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
         starts_at=clock.now() + timedelta(days=2), minutes=60, venue="Garden", capacity=1,
-        buttons=buttons)  # type: ignore[arg-type]
+        buttons=OUTBOX_KEYBOARDS.courses)
     await ann.tap("📚 Courses")
     await ann.press("🗓 Sessions coming up")
     await ann.press("2026-03-04 09:00 Tai chi")
@@ -241,7 +237,7 @@ async def test_forged_buttons_from_another_community_change_nothing(
         session, access=far_access, clock=clock, community_id=far.id or 0,
         teacher_id=far_access.user_id, title="Far course", category=Category.ARTS,
         starts_at=clock.now() + timedelta(days=1), minutes=60, venue="There", capacity=5,
-        buttons=lambda kind, target: {"inline_keyboard": []})
+        buttons=OUTBOX_KEYBOARDS.courses)
     far_order = CourseOrder(community_id=far.id or 0, user_id=far_access.user_id,
                             topic="Far topic", category=Category.ARTS, created_at=clock.now())
     session.add(far_order)
@@ -305,7 +301,7 @@ async def test_chinese_search_and_a_past_or_cancelled_session(
         session, access=staff_access, clock=clock, community_id=home.id or 0,
         teacher_id=staff_access.user_id, title="讲座", category=Category.HEALTH,
         starts_at=clock.now() + timedelta(hours=3), minutes=60, venue="客厅", capacity=5,
-        buttons=lambda kind, target: {"inline_keyboard": []})
+        buttons=OUTBOX_KEYBOARDS.courses)
     await li.tap("📚 课程")
     await li.press("🗓 近期课程")
     await li.press("2026-03-02 12:00 讲座")

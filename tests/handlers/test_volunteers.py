@@ -18,7 +18,7 @@ from bot.callback_data import (
     VolStaffAction,
     VolStaffCb,
 )
-from handlers.volunteer_keyboards import OUTBOX_BUTTONS
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
 from models.communities import Community
 from models.outbox import OutboxKind, OutboxMessage
@@ -30,6 +30,8 @@ from services.access import Access
 from services.clock import ManualClock
 from tests.factories import grant, make_community
 from tests.handlers.conftest import Harness, Person
+
+BUTTONS = OUTBOX_KEYBOARDS.volunteers
 
 TUE_18 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai, the day after START
 
@@ -151,12 +153,12 @@ async def test_forged_and_bad_buttons_get_plain_answers_and_change_nothing(
     ann = harness.person(2001, "Ann")
     await become_volunteer(ann, home.name, ["🚶 Street patrol"], [])
     task = await vol.create_task(
-        session, access=other_access, clock=clock, buttons=OUTBOX_BUTTONS,
+        session, access=other_access, clock=clock, buttons=BUTTONS,
         community_id=other.id or 0, title="Elsewhere", place="P",
         shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 1)])
     (foreign,) = await vol.task_shifts(session, task_id=task.id or 0)
     ours = await vol.create_task(
-        session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+        session, access=access, clock=clock, buttons=BUTTONS,
         community_id=home.id or 0, title="Ours", place="P",
         shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 1)])
     (shift,) = await vol.task_shifts(session, task_id=ours.id or 0)
@@ -212,7 +214,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
         await person.press("Next ▶")
         await person.press("Block 1")
     task = await vol.create_task(
-        session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+        session, access=access, clock=clock, buttons=BUTTONS,
         community_id=community.id or 0, title="Patrol", place="North gate",
         latitude=31.2304, longitude=121.4737,
         shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 3)])

@@ -6,12 +6,12 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel, col, select
 
-from bot.playground.demo import ADMIN, PEOPLE, STAFF, TEACHER, reset_demo, seed_demo
 from models.communities import Community, Grid
 from models.courses import Course, CourseOrder, CourseSession, Enrolment, EnrolmentStatus
 from models.polls import Poll
 from models.users import Role, RoleGrant, User
 from models.volunteers import Shift, VolunteerTask
+from playground.demo import ADMIN, PEOPLE, STAFF, TEACHER, reset_demo, seed_demo
 from services.access import load_access
 from services.clock import ManualClock
 

@@ -33,8 +33,15 @@ from services.errors import InvalidInput, NotAllowed, NotFound
 from tests.factories import grant, make_community, make_user
 
 
-def buttons(kind: str, target: int) -> dict[str, Any]:
-    return {"inline_keyboard": [[{"text": kind, "callback_data": f"{kind}:{target}"}]]}
+class FakeButtons:
+    """services.courses.Buttons whose keyboards say which they are: "enrol:7"."""
+
+    def __getattr__(self, kind: str) -> Any:
+        return lambda target: {"inline_keyboard": [[{"text": kind,
+                                                      "callback_data": f"{kind}:{target}"}]]}
+
+
+buttons = FakeButtons()
 
 
 async def pending(session: AsyncSession, **where: Any) -> list[OutboxMessage]:
@@ -288,7 +295,7 @@ async def test_scheduling_from_an_order_tells_everyone_with_an_enrol_button(
     news = await pending(session, group_key=f"cn:{lesson.id}")
     assert sorted(m.user_id for m in news) == sorted([world.residents[0].id,
                                                       world.residents[1].id])
-    assert news[0].keyboard == buttons("enrol", lesson.id or 0)
+    assert news[0].keyboard == buttons.enrol(lesson.id or 0)
     await session.refresh(order)
     assert order.status == OrderStatus.SCHEDULED
 
@@ -344,7 +351,7 @@ async def test_freed_seat_is_offered_in_turn_and_lapses_to_the_next(
     assert offer is not None and offer.status == EnrolmentStatus.OFFERED
     assert offer.offered_until == clock.now() + timedelta(hours=12)
     [message] = await pending(session, user_id=b.id)
-    assert message.keyboard == buttons("offer", lesson.id or 0)
+    assert message.keyboard == buttons.offer(lesson.id or 0)
     # Nobody else can take the held seat.
     d = world.residents[3]
     assert (await world.enrol(d, lesson)).status == EnrolmentStatus.WAITING
@@ -396,7 +403,7 @@ async def test_deleteme_gives_up_seats_ahead_and_the_sweep_offers_them_on(
     assert await course_sessions.offer_free_seats(session, clock=clock, buttons=buttons) == 0
     assert await status(ahead, b) == EnrolmentStatus.OFFERED
     [offer] = await pending(session, user_id=b.id)
-    assert offer.keyboard == buttons("offer", ahead.id or 0)
+    assert offer.keyboard == buttons.offer(ahead.id or 0)
 
 
 async def test_offer_deadline_is_never_later_than_two_hours_before_the_start(

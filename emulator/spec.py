@@ -128,7 +128,7 @@ class BotApiSpec:
 
 @lru_cache(maxsize=4)
 def load_spec(path: str | None = None) -> BotApiSpec:
-    """Load the derived spec (bot/emulator/botapi_spec.json unless `path` is given)."""
+    """Load the derived spec (emulator/botapi_spec.json unless `path` is given)."""
     file = Path(path) if path else SPEC_PATH
     return BotApiSpec(json.loads(file.read_text(encoding="utf-8")))
 

@@ -7,7 +7,7 @@ waitlist and one with free seats, a volunteer with skill-matched tasks and shift
 a resident's idea and a poll. Everything goes through `services/`, so the demo
 obeys the same rules (and queues the same notifications) as real use.
 
-    python -m bot.playground reset     # wipe the database and seed again
+    python -m playground reset     # wipe the database and seed again
 """
 
 from __future__ import annotations
@@ -21,10 +21,7 @@ from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel, col, select
 
-from handlers.concerns import OUTBOX_BUTTONS as REPORT_BUTTONS
-from handlers.course_keyboards import outbox_keyboard
-from handlers.polls import invite_keyboard
-from handlers.volunteer_keyboards import OUTBOX_BUTTONS as SHIFT_BUTTONS
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS as KEYBOARDS
 from models.communities import Community
 from models.courses import Category, TimeOfDay
 from models.db import begin_write
@@ -252,7 +249,7 @@ class _Seeder:
             for backer in backers:
                 await self.write()
                 await course_orders.back_order(self.s, user=self.users[backer], clock=self.clock,
-                                               order_id=order.id, buttons=outbox_keyboard)
+                                               order_id=order.id, buttons=KEYBOARDS.courses)
 
     async def sessions(self, home: Community) -> None:
         """A full tai chi session with a waitlist (Ann holds the last seat, Bo waits first),
@@ -263,20 +260,20 @@ class _Seeder:
             self.s, access=teacher, clock=self.clock, community_id=home.id,
             teacher_id=teacher.user_id, title="太极入门 Tai chi for beginners",
             category=Category.SPORTS, starts_at=self.at(2, 9), minutes=60,
-            venue="社区客厅 Living room, 1F", capacity=3, buttons=outbox_keyboard)
+            venue="社区客厅 Living room, 1F", capacity=3, buttons=KEYBOARDS.courses)
         assert full.id is not None
         for tg_id in (9201, 9202, 9101, 9103, 9203):
             access = await self.access(tg_id)
             await self.write()
             await course_sessions.enrol(
                 self.s, access=access, user=self.users[tg_id],
-                clock=self.clock, session_id=full.id, buttons=outbox_keyboard, waitlist=True)
+                clock=self.clock, session_id=full.id, buttons=KEYBOARDS.courses, waitlist=True)
         sam = await self.access(9105)
         await course_sessions.schedule_session(
             self.s, access=sam, clock=self.clock, community_id=home.id,
             teacher_id=sam.user_id, title="Smartphone basics 智能手机入门",
             category=Category.SKILLS, starts_at=self.at(3, 15), minutes=60,
-            venue="Library room 图书室", capacity=12, buttons=outbox_keyboard)
+            venue="Library room 图书室", capacity=12, buttons=KEYBOARDS.courses)
 
     async def volunteering(self, home: Community) -> None:
         """Volunteers with skills; staff publish two tasks with shifts (matching pings go out)."""
@@ -297,7 +294,7 @@ class _Seeder:
         )
         for title, place, skills, shifts in tasks:
             await volunteers.create_task(
-                self.s, access=staff, clock=self.clock, buttons=SHIFT_BUTTONS,
+                self.s, access=staff, clock=self.clock, buttons=KEYBOARDS.volunteers,
                 community_id=home.id, title=title, place=place, shifts=shifts, skills=skills,
                 description="")
 
@@ -306,7 +303,7 @@ class _Seeder:
         assert home.id is not None
         idea = await concerns.create_report(
             self.s, clock=self.clock, user=self.users[9102], category=ReportCategory.IDEA,
-            description="在小区花园加几张长椅，老人散步累了可以坐一坐。", buttons=REPORT_BUTTONS)
+            description="在小区花园加几张长椅，老人散步累了可以坐一坐。", buttons=KEYBOARDS.reports)
         assert idea.id is not None
         for tg_id in (9201, 9203, 9101):
             await concerns.back(self.s, clock=self.clock, user=self.users[tg_id],
@@ -318,7 +315,7 @@ class _Seeder:
                 text="What should the living room offer on Saturdays? 周六活动选哪个？",
                 options=["Chess 下棋", "Film night 电影", "Cooking 烹饪"], allow_other=True)],
             audience=Audience(), closes_at=self.clock.now() + timedelta(days=7),
-            invite=invite_keyboard)
+            buttons=KEYBOARDS.polls)
 
 
 async def demo_tg_ids(session: AsyncSession) -> list[int]:

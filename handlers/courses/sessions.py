@@ -38,11 +38,11 @@ from bot.callback_data import (
     SessionCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date, out_of_date_use_menu
-from handlers.course_keyboards import (
+from handlers.courses.texts import (
     home_button,
     home_markup,
-    outbox_keyboard,
     person,
     session_text,
     status_name,
@@ -309,22 +309,22 @@ async def on_take_part(
             case SessionAction.ENROL | SessionAction.WAITLIST:
                 enrolment = await course_sessions.enrol(
                     session, access=access, waitlist=action == SessionAction.WAITLIST,
-                    buttons=outbox_keyboard, notify=outbox_notify, user=user, clock=clock,
+                    buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify, user=user, clock=clock,
                     session_id=sid)
                 note = (_("You are enrolled ✅ We will remind you before it starts.")
                         if enrolment.status == EnrolmentStatus.ENROLLED else
                         _("It is full, so you are on the waiting list. If a seat comes free, "
                           "we will offer it to you."))
             case SessionAction.LEAVE | SessionAction.CANT:
-                await course_sessions.leave(session, buttons=outbox_keyboard,
+                await course_sessions.leave(session, buttons=OUTBOX_KEYBOARDS.courses,
                                             notify=outbox_notify, user=user, clock=clock,
                                             session_id=sid)
                 note = _("Your place is cancelled. Thank you for telling us, the seat goes "
                          "to someone else.")
             case SessionAction.ACCEPT | SessionAction.DECLINE:
                 enrolment = await course_sessions.answer_offer(
-                    session, accept=action == SessionAction.ACCEPT, buttons=outbox_keyboard,
-                    notify=outbox_notify, user=user, clock=clock,
+                    session, accept=action == SessionAction.ACCEPT,
+                    buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify, user=user, clock=clock,
                     session_id=sid)
                 note = (_("The seat is yours ✅") if enrolment.status == EnrolmentStatus.ENROLLED
                         else _("All right, the seat goes to the next person."))
@@ -393,7 +393,8 @@ async def check_in_by_link(
     """/start ci_<token>, from the QR code at the venue: mark the person present."""
     try:
         done = await course_sessions.check_in(session, user=user, clock=clock, token=token,
-                                              buttons=outbox_keyboard, notify=outbox_notify)
+                                              buttons=OUTBOX_KEYBOARDS.courses,
+                                              notify=outbox_notify)
     except NotFound:
         text = _("This check-in code is not valid.")
     except SessionClosed:
@@ -451,7 +452,7 @@ async def on_roster(
                 session, access=access, clock=clock, session_id=callback_data.id,
                 user_id=callback_data.value,
                 present=current is None or current.attended_at is None,
-                buttons=outbox_keyboard, notify=outbox_notify)
+                buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
         people = await course_sessions.roster(session, access=access,
                                               session_id=callback_data.id)
     except NotAllowed:

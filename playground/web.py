@@ -23,10 +23,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator import Emulator
-from bot.emulator.control import chat_view
-from bot.emulator.state import wait_event
-from bot.playground.demo import PEOPLE
+from emulator import Emulator
+from emulator.control import chat_view
+from emulator.state import wait_event
+from playground.demo import PEOPLE
 
 STATIC = Path(__file__).parent / "static"
 LONG_POLL_MAX = 30.0

@@ -38,9 +38,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import VolDraftAction, VolDraftCb
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import not_allowed, out_of_date
-from handlers.volunteer_keyboards import OUTBOX_BUTTONS, SKILL_LABELS, skills_text, ticked
-from handlers.volunteers import community_zone
+from handlers.volunteers.home import community_zone
+from handlers.volunteers.texts import SKILL_LABELS, skills_text, ticked
 from models.communities import Grid
 from models.volunteers import DESCRIPTION_MAX, PLACE_MAX, TITLE_MAX, Skill
 from services import communities
@@ -386,7 +387,7 @@ async def on_draft_button(
                     text, builder = await summary(session, draft)
             case VolDraftAction.PUBLISH:
                 task = await vol.create_task(
-                    session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+                    session, access=access, clock=clock, buttons=OUTBOX_KEYBOARDS.volunteers,
                     community_id=draft["cid"], title=draft.get("title", ""),
                     description=draft.get("description", ""), skills=draft["skills"],
                     grid_id=draft.get("grid"), place=draft.get("place", ""),

@@ -42,9 +42,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callback_data import VolStaffAction, VolStaffCb
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import answer_out_of_date, not_allowed, out_of_date
-from handlers.volunteer_keyboards import skills_text, ticked
-from handlers.volunteer_tasks import start_draft
-from handlers.volunteers import community_zone, when_text
+from handlers.volunteers.home import community_zone, when_text
+from handlers.volunteers.tasks import start_draft
+from handlers.volunteers.texts import skills_text, ticked
 from models.communities import Community
 from models.volunteers import REASON_MAX, ShiftClaim
 from services import volunteer_export, volunteer_hours

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.emulator import Emulator
+from emulator import Emulator
 
 
 async def prepare_playground(emulator: Emulator, engine: AsyncEngine,
@@ -18,9 +18,9 @@ async def prepare_playground(emulator: Emulator, engine: AsyncEngine,
     """Seed an empty database, register the demo people and add the page's routes.
 
     Call before `emulator.start()` (routes cannot be added to a running app)."""
-    from bot.playground.demo import reset_demo, seed_demo
-    from bot.playground.web import add_playground_routes, register_people
     from models.db import create_sessionmaker
+    from playground.demo import reset_demo, seed_demo
+    from playground.web import add_playground_routes, register_people
     from services.clock import SystemClock
 
     if settings.bot_token is not None:

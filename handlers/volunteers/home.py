@@ -58,9 +58,9 @@ from bot.filters import MenuButton
 from bot.i18n import N_, translations_of
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date, out_of_date
-from handlers.volunteer_keyboards import (
-    OUTBOX_BUTTONS,
+from handlers.volunteers.texts import (
     SKILL_LABELS,
     SLOT_LABELS,
     skills_text,
@@ -465,8 +465,8 @@ async def on_shift_button(
         match callback_data.action:
             case VolShiftAction.CLAIM:
                 claim = await vol.claim_shift(session, user=user, clock=clock,
-                                              buttons=OUTBOX_BUTTONS, shift_id=callback_data.id,
-                                              notify=outbox_notify)
+                                              buttons=OUTBOX_KEYBOARDS.volunteers,
+                                              shift_id=callback_data.id, notify=outbox_notify)
                 await callback.answer(_("✅ Your place is booked. Thank you!"))
                 text, builder = await shift_card(session, claim_id=claim.id or 0, user=user,
                                                  clock=clock)

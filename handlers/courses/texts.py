@@ -139,34 +139,6 @@ def courses_home(access: Access) -> InlineKeyboardBuilder:
     return builder
 
 
-def outbox_keyboard(kind: str, target: int) -> dict[str, Any]:
-    """Buttons for a message the course services queue (labels translated when sent)."""
-    def button(label: str, data: Any) -> dict[str, str]:
-        return {"text": label, "callback_data": data.pack()}
-
-    def session(action: SessionAction, value: int = 0) -> SessionCb:
-        return SessionCb(action=action, id=target, value=value)
-
-    rows: list[list[dict[str, str]]]
-    match kind:
-        case "reminder":
-            rows = [[button(N_("✅ I'm coming"), session(SessionAction.COMING)),
-                     button(N_("❌ I can't come"), session(SessionAction.CANT))]]
-        case "offer":
-            rows = [[button(N_("✅ Yes, I'll take the seat"), session(SessionAction.ACCEPT))],
-                    [button(N_("No, thanks"), session(SessionAction.DECLINE))]]
-        case "enrol":
-            rows = [[button(N_("✍️ Enrol"), session(SessionAction.ENROL))]]
-        case "rate":
-            rows = [[button(f"{n}⭐", session(SessionAction.RATE, n)) for n in range(1, 6)]]
-        case "order":
-            rows = [[button(N_("👀 See the order"),
-                            OrderCb(action=OrderAction.VIEW, id=target))]]
-        case _:
-            raise ValueError(kind)
-    return {"inline_keyboard": rows}
-
-
 def work_community(access: Access, user: User, of: frozenset[int]) -> int | None:
     """The community a teacher or staff member acts for: their home one if they work
     there, else the first they work in (admins: their home community)."""

@@ -1,17 +1,12 @@
-"""Words and buttons the volunteer screens share, and the outbox's volunteer buttons.
-
-`OUTBOX_BUTTONS` is what services get as `buttons=`: services build outbox
-messages but never import aiogram, so the callback data is packed here.
-"""
+"""Words and buttons the volunteer screens share (the outbox's volunteer buttons are in
+bot/keyboards/outbox.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable
 
 from aiogram.utils.i18n import gettext as _
 
-from bot.callback_data import VolShiftAction, VolShiftCb
 from bot.i18n import N_
 from models.volunteers import Skill, Slot
 
@@ -37,10 +32,6 @@ SLOT_LABELS: dict[str, str] = {
     Slot.WEEKEND_EVENING: N_("Weekend evenings"),
 }
 
-# Button labels in outbox keyboards: translated by the sender in each recipient's language.
-STILL_COMING = N_("👍 Still coming")
-CANT_COME = N_("🙅 Can't come")
-CHECK_IN = N_("✅ Check in")
 
 
 def ticked(label: str, on: bool) -> str:
@@ -57,25 +48,3 @@ def skills_text(codes: Iterable[str], other: str | None = None) -> str:
 
 def slots_text(codes: Iterable[str]) -> str:
     return "、".join(_(SLOT_LABELS[c]) for c in codes if c in SLOT_LABELS) or _("any time")
-
-
-class OutboxButtons:
-    """The `services.volunteers.Buttons` the bot uses."""
-
-    def claim(self, shifts: Sequence[tuple[int, str]]) -> dict[str, Any]:
-        rows = [[{"text": label, "callback_data": VolShiftCb(
-            action=VolShiftAction.CLAIM, id=shift_id).pack()}] for shift_id, label in shifts]
-        return {"inline_keyboard": rows}
-
-    def reminder(self, claim_id: int, *, check_in: bool) -> dict[str, Any]:
-        def button(text: str, action: VolShiftAction) -> dict[str, str]:
-            return {"text": text, "callback_data": VolShiftCb(action=action, id=claim_id).pack()}
-
-        rows = [[button(STILL_COMING, VolShiftAction.COMING),
-                 button(CANT_COME, VolShiftAction.CANT)]]
-        if check_in:
-            rows.append([button(CHECK_IN, VolShiftAction.CHECK_IN)])
-        return {"inline_keyboard": rows}
-
-
-OUTBOX_BUTTONS = OutboxButtons()

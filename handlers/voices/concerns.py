@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from typing import Any
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
@@ -50,8 +49,6 @@ from bot.callback_data import (
     ReportCb,
     ReportDraftAction,
     ReportDraftCb,
-    TriageAction,
-    TriageCb,
     VoiceAction,
     VoiceCb,
 )
@@ -59,6 +56,7 @@ from bot.filters import MenuButton
 from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date, out_of_date
 from models.communities import Community
 from models.users import User
@@ -99,25 +97,7 @@ STATUS_LABELS: dict[str, str] = {
     ReportStatus.WITHDRAWN: N_("↩️ Withdrawn"),
 }
 
-# Outbox button labels: translated by the sender in each recipient's language.
-OPEN_REPORT = N_("🗂 Open the report")
-
-
-class OutboxButtons:
-    """`services.concerns.Buttons` as the bot packs them."""
-
-    def rate(self, report_id: int) -> dict[str, Any]:
-        return {"inline_keyboard": [[
-            {"text": f"{n} ⭐", "callback_data": ReportCb(action=ReportAction.RATE, id=report_id,
-                                                         n=n).pack()} for n in range(1, 6)]]}
-
-    def open(self, report_id: int) -> dict[str, Any]:
-        return {"inline_keyboard": [[{"text": OPEN_REPORT, "callback_data": TriageCb(
-            action=TriageAction.VIEW, id=report_id).pack()}]]}
-
-
-OUTBOX_BUTTONS = OutboxButtons()
-BUTTONS: concerns.Buttons = OUTBOX_BUTTONS
+BUTTONS: concerns.Buttons = OUTBOX_KEYBOARDS.reports
 
 
 def category_text(code: str) -> str:

@@ -39,10 +39,10 @@ from bot.callback_data import (
     SessionCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
-from handlers.course_keyboards import (
+from handlers.courses.texts import (
     home_markup,
-    outbox_keyboard,
     person,
     session_text,
     weekday,
@@ -357,7 +357,7 @@ async def on_confirm(
         if data.get("mode") == "move":
             lesson = await course_sessions.move_session(
                 session, access=access, clock=clock, session_id=int(data["session_id"]),
-                starts_at=moment, buttons=outbox_keyboard, notify=outbox_notify)
+                starts_at=moment, buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
             done = _("Moved ✅ Everyone enrolled will be told.")
         else:
             lesson = await course_sessions.schedule_session(
@@ -366,7 +366,7 @@ async def on_confirm(
                 category=data["category"], starts_at=moment, minutes=int(data["minutes"]),
                 venue=str(data["venue"]), capacity=int(data["capacity"]),
                 course_id=data.get("course_id"), order_id=data.get("order_id"),
-                buttons=outbox_keyboard, notify=outbox_notify)
+                buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
             done = _("Scheduled ✅ Everyone who ordered or backed it will be told.")
     except InvalidInput as error:
         await callback.answer()

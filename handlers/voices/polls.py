@@ -28,7 +28,6 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import PollAction, PollCb, VoiceAction, VoiceCb
-from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import answer_out_of_date, out_of_date
 from models.communities import Community
@@ -39,17 +38,11 @@ from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotFound
 
 router = Router(name=__name__)
-ANSWER_BUTTON = N_("🗳 Answer")  # on invitations (outbox: translated when sent)
 FINISH = 99  # question number meaning "finished"
 
 
 class PollStates(StatesGroup):
     other = State()
-
-
-def invite_keyboard(poll_id: int) -> dict[str, object]:
-    return {"inline_keyboard": [[{"text": ANSWER_BUTTON, "callback_data": PollCb(
-        action=PollAction.OPEN, id=poll_id).pack()}]]}
 
 
 def refusal(error: DomainError) -> str:

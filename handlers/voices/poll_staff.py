@@ -56,9 +56,10 @@ from bot.callback_data import (
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.grids import grid_picker
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date, not_allowed, out_of_date
 from handlers.broadcasts import audience_label
-from handlers.polls import closes_text, invite_keyboard
+from handlers.voices.polls import closes_text
 from models.communities import Community
 from models.polls import OPTIONS_MAX, QUESTIONS_MAX
 from services import broadcasts, communities, polls
@@ -442,7 +443,7 @@ async def publish(callback: CallbackQuery, access: Access, session: AsyncSession
             title=data["title"], questions=[polls.QuestionDraft(**q) for q in data["questions"]],
             audience=Audience.from_json(data["audience"]),
             closes_at=datetime.fromisoformat(data["closes_at"]),
-            send_results=bool(data.get("share")), invite=invite_keyboard, notify=notify)
+            send_results=bool(data.get("share")), buttons=OUTBOX_KEYBOARDS.polls, notify=notify)
     except InvalidInput as error:
         await callback.answer(
             _("Nobody is in that audience yet, so nothing was sent.")

@@ -6,7 +6,7 @@ stateDiagram-v2
     Home --> Categories: 📖 Course menu
     Categories --> Courses: a category (◀ ▶ pages)
     Courses --> Course: a course
-    Course --> Ordering: 🙋 Order this course (handlers/course_orders.py)
+    Course --> Ordering: 🙋 Order this course (handlers/courses/orders.py)
     Home --> Search: 🔍 Search
     Search --> Courses: a word typed
     Home --> OfferCategory: ➕ Offer a course (teacher)
@@ -16,7 +16,7 @@ stateDiagram-v2
     Home --> Review: ✅ offers (staff) --> Review: approve / reject
     Home --> Rules: ⚙️ Course rules (staff) --> Rules: threshold / reminders
 ```
-Orders are in handlers/course_orders.py, sessions in handlers/course_sessions.py.
+Orders are in handlers/courses/orders.py, sessions in handlers/courses/sessions.py.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from bot.filters import MenuButton
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_not_allowed, answer_out_of_date
-from handlers.course_keyboards import (
+from handlers.courses.texts import (
     CATEGORY_LABELS,
     category_name,
     courses_home,

@@ -16,7 +16,7 @@ stateDiagram-v2
     Saved --> [*]
 ```
 Backing is one tap (👍 Me too) on an order; a teacher's ✋ I'll teach it takes it
-(only one teacher can); scheduling continues in handlers/course_sessions.py.
+(only one teacher can); scheduling continues in handlers/courses/sessions.py.
 """
 
 from __future__ import annotations
@@ -32,16 +32,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import OrderAction, OrderCb
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date, out_of_date_use_menu
-from handlers.course_keyboards import (
+from handlers.courses.texts import (
     CATEGORY_LABELS,
     TIME_LABELS,
     WEEKDAYS,
     home_button,
     home_markup,
     order_text,
-    outbox_keyboard,
 )
 from models.courses import TITLE_MAX, Category, CourseOrder, OrderStatus, TimeOfDay
 from models.users import User
@@ -391,7 +391,7 @@ async def on_back(
             case OrderAction.BACK:
                 order = await course_orders.back_order(
                     session, user=user, clock=clock, order_id=callback_data.id,
-                    buttons=outbox_keyboard, notify=outbox_notify)
+                    buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
                 note = _("Thank you! {n} neighbours back this order now. 👍").format(
                     n=order.backers)
             case OrderAction.UNBACK:

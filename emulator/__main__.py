@@ -1,4 +1,4 @@
-"""Run the emulator standalone: python -m bot.emulator --port 8081."""
+"""Run the emulator standalone: python -m emulator --port 8081."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`python -m bot.playground reset`: wipe the playground's database and seed the demo again.
+"""`python -m playground reset`: wipe the playground's database and seed the demo again.
 
 Uses DATABASE_URL like the bot. Refuses to run when a BOT_TOKEN is set: that database
 belongs to a real bot. Stop `make run` first; the next start shows the fresh demo.
@@ -16,8 +16,8 @@ from bot.config import Settings, describe_error
 
 
 async def reset(settings: Settings) -> None:
-    from bot.playground.demo import reset_demo
     from models.db import create_engine, create_sessionmaker, migrate
+    from playground.demo import reset_demo
     from services.clock import SystemClock
 
     engine = create_engine(settings.database_url)
@@ -29,7 +29,7 @@ async def reset(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.playground",
+    parser = argparse.ArgumentParser(prog="python -m playground",
                                      description="The playground's demo data.")
     parser.add_argument("command", choices=["reset"],
                         help="reset: delete everything in DATABASE_URL and seed the demo")

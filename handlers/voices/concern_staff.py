@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callback_data import TriageAction, TriageCb, VoiceAction, VoiceCb
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import answer_out_of_date, not_allowed, out_of_date
-from handlers.concerns import BUTTONS, category_text, short, status_text
+from handlers.voices.concerns import BUTTONS, category_text, short, status_text
 from models.communities import Grid
 from models.users import User
 from models.voices import ANSWER_MAX, Report, ReportStatus

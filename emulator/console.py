@@ -1,6 +1,6 @@
 """A tiny terminal chat client for the emulator's control API.
 
-    python -m bot.emulator.console --url http://127.0.0.1:8081 --user 1001 --name Li --lang en
+    python -m emulator.console --url http://127.0.0.1:8081 --user 1001 --name Li --lang en
 
 Type a message and press Enter to send it. Inline buttons are shown as [N] and pressed by
 typing N; reply keyboard buttons are shown as <kN> and pressed by typing kN. Lines starting
