@@ -27,7 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS, OutboxKeyboards
-from bot.middlewares import DbSessionMiddleware, FloodMiddleware, LocaleMiddleware, UserMiddleware
+from bot.middlewares import (
+    DbSessionMiddleware,
+    FloodMiddleware,
+    LocaleMiddleware,
+    RefusalMiddleware,
+    UserMiddleware,
+)
 from bot.middlewares.retry import RetryAfterMiddleware
 from handlers import routers
 from models.users import LOCALES
@@ -206,6 +212,7 @@ def create_dispatcher(
     dp.update.outer_middleware(LocaleMiddleware(i18n))
     dp.update.outer_middleware(FloodMiddleware(rate=settings.flood_rate,
                                                window=settings.flood_window_seconds, clock=clock))
+    dp.update.outer_middleware(RefusalMiddleware(dp))
     for router in routers(dev_clock=dev_clock_enabled(settings)):
         _attach(dp, router)
     _run_sync_filters_inline(dp)

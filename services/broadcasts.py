@@ -25,6 +25,7 @@ from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import InvalidInput, NotFound
+from services.text import utf16_len
 
 TEXT_MAX = 4096
 CAPTION_MAX = 1024
@@ -117,8 +118,8 @@ def check_text(text: str, *, media: MediaKind | None) -> None:
     limit = CAPTION_MAX if media else TEXT_MAX
     if not text.strip() and media is None:
         raise InvalidInput("text", "empty")
-    if len(text) > limit:
-        raise InvalidInput("text", "too_long")
+    if utf16_len(text) > limit:
+        raise InvalidInput("text", "too_long", limit=limit)
 
 
 async def create_broadcast(

@@ -14,7 +14,8 @@ from models.db import begin_write
 from services import audit
 from services.access import Access
 from services.clock import Clock
-from services.errors import AlreadyExists, InvalidInput, NotFound
+from services.errors import AlreadyExists, NotFound
+from services.text import clean_text
 
 
 @dataclass(frozen=True)
@@ -28,12 +29,7 @@ class Page:
 
 def clean_name(raw: str, *, field: str, limit: int) -> str:
     """Trim and check a name typed by a person."""
-    name = " ".join(raw.split())
-    if not name:
-        raise InvalidInput(field, "empty")
-    if len(name) > limit:
-        raise InvalidInput(field, "too_long")
-    return name
+    return clean_text(raw, field=field, limit=limit)
 
 
 async def insert_unique(session: AsyncSession, row: SQLModel, name: str) -> None:

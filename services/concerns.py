@@ -32,7 +32,8 @@ from models.voices import (
 from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, refusing
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours, refusing
+from services.text import clean_text
 
 Notify = Callable[[], None]
 # Keyboards for the outbox are built by the bot (services never import aiogram):
@@ -94,21 +95,11 @@ def summary(report: Report, limit: int = 60) -> str:
 
 
 def check_description(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInput("description", "empty")
-    if len(text) > DESCRIPTION_MAX:
-        raise InvalidInput("description", "too_long")
-    return text
+    return clean_text(text, field="description", limit=DESCRIPTION_MAX, multiline=True)
 
 
 def check_answer(text: str, field: str = "answer") -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInput(field, "empty")
-    if len(text) > ANSWER_MAX:
-        raise InvalidInput(field, "too_long")
-    return text
+    return clean_text(text, field=field, limit=ANSWER_MAX, multiline=True)
 
 
 async def _staff_of(session: AsyncSession, community_id: int) -> list[int]:
@@ -172,7 +163,7 @@ async def _own_report(session: AsyncSession, *, user_id: int, report_id: int,
     async with refusing(session):
         report = await _lock(session, report_id)
         if report.author_id != user_id:
-            raise NotAllowed("not the author")
+            raise NotYours("not the author")
         if report.status != status:
             raise ReportClosed(report.status)
     return report
@@ -254,7 +245,7 @@ async def get_own(session: AsyncSession, *, user_id: int, report_id: int) -> Rep
     if report is None:
         raise NotFound(f"report {report_id}")
     if report.author_id != user_id:
-        raise NotAllowed("not the author")
+        raise NotYours("not the author")
     return report
 
 

@@ -77,7 +77,7 @@ from services.courses import (
     get_rules,
     is_member,
 )
-from services.errors import InvalidInput, NotAllowed, NotFound
+from services.errors import InvalidInput, NotAllowed, NotFound, NotTeacherOrStaff
 from services.outbox import Notify, Outgoing
 
 CAPACITY_RANGE = (1, 500)
@@ -250,7 +250,7 @@ async def move_session(
         if lesson is None:
             raise NotFound(f"session {session_id}")
         if not may_run(access, lesson):
-            raise NotAllowed("not the teacher or staff")
+            raise NotTeacherOrStaff("not the teacher or staff")
         _still_open(lesson, clock.now())
         if starts_at <= clock.now():
             raise InvalidInput("starts_at", "past")
@@ -303,7 +303,7 @@ async def cancel_session(
         if lesson is None:
             raise NotFound(f"session {session_id}")
         if not may_run(access, lesson):
-            raise NotAllowed("not the teacher or staff")
+            raise NotTeacherOrStaff("not the teacher or staff")
         if lesson.status == SessionStatus.CANCELLED:
             raise SessionClosed("cancelled")
         if lesson.starts_at <= clock.now():
@@ -691,7 +691,7 @@ async def mark_attendance(
     enrolment = await _enrolment(session, session_id, user_id) if lesson else None
     try:
         if lesson is None or not may_run(access, lesson):
-            raise NotAllowed("not the teacher or staff")
+            raise NotTeacherOrStaff("not the teacher or staff")
         if lesson.status == SessionStatus.CANCELLED:
             raise SessionClosed("cancelled")
         if clock.now() < lesson.starts_at - CHECK_IN_OPENS:
@@ -762,7 +762,7 @@ async def ratings(session: AsyncSession, *, access: Access, session_id: int) -> 
     """The average and the comments, for the teacher and staff."""
     lesson = await get_session(session, session_id=session_id)
     if not may_run(access, lesson):
-        raise NotAllowed("not the teacher or staff")
+        raise NotTeacherOrStaff("not the teacher or staff")
     rows = (await session.execute(select(col(Enrolment.rating), col(Enrolment.comment)).where(
         col(Enrolment.session_id) == session_id, col(Enrolment.rating).is_not(None))
         .order_by(col(Enrolment.rated_at).desc()))).all()
@@ -832,7 +832,7 @@ async def roster(
     """Who holds a seat (and who attended), for the teacher and staff."""
     lesson = await get_session(session, session_id=session_id)
     if not may_run(access, lesson):
-        raise NotAllowed("not the teacher or staff")
+        raise NotTeacherOrStaff("not the teacher or staff")
     rows = await session.execute(
         select(Enrolment, User).join(User, col(User.id) == col(Enrolment.user_id))
         .where(col(Enrolment.session_id) == session_id,

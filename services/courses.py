@@ -34,6 +34,7 @@ from services import audit
 from services.access import Access
 from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.text import clean_text
 
 DEFAULT_THRESHOLD = 5
 DEFAULT_REMINDER_HOURS = (24, 2)
@@ -155,16 +156,6 @@ def paging(total: int, page: int, per_page: int = PER_PAGE) -> tuple[int, int]:
     """(page clamped to what exists, number of pages)."""
     pages = max(1, -(-total // per_page))
     return min(max(page, 0), pages - 1), pages
-
-
-def clean_text(raw: str, *, field: str, limit: int, allow_empty: bool = False) -> str:
-    """Trim and check a text typed by a person (inner whitespace folded)."""
-    text = " ".join((raw or "").split())
-    if not text and not allow_empty:
-        raise InvalidInput(field, "empty")
-    if len(text) > limit:
-        raise InvalidInput(field, "too_long")
-    return text
 
 
 def check_range(value: int, *, field: str, bounds: tuple[int, int]) -> int:
@@ -314,7 +305,7 @@ async def offer_course(
         raise NotFound(f"community {community_id}")
     title = clean_text(title, field="title", limit=TITLE_MAX)
     description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
-                             allow_empty=True)
+                             required=False)
     check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
     now = clock.now()
     approved = access.can_manage(community_id)

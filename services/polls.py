@@ -42,6 +42,7 @@ from services.access import Access
 from services.broadcasts import Audience, audience_query, check_scope
 from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, refusing
+from services.text import clean_text, utf16_len
 
 Notify = Callable[[], None]
 Keyboard = Mapping[str, Any]
@@ -87,21 +88,11 @@ class QuestionDraft:
 
 
 def check_title(text: str) -> str:
-    text = " ".join(text.split())
-    if not text:
-        raise InvalidInput("title", "empty")
-    if len(text) > TITLE_MAX:
-        raise InvalidInput("title", "too_long")
-    return text
+    return clean_text(text, field="title", limit=TITLE_MAX)
 
 
 def check_question(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInput("question", "empty")
-    if len(text) > QUESTION_MAX:
-        raise InvalidInput("question", "too_long")
-    return text
+    return clean_text(text, field="question", limit=QUESTION_MAX, multiline=True)
 
 
 def parse_options(text: str) -> list[str]:
@@ -112,8 +103,8 @@ def parse_options(text: str) -> list[str]:
         raise InvalidInput("options", "too_few")
     if len(options) > OPTIONS_MAX:
         raise InvalidInput("options", "too_many")
-    if any(len(o) > OPTION_MAX for o in options):
-        raise InvalidInput("options", "too_long")
+    if any(utf16_len(o) > OPTION_MAX for o in options):
+        raise InvalidInput("options", "too_long", limit=OPTION_MAX)
     if len(set(options)) != len(options):
         raise InvalidInput("options", "repeated")
     return options

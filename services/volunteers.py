@@ -58,7 +58,8 @@ from models.volunteers import (
 from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, refusing
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours, refusing
+from services.text import clean_text as _clean_text
 
 Notify = Callable[[], None]
 
@@ -179,12 +180,9 @@ def distance_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float
 
 
 def clean_text(raw: str | None, *, field: str, limit: int, required: bool = True) -> str:
-    text = " ".join((raw or "").split()) if field != "description" else (raw or "").strip()
-    if required and not text:
-        raise InvalidInput(field, "empty")
-    if len(text) > limit:
-        raise InvalidInput(field, "too_long")
-    return text
+    """services.text.clean_text, keeping a task description's line breaks."""
+    return _clean_text(raw, field=field, limit=limit, required=required,
+                       multiline=field == "description")
 
 
 def _rowcount(result: object) -> int:
@@ -648,7 +646,7 @@ async def get_claim(
     if claim is None:
         raise NotFound(f"claim {claim_id}")
     if claim.user_id != user.id:
-        raise NotAllowed(f"claim {claim_id} is not theirs")
+        raise NotYours(f"claim {claim_id} is not theirs")
     shift, task = await get_shift(session, shift_id=claim.shift_id)
     return claim, shift, task
 
