@@ -11,7 +11,6 @@ from sqlmodel import col, select
 
 from bot.callback_data import OrderAction, OrderCb, SessionAction, SessionCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
-from models.communities import Community
 from models.courses import (
     Category,
     CourseOrder,
@@ -21,43 +20,11 @@ from models.courses import (
     OrderStatus,
 )
 from models.outbox import OutboxMessage
-from models.users import Role, User
-from services import course_sessions, users
-from services.access import Access
+from models.users import Role
+from services import course_sessions
 from services.clock import ManualClock
-from tests.factories import grant, make_community
-from tests.handlers.conftest import Harness, Person
-
-
-async def onboard(person: Person, community: str) -> None:
-    await person.send("/start")
-    labels = person.handle.last_bot_message.button_labels  # type: ignore[union-attr]
-    await person.press("✅ I agree" if "✅ I agree" in labels else "✅ 我同意")
-    await person.press(community)
-
-
-async def user_of(session: AsyncSession, person: Person) -> User:
-    await session.commit()
-    user = await users.get_by_tg_id(session, tg_id=person.id)
-    assert user is not None
-    return user
-
-
-async def member(harness: Harness, session: AsyncSession, clock: ManualClock,
-                 community: Community, tg_id: int, name: str,
-                 role: Role | None = None, language: str = "en") -> tuple[Person, Access]:
-    person = harness.person(tg_id, name, language)
-    await onboard(person, community.name)
-    user = await user_of(session, person)
-    access = (await grant(session, clock, user, role, community) if role
-              else Access(user_id=user.id or 0))
-    return person, access
-
-
-async def rows(session: AsyncSession, model: type, *where: object) -> list:  # type: ignore[type-arg]
-    await session.commit()
-    return list((await session.execute(select(model).where(*where).execution_options(
-        populate_existing=True))).scalars().all())
+from tests.factories import make_community
+from tests.handlers.conftest import Harness, member, rows, user_of
 
 
 def outbox_button(message: OutboxMessage, label: str) -> str:

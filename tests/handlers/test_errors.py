@@ -11,13 +11,7 @@ from bot.i18n import load_i18n
 from bot.replies import REPLIES, reply_for
 from services import volunteers as vol
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
-from tests.handlers.conftest import Harness, Person
-
-
-def first(harness: Harness, router: Router) -> None:
-    """Put a test's router in front of the bot's own."""
-    router._parent_router = harness.dp  # type: ignore[assignment]
-    harness.dp.sub_routers.insert(0, router)
+from tests.handlers.conftest import Harness, Person, in_front
 
 
 @pytest.fixture
@@ -36,7 +30,7 @@ def refusing_router(harness: Harness) -> Router:
     async def boom(message: Message) -> None:
         raise RuntimeError("a bug")
 
-    first(harness, router)
+    in_front(harness, router)
     return router
 
 

@@ -14,8 +14,7 @@ from aiogram.types import (
 )
 
 from bot.screens import send, show
-from tests.handlers.conftest import Harness
-from tests.handlers.test_errors import first
+from tests.handlers.conftest import Harness, in_front
 
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -47,7 +46,7 @@ def screens(harness: Harness) -> Router:
         await send(callback, "Kept the old one")
         await callback.answer()
 
-    first(harness, router)
+    in_front(harness, router)
     return router
 
 

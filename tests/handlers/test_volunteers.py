@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
 from bot.callback_data import (
     VolDraftAction,
@@ -22,33 +22,17 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
 from models.communities import Community
 from models.outbox import OutboxKind, OutboxMessage
-from models.users import Role, User
+from models.users import Role
 from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
-from services import users
 from services import volunteers as vol
 from services.access import Access
 from services.clock import ManualClock
 from tests.factories import grant, make_community
-from tests.handlers.conftest import Harness, Person
+from tests.handlers.conftest import Harness, Person, onboard, rows, user_of
 
 BUTTONS = OUTBOX_KEYBOARDS.volunteers
 
 TUE_18 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai, the day after START
-
-
-async def onboard(person: Person, community: str, grid: str | None = None) -> None:
-    await person.send("/start")
-    await person.press("✅ I agree")
-    await person.press(community)
-    if grid:
-        await person.press(grid)
-
-
-async def user_of(session: AsyncSession, person: Person) -> User:
-    await session.commit()
-    user = await users.get_by_tg_id(session, tg_id=person.id)
-    assert user is not None
-    return user
 
 
 async def make_staff(harness: Harness, session: AsyncSession, clock: ManualClock,
@@ -70,13 +54,6 @@ async def become_volunteer(person: Person, community: str, skills: list[str],
     for time in times:
         await person.press("⬜ " + time)
     await person.press("Next ▶")
-
-
-async def rows(session: AsyncSession, model: type, *where: object) -> list:
-    await session.commit()
-    query = (select(model).where(*where).order_by(model.id)  # type: ignore[attr-defined]
-             .execution_options(populate_existing=True))
-    return list((await session.execute(query)).scalars().all())  # as the bot left them
 
 
 async def test_a_resident_volunteers_and_staff_publish_a_task_by_buttons(
