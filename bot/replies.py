@@ -108,7 +108,7 @@ def invite_unusable(error: InviteUnusable) -> str:
 # --- Courses --------------------------------------------------------------------------
 
 
-def session_closed(error: courses.SessionClosed) -> str:
+def session_closed(error: courses.LessonClosed) -> str:
     return (_("This session has been cancelled.") if error.reason == "cancelled"
             else _("This session has already started or is over."))
 
@@ -158,8 +158,8 @@ REPLIES: dict[type[DomainError], Reply] = {
     AlreadyExists: lambda error: _("That already exists."),
     InviteUnusable: invite_unusable,
     # courses
-    courses.SessionClosed: session_closed,
-    courses.SessionFull: lambda error: _("Sorry, the last seat was just taken. You can join the "
+    courses.LessonClosed: session_closed,
+    courses.LessonFull: lambda error: _("Sorry, the last seat was just taken. You can join the "
                                          "waiting list."),
     courses.AlreadyEnrolled: lambda error: _("You are already enrolled."),
     courses.NotInWindow: lambda error: _("Check-in opens 1 hour before the start."),

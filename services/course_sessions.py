@@ -47,13 +47,13 @@ from models.courses import (
     Category,
     Course,
     CourseOrder,
-    CourseSession,
     CourseStatus,
     Enrolment,
     EnrolmentStatus,
+    Lesson,
+    LessonStatus,
     OrderBacking,
     OrderStatus,
-    SessionStatus,
 )
 from models.db import begin_write
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
@@ -66,12 +66,12 @@ from services.courses import (
     N_,
     AlreadyEnrolled,
     Buttons,
+    LessonClosed,
+    LessonFull,
     NotEnrolled,
     NotInWindow,
     OfferExpired,
     OrderClosed,
-    SessionClosed,
-    SessionFull,
     check_range,
     clean_text,
     get_rules,
@@ -109,27 +109,27 @@ def when_text(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime(WHEN_FORMAT)
 
 
-def ends_at(lesson: CourseSession) -> datetime:
+def ends_at(lesson: Lesson) -> datetime:
     return lesson.starts_at + timedelta(minutes=lesson.minutes)
 
 
-async def get_session(session: AsyncSession, *, session_id: int) -> CourseSession:
-    lesson = await session.get(CourseSession, session_id)
+async def get_session(session: AsyncSession, *, session_id: int) -> Lesson:
+    lesson = await session.get(Lesson, session_id)
     if lesson is None:
         raise NotFound(f"session {session_id}")
     return lesson
 
 
-async def _lock(session: AsyncSession, session_id: int) -> CourseSession | None:
+async def _lock(session: AsyncSession, session_id: int) -> Lesson | None:
     """Start a write holding the session's row: one change to its seats at a time."""
     await begin_write(session)
     found = await session.execute(
-        select(CourseSession).where(col(CourseSession.id) == session_id).with_for_update()
+        select(Lesson).where(col(Lesson.id) == session_id).with_for_update()
         .execution_options(populate_existing=True))
     return found.scalar_one_or_none()
 
 
-def may_run(access: Access, lesson: CourseSession) -> bool:
+def may_run(access: Access, lesson: Lesson) -> bool:
     """Its teacher, or staff of its community."""
     return access.can_manage(lesson.community_id) or (
         lesson.teacher_id == access.user_id and lesson.community_id in access.teacher_of)
@@ -156,7 +156,7 @@ async def schedule_session(
     teacher_id: int, title: str, category: Category, starts_at: datetime, minutes: int,
     venue: str, capacity: int, buttons: Buttons, course_id: int | None = None,
     order_id: int | None = None, notify: Notify | None = None,
-) -> CourseSession:
+) -> Lesson:
     """A teacher (or staff, for one of the community's teachers) schedules a session.
 
     From an order: the order becomes scheduled, and everyone who ordered or
@@ -202,7 +202,7 @@ async def schedule_session(
             raise OrderClosed(order.status)
         order.status = OrderStatus.SCHEDULED
         session.add(order)
-    lesson = CourseSession(
+    lesson = Lesson(
         community_id=community_id, course_id=course_id, order_id=order_id,
         teacher_id=teacher_id, title=title, category=Category(category), starts_at=starts_at,
         minutes=minutes, venue=venue, capacity=capacity,
@@ -243,7 +243,7 @@ async def _active(session: AsyncSession, session_id: int) -> list[Enrolment]:
 async def move_session(
     session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
     starts_at: datetime, buttons: Buttons, notify: Notify | None = None,
-) -> CourseSession:
+) -> Lesson:
     """Move a session to a new time: everyone is told and reminders follow the new time."""
     lesson = await _lock(session, session_id)
     try:
@@ -296,7 +296,7 @@ async def move_session(
 async def cancel_session(
     session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
     notify: Notify | None = None,
-) -> CourseSession:
+) -> Lesson:
     """Call a session off: its reminders and offers are withdrawn, everyone is told."""
     lesson = await _lock(session, session_id)
     try:
@@ -304,15 +304,15 @@ async def cancel_session(
             raise NotFound(f"session {session_id}")
         if not may_run(access, lesson):
             raise NotTeacherOrStaff("not the teacher or staff")
-        if lesson.status == SessionStatus.CANCELLED:
-            raise SessionClosed("cancelled")
+        if lesson.status == LessonStatus.CANCELLED:
+            raise LessonClosed("cancelled")
         if lesson.starts_at <= clock.now():
-            raise SessionClosed("past")
+            raise LessonClosed("past")
     except Exception:
         await session.commit()
         raise
     assert lesson.id is not None
-    lesson.status = SessionStatus.CANCELLED
+    lesson.status = LessonStatus.CANCELLED
     session.add(lesson)
     if lesson.order_id is not None:
         # The order is still wanted: its teacher (or staff) can schedule it again.
@@ -335,18 +335,18 @@ async def cancel_session(
     return lesson
 
 
-def _still_open(lesson: CourseSession, now: datetime) -> None:
-    if lesson.status == SessionStatus.CANCELLED:
-        raise SessionClosed("cancelled")
+def _still_open(lesson: Lesson, now: datetime) -> None:
+    if lesson.status == LessonStatus.CANCELLED:
+        raise LessonClosed("cancelled")
     if lesson.starts_at <= now:
-        raise SessionClosed("past")
+        raise LessonClosed("past")
 
 
 # --- Enrolment and the waitlist --------------------------------------------------------
 
 
 def _reminders(
-    lesson: CourseSession, user_id: int, hours: Sequence[int], zone: ZoneInfo,
+    lesson: Lesson, user_id: int, hours: Sequence[int], zone: ZoneInfo,
     now: datetime, buttons: Buttons,
 ) -> list[Outgoing]:
     """The reminders still ahead for one seat holder; the start time is in the dedupe key,
@@ -369,7 +369,7 @@ def _reminders(
 
 
 async def _queue_reminders(
-    session: AsyncSession, *, clock: Clock, lesson: CourseSession, user_id: int,
+    session: AsyncSession, *, clock: Clock, lesson: Lesson, user_id: int,
     buttons: Buttons, notify: Notify | None,
 ) -> None:
     rules = await get_rules(session, community_id=lesson.community_id)
@@ -393,7 +393,7 @@ async def enrol(
     session: AsyncSession, *, access: Access, user: User, clock: Clock, session_id: int,
     buttons: Buttons, waitlist: bool = False, notify: Notify | None = None,
 ) -> Enrolment:
-    """Take a seat; when none is free, join the waitlist if `waitlist`, else SessionFull."""
+    """Take a seat; when none is free, join the waitlist if `waitlist`, else LessonFull."""
     assert user.id is not None
     lesson = await _lock(session, session_id)
     now = clock.now()
@@ -409,7 +409,7 @@ async def enrol(
         if enrolment is not None and enrolment.status == EnrolmentStatus.WAITING and not free:
             raise AlreadyEnrolled(enrolment.status)
         if not free and not waitlist:
-            raise SessionFull(f"session {session_id}")
+            raise LessonFull(f"session {session_id}")
     except Exception:
         await session.commit()  # nothing written; ends the lock without expiring objects
         raise
@@ -443,9 +443,9 @@ async def leave(
     if lesson is None or enrolment is None or enrolment.status not in ACTIVE:
         await session.commit()
         raise NotEnrolled(f"session {session_id}")
-    if lesson.status == SessionStatus.CANCELLED or lesson.starts_at <= clock.now():
+    if lesson.status == LessonStatus.CANCELLED or lesson.starts_at <= clock.now():
         await session.commit()
-        raise SessionClosed("cancelled" if lesson.status == SessionStatus.CANCELLED else "past")
+        raise LessonClosed("cancelled" if lesson.status == LessonStatus.CANCELLED else "past")
     freed = enrolment.status in SEAT_HOLDING
     enrolment.status, enrolment.updated_at = EnrolmentStatus.CANCELLED, clock.now()
     enrolment.offered_until = None
@@ -458,14 +458,14 @@ async def leave(
 
 
 async def _offer_next(
-    session: AsyncSession, *, clock: Clock, lesson: CourseSession, buttons: Buttons,
+    session: AsyncSession, *, clock: Clock, lesson: Lesson, buttons: Buttons,
     notify: Notify | None,
 ) -> None:
     """Offer every free seat to the next on the waitlist (the caller holds the lock)."""
     assert lesson.id is not None
     now = clock.now()
     deadline = min(now + OFFER_HOURS, lesson.starts_at - OFFER_CLOSES)
-    if deadline <= now or lesson.status != SessionStatus.SCHEDULED:
+    if deadline <= now or lesson.status != LessonStatus.SCHEDULED:
         return  # too late for anyone to answer: the seat is open to whoever taps Enrol
     await session.flush()
     free = lesson.capacity - await _held(session, lesson.id)
@@ -588,10 +588,10 @@ async def remind_teachers(
     come (the latest one due; a late sweep does not send the earlier ones). Returns how many."""
     now = clock.now()
     horizon = now + timedelta(hours=168)
-    lessons = (await session.execute(select(CourseSession).where(
-        col(CourseSession.status) == SessionStatus.SCHEDULED,
-        col(CourseSession.starts_at) > now, col(CourseSession.starts_at) <= horizon,
-        col(CourseSession.teacher_id).is_not(None)))).scalars().all()
+    lessons = (await session.execute(select(Lesson).where(
+        col(Lesson.status) == LessonStatus.SCHEDULED,
+        col(Lesson.starts_at) > now, col(Lesson.starts_at) <= horizon,
+        col(Lesson.teacher_id).is_not(None)))).scalars().all()
     await session.commit()
     queued = 0
     for lesson in lessons:
@@ -625,12 +625,12 @@ async def remind_teachers(
 
 @dataclass(frozen=True)
 class CheckIn:
-    lesson: CourseSession
+    lesson: Lesson
     already: bool
 
 
 async def _ask_rating(
-    session: AsyncSession, *, clock: Clock, lesson: CourseSession, user_id: int,
+    session: AsyncSession, *, clock: Clock, lesson: Lesson, user_id: int,
     buttons: Buttons, notify: Notify | None,
 ) -> None:
     assert lesson.id is not None
@@ -648,8 +648,8 @@ async def check_in(
 ) -> CheckIn:
     """Scanning the venue's QR code marks a seat holder present (in the time window)."""
     assert user.id is not None
-    found = await session.execute(select(col(CourseSession.id)).where(
-        col(CourseSession.checkin_token) == token))
+    found = await session.execute(select(col(Lesson.id)).where(
+        col(Lesson.checkin_token) == token))
     session_id = found.scalar_one_or_none()
     await session.commit()
     if session_id is None:
@@ -659,8 +659,8 @@ async def check_in(
     now = clock.now()
     enrolment = await _enrolment(session, session_id, user.id)
     try:
-        if lesson.status == SessionStatus.CANCELLED:
-            raise SessionClosed("cancelled")
+        if lesson.status == LessonStatus.CANCELLED:
+            raise LessonClosed("cancelled")
         if now < lesson.starts_at - CHECK_IN_OPENS:
             raise NotInWindow("early")
         if now > ends_at(lesson) + CHECK_IN_CLOSES:
@@ -692,8 +692,8 @@ async def mark_attendance(
     try:
         if lesson is None or not may_run(access, lesson):
             raise NotTeacherOrStaff("not the teacher or staff")
-        if lesson.status == SessionStatus.CANCELLED:
-            raise SessionClosed("cancelled")
+        if lesson.status == LessonStatus.CANCELLED:
+            raise LessonClosed("cancelled")
         if clock.now() < lesson.starts_at - CHECK_IN_OPENS:
             raise NotInWindow("early")
         if enrolment is None or enrolment.status not in SEAT_HOLDING:
@@ -792,12 +792,12 @@ async def counts_of(
 
 async def upcoming(
     session: AsyncSession, *, clock: Clock, community_id: int, limit: int = 20
-) -> list[CourseSession]:
+) -> list[Lesson]:
     """The community's sessions still to come, soonest first."""
-    rows = await session.execute(select(CourseSession).where(
-        col(CourseSession.community_id) == community_id,
-        col(CourseSession.status) == SessionStatus.SCHEDULED,
-        col(CourseSession.starts_at) > clock.now()).order_by(col(CourseSession.starts_at))
+    rows = await session.execute(select(Lesson).where(
+        col(Lesson.community_id) == community_id,
+        col(Lesson.status) == LessonStatus.SCHEDULED,
+        col(Lesson.starts_at) > clock.now()).order_by(col(Lesson.starts_at))
         .limit(limit))
     return list(rows.scalars().all())
 
@@ -805,24 +805,24 @@ async def upcoming(
 async def community_sessions(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
     days_back: int = 14, limit: int = 30,
-) -> list[CourseSession]:
+) -> list[Lesson]:
     """Staff: the community's recent and coming sessions (cancelled ones too)."""
     access.require_manage(community_id)
-    rows = await session.execute(select(CourseSession).where(
-        col(CourseSession.community_id) == community_id,
-        col(CourseSession.starts_at) > clock.now() - timedelta(days=days_back))
-        .order_by(col(CourseSession.starts_at)).limit(limit))
+    rows = await session.execute(select(Lesson).where(
+        col(Lesson.community_id) == community_id,
+        col(Lesson.starts_at) > clock.now() - timedelta(days=days_back))
+        .order_by(col(Lesson.starts_at)).limit(limit))
     return list(rows.scalars().all())
 
 
 async def teacher_sessions(
     session: AsyncSession, *, clock: Clock, teacher_id: int, days_back: int = 14
-) -> list[CourseSession]:
-    rows = await session.execute(select(CourseSession).where(
-        col(CourseSession.teacher_id) == teacher_id,
-        col(CourseSession.status) == SessionStatus.SCHEDULED,
-        col(CourseSession.starts_at) > clock.now() - timedelta(days=days_back))
-        .order_by(col(CourseSession.starts_at)))
+) -> list[Lesson]:
+    rows = await session.execute(select(Lesson).where(
+        col(Lesson.teacher_id) == teacher_id,
+        col(Lesson.status) == LessonStatus.SCHEDULED,
+        col(Lesson.starts_at) > clock.now() - timedelta(days=days_back))
+        .order_by(col(Lesson.starts_at)))
     return list(rows.scalars().all())
 
 
@@ -860,7 +860,7 @@ async def waitlist_position(session: AsyncSession, *, enrolment: Enrolment) -> i
 
 @dataclass(frozen=True)
 class MyCourse:
-    lesson: CourseSession
+    lesson: Lesson
     enrolment: Enrolment
     position: int | None  # on the waitlist
 
@@ -868,12 +868,12 @@ class MyCourse:
 async def my_sessions(session: AsyncSession, *, clock: Clock, user_id: int) -> list[MyCourse]:
     """A resident's coming sessions: seats, offers and waitlist places."""
     rows = (await session.execute(
-        select(CourseSession, Enrolment)
-        .join(Enrolment, col(Enrolment.session_id) == col(CourseSession.id))
+        select(Lesson, Enrolment)
+        .join(Enrolment, col(Enrolment.session_id) == col(Lesson.id))
         .where(col(Enrolment.user_id) == user_id, col(Enrolment.status).in_(ACTIVE),
-               col(CourseSession.status) == SessionStatus.SCHEDULED,
-               col(CourseSession.starts_at) > clock.now() - timedelta(hours=3))
-        .order_by(col(CourseSession.starts_at)))).all()
+               col(Lesson.status) == LessonStatus.SCHEDULED,
+               col(Lesson.starts_at) > clock.now() - timedelta(hours=3))
+        .order_by(col(Lesson.starts_at)))).all()
     found = []
     for lesson, enrolment in rows:
         position = (await waitlist_position(session, enrolment=enrolment)
@@ -902,14 +902,14 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     event.add("dtstart", lesson.starts_at.astimezone(zone))
     event.add("dtend", ends_at(lesson).astimezone(zone))
     event.add("dtstamp", lesson.created_at)
-    if lesson.status == SessionStatus.CANCELLED:
+    if lesson.status == LessonStatus.CANCELLED:
         event.add("status", "CANCELLED")
     calendar.add_component(event)
     calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
 
 
-def checkin_window(lesson: CourseSession) -> tuple[datetime, datetime]:
+def checkin_window(lesson: Lesson) -> tuple[datetime, datetime]:
     return lesson.starts_at - CHECK_IN_OPENS, ends_at(lesson) + CHECK_IN_CLOSES
 
 
@@ -925,11 +925,11 @@ async def _erase(session: AsyncSession, user_id: int, now: datetime) -> None:
     await session.execute(update(Enrolment).where(col(Enrolment.user_id) == user_id)
                           .values(comment=None).execution_options(synchronize_session=False))
     ahead = (await session.execute(
-        select(CourseSession).join(Enrolment, col(Enrolment.session_id) == col(CourseSession.id))
+        select(Lesson).join(Enrolment, col(Enrolment.session_id) == col(Lesson.id))
         .where(col(Enrolment.user_id) == user_id, col(Enrolment.status).in_(ACTIVE),
-               col(CourseSession.status) == SessionStatus.SCHEDULED,
-               col(CourseSession.starts_at) > now)
-        .order_by(col(CourseSession.id)).with_for_update(of=CourseSession))).scalars().all()
+               col(Lesson.status) == LessonStatus.SCHEDULED,
+               col(Lesson.starts_at) > now)
+        .order_by(col(Lesson.id)).with_for_update(of=Lesson))).scalars().all()
     for lesson in ahead:
         assert lesson.id is not None
         await session.execute(
@@ -948,17 +948,17 @@ async def offer_free_seats(
     to the waitlists; safe to run twice. Returns how many sessions had seats to offer."""
     now = clock.now()
     held = (select(func.count()).select_from(Enrolment)
-            .where(col(Enrolment.session_id) == col(CourseSession.id),
+            .where(col(Enrolment.session_id) == col(Lesson.id),
                    col(Enrolment.status).in_(SEAT_HOLDING))
-            .correlate(CourseSession).scalar_subquery())
+            .correlate(Lesson).scalar_subquery())
     waiting = (select(Enrolment.id)
-               .where(col(Enrolment.session_id) == col(CourseSession.id),
+               .where(col(Enrolment.session_id) == col(Lesson.id),
                       col(Enrolment.status) == EnrolmentStatus.WAITING)
-               .correlate(CourseSession).exists())
-    found = (await session.execute(select(col(CourseSession.id)).where(
-        col(CourseSession.status) == SessionStatus.SCHEDULED,
-        col(CourseSession.starts_at) > now + OFFER_CLOSES,
-        waiting, col(CourseSession.capacity) > held))).scalars().all()
+               .correlate(Lesson).exists())
+    found = (await session.execute(select(col(Lesson.id)).where(
+        col(Lesson.status) == LessonStatus.SCHEDULED,
+        col(Lesson.starts_at) > now + OFFER_CLOSES,
+        waiting, col(Lesson.capacity) > held))).scalars().all()
     await session.commit()
     for session_id in found:
         lesson = await _lock(session, session_id or 0)

@@ -83,7 +83,7 @@ def N_(message: str) -> str:
 # --- Errors ----------------------------------------------------------------------------
 
 
-class SessionClosed(DomainError):
+class LessonClosed(DomainError):
     """The session is cancelled or has started: no more enrolments or changes."""
 
     def __init__(self, reason: str) -> None:
@@ -91,7 +91,7 @@ class SessionClosed(DomainError):
         self.reason = reason  # "cancelled" | "past"
 
 
-class SessionFull(DomainError):
+class LessonFull(DomainError):
     """Every seat is taken (the caller may offer the waitlist)."""
 
 

@@ -30,12 +30,12 @@ from bot.callback_data.common import (
 from bot.callback_data.courses import (
     CourseAction,
     CourseCb,
+    LessonAction,
+    LessonCb,
     OrderAction,
     OrderCb,
     PickAction,
     PickCb,
-    SessionAction,
-    SessionCb,
 )
 from bot.callback_data.voices import (
     PollAction,
@@ -76,6 +76,8 @@ __all__ = [
     "HomeAction",
     "HomeCb",
     "LanguageCb",
+    "LessonAction",
+    "LessonCb",
     "ManageAction",
     "ManageCb",
     "NotifyAction",
@@ -96,8 +98,6 @@ __all__ = [
     "ReportCb",
     "ReportDraftAction",
     "ReportDraftCb",
-    "SessionAction",
-    "SessionCb",
     "SettingsAction",
     "SettingsCb",
     "TriageAction",

@@ -59,7 +59,7 @@ class OrderCb(CallbackData, prefix="co"):
     cat: str = ""
 
 
-class SessionAction(StrEnum):
+class LessonAction(StrEnum):
     LIST = "ls"         # sessions coming up in my community
     MINE = "my"         # my courses
     TEACHING = "tg"     # teacher: my sessions and taken orders
@@ -84,10 +84,10 @@ class SessionAction(StrEnum):
     NEW = "nw"          # schedule a session of course `id`
 
 
-class SessionCb(CallbackData, prefix="cs"):
+class LessonCb(CallbackData, prefix="cs"):
     """One course session: enrolment, reminders' answers, check-in, running it."""
 
-    action: SessionAction
+    action: LessonAction
     id: int = 0
     value: int = 0
 

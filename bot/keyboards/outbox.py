@@ -20,14 +20,14 @@ from typing import Any
 from aiogram.filters.callback_data import CallbackData
 
 from bot.callback_data import (
+    LessonAction,
+    LessonCb,
     OrderAction,
     OrderCb,
     PollAction,
     PollCb,
     ReportAction,
     ReportCb,
-    SessionAction,
-    SessionCb,
     TriageAction,
     TriageCb,
     VolShiftAction,
@@ -52,23 +52,23 @@ class CourseButtons:
 
     def reminder(self, lesson_id: int) -> Keyboard:
         return keyboard([
-            button(N_("✅ I'm coming"), SessionCb(action=SessionAction.COMING, id=lesson_id)),
-            button(N_("❌ I can't come"), SessionCb(action=SessionAction.CANT, id=lesson_id)),
+            button(N_("✅ I'm coming"), LessonCb(action=LessonAction.COMING, id=lesson_id)),
+            button(N_("❌ I can't come"), LessonCb(action=LessonAction.CANT, id=lesson_id)),
         ])
 
     def offer(self, lesson_id: int) -> Keyboard:
         return keyboard(
             [button(N_("✅ Yes, I'll take the seat"),
-                    SessionCb(action=SessionAction.ACCEPT, id=lesson_id))],
-            [button(N_("No, thanks"), SessionCb(action=SessionAction.DECLINE, id=lesson_id))],
+                    LessonCb(action=LessonAction.ACCEPT, id=lesson_id))],
+            [button(N_("No, thanks"), LessonCb(action=LessonAction.DECLINE, id=lesson_id))],
         )
 
     def enrol(self, lesson_id: int) -> Keyboard:
         return keyboard([button(N_("✍️ Enrol"),
-                                SessionCb(action=SessionAction.ENROL, id=lesson_id))])
+                                LessonCb(action=LessonAction.ENROL, id=lesson_id))])
 
     def rate(self, lesson_id: int) -> Keyboard:
-        return keyboard([button(f"{n}⭐", SessionCb(action=SessionAction.RATE, id=lesson_id,
+        return keyboard([button(f"{n}⭐", LessonCb(action=LessonAction.RATE, id=lesson_id,
                                                      value=n)) for n in range(1, 6)])
 
     def order(self, order_id: int) -> Keyboard:

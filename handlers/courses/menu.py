@@ -33,10 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callback_data import (
     CourseAction,
     CourseCb,
+    LessonAction,
+    LessonCb,
     OrderAction,
     OrderCb,
-    SessionAction,
-    SessionCb,
 )
 from bot.filters import MenuButton
 from bot.keyboards.builder import InlineKeyboardBuilder
@@ -185,7 +185,7 @@ async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User
                        callback_data=OrderCb(action=OrderAction.NEW, id=course.id or 0))
         if course.teacher_id == access.user_id or access.can_manage(course.community_id):
             builder.button(text=_("🗓 Schedule a session"),
-                           callback_data=SessionCb(action=SessionAction.NEW, id=course.id or 0))
+                           callback_data=LessonCb(action=LessonAction.NEW, id=course.id or 0))
     builder.row(home_button())
     builder.adjust(1)
     await callback.message.answer(course_text(course), reply_markup=builder.as_markup())

@@ -31,12 +31,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import (
+    LessonAction,
+    LessonCb,
     OrderAction,
     OrderCb,
     PickAction,
     PickCb,
-    SessionAction,
-    SessionCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
@@ -53,7 +53,7 @@ from models.courses import CourseStatus, OrderStatus
 from services import course_orders, course_sessions, courses
 from services.access import Access
 from services.clock import Clock
-from services.courses import OrderClosed, SessionClosed
+from services.courses import LessonClosed, OrderClosed
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.outbox import Notify
 
@@ -164,9 +164,9 @@ async def on_schedule_order(
                 category=order.category, minutes=60)
 
 
-@router.callback_query(SessionCb.filter(F.action == SessionAction.NEW))
+@router.callback_query(LessonCb.filter(F.action == LessonAction.NEW))
 async def on_schedule_course(
-    callback: CallbackQuery, callback_data: SessionCb, access: Access, session: AsyncSession,
+    callback: CallbackQuery, callback_data: LessonCb, access: Access, session: AsyncSession,
     state: FSMContext, clock: Clock,
 ) -> None:
     """🗓 Schedule a session of a menu course (its teacher, or staff)."""
@@ -187,9 +187,9 @@ async def on_schedule_course(
                     minutes=course.minutes)
 
 
-@router.callback_query(SessionCb.filter(F.action == SessionAction.MOVE))
+@router.callback_query(LessonCb.filter(F.action == LessonAction.MOVE))
 async def on_move(
-    callback: CallbackQuery, callback_data: SessionCb, access: Access, session: AsyncSession,
+    callback: CallbackQuery, callback_data: LessonCb, access: Access, session: AsyncSession,
     state: FSMContext, clock: Clock,
 ) -> None:
     """🔁 Move a session: a new day and time."""
@@ -379,7 +379,7 @@ async def on_confirm(
             await callback.message.answer(_("Something in it is not right ({what}). Please "
                                             "start again.").format(what=error.field))
         return
-    except (NotAllowed, NotFound, OrderClosed, SessionClosed):
+    except (NotAllowed, NotFound, OrderClosed, LessonClosed):
         await state.clear()
         await answer_out_of_date(callback, use_menu=True)
         return
@@ -389,7 +389,7 @@ async def on_confirm(
         await callback.message.edit_reply_markup(reply_markup=None)
         builder = InlineKeyboardBuilder()
         builder.button(text=_("👀 Open the session"),
-                       callback_data=SessionCb(action=SessionAction.VIEW, id=lesson.id or 0))
+                       callback_data=LessonCb(action=LessonAction.VIEW, id=lesson.id or 0))
         builder.attach(InlineKeyboardBuilder.from_markup(home_markup()))
         builder.adjust(1)
         await callback.message.answer(done + "\n\n" + session_text(lesson, zone),

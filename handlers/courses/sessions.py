@@ -30,12 +30,12 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import (
+    LessonAction,
+    LessonCb,
     OrderAction,
     OrderCb,
     PickAction,
     PickCb,
-    SessionAction,
-    SessionCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
@@ -50,18 +50,18 @@ from handlers.courses.texts import (
     work_community,
 )
 from models.communities import Community
-from models.courses import COMMENT_MAX, CourseSession, EnrolmentStatus, SessionStatus
+from models.courses import COMMENT_MAX, EnrolmentStatus, Lesson, LessonStatus
 from models.users import User
 from services import course_orders, course_sessions
 from services.access import Access
 from services.clock import Clock
 from services.courses import (
     AlreadyEnrolled,
+    LessonClosed,
+    LessonFull,
     NotEnrolled,
     NotInWindow,
     OfferExpired,
-    SessionClosed,
-    SessionFull,
     is_member,
 )
 from services.errors import InvalidInput, NotAllowed, NotFound
@@ -81,13 +81,13 @@ async def _zone(session: AsyncSession, community_id: int) -> str:
     return community.timezone if community else "Asia/Shanghai"
 
 
-def closed_text(error: SessionClosed) -> str:
+def closed_text(error: LessonClosed) -> str:
     return (_("This session has been cancelled.") if error.reason == "cancelled"
             else _("This session has already started or is over."))
 
 
 async def session_screen(
-    lesson: CourseSession, *, user: User, access: Access, session: AsyncSession,
+    lesson: Lesson, *, user: User, access: Access, session: AsyncSession,
     clock: Clock,
 ) -> tuple[str, InlineKeyboardBuilder]:
     """A session with this person's place in it and the buttons they may use."""
@@ -97,8 +97,8 @@ async def session_screen(
         session, session_ids=[sid])).get(sid, (0, 0, 0))
     text = session_text(lesson, zone, held=held)
     builder = InlineKeyboardBuilder()
-    open_ = lesson.status == SessionStatus.SCHEDULED and lesson.starts_at > clock.now()
-    if lesson.status == SessionStatus.CANCELLED:
+    open_ = lesson.status == LessonStatus.SCHEDULED and lesson.starts_at > clock.now()
+    if lesson.status == LessonStatus.CANCELLED:
         text += "\n" + _("❌ Cancelled")
     mine = await course_sessions.my_enrolment(session, session_id=sid, user_id=user.id or 0)
     status = mine.status if mine else None
@@ -110,43 +110,43 @@ async def session_screen(
     if open_:
         if status == EnrolmentStatus.OFFERED:
             builder.button(text=_("✅ Yes, I'll take the seat"),
-                           callback_data=SessionCb(action=SessionAction.ACCEPT, id=sid))
+                           callback_data=LessonCb(action=LessonAction.ACCEPT, id=sid))
         elif status not in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITING):
             if held < lesson.capacity:
                 builder.button(text=_("✍️ Enrol"),
-                               callback_data=SessionCb(action=SessionAction.ENROL, id=sid))
+                               callback_data=LessonCb(action=LessonAction.ENROL, id=sid))
             else:
                 builder.button(text=_("🕒 Full: join the waiting list"),
-                               callback_data=SessionCb(action=SessionAction.WAITLIST, id=sid))
+                               callback_data=LessonCb(action=LessonAction.WAITLIST, id=sid))
         if status in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITING,
                       EnrolmentStatus.OFFERED):
             builder.button(text=_("❌ Cancel my place"),
-                           callback_data=SessionCb(action=SessionAction.LEAVE, id=sid))
+                           callback_data=LessonCb(action=LessonAction.LEAVE, id=sid))
     if status is not None and status != EnrolmentStatus.CANCELLED:
         builder.button(text=_("📅 Add to my calendar"),
-                       callback_data=SessionCb(action=SessionAction.ICS, id=sid))
+                       callback_data=LessonCb(action=LessonAction.ICS, id=sid))
     if course_sessions.may_run(access, lesson):
         text += "\n" + _("Enrolled: {held} · Waiting: {waiting} · Present: {attended}").format(
             held=held, waiting=waiting, attended=attended)
         builder.button(text=_("👥 Who is coming"),
-                       callback_data=SessionCb(action=SessionAction.ROSTER, id=sid))
-        if lesson.status == SessionStatus.SCHEDULED:
+                       callback_data=LessonCb(action=LessonAction.ROSTER, id=sid))
+        if lesson.status == LessonStatus.SCHEDULED:
             builder.button(text=_("📷 Check-in QR code"),
-                           callback_data=SessionCb(action=SessionAction.QR, id=sid))
+                           callback_data=LessonCb(action=LessonAction.QR, id=sid))
         builder.button(text=_("⭐ Ratings"),
-                       callback_data=SessionCb(action=SessionAction.RATINGS, id=sid))
+                       callback_data=LessonCb(action=LessonAction.RATINGS, id=sid))
         if open_:
             builder.button(text=_("🔁 Move"),
-                           callback_data=SessionCb(action=SessionAction.MOVE, id=sid))
+                           callback_data=LessonCb(action=LessonAction.MOVE, id=sid))
             builder.button(text=_("🚫 Cancel the session"),
-                           callback_data=SessionCb(action=SessionAction.CANCEL, id=sid))
+                           callback_data=LessonCb(action=LessonAction.CANCEL, id=sid))
     builder.adjust(1)
     builder.row(home_button())
     return text, builder
 
 
 async def _visible(session_id: int, user: User, access: Access,
-                   session: AsyncSession) -> CourseSession | None:
+                   session: AsyncSession) -> Lesson | None:
     """The session if this person may see it (forged ids of other communities: None)."""
     try:
         lesson = await course_sessions.get_session(session, session_id=session_id)
@@ -157,7 +157,7 @@ async def _visible(session_id: int, user: User, access: Access,
     return None
 
 
-async def show(callback: CallbackQuery, lesson: CourseSession, *, user: User, access: Access,
+async def show(callback: CallbackQuery, lesson: Lesson, *, user: User, access: Access,
                session: AsyncSession, clock: Clock, note: str = "", edit: bool = True) -> None:
     if not isinstance(callback.message, Message):
         return
@@ -173,7 +173,7 @@ async def show(callback: CallbackQuery, lesson: CourseSession, *, user: User, ac
 # --- Lists -----------------------------------------------------------------------------
 
 
-@router.callback_query(SessionCb.filter(F.action == SessionAction.LIST))
+@router.callback_query(LessonCb.filter(F.action == LessonAction.LIST))
 async def on_list(callback: CallbackQuery, user: User, session: AsyncSession,
                   clock: Clock) -> None:
     """🗓 Sessions coming up in my community."""
@@ -188,7 +188,7 @@ async def on_list(callback: CallbackQuery, user: User, session: AsyncSession,
     builder = InlineKeyboardBuilder()
     for lesson in lessons:
         builder.button(text=f"{when(lesson.starts_at, zone)} {lesson.title}",
-                       callback_data=SessionCb(action=SessionAction.VIEW, id=lesson.id or 0))
+                       callback_data=LessonCb(action=LessonAction.VIEW, id=lesson.id or 0))
     builder.adjust(1)
     builder.row(home_button())
     if isinstance(callback.message, Message):
@@ -198,7 +198,7 @@ async def on_list(callback: CallbackQuery, user: User, session: AsyncSession,
             reply_markup=builder.as_markup())
 
 
-@router.callback_query(SessionCb.filter(F.action == SessionAction.MINE))
+@router.callback_query(LessonCb.filter(F.action == LessonAction.MINE))
 async def on_mine(callback: CallbackQuery, user: User, session: AsyncSession,
                   clock: Clock) -> None:
     """🎒 My courses: seats, waiting places, my orders and what I backed."""
@@ -216,7 +216,7 @@ async def on_mine(callback: CallbackQuery, user: User, session: AsyncSession,
                 line += " " + _("(number {n} in line)").format(n=item.position)
             lines.append("• " + line)
             builder.button(text=f"{when(item.lesson.starts_at, zone)} {item.lesson.title}",
-                           callback_data=SessionCb(action=SessionAction.VIEW,
+                           callback_data=LessonCb(action=LessonAction.VIEW,
                                                    id=item.lesson.id or 0))
     else:
         lines.append(_("No sessions yet."))
@@ -234,14 +234,14 @@ async def on_mine(callback: CallbackQuery, user: User, session: AsyncSession,
         await callback.message.edit_text("\n".join(lines), reply_markup=builder.as_markup())
 
 
-@router.callback_query(SessionCb.filter(F.action.in_({SessionAction.TEACHING,
-                                                      SessionAction.STAFF})))
-async def on_run_list(callback: CallbackQuery, callback_data: SessionCb, user: User,
+@router.callback_query(LessonCb.filter(F.action.in_({LessonAction.TEACHING,
+                                                      LessonAction.STAFF})))
+async def on_run_list(callback: CallbackQuery, callback_data: LessonCb, user: User,
                       access: Access, session: AsyncSession, clock: Clock) -> None:
     """🧑‍🏫 My teaching (sessions and taken orders), or 📊 the community's sessions."""
     builder = InlineKeyboardBuilder()
     lines: list[str] = []
-    if callback_data.action == SessionAction.STAFF:
+    if callback_data.action == LessonAction.STAFF:
         community_id = work_community(access, user, access.staff_of)
         if community_id is None:
             await callback.answer(_("You can't do that here. Only staff of this community "
@@ -265,11 +265,11 @@ async def on_run_list(callback: CallbackQuery, callback_data: SessionCb, user: U
     for lesson in lessons:
         zone = await _zone(session, lesson.community_id)
         held, waiting, attended = counts.get(lesson.id or 0, (0, 0, 0))
-        cancelled = " ❌" if lesson.status == SessionStatus.CANCELLED else ""
+        cancelled = " ❌" if lesson.status == LessonStatus.CANCELLED else ""
         lines.append(f"• {when(lesson.starts_at, zone)} {html.escape(lesson.title)}{cancelled}: "
                      f"{held}/{lesson.capacity} · {waiting} · {attended}")
         builder.button(text=f"{when(lesson.starts_at, zone)} {lesson.title}",
-                       callback_data=SessionCb(action=SessionAction.VIEW, id=lesson.id or 0))
+                       callback_data=LessonCb(action=LessonAction.VIEW, id=lesson.id or 0))
     if not lessons:
         lines.append(_("No sessions yet."))
     builder.adjust(1)
@@ -278,8 +278,8 @@ async def on_run_list(callback: CallbackQuery, callback_data: SessionCb, user: U
         await callback.message.edit_text("\n".join(lines), reply_markup=builder.as_markup())
 
 
-@router.callback_query(SessionCb.filter(F.action == SessionAction.VIEW))
-async def on_view(callback: CallbackQuery, callback_data: SessionCb, user: User,
+@router.callback_query(LessonCb.filter(F.action == LessonAction.VIEW))
+async def on_view(callback: CallbackQuery, callback_data: LessonCb, user: User,
                   access: Access, session: AsyncSession, clock: Clock) -> None:
     """One session."""
     lesson = await _visible(callback_data.id, user, access, session)
@@ -294,11 +294,11 @@ async def on_view(callback: CallbackQuery, callback_data: SessionCb, user: User,
 # --- Taking part -----------------------------------------------------------------------
 
 
-@router.callback_query(SessionCb.filter(F.action.in_({
-    SessionAction.ENROL, SessionAction.WAITLIST, SessionAction.LEAVE, SessionAction.CANT,
-    SessionAction.ACCEPT, SessionAction.DECLINE, SessionAction.COMING})))
+@router.callback_query(LessonCb.filter(F.action.in_({
+    LessonAction.ENROL, LessonAction.WAITLIST, LessonAction.LEAVE, LessonAction.CANT,
+    LessonAction.ACCEPT, LessonAction.DECLINE, LessonAction.COMING})))
 async def on_take_part(
-    callback: CallbackQuery, callback_data: SessionCb, user: User, access: Access,
+    callback: CallbackQuery, callback_data: LessonCb, user: User, access: Access,
     session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
 ) -> None:
     """Enrol, join the waiting list, cancel, answer a reminder or a seat offer."""
@@ -306,24 +306,24 @@ async def on_take_part(
     full_keyboard = None
     try:
         match action:
-            case SessionAction.ENROL | SessionAction.WAITLIST:
+            case LessonAction.ENROL | LessonAction.WAITLIST:
                 enrolment = await course_sessions.enrol(
-                    session, access=access, waitlist=action == SessionAction.WAITLIST,
+                    session, access=access, waitlist=action == LessonAction.WAITLIST,
                     buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify, user=user, clock=clock,
                     session_id=sid)
                 note = (_("You are enrolled ✅ We will remind you before it starts.")
                         if enrolment.status == EnrolmentStatus.ENROLLED else
                         _("It is full, so you are on the waiting list. If a seat comes free, "
                           "we will offer it to you."))
-            case SessionAction.LEAVE | SessionAction.CANT:
+            case LessonAction.LEAVE | LessonAction.CANT:
                 await course_sessions.leave(session, buttons=OUTBOX_KEYBOARDS.courses,
                                             notify=outbox_notify, user=user, clock=clock,
                                             session_id=sid)
                 note = _("Your place is cancelled. Thank you for telling us, the seat goes "
                          "to someone else.")
-            case SessionAction.ACCEPT | SessionAction.DECLINE:
+            case LessonAction.ACCEPT | LessonAction.DECLINE:
                 enrolment = await course_sessions.answer_offer(
-                    session, accept=action == SessionAction.ACCEPT,
+                    session, accept=action == LessonAction.ACCEPT,
                     buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify, user=user, clock=clock,
                     session_id=sid)
                 note = (_("The seat is yours ✅") if enrolment.status == EnrolmentStatus.ENROLLED
@@ -337,16 +337,16 @@ async def on_take_part(
                 if error.status == EnrolmentStatus.WAITING else _("You are already enrolled."))
         await callback.answer(note, show_alert=True)
         return
-    except SessionFull:
+    except LessonFull:
         note = _("Sorry, the last seat was just taken. You can join the waiting list.")
         full_keyboard = InlineKeyboardBuilder()
         full_keyboard.button(text=_("🕒 Join the waiting list"),
-                             callback_data=SessionCb(action=SessionAction.WAITLIST, id=sid))
+                             callback_data=LessonCb(action=LessonAction.WAITLIST, id=sid))
         await callback.answer(note, show_alert=True)
         if isinstance(callback.message, Message):
             await callback.message.answer(note, reply_markup=full_keyboard.as_markup())
         return
-    except SessionClosed as error:
+    except LessonClosed as error:
         await callback.answer(closed_text(error), show_alert=True)
         return
     except OfferExpired:
@@ -362,12 +362,12 @@ async def on_take_part(
     await callback.answer()
     lesson = await course_sessions.get_session(session, session_id=sid)
     await show(callback, lesson, user=user, access=access, session=session, clock=clock,
-               note=note, edit=action in (SessionAction.ENROL, SessionAction.WAITLIST,
-                                          SessionAction.LEAVE))
+               note=note, edit=action in (LessonAction.ENROL, LessonAction.WAITLIST,
+                                          LessonAction.LEAVE))
 
 
-@router.callback_query(SessionCb.filter(F.action == SessionAction.ICS))
-async def on_ics(callback: CallbackQuery, callback_data: SessionCb, user: User,
+@router.callback_query(LessonCb.filter(F.action == LessonAction.ICS))
+async def on_ics(callback: CallbackQuery, callback_data: LessonCb, user: User,
                  access: Access, session: AsyncSession) -> None:
     """📅 The session as a calendar file."""
     try:
@@ -397,7 +397,7 @@ async def check_in_by_link(
                                               notify=outbox_notify)
     except NotFound:
         text = _("This check-in code is not valid.")
-    except SessionClosed:
+    except LessonClosed:
         text = _("This session has been cancelled.")
     except NotInWindow as error:
         text = (_("Check-in opens 1 hour before the start. Please scan again then.")
@@ -412,8 +412,8 @@ async def check_in_by_link(
     await message.answer(text, reply_markup=home_markup())
 
 
-@router.callback_query(SessionCb.filter(F.action == SessionAction.QR))
-async def on_qr(callback: CallbackQuery, callback_data: SessionCb, access: Access,
+@router.callback_query(LessonCb.filter(F.action == LessonAction.QR))
+async def on_qr(callback: CallbackQuery, callback_data: LessonCb, access: Access,
                 session: AsyncSession, bot: Bot) -> None:
     """📷 The check-in QR code to show at the venue, with its link."""
     try:
@@ -437,15 +437,15 @@ async def on_qr(callback: CallbackQuery, callback_data: SessionCb, access: Acces
                                                            link=link))
 
 
-@router.callback_query(SessionCb.filter(F.action.in_({SessionAction.ROSTER,
-                                                      SessionAction.MARK})))
+@router.callback_query(LessonCb.filter(F.action.in_({LessonAction.ROSTER,
+                                                      LessonAction.MARK})))
 async def on_roster(
-    callback: CallbackQuery, callback_data: SessionCb, access: Access, session: AsyncSession,
+    callback: CallbackQuery, callback_data: LessonCb, access: Access, session: AsyncSession,
     clock: Clock, outbox_notify: Notify | None = None,
 ) -> None:
     """👥 Who is coming, with a tick button each to mark attendance by hand."""
     try:
-        if callback_data.action == SessionAction.MARK:
+        if callback_data.action == LessonAction.MARK:
             current = await course_sessions.my_enrolment(
                 session, session_id=callback_data.id, user_id=callback_data.value)
             await course_sessions.mark_attendance(
@@ -463,7 +463,7 @@ async def on_roster(
         await callback.answer(_("Attendance can be marked from 1 hour before the start."),
                               show_alert=True)
         return
-    except (NotFound, NotEnrolled, SessionClosed):
+    except (NotFound, NotEnrolled, LessonClosed):
         await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
@@ -473,22 +473,22 @@ async def on_roster(
         present = "✅" if enrolment.attended_at else "⬜"
         lines.append(f"{number}. {present} {person(who)}")
         builder.button(text=f"{present} {number}. {who.first_name or ''}"[:60],
-                       callback_data=SessionCb(action=SessionAction.MARK, id=callback_data.id,
+                       callback_data=LessonCb(action=LessonAction.MARK, id=callback_data.id,
                                                value=who.id or 0))
     builder.adjust(2)
     builder.row(home_button())
     if isinstance(callback.message, Message):
         text = "\n".join(lines) + "\n\n" + _("Tap a name to mark them present.")
-        if callback_data.action == SessionAction.MARK:
+        if callback_data.action == LessonAction.MARK:
             await callback.message.edit_text(text, reply_markup=builder.as_markup())
         else:
             await callback.message.answer(text, reply_markup=builder.as_markup())
 
 
-@router.callback_query(SessionCb.filter(F.action.in_({SessionAction.CANCEL,
-                                                      SessionAction.CANCEL_OK})))
+@router.callback_query(LessonCb.filter(F.action.in_({LessonAction.CANCEL,
+                                                      LessonAction.CANCEL_OK})))
 async def on_cancel_session(
-    callback: CallbackQuery, callback_data: SessionCb, user: User, access: Access,
+    callback: CallbackQuery, callback_data: LessonCb, user: User, access: Access,
     session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
 ) -> None:
     """🚫 Cancel the session: asked once more, then everyone is told."""
@@ -497,13 +497,13 @@ async def on_cancel_session(
         await callback.answer(_("Only the teacher or staff can change this session."),
                               show_alert=True)
         return
-    if callback_data.action == SessionAction.CANCEL:
+    if callback_data.action == LessonAction.CANCEL:
         await callback.answer()
         builder = InlineKeyboardBuilder()
-        builder.button(text=_("Yes, cancel it"), callback_data=SessionCb(
-            action=SessionAction.CANCEL_OK, id=callback_data.id))
-        builder.button(text=_("No, keep it"), callback_data=SessionCb(
-            action=SessionAction.VIEW, id=callback_data.id))
+        builder.button(text=_("Yes, cancel it"), callback_data=LessonCb(
+            action=LessonAction.CANCEL_OK, id=callback_data.id))
+        builder.button(text=_("No, keep it"), callback_data=LessonCb(
+            action=LessonAction.VIEW, id=callback_data.id))
         builder.adjust(1)
         if isinstance(callback.message, Message):
             await callback.message.answer(_("Cancel “{title}”? Everyone enrolled will be "
@@ -514,7 +514,7 @@ async def on_cancel_session(
         lesson = await course_sessions.cancel_session(session, access=access, clock=clock,
                                                       session_id=callback_data.id,
                                                       notify=outbox_notify)
-    except SessionClosed as error:
+    except LessonClosed as error:
         await callback.answer(closed_text(error), show_alert=True)
         return
     except (NotAllowed, NotFound):
@@ -525,8 +525,8 @@ async def on_cancel_session(
                note=_("The session is cancelled. Everyone enrolled will be told."))
 
 
-@router.callback_query(SessionCb.filter(F.action == SessionAction.RATINGS))
-async def on_ratings(callback: CallbackQuery, callback_data: SessionCb, access: Access,
+@router.callback_query(LessonCb.filter(F.action == LessonAction.RATINGS))
+async def on_ratings(callback: CallbackQuery, callback_data: LessonCb, access: Access,
                      session: AsyncSession) -> None:
     """⭐ Ratings: the average and the comments (teacher and staff)."""
     try:
@@ -548,8 +548,8 @@ async def on_ratings(callback: CallbackQuery, callback_data: SessionCb, access: 
         await callback.message.answer(text, reply_markup=home_markup())
 
 
-@router.callback_query(SessionCb.filter(F.action == SessionAction.RATE))
-async def on_rate(callback: CallbackQuery, callback_data: SessionCb, user: User,
+@router.callback_query(LessonCb.filter(F.action == LessonAction.RATE))
+async def on_rate(callback: CallbackQuery, callback_data: LessonCb, user: User,
                   session: AsyncSession, state: FSMContext, clock: Clock) -> None:
     """1–5 ⭐ after the session; then an optional comment."""
     try:

@@ -14,14 +14,14 @@ from aiogram.utils.i18n import gettext as _
 from bot.callback_data import (
     CourseAction,
     CourseCb,
+    LessonAction,
+    LessonCb,
     OrderAction,
     OrderCb,
-    SessionAction,
-    SessionCb,
 )
 from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
-from models.courses import Category, CourseOrder, CourseSession, EnrolmentStatus, TimeOfDay
+from models.courses import Category, CourseOrder, EnrolmentStatus, Lesson, TimeOfDay
 from models.users import User
 from services.access import Access
 
@@ -73,7 +73,7 @@ def order_text(order: CourseOrder) -> str:
         expected=order.expected, backers=order.backers)
 
 
-def session_text(lesson: CourseSession, timezone: str, *, held: int | None = None) -> str:
+def session_text(lesson: Lesson, timezone: str, *, held: int | None = None) -> str:
     """One session: what, when, where, seats."""
     text = _("📚 <b>{title}</b>\n🕒 {when} ({weekday}), {minutes} min\n📍 {venue}").format(
         title=html.escape(lesson.title), when=when(lesson.starts_at, timezone),
@@ -113,15 +113,15 @@ def courses_home(access: Access) -> InlineKeyboardBuilder:
     rows: list[tuple[str, Any]] = [
         (_("📖 Course menu"), CourseCb(action=CourseAction.MENU)),
         (_("🔍 Search courses"), CourseCb(action=CourseAction.SEARCH)),
-        (_("🗓 Sessions coming up"), SessionCb(action=SessionAction.LIST)),
+        (_("🗓 Sessions coming up"), LessonCb(action=LessonAction.LIST)),
         (_("🙋 Order a course"), OrderCb(action=OrderAction.NEW)),
         (_("👥 Neighbours' orders"), OrderCb(action=OrderAction.LIST)),
-        (_("🎒 My courses"), SessionCb(action=SessionAction.MINE)),
+        (_("🎒 My courses"), LessonCb(action=LessonAction.MINE)),
     ]
     if access.is_teacher:
         rows += [
             (_("✋ Orders I can teach"), OrderCb(action=OrderAction.TEACH)),
-            (_("🧑‍🏫 My teaching"), SessionCb(action=SessionAction.TEACHING)),
+            (_("🧑‍🏫 My teaching"), LessonCb(action=LessonAction.TEACHING)),
             (_("➕ Offer a course"), CourseCb(action=CourseAction.OFFER)),
             (_("🏷 What I teach"), CourseCb(action=CourseAction.SUBJECT)),
         ]
@@ -130,7 +130,7 @@ def courses_home(access: Access) -> InlineKeyboardBuilder:
             rows.append((_("➕ Offer a course"), CourseCb(action=CourseAction.OFFER)))
         rows += [
             (_("✅ Course offers to review"), CourseCb(action=CourseAction.REVIEW)),
-            (_("📊 Community sessions"), SessionCb(action=SessionAction.STAFF)),
+            (_("📊 Community sessions"), LessonCb(action=LessonAction.STAFF)),
             (_("⚙️ Course rules"), CourseCb(action=CourseAction.RULES)),
         ]
     for label, data in rows:

@@ -9,14 +9,14 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bot.callback_data import OrderAction, OrderCb, SessionAction, SessionCb
+from bot.callback_data import LessonAction, LessonCb, OrderAction, OrderCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.courses import (
     Category,
     CourseOrder,
-    CourseSession,
     Enrolment,
     EnrolmentStatus,
+    Lesson,
     OrderStatus,
 )
 from models.outbox import OutboxMessage
@@ -102,7 +102,7 @@ async def test_order_backers_teacher_takes_and_schedules_with_buttons_residents_
     assert "🕒 2026-03-03 14:30 (Tue), 90 min" in teacher.last
     await teacher.press("✅ Yes, that's right")
     assert teacher.texts[-1].startswith("Scheduled ✅")
-    [lesson] = await rows(session, CourseSession)
+    [lesson] = await rows(session, Lesson)
     news = await rows(session, OutboxMessage, col(OutboxMessage.group_key) == f"cn:{lesson.id}")
     assert len(news) == 6  # Ann and five backers
     order = (await rows(session, CourseOrder))[0]
@@ -113,7 +113,7 @@ async def test_order_backers_teacher_takes_and_schedules_with_buttons_residents_
     ann_news = next(m for m in news if m.user_id == ann_id)
     await ann.forge(outbox_button(ann_news, "✍️ Enrol"))
     assert ann.last.startswith("You are enrolled ✅")
-    await ann.forge(SessionCb(action=SessionAction.ENROL, id=lesson.id or 0).pack())
+    await ann.forge(LessonCb(action=LessonAction.ENROL, id=lesson.id or 0).pack())
     assert ann.alerts[-1] == "You are already enrolled."
     await ann.press("📅 Add to my calendar")
     assert ann.handle.last_bot_message.document_name == f"course-{lesson.id}.ics"  # type: ignore[union-attr]
@@ -187,7 +187,7 @@ async def test_waitlist_offer_check_in_link_and_rating(
     assert bob.last.startswith("That is too long: at most 500 characters.")
     await bob.send("Lovely, thank you")
     assert bob.last.startswith("Thank you, the teacher will read it.")
-    await staff.forge(SessionCb(action=SessionAction.RATINGS, id=lesson.id or 0).pack())
+    await staff.forge(LessonCb(action=LessonAction.RATINGS, id=lesson.id or 0).pack())
     assert staff.last == "⭐ 4.0 from 1 ratings\n⭐⭐⭐⭐ Lovely, thank you"
 
 
@@ -212,24 +212,24 @@ async def test_forged_buttons_from_another_community_change_nothing(
 
     await eve.send("/menu")
     for data, answer in (
-        (SessionCb(action=SessionAction.ENROL, id=far_session.id or 0),
+        (LessonCb(action=LessonAction.ENROL, id=far_session.id or 0),
          "This button is out of date. Please use the menu below."),
-        (SessionCb(action=SessionAction.VIEW, id=far_session.id or 0),
+        (LessonCb(action=LessonAction.VIEW, id=far_session.id or 0),
          "This button is out of date. Please use the menu below."),
-        (SessionCb(action=SessionAction.CANCEL_OK, id=far_session.id or 0),
+        (LessonCb(action=LessonAction.CANCEL_OK, id=far_session.id or 0),
          "Only the teacher or staff can change this session."),
-        (SessionCb(action=SessionAction.MARK, id=far_session.id or 0, value=eve_access.user_id),
+        (LessonCb(action=LessonAction.MARK, id=far_session.id or 0, value=eve_access.user_id),
          "Only the teacher or staff can change this session."),
         (OrderCb(action=OrderAction.BACK, id=far_order.id or 0),
          "This button is out of date. Please use the menu below."),
-        (SessionCb(action=SessionAction.ENROL, id=999_999),
+        (LessonCb(action=LessonAction.ENROL, id=999_999),
          "This button is out of date. Please use the menu below."),
     ):
         assert await eve.forge(data.pack()) == answer, data
     await teacher.send("/menu")
     assert await teacher.forge(OrderCb(action=OrderAction.TAKE, id=far_order.id or 0).pack()) \
         == "Only teachers of this community can take its orders."
-    assert await teacher.forge(SessionCb(action=SessionAction.MOVE,
+    assert await teacher.forge(LessonCb(action=LessonAction.MOVE,
                                          id=far_session.id or 0).pack()) \
         == "Only the teacher or staff can change this session."
     await session.commit()
@@ -322,10 +322,10 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     await staff.send("Room 3")
     await staff.press("20")
     await staff.press("✅ Yes, that's right")
-    [lesson] = await rows(session, CourseSession)
+    [lesson] = await rows(session, Lesson)
     assert lesson.teacher_id == teacher_access.user_id
 
-    await ann.forge(SessionCb(action=SessionAction.ENROL, id=lesson.id or 0).pack())
+    await ann.forge(LessonCb(action=LessonAction.ENROL, id=lesson.id or 0).pack())
     assert ann.last.startswith("You are enrolled ✅")
 
     # Staff move it by a day: Ann is told and her reminders follow.
@@ -340,7 +340,7 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
                       col(OutboxMessage.status) == "pending")
     moved = [m for m in mine if m.key and "has moved" in m.key]
     assert moved and moved[0].params["when"] == "2026-03-05 11:00"
-    [lesson] = await rows(session, CourseSession)
+    [lesson] = await rows(session, Lesson)
     assert sorted(m.not_before for m in mine if m.kind == "reminder") == [
         lesson.starts_at - timedelta(hours=24), lesson.starts_at - timedelta(hours=2)]
 

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from models.communities import Community
-from models.courses import Category, CourseSession, Enrolment, EnrolmentStatus, OrderStatus
+from models.courses import Category, Enrolment, EnrolmentStatus, Lesson, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.users import Role, User
 from services import course_orders, course_sessions, courses, privacy
@@ -22,11 +22,11 @@ from services.clock import ManualClock
 from services.courses import (
     AlreadyBacked,
     AlreadyEnrolled,
+    LessonClosed,
+    LessonFull,
     NotInWindow,
     OfferExpired,
     OrderClosed,
-    SessionClosed,
-    SessionFull,
     SimilarOrder,
 )
 from services.errors import InvalidInput, NotAllowed, NotFound
@@ -79,7 +79,7 @@ class World:
         return Access(user_id=user.id)
 
     async def lesson(self, *, capacity: int = 2, hours: float = 48,
-                     community: Community | None = None) -> CourseSession:
+                     community: Community | None = None) -> Lesson:
         community = community or self.home
         access = self.staff if community is self.home else self.far_teacher
         assert community.id is not None and self.teacher_user.id is not None
@@ -90,7 +90,7 @@ class World:
             starts_at=self.clock.now() + timedelta(hours=hours), minutes=60,
             venue="Living room", capacity=capacity, buttons=buttons)
 
-    async def enrol(self, user: User, lesson: CourseSession, waitlist: bool = True) -> Enrolment:
+    async def enrol(self, user: User, lesson: Lesson, waitlist: bool = True) -> Enrolment:
         assert lesson.id is not None
         return await course_sessions.enrol(
             self.session, access=self.access(user), user=user, clock=self.clock,
@@ -307,7 +307,7 @@ async def test_enrolment_rules(world: World, session: AsyncSession, clock: Manua
     assert first.status == EnrolmentStatus.ENROLLED
     with pytest.raises(AlreadyEnrolled):
         await world.enrol(a, lesson)  # a double tap
-    with pytest.raises(SessionFull):
+    with pytest.raises(LessonFull):
         await world.enrol(b, lesson, waitlist=False)
     assert (await world.enrol(b, lesson)).status == EnrolmentStatus.WAITING
     with pytest.raises(AlreadyEnrolled):
@@ -321,13 +321,13 @@ async def test_enrolment_rules(world: World, session: AsyncSession, clock: Manua
         await world.enrol(c, foreign)
     # A past session, and a cancelled one.
     clock.advance(hours=49)
-    with pytest.raises(SessionClosed) as closed:
+    with pytest.raises(LessonClosed) as closed:
         await world.enrol(c, lesson)
     assert closed.value.reason == "past"
     later = await world.lesson()
     await course_sessions.cancel_session(session, access=world.teacher, clock=clock,
                                          session_id=later.id or 0)
-    with pytest.raises(SessionClosed) as closed:
+    with pytest.raises(LessonClosed) as closed:
         await world.enrol(c, later)
     assert closed.value.reason == "cancelled"
     await session.commit()
@@ -390,7 +390,7 @@ async def test_deleteme_gives_up_seats_ahead_and_the_sweep_offers_them_on(
 
     await privacy.erase_user(session, user=a, clock=clock)
 
-    async def status(lesson: CourseSession, user: User) -> EnrolmentStatus:
+    async def status(lesson: Lesson, user: User) -> EnrolmentStatus:
         enrolment = await course_sessions.my_enrolment(session, session_id=lesson.id or 0,
                                                        user_id=user.id or 0)
         assert enrolment is not None
@@ -584,7 +584,7 @@ async def test_200_people_tapping_enrol_at_once_fill_exactly_10_seats(
                     own, access=Access(user_id=user.id or 0), user=user, clock=clock,
                     session_id=lesson.id or 0, buttons=buttons, waitlist=True)
                 return str(enrolment.status)
-            except SessionFull:
+            except LessonFull:
                 return "full"
 
     results = await asyncio.gather(*(tap(p) for p in people))
