@@ -33,7 +33,6 @@ QUEUE_CHUNK = 5000
 # A scheduled time a little in the past (the staff member took a minute to confirm) is "now".
 PAST_GRACE = timedelta(minutes=5)
 
-Notify = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ async def create_broadcast(
     media: MediaKind | None = None,
     file_id: str | None = None,
     urgent: bool = False,
-    notify: Notify | None = None,
+    notify: outbox.Notify | None = None,
 ) -> Broadcast:
     """Create a broadcast and queue one message per recipient (now or at `send_at`)."""
     check_scope(access, community_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -11,6 +12,7 @@ from sqlmodel import SQLModel, col, select
 
 from models.communities import COMMUNITY_NAME_MAX, GRID_NAME_MAX, Community, Grid
 from models.db import begin_write
+from models.users import Role, RoleGrant, User
 from services import audit
 from services.access import Access
 from services.clock import Clock
@@ -130,3 +132,22 @@ async def create_grid(
                  community_id=community_id, grid_id=grid.id, name=name)
     await session.commit()
     return grid
+
+
+async def zone_of(session: AsyncSession, community_id: int) -> ZoneInfo:
+    """The community's time zone (set from TIMEZONE when it was made); NotFound if it is
+    gone. Every local time the bot says or reads is in this zone."""
+    community = await session.get(Community, community_id)
+    if community is None:
+        raise NotFound(f"community {community_id}")
+    return ZoneInfo(community.timezone)
+
+
+async def staff_of(session: AsyncSession, *, community_id: int) -> list[int]:
+    """The community's staff who can be reached (an erased person has no Telegram id),
+    in id order: whom a new report, offer or withdrawal is told to."""
+    found = await session.execute(
+        select(col(RoleGrant.user_id)).join(User, col(User.id) == col(RoleGrant.user_id))
+        .where(col(RoleGrant.role) == Role.STAFF, col(RoleGrant.community_id) == community_id,
+               col(User.tg_id).is_not(None)).distinct().order_by(col(RoleGrant.user_id)))
+    return list(found.scalars())

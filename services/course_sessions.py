@@ -38,7 +38,6 @@ from sqlalchemy import case, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from models.communities import Community
 from models.courses import (
     COMMENT_MAX,
     SEAT_HOLDING,
@@ -61,9 +60,9 @@ from models.users import Role, RoleGrant, User
 from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
+from services.communities import zone_of
 from services.courses import (
     MINUTES_RANGE,
-    N_,
     AlreadyEnrolled,
     Buttons,
     LessonClosed,
@@ -78,7 +77,7 @@ from services.courses import (
     is_member,
 )
 from services.errors import InvalidInput, NotAllowed, NotFound, NotTeacherOrStaff
-from services.outbox import Notify, Outgoing
+from services.outbox import N_, Notify, Outgoing
 
 CAPACITY_RANGE = (1, 500)
 OFFER_HOURS = timedelta(hours=12)
@@ -98,11 +97,6 @@ def reminder_group(session_id: int) -> str:
 def news_group(session_id: int) -> str:
     """Announcements and waitlist offers: cancelled when the session is cancelled."""
     return f"cn:{session_id}"
-
-
-async def _zone(session: AsyncSession, community_id: int) -> ZoneInfo:
-    community = await session.get(Community, community_id)
-    return ZoneInfo(community.timezone if community else "Asia/Shanghai")
 
 
 def when_text(moment: datetime, zone: ZoneInfo) -> str:
@@ -211,7 +205,7 @@ async def schedule_session(
     await session.flush()
     assert lesson.id is not None
     if order is not None and order.id is not None:
-        zone = await _zone(session, community_id)
+        zone = await zone_of(session, community_id)
         people = [order.user_id, *await _backers(session, order.id)]
         await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
             user_id=uid, kind=OutboxKind.COURSE_NEWS,
@@ -267,7 +261,7 @@ async def move_session(
     session.add(lesson)
     assert lesson.id is not None
     await outbox.cancel(session, group=reminder_group(lesson.id))
-    zone = await _zone(session, lesson.community_id)
+    zone = await zone_of(session, lesson.community_id)
     rules = await get_rules(session, community_id=lesson.community_id)
     stamp = int(starts_at.timestamp())
     rows = []
@@ -322,7 +316,7 @@ async def cancel_session(
             .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
     await outbox.cancel(session, group=reminder_group(lesson.id))
     await outbox.cancel(session, group=news_group(lesson.id))
-    zone = await _zone(session, lesson.community_id)
+    zone = await zone_of(session, lesson.community_id)
     await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
         user_id=e.user_id, kind=OutboxKind.STATUS,
         key=N_("❌ “{title}” on {when} has been cancelled. Sorry!"),
@@ -373,7 +367,7 @@ async def _queue_reminders(
     buttons: Buttons, notify: Notify | None,
 ) -> None:
     rules = await get_rules(session, community_id=lesson.community_id)
-    zone = await _zone(session, lesson.community_id)
+    zone = await zone_of(session, lesson.community_id)
     await outbox.queue_many(session, clock=clock, notify=notify, rows=_reminders(
         lesson, user_id, rules.reminder_hours, zone, clock.now(), buttons))
 
@@ -474,7 +468,7 @@ async def _offer_next(
     waiting = (await session.execute(select(Enrolment).where(
         col(Enrolment.session_id) == lesson.id, col(Enrolment.status) == EnrolmentStatus.WAITING,
     ).order_by(col(Enrolment.queued_at), col(Enrolment.id)).limit(free))).scalars().all()
-    zone = await _zone(session, lesson.community_id)
+    zone = await zone_of(session, lesson.community_id)
     rows = []
     for enrolment in waiting:
         enrolment.status, enrolment.offered_until = EnrolmentStatus.OFFERED, deadline
@@ -545,7 +539,7 @@ async def expire_offers(
             col(Enrolment.session_id) == session_id,
             col(Enrolment.status) == EnrolmentStatus.OFFERED,
             col(Enrolment.offered_until) <= now))).scalars().all()
-        zone = await _zone(session, lesson.community_id)
+        zone = await zone_of(session, lesson.community_id)
         for enrolment in lapsed:
             enrolment.status, enrolment.offered_until = EnrolmentStatus.CANCELLED, None
             enrolment.updated_at = now
@@ -603,7 +597,7 @@ async def remind_teachers(
         hours = min(due)
         counts = await counts_of(session, session_ids=[lesson.id])
         enrolled, waiting, _attended = counts.get(lesson.id, (0, 0, 0))
-        zone = await _zone(session, lesson.community_id)
+        zone = await zone_of(session, lesson.community_id)
         await begin_write(session)
         added = await outbox.queue(
             session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
@@ -891,7 +885,7 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     mine = user.id is not None and await _enrolment(session, session_id, user.id) is not None
     if not (mine or may_run(access, lesson)):
         raise NotFound(f"session {session_id}")
-    zone = await _zone(session, lesson.community_id)
+    zone = await zone_of(session, lesson.community_id)
     calendar = Calendar()
     calendar.add("prodid", "-//Community living room//courses//EN")
     calendar.add("version", "2.0")

@@ -74,11 +74,6 @@ class Buttons(Protocol):
         ...
 
 
-def N_(message: str) -> str:
-    """Mark an outbox message key for extraction (translated when sent; bot.i18n's twin,
-    kept here so services need not import aiogram)."""
-    return message
-
 
 # --- Errors ----------------------------------------------------------------------------
 
@@ -272,12 +267,6 @@ async def teachers_of(
             col(TeacherSubject.category) == category)
     rows = await session.execute(query.order_by(col(User.id)).distinct())
     return list(rows.scalars().all())
-
-
-async def staff_of(session: AsyncSession, *, community_id: int) -> list[int]:
-    rows = await session.execute(select(col(RoleGrant.user_id)).where(
-        col(RoleGrant.role) == Role.STAFF, col(RoleGrant.community_id) == community_id))
-    return sorted({uid for (uid,) in rows.all()})
 
 
 # --- The course menu -------------------------------------------------------------------

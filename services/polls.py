@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
@@ -41,10 +41,11 @@ from services import audit, outbox, privacy
 from services.access import Access
 from services.broadcasts import Audience, audience_query, check_scope
 from services.clock import Clock
+from services.communities import zone_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, refusing
+from services.outbox import N_, Notify
 from services.text import clean_text, utf16_len
 
-Notify = Callable[[], None]
 Keyboard = Mapping[str, Any]
 
 
@@ -56,10 +57,6 @@ class Buttons(Protocol):
         ...
 MIN_OPEN = timedelta(minutes=10)
 
-
-def N_(message: str) -> str:
-    """Mark an outbox key for extraction (bot.i18n's twin: services don't import aiogram)."""
-    return message
 
 
 INVITE_KEY = N_("🗳 A new poll: “{title}”\nPlease answer by {closes}. It takes a minute.")
@@ -387,8 +384,7 @@ async def export_xlsx(
         select(PollAnswer, Grid.name).outerjoin(Grid, col(Grid.id) == col(PollAnswer.grid_id))
         .where(col(PollAnswer.poll_id) == poll_id)
         .order_by(col(PollAnswer.user_id)))).all()
-    community = await session.get(Community, poll.community_id)
-    zone = ZoneInfo(community.timezone if community else "Asia/Shanghai")
+    zone = await zone_of(session, poll.community_id)
     people: dict[int, dict[int, PollAnswer]] = defaultdict(dict)
     grids: dict[int, str] = {}
     latest: dict[int, datetime] = {}
