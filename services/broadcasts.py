@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.broadcasts import Broadcast, BroadcastStatus
+from models.communities import Community
 from models.db import begin_write
 from models.outbox import MediaKind, OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, RoleGrant, User
-from services import audit, outbox
+from services import audit, communities, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import InvalidInput, NotFound
@@ -32,7 +33,8 @@ CAPTION_MAX = 1024
 QUEUE_CHUNK = 5000
 # A scheduled time a little in the past (the staff member took a minute to confirm) is "now".
 PAST_GRACE = timedelta(minutes=5)
-
+# How far ahead a broadcast may be scheduled (the day picker offers as far).
+SCHEDULE_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,42 @@ def check_scope(access: Access, community_id: int | None) -> None:
         access.require_manage(community_id)
 
 
+def single_community(access: Access) -> int | None:
+    """The one community a staff member may write to, when there is no choice to make
+    (None: they choose, from several communities or, for an admin, the district too)."""
+    if access.is_admin or len(access.staff_of) != 1:
+        return None
+    return next(iter(access.staff_of))
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """Where the actor may send an announcement: the whole district (admins) and one
+    page of communities."""
+
+    district: bool
+    communities: list[Community]
+    page: int = 0
+    pages: int = 1
+
+
+async def scopes(session: AsyncSession, *, access: Access, page: int = 0) -> Scopes:
+    """The communities (a page of them for an admin) the actor may write to."""
+    if access.is_admin:
+        found = await communities.list_communities(session, page=page)
+        return Scopes(district=True, communities=found.items, page=found.page,
+                      pages=found.pages)
+    return Scopes(district=False, communities=[
+        await communities.get_community(session, community_id=cid)
+        for cid in sorted(access.staff_of)])
+
+
+def audiences_for(access: Access, *, community_id: int | None) -> list[str]:
+    """The audience kinds a draft may offer: grids only within one community."""
+    check_scope(access, community_id)
+    return [kind for kind in AUDIENCES if not (kind == "grids" and community_id is None)]
+
+
 def audience_query(community_id: int | None, audience: Audience) -> Select[Any]:
     """The user ids an audience stands for."""
     resolver = AUDIENCES.get(audience.kind)
@@ -143,6 +181,8 @@ async def create_broadcast(
         if send_at is not None and send_at < now - PAST_GRACE:
             raise InvalidInput("send_at", "past")
         send_at = now
+    if send_at > now + timedelta(days=SCHEDULE_DAYS + 1):
+        raise InvalidInput("send_at", "too_far", limit=SCHEDULE_DAYS)
     await begin_write(session)
     found = await session.execute(audience_query(community_id, audience))
     recipients: list[int] = list(found.scalars())
@@ -257,13 +297,31 @@ async def cancel_broadcast(
     return broadcast
 
 
-async def list_open(session: AsyncSession, *, access: Access) -> list[Broadcast]:
+@dataclass(frozen=True)
+class OpenBroadcast:
+    """A scheduled or sending broadcast as the list shows it, with what it offers."""
+
+    broadcast: Broadcast
+    can_cancel: bool
+
+
+def may_cancel(access: Access, broadcast: Broadcast) -> bool:
+    """Staff of its community, or an admin, may stop a broadcast that is not over."""
+    if broadcast.status not in (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING):
+        return False
+    if broadcast.community_id is None:
+        return access.is_admin
+    return access.can_manage(broadcast.community_id)
+
+
+async def list_open(session: AsyncSession, *, access: Access) -> list[OpenBroadcast]:
     """Scheduled and sending broadcasts the actor may see, soonest first."""
     query = select(Broadcast).where(col(Broadcast.status).in_(
         [BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING])).order_by(col(Broadcast.send_at))
     if not access.is_admin:
         query = query.where(col(Broadcast.community_id).in_(access.staff_of))
-    return list((await session.execute(query)).scalars().all())
+    return [OpenBroadcast(broadcast=broadcast, can_cancel=may_cancel(access, broadcast))
+            for broadcast in (await session.execute(query)).scalars().all()]
 
 
 async def set_progress_message(

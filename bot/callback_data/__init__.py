@@ -9,8 +9,15 @@ claims (who pressed it, their role and community, the current state).
 from __future__ import annotations
 
 from bot.callback_data.broadcasts import (
-    BroadcastAction,
-    BroadcastCb,
+    BroadcastAudienceCb,
+    BroadcastCommunityCb,
+    BroadcastCommunityPageCb,
+    BroadcastDraftAction,
+    BroadcastDraftCb,
+    BroadcastGridCb,
+    BroadcastMenuAction,
+    BroadcastMenuCb,
+    BroadcastStopCb,
 )
 from bot.callback_data.common import (
     DeleteMeAction,
@@ -67,8 +74,15 @@ from bot.callback_data.volunteers import (
 )
 
 __all__ = [
-    "BroadcastAction",
-    "BroadcastCb",
+    "BroadcastAudienceCb",
+    "BroadcastCommunityCb",
+    "BroadcastCommunityPageCb",
+    "BroadcastDraftAction",
+    "BroadcastDraftCb",
+    "BroadcastGridCb",
+    "BroadcastMenuAction",
+    "BroadcastMenuCb",
+    "BroadcastStopCb",
     "CourseAction",
     "CourseCb",
     "DeleteMeAction",

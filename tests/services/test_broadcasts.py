@@ -88,7 +88,8 @@ async def test_scheduling_cancelling_and_the_report(
         session, access=staff, clock=clock, community_id=sunny.id, text="Fair on Sunday",
         audience=Audience("all"), send_at=later)
     assert made.status == BroadcastStatus.SCHEDULED
-    assert [b.id for b in await broadcasts.list_open(session, access=staff)] == [made.id]
+    assert [b.broadcast.id for b in await broadcasts.list_open(session, access=staff)] == [
+        made.id]
     assert await broadcasts.active(session, clock=clock) == []
 
     await begin_write(session)
