@@ -16,7 +16,7 @@ from models.users import Role, RoleGrant, User
 from services import audit
 from services.access import Access
 from services.clock import Clock
-from services.errors import AlreadyExists, NotFound
+from services.errors import AlreadyExists, NotAllowed, NotFound
 from services.text import clean_text
 
 
@@ -45,6 +45,31 @@ async def insert_unique(session: AsyncSession, row: SQLModel, name: str) -> None
             session.add(row)
     except IntegrityError:
         raise AlreadyExists(name) from None
+
+
+@dataclass(frozen=True)
+class Manageable:
+    """The communities an actor manages (a page of them for a district admin), and
+    whether they may open new ones."""
+
+    communities: list[Community]
+    page: int
+    pages: int
+    can_create: bool
+
+
+async def manageable(session: AsyncSession, *, access: Access, page: int = 0) -> Manageable:
+    """What the 🛠 Manage screen lists: every community for a district admin, a page at a
+    time; their own for staff; NotAllowed for anyone else."""
+    if access.is_admin:
+        found = await list_communities(session, page=page)
+        return Manageable(communities=found.items, page=found.page, pages=found.pages,
+                          can_create=True)
+    if not access.is_staff:
+        raise NotAllowed("managing communities is for staff")
+    return Manageable(communities=[await get_community(session, community_id=cid)
+                                   for cid in sorted(access.staff_of)],
+                      page=0, pages=1, can_create=False)
 
 
 async def get_community(session: AsyncSession, *, community_id: int) -> Community:

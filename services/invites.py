@@ -27,6 +27,16 @@ def may_invite(access: Access, *, role: Role, community_id: int | None) -> bool:
     return role == Role.TEACHER and community_id is not None and community_id in access.staff_of
 
 
+INVITABLE = (Role.TEACHER, Role.STAFF, Role.ADMIN)
+
+
+def invitable_roles(access: Access, *, community_id: int | None) -> list[Role]:
+    """The roles the actor may invite someone to in a community (None: the district's
+    own role, admin): what the management screen offers."""
+    return [role for role in INVITABLE
+            if may_invite(access, role=role, community_id=community_id)]
+
+
 async def create_invite(
     session: AsyncSession,
     *,

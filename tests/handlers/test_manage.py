@@ -7,7 +7,13 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import ManageAction, ManageCb
+from bot.callback_data.common import (
+    ManageCommunityCb,
+    ManageInviteCb,
+    ManageListCb,
+    ManageNewCommunityCb,
+    ManageNewGridCb,
+)
 from models.audit import AuditEntry
 from models.communities import Community, Grid
 from models.invites import Invite
@@ -91,11 +97,11 @@ async def test_staff_see_only_their_community_and_can_invite_only_teachers(
 
     # Forged buttons: another community, a staff invite, a new community.
     for forged in (
-        ManageCb(action=ManageAction.COMMUNITY, community_id=other.id or 0),
-        ManageCb(action=ManageAction.INVITE, community_id=mine.id or 0, role=Role.STAFF),
-        ManageCb(action=ManageAction.INVITE, community_id=other.id or 0, role=Role.TEACHER),
-        ManageCb(action=ManageAction.NEW_COMMUNITY),
-        ManageCb(action=ManageAction.INVITE, role=Role.ADMIN),
+        ManageCommunityCb(community_id=other.id or 0),
+        ManageInviteCb(community_id=mine.id or 0, role=Role.STAFF),
+        ManageInviteCb(community_id=other.id or 0, role=Role.TEACHER),
+        ManageNewCommunityCb(),
+        ManageInviteCb(community_id=0, role=Role.ADMIN),
     ):
         answer = await staff.forge(forged.pack())
         assert answer == "You can't do that here. Only staff of this community can."
@@ -112,9 +118,9 @@ async def test_a_resident_pressing_forged_admin_buttons_changes_nothing(
     await eve.send("🛠 Manage community")
     assert eve.last.startswith("This is for community staff.")
     for forged in (
-        ManageCb(action=ManageAction.LIST),
-        ManageCb(action=ManageAction.NEW_GRID, community_id=community.id or 0),
-        ManageCb(action=ManageAction.INVITE, community_id=community.id or 0, role=Role.STAFF),
+        ManageListCb(),
+        ManageNewGridCb(community_id=community.id or 0),
+        ManageInviteCb(community_id=community.id or 0, role=Role.STAFF),
     ):
         assert await eve.forge(forged.pack()) == \
             "You can't do that here. Only staff of this community can."
