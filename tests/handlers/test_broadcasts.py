@@ -240,3 +240,17 @@ async def test_a_broadcast_can_be_scheduled_a_month_ahead_at_half_past(
     broadcast = (await session.execute(select(Broadcast))).scalar_one()
     assert broadcast.send_at.astimezone(SHANGHAI) == datetime(2026, 4, 2, 10, 30,
                                                               tzinfo=SHANGHAI)
+
+
+async def test_an_announcement_too_long_is_refused_and_the_step_waits(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    staff = await staff_member(harness, session, clock, sunny)
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    await staff.send("😀" * 2049)  # 4098 UTF-16 units
+    assert staff.last == ("That is too long: at most 4096 characters, or 1024 under a photo "
+                          "or document.")
+    await staff.send("Short and sweet")
+    assert staff.last == "Who should receive it?"

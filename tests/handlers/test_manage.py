@@ -161,3 +161,24 @@ async def test_cancel_leaves_a_half_finished_step(harness: Harness, session: Asy
     assert await count(session, Community) == 0
     await admin.send("/cancel")
     assert admin.last == "Nothing to cancel."
+
+
+async def test_a_refused_name_gets_the_error_routers_words_and_the_step_waits(
+    harness: Harness, session: AsyncSession
+) -> None:
+    admin = harness.person(ADMIN_TG_ID, "Director", "en")
+    await onboard(admin)
+    await admin.tap("🛠 Manage community")
+    await admin.press("➕ New community")
+    await admin.send("x" * 65)
+    assert admin.last == "The name is too long (at most 64 characters)."
+    await admin.send("   ")
+    assert admin.last == "The name is empty."
+    await admin.send("Sunny Court")
+    assert admin.last.startswith("Community created ✅")
+    await admin.press("➕ Add grids")
+    await admin.send("Block 1\n" + "y" * 65)
+    assert "Not added:\n" + "y" * 64 + ": The name is too long (at most 64 characters)." \
+        in admin.last
+    assert await count(session, Community) == 1
+    assert await count(session, Grid) == 1
