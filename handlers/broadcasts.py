@@ -75,6 +75,7 @@ from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from bot.when import say_moment
+from handlers.onboarding import drop_buttons, set_buttons
 from models.outbox import MediaKind
 from services import broadcasts, communities
 from services.access import Access
@@ -221,8 +222,7 @@ async def on_community(callback: CallbackQuery, callback_data: BroadcastCommunit
     community_id = callback_data.community_id or None
     broadcasts.check_scope(access, community_id)
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     await ask_message(callback, state, community_id)
 
 
@@ -283,8 +283,7 @@ async def on_audience(callback: CallbackQuery, callback_data: BroadcastAudienceC
         return
     draft = draft.model_copy(update={"audience_kind": callback_data.kind, "grid_ids": []})
     await save(state, draft)
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     await show_preview(callback, state, session, access, bot, draft)
 
 
@@ -310,9 +309,7 @@ async def on_grid(callback: CallbackQuery, callback_data: BroadcastGridCb, acces
         chosen.append(grid.id or 0)
     await save(state, draft.model_copy(update={"grid_ids": chosen}))
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=await grid_keyboard(
-            session, draft.community_id, chosen))
+    await set_buttons(callback, await grid_keyboard(session, draft.community_id, chosen))
 
 
 @router.callback_query(Compose.grids,
@@ -326,8 +323,7 @@ async def on_grids_done(callback: CallbackQuery, access: Access, session: AsyncS
         await callback.answer(_("Choose at least one grid."), show_alert=True)
         return
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     await show_preview(callback, state, session, access, bot, draft)
 
 

@@ -23,7 +23,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -237,8 +237,14 @@ async def on_accept(
 
 async def drop_buttons(callback: CallbackQuery) -> None:
     """Take the buttons off the pressed message: that step is done."""
+    await set_buttons(callback, None)
+
+
+async def set_buttons(callback: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
+    """Change only the buttons of the pressed message (its words stay), where it can
+    still be edited; bot.screens.show replaces the words too."""
     if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
+        await callback.message.edit_reply_markup(reply_markup=markup)
 
 
 @router.callback_query(LanguageCb.filter())

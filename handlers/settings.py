@@ -33,7 +33,14 @@ from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
-from handlers.onboarding import ask_community, language_keyboard, privacy_text, show_menu
+from handlers.onboarding import (
+    ask_community,
+    drop_buttons,
+    language_keyboard,
+    privacy_text,
+    set_buttons,
+    show_menu,
+)
 from models.outbox import OutboxKind
 from models.users import User
 from services import preferences, privacy
@@ -156,8 +163,7 @@ async def on_quiet(callback: CallbackQuery) -> None:
     builder.button(text=_("No quiet hours"), callback_data=NotifyQuietSetCb(preset=0))
     builder.adjust(1)
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=builder.as_markup())
+    await set_buttons(callback, builder.as_markup())
 
 
 @router.callback_query(NotifyToggleCb.filter())
@@ -237,8 +243,7 @@ async def on_delete_me_answer(
 ) -> None:
     """The answer to "Erase your data?"."""
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     if callback_data.action == DeleteMeAction.KEEP:
         await show_menu(callback, access, _("Nothing was deleted."))
         return
