@@ -19,7 +19,7 @@ from sqlmodel import col
 
 from models.broadcasts import Broadcast, BroadcastStatus
 from models.communities import Community
-from models.db import begin_write
+from models.db import write
 from models.outbox import MediaKind, OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, RoleGrant, User
 from services import audit, communities, outbox
@@ -183,35 +183,33 @@ async def create_broadcast(
         send_at = now
     if send_at > now + timedelta(days=SCHEDULE_DAYS + 1):
         raise InvalidInput("send_at", "too_far", limit=SCHEDULE_DAYS)
-    await begin_write(session)
-    found = await session.execute(audience_query(community_id, audience))
-    recipients: list[int] = list(found.scalars())
-    if not recipients:
-        await session.commit()
-        raise InvalidInput("audience", "empty")
-    broadcast = Broadcast(
-        community_id=community_id, author_id=access.user_id, text=text,
-        media=media, file_id=file_id, audience=audience.to_json(), urgent=urgent,
-        send_at=send_at, status=BroadcastStatus.SCHEDULED if send_at > now
-        else BroadcastStatus.SENDING, total=len(recipients), created_at=now,
-    )
-    session.add(broadcast)
-    await session.flush()
-    group = group_of(broadcast)
-    for start in range(0, len(recipients), QUEUE_CHUNK):
-        await outbox.queue_many(session, clock=clock, notify=notify, rows=(
-            outbox.Outgoing(
-                user_id=user_id, kind=OutboxKind.ANNOUNCEMENT, text=text or EMPTY_CAPTION,
-                media=media, file_id=file_id,
-                not_before=send_at, urgent=urgent, group=group,
-                dedupe_key=f"{group}:{user_id}",
-            ) for user_id in recipients[start:start + QUEUE_CHUNK]
-        ))
-    audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.create",
-                 community_id=community_id, broadcast_id=broadcast.id,
-                 audience=audience.to_json(), recipients=len(recipients), urgent=urgent,
-                 send_at=send_at.isoformat())
-    await session.commit()
+    async with write(session):
+        found = await session.execute(audience_query(community_id, audience))
+        recipients: list[int] = list(found.scalars())
+        if not recipients:
+            raise InvalidInput("audience", "empty")
+        broadcast = Broadcast(
+            community_id=community_id, author_id=access.user_id, text=text,
+            media=media, file_id=file_id, audience=audience.to_json(), urgent=urgent,
+            send_at=send_at, status=BroadcastStatus.SCHEDULED if send_at > now
+            else BroadcastStatus.SENDING, total=len(recipients), created_at=now,
+        )
+        session.add(broadcast)
+        await session.flush()
+        group = group_of(broadcast)
+        for start in range(0, len(recipients), QUEUE_CHUNK):
+            await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+                outbox.Outgoing(
+                    user_id=user_id, kind=OutboxKind.ANNOUNCEMENT, text=text or EMPTY_CAPTION,
+                    media=media, file_id=file_id,
+                    not_before=send_at, urgent=urgent, group=group,
+                    dedupe_key=f"{group}:{user_id}",
+                ) for user_id in recipients[start:start + QUEUE_CHUNK]
+            ))
+        audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.create",
+                     community_id=community_id, broadcast_id=broadcast.id,
+                     audience=audience.to_json(), recipients=len(recipients), urgent=urgent,
+                     send_at=send_at.isoformat())
     return broadcast
 
 
@@ -282,18 +280,16 @@ async def cancel_broadcast(
 ) -> Broadcast:
     """Stop a broadcast: its messages not yet sent are cancelled."""
     broadcast = await get_for(session, access=access, broadcast_id=broadcast_id)
-    await begin_write(session)
-    if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
-        await session.commit()
-        return broadcast
-    cancelled = await outbox.cancel(session, group=group_of(broadcast))
-    broadcast.status = BroadcastStatus.CANCELLED
-    broadcast.finished_at = clock.now()
-    session.add(broadcast)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.cancel",
-                 community_id=broadcast.community_id, broadcast_id=broadcast.id,
-                 cancelled=cancelled)
-    await session.commit()
+    async with write(session):
+        if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
+            return broadcast
+        cancelled = await outbox.cancel(session, group=group_of(broadcast))
+        broadcast.status = BroadcastStatus.CANCELLED
+        broadcast.finished_at = clock.now()
+        session.add(broadcast)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.cancel",
+                     community_id=broadcast.community_id, broadcast_id=broadcast.id,
+                     cancelled=cancelled)
     return broadcast
 
 
@@ -328,10 +324,9 @@ async def set_progress_message(
     session: AsyncSession, *, broadcast: Broadcast, chat_id: int, message_id: int
 ) -> None:
     """Remember the message that shows the sender how it is going."""
-    await begin_write(session)
-    broadcast.progress_chat_id, broadcast.progress_message_id = chat_id, message_id
-    session.add(broadcast)
-    await session.commit()
+    async with write(session):
+        broadcast.progress_chat_id, broadcast.progress_message_id = chat_id, message_id
+        session.add(broadcast)
 
 
 async def active(session: AsyncSession, *, clock: Clock) -> list[Broadcast]:
@@ -347,14 +342,14 @@ async def active(session: AsyncSession, *, clock: Clock) -> list[Broadcast]:
 async def mark(session: AsyncSession, *, broadcast: Broadcast, clock: Clock,
                status: BroadcastStatus, counts: Report | None = None) -> None:
     """Move a broadcast on (sending, done); done is audited with its counts."""
-    await begin_write(session)
-    broadcast.status = status
-    if status == BroadcastStatus.DONE:
-        broadcast.finished_at = clock.now()
-        if counts is not None:
-            audit.record(session, clock=clock, actor_id=broadcast.author_id,
-                         action="broadcast.done", community_id=broadcast.community_id,
-                         broadcast_id=broadcast.id, sent=counts.sent, blocked=counts.blocked,
-                         failed=counts.failed, skipped=counts.skipped)
-    session.add(broadcast)
-    await session.commit()
+    async with write(session):
+        broadcast.status = status
+        if status == BroadcastStatus.DONE:
+            broadcast.finished_at = clock.now()
+            if counts is not None:
+                audit.record(session, clock=clock, actor_id=broadcast.author_id,
+                             action="broadcast.done", community_id=broadcast.community_id,
+                             broadcast_id=broadcast.id, sent=counts.sent,
+                             blocked=counts.blocked, failed=counts.failed,
+                             skipped=counts.skipped)
+        session.add(broadcast)

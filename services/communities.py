@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
 from models.communities import COMMUNITY_NAME_MAX, GRID_NAME_MAX, Community, Grid
-from models.db import begin_write
+from models.db import write
 from models.users import Role, RoleGrant, User
 from services import audit
 from services.access import Access
@@ -134,12 +134,11 @@ async def create_community(
     """A district admin opens a new community."""
     access.require_admin()
     name = clean_name(name, field="community_name", limit=COMMUNITY_NAME_MAX)
-    await begin_write(session)
-    community = Community(name=name, timezone=timezone, created_at=clock.now())
-    await insert_unique(session, community, name)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="community.create",
-                 community_id=community.id, name=name)
-    await session.commit()
+    async with write(session):
+        community = Community(name=name, timezone=timezone, created_at=clock.now())
+        await insert_unique(session, community, name)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="community.create",
+                     community_id=community.id, name=name)
     return community
 
 
@@ -149,13 +148,12 @@ async def create_grid(
     """An admin, or staff of the community, adds a grid to it."""
     access.require_manage(community_id)
     name = clean_name(name, field="grid_name", limit=GRID_NAME_MAX)
-    await begin_write(session)
-    await get_community(session, community_id=community_id)
-    grid = Grid(community_id=community_id, name=name, created_at=clock.now())
-    await insert_unique(session, grid, name)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="grid.create",
-                 community_id=community_id, grid_id=grid.id, name=name)
-    await session.commit()
+    async with write(session):
+        await get_community(session, community_id=community_id)
+        grid = Grid(community_id=community_id, name=name, created_at=clock.now())
+        await insert_unique(session, grid, name)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="grid.create",
+                     community_id=community_id, grid_id=grid.id, name=name)
     return grid
 
 
