@@ -2,16 +2,20 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> Privacy: /start (new user)
+    [*] --> Privacy: /start (new user; an invite link waits in the FSM data)
     Privacy --> Privacy: 🌐 language button
-    Privacy --> Community: ✅ I agree (invite link redeemed here if any)
+    Privacy --> Community: ✅ I agree (a waiting invite is redeemed here)
+    Privacy --> Menu: ✅ I agree (the invite gave a community, or there are none yet)
+    [*] --> Community: /start (agreed, no community yet) / ⚙️ Settings → 🏠 My community
     Community --> Community: typed text = search / ◀ ▶ pages
     Community --> Grid: community chosen (it has grids)
-    Community --> Menu: community chosen (no grids)
-    Grid --> Menu: grid chosen / "not sure"
-    [*] --> Menu: /start (already set up)
+    Community --> Menu: community chosen (no grids) / Choose later
+    Grid --> Menu: grid chosen / "Not sure"
+    [*] --> Menu: /start (already set up; an invite link is redeemed at once)
     Menu --> [*]
 ```
+An invite link that cannot be used is said in the greeting with bot/replies.py's
+words (`reply_for`), and onboarding goes on.
 """
 
 from __future__ import annotations
