@@ -68,8 +68,15 @@ from bot.config import Settings
 from bot.filters import MenuButton
 from bot.keyboards.broadcasts import cancel_keyboard, final_text, progress_text
 from bot.keyboards.builder import InlineKeyboardBuilder
-from bot.keyboards.dates import DayCb, DayPageCb, DayRange, TimeCb, day_keyboard, take_time
-from bot.keyboards.dates import time_keyboard as times_keyboard
+from bot.keyboards.dates import (
+    DayCb,
+    DayPageCb,
+    DayRange,
+    TimeCb,
+    day_keyboard,
+    take_time,
+    time_keyboard,
+)
 from bot.keyboards.grids import grid_picker
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date
@@ -431,7 +438,7 @@ async def on_day(callback: CallbackQuery, callback_data: DayCb, access: Access,
     zone = await zone_for(session, settings, draft)
     now = clock.now().astimezone(zone)
     day = days_ahead(now.date()).take(callback_data.day)
-    builder = times_keyboard(day, zone=zone, now=now) if day else None
+    builder = time_keyboard(day, zone=zone, now=now) if day else None
     if day is None or builder is None or not list(builder.buttons):
         await callback.answer(_("That time has passed. Please choose a later one."),
                               show_alert=True)
