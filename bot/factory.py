@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import LOCALES, TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
 from bot.middlewares import DbSessionMiddleware, FloodMiddleware, LocaleMiddleware, UserMiddleware
+from bot.middlewares.private import PrivateChatMiddleware
 from bot.middlewares.retry import RetryAfterMiddleware
 from handlers import routers
 from services.clock import Clock
@@ -195,7 +196,9 @@ def create_dispatcher(
     i18n = load_i18n(settings.default_locale)
     dp = Dispatcher(storage=storage or create_storage(settings), settings=settings,
                     sessionmaker=sessionmaker, clock=clock, outbox_notify=outbox_notify, **deps)
-    # Outer middlewares on the update run in this order for every event.
+    # Outer middlewares on the update run in this order for every event. The first keeps
+    # groups and channels out, before anything reads or writes a person's rows.
+    dp.update.outer_middleware(PrivateChatMiddleware(i18n))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(LocaleMiddleware(i18n))

@@ -33,6 +33,7 @@ from bot.config import Settings
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import add_pager
+from bot.middlewares.private import FROM_GROUP
 from bot.replies import out_of_date
 from handlers.course_sessions import CHECK_IN_PREFIX, check_in_by_link
 from models.users import User
@@ -205,7 +206,7 @@ async def on_start(
                                    user=user, access=access, session=session, clock=clock,
                                    outbox_notify=outbox_notify)
             return
-    elif payload:
+    elif payload and payload != FROM_GROUP:  # the link the bot leaves in a group: a plain /start
         greeting = _("That link is not one I know. Here is the main menu.")
     if user.consented_at is None:
         await show_privacy(message, state)  # keeps a pending invite token in the state data
