@@ -63,6 +63,11 @@ def privacy_text() -> str:
         "Only the staff of your community see it, to organise courses and services. "
         "Nothing is shared with anyone else.\n\n"
         "You can get all of it with /mydata and erase it with /deleteme at any time."
+    ) + "\n\n" + _(
+        "Erasing removes at once your name, your Telegram account and everything you wrote, "
+        "also from messages already sent about you. What stays names no one: counts (how "
+        "many people ordered, enrolled, volunteered or answered) and the staff's audit "
+        "lines (what was done, by number), kept as long as the community keeps its records."
     )
 
 

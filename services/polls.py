@@ -37,7 +37,7 @@ from models.polls import (
     PollQuestion,
 )
 from models.users import User
-from services import audit, outbox, privacy
+from services import audit, outbox
 from services.access import Access
 from services.broadcasts import Audience, audience_query, check_scope
 from services.clock import Clock
@@ -496,5 +496,3 @@ async def erase_answers(session: AsyncSession, user_id: int, _now: datetime) -> 
                                  col(PollAnswer.other_text).is_not(None))
         .values(other_text="").execution_options(synchronize_session=False))
 
-
-privacy.ERASERS.append(erase_answers)
