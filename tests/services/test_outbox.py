@@ -558,7 +558,8 @@ async def test_a_purge_that_finds_nothing_never_waits_for_a_writers_turn(
 ) -> None:
     import models.db
 
-    monkeypatch.setattr(models.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    engine = sessionmaker.kw["bind"].sync_engine
+    monkeypatch.setattr(models.db._WRITERS[engine], "wait", 0.2)
     async with sessionmaker() as writer:
         await begin_write(writer)  # the sender settling, say: the purge must not queue up
         assert await outbox.purge(session, before=clock.now()) == 0
