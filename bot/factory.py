@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.config import LOCALES, TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
 from bot.middlewares import DbSessionMiddleware, FloodMiddleware, LocaleMiddleware, UserMiddleware
+from bot.middlewares.buttons import ForgedButtonMiddleware
 from bot.middlewares.private import PrivateChatMiddleware
 from bot.middlewares.retry import RetryAfterMiddleware
 from handlers import routers
@@ -244,6 +245,7 @@ def create_dispatcher(
     dp.update.outer_middleware(LocaleMiddleware(i18n))
     dp.update.outer_middleware(FloodMiddleware(rate=settings.flood_rate,
                                                window=settings.flood_window_seconds, clock=clock))
+    dp.callback_query.outer_middleware(ForgedButtonMiddleware())
     for router in routers(dev_clock=dev_clock_enabled(settings)):
         _attach(dp, router)
     _run_sync_filters_inline(dp)

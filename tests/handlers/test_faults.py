@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from aiogram.types import Update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
@@ -122,3 +123,37 @@ async def test_a_reply_that_meets_a_telegram_5xx_is_sent_again_once(harness: Har
     await ann.send("/privacy")
     assert ann.last.startswith("<b>Privacy notice</b>") or "Privacy notice" in ann.last
     assert not any(text.startswith("Sorry") for text in ann.texts)
+
+
+async def test_a_forged_button_with_an_id_beyond_64_bits_is_out_of_date(
+    harness: Harness,
+) -> None:
+    ann = await onboarded(harness)
+    huge = 2**64 + 5
+    assert await ann.forge(f"hm:c:{huge}:0:0") == \
+        "This button is out of date. Please use the menu below."
+    assert await ann.forge(f"co:v:{huge}") == \
+        "This button is out of date. Please use the menu below."
+    assert await ann.forge(f"hm:c:-{huge}:0:0") == \
+        "This button is out of date. Please use the menu below."
+
+
+async def test_an_update_from_a_bot_account_gets_a_clear_answer_not_a_crash(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    robot = {"id": 4242, "is_bot": True, "first_name": "Helper", "username": "helper_bot"}
+    chat = {"id": 4242, "type": "private", "first_name": "Helper"}
+    async def feed(update: dict[str, Any]) -> None:
+        await harness.dp.feed_update(
+            harness.bot, Update.model_validate(update, context={"bot": harness.bot}))
+
+    for update_id, payload in enumerate((
+        {"message": {"message_id": 1, "date": 0, "chat": chat, "from": robot,
+                     "text": "/mydata"}},
+        {"message": {"message_id": 2, "date": 0, "chat": chat, "from": robot,
+                     "text": "📚 Courses"}},
+    )):
+        await feed({"update_id": 50_000 + update_id, **payload})
+    # No handler ran for it (one would have failed on the missing user, TypeError), and
+    # nothing was sent (the emulator would refuse a chat nobody started).
+    assert "failed" not in caplog.text and "Traceback" not in caplog.text
