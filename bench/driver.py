@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 from bench.bare_bot import BUTTON
 from bench.common import REPLY_METHODS
-from bot.emulator import ButtonNotFound, Emulator, UserHandle
-from bot.emulator.state import wait_event
+from emulator import ButtonNotFound, Emulator, UserHandle
+from emulator.state import wait_event
 
 
 @dataclass(frozen=True)

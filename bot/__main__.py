@@ -24,6 +24,7 @@ async def run(settings: Settings) -> None:
     """Migrate, connect, start the background work, poll until stopped."""
     from bot.config import dev_clock_enabled
     from bot.factory import create_bot, create_dispatcher, set_commands
+    from bot.keyboards.outbox import OUTBOX_KEYBOARDS
     from models.db import create_engine, create_sessionmaker, migrate
     from scheduler import start_background
     from scheduler.broadcasts import add_broadcast_progress
@@ -34,8 +35,8 @@ async def run(settings: Settings) -> None:
     await migrate(engine)
     emulator = None
     if settings.bot_token is None:
-        from bot.emulator import Emulator
-        from bot.playground import prepare_playground
+        from emulator import Emulator
+        from playground import prepare_playground
 
         emulator = Emulator()
         await prepare_playground(emulator, engine, settings)  # demo data and the chat page
@@ -44,7 +45,7 @@ async def run(settings: Settings) -> None:
         log.warning(
             "No BOT_TOKEN: running against the local Bot API emulator at %s.\n"
             "  Try the bot in your browser:  %s/\n"
-            "  Chat with the bot in this terminal:  .venv/bin/python -m bot.emulator.console "
+            "  Chat with the bot in this terminal:  .venv/bin/python -m emulator.console "
             "--url %s --user 1001 --name Ann --lang en\n"
             "  or drive it over HTTP: see README.md, 'Trying it without Telegram'.",
             api_url, api_url, api_url,
@@ -64,7 +65,7 @@ async def run(settings: Settings) -> None:
                                             sessionmaker=sessionmaker, clock=clock)
         notify = background.sender.kick
         add_sweeps(background.scheduler, sessionmaker=sessionmaker, clock=clock, notify=notify,
-                   seconds=settings.sweep_seconds)
+                   keyboards=OUTBOX_KEYBOARDS, seconds=settings.sweep_seconds)
         add_broadcast_progress(background.scheduler, bot=bot, sessionmaker=sessionmaker,
                                clock=clock, settings=settings)
         dp = create_dispatcher(settings, sessionmaker=sessionmaker, clock=clock,

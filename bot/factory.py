@@ -26,13 +26,21 @@ from aiohttp.payload import BytesPayload
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import LOCALES, TELEGRAM_API_URL, Settings, dev_clock_enabled
+from bot.config import TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
-from bot.middlewares import DbSessionMiddleware, FloodMiddleware, LocaleMiddleware, UserMiddleware
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS, OutboxKeyboards
+from bot.middlewares import (
+    DbSessionMiddleware,
+    FloodMiddleware,
+    LocaleMiddleware,
+    RefusalMiddleware,
+    UserMiddleware,
+)
 from bot.middlewares.buttons import ForgedButtonMiddleware
 from bot.middlewares.private import PrivateChatMiddleware
 from bot.middlewares.retry import RetryAfterMiddleware
 from handlers import routers
+from models.users import LOCALES
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -227,16 +235,19 @@ def create_dispatcher(
     clock: Clock,
     storage: BaseStorage | None = None,
     outbox_notify: Callable[[], None] = lambda: None,
+    keyboards: OutboxKeyboards = OUTBOX_KEYBOARDS,
     **deps: Any,
 ) -> Dispatcher:
     """The dispatcher with its middlewares and routers; `deps` reach every handler.
 
     `outbox_notify` wakes the outbox sender; handlers pass it to the services
-    that queue messages, so those go out right after the commit.
+    that queue messages, so those go out right after the commit; `keyboards` are the
+    buttons those messages carry.
     """
     i18n = load_i18n(settings.default_locale)
     dp = Dispatcher(storage=storage or create_storage(settings), settings=settings,
-                    sessionmaker=sessionmaker, clock=clock, outbox_notify=outbox_notify, **deps)
+                    sessionmaker=sessionmaker, clock=clock, outbox_notify=outbox_notify,
+                    keyboards=keyboards, **deps)
     # Outer middlewares on the update run in this order for every event. The first keeps
     # groups and channels out, before anything reads or writes a person's rows.
     dp.update.outer_middleware(PrivateChatMiddleware(i18n))
@@ -245,6 +256,7 @@ def create_dispatcher(
     dp.update.outer_middleware(LocaleMiddleware(i18n))
     dp.update.outer_middleware(FloodMiddleware(rate=settings.flood_rate,
                                                window=settings.flood_window_seconds, clock=clock))
+    dp.update.outer_middleware(RefusalMiddleware(dp))
     dp.callback_query.outer_middleware(ForgedButtonMiddleware())
     for router in routers(dev_clock=dev_clock_enabled(settings)):
         _attach(dp, router)

@@ -11,7 +11,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
 
-from handlers.volunteer_keyboards import OUTBOX_BUTTONS
 from models.courses import Category
 from models.db import begin_write
 from models.outbox import OutboxMessage, OutboxStatus
@@ -93,7 +92,7 @@ async def ann_leaves_text_everywhere(
                            slots=[Slot.WEEKDAY_EVENING], other_skill="knits-6610")
     secrets.append("knits-6610")
     (shift,) = await test_volunteers.patrol(session, clock, staff, home, headcount=1)
-    claim = await vol.claim_shift(session, user=ann, clock=clock, buttons=OUTBOX_BUTTONS,
+    claim = await vol.claim_shift(session, user=ann, clock=clock, buttons=test_volunteers.BUTTONS,
                                   shift_id=shift.id or 0)
     await begin_write(session)  # what was queued so far went out
     await session.execute(update(OutboxMessage).values(status=OutboxStatus.SENT,
