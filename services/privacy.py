@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, Column, String, Table, delete, or_, select
@@ -133,6 +134,7 @@ def _user_columns(table: Table) -> list[Column[Any]]:
     ]
 
 
+@cache
 def _annotations() -> dict[str, dict[str, Any]]:
     return {str(mapper.local_table.name): {  # type: ignore[attr-defined]
         name: info.annotation for name, info in mapper.class_.model_fields.items()}
