@@ -45,6 +45,7 @@ from bot.config import Settings
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import add_pager
+from bot.middlewares.private import FROM_GROUP
 from bot.replies import out_of_date, reply_for
 from bot.screens import send, show
 from handlers.courses.sessions import CHECK_IN_PREFIX, check_in_by_link
@@ -75,6 +76,11 @@ def privacy_text() -> str:
         "Only the staff of your community see it, to organise courses and services. "
         "Nothing is shared with anyone else.\n\n"
         "You can get all of it with /mydata and erase it with /deleteme at any time."
+    ) + "\n\n" + _(
+        "Erasing removes at once your name, your Telegram account and everything you wrote, "
+        "also from messages already sent about you. What stays names no one: counts (how "
+        "many people ordered, enrolled, volunteered or answered) and the staff's audit "
+        "lines (what was done, by number), kept as long as the community keeps its records."
     )
 
 
@@ -207,7 +213,7 @@ async def on_start(
                                    user=user, access=access, session=session, clock=clock,
                                    outbox_notify=outbox_notify)
             return
-    elif payload:
+    elif payload and payload != FROM_GROUP:  # the link the bot leaves in a group: a plain /start
         greeting = _("That link is not one I know. Here is the main menu.")
     if user.consented_at is None:
         await show_privacy(message, state)  # keeps a pending invite token in the state data

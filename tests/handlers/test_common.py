@@ -210,3 +210,29 @@ async def test_help_lists_what_this_person_can_use(harness: Harness) -> None:
     assert "📚 Courses: order a course you would like" in ann.last
     assert "📢 Announcements" not in ann.last
     assert "/deleteme: erase your data" in ann.last
+
+
+async def test_deleteme_through_the_bot_leaves_no_text_in_the_database_file(
+    harness: Harness, session: AsyncSession, clock: ManualClock, db_url: str
+) -> None:
+    from pathlib import Path
+
+    from tests.services.test_privacy import ann_leaves_text_everywhere
+
+    _ann, secrets = await ann_leaves_text_everywhere(session, clock, ann_tg_id=3301,
+                                                     staff_tg_id=3302)
+    staff = harness.person(3302, "Staff", "en")
+    await staff.send("/mydata")
+    message = staff.handle.last_bot_message
+    assert message is not None and message.document_name == "my-data.json"
+    export = harness.emulator.state.files[message.document].data.decode()
+    assert [s for s in secrets if s in export] == []  # a resident's words are not staff's data
+
+    ann = harness.person(3301, "Zhangsanfeng", "en")
+    await ann.send("/deleteme")
+    await ann.press("Yes, erase my data")
+    assert ann.last.startswith("Your data has been erased.")
+    if db_url.startswith("sqlite"):
+        path = Path(db_url.split("///", 1)[1])
+        stored = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+        assert [s for s in secrets if s.encode() in stored] == []
