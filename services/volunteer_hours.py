@@ -37,7 +37,14 @@ from services.access import Access
 from services.clock import Clock
 from services.errors import AlreadyExists, InvalidInput, NotFound, refusing
 from services.outbox import N_
-from services.volunteers import NotClaimed, ShiftUnavailable, clean_text, get_shift, zone
+from services.volunteers import (
+    NotClaimed,
+    ShiftUnavailable,
+    clean_text,
+    get_shift,
+    roster,
+    zone,
+)
 
 MAX_MINUTES = 24 * 60
 
@@ -181,6 +188,55 @@ async def mark_absent(
                  community_id=task.community_id, claim_id=claim_id)
     await session.commit()
     return claim
+
+
+# --- The roster: what staff may do for each person ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    """One person signed up for a shift, and what staff may do about their hours now."""
+
+    claim: ShiftClaim
+    user: User
+    confirmed: int | None     # confirmed minutes, None if never confirmed
+    proposed: int             # the minutes a confirmation would record
+    can_confirm: bool         # the shift has started, no hours yet, not marked absent
+    can_mark_absent: bool     # the same
+    can_correct: bool         # the shift has started
+
+
+@dataclass(frozen=True)
+class RosterView:
+    """A shift's roster on staff's screen, and what they may change."""
+
+    shift: Shift
+    task: VolunteerTask
+    people: list[RosterLine]
+    can_add_place: bool       # not cancelled, not started
+    can_remove_place: bool    # … and one fewer still holds everyone signed up (and 1)
+    can_cancel: bool          # not cancelled, not started
+
+
+async def roster_view(
+    session: AsyncSession, *, access: Access, clock: Clock, shift_id: int
+) -> RosterView:
+    """Staff: who is signed up for a shift, with the rules of confirm_hours, mark_absent,
+    correct_hours, set_headcount and cancel_task asked of each at once."""
+    shift, task, people = await roster(session, access=access, shift_id=shift_id)
+    confirmed = await confirmed_minutes(session, claim_ids=[c.id or 0 for c, _u in people])
+    started = shift.starts_at <= clock.now()
+    lines = []
+    for claim, user in people:
+        done = confirmed.get(claim.id or 0)
+        awaiting = started and done is None and claim.attendance != Attendance.ABSENT
+        lines.append(RosterLine(claim=claim, user=user, confirmed=done,
+                                proposed=proposed_minutes(claim, shift), can_confirm=awaiting,
+                                can_mark_absent=awaiting, can_correct=started))
+    changeable = shift.cancelled_at is None and task.cancelled_at is None and not started
+    return RosterView(shift=shift, task=task, people=lines, can_add_place=changeable,
+                      can_remove_place=changeable and shift.headcount - 1 >= max(1, shift.taken),
+                      can_cancel=changeable)
 
 
 # --- Totals and reports --------------------------------------------------------------------

@@ -571,7 +571,7 @@ async def claim_shift(
         if volunteer is None:
             raise NotAVolunteer(str(user.id))
         if volunteer.community_id != task.community_id:
-            raise NotAllowed(f"task {task.id} is another community's")
+            raise NotYours(f"task {task.id} is another community's")
         now = clock.now()
         if shift.cancelled_at is not None or task.cancelled_at is not None:
             raise ShiftUnavailable("cancelled")
@@ -749,6 +749,88 @@ async def check_out(
     return claim
 
 
+# --- What a screen may offer (the handlers draw these flags, never re-decide them) ------
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    """One of the volunteer's places, and what they may do with it now."""
+
+    claim: ShiftClaim
+    shift: Shift
+    task: VolunteerTask
+    can_check_in: bool    # a live place, not yet in, from 1 h before the start to the end
+    can_withdraw: bool    # a live place, not yet in, the shift not started
+    needs_reason: bool    # withdrawing now needs a reason (less than 12 h to go)
+    can_check_out: bool   # checked in, not yet out, until 6 h after the end
+    check_in_opens: datetime
+
+
+def claim_view(claim: ShiftClaim, shift: Shift, task: VolunteerTask, *,
+               now: datetime) -> ClaimView:
+    """The rules of check_in, withdraw and check_out, asked of one place at `now`."""
+    live = claim.status == ClaimStatus.CLAIMED and shift.cancelled_at is None
+    not_in = live and claim.checked_in_at is None
+    opens = shift.starts_at - CHECK_IN_OPENS
+    return ClaimView(
+        claim=claim, shift=shift, task=task,
+        can_check_in=not_in and opens <= now <= shift.ends_at,
+        can_withdraw=not_in and now < shift.starts_at,
+        needs_reason=not_in and now < shift.starts_at and withdrawal_needs_reason(shift, now),
+        can_check_out=(live and claim.checked_in_at is not None and claim.checked_out_at is None
+                       and now <= shift.ends_at + CHECK_OUT_CLOSES),
+        check_in_opens=opens)
+
+
+async def my_claim(session: AsyncSession, *, user: User, clock: Clock,
+                   claim_id: int) -> ClaimView:
+    """The user's own place (NotYours for someone else's) and what it offers now."""
+    claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
+    return claim_view(claim, shift, task, now=clock.now())
+
+
+@dataclass(frozen=True)
+class ShiftView:
+    """A shift a volunteer might take, and whether they may take it now."""
+
+    shift: Shift
+    task: VolunteerTask
+    left: int             # places still free
+    can_claim: bool       # coming, not cancelled, room left, theirs to take, not already held
+
+
+def shift_view(shift: Shift, task: VolunteerTask, *, now: datetime,
+               volunteer: Volunteer | None, holds: bool) -> ShiftView:
+    """The rules of claim_shift, asked of one shift at `now` for `volunteer`."""
+    left = max(0, shift.headcount - shift.taken)
+    open_ = (shift.cancelled_at is None and task.cancelled_at is None
+             and shift.starts_at > now and left > 0)
+    mine = volunteer is not None and volunteer.community_id == task.community_id
+    return ShiftView(shift=shift, task=task, left=left, can_claim=open_ and mine and not holds)
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task on staff's screen, and what they may change."""
+
+    task: VolunteerTask
+    shifts: list[Shift]   # its shifts not cancelled, soonest first
+    can_edit: bool        # not cancelled
+    can_cancel: bool      # not cancelled
+
+
+async def task_view(session: AsyncSession, *, access: Access, task_id: int,
+                    community_id: int) -> TaskView:
+    """Staff: a task of `community_id` (NotAllowed for another's) and what it offers."""
+    task = await get_task(session, task_id=task_id)
+    if task.community_id != community_id:
+        raise NotAllowed(f"task {task_id} not in {community_id}")
+    access.require_manage(task.community_id)
+    shifts = [s for s in await task_shifts(session, task_id=task_id) if s.cancelled_at is None]
+    live = task.cancelled_at is None
+    return TaskView(task=task, shifts=shifts, can_edit=live, can_cancel=live)
+
+
 @dataclass(frozen=True)
 class MyShift:
     claim: ShiftClaim
@@ -770,16 +852,23 @@ async def my_shifts(session: AsyncSession, *, user_id: int, clock: Clock) -> lis
 
 
 async def open_shifts(
-    session: AsyncSession, *, community_id: int, clock: Clock, limit: int = 8
-) -> list[tuple[Shift, VolunteerTask]]:
-    """Coming shifts of a community that still have room, soonest first."""
+    session: AsyncSession, *, user_id: int, clock: Clock, limit: int = 8
+) -> list[ShiftView]:
+    """Coming shifts of the volunteer's community that still have room, soonest first."""
+    volunteer = await get_volunteer(session, user_id=user_id)
+    if volunteer is None:
+        raise NotAVolunteer(str(user_id))
+    community_id, now = volunteer.community_id, clock.now()
     rows = (await session.execute(
         select(Shift, VolunteerTask).join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
         .where(col(VolunteerTask.community_id) == community_id,
                col(VolunteerTask.cancelled_at).is_(None), col(Shift.cancelled_at).is_(None),
                col(Shift.starts_at) > clock.now(), col(Shift.taken) < col(Shift.headcount))
         .order_by(col(Shift.starts_at)).limit(limit))).all()
-    return [(s, t) for s, t in rows]
+    held = set((await session.execute(select(col(ShiftClaim.shift_id)).where(
+        col(ShiftClaim.user_id) == user_id, col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+        col(ShiftClaim.shift_id).in_([s.id for s, _t in rows])))).scalars().all())
+    return [shift_view(s, t, now=now, volunteer=volunteer, holds=s.id in held) for s, t in rows]
 
 
 @dataclass(frozen=True)

@@ -256,23 +256,23 @@ async def show_open_shifts(
     callback: CallbackQuery, *, user: User, session: AsyncSession, clock: Clock
 ) -> None:
     assert user.id is not None
-    volunteer = await vol.get_volunteer(session, user_id=user.id)
-    if volunteer is None:
-        raise vol.NotAVolunteer(str(user.id))
-    tz = await community_zone(session, volunteer.community_id)
-    found = await vol.open_shifts(session, community_id=volunteer.community_id, clock=clock)
+    found = await vol.open_shifts(session, user_id=user.id, clock=clock)
     if not found:
         await reply(callback, _("No shifts need people right now. We will call you when "
                                 "something matches your skills."))
         return
+    tz = await community_zone(session, found[0].task.community_id)
     builder = InlineKeyboardBuilder()
     lines = [_("<b>Shifts that need people</b> (press one to take a place):")]
-    for n, (shift, task) in enumerate(found, start=1):
+    for n, view in enumerate(found, start=1):
+        shift, task = view.shift, view.task
         lines.append(_("{n}. {title} · {when} · 📍 {place} · {left} places left").format(
             n=n, title=html.escape(task.title), when=when_text(shift, tz),
-            place=html.escape(task.place), left=shift.headcount - shift.taken))
-        builder.button(text=f"✋ {n}. {shift.starts_at.astimezone(tz):%m-%d %H:%M}",
-                       callback_data=VolShiftCb(action=VolShiftAction.CLAIM, id=shift.id or 0))
+            place=html.escape(task.place), left=view.left))
+        if view.can_claim:
+            builder.button(text=f"✋ {n}. {shift.starts_at.astimezone(tz):%m-%d %H:%M}",
+                           callback_data=VolShiftCb(action=VolShiftAction.CLAIM,
+                                                    id=shift.id or 0))
     builder.adjust(2)
     await reply(callback, "\n".join(lines), builder)
 
@@ -280,24 +280,28 @@ async def show_open_shifts(
 async def shift_card(
     session: AsyncSession, *, claim_id: int, user: User, clock: Clock
 ) -> tuple[str, InlineKeyboardBuilder]:
-    claim, shift, task = await vol.get_claim(session, user=user, claim_id=claim_id)
+    view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
+    claim, shift, task = view.claim, view.shift, view.task
     tz = await community_zone(session, task.community_id)
     lines = [f"<b>{html.escape(task.title)}</b>", f"🕒 {when_text(shift, tz)}",
              f"📍 {html.escape(task.place)}"]
     if task.description:
         lines.append(html.escape(task.description))
-    builder = InlineKeyboardBuilder()
-    if claim.checked_in_at is None:
-        builder.button(text=_("✅ Check in"), callback_data=VolShiftCb(
-            action=VolShiftAction.CHECK_IN, id=claim_id))
-        builder.button(text=_("🙅 Can't come"), callback_data=VolShiftCb(
-            action=VolShiftAction.CANT, id=claim_id))
-    else:
+    if claim.checked_in_at is not None:
         lines.append(_("✅ Checked in at {time}").format(
             time=f"{claim.checked_in_at.astimezone(tz):%H:%M}"))
-        if claim.checked_out_at is None:
-            builder.button(text=_("🏁 Check out"), callback_data=VolShiftCb(
-                action=VolShiftAction.CHECK_OUT, id=claim_id))
+    elif view.can_withdraw and not view.can_check_in:
+        lines.append(_("Check-in opens one hour before the shift starts."))
+    builder = InlineKeyboardBuilder()
+    if view.can_check_in:
+        builder.button(text=_("✅ Check in"), callback_data=VolShiftCb(
+            action=VolShiftAction.CHECK_IN, id=claim_id))
+    if view.can_withdraw:
+        builder.button(text=_("🙅 Can't come"), callback_data=VolShiftCb(
+            action=VolShiftAction.CANT, id=claim_id))
+    if view.can_check_out:
+        builder.button(text=_("🏁 Check out"), callback_data=VolShiftCb(
+            action=VolShiftAction.CHECK_OUT, id=claim_id))
     builder.button(text=_("◀ Back"), callback_data=VolMenuCb(action=VolMenuAction.HOME))
     builder.adjust(1)
     return "\n".join(lines), builder
@@ -480,10 +484,10 @@ async def on_shift_button(
                 await callback.answer(_("👍 Thank you! See you there."), show_alert=True)
                 return
             case VolShiftAction.CANT:
-                claim, shift, _task = await vol.get_claim(session, user=user, claim_id=claim_id)
-                if claim.status != ClaimStatus.CLAIMED:
+                view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
+                if view.claim.status != ClaimStatus.CLAIMED:
                     raise vol.NotClaimed(str(claim_id))
-                if vol.withdrawal_needs_reason(shift, clock.now()):
+                if view.needs_reason:
                     await ask_reason(callback, state=state, claim_id=claim_id)
                     await callback.answer()
                     return

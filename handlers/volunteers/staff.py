@@ -131,13 +131,11 @@ async def render_tasks(
 
 
 async def render_task(
-    session: AsyncSession, clock: Clock, cid: int, task_id: int
+    session: AsyncSession, access: Access, cid: int, task_id: int
 ) -> tuple[str, InlineKeyboardBuilder]:
-    task = await vol.get_task(session, task_id=task_id)
-    if task.community_id != cid:
-        raise NotAllowed(f"task {task_id} not in {cid}")
+    view = await vol.task_view(session, access=access, task_id=task_id, community_id=cid)
+    task, shifts = view.task, view.shifts
     tz = await community_zone(session, cid)
-    shifts = [s for s in await vol.task_shifts(session, task_id=task_id) if s.cancelled_at is None]
     lines = [f"<b>{html.escape(task.title)}</b>", f"📍 {html.escape(task.place)}",
              _("Skills: {skills}").format(skills=skills_text(task.skills))]
     if task.description:
@@ -152,10 +150,11 @@ async def render_task(
                        callback_data=VolStaffCb(action=VolStaffAction.SHIFT, cid=cid,
                                                 id=shift.id or 0))
     edits = ((1, _("✏️ Title")), (2, _("✏️ Place")), (3, _("✏️ Description")))
-    if task.cancelled_at is None:
+    if view.can_edit:
         for field, label in edits:
             builder.button(text=label, callback_data=VolStaffCb(
                 action=VolStaffAction.EDIT, cid=cid, id=task_id, n=field))
+    if view.can_cancel:
         builder.button(text=_("❌ Cancel the task"), callback_data=VolStaffCb(
             action=VolStaffAction.CANCEL_TASK, cid=cid, id=task_id))
     builder.button(text=_("◀ Back"), callback_data=VolStaffCb(action=VolStaffAction.TASKS,
@@ -167,17 +166,17 @@ async def render_task(
 async def render_roster(
     session: AsyncSession, access: Access, clock: Clock, cid: int, shift_id: int
 ) -> tuple[str, InlineKeyboardBuilder]:
-    shift, task, people = await vol.roster(session, access=access, shift_id=shift_id)
+    view = await volunteer_hours.roster_view(session, access=access, clock=clock,
+                                             shift_id=shift_id)
+    shift, task = view.shift, view.task
     tz = await community_zone(session, task.community_id)
-    confirmed = await volunteer_hours.confirmed_minutes(
-        session, claim_ids=[c.id or 0 for c, _u in people])
-    started = shift.starts_at <= clock.now()
     lines = [f"<b>{html.escape(task.title)}</b>", f"🕒 {when_text(shift, tz)}",
              _("Places taken: {taken} of {headcount}").format(taken=shift.taken,
                                                               headcount=shift.headcount)]
     builder = InlineKeyboardBuilder()
     widths: list[int] = []
-    for n, (claim, user) in enumerate(people, start=1):
+    for n, line in enumerate(view.people, start=1):
+        claim, user = line.claim, line.user
         name = html.escape(user.first_name or "?")
         parts = [f"{n}. {name}"]
         if claim.checked_in_at:
@@ -187,37 +186,43 @@ async def render_roster(
                 time=f"{claim.checked_out_at.astimezone(tz):%H:%M}"))
         if claim.near_place is not None:
             parts.append(_("📍 at the place") if claim.near_place else _("📍 away"))
-        if claim.attendance == "absent" and claim.id not in confirmed:
+        if claim.attendance == "absent" and line.confirmed is None:
             parts.append(_("❌ did not come"))
-        if claim.id in confirmed:
+        if line.confirmed is not None:
             parts.append(_("✅ {hours} h confirmed").format(
-                hours=volunteer_hours.hours_text(confirmed[claim.id or 0])))
+                hours=volunteer_hours.hours_text(line.confirmed)))
         lines.append(" · ".join(parts))
-        if not started:
-            continue
         cb = VolStaffCb(action=VolStaffAction.CONFIRM, cid=cid, id=claim.id or 0)
         row = 0
-        if claim.id not in confirmed and claim.attendance != "absent":
-            proposed = volunteer_hours.proposed_minutes(claim, shift)
+        if line.can_confirm:
             builder.button(text=_("✅ {n}. {name}: {hours} h").format(
-                n=n, name=user.first_name or "?", hours=volunteer_hours.hours_text(proposed)),
-                callback_data=cb)
+                n=n, name=user.first_name or "?",
+                hours=volunteer_hours.hours_text(line.proposed)), callback_data=cb)
+            row += 1
+        if line.can_mark_absent:
             builder.button(text=_("❌ {n} did not come").format(n=n), callback_data=cb.model_copy(
                 update={"action": VolStaffAction.ABSENT}))
-            row += 2
-        builder.button(text=_("✏️ {n} correct").format(n=n), callback_data=cb.model_copy(
-            update={"action": VolStaffAction.CORRECT}))
-        widths.append(row + 1)
-    if not people:
+            row += 1
+        if line.can_correct:
+            builder.button(text=_("✏️ {n} correct").format(n=n), callback_data=cb.model_copy(
+                update={"action": VolStaffAction.CORRECT}))
+            row += 1
+        if row:
+            widths.append(row)
+    if not view.people:
         lines.append(_("Nobody has signed up yet."))
     base = VolStaffCb(action=VolStaffAction.MORE, cid=cid, id=shift_id)
-    if shift.cancelled_at is None and not started:
+    if view.can_add_place:
         builder.button(text=_("➕ One more place"), callback_data=base)
+    if view.can_remove_place:
         builder.button(text=_("➖ One place fewer"), callback_data=base.model_copy(
             update={"action": VolStaffAction.FEWER}))
+    if view.can_add_place or view.can_remove_place:
+        widths.append(int(view.can_add_place) + int(view.can_remove_place))
+    if view.can_cancel:
         builder.button(text=_("❌ Cancel this shift"), callback_data=base.model_copy(
             update={"action": VolStaffAction.CANCEL_SHIFT}))
-        widths += [2, 1]
+        widths.append(1)
     builder.button(text=_("◀ Back"), callback_data=VolStaffCb(
         action=VolStaffAction.TASK, cid=cid, id=task.id or 0))
     builder.adjust(*widths, 1)
@@ -315,7 +320,7 @@ async def on_staff_button(
             case VolStaffAction.TASKS:
                 text, builder = await render_tasks(session, access, clock, cid)
             case VolStaffAction.TASK:
-                text, builder = await render_task(session, clock, cid, item)
+                text, builder = await render_task(session, access, cid, item)
             case VolStaffAction.SHIFT:
                 text, builder = await render_roster(session, access, clock, cid, item)
             case VolStaffAction.CONFIRM | VolStaffAction.ABSENT:
@@ -428,7 +433,7 @@ async def cancel(
         return question, builder, False
     await vol.cancel_task(session, access=access, clock=clock, task_id=task_id,
                           shift_id=shift_id, notify=notify)
-    text, builder = await render_task(session, clock, cid, task_id)
+    text, builder = await render_task(session, access, cid, task_id)
     return _("Cancelled. The people signed up are being told.") + "\n\n" + text, builder, True
 
 
@@ -473,7 +478,7 @@ async def on_edit_text(
             await state.clear()
         return
     await state.clear()
-    text, builder = await render_task(session, clock, cid, task_id)
+    text, builder = await render_task(session, access, cid, task_id)
     await message.answer(_("Saved ✅ The people signed up are being told.") + "\n\n" + text,
                          reply_markup=builder.as_markup())
 
