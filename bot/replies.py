@@ -66,6 +66,7 @@ INVALID: dict[tuple[str, str], str] = {
     ("shift", "ends_before_start"): N_("A shift must end after it starts."),
     ("shift", "past"): N_("That time has already passed. Please choose a later one."),
     ("shift", "too_long"): N_("A shift can be at most 24 hours."),
+    ("shift", "too_far"): N_("That is too far ahead: at most {limit} days from today."),
     ("headcount", "zero"): N_("A shift needs at least 1 person."),
     ("headcount", "too_many"): N_("That is too many people for one shift."),
     ("headcount", "below_taken"): N_("More people have already signed up than that."),

@@ -71,6 +71,7 @@ REMINDERS = (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
 NEAR_METRES = 300.0
 MAX_HEADCOUNT = 200
 MAX_SHIFT = timedelta(hours=24)
+MAX_DAYS_AHEAD = 180  # a shift starts at most this many days from now (the picker's range)
 MAX_WEEKS = 26
 MAX_SHIFTS = 60
 PING_BUTTONS = 8  # Claim buttons in one ping; more shifts are in the 🙋 menu
@@ -249,13 +250,16 @@ class ShiftSpec:
 
 
 def check_shift(spec: ShiftSpec, *, now: datetime) -> None:
-    """Raise InvalidInput for a shift that can't be: reversed, empty, too long, past."""
+    """Raise InvalidInput for a shift that can't be: reversed, empty, too long, past, or
+    more than MAX_DAYS_AHEAD days ahead (the repeats of a weekly task may go further)."""
     if spec.ends_at <= spec.starts_at:
         raise InvalidInput("shift", "ends_before_start")
     if spec.ends_at - spec.starts_at > MAX_SHIFT:
         raise InvalidInput("shift", "too_long")
     if spec.starts_at <= now:
         raise InvalidInput("shift", "past")
+    if spec.starts_at > now + timedelta(days=MAX_DAYS_AHEAD + 1):
+        raise InvalidInput("shift", "too_far", limit=MAX_DAYS_AHEAD)
     if spec.headcount < 1:
         raise InvalidInput("headcount", "zero")
     if spec.headcount > MAX_HEADCOUNT:

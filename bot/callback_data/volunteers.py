@@ -89,24 +89,47 @@ class VolStaffCb(CallbackData, prefix="vt"):
 
 
 class VolDraftAction(StrEnum):
+    """The draft's buttons that carry no value (days and times: bot/keyboards/dates.py)."""
+
     SKIP = "sk"             # skip the description / the place's location
-    SKILL = "s"             # toggle skill `code`
     SKILLS_DONE = "sd"
-    GRID = "g"              # grid `n` (0: the whole community)
-    DAY = "d"               # shift on day `n` from today
-    HOUR = "h"              # starting at hour `n`
-    MINUTE = "mi"           # … and minute `n`
-    LENGTH = "l"            # lasting `n` minutes
-    HEADCOUNT = "hc"        # needing `n` people
     ADD = "a"               # another shift
-    WEEKS = "w"             # ask (n=0) or repeat weekly for `n` weeks
+    REPEAT = "w"            # ask how many weeks
     PUBLISH = "p"
     DISCARD = "x"
 
 
 class VolDraftCb(CallbackData, prefix="vd"):
-    """Staff composing a new task."""
+    """Staff composing a new task: a step with no value."""
 
     action: VolDraftAction
-    n: int = 0
-    code: str = ""
+
+
+class VolDraftSkillCb(CallbackData, prefix="vds"):
+    """Toggle a wanted skill."""
+
+    code: str
+
+
+class VolDraftGridCb(CallbackData, prefix="vdg"):
+    """The task's grid (0: the whole community)."""
+
+    grid_id: int
+
+
+class VolDraftLengthCb(CallbackData, prefix="vdl"):
+    """How long the shift being composed lasts."""
+
+    minutes: int
+
+
+class VolDraftPeopleCb(CallbackData, prefix="vdp"):
+    """How many people the shift being composed needs."""
+
+    headcount: int
+
+
+class VolDraftWeeksCb(CallbackData, prefix="vdw"):
+    """Repeat the shifts weekly, for this many weeks (counting the first)."""
+
+    weeks: int

@@ -315,7 +315,7 @@ async def on_staff_button(
                 text, builder = await render_home(session, cid, clock)
             case VolStaffAction.NEW:
                 await callback.answer()
-                await start_draft(message, state=state, community_id=cid)
+                await start_draft(callback, state=state, community_id=cid)
                 return
             case VolStaffAction.TASKS:
                 text, builder = await render_tasks(session, access, clock, cid)

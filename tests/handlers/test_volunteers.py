@@ -4,20 +4,20 @@ late withdrawal, check-in with a location, staff hours and the Excel file; forge
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.callback_data import (
-    VolDraftAction,
-    VolDraftCb,
     VolShiftAction,
     VolShiftCb,
     VolStaffAction,
     VolStaffCb,
 )
+from bot.callback_data.volunteers import VolDraftPeopleCb
+from bot.keyboards.dates import DayCb, TimeCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
 from models.communities import Community
@@ -86,12 +86,11 @@ async def test_a_resident_volunteers_and_staff_publish_a_task_by_buttons(
     await staff.handle.send_location(31.2304, 121.4737)
     await harness.settle()
     assert staff.last == "Shift 1: which day?"
-    await staff.press("Tomorrow 03-03")
-    await staff.press("18:..")
-    await staff.press("18:00")
+    await staff.press("Tomorrow")
+    await staff.press("6:00 pm")
     await staff.press("2 h")
     # A forged headcount of 0 is refused and changes nothing.
-    assert await staff.forge(VolDraftCb(action=VolDraftAction.HEADCOUNT, n=0).pack()) == \
+    assert await staff.forge(VolDraftPeopleCb(headcount=0).pack()) == \
         "A shift needs at least 1 person."
     await staff.press("2")
     assert "1. 2026-03-03 18:00–20:00, 2 people" in staff.last
@@ -276,3 +275,57 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     actions = {a.action for a in await rows(session, AuditEntry)}
     assert {"volunteer.task.create", "volunteer.hours.confirm", "volunteer.hours.correct",
             "volunteer.export", "volunteer.commend"} <= actions
+
+
+async def draft_up_to_the_day(staff: Person) -> None:
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("➕ New task")
+    await staff.send("Night patrol")
+    await staff.press("Skip ▶")
+    await staff.press("Next ▶")
+    await staff.send("North gate")
+    await staff.press("Skip ▶")
+    assert staff.last == "Shift 1: which day?"
+
+
+async def test_a_shift_picked_for_tomorrow_before_midnight_lands_on_the_day_shown(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    community = await make_community(session, clock)
+    staff, _access = await make_staff(harness, session, clock, community)
+    clock.set(datetime(2026, 3, 2, 15, 50, tzinfo=UTC))  # Monday 23:50 in Shanghai
+    await draft_up_to_the_day(staff)
+    await staff.press("Tomorrow")
+    clock.set(datetime(2026, 3, 2, 16, 10, tzinfo=UTC))  # Tuesday 00:10: "tomorrow" moved on
+    await staff.press("6:00 pm")
+    await staff.press("2 h")
+    await staff.press("2")
+    await staff.press("✅ Publish")
+    (shift,) = await rows(session, Shift)
+    assert shift.starts_at == TUE_18  # Tuesday 18:00, the day the screen said
+
+
+async def test_a_shift_today_offers_only_times_still_ahead_and_days_as_far_as_allowed(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    community = await make_community(session, clock)
+    staff, _access = await make_staff(harness, session, clock, community)
+    clock.set(datetime(2026, 3, 2, 7, 10, tzinfo=UTC))  # Monday 15:10 in Shanghai
+    await draft_up_to_the_day(staff)
+    too_far = date(2026, 3, 2) + timedelta(days=vol.MAX_DAYS_AHEAD + 1)
+    assert await staff.forge(DayCb(day=too_far.toordinal()).pack()) == \
+        "That is too far ahead: at most 180 days from today."
+    yesterday = date(2026, 3, 1).toordinal()
+    assert await staff.forge(DayCb(day=yesterday).pack()) == \
+        "That time has already passed. Please choose a later one."
+    await staff.press("Today")
+    assert staff.last == "What time does it start?"
+    message = staff.handle.last_bot_message
+    assert message is not None
+    labels = message.button_labels
+    assert labels[0] == "3:30 pm" and "3:00 pm" not in labels and "9:00 am" not in labels
+    assert await staff.forge(TimeCb(minutes=9 * 60).pack()) == \
+        "That time has already passed. Please choose a later one."
+    await staff.press("3:30 pm")
+    assert staff.last == "How long is the shift?"
