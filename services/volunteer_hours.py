@@ -38,7 +38,7 @@ from services.clock import Clock
 from services.errors import AlreadyExists, InvalidInput, NotFound, refusing
 from services.outbox import N_
 from services.volunteers import (
-    NotClaimed,
+    PlaceGivenUp,
     ShiftUnavailable,
     clean_text,
     get_shift,
@@ -47,6 +47,10 @@ from services.volunteers import (
 )
 
 MAX_MINUTES = 24 * 60
+
+
+class HoursConfirmed(AlreadyExists):
+    """The claim's hours are confirmed already: a change is a correction."""
 
 
 def proposed_minutes(claim: ShiftClaim, shift: Shift) -> int:
@@ -124,11 +128,11 @@ async def _awaiting_attendance(
     async with refusing(session):
         claim, shift, task = await _staff_claim(session, access, claim_id)
         if claim.status != ClaimStatus.CLAIMED:
-            raise NotClaimed(str(claim_id))
+            raise PlaceGivenUp(str(claim_id))
         if shift.starts_at > clock.now():
             raise ShiftUnavailable("not_started")
         if await ledger(session, claim_id=claim_id):
-            raise AlreadyExists(f"hours of claim {claim_id}")
+            raise HoursConfirmed(f"hours of claim {claim_id}")
     return claim, shift, task
 
 
@@ -157,7 +161,7 @@ async def correct_hours(
     async with refusing(session):
         claim, shift, task = await _staff_claim(session, access, claim_id)
         if claim.status != ClaimStatus.CLAIMED:
-            raise NotClaimed(str(claim_id))
+            raise PlaceGivenUp(str(claim_id))
         if shift.starts_at > clock.now():
             raise ShiftUnavailable("not_started")
         if not 0 <= minutes <= MAX_MINUTES:

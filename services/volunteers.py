@@ -104,6 +104,10 @@ class ReasonNeeded(DomainError):
     """Withdrawing this late needs a reason, which staff will see."""
 
 
+class PlaceGivenUp(NotClaimed):
+    """Staff act on a place its volunteer has given back (or lost to a cancellation)."""
+
+
 class CheckInClosed(DomainError):
     """Check-in or check-out outside its window: reason "early", "late" or "not_in"."""
 
@@ -179,6 +183,15 @@ def clean_text(raw: str | None, *, field: str, limit: int, required: bool = True
                        multiline=field == "description")
 
 
+def codes(kind: type[Skill] | type[Slot], given: Iterable[str]) -> list[str]:
+    """Known skill or free-time codes, sorted, once each; NotFound for one we don't know
+    (a stale or forged button)."""
+    try:
+        return sorted({kind(code).value for code in given})
+    except ValueError as error:
+        raise NotFound(f"{kind.__name__}: {error}") from error
+
+
 def _rowcount(result: object) -> int:
     return int(getattr(result, "rowcount", 0))
 
@@ -200,8 +213,7 @@ async def save_profile(
     if user.community_id is None:
         raise InvalidInput("community", "missing")
     await begin_write(session)
-    chosen = sorted({Skill(s).value for s in skills})
-    times = sorted({Slot(s).value for s in slots})
+    chosen, times = codes(Skill, skills), codes(Slot, slots)
     other = clean_text(other_skill, field="other_skill", limit=OTHER_SKILL_MAX,
                        required=False) or None
     if not chosen and not other:
@@ -303,7 +315,7 @@ async def create_task(
     place = clean_text(place, field="place", limit=PLACE_MAX)
     description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
                              required=False)
-    wanted = sorted({Skill(s).value for s in skills})
+    wanted = codes(Skill, skills)
     if not 1 <= weeks <= MAX_WEEKS:
         raise InvalidInput("weeks", "range")
     if not shifts:

@@ -59,7 +59,7 @@ from bot.i18n import N_, translations_of
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
-from bot.replies import answer_out_of_date, out_of_date
+from bot.replies import answer_out_of_date, reply_for
 from handlers.volunteers.texts import (
     SKILL_LABELS,
     SLOT_LABELS,
@@ -75,7 +75,7 @@ from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.access import Access
 from services.clock import Clock
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.errors import DomainError, InvalidInput, NotFound
 
 router = Router(name=__name__)
 Notify = Callable[[], None]
@@ -94,36 +94,6 @@ class VolunteerStates(StatesGroup):
 def reason_labels() -> dict[str, str]:
     return {"ill": _("🤒 I'm unwell"), "family": _("🏠 Family matter"),
             "travel": _("🚌 I can't get there")}
-
-
-def error_text(error: DomainError) -> str:
-    """What a volunteer is told when a rule says no."""
-    if isinstance(error, vol.ShiftUnavailable):
-        return {
-            "full": _("Sorry, this shift is full. Thank you for offering!"),
-            "past": _("This shift has already started or is over."),
-            "started": _("This shift has already started."),
-            "cancelled": _("This shift was cancelled."),
-        }.get(error.reason, _("This shift can't be claimed now."))
-    if isinstance(error, vol.AlreadyClaimed):
-        return _("You already have a place on this shift. See you there!")
-    if isinstance(error, vol.NotAVolunteer):
-        return _("Please become a volunteer first: press 🙋 Volunteer in the menu.")
-    if isinstance(error, vol.NotClaimed):
-        return _("You don't have a place on this shift.")
-    if isinstance(error, vol.CheckInClosed):
-        return {
-            "early": _("Check-in opens one hour before the shift starts."),
-            "late": _("This shift is over, so it is too late to check in or out."),
-            "not_in": _("Please check in first."),
-        }.get(error.reason, _("Not possible now."))
-    if isinstance(error, NotAllowed):
-        return _("This button is not for you.")
-    if isinstance(error, NotFound):
-        return out_of_date()
-    if isinstance(error, InvalidInput) and error.field == "skills":
-        return _("Please choose at least one skill, or type one.")
-    return _("That is not possible now.")
 
 
 def when_text(shift: Shift, tz: ZoneInfo) -> str:
@@ -228,27 +198,23 @@ async def on_menu_button(
 ) -> None:
     """The volunteer screen's buttons."""
     assert user.id is not None
-    try:
-        match callback_data.action:
-            case VolMenuAction.HOME:
-                text, builder = await render_home(session, user=user, access=access, clock=clock)
-                await reply(callback, text, builder, edit=True)
-            case VolMenuAction.PROFILE:
-                await start_profile(callback, user=user, session=session, state=state)
-                return
-            case VolMenuAction.PAUSE | VolMenuAction.RESUME:
-                await vol.set_paused(session, user_id=user.id, clock=clock,
-                                     paused=callback_data.action == VolMenuAction.PAUSE)
-                text, builder = await render_home(session, user=user, access=access, clock=clock)
-                await reply(callback, text, builder, edit=True)
-            case VolMenuAction.OPEN:
-                await show_open_shifts(callback, user=user, session=session, clock=clock)
-            case VolMenuAction.SHIFT:
-                await show_my_shift(callback, user=user, session=session, clock=clock,
-                                    claim_id=callback_data.id)
-    except DomainError as error:
-        await callback.answer(error_text(error), show_alert=True)
-        return
+    match callback_data.action:
+        case VolMenuAction.HOME:
+            text, builder = await render_home(session, user=user, access=access, clock=clock)
+            await reply(callback, text, builder, edit=True)
+        case VolMenuAction.PROFILE:
+            await start_profile(callback, user=user, session=session, state=state)
+            return
+        case VolMenuAction.PAUSE | VolMenuAction.RESUME:
+            await vol.set_paused(session, user_id=user.id, clock=clock,
+                                 paused=callback_data.action == VolMenuAction.PAUSE)
+            text, builder = await render_home(session, user=user, access=access, clock=clock)
+            await reply(callback, text, builder, edit=True)
+        case VolMenuAction.OPEN:
+            await show_open_shifts(callback, user=user, session=session, clock=clock)
+        case VolMenuAction.SHIFT:
+            await show_my_shift(callback, user=user, session=session, clock=clock,
+                                claim_id=callback_data.id)
     await callback.answer()
 
 
@@ -393,9 +359,7 @@ async def on_profile_button(
         await reply(callback, _("Type your skill in a few words (or /cancel)."))
     elif action == VolProfileAction.SKILLS_DONE:
         if not data.get("v_skills") and not data.get("v_other"):
-            await callback.answer(_("Please choose at least one skill, or type one."),
-                                  show_alert=True)
-            return
+            raise InvalidInput("skills", "empty")
         text, builder = await times_screen(state)
         await reply(callback, text, builder, edit=True)
     elif action == VolProfileAction.SLOTS_DONE:
@@ -425,15 +389,9 @@ async def save_profile(
     state: FSMContext, grid_id: int | None,
 ) -> None:
     data = await state.get_data()
-    try:
-        await vol.save_profile(session, user=user, clock=clock, skills=data.get("v_skills") or [],
-                               slots=data.get("v_slots") or [], other_skill=data.get("v_other"),
-                               grid_id=grid_id)
-    except (DomainError, ValueError) as error:
-        text = (error_text(error) if isinstance(error, DomainError)
-                else _("This button is out of date."))
-        await callback.answer(text, show_alert=True)
-        return
+    await vol.save_profile(session, user=user, clock=clock, skills=data.get("v_skills") or [],
+                           slots=data.get("v_slots") or [], other_skill=data.get("v_other"),
+                           grid_id=grid_id)
     await state.clear()
     await callback.answer(_("Saved ✅"))
     text, builder = await render_home(session, user=user, access=access, clock=clock)
@@ -444,11 +402,8 @@ async def save_profile(
 @router.message(VolunteerStates.other_skill, F.text, ~F.text.startswith("/"))
 async def on_other_skill(message: Message, state: FSMContext) -> None:
     """A skill typed by the volunteer, not on the list."""
-    text = " ".join((message.text or "").split())
-    if len(text) > OTHER_SKILL_MAX:
-        await message.answer(_("That is too long (at most {n} characters). Please send it "
-                               "again.").format(n=OTHER_SKILL_MAX))
-        return
+    text = vol.clean_text(message.text, field="other_skill", limit=OTHER_SKILL_MAX,
+                          required=False)
     await state.set_state(None)
     await state.update_data(v_other=text or None)
     text, builder = await skills_screen(state)
@@ -465,64 +420,61 @@ async def on_shift_button(
 ) -> None:
     """Claim, still coming, can't come (with a reason when late), check in, check out."""
     claim_id = callback_data.id
-    try:
-        match callback_data.action:
-            case VolShiftAction.CLAIM:
-                claim = await vol.claim_shift(session, user=user, clock=clock,
-                                              buttons=OUTBOX_KEYBOARDS.volunteers,
-                                              shift_id=callback_data.id, notify=outbox_notify)
-                await callback.answer(_("✅ Your place is booked. Thank you!"))
-                text, builder = await shift_card(session, claim_id=claim.id or 0, user=user,
-                                                 clock=clock)
-                await reply(callback, _("✅ Your place is booked. We will remind you the day "
-                                        "before and one hour before.") + "\n\n" + text, builder)
-                return
-            case VolShiftAction.COMING:
-                claim, _shift, _task = await vol.get_claim(session, user=user, claim_id=claim_id)
-                if claim.status != ClaimStatus.CLAIMED:
-                    raise vol.NotClaimed(str(claim_id))
-                await callback.answer(_("👍 Thank you! See you there."), show_alert=True)
-                return
-            case VolShiftAction.CANT:
-                view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
-                if view.claim.status != ClaimStatus.CLAIMED:
-                    raise vol.NotClaimed(str(claim_id))
-                if view.needs_reason:
-                    await ask_reason(callback, state=state, claim_id=claim_id)
-                    await callback.answer()
-                    return
-                await vol.withdraw(session, user=user, clock=clock, claim_id=claim_id,
-                                   notify=outbox_notify)
+    match callback_data.action:
+        case VolShiftAction.CLAIM:
+            claim = await vol.claim_shift(session, user=user, clock=clock,
+                                          buttons=OUTBOX_KEYBOARDS.volunteers,
+                                          shift_id=callback_data.id, notify=outbox_notify)
+            await callback.answer(_("✅ Your place is booked. Thank you!"))
+            text, builder = await shift_card(session, claim_id=claim.id or 0, user=user,
+                                             clock=clock)
+            await reply(callback, _("✅ Your place is booked. We will remind you the day "
+                                    "before and one hour before.") + "\n\n" + text, builder)
+            return
+        case VolShiftAction.COMING:
+            claim, _shift, _task = await vol.get_claim(session, user=user, claim_id=claim_id)
+            if claim.status != ClaimStatus.CLAIMED:
+                raise vol.NotClaimed(str(claim_id))
+            await callback.answer(_("👍 Thank you! See you there."), show_alert=True)
+            return
+        case VolShiftAction.CANT:
+            view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
+            if view.claim.status != ClaimStatus.CLAIMED:
+                raise vol.NotClaimed(str(claim_id))
+            if view.needs_reason:
+                await ask_reason(callback, state=state, claim_id=claim_id)
                 await callback.answer()
-                await reply(callback, _("Your place is given back. Thank you for letting "
-                                        "us know."))
                 return
-            case VolShiftAction.REASON:
-                label = reason_labels().get(callback_data.code)
-                if label is None:
-                    raise NotFound(callback_data.code)
-                await withdraw_late(callback, user=user, session=session, clock=clock,
-                                    state=state, claim_id=claim_id, reason=label,
-                                    notify=outbox_notify)
-                return
-            case VolShiftAction.CHECK_IN:
-                await vol.check_in(session, user=user, clock=clock,
-                                                 claim_id=claim_id)
-                await callback.answer(_("✅ Checked in"))
-                await state.set_state(VolunteerStates.location)
-                await state.update_data(v_claim=claim_id)
-                await reply_location_ask(callback)
-                return
-            case VolShiftAction.CHECK_OUT:
-                claim = await vol.check_out(session, user=user, clock=clock, claim_id=claim_id)
-                _c, shift, _t = await vol.get_claim(session, user=user, claim_id=claim_id)
-                await callback.answer()
-                await reply(callback, _("🏁 Checked out. About {hours} hours; staff will confirm "
-                                        "them. Thank you!").format(
-                    hours=hours.hours_text(hours.proposed_minutes(claim, shift))))
-                return
-    except DomainError as error:
-        await callback.answer(error_text(error), show_alert=True)
+            await vol.withdraw(session, user=user, clock=clock, claim_id=claim_id,
+                               notify=outbox_notify)
+            await callback.answer()
+            await reply(callback, _("Your place is given back. Thank you for letting "
+                                    "us know."))
+            return
+        case VolShiftAction.REASON:
+            label = reason_labels().get(callback_data.code)
+            if label is None:
+                raise NotFound(callback_data.code)
+            await withdraw_late(callback, user=user, session=session, clock=clock,
+                                state=state, claim_id=claim_id, reason=label,
+                                notify=outbox_notify)
+            return
+        case VolShiftAction.CHECK_IN:
+            await vol.check_in(session, user=user, clock=clock,
+                                             claim_id=claim_id)
+            await callback.answer(_("✅ Checked in"))
+            await state.set_state(VolunteerStates.location)
+            await state.update_data(v_claim=claim_id)
+            await reply_location_ask(callback)
+            return
+        case VolShiftAction.CHECK_OUT:
+            claim = await vol.check_out(session, user=user, clock=clock, claim_id=claim_id)
+            _c, shift, _t = await vol.get_claim(session, user=user, claim_id=claim_id)
+            await callback.answer()
+            await reply(callback, _("🏁 Checked out. About {hours} hours; staff will confirm "
+                                    "them. Thank you!").format(
+                hours=hours.hours_text(hours.proposed_minutes(claim, shift))))
+            return
 
 
 async def ask_reason(callback: CallbackQuery, *, state: FSMContext, claim_id: int) -> None:
@@ -544,14 +496,8 @@ async def withdraw_late(
     try:
         await vol.withdraw(session, user=user, clock=clock, claim_id=claim_id, reason=reason,
                            notify=notify)
-    except DomainError as error:
+    finally:  # said no or done: either way the question is over
         await state.set_state(None)
-        if isinstance(event, CallbackQuery):
-            await event.answer(error_text(error), show_alert=True)
-        else:
-            await event.answer(error_text(error))
-        return
-    await state.set_state(None)
     text = _("Your place is given back and the organisers are told. Thank you for letting "
              "us know.")
     if isinstance(event, CallbackQuery):
@@ -596,8 +542,8 @@ async def on_location(
         near = await vol.note_location(session, user=user, claim_id=claim_id,
                                        latitude=message.location.latitude,
                                        longitude=message.location.longitude)
-    except DomainError as error:
-        await message.answer(error_text(error), reply_markup=main_menu(access))
+    except DomainError as error:  # answered with the main menu back, not as a bare alert
+        await message.answer(reply_for(error), reply_markup=main_menu(access))
         return
     text = {True: _("📍 Thank you: you are at the place."),
             False: _("📍 Thank you. You seem to be some way from the place; that's fine, "

@@ -41,7 +41,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import VolStaffAction, VolStaffCb
 from bot.keyboards.builder import InlineKeyboardBuilder
-from bot.replies import answer_out_of_date, not_allowed, out_of_date
 from handlers.volunteers.home import community_zone, when_text
 from handlers.volunteers.tasks import start_draft
 from handlers.volunteers.texts import skills_text, ticked
@@ -51,7 +50,7 @@ from services import volunteer_export, volunteer_hours
 from services import volunteers as vol
 from services.access import Access
 from services.clock import Clock
-from services.errors import AlreadyExists, DomainError, InvalidInput, NotAllowed, NotFound
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 
 router = Router(name=__name__)
 Notify = Callable[[], None]
@@ -63,30 +62,17 @@ class StaffStates(StatesGroup):
     reason = State()
 
 
-def staff_error(error: DomainError) -> str:
-    if isinstance(error, NotAllowed):
-        return not_allowed()
-    if isinstance(error, AlreadyExists):
-        return _("These hours are already confirmed. Use ✏️ to correct them.")
-    if isinstance(error, vol.ShiftUnavailable):
-        if error.reason == "not_started":
-            return _("The shift has not started yet.")
-        return _("This task or shift was cancelled.")
-    if isinstance(error, vol.NotClaimed):
-        return _("This person no longer has a place on the shift.")
-    if isinstance(error, InvalidInput):
-        return {
-            ("headcount", "below_taken"): _("More people have already signed up than that."),
-            ("headcount", "zero"): _("A shift needs at least 1 person."),
-            ("hours", "range"): _("Please send a number of hours between 0 and 24."),
-            ("reason", "empty"): _("Please say why, in a few words."),
-        }.get((error.field, error.reason), _("Please check what you entered."))
-    return out_of_date()
-
-
 def this_month(clock: Clock, tz: ZoneInfo) -> int:
     now = clock.now().astimezone(tz)
     return now.year * 100 + now.month
+
+
+def month_of(yyyymm: int) -> tuple[int, int]:
+    """(year, month) of a button's yyyymm; NotFound for a forged one."""
+    year, month = divmod(yyyymm, 100)
+    if not (1 <= month <= 12 and 2000 <= year <= 9999):
+        raise NotFound(f"month {yyyymm}")
+    return year, month
 
 
 def step_month(yyyymm: int, step: int) -> int:
@@ -233,7 +219,7 @@ async def render_month(
     session: AsyncSession, access: Access, cid: int, yyyymm: int
 ) -> tuple[str, InlineKeyboardBuilder]:
     tz = await community_zone(session, cid)
-    year, month = divmod(yyyymm, 100)
+    year, month = month_of(yyyymm)
     start, end = volunteer_hours.month_bounds(year, month, tz)
     grids = await volunteer_hours.hours_by_grid(session, access=access, community_id=cid,
                                                 start=start, end=end)
@@ -265,7 +251,7 @@ async def render_commend(
     session: AsyncSession, access: Access, cid: int, yyyymm: int, chosen: set[int]
 ) -> tuple[str, InlineKeyboardBuilder]:
     tz = await community_zone(session, cid)
-    year, month = divmod(yyyymm, 100)
+    year, month = month_of(yyyymm)
     start, end = volunteer_hours.month_bounds(year, month, tz)
     grids = await volunteer_hours.hours_by_grid(session, access=access, community_id=cid,
                                                 start=start, end=end)
@@ -304,93 +290,85 @@ async def on_staff_button(
         await callback.answer()
         return
     if not access.can_manage(cid):
-        await callback.answer(staff_error(NotAllowed(str(cid))), show_alert=True)
-        return
+        raise NotAllowed(str(cid))
     text: str | None = None
     builder: InlineKeyboardBuilder | None = None
     edit = True
-    try:
-        match callback_data.action:
-            case VolStaffAction.HOME:
-                text, builder = await render_home(session, cid, clock)
-            case VolStaffAction.NEW:
-                await callback.answer()
-                await start_draft(callback, state=state, community_id=cid)
+    match callback_data.action:
+        case VolStaffAction.HOME:
+            text, builder = await render_home(session, cid, clock)
+        case VolStaffAction.NEW:
+            await callback.answer()
+            await start_draft(callback, state=state, community_id=cid)
+            return
+        case VolStaffAction.TASKS:
+            text, builder = await render_tasks(session, access, clock, cid)
+        case VolStaffAction.TASK:
+            text, builder = await render_task(session, access, cid, item)
+        case VolStaffAction.SHIFT:
+            text, builder = await render_roster(session, access, clock, cid, item)
+        case VolStaffAction.CONFIRM | VolStaffAction.ABSENT:
+            if callback_data.action == VolStaffAction.CONFIRM:
+                await volunteer_hours.confirm_hours(session, access=access, clock=clock,
+                                                    claim_id=item)
+            else:
+                await volunteer_hours.mark_absent(session, access=access, clock=clock,
+                                                  claim_id=item)
+            claim_shift = await shift_of_claim(session, item)
+            text, builder = await render_roster(session, access, clock, cid, claim_shift)
+        case VolStaffAction.CORRECT:
+            await volunteer_hours.staff_claim(session, access=access, claim_id=item)
+            await state.set_state(StaffStates.hours)
+            await state.update_data(v_claim=item, v_cid=cid)
+            text, edit = _("Send the correct number of hours, for example 2 or 1.5 "
+                           "(0 if they did not come)."), False
+        case VolStaffAction.MORE | VolStaffAction.FEWER:
+            shift, _task = await vol.get_shift(session, shift_id=item)
+            step = 1 if callback_data.action == VolStaffAction.MORE else -1
+            await vol.set_headcount(session, access=access, clock=clock, shift_id=item,
+                                    headcount=shift.headcount + step)
+            text, builder = await render_roster(session, access, clock, cid, item)
+        case VolStaffAction.CANCEL_SHIFT | VolStaffAction.CANCEL_TASK:
+            text, builder, edit = await cancel(callback_data, session, access, clock,
+                                               outbox_notify)
+        case VolStaffAction.EDIT:
+            task = await vol.get_task(session, task_id=item)
+            access.require_manage(task.community_id)
+            if n not in (1, 2, 3):
+                raise NotFound(f"field {n}")
+            await state.set_state(StaffStates.edit)
+            await state.update_data(v_task=item, v_field=n, v_cid=cid)
+            text, edit = {1: _("Send the new title."), 2: _("Send the new place."),
+                          3: _("Send the new description.")}[n], False
+        case VolStaffAction.MONTH:
+            text, builder = await render_month(session, access, cid, n)
+        case VolStaffAction.COMMEND | VolStaffAction.TOGGLE:
+            chosen = set((await state.get_data()).get("v_commend") or [])
+            if callback_data.action == VolStaffAction.TOGGLE:
+                chosen ^= {item}
+            else:
+                chosen = set()
+            await state.update_data(v_commend=sorted(chosen))
+            text, builder = await render_commend(session, access, cid, n, chosen)
+        case VolStaffAction.SEND:
+            chosen = set((await state.get_data()).get("v_commend") or [])
+            if not chosen:
+                await callback.answer(_("Press at least one name first."), show_alert=True)
                 return
-            case VolStaffAction.TASKS:
-                text, builder = await render_tasks(session, access, clock, cid)
-            case VolStaffAction.TASK:
-                text, builder = await render_task(session, access, cid, item)
-            case VolStaffAction.SHIFT:
-                text, builder = await render_roster(session, access, clock, cid, item)
-            case VolStaffAction.CONFIRM | VolStaffAction.ABSENT:
-                if callback_data.action == VolStaffAction.CONFIRM:
-                    await volunteer_hours.confirm_hours(session, access=access, clock=clock,
-                                                        claim_id=item)
-                else:
-                    await volunteer_hours.mark_absent(session, access=access, clock=clock,
-                                                      claim_id=item)
-                claim_shift = await shift_of_claim(session, item)
-                text, builder = await render_roster(session, access, clock, cid, claim_shift)
-            case VolStaffAction.CORRECT:
-                await volunteer_hours.staff_claim(session, access=access, claim_id=item)
-                await state.set_state(StaffStates.hours)
-                await state.update_data(v_claim=item, v_cid=cid)
-                text, edit = _("Send the correct number of hours, for example 2 or 1.5 "
-                               "(0 if they did not come)."), False
-            case VolStaffAction.MORE | VolStaffAction.FEWER:
-                shift, _task = await vol.get_shift(session, shift_id=item)
-                step = 1 if callback_data.action == VolStaffAction.MORE else -1
-                await vol.set_headcount(session, access=access, clock=clock, shift_id=item,
-                                        headcount=shift.headcount + step)
-                text, builder = await render_roster(session, access, clock, cid, item)
-            case VolStaffAction.CANCEL_SHIFT | VolStaffAction.CANCEL_TASK:
-                text, builder, edit = await cancel(callback_data, session, access, clock,
-                                                   outbox_notify)
-            case VolStaffAction.EDIT:
-                task = await vol.get_task(session, task_id=item)
-                access.require_manage(task.community_id)
-                if n not in (1, 2, 3):
-                    raise NotFound(f"field {n}")
-                await state.set_state(StaffStates.edit)
-                await state.update_data(v_task=item, v_field=n, v_cid=cid)
-                text, edit = {1: _("Send the new title."), 2: _("Send the new place."),
-                              3: _("Send the new description.")}[n], False
-            case VolStaffAction.MONTH:
-                text, builder = await render_month(session, access, cid, n)
-            case VolStaffAction.COMMEND | VolStaffAction.TOGGLE:
-                chosen = set((await state.get_data()).get("v_commend") or [])
-                if callback_data.action == VolStaffAction.TOGGLE:
-                    chosen ^= {item}
-                else:
-                    chosen = set()
-                await state.update_data(v_commend=sorted(chosen))
-                text, builder = await render_commend(session, access, cid, n, chosen)
-            case VolStaffAction.SEND:
-                chosen = set((await state.get_data()).get("v_commend") or [])
-                if not chosen:
-                    await callback.answer(_("Press at least one name first."), show_alert=True)
-                    return
-                year, month = divmod(n, 100)
-                sent = await volunteer_hours.commend(
-                    session, access=access, clock=clock, community_id=cid, user_ids=chosen,
-                    year=year, month=month, notify=outbox_notify)
-                await state.update_data(v_commend=[])
-                await callback.answer(_("Thanks sent to {n} people 🏅").format(n=sent),
-                                      show_alert=True)
-                text, builder = await render_month(session, access, cid, n)
-                await message.edit_text(text, reply_markup=builder.as_markup())
-                return
-            case VolStaffAction.EXPORT:
-                await callback.answer()
-                await send_export(message, session, access, clock, cid, n)
-                return
-    except DomainError as error:
-        await callback.answer(staff_error(error), show_alert=True)
-        return
-    except ValueError:
-        await answer_out_of_date(callback)
-        return
+            year, month = month_of(n)
+            sent = await volunteer_hours.commend(
+                session, access=access, clock=clock, community_id=cid, user_ids=chosen,
+                year=year, month=month, notify=outbox_notify)
+            await state.update_data(v_commend=[])
+            await callback.answer(_("Thanks sent to {n} people 🏅").format(n=sent),
+                                  show_alert=True)
+            text, builder = await render_month(session, access, cid, n)
+            await message.edit_text(text, reply_markup=builder.as_markup())
+            return
+        case VolStaffAction.EXPORT:
+            await callback.answer()
+            await send_export(message, session, access, clock, cid, n)
+            return
     await callback.answer()
     if text is not None:
         markup = builder.as_markup() if builder else None
@@ -442,10 +420,11 @@ async def send_export(
 ) -> None:
     tz = await community_zone(session, cid)
     if n > 9999:
-        year, month = divmod(n, 100)
+        year, month = month_of(n)
         start, end = volunteer_hours.month_bounds(year, month, tz)
         label = f"{year}-{month:02d}"
     else:
+        month_of(n * 100 + 1)
         start, end = volunteer_hours.year_bounds(n, tz)
         label = str(n)
     data = await volunteer_export.export_hours(
@@ -473,10 +452,9 @@ async def on_edit_text(
         await vol.edit_task(session, access=access, clock=clock, task_id=task_id,
                             notify=outbox_notify, **{field: message.text or ""})
     except DomainError as error:
-        await message.answer(staff_error(error))
-        if not isinstance(error, InvalidInput):
+        if not isinstance(error, InvalidInput):  # words to fix keep the question open
             await state.clear()
-        return
+        raise
     await state.clear()
     text, builder = await render_task(session, access, cid, task_id)
     await message.answer(_("Saved ✅ The people signed up are being told.") + "\n\n" + text,
@@ -520,9 +498,8 @@ async def on_reason_text(
         shift_id = await shift_of_claim(session, claim_id)
         text, builder = await render_roster(session, access, clock, cid, shift_id)
     except DomainError as error:
-        await message.answer(staff_error(error))
         if not (isinstance(error, InvalidInput) and error.field == "reason"):
             await state.clear()
-        return
+        raise
     await state.clear()
     await message.answer(_("Corrected ✅") + "\n\n" + text, reply_markup=builder.as_markup())
