@@ -16,7 +16,13 @@ from bot.callback_data import (
     VolStaffAction,
     VolStaffCb,
 )
-from bot.callback_data.volunteers import VolDraftPeopleCb
+from bot.callback_data.volunteers import (
+    VolCancelTaskCb,
+    VolDraftPeopleCb,
+    VolHoursAction,
+    VolHoursCb,
+    VolMonthCb,
+)
 from bot.keyboards.dates import DayCb, TimeCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
@@ -144,12 +150,12 @@ async def test_forged_and_bad_buttons_get_plain_answers_and_change_nothing(
     assert await ann.forge(VolShiftCb(action=VolShiftAction.CLAIM, id=999).pack()) == \
         "This button is out of date."
     # Ann is no staff: staff buttons, even for her own community, are refused.
-    confirm = VolStaffCb(action=VolStaffAction.TASKS, cid=home.id or 0).pack()
+    confirm = VolStaffCb(action=VolStaffAction.TASKS, community_id=home.id or 0).pack()
     assert await ann.forge(confirm) == "You can't do that here. Only staff of this community can."
     # Staff of the other community can't cancel our task by naming their own community.
     other_staff = harness.person(3002, "Organiser")
-    cancel = VolStaffCb(action=VolStaffAction.CANCEL_TASK, cid=other.id or 0, id=ours.id or 0,
-                        n=1).pack()
+    cancel = VolCancelTaskCb(community_id=other.id or 0, task_id=ours.id or 0,
+                             confirmed=True).pack()
     assert await other_staff.forge(cancel) == \
         "You can't do that here. Only staff of this community can."
 
@@ -164,10 +170,12 @@ async def test_forged_and_bad_buttons_get_plain_answers_and_change_nothing(
     assert await bob.forge(check_in) == "This button is not for you."
     assert await ann.forge(check_in) == "Check-in opens one hour before the shift starts."
     # A correction of hours by someone who is not staff of that community.
-    correct = VolStaffCb(action=VolStaffAction.CORRECT, cid=other.id or 0,
-                         id=ann_claim.id or 0).pack()
+    correct = VolHoursCb(action=VolHoursAction.CORRECT, community_id=other.id or 0,
+                         claim_id=ann_claim.id or 0).pack()
     assert await other_staff.forge(correct) == \
         "You can't do that here. Only staff of this community can."
+    forged_month = VolMonthCb(community_id=home.id or 0, month=202613).pack()
+    assert await _staff.forge(forged_month) == "This button is out of date."
     assert [c.checked_in_at for c in await rows(session, ShiftClaim)] == [None]
     assert await rows(session, AuditEntry, col(AuditEntry.action).like("volunteer.task.cancel")) \
         == []
