@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from models.communities import Community, Grid
-from models.db import begin_write
+from models.db import write
 from models.outbox import OutboxKind
 from models.users import User
 from models.volunteers import (
@@ -35,7 +35,7 @@ from models.volunteers import (
 from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
-from services.errors import AlreadyExists, InvalidInput, NotFound, refusing
+from services.errors import AlreadyExists, InvalidInput, NotFound
 from services.outbox import N_
 from services.volunteers import (
     PlaceGivenUp,
@@ -122,17 +122,15 @@ async def _add_entry(
 async def _awaiting_attendance(
     session: AsyncSession, access: Access, clock: Clock, claim_id: int
 ) -> tuple[ShiftClaim, Shift, VolunteerTask]:
-    """A claim staff may now mark (the shift has started, no hours yet), in a write
-    transaction; on a refusal the transaction is ended before the error goes up."""
-    await begin_write(session)
-    async with refusing(session):
-        claim, shift, task = await _staff_claim(session, access, claim_id)
-        if claim.status != ClaimStatus.CLAIMED:
-            raise PlaceGivenUp(str(claim_id))
-        if shift.starts_at > clock.now():
-            raise ShiftUnavailable("not_started")
-        if await ledger(session, claim_id=claim_id):
-            raise HoursConfirmed(f"hours of claim {claim_id}")
+    """A claim staff may now mark (the shift has started, no hours yet); the checks of
+    confirm_hours and mark_absent, run inside their write."""
+    claim, shift, task = await _staff_claim(session, access, claim_id)
+    if claim.status != ClaimStatus.CLAIMED:
+        raise PlaceGivenUp(str(claim_id))
+    if shift.starts_at > clock.now():
+        raise ShiftUnavailable("not_started")
+    if await ledger(session, claim_id=claim_id):
+        raise HoursConfirmed(f"hours of claim {claim_id}")
     return claim, shift, task
 
 
@@ -140,15 +138,16 @@ async def confirm_hours(
     session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
 ) -> HoursEntry:
     """Staff confirm that the volunteer came: the proposed hours become the first entry."""
-    claim, shift, task = await _awaiting_attendance(session, access, clock, claim_id)
-    minutes = proposed_minutes(claim, shift)
-    claim.attendance, claim.attendance_by = Attendance.PRESENT, access.user_id
-    session.add(claim)
-    entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
-                             task=task, minutes=minutes, previous=0, reason=None)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.hours.confirm",
-                 community_id=task.community_id, claim_id=claim_id, minutes=minutes)
-    await session.commit()
+    async with write(session):
+        claim, shift, task = await _awaiting_attendance(session, access, clock, claim_id)
+        minutes = proposed_minutes(claim, shift)
+        claim.attendance, claim.attendance_by = Attendance.PRESENT, access.user_id
+        session.add(claim)
+        entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
+                                 task=task, minutes=minutes, previous=0, reason=None)
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.hours.confirm", community_id=task.community_id,
+                     claim_id=claim_id, minutes=minutes)
     return entry
 
 
@@ -157,8 +156,7 @@ async def correct_hours(
     reason: str,
 ) -> HoursEntry:
     """Staff set a claim's hours to `minutes`, saying why: a new ledger entry."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         claim, shift, task = await _staff_claim(session, access, claim_id)
         if claim.status != ClaimStatus.CLAIMED:
             raise PlaceGivenUp(str(claim_id))
@@ -167,17 +165,16 @@ async def correct_hours(
         if not 0 <= minutes <= MAX_MINUTES:
             raise InvalidInput("hours", "range")
         why = clean_text(reason, field="reason", limit=REASON_MAX)
-    entries = await ledger(session, claim_id=claim_id)
-    previous = entries[-1].minutes if entries else 0
-    claim.attendance = Attendance.PRESENT if minutes else Attendance.ABSENT
-    claim.attendance_by = access.user_id
-    session.add(claim)
-    entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
-                             task=task, minutes=minutes, previous=previous, reason=why)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.hours.correct",
-                 community_id=task.community_id, claim_id=claim_id, minutes=minutes,
-                 previous=previous, reason=why)
-    await session.commit()
+        entries = await ledger(session, claim_id=claim_id)
+        previous = entries[-1].minutes if entries else 0
+        claim.attendance = Attendance.PRESENT if minutes else Attendance.ABSENT
+        claim.attendance_by = access.user_id
+        session.add(claim)
+        entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
+                                 task=task, minutes=minutes, previous=previous, reason=why)
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.hours.correct", community_id=task.community_id,
+                     claim_id=claim_id, minutes=minutes, previous=previous, reason=why)
     return entry
 
 
@@ -185,12 +182,12 @@ async def mark_absent(
     session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
 ) -> ShiftClaim:
     """Staff note that the volunteer did not come (hours already confirmed: correct them)."""
-    claim, _shift, task = await _awaiting_attendance(session, access, clock, claim_id)
-    claim.attendance, claim.attendance_by = Attendance.ABSENT, access.user_id
-    session.add(claim)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.absent",
-                 community_id=task.community_id, claim_id=claim_id)
-    await session.commit()
+    async with write(session):
+        claim, _shift, task = await _awaiting_attendance(session, access, clock, claim_id)
+        claim.attendance, claim.attendance_by = Attendance.ABSENT, access.user_id
+        session.add(claim)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.absent",
+                     community_id=task.community_id, claim_id=claim_id)
     return claim
 
 
@@ -336,25 +333,24 @@ async def commend(
 
     Only people with confirmed hours in that month and community are commended.
     """
-    await begin_write(session)
-    community = await session.get(Community, community_id)
-    if community is None:
-        raise NotFound(f"community {community_id}")
-    start, end = month_bounds(year, month, zone(community))
-    wanted = set(user_ids)
-    found = await hours_by_grid(session, access=access, community_id=community_id,
-                                start=start, end=end)
-    rows = [outbox.Outgoing(
-        user_id=user.id or 0, kind=OutboxKind.STATUS,
-        key=N_("🏅 Thank you, {name}! In {month} you gave {hours} hours of service to {community}. "
-               "The community commends you."),
-        params={"name": user.first_name or "", "month": f"{year}-{month:02d}",
-                "hours": hours_text(minutes), "community": community.name},
-        dedupe_key=f"vcommend:{community_id}:{year}-{month:02d}:u{user.id}")
-        for grid in found for user, minutes in grid.people if user.id in wanted]
-    queued = await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.commend",
-                 community_id=community_id, month=f"{year}-{month:02d}",
-                 user_ids=sorted(u.user_id for u in rows))
-    await session.commit()
+    async with write(session):
+        community = await session.get(Community, community_id)
+        if community is None:
+            raise NotFound(f"community {community_id}")
+        start, end = month_bounds(year, month, zone(community))
+        wanted = set(user_ids)
+        found = await hours_by_grid(session, access=access, community_id=community_id,
+                                    start=start, end=end)
+        rows = [outbox.Outgoing(
+            user_id=user.id or 0, kind=OutboxKind.STATUS,
+            key=N_("🏅 Thank you, {name}! In {month} you gave {hours} hours of service to "
+                   "{community}. The community commends you."),
+            params={"name": user.first_name or "", "month": f"{year}-{month:02d}",
+                    "hours": hours_text(minutes), "community": community.name},
+            dedupe_key=f"vcommend:{community_id}:{year}-{month:02d}:u{user.id}")
+            for grid in found for user, minutes in grid.people if user.id in wanted]
+        queued = await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.commend",
+                     community_id=community_id, month=f"{year}-{month:02d}",
+                     user_ids=sorted(u.user_id for u in rows))
     return queued

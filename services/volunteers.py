@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from models.communities import Community, Grid
-from models.db import begin_write
+from models.db import write
 from models.outbox import OutboxKind
 from models.users import User
 from models.volunteers import (
@@ -59,7 +59,7 @@ from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours, refusing
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours
 from services.outbox import N_, Notify
 from services.text import clean_text as _clean_text
 
@@ -212,26 +212,25 @@ async def save_profile(
     assert user.id is not None
     if user.community_id is None:
         raise InvalidInput("community", "missing")
-    await begin_write(session)
-    chosen, times = codes(Skill, skills), codes(Slot, slots)
-    other = clean_text(other_skill, field="other_skill", limit=OTHER_SKILL_MAX,
-                       required=False) or None
-    if not chosen and not other:
-        raise InvalidInput("skills", "empty")
-    if grid_id is not None:
-        grid = await session.get(Grid, grid_id)
-        if grid is None or grid.community_id != user.community_id:
-            raise NotFound(f"grid {grid_id} in community {user.community_id}")
-    now = clock.now()
-    volunteer = await get_volunteer(session, user_id=user.id)
-    if volunteer is None:
-        volunteer = Volunteer(user_id=user.id, community_id=user.community_id, created_at=now,
-                              updated_at=now)
-    volunteer.community_id = user.community_id
-    volunteer.skills, volunteer.slots, volunteer.other_skill = chosen, times, other
-    volunteer.grid_id, volunteer.updated_at = grid_id, now
-    session.add(volunteer)
-    await session.commit()
+    async with write(session):
+        chosen, times = codes(Skill, skills), codes(Slot, slots)
+        other = clean_text(other_skill, field="other_skill", limit=OTHER_SKILL_MAX,
+                           required=False) or None
+        if not chosen and not other:
+            raise InvalidInput("skills", "empty")
+        if grid_id is not None:
+            grid = await session.get(Grid, grid_id)
+            if grid is None or grid.community_id != user.community_id:
+                raise NotFound(f"grid {grid_id} in community {user.community_id}")
+        now = clock.now()
+        volunteer = await get_volunteer(session, user_id=user.id)
+        if volunteer is None:
+            volunteer = Volunteer(user_id=user.id, community_id=user.community_id, created_at=now,
+                                  updated_at=now)
+        volunteer.community_id = user.community_id
+        volunteer.skills, volunteer.slots, volunteer.other_skill = chosen, times, other
+        volunteer.grid_id, volunteer.updated_at = grid_id, now
+        session.add(volunteer)
     return volunteer
 
 
@@ -239,13 +238,12 @@ async def set_paused(
     session: AsyncSession, *, user_id: int, clock: Clock, paused: bool
 ) -> Volunteer:
     """Pause (no pings) or resume; shifts already claimed stay."""
-    await begin_write(session)
-    volunteer = await get_volunteer(session, user_id=user_id)
-    if volunteer is None:
-        raise NotAVolunteer(str(user_id))
-    volunteer.paused, volunteer.updated_at = paused, clock.now()
-    session.add(volunteer)
-    await session.commit()
+    async with write(session):
+        volunteer = await get_volunteer(session, user_id=user_id)
+        if volunteer is None:
+            raise NotAVolunteer(str(user_id))
+        volunteer.paused, volunteer.updated_at = paused, clock.now()
+        session.add(volunteer)
     return volunteer
 
 
@@ -307,45 +305,45 @@ async def create_task(
 ) -> VolunteerTask:
     """Staff publish a task; each shift repeats weekly `weeks` times. Pings go out at once."""
     access.require_manage(community_id)
-    await begin_write(session)
-    community = await session.get(Community, community_id)
-    if community is None:
-        raise NotFound(f"community {community_id}")
-    title = clean_text(title, field="title", limit=TITLE_MAX)
-    place = clean_text(place, field="place", limit=PLACE_MAX)
-    description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
-                             required=False)
-    wanted = codes(Skill, skills)
-    if not 1 <= weeks <= MAX_WEEKS:
-        raise InvalidInput("weeks", "range")
-    if not shifts:
-        raise InvalidInput("shifts", "empty")
-    if grid_id is not None:
-        grid = await session.get(Grid, grid_id)
-        if grid is None or grid.community_id != community_id:
-            raise NotFound(f"grid {grid_id} in community {community_id}")
-    now = clock.now()
-    for spec in shifts:
-        check_shift(spec, now=now)
-    if len(shifts) * weeks > MAX_SHIFTS:
-        raise InvalidInput("shifts", "too_many")
-    task = VolunteerTask(community_id=community_id, grid_id=grid_id, title=title,
-                         description=description, skills=wanted, place=place,
-                         latitude=latitude, longitude=longitude, created_by=access.user_id,
-                         created_at=now)
-    session.add(task)
-    await session.flush()
-    assert task.id is not None
-    made = [Shift(task_id=task.id, starts_at=spec.starts_at + timedelta(weeks=week),
-                  ends_at=spec.ends_at + timedelta(weeks=week), headcount=spec.headcount)
-            for week in range(weeks) for spec in shifts]
-    session.add_all(made)
-    await session.flush()
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.task.create",
-                 community_id=community_id, task_id=task.id, shifts=len(made))
-    await ping_matching(session, clock=clock, buttons=buttons, task=task, community=community,
-                        shifts=made, notify=notify)
-    await session.commit()
+    async with write(session):
+        community = await session.get(Community, community_id)
+        if community is None:
+            raise NotFound(f"community {community_id}")
+        title = clean_text(title, field="title", limit=TITLE_MAX)
+        place = clean_text(place, field="place", limit=PLACE_MAX)
+        description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
+                                 required=False)
+        wanted = codes(Skill, skills)
+        if not 1 <= weeks <= MAX_WEEKS:
+            raise InvalidInput("weeks", "range")
+        if not shifts:
+            raise InvalidInput("shifts", "empty")
+        if grid_id is not None:
+            grid = await session.get(Grid, grid_id)
+            if grid is None or grid.community_id != community_id:
+                raise NotFound(f"grid {grid_id} in community {community_id}")
+        now = clock.now()
+        for spec in shifts:
+            check_shift(spec, now=now)
+        if len(shifts) * weeks > MAX_SHIFTS:
+            raise InvalidInput("shifts", "too_many")
+        task = VolunteerTask(community_id=community_id, grid_id=grid_id, title=title,
+                             description=description, skills=wanted, place=place,
+                             latitude=latitude, longitude=longitude, created_by=access.user_id,
+                             created_at=now)
+        session.add(task)
+        await session.flush()
+        assert task.id is not None
+        made = [Shift(task_id=task.id, starts_at=spec.starts_at + timedelta(weeks=week),
+                      ends_at=spec.ends_at + timedelta(weeks=week), headcount=spec.headcount)
+                for week in range(weeks) for spec in shifts]
+        session.add_all(made)
+        await session.flush()
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.task.create", community_id=community_id, task_id=task.id,
+                     shifts=len(made))
+        await ping_matching(session, clock=clock, buttons=buttons, task=task,
+                            community=community, shifts=made, notify=notify)
     return task
 
 
@@ -405,30 +403,28 @@ async def ping_short_shifts(
     await session.commit()
     called = 0
     for shift, task in due:
-        await begin_write(session)
-        won = await session.execute(
-            update(Shift).where(col(Shift.id) == shift.id, col(Shift.short_ping_at).is_(None))
-            .values(short_ping_at=now).execution_options(synchronize_session=False))
-        if _rowcount(won) != 1:
-            await session.commit()
-            continue
-        community = await session.get(Community, task.community_id)
-        assert community is not None
-        tz = zone(community)
-        holders = set((await session.execute(select(col(ShiftClaim.user_id)).where(
-            col(ShiftClaim.shift_id) == shift.id,
-            col(ShiftClaim.status) == ClaimStatus.CLAIMED))).scalars().all())
-        rows = [outbox.Outgoing(
-            user_id=v.user_id, kind=OutboxKind.PING,
-            key=N_("🙋 Still short of volunteers: <b>{title}</b>\n📍 {place}\n{shifts}\n"
-                   "{missing} more people are needed. Can you help?"),
-            params={**_ping_text(task, [shift], tz), "missing": shift.headcount - shift.taken},
-            keyboard=buttons.claim(_claim_labels([shift], tz)), group=f"vtask:{task.id}",
-            dedupe_key=f"vshort:s{shift.id}:u{v.user_id}")
-            for v in await community_volunteers(session, community_id=task.community_id)
-            if v.user_id not in holders and not matches(v, task, shift, tz)]
-        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
-        await session.commit()
+        async with write(session):
+            won = await session.execute(
+                update(Shift).where(col(Shift.id) == shift.id, col(Shift.short_ping_at).is_(None))
+                .values(short_ping_at=now).execution_options(synchronize_session=False))
+            if _rowcount(won) != 1:
+                continue
+            community = await session.get(Community, task.community_id)
+            assert community is not None
+            tz = zone(community)
+            holders = set((await session.execute(select(col(ShiftClaim.user_id)).where(
+                col(ShiftClaim.shift_id) == shift.id,
+                col(ShiftClaim.status) == ClaimStatus.CLAIMED))).scalars().all())
+            rows = [outbox.Outgoing(
+                user_id=v.user_id, kind=OutboxKind.PING,
+                key=N_("🙋 Still short of volunteers: <b>{title}</b>\n📍 {place}\n{shifts}\n"
+                       "{missing} more people are needed. Can you help?"),
+                params={**_ping_text(task, [shift], tz), "missing": shift.headcount - shift.taken},
+                keyboard=buttons.claim(_claim_labels([shift], tz)), group=f"vtask:{task.id}",
+                dedupe_key=f"vshort:s{shift.id}:u{v.user_id}")
+                for v in await community_volunteers(session, community_id=task.community_id)
+                if v.user_id not in holders and not matches(v, task, shift, tz)]
+            await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
         called += 1
     return called
 
@@ -457,31 +453,30 @@ async def edit_task(
     notify: Notify | None = None,
 ) -> VolunteerTask:
     """Staff change a task's words; the people signed up for its coming shifts are told."""
-    await begin_write(session)
-    task = await get_task(session, task_id=task_id)
-    access.require_manage(task.community_id)
-    if task.cancelled_at is not None:
-        raise ShiftUnavailable("cancelled")
-    changed: dict[str, str] = {}
-    if title is not None:
-        changed["title"] = task.title = clean_text(title, field="title", limit=TITLE_MAX)
-    if place is not None:
-        changed["place"] = task.place = clean_text(place, field="place", limit=PLACE_MAX)
-    if description is not None:
-        changed["description"] = task.description = clean_text(
-            description, field="description", limit=DESCRIPTION_MAX, required=False)
-    session.add(task)
-    upcoming = [s.id or 0 for s in await task_shifts(session, task_id=task_id)
-                if s.cancelled_at is None and s.ends_at > clock.now()]
-    people = {c.user_id for c in await _live_claims(session, upcoming)}
-    await _tell(session, clock=clock, user_ids=people, notify=notify,
-                key=N_("ℹ️ A task you signed up for has changed:\n<b>{title}</b>\n📍 {place}\n"
-                       "{description}"),
-                params={"title": task.title, "place": task.place,
-                        "description": task.description})
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.task.edit",
-                 community_id=task.community_id, task_id=task_id, fields=sorted(changed))
-    await session.commit()
+    async with write(session):
+        task = await get_task(session, task_id=task_id)
+        access.require_manage(task.community_id)
+        if task.cancelled_at is not None:
+            raise ShiftUnavailable("cancelled")
+        changed: dict[str, str] = {}
+        if title is not None:
+            changed["title"] = task.title = clean_text(title, field="title", limit=TITLE_MAX)
+        if place is not None:
+            changed["place"] = task.place = clean_text(place, field="place", limit=PLACE_MAX)
+        if description is not None:
+            changed["description"] = task.description = clean_text(
+                description, field="description", limit=DESCRIPTION_MAX, required=False)
+        session.add(task)
+        upcoming = [s.id or 0 for s in await task_shifts(session, task_id=task_id)
+                    if s.cancelled_at is None and s.ends_at > clock.now()]
+        people = {c.user_id for c in await _live_claims(session, upcoming)}
+        await _tell(session, clock=clock, user_ids=people, notify=notify,
+                    key=N_("ℹ️ A task you signed up for has changed:\n<b>{title}</b>\n📍 {place}\n"
+                           "{description}"),
+                    params={"title": task.title, "place": task.place,
+                            "description": task.description})
+        audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.task.edit",
+                     community_id=task.community_id, task_id=task_id, fields=sorted(changed))
     return task
 
 
@@ -489,15 +484,11 @@ async def set_headcount(
     session: AsyncSession, *, access: Access, clock: Clock, shift_id: int, headcount: int
 ) -> Shift:
     """Staff change how many people a shift needs; never below those already signed up."""
-    await begin_write(session)
-    shift = (await session.execute(select(Shift).where(col(Shift.id) == shift_id)
-                                   .with_for_update().execution_options(populate_existing=True))
-             ).scalar_one_or_none()
-    if shift is None:
-        await session.commit()
-        raise NotFound(f"shift {shift_id}")
-    task = await get_task(session, task_id=shift.task_id)
-    async with refusing(session):
+    async with write(session):
+        shift = await _lock_shift(session, shift_id)
+        if shift is None:
+            raise NotFound(f"shift {shift_id}")
+        task = await get_task(session, task_id=shift.task_id)
         access.require_manage(task.community_id)
         if headcount < 1:
             raise InvalidInput("headcount", "zero")
@@ -505,12 +496,11 @@ async def set_headcount(
             raise InvalidInput("headcount", "too_many")
         if headcount < shift.taken:
             raise InvalidInput("headcount", "below_taken")
-    shift.headcount = headcount
-    session.add(shift)
-    audit.record(session, clock=clock, actor_id=access.user_id,
-                 action="volunteer.shift.headcount", community_id=task.community_id,
-                 shift_id=shift_id, headcount=headcount)
-    await session.commit()
+        shift.headcount = headcount
+        session.add(shift)
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.shift.headcount", community_id=task.community_id,
+                     shift_id=shift_id, headcount=headcount)
     return shift
 
 
@@ -519,45 +509,42 @@ async def cancel_task(
     shift_id: int | None = None, notify: Notify | None = None,
 ) -> VolunteerTask:
     """Staff cancel a whole task, or one shift of it; the people signed up are told."""
-    await begin_write(session)
-    task = await get_task(session, task_id=task_id)
-    async with refusing(session):
+    async with write(session):
+        task = await get_task(session, task_id=task_id)
         access.require_manage(task.community_id)
         if task.cancelled_at is not None:
             raise ShiftUnavailable("cancelled")
-    now = clock.now()
-    shifts = [s for s in await task_shifts(session, task_id=task_id)
-              if s.cancelled_at is None and s.ends_at > now
-              and (shift_id is None or s.id == shift_id)]
-    if shift_id is not None and not shifts:
-        await session.commit()
-        raise NotFound(f"shift {shift_id} of task {task_id}")
-    community = await session.get(Community, task.community_id)
-    assert community is not None
-    tz = zone(community)
-    by_shift = {s.id: s for s in shifts}
-    for claim in await _live_claims(session, [s.id or 0 for s in shifts]):
-        shift = by_shift[claim.shift_id]
-        claim.status, claim.withdrawn_at = ClaimStatus.CANCELLED, now
-        session.add(claim)
-        await outbox.cancel(session, group=f"vclaim:{claim.id}")
-        await _tell(session, clock=clock, user_ids=[claim.user_id], notify=notify,
-                    key=N_("❌ Cancelled by the organisers: <b>{title}</b> {when}. "
-                           "Thank you for signing up."),
-                    params={"title": task.title,
-                            "when": format_span(shift.starts_at, shift.ends_at, tz)})
-    for shift in shifts:
-        shift.cancelled_at, shift.taken = now, 0
-        session.add(shift)
-    if shift_id is None:
-        task.cancelled_at = now
-        session.add(task)
-        await outbox.cancel(session, group=f"vtask:{task.id}")  # calls not yet sent
-    audit.record(session, clock=clock, actor_id=access.user_id,
-                 action="volunteer.task.cancel" if shift_id is None
-                 else "volunteer.shift.cancel",
-                 community_id=task.community_id, task_id=task_id, shift_id=shift_id)
-    await session.commit()
+        now = clock.now()
+        shifts = [s for s in await task_shifts(session, task_id=task_id)
+                  if s.cancelled_at is None and s.ends_at > now
+                  and (shift_id is None or s.id == shift_id)]
+        if shift_id is not None and not shifts:
+            raise NotFound(f"shift {shift_id} of task {task_id}")
+        community = await session.get(Community, task.community_id)
+        assert community is not None
+        tz = zone(community)
+        by_shift = {s.id: s for s in shifts}
+        for claim in await _live_claims(session, [s.id or 0 for s in shifts]):
+            shift = by_shift[claim.shift_id]
+            claim.status, claim.withdrawn_at = ClaimStatus.CANCELLED, now
+            session.add(claim)
+            await outbox.cancel(session, group=f"vclaim:{claim.id}")
+            await _tell(session, clock=clock, user_ids=[claim.user_id], notify=notify,
+                        key=N_("❌ Cancelled by the organisers: <b>{title}</b> {when}. "
+                               "Thank you for signing up."),
+                        params={"title": task.title,
+                                "when": format_span(shift.starts_at, shift.ends_at, tz)})
+        for shift in shifts:
+            shift.cancelled_at, shift.taken = now, 0
+            session.add(shift)
+        if shift_id is None:
+            task.cancelled_at = now
+            session.add(task)
+            await outbox.cancel(session, group=f"vtask:{task.id}")  # calls not yet sent
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.task.cancel" if shift_id is None
+                     else "volunteer.shift.cancel",
+                     community_id=task.community_id, task_id=task_id, shift_id=shift_id)
     return task
 
 
@@ -577,8 +564,7 @@ async def claim_shift(
 ) -> ShiftClaim:
     """Take a place on a shift (one tap). Reminders are queued in the same commit."""
     assert user.id is not None
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         shift = await _lock_shift(session, shift_id)
         if shift is None:
             raise NotFound(f"shift {shift_id}")
@@ -606,16 +592,15 @@ async def claim_shift(
             .values(taken=col(Shift.taken) + 1).execution_options(synchronize_session=False))
         if _rowcount(taken) != 1:
             raise ShiftUnavailable("full")
-    if claim is None:
-        claim = ShiftClaim(shift_id=shift_id, user_id=user.id, claimed_at=now)
-    else:  # back after withdrawing: a fresh start on the same row
-        claim.status, claim.claimed_at, claim.withdrawn_at, claim.reason = (
-            ClaimStatus.CLAIMED, now, None, None)
-    session.add(claim)
-    await session.flush()
-    await _queue_reminders(session, clock=clock, buttons=buttons, claim=claim, shift=shift,
-                           task=task, notify=notify)
-    await session.commit()
+        if claim is None:
+            claim = ShiftClaim(shift_id=shift_id, user_id=user.id, claimed_at=now)
+        else:  # back after withdrawing: a fresh start on the same row
+            claim.status, claim.claimed_at, claim.withdrawn_at, claim.reason = (
+                ClaimStatus.CLAIMED, now, None, None)
+        session.add(claim)
+        await session.flush()
+        await _queue_reminders(session, clock=clock, buttons=buttons, claim=claim, shift=shift,
+                               task=task, notify=notify)
     await session.refresh(shift)
     return claim
 
@@ -660,8 +645,7 @@ async def withdraw(
     reason: str | None = None, notify: Notify | None = None,
 ) -> ShiftClaim:
     """Give a place back. Free until 12 h before; later a reason is needed and staff are told."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
         shift = await _lock_shift(session, shift.id or 0) or shift
         now = clock.now()
@@ -673,25 +657,25 @@ async def withdraw(
         text = clean_text(reason, field="reason", limit=REASON_MAX, required=False)
         if late and not text:
             raise ReasonNeeded(str(claim_id))
-    claim.status, claim.withdrawn_at, claim.reason = ClaimStatus.WITHDRAWN, now, text or None
-    session.add(claim)
-    await session.execute(
-        update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
-        .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
-    await outbox.cancel(session, group=f"vclaim:{claim.id}")
-    if late:
-        community = await session.get(Community, task.community_id)
-        assert community is not None
-        await _tell(session, clock=clock,
-                    user_ids=await staff_of(session, community_id=task.community_id),
-                    notify=notify,
-                    key=N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
-                           "Places taken now: {taken} of {headcount}."),
-                    params={"name": user.first_name or "?", "title": task.title,
-                            "when": format_span(shift.starts_at, shift.ends_at, zone(community)),
-                            "reason": text, "taken": max(shift.taken - 1, 0),
-                            "headcount": shift.headcount})
-    await session.commit()
+        claim.status, claim.withdrawn_at, claim.reason = ClaimStatus.WITHDRAWN, now, text or None
+        session.add(claim)
+        await session.execute(
+            update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
+            .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
+        await outbox.cancel(session, group=f"vclaim:{claim.id}")
+        if late:
+            community = await session.get(Community, task.community_id)
+            assert community is not None
+            await _tell(session, clock=clock,
+                        user_ids=await staff_of(session, community_id=task.community_id),
+                        notify=notify,
+                        key=N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
+                               "Places taken now: {taken} of {headcount}."),
+                        params={"name": user.first_name or "?", "title": task.title,
+                                "when": format_span(shift.starts_at, shift.ends_at,
+                                                    zone(community)),
+                                "reason": text, "taken": max(shift.taken - 1, 0),
+                                "headcount": shift.headcount})
     await session.refresh(shift)
     return claim
 
@@ -705,8 +689,7 @@ async def check_in(
     session: AsyncSession, *, user: User, clock: Clock, claim_id: int
 ) -> tuple[ShiftClaim, VolunteerTask]:
     """Check in at the shift: from 1 h before the start until its end. Twice is once."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.status != ClaimStatus.CLAIMED:
             raise NotClaimed(str(claim_id))
@@ -715,10 +698,9 @@ async def check_in(
             raise CheckInClosed("early")
         if now > shift.ends_at:
             raise CheckInClosed("late")
-    if claim.checked_in_at is None:
-        claim.checked_in_at = now
-        session.add(claim)
-    await session.commit()
+        if claim.checked_in_at is None:
+            claim.checked_in_at = now
+            session.add(claim)
     return claim, task
 
 
@@ -729,18 +711,15 @@ async def note_location(
 
     None when the task has no place on the map.
     """
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         claim, _shift, task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.checked_in_at is None:
             raise CheckInClosed("not_in")
-    if task.latitude is None or task.longitude is None:
-        await session.commit()
-        return None
-    near = distance_metres(latitude, longitude, task.latitude, task.longitude) <= NEAR_METRES
-    claim.near_place = near
-    session.add(claim)
-    await session.commit()
+        if task.latitude is None or task.longitude is None:
+            return None
+        near = distance_metres(latitude, longitude, task.latitude, task.longitude) <= NEAR_METRES
+        claim.near_place = near
+        session.add(claim)
     return near
 
 
@@ -748,8 +727,7 @@ async def check_out(
     session: AsyncSession, *, user: User, clock: Clock, claim_id: int
 ) -> ShiftClaim:
     """Check out after checking in; until 6 h after the end. Twice is once."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         claim, shift, _task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.status != ClaimStatus.CLAIMED:
             raise NotClaimed(str(claim_id))
@@ -758,10 +736,9 @@ async def check_out(
         now = clock.now()
         if now > shift.ends_at + CHECK_OUT_CLOSES:
             raise CheckInClosed("late")
-    if claim.checked_out_at is None:
-        claim.checked_out_at = max(now, claim.checked_in_at)
-        session.add(claim)
-    await session.commit()
+        if claim.checked_out_at is None:
+            claim.checked_out_at = max(now, claim.checked_in_at)
+            session.add(claim)
     return claim
 
 
