@@ -41,6 +41,7 @@ from services.volunteers import (
     PlaceGivenUp,
     ShiftUnavailable,
     clean_text,
+    commend_key,
     get_shift,
     roster,
     zone,
@@ -347,7 +348,7 @@ async def commend(
                    "{community}. The community commends you."),
             params={"name": user.first_name or "", "month": f"{year}-{month:02d}",
                     "hours": hours_text(minutes), "community": community.name},
-            dedupe_key=f"vcommend:{community_id}:{year}-{month:02d}:u{user.id}")
+            dedupe_key=commend_key(community_id, year, month, user.id))
             for grid in found for user, minutes in grid.people if user.id in wanted]
         queued = await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.commend",

@@ -21,7 +21,7 @@ Hours and reports are in `services/volunteer_hours.py`.
 
 Messages to people go through the outbox. Their buttons carry callback data,
 which is the bot's business, not the domain's: callers pass a `Buttons`
-(handlers/volunteer_keyboards.py) that draws them.
+(bot/keyboards/outbox.py) that draws them.
 """
 
 from __future__ import annotations
@@ -75,6 +75,40 @@ MAX_DAYS_AHEAD = 180  # a shift starts at most this many days from now (the pick
 MAX_WEEKS = 26
 MAX_SHIFTS = 60
 PING_BUTTONS = 8  # Claim buttons in one ping; more shifts are in the 🙋 menu
+
+
+# --- Outbox keys: one builder each (a dedupe key makes a message once; a group cancels) ---
+
+
+def ping_key(task_id: int | None, user_id: int) -> str:
+    """A task's call to one volunteer: once per task and person."""
+    return f"vping:t{task_id}:u{user_id}"
+
+
+def short_key(shift_id: int | None, user_id: int) -> str:
+    """A short shift's second call to one volunteer: once per shift and person."""
+    return f"vshort:s{shift_id}:u{user_id}"
+
+
+def reminder_key(name: str, claim_id: int | None, stamp: int) -> str:
+    """Reminder `name` ("24h", "1h") of a claim made at `stamp`: a claim re-made after
+    withdrawing is a new claim, reminded afresh."""
+    return f"vrem:{name}:c{claim_id}:{stamp}"
+
+
+def commend_key(community_id: int, year: int, month: int, user_id: int | None) -> str:
+    """A month's thanks to one volunteer in a community: once."""
+    return f"vcommend:{community_id}:{year}-{month:02d}:u{user_id}"
+
+
+def task_group(task_id: int | None) -> str:
+    """A task's calls not yet sent (cancelled with the task)."""
+    return f"vtask:{task_id}"
+
+
+def claim_group(claim_id: int | None) -> str:
+    """A claim's reminders not yet sent (cancelled with the claim)."""
+    return f"vclaim:{claim_id}"
 
 
 # --- Errors ------------------------------------------------------------------------------
@@ -380,7 +414,7 @@ async def ping_matching(
             key=N_("🙋 Volunteers wanted: <b>{title}</b>\n📍 {place}\n{shifts}\n\n"
                    "Tap a time below to take a place."),
             params=_ping_text(task, suited, tz), keyboard=buttons.claim(_claim_labels(suited, tz)),
-            group=f"vtask:{task.id}", dedupe_key=f"vping:t{task.id}:u{volunteer.user_id}"))
+            group=task_group(task.id), dedupe_key=ping_key(task.id, volunteer.user_id)))
     return await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
 
@@ -420,8 +454,8 @@ async def ping_short_shifts(
                 key=N_("🙋 Still short of volunteers: <b>{title}</b>\n📍 {place}\n{shifts}\n"
                        "{missing} more people are needed. Can you help?"),
                 params={**_ping_text(task, [shift], tz), "missing": shift.headcount - shift.taken},
-                keyboard=buttons.claim(_claim_labels([shift], tz)), group=f"vtask:{task.id}",
-                dedupe_key=f"vshort:s{shift.id}:u{v.user_id}")
+                keyboard=buttons.claim(_claim_labels([shift], tz)), group=task_group(task.id),
+                dedupe_key=short_key(shift.id, v.user_id))
                 for v in await community_volunteers(session, community_id=task.community_id)
                 if v.user_id not in holders and not matches(v, task, shift, tz)]
             await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
@@ -528,7 +562,7 @@ async def cancel_task(
             shift = by_shift[claim.shift_id]
             claim.status, claim.withdrawn_at = ClaimStatus.CANCELLED, now
             session.add(claim)
-            await outbox.cancel(session, group=f"vclaim:{claim.id}")
+            await outbox.cancel(session, group=claim_group(claim.id))
             await _tell(session, clock=clock, user_ids=[claim.user_id], notify=notify,
                         key=N_("❌ Cancelled by the organisers: <b>{title}</b> {when}. "
                                "Thank you for signing up."),
@@ -540,7 +574,7 @@ async def cancel_task(
         if shift_id is None:
             task.cancelled_at = now
             session.add(task)
-            await outbox.cancel(session, group=f"vtask:{task.id}")  # calls not yet sent
+            await outbox.cancel(session, group=task_group(task.id))  # calls not yet sent
         audit.record(session, clock=clock, actor_id=access.user_id,
                      action="volunteer.task.cancel" if shift_id is None
                      else "volunteer.shift.cancel",
@@ -623,8 +657,8 @@ async def _queue_reminders(
             params={"title": task.title, "place": task.place,
                     "when": format_span(shift.starts_at, shift.ends_at, zone(community))},
             keyboard=buttons.reminder(claim.id, check_in=before <= CHECK_IN_OPENS),
-            not_before=at, group=f"vclaim:{claim.id}",
-            dedupe_key=f"vrem:{name}:c{claim.id}:{stamp}", notify=notify)
+            not_before=at, group=claim_group(claim.id),
+            dedupe_key=reminder_key(name, claim.id, stamp), notify=notify)
 
 
 async def get_claim(
@@ -662,7 +696,7 @@ async def withdraw(
         await session.execute(
             update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
             .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
-        await outbox.cancel(session, group=f"vclaim:{claim.id}")
+        await outbox.cancel(session, group=claim_group(claim.id))
         if late:
             community = await session.get(Community, task.community_id)
             assert community is not None
@@ -933,7 +967,7 @@ async def _erase(session: AsyncSession, user_id: int, now: datetime) -> None:
         await session.execute(
             update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
             .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
-        await outbox.cancel(session, group=f"vclaim:{claim.id}")
+        await outbox.cancel(session, group=claim_group(claim.id))
 
 
 privacy.ERASERS.append(_erase)

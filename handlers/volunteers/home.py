@@ -66,7 +66,16 @@ from bot.keyboards.menu import main_menu
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import reply_for
 from bot.screens import send, show
-from handlers.volunteers.texts import SKILL_LABELS, SLOT_LABELS, skills_text, slots_text, ticked
+from bot.when import say_moment
+from handlers.volunteers.texts import (
+    SKILL_LABELS,
+    SLOT_LABELS,
+    say_clock,
+    say_span,
+    skills_text,
+    slots_text,
+    ticked,
+)
 from models.communities import Community
 from models.users import User
 from models.volunteers import OTHER_SKILL_MAX, REASON_MAX, ClaimStatus, Shift, Skill, Slot
@@ -111,7 +120,7 @@ def reason_labels() -> dict[str, str]:
 
 
 def when_text(shift: Shift, tz: ZoneInfo) -> str:
-    return vol.format_span(shift.starts_at, shift.ends_at, tz)
+    return say_span(shift.starts_at, shift.ends_at, tz)
 
 
 def managed_communities(access: Access, user: User) -> list[int]:
@@ -231,7 +240,7 @@ async def on_open_shifts(callback: CallbackQuery, user: User, session: AsyncSess
             n=n, title=html.escape(task.title), when=when_text(shift, tz),
             place=html.escape(task.place), left=view.left))
         if view.can_claim:
-            builder.button(text=f"✋ {n}. {shift.starts_at.astimezone(tz):%m-%d %H:%M}",
+            builder.button(text=f"✋ {n}. {say_moment(shift.starts_at, tz)}",
                            callback_data=VolShiftCb(action=VolShiftAction.CLAIM,
                                                     id=shift.id or 0))
     builder.adjust(2)
@@ -250,7 +259,7 @@ async def shift_card(
         lines.append(html.escape(task.description))
     if claim.checked_in_at is not None:
         lines.append(_("✅ Checked in at {time}").format(
-            time=f"{claim.checked_in_at.astimezone(tz):%H:%M}"))
+            time=say_clock(claim.checked_in_at, tz)))
     elif view.can_withdraw and not view.can_check_in:
         lines.append(_("Check-in opens one hour before the shift starts."))
     builder = InlineKeyboardBuilder()

@@ -60,9 +60,10 @@ from bot.callback_data.volunteers import (
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.screens import send, show
+from bot.when import say_moment
 from handlers.volunteers.home import when_text
 from handlers.volunteers.tasks import start_draft
-from handlers.volunteers.texts import skills_text, ticked
+from handlers.volunteers.texts import say_clock, skills_text, ticked
 from models.communities import Community
 from models.volunteers import REASON_MAX, ShiftClaim
 from services import volunteer_export, volunteer_hours
@@ -179,7 +180,7 @@ async def render_task(
     for n, shift in enumerate(shifts, start=1):
         lines.append(_("{n}. {when} · {taken} of {headcount}").format(
             n=n, when=when_text(shift, tz), taken=shift.taken, headcount=shift.headcount))
-        builder.button(text=f"👥 {n}. {shift.starts_at.astimezone(tz):%m-%d %H:%M}",
+        builder.button(text=f"👥 {n}. {say_moment(shift.starts_at, tz)}",
                        callback_data=VolRosterCb(community_id=cid, shift_id=shift.id or 0))
     if view.can_edit:
         for field, label in ((VolTaskField.TITLE, _("✏️ Title")),
@@ -301,10 +302,10 @@ async def render_roster(
         claim, user = line.claim, line.user
         parts = [f"{n}. {html.escape(user.first_name or '?')}"]
         if claim.checked_in_at:
-            parts.append(_("in {time}").format(time=f"{claim.checked_in_at.astimezone(tz):%H:%M}"))
+            parts.append(_("in {time}").format(time=say_clock(claim.checked_in_at, tz)))
         if claim.checked_out_at:
             parts.append(_("out {time}").format(
-                time=f"{claim.checked_out_at.astimezone(tz):%H:%M}"))
+                time=say_clock(claim.checked_out_at, tz)))
         if claim.near_place is not None:
             parts.append(_("📍 at the place") if claim.near_place else _("📍 away"))
         if claim.attendance == "absent" and line.confirmed is None:

@@ -64,7 +64,7 @@ from bot.keyboards.dates import (
 )
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.screens import send, show
-from handlers.volunteers.texts import SKILL_LABELS, skills_text, ticked
+from handlers.volunteers.texts import SKILL_LABELS, say_span, skills_text, ticked
 from models.communities import Grid
 from models.volunteers import DESCRIPTION_MAX, PLACE_MAX, TITLE_MAX, Skill
 from services import communities
@@ -430,7 +430,7 @@ async def summary(session: AsyncSession, draft: TaskDraft) -> tuple[str, InlineK
     ]
     for n, shift in enumerate(draft.shifts, start=1):
         lines.append(_("{n}. {when}, {people} people").format(
-            n=n, when=vol.format_span(shift.starts_at, shift.ends_at, tz),
+            n=n, when=say_span(shift.starts_at, shift.ends_at, tz),
             people=shift.headcount))
     if draft.weeks > 1:
         lines.append(_("🔁 Every week, {n} weeks").format(n=draft.weeks))

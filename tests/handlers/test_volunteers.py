@@ -99,7 +99,7 @@ async def test_a_resident_volunteers_and_staff_publish_a_task_by_buttons(
     assert await staff.forge(VolDraftPeopleCb(headcount=0).pack()) == \
         "A shift needs at least 1 person."
     await staff.press("2")
-    assert "1. 2026-03-03 18:00–20:00, 2 people" in staff.last
+    assert "1. Tue 3 Mar, 6:00 pm–8:00 pm, 2 people" in staff.last
     await staff.press("🔁 Repeat weekly")
     await staff.press("2")
     assert "🔁 Every week, 2 weeks" in staff.last
@@ -117,7 +117,7 @@ async def test_a_resident_volunteers_and_staff_publish_a_task_by_buttons(
     await ann.tap("🙋 Volunteer")
     await ann.press("🔎 Shifts that need people")
     assert "Tuesday evening patrol" in ann.last and "2 places left" in ann.last
-    await ann.press("✋ 1. 03-03 18:00")
+    await ann.press("✋ 1. Tue 3 Mar, 6:00 pm")
     assert ann.last.startswith("✅ Your place is booked.")
     claim_data = VolShiftCb(action=VolShiftAction.CLAIM, id=shifts[0].id or 0).pack()
     assert await ann.forge(claim_data) == ("You already have a place on this shift. "
@@ -209,7 +209,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     # Bob can't come, 2 hours before: he must say why, and staff are told.
     clock.set(TUE_18 - timedelta(hours=2))
     await bob.tap("🙋 Volunteer")
-    await bob.press("📅 2026-03-03 18:00–20:00 Patrol")
+    await bob.press("📅 Tue 3 Mar, 6:00 pm–8:00 pm Patrol")
     await bob.press("🙅 Can't come")
     assert "less than 12 hours away" in bob.last
     await bob.send("My grandson is ill")
@@ -221,7 +221,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     # Ann checks in near the place and out at the end.
     clock.set(TUE_18 - timedelta(minutes=5))
     await ann.tap("🙋 Volunteer")
-    await ann.press("📅 2026-03-03 18:00–20:00 Patrol")
+    await ann.press("📅 Tue 3 Mar, 6:00 pm–8:00 pm Patrol")
     await ann.press("✅ Check in")
     assert "share your location" in ann.last
     await ann.tap("📍 Share my location")
@@ -229,7 +229,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     assert "🙋 Volunteer" in ann.menu
     clock.set(TUE_18 + timedelta(hours=1, minutes=30))
     await ann.tap("🙋 Volunteer")
-    await ann.press("📅 2026-03-03 18:00–20:00 Patrol")
+    await ann.press("📅 Tue 3 Mar, 6:00 pm–8:00 pm Patrol")
     await ann.press("🏁 Check out")
     assert ann.last.startswith("🏁 Checked out. About 1.5 hours")
     (claim,) = await rows(session, ShiftClaim, col(ShiftClaim.status) == "claimed")
@@ -241,8 +241,8 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     await staff.press("🧑‍💼 Organise: Sunny Court")
     await staff.press("📋 Tasks and shifts")
     await staff.press("Patrol · 1/3")
-    await staff.press("👥 1. 03-03 18:00")
-    assert "1. Ann · in 17:55 · out 19:30 · 📍 at the place" in staff.last
+    await staff.press("👥 1. Tue 3 Mar, 6:00 pm")
+    assert "1. Ann · in 5:55 pm · out 7:30 pm · 📍 at the place" in staff.last
     await staff.press("✅ 1. Ann: 1.5 h")
     assert "✅ 1.5 h confirmed" in staff.last
     await staff.press("✏️ 1 correct")
