@@ -29,7 +29,7 @@ from models.audit import AuditEntry
 from models.communities import Community
 from models.outbox import OutboxKind, OutboxMessage
 from models.users import Role
-from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
+from models.volunteers import TITLE_MAX, HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
 from services import volunteers as vol
 from services.access import Access
 from services.clock import ManualClock
@@ -337,3 +337,18 @@ async def test_a_shift_today_offers_only_times_still_ahead_and_days_as_far_as_al
         "That time has already passed. Please choose a later one."
     await staff.press("3:30 pm")
     assert staff.last == "How long is the shift?"
+
+
+async def test_a_title_too_long_is_answered_with_its_limit_and_the_draft_waits(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    community = await make_community(session, clock)
+    staff, _access = await make_staff(harness, session, clock, community)
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("➕ New task")
+    await staff.send("x" * (TITLE_MAX + 1))
+    assert staff.last == (f"That is too long: at most {TITLE_MAX} characters. "
+                          "Please send it again.")
+    await staff.send("Night patrol")
+    assert staff.last.startswith("Describe it in a few words")
