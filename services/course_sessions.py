@@ -835,6 +835,73 @@ async def roster(
     return [(e, u) for e, u in rows.all()]
 
 
+@dataclass(frozen=True)
+class LessonView:
+    """One session as one person may see it: the counts, their place, and what the
+    screen may offer them, decided here beside the rules it mirrors."""
+
+    lesson: Lesson
+    held: int
+    waiting: int
+    attended: int
+    mine: Enrolment | None
+    position: int | None     # on the waitlist, 1 for the first in line
+    can_enrol: bool          # ✍️ Enrol: a seat is free and they hold none (waiting too)
+    can_wait: bool           # 🕒 Full: join the waiting list
+    can_leave: bool          # ❌ Cancel my place
+    can_accept: bool         # ✅ take the seat kept for them
+    can_calendar: bool       # 📅 Add to my calendar
+    can_run: bool            # teacher or staff: who is coming, ratings, the counts
+    can_show_code: bool      # 📷 the check-in QR code
+    can_move: bool           # 🔁 Move
+    can_cancel: bool         # 🚫 Cancel the session
+
+
+async def view(
+    session: AsyncSession, *, access: Access, user: User, clock: Clock, lesson_id: int
+) -> LessonView:
+    """The session `lesson_id` for this person (a forged id of another community's
+    session: NotFound)."""
+    lesson = await session.get(Lesson, lesson_id)
+    if lesson is None or not (is_member(access, user, lesson.community_id)
+                              or may_run(access, lesson)):
+        raise NotFound(f"session {lesson_id}")
+    held, waiting, attended = (await counts_of(session, session_ids=[lesson_id])).get(
+        lesson_id, (0, 0, 0))
+    mine = await _enrolment(session, lesson_id, user.id or 0)
+    status = mine.status if mine is not None else None
+    position = (await waitlist_position(session, enrolment=mine)
+                if mine is not None and status == EnrolmentStatus.WAITING else None)
+    open_ = lesson.status == LessonStatus.SCHEDULED and lesson.starts_at > clock.now()
+    free = held < lesson.capacity
+    holds = status in SEAT_HOLDING
+    runs = may_run(access, lesson)
+    return LessonView(
+        lesson=lesson, held=held, waiting=waiting, attended=attended, mine=mine,
+        position=position,
+        # as enrol(): a free seat goes to whoever taps, the waiting list included (in the
+        # last 2 hours no offer is made, so a freed seat stays free for them)
+        can_enrol=open_ and not holds and free,
+        can_wait=open_ and not holds and status != EnrolmentStatus.WAITING and not free,
+        can_leave=open_ and status in ACTIVE,
+        can_accept=open_ and status == EnrolmentStatus.OFFERED,
+        can_calendar=status in ACTIVE,
+        can_run=runs,
+        can_show_code=runs and lesson.status == LessonStatus.SCHEDULED,
+        can_move=runs and open_,
+        can_cancel=runs and open_,
+    )
+
+
+async def runnable(session: AsyncSession, *, access: Access, lesson_id: int) -> Lesson:
+    """The session, for its teacher or the community's staff (anyone else, or an id that
+    is not there: NotTeacherOrStaff, the same answer either way)."""
+    lesson = await session.get(Lesson, lesson_id)
+    if lesson is None or not may_run(access, lesson):
+        raise NotTeacherOrStaff("not the teacher or staff")
+    return lesson
+
+
 async def my_enrolment(
     session: AsyncSession, *, session_id: int, user_id: int
 ) -> Enrolment | None:

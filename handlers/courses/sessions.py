@@ -90,56 +90,51 @@ async def session_screen(
     lesson: Lesson, *, user: User, access: Access, session: AsyncSession,
     clock: Clock,
 ) -> tuple[str, InlineKeyboardBuilder]:
-    """A session with this person's place in it and the buttons they may use."""
+    """A session with this person's place in it and the buttons the service lets them use."""
     sid = lesson.id or 0
+    seen = await course_sessions.view(session, access=access, user=user, clock=clock,
+                                      lesson_id=sid)
     zone = await _zone(session, lesson.community_id)
-    held, waiting, attended = (await course_sessions.counts_of(
-        session, session_ids=[sid])).get(sid, (0, 0, 0))
-    text = session_text(lesson, zone, held=held)
+    text = session_text(seen.lesson, zone, held=seen.held)
     builder = InlineKeyboardBuilder()
-    open_ = lesson.status == LessonStatus.SCHEDULED and lesson.starts_at > clock.now()
-    if lesson.status == LessonStatus.CANCELLED:
+    if seen.lesson.status == LessonStatus.CANCELLED:
         text += "\n" + _("❌ Cancelled")
-    mine = await course_sessions.my_enrolment(session, session_id=sid, user_id=user.id or 0)
-    status = mine.status if mine else None
-    if status in (EnrolmentStatus.ENROLLED, EnrolmentStatus.OFFERED, EnrolmentStatus.WAITING):
-        text += "\n" + _("Your place: {status}").format(status=status_name(status))
-        if status == EnrolmentStatus.WAITING and mine:
-            position = await course_sessions.waitlist_position(session, enrolment=mine)
-            text += " " + _("(number {n} in line)").format(n=position)
-    if open_:
-        if status == EnrolmentStatus.OFFERED:
-            builder.button(text=_("✅ Yes, I'll take the seat"),
-                           callback_data=LessonCb(action=LessonAction.ACCEPT, id=sid))
-        elif status not in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITING):
-            if held < lesson.capacity:
-                builder.button(text=_("✍️ Enrol"),
-                               callback_data=LessonCb(action=LessonAction.ENROL, id=sid))
-            else:
-                builder.button(text=_("🕒 Full: join the waiting list"),
-                               callback_data=LessonCb(action=LessonAction.WAITLIST, id=sid))
-        if status in (EnrolmentStatus.ENROLLED, EnrolmentStatus.WAITING,
-                      EnrolmentStatus.OFFERED):
-            builder.button(text=_("❌ Cancel my place"),
-                           callback_data=LessonCb(action=LessonAction.LEAVE, id=sid))
-    if status is not None and status != EnrolmentStatus.CANCELLED:
+    if seen.mine is not None and seen.mine.status in course_sessions.ACTIVE:
+        text += "\n" + _("Your place: {status}").format(status=status_name(seen.mine.status))
+        if seen.position is not None:
+            text += " " + _("(number {n} in line)").format(n=seen.position)
+    if seen.can_accept:
+        builder.button(text=_("✅ Yes, I'll take the seat"),
+                       callback_data=LessonCb(action=LessonAction.ACCEPT, id=sid))
+    if seen.can_enrol:
+        builder.button(text=_("✍️ Enrol"),
+                       callback_data=LessonCb(action=LessonAction.ENROL, id=sid))
+    if seen.can_wait:
+        builder.button(text=_("🕒 Full: join the waiting list"),
+                       callback_data=LessonCb(action=LessonAction.WAITLIST, id=sid))
+    if seen.can_leave:
+        builder.button(text=_("❌ Cancel my place"),
+                       callback_data=LessonCb(action=LessonAction.LEAVE, id=sid))
+    if seen.can_calendar:
         builder.button(text=_("📅 Add to my calendar"),
                        callback_data=LessonCb(action=LessonAction.ICS, id=sid))
-    if course_sessions.may_run(access, lesson):
+    if seen.can_run:
         text += "\n" + _("Enrolled: {held} · Waiting: {waiting} · Present: {attended}").format(
-            held=held, waiting=waiting, attended=attended)
+            held=seen.held, waiting=seen.waiting, attended=seen.attended)
         builder.button(text=_("👥 Who is coming"),
                        callback_data=LessonCb(action=LessonAction.ROSTER, id=sid))
-        if lesson.status == LessonStatus.SCHEDULED:
-            builder.button(text=_("📷 Check-in QR code"),
-                           callback_data=LessonCb(action=LessonAction.QR, id=sid))
+    if seen.can_show_code:
+        builder.button(text=_("📷 Check-in QR code"),
+                       callback_data=LessonCb(action=LessonAction.QR, id=sid))
+    if seen.can_run:
         builder.button(text=_("⭐ Ratings"),
                        callback_data=LessonCb(action=LessonAction.RATINGS, id=sid))
-        if open_:
-            builder.button(text=_("🔁 Move"),
-                           callback_data=LessonCb(action=LessonAction.MOVE, id=sid))
-            builder.button(text=_("🚫 Cancel the session"),
-                           callback_data=LessonCb(action=LessonAction.CANCEL, id=sid))
+    if seen.can_move:
+        builder.button(text=_("🔁 Move"),
+                       callback_data=LessonCb(action=LessonAction.MOVE, id=sid))
+    if seen.can_cancel:
+        builder.button(text=_("🚫 Cancel the session"),
+                       callback_data=LessonCb(action=LessonAction.CANCEL, id=sid))
     builder.adjust(1)
     builder.row(home_button())
     return text, builder

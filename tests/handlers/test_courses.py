@@ -406,3 +406,35 @@ async def test_teacher_offers_staff_approve_resident_orders_from_the_menu_and_wi
     assert ann.last.startswith("Your order is withdrawn.")
     [order] = await rows(session, CourseOrder)
     assert order.status == OrderStatus.WITHDRAWN and order.course_id is not None
+
+
+async def test_in_the_last_two_hours_a_waiting_person_sees_enrol_for_a_freed_seat(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(hours=1, minutes=30), minutes=60, venue="Garden",
+        capacity=1, buttons=OUTBOX_KEYBOARDS.courses)
+    await ann.send("/menu")
+    await ann.forge(LessonCb(action=LessonAction.ENROL, id=lesson.id or 0).pack())
+    await bob.send("/menu")
+    await bob.forge(LessonCb(action=LessonAction.WAITLIST, id=lesson.id or 0).pack())
+    assert bob.last.startswith("It is full, so you are on the waiting list.")
+
+    # Ann gives up her seat 90 minutes before: too late to offer it, so it is open.
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=lesson.id or 0).pack())
+    assert await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:offer:%")) \
+        == []
+    await bob.forge(LessonCb(action=LessonAction.VIEW, id=lesson.id or 0).pack())
+    assert "Seats: 1 free of 1" in bob.last
+    assert "✍️ Enrol" in bob.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await bob.press("✍️ Enrol")
+    assert bob.last.startswith("You are enrolled ✅")
+    [enrolment] = await rows(session, Enrolment, col(Enrolment.user_id) == bob_access.user_id)
+    assert enrolment.status == EnrolmentStatus.ENROLLED
