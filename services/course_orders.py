@@ -38,6 +38,7 @@ from services.courses import (
     PER_PAGE,
     AlreadyBacked,
     Buttons,
+    Gone,
     OrderClosed,
     Page,
     SimilarOrder,
@@ -49,7 +50,7 @@ from services.courses import (
     subjects_of,
     teachers_of,
 )
-from services.errors import InvalidInput, NotAllowed, NotFound
+from services.errors import InvalidInput, NotAllowed
 from services.outbox import N_, Notify, Outgoing
 
 EXPECTED_RANGE = (1, 500)
@@ -59,7 +60,7 @@ ALL_DAYS = 0b111_1111
 async def get_order(session: AsyncSession, *, order_id: int) -> CourseOrder:
     order = await session.get(CourseOrder, order_id)
     if order is None:
-        raise NotFound(f"order {order_id}")
+        raise Gone(f"order {order_id}")
     return order
 
 
@@ -116,7 +117,7 @@ async def create_order(
         course = await session.get(Course, course_id)
         if (course is None or course.community_id != user.community_id
                 or course.status != CourseStatus.APPROVED):
-            raise NotFound(f"course {course_id}")
+            raise Gone(f"course {course_id}")
         topic, category = course.title, course.category
     if category is None:
         raise InvalidInput("category", "missing")
@@ -151,7 +152,7 @@ async def back_order(
     order = await _lock_order(session, order_id)
     if order is None or order.community_id != user.community_id:
         await session.commit()
-        raise NotFound(f"order {order_id}")  # or forged: another community's order
+        raise Gone(f"order {order_id}")  # or forged: another community's order
     if order.status not in (OrderStatus.OPEN, OrderStatus.TAKEN):
         await session.commit()
         raise OrderClosed(order.status)
@@ -200,7 +201,7 @@ async def unback_order(
     order = await _lock_order(session, order_id)
     if order is None:
         await session.commit()
-        raise NotFound(f"order {order_id}")
+        raise Gone(f"order {order_id}")
     result = cast(CursorResult[Any], await session.execute(delete(OrderBacking).where(
         col(OrderBacking.order_id) == order_id, col(OrderBacking.user_id) == user.id)))
     if result.rowcount:
@@ -218,7 +219,7 @@ async def withdraw_order(
     order = await _lock_order(session, order_id)
     if order is None or order.user_id != user.id:
         await session.commit()
-        raise NotFound(f"order {order_id}")
+        raise Gone(f"order {order_id}")
     if order.status == OrderStatus.WITHDRAWN:
         await session.commit()
         return order
@@ -300,7 +301,7 @@ async def release_order(
     order = await _lock_order(session, order_id)
     if order is None:
         await session.commit()
-        raise NotFound(f"order {order_id}")
+        raise Gone(f"order {order_id}")
     if order.taken_by != access.user_id and not access.can_manage(order.community_id):
         await session.commit()
         raise NotAllowed("not the teacher of this order")

@@ -65,6 +65,7 @@ from services.courses import (
     MINUTES_RANGE,
     AlreadyEnrolled,
     Buttons,
+    Gone,
     LessonClosed,
     LessonFull,
     NotEnrolled,
@@ -76,7 +77,7 @@ from services.courses import (
     get_rules,
     is_member,
 )
-from services.errors import InvalidInput, NotAllowed, NotFound, NotTeacherOrStaff
+from services.errors import InvalidInput, NotAllowed, NotTeacherOrStaff
 from services.outbox import N_, Notify, Outgoing
 
 CAPACITY_RANGE = (1, 500)
@@ -110,7 +111,7 @@ def ends_at(lesson: Lesson) -> datetime:
 async def get_session(session: AsyncSession, *, session_id: int) -> Lesson:
     lesson = await session.get(Lesson, session_id)
     if lesson is None:
-        raise NotFound(f"session {session_id}")
+        raise Gone(f"session {session_id}")
     return lesson
 
 
@@ -181,7 +182,7 @@ async def schedule_session(
         course = await session.get(Course, course_id)
         if (course is None or course.community_id != community_id
                 or course.status != CourseStatus.APPROVED):
-            raise NotFound(f"course {course_id}")
+            raise Gone(f"course {course_id}")
     await begin_write(session)
     order: CourseOrder | None = None
     if order_id is not None:
@@ -190,7 +191,7 @@ async def schedule_session(
             .execution_options(populate_existing=True))).scalar_one_or_none()
         if order is None or order.community_id != community_id:
             await session.commit()
-            raise NotFound(f"order {order_id}")
+            raise Gone(f"order {order_id}")
         if order.status != OrderStatus.TAKEN or order.taken_by != teacher_id:
             await session.commit()
             raise OrderClosed(order.status)
@@ -242,7 +243,7 @@ async def move_session(
     lesson = await _lock(session, session_id)
     try:
         if lesson is None:
-            raise NotFound(f"session {session_id}")
+            raise Gone(f"session {session_id}")
         if not may_run(access, lesson):
             raise NotTeacherOrStaff("not the teacher or staff")
         _still_open(lesson, clock.now())
@@ -295,7 +296,7 @@ async def cancel_session(
     lesson = await _lock(session, session_id)
     try:
         if lesson is None:
-            raise NotFound(f"session {session_id}")
+            raise Gone(f"session {session_id}")
         if not may_run(access, lesson):
             raise NotTeacherOrStaff("not the teacher or staff")
         if lesson.status == LessonStatus.CANCELLED:
@@ -393,7 +394,7 @@ async def enrol(
     now = clock.now()
     try:
         if lesson is None or not is_member(access, user, lesson.community_id):
-            raise NotFound(f"session {session_id}")  # or forged: another community's
+            raise Gone(f"session {session_id}")  # or forged: another community's
         _still_open(lesson, now)
         enrolment = await _enrolment(session, session_id, user.id)
         held = await _held(session, session_id)
@@ -647,7 +648,7 @@ async def check_in(
     session_id = found.scalar_one_or_none()
     await session.commit()
     if session_id is None:
-        raise NotFound("check-in token")
+        raise Gone("check-in token")
     lesson = await _lock(session, session_id)
     assert lesson is not None
     now = clock.now()
@@ -861,11 +862,11 @@ async def view(
     session: AsyncSession, *, access: Access, user: User, clock: Clock, lesson_id: int
 ) -> LessonView:
     """The session `lesson_id` for this person (a forged id of another community's
-    session: NotFound)."""
+    session: Gone)."""
     lesson = await session.get(Lesson, lesson_id)
     if lesson is None or not (is_member(access, user, lesson.community_id)
                               or may_run(access, lesson)):
-        raise NotFound(f"session {lesson_id}")
+        raise Gone(f"session {lesson_id}")
     held, waiting, attended = (await counts_of(session, session_ids=[lesson_id])).get(
         lesson_id, (0, 0, 0))
     mine = await _enrolment(session, lesson_id, user.id or 0)
@@ -951,7 +952,7 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     lesson = await get_session(session, session_id=session_id)
     mine = user.id is not None and await _enrolment(session, session_id, user.id) is not None
     if not (mine or may_run(access, lesson)):
-        raise NotFound(f"session {session_id}")
+        raise Gone(f"session {session_id}")
     zone = await zone_of(session, lesson.community_id)
     calendar = Calendar()
     calendar.add("prodid", "-//Community living room//courses//EN")

@@ -78,6 +78,11 @@ class Buttons(Protocol):
 # --- Errors ----------------------------------------------------------------------------
 
 
+class Gone(NotFound):
+    """A course, order or session that is not there for this person: it never was, or it
+    is another community's (a forged button)."""
+
+
 class LessonClosed(DomainError):
     """The session is cancelled or has started: no more enrolments or changes."""
 
@@ -275,7 +280,7 @@ async def teachers_of(
 async def get_course(session: AsyncSession, *, course_id: int) -> Course:
     course = await session.get(Course, course_id)
     if course is None:
-        raise NotFound(f"course {course_id}")
+        raise Gone(f"course {course_id}")
     return course
 
 

@@ -34,8 +34,6 @@ from bot.callback_data.courses import (
     LessonCb,
     OrderAction,
     OrderCb,
-    PickAction,
-    PickCb,
 )
 from bot.callback_data.voices import (
     PollAction,
@@ -84,8 +82,6 @@ __all__ = [
     "NotifyCb",
     "OrderAction",
     "OrderCb",
-    "PickAction",
-    "PickCb",
     "PollAction",
     "PollCb",
     "PollDraftAction",

@@ -47,7 +47,7 @@ class OrderAction(StrEnum):
     TEACH = "tl"        # teacher: open orders to take, page `value`
     TAKE = "k"
     RELEASE = "r"
-    SCHEDULE = "s"      # schedule a session for order `id` (staff: for teacher `value`)
+    SCHEDULE = "s"      # schedule a session for order `id` (staff: choose a teacher first)
 
 
 class OrderCb(CallbackData, prefix="co"):
@@ -75,34 +75,56 @@ class LessonAction(StrEnum):
     ICS = "i"
     QR = "q"
     ROSTER = "r"
-    MARK = "m"          # toggle attendance of user `value`
     MOVE = "mv"
     CANCEL = "x"
     CANCEL_OK = "xk"
-    RATE = "s"          # `value` stars
     RATINGS = "g"
     NEW = "nw"          # schedule a session of course `id`
 
 
 class LessonCb(CallbackData, prefix="cs"):
-    """One course session: enrolment, reminders' answers, check-in, running it."""
+    """One course session (`id`): enrolment, reminders' answers, check-in, running it."""
 
     action: LessonAction
     id: int = 0
-    value: int = 0
 
 
-class PickAction(StrEnum):
-    DAY = "d"           # `value` days from today
-    TIME = "t"          # `value` minutes after midnight
-    LENGTH = "l"        # `value` minutes long
-    CAPACITY = "c"      # `value` seats
-    CONFIRM = "y"
-    SKIP = "k"          # no comment with the rating
+class GiveToCb(CallbackData, prefix="cg"):
+    """Staff give open order `order_id` to teacher `teacher_id`, then schedule it."""
+
+    order_id: int
+    teacher_id: int
 
 
-class PickCb(CallbackData, prefix="cp"):
-    """Buttons inside a course conversation (scheduling, moving, rating)."""
+class MarkCb(CallbackData, prefix="ca"):
+    """Tick (or untick) `user_id` present at session `lesson_id`."""
 
-    action: PickAction
-    value: int = 0
+    lesson_id: int
+    user_id: int
+
+
+class RateCb(CallbackData, prefix="cr"):
+    """`stars` (1–5) for session `lesson_id`."""
+
+    lesson_id: int
+    stars: int
+
+
+class SkipCommentCb(CallbackData, prefix="ck"):
+    """No comment with the rating."""
+
+
+class LengthCb(CallbackData, prefix="cl"):
+    """Scheduling: the session lasts `minutes`."""
+
+    minutes: int
+
+
+class SeatsCb(CallbackData, prefix="cn"):
+    """Scheduling: the session has `seats`."""
+
+    seats: int
+
+
+class ConfirmCb(CallbackData, prefix="cy"):
+    """✅ on a draft's last screen (scheduling or moving: the state says which)."""

@@ -3,13 +3,15 @@ with buttons, enrolling, the waitlist, check-in by link, rating; forged and bad 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.callback_data import LessonAction, LessonCb, OrderAction, OrderCb
+from bot.callback_data.courses import MarkCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.courses import (
     Category,
@@ -21,10 +23,10 @@ from models.courses import (
 )
 from models.outbox import OutboxMessage
 from models.users import Role
-from services import course_sessions
+from services import course_sessions, courses
 from services.clock import ManualClock
 from tests.factories import make_community
-from tests.handlers.conftest import Harness, member, rows, user_of
+from tests.handlers.conftest import Harness, Person, member, rows, user_of
 
 
 def outbox_button(message: OutboxMessage, label: str) -> str:
@@ -91,7 +93,7 @@ async def test_order_backers_teacher_takes_and_schedules_with_buttons_residents_
     assert teacher.last.startswith("It's yours ✋")
     await teacher.press("🗓 Schedule a session")
     await teacher.press("Tomorrow")
-    await teacher.press("14:30")
+    await teacher.press("2:30 pm")
     await teacher.press("90 min")
     await teacher.send("Living room, 2nd floor")
     await teacher.send("0")
@@ -218,7 +220,7 @@ async def test_forged_buttons_from_another_community_change_nothing(
          "This button is out of date. Please use the menu below."),
         (LessonCb(action=LessonAction.CANCEL_OK, id=far_session.id or 0),
          "Only the teacher or staff can change this session."),
-        (LessonCb(action=LessonAction.MARK, id=far_session.id or 0, value=eve_access.user_id),
+        (MarkCb(lesson_id=far_session.id or 0, user_id=eve_access.user_id),
          "Only the teacher or staff can change this session."),
         (OrderCb(action=OrderAction.BACK, id=far_order.id or 0),
          "This button is out of date. Please use the menu below."),
@@ -308,8 +310,8 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     assert staff.last == "Who will teach it?"
     await staff.press("Teacher Sun")
     await staff.press("Today")
-    await staff.press("10:00")  # 09:00 now: the earlier times are not offered
-    assert "09:30" not in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await staff.press("10:00 am")  # 09:00 now: the earlier times are not offered
+    assert "9:30 am" not in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
     await staff.press("60 min")
     await staff.send("Room 3")
     await staff.press("20")
@@ -317,7 +319,7 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     await staff.press("✅ Yes, that's right")
     assert staff.last.startswith("That time has already passed. Please choose again.")
     await staff.press("Tomorrow")
-    await staff.press("10:00")
+    await staff.press("10:00 am")
     await staff.press("60 min")
     await staff.send("Room 3")
     await staff.press("20")
@@ -331,8 +333,8 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     # Staff move it by a day: Ann is told and her reminders follow.
     await staff.press("👀 Open the session")
     await staff.press("🔁 Move")
-    await staff.press("03-05 Thu")
-    await staff.press("11:00")
+    await staff.press("Thu 5 Mar")
+    await staff.press("11:00 am")
     assert staff.last == "Move “Paper cutting” to 2026-03-05 11:00 (Thu)?"
     await staff.press("✅ Yes, that's right")
     assert staff.texts[-1].startswith("Moved ✅")
@@ -438,3 +440,52 @@ async def test_in_the_last_two_hours_a_waiting_person_sees_enrol_for_a_freed_sea
     assert bob.last.startswith("You are enrolled ✅")
     [enrolment] = await rows(session, Enrolment, col(Enrolment.user_id) == bob_access.user_id)
     assert enrolment.status == EnrolmentStatus.ENROLLED
+
+
+def label_starting(person: Person, start: str) -> str:
+    """The label of the last message's button that starts with `start` ("10:00 am" etc.)."""
+    labels = person.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    return next(label for label in labels if label.startswith(start))
+
+
+async def test_a_day_picked_before_midnight_stays_that_day_when_confirmed_after(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                       Role.STAFF)
+    course = await courses.offer_course(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        title="Paper cutting", description="", category=Category.ARTS, minutes=60)
+    zone = ZoneInfo("Asia/Shanghai")
+    clock.set(datetime(2026, 3, 2, 23, 50, tzinfo=zone))
+    await staff.send("/menu")
+    await staff.forge(LessonCb(action=LessonAction.NEW, id=course.id or 0).pack())
+    await staff.press("Tomorrow")
+    await staff.press(label_starting(staff, "10:00"))
+    await staff.press("60 min")
+    await staff.send("Room 3")
+    await staff.press("20")
+    assert "Tue" in staff.last  # Tuesday 3 March, as the screen says
+    clock.set(datetime(2026, 3, 3, 0, 10, tzinfo=zone))  # confirmed after midnight
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Scheduled ✅")
+    [lesson] = await rows(session, Lesson)
+    assert lesson.starts_at == datetime(2026, 3, 3, 10, 0, tzinfo=zone)
+
+    # Moving a later one, late in the evening again: the day shown is the day it moves to.
+    later = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=datetime(2026, 3, 10, 9, 0, tzinfo=zone), minutes=60, venue="Garden",
+        capacity=5, buttons=OUTBOX_KEYBOARDS.courses)
+    clock.set(datetime(2026, 3, 3, 23, 55, tzinfo=zone))
+    await staff.forge(LessonCb(action=LessonAction.MOVE, id=later.id or 0).pack())
+    await staff.press("Tomorrow")
+    await staff.press(label_starting(staff, "11:00"))
+    assert "Wed" in staff.last
+    clock.set(datetime(2026, 3, 4, 0, 5, tzinfo=zone))
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Moved ✅")
+    await session.refresh(later)
+    assert later.starts_at == datetime(2026, 3, 4, 11, 0, tzinfo=zone)
