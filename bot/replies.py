@@ -168,6 +168,8 @@ REPLIES: dict[type[DomainError], Reply] = {
                                          "waiting list."),
     courses.AlreadyEnrolled: already_enrolled,
     courses.Gone: lambda error: out_of_date_use_menu(),
+    courses.NotTeacherHere: lambda error: _("Only teachers of this community can take its "
+                                            "orders."),
     courses.NotInWindow: lambda error: _("Check-in opens 1 hour before the start."),
     courses.NotEnrolled: lambda error: _("You don't have a place in this session."),
     courses.OfferExpired: lambda error: _("Sorry, this offer has ended: the seat went to the "

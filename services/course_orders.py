@@ -39,6 +39,7 @@ from services.courses import (
     AlreadyBacked,
     Buttons,
     Gone,
+    NotTeacherHere,
     OrderClosed,
     Page,
     SimilarOrder,
@@ -50,7 +51,7 @@ from services.courses import (
     subjects_of,
     teachers_of,
 )
-from services.errors import InvalidInput, NotAllowed
+from services.errors import InvalidInput
 from services.outbox import N_, Notify, Outgoing
 
 EXPECTED_RANGE = (1, 500)
@@ -265,12 +266,12 @@ async def take_order(
     teacher = teacher_id or access.user_id
     if teacher == access.user_id:
         if order.community_id not in access.teacher_of:
-            raise NotAllowed(f"not a teacher of {order.community_id}")
+            raise NotTeacherHere(f"not a teacher of {order.community_id}")
     else:
         access.require_manage(order.community_id)
         if teacher not in {t.id for t in await teachers_of(
                 session, community_id=order.community_id)}:
-            raise NotAllowed(f"user {teacher} does not teach in {order.community_id}")
+            raise NotTeacherHere(f"user {teacher} does not teach in {order.community_id}")
     await begin_write(session)
     now = clock.now()
     claimed = cast(CursorResult[Any], await session.execute(
@@ -304,7 +305,7 @@ async def release_order(
         raise Gone(f"order {order_id}")
     if order.taken_by != access.user_id and not access.can_manage(order.community_id):
         await session.commit()
-        raise NotAllowed("not the teacher of this order")
+        raise NotTeacherHere("not the teacher of this order")
     if order.status != OrderStatus.TAKEN:
         await session.commit()
         raise OrderClosed(order.status)

@@ -83,6 +83,10 @@ class Gone(NotFound):
     is another community's (a forged button)."""
 
 
+class NotTeacherHere(NotAllowed):
+    """Taking (or giving back) an order is for the community's teachers (and staff)."""
+
+
 class LessonClosed(DomainError):
     """The session is cancelled or has started: no more enrolments or changes."""
 
