@@ -54,7 +54,7 @@ from models.courses import (
     OrderBacking,
     OrderStatus,
 )
-from models.db import begin_write
+from models.db import write
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, RoleGrant, User
 from services import audit, outbox, privacy
@@ -90,6 +90,10 @@ ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.OFFERED, EnrolmentStatus.WAI
 WHEN_FORMAT = "%Y-%m-%d %H:%M"
 
 
+# --- The outbox's groups and dedupe keys of every course message, in one place ---------
+# A group is cancelled together; a dedupe key makes queueing twice send once.
+
+
 def reminder_group(session_id: int) -> str:
     """Reminders and rating requests: cancelled together when the session moves."""
     return f"cs:{session_id}"
@@ -98,6 +102,52 @@ def reminder_group(session_id: int) -> str:
 def news_group(session_id: int) -> str:
     """Announcements and waitlist offers: cancelled when the session is cancelled."""
     return f"cn:{session_id}"
+
+
+def news_key(lesson_id: int, user_id: int) -> str:
+    return f"c:news:{lesson_id}:{user_id}"
+
+
+def moved_key(lesson_id: int, user_id: int, starts_at: datetime) -> str:
+    return f"c:moved:{lesson_id}:{user_id}:{int(starts_at.timestamp())}"
+
+
+def cancelled_key(lesson_id: int, user_id: int) -> str:
+    return f"c:cancel:{lesson_id}:{user_id}"
+
+
+def reminder_key(lesson: Lesson, user_id: int, hours: int) -> str:
+    """The start time is in it, so a moved session's reminders are new ones."""
+    return f"c:rem:{lesson.id}:{user_id}:{int(lesson.starts_at.timestamp())}:{hours}"
+
+
+def teacher_reminder_key(lesson: Lesson, hours: int) -> str:
+    return f"c:trem:{lesson.id}:{int(lesson.starts_at.timestamp())}:{hours}"
+
+
+def offer_key(enrolment_id: int | None, deadline: datetime) -> str:
+    return f"c:offer:{enrolment_id}:{int(deadline.timestamp())}"
+
+
+def lapsed_key(enrolment_id: int | None, now: datetime) -> str:
+    return f"c:lapsed:{enrolment_id}:{int(now.timestamp())}"
+
+
+def rate_key(lesson_id: int, user_id: int) -> str:
+    return f"c:rate:{lesson_id}:{user_id}"
+
+
+def alert_key(order_id: int | None, user_id: int) -> str:
+    """Staff and teachers told that an order reached the threshold."""
+    return f"c:alert:{order_id}:{user_id}"
+
+
+def withdrawn_key(order_id: int, user_id: int) -> str:
+    return f"c:wd:{order_id}:{user_id}"
+
+
+def taken_key(order_id: int) -> str:
+    return f"c:taken:{order_id}"
 
 
 def when_text(moment: datetime, zone: ZoneInfo) -> str:
@@ -115,9 +165,9 @@ async def get_session(session: AsyncSession, *, session_id: int) -> Lesson:
     return lesson
 
 
-async def _lock(session: AsyncSession, session_id: int) -> Lesson | None:
-    """Start a write holding the session's row: one change to its seats at a time."""
-    await begin_write(session)
+async def _locked(session: AsyncSession, session_id: int) -> Lesson | None:
+    """The session's row, held for this write: one change to its seats at a time (call it
+    inside `write(session)`)."""
     found = await session.execute(
         select(Lesson).where(col(Lesson.id) == session_id).with_for_update()
         .execution_options(populate_existing=True))
@@ -183,43 +233,40 @@ async def schedule_session(
         if (course is None or course.community_id != community_id
                 or course.status != CourseStatus.APPROVED):
             raise Gone(f"course {course_id}")
-    await begin_write(session)
-    order: CourseOrder | None = None
-    if order_id is not None:
-        order = (await session.execute(
-            select(CourseOrder).where(col(CourseOrder.id) == order_id).with_for_update()
-            .execution_options(populate_existing=True))).scalar_one_or_none()
-        if order is None or order.community_id != community_id:
-            await session.commit()
-            raise Gone(f"order {order_id}")
-        if order.status != OrderStatus.TAKEN or order.taken_by != teacher_id:
-            await session.commit()
-            raise OrderClosed(order.status)
-        order.status = OrderStatus.SCHEDULED
-        session.add(order)
-    lesson = Lesson(
-        community_id=community_id, course_id=course_id, order_id=order_id,
-        teacher_id=teacher_id, title=title, category=Category(category), starts_at=starts_at,
-        minutes=minutes, venue=venue, capacity=capacity,
-        checkin_token=secrets.token_urlsafe(12), created_by=access.user_id, created_at=now)
-    session.add(lesson)
-    await session.flush()
-    assert lesson.id is not None
-    if order is not None and order.id is not None:
-        zone = await zone_of(session, community_id)
-        people = [order.user_id, *await _backers(session, order.id)]
-        await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
-            user_id=uid, kind=OutboxKind.COURSE_NEWS,
-            key=N_("🎉 The course you asked for is on!\n“{title}”\n🕒 {when}\n📍 {venue}\n"
-                   "Seats: {capacity}. Press Enrol to take one."),
-            params={"title": title, "when": when_text(starts_at, zone), "venue": venue,
-                    "capacity": capacity},
-            keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
-            dedupe_key=f"c:news:{lesson.id}:{uid}") for uid in dict.fromkeys(people)])
-    audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
-                 community_id=community_id, session_id=lesson.id, order_id=order_id)
-    await session.commit()
-    return lesson
+    async with write(session):
+        order: CourseOrder | None = None
+        if order_id is not None:
+            order = (await session.execute(
+                select(CourseOrder).where(col(CourseOrder.id) == order_id).with_for_update()
+                .execution_options(populate_existing=True))).scalar_one_or_none()
+            if order is None or order.community_id != community_id:
+                raise Gone(f"order {order_id}")
+            if order.status != OrderStatus.TAKEN or order.taken_by != teacher_id:
+                raise OrderClosed(order.status)
+            order.status = OrderStatus.SCHEDULED
+            session.add(order)
+        lesson = Lesson(
+            community_id=community_id, course_id=course_id, order_id=order_id,
+            teacher_id=teacher_id, title=title, category=Category(category), starts_at=starts_at,
+            minutes=minutes, venue=venue, capacity=capacity,
+            checkin_token=secrets.token_urlsafe(12), created_by=access.user_id, created_at=now)
+        session.add(lesson)
+        await session.flush()
+        assert lesson.id is not None
+        if order is not None and order.id is not None:
+            zone = await zone_of(session, community_id)
+            people = [order.user_id, *await _backers(session, order.id)]
+            await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+                user_id=uid, kind=OutboxKind.COURSE_NEWS,
+                key=N_("🎉 The course you asked for is on!\n“{title}”\n🕒 {when}\n📍 {venue}\n"
+                       "Seats: {capacity}. Press Enrol to take one."),
+                params={"title": title, "when": when_text(starts_at, zone), "venue": venue,
+                        "capacity": capacity},
+                keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
+                dedupe_key=news_key(lesson.id, uid)) for uid in dict.fromkeys(people)])
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
+                     community_id=community_id, session_id=lesson.id, order_id=order_id)
+        return lesson
 
 
 async def _backers(session: AsyncSession, order_id: int) -> list[int]:
@@ -240,8 +287,8 @@ async def move_session(
     starts_at: datetime, buttons: Buttons, notify: Notify | None = None,
 ) -> Lesson:
     """Move a session to a new time: everyone is told and reminders follow the new time."""
-    lesson = await _lock(session, session_id)
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
         if lesson is None:
             raise Gone(f"session {session_id}")
         if not may_run(access, lesson):
@@ -251,41 +298,35 @@ async def move_session(
             raise InvalidInput("starts_at", "past")
         if starts_at > clock.now() + SCHEDULE_AHEAD:
             raise InvalidInput("starts_at", "too_far")
-    except Exception:
-        await session.commit()
-        raise
-    old = lesson.starts_at
-    if starts_at == old:
-        await session.commit()
+        old = lesson.starts_at
+        if starts_at == old:
+            return lesson
+        lesson.starts_at = starts_at
+        session.add(lesson)
+        assert lesson.id is not None
+        await outbox.cancel(session, group=reminder_group(lesson.id))
+        zone = await zone_of(session, lesson.community_id)
+        rules = await get_rules(session, community_id=lesson.community_id)
+        rows = []
+        for enrolment in await _active(session, lesson.id):
+            if enrolment.status == EnrolmentStatus.OFFERED and enrolment.offered_until:
+                enrolment.offered_until = min(enrolment.offered_until, starts_at - OFFER_CLOSES)
+                session.add(enrolment)
+            rows.append(Outgoing(
+                user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+                key=N_("🔁 “{title}” has moved.\nNew time: {when}\n📍 {venue}"),
+                params={"title": lesson.title, "when": when_text(starts_at, zone),
+                        "venue": lesson.venue},
+                group=news_group(lesson.id),
+                dedupe_key=moved_key(lesson.id, enrolment.user_id, starts_at)))
+            if enrolment.status == EnrolmentStatus.ENROLLED:
+                rows.extend(_reminders(lesson, enrolment.user_id, rules.reminder_hours, zone,
+                                       clock.now(), buttons))
+        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.move",
+                     community_id=lesson.community_id, session_id=lesson.id,
+                     old=old.isoformat(), new=starts_at.isoformat())
         return lesson
-    lesson.starts_at = starts_at
-    session.add(lesson)
-    assert lesson.id is not None
-    await outbox.cancel(session, group=reminder_group(lesson.id))
-    zone = await zone_of(session, lesson.community_id)
-    rules = await get_rules(session, community_id=lesson.community_id)
-    stamp = int(starts_at.timestamp())
-    rows = []
-    for enrolment in await _active(session, lesson.id):
-        if enrolment.status == EnrolmentStatus.OFFERED and enrolment.offered_until:
-            enrolment.offered_until = min(enrolment.offered_until, starts_at - OFFER_CLOSES)
-            session.add(enrolment)
-        rows.append(Outgoing(
-            user_id=enrolment.user_id, kind=OutboxKind.STATUS,
-            key=N_("🔁 “{title}” has moved.\nNew time: {when}\n📍 {venue}"),
-            params={"title": lesson.title, "when": when_text(starts_at, zone),
-                    "venue": lesson.venue},
-            group=news_group(lesson.id), dedupe_key=f"c:moved:{lesson.id}:{enrolment.user_id}:"
-                                                    f"{stamp}"))
-        if enrolment.status == EnrolmentStatus.ENROLLED:
-            rows.extend(_reminders(lesson, enrolment.user_id, rules.reminder_hours, zone,
-                                   clock.now(), buttons))
-    await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="session.move",
-                 community_id=lesson.community_id, session_id=lesson.id,
-                 old=old.isoformat(), new=starts_at.isoformat())
-    await session.commit()
-    return lesson
 
 
 async def cancel_session(
@@ -293,8 +334,8 @@ async def cancel_session(
     notify: Notify | None = None,
 ) -> Lesson:
     """Call a session off: its reminders and offers are withdrawn, everyone is told."""
-    lesson = await _lock(session, session_id)
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
         if lesson is None:
             raise Gone(f"session {session_id}")
         if not may_run(access, lesson):
@@ -303,31 +344,27 @@ async def cancel_session(
             raise LessonClosed("cancelled")
         if lesson.starts_at <= clock.now():
             raise LessonClosed("past")
-    except Exception:
-        await session.commit()
-        raise
-    assert lesson.id is not None
-    lesson.status = LessonStatus.CANCELLED
-    session.add(lesson)
-    if lesson.order_id is not None:
-        # The order is still wanted: its teacher (or staff) can schedule it again.
-        await session.execute(
-            update(CourseOrder).where(col(CourseOrder.id) == lesson.order_id,
-                                      col(CourseOrder.status) == OrderStatus.SCHEDULED)
-            .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
-    await outbox.cancel(session, group=reminder_group(lesson.id))
-    await outbox.cancel(session, group=news_group(lesson.id))
-    zone = await zone_of(session, lesson.community_id)
-    await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
-        user_id=e.user_id, kind=OutboxKind.STATUS,
-        key=N_("❌ “{title}” on {when} has been cancelled. Sorry!"),
-        params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
-        dedupe_key=f"c:cancel:{lesson.id}:{e.user_id}") for e in await _active(session,
-                                                                              lesson.id)])
-    audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
-                 community_id=lesson.community_id, session_id=lesson.id)
-    await session.commit()
-    return lesson
+        assert lesson.id is not None
+        lesson.status = LessonStatus.CANCELLED
+        session.add(lesson)
+        if lesson.order_id is not None:
+            # The order is still wanted: its teacher (or staff) can schedule it again.
+            await session.execute(
+                update(CourseOrder).where(col(CourseOrder.id) == lesson.order_id,
+                                          col(CourseOrder.status) == OrderStatus.SCHEDULED)
+                .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
+        await outbox.cancel(session, group=reminder_group(lesson.id))
+        await outbox.cancel(session, group=news_group(lesson.id))
+        zone = await zone_of(session, lesson.community_id)
+        await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+            user_id=e.user_id, kind=OutboxKind.STATUS,
+            key=N_("❌ “{title}” on {when} has been cancelled. Sorry!"),
+            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
+            dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in await _active(session,
+                                                                                  lesson.id)])
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
+                     community_id=lesson.community_id, session_id=lesson.id)
+        return lesson
 
 
 def _still_open(lesson: Lesson, now: datetime) -> None:
@@ -347,7 +384,6 @@ def _reminders(
     """The reminders still ahead for one seat holder; the start time is in the dedupe key,
     so a moved session gets new ones."""
     assert lesson.id is not None
-    stamp = int(lesson.starts_at.timestamp())
     rows = []
     for h in hours:
         at = lesson.starts_at - timedelta(hours=h)
@@ -359,7 +395,7 @@ def _reminders(
             params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
                     "venue": lesson.venue},
             keyboard=buttons.reminder(lesson.id), not_before=at,
-            group=reminder_group(lesson.id), dedupe_key=f"c:rem:{lesson.id}:{user_id}:{stamp}:{h}"))
+            group=reminder_group(lesson.id), dedupe_key=reminder_key(lesson, user_id, h)))
     return rows
 
 
@@ -390,9 +426,9 @@ async def enrol(
 ) -> Enrolment:
     """Take a seat; when none is free, join the waitlist if `waitlist`, else LessonFull."""
     assert user.id is not None
-    lesson = await _lock(session, session_id)
-    now = clock.now()
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        now = clock.now()
         if lesson is None or not is_member(access, user, lesson.community_id):
             raise Gone(f"session {session_id}")  # or forged: another community's
         _still_open(lesson, now)
@@ -405,25 +441,21 @@ async def enrol(
             raise AlreadyEnrolled(enrolment.status)
         if not free and not waitlist:
             raise LessonFull(f"session {session_id}")
-    except Exception:
-        await session.commit()  # nothing written; ends the lock without expiring objects
-        raise
-    status = EnrolmentStatus.ENROLLED if free else EnrolmentStatus.WAITING
-    if enrolment is None:
-        enrolment = Enrolment(session_id=session_id, user_id=user.id, status=status,
-                              queued_at=now, created_at=now, updated_at=now)
-    else:
-        if enrolment.status != EnrolmentStatus.WAITING:
-            enrolment.queued_at = now  # a comeback joins the end of the queue
-        enrolment.status, enrolment.updated_at = status, now
-        enrolment.offered_until = None
-        enrolment.confirmed_at = None
-    session.add(enrolment)
-    if status == EnrolmentStatus.ENROLLED:
-        await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
-                               buttons=buttons, notify=notify)
-    await session.commit()
-    return enrolment
+        status = EnrolmentStatus.ENROLLED if free else EnrolmentStatus.WAITING
+        if enrolment is None:
+            enrolment = Enrolment(session_id=session_id, user_id=user.id, status=status,
+                                  queued_at=now, created_at=now, updated_at=now)
+        else:
+            if enrolment.status != EnrolmentStatus.WAITING:
+                enrolment.queued_at = now  # a comeback joins the end of the queue
+            enrolment.status, enrolment.updated_at = status, now
+            enrolment.offered_until = None
+            enrolment.confirmed_at = None
+        session.add(enrolment)
+        if status == EnrolmentStatus.ENROLLED:
+            await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
+                                   buttons=buttons, notify=notify)
+        return enrolment
 
 
 async def leave(
@@ -433,23 +465,21 @@ async def leave(
     """Cancel one's enrolment or waitlist place ("I can't come" too); a freed seat is
     offered to the waitlist."""
     assert user.id is not None
-    lesson = await _lock(session, session_id)
-    enrolment = await _enrolment(session, session_id, user.id) if lesson else None
-    if lesson is None or enrolment is None or enrolment.status not in ACTIVE:
-        await session.commit()
-        raise NotEnrolled(f"session {session_id}")
-    if lesson.status == LessonStatus.CANCELLED or lesson.starts_at <= clock.now():
-        await session.commit()
-        raise LessonClosed("cancelled" if lesson.status == LessonStatus.CANCELLED else "past")
-    freed = enrolment.status in SEAT_HOLDING
-    enrolment.status, enrolment.updated_at = EnrolmentStatus.CANCELLED, clock.now()
-    enrolment.offered_until = None
-    session.add(enrolment)
-    await _cancel_reminders(session, session_id=session_id, user_id=user.id)
-    if freed:
-        await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
-    await session.commit()
-    return enrolment
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        enrolment = await _enrolment(session, session_id, user.id) if lesson else None
+        if lesson is None or enrolment is None or enrolment.status not in ACTIVE:
+            raise NotEnrolled(f"session {session_id}")
+        if lesson.status == LessonStatus.CANCELLED or lesson.starts_at <= clock.now():
+            raise LessonClosed("cancelled" if lesson.status == LessonStatus.CANCELLED else "past")
+        freed = enrolment.status in SEAT_HOLDING
+        enrolment.status, enrolment.updated_at = EnrolmentStatus.CANCELLED, clock.now()
+        enrolment.offered_until = None
+        session.add(enrolment)
+        await _cancel_reminders(session, session_id=session_id, user_id=user.id)
+        if freed:
+            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
+        return enrolment
 
 
 async def _offer_next(
@@ -482,7 +512,7 @@ async def _offer_next(
             params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
                     "venue": lesson.venue, "deadline": when_text(deadline, zone)},
             keyboard=buttons.offer(lesson.id), priority=1, group=news_group(lesson.id),
-            dedupe_key=f"c:offer:{enrolment.id}:{int(deadline.timestamp())}"))
+            dedupe_key=offer_key(enrolment.id, deadline)))
     await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
 
@@ -492,10 +522,10 @@ async def answer_offer(
 ) -> Enrolment:
     """Confirm (take the seat) or decline (pass it on) a waitlist offer."""
     assert user.id is not None
-    lesson = await _lock(session, session_id)
-    enrolment = await _enrolment(session, session_id, user.id) if lesson else None
-    now = clock.now()
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        enrolment = await _enrolment(session, session_id, user.id) if lesson else None
+        now = clock.now()
         if lesson is None or enrolment is None:
             raise NotEnrolled(f"session {session_id}")
         if accept and enrolment.status == EnrolmentStatus.ENROLLED:
@@ -504,21 +534,17 @@ async def answer_offer(
         if (enrolment.status != EnrolmentStatus.OFFERED or enrolment.offered_until is None
                 or enrolment.offered_until <= now):
             raise OfferExpired(f"session {session_id}")
-    except Exception:
-        await session.commit()
-        raise
-    enrolment.offered_until, enrolment.updated_at = None, now
-    if accept:
-        enrolment.status = EnrolmentStatus.ENROLLED
-        session.add(enrolment)
-        await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
-                               buttons=buttons, notify=notify)
-    else:
-        enrolment.status = EnrolmentStatus.CANCELLED
-        session.add(enrolment)
-        await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
-    await session.commit()
-    return enrolment
+        enrolment.offered_until, enrolment.updated_at = None, now
+        if accept:
+            enrolment.status = EnrolmentStatus.ENROLLED
+            session.add(enrolment)
+            await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
+                                   buttons=buttons, notify=notify)
+        else:
+            enrolment.status = EnrolmentStatus.CANCELLED
+            session.add(enrolment)
+            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
+        return enrolment
 
 
 async def expire_offers(
@@ -532,28 +558,29 @@ async def expire_offers(
     await session.commit()
     expired = 0
     for session_id in due:
-        lesson = await _lock(session, session_id)
-        if lesson is None:
-            await session.commit()
-            continue
-        lapsed = (await session.execute(select(Enrolment).where(
-            col(Enrolment.session_id) == session_id,
-            col(Enrolment.status) == EnrolmentStatus.OFFERED,
-            col(Enrolment.offered_until) <= now))).scalars().all()
-        zone = await zone_of(session, lesson.community_id)
-        for enrolment in lapsed:
-            enrolment.status, enrolment.offered_until = EnrolmentStatus.CANCELLED, None
-            enrolment.updated_at = now
-            session.add(enrolment)
-            await outbox.queue(
-                session, clock=clock, user_id=enrolment.user_id, kind=OutboxKind.STATUS,
-                key=N_("The seat kept for you at “{title}” ({when}) has gone to the next "
-                       "person, as there was no answer in time."),
-                params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
-                dedupe_key=f"c:lapsed:{enrolment.id}:{int(now.timestamp())}", notify=notify)
-            expired += 1
-        await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
-        await session.commit()
+        async with write(session):
+            lesson = await _locked(session, session_id)
+            if lesson is None:
+                continue
+            lapsed = (await session.execute(select(Enrolment).where(
+                col(Enrolment.session_id) == session_id,
+                col(Enrolment.status) == EnrolmentStatus.OFFERED,
+                col(Enrolment.offered_until) <= now))).scalars().all()
+            zone = await zone_of(session, lesson.community_id)
+            for enrolment in lapsed:
+                enrolment.status, enrolment.offered_until = EnrolmentStatus.CANCELLED, None
+                enrolment.updated_at = now
+                session.add(enrolment)
+                await outbox.queue(
+                    session, clock=clock, user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+                    key=N_("The seat kept for you at “{title}” ({when}) has gone to the next "
+                           "person, as there was no answer in time."),
+                    params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
+                    dedupe_key=lapsed_key(enrolment.id, now),
+                    notify=notify)
+                expired += 1
+            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
+                              notify=notify)
     return expired
 
 
@@ -562,15 +589,13 @@ async def confirm_coming(
 ) -> Enrolment:
     """ "I'm coming" on a reminder."""
     assert user.id is not None
-    await begin_write(session)
-    enrolment = await _enrolment(session, session_id, user.id)
-    if enrolment is None or enrolment.status != EnrolmentStatus.ENROLLED:
-        await session.commit()
-        raise NotEnrolled(f"session {session_id}")
-    enrolment.confirmed_at = enrolment.confirmed_at or clock.now()
-    session.add(enrolment)
-    await session.commit()
-    return enrolment
+    async with write(session):
+        enrolment = await _enrolment(session, session_id, user.id)
+        if enrolment is None or enrolment.status != EnrolmentStatus.ENROLLED:
+            raise NotEnrolled(f"session {session_id}")
+        enrolment.confirmed_at = enrolment.confirmed_at or clock.now()
+        session.add(enrolment)
+        return enrolment
 
 
 # --- Teachers' reminders ---------------------------------------------------------------
@@ -599,18 +624,16 @@ async def remind_teachers(
         counts = await counts_of(session, session_ids=[lesson.id])
         enrolled, waiting, _attended = counts.get(lesson.id, (0, 0, 0))
         zone = await zone_of(session, lesson.community_id)
-        await begin_write(session)
-        added = await outbox.queue(
-            session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
-            key=N_("⏰ You teach “{title}” at {when}, {venue}.\nEnrolled: {enrolled} of "
-                   "{capacity}. Waiting list: {waiting}."),
-            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
-                    "venue": lesson.venue, "enrolled": enrolled, "capacity": lesson.capacity,
-                    "waiting": waiting},
-            group=reminder_group(lesson.id),
-            dedupe_key=f"c:trem:{lesson.id}:{int(lesson.starts_at.timestamp())}:{hours}",
-            notify=notify)
-        await session.commit()
+        async with write(session):
+            added = await outbox.queue(
+                session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
+                key=N_("⏰ You teach “{title}” at {when}, {venue}.\nEnrolled: {enrolled} of "
+                       "{capacity}. Waiting list: {waiting}."),
+                params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
+                        "venue": lesson.venue, "enrolled": enrolled,
+                        "capacity": lesson.capacity, "waiting": waiting},
+                group=reminder_group(lesson.id),
+                dedupe_key=teacher_reminder_key(lesson, hours), notify=notify)
         queued += int(added)
     return queued
 
@@ -634,7 +657,7 @@ async def _ask_rating(
         key=N_("How was “{title}”? Please give it 1 to 5 stars."),
         params={"title": lesson.title}, keyboard=buttons.rate(lesson.id),
         not_before=max(ends_at(lesson), clock.now()), group=reminder_group(lesson.id),
-        dedupe_key=f"c:rate:{lesson.id}:{user_id}", notify=notify)
+        dedupe_key=rate_key(lesson.id, user_id), notify=notify)
 
 
 async def check_in(
@@ -646,14 +669,13 @@ async def check_in(
     found = await session.execute(select(col(Lesson.id)).where(
         col(Lesson.checkin_token) == token))
     session_id = found.scalar_one_or_none()
-    await session.commit()
     if session_id is None:
         raise Gone("check-in token")
-    lesson = await _lock(session, session_id)
-    assert lesson is not None
-    now = clock.now()
-    enrolment = await _enrolment(session, session_id, user.id)
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        assert lesson is not None
+        now = clock.now()
+        enrolment = await _enrolment(session, session_id, user.id)
         if lesson.status == LessonStatus.CANCELLED:
             raise LessonClosed("cancelled")
         if now < lesson.starts_at - CHECK_IN_OPENS:
@@ -662,19 +684,14 @@ async def check_in(
             raise NotInWindow("late")
         if enrolment is None or enrolment.status not in SEAT_HOLDING:
             raise NotEnrolled(f"session {session_id}")
-    except Exception:
-        await session.commit()
-        raise
-    if enrolment.attended_at is not None:
-        await session.commit()
-        return CheckIn(lesson=lesson, already=True)
-    enrolment.status, enrolment.offered_until = EnrolmentStatus.ENROLLED, None
-    enrolment.attended_at = enrolment.updated_at = now
-    session.add(enrolment)
-    await _ask_rating(session, clock=clock, lesson=lesson, user_id=user.id, buttons=buttons,
-                      notify=notify)
-    await session.commit()
-    return CheckIn(lesson=lesson, already=False)
+        if enrolment.attended_at is not None:
+            return CheckIn(lesson=lesson, already=True)
+        enrolment.status, enrolment.offered_until = EnrolmentStatus.ENROLLED, None
+        enrolment.attended_at = enrolment.updated_at = now
+        session.add(enrolment)
+        await _ask_rating(session, clock=clock, lesson=lesson, user_id=user.id, buttons=buttons,
+                          notify=notify)
+        return CheckIn(lesson=lesson, already=False)
 
 
 async def mark_attendance(
@@ -682,9 +699,9 @@ async def mark_attendance(
     present: bool, buttons: Buttons, notify: Notify | None = None,
 ) -> Enrolment:
     """Staff or the teacher tick someone present (or not) by hand, once it has started."""
-    lesson = await _lock(session, session_id)
-    enrolment = await _enrolment(session, session_id, user_id) if lesson else None
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        enrolment = await _enrolment(session, session_id, user_id) if lesson else None
         if lesson is None or not may_run(access, lesson):
             raise NotTeacherOrStaff("not the teacher or staff")
         if lesson.status == LessonStatus.CANCELLED:
@@ -693,23 +710,19 @@ async def mark_attendance(
             raise NotInWindow("early")
         if enrolment is None or enrolment.status not in SEAT_HOLDING:
             raise NotEnrolled(f"user {user_id}")
-    except Exception:
-        await session.commit()
-        raise
-    if present and enrolment.attended_at is None:
-        enrolment.attended_at = clock.now()
-        await _ask_rating(session, clock=clock, lesson=lesson, user_id=user_id,
-                          buttons=buttons, notify=notify)
-    elif not present and enrolment.attended_at is not None:
-        enrolment.attended_at = None
-        await outbox.cancel(session, dedupe_key=f"c:rate:{session_id}:{user_id}")
-    enrolment.updated_at = clock.now()
-    session.add(enrolment)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="session.attendance",
-                 community_id=lesson.community_id, session_id=session_id, user_id=user_id,
-                 present=present)
-    await session.commit()
-    return enrolment
+        if present and enrolment.attended_at is None:
+            enrolment.attended_at = clock.now()
+            await _ask_rating(session, clock=clock, lesson=lesson, user_id=user_id,
+                              buttons=buttons, notify=notify)
+        elif not present and enrolment.attended_at is not None:
+            enrolment.attended_at = None
+            await outbox.cancel(session, dedupe_key=rate_key(session_id, user_id))
+        enrolment.updated_at = clock.now()
+        session.add(enrolment)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.attendance",
+                     community_id=lesson.community_id, session_id=session_id, user_id=user_id,
+                     present=present)
+        return enrolment
 
 
 async def rate(
@@ -718,15 +731,13 @@ async def rate(
     """An attendee gives 1–5 stars (a second rating replaces the first)."""
     assert user.id is not None
     check_range(stars, field="stars", bounds=(1, 5))
-    await begin_write(session)
-    enrolment = await _enrolment(session, session_id, user.id)
-    if enrolment is None or enrolment.attended_at is None:
-        await session.commit()
-        raise NotEnrolled(f"session {session_id}")
-    enrolment.rating, enrolment.rated_at = stars, clock.now()
-    session.add(enrolment)
-    await session.commit()
-    return enrolment
+    async with write(session):
+        enrolment = await _enrolment(session, session_id, user.id)
+        if enrolment is None or enrolment.attended_at is None:
+            raise NotEnrolled(f"session {session_id}")
+        enrolment.rating, enrolment.rated_at = stars, clock.now()
+        session.add(enrolment)
+        return enrolment
 
 
 async def comment(
@@ -735,15 +746,13 @@ async def comment(
     """An optional comment with the rating."""
     assert user.id is not None
     text = clean_text(text, field="comment", limit=COMMENT_MAX)
-    await begin_write(session)
-    enrolment = await _enrolment(session, session_id, user.id)
-    if enrolment is None or enrolment.rating is None:
-        await session.commit()
-        raise NotEnrolled(f"session {session_id}")
-    enrolment.comment = text
-    session.add(enrolment)
-    await session.commit()
-    return enrolment
+    async with write(session):
+        enrolment = await _enrolment(session, session_id, user.id)
+        if enrolment is None or enrolment.rating is None:
+            raise NotEnrolled(f"session {session_id}")
+        enrolment.comment = text
+        session.add(enrolment)
+        return enrolment
 
 
 @dataclass(frozen=True)
@@ -1023,11 +1032,11 @@ async def offer_free_seats(
         waiting, col(Lesson.capacity) > held))).scalars().all()
     await session.commit()
     for session_id in found:
-        lesson = await _lock(session, session_id or 0)
-        if lesson is not None:
-            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
-                              notify=notify)
-        await session.commit()
+        async with write(session):
+            lesson = await _locked(session, session_id or 0)
+            if lesson is not None:
+                await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
+                                  notify=notify)
     return len(found)
 
 

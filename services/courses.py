@@ -28,7 +28,7 @@ from models.courses import (
     CourseStatus,
     TeacherSubject,
 )
-from models.db import begin_write
+from models.db import write
 from models.users import Role, RoleGrant, User
 from services import audit
 from services.access import Access
@@ -217,22 +217,22 @@ async def set_rules(
                         for h in reminder_hours}, reverse=True)
         if len(hours) > 4:
             raise InvalidInput("reminder_hours", "too_many")
-    await begin_write(session)
-    row = await session.get(CourseSettings, community_id)
-    if row is None:
-        row = CourseSettings(community_id=community_id, threshold=DEFAULT_THRESHOLD,
-                             reminder_hours=list(DEFAULT_REMINDER_HOURS), updated_at=clock.now())
-    if threshold is not None:
-        row.threshold = threshold
-    if hours is not None:
-        row.reminder_hours = hours
-    row.updated_at = clock.now()
-    session.add(row)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="courses.settings",
-                 community_id=community_id, threshold=row.threshold,
-                 reminder_hours=",".join(map(str, row.reminder_hours)))
-    await session.commit()
-    return Rules(threshold=row.threshold, reminder_hours=tuple(row.reminder_hours))
+    async with write(session):
+        row = await session.get(CourseSettings, community_id)
+        if row is None:
+            row = CourseSettings(community_id=community_id, threshold=DEFAULT_THRESHOLD,
+                                 reminder_hours=list(DEFAULT_REMINDER_HOURS),
+                                 updated_at=clock.now())
+        if threshold is not None:
+            row.threshold = threshold
+        if hours is not None:
+            row.reminder_hours = hours
+        row.updated_at = clock.now()
+        session.add(row)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="courses.settings",
+                     community_id=community_id, threshold=row.threshold,
+                     reminder_hours=",".join(map(str, row.reminder_hours)))
+        return Rules(threshold=row.threshold, reminder_hours=tuple(row.reminder_hours))
 
 
 # --- Teachers' subjects ----------------------------------------------------------------
@@ -251,16 +251,15 @@ async def toggle_subject(
     if not access.is_teacher:
         raise NotAllowed("teachers only")
     category = Category(category)
-    await begin_write(session)
-    current = await subjects_of(session, user_id=access.user_id)
-    if category in current:
-        await session.execute(delete(TeacherSubject).where(
-            col(TeacherSubject.user_id) == access.user_id,
-            col(TeacherSubject.category) == category))
-    else:
-        session.add(TeacherSubject(user_id=access.user_id, category=category))
-    await session.commit()
-    return await subjects_of(session, user_id=access.user_id)
+    async with write(session):
+        current = await subjects_of(session, user_id=access.user_id)
+        if category in current:
+            await session.execute(delete(TeacherSubject).where(
+                col(TeacherSubject.user_id) == access.user_id,
+                col(TeacherSubject.category) == category))
+        else:
+            session.add(TeacherSubject(user_id=access.user_id, category=category))
+        return await subjects_of(session, user_id=access.user_id)
 
 
 async def teachers_of(
@@ -298,50 +297,48 @@ async def offer_course(
     """
     if community_id not in access.teacher_of and not access.can_manage(community_id):
         raise NotAllowed(f"not a teacher of {community_id}")
-    await begin_write(session)
-    if await session.get(Community, community_id) is None:
-        raise NotFound(f"community {community_id}")
-    title = clean_text(title, field="title", limit=TITLE_MAX)
-    description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
-                             required=False)
-    check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
-    now = clock.now()
-    approved = access.can_manage(community_id)
-    course = Course(community_id=community_id, teacher_id=access.user_id, title=title,
-                    description=description, category=Category(category), minutes=minutes,
-                    status=CourseStatus.APPROVED if approved else CourseStatus.PENDING,
-                    created_at=now, reviewed_by=access.user_id if approved else None,
-                    reviewed_at=now if approved else None)
-    session.add(course)
-    await session.flush()
-    audit.record(session, clock=clock, actor_id=access.user_id, action="course.offer",
-                 community_id=community_id, course_id=course.id)
-    await session.commit()
-    return course
+    async with write(session):
+        if await session.get(Community, community_id) is None:
+            raise NotFound(f"community {community_id}")
+        title = clean_text(title, field="title", limit=TITLE_MAX)
+        description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
+                                 required=False)
+        check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
+        now = clock.now()
+        approved = access.can_manage(community_id)
+        course = Course(community_id=community_id, teacher_id=access.user_id, title=title,
+                        description=description, category=Category(category), minutes=minutes,
+                        status=CourseStatus.APPROVED if approved else CourseStatus.PENDING,
+                        created_at=now, reviewed_by=access.user_id if approved else None,
+                        reviewed_at=now if approved else None)
+        session.add(course)
+        await session.flush()
+        audit.record(session, clock=clock, actor_id=access.user_id, action="course.offer",
+                     community_id=community_id, course_id=course.id)
+        return course
 
 
 async def review_course(
     session: AsyncSession, *, access: Access, clock: Clock, course_id: int, approve: bool
 ) -> Course:
     """Staff put an offered course on the menu, or turn it down."""
-    await begin_write(session)
-    course = await get_course(session, course_id=course_id)
-    access.require_manage(course.community_id)
-    if course.status != CourseStatus.PENDING:
-        return course  # a second tap on the same decision changes nothing
-    course.status = CourseStatus.APPROVED if approve else CourseStatus.REJECTED
-    course.reviewed_by = access.user_id
-    course.reviewed_at = clock.now()
-    session.add(course)
-    if approve and course.teacher_id is not None and course.category not in await subjects_of(
-            session, user_id=course.teacher_id):
-        # Teaching a course in a category makes the teacher hear of orders in it.
-        session.add(TeacherSubject(user_id=course.teacher_id, category=course.category))
-    audit.record(session, clock=clock, actor_id=access.user_id,
-                 action="course.approve" if approve else "course.reject",
-                 community_id=course.community_id, course_id=course.id)
-    await session.commit()
-    return course
+    async with write(session):
+        course = await get_course(session, course_id=course_id)
+        access.require_manage(course.community_id)
+        if course.status != CourseStatus.PENDING:
+            return course  # a second tap on the same decision changes nothing
+        course.status = CourseStatus.APPROVED if approve else CourseStatus.REJECTED
+        course.reviewed_by = access.user_id
+        course.reviewed_at = clock.now()
+        session.add(course)
+        if approve and course.teacher_id is not None and course.category not in await subjects_of(
+                session, user_id=course.teacher_id):
+            # Teaching a course in a category makes the teacher hear of orders in it.
+            session.add(TeacherSubject(user_id=course.teacher_id, category=course.category))
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="course.approve" if approve else "course.reject",
+                     community_id=course.community_id, course_id=course.id)
+        return course
 
 
 async def list_courses(
