@@ -36,7 +36,7 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from handlers.courses.schedule import days_ahead, days_markup, done, take_moment, times_markup
-from handlers.courses.texts import weekday, when
+from handlers.courses.texts import when
 from services import course_sessions
 from services.access import Access
 from services.clock import Clock
@@ -150,9 +150,9 @@ async def on_time(callback: CallbackQuery, callback_data: TimeCb, state: FSMCont
     await state.set_state(Move.confirm)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Yes, that's right"), callback_data=ConfirmCb())
-    await send(callback, _("Move “{title}” to {when} ({weekday})?").format(
-        title=html.escape(draft.title), when=when(moment, zone.key),
-        weekday=weekday(moment, zone.key)), reply_markup=builder.as_markup())
+    await send(callback, _("Move “{title}” to {when}?").format(
+        title=html.escape(draft.title), when=when(moment, zone)),
+        reply_markup=builder.as_markup())
 
 
 @router.callback_query(Move.confirm, ConfirmCb.filter())
@@ -181,4 +181,4 @@ async def on_confirm(
             await state.clear()
     await callback.answer()
     await done(callback, _("Moved ✅ Everyone enrolled will be told."), lesson,
-               (await zone_of(session, lesson.community_id)).key)
+               await zone_of(session, lesson.community_id))

@@ -60,7 +60,7 @@ from bot.keyboards.dates import (
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
-from handlers.courses.texts import home_markup, person, session_text, weekday, when
+from handlers.courses.texts import home_markup, person, session_text, when
 from models.courses import Category, CourseOrder, CourseStatus, Lesson, OrderStatus
 from services import course_orders, course_sessions, courses
 from services.access import Access
@@ -364,14 +364,14 @@ async def ask_confirm(event: CallbackQuery | Message, state: FSMContext,
         return
     draft.capacity = capacity
     await keep(state, draft)
-    zone = (await zone_of(session, draft.community_id)).key
+    zone = await zone_of(session, draft.community_id)
     await state.set_state(Schedule.confirm)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Yes, that's right"), callback_data=ConfirmCb())
-    await send(event, _("Please check:\n📚 {title}\n🕒 {when} ({weekday}), {minutes} min\n"
+    await send(event, _("Please check:\n📚 {title}\n🕒 {when}, {minutes} min\n"
                         "📍 {venue}\nSeats: {capacity}").format(
         title=html.escape(draft.title), when=when(draft.starts_at, zone),
-        weekday=weekday(draft.starts_at, zone), minutes=draft.minutes,
+        minutes=draft.minutes,
         venue=html.escape(draft.venue), capacity=draft.capacity),
         reply_markup=builder.as_markup())
 
@@ -411,10 +411,10 @@ async def on_confirm(
     await state.clear()
     await callback.answer()
     await done(callback, _("Scheduled ✅ Everyone who ordered or backed it will be told."),
-               lesson, zone.key)
+               lesson, zone)
 
 
-async def done(callback: CallbackQuery, note: str, lesson: Lesson, zone: str) -> None:
+async def done(callback: CallbackQuery, note: str, lesson: Lesson, zone: ZoneInfo) -> None:
     """The draft's last screen loses its buttons; the result comes as a new message."""
     if isinstance(callback.message, Message):  # (an old one cannot be edited: left as is)
         await callback.message.edit_reply_markup(reply_markup=None)

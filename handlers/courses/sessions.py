@@ -78,7 +78,7 @@ async def session_screen(
     seen = await course_sessions.view(session, access=access, user=user, clock=clock,
                                       lesson_id=lesson_id)
     sid = lesson_id
-    zone = (await zone_of(session, seen.lesson.community_id)).key
+    zone = await zone_of(session, seen.lesson.community_id)
     text = session_text(seen.lesson, zone, held=seen.held)
     builder = InlineKeyboardBuilder()
     if seen.lesson.status == LessonStatus.CANCELLED:
@@ -147,7 +147,7 @@ async def on_list(callback: CallbackQuery, user: User, session: AsyncSession,
     await callback.answer()
     lessons = await course_sessions.upcoming(session, clock=clock,
                                              community_id=user.community_id)
-    zone = (await zone_of(session, user.community_id)).key
+    zone = await zone_of(session, user.community_id)
     builder = InlineKeyboardBuilder()
     for lesson in lessons:
         builder.button(text=f"{when(lesson.starts_at, zone)} {lesson.title}",
@@ -169,7 +169,7 @@ async def on_mine(callback: CallbackQuery, user: User, session: AsyncSession,
     builder = InlineKeyboardBuilder()
     lines = [_("<b>🎒 My courses</b>")]
     if mine:
-        zone = (await zone_of(session, mine[0].lesson.community_id)).key
+        zone = await zone_of(session, mine[0].lesson.community_id)
         for item in mine:
             line = f"{when(item.lesson.starts_at, zone)} {html.escape(item.lesson.title)}: " + \
                 status_name(item.enrolment.status)
@@ -199,7 +199,7 @@ async def _run_list(callback: CallbackQuery, session: AsyncSession, builder: Inl
     """Sessions with their counts (enrolled / waiting / present), a button each."""
     counts = await course_sessions.counts_of(session, session_ids=[s.id or 0 for s in lessons])
     for lesson in lessons:
-        zone = (await zone_of(session, lesson.community_id)).key
+        zone = await zone_of(session, lesson.community_id)
         held, waiting, attended = counts.get(lesson.id or 0, (0, 0, 0))
         cancelled = " ❌" if lesson.status == LessonStatus.CANCELLED else ""
         lines.append(f"• {when(lesson.starts_at, zone)} {html.escape(lesson.title)}{cancelled}: "
