@@ -980,10 +980,6 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     return bytes(calendar.to_ical())
 
 
-def checkin_window(lesson: Lesson) -> tuple[datetime, datetime]:
-    return lesson.starts_at - CHECK_IN_OPENS, ends_at(lesson) + CHECK_IN_CLOSES
-
-
 # --- Privacy ---------------------------------------------------------------------------
 
 

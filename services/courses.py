@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -374,16 +372,3 @@ async def pending_courses(session: AsyncSession, *, access: Access) -> list[Cour
         where.append(col(Course.community_id).in_(sorted(access.staff_of)))
     rows = await session.execute(select(Course).where(*where).order_by(col(Course.id)))
     return list(rows.scalars().all())
-
-
-async def courses_of_teacher(session: AsyncSession, *, teacher_id: int) -> list[Course]:
-    rows = await session.execute(
-        select(Course).where(col(Course.teacher_id) == teacher_id,
-                             col(Course.status) != CourseStatus.REJECTED)
-        .order_by(col(Course.title)))
-    return list(rows.scalars().all())
-
-
-def local_time(moment: datetime, timezone: str) -> datetime:
-    """A moment on the community's clock."""
-    return moment.astimezone(ZoneInfo(timezone))

@@ -283,8 +283,10 @@ async def test_chinese_search_and_a_past_or_cancelled_session(
     await li.press("✍️ 报名")
     assert li.alerts[-1] == "这节课已取消。"
     assert await rows(session, Enrolment) == []
+    await li.press("◀ 课程")
     await li.press("🗓 近期课程")
-    assert EnrolmentStatus.ENROLLED  # (keeps the import used)
+    assert li.last == "还没有安排课程。您可以点一门课！"  # the cancelled session left the list
+    assert "讲座" not in "".join(li.handle.last_bot_message.button_labels)  # type: ignore[union-attr]
 
 
 async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
