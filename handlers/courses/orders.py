@@ -47,6 +47,7 @@ from handlers.courses.texts import (
     CATEGORY_LABELS,
     TIME_LABELS,
     WEEKDAYS,
+    drop_buttons,
     home_button,
     home_markup,
     order_text,
@@ -171,8 +172,7 @@ async def on_category(callback: CallbackQuery, callback_data: OrderCb,
         return
     await callback.answer()
     await state.update_data(category=category)
-    if isinstance(callback.message, Message):  # the categories go; the days come below
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     await ask_days(callback, 0)
     await state.set_state(OrderFlow.days)
 

@@ -60,7 +60,7 @@ from bot.keyboards.dates import (
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
-from handlers.courses.texts import home_markup, person, session_text, when
+from handlers.courses.texts import drop_buttons, home_markup, person, session_text, when
 from models.courses import Category, CourseOrder, CourseStatus, Lesson, OrderStatus
 from services import course_orders, course_sessions, courses
 from services.access import Access
@@ -416,8 +416,7 @@ async def on_confirm(
 
 async def done(callback: CallbackQuery, note: str, lesson: Lesson, zone: ZoneInfo) -> None:
     """The draft's last screen loses its buttons; the result comes as a new message."""
-    if isinstance(callback.message, Message):  # (an old one cannot be edited: left as is)
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("👀 Open the session"),
                    callback_data=LessonCb(action=LessonAction.VIEW, id=lesson.id or 0))

@@ -44,6 +44,7 @@ from bot.replies import answer_out_of_date, out_of_date_use_menu
 from bot.screens import send, show
 from handlers.courses.move import move_button
 from handlers.courses.texts import (
+    drop_buttons,
     home_button,
     home_markup,
     person,
@@ -510,8 +511,7 @@ async def on_rate(callback: CallbackQuery, callback_data: RateCb, user: User,
     await callback.answer(_("Thank you! ⭐"))
     await state.set_state(Rating.comment)
     await state.update_data(session_id=callback_data.lesson_id)
-    if isinstance(callback.message, Message):  # the stars go; an old message keeps them
-        await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip"), callback_data=SkipCommentCb())
     await send(callback, _("You gave {n} ⭐. Would you like to add a few words for the "

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callback_data import (
@@ -143,3 +143,11 @@ def work_community(access: Access, user: User, of: frozenset[int]) -> int | None
     if user.community_id is not None and (user.community_id in of or access.is_admin):
         return user.community_id
     return min(of) if of else None
+
+
+async def drop_buttons(callback: CallbackQuery) -> None:
+    """Take the buttons off the pressed message (a finished step's), keeping its text;
+    bot/screens.py edits text, this is the one other edit the course screens make. A
+    message too old to edit keeps them (they are re-checked when pressed anyway)."""
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=None)
