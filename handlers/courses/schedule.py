@@ -116,9 +116,10 @@ async def keep(state: FSMContext, draft: ScheduleDraft) -> None:
 
 
 def days_ahead(clock: Clock, zone: ZoneInfo) -> DayRange:
-    """The days a session may be put on: today to as far as the service allows."""
+    """The days a session may be put on: today to as far as the service allows (its
+    last whole day, so that every time offered on it is allowed too)."""
     return DayRange.ahead(clock.now().astimezone(zone).date(),
-                          days=course_sessions.SCHEDULE_AHEAD.days)
+                          days=course_sessions.SCHEDULE_AHEAD.days - 1)
 
 
 def days_markup(clock: Clock, zone: ZoneInfo, page: int = 0) -> Any:

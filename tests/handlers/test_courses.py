@@ -3,7 +3,7 @@ with buttons, enrolling, the waitlist, check-in by link, rating; forged and bad 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -491,3 +491,31 @@ async def test_a_day_picked_before_midnight_stays_that_day_when_confirmed_after(
     assert staff.texts[-1].startswith("Moved ✅")
     await session.refresh(later)
     assert later.starts_at == datetime(2026, 3, 4, 11, 0, tzinfo=zone)
+
+
+async def test_the_move_picker_offers_as_far_ahead_as_the_service_allows(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                       Role.STAFF)
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=2), minutes=60, venue="Garden", capacity=5,
+        buttons=OUTBOX_KEYBOARDS.courses)
+    await staff.send("/menu")
+    await staff.forge(LessonCb(action=LessonAction.MOVE, id=lesson.id or 0).pack())
+    assert "1/13" in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    for _page in range(12):
+        await staff.press("▶")
+    far = date(2026, 3, 2) + timedelta(days=course_sessions.SCHEDULE_AHEAD.days - 1)
+    labels = staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert "13/13" in labels and f"{far:%a} {far.day} {far:%b}" in labels  # Fri 28 Aug
+    await staff.press(f"{far:%a} {far.day} {far:%b}")
+    await staff.press("8:30 pm")  # the last time of the last day: still allowed
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Moved ✅")
+    await session.refresh(lesson)
+    assert lesson.starts_at == datetime(far.year, far.month, far.day, 20, 30,
+                                        tzinfo=ZoneInfo("Asia/Shanghai"))
