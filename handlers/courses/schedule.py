@@ -181,10 +181,7 @@ async def on_schedule_order(
     """🗓 Schedule a taken order; staff first give an open order to a teacher."""
     try:
         order = await _schedulable(session, access, callback_data.id)
-    except NotFound:
-        await answer_out_of_date(callback, use_menu=True)
-        return
-    except NotAllowed:
+    except NotAllowed:  # words of its own: who may schedule an order
         await callback.answer(_("Only the teacher who took this order, or staff, can "
                                 "schedule it."), show_alert=True)
         return
