@@ -10,6 +10,7 @@ resident's name: handlers decide what staff may see.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -84,6 +85,76 @@ class Buttons(Protocol):
     def rate(self, report_id: int) -> Keyboard: ...
 
     def open(self, report_id: int) -> Keyboard: ...
+
+
+# --- What a screen may offer, decided beside the rules that check each press -------------
+
+WITHDRAWABLE = ReportStatus.RECEIVED   # the author may take it back while nobody started
+RATEABLE = ReportStatus.RESOLVED       # the author may say how satisfied they are
+
+
+def answerable(report: Report) -> bool:
+    """Staff may write (or rewrite) the public answer of anything but a withdrawn report."""
+    return report.status != ReportStatus.WITHDRAWN
+
+
+def may_move(report: Report, status: ReportStatus) -> bool:
+    """Whether staff may move the report to `status` from where it is."""
+    return status in NEXT.get(report.status, ())
+
+
+@dataclass(frozen=True)
+class OwnView:
+    """The author's view of their report."""
+
+    report: Report
+    can_withdraw: bool
+    can_rate: bool
+
+
+def own_view(report: Report) -> OwnView:
+    return OwnView(report=report, can_withdraw=report.status == WITHDRAWABLE,
+                   can_rate=report.status == RATEABLE)
+
+
+@dataclass(frozen=True)
+class IdeaView:
+    """A resident's view of an idea of their community (never who wrote it)."""
+
+    idea: Report
+    is_own: bool
+    can_back: bool
+    can_unback: bool
+
+
+async def idea_view(session: AsyncSession, *, user: User, idea: Report) -> IdeaView:
+    if idea.author_id == user.id:
+        return IdeaView(idea=idea, is_own=True, can_back=False, can_unback=False)
+    backing = idea.status in OPEN
+    backed = backing and await has_backed(session, user_id=user.id or 0,
+                                          report_id=idea.id or 0)
+    return IdeaView(idea=idea, is_own=False, can_back=backing and not backed,
+                    can_unback=backed)
+
+
+@dataclass(frozen=True)
+class StaffView:
+    """What staff may do with a report now."""
+
+    report: Report
+    can_assign: bool
+    can_take: bool       # 🔧 being worked on
+    can_resolve: bool
+    can_decline: bool
+    can_answer: bool
+
+
+def staff_view(report: Report) -> StaffView:
+    return StaffView(report=report, can_assign=report.status in OPEN,
+                     can_take=may_move(report, ReportStatus.IN_PROGRESS),
+                     can_resolve=may_move(report, ReportStatus.RESOLVED),
+                     can_decline=may_move(report, ReportStatus.DECLINED),
+                     can_answer=answerable(report))
 
 
 def summary(report: Report, limit: int = 60) -> str:
@@ -164,7 +235,7 @@ async def withdraw(session: AsyncSession, *, clock: Clock, user_id: int,
                    report_id: int) -> Report:
     """The author takes back a report nobody has started on."""
     report = await _own_report(session, user_id=user_id, report_id=report_id,
-                               status=ReportStatus.RECEIVED)
+                               status=WITHDRAWABLE)
     report.status = ReportStatus.WITHDRAWN
     report.updated_at = report.closed_at = clock.now()
     session.add(report)
@@ -178,7 +249,7 @@ async def rate(session: AsyncSession, *, clock: Clock, user_id: int, report_id: 
     if not 1 <= stars <= 5:
         raise InvalidInput("stars", "range")
     report = await _own_report(session, user_id=user_id, report_id=report_id,
-                               status=ReportStatus.RESOLVED)
+                               status=RATEABLE)
     report.rating = stars
     report.updated_at = clock.now()
     session.add(report)
@@ -344,7 +415,7 @@ async def set_status(
     async with refusing(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
-        if status not in NEXT.get(report.status, ()):
+        if not may_move(report, status):
             raise ReportClosed(report.status)
     previous = report.status
     now = clock.now()
@@ -382,7 +453,7 @@ async def answer(
     async with refusing(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
-        if report.status == ReportStatus.WITHDRAWN:
+        if not answerable(report):
             raise ReportClosed(report.status)
     report.answer = text
     report.updated_at = clock.now()

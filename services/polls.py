@@ -111,6 +111,67 @@ def is_open(poll: Poll, now: datetime) -> bool:
     return poll.closed_at is None and poll.closes_at > now
 
 
+# --- What a screen may offer, decided beside the rules that check each press -------------
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """One question as its answerer sees it, with what they chose so far."""
+
+    poll: Poll
+    question: PollQuestion
+    position: int
+    total: int
+    chosen: frozenset[int]
+    other_text: str | None
+    can_write_other: bool   # ✍️ Something else
+    can_go_back: bool       # ◀ Back
+    can_go_on: bool         # Next ▶ / ✅ Finish: a multiple choice, or one already answered
+    is_last: bool
+
+
+async def question_view(session: AsyncSession, *, poll: Poll, user_id: int,
+                        position: int) -> QuestionView | None:
+    """Question `position` of a poll for this person; None past the last (finished)."""
+    assert poll.id is not None
+    questions = await questions_of(session, poll_id=poll.id)
+    if not 0 <= position < len(questions):
+        return None
+    question = questions[position]
+    mine = (await answers_of(session, poll_id=poll.id, user_id=user_id)).get(question.id or 0)
+    return QuestionView(
+        poll=poll, question=question, position=position, total=len(questions),
+        chosen=frozenset(mine.choices if mine else ()),
+        other_text=mine.other_text if mine else None,
+        can_write_other=question.allow_other, can_go_back=position > 0,
+        can_go_on=question.multiple or mine is not None,
+        is_last=position == len(questions) - 1)
+
+
+@dataclass(frozen=True)
+class StaffPollView:
+    """What staff see of a poll and may do with it now."""
+
+    poll: Poll
+    results: Results
+    is_open: bool
+    can_close: bool
+    can_export: bool
+    shows_results: bool
+
+
+async def staff_view(session: AsyncSession, *, access: Access, clock: Clock,
+                     poll_id: int) -> StaffPollView:
+    """A poll for the staff who manage its community (else NotAllowed)."""
+    poll = await get_for_staff(session, access=access, poll_id=poll_id)
+    found = await results(session, poll=poll)
+    still_open = is_open(poll, clock.now())
+    # Results and the answers file are for staff at any time, open or closed; only an
+    # open poll can be closed early.
+    return StaffPollView(poll=poll, results=found, is_open=still_open, can_close=still_open,
+                         can_export=True, shows_results=True)
+
+
 async def create_poll(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int, title: str,
     questions: Sequence[QuestionDraft], audience: Audience, closes_at: datetime,

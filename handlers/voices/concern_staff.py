@@ -122,19 +122,21 @@ async def details(session: AsyncSession, report: Report, limit: int | None = Non
 
 
 def actions(report: Report) -> InlineKeyboardBuilder:
+    """The buttons the service says this report may have now."""
+    view = concerns.staff_view(report)
     builder = InlineKeyboardBuilder()
     rid = report.id or 0
-    allowed = concerns.NEXT.get(report.status, ())
-    if report.status in concerns.OPEN:
+    if view.can_assign:
         builder.button(text=_("👤 Give it to…"), callback_data=TriageCb(
             action=TriageAction.ASSIGN, id=rid))
-    for status, label in ((ReportStatus.IN_PROGRESS, _("🔧 Being worked on")),
-                          (ReportStatus.RESOLVED, _("✅ Resolved")),
-                          (ReportStatus.DECLINED, _("🚫 Not taken up"))):
-        if status in allowed:
+    for allowed, status, label in (
+            (view.can_take, ReportStatus.IN_PROGRESS, _("🔧 Being worked on")),
+            (view.can_resolve, ReportStatus.RESOLVED, _("✅ Resolved")),
+            (view.can_decline, ReportStatus.DECLINED, _("🚫 Not taken up"))):
+        if allowed:
             builder.button(text=label, callback_data=TriageCb(
                 action=TriageAction.STATUS, id=rid, code=status))
-    if report.status != ReportStatus.WITHDRAWN:
+    if view.can_answer:
         builder.button(text=_("✍️ Write an answer"), callback_data=TriageCb(
             action=TriageAction.ANSWER, id=rid))
     builder.adjust(1)
@@ -195,11 +197,11 @@ async def on_triage_button(callback: CallbackQuery, callback_data: TriageCb, acc
             await show_report(message, session, report)
         elif action == TriageAction.STATUS and callback_data.code in (
                 ReportStatus.RESOLVED, ReportStatus.DECLINED):
-            if ReportStatus(callback_data.code) not in concerns.NEXT.get(report.status, ()):
+            if not concerns.may_move(report, ReportStatus(callback_data.code)):
                 raise concerns.ReportClosed(report.status)
             await ask_text(callback, state, report_id, callback_data.code)
         elif action == TriageAction.ANSWER:
-            if report.status == ReportStatus.WITHDRAWN:
+            if not concerns.staff_view(report).can_answer:
                 raise concerns.ReportClosed(report.status)
             await ask_text(callback, state, report_id, "")
         else:

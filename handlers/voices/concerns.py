@@ -444,19 +444,19 @@ async def show_ideas(message: Message, user: User, session: AsyncSession) -> Non
 async def idea_view(session: AsyncSession, user: User,
                     idea: Report) -> tuple[str, InlineKeyboardBuilder]:
     # No name and no photo: only staff of the community see who wrote it.
+    view = await concerns.idea_view(session, user=user, idea=idea)
     text = "\n".join([_("💡 Idea #{id}").format(id=idea.id), html.escape(idea.description),
                       "", _("👍 {count} neighbours back it.").format(count=idea.backers),
                       _("Status: {status}").format(status=status_text(idea.status))])
     builder = InlineKeyboardBuilder()
-    if idea.author_id == user.id:
+    if view.is_own:
         return text + "\n" + _("(This is your idea.)"), builder
-    if idea.status in concerns.OPEN:
-        if await concerns.has_backed(session, user_id=user.id or 0, report_id=idea.id or 0):
-            builder.button(text=_("↩️ Take back my 👍"), callback_data=ReportCb(
-                action=ReportAction.UNBACK, id=idea.id or 0))
-        else:
-            builder.button(text=_("👍 Me too"), callback_data=ReportCb(
-                action=ReportAction.BACK, id=idea.id or 0))
+    if view.can_unback:
+        builder.button(text=_("↩️ Take back my 👍"), callback_data=ReportCb(
+            action=ReportAction.UNBACK, id=idea.id or 0))
+    if view.can_back:
+        builder.button(text=_("👍 Me too"), callback_data=ReportCb(
+            action=ReportAction.BACK, id=idea.id or 0))
     return text, builder
 
 
@@ -473,7 +473,7 @@ async def on_report_button(callback: CallbackQuery, callback_data: ReportCb, use
         if action == ReportAction.VIEW:
             report = await concerns.get_own(session, user_id=user.id or 0, report_id=report_id)
             builder = InlineKeyboardBuilder()
-            if report.status == ReportStatus.RECEIVED:
+            if concerns.own_view(report).can_withdraw:
                 builder.button(text=_("↩️ Withdraw it"), callback_data=ReportCb(
                     action=ReportAction.WITHDRAW, id=report_id))
             await callback.answer()

@@ -142,17 +142,19 @@ def counts_text(found: polls.Results, limit: int = CAPTION_MAX) -> str:
 
 async def show_poll(message: Message, session: AsyncSession, poll_id: int, access: Access,
                     clock: Clock) -> None:
-    poll = await polls.get_for_staff(session, access=access, poll_id=poll_id)
-    found = await polls.results(session, poll=poll)
-    is_open = polls.is_open(poll, clock.now())
-    state = (_("🟢 Open until {time}") if is_open else _("🔒 Closed at {time}")).format(
-        time=await closes_text(session, poll))
+    view = await polls.staff_view(session, access=access, clock=clock, poll_id=poll_id)
+    found = view.results
+    state = (_("🟢 Open until {time}") if view.is_open else _("🔒 Closed at {time}")).format(
+        time=await closes_text(session, view.poll))
     builder = InlineKeyboardBuilder()
-    for label, action in ((_("📊 Chart"), PollStaffAction.CHART),
-                          (_("🏘 Chart by grid"), PollStaffAction.GRIDS),
-                          (_("📥 Excel"), PollStaffAction.EXCEL)):
-        builder.button(text=label, callback_data=PollStaffCb(action=action, id=poll_id))
-    if is_open:
+    if view.shows_results:
+        for label, action in ((_("📊 Chart"), PollStaffAction.CHART),
+                              (_("🏘 Chart by grid"), PollStaffAction.GRIDS)):
+            builder.button(text=label, callback_data=PollStaffCb(action=action, id=poll_id))
+    if view.can_export:
+        builder.button(text=_("📥 Excel"), callback_data=PollStaffCb(
+            action=PollStaffAction.EXCEL, id=poll_id))
+    if view.can_close:
         builder.button(text=_("🔒 Close it now"), callback_data=PollStaffCb(
             action=PollStaffAction.CLOSE, id=poll_id))
     builder.adjust(1)

@@ -85,8 +85,9 @@ async def show_question(message: Message, session: AsyncSession, user: User, pol
                         position: int, edit: bool) -> None:
     """One question with its choices; a tick shows what this person chose."""
     assert poll.id is not None
-    questions = await polls.questions_of(session, poll_id=poll.id)
-    if position >= len(questions):
+    view = await polls.question_view(session, poll=poll, user_id=user.id or 0,
+                                     position=position)
+    if view is None:
         text = _("✅ Thank you! Your answers are saved. You can change them until {time}."
                  ).format(time=await closes_text(session, poll))
         builder = InlineKeyboardBuilder()
@@ -97,34 +98,30 @@ async def show_question(message: Message, session: AsyncSession, user: User, pol
         else:
             await message.answer(text, reply_markup=builder.as_markup())
         return
-    question = questions[position]
-    mine = (await polls.answers_of(session, poll_id=poll.id, user_id=user.id or 0)).get(
-        question.id or 0)
-    chosen = set(mine.choices) if mine else set()
+    question = view.question
     lines = [f"🗳 <b>{html.escape(poll.title)}</b>",
-             _("Question {n} of {total}").format(n=position + 1, total=len(questions)),
+             _("Question {n} of {total}").format(n=position + 1, total=view.total),
              "", html.escape(question.text), "",
              _("Choose all that fit, then press Next.") if question.multiple
              else _("Choose one.")]
-    if mine and mine.other_text:
-        lines.append(_("Your own answer: {text}").format(text=html.escape(mine.other_text)))
+    if view.other_text:
+        lines.append(_("Your own answer: {text}").format(text=html.escape(view.other_text)))
     builder = InlineKeyboardBuilder()
     for index, option in enumerate(question.options):
-        mark = "✅ " if index in chosen else ("⬜ " if question.multiple else "")
+        mark = "✅ " if index in view.chosen else ("⬜ " if question.multiple else "")
         builder.button(text=mark + option, callback_data=PollCb(
             action=PollAction.PICK, id=poll.id, n=position, o=index))
-    if question.allow_other:
+    if view.can_write_other:
         builder.button(text=_("✍️ Something else (write it)"), callback_data=PollCb(
             action=PollAction.OTHER, id=poll.id, n=position))
     navigation = 0
-    if position > 0:
+    if view.can_go_back:
         builder.button(text=_("◀ Back"), callback_data=PollCb(
             action=PollAction.OPEN, id=poll.id, n=position - 1, o=1))
         navigation += 1
-    if question.multiple or mine is not None:
-        last = position == len(questions) - 1
-        builder.button(text=_("✅ Finish") if last else _("Next ▶"), callback_data=PollCb(
-            action=PollAction.OPEN, id=poll.id, n=FINISH if last else position + 1, o=1))
+    if view.can_go_on:
+        builder.button(text=_("✅ Finish") if view.is_last else _("Next ▶"), callback_data=PollCb(
+            action=PollAction.OPEN, id=poll.id, n=FINISH if view.is_last else position + 1, o=1))
         navigation += 1
     rows = [1] * (len(question.options) + int(question.allow_other))
     builder.adjust(*rows, navigation or 1)
