@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from models.communities import Grid
-from models.db import begin_write
+from models.db import write
 from models.outbox import OutboxKind
 from models.users import User
 from models.voices import (
@@ -34,9 +34,9 @@ from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours, refusing
+from services.errors import DomainError, InvalidInput, NotFound, NotYours
 from services.outbox import N_, Notify
-from services.text import clean_text
+from services.text import clean_text, cut
 
 # Keyboards for the outbox are built by the bot (services never import aiogram):
 # `rate(report_id)` gives the 1–5 buttons, `open(report_id)` staff's "open it" button.
@@ -73,6 +73,11 @@ class ReportClosed(DomainError):
     def __init__(self, status: ReportStatus) -> None:
         super().__init__(f"report is {status}")
         self.status = status
+
+
+class StepClosed(ReportClosed):
+    """Staff pressed a step the report has moved past (another staff member, or the
+    resident withdrawing, was first)."""
 
 
 class NoCommunity(DomainError):
@@ -158,8 +163,8 @@ def staff_view(report: Report) -> StaffView:
 
 
 def summary(report: Report, limit: int = 60) -> str:
-    text = " ".join(report.description.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    """The description on one line, cut to `limit` UTF-16 units (as Telegram counts)."""
+    return cut(" ".join(report.description.split()), limit)
 
 
 def check_description(text: str) -> str:
@@ -182,28 +187,27 @@ async def create_report(
     category = ReportCategory(category)
     if user.community_id is None or user.id is None:
         raise NoCommunity("choose a community first")
-    await begin_write(session)
-    if grid_id is not None:
-        grid = await session.get(Grid, grid_id)
-        if grid is None or grid.community_id != user.community_id:
-            await session.commit()
-            raise InvalidInput("grid", "other_community")
-    now = clock.now()
-    report = Report(community_id=user.community_id, grid_id=grid_id, author_id=user.id,
-                    category=category, description=text, photo_file_id=photo_file_id,
-                    latitude=latitude, longitude=longitude, created_at=now, updated_at=now)
-    session.add(report)
-    await session.flush()
-    assert report.id is not None
-    staff = [uid for uid in await staff_of(session, community_id=user.community_id)
-             if uid != user.id]
-    await outbox.queue_many(session, clock=clock, notify=notify, rows=(
-        outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=NEW_REPORT_KEY,
-                        params={"id": report.id, "summary": summary(report)},
-                        keyboard=buttons.open(report.id) if buttons else None,
-                        dedupe_key=f"report:{report.id}:new:{uid}")
-        for uid in staff))
-    await session.commit()
+    community_id = user.community_id
+    async with write(session):
+        if grid_id is not None:
+            grid = await session.get(Grid, grid_id)
+            if grid is None or grid.community_id != community_id:
+                raise InvalidInput("grid", "other_community")
+        now = clock.now()
+        report = Report(community_id=community_id, grid_id=grid_id, author_id=user.id,
+                        category=category, description=text, photo_file_id=photo_file_id,
+                        latitude=latitude, longitude=longitude, created_at=now, updated_at=now)
+        session.add(report)
+        await session.flush()
+        assert report.id is not None
+        staff = [uid for uid in await staff_of(session, community_id=community_id)
+                 if uid != user.id]
+        await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+            outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=NEW_REPORT_KEY,
+                            params={"id": report.id, "summary": summary(report)},
+                            keyboard=buttons.open(report.id) if buttons else None,
+                            dedupe_key=f"report:{report.id}:new:{uid}")
+            for uid in staff))
     return report
 
 
@@ -219,27 +223,24 @@ async def _lock(session: AsyncSession, report_id: int) -> Report:
 
 async def _own_report(session: AsyncSession, *, user_id: int, report_id: int,
                       status: ReportStatus) -> Report:
-    """The author's report in `status`, locked in a write transaction; on a refusal
-    the transaction is ended before the error goes up."""
-    await begin_write(session)
-    async with refusing(session):
-        report = await _lock(session, report_id)
-        if report.author_id != user_id:
-            raise NotYours("not the author")
-        if report.status != status:
-            raise ReportClosed(report.status)
+    """The author's report in `status`, locked (call it inside `write`)."""
+    report = await _lock(session, report_id)
+    if report.author_id != user_id:
+        raise NotYours("not the author")
+    if report.status != status:
+        raise ReportClosed(report.status)
     return report
 
 
 async def withdraw(session: AsyncSession, *, clock: Clock, user_id: int,
                    report_id: int) -> Report:
     """The author takes back a report nobody has started on."""
-    report = await _own_report(session, user_id=user_id, report_id=report_id,
-                               status=WITHDRAWABLE)
-    report.status = ReportStatus.WITHDRAWN
-    report.updated_at = report.closed_at = clock.now()
-    session.add(report)
-    await session.commit()
+    async with write(session):
+        report = await _own_report(session, user_id=user_id, report_id=report_id,
+                                   status=WITHDRAWABLE)
+        report.status = ReportStatus.WITHDRAWN
+        report.updated_at = report.closed_at = clock.now()
+        session.add(report)
     return report
 
 
@@ -248,21 +249,21 @@ async def rate(session: AsyncSession, *, clock: Clock, user_id: int, report_id: 
     """The author says how satisfied they are with a resolved report (1–5)."""
     if not 1 <= stars <= 5:
         raise InvalidInput("stars", "range")
-    report = await _own_report(session, user_id=user_id, report_id=report_id,
-                               status=RATEABLE)
-    report.rating = stars
-    report.updated_at = clock.now()
-    session.add(report)
-    await session.commit()
+    async with write(session):
+        report = await _own_report(session, user_id=user_id, report_id=report_id,
+                                   status=RATEABLE)
+        report.rating = stars
+        report.updated_at = clock.now()
+        session.add(report)
     return report
 
 
 async def _idea_for_backing(session: AsyncSession, user: User, report_id: int) -> Report:
     report = await _lock(session, report_id)
     if report.category != ReportCategory.IDEA or report.community_id != user.community_id:
-        raise NotAllowed("not an idea of the user's community")
+        raise NotYours("not an idea of the user's community")
     if report.author_id == user.id:
-        raise NotAllowed("own idea")
+        raise NotYours("own idea")
     if report.status not in OPEN:
         raise ReportClosed(report.status)
     return report
@@ -272,20 +273,19 @@ async def back(session: AsyncSession, *, clock: Clock, user: User, report_id: in
                on: bool = True) -> Report:
     """A neighbour backs an idea ("me too"), or takes their backing back; idempotent."""
     assert user.id is not None
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         report = await _idea_for_backing(session, user, report_id)
-    existing = (await session.execute(select(ReportBacking).where(
-        col(ReportBacking.report_id) == report_id,
-        col(ReportBacking.user_id) == user.id))).scalar_one_or_none()
-    if on and existing is None:
-        session.add(ReportBacking(report_id=report_id, user_id=user.id, created_at=clock.now()))
-        report.backers += 1
-    elif not on and existing is not None:
-        await session.delete(existing)
-        report.backers = max(0, report.backers - 1)
-    session.add(report)
-    await session.commit()
+        existing = (await session.execute(select(ReportBacking).where(
+            col(ReportBacking.report_id) == report_id,
+            col(ReportBacking.user_id) == user.id))).scalar_one_or_none()
+        if on and existing is None:
+            session.add(ReportBacking(report_id=report_id, user_id=user.id,
+                                      created_at=clock.now()))
+            report.backers += 1
+        elif not on and existing is not None:
+            await session.delete(existing)
+            report.backers = max(0, report.backers - 1)
+        session.add(report)
     return report
 
 
@@ -329,7 +329,7 @@ async def get_idea(session: AsyncSession, *, user: User, report_id: int) -> Repo
     if report is None:
         raise NotFound(f"report {report_id}")
     if report.category != ReportCategory.IDEA or report.community_id != user.community_id:
-        raise NotAllowed("not an idea of the user's community")
+        raise NotYours("not an idea of the user's community")
     return report
 
 
@@ -378,24 +378,25 @@ async def assign(
     buttons: Buttons | None = None, notify: Notify | None = None,
 ) -> Report:
     """Give a report to a staff member of its community (who is told, unless it is oneself)."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
         if report.status not in OPEN:
-            raise ReportClosed(report.status)
+            raise StepClosed(report.status)
         if assignee_id not in await staff_of(session, community_id=report.community_id):
             raise InvalidInput("assignee", "not_staff")
-    report.assignee_id = assignee_id
-    report.updated_at = clock.now()
-    session.add(report)
-    if assignee_id != access.user_id:
-        await outbox.queue(session, clock=clock, user_id=assignee_id, kind=OutboxKind.STATUS,
-                           key=ASSIGNED_KEY, params={"id": report_id, "summary": summary(report)},
-                           keyboard=buttons.open(report_id) if buttons else None, notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="report.assign",
-                 community_id=report.community_id, report_id=report_id, assignee_id=assignee_id)
-    await session.commit()
+        report.assignee_id = assignee_id
+        report.updated_at = clock.now()
+        session.add(report)
+        if assignee_id != access.user_id:
+            await outbox.queue(session, clock=clock, user_id=assignee_id,
+                               kind=OutboxKind.STATUS, key=ASSIGNED_KEY,
+                               params={"id": report_id, "summary": summary(report)},
+                               keyboard=buttons.open(report_id) if buttons else None,
+                               notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="report.assign",
+                     community_id=report.community_id, report_id=report_id,
+                     assignee_id=assignee_id)
     return report
 
 
@@ -408,38 +409,36 @@ async def set_status(
     carry the public answer (and asks the author to rate)."""
     status = ReportStatus(status)
     if status == ReportStatus.DECLINED:
-        text = check_answer(text or "", "reason")
+        text = check_answer(text or "", "decline_reason")
     elif text is not None:
         text = check_answer(text)
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
         if not may_move(report, status):
-            raise ReportClosed(report.status)
-    previous = report.status
-    now = clock.now()
-    report.status = status
-    report.updated_at = now
-    if status == ReportStatus.DECLINED:
-        report.decline_reason = text
-    elif text:
-        report.answer = text
-    if status in FINAL:
-        report.closed_at = now
-    if report.assignee_id is None:
-        report.assignee_id = access.user_id  # whoever moved it is handling it
-    session.add(report)
-    params: dict[str, Any] = {"id": report_id, "summary": summary(report),
-                              "answer": report.answer or "", "reason": text or ""}
-    keyboard = buttons.rate(report_id) if buttons and status == ReportStatus.RESOLVED else None
-    await outbox.queue(session, clock=clock, user_id=report.author_id, kind=OutboxKind.STATUS,
-                       key=STATUS_KEYS[status], params=params, keyboard=keyboard,
-                       dedupe_key=f"report:{report_id}:{status}", notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="report.status",
-                 community_id=report.community_id, report_id=report_id,
-                 previous=str(previous), status=str(status))
-    await session.commit()
+            raise StepClosed(report.status)
+        previous = report.status
+        now = clock.now()
+        report.status = status
+        report.updated_at = now
+        if status == ReportStatus.DECLINED:
+            report.decline_reason = text
+        elif text:
+            report.answer = text
+        if status in FINAL:
+            report.closed_at = now
+        if report.assignee_id is None:
+            report.assignee_id = access.user_id  # whoever moved it is handling it
+        session.add(report)
+        params: dict[str, Any] = {"id": report_id, "summary": summary(report),
+                                  "answer": report.answer or "", "reason": text or ""}
+        keyboard = buttons.rate(report_id) if buttons and status == ReportStatus.RESOLVED else None
+        await outbox.queue(session, clock=clock, user_id=report.author_id, kind=OutboxKind.STATUS,
+                           key=STATUS_KEYS[status], params=params, keyboard=keyboard,
+                           dedupe_key=f"report:{report_id}:{status}", notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="report.status",
+                     community_id=report.community_id, report_id=report_id,
+                     previous=str(previous), status=str(status))
     return report
 
 
@@ -449,21 +448,20 @@ async def answer(
 ) -> Report:
     """Write (or rewrite) the public answer; the author gets it."""
     text = check_answer(text)
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
         if not answerable(report):
-            raise ReportClosed(report.status)
-    report.answer = text
-    report.updated_at = clock.now()
-    session.add(report)
-    await outbox.queue(session, clock=clock, user_id=report.author_id, kind=OutboxKind.STATUS,
-                       key=ANSWER_KEY, params={"id": report_id, "summary": summary(report),
-                                               "answer": text}, notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="report.answer",
-                 community_id=report.community_id, report_id=report_id)
-    await session.commit()
+            raise StepClosed(report.status)
+        report.answer = text
+        report.updated_at = clock.now()
+        session.add(report)
+        await outbox.queue(session, clock=clock, user_id=report.author_id,
+                           kind=OutboxKind.STATUS, key=ANSWER_KEY,
+                           params={"id": report_id, "summary": summary(report), "answer": text},
+                           notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="report.answer",
+                     community_id=report.community_id, report_id=report_id)
     return report
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from models.communities import Community, Grid
-from models.db import begin_write
+from models.db import begin_write, write
 from models.outbox import MediaKind, OutboxKind
 from models.polls import (
     OPTION_MAX,
@@ -56,6 +56,7 @@ class Buttons(Protocol):
         """🗳 Answer."""
         ...
 MIN_OPEN = timedelta(minutes=10)
+OPEN_DAYS_MAX = 60  # a poll closes at most this many days after it is published
 
 
 
@@ -72,6 +73,10 @@ class PollClosed(DomainError):
     """The poll no longer takes answers."""
 
 
+class AlreadyClosed(PollClosed):
+    """Staff asked to close a poll that is already closed."""
+
+
 class NotInAudience(NotAllowed):
     """The poll was not put to this person."""
 
@@ -85,11 +90,11 @@ class QuestionDraft:
 
 
 def check_title(text: str) -> str:
-    return clean_text(text, field="title", limit=TITLE_MAX)
+    return clean_text(text, field="poll_title", limit=TITLE_MAX)
 
 
 def check_question(text: str) -> str:
-    return clean_text(text, field="question", limit=QUESTION_MAX, multiline=True)
+    return clean_text(text, field="poll_question", limit=QUESTION_MAX, multiline=True)
 
 
 def parse_options(text: str) -> list[str]:
@@ -99,7 +104,7 @@ def parse_options(text: str) -> list[str]:
     if len(options) < 2:
         raise InvalidInput("options", "too_few")
     if len(options) > OPTIONS_MAX:
-        raise InvalidInput("options", "too_many")
+        raise InvalidInput("options", "too_many", limit=OPTIONS_MAX)
     if any(utf16_len(o) > OPTION_MAX for o in options):
         raise InvalidInput("options", "too_long", limit=OPTION_MAX)
     if len(set(options)) != len(options):
@@ -189,14 +194,26 @@ async def create_poll(
     now = clock.now()
     if closes_at < now + MIN_OPEN:
         raise InvalidInput("closes_at", "past")
-    await begin_write(session)
+    if closes_at > now + timedelta(days=OPEN_DAYS_MAX + 1):
+        raise InvalidInput("closes_at", "too_far", limit=OPEN_DAYS_MAX)
+    async with write(session):
+        return await _create_poll(
+            session, access=access, clock=clock, community_id=community_id, title=title,
+            questions=questions, audience=audience, closes_at=closes_at,
+            send_results=send_results, buttons=buttons, notify=notify)
+
+
+async def _create_poll(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int, title: str,
+    questions: Sequence[QuestionDraft], audience: Audience, closes_at: datetime,
+    send_results: bool, buttons: Buttons | None, notify: Notify | None,
+) -> Poll:
+    now = clock.now()
     community = await session.get(Community, community_id)
     if community is None:
-        await session.commit()
         raise NotFound(f"community {community_id}")
     recipients = list((await session.execute(audience_query(community_id, audience))).scalars())
     if not recipients:
-        await session.commit()
         raise InvalidInput("audience", "empty")
     poll = Poll(community_id=community_id, title=title, audience=audience.to_json(),
                 created_by=access.user_id, send_results=send_results, closes_at=closes_at,
@@ -220,7 +237,6 @@ async def create_poll(
     audit.record(session, clock=clock, actor_id=access.user_id, action="poll.create",
                  community_id=community_id, poll_id=poll.id, audience=audience.to_json(),
                  recipients=len(recipients), closes_at=closes_at.isoformat())
-    await session.commit()
     return poll
 
 
@@ -281,11 +297,7 @@ async def answer(
     """Record a choice (single: replaces; multiple: toggles) or the "other" text."""
     assert user.id is not None
     if other_text is not None:
-        other_text = other_text.strip()
-        if not other_text:
-            raise InvalidInput("other", "empty")
-        if len(other_text) > OTHER_MAX:
-            raise InvalidInput("other", "too_long")
+        other_text = clean_text(other_text, field="other", limit=OTHER_MAX, multiline=True)
     await begin_write(session)
     async with refusing(session):
         await poll_for_answering(session, clock=clock, user_id=user.id, poll_id=poll_id)
@@ -420,16 +432,14 @@ async def list_for_staff(session: AsyncSession, *, access: Access, community_id:
 async def close_now(session: AsyncSession, *, access: Access, clock: Clock,
                     poll_id: int) -> Poll:
     """Stop taking answers now; the closing sweep sends any results as for a timed close."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         poll = await get_for_staff(session, access=access, poll_id=poll_id)
         if not is_open(poll, clock.now()):
-            raise PollClosed(f"poll {poll_id}")
-    poll.closes_at = clock.now()
-    session.add(poll)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="poll.close_now",
-                 community_id=poll.community_id, poll_id=poll_id)
-    await session.commit()
+            raise AlreadyClosed(f"poll {poll_id}")
+        poll.closes_at = clock.now()
+        session.add(poll)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="poll.close_now",
+                     community_id=poll.community_id, poll_id=poll_id)
     return poll
 
 
@@ -478,10 +488,9 @@ async def export_xlsx(
         sheet.append(line)
     buffer = io.BytesIO()
     book.save(buffer)
-    await begin_write(session)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="poll.export",
-                 community_id=poll.community_id, poll_id=poll_id)
-    await session.commit()
+    async with write(session):
+        audit.record(session, clock=clock, actor_id=access.user_id, action="poll.export",
+                     community_id=poll.community_id, poll_id=poll_id)
     return buffer.getvalue()
 
 

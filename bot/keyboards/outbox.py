@@ -24,15 +24,10 @@ from bot.callback_data import (
     LessonCb,
     OrderAction,
     OrderCb,
-    PollAction,
-    PollCb,
-    ReportAction,
-    ReportCb,
-    TriageAction,
-    TriageCb,
     VolShiftAction,
     VolShiftCb,
 )
+from bot.callback_data.voices import PollOpenCb, RateCb, TriageAction, TriageCb
 from bot.i18n import N_
 from services import concerns, courses, polls, volunteers
 
@@ -97,19 +92,19 @@ class ReportButtons:
     """`services.concerns.Buttons`: rating an answered report, staff opening a new one."""
 
     def rate(self, report_id: int) -> Keyboard:
-        return keyboard([button(f"{n} ⭐", ReportCb(action=ReportAction.RATE, id=report_id, n=n))
+        return keyboard([button(f"{n} ⭐", RateCb(report_id=report_id, stars=n))
                          for n in range(1, 6)])
 
     def open(self, report_id: int) -> Keyboard:
         return keyboard([button(N_("🗂 Open the report"),
-                                TriageCb(action=TriageAction.VIEW, id=report_id))])
+                                TriageCb(action=TriageAction.VIEW, report_id=report_id))])
 
 
 class PollButtons:
     """`services.polls.Buttons`: the invitation to answer a poll."""
 
     def invite(self, poll_id: int) -> Keyboard:
-        return keyboard([button(N_("🗳 Answer"), PollCb(action=PollAction.OPEN, id=poll_id))])
+        return keyboard([button(N_("🗳 Answer"), PollOpenCb(poll_id=poll_id))])
 
 
 @dataclass(frozen=True)

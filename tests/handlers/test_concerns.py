@@ -5,7 +5,15 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from bot.callback_data import ReportAction, ReportCb, TriageAction, TriageCb
+from bot.callback_data.voices import (
+    OwnReportAction,
+    OwnReportCb,
+    RateCb,
+    ReportGridCb,
+    TriageAction,
+    TriageCb,
+    TriageStatusCb,
+)
 from models.audit import AuditEntry
 from models.communities import Community
 from models.users import Role, User
@@ -115,19 +123,20 @@ async def test_forged_and_foreign_buttons_change_nothing(
     await ann.send("Skip ▶")
     await ann.press("✅ Send")
     # Another resident can neither triage, withdraw nor rate Ann's report.
-    for data in (TriageCb(action=TriageAction.STATUS, id=1, code="in_progress").pack(),
-                 TriageCb(action=TriageAction.VIEW, id=1).pack()):
+    for data in (TriageStatusCb(report_id=1, status=ReportStatus.IN_PROGRESS).pack(),
+                 TriageCb(action=TriageAction.VIEW, report_id=1).pack()):
         assert await bob.forge(data) == \
             "You can't do that here. Only staff of this community can."
-    for action in (ReportAction.WITHDRAW, ReportAction.RATE, ReportAction.VIEW):
-        assert await bob.forge(ReportCb(action=action, id=1, n=5).pack()) == \
-            "This button is not for you."
+    for data in (OwnReportCb(action=OwnReportAction.WITHDRAW, report_id=1).pack(),
+                 RateCb(report_id=1, stars=5).pack(),
+                 OwnReportCb(action=OwnReportAction.VIEW, report_id=1).pack()):
+        assert await bob.forge(data) == "This button is not for you."
     # Staff of another community can't touch it either.
     await session.commit()  # end the test's read before it writes
     other = await make_community(session, clock, "Other")
     outsider = await staff_member(harness, session, clock, other, tg_id=5019)
-    assert await outsider.forge(TriageCb(action=TriageAction.STATUS, id=1,
-                                         code="declined").pack()) == \
+    assert await outsider.forge(TriageStatusCb(report_id=1,
+                                               status=ReportStatus.DECLINED).pack()) == \
         "You can't do that here. Only staff of this community can."
     # Ann withdraws while it is still "received"; afterwards staff can't move it.
     await ann.tap("💬 My voice")
@@ -161,3 +170,19 @@ async def test_neighbours_back_an_idea_without_seeing_who_wrote_it(
     assert "👍 1 neighbours back it." in bob.last
     await bob.press("↩️ Take back my 👍")
     assert "👍 0 neighbours back it." in bob.last
+
+
+async def test_a_grid_that_does_not_exist_is_refused_and_the_draft_kept(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court", grids=("Block 1",))
+    ann = await resident(harness, 5031, "Block 1")
+    await report_problem(ann, "Broken bench")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    assert ann.last == "Which part of the community is it in?"
+    assert await ann.forge(ReportGridCb(grid_id=999).pack()) == \
+        "This button is out of date."
+    await ann.press("🏠 Block 1")
+    await ann.press("✅ Send")
+    assert ann.last.startswith("✅ Thank you! Your report #1 has gone to the community staff.")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
-from bot.callback_data import PollAction, PollCb, PollStaffAction, PollStaffCb
+from bot.callback_data.voices import PollOpenCb, PollPickCb, PollStaffAction, PollStaffCb
+from bot.when import say_day
 from models.polls import Poll
 from scheduler.outbox import OutboxSender
 from services import polls
@@ -20,6 +23,13 @@ from tests.handlers.test_concerns import staff_member
 from tests.scheduler.conftest import settled, wait_until
 
 __all__ = ["sender"]
+
+
+def in_days(person: Person, days: int) -> str:
+    """The day picker's label for the day `days` from today (in the community's zone,
+    tests.factories.make_community's)."""
+    today = person.harness.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return say_day(today + timedelta(days=days), today=today, locale="en")
 
 
 async def compose(staff: Person, *, grids: list[str] | None = None) -> None:
@@ -45,7 +55,7 @@ async def compose(staff: Person, *, grids: list[str] | None = None) -> None:
         await staff.press("Done")
     else:
         await staff.press("👥 Everyone")
-    await staff.press("In 3 days")
+    await staff.press(in_days(staff, 3))  # the shared day picker: it closes that evening
     assert "It will go to" in staff.last
     await staff.press("📊 Send everyone the chart at the end: no")
     await staff.press("✅ Publish")
@@ -124,21 +134,33 @@ async def test_polls_refuse_forged_buttons_and_people_outside_the_audience(
     bob = await resident(harness, 5012, "Block 2")
     staff = await staff_member(harness, session, clock, sunny)
     await compose(staff, grids=["Block 1"])
-    assert await bob.forge(PollCb(action=PollAction.OPEN, id=1).pack()) == \
+    assert await bob.forge(PollOpenCb(poll_id=1).pack()) == \
         "This poll is not for you."
-    assert await bob.forge(PollCb(action=PollAction.PICK, id=1, n=0, o=0).pack()) == \
+    assert await bob.forge(PollPickCb(poll_id=1, position=0, option=0).pack()) == \
         "This poll is not for you."
-    assert await ann.forge(PollCb(action=PollAction.PICK, id=1, n=0, o=7).pack()) == \
+    assert await ann.forge(PollPickCb(poll_id=1, position=0, option=7).pack()) == \
         "This button is out of date."
     for action in (PollStaffAction.CHART, PollStaffAction.EXCEL, PollStaffAction.CLOSE):
-        assert await ann.forge(PollStaffCb(action=action, id=1).pack()) == \
+        assert await ann.forge(PollStaffCb(action=action, poll_id=1).pack()) == \
             "You can't do that here. Only staff of this community can."
     await session.commit()  # end the test's read before it writes
     other = await make_community(session, clock, "Other")
     outsider = await staff_member(harness, session, clock, other, tg_id=5019)
-    assert await outsider.forge(PollStaffCb(action=PollStaffAction.CHART, id=1).pack()) == \
+    assert await outsider.forge(PollStaffCb(action=PollStaffAction.CHART, poll_id=1).pack()) == \
         "You can't do that here. Only staff of this community can."
     await session.commit()
     poll = (await session.execute(select(Poll))).scalar_one()
     assert poll.closed_at is None
     assert polls.tally(await polls.results(session, poll=poll))[0]["By the gate"] == 0
+
+
+async def test_a_forged_view_poll_is_refused_in_words(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    ann = await resident(harness, 5041, "Block 1")
+    staff = await staff_member(harness, session, clock, sunny)
+    await compose(staff)
+    assert await ann.forge(PollStaffCb(action=PollStaffAction.VIEW, poll_id=1).pack()) == \
+        "You can't do that here. Only staff of this community can."
+    assert "The little square" not in ann.last

@@ -187,7 +187,7 @@ async def test_a_question_offers_other_back_and_next_as_the_service_says(
 async def test_staff_may_close_only_an_open_poll_and_always_see_and_export_results(
     session: AsyncSession, clock: ManualClock
 ) -> None:
-    people, sunny, staff = await setup(session, clock)
+    _people, sunny, staff = await setup(session, clock)
     poll = await polls.create_poll(
         session, access=staff, clock=clock, community_id=sunny.id or 0, title="Square",
         questions=QUESTIONS, audience=Audience("all"), closes_at=clock.now() + timedelta(days=1))
