@@ -8,8 +8,9 @@ whatever each part's own limit, and old rows may predate the limits.
 The design: nothing is lost and nothing is refused. `fit` cuts the text into
 pieces that each fit their limit, the first into `limit` (a caption's 1024 or a
 text's 4096) and the rest into texts of 4096. A piece ends at the last line
-break if one is in its second half, else at a character boundary (never inside
-a tag, an entity like `&amp;` or an emoji's surrogate pair); a tag still open at
+break if one is in its second half, else at the last space if one is in its last
+tenth (a word stays whole), else at a character boundary (never inside a tag, an
+entity like `&amp;` or an emoji's surrogate pair); a tag still open at
 the cut is closed and opened again in the next piece, so each parses on its own.
 A piece that goes on in the next ends with "…", so the reader knows more follows.
 
@@ -54,6 +55,7 @@ class _Piece:
     tokens: list[str]
     units: int
     last_break: int  # index in tokens just after the last "\n", or -1
+    last_space: int  # index in tokens just after the last " ", or -1
 
 
 def fit(text: str, limit: int = TEXT_LIMIT, *, rest_limit: int = TEXT_LIMIT) -> list[str]:
@@ -68,12 +70,13 @@ def fit(text: str, limit: int = TEXT_LIMIT, *, rest_limit: int = TEXT_LIMIT) -> 
     start = 0
     while start < len(tokens):
         prefix = list(open_tags)
-        piece = _Piece(tokens=[], units=0, last_break=-1)
+        piece = _Piece(tokens=[], units=0, last_break=-1, last_space=-1)
         stack = list(open_tags)
         index = start
         room = budget - len(GOES_ON)
         cut_at: int | None = None
         stack_at_break: list[str] = list(stack)
+        stack_at_space: list[str] = list(stack)
         while index < len(tokens):
             token = tokens[index]
             tag = _TAG.fullmatch(token)
@@ -92,6 +95,9 @@ def fit(text: str, limit: int = TEXT_LIMIT, *, rest_limit: int = TEXT_LIMIT) -> 
             if token == "\n":
                 piece.last_break = len(piece.tokens)
                 stack_at_break = list(stack)
+            elif token == " ":
+                piece.last_space = len(piece.tokens)
+                stack_at_space = list(stack)
             index += 1
         if cut_at is None:  # the rest fits: the last piece
             pieces.append("".join(prefix + piece.tokens))
@@ -100,6 +106,10 @@ def fit(text: str, limit: int = TEXT_LIMIT, *, rest_limit: int = TEXT_LIMIT) -> 
             taken = piece.tokens[:piece.last_break - 1]  # drop the line break itself
             cut_at = start + piece.last_break
             stack = stack_at_break
+        elif piece.last_space > len(piece.tokens) * 9 // 10:  # keep the last word whole
+            taken = piece.tokens[:piece.last_space - 1]
+            cut_at = start + piece.last_space
+            stack = stack_at_space
         else:
             taken = piece.tokens
         if not taken and cut_at == start:  # a token wider than the room (cannot be)

@@ -89,17 +89,24 @@ async def details(session: AsyncSession, report: Report) -> str:
     author = await session.get(User, report.author_id)
     grid = await session.get(Grid, report.grid_id) if report.grid_id else None
     assignee = await session.get(User, report.assignee_id) if report.assignee_id else None
+    return details_text(report, author=author.first_name if author else None,
+                        grid=grid.name if grid else None,
+                        assignee=(assignee.first_name or "—") if assignee else None)
+
+
+def details_text(report: Report, *, author: str | None, grid: str | None,
+                 assignee: str | None) -> str:
+    """The staff view's text, from the report and the names it refers to."""
     lines = [f"#{report.id} · {category_text(report.category)} · {status_text(report.status)}",
-             _("From: {name}").format(name=html.escape(
-                 (author.first_name if author else None) or "—"))]
+             _("From: {name}").format(name=html.escape(author or "—"))]
     if grid:
-        lines.append("🏘 " + html.escape(grid.name))
+        lines.append("🏘 " + html.escape(grid))
     if report.latitude is not None and report.longitude is not None:
         lines.append(f"📍 {report.latitude:.5f}, {report.longitude:.5f}")
     if report.backers:
         lines.append(_("👍 {count} neighbours back it.").format(count=report.backers))
     if assignee:
-        lines.append(_("Handled by: {name}").format(name=html.escape(assignee.first_name or "—")))
+        lines.append(_("Handled by: {name}").format(name=html.escape(assignee)))
     lines += ["", html.escape(report.description)]
     if report.answer:
         lines += ["", _("💬 Answer: {answer}").format(answer=html.escape(report.answer))]

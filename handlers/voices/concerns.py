@@ -492,13 +492,17 @@ async def on_rate(callback: CallbackQuery, callback_data: RateCb, user: User,
         stars="⭐" * (report.rating or 0)))
 
 
+def idea_text(idea: Report) -> str:
+    return "\n".join([_("💡 Idea #{id}").format(id=idea.id), html.escape(idea.description),
+                      "", _("👍 {count} neighbours back it.").format(count=idea.backers),
+                      _("Status: {status}").format(status=status_text(idea.status))])
+
+
 async def idea_screen(session: AsyncSession, user: User,
                       idea: Report) -> tuple[str, InlineKeyboardBuilder]:
     # No name and no photo: only staff of the community see who wrote it.
     view = await concerns.idea_view(session, user=user, idea=idea)
-    text = "\n".join([_("💡 Idea #{id}").format(id=idea.id), html.escape(idea.description),
-                      "", _("👍 {count} neighbours back it.").format(count=idea.backers),
-                      _("Status: {status}").format(status=status_text(idea.status))])
+    text = idea_text(idea)
     builder = InlineKeyboardBuilder()
     if view.is_own:
         return text + "\n" + _("(This is your idea.)"), builder

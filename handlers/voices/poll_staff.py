@@ -475,15 +475,7 @@ async def show_preview(callback: CallbackQuery, session: AsyncSession, access: A
     count = await broadcasts.count_audience(session, access=access,
                                             community_id=draft.community_id,
                                             audience=Audience.from_json(draft.audience))
-    lines = [_("Check the poll:"), f"<b>{html.escape(draft.title)}</b>"]
-    for number, question in enumerate(draft.questions, start=1):
-        kind = _("several answers") if question.multiple else _("one answer")
-        lines.append(f"\n{number}. {html.escape(question.text)} ({kind})")
-        lines += [f"  • {html.escape(o)}" for o in question.options]
-        if question.allow_other:
-            lines.append(f"  • {other_label()} ✍️")
-    lines += ["", _("It will go to {count} people and close on {time}.").format(
-        count=count, time=await closing_label(session, clock, draft))]
+    text = preview_text(draft, count=count, closes=await closing_label(session, clock, draft))
     builder = InlineKeyboardBuilder()
     builder.button(text=_("📊 Send everyone the chart at the end: yes") if draft.share
                    else _("📊 Send everyone the chart at the end: no"),
@@ -493,7 +485,21 @@ async def show_preview(callback: CallbackQuery, session: AsyncSession, access: A
     builder.button(text=_("✖ Discard"), callback_data=PollDraftCb(
         action=PollDraftAction.DISCARD))
     builder.adjust(1)
-    await send_fitted(callback, "\n".join(lines), reply_markup=builder.as_markup(), new=False)
+    await send_fitted(callback, text, reply_markup=builder.as_markup(), new=False)
+
+
+def preview_text(draft: PollDraft, *, count: int, closes: str) -> str:
+    """The whole poll as it will go out, for a last look."""
+    lines = [_("Check the poll:"), f"<b>{html.escape(draft.title)}</b>"]
+    for number, question in enumerate(draft.questions, start=1):
+        kind = _("several answers") if question.multiple else _("one answer")
+        lines.append(f"\n{number}. {html.escape(question.text)} ({kind})")
+        lines += [f"  • {html.escape(o)}" for o in question.options]
+        if question.allow_other:
+            lines.append(f"  • {other_label()} ✍️")
+    lines += ["", _("It will go to {count} people and close on {time}.").format(
+        count=count, time=closes)]
+    return "\n".join(lines)
 
 
 async def closing_label(session: AsyncSession, clock: Clock, draft: PollDraft) -> str:
@@ -520,6 +526,7 @@ async def on_publish(callback: CallbackQuery, access: Access, session: AsyncSess
     """✅ Publish: the service checks everything again and invites the audience."""
     draft = await draft_for(state, access)
     assert draft.audience is not None and draft.closes_at is not None
+    closes = await closing_label(session, clock, draft)  # before the invitations start
     poll = await polls.create_poll(
         session, access=access, clock=clock, community_id=draft.community_id,
         title=draft.title, questions=draft.questions,
@@ -529,7 +536,7 @@ async def on_publish(callback: CallbackQuery, access: Access, session: AsyncSess
     await callback.answer()
     await show(callback, _("✅ Poll #{id} is out. People are being invited now; it closes on "
                            "{time}. See the results any time under 📊 Run polls.").format(
-        id=poll.id, time=await closing_label(session, clock, draft)))
+        id=poll.id, time=closes))
 
 
 @router.callback_query(StateFilter(Compose), PollDraftCb.filter(

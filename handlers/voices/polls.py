@@ -69,6 +69,19 @@ async def on_list(callback: CallbackQuery, user: User, session: AsyncSession,
     await send(callback, _("Polls for you:"), reply_markup=builder.as_markup())
 
 
+def question_text(view: polls.QuestionView) -> str:
+    """One question as its answerer reads it."""
+    question = view.question
+    lines = [f"🗳 <b>{html.escape(view.poll.title)}</b>",
+             _("Question {n} of {total}").format(n=view.position + 1, total=view.total),
+             "", html.escape(question.text), "",
+             _("Choose all that fit, then press Next.") if question.multiple
+             else _("Choose one.")]
+    if view.other_text:
+        lines.append(_("Your own answer: {text}").format(text=html.escape(view.other_text)))
+    return "\n".join(lines)
+
+
 async def show_question(event: CallbackQuery | Message, session: AsyncSession, user: User,
                         poll: Poll, position: int, clock: Clock, in_place: bool) -> None:
     """One question with its choices, as `polls.question_view` allows; a tick shows what
@@ -85,13 +98,6 @@ async def show_question(event: CallbackQuery | Message, session: AsyncSession, u
         await send_fitted(event, text, reply_markup=builder.as_markup(), new=not in_place)
         return
     question = view.question
-    lines = [f"🗳 <b>{html.escape(poll.title)}</b>",
-             _("Question {n} of {total}").format(n=position + 1, total=view.total),
-             "", html.escape(question.text), "",
-             _("Choose all that fit, then press Next.") if question.multiple
-             else _("Choose one.")]
-    if view.other_text:
-        lines.append(_("Your own answer: {text}").format(text=html.escape(view.other_text)))
     for index, option in enumerate(question.options):
         mark = "✅ " if index in view.chosen else ("⬜ " if question.multiple else "")
         builder.button(text=mark + option, callback_data=PollPickCb(
@@ -112,7 +118,7 @@ async def show_question(event: CallbackQuery | Message, session: AsyncSession, u
         navigation += 1
     rows = [1] * (len(question.options) + int(view.can_write_other))
     builder.adjust(*rows, navigation or 1)
-    await send_fitted(event, "\n".join(lines), reply_markup=builder.as_markup(),
+    await send_fitted(event, question_text(view), reply_markup=builder.as_markup(),
                       new=not in_place)
 
 

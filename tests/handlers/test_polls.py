@@ -3,25 +3,40 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
 from bot.callback_data.voices import PollOpenCb, PollPickCb, PollStaffAction, PollStaffCb
 from bot.when import say_day
-from models.polls import Poll
+from handlers.voices import poll_staff
+from handlers.voices import polls as poll_answering
+from models.polls import (
+    OPTION_MAX,
+    OPTIONS_MAX,
+    OTHER_MAX,
+    QUESTION_MAX,
+    QUESTIONS_MAX,
+    TITLE_MAX,
+    Poll,
+    PollQuestion,
+)
 from scheduler.outbox import OutboxSender
 from services import polls
 from services.clock import ManualClock
 from tests.factories import make_community
 from tests.handlers.conftest import Harness, Person
+from tests.handlers.fitting import assert_accepted, english, texts
 from tests.handlers.test_broadcasts import resident, sender
 from tests.handlers.test_concerns import staff_member
 from tests.scheduler.conftest import settled, wait_until
 
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 __all__ = ["sender"]
 
 
@@ -164,3 +179,33 @@ async def test_a_forged_view_poll_is_refused_in_words(
     assert await ann.forge(PollStaffCb(action=PollStaffAction.VIEW, poll_id=1).pack()) == \
         "You can't do that here. Only staff of this community can."
     assert "The little square" not in ann.last
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=texts(TITLE_MAX), question=texts(QUESTION_MAX),
+       options=st.lists(texts(OPTION_MAX), min_size=2, max_size=OPTIONS_MAX),
+       other=st.one_of(st.none(), texts(OTHER_MAX)), questions=st.integers(1, QUESTIONS_MAX),
+       count=st.integers(0, 10**6))
+def test_every_poll_view_fits_whatever_was_written(
+    title: str, question: str, options: list[str], other: str | None, questions: int,
+    count: int,
+) -> None:
+    """The question an answerer sees, staff's counts (as text and as the chart's caption)
+    and the preview before publishing, from maximal and emoji-heavy words."""
+    poll = Poll(id=10**9, community_id=1, title=title, closes_at=EPOCH, created_at=EPOCH)
+    asked = [PollQuestion(id=n, poll_id=10**9, position=n, text=question, options=options,
+                          multiple=n % 2 == 1, allow_other=True) for n in range(questions)]
+    view = polls.QuestionView(poll=poll, question=asked[0], position=0, total=questions,
+                              chosen=frozenset({0}), other_text=other, can_write_other=True,
+                              can_go_back=False, can_go_on=True, is_last=questions == 1)
+    found = polls.Results(poll=poll, respondents=count, questions=[
+        polls.QuestionResult(question=q, counts=[count] * len(options), other=count)
+        for q in asked])
+    draft = poll_staff.PollDraft(community_id=1, title=title, questions=[
+        polls.QuestionDraft(text=question, options=options, allow_other=True)] * questions,
+        audience={"kind": "all", "ids": []}, closes_at=EPOCH)
+    with english():
+        assert_accepted(poll_answering.question_text(view))
+        assert_accepted(poll_staff.counts_text(found))
+        assert_accepted(poll_staff.counts_text(found), caption=True)
+        assert_accepted(poll_staff.preview_text(draft, count=count, closes="Sat 5 Dec, 8:00 pm"))

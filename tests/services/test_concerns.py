@@ -257,3 +257,26 @@ async def test_an_idea_offers_me_too_or_take_back_but_never_to_its_author(
     assert (view.can_back, view.can_unback) == (False, False)
     with pytest.raises(concerns.ReportClosed):
         await concerns.back(session, clock=clock, user=bob, report_id=idea.id or 0, on=False)
+
+
+async def test_limits_are_measured_as_telegram_counts_them(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """1000 is the limit in UTF-16 units: 501 emoji are 1002 of them."""
+    sunny = await make_community(session, clock)
+    ann = await make_user(session, clock, community=sunny)
+    staff = await grant(session, clock, await make_user(session, clock, community=sunny),
+                        Role.STAFF, sunny)
+    with pytest.raises(InvalidInput) as error:
+        await concerns.create_report(session, clock=clock, user=ann,
+                                     category=ReportCategory.OTHER, description="🏚" * 501)
+    assert (error.value.reason, error.value.limit) == ("too_long", 1000)
+    report = await concerns.create_report(session, clock=clock, user=ann,
+                                          category=ReportCategory.OTHER, description="🏚" * 500)
+    with pytest.raises(InvalidInput):
+        await concerns.answer(session, access=staff, clock=clock, report_id=report.id or 0,
+                              text="🔧" * 501)
+    with pytest.raises(InvalidInput):
+        await concerns.set_status(session, access=staff, clock=clock, report_id=report.id or 0,
+                                  status=ReportStatus.DECLINED, text="🚫" * 501)
+    assert len(concerns.summary(report, 30).encode("utf-16-le")) // 2 <= 30

@@ -206,3 +206,21 @@ async def test_staff_may_close_only_an_open_poll_and_always_see_and_export_resul
                            Role.STAFF, other)
     with pytest.raises(NotAllowed):
         await polls.staff_view(session, access=outsider, clock=clock, poll_id=poll.id)
+
+
+async def test_an_other_answer_is_measured_as_telegram_counts_it(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """300 is the limit in UTF-16 units: 151 emoji are 302 of them, not 151."""
+    people, sunny, staff = await setup(session, clock)
+    poll = await polls.create_poll(
+        session, access=staff, clock=clock, community_id=sunny.id or 0, title="Square",
+        questions=QUESTIONS, audience=Audience("all"), closes_at=clock.now() + timedelta(days=1))
+    assert poll.id is not None
+    with pytest.raises(InvalidInput) as error:
+        await polls.answer(session, clock=clock, user=people[0], poll_id=poll.id, position=0,
+                           other_text="🌳" * 151)
+    assert (error.value.reason, error.value.limit) == ("too_long", 300)
+    saved = await polls.answer(session, clock=clock, user=people[0], poll_id=poll.id,
+                               position=0, other_text="🌳" * 150)
+    assert saved.other_text == "🌳" * 150
