@@ -505,40 +505,46 @@ async def close_due(session: AsyncSession, *, clock: Clock, notify: Notify | Non
     await session.commit()
     closed: list[int] = []
     for poll_id in due:
-        await begin_write(session)
-        claimed = await session.execute(
-            update(Poll).where(col(Poll.id) == poll_id, col(Poll.closed_at).is_(None))
-            .values(closed_at=now).execution_options(synchronize_session=False))
-        if cast(CursorResult[Any], claimed).rowcount != 1:
-            await session.commit()
-            continue
-        poll = (await session.execute(select(Poll).where(col(Poll.id) == poll_id)
-                                      .execution_options(populate_existing=True))).scalar_one()
-        found = await results(session, poll=poll)
-        blob_id = await outbox.add_file(session, clock=clock, filename=f"poll-{poll_id}.png",
-                                        data=chart(found))
-        params = {"title": poll.title, "count": found.respondents}
-        rows: list[outbox.Outgoing] = []
-        audience: list[int] = []
-        if poll.send_results:
-            audience = list((await session.execute(audience_query(
-                poll.community_id, Audience.from_json(poll.audience)))).scalars())
-            rows += [outbox.Outgoing(
-                user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=RESULTS_KEY, params=params,
-                media=MediaKind.PHOTO, blob_id=blob_id, group=f"poll:{poll_id}",
-                dedupe_key=f"poll:{poll_id}:results:{uid}") for uid in audience]
-        if poll.created_by is not None and poll.created_by not in audience:
-            rows.append(outbox.Outgoing(
-                user_id=poll.created_by, kind=OutboxKind.STATUS, key=CLOSED_KEY, params=params,
-                media=MediaKind.PHOTO, blob_id=blob_id,
-                dedupe_key=f"poll:{poll_id}:closed:{poll.created_by}"))
-        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
-        audit.record(session, clock=clock, actor_id=None, action="poll.closed",
-                     community_id=poll.community_id, poll_id=poll_id,
-                     respondents=found.respondents, sent_to=len(audience))
-        await session.commit()
-        closed.append(poll_id)
+        async with write(session):
+            if await _close_one(session, clock=clock, poll_id=poll_id, now=now, notify=notify):
+                closed.append(poll_id)
     return closed
+
+
+async def _close_one(session: AsyncSession, *, clock: Clock, poll_id: int, now: datetime,
+                     notify: Notify | None) -> bool:
+    """Close one due poll and queue its chart (inside `write`); False when another run
+    closed it first."""
+    claimed = await session.execute(
+        update(Poll).where(col(Poll.id) == poll_id, col(Poll.closed_at).is_(None))
+        .values(closed_at=now).execution_options(synchronize_session=False))
+    if cast(CursorResult[Any], claimed).rowcount != 1:
+        return False
+    poll = (await session.execute(select(Poll).where(col(Poll.id) == poll_id)
+                                  .execution_options(populate_existing=True))).scalar_one()
+    found = await results(session, poll=poll)
+    blob_id = await outbox.add_file(session, clock=clock, filename=f"poll-{poll_id}.png",
+                                    data=chart(found))
+    params = {"title": poll.title, "count": found.respondents}
+    rows: list[outbox.Outgoing] = []
+    audience: list[int] = []
+    if poll.send_results:
+        audience = list((await session.execute(audience_query(
+            poll.community_id, Audience.from_json(poll.audience)))).scalars())
+        rows += [outbox.Outgoing(
+            user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=RESULTS_KEY, params=params,
+            media=MediaKind.PHOTO, blob_id=blob_id, group=f"poll:{poll_id}",
+            dedupe_key=f"poll:{poll_id}:results:{uid}") for uid in audience]
+    if poll.created_by is not None and poll.created_by not in audience:
+        rows.append(outbox.Outgoing(
+            user_id=poll.created_by, kind=OutboxKind.STATUS, key=CLOSED_KEY, params=params,
+            media=MediaKind.PHOTO, blob_id=blob_id,
+            dedupe_key=f"poll:{poll_id}:closed:{poll.created_by}"))
+    await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+    audit.record(session, clock=clock, actor_id=None, action="poll.closed",
+                 community_id=poll.community_id, poll_id=poll_id,
+                 respondents=found.respondents, sent_to=len(audience))
+    return True
 
 
 def tally(found: Results) -> list[dict[str, int]]:

@@ -10,8 +10,8 @@ stateDiagram-v2
     Assign --> Report: a staff member (they are told)
     Report --> Report: 🔧 Being worked on (the resident is told)
     Report --> Answer: ✅ Resolved / 🚫 Not taken up / ✍️ Write an answer
-    Answer --> Answer: empty or too long (asked again)
-    Answer --> [*]: text sent (saved; the resident is told)
+    Answer --> Answer: empty or too long, in UTF-16 units (asked again)
+    Answer --> [*]: text sent (saved; the resident is told) / the report moved on (refused)
 ```
 
 Every press re-checks in the service that the presser manages the report's

@@ -6,13 +6,16 @@ stateDiagram-v2
     Question --> Question: single choice picked (next question)
     Question --> Question: multiple choice ticked / unticked
     Question --> Other: ✍️ Something else
+    Other --> Other: empty or too long, in UTF-16 units (asked again)
     Other --> Question: text sent (next question)
+    Other --> [*]: the poll closed meanwhile (refused)
     Question --> Question: Next ▶ / ◀ Back
     Question --> [*]: ✅ Finish (answers are kept; can be changed until closing)
 ```
 
 Each tap is saved at once by `services.polls.answer`, which re-checks that
-the poll is open and meant for this person.
+the poll is open and meant for this person; the buttons drawn are those
+`polls.question_view` allows. Refusals are answered by the error router.
 """
 
 from __future__ import annotations
