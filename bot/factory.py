@@ -220,7 +220,9 @@ def create_dispatcher(
 
 
 async def set_commands(bot: Bot, settings: Settings) -> None:
-    """The command menu in Telegram's UI, in each language."""
+    """The command menu and the bot's description in Telegram's UI, in each language: a
+    person sees what the bot is (the description, on the empty chat before START; the
+    short one on its profile and when shared) in their own language."""
     i18n = load_i18n(settings.default_locale)
     for locale in LOCALES:
         with i18n.context(), i18n.use_locale(locale):
@@ -233,5 +235,12 @@ async def set_commands(bot: Bot, settings: Settings) -> None:
                 BotCommand(command="mydata", description=_("Get all your data")),
                 BotCommand(command="deleteme", description=_("Erase your data")),
             ]
+            description = _(
+                "Your community's living room in Telegram: order a course you'd like to "
+                "learn and enrol in classes, volunteer for a shift, tell the community staff "
+                "about a problem or an idea, and answer polls. Press START to begin.")
+            short = _("Courses, volunteering and your voice in your community.")
         language = None if locale == settings.default_locale else locale
         await bot.set_my_commands(commands, language_code=language)
+        await bot.set_my_description(description, language_code=language)
+        await bot.set_my_short_description(short, language_code=language)

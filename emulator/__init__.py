@@ -9,8 +9,8 @@ reply = await user.wait_for("Welcome")
 """
 
 from .flood import FloodLimits, SendStats
-from .server import DEFAULT_TOKEN, DEFAULT_USERNAME, Emulator, RequestRecord, Violation
-from .state import CallbackAnswer, CallbackQueryRecord
+from .server import DEFAULT_TOKEN, DEFAULT_USERNAME, Emulator
+from .state import CallbackAnswer, CallbackQueryRecord, RequestRecord, Violation
 from .users import ButtonNotFound, ChatMessage, EmulatorError, UserHandle, WaitTimeout
 
 __all__ = [

@@ -10,16 +10,79 @@ import asyncio
 import base64
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
-from .flood import FloodLimits
-from .state import wait_event
+from .flood import FloodLimits, SendStats
+from .spec import BotApiSpec
+from .state import (
+    CallbackQueryRecord,
+    EmulatorState,
+    RequestRecord,
+    Violation,
+    WebhookConfig,
+    wait_event,
+)
 from .users import ButtonNotFound, EmulatorError, UserHandle
 
-if TYPE_CHECKING:
-    from .server import Emulator
+
+class ControlHost(Protocol):
+    """What the control API needs of the Emulator it serves."""
+
+    flood: FloodLimits | None
+
+    @property
+    def state(self) -> EmulatorState: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def token(self) -> str: ...
+
+    @property
+    def spec(self) -> BotApiSpec: ...
+
+    @property
+    def webhook(self) -> WebhookConfig | None: ...
+
+    @property
+    def stopping(self) -> bool: ...
+
+    @property
+    def violations(self) -> list[Violation]: ...
+
+    @property
+    def requests(self) -> list[RequestRecord]: ...
+
+    def bot_user(self, full: bool = False) -> dict[str, Any]: ...
+
+    def user(
+        self,
+        user_id: int,
+        first_name: str | None = None,
+        *,
+        last_name: str | None = None,
+        username: str | None = None,
+        language_code: str | None = None,
+    ) -> UserHandle: ...
+
+    def send_stats(self) -> SendStats: ...
+
+    def unanswered_callback_queries(self) -> list[CallbackQueryRecord]: ...
+
+    def fail_next(
+        self,
+        method: str,
+        error_code: int,
+        description: str,
+        retry_after: int | None = None,
+        chat_id: int | None = None,
+        times: int = 1,
+    ) -> None: ...
+
+    def reset(self) -> None: ...
 
 Route = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -62,7 +125,7 @@ def chat_view(handle: UserHandle) -> dict[str, Any]:
     }
 
 
-def add_control_routes(app: web.Application, emu: Emulator) -> None:
+def add_control_routes(app: web.Application, emu: ControlHost) -> None:
     """Register the /_emu/ routes for `emu` on `app`."""
 
     def handle_of(request: web.Request) -> UserHandle:

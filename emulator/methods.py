@@ -9,14 +9,32 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .entities import parse_text
 from .spec import UploadedFile
-from .state import CallbackAnswer, Chat, StoredFile, StoredMessage, UserRecord, now_unix
+from .state import (
+    CallbackAnswer,
+    Chat,
+    EmulatorState,
+    StoredFile,
+    StoredMessage,
+    UserRecord,
+    now_unix,
+)
 
-if TYPE_CHECKING:
-    from .server import Emulator
+
+class MethodsHost(Protocol):
+    """What the methods need of the Emulator that owns them."""
+
+    @property
+    def state(self) -> EmulatorState: ...
+
+    @property
+    def first_name(self) -> str: ...
+
+    def bot_user(self, full: bool = False) -> dict[str, Any]: ...
+
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -79,7 +97,7 @@ def _bad(detail: str) -> ApiError:
 class BotMethods:
     """Implementations of the supported methods, bound to one emulator."""
 
-    def __init__(self, emu: Emulator) -> None:
+    def __init__(self, emu: MethodsHost) -> None:
         self.emu = emu
         self.state = emu.state
         self.handlers: dict[str, Handler] = {

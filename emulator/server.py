@@ -10,13 +10,14 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
+from .control import add_control_routes
 from .flood import FloodControl, FloodLimits, SendStats
 from .methods import NOT_SUPPORTED, ApiError, BotMethods
 from .spec import BotApiSpec, UploadedFile, Validator, load_spec
@@ -25,6 +26,10 @@ from .state import (
     DEFAULT_ALLOWED_UPDATES,
     CallbackQueryRecord,
     EmulatorState,
+    RequestRecord,
+    UserRecord,
+    Violation,
+    WebhookConfig,
     wait_event,
 )
 from .users import UserHandle
@@ -72,38 +77,6 @@ CONFLICT_POLLING = (
 
 
 @dataclass
-class Violation:
-    """A request that breaks the API reference (or needs what the emulator does not do)."""
-
-    method: str
-    param: str
-    problem: str
-    description: str
-    params: dict[str, Any]
-
-    def __str__(self) -> str:
-        where = f"{self.method}.{self.param}" if self.param else self.method
-        return f"{where}: {self.problem} -> {self.description}"
-
-
-@dataclass
-class RequestRecord:
-    """One Bot API request as the emulator saw and answered it."""
-
-    method: str
-    params: dict[str, Any]
-    chat_id: int | str | None
-    time: float  # monotonic
-    status: int = 200
-    description: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Whether the request succeeded."""
-        return self.status == 200
-
-
-@dataclass
 class _Failure:
     method: str
     error_code: int
@@ -111,20 +84,6 @@ class _Failure:
     retry_after: int | None
     chat_id: int | None
     times: int
-
-
-@dataclass
-class WebhookConfig:
-    """The webhook set by setWebhook."""
-
-    url: str
-    secret_token: str | None = None
-    max_connections: int = 40
-    allowed_updates: list[str] | None = None
-    last_error_date: int | None = None
-    last_error_message: str | None = None
-    delivered: int = 0
-    failures: int = field(default=0)
 
 
 def _is_loopback(url: str) -> bool:
@@ -198,8 +157,6 @@ class Emulator:
     # --- lifecycle -------------------------------------------------------------------------
 
     def _build_app(self) -> web.Application:
-        from .control import add_control_routes
-
         # 50 MB uploads are legal; allow a little more so Telegram's 413 can be answered.
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_bot_request)
@@ -281,8 +238,6 @@ class Emulator:
         is_premium: bool | None = None,
     ) -> UserHandle:
         """Create (or update and return) a Telegram user; arguments left None keep values."""
-        from .state import UserRecord
-
         record = self.state.users.get(user_id)
         if record is None:
             record = self.state.users[user_id] = UserRecord(

@@ -1,4 +1,5 @@
-"""In-memory Telegram world of one bot: users, private chats, messages, files, updates."""
+"""In-memory Telegram world of one bot: users, private chats, messages, files, updates,
+and what the server records of the bot's requests (violations, requests, webhook)."""
 
 from __future__ import annotations
 
@@ -204,6 +205,52 @@ class PendingUpdate:
     def to_api(self) -> dict[str, Any]:
         """The Update object."""
         return {"update_id": self.update_id, self.kind: self.payload}
+
+
+@dataclass
+class Violation:
+    """A request that breaks the API reference (or needs what the emulator does not do)."""
+
+    method: str
+    param: str
+    problem: str
+    description: str
+    params: dict[str, Any]
+
+    def __str__(self) -> str:
+        where = f"{self.method}.{self.param}" if self.param else self.method
+        return f"{where}: {self.problem} -> {self.description}"
+
+
+@dataclass
+class RequestRecord:
+    """One Bot API request as the emulator saw and answered it."""
+
+    method: str
+    params: dict[str, Any]
+    chat_id: int | str | None
+    time: float  # monotonic
+    status: int = 200
+    description: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the request succeeded."""
+        return self.status == 200
+
+
+@dataclass
+class WebhookConfig:
+    """The webhook set by setWebhook."""
+
+    url: str
+    secret_token: str | None = None
+    max_connections: int = 40
+    allowed_updates: list[str] | None = None
+    last_error_date: int | None = None
+    last_error_message: str | None = None
+    delivered: int = 0
+    failures: int = field(default=0)
 
 
 class EmulatorState:

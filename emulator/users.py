@@ -6,20 +6,44 @@ import asyncio
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from .methods import BotMethods
 from .spec import UploadedFile
 from .state import (
     CallbackAnswer,
     CallbackQueryRecord,
+    EmulatorState,
+    RequestRecord,
     StoredMessage,
     UserRecord,
+    Violation,
     now_unix,
     wait_event,
 )
 
-if TYPE_CHECKING:
-    from .server import Emulator
+
+class UserHost(Protocol):
+    """What a UserHandle needs of the Emulator that owns it."""
+
+    @property
+    def state(self) -> EmulatorState: ...
+
+    @property
+    def methods(self) -> BotMethods: ...  # stores the files a user sends
+
+    @property
+    def clock(self) -> Callable[[], float]: ...
+
+    @property
+    def violations(self) -> list[Violation]: ...  # a timed-out wait reports them
+
+    @property
+    def errors(self) -> list[RequestRecord]: ...
+
+    def bot_user(self, full: bool = False) -> dict[str, Any]: ...
+
+    def user(self, user_id: int) -> UserHandle: ...
 
 # The smallest JPEG header a client would send; the emulator never decodes images.
 FAKE_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
@@ -138,7 +162,7 @@ def _command_entities(text: str) -> list[dict[str, Any]]:
 class UserHandle:
     """Drive the emulator as one Telegram user."""
 
-    def __init__(self, emu: Emulator, user_id: int) -> None:
+    def __init__(self, emu: UserHost, user_id: int) -> None:
         self.emu = emu
         self.id = user_id
         self._mark = 0  # version of the user's last action; wait_for looks after it

@@ -18,6 +18,7 @@ def routers(*, dev_clock: bool = False) -> list[Router]:
         manage,
         membership,
         onboarding,
+        scope,
         settings,
         voices,
         volunteers,
@@ -36,5 +37,6 @@ def routers(*, dev_clock: bool = False) -> list[Router]:
         volunteers.router,
         courses.router,
         voices.router,
+        scope.router,
         fallback.router,
     ]
