@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
 from bot.callback_data.voices import PollOpenCb, PollPickCb, PollStaffAction, PollStaffCb
+from bot.keyboards.dates import DayCb
 from bot.when import say_day
 from handlers.voices import poll_staff
 from handlers.voices import polls as poll_answering
@@ -209,3 +210,36 @@ def test_every_poll_view_fits_whatever_was_written(
         assert_accepted(poll_staff.counts_text(found))
         assert_accepted(poll_staff.counts_text(found), caption=True)
         assert_accepted(poll_staff.preview_text(draft, count=count, closes="Sat 5 Dec, 8:00 pm"))
+
+
+async def test_the_closing_day_is_the_one_shown_and_as_far_as_the_service_allows(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    """The day picker's days are absolute: picked at 23:50, published after midnight, the
+    poll closes on the evening shown. A day past what the service allows is refused."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    staff = await staff_member(harness, session, clock, sunny)
+    zone = ZoneInfo("Asia/Shanghai")
+    local = clock.now().astimezone(zone)
+    clock.advance(seconds=(local.replace(hour=23, minute=45, second=0) - local).total_seconds()
+                  % 86400)
+    await staff.tap("💬 My voice")
+    await staff.press("📊 Run polls")
+    await staff.press("➕ New poll")
+    await staff.send("Bench")
+    await staff.send("Where?")
+    await staff.send("Gate\nTree")
+    await staff.press("Next ▶")
+    await staff.press("👥 Everyone")
+    picked_on = clock.now().astimezone(zone).date()
+    too_far = picked_on + timedelta(days=polls.OPEN_DAYS_MAX + 1)
+    assert await staff.forge(DayCb(day=too_far.toordinal()).pack()) == \
+        "This button is out of date."
+    await staff.press(in_days(staff, 2))
+    clock.advance(minutes=30)  # past midnight
+    assert clock.now().astimezone(zone).date() > picked_on
+    await staff.press("✅ Publish")
+    await session.commit()
+    poll = (await session.execute(select(Poll))).scalar_one()
+    assert poll.closes_at.astimezone(zone).replace(tzinfo=None) == datetime.combine(
+        picked_on + timedelta(days=2), datetime.min.time()).replace(hour=20)

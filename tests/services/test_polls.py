@@ -224,3 +224,20 @@ async def test_an_other_answer_is_measured_as_telegram_counts_it(
     saved = await polls.answer(session, clock=clock, user=people[0], poll_id=poll.id,
                                position=0, other_text="🌳" * 150)
     assert saved.other_text == "🌳" * 150
+
+
+async def test_a_poll_closes_no_later_than_the_service_allows(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    _people, sunny, staff = await setup(session, clock)
+    with pytest.raises(InvalidInput) as error:
+        await polls.create_poll(
+            session, access=staff, clock=clock, community_id=sunny.id or 0, title="Far",
+            questions=QUESTIONS, audience=Audience("all"),
+            closes_at=clock.now() + timedelta(days=polls.OPEN_DAYS_MAX + 2))
+    assert error.value.reason == "too_far"
+    poll = await polls.create_poll(
+        session, access=staff, clock=clock, community_id=sunny.id or 0, title="Far",
+        questions=QUESTIONS, audience=Audience("all"),
+        closes_at=clock.now() + timedelta(days=polls.OPEN_DAYS_MAX))
+    assert poll.id is not None
