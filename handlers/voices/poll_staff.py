@@ -76,6 +76,7 @@ from services.clock import Clock
 from services.communities import zone_of
 from services.errors import NotAllowed, NotFound
 from services.outbox import Notify
+from services.text import cut
 
 router = Router(name=__name__)
 CLOSING_HOUR = 20  # polls close in the evening, after people are home
@@ -149,7 +150,7 @@ async def on_list(callback: CallbackQuery, callback_data: PollListCb, access: Ac
         community_id=callback_data.community_id))
     for poll in found:
         mark = "🟢" if polls.is_open(poll, clock.now()) else "🔒"
-        builder.button(text=f"{mark} {poll.title[:50]}", callback_data=PollStaffCb(
+        builder.button(text=f"{mark} {cut(poll.title, 50)}", callback_data=PollStaffCb(
             action=PollStaffAction.VIEW, poll_id=poll.id or 0))
     builder.adjust(1)
     await send(callback, _("📊 Polls (🟢 open, 🔒 closed):"), reply_markup=builder.as_markup())

@@ -40,6 +40,7 @@ from services import polls
 from services.clock import Clock
 from services.communities import zone_of
 from services.errors import DomainError, InvalidInput, NotFound
+from services.text import cut
 
 router = Router(name=__name__)
 FINISH = 99  # question number meaning "finished"
@@ -66,7 +67,7 @@ async def on_list(callback: CallbackQuery, user: User, session: AsyncSession,
         return
     builder = InlineKeyboardBuilder()
     for poll in found:
-        builder.button(text="🗳 " + poll.title[:60], callback_data=PollOpenCb(
+        builder.button(text="🗳 " + cut(poll.title, 60), callback_data=PollOpenCb(
             poll_id=poll.id or 0))
     builder.adjust(1)
     await send(callback, _("Polls for you:"), reply_markup=builder.as_markup())
