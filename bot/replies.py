@@ -22,6 +22,7 @@ from bot.i18n import N_
 from bot.labels import status_text
 from models.courses import OrderStatus
 from services import concerns, courses, polls
+from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.errors import (
     AlreadyExists,
@@ -67,6 +68,7 @@ INVALID: dict[tuple[str, str], str] = {
     ("shift", "ends_before_start"): N_("A shift must end after it starts."),
     ("shift", "past"): N_("That time has already passed. Please choose a later one."),
     ("shift", "too_long"): N_("A shift can be at most 24 hours."),
+    ("shift", "too_far"): N_("That is too far ahead: at most {limit} days from today."),
     ("headcount", "zero"): N_("A shift needs at least 1 person."),
     ("headcount", "too_many"): N_("That is too many people for one shift."),
     ("headcount", "below_taken"): N_("More people have already signed up than that."),
@@ -77,7 +79,16 @@ INVALID: dict[tuple[str, str], str] = {
     ("skills", "empty"): N_("Please choose at least one skill, or type one."),
     # names of communities and grids
     ("community_name", "empty"): N_("The name is empty."),
+    ("community_name", "too_long"): N_("The name is too long (at most {limit} characters)."),
     ("grid_name", "empty"): N_("The name is empty."),
+    ("grid_name", "too_long"): N_("The name is too long (at most {limit} characters)."),
+    # broadcasts
+    ("text", "too_long"): N_("That is too long: at most 4096 characters, or 1024 "
+                             "under a photo or document."),
+    ("text", "empty"): N_("Please write something to announce."),
+    ("audience", "empty"): N_("Nobody is in that audience yet, so nothing was sent."),
+    ("send_at", "past"): N_("That time has passed. Please choose a later one."),
+    ("send_at", "too_far"): N_("That is too far ahead: at most {limit} days."),
 }
 
 
@@ -215,7 +226,10 @@ REPLIES: dict[type[DomainError], Reply] = {
     vol.NotAVolunteer: lambda error: _("Please become a volunteer first: press 🙋 Volunteer in "
                                        "the menu."),
     vol.NotClaimed: lambda error: _("You don't have a place on this shift."),
+    vol.PlaceGivenUp: lambda error: _("This person no longer has a place on the shift."),
     vol.CheckInClosed: check_in_closed,
+    hours.HoursConfirmed: lambda error: _("These hours are already confirmed. Use ✏️ to "
+                                          "correct them."),
     vol.ReasonNeeded: lambda error: _("The shift starts soon: please say in a few words why you "
                                       "can't come, so staff can find someone."),
     # residents' voices
