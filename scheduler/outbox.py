@@ -72,6 +72,7 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message, Tele
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.config import Settings
 from bot.i18n import load_i18n
 from models.outbox import MediaKind
@@ -530,6 +531,7 @@ class OutboxSender:
             self._record(outbox.Failed(row.id, _describe(error)))
         else:
             self.stats.sent += 1
+            metrics.OUTBOX_SENT.inc()
             self._record(outbox.Sent(row.id, message.message_id))
         finally:
             self._slots.release()
@@ -608,6 +610,7 @@ class OutboxSender:
 
     async def _user_blocked(self, row: Claimed, description: str) -> None:
         self.stats.blocked += 1
+        metrics.BLOCKED.inc()
         self._blocked_users.add(row.user_id)
         await self._db(users.set_blocked, tg_id=row.chat_id, clock=self.clock, blocked=True)
         await self._db(outbox.skip_user, user_id=row.user_id,

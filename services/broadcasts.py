@@ -8,6 +8,7 @@ row in the group `broadcast:<id>` with a dedupe key per person, so a repeated
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -25,6 +26,8 @@ from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
 
 TEXT_MAX = 4096
 CAPTION_MAX = 1024
@@ -172,6 +175,8 @@ async def create_broadcast(
                  audience=audience.to_json(), recipients=len(recipients), urgent=urgent,
                  send_at=send_at.isoformat())
     await session.commit()
+    log.info("broadcast %s queued: %d recipients, community %s, from %s",
+             broadcast.id, len(recipients), community_id, send_at.isoformat())
     return broadcast
 
 
