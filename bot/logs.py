@@ -24,7 +24,7 @@ current_update: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "current_update", default=None)
 
 # Loggers that speak once per event or job run at INFO: only their warnings show.
-CHATTY = ("apscheduler", "aiogram.event", "aiohttp.access")
+CHATTY = ("apscheduler", "aiogram.event", "aiohttp.access", "alembic.runtime.plugins")
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(update)s"
 
