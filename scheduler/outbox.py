@@ -34,8 +34,9 @@ How it sends:
   back as pending.
 
 Several processes may run a sender on one PostgreSQL database: claims use
-SKIP LOCKED, so each row goes to one of them. Each paces itself, so set
-OUTBOX_RATE to the bot's limit divided by the number of processes.
+SKIP LOCKED, so each row goes to one of them. The bot's replicas run one, on the
+replica that holds the leader lock (scheduler/leader.py), so OUTBOX_RATE is the
+bot's whole rate; a second sender would pace itself on its own.
 """
 
 from __future__ import annotations
