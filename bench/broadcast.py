@@ -23,7 +23,7 @@ from bench.common import (
     sender_env,
     wait_for_deliveries,
 )
-from bot.emulator import Emulator, UserHandle
+from emulator import Emulator, UserHandle
 from models.db import create_engine
 
 TEXT = "Water is off tomorrow from 9 to 12."

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from bot.__main__ import loop_factory
 from bot.config import Settings
-from bot.emulator import Emulator
+from emulator import Emulator
 from models.communities import Community
 from models.db import ROOT, begin_write, create_engine, create_sessionmaker, migrate
 from models.users import User
@@ -462,7 +462,7 @@ class WriteProbe:
 def flood_limits(rate: float) -> Any:
     """Telegram's limits as the emulator enforces them: `rate` a second overall (free and
     paid alike), bursts of rate/20, and one message a second to a chat."""
-    from bot.emulator import FloodLimits
+    from emulator import FloodLimits
 
     burst = max(1, int(rate / 20))
     return FloodLimits(per_chat_per_second=1.0, per_chat_burst=3, global_per_second=rate,

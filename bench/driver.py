@@ -16,13 +16,13 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from bench.bare_bot import BUTTON
 from bench.common import REPLY_METHODS
-from bot.emulator import ButtonNotFound, Emulator, UserHandle
-from bot.emulator.state import wait_event
+from emulator import ButtonNotFound, Emulator, UserHandle
+from emulator.state import wait_event
 
 
 @dataclass(frozen=True)
@@ -190,29 +190,10 @@ COMMUNITY = "Sunny Court"
 COURSE = "Phone photos for beginners"
 
 
-def bot_script() -> list[Step]:
-    """The full bot: onboarding, then the main menu's screens and browsing the courses."""
-    return [
-        Step("send", "/start", "Privacy notice"),
-        Step("press", "✅ I agree", "Which community"),
-        Step("press", COMMUNITY, "All set"),
-        Step("reply", "📚 Courses", "What would you like to do"),
-        Step("press", "📖 Course menu", "Choose a category"),
-        Step("press", "🔧 Practical skills", "Choose a course"),
-        Step("press", COURSE, COURSE),
-        Step("reply", "🙋 Volunteer", "Help your neighbours"),
-        Step("reply", "⚙️ Settings", "⚙️ Settings"),
-        Step("reply", "❓ Help", "How to use this bot"),
-    ]
-
-
 def bare_script(length: int = 10) -> list[Step]:
-    """The echo bot, half messages and half button presses like the bot's script."""
+    """The echo bot, half messages and half button presses."""
     steps = []
     for n in range(length // 2):
         steps.append(Step("send", f"hello {n}", f"echo: hello {n}"))
         steps.append(Step("press", BUTTON, "echo: again"))
     return steps
-
-
-Factory = Callable[[], list[Step]]

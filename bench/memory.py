@@ -13,7 +13,7 @@ from typing import Any
 
 from bench.common import percentile, rounded
 from bench.driver import ReplyWatch, Step, Users
-from bot.emulator import Emulator
+from emulator import Emulator
 
 TAPS = [Step("send", "❓ Help", "How to use this bot"),
         Step("send", "⚙️ Settings", "⚙️ Settings"),

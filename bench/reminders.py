@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import text
 
 from bench.common import BotProcess, CpuMeter, percentile, rounded, wait_for_deliveries
-from bot.emulator import Emulator
+from emulator import Emulator
 from models.db import create_engine, create_sessionmaker
 from models.outbox import OutboxKind
 from services import outbox

@@ -34,7 +34,7 @@ from bench.common import (
     sender_env,
     setup,
 )
-from bot.emulator import Emulator
+from emulator import Emulator
 
 RESIDENTS = "Riverside"
 FIRST_RESIDENT = 1_000_000

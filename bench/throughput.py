@@ -24,8 +24,8 @@ from bench.common import (
     wait_until_idle,
 )
 from bench.driver import COMMUNITY, COURSE, ReplyWatch, Step, Users, bare_script
-from bot.emulator import Emulator
 from bot.keyboards.menu import MENU
+from emulator import Emulator
 from models.courses import Category, Course, CourseStatus
 from models.db import create_engine, create_sessionmaker
 

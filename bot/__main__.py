@@ -29,6 +29,7 @@ async def run(settings: Settings) -> None:
     """Migrate, connect, start the background work, take updates until stopped."""
     from bot.config import dev_clock_enabled
     from bot.factory import create_bot, create_dispatcher, set_commands
+    from bot.keyboards.outbox import OUTBOX_KEYBOARDS
     from models.db import create_engine, create_sessionmaker, migrate
     from scheduler import Background, start_background
     from scheduler.broadcasts import add_broadcast_progress
@@ -40,8 +41,8 @@ async def run(settings: Settings) -> None:
     await migrate(engine)  # on PostgreSQL under a lock: one replica migrates, others wait
     emulator = None
     if settings.bot_token is None:
-        from bot.emulator import Emulator
-        from bot.playground import prepare_playground
+        from emulator import Emulator
+        from playground import prepare_playground
 
         emulator = Emulator()
         await prepare_playground(emulator, engine, settings)  # demo data and the chat page
@@ -50,7 +51,7 @@ async def run(settings: Settings) -> None:
         log.warning(
             "No BOT_TOKEN: running against the local Bot API emulator at %s.\n"
             "  Try the bot in your browser:  %s/\n"
-            "  Chat with the bot in this terminal:  .venv/bin/python -m bot.emulator.console "
+            "  Chat with the bot in this terminal:  .venv/bin/python -m emulator.console "
             "--url %s --user 1001 --name Ann --lang en\n"
             "  or drive it over HTTP: see README.md, 'Trying it without Telegram'.",
             api_url, api_url, api_url,
@@ -67,7 +68,8 @@ async def run(settings: Settings) -> None:
         background = await start_background(settings, bot=sender_bot,
                                             sessionmaker=sessionmaker, clock=clock)
         add_sweeps(background.scheduler, sessionmaker=sessionmaker, clock=clock,
-                   notify=background.sender.kick, seconds=settings.sweep_seconds)
+                   notify=background.sender.kick, keyboards=OUTBOX_KEYBOARDS,
+                   seconds=settings.sweep_seconds)
         add_broadcast_progress(background.scheduler, bot=bot, sessionmaker=sessionmaker,
                                clock=clock, settings=settings)
         return background

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-LOCALES = ("zh", "en")
 TELEGRAM_API_URL = "https://api.telegram.org"
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 

@@ -25,13 +25,21 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import LOCALES, TELEGRAM_API_URL, Settings, dev_clock_enabled
+from bot.config import TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS, OutboxKeyboards
 from bot.logs import UpdateContextMiddleware
 from bot.metrics import ApiMetricsMiddleware, UpdateMetricsMiddleware
-from bot.middlewares import DbSessionMiddleware, FloodMiddleware, LocaleMiddleware, UserMiddleware
+from bot.middlewares import (
+    DbSessionMiddleware,
+    FloodMiddleware,
+    LocaleMiddleware,
+    RefusalMiddleware,
+    UserMiddleware,
+)
 from bot.middlewares.retry import RetryAfterMiddleware
 from handlers import routers
+from models.users import LOCALES
 from services.clock import Clock
 
 
@@ -207,17 +215,20 @@ def create_dispatcher(
     clock: Clock,
     storage: BaseStorage | None = None,
     outbox_notify: Callable[[], None] = lambda: None,
+    keyboards: OutboxKeyboards = OUTBOX_KEYBOARDS,
     **deps: Any,
 ) -> Dispatcher:
     """The dispatcher with its middlewares and routers; `deps` reach every handler.
 
     `outbox_notify` wakes the outbox sender; handlers pass it to the services
-    that queue messages, so those go out right after the commit.
+    that queue messages, so those go out right after the commit; `keyboards` are the
+    buttons those messages carry.
     """
     i18n = load_i18n(settings.default_locale)
     storage = storage or create_storage(settings)
     dp = Dispatcher(storage=storage, settings=settings,
-                    sessionmaker=sessionmaker, clock=clock, outbox_notify=outbox_notify, **deps)
+                    sessionmaker=sessionmaker, clock=clock, outbox_notify=outbox_notify,
+                    keyboards=keyboards, **deps)
     # Outer middlewares on the update run in this order for every event.
     dp.update.outer_middleware(UpdateContextMiddleware())
     dp.update.outer_middleware(UpdateMetricsMiddleware())
@@ -227,6 +238,7 @@ def create_dispatcher(
     dp.update.outer_middleware(FloodMiddleware(
         rate=settings.flood_rate, window=settings.flood_window_seconds, clock=clock,
         redis=shared_redis(storage), prefix=f"clr:flood:{bot_id_of(settings)}"))
+    dp.update.outer_middleware(RefusalMiddleware(dp))
     for router in routers(dev_clock=dev_clock_enabled(settings)):
         _attach(dp, router)
     _run_sync_filters_inline(dp)
@@ -234,7 +246,9 @@ def create_dispatcher(
 
 
 async def set_commands(bot: Bot, settings: Settings) -> None:
-    """The command menu in Telegram's UI, in each language."""
+    """The command menu and the bot's description in Telegram's UI, in each language: a
+    person sees what the bot is (the description, on the empty chat before START; the
+    short one on its profile and when shared) in their own language."""
     i18n = load_i18n(settings.default_locale)
     for locale in LOCALES:
         with i18n.context(), i18n.use_locale(locale):
@@ -247,5 +261,12 @@ async def set_commands(bot: Bot, settings: Settings) -> None:
                 BotCommand(command="mydata", description=_("Get all your data")),
                 BotCommand(command="deleteme", description=_("Erase your data")),
             ]
+            description = _(
+                "Your community's living room in Telegram: order a course you'd like to "
+                "learn and enrol in classes, volunteer for a shift, tell the community staff "
+                "about a problem or an idea, and answer polls. Press START to begin.")
+            short = _("Courses, volunteering and your voice in your community.")
         language = None if locale == settings.default_locale else locale
         await bot.set_my_commands(commands, language_code=language)
+        await bot.set_my_description(description, language_code=language)
+        await bot.set_my_short_description(short, language_code=language)

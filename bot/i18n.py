@@ -15,10 +15,13 @@ from aiogram.utils.i18n import I18n
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.config import LOCALES
+from models.users import LOCALES
+from services.outbox import N_  # marks a string for extraction; translated when shown
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DOMAIN = "messages"
+
+__all__ = ["N_", "PoI18n", "load_i18n", "locale_for", "translations_of"]
 
 
 class PoI18n(I18n):
@@ -57,11 +60,6 @@ def locale_for(language_code: str | None, default: str) -> str:
         if base in LOCALES:
             return base
     return default
-
-
-def N_(message: str) -> str:
-    """Mark a string for extraction without translating it yet (translated when shown)."""
-    return message
 
 
 def translations_of(message: str) -> frozenset[str]:

@@ -1,9 +1,37 @@
-"""The few answers every feature gives to a button it cannot honour."""
+"""What the bot says when a rule says no: one table from domain error to text.
+
+Services raise `DomainError`s (services/errors.py and each feature's own); the error
+router (handlers/errors.py) answers every one that reaches it with `reply_for(error)`,
+in the person's language: an alert for a button, a message for a text. A handler
+catches a domain error only where it answers differently (a seat just taken offers
+the waiting list, for example).
+
+`REPLIES` is looked up along the error's class hierarchy, so a feature's subclass
+gets its own words and falls back to its parent's. Each feature keeps its section.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import N_
+from models.courses import OrderStatus
+from services import concerns, courses, polls
+from services import volunteers as vol
+from services.errors import (
+    AlreadyExists,
+    DomainError,
+    InvalidInput,
+    InviteUnusable,
+    NotAllowed,
+    NotFound,
+    NotTeacherOrStaff,
+    NotYours,
+)
 
 
 def out_of_date() -> str:
@@ -29,3 +57,143 @@ async def answer_out_of_date(callback: CallbackQuery, *, use_menu: bool = False)
 
 async def answer_not_allowed(callback: CallbackQuery) -> None:
     await callback.answer(not_allowed(), show_alert=True)
+
+
+# --- Input that breaks a rule: (field, reason) → words; {limit} is the rule's bound ------
+
+INVALID: dict[tuple[str, str], str] = {
+    # volunteers
+    ("shift", "ends_before_start"): N_("A shift must end after it starts."),
+    ("shift", "past"): N_("That time has already passed. Please choose a later one."),
+    ("shift", "too_long"): N_("A shift can be at most 24 hours."),
+    ("headcount", "zero"): N_("A shift needs at least 1 person."),
+    ("headcount", "too_many"): N_("That is too many people for one shift."),
+    ("headcount", "below_taken"): N_("More people have already signed up than that."),
+    ("shifts", "too_many"): N_("That is too many shifts for one task."),
+    ("shifts", "empty"): N_("Please add at least one shift."),
+    ("hours", "range"): N_("Please send a number of hours between 0 and 24."),
+    ("reason", "empty"): N_("Please say why, in a few words."),
+    ("skills", "empty"): N_("Please choose at least one skill, or type one."),
+    # names of communities and grids
+    ("community_name", "empty"): N_("The name is empty."),
+    ("grid_name", "empty"): N_("The name is empty."),
+}
+
+
+def invalid_input(error: InvalidInput) -> str:
+    """One reply for every "too long / empty", and the table's words for the rest."""
+    specific = INVALID.get((error.field, error.reason))
+    if specific is not None:
+        return _(specific).format(limit=error.limit)
+    if error.reason == "too_long":
+        if error.limit:
+            return _("That is too long: at most {limit} characters. Please send it "
+                     "again.").format(limit=error.limit)
+        return _("That is too long. Please send a shorter one.")
+    if error.reason == "empty":
+        return _("That is empty. Please send it again.")
+    return _("Please check what you entered.")
+
+
+def invite_unusable(error: InviteUnusable) -> str:
+    return {
+        "expired": _("This invite link has expired. Please ask for a new one."),
+        "used": _("This invite link has already been used. Each link works once."),
+        "revoked": _("This invite link was withdrawn. Please ask for a new one."),
+        "already_held": _("You already have this role, so the link was left unused."),
+    }.get(error.reason, _("This invite link is not valid. Please check it or ask for a new "
+                          "one."))
+
+
+# --- Courses --------------------------------------------------------------------------
+
+
+def session_closed(error: courses.LessonClosed) -> str:
+    return (_("This session has been cancelled.") if error.reason == "cancelled"
+            else _("This session has already started or is over."))
+
+
+def order_closed(error: courses.OrderClosed) -> str:
+    return {
+        OrderStatus.TAKEN: _("A teacher has already taken this order."),
+        OrderStatus.SCHEDULED: _("This order already has a session. Look in 🗓 Sessions "
+                                 "coming up."),
+        OrderStatus.WITHDRAWN: _("This order was withdrawn."),
+    }.get(OrderStatus(error.status), out_of_date_use_menu())
+
+
+# --- Volunteers -----------------------------------------------------------------------
+
+
+def shift_unavailable(error: vol.ShiftUnavailable) -> str:
+    return {
+        "full": _("Sorry, this shift is full. Thank you for offering!"),
+        "past": _("This shift has already started or is over."),
+        "started": _("This shift has already started."),
+        "not_started": _("The shift has not started yet."),
+        "cancelled": _("This shift was cancelled."),
+    }.get(error.reason, _("This shift can't be claimed now."))
+
+
+def check_in_closed(error: vol.CheckInClosed) -> str:
+    return {
+        "early": _("Check-in opens one hour before the shift starts."),
+        "late": _("This shift is over, so it is too late to check in or out."),
+        "not_in": _("Please check in first."),
+    }.get(error.reason, _("Not possible now."))
+
+
+# --- The table ------------------------------------------------------------------------
+
+Reply = Callable[[Any], str]
+
+REPLIES: dict[type[DomainError], Reply] = {
+    # every feature
+    DomainError: lambda error: _("That is not possible now."),
+    NotAllowed: lambda error: not_allowed(),
+    NotYours: lambda error: _("This button is not for you."),
+    NotTeacherOrStaff: lambda error: _("Only the teacher or staff can change this session."),
+    NotFound: lambda error: out_of_date(),
+    InvalidInput: invalid_input,
+    AlreadyExists: lambda error: _("That already exists."),
+    InviteUnusable: invite_unusable,
+    # courses
+    courses.LessonClosed: session_closed,
+    courses.LessonFull: lambda error: _("Sorry, the last seat was just taken. You can join the "
+                                         "waiting list."),
+    courses.AlreadyEnrolled: lambda error: _("You are already enrolled."),
+    courses.NotInWindow: lambda error: _("Check-in opens 1 hour before the start."),
+    courses.NotEnrolled: lambda error: _("You don't have a place in this session."),
+    courses.OfferExpired: lambda error: _("Sorry, this offer has ended: the seat went to the "
+                                          "next person."),
+    courses.OrderClosed: order_closed,
+    courses.SimilarOrder: lambda error: _("A neighbour has already ordered a course like this. "
+                                          "You can back their order instead."),
+    courses.AlreadyBacked: lambda error: _("You are already behind this order. 👍"),
+    # volunteers
+    vol.ShiftUnavailable: shift_unavailable,
+    vol.AlreadyClaimed: lambda error: _("You already have a place on this shift. See you "
+                                        "there!"),
+    vol.NotAVolunteer: lambda error: _("Please become a volunteer first: press 🙋 Volunteer in "
+                                       "the menu."),
+    vol.NotClaimed: lambda error: _("You don't have a place on this shift."),
+    vol.CheckInClosed: check_in_closed,
+    vol.ReasonNeeded: lambda error: _("The shift starts soon: please say in a few words why you "
+                                      "can't come, so staff can find someone."),
+    # residents' voices
+    concerns.ReportClosed: lambda error: _("This report has moved on, so that is no longer "
+                                           "possible."),
+    concerns.NoCommunity: lambda error: _("Please choose your community first: ⚙️ Settings → "
+                                          "🏠 My community."),
+    polls.PollClosed: lambda error: _("This poll has closed. Thank you for your interest!"),
+    polls.NotInAudience: lambda error: _("This poll is not for you."),
+}
+
+
+def reply_for(error: DomainError) -> str:
+    """The words for `error`: its own class's entry, else its nearest parent's."""
+    for kind in type(error).__mro__:
+        reply = REPLIES.get(kind)
+        if reply is not None:
+            return reply(error)
+    return _("That is not possible now.")

@@ -42,12 +42,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callback_data import BroadcastAction, BroadcastCb
 from bot.config import Settings
 from bot.filters import MenuButton
+from bot.keyboards.broadcasts import cancel_keyboard, final_text, progress_text
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.grids import grid_picker
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_not_allowed, answer_out_of_date
 from models.outbox import MediaKind
-from scheduler.broadcasts import cancel_keyboard, final_text, progress_text
 from services import broadcasts, communities
 from services.access import Access
 from services.broadcasts import Audience

@@ -19,6 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.keyboards.outbox import OutboxKeyboards
 from scheduler.jobs import run_sweeps
 from services.clock import Clock, MovableClock
 
@@ -39,6 +40,7 @@ def parse_step(text: str) -> timedelta | None:
 async def on_clock(
     message: Message, command: CommandObject, clock: Clock, settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession], outbox_notify: Callable[[], None],
+    keyboards: OutboxKeyboards,
 ) -> None:
     """/clock shows the bot's time; /clock +25h moves it forward."""
     zone = ZoneInfo(settings.timezone)
@@ -48,7 +50,8 @@ async def on_clock(
             await message.answer(_("Use /clock +30m, /clock +2h or /clock +1d."))
             return
         clock.advance(step)
-        await run_sweeps(sessionmaker=sessionmaker, clock=clock, notify=outbox_notify)
+        await run_sweeps(sessionmaker=sessionmaker, clock=clock, notify=outbox_notify,
+                         keyboards=keyboards)
         outbox_notify()
     await message.answer(_("🕰 The bot's time is now {time}.").format(
         time=clock.now().astimezone(zone).strftime("%Y-%m-%d %H:%M")))

@@ -1,4 +1,5 @@
-"""The last line: log unexpected errors with the update id, tell the user kindly."""
+"""Errors: a rule that said no gets its words from bot/replies.py; anything else is
+logged with the update id and the person gets a kind apology (the last line)."""
 
 from __future__ import annotations
 
@@ -6,15 +7,33 @@ import logging
 
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.filters import ExceptionTypeFilter
 from aiogram.types import ErrorEvent
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import gettext as _
 
 from bot.config import Settings
 from bot.i18n import load_i18n, locale_for
+from bot.replies import reply_for
+from services.errors import DomainError
 
 router = Router(name=__name__)
 log = logging.getLogger(__name__)
+
+
+@router.errors(ExceptionTypeFilter(DomainError))
+async def on_refusal(event: ErrorEvent) -> bool:
+    """A rule said no (a full shift, a forged button, a text too long): say which, in
+    an alert for a button, as a message for a text. Runs inside the middlewares
+    (bot/middlewares/refusals.py), in the person's language."""
+    assert isinstance(event.exception, DomainError)
+    text = reply_for(event.exception)
+    update = event.update
+    if update.callback_query:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.message:
+        await update.message.answer(text)
+    return True
 
 
 @router.errors()

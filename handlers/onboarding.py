@@ -34,7 +34,7 @@ from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import add_pager
 from bot.replies import out_of_date
-from handlers.course_sessions import CHECK_IN_PREFIX, check_in_by_link
+from handlers.courses.sessions import CHECK_IN_PREFIX, check_in_by_link
 from models.users import User
 from services import communities, invites, users
 from services.access import Access, load_access

@@ -4,7 +4,7 @@
     CourseOrder ──backed by──▶ OrderBacking          (residents ask for a course)
         │ taken by one teacher
         ▼
-    CourseSession ──▶ Enrolment (enrolled / waiting / offered … attended, rating)
+    Lesson ──▶ Enrolment (enrolled / waiting / offered … attended, rating)
 
 An enrolment row is kept for each (session, person) pair and changes status
 rather than being deleted, so the waitlist order and the history survive.
@@ -58,7 +58,7 @@ class TimeOfDay(StrEnum):
     EVENING = "evening"
 
 
-class SessionStatus(StrEnum):
+class LessonStatus(StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
 
@@ -174,7 +174,7 @@ class OrderBacking(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
-class CourseSession(SQLModel, table=True):
+class Lesson(SQLModel, table=True):
     """One time a course is taught: when, where, by whom, for how many."""
 
     __tablename__ = "course_sessions"
@@ -200,7 +200,7 @@ class CourseSession(SQLModel, table=True):
     minutes: int = Field(default=60)
     venue: str = Field(max_length=VENUE_MAX)
     capacity: int
-    status: SessionStatus = Field(default=SessionStatus.SCHEDULED, sa_type=String(16))
+    status: LessonStatus = Field(default=LessonStatus.SCHEDULED, sa_type=String(16))
     checkin_token: str = Field(max_length=TOKEN_MAX, unique=True)
     created_by: int | None = Field(
         default=None, sa_column=Column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -17,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,6 +145,37 @@ async def begin_write(session: AsyncSession) -> None:
     except BaseException:
         _release_writer(session.sync_session)
         raise
+
+
+class Refusal(Exception):
+    """A rule said no before anything was written (services' DomainError is one)."""
+
+
+@asynccontextmanager
+async def write(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """One unit of work: take the writer's turn, check, write, commit.
+
+        async with write(session):
+            shift = await session.get(Shift, shift_id)
+            if shift.taken >= shift.headcount:
+                raise ShiftUnavailable("full")     # a Refusal: ends the turn, writes nothing
+            shift.taken += 1
+        # committed here
+
+    A refusal is raised by the checks, before any write: the transaction ends with a
+    commit (which, unlike a rollback, leaves the objects already loaded usable) and
+    the turn passes on at once. Any other error rolls back.
+    """
+    await begin_write(session)
+    try:
+        yield session
+    except Refusal:
+        await session.commit()
+        raise
+    except BaseException:
+        await session.rollback()
+        raise
+    await session.commit()
 
 
 WRITER = "sqlite_writer_lock"

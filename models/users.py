@@ -19,6 +19,9 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+LOCALES = ("zh", "en")  # the languages the bot speaks, first the default; User.locale
+
+
 class User(SQLModel, table=True):
     """Someone who has talked to the bot.
 

@@ -11,13 +11,14 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.course_keyboards import outbox_keyboard
+from bot.keyboards.outbox import OutboxKeyboards
 from services import course_sessions
 from services.clock import Clock
 
 
 async def course_offers_expire(
-    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None]
+    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None],
+    keyboards: OutboxKeyboards,
 ) -> None:
     """Waitlist offers nobody answered in time pass to the next in line.
 
@@ -25,22 +26,24 @@ async def course_offers_expire(
     changed under the session's lock.
     """
     async with sessionmaker() as session:
-        await course_sessions.expire_offers(session, clock=clock, buttons=outbox_keyboard,
+        await course_sessions.expire_offers(session, clock=clock, buttons=keyboards.courses,
                                             notify=notify)
 
 
 async def course_free_seats_offered(
-    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None]
+    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None],
+    keyboards: OutboxKeyboards,
 ) -> None:
     """Seats given up without being offered on (a resident erased their data) go to the
     waitlist, as a seat someone leaves does."""
     async with sessionmaker() as session:
-        await course_sessions.offer_free_seats(session, clock=clock, buttons=outbox_keyboard,
+        await course_sessions.offer_free_seats(session, clock=clock, buttons=keyboards.courses,
                                                notify=notify)
 
 
 async def course_teacher_reminders(
-    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None]
+    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None],
+    keyboards: OutboxKeyboards,
 ) -> None:
     """Remind teachers of their sessions with the current headcount (once per reminder
     time: the outbox's dedupe key)."""

@@ -1,6 +1,7 @@
 """Periodic sweeps: the jobs that act when a time passes (a deadline, a reminder window).
 
-Each sweep is a module-level async function `sweep(*, sessionmaker, clock, notify)`
+Each sweep is a module-level async function `sweep(*, sessionmaker, clock, notify,
+keyboards)` (`keyboards`: the buttons of the messages it queues, bot/keyboards/outbox.py)
 that opens its own session, finds what has become due by `clock.now()`, acts on
 it and commits. A sweep must be safe to run twice and to run late: after a
 restart, the first tick catches up on everything that fell due meanwhile. That
@@ -19,6 +20,7 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.keyboards.outbox import OutboxKeyboards
 from scheduler import courses as course_sweeps
 from scheduler import polls as poll_sweeps
 from scheduler import volunteers as volunteer_sweeps
@@ -35,7 +37,8 @@ class Sweep(Protocol):
     __name__: str
 
     def __call__(
-        self, *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Notify
+        self, *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Notify,
+        keyboards: OutboxKeyboards,
     ) -> Awaitable[None]: ...
 
 
@@ -49,22 +52,24 @@ SWEEPS: list[Sweep] = [
 
 
 async def run_sweeps(
-    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Notify
+    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Notify,
+    keyboards: OutboxKeyboards,
 ) -> None:
     """Run every sweep once; one failing sweep does not stop the others."""
     for sweep in SWEEPS:
         try:
-            await sweep(sessionmaker=sessionmaker, clock=clock, notify=notify)
+            await sweep(sessionmaker=sessionmaker, clock=clock, notify=notify, keyboards=keyboards)
         except Exception:
             log.exception("sweep %s failed", sweep.__name__)
 
 
 def add_sweeps(
     scheduler: AsyncIOScheduler, *, sessionmaker: async_sessionmaker[AsyncSession],
-    clock: Clock, notify: Notify, seconds: float = 30.0,
+    clock: Clock, notify: Notify, keyboards: OutboxKeyboards, seconds: float = 30.0,
 ) -> None:
     """Run all sweeps every `seconds`."""
     scheduler.add_job(
         run_sweeps, "interval", seconds=seconds, id="sweeps", replace_existing=True,
-        kwargs={"sessionmaker": sessionmaker, "clock": clock, "notify": notify},
+        kwargs={"sessionmaker": sessionmaker, "clock": clock, "notify": notify,
+                "keyboards": keyboards},
     )

@@ -6,12 +6,14 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.keyboards.outbox import OutboxKeyboards
 from services import polls
 from services.clock import Clock
 
 
 async def polls_close(
-    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None]
+    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None],
+    keyboards: OutboxKeyboards,
 ) -> None:
     """Close due polls and send their charts. Safe to run twice or late: each poll closes once
     (a conditional UPDATE), and a poll missed during a restart closes on the next run."""

@@ -10,18 +10,19 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from handlers.volunteer_keyboards import OUTBOX_BUTTONS
+from bot.keyboards.outbox import OutboxKeyboards
 from services import volunteers
 from services.clock import Clock
 
 
 async def volunteer_short_shifts(
-    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None]
+    *, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, notify: Callable[[], None],
+    keyboards: OutboxKeyboards,
 ) -> None:
     """Shifts still short 24 h before they start: call the community's other volunteers.
 
     Safe to run twice or late: each shift is called once (a conditional UPDATE).
     """
     async with sessionmaker() as session:
-        await volunteers.ping_short_shifts(session, clock=clock, buttons=OUTBOX_BUTTONS,
+        await volunteers.ping_short_shifts(session, clock=clock, buttons=keyboards.volunteers,
                                            notify=notify)

@@ -26,6 +26,7 @@ from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import InvalidInput, NotFound
+from services.text import utf16_len
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,6 @@ QUEUE_CHUNK = 5000
 # A scheduled time a little in the past (the staff member took a minute to confirm) is "now".
 PAST_GRACE = timedelta(minutes=5)
 
-Notify = Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -120,8 +120,8 @@ def check_text(text: str, *, media: MediaKind | None) -> None:
     limit = CAPTION_MAX if media else TEXT_MAX
     if not text.strip() and media is None:
         raise InvalidInput("text", "empty")
-    if len(text) > limit:
-        raise InvalidInput("text", "too_long")
+    if utf16_len(text) > limit:
+        raise InvalidInput("text", "too_long", limit=limit)
 
 
 async def create_broadcast(
@@ -136,7 +136,7 @@ async def create_broadcast(
     media: MediaKind | None = None,
     file_id: str | None = None,
     urgent: bool = False,
-    notify: Notify | None = None,
+    notify: outbox.Notify | None = None,
 ) -> Broadcast:
     """Create a broadcast and queue one message per recipient (now or at `send_at`)."""
     check_scope(access, community_id)

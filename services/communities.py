@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
@@ -11,10 +12,12 @@ from sqlmodel import SQLModel, col, select
 
 from models.communities import COMMUNITY_NAME_MAX, GRID_NAME_MAX, Community, Grid
 from models.db import begin_write
+from models.users import Role, RoleGrant, User
 from services import audit
 from services.access import Access
 from services.clock import Clock
-from services.errors import AlreadyExists, InvalidInput, NotFound
+from services.errors import AlreadyExists, NotFound
+from services.text import clean_text
 
 
 @dataclass(frozen=True)
@@ -28,12 +31,7 @@ class Page:
 
 def clean_name(raw: str, *, field: str, limit: int) -> str:
     """Trim and check a name typed by a person."""
-    name = " ".join(raw.split())
-    if not name:
-        raise InvalidInput(field, "empty")
-    if len(name) > limit:
-        raise InvalidInput(field, "too_long")
-    return name
+    return clean_text(raw, field=field, limit=limit)
 
 
 async def insert_unique(session: AsyncSession, row: SQLModel, name: str) -> None:
@@ -134,3 +132,22 @@ async def create_grid(
                  community_id=community_id, grid_id=grid.id, name=name)
     await session.commit()
     return grid
+
+
+async def zone_of(session: AsyncSession, community_id: int) -> ZoneInfo:
+    """The community's time zone (set from TIMEZONE when it was made); NotFound if it is
+    gone. Every local time the bot says or reads is in this zone."""
+    community = await session.get(Community, community_id)
+    if community is None:
+        raise NotFound(f"community {community_id}")
+    return ZoneInfo(community.timezone)
+
+
+async def staff_of(session: AsyncSession, *, community_id: int) -> list[int]:
+    """The community's staff who can be reached (an erased person has no Telegram id),
+    in id order: whom a new report, offer or withdrawal is told to."""
+    found = await session.execute(
+        select(col(RoleGrant.user_id)).join(User, col(User.id) == col(RoleGrant.user_id))
+        .where(col(RoleGrant.role) == Role.STAFF, col(RoleGrant.community_id) == community_id,
+               col(User.tg_id).is_not(None)).distinct().order_by(col(RoleGrant.user_id)))
+    return list(found.scalars())

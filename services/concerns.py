@@ -9,7 +9,7 @@ resident's name: handlers decide what staff may see.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -20,7 +20,7 @@ from sqlmodel import col, select
 from models.communities import Grid
 from models.db import begin_write
 from models.outbox import OutboxKind
-from models.users import Role, RoleGrant, User
+from models.users import User
 from models.voices import (
     ANSWER_MAX,
     DESCRIPTION_MAX,
@@ -32,17 +32,15 @@ from models.voices import (
 from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, refusing
+from services.communities import staff_of
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours, refusing
+from services.outbox import N_, Notify
+from services.text import clean_text
 
-Notify = Callable[[], None]
 # Keyboards for the outbox are built by the bot (services never import aiogram):
 # `rate(report_id)` gives the 1–5 buttons, `open(report_id)` staff's "open it" button.
 Keyboard = Mapping[str, Any]
 
-
-def N_(message: str) -> str:
-    """Mark an outbox key for extraction (bot.i18n's twin: services don't import aiogram)."""
-    return message
 
 
 OPEN = (ReportStatus.RECEIVED, ReportStatus.IN_PROGRESS)
@@ -81,7 +79,7 @@ class NoCommunity(DomainError):
 
 
 class Buttons(Protocol):
-    """Outbox keyboards, packed by the bot (handlers.concerns.OUTBOX_BUTTONS)."""
+    """Outbox keyboards, packed by the bot (handlers.voices.concerns.OUTBOX_BUTTONS)."""
 
     def rate(self, report_id: int) -> Keyboard: ...
 
@@ -94,29 +92,12 @@ def summary(report: Report, limit: int = 60) -> str:
 
 
 def check_description(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInput("description", "empty")
-    if len(text) > DESCRIPTION_MAX:
-        raise InvalidInput("description", "too_long")
-    return text
+    return clean_text(text, field="description", limit=DESCRIPTION_MAX, multiline=True)
 
 
 def check_answer(text: str, field: str = "answer") -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInput(field, "empty")
-    if len(text) > ANSWER_MAX:
-        raise InvalidInput(field, "too_long")
-    return text
+    return clean_text(text, field=field, limit=ANSWER_MAX, multiline=True)
 
-
-async def _staff_of(session: AsyncSession, community_id: int) -> list[int]:
-    found = await session.execute(
-        select(col(RoleGrant.user_id)).join(User, col(User.id) == col(RoleGrant.user_id))
-        .where(col(RoleGrant.role) == Role.STAFF, col(RoleGrant.community_id) == community_id,
-               col(User.tg_id).is_not(None)).distinct())
-    return list(found.scalars())
 
 
 async def create_report(
@@ -143,7 +124,8 @@ async def create_report(
     session.add(report)
     await session.flush()
     assert report.id is not None
-    staff = [uid for uid in await _staff_of(session, user.community_id) if uid != user.id]
+    staff = [uid for uid in await staff_of(session, community_id=user.community_id)
+             if uid != user.id]
     await outbox.queue_many(session, clock=clock, notify=notify, rows=(
         outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=NEW_REPORT_KEY,
                         params={"id": report.id, "summary": summary(report)},
@@ -172,7 +154,7 @@ async def _own_report(session: AsyncSession, *, user_id: int, report_id: int,
     async with refusing(session):
         report = await _lock(session, report_id)
         if report.author_id != user_id:
-            raise NotAllowed("not the author")
+            raise NotYours("not the author")
         if report.status != status:
             raise ReportClosed(report.status)
     return report
@@ -254,7 +236,7 @@ async def get_own(session: AsyncSession, *, user_id: int, report_id: int) -> Rep
     if report is None:
         raise NotFound(f"report {report_id}")
     if report.author_id != user_id:
-        raise NotAllowed("not the author")
+        raise NotYours("not the author")
     return report
 
 
@@ -312,7 +294,7 @@ async def staff_choices(session: AsyncSession, *, access: Access,
                         community_id: int) -> list[User]:
     """The staff of a community, to assign a report to."""
     access.require_manage(community_id)
-    ids = await _staff_of(session, community_id)
+    ids = await staff_of(session, community_id=community_id)
     if not ids:
         return []
     found = await session.execute(select(User).where(col(User.id).in_(ids))
@@ -331,7 +313,7 @@ async def assign(
         access.require_manage(report.community_id)
         if report.status not in OPEN:
             raise ReportClosed(report.status)
-        if assignee_id not in await _staff_of(session, report.community_id):
+        if assignee_id not in await staff_of(session, community_id=report.community_id):
             raise InvalidInput("assignee", "not_staff")
     report.assignee_id = assignee_id
     report.updated_at = clock.now()

@@ -33,8 +33,8 @@ from models.users import User
 from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
+from services.communities import staff_of
 from services.courses import (
-    N_,
     PER_PAGE,
     AlreadyBacked,
     Buttons,
@@ -46,12 +46,11 @@ from services.courses import (
     get_rules,
     normalise,
     paging,
-    staff_of,
     subjects_of,
     teachers_of,
 )
 from services.errors import InvalidInput, NotAllowed, NotFound
-from services.outbox import Notify, Outgoing
+from services.outbox import N_, Notify, Outgoing
 
 EXPECTED_RANGE = (1, 500)
 ALL_DAYS = 0b111_1111
@@ -185,7 +184,7 @@ async def _alert(
                                  category=order.category)
     recipients = {t.id for t in teachers if t.id is not None}
     recipients.update(await staff_of(session, community_id=order.community_id))
-    keyboard = buttons("order", order.id)
+    keyboard = buttons.order(order.id)
     rows = [Outgoing(
         user_id=uid, kind=OutboxKind.COURSE_NEWS,
         key=N_("📣 {count} neighbours want the course “{topic}”. Who can teach it?"),

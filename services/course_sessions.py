@@ -38,7 +38,6 @@ from sqlalchemy import case, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from models.communities import Community
 from models.courses import (
     COMMENT_MAX,
     SEAT_HOLDING,
@@ -47,13 +46,13 @@ from models.courses import (
     Category,
     Course,
     CourseOrder,
-    CourseSession,
     CourseStatus,
     Enrolment,
     EnrolmentStatus,
+    Lesson,
+    LessonStatus,
     OrderBacking,
     OrderStatus,
-    SessionStatus,
 )
 from models.db import begin_write
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
@@ -61,24 +60,24 @@ from models.users import Role, RoleGrant, User
 from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
+from services.communities import zone_of
 from services.courses import (
     MINUTES_RANGE,
-    N_,
     AlreadyEnrolled,
     Buttons,
+    LessonClosed,
+    LessonFull,
     NotEnrolled,
     NotInWindow,
     OfferExpired,
     OrderClosed,
-    SessionClosed,
-    SessionFull,
     check_range,
     clean_text,
     get_rules,
     is_member,
 )
-from services.errors import InvalidInput, NotAllowed, NotFound
-from services.outbox import Notify, Outgoing
+from services.errors import InvalidInput, NotAllowed, NotFound, NotTeacherOrStaff
+from services.outbox import N_, Notify, Outgoing
 
 CAPACITY_RANGE = (1, 500)
 OFFER_HOURS = timedelta(hours=12)
@@ -100,36 +99,31 @@ def news_group(session_id: int) -> str:
     return f"cn:{session_id}"
 
 
-async def _zone(session: AsyncSession, community_id: int) -> ZoneInfo:
-    community = await session.get(Community, community_id)
-    return ZoneInfo(community.timezone if community else "Asia/Shanghai")
-
-
 def when_text(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime(WHEN_FORMAT)
 
 
-def ends_at(lesson: CourseSession) -> datetime:
+def ends_at(lesson: Lesson) -> datetime:
     return lesson.starts_at + timedelta(minutes=lesson.minutes)
 
 
-async def get_session(session: AsyncSession, *, session_id: int) -> CourseSession:
-    lesson = await session.get(CourseSession, session_id)
+async def get_session(session: AsyncSession, *, session_id: int) -> Lesson:
+    lesson = await session.get(Lesson, session_id)
     if lesson is None:
         raise NotFound(f"session {session_id}")
     return lesson
 
 
-async def _lock(session: AsyncSession, session_id: int) -> CourseSession | None:
+async def _lock(session: AsyncSession, session_id: int) -> Lesson | None:
     """Start a write holding the session's row: one change to its seats at a time."""
     await begin_write(session)
     found = await session.execute(
-        select(CourseSession).where(col(CourseSession.id) == session_id).with_for_update()
+        select(Lesson).where(col(Lesson.id) == session_id).with_for_update()
         .execution_options(populate_existing=True))
     return found.scalar_one_or_none()
 
 
-def may_run(access: Access, lesson: CourseSession) -> bool:
+def may_run(access: Access, lesson: Lesson) -> bool:
     """Its teacher, or staff of its community."""
     return access.can_manage(lesson.community_id) or (
         lesson.teacher_id == access.user_id and lesson.community_id in access.teacher_of)
@@ -156,7 +150,7 @@ async def schedule_session(
     teacher_id: int, title: str, category: Category, starts_at: datetime, minutes: int,
     venue: str, capacity: int, buttons: Buttons, course_id: int | None = None,
     order_id: int | None = None, notify: Notify | None = None,
-) -> CourseSession:
+) -> Lesson:
     """A teacher (or staff, for one of the community's teachers) schedules a session.
 
     From an order: the order becomes scheduled, and everyone who ordered or
@@ -202,7 +196,7 @@ async def schedule_session(
             raise OrderClosed(order.status)
         order.status = OrderStatus.SCHEDULED
         session.add(order)
-    lesson = CourseSession(
+    lesson = Lesson(
         community_id=community_id, course_id=course_id, order_id=order_id,
         teacher_id=teacher_id, title=title, category=Category(category), starts_at=starts_at,
         minutes=minutes, venue=venue, capacity=capacity,
@@ -211,7 +205,7 @@ async def schedule_session(
     await session.flush()
     assert lesson.id is not None
     if order is not None and order.id is not None:
-        zone = await _zone(session, community_id)
+        zone = await zone_of(session, community_id)
         people = [order.user_id, *await _backers(session, order.id)]
         await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
             user_id=uid, kind=OutboxKind.COURSE_NEWS,
@@ -219,7 +213,7 @@ async def schedule_session(
                    "Seats: {capacity}. Press Enrol to take one."),
             params={"title": title, "when": when_text(starts_at, zone), "venue": venue,
                     "capacity": capacity},
-            keyboard=buttons("enrol", lesson.id), group=news_group(lesson.id),
+            keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
             dedupe_key=f"c:news:{lesson.id}:{uid}") for uid in dict.fromkeys(people)])
     audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
                  community_id=community_id, session_id=lesson.id, order_id=order_id)
@@ -243,14 +237,14 @@ async def _active(session: AsyncSession, session_id: int) -> list[Enrolment]:
 async def move_session(
     session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
     starts_at: datetime, buttons: Buttons, notify: Notify | None = None,
-) -> CourseSession:
+) -> Lesson:
     """Move a session to a new time: everyone is told and reminders follow the new time."""
     lesson = await _lock(session, session_id)
     try:
         if lesson is None:
             raise NotFound(f"session {session_id}")
         if not may_run(access, lesson):
-            raise NotAllowed("not the teacher or staff")
+            raise NotTeacherOrStaff("not the teacher or staff")
         _still_open(lesson, clock.now())
         if starts_at <= clock.now():
             raise InvalidInput("starts_at", "past")
@@ -267,7 +261,7 @@ async def move_session(
     session.add(lesson)
     assert lesson.id is not None
     await outbox.cancel(session, group=reminder_group(lesson.id))
-    zone = await _zone(session, lesson.community_id)
+    zone = await zone_of(session, lesson.community_id)
     rules = await get_rules(session, community_id=lesson.community_id)
     stamp = int(starts_at.timestamp())
     rows = []
@@ -296,23 +290,23 @@ async def move_session(
 async def cancel_session(
     session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
     notify: Notify | None = None,
-) -> CourseSession:
+) -> Lesson:
     """Call a session off: its reminders and offers are withdrawn, everyone is told."""
     lesson = await _lock(session, session_id)
     try:
         if lesson is None:
             raise NotFound(f"session {session_id}")
         if not may_run(access, lesson):
-            raise NotAllowed("not the teacher or staff")
-        if lesson.status == SessionStatus.CANCELLED:
-            raise SessionClosed("cancelled")
+            raise NotTeacherOrStaff("not the teacher or staff")
+        if lesson.status == LessonStatus.CANCELLED:
+            raise LessonClosed("cancelled")
         if lesson.starts_at <= clock.now():
-            raise SessionClosed("past")
+            raise LessonClosed("past")
     except Exception:
         await session.commit()
         raise
     assert lesson.id is not None
-    lesson.status = SessionStatus.CANCELLED
+    lesson.status = LessonStatus.CANCELLED
     session.add(lesson)
     if lesson.order_id is not None:
         # The order is still wanted: its teacher (or staff) can schedule it again.
@@ -322,7 +316,7 @@ async def cancel_session(
             .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
     await outbox.cancel(session, group=reminder_group(lesson.id))
     await outbox.cancel(session, group=news_group(lesson.id))
-    zone = await _zone(session, lesson.community_id)
+    zone = await zone_of(session, lesson.community_id)
     await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
         user_id=e.user_id, kind=OutboxKind.STATUS,
         key=N_("❌ “{title}” on {when} has been cancelled. Sorry!"),
@@ -335,18 +329,18 @@ async def cancel_session(
     return lesson
 
 
-def _still_open(lesson: CourseSession, now: datetime) -> None:
-    if lesson.status == SessionStatus.CANCELLED:
-        raise SessionClosed("cancelled")
+def _still_open(lesson: Lesson, now: datetime) -> None:
+    if lesson.status == LessonStatus.CANCELLED:
+        raise LessonClosed("cancelled")
     if lesson.starts_at <= now:
-        raise SessionClosed("past")
+        raise LessonClosed("past")
 
 
 # --- Enrolment and the waitlist --------------------------------------------------------
 
 
 def _reminders(
-    lesson: CourseSession, user_id: int, hours: Sequence[int], zone: ZoneInfo,
+    lesson: Lesson, user_id: int, hours: Sequence[int], zone: ZoneInfo,
     now: datetime, buttons: Buttons,
 ) -> list[Outgoing]:
     """The reminders still ahead for one seat holder; the start time is in the dedupe key,
@@ -363,17 +357,17 @@ def _reminders(
             key=N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\nAre you coming?"),
             params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
                     "venue": lesson.venue},
-            keyboard=buttons("reminder", lesson.id), not_before=at,
+            keyboard=buttons.reminder(lesson.id), not_before=at,
             group=reminder_group(lesson.id), dedupe_key=f"c:rem:{lesson.id}:{user_id}:{stamp}:{h}"))
     return rows
 
 
 async def _queue_reminders(
-    session: AsyncSession, *, clock: Clock, lesson: CourseSession, user_id: int,
+    session: AsyncSession, *, clock: Clock, lesson: Lesson, user_id: int,
     buttons: Buttons, notify: Notify | None,
 ) -> None:
     rules = await get_rules(session, community_id=lesson.community_id)
-    zone = await _zone(session, lesson.community_id)
+    zone = await zone_of(session, lesson.community_id)
     await outbox.queue_many(session, clock=clock, notify=notify, rows=_reminders(
         lesson, user_id, rules.reminder_hours, zone, clock.now(), buttons))
 
@@ -393,7 +387,7 @@ async def enrol(
     session: AsyncSession, *, access: Access, user: User, clock: Clock, session_id: int,
     buttons: Buttons, waitlist: bool = False, notify: Notify | None = None,
 ) -> Enrolment:
-    """Take a seat; when none is free, join the waitlist if `waitlist`, else SessionFull."""
+    """Take a seat; when none is free, join the waitlist if `waitlist`, else LessonFull."""
     assert user.id is not None
     lesson = await _lock(session, session_id)
     now = clock.now()
@@ -409,7 +403,7 @@ async def enrol(
         if enrolment is not None and enrolment.status == EnrolmentStatus.WAITING and not free:
             raise AlreadyEnrolled(enrolment.status)
         if not free and not waitlist:
-            raise SessionFull(f"session {session_id}")
+            raise LessonFull(f"session {session_id}")
     except Exception:
         await session.commit()  # nothing written; ends the lock without expiring objects
         raise
@@ -443,9 +437,9 @@ async def leave(
     if lesson is None or enrolment is None or enrolment.status not in ACTIVE:
         await session.commit()
         raise NotEnrolled(f"session {session_id}")
-    if lesson.status == SessionStatus.CANCELLED or lesson.starts_at <= clock.now():
+    if lesson.status == LessonStatus.CANCELLED or lesson.starts_at <= clock.now():
         await session.commit()
-        raise SessionClosed("cancelled" if lesson.status == SessionStatus.CANCELLED else "past")
+        raise LessonClosed("cancelled" if lesson.status == LessonStatus.CANCELLED else "past")
     freed = enrolment.status in SEAT_HOLDING
     enrolment.status, enrolment.updated_at = EnrolmentStatus.CANCELLED, clock.now()
     enrolment.offered_until = None
@@ -458,14 +452,14 @@ async def leave(
 
 
 async def _offer_next(
-    session: AsyncSession, *, clock: Clock, lesson: CourseSession, buttons: Buttons,
+    session: AsyncSession, *, clock: Clock, lesson: Lesson, buttons: Buttons,
     notify: Notify | None,
 ) -> None:
     """Offer every free seat to the next on the waitlist (the caller holds the lock)."""
     assert lesson.id is not None
     now = clock.now()
     deadline = min(now + OFFER_HOURS, lesson.starts_at - OFFER_CLOSES)
-    if deadline <= now or lesson.status != SessionStatus.SCHEDULED:
+    if deadline <= now or lesson.status != LessonStatus.SCHEDULED:
         return  # too late for anyone to answer: the seat is open to whoever taps Enrol
     await session.flush()
     free = lesson.capacity - await _held(session, lesson.id)
@@ -474,7 +468,7 @@ async def _offer_next(
     waiting = (await session.execute(select(Enrolment).where(
         col(Enrolment.session_id) == lesson.id, col(Enrolment.status) == EnrolmentStatus.WAITING,
     ).order_by(col(Enrolment.queued_at), col(Enrolment.id)).limit(free))).scalars().all()
-    zone = await _zone(session, lesson.community_id)
+    zone = await zone_of(session, lesson.community_id)
     rows = []
     for enrolment in waiting:
         enrolment.status, enrolment.offered_until = EnrolmentStatus.OFFERED, deadline
@@ -486,7 +480,7 @@ async def _offer_next(
                    "It is kept for you until {deadline}. Do you want it?"),
             params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
                     "venue": lesson.venue, "deadline": when_text(deadline, zone)},
-            keyboard=buttons("offer", lesson.id), priority=1, group=news_group(lesson.id),
+            keyboard=buttons.offer(lesson.id), priority=1, group=news_group(lesson.id),
             dedupe_key=f"c:offer:{enrolment.id}:{int(deadline.timestamp())}"))
     await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
@@ -545,7 +539,7 @@ async def expire_offers(
             col(Enrolment.session_id) == session_id,
             col(Enrolment.status) == EnrolmentStatus.OFFERED,
             col(Enrolment.offered_until) <= now))).scalars().all()
-        zone = await _zone(session, lesson.community_id)
+        zone = await zone_of(session, lesson.community_id)
         for enrolment in lapsed:
             enrolment.status, enrolment.offered_until = EnrolmentStatus.CANCELLED, None
             enrolment.updated_at = now
@@ -588,10 +582,10 @@ async def remind_teachers(
     come (the latest one due; a late sweep does not send the earlier ones). Returns how many."""
     now = clock.now()
     horizon = now + timedelta(hours=168)
-    lessons = (await session.execute(select(CourseSession).where(
-        col(CourseSession.status) == SessionStatus.SCHEDULED,
-        col(CourseSession.starts_at) > now, col(CourseSession.starts_at) <= horizon,
-        col(CourseSession.teacher_id).is_not(None)))).scalars().all()
+    lessons = (await session.execute(select(Lesson).where(
+        col(Lesson.status) == LessonStatus.SCHEDULED,
+        col(Lesson.starts_at) > now, col(Lesson.starts_at) <= horizon,
+        col(Lesson.teacher_id).is_not(None)))).scalars().all()
     await session.commit()
     queued = 0
     for lesson in lessons:
@@ -603,7 +597,7 @@ async def remind_teachers(
         hours = min(due)
         counts = await counts_of(session, session_ids=[lesson.id])
         enrolled, waiting, _attended = counts.get(lesson.id, (0, 0, 0))
-        zone = await _zone(session, lesson.community_id)
+        zone = await zone_of(session, lesson.community_id)
         await begin_write(session)
         added = await outbox.queue(
             session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
@@ -625,19 +619,19 @@ async def remind_teachers(
 
 @dataclass(frozen=True)
 class CheckIn:
-    lesson: CourseSession
+    lesson: Lesson
     already: bool
 
 
 async def _ask_rating(
-    session: AsyncSession, *, clock: Clock, lesson: CourseSession, user_id: int,
+    session: AsyncSession, *, clock: Clock, lesson: Lesson, user_id: int,
     buttons: Buttons, notify: Notify | None,
 ) -> None:
     assert lesson.id is not None
     await outbox.queue(
         session, clock=clock, user_id=user_id, kind=OutboxKind.STATUS,
         key=N_("How was “{title}”? Please give it 1 to 5 stars."),
-        params={"title": lesson.title}, keyboard=buttons("rate", lesson.id),
+        params={"title": lesson.title}, keyboard=buttons.rate(lesson.id),
         not_before=max(ends_at(lesson), clock.now()), group=reminder_group(lesson.id),
         dedupe_key=f"c:rate:{lesson.id}:{user_id}", notify=notify)
 
@@ -648,8 +642,8 @@ async def check_in(
 ) -> CheckIn:
     """Scanning the venue's QR code marks a seat holder present (in the time window)."""
     assert user.id is not None
-    found = await session.execute(select(col(CourseSession.id)).where(
-        col(CourseSession.checkin_token) == token))
+    found = await session.execute(select(col(Lesson.id)).where(
+        col(Lesson.checkin_token) == token))
     session_id = found.scalar_one_or_none()
     await session.commit()
     if session_id is None:
@@ -659,8 +653,8 @@ async def check_in(
     now = clock.now()
     enrolment = await _enrolment(session, session_id, user.id)
     try:
-        if lesson.status == SessionStatus.CANCELLED:
-            raise SessionClosed("cancelled")
+        if lesson.status == LessonStatus.CANCELLED:
+            raise LessonClosed("cancelled")
         if now < lesson.starts_at - CHECK_IN_OPENS:
             raise NotInWindow("early")
         if now > ends_at(lesson) + CHECK_IN_CLOSES:
@@ -691,9 +685,9 @@ async def mark_attendance(
     enrolment = await _enrolment(session, session_id, user_id) if lesson else None
     try:
         if lesson is None or not may_run(access, lesson):
-            raise NotAllowed("not the teacher or staff")
-        if lesson.status == SessionStatus.CANCELLED:
-            raise SessionClosed("cancelled")
+            raise NotTeacherOrStaff("not the teacher or staff")
+        if lesson.status == LessonStatus.CANCELLED:
+            raise LessonClosed("cancelled")
         if clock.now() < lesson.starts_at - CHECK_IN_OPENS:
             raise NotInWindow("early")
         if enrolment is None or enrolment.status not in SEAT_HOLDING:
@@ -762,7 +756,7 @@ async def ratings(session: AsyncSession, *, access: Access, session_id: int) -> 
     """The average and the comments, for the teacher and staff."""
     lesson = await get_session(session, session_id=session_id)
     if not may_run(access, lesson):
-        raise NotAllowed("not the teacher or staff")
+        raise NotTeacherOrStaff("not the teacher or staff")
     rows = (await session.execute(select(col(Enrolment.rating), col(Enrolment.comment)).where(
         col(Enrolment.session_id) == session_id, col(Enrolment.rating).is_not(None))
         .order_by(col(Enrolment.rated_at).desc()))).all()
@@ -792,12 +786,12 @@ async def counts_of(
 
 async def upcoming(
     session: AsyncSession, *, clock: Clock, community_id: int, limit: int = 20
-) -> list[CourseSession]:
+) -> list[Lesson]:
     """The community's sessions still to come, soonest first."""
-    rows = await session.execute(select(CourseSession).where(
-        col(CourseSession.community_id) == community_id,
-        col(CourseSession.status) == SessionStatus.SCHEDULED,
-        col(CourseSession.starts_at) > clock.now()).order_by(col(CourseSession.starts_at))
+    rows = await session.execute(select(Lesson).where(
+        col(Lesson.community_id) == community_id,
+        col(Lesson.status) == LessonStatus.SCHEDULED,
+        col(Lesson.starts_at) > clock.now()).order_by(col(Lesson.starts_at))
         .limit(limit))
     return list(rows.scalars().all())
 
@@ -805,24 +799,24 @@ async def upcoming(
 async def community_sessions(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
     days_back: int = 14, limit: int = 30,
-) -> list[CourseSession]:
+) -> list[Lesson]:
     """Staff: the community's recent and coming sessions (cancelled ones too)."""
     access.require_manage(community_id)
-    rows = await session.execute(select(CourseSession).where(
-        col(CourseSession.community_id) == community_id,
-        col(CourseSession.starts_at) > clock.now() - timedelta(days=days_back))
-        .order_by(col(CourseSession.starts_at)).limit(limit))
+    rows = await session.execute(select(Lesson).where(
+        col(Lesson.community_id) == community_id,
+        col(Lesson.starts_at) > clock.now() - timedelta(days=days_back))
+        .order_by(col(Lesson.starts_at)).limit(limit))
     return list(rows.scalars().all())
 
 
 async def teacher_sessions(
     session: AsyncSession, *, clock: Clock, teacher_id: int, days_back: int = 14
-) -> list[CourseSession]:
-    rows = await session.execute(select(CourseSession).where(
-        col(CourseSession.teacher_id) == teacher_id,
-        col(CourseSession.status) == SessionStatus.SCHEDULED,
-        col(CourseSession.starts_at) > clock.now() - timedelta(days=days_back))
-        .order_by(col(CourseSession.starts_at)))
+) -> list[Lesson]:
+    rows = await session.execute(select(Lesson).where(
+        col(Lesson.teacher_id) == teacher_id,
+        col(Lesson.status) == LessonStatus.SCHEDULED,
+        col(Lesson.starts_at) > clock.now() - timedelta(days=days_back))
+        .order_by(col(Lesson.starts_at)))
     return list(rows.scalars().all())
 
 
@@ -832,7 +826,7 @@ async def roster(
     """Who holds a seat (and who attended), for the teacher and staff."""
     lesson = await get_session(session, session_id=session_id)
     if not may_run(access, lesson):
-        raise NotAllowed("not the teacher or staff")
+        raise NotTeacherOrStaff("not the teacher or staff")
     rows = await session.execute(
         select(Enrolment, User).join(User, col(User.id) == col(Enrolment.user_id))
         .where(col(Enrolment.session_id) == session_id,
@@ -860,7 +854,7 @@ async def waitlist_position(session: AsyncSession, *, enrolment: Enrolment) -> i
 
 @dataclass(frozen=True)
 class MyCourse:
-    lesson: CourseSession
+    lesson: Lesson
     enrolment: Enrolment
     position: int | None  # on the waitlist
 
@@ -868,12 +862,12 @@ class MyCourse:
 async def my_sessions(session: AsyncSession, *, clock: Clock, user_id: int) -> list[MyCourse]:
     """A resident's coming sessions: seats, offers and waitlist places."""
     rows = (await session.execute(
-        select(CourseSession, Enrolment)
-        .join(Enrolment, col(Enrolment.session_id) == col(CourseSession.id))
+        select(Lesson, Enrolment)
+        .join(Enrolment, col(Enrolment.session_id) == col(Lesson.id))
         .where(col(Enrolment.user_id) == user_id, col(Enrolment.status).in_(ACTIVE),
-               col(CourseSession.status) == SessionStatus.SCHEDULED,
-               col(CourseSession.starts_at) > clock.now() - timedelta(hours=3))
-        .order_by(col(CourseSession.starts_at)))).all()
+               col(Lesson.status) == LessonStatus.SCHEDULED,
+               col(Lesson.starts_at) > clock.now() - timedelta(hours=3))
+        .order_by(col(Lesson.starts_at)))).all()
     found = []
     for lesson, enrolment in rows:
         position = (await waitlist_position(session, enrolment=enrolment)
@@ -891,7 +885,7 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     mine = user.id is not None and await _enrolment(session, session_id, user.id) is not None
     if not (mine or may_run(access, lesson)):
         raise NotFound(f"session {session_id}")
-    zone = await _zone(session, lesson.community_id)
+    zone = await zone_of(session, lesson.community_id)
     calendar = Calendar()
     calendar.add("prodid", "-//Community living room//courses//EN")
     calendar.add("version", "2.0")
@@ -902,14 +896,14 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     event.add("dtstart", lesson.starts_at.astimezone(zone))
     event.add("dtend", ends_at(lesson).astimezone(zone))
     event.add("dtstamp", lesson.created_at)
-    if lesson.status == SessionStatus.CANCELLED:
+    if lesson.status == LessonStatus.CANCELLED:
         event.add("status", "CANCELLED")
     calendar.add_component(event)
     calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
 
 
-def checkin_window(lesson: CourseSession) -> tuple[datetime, datetime]:
+def checkin_window(lesson: Lesson) -> tuple[datetime, datetime]:
     return lesson.starts_at - CHECK_IN_OPENS, ends_at(lesson) + CHECK_IN_CLOSES
 
 
@@ -925,11 +919,11 @@ async def _erase(session: AsyncSession, user_id: int, now: datetime) -> None:
     await session.execute(update(Enrolment).where(col(Enrolment.user_id) == user_id)
                           .values(comment=None).execution_options(synchronize_session=False))
     ahead = (await session.execute(
-        select(CourseSession).join(Enrolment, col(Enrolment.session_id) == col(CourseSession.id))
+        select(Lesson).join(Enrolment, col(Enrolment.session_id) == col(Lesson.id))
         .where(col(Enrolment.user_id) == user_id, col(Enrolment.status).in_(ACTIVE),
-               col(CourseSession.status) == SessionStatus.SCHEDULED,
-               col(CourseSession.starts_at) > now)
-        .order_by(col(CourseSession.id)).with_for_update(of=CourseSession))).scalars().all()
+               col(Lesson.status) == LessonStatus.SCHEDULED,
+               col(Lesson.starts_at) > now)
+        .order_by(col(Lesson.id)).with_for_update(of=Lesson))).scalars().all()
     for lesson in ahead:
         assert lesson.id is not None
         await session.execute(
@@ -948,17 +942,17 @@ async def offer_free_seats(
     to the waitlists; safe to run twice. Returns how many sessions had seats to offer."""
     now = clock.now()
     held = (select(func.count()).select_from(Enrolment)
-            .where(col(Enrolment.session_id) == col(CourseSession.id),
+            .where(col(Enrolment.session_id) == col(Lesson.id),
                    col(Enrolment.status).in_(SEAT_HOLDING))
-            .correlate(CourseSession).scalar_subquery())
+            .correlate(Lesson).scalar_subquery())
     waiting = (select(Enrolment.id)
-               .where(col(Enrolment.session_id) == col(CourseSession.id),
+               .where(col(Enrolment.session_id) == col(Lesson.id),
                       col(Enrolment.status) == EnrolmentStatus.WAITING)
-               .correlate(CourseSession).exists())
-    found = (await session.execute(select(col(CourseSession.id)).where(
-        col(CourseSession.status) == SessionStatus.SCHEDULED,
-        col(CourseSession.starts_at) > now + OFFER_CLOSES,
-        waiting, col(CourseSession.capacity) > held))).scalars().all()
+               .correlate(Lesson).exists())
+    found = (await session.execute(select(col(Lesson.id)).where(
+        col(Lesson.status) == LessonStatus.SCHEDULED,
+        col(Lesson.starts_at) > now + OFFER_CLOSES,
+        waiting, col(Lesson.capacity) > held))).scalars().all()
     await session.commit()
     for session_id in found:
         lesson = await _lock(session, session_id or 0)

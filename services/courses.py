@@ -8,10 +8,10 @@ all three raise are here.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_
@@ -34,6 +34,7 @@ from services import audit
 from services.access import Access
 from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.text import clean_text
 
 DEFAULT_THRESHOLD = 5
 DEFAULT_REMINDER_HOURS = (24, 2)
@@ -44,22 +45,40 @@ PER_PAGE = 6
 
 T = TypeVar("T")
 
-# Builds an inline keyboard (as the outbox's dict) for a message about one thing:
-# ("reminder" | "offer" | "enrol" | "rate" | "order", id). Handlers and sweeps
-# pass bot.keyboards.courses.outbox_keyboard; services never import aiogram.
-Buttons = Callable[[str, int], dict[str, Any]]
+Keyboard = dict[str, Any]
 
 
-def N_(message: str) -> str:
-    """Mark an outbox message key for extraction (translated when sent; bot.i18n's twin,
-    kept here so services need not import aiogram)."""
-    return message
+class Buttons(Protocol):
+    """Inline keyboards (as the outbox's dicts) for the messages the course services queue;
+    the bot's are `bot.keyboards.outbox.CourseButtons`, passed in by handlers and sweeps,
+    so services never import aiogram."""
+
+    def reminder(self, lesson_id: int) -> Keyboard:
+        """I'm coming / I can't come."""
+        ...
+
+    def offer(self, lesson_id: int) -> Keyboard:
+        """Take the seat kept for you / no, thanks."""
+        ...
+
+    def enrol(self, lesson_id: int) -> Keyboard:
+        """✍️ Enrol, on news of a new session."""
+        ...
+
+    def rate(self, lesson_id: int) -> Keyboard:
+        """1–5 stars after a session."""
+        ...
+
+    def order(self, order_id: int) -> Keyboard:
+        """See the order (for teachers and staff)."""
+        ...
+
 
 
 # --- Errors ----------------------------------------------------------------------------
 
 
-class SessionClosed(DomainError):
+class LessonClosed(DomainError):
     """The session is cancelled or has started: no more enrolments or changes."""
 
     def __init__(self, reason: str) -> None:
@@ -67,7 +86,7 @@ class SessionClosed(DomainError):
         self.reason = reason  # "cancelled" | "past"
 
 
-class SessionFull(DomainError):
+class LessonFull(DomainError):
     """Every seat is taken (the caller may offer the waitlist)."""
 
 
@@ -132,16 +151,6 @@ def paging(total: int, page: int, per_page: int = PER_PAGE) -> tuple[int, int]:
     """(page clamped to what exists, number of pages)."""
     pages = max(1, -(-total // per_page))
     return min(max(page, 0), pages - 1), pages
-
-
-def clean_text(raw: str, *, field: str, limit: int, allow_empty: bool = False) -> str:
-    """Trim and check a text typed by a person (inner whitespace folded)."""
-    text = " ".join((raw or "").split())
-    if not text and not allow_empty:
-        raise InvalidInput(field, "empty")
-    if len(text) > limit:
-        raise InvalidInput(field, "too_long")
-    return text
 
 
 def check_range(value: int, *, field: str, bounds: tuple[int, int]) -> int:
@@ -260,12 +269,6 @@ async def teachers_of(
     return list(rows.scalars().all())
 
 
-async def staff_of(session: AsyncSession, *, community_id: int) -> list[int]:
-    rows = await session.execute(select(col(RoleGrant.user_id)).where(
-        col(RoleGrant.role) == Role.STAFF, col(RoleGrant.community_id) == community_id))
-    return sorted({uid for (uid,) in rows.all()})
-
-
 # --- The course menu -------------------------------------------------------------------
 
 
@@ -291,7 +294,7 @@ async def offer_course(
         raise NotFound(f"community {community_id}")
     title = clean_text(title, field="title", limit=TITLE_MAX)
     description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
-                             allow_empty=True)
+                             required=False)
     check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
     now = clock.now()
     approved = access.can_manage(community_id)

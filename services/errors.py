@@ -7,13 +7,27 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from models.db import Refusal
 
-class DomainError(Exception):
-    """A rule of the domain said no; the message is for logs, not for users."""
+
+class DomainError(Refusal):
+    """A rule of the domain said no; the message is for logs, not for users.
+
+    The bot answers every one through one table (bot/replies.py); a handler catches
+    one only where it answers differently.
+    """
 
 
 class NotAllowed(DomainError):
     """The actor lacks the role or scope for this action."""
+
+
+class NotYours(NotAllowed):
+    """The thing belongs to someone else (their place, their report)."""
+
+
+class NotTeacherOrStaff(NotAllowed):
+    """Only the session's teacher or the community's staff may change it."""
 
 
 class NotFound(DomainError):
@@ -21,12 +35,15 @@ class NotFound(DomainError):
 
 
 class InvalidInput(DomainError):
-    """A value a user gave breaks a rule (too long, empty, in the past…)."""
+    """A value a user gave breaks a rule (too long, empty, in the past…); `limit` is
+    the bound it broke, where there is one (a text's most characters), so one reply
+    covers every "too long"."""
 
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
+    def __init__(self, field: str, reason: str, *, limit: int | None = None) -> None:
+        super().__init__(f"{field}: {reason}" + (f" (limit {limit})" if limit else ""))
         self.field = field
         self.reason = reason
+        self.limit = limit
 
 
 class AlreadyExists(DomainError):

@@ -78,7 +78,13 @@ OUTBOX = cast(Table, OutboxMessage.__table__)  # type: ignore[attr-defined]
 UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 FINISHED = tuple(status for status in OutboxStatus if status not in UNSENT)
 
-Notify = Callable[[], None]
+Notify = Callable[[], None]  # wakes the sender after a commit that queued messages
+
+
+def N_(message: str) -> str:
+    """Mark an outbox message key for extraction: it is translated when sent, in the
+    recipient's language (bot.i18n's N_ is this one; services don't import aiogram)."""
+    return message
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import io
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, update
@@ -41,16 +41,22 @@ from services import audit, outbox, privacy
 from services.access import Access
 from services.broadcasts import Audience, audience_query, check_scope
 from services.clock import Clock
+from services.communities import zone_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, refusing
+from services.outbox import N_, Notify
+from services.text import clean_text, utf16_len
 
-Notify = Callable[[], None]
 Keyboard = Mapping[str, Any]
+
+
+class Buttons(Protocol):
+    """The invitation's keyboard, packed by the bot (`bot.keyboards.outbox.PollButtons`)."""
+
+    def invite(self, poll_id: int) -> Keyboard:
+        """🗳 Answer."""
+        ...
 MIN_OPEN = timedelta(minutes=10)
 
-
-def N_(message: str) -> str:
-    """Mark an outbox key for extraction (bot.i18n's twin: services don't import aiogram)."""
-    return message
 
 
 INVITE_KEY = N_("🗳 A new poll: “{title}”\nPlease answer by {closes}. It takes a minute.")
@@ -79,21 +85,11 @@ class QuestionDraft:
 
 
 def check_title(text: str) -> str:
-    text = " ".join(text.split())
-    if not text:
-        raise InvalidInput("title", "empty")
-    if len(text) > TITLE_MAX:
-        raise InvalidInput("title", "too_long")
-    return text
+    return clean_text(text, field="title", limit=TITLE_MAX)
 
 
 def check_question(text: str) -> str:
-    text = text.strip()
-    if not text:
-        raise InvalidInput("question", "empty")
-    if len(text) > QUESTION_MAX:
-        raise InvalidInput("question", "too_long")
-    return text
+    return clean_text(text, field="question", limit=QUESTION_MAX, multiline=True)
 
 
 def parse_options(text: str) -> list[str]:
@@ -104,8 +100,8 @@ def parse_options(text: str) -> list[str]:
         raise InvalidInput("options", "too_few")
     if len(options) > OPTIONS_MAX:
         raise InvalidInput("options", "too_many")
-    if any(len(o) > OPTION_MAX for o in options):
-        raise InvalidInput("options", "too_long")
+    if any(utf16_len(o) > OPTION_MAX for o in options):
+        raise InvalidInput("options", "too_long", limit=OPTION_MAX)
     if len(set(options)) != len(options):
         raise InvalidInput("options", "repeated")
     return options
@@ -118,7 +114,7 @@ def is_open(poll: Poll, now: datetime) -> bool:
 async def create_poll(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int, title: str,
     questions: Sequence[QuestionDraft], audience: Audience, closes_at: datetime,
-    send_results: bool = False, invite: Callable[[int], Keyboard] | None = None,
+    send_results: bool = False, buttons: Buttons | None = None,
     notify: Notify | None = None,
 ) -> Poll:
     """Create a poll and invite its audience (one outbox message each)."""
@@ -156,7 +152,8 @@ async def create_poll(
     await outbox.queue_many(session, clock=clock, notify=notify, rows=(
         outbox.Outgoing(user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=INVITE_KEY,
                         params={"title": title, "closes": closes},
-                        keyboard=invite(poll.id) if invite else None, group=f"poll:{poll.id}",
+                        keyboard=buttons.invite(poll.id) if buttons else None,
+                        group=f"poll:{poll.id}",
                         dedupe_key=f"poll:{poll.id}:invite:{uid}")
         for uid in recipients))
     audit.record(session, clock=clock, actor_id=access.user_id, action="poll.create",
@@ -387,8 +384,7 @@ async def export_xlsx(
         select(PollAnswer, Grid.name).outerjoin(Grid, col(Grid.id) == col(PollAnswer.grid_id))
         .where(col(PollAnswer.poll_id) == poll_id)
         .order_by(col(PollAnswer.user_id)))).all()
-    community = await session.get(Community, poll.community_id)
-    zone = ZoneInfo(community.timezone if community else "Asia/Shanghai")
+    zone = await zone_of(session, poll.community_id)
     people: dict[int, dict[int, PollAnswer]] = defaultdict(dict)
     grids: dict[int, str] = {}
     latest: dict[int, datetime] = {}

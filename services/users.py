@@ -7,10 +7,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bot.config import LOCALES
 from models.communities import Grid
 from models.db import begin_write
-from models.users import RoleGrant, User
+from models.users import LOCALES, RoleGrant, User
 from services import communities
 from services.access import Access, access_from, load_access
 from services.clock import Clock

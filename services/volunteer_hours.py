@@ -9,7 +9,7 @@ The claim's hours are the last entry's `minutes`; totals are SUM(delta).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -36,9 +36,9 @@ from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import AlreadyExists, InvalidInput, NotFound, refusing
-from services.volunteers import N_, NotClaimed, ShiftUnavailable, clean_text, get_shift, zone
+from services.outbox import N_
+from services.volunteers import NotClaimed, ShiftUnavailable, clean_text, get_shift, zone
 
-Notify = Callable[[], None]
 MAX_MINUTES = 24 * 60
 
 
@@ -270,7 +270,7 @@ def hours_text(minutes: int) -> str:
 
 async def commend(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
-    user_ids: Iterable[int], year: int, month: int, notify: Notify | None = None,
+    user_ids: Iterable[int], year: int, month: int, notify: outbox.Notify | None = None,
 ) -> int:
     """Staff send a thank-you to chosen volunteers for a month; returns how many were queued.
 

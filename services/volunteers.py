@@ -27,7 +27,7 @@ which is the bot's business, not the domain's: callers pass a `Buttons`
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -40,7 +40,7 @@ from sqlmodel import col, select
 from models.communities import Community, Grid
 from models.db import begin_write
 from models.outbox import OutboxKind
-from models.users import Role, RoleGrant, User
+from models.users import User
 from models.volunteers import (
     DESCRIPTION_MAX,
     OTHER_SKILL_MAX,
@@ -58,16 +58,10 @@ from models.volunteers import (
 from services import audit, outbox, privacy
 from services.access import Access
 from services.clock import Clock
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, refusing
-
-Notify = Callable[[], None]
-
-
-def N_(message: str) -> str:
-    """Mark an outbox message key for extraction (translated when sent; bot.i18n's twin,
-    kept here so services need not import aiogram)."""
-    return message
-
+from services.communities import staff_of
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours, refusing
+from services.outbox import N_, Notify
+from services.text import clean_text as _clean_text
 
 FREE_WITHDRAWAL = timedelta(hours=12)  # before the start; later needs a reason
 CHECK_IN_OPENS = timedelta(hours=1)  # before the start
@@ -179,12 +173,9 @@ def distance_metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float
 
 
 def clean_text(raw: str | None, *, field: str, limit: int, required: bool = True) -> str:
-    text = " ".join((raw or "").split()) if field != "description" else (raw or "").strip()
-    if required and not text:
-        raise InvalidInput(field, "empty")
-    if len(text) > limit:
-        raise InvalidInput(field, "too_long")
-    return text
+    """services.text.clean_text, keeping a task description's line breaks."""
+    return _clean_text(raw, field=field, limit=limit, required=required,
+                       multiline=field == "description")
 
 
 def _rowcount(result: object) -> int:
@@ -426,11 +417,6 @@ async def ping_short_shifts(
     return called
 
 
-async def _staff_of(session: AsyncSession, community_id: int) -> list[int]:
-    rows = await session.execute(select(col(RoleGrant.user_id)).where(
-        col(RoleGrant.role) == Role.STAFF, col(RoleGrant.community_id) == community_id))
-    return sorted(set(rows.scalars().all()))
-
 
 async def _tell(
     session: AsyncSession, *, clock: Clock, user_ids: Iterable[int], key: str,
@@ -648,7 +634,7 @@ async def get_claim(
     if claim is None:
         raise NotFound(f"claim {claim_id}")
     if claim.user_id != user.id:
-        raise NotAllowed(f"claim {claim_id} is not theirs")
+        raise NotYours(f"claim {claim_id} is not theirs")
     shift, task = await get_shift(session, shift_id=claim.shift_id)
     return claim, shift, task
 
@@ -680,7 +666,8 @@ async def withdraw(
     if late:
         community = await session.get(Community, task.community_id)
         assert community is not None
-        await _tell(session, clock=clock, user_ids=await _staff_of(session, task.community_id),
+        await _tell(session, clock=clock,
+                    user_ids=await staff_of(session, community_id=task.community_id),
                     notify=notify,
                     key=N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
                            "Places taken now: {taken} of {headcount}."),

@@ -2,7 +2,7 @@
 
 Usage: python tools/derive_botapi_spec.py /work/shared/telegram-bot-api/api.json [OUT]
 
-The output (default bot/emulator/botapi_spec.json) keeps, for every method and type, its
+The output (default emulator/botapi_spec.json) keeps, for every method and type, its
 fields with their types, required flag, and the limits and enumerations that can be parsed
 reliably from the prose description. Prose itself is dropped.
 """

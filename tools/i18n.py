@@ -19,7 +19,7 @@ from babel.messages.pofile import read_po, write_po
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES_DIR = ROOT / "locales"
 PACKAGES = ("bot", "handlers", "services", "scheduler")
-KEYWORDS = {"_": None, "N_": None}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}  # ngettext: singular, plural
 SKIP = ("emulator",)
 
 
@@ -62,8 +62,10 @@ def missing(locale: str, template: Catalog | None = None) -> list[str]:
         if not message.id:
             continue
         found = catalog.get(message.id)
-        if found is None or not found.string or found.fuzzy:
-            gaps.append(str(message.id))
+        strings = found.string if found is not None else ""
+        translated = all(strings) if isinstance(strings, tuple) else bool(strings)
+        if found is None or not translated or found.fuzzy:
+            gaps.append(str(message.id[0] if isinstance(message.id, tuple) else message.id))
     return gaps
 
 
@@ -75,7 +77,9 @@ def update() -> None:
         catalog.obsolete.clear()
         if locale == "en":
             for message in catalog:
-                if message.id and not message.string:
+                empty = (not all(message.string) if isinstance(message.string, tuple)
+                         else not message.string)
+                if message.id and empty:
                     message.string = message.id
         path = po_path(locale)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from models.db import ROOT
 
 ADMIN_TG_ID = 900

@@ -8,7 +8,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-from bot.emulator import Emulator, UserHandle
+from emulator import Emulator, UserHandle
 from tests.e2e.conftest import ADMIN_TG_ID, BotProcess
 
 TIMEOUT = 20.0

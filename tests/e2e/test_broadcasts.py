@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from bot.emulator import Emulator, FloodLimits
+from emulator import Emulator, FloodLimits
 from models.communities import Community
 from models.db import create_engine, create_sessionmaker, migrate
 from models.outbox import OutboxMessage, OutboxStatus

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from bot.emulator import Emulator, FloodLimits, UserHandle
+from emulator import Emulator, FloodLimits, UserHandle
 from models.communities import Community
 from models.db import ROOT, create_engine, create_sessionmaker
 from models.outbox import OutboxMessage, OutboxStatus

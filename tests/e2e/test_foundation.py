@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.e2e.conftest import ADMIN_TG_ID
 from tests.e2e.steps import INVITE_LINK, showing_log, step, stop_cleanly
 

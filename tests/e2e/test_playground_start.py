@@ -55,7 +55,7 @@ async def test_no_token_starts_the_emulator_and_a_person_can_chat_over_http(
         output = await wait_for_output(log, "is running", process)
         base = f"http://127.0.0.1:{port}"
         assert f"No BOT_TOKEN: running against the local Bot API emulator at {base}" in output
-        assert "python -m bot.emulator.console" in output
+        assert "python -m emulator.console" in output
 
         async with aiohttp.ClientSession(base) as http:
             async def call(method: str, path: str, **body: Any) -> dict[str, Any]:

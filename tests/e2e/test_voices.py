@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.e2e.steps import (
     TIMEOUT,
     alert,

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from bot.emulator import Emulator, UserHandle
+from emulator import Emulator, UserHandle
 from tests.e2e.steps import (
     TIMEOUT,
     alert,

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.emulator import Emulator
+from emulator import Emulator
 from tests.e2e.conftest import BotProcess
 from tests.e2e.steps import TIMEOUT, showing_log, step, stop_cleanly
 

@@ -11,7 +11,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.emulator import Emulator
+from emulator import Emulator
 
 
 class FastCloseSession(AiohttpSession):

@@ -15,7 +15,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.emulator import Emulator
+from emulator import Emulator
 
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[

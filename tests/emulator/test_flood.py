@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
 
-from bot.emulator import Emulator, FloodLimits
+from emulator import Emulator, FloodLimits
 
 from .conftest import make_bot
 
@@ -73,7 +73,7 @@ async def test_global_limit_set_at_run_time(emu: Emulator) -> None:
 
 
 async def test_group_limit_retry_after_counts_down() -> None:
-    from bot.emulator.flood import FloodControl
+    from emulator.flood import FloodControl
 
     clock = FakeClock()
     control = FloodControl(FloodLimits(group_per_minute=20), clock)
@@ -107,7 +107,7 @@ async def test_fail_next(emu: Emulator) -> None:
 
 
 async def test_paid_broadcast_has_its_own_budget() -> None:
-    from bot.emulator.flood import FloodControl
+    from emulator.flood import FloodControl
 
     clock = FakeClock()
     control = FloodControl(FloodLimits(global_per_second=30.0, global_burst=2), clock)

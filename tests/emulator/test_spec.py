@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.emulator.entities import EntityParseError, parse_text, utf16_len
-from bot.emulator.spec import SPEC_PATH, load_spec
+from emulator.entities import EntityParseError, parse_text, utf16_len
+from emulator.spec import SPEC_PATH, load_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 API_JSON = ROOT.parent / "shared" / "telegram-bot-api" / "api.json"

@@ -14,7 +14,7 @@ from aiogram.filters import CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiohttp import web
 
-from bot.emulator import Emulator
+from emulator import Emulator
 
 from .conftest import call
 

@@ -10,8 +10,8 @@ import pytest
 from aiogram import Bot
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.emulator import ButtonNotFound, Emulator, EmulatorError, WaitTimeout
-from bot.emulator.console import Console, ConsoleState, render
+from emulator import ButtonNotFound, Emulator, EmulatorError, WaitTimeout
+from emulator.console import Console, ConsoleState, render
 
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[[InlineKeyboardButton(text="Yes", callback_data="poll:yes")]]

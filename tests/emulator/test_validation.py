@@ -6,7 +6,7 @@ import json
 
 import aiohttp
 
-from bot.emulator import Emulator
+from emulator import Emulator
 
 from .conftest import call
 

@@ -10,15 +10,22 @@ and left no button press unanswered.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.emulator import ChatMessage, Emulator, UserHandle
 from bot.factory import create_bot, create_dispatcher
+from emulator import ChatMessage, Emulator, UserHandle
+from models.communities import Community
+from models.users import Role, User
+from services import users
+from services.access import Access
 from services.clock import ManualClock
+from tests.factories import grant
 
 ADMIN_TG_ID = 900
 
@@ -129,3 +136,57 @@ async def harness(
     await bot.session.close()
     assert [str(v) for v in emulator.violations] == []
     assert emulator.unanswered_callback_queries() == []
+
+
+# --- What many tests do: onboard a person, find their row, read what the bot wrote ------
+
+
+async def onboard(person: Person, community: str | None = None, grid: str | None = None) -> None:
+    """/start, agree (in the person's language), choose the community (and grid), or
+    "Choose later" when none is named."""
+    await person.send("/start")
+    labels = person.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await person.press("✅ I agree" if "✅ I agree" in labels else "✅ 我同意")
+    last = person.handle.last_bot_message
+    if community:
+        await person.press(community)
+        if grid:
+            await person.press(grid)
+    elif last and "Choose later" in last.button_labels:
+        await person.press("Choose later")
+    elif last and "以后再选" in last.button_labels:
+        await person.press("以后再选")
+
+
+async def user_of(session: AsyncSession, person: Person) -> User:
+    """The person's row, as the bot left it."""
+    await session.commit()
+    user = await users.get_by_tg_id(session, tg_id=person.id)
+    assert user is not None
+    return user
+
+
+async def member(harness: Harness, session: AsyncSession, clock: ManualClock,
+                 community: Community, tg_id: int, name: str,
+                 role: Role | None = None, language: str = "en") -> tuple[Person, Access]:
+    """A person onboarded into `community`, with `role` granted (none: a resident)."""
+    person = harness.person(tg_id, name, language)
+    await onboard(person, community.name)
+    user = await user_of(session, person)
+    access = (await grant(session, clock, user, role, community) if role
+              else Access(user_id=user.id or 0))
+    return person, access
+
+
+async def rows(session: AsyncSession, model: type, *where: object) -> list[Any]:
+    """The rows of `model` (matching `where`, by id) as the bot left them."""
+    await session.commit()  # a fresh snapshot: the bot wrote through other connections
+    query = (select(model).where(*where).order_by(model.id)  # type: ignore[attr-defined]
+             .execution_options(populate_existing=True))
+    return list((await session.execute(query)).scalars().all())
+
+
+def in_front(harness: Harness, router: Router) -> None:
+    """Put a test's router in front of the bot's own."""
+    router._parent_router = harness.dp  # type: ignore[assignment]
+    harness.dp.sub_routers.insert(0, router)

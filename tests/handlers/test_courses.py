@@ -9,54 +9,22 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bot.callback_data import OrderAction, OrderCb, SessionAction, SessionCb
-from models.communities import Community
+from bot.callback_data import LessonAction, LessonCb, OrderAction, OrderCb
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.courses import (
     Category,
     CourseOrder,
-    CourseSession,
     Enrolment,
     EnrolmentStatus,
+    Lesson,
     OrderStatus,
 )
 from models.outbox import OutboxMessage
-from models.users import Role, User
-from services import course_sessions, users
-from services.access import Access
+from models.users import Role
+from services import course_sessions
 from services.clock import ManualClock
-from tests.factories import grant, make_community
-from tests.handlers.conftest import Harness, Person
-
-
-async def onboard(person: Person, community: str) -> None:
-    await person.send("/start")
-    labels = person.handle.last_bot_message.button_labels  # type: ignore[union-attr]
-    await person.press("✅ I agree" if "✅ I agree" in labels else "✅ 我同意")
-    await person.press(community)
-
-
-async def user_of(session: AsyncSession, person: Person) -> User:
-    await session.commit()
-    user = await users.get_by_tg_id(session, tg_id=person.id)
-    assert user is not None
-    return user
-
-
-async def member(harness: Harness, session: AsyncSession, clock: ManualClock,
-                 community: Community, tg_id: int, name: str,
-                 role: Role | None = None, language: str = "en") -> tuple[Person, Access]:
-    person = harness.person(tg_id, name, language)
-    await onboard(person, community.name)
-    user = await user_of(session, person)
-    access = (await grant(session, clock, user, role, community) if role
-              else Access(user_id=user.id or 0))
-    return person, access
-
-
-async def rows(session: AsyncSession, model: type, *where: object) -> list:  # type: ignore[type-arg]
-    await session.commit()
-    return list((await session.execute(select(model).where(*where).execution_options(
-        populate_existing=True))).scalars().all())
+from tests.factories import make_community
+from tests.handlers.conftest import Harness, member, rows, user_of
 
 
 def outbox_button(message: OutboxMessage, label: str) -> str:
@@ -134,7 +102,7 @@ async def test_order_backers_teacher_takes_and_schedules_with_buttons_residents_
     assert "🕒 2026-03-03 14:30 (Tue), 90 min" in teacher.last
     await teacher.press("✅ Yes, that's right")
     assert teacher.texts[-1].startswith("Scheduled ✅")
-    [lesson] = await rows(session, CourseSession)
+    [lesson] = await rows(session, Lesson)
     news = await rows(session, OutboxMessage, col(OutboxMessage.group_key) == f"cn:{lesson.id}")
     assert len(news) == 6  # Ann and five backers
     order = (await rows(session, CourseOrder))[0]
@@ -145,7 +113,7 @@ async def test_order_backers_teacher_takes_and_schedules_with_buttons_residents_
     ann_news = next(m for m in news if m.user_id == ann_id)
     await ann.forge(outbox_button(ann_news, "✍️ Enrol"))
     assert ann.last.startswith("You are enrolled ✅")
-    await ann.forge(SessionCb(action=SessionAction.ENROL, id=lesson.id or 0).pack())
+    await ann.forge(LessonCb(action=LessonAction.ENROL, id=lesson.id or 0).pack())
     assert ann.alerts[-1] == "You are already enrolled."
     await ann.press("📅 Add to my calendar")
     assert ann.handle.last_bot_message.document_name == f"course-{lesson.id}.ics"  # type: ignore[union-attr]
@@ -162,16 +130,11 @@ async def test_waitlist_offer_check_in_link_and_rating(
     ann, ann_access = await member(harness, session, clock, home, 3002, "Ann")
     bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
 
-    def buttons(kind: str, target: int) -> dict[str, object]:
-        from handlers.course_keyboards import outbox_keyboard
-
-        return outbox_keyboard(kind, target)
-
     lesson = await course_sessions.schedule_session(
         session, access=staff_access, clock=clock, community_id=home.id or 0,
         teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
         starts_at=clock.now() + timedelta(days=2), minutes=60, venue="Garden", capacity=1,
-        buttons=buttons)  # type: ignore[arg-type]
+        buttons=OUTBOX_KEYBOARDS.courses)
     await ann.tap("📚 Courses")
     await ann.press("🗓 Sessions coming up")
     await ann.press("2026-03-04 09:00 Tai chi")
@@ -224,7 +187,7 @@ async def test_waitlist_offer_check_in_link_and_rating(
     assert bob.last.startswith("That is too long: at most 500 characters.")
     await bob.send("Lovely, thank you")
     assert bob.last.startswith("Thank you, the teacher will read it.")
-    await staff.forge(SessionCb(action=SessionAction.RATINGS, id=lesson.id or 0).pack())
+    await staff.forge(LessonCb(action=LessonAction.RATINGS, id=lesson.id or 0).pack())
     assert staff.last == "⭐ 4.0 from 1 ratings\n⭐⭐⭐⭐ Lovely, thank you"
 
 
@@ -241,7 +204,7 @@ async def test_forged_buttons_from_another_community_change_nothing(
         session, access=far_access, clock=clock, community_id=far.id or 0,
         teacher_id=far_access.user_id, title="Far course", category=Category.ARTS,
         starts_at=clock.now() + timedelta(days=1), minutes=60, venue="There", capacity=5,
-        buttons=lambda kind, target: {"inline_keyboard": []})
+        buttons=OUTBOX_KEYBOARDS.courses)
     far_order = CourseOrder(community_id=far.id or 0, user_id=far_access.user_id,
                             topic="Far topic", category=Category.ARTS, created_at=clock.now())
     session.add(far_order)
@@ -249,24 +212,24 @@ async def test_forged_buttons_from_another_community_change_nothing(
 
     await eve.send("/menu")
     for data, answer in (
-        (SessionCb(action=SessionAction.ENROL, id=far_session.id or 0),
+        (LessonCb(action=LessonAction.ENROL, id=far_session.id or 0),
          "This button is out of date. Please use the menu below."),
-        (SessionCb(action=SessionAction.VIEW, id=far_session.id or 0),
+        (LessonCb(action=LessonAction.VIEW, id=far_session.id or 0),
          "This button is out of date. Please use the menu below."),
-        (SessionCb(action=SessionAction.CANCEL_OK, id=far_session.id or 0),
+        (LessonCb(action=LessonAction.CANCEL_OK, id=far_session.id or 0),
          "Only the teacher or staff can change this session."),
-        (SessionCb(action=SessionAction.MARK, id=far_session.id or 0, value=eve_access.user_id),
+        (LessonCb(action=LessonAction.MARK, id=far_session.id or 0, value=eve_access.user_id),
          "Only the teacher or staff can change this session."),
         (OrderCb(action=OrderAction.BACK, id=far_order.id or 0),
          "This button is out of date. Please use the menu below."),
-        (SessionCb(action=SessionAction.ENROL, id=999_999),
+        (LessonCb(action=LessonAction.ENROL, id=999_999),
          "This button is out of date. Please use the menu below."),
     ):
         assert await eve.forge(data.pack()) == answer, data
     await teacher.send("/menu")
     assert await teacher.forge(OrderCb(action=OrderAction.TAKE, id=far_order.id or 0).pack()) \
         == "Only teachers of this community can take its orders."
-    assert await teacher.forge(SessionCb(action=SessionAction.MOVE,
+    assert await teacher.forge(LessonCb(action=LessonAction.MOVE,
                                          id=far_session.id or 0).pack()) \
         == "Only the teacher or staff can change this session."
     await session.commit()
@@ -305,7 +268,7 @@ async def test_chinese_search_and_a_past_or_cancelled_session(
         session, access=staff_access, clock=clock, community_id=home.id or 0,
         teacher_id=staff_access.user_id, title="讲座", category=Category.HEALTH,
         starts_at=clock.now() + timedelta(hours=3), minutes=60, venue="客厅", capacity=5,
-        buttons=lambda kind, target: {"inline_keyboard": []})
+        buttons=OUTBOX_KEYBOARDS.courses)
     await li.tap("📚 课程")
     await li.press("🗓 近期课程")
     await li.press("2026-03-02 12:00 讲座")
@@ -359,10 +322,10 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     await staff.send("Room 3")
     await staff.press("20")
     await staff.press("✅ Yes, that's right")
-    [lesson] = await rows(session, CourseSession)
+    [lesson] = await rows(session, Lesson)
     assert lesson.teacher_id == teacher_access.user_id
 
-    await ann.forge(SessionCb(action=SessionAction.ENROL, id=lesson.id or 0).pack())
+    await ann.forge(LessonCb(action=LessonAction.ENROL, id=lesson.id or 0).pack())
     assert ann.last.startswith("You are enrolled ✅")
 
     # Staff move it by a day: Ann is told and her reminders follow.
@@ -377,7 +340,7 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
                       col(OutboxMessage.status) == "pending")
     moved = [m for m in mine if m.key and "has moved" in m.key]
     assert moved and moved[0].params["when"] == "2026-03-05 11:00"
-    [lesson] = await rows(session, CourseSession)
+    [lesson] = await rows(session, Lesson)
     assert sorted(m.not_before for m in mine if m.kind == "reminder") == [
         lesson.starts_at - timedelta(hours=24), lesson.starts_at - timedelta(hours=2)]
 

@@ -14,19 +14,9 @@ from models.invites import Invite
 from models.users import Role
 from services.clock import ManualClock
 from tests.factories import make_community
-from tests.handlers.conftest import ADMIN_TG_ID, Harness, Person
+from tests.handlers.conftest import ADMIN_TG_ID, Harness, onboard
 
 LINK = re.compile(r"https://t\.me/(\w+)\?start=(inv_[\w-]+)")
-
-
-async def onboard(person: Person, community: str | None = None) -> None:
-    await person.send("/start")
-    await person.press("✅ I agree")
-    if community:
-        await person.press(community)
-    elif person.handle.last_bot_message and "Choose later" in \
-            person.handle.last_bot_message.button_labels:
-        await person.press("Choose later")
 
 
 async def count(session: AsyncSession, model: type) -> int:

@@ -12,9 +12,9 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.emulator import Emulator
 from bot.factory import create_bot, create_dispatcher, create_storage
 from bot.middlewares.flood import SharedFlood, Verdict
+from emulator import Emulator
 from services.clock import ManualClock
 from tests.handlers.conftest import Harness
 

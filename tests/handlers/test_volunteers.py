@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
 from bot.callback_data import (
     VolDraftAction,
@@ -18,35 +18,21 @@ from bot.callback_data import (
     VolStaffAction,
     VolStaffCb,
 )
-from handlers.volunteer_keyboards import OUTBOX_BUTTONS
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
 from models.communities import Community
 from models.outbox import OutboxKind, OutboxMessage
-from models.users import Role, User
+from models.users import Role
 from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
-from services import users
 from services import volunteers as vol
 from services.access import Access
 from services.clock import ManualClock
 from tests.factories import grant, make_community
-from tests.handlers.conftest import Harness, Person
+from tests.handlers.conftest import Harness, Person, onboard, rows, user_of
+
+BUTTONS = OUTBOX_KEYBOARDS.volunteers
 
 TUE_18 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)  # 18:00 in Shanghai, the day after START
-
-
-async def onboard(person: Person, community: str, grid: str | None = None) -> None:
-    await person.send("/start")
-    await person.press("✅ I agree")
-    await person.press(community)
-    if grid:
-        await person.press(grid)
-
-
-async def user_of(session: AsyncSession, person: Person) -> User:
-    await session.commit()
-    user = await users.get_by_tg_id(session, tg_id=person.id)
-    assert user is not None
-    return user
 
 
 async def make_staff(harness: Harness, session: AsyncSession, clock: ManualClock,
@@ -68,13 +54,6 @@ async def become_volunteer(person: Person, community: str, skills: list[str],
     for time in times:
         await person.press("⬜ " + time)
     await person.press("Next ▶")
-
-
-async def rows(session: AsyncSession, model: type, *where: object) -> list:
-    await session.commit()
-    query = (select(model).where(*where).order_by(model.id)  # type: ignore[attr-defined]
-             .execution_options(populate_existing=True))
-    return list((await session.execute(query)).scalars().all())  # as the bot left them
 
 
 async def test_a_resident_volunteers_and_staff_publish_a_task_by_buttons(
@@ -151,12 +130,12 @@ async def test_forged_and_bad_buttons_get_plain_answers_and_change_nothing(
     ann = harness.person(2001, "Ann")
     await become_volunteer(ann, home.name, ["🚶 Street patrol"], [])
     task = await vol.create_task(
-        session, access=other_access, clock=clock, buttons=OUTBOX_BUTTONS,
+        session, access=other_access, clock=clock, buttons=BUTTONS,
         community_id=other.id or 0, title="Elsewhere", place="P",
         shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 1)])
     (foreign,) = await vol.task_shifts(session, task_id=task.id or 0)
     ours = await vol.create_task(
-        session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+        session, access=access, clock=clock, buttons=BUTTONS,
         community_id=home.id or 0, title="Ours", place="P",
         shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 1)])
     (shift,) = await vol.task_shifts(session, task_id=ours.id or 0)
@@ -212,7 +191,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
         await person.press("Next ▶")
         await person.press("Block 1")
     task = await vol.create_task(
-        session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+        session, access=access, clock=clock, buttons=BUTTONS,
         community_id=community.id or 0, title="Patrol", place="North gate",
         latitude=31.2304, longitude=121.4737,
         shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 3)])

@@ -6,17 +6,17 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel, col, select
 
-from bot.playground.demo import ADMIN, PEOPLE, STAFF, TEACHER, reset_demo, seed_demo
 from models.communities import Community, Grid
-from models.courses import Course, CourseOrder, CourseSession, Enrolment, EnrolmentStatus
+from models.courses import Course, CourseOrder, Enrolment, EnrolmentStatus, Lesson
 from models.polls import Poll
 from models.users import Role, RoleGrant, User
 from models.volunteers import Shift, VolunteerTask
+from playground.demo import ADMIN, PEOPLE, STAFF, TEACHER, reset_demo, seed_demo
 from services.access import load_access
 from services.clock import ManualClock
 
 COUNTED: tuple[type[SQLModel], ...] = (
-    User, Community, Grid, RoleGrant, Course, CourseOrder, CourseSession, Enrolment,
+    User, Community, Grid, RoleGrant, Course, CourseOrder, Lesson, Enrolment,
     VolunteerTask, Shift, Poll)
 
 
@@ -38,7 +38,7 @@ async def test_seeding_twice_creates_the_demo_once(
     first = await counts(sessionmaker)
     assert first["User"] == len(PEOPLE)
     assert first["Community"] == 3 and first["Grid"] >= 6
-    assert first["Course"] == 6 and first["CourseOrder"] == 3 and first["CourseSession"] == 2
+    assert first["Course"] == 6 and first["CourseOrder"] == 3 and first["Lesson"] == 2
     assert first["VolunteerTask"] == 2 and first["Poll"] == 1
 
     assert await seed_demo(sessionmaker, clock) is False
@@ -52,8 +52,8 @@ async def test_seeding_twice_creates_the_demo_once(
             assert access.is_staff == (person.kind == STAFF)
             assert access.is_teacher == (person.kind == TEACHER)
         # The tai chi class is full: Ann holds a seat, Bo is first on the waitlist.
-        full = (await session.execute(select(CourseSession).where(
-            col(CourseSession.capacity) == 3))).scalar_one()
+        full = (await session.execute(select(Lesson).where(
+            col(Lesson.capacity) == 3))).scalar_one()
         status = {uid: s for uid, s in (await session.execute(
             select(col(Enrolment.user_id), col(Enrolment.status)).where(
                 col(Enrolment.session_id) == full.id))).all()}
@@ -92,5 +92,5 @@ async def test_reset_wipes_everything_and_seeds_again(
         admins = await session.execute(select(func.count()).select_from(RoleGrant).where(
             col(RoleGrant.role) == Role.ADMIN))
         assert admins.scalar_one() == 1
-        sessions = (await session.execute(select(CourseSession))).scalars().all()
+        sessions = (await session.execute(select(Lesson))).scalars().all()
         assert all(s.starts_at > clock.now() for s in sessions)  # seeded from the new "now"

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from bot.config import Settings
-from bot.emulator import Emulator
 from bot.factory import create_bot
+from emulator import Emulator
 from models.outbox import OutboxMessage, OutboxStatus
 from models.users import User
 from scheduler.outbox import OutboxSender, SendLimits

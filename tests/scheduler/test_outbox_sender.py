@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel, col, select
 
 from bot.config import Settings
-from bot.emulator import Emulator, FloodLimits
 from bot.i18n import load_i18n
+from emulator import Emulator, FloodLimits
 from models.db import create_engine, create_sessionmaker
 from models.outbox import MediaKind, OutboxKind, OutboxMessage, OutboxStatus
 from scheduler import start_background

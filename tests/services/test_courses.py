@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from models.communities import Community
-from models.courses import Category, CourseSession, Enrolment, EnrolmentStatus, OrderStatus
+from models.courses import Category, Enrolment, EnrolmentStatus, Lesson, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.users import Role, User
 from services import course_orders, course_sessions, courses, privacy
@@ -22,19 +22,26 @@ from services.clock import ManualClock
 from services.courses import (
     AlreadyBacked,
     AlreadyEnrolled,
+    LessonClosed,
+    LessonFull,
     NotInWindow,
     OfferExpired,
     OrderClosed,
-    SessionClosed,
-    SessionFull,
     SimilarOrder,
 )
 from services.errors import InvalidInput, NotAllowed, NotFound
 from tests.factories import grant, make_community, make_user
 
 
-def buttons(kind: str, target: int) -> dict[str, Any]:
-    return {"inline_keyboard": [[{"text": kind, "callback_data": f"{kind}:{target}"}]]}
+class FakeButtons:
+    """services.courses.Buttons whose keyboards say which they are: "enrol:7"."""
+
+    def __getattr__(self, kind: str) -> Any:
+        return lambda target: {"inline_keyboard": [[{"text": kind,
+                                                      "callback_data": f"{kind}:{target}"}]]}
+
+
+buttons = FakeButtons()
 
 
 async def pending(session: AsyncSession, **where: Any) -> list[OutboxMessage]:
@@ -72,7 +79,7 @@ class World:
         return Access(user_id=user.id)
 
     async def lesson(self, *, capacity: int = 2, hours: float = 48,
-                     community: Community | None = None) -> CourseSession:
+                     community: Community | None = None) -> Lesson:
         community = community or self.home
         access = self.staff if community is self.home else self.far_teacher
         assert community.id is not None and self.teacher_user.id is not None
@@ -83,7 +90,7 @@ class World:
             starts_at=self.clock.now() + timedelta(hours=hours), minutes=60,
             venue="Living room", capacity=capacity, buttons=buttons)
 
-    async def enrol(self, user: User, lesson: CourseSession, waitlist: bool = True) -> Enrolment:
+    async def enrol(self, user: User, lesson: Lesson, waitlist: bool = True) -> Enrolment:
         assert lesson.id is not None
         return await course_sessions.enrol(
             self.session, access=self.access(user), user=user, clock=self.clock,
@@ -288,7 +295,7 @@ async def test_scheduling_from_an_order_tells_everyone_with_an_enrol_button(
     news = await pending(session, group_key=f"cn:{lesson.id}")
     assert sorted(m.user_id for m in news) == sorted([world.residents[0].id,
                                                       world.residents[1].id])
-    assert news[0].keyboard == buttons("enrol", lesson.id or 0)
+    assert news[0].keyboard == buttons.enrol(lesson.id or 0)
     await session.refresh(order)
     assert order.status == OrderStatus.SCHEDULED
 
@@ -300,7 +307,7 @@ async def test_enrolment_rules(world: World, session: AsyncSession, clock: Manua
     assert first.status == EnrolmentStatus.ENROLLED
     with pytest.raises(AlreadyEnrolled):
         await world.enrol(a, lesson)  # a double tap
-    with pytest.raises(SessionFull):
+    with pytest.raises(LessonFull):
         await world.enrol(b, lesson, waitlist=False)
     assert (await world.enrol(b, lesson)).status == EnrolmentStatus.WAITING
     with pytest.raises(AlreadyEnrolled):
@@ -314,13 +321,13 @@ async def test_enrolment_rules(world: World, session: AsyncSession, clock: Manua
         await world.enrol(c, foreign)
     # A past session, and a cancelled one.
     clock.advance(hours=49)
-    with pytest.raises(SessionClosed) as closed:
+    with pytest.raises(LessonClosed) as closed:
         await world.enrol(c, lesson)
     assert closed.value.reason == "past"
     later = await world.lesson()
     await course_sessions.cancel_session(session, access=world.teacher, clock=clock,
                                          session_id=later.id or 0)
-    with pytest.raises(SessionClosed) as closed:
+    with pytest.raises(LessonClosed) as closed:
         await world.enrol(c, later)
     assert closed.value.reason == "cancelled"
     await session.commit()
@@ -344,7 +351,7 @@ async def test_freed_seat_is_offered_in_turn_and_lapses_to_the_next(
     assert offer is not None and offer.status == EnrolmentStatus.OFFERED
     assert offer.offered_until == clock.now() + timedelta(hours=12)
     [message] = await pending(session, user_id=b.id)
-    assert message.keyboard == buttons("offer", lesson.id or 0)
+    assert message.keyboard == buttons.offer(lesson.id or 0)
     # Nobody else can take the held seat.
     d = world.residents[3]
     assert (await world.enrol(d, lesson)).status == EnrolmentStatus.WAITING
@@ -383,7 +390,7 @@ async def test_deleteme_gives_up_seats_ahead_and_the_sweep_offers_them_on(
 
     await privacy.erase_user(session, user=a, clock=clock)
 
-    async def status(lesson: CourseSession, user: User) -> EnrolmentStatus:
+    async def status(lesson: Lesson, user: User) -> EnrolmentStatus:
         enrolment = await course_sessions.my_enrolment(session, session_id=lesson.id or 0,
                                                        user_id=user.id or 0)
         assert enrolment is not None
@@ -396,7 +403,7 @@ async def test_deleteme_gives_up_seats_ahead_and_the_sweep_offers_them_on(
     assert await course_sessions.offer_free_seats(session, clock=clock, buttons=buttons) == 0
     assert await status(ahead, b) == EnrolmentStatus.OFFERED
     [offer] = await pending(session, user_id=b.id)
-    assert offer.keyboard == buttons("offer", ahead.id or 0)
+    assert offer.keyboard == buttons.offer(ahead.id or 0)
 
 
 async def test_offer_deadline_is_never_later_than_two_hours_before_the_start(
@@ -577,7 +584,7 @@ async def test_200_people_tapping_enrol_at_once_fill_exactly_10_seats(
                     own, access=Access(user_id=user.id or 0), user=user, clock=clock,
                     session_id=lesson.id or 0, buttons=buttons, waitlist=True)
                 return str(enrolment.status)
-            except SessionFull:
+            except LessonFull:
                 return "full"
 
     results = await asyncio.gather(*(tap(p) for p in people))

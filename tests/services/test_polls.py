@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.communities import Community, Grid
 from models.outbox import OutboxFile, OutboxMessage
 from models.users import Role, User
@@ -97,8 +98,10 @@ async def test_answers_count_people_per_option_overall_and_per_grid(
     clock.advance(days=3)
     with pytest.raises(polls.PollClosed):
         await polls.answer(session, clock=clock, user=b, poll_id=poll.id, position=0, option=0)
-    await polls_close(sessionmaker=sessionmaker, clock=clock, notify=lambda: None)
-    await polls_close(sessionmaker=sessionmaker, clock=clock, notify=lambda: None)
+    await polls_close(sessionmaker=sessionmaker, clock=clock, notify=lambda: None,
+                      keyboards=OUTBOX_KEYBOARDS)
+    await polls_close(sessionmaker=sessionmaker, clock=clock, notify=lambda: None,
+                      keyboards=OUTBOX_KEYBOARDS)
     await session.commit()
     results = (await session.execute(select(OutboxMessage).where(
         col(OutboxMessage.key) == polls.RESULTS_KEY))).scalars().all()

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from handlers.volunteer_keyboards import OUTBOX_BUTTONS
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
 from models.communities import Community
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
@@ -22,6 +22,8 @@ from services.access import Access
 from services.clock import ManualClock
 from services.errors import AlreadyExists, InvalidInput, NotAllowed
 from tests.factories import grant, make_community, make_user
+
+BUTTONS = OUTBOX_KEYBOARDS.volunteers
 
 # Tuesday 3 March 2026, 18:00–20:00 in Shanghai (the clock starts Monday 09:00 there).
 TUE_18 = datetime(2026, 3, 3, 10, 0, tzinfo=UTC)
@@ -46,7 +48,7 @@ async def patrol(
     headcount: int = 2, start: datetime = TUE_18, weeks: int = 1,
 ) -> list[Shift]:
     task = await vol.create_task(
-        session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+        session, access=access, clock=clock, buttons=BUTTONS,
         community_id=community.id or 0, title="Evening patrol", place="North gate",
         skills=[Skill.PATROL], latitude=31.2304, longitude=121.4737, weeks=weeks,
         shifts=[vol.ShiftSpec(start, start + timedelta(hours=2), headcount)])
@@ -98,12 +100,12 @@ async def test_bad_shifts_and_forged_staff_are_refused(
     for spec, reason in ((reversed_shift, "ends_before_start"), (nobody, "zero"),
                          (past, "past")):
         with pytest.raises(InvalidInput) as caught:
-            await vol.create_task(session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+            await vol.create_task(session, access=access, clock=clock, buttons=BUTTONS,
                                   community_id=home.id or 0, title="T", place="P",
                                   shifts=[spec])
         assert caught.value.reason == reason
     with pytest.raises(NotAllowed):
-        await vol.create_task(session, access=access, clock=clock, buttons=OUTBOX_BUTTONS,
+        await vol.create_task(session, access=access, clock=clock, buttons=BUTTONS,
                               community_id=other.id or 0, title="T", place="P",
                               shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=1), 1)])
 
@@ -120,17 +122,17 @@ async def test_headcount_double_taps_and_closed_shifts(
     (shift,) = await patrol(session, clock, access, home, headcount=2)
     sid = shift.id or 0
 
-    await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS, shift_id=sid)
+    await vol.claim_shift(session, user=a, clock=clock, buttons=BUTTONS, shift_id=sid)
     with pytest.raises(vol.AlreadyClaimed):
-        await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS, shift_id=sid)
-    await vol.claim_shift(session, user=b, clock=clock, buttons=OUTBOX_BUTTONS, shift_id=sid)
+        await vol.claim_shift(session, user=a, clock=clock, buttons=BUTTONS, shift_id=sid)
+    await vol.claim_shift(session, user=b, clock=clock, buttons=BUTTONS, shift_id=sid)
     with pytest.raises(vol.ShiftUnavailable, match="full"):
-        await vol.claim_shift(session, user=c, clock=clock, buttons=OUTBOX_BUTTONS, shift_id=sid)
+        await vol.claim_shift(session, user=c, clock=clock, buttons=BUTTONS, shift_id=sid)
     with pytest.raises(NotAllowed):
-        await vol.claim_shift(session, user=outsider, clock=clock, buttons=OUTBOX_BUTTONS,
+        await vol.claim_shift(session, user=outsider, clock=clock, buttons=BUTTONS,
                               shift_id=sid)
     with pytest.raises(vol.NotAVolunteer):
-        await vol.claim_shift(session, user=resident, clock=clock, buttons=OUTBOX_BUTTONS,
+        await vol.claim_shift(session, user=resident, clock=clock, buttons=BUTTONS,
                               shift_id=sid)
     await session.refresh(shift)
     assert (shift.taken, shift.headcount) == (2, 2)
@@ -145,11 +147,11 @@ async def test_headcount_double_taps_and_closed_shifts(
     (later,) = await patrol(session, clock, access, home, start=TUE_18 + timedelta(days=1))
     await vol.cancel_task(session, access=access, clock=clock, task_id=later.task_id)
     with pytest.raises(vol.ShiftUnavailable, match="cancelled"):
-        await vol.claim_shift(session, user=c, clock=clock, buttons=OUTBOX_BUTTONS,
+        await vol.claim_shift(session, user=c, clock=clock, buttons=BUTTONS,
                               shift_id=later.id or 0)
     clock.set(TUE_18 + timedelta(minutes=1))
     with pytest.raises(vol.ShiftUnavailable, match="past"):
-        await vol.claim_shift(session, user=c, clock=clock, buttons=OUTBOX_BUTTONS, shift_id=sid)
+        await vol.claim_shift(session, user=c, clock=clock, buttons=BUTTONS, shift_id=sid)
     with pytest.raises(vol.ShiftUnavailable, match="started"):
         await vol.withdraw(session, user=a, clock=clock, claim_id=1)
 
@@ -161,7 +163,7 @@ async def test_withdrawing_is_free_until_12_hours_before_then_needs_a_reason(
     access = await staff(session, clock, home)
     a, b = await volunteer(session, clock, home, "A"), await volunteer(session, clock, home, "B")
     (shift,) = await patrol(session, clock, access, home, headcount=1)
-    claim = await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS,
+    claim = await vol.claim_shift(session, user=a, clock=clock, buttons=BUTTONS,
                                   shift_id=shift.id or 0)
     clock.set(TUE_18 - timedelta(hours=13))
     await vol.withdraw(session, user=a, clock=clock, claim_id=claim.id or 0)
@@ -170,7 +172,7 @@ async def test_withdrawing_is_free_until_12_hours_before_then_needs_a_reason(
     assert await outbox_rows(session, kind=OutboxKind.STATUS) == []
 
     # The place is free again; B takes it, and later gives it back with a reason.
-    claim_b = await vol.claim_shift(session, user=b, clock=clock, buttons=OUTBOX_BUTTONS,
+    claim_b = await vol.claim_shift(session, user=b, clock=clock, buttons=BUTTONS,
                                     shift_id=shift.id or 0)
     with pytest.raises(NotAllowed):
         await vol.withdraw(session, user=a, clock=clock, claim_id=claim_b.id or 0)
@@ -184,7 +186,7 @@ async def test_withdrawing_is_free_until_12_hours_before_then_needs_a_reason(
     await session.refresh(shift)
     assert shift.taken == 0
     # Back again after withdrawing: the same row, claimed afresh, with new reminders.
-    again = await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS,
+    again = await vol.claim_shift(session, user=a, clock=clock, buttons=BUTTONS,
                                   shift_id=shift.id or 0)
     assert again.id == claim.id and again.status == ClaimStatus.CLAIMED
 
@@ -199,9 +201,9 @@ async def test_check_in_out_and_hours_confirmed_and_corrected(
     a = await volunteer(session, clock, home, "A")
     b = await volunteer(session, clock, home, "B")
     (shift,) = await patrol(session, clock, access, home)
-    claim = await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS,
+    claim = await vol.claim_shift(session, user=a, clock=clock, buttons=BUTTONS,
                                   shift_id=shift.id or 0)
-    claim_b = await vol.claim_shift(session, user=b, clock=clock, buttons=OUTBOX_BUTTONS,
+    claim_b = await vol.claim_shift(session, user=b, clock=clock, buttons=BUTTONS,
                                     shift_id=shift.id or 0)
     cid = claim.id or 0
 
@@ -270,12 +272,12 @@ async def test_a_short_shift_calls_the_other_volunteers_once_24_hours_before(
     match = await volunteer(session, clock, home, "Match")
     tutor = await volunteer(session, clock, home, "Tutor", skills=(Skill.TUTORING,))
     (shift,) = await patrol(session, clock, access, home, headcount=3)
-    await vol.claim_shift(session, user=match, clock=clock, buttons=OUTBOX_BUTTONS,
+    await vol.claim_shift(session, user=match, clock=clock, buttons=BUTTONS,
                           shift_id=shift.id or 0)
-    assert await vol.ping_short_shifts(session, clock=clock, buttons=OUTBOX_BUTTONS) == 0
+    assert await vol.ping_short_shifts(session, clock=clock, buttons=BUTTONS) == 0
     clock.set(TUE_18 - timedelta(hours=23))
-    assert await vol.ping_short_shifts(session, clock=clock, buttons=OUTBOX_BUTTONS) == 1
-    assert await vol.ping_short_shifts(session, clock=clock, buttons=OUTBOX_BUTTONS) == 0
+    assert await vol.ping_short_shifts(session, clock=clock, buttons=BUTTONS) == 1
+    assert await vol.ping_short_shifts(session, clock=clock, buttons=BUTTONS) == 0
     pings = await outbox_rows(session, kind=OutboxKind.PING)
     assert [(p.user_id, p.dedupe_key) for p in pings] == [
         (match.id, f"vping:t{shift.task_id}:u{match.id}"),
@@ -295,7 +297,7 @@ async def test_a_hundred_people_tap_claim_at_once_for_five_places(
     async def tap(user: User) -> str:
         async with sessionmaker() as own:  # each tap is its own update, its own session
             try:
-                await vol.claim_shift(own, user=user, clock=clock, buttons=OUTBOX_BUTTONS,
+                await vol.claim_shift(own, user=user, clock=clock, buttons=BUTTONS,
                                       shift_id=shift.id or 0)
             except vol.ShiftUnavailable as error:
                 return error.reason
@@ -319,9 +321,9 @@ async def test_deleteme_gives_back_places_ahead_and_keeps_the_hours_anonymous(
     a = await volunteer(session, clock, home, "A")
     past, ahead = await patrol(session, clock, access, home, headcount=1,
                                start=TUE_18 - timedelta(days=7), weeks=2)
-    done = await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS,
+    done = await vol.claim_shift(session, user=a, clock=clock, buttons=BUTTONS,
                                  shift_id=past.id or 0)
-    kept = await vol.claim_shift(session, user=a, clock=clock, buttons=OUTBOX_BUTTONS,
+    kept = await vol.claim_shift(session, user=a, clock=clock, buttons=BUTTONS,
                                  shift_id=ahead.id or 0)
     clock.set(TUE_18 - timedelta(days=3))  # the first shift is over, the second ahead
 
@@ -339,5 +341,5 @@ async def test_deleteme_gives_back_places_ahead_and_keeps_the_hours_anonymous(
     profile = (await session.execute(select(Volunteer))).scalar_one()
     assert profile.paused and profile.other_skill is None
     b = await volunteer(session, clock, home, "B")  # the place is free for someone else
-    await vol.claim_shift(session, user=b, clock=clock, buttons=OUTBOX_BUTTONS,
+    await vol.claim_shift(session, user=b, clock=clock, buttons=BUTTONS,
                           shift_id=ahead.id or 0)

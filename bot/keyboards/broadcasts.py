@@ -1,0 +1,50 @@
+"""A broadcast's progress message and delivery report: the texts and the Cancel button,
+drawn by the progress job (scheduler/broadcasts.py) and the 📢 screens alike."""
+
+from __future__ import annotations
+
+import math
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.callback_data import BroadcastAction, BroadcastCb
+from bot.keyboards.builder import InlineKeyboardBuilder
+from models.broadcasts import Broadcast, BroadcastStatus
+from services.broadcasts import Report
+
+
+def progress_text(broadcast: Broadcast, report: Report, *, rate: float) -> str:
+    """The progress line, in the current locale."""
+    done = report.sent + report.blocked + report.failed + report.skipped
+    text = _("📤 Sending announcement #{id}: {done} of {total}").format(
+        id=broadcast.id, done=done, total=report.total)
+    text += "\n" + counts_line(report)
+    minutes = math.ceil(report.waiting / rate / 60) if report.waiting else 0
+    if minutes:
+        text += "\n" + _("About {minutes} min left.").format(minutes=minutes)
+    return text
+
+
+def counts_line(report: Report) -> str:
+    return _("Sent {sent} · blocked the bot {blocked} · failed {failed} · "
+             "muted or left {skipped}").format(sent=report.sent, blocked=report.blocked,
+                                              failed=report.failed, skipped=report.skipped)
+
+
+def final_text(broadcast: Broadcast, report: Report) -> str:
+    """The delivery report (also for a cancelled broadcast)."""
+    if broadcast.status == BroadcastStatus.CANCELLED:
+        head = _("✖ Announcement #{id} was cancelled. {cancelled} messages were not sent.").format(
+            id=broadcast.id, cancelled=report.cancelled)
+    else:
+        head = _("✅ Announcement #{id} has gone out to {total} people.").format(
+            id=broadcast.id, total=report.total)
+    return head + "\n" + counts_line(report)
+
+
+def cancel_keyboard(broadcast: Broadcast) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖ Cancel sending"),
+                   callback_data=BroadcastCb(action=BroadcastAction.STOP, id=broadcast.id or 0))
+    return builder.as_markup()

@@ -1,0 +1,69 @@
+"""One way to put a screen in front of a person: edit the message whose button they
+pressed when that can be done, send a new one when it cannot.
+
+A pressed message cannot be edited when it is too old for the client to show
+(`InaccessibleMessage`), when it is a photo or a file (its text is a caption), or when
+the new screen has a reply keyboard (only new messages can carry one); an edit that
+changes nothing ("message is not modified", a double tap) is no error and costs no
+second message.
+
+    await show(callback, text, reply_markup=builder.as_markup())   # edit, else send
+    await show(message, text, reply_markup=main_menu(access))      # a typed reply: send
+    await show(callback, text, new=True)                           # keep the old one
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import (
+    CallbackQuery,
+    ForceReply,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | ForceReply
+
+# Bad requests that mean "send it anew instead" (Telegram's own words).
+CANNOT_EDIT = ("message can't be edited", "message to edit not found",
+               "there is no text in the message to edit", "message is too old")
+
+
+async def show(event: CallbackQuery | Message, text: str, *, reply_markup: Markup | None = None,
+               new: bool = False, **options: Any) -> Message | None:
+    """Show `text` (with `reply_markup`) in the chat of `event`: in place of the pressed
+    message where possible, else as a new message. Returns the message shown, or None
+    when an unchanged screen was left as it was."""
+    if isinstance(event, Message):
+        return await event.answer(text, reply_markup=reply_markup, **options)
+    pressed = event.message
+    editable = (isinstance(pressed, Message) and pressed.text is not None and not new
+                and not isinstance(reply_markup, ReplyKeyboardMarkup | ReplyKeyboardRemove
+                                   | ForceReply))
+    if editable:
+        assert isinstance(pressed, Message)
+        try:
+            edited = await pressed.edit_text(
+                text, reply_markup=reply_markup if isinstance(
+                    reply_markup, InlineKeyboardMarkup) else None, **options)
+        except TelegramBadRequest as error:
+            if "message is not modified" in error.message:
+                return None
+            if not any(words in error.message for words in CANNOT_EDIT):
+                raise
+        else:
+            return edited if isinstance(edited, Message) else None
+    if event.bot is None:
+        return None
+    chat_id = pressed.chat.id if pressed is not None else event.from_user.id
+    return await event.bot.send_message(chat_id, text, reply_markup=reply_markup, **options)
+
+
+async def send(event: CallbackQuery | Message, text: str, *, reply_markup: Markup | None = None,
+               **options: Any) -> Message | None:
+    """A new message in the chat of `event`, leaving the pressed one as it is."""
+    return await show(event, text, reply_markup=reply_markup, new=True, **options)

@@ -1,0 +1,409 @@
+"""📚 Courses: the home screen, the course menu and search, teachers' offers, staff's rules.
+
+```mermaid
+stateDiagram-v2
+    [*] --> Home: 📚 Courses
+    Home --> Categories: 📖 Course menu
+    Categories --> Courses: a category (◀ ▶ pages)
+    Courses --> Course: a course
+    Course --> Ordering: 🙋 Order this course (handlers/courses/orders.py)
+    Home --> Search: 🔍 Search
+    Search --> Courses: a word typed
+    Home --> OfferCategory: ➕ Offer a course (teacher)
+    OfferCategory --> OfferTitle: a category
+    OfferTitle --> OfferDescription: title typed
+    OfferDescription --> Home: description typed (staff review it)
+    Home --> Review: ✅ offers (staff) --> Review: approve / reject
+    Home --> Rules: ⚙️ Course rules (staff) --> Rules: threshold / reminders
+```
+Orders are in handlers/courses/orders.py, sessions in handlers/courses/sessions.py.
+"""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.callback_data import (
+    CourseAction,
+    CourseCb,
+    LessonAction,
+    LessonCb,
+    OrderAction,
+    OrderCb,
+)
+from bot.filters import MenuButton
+from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.pager import add_pager
+from bot.replies import answer_not_allowed, answer_out_of_date
+from handlers.courses.texts import (
+    CATEGORY_LABELS,
+    category_name,
+    courses_home,
+    home_button,
+    home_markup,
+    work_community,
+)
+from models.courses import Category, Course, CourseStatus
+from models.users import User
+from services import courses
+from services.access import Access
+from services.clock import Clock
+from services.errors import InvalidInput, NotAllowed, NotFound
+
+router = Router(name=__name__)
+
+SEARCH_MAX = 30
+THRESHOLDS = (3, 5, 8, 10, 15, 20)
+REMINDER_PRESETS: tuple[tuple[int, ...], ...] = ((24, 2), (24,), (2,), (48, 24, 2), (24, 1))
+
+
+class CourseFlow(StatesGroup):
+    search = State()
+    offer_title = State()
+    offer_description = State()
+
+
+def no_home() -> str:
+    return _("Please choose your community first, in ⚙️ Settings → 🏠 My community.")
+
+
+def categories_keyboard(action: CourseAction) -> InlineKeyboardBuilder:
+    builder = InlineKeyboardBuilder()
+    for category, label in CATEGORY_LABELS.items():
+        builder.button(text=_(label), callback_data=CourseCb(action=action, cat=category))
+    builder.adjust(2)
+    return builder
+
+
+def course_text(course: Course) -> str:
+    text = _("📖 <b>{title}</b>\n{category} · {minutes} min").format(
+        title=html.escape(course.title), category=category_name(course.category),
+        minutes=course.minutes)
+    if course.description:
+        text += "\n\n" + html.escape(course.description)
+    return text
+
+
+async def show_courses(
+    message: Message, *, session: AsyncSession, community_id: int, page: int,
+    category: Category | None = None, query: str | None = None, edit: bool = False,
+) -> None:
+    """A page of the menu: one category's courses, or those matching a search."""
+    found = await courses.list_courses(session, community_id=community_id, category=category,
+                                       query=query, page=page)
+    builder = InlineKeyboardBuilder()
+    for course in found.items:
+        builder.button(text=course.title, callback_data=CourseCb(action=CourseAction.COURSE,
+                                                                 id=course.id or 0))
+    builder.adjust(1)
+    add_pager(builder, page=found.page, pages=found.pages, make=lambda p: CourseCb(
+        action=CourseAction.MENU, cat=category or "", page=p))
+    builder.row(InlineKeyboardButton(
+        text=_("🙋 Order something else"), callback_data=OrderCb(action=OrderAction.NEW).pack()))
+    builder.row(home_button())
+    if query:
+        head = (_("Courses matching “{query}”:") if found.items else
+                _("No course matches “{query}”. You can order it instead.")).format(
+            query=html.escape(query))
+    else:
+        head = category_name(category or "") + "\n" + (
+            _("Choose a course:") if found.items else _("No courses here yet."))
+    if edit:
+        await message.edit_text(head, reply_markup=builder.as_markup())
+    else:
+        await message.answer(head, reply_markup=builder.as_markup())
+
+
+@router.message(MenuButton("courses"))
+async def on_courses(message: Message, access: Access, state: FSMContext) -> None:
+    """📚 Courses: the home screen, with teacher's and staff's buttons by role."""
+    await state.clear()
+    await message.answer(_("📚 Courses. What would you like to do?"),
+                         reply_markup=courses_home(access).as_markup())
+
+
+@router.callback_query(CourseCb.filter(F.action == CourseAction.HOME))
+async def on_home(callback: CallbackQuery, access: Access, state: FSMContext) -> None:
+    """◀ Courses: back to the home screen."""
+    await callback.answer()
+    await state.clear()
+    if isinstance(callback.message, Message):
+        await callback.message.edit_text(_("📚 Courses. What would you like to do?"),
+                                         reply_markup=courses_home(access).as_markup())
+
+
+@router.callback_query(CourseCb.filter(F.action == CourseAction.MENU))
+async def on_menu(callback: CallbackQuery, callback_data: CourseCb, user: User,
+                  session: AsyncSession) -> None:
+    """📖 Course menu: the six categories, then a category's courses a page at a time."""
+    if user.community_id is None:
+        await callback.answer(no_home(), show_alert=True)
+        return
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if not callback_data.cat:
+        builder = categories_keyboard(CourseAction.MENU)
+        builder.row(home_button())
+        await callback.message.edit_text(_("📖 Course menu. Choose a category:"),
+                                         reply_markup=builder.as_markup())
+        return
+    try:
+        category = Category(callback_data.cat)
+    except ValueError:
+        return
+    await show_courses(callback.message, session=session, community_id=user.community_id,
+                       category=category, page=callback_data.page, edit=True)
+
+
+@router.callback_query(CourseCb.filter(F.action == CourseAction.COURSE))
+async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User,
+                    access: Access, session: AsyncSession) -> None:
+    """One course: what it is, with Order and (for its teacher or staff) Schedule."""
+    try:
+        course = await courses.get_course(session, course_id=callback_data.id)
+    except NotFound:
+        course = None
+    if course is None or not (
+            (course.status == CourseStatus.APPROVED and course.community_id == user.community_id)
+            or access.can_manage(course.community_id) or course.teacher_id == access.user_id):
+        await callback.answer(_("This course is no longer on the menu."), show_alert=True)
+        return
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    builder = InlineKeyboardBuilder()
+    if course.status == CourseStatus.APPROVED:
+        builder.button(text=_("🙋 Order this course"),
+                       callback_data=OrderCb(action=OrderAction.NEW, id=course.id or 0))
+        if course.teacher_id == access.user_id or access.can_manage(course.community_id):
+            builder.button(text=_("🗓 Schedule a session"),
+                           callback_data=LessonCb(action=LessonAction.NEW, id=course.id or 0))
+    builder.row(home_button())
+    builder.adjust(1)
+    await callback.message.answer(course_text(course), reply_markup=builder.as_markup())
+
+
+@router.callback_query(CourseCb.filter(F.action == CourseAction.SEARCH))
+async def on_search(callback: CallbackQuery, user: User, state: FSMContext) -> None:
+    """🔍 Search: ask for a word."""
+    if user.community_id is None:
+        await callback.answer(no_home(), show_alert=True)
+        return
+    await callback.answer()
+    await state.set_state(CourseFlow.search)
+    if isinstance(callback.message, Message):
+        await callback.message.answer(_("Type a word from the course's name, for example "
+                                        "“太极” or “phone” (or /cancel)."))
+
+
+@router.message(CourseFlow.search, F.text, ~F.text.startswith("/"))
+async def on_search_text(message: Message, user: User, session: AsyncSession,
+                         state: FSMContext) -> None:
+    """The search word: courses whose name or description contains it."""
+    query = (message.text or "").strip()[:SEARCH_MAX]
+    await state.clear()
+    if user.community_id is None:
+        await message.answer(no_home())
+        return
+    await show_courses(message, session=session, community_id=user.community_id, page=0,
+                       query=query)
+
+
+# --- Teachers offer courses ------------------------------------------------------------
+
+
+@router.callback_query(CourseCb.filter(F.action == CourseAction.OFFER))
+async def on_offer(callback: CallbackQuery, callback_data: CourseCb, access: Access,
+                   user: User, state: FSMContext) -> None:
+    """➕ Offer a course: the category, then the title and description are typed."""
+    community_id = work_community(access, user, access.teacher_of | access.staff_of)
+    if community_id is None:
+        await callback.answer(_("Only teachers can offer courses."), show_alert=True)
+        return
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    if not callback_data.cat:
+        await callback.message.answer(_("Which category is your course in?"),
+                                      reply_markup=categories_keyboard(
+                                          CourseAction.OFFER).as_markup())
+        return
+    try:
+        category = Category(callback_data.cat)
+    except ValueError:
+        return
+    await state.set_state(CourseFlow.offer_title)
+    await state.update_data(category=category, community_id=community_id)
+    await callback.message.answer(_("What is the course called? (at most 60 characters)"))
+
+
+@router.message(CourseFlow.offer_title, F.text, ~F.text.startswith("/"))
+async def on_offer_title(message: Message, state: FSMContext) -> None:
+    """The course's title."""
+    try:
+        title = courses.clean_text(message.text or "", field="title", limit=60)
+    except InvalidInput as error:
+        await message.answer(text_error(error, 60))
+        return
+    await state.update_data(title=title)
+    await state.set_state(CourseFlow.offer_description)
+    await message.answer(_("Describe it in a few sentences: what will people learn? "
+                           "(at most 500 characters)"))
+
+
+@router.message(CourseFlow.offer_description, F.text, ~F.text.startswith("/"))
+async def on_offer_description(message: Message, access: Access, session: AsyncSession,
+                               state: FSMContext, clock: Clock) -> None:
+    """The description: the offer is saved and waits for staff."""
+    data = await state.get_data()
+    try:
+        course = await courses.offer_course(
+            session, access=access, clock=clock, community_id=int(data["community_id"]),
+            title=str(data["title"]), description=message.text or "",
+            category=Category(data["category"]), minutes=60)
+    except InvalidInput as error:
+        await message.answer(text_error(error, 500))
+        return
+    except (NotAllowed, NotFound, KeyError):
+        await state.clear()
+        await message.answer(_("You can't do that here."))
+        return
+    await state.clear()
+    done = (_("Your course is on the menu ✅") if course.status == CourseStatus.APPROVED
+            else _("Thank you! Staff will look at your course soon. ✅"))
+    await message.answer(done + "\n\n" + course_text(course),
+                         reply_markup=home_markup())
+
+
+def text_error(error: InvalidInput, limit: int) -> str:
+    if error.reason == "too_long":
+        return _("That is too long: at most {limit} characters. Please send it again.").format(
+            limit=limit)
+    return _("That is empty. Please send it again.")
+
+
+@router.callback_query(CourseCb.filter(F.action == CourseAction.SUBJECT))
+async def on_subject(callback: CallbackQuery, callback_data: CourseCb, access: Access,
+                     session: AsyncSession) -> None:
+    """🏷 What I teach: tap categories on and off; orders in them reach the teacher."""
+    if not access.is_teacher:
+        await callback.answer(_("Only teachers can do this."), show_alert=True)
+        return
+    try:
+        if callback_data.cat:
+            subjects = await courses.toggle_subject(session, access=access,
+                                                    category=Category(callback_data.cat))
+        else:
+            subjects = await courses.subjects_of(session, user_id=access.user_id)
+    except ValueError:
+        await answer_out_of_date(callback)
+        return
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    builder = InlineKeyboardBuilder()
+    for category, label in CATEGORY_LABELS.items():
+        mark = "✅ " if category in subjects else ""
+        builder.button(text=mark + _(label),
+                       callback_data=CourseCb(action=CourseAction.SUBJECT, cat=category))
+    builder.adjust(2)
+    builder.row(home_button())
+    text = _("Which categories do you teach? Tap to choose. You will hear about orders "
+             "in them.")
+    if callback_data.cat:
+        await callback.message.edit_text(text, reply_markup=builder.as_markup())
+    else:
+        await callback.message.answer(text, reply_markup=builder.as_markup())
+
+
+# --- Staff -----------------------------------------------------------------------------
+
+
+@router.callback_query(CourseCb.filter(F.action.in_({CourseAction.REVIEW, CourseAction.APPROVE,
+                                                     CourseAction.REJECT})))
+async def on_review(callback: CallbackQuery, callback_data: CourseCb, access: Access,
+                    session: AsyncSession, clock: Clock) -> None:
+    """✅ Course offers: staff approve or turn down what teachers offered."""
+    try:
+        if callback_data.action != CourseAction.REVIEW:
+            course = await courses.review_course(
+                session, access=access, clock=clock, course_id=callback_data.id,
+                approve=callback_data.action == CourseAction.APPROVE)
+            await callback.answer(_("On the menu ✅") if course.status == CourseStatus.APPROVED
+                                  else _("Turned down."))
+        elif not (access.is_staff or access.is_admin):
+            raise NotAllowed("staff only")
+        else:
+            await callback.answer()
+    except (NotAllowed, NotFound):
+        await answer_not_allowed(callback)
+        return
+    if not isinstance(callback.message, Message):
+        return
+    waiting = await courses.pending_courses(session, access=access)
+    builder = InlineKeyboardBuilder()
+    lines = []
+    for number, course in enumerate(waiting[:5], start=1):
+        lines.append(f"{number}. " + course_text(course))
+        builder.row(
+            InlineKeyboardButton(text=_("✅ Approve {n}").format(n=number), callback_data=CourseCb(
+                action=CourseAction.APPROVE, id=course.id or 0).pack()),
+            InlineKeyboardButton(text=_("✖ Turn down {n}").format(n=number),
+                                 callback_data=CourseCb(action=CourseAction.REJECT,
+                                                        id=course.id or 0).pack()))
+    builder.row(home_button())
+    text = "\n\n".join(lines) if lines else _("No course offers are waiting.")
+    await callback.message.edit_text(text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(CourseCb.filter(F.action.in_({CourseAction.RULES, CourseAction.THRESHOLD,
+                                                     CourseAction.REMINDERS})))
+async def on_rules(callback: CallbackQuery, callback_data: CourseCb, access: Access,
+                   user: User, session: AsyncSession, clock: Clock) -> None:
+    """⚙️ Course rules: how many backers alert staff, and when reminders go out."""
+    community_id = work_community(access, user, access.staff_of)
+    if community_id is None:
+        await answer_not_allowed(callback)
+        return
+    try:
+        if callback_data.action == CourseAction.THRESHOLD:
+            await courses.set_rules(session, access=access, clock=clock,
+                                    community_id=community_id, threshold=callback_data.page)
+        elif callback_data.action == CourseAction.REMINDERS:
+            await courses.set_rules(session, access=access, clock=clock,
+                                    community_id=community_id,
+                                    reminder_hours=REMINDER_PRESETS[callback_data.page])
+    except (NotAllowed, InvalidInput, IndexError):
+        await answer_out_of_date(callback)
+        return
+    await callback.answer()
+    if not isinstance(callback.message, Message):
+        return
+    rules = await courses.get_rules(session, community_id=community_id)
+    builder = InlineKeyboardBuilder()
+    for value in THRESHOLDS:
+        mark = "✅ " if value == rules.threshold else ""
+        builder.button(text=f"{mark}{value}", callback_data=CourseCb(
+            action=CourseAction.THRESHOLD, page=value))
+    for index, preset in enumerate(REMINDER_PRESETS):
+        mark = "✅ " if preset == rules.reminder_hours else ""
+        builder.button(text=mark + " + ".join(_("{h} h").format(h=h) for h in preset),
+                       callback_data=CourseCb(action=CourseAction.REMINDERS, page=index))
+    builder.adjust(6, 2, 2, 1)
+    builder.row(home_button())
+    text = _("⚙️ Course rules\nStaff and teachers are told when an order has {threshold} "
+             "backers (first row).\nReminders go out {hours} before a session (other rows)."
+             ).format(threshold=rules.threshold,
+                      hours=" + ".join(_("{h} h").format(h=h) for h in rules.reminder_hours))
+    if callback_data.action == CourseAction.RULES:
+        await callback.message.answer(text, reply_markup=builder.as_markup())
+    else:
+        await callback.message.edit_text(text, reply_markup=builder.as_markup())

@@ -1,0 +1,147 @@
+"""What the course screens share: names of categories and statuses, lines of text, and
+the buttons of the messages the course services queue in the outbox."""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+
+from bot.callback_data import (
+    CourseAction,
+    CourseCb,
+    LessonAction,
+    LessonCb,
+    OrderAction,
+    OrderCb,
+)
+from bot.i18n import N_
+from bot.keyboards.builder import InlineKeyboardBuilder
+from models.courses import Category, CourseOrder, EnrolmentStatus, Lesson, TimeOfDay
+from models.users import User
+from services.access import Access
+
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.CIVIC: N_("🏛 Civic education"),
+    Category.HEALTH: N_("🩺 Health education"),
+    Category.ARTS: N_("🎨 Arts"),
+    Category.SKILLS: N_("🔧 Practical skills"),
+    Category.SPORTS: N_("🏃 Sports and fitness"),
+    Category.GOVERNANCE: N_("🤝 Community governance"),
+}
+TIME_LABELS: dict[TimeOfDay, str] = {
+    TimeOfDay.ANY: N_("Any time"),
+    TimeOfDay.MORNING: N_("Morning"),
+    TimeOfDay.AFTERNOON: N_("Afternoon"),
+    TimeOfDay.EVENING: N_("Evening"),
+}
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+WHEN = "%Y-%m-%d %H:%M"
+
+
+def category_name(category: str) -> str:
+    try:
+        return _(CATEGORY_LABELS[Category(category)])
+    except ValueError:
+        return category
+
+
+def days_text(days: int) -> str:
+    if not days or days == 0b111_1111:
+        return _("any day")
+    return "、".join(_(name) for bit, name in enumerate(WEEKDAYS) if days & (1 << bit))
+
+
+def when(moment: datetime, timezone: str) -> str:
+    return moment.astimezone(ZoneInfo(timezone)).strftime(WHEN)
+
+
+def weekday(moment: datetime, timezone: str) -> str:
+    return _(WEEKDAYS[moment.astimezone(ZoneInfo(timezone)).weekday()])
+
+
+def order_text(order: CourseOrder) -> str:
+    """One order, in full."""
+    return _("🙋 <b>{topic}</b>\n{category}\nWhen: {days}, {time}\nExpected: about {expected} "
+             "people\nBacked by {backers} neighbours").format(
+        topic=html.escape(order.topic), category=category_name(order.category),
+        days=days_text(order.days), time=_(TIME_LABELS[TimeOfDay(order.time_of_day)]).lower(),
+        expected=order.expected, backers=order.backers)
+
+
+def session_text(lesson: Lesson, timezone: str, *, held: int | None = None) -> str:
+    """One session: what, when, where, seats."""
+    text = _("📚 <b>{title}</b>\n🕒 {when} ({weekday}), {minutes} min\n📍 {venue}").format(
+        title=html.escape(lesson.title), when=when(lesson.starts_at, timezone),
+        weekday=weekday(lesson.starts_at, timezone), minutes=lesson.minutes,
+        venue=html.escape(lesson.venue))
+    if held is not None:
+        text += "\n" + _("Seats: {free} free of {capacity}").format(
+            free=max(0, lesson.capacity - held), capacity=lesson.capacity)
+    return text
+
+
+def status_name(status: str) -> str:
+    return {
+        EnrolmentStatus.ENROLLED: _("you are enrolled ✅"),
+        EnrolmentStatus.OFFERED: _("a seat is kept for you: please confirm"),
+        EnrolmentStatus.WAITING: _("you are on the waiting list"),
+    }.get(EnrolmentStatus(status), "")
+
+
+def person(user: User) -> str:
+    return html.escape(user.first_name or _("(no name)"))
+
+
+def home_button() -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=_("◀ Courses"),
+                                callback_data=CourseCb(action=CourseAction.HOME).pack())
+
+
+def home_markup() -> InlineKeyboardMarkup:
+    """Just the ◀ Courses button."""
+    return InlineKeyboardMarkup(inline_keyboard=[[home_button()]])
+
+
+def courses_home(access: Access) -> InlineKeyboardBuilder:
+    """The 📚 Courses screen: resident's buttons first, then teacher's and staff's."""
+    builder = InlineKeyboardBuilder()
+    rows: list[tuple[str, Any]] = [
+        (_("📖 Course menu"), CourseCb(action=CourseAction.MENU)),
+        (_("🔍 Search courses"), CourseCb(action=CourseAction.SEARCH)),
+        (_("🗓 Sessions coming up"), LessonCb(action=LessonAction.LIST)),
+        (_("🙋 Order a course"), OrderCb(action=OrderAction.NEW)),
+        (_("👥 Neighbours' orders"), OrderCb(action=OrderAction.LIST)),
+        (_("🎒 My courses"), LessonCb(action=LessonAction.MINE)),
+    ]
+    if access.is_teacher:
+        rows += [
+            (_("✋ Orders I can teach"), OrderCb(action=OrderAction.TEACH)),
+            (_("🧑‍🏫 My teaching"), LessonCb(action=LessonAction.TEACHING)),
+            (_("➕ Offer a course"), CourseCb(action=CourseAction.OFFER)),
+            (_("🏷 What I teach"), CourseCb(action=CourseAction.SUBJECT)),
+        ]
+    if access.is_staff or access.is_admin:
+        if not access.is_teacher:
+            rows.append((_("➕ Offer a course"), CourseCb(action=CourseAction.OFFER)))
+        rows += [
+            (_("✅ Course offers to review"), CourseCb(action=CourseAction.REVIEW)),
+            (_("📊 Community sessions"), LessonCb(action=LessonAction.STAFF)),
+            (_("⚙️ Course rules"), CourseCb(action=CourseAction.RULES)),
+        ]
+    for label, data in rows:
+        builder.button(text=label, callback_data=data)
+    builder.adjust(1)
+    return builder
+
+
+def work_community(access: Access, user: User, of: frozenset[int]) -> int | None:
+    """The community a teacher or staff member acts for: their home one if they work
+    there, else the first they work in (admins: their home community)."""
+    if user.community_id is not None and (user.community_id in of or access.is_admin):
+        return user.community_id
+    return min(of) if of else None
