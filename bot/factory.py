@@ -37,7 +37,7 @@ from bot.middlewares import (
     RefusalMiddleware,
     UserMiddleware,
 )
-from bot.middlewares.retry import RetryAfterMiddleware
+from bot.middlewares.retry import ExpiredQueryMiddleware, RetryAfterMiddleware
 from handlers import routers
 from models.users import LOCALES
 from services.clock import Clock
@@ -59,6 +59,7 @@ def create_bot(
     session.middleware(ApiMetricsMiddleware())
     if interactive:
         session.middleware(RetryAfterMiddleware())
+        session.middleware(ExpiredQueryMiddleware())
     return Bot(token=token, session=session,
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import cast
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import TelegramMethod
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.methods import AnswerCallbackQuery, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 log = logging.getLogger(__name__)
@@ -46,3 +47,27 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                 await asyncio.sleep(error.retry_after)
         raise AssertionError("unreachable")  # pragma: no cover
 
+
+
+class ExpiredQueryMiddleware(BaseRequestMiddleware):
+    """An answer to a button press that Telegram no longer takes is not an error.
+
+    Telegram refuses to answer a callback query twice, or after ~15 s. Both happen
+    to a correct bot: a replica that answered the tap and died before finishing is
+    sent the same update again, and a slow moment can pass 15 s. The rest of the
+    handler (the message the person is waiting for) must still run.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        try:
+            return await make_request(bot, method)
+        except TelegramBadRequest as error:
+            if not isinstance(method, AnswerCallbackQuery) or "query is too old" not in str(error):
+                raise
+            log.info("answerCallbackQuery: the query was already answered or expired")
+            return cast(Response[TelegramType], Response[bool](ok=True, result=True))

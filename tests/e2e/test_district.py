@@ -74,9 +74,19 @@ async def nginx(tmp_path: Path) -> AsyncIterator[tuple[int, list[int]]]:
     await asyncio.wait_for(process.wait(), 10)
 
 
+REPEATED_AGREE = "You have already agreed"
+
+
 async def onboard(user: UserHandle) -> None:
     await step(user, user.send("/start"), "Privacy notice")
-    await step(user, user.press_text("✅ I agree"), "Which community")
+    await user.press_text("✅ I agree")
+    answer = await user.wait_for(
+        lambda m: "Which community" in m.content or REPEATED_AGREE in m.content, timeout=20)
+    if REPEATED_AGREE in answer.content:
+        # The killed replica recorded the consent and died before answering; the
+        # update, sent again, found it recorded: the person is on the main menu (and
+        # picks a community later in Settings).
+        return
     await step(user, user.send("Sunny"), "Communities matching")  # only in the FSM state
     await step(user, user.press_text("Sunny Garden"), "All set")
 
@@ -119,22 +129,36 @@ async def test_three_replicas_behind_nginx_one_killed_mid_crowd(
         print((tmp_path / "error.log").read_text())
         raise
 
-    for user in crowd:  # every step answered, and each answer sent once
-        texts = [m.content for m in user.bot_messages]
-        for expected in ("Privacy notice", "Which community", "All set"):
-            assert sum(expected in text for text in texts) == 1, (user.id, texts)
     handled_by = {port: 0 for port in ports}
+    failed = 0  # requests the killed replica took and never answered: nginx said 502
     for line in (tmp_path / "access.log").read_text().splitlines():
+        status, _, upstreams = line.partition(" ")
+        failed += status != "200"
         for port in ports:
-            if f"127.0.0.1:{port}" in line:
+            if f"127.0.0.1:{port}" in upstreams.split(", ")[-1]:
                 handled_by[port] += 1
+    # Every step answered. Telegram (and the emulator) send an unanswered update again,
+    # so an update the killed replica had handled but not yet answered is handled twice:
+    # a second copy of one answer, at most, for each such request.
+    extra = repeated = 0
+    for user in crowd:
+        texts = [m.content for m in user.bot_messages]
+        steps = ("Privacy notice", "Which community", "All set")
+        if any(REPEATED_AGREE in text for text in texts):
+            steps, repeated = ("Privacy notice",), repeated + 1
+        for expected in steps:
+            copies_of = sum(expected in text for text in texts)
+            assert copies_of >= 1, (user.id, texts)
+            extra += copies_of - 1
+    print(f"requests per replica: {handled_by}; {failed} failed at the kill; "
+          f"{extra} answers sent twice; {repeated} sent to the menu by a repeated consent")
+    assert extra <= failed
     assert all(handled_by.values()), handled_by  # the conversations crossed replicas
     assert [r.method.lower() for r in emulator.requests].count("getupdates") == 0
     for replica in (replicas[0], replicas[2]):
         assert await replica.stop() == 0
     assert [str(v) for v in emulator.violations] == []
     assert emulator.unanswered_callback_queries() == []
-    print("requests per replica:", handled_by)
 
 
 async def test_a_broadcast_to_2000_with_three_replicas_and_the_leader_killed(
@@ -168,8 +192,8 @@ async def test_a_broadcast_to_2000_with_three_replicas_and_the_leader_killed(
             session, access=Access(user_id=1, is_admin=True), clock=SystemClock(),
             community_id=community_id, text=TEXT, audience=Audience("all"))
 
-    def delivered() -> int:
-        return sum(copies(emulator, p) for p in people)
+    def delivered() -> int:  # cheap: the emulator's loop must not stall behind the test
+        return emulator.send_stats().total_sends
 
     await wait_until(lambda: delivered() >= 600, 60, "600 deliveries")
     leaders[0].kill()
@@ -184,7 +208,8 @@ async def test_a_broadcast_to_2000_with_three_replicas_and_the_leader_killed(
     await wait_until(lambda: any("this replica runs the outbox sender" in r.output
                                  for r in others), 30, "a takeover")
     took_over = time.monotonic() - killed_at
-    await wait_until(lambda: all(copies(emulator, p) >= 1 for p in people), 120,
+    await wait_until(lambda: delivered() >= len(people), 120, "2000 deliveries")
+    await wait_until(lambda: all(copies(emulator, p) >= 1 for p in people), 30,
                      "delivery to everyone")
     counts = [copies(emulator, p) for p in people]
     duplicates = sum(1 for n in counts if n > 1)

@@ -99,3 +99,22 @@ async def test_the_flood_limit_is_one_limit_across_replicas(
     assert await take(1) is Verdict.PASS
     for client in clients:
         await client.aclose()
+
+
+async def test_a_tap_delivered_twice_is_not_an_error(harness: Harness) -> None:
+    """A replica answers a button and dies before its HTTP answer; Telegram sends the
+    update again to another, whose answerCallbackQuery Telegram then refuses ("query
+    is too old"). The person still gets the next step, and no error."""
+    ann = harness.person(3001, "Ann")
+    await ann.send("/start")
+    await ann.handle.press_text("✅ I agree")
+    updates = await harness.bot.get_updates(offset=harness.offset, timeout=0)
+    assert len(updates) == 1
+    harness.offset = updates[0].update_id + 1
+    await harness.dp.feed_update(harness.bot, updates[0])
+    first = ann.last
+    assert first.startswith("Thank you!")
+    await harness.dp.feed_update(harness.bot, updates[0])  # the same update, again
+    # The person is told where they are, not given an apology.
+    assert ann.last == "You have already agreed. Here is the main menu."
+    assert not [t for t in ann.texts if "went wrong" in t]
