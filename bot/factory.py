@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
 
 from aiogram import Bot, Dispatcher, Router
@@ -15,9 +17,9 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.methods import TelegramMethod
+from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import BotCommand, InputFile
+from aiogram.types import BotCommand, InputFile, Update
 from aiogram.utils.i18n import gettext as _
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload
@@ -37,10 +39,14 @@ from bot.middlewares import (
     RefusalMiddleware,
     UserMiddleware,
 )
+from bot.middlewares.buttons import ForgedButtonMiddleware
+from bot.middlewares.private import PrivateChatMiddleware
 from bot.middlewares.retry import ExpiredQueryMiddleware, RetryAfterMiddleware
 from handlers import routers
 from models.users import LOCALES
 from services.clock import Clock
+
+log = logging.getLogger(__name__)
 
 
 def create_bot(
@@ -74,9 +80,12 @@ class LeanSession(AiohttpSession):
     - A request with no file to upload is sent as a plain urlencoded body. aiohttp's
       FormData, which aiogram uses for every request, sets up a multipart writer
       (and a random boundary) even when it then sends the same urlencoded body.
+
+    And one fault: an update it cannot parse is skipped instead of stalling polling.
     """
 
     _pinned: ClassVar[dict[Any, type[Response[Any]]]] = {}
+    unreadable_updates = 0  # updates skipped because they could not be parsed
 
     def check_response(
         self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
@@ -91,11 +100,44 @@ class LeanSession(AiohttpSession):
             try:
                 response = response_type.model_validate_json(content, context={"bot": bot})
             except ValidationError:
-                pass  # aiogram's check below raises its own error for it
+                if isinstance(method, GetUpdates):
+                    readable = self._readable_updates(bot, content)
+                    if readable is not None:
+                        return cast(Response[TelegramType], readable)
+                # else aiogram's check below raises its own error for it
             else:
                 if response.ok:
                     return response
         return super().check_response(bot, method, status_code, content)
+
+    def _readable_updates(self, bot: Bot, content: str) -> Response[list[Update]] | None:
+        """A batch of updates with the ones aiogram cannot read left out.
+
+        Otherwise one such update (a field of a newer Bot API, a malformed one) fails
+        the whole batch, and polling asks for the same offset for ever: nobody is
+        answered again. Each unreadable one is logged with its id, counted in
+        `unreadable_updates`, and stands in the batch as an empty update, so the
+        offset moves past it (the dispatcher drops an update with no event).
+        """
+        try:
+            answer = json.loads(content)
+        except ValueError:
+            return None
+        if not isinstance(answer, dict) or answer.get("ok") is not True or \
+                not isinstance(answer.get("result"), list):
+            return None
+        updates = []
+        for item in answer["result"]:
+            try:
+                updates.append(Update.model_validate(item, context={"bot": bot}))
+            except ValidationError as error:
+                update_id = item.get("update_id") if isinstance(item, dict) else None
+                self.unreadable_updates += 1
+                log.error("update %s cannot be read, skipped: %s", update_id,
+                          error.errors(include_url=False, include_input=False))
+                if isinstance(update_id, int):
+                    updates.append(Update(update_id=update_id))
+        return Response[list[Update]](ok=True, result=updates)
 
     def build_form_data(  # type: ignore[override]
         self, bot: Bot, method: TelegramMethod[TelegramType]
@@ -230,9 +272,12 @@ def create_dispatcher(
     dp = Dispatcher(storage=storage, settings=settings,
                     sessionmaker=sessionmaker, clock=clock, outbox_notify=outbox_notify,
                     keyboards=keyboards, **deps)
-    # Outer middlewares on the update run in this order for every event.
+    # Outer middlewares on the update run in this order for every event. The first two
+    # only watch (the update's id for log lines; the metrics); the next keeps groups and
+    # channels out, before anything reads or writes a person's rows.
     dp.update.outer_middleware(UpdateContextMiddleware())
     dp.update.outer_middleware(UpdateMetricsMiddleware())
+    dp.update.outer_middleware(PrivateChatMiddleware(i18n))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(LocaleMiddleware(i18n))
@@ -240,6 +285,7 @@ def create_dispatcher(
         rate=settings.flood_rate, window=settings.flood_window_seconds, clock=clock,
         redis=shared_redis(storage), prefix=f"clr:flood:{bot_id_of(settings)}"))
     dp.update.outer_middleware(RefusalMiddleware(dp))
+    dp.callback_query.outer_middleware(ForgedButtonMiddleware())
     for router in routers(dev_clock=dev_clock_enabled(settings)):
         _attach(dp, router)
     _run_sync_filters_inline(dp)

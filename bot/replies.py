@@ -76,7 +76,16 @@ INVALID: dict[tuple[str, str], str] = {
     ("skills", "empty"): N_("Please choose at least one skill, or type one."),
     # names of communities and grids
     ("community_name", "empty"): N_("The name is empty."),
+    ("community_name", "too_long"): N_("The name is too long (at most {limit} characters)."),
     ("grid_name", "empty"): N_("The name is empty."),
+    ("grid_name", "too_long"): N_("The name is too long (at most {limit} characters)."),
+    # broadcasts
+    ("text", "too_long"): N_("That is too long: at most 4096 characters, or 1024 "
+                             "under a photo or document."),
+    ("text", "empty"): N_("Please write something to announce."),
+    ("audience", "empty"): N_("Nobody is in that audience yet, so nothing was sent."),
+    ("send_at", "past"): N_("That time has passed. Please choose a later one."),
+    ("send_at", "too_far"): N_("That is too far ahead: at most {limit} days."),
 }
 
 

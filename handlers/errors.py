@@ -8,9 +8,10 @@ import logging
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, Message
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.exc import OperationalError
 
 from bot.config import Settings
 from bot.i18n import load_i18n, locale_for
@@ -55,10 +56,21 @@ async def on_error(
     locale = locale_for(event_from_user.language_code if event_from_user else None,
                         settings.default_locale)
     with i18n.context(), i18n.use_locale(locale):
-        text = _("Sorry, something went wrong on our side. Please try again, or send /menu.")
+        if isinstance(error, OperationalError | TimeoutError | ConnectionError):
+            # The database stayed locked or unreachable past the wait (models/db.py,
+            # bot/middlewares/db.py): nothing was saved, and trying again will work.
+            text = _("Sorry, the bot is very busy just now and could not save that. "
+                     "Nothing was changed: please try again in a minute.")
+        else:
+            text = _("Sorry, something went wrong on our side. Please try again, "
+                     "or send /menu.")
     try:
         if update.callback_query:
-            await update.callback_query.answer(text, show_alert=True)
+            try:
+                await update.callback_query.answer(text, show_alert=True)
+            except TelegramBadRequest:  # answered before it failed: say it in the chat
+                if isinstance(update.callback_query.message, Message):
+                    await update.callback_query.message.answer(text)
         elif update.message:
             await update.message.answer(text)
     except Exception:  # the apology itself failed (network, blocked); the log has it all

@@ -1,8 +1,13 @@
-"""Noticing when a user blocks or unblocks the bot."""
+"""Noticing when a user blocks or unblocks the bot: only their private chat counts.
+
+Being removed from a group (or removing the bot from one) says nothing about whether
+the person still wants our messages; the dispatcher keeps groups out, and so does this.
+"""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.enums import ChatType
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,6 +16,7 @@ from services import users
 from services.clock import Clock
 
 router = Router(name=__name__)
+router.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
 
 
 @router.my_chat_member(ChatMemberUpdatedFilter(member_status_changed=KICKED))

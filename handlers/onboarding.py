@@ -2,16 +2,20 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> Privacy: /start (new user)
+    [*] --> Privacy: /start (new user; an invite link waits in the FSM data)
     Privacy --> Privacy: 🌐 language button
-    Privacy --> Community: ✅ I agree (invite link redeemed here if any)
+    Privacy --> Community: ✅ I agree (a waiting invite is redeemed here)
+    Privacy --> Menu: ✅ I agree (the invite gave a community, or there are none yet)
+    [*] --> Community: /start (agreed, no community yet) / ⚙️ Settings → 🏠 My community
     Community --> Community: typed text = search / ◀ ▶ pages
     Community --> Grid: community chosen (it has grids)
-    Community --> Menu: community chosen (no grids)
-    Grid --> Menu: grid chosen / "not sure"
-    [*] --> Menu: /start (already set up)
+    Community --> Menu: community chosen (no grids) / Choose later
+    Grid --> Menu: grid chosen / "Not sure"
+    [*] --> Menu: /start (already set up; an invite link is redeemed at once)
     Menu --> [*]
 ```
+An invite link that cannot be used is said in the greeting with bot/replies.py's
+words (`reply_for`), and onboarding goes on.
 """
 
 from __future__ import annotations
@@ -23,17 +27,27 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import HomeAction, HomeCb, LanguageCb, PrivacyAction, PrivacyCb
+from bot.callback_data.common import (
+    HomeCommunityCb,
+    HomeGridCb,
+    HomeLaterCb,
+    HomePageCb,
+    LanguageCb,
+    PrivacyAction,
+    PrivacyCb,
+)
 from bot.config import Settings
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import add_pager
-from bot.replies import out_of_date
+from bot.middlewares.private import FROM_GROUP
+from bot.replies import out_of_date, reply_for
+from bot.screens import send, show
 from handlers.courses.sessions import CHECK_IN_PREFIX, check_in_by_link
 from models.users import User
 from services import communities, invites, users
@@ -62,6 +76,11 @@ def privacy_text() -> str:
         "Only the staff of your community see it, to organise courses and services. "
         "Nothing is shared with anyone else.\n\n"
         "You can get all of it with /mydata and erase it with /deleteme at any time."
+    ) + "\n\n" + _(
+        "Erasing removes at once your name, your Telegram account and everything you wrote, "
+        "also from messages already sent about you. What stays names no one: counts (how "
+        "many people ordered, enrolled, volunteered or answered) and the staff's audit "
+        "lines (what was done, by number), kept as long as the community keeps its records."
     )
 
 
@@ -72,26 +91,25 @@ def language_keyboard() -> InlineKeyboardBuilder:
     return builder
 
 
-async def show_privacy(message: Message, state: FSMContext) -> None:
+async def show_privacy(event: CallbackQuery | Message, state: FSMContext) -> None:
     """Ask for consent, offering the other language right there."""
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ I agree"), callback_data=PrivacyCb(action=PrivacyAction.ACCEPT))
     builder.attach(language_keyboard())
     builder.adjust(1, 2)
     await state.set_state(Onboarding.privacy)
-    await message.answer(
-        _("Welcome to the community living room! 👋") + "\n\n" + privacy_text(),
-        reply_markup=builder.as_markup(),
-    )
+    await send(event, _("Welcome to the community living room! 👋") + "\n\n" + privacy_text(),
+               reply_markup=builder.as_markup())
 
 
-async def show_menu(message: Message, access: Access, text: str | None = None) -> None:
-    """Send the main menu keyboard with a short line."""
-    await message.answer(text or _("Main menu. Choose below 👇"), reply_markup=main_menu(access))
+async def show_menu(event: CallbackQuery | Message, access: Access,
+                    text: str | None = None) -> None:
+    """Send the main menu keyboard with a short line (a reply keyboard: always anew)."""
+    await send(event, text or _("Main menu. Choose below 👇"), reply_markup=main_menu(access))
 
 
 async def ask_community(
-    message: Message, session: AsyncSession, state: FSMContext, *, page: int = 0,
+    event: CallbackQuery | Message, session: AsyncSession, state: FSMContext, *, page: int = 0,
     query: str | None = None, edit: bool = False, intro: str | None = None,
 ) -> None:
     """List communities (filtered by what the user typed), a page at a time."""
@@ -110,29 +128,26 @@ async def ask_community(
     await state.update_data(home_query=query)
     builder = InlineKeyboardBuilder()
     for community in found.items:
-        builder.button(text=community.name, callback_data=HomeCb(
-            action=HomeAction.COMMUNITY, community_id=community.id or 0))
+        builder.button(text=community.name, callback_data=HomeCommunityCb(
+            community_id=community.id or 0))
     builder.adjust(1)
-    add_pager(builder, page=found.page, pages=found.pages,
-              make=lambda p: HomeCb(action=HomeAction.PAGE, page=p))
+    add_pager(builder, page=found.page, pages=found.pages, make=lambda p: HomePageCb(page=p))
     builder.row(InlineKeyboardButton(text=_("Choose later"),
-                                     callback_data=HomeCb(action=HomeAction.LATER).pack()))
-    if edit:
-        await message.edit_text(text, reply_markup=builder.as_markup())
-    else:
-        await message.answer(text, reply_markup=builder.as_markup())
+                                     callback_data=HomeLaterCb().pack()))
+    await show(event, text, reply_markup=builder.as_markup(), new=not edit)
 
 
 async def continue_onboarding(
-    message: Message, *, user: User, access: Access, session: AsyncSession, state: FSMContext,
+    event: CallbackQuery | Message, *, user: User, access: Access, session: AsyncSession,
+    state: FSMContext,
     greeting: str | None = None,
 ) -> None:
     """Take the user to the next step they still need: consent, community, or the menu."""
     if user.consented_at is None:
-        await show_privacy(message, state)
+        await show_privacy(event, state)
         return
     if user.community_id is None and await communities.count_communities(session) > 0:
-        await ask_community(message, session, state, intro=greeting and (
+        await ask_community(event, session, state, intro=greeting and (
             greeting + "\n\n" + _("Which community do you live in?\n"
                                   "Type part of its name, or choose from the list:")))
         return
@@ -141,16 +156,7 @@ async def continue_onboarding(
         greeting = (greeting or "") + ("\n\n" if greeting else "") + _(
             "No communities have been set up yet. You will be able to choose yours later "
             "in ⚙️ Settings.")
-    await show_menu(message, access, greeting)
-
-
-def invite_error_text(reason: str) -> str:
-    return {
-        "expired": _("This invite link has expired. Please ask for a new one."),
-        "used": _("This invite link has already been used. Each link works once."),
-        "revoked": _("This invite link was withdrawn. Please ask for a new one."),
-        "already_held": _("You already have this role, so the link was left unused."),
-    }.get(reason, _("This invite link is not valid. Please check it or ask for a new one."))
+    await show_menu(event, access, greeting)
 
 
 def role_granted_text(role: str, community: str | None) -> str:
@@ -162,14 +168,16 @@ def role_granted_text(role: str, community: str | None) -> str:
 
 
 async def redeem(
-    message: Message, *, token: str, user: User, session: AsyncSession, clock: Clock,
+    *, token: str, user: User, session: AsyncSession, clock: Clock,
     access: Access, settings: Settings,
 ) -> tuple[str, Access]:
-    """Use an invite token; returns what to tell the user and their new roles."""
+    """Use an invite token; returns what to tell the user and their new roles. A link
+    that cannot be used is said in the greeting (bot/replies.py's words), and
+    onboarding goes on."""
     try:
         invite = await invites.redeem_invite(session, user=user, clock=clock, token=token)
     except InviteUnusable as error:
-        return invite_error_text(error.reason), access
+        return reply_for(error), access
     community = None
     if invite.community_id is not None:
         community = (await communities.get_community(
@@ -196,7 +204,7 @@ async def on_start(
         if user.consented_at is None:
             await state.update_data(invite_token=token)
         else:
-            greeting, access = await redeem(message, token=token, user=user, session=session,
+            greeting, access = await redeem(token=token, user=user, session=session,
                                             clock=clock, access=access,
                                             settings=settings)
     elif payload.startswith(CHECK_IN_PREFIX):
@@ -205,7 +213,7 @@ async def on_start(
                                    user=user, access=access, session=session, clock=clock,
                                    outbox_notify=outbox_notify)
             return
-    elif payload:
+    elif payload and payload != FROM_GROUP:  # the link the bot leaves in a group: a plain /start
         greeting = _("That link is not one I know. Here is the main menu.")
     if user.consented_at is None:
         await show_privacy(message, state)  # keeps a pending invite token in the state data
@@ -221,23 +229,32 @@ async def on_accept(
 ) -> None:
     """✅ I agree: record consent, use a pending invite, go on to the community."""
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
     if user.consented_at is not None and await state.get_state() != Onboarding.privacy:
-        await callback.message.answer(_("You have already agreed. Here is the main menu."),
-                                      reply_markup=main_menu(access))
+        await show_menu(callback, access, _("You have already agreed. Here is the main menu."))
         return
     await users.accept_privacy(session, user=user, clock=clock)
-    await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     token = (await state.get_data()).get("invite_token")
     greeting = _("Thank you! ✅")
     if token:
-        text, access = await redeem(callback.message, token=token, user=user, session=session,
+        text, access = await redeem(token=token, user=user, session=session,
                                     clock=clock, access=access, settings=settings)
         greeting += "\n" + text
     await state.clear()
-    await continue_onboarding(callback.message, user=user, access=access, session=session,
+    await continue_onboarding(callback, user=user, access=access, session=session,
                               state=state, greeting=greeting)
+
+
+async def drop_buttons(callback: CallbackQuery) -> None:
+    """Take the buttons off the pressed message: that step is done."""
+    await set_buttons(callback, None)
+
+
+async def set_buttons(callback: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
+    """Change only the buttons of the pressed message (its words stay), where it can
+    still be edited; bot.screens.show replaces the words too."""
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=markup)
 
 
 @router.callback_query(LanguageCb.filter())
@@ -252,16 +269,15 @@ async def on_language(
     await users.set_locale(session, user=user, locale=callback_data.code)
     with i18n.use_locale(callback_data.code):
         await callback.answer(_("Language: English"))
-        if not isinstance(callback.message, Message):
-            return
         if await state.get_state() == Onboarding.privacy:
             data = await state.get_data()
-            await callback.message.delete()
-            await show_privacy(callback.message, state)
+            if isinstance(callback.message, Message):
+                await callback.message.delete()
+            await show_privacy(callback, state)
             await state.update_data(data)
         else:
-            await callback.message.edit_reply_markup(reply_markup=None)
-            await show_menu(callback.message, access, _("Language: English"))
+            await drop_buttons(callback)
+            await show_menu(callback, access, _("Language: English"))
 
 
 @router.message(Command("language"))
@@ -271,16 +287,15 @@ async def on_language_command(message: Message) -> None:
                          reply_markup=language_keyboard().as_markup())
 
 
-@router.callback_query(HomeCb.filter(F.action == HomeAction.PAGE))
+@router.callback_query(HomePageCb.filter())
 async def on_community_page(
-    callback: CallbackQuery, callback_data: HomeCb, session: AsyncSession, state: FSMContext,
+    callback: CallbackQuery, callback_data: HomePageCb, session: AsyncSession,
+    state: FSMContext,
 ) -> None:
     """◀ ▶ through the list of communities."""
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
     query = (await state.get_data()).get("home_query")
-    await ask_community(callback.message, session, state, page=callback_data.page,
+    await ask_community(callback, session, state, page=callback_data.page,
                         query=query, edit=True)
 
 
@@ -292,20 +307,18 @@ async def on_community_search(message: Message, session: AsyncSession,
     await ask_community(message, session, state, query=query or None)
 
 
-@router.callback_query(HomeCb.filter(F.action == HomeAction.LATER))
+@router.callback_query(HomeLaterCb.filter())
 async def on_choose_later(callback: CallbackQuery, access: Access, state: FSMContext) -> None:
     """Skip choosing a community for now; ⚙️ Settings offers it again."""
     await callback.answer()
     await state.clear()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
-        await show_menu(callback.message, access,
-                        _("You can choose your community later in ⚙️ Settings."))
+    await drop_buttons(callback)
+    await show_menu(callback, access, _("You can choose your community later in ⚙️ Settings."))
 
 
-@router.callback_query(HomeCb.filter(F.action == HomeAction.COMMUNITY))
+@router.callback_query(HomeCommunityCb.filter())
 async def on_community_chosen(
-    callback: CallbackQuery, callback_data: HomeCb, user: User, access: Access,
+    callback: CallbackQuery, callback_data: HomeCommunityCb, user: User, access: Access,
     session: AsyncSession, state: FSMContext,
 ) -> None:
     """A community was chosen: ask for the grid, or finish if it has none."""
@@ -317,32 +330,29 @@ async def on_community_chosen(
                               show_alert=True)
         return
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
     grids = await communities.list_grids(session, community_id=community.id or 0)
     if not grids:
         await users.set_home(session, user=user, community_id=community.id or 0, grid_id=None)
-        await callback.message.edit_text(
-            _("Your community: {name}").format(name=html.escape(community.name)))
+        await show(callback, _("Your community: {name}").format(
+            name=html.escape(community.name)))
         await state.clear()
-        await show_menu(callback.message, access, _("All set! 🎉"))
+        await show_menu(callback, access, _("All set! 🎉"))
         return
     builder = InlineKeyboardBuilder()
     for grid in grids:
-        builder.button(text=grid.name, callback_data=HomeCb(
-            action=HomeAction.GRID, community_id=community.id or 0, grid_id=grid.id or 0))
-    builder.button(text=_("Not sure"), callback_data=HomeCb(
-        action=HomeAction.GRID, community_id=community.id or 0, grid_id=0))
+        builder.button(text=grid.name, callback_data=HomeGridCb(
+            community_id=community.id or 0, grid_id=grid.id or 0))
+    builder.button(text=_("Not sure"), callback_data=HomeGridCb(
+        community_id=community.id or 0, grid_id=0))
     builder.adjust(2)
     await state.set_state(Onboarding.grid)
-    await callback.message.edit_text(
-        _("{name}: which grid (block) do you live in?").format(name=html.escape(community.name)),
-        reply_markup=builder.as_markup())
+    await show(callback, _("{name}: which grid (block) do you live in?").format(
+        name=html.escape(community.name)), reply_markup=builder.as_markup())
 
 
-@router.callback_query(HomeCb.filter(F.action == HomeAction.GRID))
+@router.callback_query(HomeGridCb.filter())
 async def on_grid_chosen(
-    callback: CallbackQuery, callback_data: HomeCb, user: User, access: Access,
+    callback: CallbackQuery, callback_data: HomeGridCb, user: User, access: Access,
     session: AsyncSession, state: FSMContext,
 ) -> None:
     """The grid was chosen (or "not sure"): save the home and show the menu."""
@@ -354,13 +364,11 @@ async def on_grid_chosen(
                               show_alert=True)
         return
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
     community = await communities.get_community(session, community_id=callback_data.community_id)
     where = html.escape(community.name)
     if callback_data.grid_id:
         grid = await communities.get_grid(session, grid_id=callback_data.grid_id)
         where += " · " + html.escape(grid.name)
-    await callback.message.edit_text(_("Your community: {name}").format(name=where))
+    await show(callback, _("Your community: {name}").format(name=where))
     await state.clear()
-    await show_menu(callback.message, access, _("All set! 🎉"))
+    await show_menu(callback, access, _("All set! 🎉"))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Any
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
@@ -17,11 +18,12 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import (
+from bot.callback_data.common import (
     DeleteMeAction,
     DeleteMeCb,
-    NotifyAction,
-    NotifyCb,
+    NotifyQuietCb,
+    NotifyQuietSetCb,
+    NotifyToggleCb,
     SettingsAction,
     SettingsCb,
 )
@@ -30,7 +32,15 @@ from bot.filters import MenuButton
 from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import answer_out_of_date
-from handlers.onboarding import ask_community, language_keyboard, privacy_text, show_menu
+from bot.screens import send, show
+from handlers.onboarding import (
+    ask_community,
+    drop_buttons,
+    language_keyboard,
+    privacy_text,
+    set_buttons,
+    show_menu,
+)
 from models.outbox import OutboxKind
 from models.users import User
 from services import preferences, privacy
@@ -57,34 +67,56 @@ async def on_settings(message: Message) -> None:
     await message.answer(_("⚙️ Settings"), reply_markup=builder.as_markup())
 
 
-@router.callback_query(SettingsCb.filter())
-async def on_settings_choice(
-    callback: CallbackQuery, callback_data: SettingsCb, user: User, session: AsyncSession,
-    state: FSMContext, settings: Settings,
-) -> None:
-    """A settings button."""
+def setting(action: SettingsAction) -> Any:
+    return SettingsCb.filter(F.action == action)
+
+
+@router.callback_query(setting(SettingsAction.LANGUAGE))
+async def on_settings_language(callback: CallbackQuery) -> None:
+    """🌐 Language: both languages (handlers.onboarding.on_language answers)."""
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
-    message = callback.message
-    match callback_data.action:
-        case SettingsAction.LANGUAGE:
-            await message.answer(_("Choose your language:"),
-                                 reply_markup=language_keyboard().as_markup())
-        case SettingsAction.NOTIFICATIONS:
-            prefs = await preferences.get_preferences(
-                session, user_id=user.id or 0,
-                defaults=preferences.parse_quiet_hours(settings.quiet_hours))
-            await message.answer(notifications_text(prefs),
-                                 reply_markup=notifications_keyboard(prefs))
-        case SettingsAction.HOME:
-            await ask_community(message, session, state)
-        case SettingsAction.PRIVACY:
-            await message.answer(privacy_text())
-        case SettingsAction.MY_DATA:
-            await send_my_data(message, user=user, session=session)
-        case SettingsAction.DELETE_ME:
-            await ask_delete_me(message)
+    await send(callback, _("Choose your language:"), reply_markup=language_keyboard().as_markup())
+
+
+@router.callback_query(setting(SettingsAction.NOTIFICATIONS))
+async def on_settings_notifications(callback: CallbackQuery, user: User, session: AsyncSession,
+                                    settings: Settings) -> None:
+    """🔔 Notifications: what is muted, and the quiet hours."""
+    await callback.answer()
+    prefs = await preferences.get_preferences(
+        session, user_id=user.id or 0, defaults=preferences.parse_quiet_hours(settings.quiet_hours))
+    await send(callback, notifications_text(prefs), reply_markup=notifications_keyboard(prefs))
+
+
+@router.callback_query(setting(SettingsAction.HOME))
+async def on_settings_home(callback: CallbackQuery, session: AsyncSession,
+                           state: FSMContext) -> None:
+    """🏠 My community: the onboarding's community list again."""
+    await callback.answer()
+    await ask_community(callback, session, state)
+
+
+@router.callback_query(setting(SettingsAction.PRIVACY))
+async def on_settings_privacy(callback: CallbackQuery) -> None:
+    """🔒 Privacy notice."""
+    await callback.answer()
+    await send(callback, privacy_text())
+
+
+@router.callback_query(setting(SettingsAction.MY_DATA))
+async def on_settings_my_data(callback: CallbackQuery, user: User,
+                              session: AsyncSession) -> None:
+    """📄 My data: the file."""
+    await callback.answer()
+    if isinstance(callback.message, Message):
+        await send_my_data(callback.message, user=user, session=session)
+
+
+@router.callback_query(setting(SettingsAction.DELETE_ME))
+async def on_settings_delete_me(callback: CallbackQuery) -> None:
+    """🗑 Delete my data: ask first."""
+    await callback.answer()
+    await ask_delete_me(callback)
 
 
 # What can be muted, in the order shown; reminders and one's own updates cannot be.
@@ -114,57 +146,59 @@ def notifications_keyboard(prefs: preferences.Preferences) -> InlineKeyboardMark
     builder = InlineKeyboardBuilder()
     for kind, label in MUTABLE:
         state = _("off") if kind in prefs.muted else _("on")
-        builder.button(text=f"{_(label)}: {state}",
-                       callback_data=NotifyCb(action=NotifyAction.TOGGLE, kind=kind))
+        builder.button(text=f"{_(label)}: {state}", callback_data=NotifyToggleCb(kind=kind))
     builder.button(text=_("🌙 Quiet hours: {hours}").format(hours=quiet_label(prefs)),
-                   callback_data=NotifyCb(action=NotifyAction.QUIET))
+                   callback_data=NotifyQuietCb())
     builder.adjust(1)
     return builder.as_markup()
 
 
-@router.callback_query(NotifyCb.filter())
-async def on_notify_choice(
-    callback: CallbackQuery, callback_data: NotifyCb, user: User, session: AsyncSession,
-    clock: Clock, settings: Settings,
-) -> None:
-    """A notification setting: mute or unmute a kind, or pick quiet hours."""
-    if not isinstance(callback.message, Message) or user.id is None:
-        await callback.answer()
+@router.callback_query(NotifyQuietCb.filter())
+async def on_quiet(callback: CallbackQuery) -> None:
+    """🌙 Quiet hours: the choices."""
+    builder = InlineKeyboardBuilder()
+    for preset, (start, end) in QUIET_PRESETS.items():
+        builder.button(text=f"{start:02d}:00–{end:02d}:00",
+                       callback_data=NotifyQuietSetCb(preset=preset))
+    builder.button(text=_("No quiet hours"), callback_data=NotifyQuietSetCb(preset=0))
+    builder.adjust(1)
+    await callback.answer()
+    await set_buttons(callback, builder.as_markup())
+
+
+@router.callback_query(NotifyToggleCb.filter())
+async def on_toggle(callback: CallbackQuery, callback_data: NotifyToggleCb, user: User,
+                    session: AsyncSession, clock: Clock, settings: Settings) -> None:
+    """A kind of news on or off."""
+    kinds = {str(kind) for kind, _label in MUTABLE}
+    if callback_data.kind not in kinds or user.id is None:
+        await answer_out_of_date(callback)
         return
     defaults = preferences.parse_quiet_hours(settings.quiet_hours)
     prefs = await preferences.get_preferences(session, user_id=user.id, defaults=defaults)
-    if callback_data.action == NotifyAction.QUIET:
-        builder = InlineKeyboardBuilder()
-        for preset, (start, end) in QUIET_PRESETS.items():
-            builder.button(text=f"{start:02d}:00–{end:02d}:00", callback_data=NotifyCb(
-                action=NotifyAction.QUIET_SET, preset=preset))
-        builder.button(text=_("No quiet hours"),
-                       callback_data=NotifyCb(action=NotifyAction.QUIET_SET, preset=0))
-        builder.adjust(1)
-        await callback.answer()
-        await callback.message.edit_reply_markup(reply_markup=builder.as_markup())
-        return
-    if callback_data.action == NotifyAction.TOGGLE:
-        kinds = {str(kind) for kind, _label in MUTABLE}
-        if callback_data.kind not in kinds:
-            await answer_out_of_date(callback)
-            return
-        kind = OutboxKind(callback_data.kind)
-        prefs = await preferences.set_muted(session, user_id=user.id, clock=clock, kind=kind,
-                                            muted=kind not in prefs.muted, defaults=defaults)
-    elif callback_data.preset == 0:
-        prefs = await preferences.set_quiet_hours(session, user_id=user.id, clock=clock,
-                                                  start=None, end=None)
-    elif callback_data.preset in QUIET_PRESETS:
-        start, end = QUIET_PRESETS[callback_data.preset]
-        prefs = await preferences.set_quiet_hours(session, user_id=user.id, clock=clock,
-                                                  start=time(start), end=time(end))
-    else:
+    kind = OutboxKind(callback_data.kind)
+    prefs = await preferences.set_muted(session, user_id=user.id, clock=clock, kind=kind,
+                                        muted=kind not in prefs.muted, defaults=defaults)
+    await saved(callback, prefs)
+
+
+@router.callback_query(NotifyQuietSetCb.filter())
+async def on_quiet_set(callback: CallbackQuery, callback_data: NotifyQuietSetCb, user: User,
+                       session: AsyncSession, clock: Clock) -> None:
+    """Quiet hours chosen (or none)."""
+    if user.id is None or (callback_data.preset and callback_data.preset not in QUIET_PRESETS):
         await answer_out_of_date(callback)
         return
+    start, end = QUIET_PRESETS.get(callback_data.preset, (None, None))
+    prefs = await preferences.set_quiet_hours(
+        session, user_id=user.id, clock=clock, start=None if start is None else time(start),
+        end=None if end is None else time(end))
+    await saved(callback, prefs)
+
+
+async def saved(callback: CallbackQuery, prefs: preferences.Preferences) -> None:
     await callback.answer(_("Saved ✅"))
-    await callback.message.edit_text(notifications_text(prefs),
-                                     reply_markup=notifications_keyboard(prefs))
+    await show(callback, notifications_text(prefs), reply_markup=notifications_keyboard(prefs))
 
 
 async def send_my_data(message: Message, *, user: User, session: AsyncSession) -> None:
@@ -176,14 +210,14 @@ async def send_my_data(message: Message, *, user: User, session: AsyncSession) -
     )
 
 
-async def ask_delete_me(message: Message) -> None:
+async def ask_delete_me(event: CallbackQuery | Message) -> None:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Yes, erase my data"),
                    callback_data=DeleteMeCb(action=DeleteMeAction.CONFIRM))
     builder.button(text=_("No, keep it"), callback_data=DeleteMeCb(action=DeleteMeAction.KEEP))
     builder.adjust(1)
-    await message.answer(
-        _("Erase your data? Your name, Telegram id, roles and choices will be deleted, and "
+    await send(
+        event, _("Erase your data? Your name, Telegram id, roles and choices will be deleted, and "
           "your places in upcoming course sessions and volunteer shifts given up. "
           "Only anonymous counts stay. This cannot be undone."),
         reply_markup=builder.as_markup(),
@@ -209,16 +243,12 @@ async def on_delete_me_answer(
 ) -> None:
     """The answer to "Erase your data?"."""
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
-    await callback.message.edit_reply_markup(reply_markup=None)
+    await drop_buttons(callback)
     if callback_data.action == DeleteMeAction.KEEP:
-        await show_menu(callback.message, access, _("Nothing was deleted."))
+        await show_menu(callback, access, _("Nothing was deleted."))
         return
     await privacy.erase_user(session, user=user, clock=clock)
     await state.clear()
-    await callback.message.answer(
-        _("Your data has been erased. Goodbye! If you ever want to come back, send /start."),
-        reply_markup=ReplyKeyboardRemove(),
-    )
+    await send(callback, _("Your data has been erased. Goodbye! If you ever want to come back, "
+                           "send /start."), reply_markup=ReplyKeyboardRemove())
 

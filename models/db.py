@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# How long a write may wait for SQLite's lock in all (this process's other writers, another
+# process holding it) before giving up: a person's tap waits rather than being refused.
+SQLITE_WRITE_WAIT_SECONDS = 30.0
 SQLITE_CACHE_KIB = 512  # page cache per connection
 IMMEDIATE = "sqlite_immediate"
 
@@ -47,12 +51,18 @@ class ReadThenWrite(RuntimeError):
     """A write in a deferred SQLite transaction that has already read (see begin_write)."""
 
 
-def create_engine(url: str, *, strict_writes: bool = False, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, strict_writes: bool = False,
+    busy_timeout: float = SQLITE_BUSY_TIMEOUT_MS / 1000,
+    write_wait: float = SQLITE_WRITE_WAIT_SECONDS, **kwargs: Any,
+) -> AsyncEngine:
     """Create the async engine; tunes SQLite and creates its folder.
 
     `strict_writes` (the tests turn it on) makes a write that follows a read
     in a deferred SQLite transaction raise ReadThenWrite at once, instead of
     failing now and then with "database is locked" when updates collide.
+    On SQLite, one wait for the lock lasts `busy_timeout` seconds, and begin_write
+    tries again until `write_wait` seconds have passed.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
@@ -62,8 +72,8 @@ def create_engine(url: str, *, strict_writes: bool = False, **kwargs: Any) -> As
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **kwargs)
-    _tune_sqlite(engine)
-    _WRITERS[engine.sync_engine] = _Writers()
+    _tune_sqlite(engine, busy_timeout_ms=round(busy_timeout * 1000))
+    _WRITERS[engine.sync_engine] = _Writers(wait=write_wait)
     if strict_writes:
         _check_writes(engine)
     return engine
@@ -86,7 +96,7 @@ def _check_writes(engine: AsyncEngine) -> None:
                 f"under load SQLite answers 'database is locked'. Statement: {statement[:120]}")
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (pysqlite's own handling can't do IMMEDIATE).
@@ -94,8 +104,11 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten content is zeroed, not left in free space: what /deleteme
+        # erases must leave the file (services/privacy.py empties the log too).
+        cursor.execute("PRAGMA secure_delete=ON")
         # Each pooled connection keeps its own page cache (SQLite's default: 2 MiB).
         # The operating system caches the file anyway; half a MiB each took 8 MB
         # off the bot's memory in a 50,000-recipient broadcast, at the same speed.
@@ -122,29 +135,44 @@ async def begin_write(session: AsyncSession) -> None:
     write fail on SQLite), then begins with BEGIN IMMEDIATE on SQLite, after
     waiting its turn among this process's writers (the turn passes on when the
     transaction ends: commit, rollback or close); on PostgreSQL this is an
-    ordinary BEGIN and services lock rows they change. A second write in the
-    same task while the first is still open fails with TimeoutError after
-    SQLITE_BUSY_TIMEOUT_MS, as SQLite itself would have.
+    ordinary BEGIN and services lock rows they change. When another process holds
+    SQLite's lock longer than busy_timeout, BEGIN is tried again, until the engine's
+    write_wait has passed in all. A second write in the same task while the first is
+    still open fails with TimeoutError after write_wait, as SQLite itself would have.
     """
     if session.in_transaction():
         await session.commit()
+    session.sync_session.info[WRITING] = True
     bind = session.get_bind()
     writers = _WRITERS.get(bind.engine) if isinstance(bind, Engine | Connection) else None
     if writers is None:
         await session.connection(execution_options={IMMEDIATE: True})
         return
-    lock = writers.lock()
-    try:
-        await asyncio.wait_for(lock.acquire(), SQLITE_BUSY_TIMEOUT_MS / 1000)
-    except TimeoutError:
-        raise TimeoutError("database is locked: another write in this process took "
-                           f"longer than {SQLITE_BUSY_TIMEOUT_MS} ms") from None
-    session.sync_session.info[WRITER] = lock
-    try:
-        await session.connection(execution_options={IMMEDIATE: True})
-    except BaseException:
-        _release_writer(session.sync_session)
-        raise
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + writers.wait
+    while True:
+        lock = writers.lock()
+        try:
+            await asyncio.wait_for(lock.acquire(), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            raise TimeoutError("database is locked: other writes took longer than "
+                               f"{writers.wait:g} s") from None
+        session.sync_session.info[WRITER] = lock
+        try:
+            await session.connection(execution_options={IMMEDIATE: True})
+            return
+        except OperationalError as error:
+            await session.rollback()  # lets this process's next writer have a go meanwhile
+            if not _locked(error) or loop.time() >= deadline:
+                raise
+        except BaseException:
+            _release_writer(session.sync_session)
+            raise
+
+
+def _locked(error: OperationalError) -> bool:
+    """SQLite's "database is locked" (another connection holds the write lock)."""
+    return "locked" in str(error.orig) or "busy" in str(error.orig)
 
 
 class Refusal(Exception):
@@ -179,12 +207,25 @@ async def write(session: AsyncSession) -> AsyncIterator[AsyncSession]:
 
 
 WRITER = "sqlite_writer_lock"
+WRITING, WROTE = "writing", "wrote"
+
+
+def has_written(session: AsyncSession) -> bool:
+    """Whether a write transaction begun with begin_write was committed in this session."""
+    return bool(session.sync_session.info.get(WROTE))
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if session.info.pop(WRITING, False):
+        session.info[WROTE] = True
 
 
 class _Writers:
     """This process's queue of SQLite writers: one asyncio lock per event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, wait: float) -> None:
+        self.wait = wait
         self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary())
 
@@ -210,6 +251,7 @@ def _write_ended(session: Session, transaction: SessionTransaction) -> None:
     """Committed, rolled back or closed: the next writer may begin."""
     if transaction.parent is None:
         _release_writer(session)
+        session.info.pop(WRITING, None)  # committed (see _committed) or rolled back
 
 
 # PostgreSQL advisory lock keys (any 64-bit numbers no other program on the database uses).

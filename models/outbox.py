@@ -80,6 +80,10 @@ class OutboxMessage(SQLModel, table=True):
     user_id: int = Field(
         sa_column=Column(ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     )
+    # Whom the message is about when that is someone else (a staff notice naming a resident,
+    # quoting their report or order): erasing that person blanks it too. Not indexed: only
+    # an erasure reads it, rarely, and every broadcast row would pay for the index.
+    about_user_id: int | None = Field(default=None, sa_column=Column(ForeignKey("users.id")))
     kind: OutboxKind = Field(sa_type=String(16))
     text: str | None = Field(default=None, sa_type=Text)
     key: str | None = Field(default=None, sa_type=Text)

@@ -30,6 +30,10 @@ How it sends:
   so another sender never takes a row this one still holds. A message may
   still go out twice if this process dies between Telegram's answer and the
   "sent" commit: see the at-least-once note in `services/outbox.py`.
+- When the database blinks, outcomes of sends already made stay in memory (at
+  most the rows this sender holds) and are written when it is back, with
+  backoff; meanwhile nothing new is claimed, and a row whose outcome waits is
+  never sent again (its lease is renewed with the others').
 - `stop()` lets the requests in flight finish and gives every other held row
   back as pending.
 
@@ -87,6 +91,10 @@ log = logging.getLogger(__name__)
 # Claims made because a row fell due are at least this far apart (seconds), so rows
 # falling due every few milliseconds are claimed in small batches, not one by one.
 DUE_GAP = 0.05
+
+# Writing outcomes down while the database is unreachable: first wait, doubling up to the
+# last (seconds).
+RECORD_BACKOFF = (0.2, 2.0)
 
 # Telegram's errors that will be the same however often we retry.
 PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramMigrateToChat, TelegramEntityTooLarge)
@@ -275,6 +283,8 @@ class OutboxSender:
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
         self._outcomes: list[outbox.Outcome] = []  # sends done, not yet written down
+        self._unsettled: set[int] = set()  # ids of those: never sent again meanwhile
+        self._record_failing = False  # the last attempt to write outcomes failed
         self._outcomes_ready = asyncio.Event()
         self._recorder: asyncio.Task[None] | None = None
         self._recorder_closing = False
@@ -375,7 +385,7 @@ class OutboxSender:
 
     async def _step(self) -> None:
         now = self._mono()
-        if self._held and now >= self._renew_at:
+        if (self._held or self._unsettled) and now >= self._renew_at:
             await self._renew()
         if now < self._paused_until:
             await self._nap_until(self._paused_until)
@@ -383,7 +393,7 @@ class OutboxSender:
         if self._due_at is not None and now >= self._due_at:
             self._due_at = None
             self._want_more = True
-        if (self._want_more and self._refilling is None
+        if (self._want_more and self._refilling is None and not self._record_failing
                 and len(self._held) <= self.limits.claim_size // 2):
             # Claim the next rows while these are sent: a claim is a transaction
             # (tens of milliseconds), and at hundreds a second the sends must not
@@ -487,6 +497,8 @@ class OutboxSender:
         now = self._mono()
         too_far: dict[float, list[int]] = defaultdict(list)
         for row in claim.rows:
+            if row.id in self._unsettled:  # sent already: its outcome is being written
+                continue
             self._blocked_users.discard(row.user_id)  # the claim saw them unblocked
             waiting = self._per_chat[row.chat_id] * self.limits.interval(row.chat_id)
             if waiting > self.limits.horizon:
@@ -503,7 +515,7 @@ class OutboxSender:
 
     async def _renew(self) -> None:
         self._renew_at = self._mono() + self.limits.lease / 3
-        await self._db(outbox.renew, owner=self.owner, ids=list(self._held),
+        await self._db(outbox.renew, owner=self.owner, ids=[*self._held, *self._unsettled],
                        until=self.clock.now() + timedelta(seconds=self.limits.lease))
 
     # --- One message -----------------------------------------------------------------------
@@ -554,20 +566,57 @@ class OutboxSender:
 
     def _record(self, outcome: outbox.Outcome) -> None:
         self._outcomes.append(outcome)
+        self._unsettled.add(outcome.id)
         self._outcomes_ready.set()
 
     async def _record_loop(self) -> None:
         """Write outcomes down in batches: whatever finished while the last batch was
-        being written goes in the next, so a busy sender writes few transactions."""
+        being written goes in the next, so a busy sender writes few transactions.
+
+        A batch the database refuses is kept and tried again, waiting longer each time
+        (RECORD_BACKOFF); claims wait meanwhile. Only when stopping does it give up, after
+        trying for a lease's time: those rows are then sent again once it runs out.
+        """
+        wait, longest = RECORD_BACKOFF
+        closing_since: float | None = None
         while True:
             await self._outcomes_ready.wait()
             self._outcomes_ready.clear()
             while self._outcomes:
                 batch, self._outcomes = self._outcomes, []
-                await self._db(outbox.settle, owner=self.owner, now=self.clock.now(),
-                               outcomes=batch)
+                if await self._settle(batch):
+                    wait = RECORD_BACKOFF[0]
+                    continue
+                self._outcomes = batch + self._outcomes
+                if self._recorder_closing:
+                    closing_since = closing_since or self._mono()
+                    if self._mono() - closing_since >= self.limits.lease:
+                        log.error("outbox sender %s: stopping with %s outcomes unwritten; "
+                                  "they will be sent again", self.owner, len(self._outcomes))
+                        return
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, longest)
             if self._recorder_closing:
                 return
+
+    async def _settle(self, batch: list[outbox.Outcome]) -> bool:
+        """Write one batch of outcomes down; False if the database refused."""
+        try:
+            async with self.sessionmaker() as session:
+                await outbox.settle(session, owner=self.owner, now=self.clock.now(),
+                                    outcomes=batch)
+        except Exception as error:
+            if not self._record_failing:
+                log.warning("outbox sender %s: cannot write %s outcomes down (%s); keeping "
+                            "them and trying again", self.owner, len(batch), error)
+            self._record_failing = True
+            return False
+        self._unsettled.difference_update(outcome.id for outcome in batch)
+        if self._record_failing:
+            log.info("outbox sender %s: outcomes written again", self.owner)
+            self._record_failing = False
+            self.kick()  # claims may resume
+        return True
 
     async def _deliver(self, row: Claimed) -> Message | SentText:
         text, markup = render(row, self._i18n, self.default_locale)

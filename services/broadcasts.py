@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.broadcasts import Broadcast, BroadcastStatus
-from models.db import begin_write
+from models.communities import Community
+from models.db import write
 from models.outbox import MediaKind, OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, RoleGrant, User
-from services import audit, outbox
+from services import audit, communities, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import InvalidInput, NotFound
@@ -35,7 +36,8 @@ CAPTION_MAX = 1024
 QUEUE_CHUNK = 5000
 # A scheduled time a little in the past (the staff member took a minute to confirm) is "now".
 PAST_GRACE = timedelta(minutes=5)
-
+# How far ahead a broadcast may be scheduled (the day picker offers as far).
+SCHEDULE_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,42 @@ def check_scope(access: Access, community_id: int | None) -> None:
         access.require_manage(community_id)
 
 
+def single_community(access: Access) -> int | None:
+    """The one community a staff member may write to, when there is no choice to make
+    (None: they choose, from several communities or, for an admin, the district too)."""
+    if access.is_admin or len(access.staff_of) != 1:
+        return None
+    return next(iter(access.staff_of))
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """Where the actor may send an announcement: the whole district (admins) and one
+    page of communities."""
+
+    district: bool
+    communities: list[Community]
+    page: int = 0
+    pages: int = 1
+
+
+async def scopes(session: AsyncSession, *, access: Access, page: int = 0) -> Scopes:
+    """The communities (a page of them for an admin) the actor may write to."""
+    if access.is_admin:
+        found = await communities.list_communities(session, page=page)
+        return Scopes(district=True, communities=found.items, page=found.page,
+                      pages=found.pages)
+    return Scopes(district=False, communities=[
+        await communities.get_community(session, community_id=cid)
+        for cid in sorted(access.staff_of)])
+
+
+def audiences_for(access: Access, *, community_id: int | None) -> list[str]:
+    """The audience kinds a draft may offer: grids only within one community."""
+    check_scope(access, community_id)
+    return [kind for kind in AUDIENCES if not (kind == "grids" and community_id is None)]
+
+
 def audience_query(community_id: int | None, audience: Audience) -> Select[Any]:
     """The user ids an audience stands for."""
     resolver = AUDIENCES.get(audience.kind)
@@ -146,37 +184,35 @@ async def create_broadcast(
         if send_at is not None and send_at < now - PAST_GRACE:
             raise InvalidInput("send_at", "past")
         send_at = now
-    await begin_write(session)
-    found = await session.execute(audience_query(community_id, audience))
-    recipients: list[int] = list(found.scalars())
-    if not recipients:
-        await session.commit()
-        raise InvalidInput("audience", "empty")
-    broadcast = Broadcast(
-        community_id=community_id, author_id=access.user_id, text=text,
-        media=media, file_id=file_id, audience=audience.to_json(), urgent=urgent,
-        send_at=send_at, status=BroadcastStatus.SCHEDULED if send_at > now
-        else BroadcastStatus.SENDING, total=len(recipients), created_at=now,
-    )
-    session.add(broadcast)
-    await session.flush()
-    group = group_of(broadcast)
-    for start in range(0, len(recipients), QUEUE_CHUNK):
-        await outbox.queue_many(session, clock=clock, notify=notify, rows=(
-            outbox.Outgoing(
-                user_id=user_id, kind=OutboxKind.ANNOUNCEMENT, text=text or EMPTY_CAPTION,
-                media=media, file_id=file_id,
-                not_before=send_at, urgent=urgent, group=group,
-                dedupe_key=f"{group}:{user_id}",
-            ) for user_id in recipients[start:start + QUEUE_CHUNK]
-        ))
-    audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.create",
-                 community_id=community_id, broadcast_id=broadcast.id,
-                 audience=audience.to_json(), recipients=len(recipients), urgent=urgent,
-                 send_at=send_at.isoformat())
-    await session.commit()
-    log.info("broadcast %s queued: %d recipients, community %s, from %s",
-             broadcast.id, len(recipients), community_id, send_at.isoformat())
+    if send_at > now + timedelta(days=SCHEDULE_DAYS + 1):
+        raise InvalidInput("send_at", "too_far", limit=SCHEDULE_DAYS)
+    async with write(session):
+        found = await session.execute(audience_query(community_id, audience))
+        recipients: list[int] = list(found.scalars())
+        if not recipients:
+            raise InvalidInput("audience", "empty")
+        broadcast = Broadcast(
+            community_id=community_id, author_id=access.user_id, text=text,
+            media=media, file_id=file_id, audience=audience.to_json(), urgent=urgent,
+            send_at=send_at, status=BroadcastStatus.SCHEDULED if send_at > now
+            else BroadcastStatus.SENDING, total=len(recipients), created_at=now,
+        )
+        session.add(broadcast)
+        await session.flush()
+        group = group_of(broadcast)
+        for start in range(0, len(recipients), QUEUE_CHUNK):
+            await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+                outbox.Outgoing(
+                    user_id=user_id, kind=OutboxKind.ANNOUNCEMENT, text=text or EMPTY_CAPTION,
+                    media=media, file_id=file_id,
+                    not_before=send_at, urgent=urgent, group=group,
+                    dedupe_key=f"{group}:{user_id}",
+                ) for user_id in recipients[start:start + QUEUE_CHUNK]
+            ))
+        audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.create",
+                     community_id=community_id, broadcast_id=broadcast.id,
+                     audience=audience.to_json(), recipients=len(recipients), urgent=urgent,
+                     send_at=send_at.isoformat())
     return broadcast
 
 
@@ -247,38 +283,53 @@ async def cancel_broadcast(
 ) -> Broadcast:
     """Stop a broadcast: its messages not yet sent are cancelled."""
     broadcast = await get_for(session, access=access, broadcast_id=broadcast_id)
-    await begin_write(session)
-    if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
-        await session.commit()
-        return broadcast
-    cancelled = await outbox.cancel(session, group=group_of(broadcast))
-    broadcast.status = BroadcastStatus.CANCELLED
-    broadcast.finished_at = clock.now()
-    session.add(broadcast)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.cancel",
-                 community_id=broadcast.community_id, broadcast_id=broadcast.id,
-                 cancelled=cancelled)
-    await session.commit()
+    async with write(session):
+        if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
+            return broadcast
+        cancelled = await outbox.cancel(session, group=group_of(broadcast))
+        broadcast.status = BroadcastStatus.CANCELLED
+        broadcast.finished_at = clock.now()
+        session.add(broadcast)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.cancel",
+                     community_id=broadcast.community_id, broadcast_id=broadcast.id,
+                     cancelled=cancelled)
     return broadcast
 
 
-async def list_open(session: AsyncSession, *, access: Access) -> list[Broadcast]:
+@dataclass(frozen=True)
+class OpenBroadcast:
+    """A scheduled or sending broadcast as the list shows it, with what it offers."""
+
+    broadcast: Broadcast
+    can_cancel: bool
+
+
+def may_cancel(access: Access, broadcast: Broadcast) -> bool:
+    """Staff of its community, or an admin, may stop a broadcast that is not over."""
+    if broadcast.status not in (BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING):
+        return False
+    if broadcast.community_id is None:
+        return access.is_admin
+    return access.can_manage(broadcast.community_id)
+
+
+async def list_open(session: AsyncSession, *, access: Access) -> list[OpenBroadcast]:
     """Scheduled and sending broadcasts the actor may see, soonest first."""
     query = select(Broadcast).where(col(Broadcast.status).in_(
         [BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING])).order_by(col(Broadcast.send_at))
     if not access.is_admin:
         query = query.where(col(Broadcast.community_id).in_(access.staff_of))
-    return list((await session.execute(query)).scalars().all())
+    return [OpenBroadcast(broadcast=broadcast, can_cancel=may_cancel(access, broadcast))
+            for broadcast in (await session.execute(query)).scalars().all()]
 
 
 async def set_progress_message(
     session: AsyncSession, *, broadcast: Broadcast, chat_id: int, message_id: int
 ) -> None:
     """Remember the message that shows the sender how it is going."""
-    await begin_write(session)
-    broadcast.progress_chat_id, broadcast.progress_message_id = chat_id, message_id
-    session.add(broadcast)
-    await session.commit()
+    async with write(session):
+        broadcast.progress_chat_id, broadcast.progress_message_id = chat_id, message_id
+        session.add(broadcast)
 
 
 async def active(session: AsyncSession, *, clock: Clock) -> list[Broadcast]:
@@ -294,14 +345,14 @@ async def active(session: AsyncSession, *, clock: Clock) -> list[Broadcast]:
 async def mark(session: AsyncSession, *, broadcast: Broadcast, clock: Clock,
                status: BroadcastStatus, counts: Report | None = None) -> None:
     """Move a broadcast on (sending, done); done is audited with its counts."""
-    await begin_write(session)
-    broadcast.status = status
-    if status == BroadcastStatus.DONE:
-        broadcast.finished_at = clock.now()
-        if counts is not None:
-            audit.record(session, clock=clock, actor_id=broadcast.author_id,
-                         action="broadcast.done", community_id=broadcast.community_id,
-                         broadcast_id=broadcast.id, sent=counts.sent, blocked=counts.blocked,
-                         failed=counts.failed, skipped=counts.skipped)
-    session.add(broadcast)
-    await session.commit()
+    async with write(session):
+        broadcast.status = status
+        if status == BroadcastStatus.DONE:
+            broadcast.finished_at = clock.now()
+            if counts is not None:
+                audit.record(session, clock=clock, actor_id=broadcast.author_id,
+                             action="broadcast.done", community_id=broadcast.community_id,
+                             broadcast_id=broadcast.id, sent=counts.sent,
+                             blocked=counts.blocked, failed=counts.failed,
+                             skipped=counts.skipped)
+        session.add(broadcast)

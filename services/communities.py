@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
 from models.communities import COMMUNITY_NAME_MAX, GRID_NAME_MAX, Community, Grid
-from models.db import begin_write
+from models.db import write
 from models.users import Role, RoleGrant, User
 from services import audit
 from services.access import Access
 from services.clock import Clock
-from services.errors import AlreadyExists, NotFound
+from services.errors import AlreadyExists, NotAllowed, NotFound
 from services.text import clean_text
 
 
@@ -45,6 +45,31 @@ async def insert_unique(session: AsyncSession, row: SQLModel, name: str) -> None
             session.add(row)
     except IntegrityError:
         raise AlreadyExists(name) from None
+
+
+@dataclass(frozen=True)
+class Manageable:
+    """The communities an actor manages (a page of them for a district admin), and
+    whether they may open new ones."""
+
+    communities: list[Community]
+    page: int
+    pages: int
+    can_create: bool
+
+
+async def manageable(session: AsyncSession, *, access: Access, page: int = 0) -> Manageable:
+    """What the 🛠 Manage screen lists: every community for a district admin, a page at a
+    time; their own for staff; NotAllowed for anyone else."""
+    if access.is_admin:
+        found = await list_communities(session, page=page)
+        return Manageable(communities=found.items, page=found.page, pages=found.pages,
+                          can_create=True)
+    if not access.is_staff:
+        raise NotAllowed("managing communities is for staff")
+    return Manageable(communities=[await get_community(session, community_id=cid)
+                                   for cid in sorted(access.staff_of)],
+                      page=0, pages=1, can_create=False)
 
 
 async def get_community(session: AsyncSession, *, community_id: int) -> Community:
@@ -109,12 +134,11 @@ async def create_community(
     """A district admin opens a new community."""
     access.require_admin()
     name = clean_name(name, field="community_name", limit=COMMUNITY_NAME_MAX)
-    await begin_write(session)
-    community = Community(name=name, timezone=timezone, created_at=clock.now())
-    await insert_unique(session, community, name)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="community.create",
-                 community_id=community.id, name=name)
-    await session.commit()
+    async with write(session):
+        community = Community(name=name, timezone=timezone, created_at=clock.now())
+        await insert_unique(session, community, name)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="community.create",
+                     community_id=community.id, name=name)
     return community
 
 
@@ -124,13 +148,12 @@ async def create_grid(
     """An admin, or staff of the community, adds a grid to it."""
     access.require_manage(community_id)
     name = clean_name(name, field="grid_name", limit=GRID_NAME_MAX)
-    await begin_write(session)
-    await get_community(session, community_id=community_id)
-    grid = Grid(community_id=community_id, name=name, created_at=clock.now())
-    await insert_unique(session, grid, name)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="grid.create",
-                 community_id=community_id, grid_id=grid.id, name=name)
-    await session.commit()
+    async with write(session):
+        await get_community(session, community_id=community_id)
+        grid = Grid(community_id=community_id, name=name, created_at=clock.now())
+        await insert_unique(session, grid, name)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="grid.create",
+                     community_id=community_id, grid_id=grid.id, name=name)
     return grid
 
 

@@ -29,7 +29,7 @@ from models.voices import (
     ReportCategory,
     ReportStatus,
 )
-from services import audit, outbox, privacy
+from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
@@ -130,7 +130,7 @@ async def create_report(
         outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=NEW_REPORT_KEY,
                         params={"id": report.id, "summary": summary(report)},
                         keyboard=buttons.open(report.id) if buttons else None,
-                        dedupe_key=f"report:{report.id}:new:{uid}")
+                        dedupe_key=f"report:{report.id}:new:{uid}", about=user.id)
         for uid in staff))
     await session.commit()
     return report
@@ -321,7 +321,8 @@ async def assign(
     if assignee_id != access.user_id:
         await outbox.queue(session, clock=clock, user_id=assignee_id, kind=OutboxKind.STATUS,
                            key=ASSIGNED_KEY, params={"id": report_id, "summary": summary(report)},
-                           keyboard=buttons.open(report_id) if buttons else None, notify=notify)
+                           keyboard=buttons.open(report_id) if buttons else None,
+                           about=report.author_id, notify=notify)
     audit.record(session, clock=clock, actor_id=access.user_id, action="report.assign",
                  community_id=report.community_id, report_id=report_id, assignee_id=assignee_id)
     await session.commit()
@@ -400,11 +401,11 @@ async def answer(
 
 
 async def erase_reports(session: AsyncSession, user_id: int, _now: datetime) -> None:
-    """/deleteme: blank what the person wrote and the photo; the rows stay for counts."""
+    """/deleteme: blank what the person wrote, the photo and where, and staff's answers to
+    them (which may name them); the rows stay for counts."""
     await session.execute(
         update(Report).where(col(Report.author_id) == user_id)
-        .values(description="", photo_file_id=None, latitude=None, longitude=None)
+        .values(description="", photo_file_id=None, latitude=None, longitude=None,
+                answer=None, decline_reason=None)
         .execution_options(synchronize_session=False))
 
-
-privacy.ERASERS.append(erase_reports)

@@ -10,6 +10,7 @@ the teachers of its category are told once (`alerted_at` makes it once).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, func, or_, update
@@ -189,7 +190,8 @@ async def _alert(
         user_id=uid, kind=OutboxKind.COURSE_NEWS,
         key=N_("📣 {count} neighbours want the course “{topic}”. Who can teach it?"),
         params={"count": order.backers + 1, "topic": order.topic}, keyboard=keyboard,
-        dedupe_key=f"c:alert:{order.id}:{uid}") for uid in sorted(recipients)]
+        dedupe_key=f"c:alert:{order.id}:{uid}", about=order.user_id)
+        for uid in sorted(recipients)]
     await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
 
@@ -233,7 +235,8 @@ async def withdraw_order(
     await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
         user_id=uid, kind=OutboxKind.STATUS,
         key=N_("The order “{topic}” was withdrawn by the person who made it."),
-        params={"topic": order.topic}, dedupe_key=f"c:wd:{order_id}:{uid}") for uid in told])
+        params={"topic": order.topic}, dedupe_key=f"c:wd:{order_id}:{uid}",
+        about=order.user_id) for uid in told])
     await session.commit()
     return order
 
@@ -380,3 +383,20 @@ async def my_orders(session: AsyncSession, *, user_id: int) -> MyOrders:
         .where(col(OrderBacking.user_id) == user_id, col(CourseOrder.status).in_(alive))
         .order_by(col(CourseOrder.id)))
     return MyOrders(ordered=list(ordered.scalars().all()), backed=list(backed.scalars().all()))
+
+
+# --- Privacy --------------------------------------------------------------------------
+
+
+async def erase_orders(session: AsyncSession, user_id: int, _now: datetime) -> None:
+    """/deleteme: blank the topics the person wrote; their orders nobody has scheduled are
+    withdrawn (a topic-less order teaches nothing). Rows stay for the counts. Runs in
+    erase_user's write transaction."""
+    await session.execute(
+        update(CourseOrder).where(col(CourseOrder.user_id) == user_id,
+                                  col(CourseOrder.status).in_((OrderStatus.OPEN,
+                                                               OrderStatus.TAKEN)))
+        .values(status=OrderStatus.WITHDRAWN).execution_options(synchronize_session=False))
+    await session.execute(
+        update(CourseOrder).where(col(CourseOrder.user_id) == user_id).values(topic="")
+        .execution_options(synchronize_session=False))

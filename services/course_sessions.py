@@ -57,7 +57,7 @@ from models.courses import (
 from models.db import begin_write
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, RoleGrant, User
-from services import audit, outbox, privacy
+from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
@@ -910,7 +910,7 @@ def checkin_window(lesson: Lesson) -> tuple[datetime, datetime]:
 # --- Privacy ---------------------------------------------------------------------------
 
 
-async def _erase(session: AsyncSession, user_id: int, now: datetime) -> None:
+async def erase_enrolments(session: AsyncSession, user_id: int, now: datetime) -> None:
     """/deleteme: blank what the person wrote and give up their places in sessions still
     ahead (`offer_free_seats` offers the seats on); keep the rows for anonymous counts.
 
@@ -962,8 +962,6 @@ async def offer_free_seats(
         await session.commit()
     return len(found)
 
-
-privacy.ERASERS.append(_erase)
 
 
 

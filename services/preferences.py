@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.db import begin_write
+from models.db import write
 from models.outbox import OutboxKind
 from models.preferences import QUIET_END, QUIET_START, NotificationPrefs
 from services.clock import Clock
@@ -109,8 +109,8 @@ async def get_preferences(
 
 async def _row(session: AsyncSession, *, user_id: int, clock: Clock,
                defaults: Preferences) -> NotificationPrefs:
-    """The user's row, read inside a write transaction (it is about to change)."""
-    await begin_write(session)
+    """The user's row, read inside a write (`async with write(session)`): it is about
+    to change."""
     row = await session.get(NotificationPrefs, user_id)
     if row is None:  # starts from the district's defaults
         row = NotificationPrefs(user_id=user_id, updated_at=clock.now(),
@@ -128,14 +128,14 @@ async def set_muted(
     """Mute or unmute one kind of news."""
     if kind not in MUTABLE_KINDS:
         raise InvalidInput("kind", "not_mutable")
-    row = await _row(session, user_id=user_id, clock=clock, defaults=defaults)
-    kinds = set(row.muted)
-    if muted:
-        kinds.add(str(kind))
-    else:
-        kinds.discard(str(kind))
-    row.muted = sorted(kinds)  # a new list, so the JSON column is seen as changed
-    await session.commit()
+    async with write(session):
+        row = await _row(session, user_id=user_id, clock=clock, defaults=defaults)
+        kinds = set(row.muted)
+        if muted:
+            kinds.add(str(kind))
+        else:
+            kinds.discard(str(kind))
+        row.muted = sorted(kinds)  # a new list, so the JSON column is seen as changed
     return Preferences.of(row)
 
 
@@ -147,8 +147,9 @@ async def set_quiet_hours(
         raise InvalidInput("quiet_hours", "both_or_neither")
     if start is not None and start == end:
         raise InvalidInput("quiet_hours", "empty")
-    row = await _row(session, user_id=user_id, clock=clock, defaults=DEFAULTS)
-    row.quiet_start = start.replace(second=0, microsecond=0, tzinfo=None) if start else NO_QUIET
-    row.quiet_end = end.replace(second=0, microsecond=0, tzinfo=None) if end else NO_QUIET
-    await session.commit()
+    async with write(session):
+        row = await _row(session, user_id=user_id, clock=clock, defaults=DEFAULTS)
+        row.quiet_start = (start.replace(second=0, microsecond=0, tzinfo=None) if start
+                           else NO_QUIET)
+        row.quiet_end = end.replace(second=0, microsecond=0, tzinfo=None) if end else NO_QUIET
     return Preferences.of(row)

@@ -1,35 +1,166 @@
-"""What we keep about a person: giving it to them (/mydata) and erasing it (/deleteme)."""
+"""What we keep about a person: giving it to them (/mydata) and erasing it (/deleteme).
+
+Both walk the tables through their foreign keys to users.id, so a new table is found
+without touching this code; what may be erased or exported is declared here, once:
+
+- `ERASERS` lists every feature's eraser with the columns it blanks; `KEPT` says why
+  each other text column of a user-linked table is left as it is. A test fails on a
+  text column in neither, so a feature cannot add text about people that /deleteme
+  forgets.
+- `ACTED_ON` are the columns that name the person as someone who handled another's
+  row (the staff member a report was given to): such rows are exported without their
+  text, which is the other person's. `SECRETS` are never exported.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+import logging
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Table, delete, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import JSON, Column, String, Table, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import SQLModel
+from sqlmodel.main import default_registry
+from sqlmodel.sql.sqltypes import AutoString
 
 from models.db import begin_write
 from models.users import RoleGrant, User
+from services import concerns, course_orders, course_sessions, outbox, polls, volunteer_hours
+from services import volunteers as volunteer_service
 from services.clock import Clock
 
-# Features whose tables hold free text or pictures a person wrote, or places the person
-# holds (a seat, a shift), add a function here that blanks them or gives the places up,
-# as of the given moment; the generic part below keeps rows for anonymous counts.
-# Erasers run in erase_user's write transaction and must not commit.
-Eraser = Callable[[AsyncSession, int, datetime], Awaitable[None]]
-ERASERS: list[Eraser] = []
+log = logging.getLogger(__name__)
+
+EraseFn = Callable[[AsyncSession, int, datetime], Awaitable[None]]
 
 
-def _user_columns(table: Table) -> list[Any]:
+@dataclass(frozen=True)
+class Eraser:
+    """One feature's part of /deleteme: blanks `blanks` ("table.column") for a person,
+    and gives up the places they hold, as of the given moment. It runs in erase_user's
+    write transaction and must not commit."""
+
+    erase: EraseFn
+    blanks: frozenset[str]
+
+
+def _eraser(erase: EraseFn, *blanks: str) -> Eraser:
+    return Eraser(erase, frozenset(blanks))
+
+
+async def _erase_person(session: AsyncSession, user_id: int, now: datetime) -> None:
+    """The person's own row loses their name and Telegram identity; their roles go."""
+    await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user_id))  # type: ignore[arg-type]
+    user = await session.get(User, user_id)
+    assert user is not None
+    user.tg_id = None
+    user.first_name = None
+    user.username = None
+    user.consented_at = None
+    user.deleted_at = now
+    session.add(user)
+
+
+ERASERS: tuple[Eraser, ...] = (
+    _eraser(course_orders.erase_orders, "course_orders.topic"),
+    _eraser(course_sessions.erase_enrolments, "enrolments.comment"),
+    _eraser(volunteer_service.erase_volunteer, "volunteers.other_skill",
+            "volunteer_claims.reason"),
+    _eraser(volunteer_hours.erase_hours, "volunteer_hours.reason"),
+    _eraser(concerns.erase_reports, "voice_reports.description", "voice_reports.photo_file_id",
+            "voice_reports.answer", "voice_reports.decline_reason"),
+    _eraser(polls.erase_answers, "poll_answers.other_text"),
+    _eraser(outbox.erase_user_messages, "outbox.text", "outbox.params", "outbox.keyboard",
+            "outbox.file_id", "outbox.last_error"),
+    _eraser(_erase_person, "users.first_name", "users.username"),  # last: the row itself
+)
+
+# Text columns of user-linked tables that /deleteme leaves, and why.
+KEPT: Mapping[str, str] = {
+    "users.locale": "a setting (zh or en), not something they wrote",
+    "audit_log.action": "what was done (\"report.answer\"): the anonymised audit line",
+    "audit_log.details": "ids and counts only: the anonymised audit line",
+    "notification_prefs.muted": "which kinds of message they muted: settings",
+    "poll_answers.choices": "the options they chose, kept anonymous for the results",
+    "volunteers.skills": "skills picked from the list, kept anonymous for the figures",
+    "volunteers.slots": "free times picked from the list, kept anonymous",
+    "broadcasts.text": "an announcement staff published to the community",
+    "broadcasts.media": "whether the announcement had a picture or a file",
+    "broadcasts.file_id": "the announcement's picture or file",
+    "broadcasts.audience": "whom the announcement went to (ids)",
+    "courses.title": "the course menu, published to the community",
+    "courses.description": "the course menu, published to the community",
+    "course_sessions.title": "a session announced to the community",
+    "course_sessions.venue": "a session announced to the community",
+    "course_sessions.checkin_token": "the session's check-in code, not about anyone",
+    "volunteer_tasks.title": "a task published to the community",
+    "volunteer_tasks.description": "a task published to the community",
+    "volunteer_tasks.skills": "a task published to the community",
+    "volunteer_tasks.place": "a task published to the community",
+    "polls.title": "a poll published to the community",
+    "polls.audience": "whom the poll went to (ids)",
+    "invites.token": "a one-time code, about no one; it expires",
+    "outbox.key": "which message it was (its English template), not its content",
+    "outbox.group_key": "a technical key of ids",
+    "outbox.dedupe_key": "a technical key of ids",
+    "outbox.lease_owner": "which bot process sent it",
+}
+
+# Columns that name the person as the one who handled someone else's row.
+ACTED_ON = frozenset({
+    "voice_reports.assignee_id", "volunteer_claims.attendance_by",
+    "volunteer_hours.recorded_by", "courses.reviewed_by", "role_grants.granted_by",
+    "course_orders.taken_by", "outbox.about_user_id",
+})
+# Never in an export: codes that would let someone act (an invite, a check-in), and the
+# bodies of messages, which quote other people (a staff notice of a resident's report).
+SECRETS = frozenset({
+    "invites.token", "course_sessions.checkin_token",
+    "outbox.text", "outbox.params", "outbox.keyboard", "outbox.last_error",
+})
+
+
+def _user_columns(table: Table) -> list[Column[Any]]:
     return [
         column for column in table.columns
         if any(fk.column.table.name == "users" and fk.column.name == "id"
                for fk in column.foreign_keys)
     ]
+
+
+@cache
+def _annotations() -> dict[str, dict[str, Any]]:
+    return {str(mapper.local_table.name): {  # type: ignore[attr-defined]
+        name: info.annotation for name, info in mapper.class_.model_fields.items()}
+        for mapper in default_registry.mappers}
+
+
+def text_columns(table: Table) -> list[str]:
+    """The table's columns that can hold words (strings, JSON), leaving out enumerations."""
+    kinds = _annotations().get(table.name, {})
+    found = []
+    for column in table.columns:
+        if not isinstance(column.type, String | JSON | AutoString):
+            continue
+        kind = kinds.get(column.name)
+        choices = [k for k in getattr(kind, "__args__", (kind,)) if k is not type(None)]
+        if choices and all(isinstance(k, type) and issubclass(k, Enum) for k in choices):
+            continue
+        found.append(column.name)
+    return found
+
+
+def user_linked_text_columns() -> Iterator[str]:
+    """"table.column" of every text column in users and the tables that point to it."""
+    for table in SQLModel.metadata.sorted_tables:
+        if table.name == "users" or _user_columns(table):
+            yield from (f"{table.name}.{name}" for name in text_columns(table))
 
 
 def _plain(value: Any) -> Any:
@@ -41,21 +172,26 @@ def _plain(value: Any) -> Any:
 
 
 async def export_user_data(session: AsyncSession, *, user: User) -> dict[str, Any]:
-    """Every row that is about this user, table by table.
-
-    Found through foreign keys to users.id, so a feature that adds a table
-    is covered without touching this code.
-    """
+    """Every row that is about this user, table by table; never a secret, never text of
+    someone else's row they only handled (it keeps the ids and times of what they did)."""
     data: dict[str, Any] = {"user": {k: _plain(v) for k, v in user.model_dump().items()}}
     for table in SQLModel.metadata.sorted_tables:
         columns = _user_columns(table)
         if table.name == "users" or not columns:
             continue
+        theirs = [c.name for c in columns if f"{table.name}.{c.name}" not in ACTED_ON]
+        others_text = set(text_columns(table))
         rows = (await session.execute(
             select(table).where(or_(*(column == user.id for column in columns)))
         )).mappings().all()
-        if rows:
-            data[table.name] = [{k: _plain(v) for k, v in row.items()} for row in rows]
+        exported = []
+        for row in rows:
+            own = any(row[name] == user.id for name in theirs)
+            exported.append({k: _plain(v) for k, v in row.items()
+                             if f"{table.name}.{k}" not in SECRETS
+                             and (own or k not in others_text)})
+        if exported:
+            data[table.name] = exported
     return data
 
 
@@ -65,16 +201,33 @@ def export_as_json(data: dict[str, Any]) -> bytes:
 
 
 async def erase_user(session: AsyncSession, *, user: User, clock: Clock) -> None:
-    """Erase a person's personal data; keep an anonymous row so counts stay true."""
+    """Erase a person's personal data; keep anonymous rows so counts stay true.
+
+    On SQLite the text must leave the file too: every connection deletes securely
+    (models/db.py), and the write-ahead log, which still holds the old pages, is
+    written back and emptied here.
+    """
     assert user.id is not None
     await begin_write(session)
+    now = clock.now()
     for eraser in ERASERS:
-        await eraser(session, user.id, clock.now())
-    await session.execute(delete(RoleGrant).where(RoleGrant.user_id == user.id))  # type: ignore[arg-type]
-    user.tg_id = None
-    user.first_name = None
-    user.username = None
-    user.consented_at = None
-    user.deleted_at = clock.now()
-    session.add(user)
+        await eraser.erase(session, user.id, now)
     await session.commit()
+    if session.get_bind().dialect.name == "sqlite":
+        await checkpoint_sqlite(session)
+
+
+async def checkpoint_sqlite(session: AsyncSession) -> None:
+    """Copy SQLite's write-ahead log into the file and empty it, outside any transaction."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+    async with engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        assert raw.driver_connection is not None
+        # Waits (busy_timeout) for readers still on an older snapshot; if one outlasts it,
+        # the old pages stay in the log until a later checkpoint overwrites them.
+        cursor = await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, *_ = await cursor.fetchone()
+        await cursor.close()
+    if busy:
+        log.warning("erasure: the SQLite log could not be emptied yet (a long reader)")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, func
+from sqlalchemy import ColumnElement, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -298,3 +298,14 @@ async def commend(
                  user_ids=sorted(u.user_id for u in rows))
     await session.commit()
     return queued
+
+
+# --- Privacy --------------------------------------------------------------------------
+
+
+async def erase_hours(session: AsyncSession, user_id: int, _now: datetime) -> None:
+    """/deleteme: blank the reasons staff gave for correcting the person's hours; the
+    minutes stay, anonymous, for the figures. Runs in erase_user's write transaction."""
+    await session.execute(
+        update(HoursEntry).where(col(HoursEntry.user_id) == user_id).values(reason=None)
+        .execution_options(synchronize_session=False))

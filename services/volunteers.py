@@ -55,7 +55,7 @@ from models.volunteers import (
     Volunteer,
     VolunteerTask,
 )
-from services import audit, outbox, privacy
+from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
@@ -420,10 +420,10 @@ async def ping_short_shifts(
 
 async def _tell(
     session: AsyncSession, *, clock: Clock, user_ids: Iterable[int], key: str,
-    params: Mapping[str, Any], notify: Notify | None,
+    params: Mapping[str, Any], notify: Notify | None, about: int | None = None,
 ) -> int:
-    rows = [outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=key, params=params)
-            for uid in user_ids]
+    rows = [outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=key, params=params,
+                            about=about) for uid in user_ids]
     return await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
 
@@ -674,7 +674,7 @@ async def withdraw(
                     params={"name": user.first_name or "?", "title": task.title,
                             "when": format_span(shift.starts_at, shift.ends_at, zone(community)),
                             "reason": text, "taken": max(shift.taken - 1, 0),
-                            "headcount": shift.headcount})
+                            "headcount": shift.headcount}, about=user.id)
     await session.commit()
     await session.refresh(shift)
     return claim
@@ -830,7 +830,7 @@ async def roster(
 # --- Privacy ---------------------------------------------------------------------------
 
 
-async def _erase(session: AsyncSession, user_id: int, now: datetime) -> None:
+async def erase_volunteer(session: AsyncSession, user_id: int, now: datetime) -> None:
     """/deleteme: blank what the person wrote (their other skill, withdrawal reasons),
     stop matching them to tasks, and give back their places on shifts still ahead;
     the claims and the hours stay, anonymous, for the counts. Runs in erase_user's
@@ -853,5 +853,3 @@ async def _erase(session: AsyncSession, user_id: int, now: datetime) -> None:
             .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
         await outbox.cancel(session, group=f"vclaim:{claim.id}")
 
-
-privacy.ERASERS.append(_erase)

@@ -1,4 +1,6 @@
-"""📢 Announcements: composing, confirming and stopping them."""
+"""📢 Announcements: composing, confirming and stopping them. One class per purpose;
+the day and the time of a scheduled one come from the shared picker
+(bot/keyboards/dates.py: DayCb, DayPageCb, TimeCb)."""
 
 from __future__ import annotations
 
@@ -7,27 +9,62 @@ from enum import StrEnum
 from aiogram.filters.callback_data import CallbackData
 
 
-class BroadcastAction(StrEnum):
+class BroadcastMenuAction(StrEnum):
     NEW = "n"               # start composing
-    COMMUNITY = "c"         # compose for community `id` (0: the whole district)
-    PAGE = "p"              # page `id` of the community list
-    AUDIENCE = "a"          # audience kind `kind`
-    GRID = "g"              # toggle grid `id`
+    LIST = "l"              # scheduled and sending broadcasts
+
+
+class BroadcastMenuCb(CallbackData, prefix="bm"):
+    """The 📢 screen's two buttons."""
+
+    action: BroadcastMenuAction
+
+
+class BroadcastCommunityCb(CallbackData, prefix="bk"):
+    """Compose for this community (0: the whole district)."""
+
+    community_id: int
+
+
+class BroadcastCommunityPageCb(CallbackData, prefix="bp"):
+    """Another page of the community list."""
+
+    page: int
+
+
+class BroadcastAudienceCb(CallbackData, prefix="ba"):
+    """Who receives it: an audience kind (services.broadcasts.AUDIENCES)."""
+
+    kind: str
+
+
+class BroadcastGridCb(CallbackData, prefix="bg"):
+    """Tick or untick one grid of the audience."""
+
+    grid_id: int
+
+
+class BroadcastDraftAction(StrEnum):
     GRIDS_DONE = "gd"
     URGENT = "u"            # toggle urgent
     NOW = "now"
-    SCHEDULE = "s"          # pick a day
-    DAY = "d"               # day `id` days from today: pick an hour
-    HOUR = "h"              # at hour `id` of the chosen day
+    SCHEDULE = "s"          # pick a day, then a time
     CONFIRM = "ok"
     DISCARD = "x"
-    LIST = "l"              # scheduled and sending broadcasts
-    STOP = "st"             # cancel broadcast `id`
 
 
-class BroadcastCb(CallbackData, prefix="bc"):
-    """Composing, confirming and stopping staff announcements."""
+class BroadcastDraftCb(CallbackData, prefix="bd"):
+    """A step of the draft in progress that carries no value of its own."""
 
-    action: BroadcastAction
-    id: int = 0
-    kind: str = ""
+    action: BroadcastDraftAction
+
+
+class BroadcastStopCb(CallbackData, prefix="bs"):
+    """✖ Cancel a scheduled or sending broadcast."""
+
+    broadcast_id: int
+
+
+BROADCAST_BUTTONS: tuple[type[CallbackData], ...] = (
+    BroadcastMenuCb, BroadcastCommunityCb, BroadcastCommunityPageCb, BroadcastAudienceCb,
+    BroadcastGridCb, BroadcastDraftCb, BroadcastStopCb)

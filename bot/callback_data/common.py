@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+from models.users import Role
+
 
 class LanguageCb(CallbackData, prefix="lg"):
     """Choose the bot's language."""
@@ -24,20 +26,27 @@ class PrivacyCb(CallbackData, prefix="pv"):
     action: PrivacyAction
 
 
-class HomeAction(StrEnum):
-    PAGE = "p"          # show another page of communities
-    COMMUNITY = "c"     # this is my community
-    GRID = "g"          # this is my grid (grid_id 0: not sure)
-    LATER = "l"         # choose later (from settings)
+class HomePageCb(CallbackData, prefix="hp"):
+    """Another page of the communities to choose from."""
+
+    page: int
 
 
-class HomeCb(CallbackData, prefix="hm"):
-    """Choosing one's community and grid."""
+class HomeCommunityCb(CallbackData, prefix="hc"):
+    """This is my community."""
 
-    action: HomeAction
-    community_id: int = 0
-    grid_id: int = 0
-    page: int = 0
+    community_id: int
+
+
+class HomeGridCb(CallbackData, prefix="hg"):
+    """This is my grid (`grid_id` 0: not sure)."""
+
+    community_id: int
+    grid_id: int
+
+
+class HomeLaterCb(CallbackData, prefix="hl"):
+    """Choose my community later (from settings)."""
 
 
 class SettingsAction(StrEnum):
@@ -55,18 +64,20 @@ class SettingsCb(CallbackData, prefix="st"):
     action: SettingsAction
 
 
-class NotifyAction(StrEnum):
-    TOGGLE = "t"        # mute or unmute `kind`
-    QUIET = "q"         # show the quiet-hour choices
-    QUIET_SET = "qs"    # quiet hours preset `preset` (0: none)
+class NotifyToggleCb(CallbackData, prefix="nk"):
+    """Mute or unmute one kind of news."""
+
+    kind: str
 
 
-class NotifyCb(CallbackData, prefix="nt"):
-    """Notification preferences."""
+class NotifyQuietCb(CallbackData, prefix="nq"):
+    """Show the quiet-hour choices."""
 
-    action: NotifyAction
-    kind: str = ""
-    preset: int = 0
+
+class NotifyQuietSetCb(CallbackData, prefix="ns"):
+    """Quiet hours: preset `preset` (0: none)."""
+
+    preset: int
 
 
 class DeleteMeAction(StrEnum):
@@ -80,21 +91,43 @@ class DeleteMeCb(CallbackData, prefix="dm"):
     action: DeleteMeAction
 
 
-class ManageAction(StrEnum):
-    LIST = "ls"             # the communities I manage (paged)
-    NEW_COMMUNITY = "nc"
-    COMMUNITY = "co"        # one community: grids and invites
-    NEW_GRID = "ng"
-    INVITE = "iv"           # make an invite for `role` in `community_id` (0: district)
-    INVITES = "il"          # open invites of `community_id` (0: district admin invites)
-    REVOKE = "rv"           # revoke `invite_id`
+class ManageListCb(CallbackData, prefix="ml"):
+    """The communities I manage, a page of them."""
 
-
-class ManageCb(CallbackData, prefix="mg"):
-    """Community management for staff and district admins."""
-
-    action: ManageAction
-    community_id: int = 0
     page: int = 0
-    role: str = ""
-    invite_id: int = 0
+
+
+class ManageNewCommunityCb(CallbackData, prefix="mnc"):
+    """➕ New community (district admins)."""
+
+
+class ManageCommunityCb(CallbackData, prefix="mc"):
+    """One community: its grids and invites."""
+
+    community_id: int
+
+
+class ManageNewGridCb(CallbackData, prefix="mng"):
+    """➕ Add grids to a community."""
+
+    community_id: int
+
+
+class ManageInviteCb(CallbackData, prefix="mi"):
+    """Make an invite link for `role` in a community (0: a district admin invite)."""
+
+    community_id: int
+    role: Role
+
+
+class ManageInvitesCb(CallbackData, prefix="mis"):
+    """The open invites of a community (0: the district admin invites)."""
+
+    community_id: int
+
+
+class ManageRevokeCb(CallbackData, prefix="mr"):
+    """Withdraw an open invite, then show the community's open invites again."""
+
+    community_id: int
+    invite_id: int

@@ -8,7 +8,7 @@ import math
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
-from bot.callback_data import BroadcastAction, BroadcastCb
+from bot.callback_data.broadcasts import BroadcastStopCb
 from bot.keyboards.builder import InlineKeyboardBuilder
 from models.broadcasts import Broadcast, BroadcastStatus
 from services.broadcasts import Report
@@ -46,5 +46,5 @@ def final_text(broadcast: Broadcast, report: Report) -> str:
 def cancel_keyboard(broadcast: Broadcast) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✖ Cancel sending"),
-                   callback_data=BroadcastCb(action=BroadcastAction.STOP, id=broadcast.id or 0))
+                   callback_data=BroadcastStopCb(broadcast_id=broadcast.id or 0))
     return builder.as_markup()

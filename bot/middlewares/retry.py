@@ -1,9 +1,10 @@
-"""Replies to a person's own tap wait out a short 429 instead of being lost."""
+"""Replies to a person's own tap wait out a short 429 or one 5xx instead of being lost."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from contextvars import ContextVar
 from typing import cast
 
 from aiogram import Bot
@@ -11,25 +12,39 @@ from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
-from aiogram.methods import AnswerCallbackQuery, TelegramMethod
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 log = logging.getLogger(__name__)
 
+# Requests the interactive bot made in this task (one update is handled in one task).
+_requests: ContextVar[int] = ContextVar("requests", default=0)
+
+
+def replies_sent() -> int:
+    """How many requests (answers, edits, sends) this task made so far: compare two."""
+    return _requests.get()
+
 
 class RetryAfterMiddleware(BaseRequestMiddleware):
-    """Retry a request Telegram refused with 429, when the wait is short.
+    """Retry a request Telegram refused with 429, when the wait is short, or with a 5xx,
+    once, after `server_error_wait` seconds.
 
     A quick tapper can outrun Telegram's ~1 message/second per chat; the
     answer then arrives a second late rather than never. Long waits are
-    raised to the caller. The outbox sender uses a bot without this
-    middleware: it paces itself and must see every 429 to pause.
+    raised to the caller. A 5xx is Telegram's own hiccup: one more try usually
+    goes through (if the first did reach the chat, the person sees the answer
+    twice, which beats an apology). The outbox sender uses a bot without this
+    middleware: it paces itself, must see every 429 to pause, and retries with
+    its own backoff.
     """
 
-    def __init__(self, *, max_wait: float = 5.0, attempts: int = 3) -> None:
+    def __init__(self, *, max_wait: float = 5.0, attempts: int = 3,
+                 server_error_wait: float = 0.5) -> None:
         self.max_wait = max_wait
         self.attempts = attempts
+        self.server_error_wait = server_error_wait
 
     async def __call__(
         self,
@@ -37,16 +52,25 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        for attempt in range(1, self.attempts + 1):
+        if not isinstance(method, GetUpdates):
+            _requests.set(_requests.get() + 1)
+        server_errors = 0
+        for attempt in range(1, self.attempts + 2):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as error:
-                if attempt == self.attempts or error.retry_after > self.max_wait:
+                if attempt >= self.attempts or error.retry_after > self.max_wait:
                     raise
                 log.info("%s: 429, retrying in %s s", type(method).__name__, error.retry_after)
                 await asyncio.sleep(error.retry_after)
+            except TelegramServerError as error:
+                server_errors += 1
+                if server_errors > 1 or isinstance(method, GetUpdates):
+                    raise
+                log.info("%s: %s, retrying once in %g s", type(method).__name__, error.message,
+                         self.server_error_wait)
+                await asyncio.sleep(self.server_error_wait)
         raise AssertionError("unreachable")  # pragma: no cover
-
 
 
 class ExpiredQueryMiddleware(BaseRequestMiddleware):

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.callback_data import BroadcastAction, BroadcastCb
+from bot.callback_data.broadcasts import (
+    BroadcastCommunityCb,
+    BroadcastDraftAction,
+    BroadcastDraftCb,
+    BroadcastMenuAction,
+    BroadcastMenuCb,
+    BroadcastStopCb,
+)
 from bot.config import Settings
+from bot.keyboards.dates import DayCb, TimeCb
 from models.broadcasts import Broadcast, BroadcastStatus
 from models.communities import Community
 from models.outbox import OutboxMessage
@@ -21,6 +31,16 @@ from services.clock import ManualClock
 from tests.factories import grant, make_community
 from tests.handlers.conftest import Harness, Person
 from tests.scheduler.conftest import FAST, settled, wait_until
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TEN = "10:00 am"
+FORGED_DAYS = (DayCb(day=10**9).pack(),             # no such day
+               DayCb(day=1).pack(),                 # year 1
+               DayCb(day=date(2026, 3, 1).toordinal()).pack(),   # yesterday
+               DayCb(day=date(2026, 4, 30).toordinal()).pack())  # two months ahead
+FORGED_TIMES = (TimeCb(minutes=99 * 60).pack(),     # 99:00 tomorrow
+                TimeCb(minutes=-5).pack(),
+                TimeCb(minutes=10 * 60 + 7).pack())  # not a time the picker offers
 
 
 @pytest.fixture
@@ -113,14 +133,14 @@ async def test_a_scheduled_announcement_can_be_cancelled_before_it_starts(
     assert "🚨 Urgent: it passes quiet hours" in staff.last
     await staff.press("🗓 Schedule")
     await staff.press("Tomorrow")
-    await staff.press("10:00")
-    assert staff.last == "Send it to 2 people at 2026-03-03 10:00?"
+    await staff.press("10:00 am")
+    assert staff.last == "Send it to 2 people at Tue 3 Mar, 10:00 am?"
     await staff.press("✅ Confirm")
-    assert staff.last.startswith("🗓 Announcement #1 is scheduled for 2026-03-03 10:00")
+    assert staff.last.startswith("🗓 Announcement #1 is scheduled for Tue 3 Mar, 10:00 am")
 
     await staff.tap("📢 Announcements")
     await staff.press("🗓 Scheduled and sending")
-    assert "#1 · 03-03 10:00 · 2 · Community fair on Sunday" in staff.last
+    assert "#1 · Tue 3 Mar, 10:00 am · 2 · Community fair on Sunday" in staff.last
     await staff.press("✖ Cancel #1")
     assert staff.last.startswith("✖ Announcement #1 was cancelled. 2 messages were not sent.")
     await session.commit()
@@ -134,20 +154,103 @@ async def test_forged_broadcast_buttons_from_a_resident_are_refused(
     sunny = await make_community(session, clock, "Sunny Court")
     other = await make_community(session, clock, "Other")
     eve = await resident(harness, 5021, None)
-    for action in (BroadcastAction.NEW, BroadcastAction.CONFIRM, BroadcastAction.LIST,
-                   BroadcastAction.STOP):
-        answer = await eve.forge(BroadcastCb(action=action, id=1).pack())
+    for forged in (BroadcastMenuCb(action=BroadcastMenuAction.NEW),
+                   BroadcastDraftCb(action=BroadcastDraftAction.CONFIRM),
+                   BroadcastMenuCb(action=BroadcastMenuAction.LIST),
+                   BroadcastStopCb(broadcast_id=1)):
+        answer = await eve.forge(forged.pack())
         assert answer == "You can't do that here. Only staff of this community can."
     staff = await staff_member(harness, session, clock, sunny)
     await staff.tap("📢 Announcements")
     await staff.press("✏️ New announcement")
-    answer = await staff.forge(BroadcastCb(action=BroadcastAction.COMMUNITY,
-                                           id=other.id or 0).pack())
+    answer = await staff.forge(BroadcastCommunityCb(community_id=other.id or 0).pack())
     assert answer in ("This button is out of date.",
                       "You can't do that here. Only staff of this community can.")
     await staff.send("hello")
     await staff.press("👥 Everyone")
-    assert await staff.forge(BroadcastCb(action=BroadcastAction.HOUR, id=1).pack()) == \
+    await staff.press("🗓 Schedule")  # the hours are on the time screen now
+    await staff.press("Tomorrow")
+    assert await staff.forge(TimeCb(minutes=60).pack()) == \
         "That time has passed. Please choose a later one."
     await session.commit()
     assert (await session.execute(select(func.count()).select_from(Broadcast))).scalar_one() == 0
+
+
+async def test_tomorrow_chosen_before_midnight_goes_out_on_the_day_the_screen_showed(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    """"Tomorrow" pressed at 23:50 means the next day even when the time and the
+    confirmation come after midnight."""
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1",))
+    await resident(harness, 5031, "Block 1")
+    staff = await staff_member(harness, session, clock, sunny)
+    clock.set(datetime(2026, 3, 2, 15, 50, tzinfo=UTC))  # 23:50 in Shanghai
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    await staff.send("Lift maintenance")
+    await staff.press("👥 Everyone")
+    await staff.press("🗓 Schedule")
+    await staff.press("Tomorrow")  # Tuesday 3 March
+    clock.advance(minutes=15)      # 00:05 on Tuesday: "tomorrow" is now Wednesday
+    await staff.press(TEN)
+    await staff.press("✅ Confirm")
+    await session.commit()
+    broadcast = (await session.execute(select(Broadcast))).scalar_one()
+    assert broadcast.send_at.astimezone(SHANGHAI) == datetime(2026, 3, 3, 10, 0,
+                                                              tzinfo=SHANGHAI)
+
+
+async def test_a_forged_broadcast_hour_out_of_range_gets_a_clear_answer(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    staff = await staff_member(harness, session, clock, sunny)
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    await staff.send("hello")
+    await staff.press("👥 Everyone")
+    await staff.press("🗓 Schedule")
+    for forged in FORGED_DAYS:
+        assert await staff.forge(forged) == "That time has passed. Please choose a later one."
+    await staff.press("Tomorrow")
+    for forged in FORGED_TIMES:
+        assert await staff.forge(forged) == "That time has passed. Please choose a later one."
+    await session.commit()
+    assert (await session.execute(select(func.count()).select_from(Broadcast))).scalar_one() == 0
+
+
+async def test_a_broadcast_can_be_scheduled_a_month_ahead_at_half_past(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    await resident(harness, 5041, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    await staff.send("Spring cleaning")
+    await staff.press("👥 Everyone")
+    await staff.press("🗓 Schedule")
+    await staff.press("▶")
+    await staff.press("▶")
+    await staff.press("Thu 2 Apr")  # 31 days ahead (Monday 2 March today)
+    await staff.press("10:30 am")
+    assert staff.last == "Send it to 2 people at Thu 2 Apr, 10:30 am?"
+    await staff.press("✅ Confirm")
+    await session.commit()
+    broadcast = (await session.execute(select(Broadcast))).scalar_one()
+    assert broadcast.send_at.astimezone(SHANGHAI) == datetime(2026, 4, 2, 10, 30,
+                                                              tzinfo=SHANGHAI)
+
+
+async def test_an_announcement_too_long_is_refused_and_the_step_waits(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    staff = await staff_member(harness, session, clock, sunny)
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    await staff.send("😀" * 2049)  # 4098 UTF-16 units
+    assert staff.last == ("That is too long: at most 4096 characters, or 1024 under a photo "
+                          "or document.")
+    await staff.send("Short and sweet")
+    assert staff.last == "Who should receive it?"

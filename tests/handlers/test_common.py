@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callback_data.common import HomeCommunityCb, NotifyToggleCb
 from models.users import Role, RoleGrant, User
 from services import communities
 from services.clock import ManualClock
@@ -36,7 +37,7 @@ async def test_unknown_text_and_commands_get_a_nudge_to_the_menu(harness: Harnes
 async def test_a_stale_or_unknown_button_is_answered_politely(harness: Harness) -> None:
     ann = await onboarded(harness)
     assert await ann.forge("zz:1:2") == "This button is out of date. Please use the menu below."
-    assert await ann.forge("hm:c:999999:0:0") == \
+    assert await ann.forge(HomeCommunityCb(community_id=999999).pack()) == \
         "That community no longer exists. Please choose again."
 
 
@@ -191,7 +192,7 @@ async def test_notification_settings_mute_a_kind_and_set_quiet_hours(
     assert "🌙 Quiet hours: 22:00–07:00" in ann.last
     message = ann.handle.last_bot_message
     assert message is not None and "📢 Announcements: off" in message.button_labels
-    assert await ann.forge("nt:t:status:0") == "This button is out of date."
+    assert await ann.forge(NotifyToggleCb(kind="status").pack()) == "This button is out of date."
 
     await session.commit()
     user = (await session.execute(select(User).where(User.tg_id == 3006))).scalar_one()
@@ -209,3 +210,29 @@ async def test_help_lists_what_this_person_can_use(harness: Harness) -> None:
     assert "📚 Courses: order a course you would like" in ann.last
     assert "📢 Announcements" not in ann.last
     assert "/deleteme: erase your data" in ann.last
+
+
+async def test_deleteme_through_the_bot_leaves_no_text_in_the_database_file(
+    harness: Harness, session: AsyncSession, clock: ManualClock, db_url: str
+) -> None:
+    from pathlib import Path
+
+    from tests.services.test_privacy import ann_leaves_text_everywhere
+
+    _ann, secrets = await ann_leaves_text_everywhere(session, clock, ann_tg_id=3301,
+                                                     staff_tg_id=3302)
+    staff = harness.person(3302, "Staff", "en")
+    await staff.send("/mydata")
+    message = staff.handle.last_bot_message
+    assert message is not None and message.document_name == "my-data.json"
+    export = harness.emulator.state.files[message.document].data.decode()
+    assert [s for s in secrets if s in export] == []  # a resident's words are not staff's data
+
+    ann = harness.person(3301, "Zhangsanfeng", "en")
+    await ann.send("/deleteme")
+    await ann.press("Yes, erase my data")
+    assert ann.last.startswith("Your data has been erased.")
+    if db_url.startswith("sqlite"):
+        path = Path(db_url.split("///", 1)[1])
+        stored = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+        assert [s for s in secrets if s.encode() in stored] == []

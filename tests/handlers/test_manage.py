@@ -7,7 +7,13 @@ import re
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import ManageAction, ManageCb
+from bot.callback_data.common import (
+    ManageCommunityCb,
+    ManageInviteCb,
+    ManageListCb,
+    ManageNewCommunityCb,
+    ManageNewGridCb,
+)
 from models.audit import AuditEntry
 from models.communities import Community, Grid
 from models.invites import Invite
@@ -91,11 +97,11 @@ async def test_staff_see_only_their_community_and_can_invite_only_teachers(
 
     # Forged buttons: another community, a staff invite, a new community.
     for forged in (
-        ManageCb(action=ManageAction.COMMUNITY, community_id=other.id or 0),
-        ManageCb(action=ManageAction.INVITE, community_id=mine.id or 0, role=Role.STAFF),
-        ManageCb(action=ManageAction.INVITE, community_id=other.id or 0, role=Role.TEACHER),
-        ManageCb(action=ManageAction.NEW_COMMUNITY),
-        ManageCb(action=ManageAction.INVITE, role=Role.ADMIN),
+        ManageCommunityCb(community_id=other.id or 0),
+        ManageInviteCb(community_id=mine.id or 0, role=Role.STAFF),
+        ManageInviteCb(community_id=other.id or 0, role=Role.TEACHER),
+        ManageNewCommunityCb(),
+        ManageInviteCb(community_id=0, role=Role.ADMIN),
     ):
         answer = await staff.forge(forged.pack())
         assert answer == "You can't do that here. Only staff of this community can."
@@ -112,9 +118,9 @@ async def test_a_resident_pressing_forged_admin_buttons_changes_nothing(
     await eve.send("🛠 Manage community")
     assert eve.last.startswith("This is for community staff.")
     for forged in (
-        ManageCb(action=ManageAction.LIST),
-        ManageCb(action=ManageAction.NEW_GRID, community_id=community.id or 0),
-        ManageCb(action=ManageAction.INVITE, community_id=community.id or 0, role=Role.STAFF),
+        ManageListCb(),
+        ManageNewGridCb(community_id=community.id or 0),
+        ManageInviteCb(community_id=community.id or 0, role=Role.STAFF),
     ):
         assert await eve.forge(forged.pack()) == \
             "You can't do that here. Only staff of this community can."
@@ -155,3 +161,24 @@ async def test_cancel_leaves_a_half_finished_step(harness: Harness, session: Asy
     assert await count(session, Community) == 0
     await admin.send("/cancel")
     assert admin.last == "Nothing to cancel."
+
+
+async def test_a_refused_name_gets_the_error_routers_words_and_the_step_waits(
+    harness: Harness, session: AsyncSession
+) -> None:
+    admin = harness.person(ADMIN_TG_ID, "Director", "en")
+    await onboard(admin)
+    await admin.tap("🛠 Manage community")
+    await admin.press("➕ New community")
+    await admin.send("x" * 65)
+    assert admin.last == "The name is too long (at most 64 characters)."
+    await admin.send("   ")
+    assert admin.last == "The name is empty."
+    await admin.send("Sunny Court")
+    assert admin.last.startswith("Community created ✅")
+    await admin.press("➕ Add grids")
+    await admin.send("Block 1\n" + "y" * 65)
+    assert "Not added:\n" + "y" * 64 + ": The name is too long (at most 64 characters)." \
+        in admin.last
+    assert await count(session, Community) == 1
+    assert await count(session, Grid) == 1

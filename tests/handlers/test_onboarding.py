@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import re
+
+import pytest
+from aiogram.fsm.state import StatesGroup
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -124,3 +129,20 @@ async def test_returning_user_is_welcomed_back(
     assert ann.last == "Welcome back! 👋"
     assert ann.menu[-2:] == ["⚙️ Settings", "❓ Help"]
     assert "🛠 Manage community" not in ann.menu
+
+
+@pytest.mark.parametrize("module", ["handlers.onboarding", "handlers.broadcasts",
+                                    "handlers.manage"])
+def test_each_conversation_state_is_in_its_diagram(module: str) -> None:
+    """The Mermaid diagram in the module's docstring names every state of its flow."""
+    loaded = importlib.import_module(module)
+    diagram = (loaded.__doc__ or "").split("```mermaid")[1].split("```")[0]
+    groups = [value for value in vars(loaded).values()
+              if isinstance(value, type) and issubclass(value, StatesGroup)
+              and value is not StatesGroup]
+    assert groups
+    for group in groups:
+        for state in group.__states__:
+            name = "".join(part.title() for part in (state.state or "").split(":")[-1]
+                           .split("_"))
+            assert re.search(rf"\b{name}\b", diagram), f"{module}: {name} not in the diagram"

@@ -7,10 +7,12 @@ import bisect
 import os
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
 from aiogram import Bot
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import SQLModel, col, select
 
@@ -488,3 +490,56 @@ def test_at_a_high_rate_the_bucket_has_slack_yet_no_second_exceeds_the_rate() ->
     assert len(starts) >= 0.96 * 1000 * 9.5
     slow = SendLimits(rate=25.0)  # Telegram's free rate: one at a time, as before
     assert (slow.burst, slow.refill, slow.claim_size) == (1.0, 25.0, 100)
+
+
+class Blinking:
+    """A sessionmaker whose database cannot be reached while `down`."""
+
+    def __init__(self, real: async_sessionmaker[AsyncSession]) -> None:
+        self.real = real
+        self.down = False
+        self.refused = 0
+
+    def __call__(self) -> AsyncSession:
+        if self.down:
+            self.refused += 1
+            raise OperationalError("connect", None, ConnectionRefusedError("the database is down"))
+        return self.real()
+
+
+async def test_sends_made_during_a_database_outage_are_recorded_after_it_and_never_repeated(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock,
+    emulator: Emulator, make_sender: SenderFactory,
+) -> None:
+    people = await recipients(session, emulator, clock, 30)
+    database = Blinking(sessionmaker)
+    limits = SendLimits(rate=40.0, private_interval=0.05, lease=2.0)
+    sender = await make_sender(limits, maker=database)  # type: ignore[arg-type]
+    await outbox.queue_many(session, clock=clock, notify=sender.kick, rows=[
+        Outgoing(user_id=u.id, kind=OutboxKind.ANNOUNCEMENT, text=f"hello {u.tg_id}")
+        for u in people if u.id is not None])
+    await session.commit()
+
+    async def sent() -> int:
+        return sum(1 for r in emulator.requests if r.method == "sendMessage" and r.ok)
+
+    await wait_until(lambda: _at_least(sent, 1))
+    database.down = True  # the claim is made; the sends go on, their outcomes cannot be written
+    await wait_until(lambda: _at_least(sent, 30))
+    await asyncio.sleep(0.5)  # the recorder tries and fails a few times
+    clock.advance(seconds=3 * limits.lease)  # the outage outlasts the leases
+    database.down = False
+    sender.kick()  # as the scheduler's tick would
+    await wait_until(settled(sessionmaker))
+    await sender.stop()
+
+    per_chat = Counter(r.chat_id for r in emulator.requests
+                       if r.method == "sendMessage" and r.ok)
+    assert database.refused > 0
+    assert len(per_chat) == 30
+    assert [chat for chat, n in per_chat.items() if n > 1] == []  # duplicates: 0
+    assert {r.status for r in await rows_of(session)} == {OutboxStatus.SENT}
+
+
+async def _at_least(count: Callable[[], Awaitable[int]], n: int) -> bool:
+    return await count() >= n

@@ -88,7 +88,8 @@ async def test_scheduling_cancelling_and_the_report(
         session, access=staff, clock=clock, community_id=sunny.id, text="Fair on Sunday",
         audience=Audience("all"), send_at=later)
     assert made.status == BroadcastStatus.SCHEDULED
-    assert [b.id for b in await broadcasts.list_open(session, access=staff)] == [made.id]
+    assert [b.broadcast.id for b in await broadcasts.list_open(session, access=staff)] == [
+        made.id]
     assert await broadcasts.active(session, clock=clock) == []
 
     await begin_write(session)
@@ -129,3 +130,71 @@ async def test_bad_drafts_change_nothing(session: AsyncSession, clock: ManualClo
                                           audience=Audience("all"))
     assert (await session.execute(select(func.count()).select_from(OutboxMessage))
             ).scalar_one() == 0
+
+
+# --- What the screens may offer -------------------------------------------------------
+
+
+async def test_can_cancel_an_open_broadcast_only_within_ones_scope(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    sunny = await make_community(session, clock, "Sunny")
+    await make_user(session, clock, community=sunny)
+    admin = admin_access(await make_user(session, clock, name="Admin"))
+    staff = await grant(session, clock, await make_user(session, clock, community=sunny),
+                        Role.STAFF, sunny)
+    mine = await broadcasts.create_broadcast(session, access=staff, clock=clock,
+                                             community_id=sunny.id, text="hi",
+                                             audience=Audience("all"),
+                                             send_at=clock.now() + timedelta(days=1))
+    district = await broadcasts.create_broadcast(session, access=admin, clock=clock,
+                                                 community_id=None, text="all of you",
+                                                 audience=Audience("all"),
+                                                 send_at=clock.now() + timedelta(days=1))
+    assert [(v.broadcast.id, v.can_cancel) for v in await broadcasts.list_open(
+        session, access=staff)] == [(mine.id, True)]
+    assert {(v.broadcast.id, v.can_cancel) for v in await broadcasts.list_open(
+        session, access=admin)} == {(mine.id, True), (district.id, True)}
+    assert not broadcasts.may_cancel(staff, district)
+    await broadcasts.cancel_broadcast(session, access=staff, clock=clock, broadcast_id=mine.id or 0)
+    assert not broadcasts.may_cancel(staff, mine)  # over: nothing left to cancel
+
+
+async def test_who_chooses_a_community_and_which_audiences_are_offered(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    sunny = await make_community(session, clock, "Sunny")
+    other = await make_community(session, clock, "Other")
+    admin = admin_access(await make_user(session, clock, name="Admin"))
+    staff = await grant(session, clock, await make_user(session, clock, community=sunny),
+                        Role.STAFF, sunny)
+    both = Access(user_id=staff.user_id, staff_of=frozenset({sunny.id or 0, other.id or 0}))
+    assert broadcasts.single_community(staff) == sunny.id
+    assert broadcasts.single_community(both) is None
+    assert broadcasts.single_community(admin) is None
+    assert (await broadcasts.scopes(session, access=admin)).district
+    found = await broadcasts.scopes(session, access=both)
+    assert not found.district and {c.id for c in found.communities} == {sunny.id, other.id}
+    assert "grids" in broadcasts.audiences_for(staff, community_id=sunny.id)
+    assert "grids" not in broadcasts.audiences_for(admin, community_id=None)
+    with pytest.raises(NotAllowed):
+        broadcasts.audiences_for(staff, community_id=other.id)
+
+
+async def test_a_broadcast_is_scheduled_at_most_a_month_ahead(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    sunny = await make_community(session, clock, "Sunny")
+    await make_user(session, clock, community=sunny)
+    staff = await grant(session, clock, await make_user(session, clock, community=sunny),
+                        Role.STAFF, sunny)
+    with pytest.raises(InvalidInput) as error:
+        await broadcasts.create_broadcast(
+            session, access=staff, clock=clock, community_id=sunny.id, text="hi",
+            audience=Audience("all"),
+            send_at=clock.now() + timedelta(days=broadcasts.SCHEDULE_DAYS + 2))
+    assert (error.value.field, error.value.reason) == ("send_at", "too_far")
+    made = await broadcasts.create_broadcast(
+        session, access=staff, clock=clock, community_id=sunny.id, text="hi",
+        audience=Audience("all"), send_at=clock.now() + timedelta(days=broadcasts.SCHEDULE_DAYS))
+    assert made.id is not None

@@ -64,3 +64,18 @@ async def test_staff_add_grids_only_to_their_own_community(
                                       community_id=other.id or 0, name="2号楼")
     assert [g.name for g in await communities.list_grids(session,
                                                          community_id=mine.id or 0)] == ["1号楼"]
+
+
+async def test_what_the_manage_screen_lists_and_whether_it_offers_a_new_community(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    sunny = await make_community(session, clock, "Sunny")
+    await make_community(session, clock, "Other")
+    admin = admin_access(await make_user(session, clock))
+    staff = await grant(session, clock, await make_user(session, clock), Role.STAFF, sunny)
+    everything = await communities.manageable(session, access=admin)
+    assert everything.can_create and len(everything.communities) == 2
+    own = await communities.manageable(session, access=staff)
+    assert not own.can_create and [c.id for c in own.communities] == [sunny.id]
+    with pytest.raises(NotAllowed):
+        await communities.manageable(session, access=Access(user_id=staff.user_id + 100))

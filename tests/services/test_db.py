@@ -103,7 +103,8 @@ async def test_a_second_write_in_the_same_task_fails_clearly_instead_of_hanging(
 ) -> None:
     import models.db
 
-    monkeypatch.setattr(models.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    engine = sessionmaker.kw["bind"].sync_engine
+    monkeypatch.setattr(models.db._WRITERS[engine], "wait", 0.2)
     async with sessionmaker() as first, sessionmaker() as second:
         await begin_write(first)
         with pytest.raises(TimeoutError, match="database is locked"):

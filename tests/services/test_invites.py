@@ -146,3 +146,18 @@ async def test_open_invites_list_and_scope(session: AsyncSession, clock: ManualC
     clock.advance(WEEK)
     assert await invites.list_open_invites(session, access=staff, clock=clock,
                                            community_id=mine.id) == []
+
+
+async def test_the_roles_a_screen_offers_to_invite(session: AsyncSession, clock: ManualClock
+                                                   ) -> None:
+    sunny = await make_community(session, clock, "Sunny")
+    other = await make_community(session, clock, "Other")
+    admin = admin_access(await make_user(session, clock, name="Admin"))
+    staff = await grant(session, clock, await make_user(session, clock), Role.STAFF, sunny)
+    resident = Access(user_id=staff.user_id + 100)
+    assert invites.invitable_roles(admin, community_id=sunny.id) == [Role.TEACHER, Role.STAFF]
+    assert invites.invitable_roles(admin, community_id=None) == [Role.ADMIN]
+    assert invites.invitable_roles(staff, community_id=sunny.id) == [Role.TEACHER]
+    assert invites.invitable_roles(staff, community_id=other.id) == []
+    assert invites.invitable_roles(staff, community_id=None) == []
+    assert invites.invitable_roles(resident, community_id=sunny.id) == []

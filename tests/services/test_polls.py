@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from sqlmodel import col, select
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.communities import Community, Grid
 from models.outbox import OutboxFile, OutboxMessage
+from models.polls import PollAnswer
 from models.users import Role, User
 from scheduler.polls import polls_close
 from services import polls, privacy
@@ -151,3 +153,29 @@ async def test_only_the_audience_may_answer_and_bad_polls_are_refused(
     with pytest.raises(polls.PollClosed):
         await polls.answer(session, clock=clock, user=people[0], poll_id=poll.id, position=0,
                            option=0)
+
+
+async def test_one_person_tapping_one_choice_twenty_times_at_once_gets_one_answer(
+    session: AsyncSession, clock: ManualClock, sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    people, sunny, staff = await setup(session, clock)
+    poll = await polls.create_poll(
+        session, access=staff, clock=clock, community_id=sunny.id or 0,
+        title="The little square", questions=QUESTIONS, audience=Audience("all"),
+        closes_at=clock.now() + timedelta(days=3), send_results=False)
+    await session.commit()
+    tapper = people[0]
+
+    async def tap(position: int, option: int) -> None:
+        async with sessionmaker() as own:
+            await polls.answer(own, clock=clock, user=tapper, poll_id=poll.id or 0,
+                               position=position, option=option)
+
+    # Single choice: the same tap twenty times; multiple choice: a toggle, twenty times.
+    outcomes = await asyncio.gather(*(tap(0, 1) for _ in range(20)),
+                                    *(tap(1, 2) for _ in range(20)), return_exceptions=True)
+    assert [o for o in outcomes if o is not None] == []
+    rows = (await session.execute(select(PollAnswer).where(
+        col(PollAnswer.user_id) == tapper.id).order_by(col(PollAnswer.question_id))
+        .execution_options(populate_existing=True))).scalars().all()
+    assert [row.choices for row in rows] == [[1], []]  # twenty toggles end where they began
