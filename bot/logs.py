@@ -19,6 +19,8 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
+from bot.middlewares.retry import begin_update
+
 # The update being handled by the current task (aiogram copies the context per update).
 current_update: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "current_update", default=None)
@@ -72,7 +74,8 @@ def setup_logging(level: str, fmt: str) -> None:
 
 
 class UpdateContextMiddleware(BaseMiddleware):
-    """Remembers which update is being handled, for the log lines written meanwhile."""
+    """Remembers which update is being handled, for the log lines written meanwhile,
+    and starts its record of buttons answered (bot/middlewares/retry.py)."""
 
     async def __call__(
         self,
@@ -82,6 +85,7 @@ class UpdateContextMiddleware(BaseMiddleware):
     ) -> Any:
         if not isinstance(event, Update):
             return await handler(event, data)
+        begin_update()  # what this handling has done so far starts empty
         token = current_update.set(event.update_id)
         try:
             return await handler(event, data)

@@ -213,6 +213,8 @@ async def create_broadcast(
                      community_id=community_id, broadcast_id=broadcast.id,
                      audience=audience.to_json(), recipients=len(recipients), urgent=urgent,
                      send_at=send_at.isoformat())
+    log.info("broadcast %s queued: %d recipients, community %s, from %s",
+             broadcast.id, len(recipients), community_id, send_at.isoformat())
     return broadcast
 
 

