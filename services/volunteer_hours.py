@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from models.communities import Community, Grid
-from models.db import begin_write
+from models.db import write
 from models.outbox import OutboxKind
 from models.users import User
 from models.volunteers import (
@@ -35,11 +35,23 @@ from models.volunteers import (
 from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
-from services.errors import AlreadyExists, InvalidInput, NotFound, refusing
+from services.errors import AlreadyExists, InvalidInput, NotFound
 from services.outbox import N_
-from services.volunteers import NotClaimed, ShiftUnavailable, clean_text, get_shift, zone
+from services.volunteers import (
+    PlaceGivenUp,
+    ShiftUnavailable,
+    clean_text,
+    commend_key,
+    get_shift,
+    roster,
+    zone,
+)
 
 MAX_MINUTES = 24 * 60
+
+
+class HoursConfirmed(AlreadyExists):
+    """The claim's hours are confirmed already: a change is a correction."""
 
 
 def proposed_minutes(claim: ShiftClaim, shift: Shift) -> int:
@@ -111,17 +123,15 @@ async def _add_entry(
 async def _awaiting_attendance(
     session: AsyncSession, access: Access, clock: Clock, claim_id: int
 ) -> tuple[ShiftClaim, Shift, VolunteerTask]:
-    """A claim staff may now mark (the shift has started, no hours yet), in a write
-    transaction; on a refusal the transaction is ended before the error goes up."""
-    await begin_write(session)
-    async with refusing(session):
-        claim, shift, task = await _staff_claim(session, access, claim_id)
-        if claim.status != ClaimStatus.CLAIMED:
-            raise NotClaimed(str(claim_id))
-        if shift.starts_at > clock.now():
-            raise ShiftUnavailable("not_started")
-        if await ledger(session, claim_id=claim_id):
-            raise AlreadyExists(f"hours of claim {claim_id}")
+    """A claim staff may now mark (the shift has started, no hours yet); the checks of
+    confirm_hours and mark_absent, run inside their write."""
+    claim, shift, task = await _staff_claim(session, access, claim_id)
+    if claim.status != ClaimStatus.CLAIMED:
+        raise PlaceGivenUp(str(claim_id))
+    if shift.starts_at > clock.now():
+        raise ShiftUnavailable("not_started")
+    if await ledger(session, claim_id=claim_id):
+        raise HoursConfirmed(f"hours of claim {claim_id}")
     return claim, shift, task
 
 
@@ -129,15 +139,16 @@ async def confirm_hours(
     session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
 ) -> HoursEntry:
     """Staff confirm that the volunteer came: the proposed hours become the first entry."""
-    claim, shift, task = await _awaiting_attendance(session, access, clock, claim_id)
-    minutes = proposed_minutes(claim, shift)
-    claim.attendance, claim.attendance_by = Attendance.PRESENT, access.user_id
-    session.add(claim)
-    entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
-                             task=task, minutes=minutes, previous=0, reason=None)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.hours.confirm",
-                 community_id=task.community_id, claim_id=claim_id, minutes=minutes)
-    await session.commit()
+    async with write(session):
+        claim, shift, task = await _awaiting_attendance(session, access, clock, claim_id)
+        minutes = proposed_minutes(claim, shift)
+        claim.attendance, claim.attendance_by = Attendance.PRESENT, access.user_id
+        session.add(claim)
+        entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
+                                 task=task, minutes=minutes, previous=0, reason=None)
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.hours.confirm", community_id=task.community_id,
+                     claim_id=claim_id, minutes=minutes)
     return entry
 
 
@@ -146,27 +157,25 @@ async def correct_hours(
     reason: str,
 ) -> HoursEntry:
     """Staff set a claim's hours to `minutes`, saying why: a new ledger entry."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         claim, shift, task = await _staff_claim(session, access, claim_id)
         if claim.status != ClaimStatus.CLAIMED:
-            raise NotClaimed(str(claim_id))
+            raise PlaceGivenUp(str(claim_id))
         if shift.starts_at > clock.now():
             raise ShiftUnavailable("not_started")
         if not 0 <= minutes <= MAX_MINUTES:
             raise InvalidInput("hours", "range")
         why = clean_text(reason, field="reason", limit=REASON_MAX)
-    entries = await ledger(session, claim_id=claim_id)
-    previous = entries[-1].minutes if entries else 0
-    claim.attendance = Attendance.PRESENT if minutes else Attendance.ABSENT
-    claim.attendance_by = access.user_id
-    session.add(claim)
-    entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
-                             task=task, minutes=minutes, previous=previous, reason=why)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.hours.correct",
-                 community_id=task.community_id, claim_id=claim_id, minutes=minutes,
-                 previous=previous, reason=why)
-    await session.commit()
+        entries = await ledger(session, claim_id=claim_id)
+        previous = entries[-1].minutes if entries else 0
+        claim.attendance = Attendance.PRESENT if minutes else Attendance.ABSENT
+        claim.attendance_by = access.user_id
+        session.add(claim)
+        entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
+                                 task=task, minutes=minutes, previous=previous, reason=why)
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.hours.correct", community_id=task.community_id,
+                     claim_id=claim_id, minutes=minutes, previous=previous, reason=why)
     return entry
 
 
@@ -174,13 +183,62 @@ async def mark_absent(
     session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
 ) -> ShiftClaim:
     """Staff note that the volunteer did not come (hours already confirmed: correct them)."""
-    claim, _shift, task = await _awaiting_attendance(session, access, clock, claim_id)
-    claim.attendance, claim.attendance_by = Attendance.ABSENT, access.user_id
-    session.add(claim)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.absent",
-                 community_id=task.community_id, claim_id=claim_id)
-    await session.commit()
+    async with write(session):
+        claim, _shift, task = await _awaiting_attendance(session, access, clock, claim_id)
+        claim.attendance, claim.attendance_by = Attendance.ABSENT, access.user_id
+        session.add(claim)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.absent",
+                     community_id=task.community_id, claim_id=claim_id)
     return claim
+
+
+# --- The roster: what staff may do for each person ------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    """One person signed up for a shift, and what staff may do about their hours now."""
+
+    claim: ShiftClaim
+    user: User
+    confirmed: int | None     # confirmed minutes, None if never confirmed
+    proposed: int             # the minutes a confirmation would record
+    can_confirm: bool         # the shift has started, no hours yet, not marked absent
+    can_mark_absent: bool     # the same
+    can_correct: bool         # the shift has started
+
+
+@dataclass(frozen=True)
+class RosterView:
+    """A shift's roster on staff's screen, and what they may change."""
+
+    shift: Shift
+    task: VolunteerTask
+    people: list[RosterLine]
+    can_add_place: bool       # not cancelled, not started
+    can_remove_place: bool    # … and one fewer still holds everyone signed up (and 1)
+    can_cancel: bool          # not cancelled, not started
+
+
+async def roster_view(
+    session: AsyncSession, *, access: Access, clock: Clock, shift_id: int
+) -> RosterView:
+    """Staff: who is signed up for a shift, with the rules of confirm_hours, mark_absent,
+    correct_hours, set_headcount and cancel_task asked of each at once."""
+    shift, task, people = await roster(session, access=access, shift_id=shift_id)
+    confirmed = await confirmed_minutes(session, claim_ids=[c.id or 0 for c, _u in people])
+    started = shift.starts_at <= clock.now()
+    lines = []
+    for claim, user in people:
+        done = confirmed.get(claim.id or 0)
+        awaiting = started and done is None and claim.attendance != Attendance.ABSENT
+        lines.append(RosterLine(claim=claim, user=user, confirmed=done,
+                                proposed=proposed_minutes(claim, shift), can_confirm=awaiting,
+                                can_mark_absent=awaiting, can_correct=started))
+    changeable = shift.cancelled_at is None and task.cancelled_at is None and not started
+    return RosterView(shift=shift, task=task, people=lines, can_add_place=changeable,
+                      can_remove_place=changeable and shift.headcount - 1 >= max(1, shift.taken),
+                      can_cancel=changeable)
 
 
 # --- Totals and reports --------------------------------------------------------------------
@@ -276,27 +334,26 @@ async def commend(
 
     Only people with confirmed hours in that month and community are commended.
     """
-    await begin_write(session)
-    community = await session.get(Community, community_id)
-    if community is None:
-        raise NotFound(f"community {community_id}")
-    start, end = month_bounds(year, month, zone(community))
-    wanted = set(user_ids)
-    found = await hours_by_grid(session, access=access, community_id=community_id,
-                                start=start, end=end)
-    rows = [outbox.Outgoing(
-        user_id=user.id or 0, kind=OutboxKind.STATUS,
-        key=N_("🏅 Thank you, {name}! In {month} you gave {hours} hours of service to {community}. "
-               "The community commends you."),
-        params={"name": user.first_name or "", "month": f"{year}-{month:02d}",
-                "hours": hours_text(minutes), "community": community.name},
-        dedupe_key=f"vcommend:{community_id}:{year}-{month:02d}:u{user.id}")
-        for grid in found for user, minutes in grid.people if user.id in wanted]
-    queued = await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.commend",
-                 community_id=community_id, month=f"{year}-{month:02d}",
-                 user_ids=sorted(u.user_id for u in rows))
-    await session.commit()
+    async with write(session):
+        community = await session.get(Community, community_id)
+        if community is None:
+            raise NotFound(f"community {community_id}")
+        start, end = month_bounds(year, month, zone(community))
+        wanted = set(user_ids)
+        found = await hours_by_grid(session, access=access, community_id=community_id,
+                                    start=start, end=end)
+        rows = [outbox.Outgoing(
+            user_id=user.id or 0, kind=OutboxKind.STATUS,
+            key=N_("🏅 Thank you, {name}! In {month} you gave {hours} hours of service to "
+                   "{community}. The community commends you."),
+            params={"name": user.first_name or "", "month": f"{year}-{month:02d}",
+                    "hours": hours_text(minutes), "community": community.name},
+            dedupe_key=commend_key(community_id, year, month, user.id))
+            for grid in found for user, minutes in grid.people if user.id in wanted]
+        queued = await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.commend",
+                     community_id=community_id, month=f"{year}-{month:02d}",
+                     user_ids=sorted(u.user_id for u in rows))
     return queued
 
 

@@ -21,7 +21,7 @@ Hours and reports are in `services/volunteer_hours.py`.
 
 Messages to people go through the outbox. Their buttons carry callback data,
 which is the bot's business, not the domain's: callers pass a `Buttons`
-(handlers/volunteer_keyboards.py) that draws them.
+(bot/keyboards/outbox.py) that draws them.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from models.communities import Community, Grid
-from models.db import begin_write
+from models.db import write
 from models.outbox import OutboxKind
 from models.users import User
 from models.volunteers import (
@@ -59,7 +59,7 @@ from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours, refusing
+from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours
 from services.outbox import N_, Notify
 from services.text import clean_text as _clean_text
 
@@ -71,9 +71,44 @@ REMINDERS = (("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
 NEAR_METRES = 300.0
 MAX_HEADCOUNT = 200
 MAX_SHIFT = timedelta(hours=24)
+MAX_DAYS_AHEAD = 180  # a shift starts at most this many days from now (the picker's range)
 MAX_WEEKS = 26
 MAX_SHIFTS = 60
 PING_BUTTONS = 8  # Claim buttons in one ping; more shifts are in the 🙋 menu
+
+
+# --- Outbox keys: one builder each (a dedupe key makes a message once; a group cancels) ---
+
+
+def ping_key(task_id: int | None, user_id: int) -> str:
+    """A task's call to one volunteer: once per task and person."""
+    return f"vping:t{task_id}:u{user_id}"
+
+
+def short_key(shift_id: int | None, user_id: int) -> str:
+    """A short shift's second call to one volunteer: once per shift and person."""
+    return f"vshort:s{shift_id}:u{user_id}"
+
+
+def reminder_key(name: str, claim_id: int | None, stamp: int) -> str:
+    """Reminder `name` ("24h", "1h") of a claim made at `stamp`: a claim re-made after
+    withdrawing is a new claim, reminded afresh."""
+    return f"vrem:{name}:c{claim_id}:{stamp}"
+
+
+def commend_key(community_id: int, year: int, month: int, user_id: int | None) -> str:
+    """A month's thanks to one volunteer in a community: once."""
+    return f"vcommend:{community_id}:{year}-{month:02d}:u{user_id}"
+
+
+def task_group(task_id: int | None) -> str:
+    """A task's calls not yet sent (cancelled with the task)."""
+    return f"vtask:{task_id}"
+
+
+def claim_group(claim_id: int | None) -> str:
+    """A claim's reminders not yet sent (cancelled with the claim)."""
+    return f"vclaim:{claim_id}"
 
 
 # --- Errors ------------------------------------------------------------------------------
@@ -101,6 +136,10 @@ class NotClaimed(DomainError):
 
 class ReasonNeeded(DomainError):
     """Withdrawing this late needs a reason, which staff will see."""
+
+
+class PlaceGivenUp(NotClaimed):
+    """Staff act on a place its volunteer has given back (or lost to a cancellation)."""
 
 
 class CheckInClosed(DomainError):
@@ -133,12 +172,10 @@ def zone(community: Community) -> ZoneInfo:
     return ZoneInfo(community.timezone)
 
 
-def format_span(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> str:
-    """ "2026-03-03 18:00–20:00" in the community's time: the same in every language."""
-    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
-    if start.date() == end.date():
-        return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
-    return f"{start:%Y-%m-%d %H:%M}–{end:%m-%d %H:%M}"
+def format_span(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """A shift's time in a message's params, said when sent in the recipient's language
+    ("明天（周二）下午6:00–晚上8:00" / "Tomorrow, 6:00 pm–8:00 pm")."""
+    return outbox.span(starts_at, ends_at, tz)
 
 
 def slot_of(moment: datetime, tz: ZoneInfo) -> Slot:
@@ -178,6 +215,15 @@ def clean_text(raw: str | None, *, field: str, limit: int, required: bool = True
                        multiline=field == "description")
 
 
+def codes(kind: type[Skill] | type[Slot], given: Iterable[str]) -> list[str]:
+    """Known skill or free-time codes, sorted, once each; NotFound for one we don't know
+    (a stale or forged button)."""
+    try:
+        return sorted({kind(code).value for code in given})
+    except ValueError as error:
+        raise NotFound(f"{kind.__name__}: {error}") from error
+
+
 def _rowcount(result: object) -> int:
     return int(getattr(result, "rowcount", 0))
 
@@ -198,27 +244,25 @@ async def save_profile(
     assert user.id is not None
     if user.community_id is None:
         raise InvalidInput("community", "missing")
-    await begin_write(session)
-    chosen = sorted({Skill(s).value for s in skills})
-    times = sorted({Slot(s).value for s in slots})
-    other = clean_text(other_skill, field="other_skill", limit=OTHER_SKILL_MAX,
-                       required=False) or None
-    if not chosen and not other:
-        raise InvalidInput("skills", "empty")
-    if grid_id is not None:
-        grid = await session.get(Grid, grid_id)
-        if grid is None or grid.community_id != user.community_id:
-            raise NotFound(f"grid {grid_id} in community {user.community_id}")
-    now = clock.now()
-    volunteer = await get_volunteer(session, user_id=user.id)
-    if volunteer is None:
-        volunteer = Volunteer(user_id=user.id, community_id=user.community_id, created_at=now,
-                              updated_at=now)
-    volunteer.community_id = user.community_id
-    volunteer.skills, volunteer.slots, volunteer.other_skill = chosen, times, other
-    volunteer.grid_id, volunteer.updated_at = grid_id, now
-    session.add(volunteer)
-    await session.commit()
+    async with write(session):
+        chosen, times = codes(Skill, skills), codes(Slot, slots)
+        other = clean_text(other_skill, field="other_skill", limit=OTHER_SKILL_MAX,
+                           required=False) or None
+        if not chosen and not other:
+            raise InvalidInput("skills", "empty")
+        if grid_id is not None:
+            grid = await session.get(Grid, grid_id)
+            if grid is None or grid.community_id != user.community_id:
+                raise NotFound(f"grid {grid_id} in community {user.community_id}")
+        now = clock.now()
+        volunteer = await get_volunteer(session, user_id=user.id)
+        if volunteer is None:
+            volunteer = Volunteer(user_id=user.id, community_id=user.community_id, created_at=now,
+                                  updated_at=now)
+        volunteer.community_id = user.community_id
+        volunteer.skills, volunteer.slots, volunteer.other_skill = chosen, times, other
+        volunteer.grid_id, volunteer.updated_at = grid_id, now
+        session.add(volunteer)
     return volunteer
 
 
@@ -226,13 +270,12 @@ async def set_paused(
     session: AsyncSession, *, user_id: int, clock: Clock, paused: bool
 ) -> Volunteer:
     """Pause (no pings) or resume; shifts already claimed stay."""
-    await begin_write(session)
-    volunteer = await get_volunteer(session, user_id=user_id)
-    if volunteer is None:
-        raise NotAVolunteer(str(user_id))
-    volunteer.paused, volunteer.updated_at = paused, clock.now()
-    session.add(volunteer)
-    await session.commit()
+    async with write(session):
+        volunteer = await get_volunteer(session, user_id=user_id)
+        if volunteer is None:
+            raise NotAVolunteer(str(user_id))
+        volunteer.paused, volunteer.updated_at = paused, clock.now()
+        session.add(volunteer)
     return volunteer
 
 
@@ -249,13 +292,16 @@ class ShiftSpec:
 
 
 def check_shift(spec: ShiftSpec, *, now: datetime) -> None:
-    """Raise InvalidInput for a shift that can't be: reversed, empty, too long, past."""
+    """Raise InvalidInput for a shift that can't be: reversed, empty, too long, past, or
+    more than MAX_DAYS_AHEAD days ahead (the repeats of a weekly task may go further)."""
     if spec.ends_at <= spec.starts_at:
         raise InvalidInput("shift", "ends_before_start")
     if spec.ends_at - spec.starts_at > MAX_SHIFT:
         raise InvalidInput("shift", "too_long")
     if spec.starts_at <= now:
         raise InvalidInput("shift", "past")
+    if spec.starts_at > now + timedelta(days=MAX_DAYS_AHEAD + 1):
+        raise InvalidInput("shift", "too_far", limit=MAX_DAYS_AHEAD)
     if spec.headcount < 1:
         raise InvalidInput("headcount", "zero")
     if spec.headcount > MAX_HEADCOUNT:
@@ -291,45 +337,45 @@ async def create_task(
 ) -> VolunteerTask:
     """Staff publish a task; each shift repeats weekly `weeks` times. Pings go out at once."""
     access.require_manage(community_id)
-    await begin_write(session)
-    community = await session.get(Community, community_id)
-    if community is None:
-        raise NotFound(f"community {community_id}")
-    title = clean_text(title, field="title", limit=TITLE_MAX)
-    place = clean_text(place, field="place", limit=PLACE_MAX)
-    description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
-                             required=False)
-    wanted = sorted({Skill(s).value for s in skills})
-    if not 1 <= weeks <= MAX_WEEKS:
-        raise InvalidInput("weeks", "range")
-    if not shifts:
-        raise InvalidInput("shifts", "empty")
-    if grid_id is not None:
-        grid = await session.get(Grid, grid_id)
-        if grid is None or grid.community_id != community_id:
-            raise NotFound(f"grid {grid_id} in community {community_id}")
-    now = clock.now()
-    for spec in shifts:
-        check_shift(spec, now=now)
-    if len(shifts) * weeks > MAX_SHIFTS:
-        raise InvalidInput("shifts", "too_many")
-    task = VolunteerTask(community_id=community_id, grid_id=grid_id, title=title,
-                         description=description, skills=wanted, place=place,
-                         latitude=latitude, longitude=longitude, created_by=access.user_id,
-                         created_at=now)
-    session.add(task)
-    await session.flush()
-    assert task.id is not None
-    made = [Shift(task_id=task.id, starts_at=spec.starts_at + timedelta(weeks=week),
-                  ends_at=spec.ends_at + timedelta(weeks=week), headcount=spec.headcount)
-            for week in range(weeks) for spec in shifts]
-    session.add_all(made)
-    await session.flush()
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.task.create",
-                 community_id=community_id, task_id=task.id, shifts=len(made))
-    await ping_matching(session, clock=clock, buttons=buttons, task=task, community=community,
-                        shifts=made, notify=notify)
-    await session.commit()
+    async with write(session):
+        community = await session.get(Community, community_id)
+        if community is None:
+            raise NotFound(f"community {community_id}")
+        title = clean_text(title, field="title", limit=TITLE_MAX)
+        place = clean_text(place, field="place", limit=PLACE_MAX)
+        description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
+                                 required=False)
+        wanted = codes(Skill, skills)
+        if not 1 <= weeks <= MAX_WEEKS:
+            raise InvalidInput("weeks", "range")
+        if not shifts:
+            raise InvalidInput("shifts", "empty")
+        if grid_id is not None:
+            grid = await session.get(Grid, grid_id)
+            if grid is None or grid.community_id != community_id:
+                raise NotFound(f"grid {grid_id} in community {community_id}")
+        now = clock.now()
+        for spec in shifts:
+            check_shift(spec, now=now)
+        if len(shifts) * weeks > MAX_SHIFTS:
+            raise InvalidInput("shifts", "too_many")
+        task = VolunteerTask(community_id=community_id, grid_id=grid_id, title=title,
+                             description=description, skills=wanted, place=place,
+                             latitude=latitude, longitude=longitude, created_by=access.user_id,
+                             created_at=now)
+        session.add(task)
+        await session.flush()
+        assert task.id is not None
+        made = [Shift(task_id=task.id, starts_at=spec.starts_at + timedelta(weeks=week),
+                      ends_at=spec.ends_at + timedelta(weeks=week), headcount=spec.headcount)
+                for week in range(weeks) for spec in shifts]
+        session.add_all(made)
+        await session.flush()
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.task.create", community_id=community_id, task_id=task.id,
+                     shifts=len(made))
+        await ping_matching(session, clock=clock, buttons=buttons, task=task,
+                            community=community, shifts=made, notify=notify)
     return task
 
 
@@ -340,9 +386,8 @@ async def community_volunteers(session: AsyncSession, *, community_id: int) -> l
 
 
 def _ping_text(task: VolunteerTask, shifts: Sequence[Shift], tz: ZoneInfo) -> dict[str, Any]:
-    lines = [f"{n}. {format_span(s.starts_at, s.ends_at, tz)}"
-             for n, s in enumerate(shifts, start=1)]
-    return {"title": task.title, "place": task.place, "shifts": "\n".join(lines)}
+    return {"title": task.title, "place": task.place,
+            "shifts": outbox.numbered(format_span(s.starts_at, s.ends_at, tz) for s in shifts)}
 
 
 def _claim_labels(shifts: Sequence[Shift], tz: ZoneInfo) -> list[tuple[int, str]]:
@@ -366,7 +411,7 @@ async def ping_matching(
             key=N_("🙋 Volunteers wanted: <b>{title}</b>\n📍 {place}\n{shifts}\n\n"
                    "Tap a time below to take a place."),
             params=_ping_text(task, suited, tz), keyboard=buttons.claim(_claim_labels(suited, tz)),
-            group=f"vtask:{task.id}", dedupe_key=f"vping:t{task.id}:u{volunteer.user_id}"))
+            group=task_group(task.id), dedupe_key=ping_key(task.id, volunteer.user_id)))
     return await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
 
@@ -389,30 +434,28 @@ async def ping_short_shifts(
     await session.commit()
     called = 0
     for shift, task in due:
-        await begin_write(session)
-        won = await session.execute(
-            update(Shift).where(col(Shift.id) == shift.id, col(Shift.short_ping_at).is_(None))
-            .values(short_ping_at=now).execution_options(synchronize_session=False))
-        if _rowcount(won) != 1:
-            await session.commit()
-            continue
-        community = await session.get(Community, task.community_id)
-        assert community is not None
-        tz = zone(community)
-        holders = set((await session.execute(select(col(ShiftClaim.user_id)).where(
-            col(ShiftClaim.shift_id) == shift.id,
-            col(ShiftClaim.status) == ClaimStatus.CLAIMED))).scalars().all())
-        rows = [outbox.Outgoing(
-            user_id=v.user_id, kind=OutboxKind.PING,
-            key=N_("🙋 Still short of volunteers: <b>{title}</b>\n📍 {place}\n{shifts}\n"
-                   "{missing} more people are needed. Can you help?"),
-            params={**_ping_text(task, [shift], tz), "missing": shift.headcount - shift.taken},
-            keyboard=buttons.claim(_claim_labels([shift], tz)), group=f"vtask:{task.id}",
-            dedupe_key=f"vshort:s{shift.id}:u{v.user_id}")
-            for v in await community_volunteers(session, community_id=task.community_id)
-            if v.user_id not in holders and not matches(v, task, shift, tz)]
-        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
-        await session.commit()
+        async with write(session):
+            won = await session.execute(
+                update(Shift).where(col(Shift.id) == shift.id, col(Shift.short_ping_at).is_(None))
+                .values(short_ping_at=now).execution_options(synchronize_session=False))
+            if _rowcount(won) != 1:
+                continue
+            community = await session.get(Community, task.community_id)
+            assert community is not None
+            tz = zone(community)
+            holders = set((await session.execute(select(col(ShiftClaim.user_id)).where(
+                col(ShiftClaim.shift_id) == shift.id,
+                col(ShiftClaim.status) == ClaimStatus.CLAIMED))).scalars().all())
+            rows = [outbox.Outgoing(
+                user_id=v.user_id, kind=OutboxKind.PING,
+                key=N_("🙋 Still short of volunteers: <b>{title}</b>\n📍 {place}\n{shifts}\n"
+                       "{missing} more people are needed. Can you help?"),
+                params={**_ping_text(task, [shift], tz), "missing": shift.headcount - shift.taken},
+                keyboard=buttons.claim(_claim_labels([shift], tz)), group=task_group(task.id),
+                dedupe_key=short_key(shift.id, v.user_id))
+                for v in await community_volunteers(session, community_id=task.community_id)
+                if v.user_id not in holders and not matches(v, task, shift, tz)]
+            await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
         called += 1
     return called
 
@@ -441,31 +484,30 @@ async def edit_task(
     notify: Notify | None = None,
 ) -> VolunteerTask:
     """Staff change a task's words; the people signed up for its coming shifts are told."""
-    await begin_write(session)
-    task = await get_task(session, task_id=task_id)
-    access.require_manage(task.community_id)
-    if task.cancelled_at is not None:
-        raise ShiftUnavailable("cancelled")
-    changed: dict[str, str] = {}
-    if title is not None:
-        changed["title"] = task.title = clean_text(title, field="title", limit=TITLE_MAX)
-    if place is not None:
-        changed["place"] = task.place = clean_text(place, field="place", limit=PLACE_MAX)
-    if description is not None:
-        changed["description"] = task.description = clean_text(
-            description, field="description", limit=DESCRIPTION_MAX, required=False)
-    session.add(task)
-    upcoming = [s.id or 0 for s in await task_shifts(session, task_id=task_id)
-                if s.cancelled_at is None and s.ends_at > clock.now()]
-    people = {c.user_id for c in await _live_claims(session, upcoming)}
-    await _tell(session, clock=clock, user_ids=people, notify=notify,
-                key=N_("ℹ️ A task you signed up for has changed:\n<b>{title}</b>\n📍 {place}\n"
-                       "{description}"),
-                params={"title": task.title, "place": task.place,
-                        "description": task.description})
-    audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.task.edit",
-                 community_id=task.community_id, task_id=task_id, fields=sorted(changed))
-    await session.commit()
+    async with write(session):
+        task = await get_task(session, task_id=task_id)
+        access.require_manage(task.community_id)
+        if task.cancelled_at is not None:
+            raise ShiftUnavailable("cancelled")
+        changed: dict[str, str] = {}
+        if title is not None:
+            changed["title"] = task.title = clean_text(title, field="title", limit=TITLE_MAX)
+        if place is not None:
+            changed["place"] = task.place = clean_text(place, field="place", limit=PLACE_MAX)
+        if description is not None:
+            changed["description"] = task.description = clean_text(
+                description, field="description", limit=DESCRIPTION_MAX, required=False)
+        session.add(task)
+        upcoming = [s.id or 0 for s in await task_shifts(session, task_id=task_id)
+                    if s.cancelled_at is None and s.ends_at > clock.now()]
+        people = {c.user_id for c in await _live_claims(session, upcoming)}
+        await _tell(session, clock=clock, user_ids=people, notify=notify,
+                    key=N_("ℹ️ A task you signed up for has changed:\n<b>{title}</b>\n📍 {place}\n"
+                           "{description}"),
+                    params={"title": task.title, "place": task.place,
+                            "description": task.description})
+        audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.task.edit",
+                     community_id=task.community_id, task_id=task_id, fields=sorted(changed))
     return task
 
 
@@ -473,15 +515,11 @@ async def set_headcount(
     session: AsyncSession, *, access: Access, clock: Clock, shift_id: int, headcount: int
 ) -> Shift:
     """Staff change how many people a shift needs; never below those already signed up."""
-    await begin_write(session)
-    shift = (await session.execute(select(Shift).where(col(Shift.id) == shift_id)
-                                   .with_for_update().execution_options(populate_existing=True))
-             ).scalar_one_or_none()
-    if shift is None:
-        await session.commit()
-        raise NotFound(f"shift {shift_id}")
-    task = await get_task(session, task_id=shift.task_id)
-    async with refusing(session):
+    async with write(session):
+        shift = await _lock_shift(session, shift_id)
+        if shift is None:
+            raise NotFound(f"shift {shift_id}")
+        task = await get_task(session, task_id=shift.task_id)
         access.require_manage(task.community_id)
         if headcount < 1:
             raise InvalidInput("headcount", "zero")
@@ -489,12 +527,11 @@ async def set_headcount(
             raise InvalidInput("headcount", "too_many")
         if headcount < shift.taken:
             raise InvalidInput("headcount", "below_taken")
-    shift.headcount = headcount
-    session.add(shift)
-    audit.record(session, clock=clock, actor_id=access.user_id,
-                 action="volunteer.shift.headcount", community_id=task.community_id,
-                 shift_id=shift_id, headcount=headcount)
-    await session.commit()
+        shift.headcount = headcount
+        session.add(shift)
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.shift.headcount", community_id=task.community_id,
+                     shift_id=shift_id, headcount=headcount)
     return shift
 
 
@@ -503,45 +540,42 @@ async def cancel_task(
     shift_id: int | None = None, notify: Notify | None = None,
 ) -> VolunteerTask:
     """Staff cancel a whole task, or one shift of it; the people signed up are told."""
-    await begin_write(session)
-    task = await get_task(session, task_id=task_id)
-    async with refusing(session):
+    async with write(session):
+        task = await get_task(session, task_id=task_id)
         access.require_manage(task.community_id)
         if task.cancelled_at is not None:
             raise ShiftUnavailable("cancelled")
-    now = clock.now()
-    shifts = [s for s in await task_shifts(session, task_id=task_id)
-              if s.cancelled_at is None and s.ends_at > now
-              and (shift_id is None or s.id == shift_id)]
-    if shift_id is not None and not shifts:
-        await session.commit()
-        raise NotFound(f"shift {shift_id} of task {task_id}")
-    community = await session.get(Community, task.community_id)
-    assert community is not None
-    tz = zone(community)
-    by_shift = {s.id: s for s in shifts}
-    for claim in await _live_claims(session, [s.id or 0 for s in shifts]):
-        shift = by_shift[claim.shift_id]
-        claim.status, claim.withdrawn_at = ClaimStatus.CANCELLED, now
-        session.add(claim)
-        await outbox.cancel(session, group=f"vclaim:{claim.id}")
-        await _tell(session, clock=clock, user_ids=[claim.user_id], notify=notify,
-                    key=N_("❌ Cancelled by the organisers: <b>{title}</b> {when}. "
-                           "Thank you for signing up."),
-                    params={"title": task.title,
-                            "when": format_span(shift.starts_at, shift.ends_at, tz)})
-    for shift in shifts:
-        shift.cancelled_at, shift.taken = now, 0
-        session.add(shift)
-    if shift_id is None:
-        task.cancelled_at = now
-        session.add(task)
-        await outbox.cancel(session, group=f"vtask:{task.id}")  # calls not yet sent
-    audit.record(session, clock=clock, actor_id=access.user_id,
-                 action="volunteer.task.cancel" if shift_id is None
-                 else "volunteer.shift.cancel",
-                 community_id=task.community_id, task_id=task_id, shift_id=shift_id)
-    await session.commit()
+        now = clock.now()
+        shifts = [s for s in await task_shifts(session, task_id=task_id)
+                  if s.cancelled_at is None and s.ends_at > now
+                  and (shift_id is None or s.id == shift_id)]
+        if shift_id is not None and not shifts:
+            raise NotFound(f"shift {shift_id} of task {task_id}")
+        community = await session.get(Community, task.community_id)
+        assert community is not None
+        tz = zone(community)
+        by_shift = {s.id: s for s in shifts}
+        for claim in await _live_claims(session, [s.id or 0 for s in shifts]):
+            shift = by_shift[claim.shift_id]
+            claim.status, claim.withdrawn_at = ClaimStatus.CANCELLED, now
+            session.add(claim)
+            await outbox.cancel(session, group=claim_group(claim.id))
+            await _tell(session, clock=clock, user_ids=[claim.user_id], notify=notify,
+                        key=N_("❌ Cancelled by the organisers: <b>{title}</b> {when}. "
+                               "Thank you for signing up."),
+                        params={"title": task.title,
+                                "when": format_span(shift.starts_at, shift.ends_at, tz)})
+        for shift in shifts:
+            shift.cancelled_at, shift.taken = now, 0
+            session.add(shift)
+        if shift_id is None:
+            task.cancelled_at = now
+            session.add(task)
+            await outbox.cancel(session, group=task_group(task.id))  # calls not yet sent
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.task.cancel" if shift_id is None
+                     else "volunteer.shift.cancel",
+                     community_id=task.community_id, task_id=task_id, shift_id=shift_id)
     return task
 
 
@@ -561,8 +595,7 @@ async def claim_shift(
 ) -> ShiftClaim:
     """Take a place on a shift (one tap). Reminders are queued in the same commit."""
     assert user.id is not None
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         shift = await _lock_shift(session, shift_id)
         if shift is None:
             raise NotFound(f"shift {shift_id}")
@@ -571,7 +604,7 @@ async def claim_shift(
         if volunteer is None:
             raise NotAVolunteer(str(user.id))
         if volunteer.community_id != task.community_id:
-            raise NotAllowed(f"task {task.id} is another community's")
+            raise NotYours(f"task {task.id} is another community's")
         now = clock.now()
         if shift.cancelled_at is not None or task.cancelled_at is not None:
             raise ShiftUnavailable("cancelled")
@@ -590,16 +623,15 @@ async def claim_shift(
             .values(taken=col(Shift.taken) + 1).execution_options(synchronize_session=False))
         if _rowcount(taken) != 1:
             raise ShiftUnavailable("full")
-    if claim is None:
-        claim = ShiftClaim(shift_id=shift_id, user_id=user.id, claimed_at=now)
-    else:  # back after withdrawing: a fresh start on the same row
-        claim.status, claim.claimed_at, claim.withdrawn_at, claim.reason = (
-            ClaimStatus.CLAIMED, now, None, None)
-    session.add(claim)
-    await session.flush()
-    await _queue_reminders(session, clock=clock, buttons=buttons, claim=claim, shift=shift,
-                           task=task, notify=notify)
-    await session.commit()
+        if claim is None:
+            claim = ShiftClaim(shift_id=shift_id, user_id=user.id, claimed_at=now)
+        else:  # back after withdrawing: a fresh start on the same row
+            claim.status, claim.claimed_at, claim.withdrawn_at, claim.reason = (
+                ClaimStatus.CLAIMED, now, None, None)
+        session.add(claim)
+        await session.flush()
+        await _queue_reminders(session, clock=clock, buttons=buttons, claim=claim, shift=shift,
+                               task=task, notify=notify)
     await session.refresh(shift)
     return claim
 
@@ -622,8 +654,8 @@ async def _queue_reminders(
             params={"title": task.title, "place": task.place,
                     "when": format_span(shift.starts_at, shift.ends_at, zone(community))},
             keyboard=buttons.reminder(claim.id, check_in=before <= CHECK_IN_OPENS),
-            not_before=at, group=f"vclaim:{claim.id}",
-            dedupe_key=f"vrem:{name}:c{claim.id}:{stamp}", notify=notify)
+            not_before=at, group=claim_group(claim.id),
+            dedupe_key=reminder_key(name, claim.id, stamp), notify=notify)
 
 
 async def get_claim(
@@ -644,8 +676,7 @@ async def withdraw(
     reason: str | None = None, notify: Notify | None = None,
 ) -> ShiftClaim:
     """Give a place back. Free until 12 h before; later a reason is needed and staff are told."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
         shift = await _lock_shift(session, shift.id or 0) or shift
         now = clock.now()
@@ -657,25 +688,25 @@ async def withdraw(
         text = clean_text(reason, field="reason", limit=REASON_MAX, required=False)
         if late and not text:
             raise ReasonNeeded(str(claim_id))
-    claim.status, claim.withdrawn_at, claim.reason = ClaimStatus.WITHDRAWN, now, text or None
-    session.add(claim)
-    await session.execute(
-        update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
-        .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
-    await outbox.cancel(session, group=f"vclaim:{claim.id}")
-    if late:
-        community = await session.get(Community, task.community_id)
-        assert community is not None
-        await _tell(session, clock=clock,
-                    user_ids=await staff_of(session, community_id=task.community_id),
-                    notify=notify,
-                    key=N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
-                           "Places taken now: {taken} of {headcount}."),
-                    params={"name": user.first_name or "?", "title": task.title,
-                            "when": format_span(shift.starts_at, shift.ends_at, zone(community)),
-                            "reason": text, "taken": max(shift.taken - 1, 0),
-                            "headcount": shift.headcount}, about=user.id)
-    await session.commit()
+        claim.status, claim.withdrawn_at, claim.reason = ClaimStatus.WITHDRAWN, now, text or None
+        session.add(claim)
+        await session.execute(
+            update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
+            .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
+        await outbox.cancel(session, group=claim_group(claim.id))
+        if late:
+            community = await session.get(Community, task.community_id)
+            assert community is not None
+            await _tell(session, clock=clock,
+                        user_ids=await staff_of(session, community_id=task.community_id),
+                        notify=notify,
+                        key=N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
+                               "Places taken now: {taken} of {headcount}."),
+                        params={"name": user.first_name or "?", "title": task.title,
+                                "when": format_span(shift.starts_at, shift.ends_at,
+                                                    zone(community)),
+                                "reason": text, "taken": max(shift.taken - 1, 0),
+                                "headcount": shift.headcount}, about=user.id)
     await session.refresh(shift)
     return claim
 
@@ -689,8 +720,7 @@ async def check_in(
     session: AsyncSession, *, user: User, clock: Clock, claim_id: int
 ) -> tuple[ShiftClaim, VolunteerTask]:
     """Check in at the shift: from 1 h before the start until its end. Twice is once."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.status != ClaimStatus.CLAIMED:
             raise NotClaimed(str(claim_id))
@@ -699,10 +729,9 @@ async def check_in(
             raise CheckInClosed("early")
         if now > shift.ends_at:
             raise CheckInClosed("late")
-    if claim.checked_in_at is None:
-        claim.checked_in_at = now
-        session.add(claim)
-    await session.commit()
+        if claim.checked_in_at is None:
+            claim.checked_in_at = now
+            session.add(claim)
     return claim, task
 
 
@@ -713,18 +742,15 @@ async def note_location(
 
     None when the task has no place on the map.
     """
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         claim, _shift, task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.checked_in_at is None:
             raise CheckInClosed("not_in")
-    if task.latitude is None or task.longitude is None:
-        await session.commit()
-        return None
-    near = distance_metres(latitude, longitude, task.latitude, task.longitude) <= NEAR_METRES
-    claim.near_place = near
-    session.add(claim)
-    await session.commit()
+        if task.latitude is None or task.longitude is None:
+            return None
+        near = distance_metres(latitude, longitude, task.latitude, task.longitude) <= NEAR_METRES
+        claim.near_place = near
+        session.add(claim)
     return near
 
 
@@ -732,8 +758,7 @@ async def check_out(
     session: AsyncSession, *, user: User, clock: Clock, claim_id: int
 ) -> ShiftClaim:
     """Check out after checking in; until 6 h after the end. Twice is once."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         claim, shift, _task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.status != ClaimStatus.CLAIMED:
             raise NotClaimed(str(claim_id))
@@ -742,11 +767,92 @@ async def check_out(
         now = clock.now()
         if now > shift.ends_at + CHECK_OUT_CLOSES:
             raise CheckInClosed("late")
-    if claim.checked_out_at is None:
-        claim.checked_out_at = max(now, claim.checked_in_at)
-        session.add(claim)
-    await session.commit()
+        if claim.checked_out_at is None:
+            claim.checked_out_at = max(now, claim.checked_in_at)
+            session.add(claim)
     return claim
+
+
+# --- What a screen may offer (the handlers draw these flags, never re-decide them) ------
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    """One of the volunteer's places, and what they may do with it now."""
+
+    claim: ShiftClaim
+    shift: Shift
+    task: VolunteerTask
+    can_check_in: bool    # a live place, not yet in, from 1 h before the start to the end
+    can_withdraw: bool    # a live place, not yet in, the shift not started
+    needs_reason: bool    # withdrawing now needs a reason (less than 12 h to go)
+    can_check_out: bool   # checked in, not yet out, until 6 h after the end
+    check_in_opens: datetime
+
+
+def claim_view(claim: ShiftClaim, shift: Shift, task: VolunteerTask, *,
+               now: datetime) -> ClaimView:
+    """The rules of check_in, withdraw and check_out, asked of one place at `now`."""
+    live = claim.status == ClaimStatus.CLAIMED and shift.cancelled_at is None
+    not_in = live and claim.checked_in_at is None
+    opens = shift.starts_at - CHECK_IN_OPENS
+    return ClaimView(
+        claim=claim, shift=shift, task=task,
+        can_check_in=not_in and opens <= now <= shift.ends_at,
+        can_withdraw=not_in and now < shift.starts_at,
+        needs_reason=not_in and now < shift.starts_at and withdrawal_needs_reason(shift, now),
+        can_check_out=(live and claim.checked_in_at is not None and claim.checked_out_at is None
+                       and now <= shift.ends_at + CHECK_OUT_CLOSES),
+        check_in_opens=opens)
+
+
+async def my_claim(session: AsyncSession, *, user: User, clock: Clock,
+                   claim_id: int) -> ClaimView:
+    """The user's own place (NotYours for someone else's) and what it offers now."""
+    claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
+    return claim_view(claim, shift, task, now=clock.now())
+
+
+@dataclass(frozen=True)
+class ShiftView:
+    """A shift a volunteer might take, and whether they may take it now."""
+
+    shift: Shift
+    task: VolunteerTask
+    left: int             # places still free
+    can_claim: bool       # coming, not cancelled, room left, theirs to take, not already held
+
+
+def shift_view(shift: Shift, task: VolunteerTask, *, now: datetime,
+               volunteer: Volunteer | None, holds: bool) -> ShiftView:
+    """The rules of claim_shift, asked of one shift at `now` for `volunteer`."""
+    left = max(0, shift.headcount - shift.taken)
+    open_ = (shift.cancelled_at is None and task.cancelled_at is None
+             and shift.starts_at > now and left > 0)
+    mine = volunteer is not None and volunteer.community_id == task.community_id
+    return ShiftView(shift=shift, task=task, left=left, can_claim=open_ and mine and not holds)
+
+
+@dataclass(frozen=True)
+class TaskView:
+    """A task on staff's screen, and what they may change."""
+
+    task: VolunteerTask
+    shifts: list[Shift]   # its shifts not cancelled, soonest first
+    can_edit: bool        # not cancelled
+    can_cancel: bool      # not cancelled
+
+
+async def task_view(session: AsyncSession, *, access: Access, task_id: int,
+                    community_id: int) -> TaskView:
+    """Staff: a task of `community_id` (NotAllowed for another's) and what it offers."""
+    task = await get_task(session, task_id=task_id)
+    if task.community_id != community_id:
+        raise NotAllowed(f"task {task_id} not in {community_id}")
+    access.require_manage(task.community_id)
+    shifts = [s for s in await task_shifts(session, task_id=task_id) if s.cancelled_at is None]
+    live = task.cancelled_at is None
+    return TaskView(task=task, shifts=shifts, can_edit=live, can_cancel=live)
 
 
 @dataclass(frozen=True)
@@ -770,16 +876,23 @@ async def my_shifts(session: AsyncSession, *, user_id: int, clock: Clock) -> lis
 
 
 async def open_shifts(
-    session: AsyncSession, *, community_id: int, clock: Clock, limit: int = 8
-) -> list[tuple[Shift, VolunteerTask]]:
-    """Coming shifts of a community that still have room, soonest first."""
+    session: AsyncSession, *, user_id: int, clock: Clock, limit: int = 8
+) -> list[ShiftView]:
+    """Coming shifts of the volunteer's community that still have room, soonest first."""
+    volunteer = await get_volunteer(session, user_id=user_id)
+    if volunteer is None:
+        raise NotAVolunteer(str(user_id))
+    community_id, now = volunteer.community_id, clock.now()
     rows = (await session.execute(
         select(Shift, VolunteerTask).join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
         .where(col(VolunteerTask.community_id) == community_id,
                col(VolunteerTask.cancelled_at).is_(None), col(Shift.cancelled_at).is_(None),
                col(Shift.starts_at) > clock.now(), col(Shift.taken) < col(Shift.headcount))
         .order_by(col(Shift.starts_at)).limit(limit))).all()
-    return [(s, t) for s, t in rows]
+    held = set((await session.execute(select(col(ShiftClaim.shift_id)).where(
+        col(ShiftClaim.user_id) == user_id, col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+        col(ShiftClaim.shift_id).in_([s.id for s, _t in rows])))).scalars().all())
+    return [shift_view(s, t, now=now, volunteer=volunteer, holds=s.id in held) for s, t in rows]
 
 
 @dataclass(frozen=True)
@@ -851,5 +964,5 @@ async def erase_volunteer(session: AsyncSession, user_id: int, now: datetime) ->
         await session.execute(
             update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
             .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
-        await outbox.cancel(session, group=f"vclaim:{claim.id}")
+        await outbox.cancel(session, group=claim_group(claim.id))
 

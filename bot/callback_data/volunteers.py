@@ -1,4 +1,8 @@
-"""🙋 Volunteers: the volunteer's own screens, shifts, staff's tools and task drafts."""
+"""🙋 Volunteers: the volunteer's own screens, shifts, staff's tools and task drafts.
+
+One small class per purpose, with named fields (ids, never names). `VolShiftCb` is
+also on the messages the outbox sends (bot/keyboards/outbox.py), so its shape stays.
+"""
 
 from __future__ import annotations
 
@@ -6,107 +10,248 @@ from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 
+# --- The volunteer's side ------------------------------------------------------------------
+
 
 class VolMenuAction(StrEnum):
     HOME = "h"              # the 🙋 Volunteer screen
     PROFILE = "p"           # start or change the profile
     PAUSE = "pa"
     RESUME = "re"
-    MY = "my"               # my coming shifts
     OPEN = "op"             # shifts of my community that need people
-    SHIFT = "s"             # one of my shifts (claim `id`)
 
 
 class VolMenuCb(CallbackData, prefix="vm"):
     """The volunteer's own screens."""
 
     action: VolMenuAction
-    id: int = 0
+
+
+class VolMyShiftCb(CallbackData, prefix="vmy"):
+    """One of my places on a shift."""
+
+    claim_id: int
 
 
 class VolProfileAction(StrEnum):
-    SKILL = "s"             # toggle skill `code`
     OTHER = "o"             # type a skill not on the list
     SKILLS_DONE = "sd"
-    SLOT = "t"              # toggle free time `code`
     SLOTS_DONE = "td"
-    GRID = "g"              # grid `id` (0: not sure) and save
 
 
 class VolProfileCb(CallbackData, prefix="vp"):
-    """Choosing skills, free times and grid."""
+    """The profile's steps."""
 
     action: VolProfileAction
-    code: str = ""
-    id: int = 0
+
+
+class VolSkillCb(CallbackData, prefix="vps"):
+    """Toggle one of my skills."""
+
+    code: str
+
+
+class VolSlotCb(CallbackData, prefix="vpt"):
+    """Toggle one of my usual free times."""
+
+    code: str
+
+
+class VolGridCb(CallbackData, prefix="vpg"):
+    """The grid I help in (0: not sure); saves the profile."""
+
+    grid_id: int
 
 
 class VolShiftAction(StrEnum):
     CLAIM = "c"             # take a place on shift `id`
     COMING = "k"            # "still coming" on claim `id`
     CANT = "x"              # "can't come" / give the place back, claim `id`
-    REASON = "r"            # reason `code` for claim `id`
-    CHECK_IN = "i"
-    CHECK_OUT = "o"
+    CHECK_IN = "i"          # claim `id`
+    CHECK_OUT = "o"         # claim `id`
 
 
 class VolShiftCb(CallbackData, prefix="vs"):
-    """A volunteer's buttons on a shift (from pings, reminders and their list)."""
+    """A volunteer's buttons on a shift (from pings, reminders and their list); `id` is
+    the shift for CLAIM, the claim otherwise. `code` is unused, kept so that buttons
+    already sent still parse."""
 
     action: VolShiftAction
     id: int
     code: str = ""
 
 
+class VolReasonCb(CallbackData, prefix="vr"):
+    """Why I can't come (a late withdrawal), as a ready-made reason."""
+
+    claim_id: int
+    code: str
+
+
+# --- Staff's tools (every press re-checks that they manage `community_id`) ------------------
+
+
 class VolStaffAction(StrEnum):
-    HOME = "h"              # staff screen of community `cid`
+    HOME = "h"              # the staff screen
     NEW = "nt"              # compose a new task
-    TASKS = "tl"
-    TASK = "tk"             # task `id`
-    SHIFT = "sh"            # roster of shift `id`
-    CONFIRM = "cf"          # confirm hours of claim `id`
-    ABSENT = "ab"           # claim `id` did not come
-    CORRECT = "co"          # type corrected hours for claim `id`
-    MORE = "m+"             # shift `id` needs one more person
-    FEWER = "m-"
-    CANCEL_SHIFT = "cs"     # ask, then (n=1) cancel shift `id`
-    CANCEL_TASK = "ct"      # ask, then (n=1) cancel task `id`
-    EDIT = "ed"             # edit field `n` (1 title, 2 place, 3 description) of task `id`
-    MONTH = "mo"            # hours by grid for month `n` (yyyymm)
-    COMMEND = "cm"          # choose whom to commend for month `n`
-    TOGGLE = "tg"           # toggle user `id` for the commendation
-    SEND = "sd"             # send the commendations for month `n`
-    EXPORT = "x"            # Excel of month `n` (yyyymm) or year `n` (yyyy)
+    TASKS = "tl"            # the tasks with coming shifts
 
 
 class VolStaffCb(CallbackData, prefix="vt"):
-    """Staff's volunteer tools; every press re-checks that they manage `cid`."""
+    """Staff's volunteer screens of a community."""
 
     action: VolStaffAction
-    cid: int = 0
-    id: int = 0
-    n: int = 0
+    community_id: int
+
+
+class VolTaskCb(CallbackData, prefix="vtt"):
+    """A task and its shifts."""
+
+    community_id: int
+    task_id: int
+
+
+class VolTaskField(StrEnum):
+    TITLE = "t"
+    PLACE = "p"
+    DESCRIPTION = "d"
+
+
+class VolTaskEditCb(CallbackData, prefix="vte"):
+    """Type new words for one field of a task."""
+
+    community_id: int
+    task_id: int
+    field: VolTaskField
+
+
+class VolCancelTaskCb(CallbackData, prefix="vtc"):
+    """Cancel a whole task: ask first, then (confirmed) cancel."""
+
+    community_id: int
+    task_id: int
+    confirmed: bool = False
+
+
+class VolRosterCb(CallbackData, prefix="vtr"):
+    """Who is signed up for a shift."""
+
+    community_id: int
+    shift_id: int
+
+
+class VolPlacesCb(CallbackData, prefix="vtp"):
+    """One place more (or fewer) on a shift."""
+
+    community_id: int
+    shift_id: int
+    more: bool
+
+
+class VolCancelShiftCb(CallbackData, prefix="vtx"):
+    """Cancel one shift: ask first, then (confirmed) cancel."""
+
+    community_id: int
+    shift_id: int
+    confirmed: bool = False
+
+
+class VolHoursAction(StrEnum):
+    CONFIRM = "cf"          # the proposed hours
+    ABSENT = "ab"           # did not come
+    CORRECT = "co"          # type the right hours, then why
+
+
+class VolHoursCb(CallbackData, prefix="vth"):
+    """Staff on one person's hours for a shift."""
+
+    action: VolHoursAction
+    community_id: int
+    claim_id: int
+
+
+class VolMonthCb(CallbackData, prefix="vtm"):
+    """Confirmed hours by grid for a month (yyyymm)."""
+
+    community_id: int
+    month: int
+
+
+class VolCommendCb(CallbackData, prefix="vtk"):
+    """Choose whom to commend for a month (yyyymm), from no one."""
+
+    community_id: int
+    month: int
+
+
+class VolCommendPickCb(CallbackData, prefix="vtg"):
+    """Tick or untick one person to commend."""
+
+    community_id: int
+    month: int
+    user_id: int
+
+
+class VolCommendSendCb(CallbackData, prefix="vts"):
+    """Send the thanks to the people ticked."""
+
+    community_id: int
+    month: int
+
+
+class VolExportCb(CallbackData, prefix="vtf"):
+    """The Excel file of a month (1–12) or, with month 0, the whole year."""
+
+    community_id: int
+    year: int
+    month: int = 0
+
+
+# --- Staff composing a task (days and times: bot/keyboards/dates.py) ------------------------
 
 
 class VolDraftAction(StrEnum):
+    """The draft's buttons that carry no value (days and times: bot/keyboards/dates.py)."""
+
     SKIP = "sk"             # skip the description / the place's location
-    SKILL = "s"             # toggle skill `code`
     SKILLS_DONE = "sd"
-    GRID = "g"              # grid `n` (0: the whole community)
-    DAY = "d"               # shift on day `n` from today
-    HOUR = "h"              # starting at hour `n`
-    MINUTE = "mi"           # … and minute `n`
-    LENGTH = "l"            # lasting `n` minutes
-    HEADCOUNT = "hc"        # needing `n` people
     ADD = "a"               # another shift
-    WEEKS = "w"             # ask (n=0) or repeat weekly for `n` weeks
+    REPEAT = "w"            # ask how many weeks
     PUBLISH = "p"
     DISCARD = "x"
 
 
 class VolDraftCb(CallbackData, prefix="vd"):
-    """Staff composing a new task."""
+    """Staff composing a new task: a step with no value."""
 
     action: VolDraftAction
-    n: int = 0
-    code: str = ""
+
+
+class VolDraftSkillCb(CallbackData, prefix="vds"):
+    """Toggle a wanted skill."""
+
+    code: str
+
+
+class VolDraftGridCb(CallbackData, prefix="vdg"):
+    """The task's grid (0: the whole community)."""
+
+    grid_id: int
+
+
+class VolDraftLengthCb(CallbackData, prefix="vdl"):
+    """How long the shift being composed lasts."""
+
+    minutes: int
+
+
+class VolDraftPeopleCb(CallbackData, prefix="vdp"):
+    """How many people the shift being composed needs."""
+
+    headcount: int
+
+
+class VolDraftWeeksCb(CallbackData, prefix="vdw"):
+    """Repeat the shifts weekly, for this many weeks (counting the first)."""
+
+    weeks: int

@@ -9,53 +9,75 @@ stateDiagram-v2
     Skills --> Grid: Next (the community has grids)
     Skills --> Place: Next (no grids)
     Grid --> Place: grid / whole community
-    Place --> Map: place sent
-    Map --> Day: location sent / Skip
-    Day --> Hour --> Minute --> Length --> Headcount
-    Headcount --> Summary: shift checked
+    Place --> Location: place sent
+    Location --> Day: location sent / Skip
+    Day --> Day: ◀ ▶ another page of days
+    Day --> Time: a day (today … MAX_DAYS_AHEAD)
+    Time --> Length: a time still ahead
+    Length --> People: a length
+    People --> Summary: a headcount (the shift is checked)
     Summary --> Day: ➕ another shift
     Summary --> Weeks: 🔁 repeat weekly
     Weeks --> Summary: number of weeks
     Summary --> [*]: ✅ Publish (volunteers pinged) / 🗑 Discard
 ```
 
-The draft lives in the FSM data until it is published; only publishing writes.
+The draft is a `TaskDraft` in the FSM data, holding absolute days and moments (a
+day picked as "Tomorrow" at 23:50 stays that day after midnight); only publishing
+writes, and the service checks everything again then. Each step is its own state,
+and each button is handled in the state that drew it.
 """
 
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, timedelta
 
 from aiogram import F, Router
+from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import VolDraftAction, VolDraftCb
+from bot.callback_data.volunteers import (
+    VolDraftAction,
+    VolDraftCb,
+    VolDraftGridCb,
+    VolDraftLengthCb,
+    VolDraftPeopleCb,
+    VolDraftSkillCb,
+    VolDraftWeeksCb,
+)
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.dates import (
+    DayCb,
+    DayPageCb,
+    DayRange,
+    TimeCb,
+    day_keyboard,
+    take_time,
+    time_keyboard,
+)
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
-from bot.replies import not_allowed, out_of_date
-from handlers.volunteers.home import community_zone
-from handlers.volunteers.texts import SKILL_LABELS, skills_text, ticked
+from bot.screens import send, show
+from handlers.volunteers.texts import SKILL_LABELS, say_span, skills_text, ticked
 from models.communities import Grid
 from models.volunteers import DESCRIPTION_MAX, PLACE_MAX, TITLE_MAX, Skill
 from services import communities
 from services import volunteers as vol
 from services.access import Access
 from services.clock import Clock
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.communities import zone_of
+from services.errors import InvalidInput, NotAllowed, NotFound
 
 router = Router(name=__name__)
 Notify = Callable[[], None]
 
-DAYS_AHEAD = 14
-HOURS = range(6, 23)
-MINUTES = (0, 15, 30, 45)
+FIRST_TIME, LAST_TIME, TIME_STEP = 6 * 60, 22 * 60 + 30, 30  # 06:00 … 22:30, every half hour
 LENGTHS = (30, 60, 90, 120, 180, 240, 360, 480)
 HEADCOUNTS = (1, 2, 3, 4, 5, 6, 8, 10, 15, 20)
 WEEKS = (1, 2, 4, 8, 12)
@@ -64,51 +86,68 @@ WEEKS = (1, 2, 4, 8, 12)
 class DraftStates(StatesGroup):
     title = State()
     description = State()
+    skills = State()
+    grid = State()
     place = State()
     location = State()
+    day = State()
+    time = State()
+    length = State()
+    people = State()
+    summary = State()
+    weeks = State()
 
 
-def weekday(moment: datetime) -> str:
-    names = (_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun"))
-    return names[moment.weekday()]
+class DraftShift(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+    headcount: int
+
+    def spec(self) -> vol.ShiftSpec:
+        return vol.ShiftSpec(self.starts_at, self.ends_at, self.headcount)
 
 
-def draft_error(error: DomainError) -> str:
-    if isinstance(error, InvalidInput):
-        return {
-            ("shift", "ends_before_start"): _("A shift must end after it starts."),
-            ("shift", "past"): _("That time has already passed. Please choose a later one."),
-            ("shift", "too_long"): _("A shift can be at most 24 hours."),
-            ("headcount", "zero"): _("A shift needs at least 1 person."),
-            ("headcount", "too_many"): _("That is too many people for one shift."),
-            ("title", "too_long"): _("The title is too long (at most {n} characters).").format(
-                n=TITLE_MAX),
-            ("place", "too_long"): _("The place is too long (at most {n} characters).").format(
-                n=PLACE_MAX),
-            ("shifts", "too_many"): _("That is too many shifts for one task."),
-            ("shifts", "empty"): _("Please add at least one shift."),
-        }.get((error.field, error.reason), _("Please check what you entered."))
-    if isinstance(error, NotAllowed):
-        return not_allowed()
-    return out_of_date()
+class TaskDraft(BaseModel):
+    """A task being composed; `day`, `starts_at` and `minutes` are the shift in hand."""
+
+    community_id: int
+    title: str = ""
+    description: str = ""
+    skills: list[str] = []
+    grid_id: int | None = None
+    place: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    shifts: list[DraftShift] = []
+    weeks: int = 1
+    day: date | None = None
+    starts_at: datetime | None = None
+    minutes: int | None = None
 
 
-async def start_draft(message: Message, *, state: FSMContext, community_id: int) -> None:
+async def load(state: FSMContext, access: Access) -> TaskDraft:
+    """The draft in hand, after checking (again) that the presser organises its community."""
+    raw = (await state.get_data()).get("draft")
+    if raw is None:
+        raise NotFound("draft")
+    draft = TaskDraft.model_validate(raw)
+    if not access.can_manage(draft.community_id):
+        raise NotAllowed(f"draft for {draft.community_id}")
+    return draft
+
+
+async def save(state: FSMContext, draft: TaskDraft, step: State | None = None) -> None:
+    await state.update_data(draft=draft.model_dump(mode="json"))
+    if step is not None:
+        await state.set_state(step)
+
+
+async def start_draft(callback: CallbackQuery, *, state: FSMContext, community_id: int) -> None:
     """Begin a new task for `community_id` (the caller checked the right to)."""
     await state.set_state(DraftStates.title)
-    await state.set_data({"vd": {"cid": community_id, "skills": [], "shifts": [], "weeks": 1,
-                                 "cur": {}}})
-    await message.answer(_("<b>New volunteer task.</b> What is it called? For example: "
+    await state.set_data({"draft": TaskDraft(community_id=community_id).model_dump(mode="json")})
+    await send(callback, _("<b>New volunteer task.</b> What is it called? For example: "
                            "“Tuesday evening patrol”. (Send /cancel to stop.)"))
-
-
-async def get_draft(state: FSMContext) -> dict[str, Any] | None:
-    draft = (await state.get_data()).get("vd")
-    return draft if isinstance(draft, dict) else None
-
-
-async def put_draft(state: FSMContext, draft: dict[str, Any]) -> None:
-    await state.update_data(vd=draft)
 
 
 def skip_button() -> InlineKeyboardBuilder:
@@ -117,297 +156,351 @@ def skip_button() -> InlineKeyboardBuilder:
     return builder
 
 
+def numbers(values: Iterable[int], make: Callable[[int], CallbackData],
+            label: Callable[[int], str], width: int) -> InlineKeyboardBuilder:
+    builder = InlineKeyboardBuilder()
+    for value in values:
+        builder.button(text=label(value), callback_data=make(value))
+    builder.adjust(width)
+    return builder
+
+
+# --- Words ------------------------------------------------------------------------------
+
+
 @router.message(DraftStates.title, F.text, ~F.text.startswith("/"))
-async def on_title(message: Message, state: FSMContext) -> None:
+async def on_title(message: Message, state: FSMContext, access: Access) -> None:
     """The task's title."""
-    draft = await get_draft(state)
-    title = " ".join((message.text or "").split())
-    if draft is None:
-        await state.clear()
-        return
-    if len(title) > TITLE_MAX:
-        await message.answer(draft_error(InvalidInput("title", "too_long")))
-        return
-    draft["title"] = title
-    await put_draft(state, draft)
-    await state.set_state(DraftStates.description)
+    draft = await load(state, access)
+    draft.title = vol.clean_text(message.text, field="title", limit=TITLE_MAX)
+    await save(state, draft, DraftStates.description)
     await message.answer(_("Describe it in a few words: what to do, what to bring, whom to "
                            "ask. Or press Skip."), reply_markup=skip_button().as_markup())
 
 
 @router.message(DraftStates.description, F.text, ~F.text.startswith("/"))
-async def on_description(message: Message, state: FSMContext) -> None:
+async def on_description(message: Message, state: FSMContext, access: Access) -> None:
     """The task's description."""
-    draft = await get_draft(state)
-    if draft is None:
-        await state.clear()
-        return
-    draft["description"] = (message.text or "").strip()[:DESCRIPTION_MAX]
-    await put_draft(state, draft)
-    await state.set_state(None)
+    draft = await load(state, access)
+    draft.description = vol.clean_text(message.text, field="description",
+                                       limit=DESCRIPTION_MAX, required=False)
+    await save(state, draft, DraftStates.skills)
     text, builder = skills_screen(draft)
     await message.answer(text, reply_markup=builder.as_markup())
 
 
-def skills_screen(draft: dict[str, Any]) -> tuple[str, InlineKeyboardBuilder]:
+@router.callback_query(DraftStates.description, VolDraftCb.filter(F.action == VolDraftAction.SKIP))
+async def on_skip_description(callback: CallbackQuery, state: FSMContext, access: Access) -> None:
+    """No description."""
+    draft = await load(state, access)
+    draft.description = ""
+    await save(state, draft, DraftStates.skills)
+    await callback.answer()
+    text, builder = skills_screen(draft)
+    await send(callback, text, reply_markup=builder.as_markup())
+
+
+# --- Skills and grid --------------------------------------------------------------------
+
+
+def skills_screen(draft: TaskDraft) -> tuple[str, InlineKeyboardBuilder]:
     builder = InlineKeyboardBuilder()
     for code, label in SKILL_LABELS.items():
-        builder.button(text=ticked(_(label), code in draft["skills"]),
-                       callback_data=VolDraftCb(action=VolDraftAction.SKILL, code=code))
+        builder.button(text=ticked(_(label), code in draft.skills),
+                       callback_data=VolDraftSkillCb(code=code))
     builder.button(text=_("Next ▶"), callback_data=VolDraftCb(action=VolDraftAction.SKILLS_DONE))
     builder.adjust(1)
     return _("Which skills are wanted? Volunteers with them are called. "
              "Choose none if anyone can help."), builder
 
 
-async def ask_place(target: Message, state: FSMContext) -> None:
+@router.callback_query(DraftStates.skills, VolDraftSkillCb.filter())
+async def on_skill(callback: CallbackQuery, callback_data: VolDraftSkillCb, state: FSMContext,
+                   access: Access) -> None:
+    """Tick or untick a wanted skill."""
+    draft = await load(state, access)
+    if callback_data.code not in set(Skill):
+        raise NotFound(callback_data.code)
+    draft.skills = sorted(set(draft.skills) ^ {callback_data.code})
+    await save(state, draft)
+    await callback.answer()
+    text, builder = skills_screen(draft)
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(DraftStates.skills,
+                       VolDraftCb.filter(F.action == VolDraftAction.SKILLS_DONE))
+async def on_skills_done(callback: CallbackQuery, state: FSMContext, access: Access,
+                         session: AsyncSession) -> None:
+    """The skills are chosen: the grid next, if the community has grids, else the place."""
+    draft = await load(state, access)
+    await callback.answer()
+    grids = await communities.list_grids(session, community_id=draft.community_id)
+    if not grids:
+        await ask_place(callback, state)
+        return
+    builder = InlineKeyboardBuilder()
+    for grid in grids:
+        builder.button(text=grid.name, callback_data=VolDraftGridCb(grid_id=grid.id or 0))
+    builder.button(text=_("Whole community"), callback_data=VolDraftGridCb(grid_id=0))
+    builder.adjust(2)
+    await state.set_state(DraftStates.grid)
+    await send(callback, _("Which grid is it in?"), reply_markup=builder.as_markup())
+
+
+@router.callback_query(DraftStates.grid, VolDraftGridCb.filter())
+async def on_grid(callback: CallbackQuery, callback_data: VolDraftGridCb, state: FSMContext,
+                  access: Access, session: AsyncSession) -> None:
+    """The task's grid, or the whole community."""
+    draft = await load(state, access)
+    if callback_data.grid_id:
+        chosen = await session.get(Grid, callback_data.grid_id)
+        if chosen is None or chosen.community_id != draft.community_id:
+            raise NotFound(f"grid {callback_data.grid_id}")
+    draft.grid_id = callback_data.grid_id or None
+    await save(state, draft)
+    await callback.answer()
+    await ask_place(callback, state)
+
+
+# --- Place --------------------------------------------------------------------------------
+
+
+async def ask_place(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(DraftStates.place)
-    await target.answer(_("Where? Send the meeting place, for example “North gate of "
-                          "Block 3”."))
+    await send(callback, _("Where? Send the meeting place, for example “North gate of "
+                           "Block 3”."))
 
 
 @router.message(DraftStates.place, F.text, ~F.text.startswith("/"))
-async def on_place(message: Message, state: FSMContext) -> None:
+async def on_place(message: Message, state: FSMContext, access: Access) -> None:
     """The meeting place, in words."""
-    draft = await get_draft(state)
-    if draft is None:
-        await state.clear()
-        return
-    place = " ".join((message.text or "").split())
-    if len(place) > PLACE_MAX:
-        await message.answer(draft_error(InvalidInput("place", "too_long")))
-        return
-    draft["place"] = place
-    await put_draft(state, draft)
-    await state.set_state(DraftStates.location)
+    draft = await load(state, access)
+    draft.place = vol.clean_text(message.text, field="place", limit=PLACE_MAX)
+    await save(state, draft, DraftStates.location)
     await message.answer(_("If you like, send the place on the map (📎 → Location), so we can "
                            "tell whether volunteers checked in there. Or press Skip."),
                          reply_markup=skip_button().as_markup())
 
 
 @router.message(DraftStates.location, F.location)
-async def on_place_location(
-    message: Message, state: FSMContext, session: AsyncSession, clock: Clock
-) -> None:
+async def on_place_location(message: Message, state: FSMContext, access: Access,
+                            session: AsyncSession, clock: Clock) -> None:
     """The meeting place on the map."""
-    draft = await get_draft(state)
-    if draft is None or message.location is None:
-        await state.clear()
-        return
-    draft["lat"], draft["lon"] = message.location.latitude, message.location.longitude
-    await put_draft(state, draft)
-    await state.set_state(None)
+    draft = await load(state, access)
+    assert message.location is not None
+    draft.latitude, draft.longitude = message.location.latitude, message.location.longitude
+    await save(state, draft, DraftStates.day)
     text, builder = await day_screen(session, draft, clock)
     await message.answer(text, reply_markup=builder.as_markup())
 
 
-async def day_screen(
-    session: AsyncSession, draft: dict[str, Any], clock: Clock
-) -> tuple[str, InlineKeyboardBuilder]:
-    tz = await community_zone(session, draft["cid"])
-    today = clock.now().astimezone(tz)
-    builder = InlineKeyboardBuilder()
-    for n in range(DAYS_AHEAD):
-        day = today + timedelta(days=n)
-        label = _("Today") if n == 0 else _("Tomorrow") if n == 1 else weekday(day)
-        builder.button(text=f"{label} {day:%m-%d}",
-                       callback_data=VolDraftCb(action=VolDraftAction.DAY, n=n))
-    builder.adjust(2)
-    return _("Shift {n}: which day?").format(n=len(draft["shifts"]) + 1), builder
+@router.callback_query(DraftStates.location, VolDraftCb.filter(F.action == VolDraftAction.SKIP))
+async def on_skip_location(callback: CallbackQuery, state: FSMContext, access: Access,
+                           session: AsyncSession, clock: Clock) -> None:
+    """No place on the map."""
+    draft = await load(state, access)
+    await save(state, draft, DraftStates.day)
+    await callback.answer()
+    text, builder = await day_screen(session, draft, clock)
+    await send(callback, text, reply_markup=builder.as_markup())
 
 
-def numbers(action: VolDraftAction, values: Any, label: Callable[[int], str],
-            width: int) -> InlineKeyboardBuilder:
-    builder = InlineKeyboardBuilder()
-    for value in values:
-        builder.button(text=label(value), callback_data=VolDraftCb(action=action, n=value))
-    builder.adjust(width)
-    return builder
+# --- A shift: day, time, length, people -----------------------------------------------------
+
+
+async def shift_days(session: AsyncSession, draft: TaskDraft,
+                     clock: Clock) -> tuple[DayRange, date]:
+    """The days a shift may be on: today to as far as the service allows."""
+    today = clock.now().astimezone(await zone_of(session, draft.community_id)).date()
+    return DayRange.ahead(today, days=vol.MAX_DAYS_AHEAD), today
+
+
+async def day_screen(session: AsyncSession, draft: TaskDraft, clock: Clock,
+                     page: int = 0) -> tuple[str, InlineKeyboardBuilder]:
+    days, today = await shift_days(session, draft, clock)
+    builder = day_keyboard(days, today=today, page=page,
+                           zone=await zone_of(session, draft.community_id), now=clock.now(),
+                           last=LAST_TIME)
+    return _("Shift {n}: which day?").format(n=len(draft.shifts) + 1), builder
+
+
+@router.callback_query(DraftStates.day, DayPageCb.filter())
+async def on_day_page(callback: CallbackQuery, callback_data: DayPageCb, state: FSMContext,
+                      access: Access, session: AsyncSession, clock: Clock) -> None:
+    """Another page of days."""
+    draft = await load(state, access)
+    await callback.answer()
+    text, builder = await day_screen(session, draft, clock, page=callback_data.page)
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(DraftStates.day, DayCb.filter())
+async def on_day(callback: CallbackQuery, callback_data: DayCb, state: FSMContext,
+                 access: Access, session: AsyncSession, clock: Clock) -> None:
+    """The shift's day, as the button showed it; the times of that day still ahead next."""
+    draft = await load(state, access)
+    days, _today = await shift_days(session, draft, clock)
+    day = days.take(callback_data.day)
+    zone = await zone_of(session, draft.community_id)
+    if day is None and callback_data.day > days.last.toordinal():
+        raise InvalidInput("shift", "too_far", limit=vol.MAX_DAYS_AHEAD)
+    if day is None:
+        raise InvalidInput("shift", "past")  # a page drawn yesterday, or a forged day
+    builder = time_keyboard(day, zone=zone, now=clock.now(), first=FIRST_TIME, last=LAST_TIME,
+                            step=TIME_STEP)
+    draft.day, draft.starts_at, draft.minutes = day, None, None
+    await save(state, draft, DraftStates.time)
+    await callback.answer()
+    await send(callback, _("What time does it start?"), reply_markup=builder.as_markup())
+
+
+@router.callback_query(DraftStates.time, TimeCb.filter())
+async def on_time(callback: CallbackQuery, callback_data: TimeCb, state: FSMContext,
+                  access: Access, session: AsyncSession, clock: Clock) -> None:
+    """The shift's start, on the day chosen; a time already past is refused."""
+    draft = await load(state, access)
+    if draft.day is None:
+        raise NotFound("day")
+    starts_at = take_time(callback_data.minutes, day=draft.day,
+                          zone=await zone_of(session, draft.community_id), now=clock.now(),
+                          first=FIRST_TIME, last=LAST_TIME, step=TIME_STEP)
+    if starts_at is None:
+        raise InvalidInput("shift", "past")
+    draft.starts_at = starts_at
+    await save(state, draft, DraftStates.length)
+    await callback.answer()
+    await send(callback, _("How long is the shift?"), reply_markup=numbers(
+        LENGTHS, lambda n: VolDraftLengthCb(minutes=n), length_label, 4).as_markup())
 
 
 def length_label(minutes: int) -> str:
     return _("{hours} h").format(hours=f"{minutes / 60:g}")
 
 
-def shift_start(draft: dict[str, Any], clock: Clock, tz: Any) -> datetime:
-    cur = draft["cur"]
-    day = (clock.now().astimezone(tz) + timedelta(days=int(cur["day"]))).date()
-    return datetime(day.year, day.month, day.day, int(cur["hour"]), int(cur["minute"]),
-                    tzinfo=tz)
+@router.callback_query(DraftStates.length, VolDraftLengthCb.filter())
+async def on_length(callback: CallbackQuery, callback_data: VolDraftLengthCb, state: FSMContext,
+                    access: Access, clock: Clock) -> None:
+    """How long the shift lasts (a forged length is refused here, before more is asked)."""
+    draft = await load(state, access)
+    if draft.starts_at is None:
+        raise NotFound("time")
+    vol.check_shift(vol.ShiftSpec(draft.starts_at, draft.starts_at + timedelta(
+        minutes=callback_data.minutes), 1), now=clock.now())
+    draft.minutes = callback_data.minutes
+    await save(state, draft, DraftStates.people)
+    await callback.answer()
+    await send(callback, _("How many people are needed?"), reply_markup=numbers(
+        HEADCOUNTS, lambda n: VolDraftPeopleCb(headcount=n), str, 5).as_markup())
 
 
-def specs(draft: dict[str, Any]) -> list[vol.ShiftSpec]:
-    return [vol.ShiftSpec(starts_at=datetime.fromisoformat(s), ends_at=datetime.fromisoformat(e),
-                          headcount=int(n)) for s, e, n in draft["shifts"]]
+@router.callback_query(DraftStates.people, VolDraftPeopleCb.filter())
+async def on_people(callback: CallbackQuery, callback_data: VolDraftPeopleCb, state: FSMContext,
+                    access: Access, session: AsyncSession, clock: Clock) -> None:
+    """How many people the shift needs; the shift joins the draft."""
+    draft = await load(state, access)
+    if draft.starts_at is None or draft.minutes is None:
+        raise NotFound("length")
+    shift = DraftShift(starts_at=draft.starts_at,
+                       ends_at=draft.starts_at + timedelta(minutes=draft.minutes),
+                       headcount=callback_data.headcount)
+    vol.check_shift(shift.spec(), now=clock.now())
+    draft.shifts.append(shift)
+    draft.day, draft.starts_at, draft.minutes = None, None, None
+    await save(state, draft, DraftStates.summary)
+    await callback.answer()
+    text, builder = await summary(session, draft)
+    await send(callback, text, reply_markup=builder.as_markup())
 
 
-async def summary(
-    session: AsyncSession, draft: dict[str, Any]
-) -> tuple[str, InlineKeyboardBuilder]:
-    tz = await community_zone(session, draft["cid"])
-    grid = await session.get(Grid, draft["grid"]) if draft.get("grid") else None
-    lines = [_("<b>Check the task, then publish it.</b>"),
-             f"<b>{html.escape(draft.get('title', ''))}</b>"]
-    if draft.get("description"):
-        lines.append(html.escape(draft["description"]))
+# --- The summary --------------------------------------------------------------------------
+
+
+async def summary(session: AsyncSession, draft: TaskDraft) -> tuple[str, InlineKeyboardBuilder]:
+    tz = await zone_of(session, draft.community_id)
+    grid = await session.get(Grid, draft.grid_id) if draft.grid_id else None
+    lines = [_("<b>Check the task, then publish it.</b>"), f"<b>{html.escape(draft.title)}</b>"]
+    if draft.description:
+        lines.append(html.escape(draft.description))
     lines += [
-        _("Skills: {skills}").format(skills=skills_text(draft["skills"])),
+        _("Skills: {skills}").format(skills=skills_text(draft.skills)),
         _("Grid: {grid}").format(grid=html.escape(grid.name) if grid else _("whole community")),
-        f"📍 {html.escape(draft.get('place', ''))}" + (" 🗺" if draft.get("lat") else ""),
+        f"📍 {html.escape(draft.place)}" + (" 🗺" if draft.latitude is not None else ""),
         _("Shifts:"),
     ]
-    for n, spec in enumerate(specs(draft), start=1):
+    for n, shift in enumerate(draft.shifts, start=1):
         lines.append(_("{n}. {when}, {people} people").format(
-            n=n, when=vol.format_span(spec.starts_at, spec.ends_at, tz), people=spec.headcount))
-    if draft["weeks"] > 1:
-        lines.append(_("🔁 Every week, {n} weeks").format(n=draft["weeks"]))
+            n=n, when=say_span(shift.starts_at, shift.ends_at, tz),
+            people=shift.headcount))
+    if draft.weeks > 1:
+        lines.append(_("🔁 Every week, {n} weeks").format(n=draft.weeks))
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Publish"), callback_data=VolDraftCb(action=VolDraftAction.PUBLISH))
-    builder.button(text=_("➕ Add another shift"),
-                   callback_data=VolDraftCb(action=VolDraftAction.ADD))
-    builder.button(text=_("🔁 Repeat weekly"),
-                   callback_data=VolDraftCb(action=VolDraftAction.WEEKS))
-    builder.button(text=_("🗑 Discard"), callback_data=VolDraftCb(action=VolDraftAction.DISCARD))
+    for label, action in ((_("✅ Publish"), VolDraftAction.PUBLISH),
+                          (_("➕ Add another shift"), VolDraftAction.ADD),
+                          (_("🔁 Repeat weekly"), VolDraftAction.REPEAT),
+                          (_("🗑 Discard"), VolDraftAction.DISCARD)):
+        builder.button(text=label, callback_data=VolDraftCb(action=action))
     builder.adjust(1)
     return "\n".join(lines), builder
 
 
-@router.callback_query(VolDraftCb.filter())
-async def on_draft_button(
-    callback: CallbackQuery, callback_data: VolDraftCb, access: Access, session: AsyncSession,
-    clock: Clock, state: FSMContext, outbox_notify: Notify | None = None,
-) -> None:
-    """Every button of the task draft; publishing re-checks everything in the service."""
-    draft = await get_draft(state)
-    message = callback.message
-    if draft is None or not isinstance(message, Message):
-        await callback.answer(_("This draft is no longer open. Start again from 🙋 Volunteer."),
-                              show_alert=True)
-        return
-    if not access.can_manage(draft["cid"]):
-        await callback.answer(draft_error(NotAllowed("draft")), show_alert=True)
-        return
-    action, n = callback_data.action, callback_data.n
-    tz = await community_zone(session, draft["cid"])
-    text: str | None = None
-    builder: InlineKeyboardBuilder | None = None
-    try:
-        match action:
-            case VolDraftAction.SKIP:
-                current = await state.get_state()
-                if current == DraftStates.description.state:
-                    draft["description"] = ""
-                    await state.set_state(None)
-                    text, builder = skills_screen(draft)
-                elif current == DraftStates.location.state:
-                    await state.set_state(None)
-                    text, builder = await day_screen(session, draft, clock)
-                else:
-                    raise NotFound("skip")
-            case VolDraftAction.SKILL:
-                if callback_data.code not in set(Skill):
-                    raise NotFound(callback_data.code)
-                draft["skills"] = sorted(set(draft["skills"]) ^ {callback_data.code})
-                text, builder = skills_screen(draft)
-                await put_draft(state, draft)
-                await message.edit_text(text, reply_markup=builder.as_markup())
-                await callback.answer()
-                return
-            case VolDraftAction.SKILLS_DONE:
-                grids = await communities.list_grids(session, community_id=draft["cid"])
-                if grids:
-                    builder = InlineKeyboardBuilder()
-                    for grid in grids:
-                        builder.button(text=grid.name, callback_data=VolDraftCb(
-                            action=VolDraftAction.GRID, n=grid.id or 0))
-                    builder.button(text=_("Whole community"),
-                                   callback_data=VolDraftCb(action=VolDraftAction.GRID, n=0))
-                    builder.adjust(2)
-                    text = _("Which grid is it in?")
-                else:
-                    await ask_place(message, state)
-            case VolDraftAction.GRID:
-                if n:
-                    chosen = await session.get(Grid, n)
-                    if chosen is None or chosen.community_id != draft["cid"]:
-                        raise NotFound(f"grid {n}")
-                draft["grid"] = n or None
-                await ask_place(message, state)
-            case VolDraftAction.DAY | VolDraftAction.ADD:
-                if action == VolDraftAction.DAY:
-                    if not 0 <= n < DAYS_AHEAD:
-                        raise NotFound(f"day {n}")
-                    draft["cur"] = {"day": n}
-                    text = _("What time does it start?")
-                    builder = numbers(VolDraftAction.HOUR, HOURS, lambda h: f"{h:02d}:..", 4)
-                else:
-                    text, builder = await day_screen(session, draft, clock)
-            case VolDraftAction.HOUR:
-                if "day" not in draft["cur"] or not 0 <= n < 24:
-                    raise NotFound(f"hour {n}")
-                draft["cur"]["hour"] = n
-                text = _("Starting at {hour}:.. which minute?").format(hour=f"{n:02d}")
-                hour = n
-                builder = numbers(VolDraftAction.MINUTE, MINUTES,
-                                  lambda m: f"{hour:02d}:{m:02d}", 4)
-            case VolDraftAction.MINUTE:
-                if "hour" not in draft["cur"] or not 0 <= n < 60:
-                    raise NotFound(f"minute {n}")
-                draft["cur"]["minute"] = n
-                text = _("How long is the shift?")
-                builder = numbers(VolDraftAction.LENGTH, LENGTHS, length_label, 4)
-            case VolDraftAction.LENGTH:
-                if "minute" not in draft["cur"]:
-                    raise NotFound("length")
-                start = shift_start(draft, clock, tz)
-                # A forged length of 0 or less is caught here, before any more is asked.
-                vol.check_shift(vol.ShiftSpec(start, start + timedelta(minutes=n), 1),
-                                now=clock.now())
-                draft["cur"]["length"] = n
-                text = _("How many people are needed?")
-                builder = numbers(VolDraftAction.HEADCOUNT, HEADCOUNTS, str, 5)
-            case VolDraftAction.HEADCOUNT:
-                if "length" not in draft["cur"]:
-                    raise NotFound("headcount")
-                start = shift_start(draft, clock, tz)
-                spec = vol.ShiftSpec(start, start + timedelta(minutes=int(draft["cur"]["length"])),
-                                     n)
-                vol.check_shift(spec, now=clock.now())
-                draft["shifts"].append([spec.starts_at.isoformat(), spec.ends_at.isoformat(), n])
-                draft["cur"] = {}
-                text, builder = await summary(session, draft)
-            case VolDraftAction.WEEKS:
-                if n == 0:
-                    text = _("Repeat every week for how many weeks (counting the first)?")
-                    builder = numbers(VolDraftAction.WEEKS, WEEKS, str, 5)
-                else:
-                    if not 1 <= n <= vol.MAX_WEEKS:
-                        raise InvalidInput("weeks", "range")
-                    draft["weeks"] = n
-                    text, builder = await summary(session, draft)
-            case VolDraftAction.PUBLISH:
-                task = await vol.create_task(
-                    session, access=access, clock=clock, buttons=OUTBOX_KEYBOARDS.volunteers,
-                    community_id=draft["cid"], title=draft.get("title", ""),
-                    description=draft.get("description", ""), skills=draft["skills"],
-                    grid_id=draft.get("grid"), place=draft.get("place", ""),
-                    latitude=draft.get("lat"), longitude=draft.get("lon"),
-                    shifts=specs(draft), weeks=draft["weeks"], notify=outbox_notify)
-                await state.clear()
-                await callback.answer(_("Published ✅"))
-                await message.edit_text(_("✅ Published: <b>{title}</b>. Volunteers whose skills "
-                                          "and free times match are being told.").format(
-                    title=html.escape(task.title)))
-                return
-            case VolDraftAction.DISCARD:
-                await state.clear()
-                await callback.answer()
-                await message.edit_text(_("The draft was discarded."))
-                return
-    except DomainError as error:
-        await callback.answer(draft_error(error), show_alert=True)
-        return
-    await put_draft(state, draft)
+@router.callback_query(DraftStates.summary, VolDraftCb.filter(F.action == VolDraftAction.ADD))
+async def on_add_shift(callback: CallbackQuery, state: FSMContext, access: Access,
+                       session: AsyncSession, clock: Clock) -> None:
+    """Another shift for the same task."""
+    draft = await load(state, access)
+    await state.set_state(DraftStates.day)
     await callback.answer()
-    if text is not None:
-        await message.answer(text, reply_markup=builder.as_markup() if builder else None)
+    text, builder = await day_screen(session, draft, clock)
+    await send(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(DraftStates.summary, VolDraftCb.filter(F.action == VolDraftAction.REPEAT))
+async def on_repeat(callback: CallbackQuery, state: FSMContext, access: Access) -> None:
+    """Ask for how many weeks the shifts repeat."""
+    await load(state, access)
+    await state.set_state(DraftStates.weeks)
+    await callback.answer()
+    await send(callback, _("Repeat every week for how many weeks (counting the first)?"),
+               reply_markup=numbers(WEEKS, lambda n: VolDraftWeeksCb(weeks=n), str,
+                                    5).as_markup())
+
+
+@router.callback_query(DraftStates.weeks, VolDraftWeeksCb.filter())
+async def on_weeks(callback: CallbackQuery, callback_data: VolDraftWeeksCb, state: FSMContext,
+                   access: Access, session: AsyncSession) -> None:
+    """The number of weeks; back to the summary."""
+    draft = await load(state, access)
+    if not 1 <= callback_data.weeks <= vol.MAX_WEEKS:
+        raise InvalidInput("weeks", "range")
+    draft.weeks = callback_data.weeks
+    await save(state, draft, DraftStates.summary)
+    await callback.answer()
+    text, builder = await summary(session, draft)
+    await send(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(DraftStates.summary, VolDraftCb.filter(F.action == VolDraftAction.PUBLISH))
+async def on_publish(callback: CallbackQuery, state: FSMContext, access: Access,
+                     session: AsyncSession, clock: Clock,
+                     outbox_notify: Notify | None = None) -> None:
+    """Publish: the service checks everything again, saves, and pings matching volunteers."""
+    draft = await load(state, access)
+    task = await vol.create_task(
+        session, access=access, clock=clock, buttons=OUTBOX_KEYBOARDS.volunteers,
+        community_id=draft.community_id, title=draft.title, description=draft.description,
+        skills=draft.skills, grid_id=draft.grid_id, place=draft.place,
+        latitude=draft.latitude, longitude=draft.longitude,
+        shifts=[s.spec() for s in draft.shifts], weeks=draft.weeks, notify=outbox_notify)
+    await state.clear()
+    await callback.answer(_("Published ✅"))
+    await show(callback, _("✅ Published: <b>{title}</b>. Volunteers whose skills and free times "
+                           "match are being told.").format(title=html.escape(task.title)))
+
+
+@router.callback_query(DraftStates.summary, VolDraftCb.filter(F.action == VolDraftAction.DISCARD))
+async def on_discard(callback: CallbackQuery, state: FSMContext) -> None:
+    """Drop the draft; nothing was written."""
+    await state.clear()
+    await callback.answer()
+    await show(callback, _("The draft was discarded."))

@@ -44,6 +44,11 @@ class BotTime:
         self.offset += timedelta(minutes=minutes)
 
 
+def say(day: datetime) -> str:
+    """A day as the bot says it in English (bot/when.py): "Fri 4 Dec"."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
 async def volunteer(user: UserHandle, skill: str) -> None:
     await join(user, "Sunny Court")
     await step(user, user.press_reply("🙋 Volunteer"), "Help your neighbours")
@@ -79,9 +84,8 @@ async def test_a_task_from_ping_to_confirmed_hours_and_the_excel_file(
         await step(wang, wang.press_text("Next ▶"), "Where?")
         await step(wang, wang.send("North gate"), "on the map")
         await step(wang, wang.press_text("Skip ▶"), "which day?")
-        await step(wang, wang.press_text(f"{day:%a %m-%d}"), "What time")
-        await step(wang, wang.press_text("10:.."), "which minute")
-        await step(wang, wang.press_text("10:00"), "How long")
+        await step(wang, wang.press_text(say(day)), "What time")
+        await step(wang, wang.press_text("10:00 am"), "How long")
         await step(wang, wang.press_text("2 h"), "How many people")
         await step(wang, wang.press_text("2"), "Check the task")
         await step(wang, wang.press_text("✅ Publish"), "Published")
@@ -107,7 +111,7 @@ async def test_a_task_from_ping_to_confirmed_hours_and_the_excel_file(
 
         await time.move_to(day + timedelta(hours=2, minutes=5))
         await step(ann, ann.press_reply("🙋 Volunteer"), "Your shifts")
-        await step(ann, ann.press_text(f"📅 {day:%Y-%m-%d} 10:00–12:00 Morning patrol"),
+        await step(ann, ann.press_text(f"📅 {say(day)}, 10:00 am–12:00 pm Morning patrol"),
                    "Checked in at")
         await step(ann, ann.press_text("🏁 Check out"), "About 2 hours")
 
@@ -116,7 +120,7 @@ async def test_a_task_from_ping_to_confirmed_hours_and_the_excel_file(
         await step(wang, wang.press_text("🧑‍💼 Organise: Sunny Court"), "Volunteer work")
         await step(wang, wang.press_text("📋 Tasks and shifts"), "Tasks")
         await step(wang, wang.press_text("Morning patrol · 1/2"), "North gate")
-        await step(wang, wang.press_text(f"👥 1. {day:%m-%d} 10:00"), "Places taken: 1 of 2")
+        await step(wang, wang.press_text(f"👥 1. {say(day)}, 10:00 am"), "Places taken: 1 of 2")
         await step(wang, wang.press_text("✅ 1. Ann: 2 h"), "✅ 2 h confirmed")
         text = await step(ann, ann.press_reply("🙋 Volunteer"), "Hours")
         assert "Hours: this month 2, this year 2, in total 2" in text

@@ -4,26 +4,32 @@ late withdrawal, check-in with a location, staff hours and the Excel file; forge
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.callback_data import (
-    VolDraftAction,
-    VolDraftCb,
     VolShiftAction,
     VolShiftCb,
     VolStaffAction,
     VolStaffCb,
 )
+from bot.callback_data.volunteers import (
+    VolCancelTaskCb,
+    VolDraftPeopleCb,
+    VolHoursAction,
+    VolHoursCb,
+    VolMonthCb,
+)
+from bot.keyboards.dates import DayCb, TimeCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
 from models.communities import Community
 from models.outbox import OutboxKind, OutboxMessage
 from models.users import Role
-from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
+from models.volunteers import TITLE_MAX, HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
 from services import volunteers as vol
 from services.access import Access
 from services.clock import ManualClock
@@ -86,15 +92,14 @@ async def test_a_resident_volunteers_and_staff_publish_a_task_by_buttons(
     await staff.handle.send_location(31.2304, 121.4737)
     await harness.settle()
     assert staff.last == "Shift 1: which day?"
-    await staff.press("Tomorrow 03-03")
-    await staff.press("18:..")
-    await staff.press("18:00")
+    await staff.press("Tomorrow")
+    await staff.press("6:00 pm")
     await staff.press("2 h")
     # A forged headcount of 0 is refused and changes nothing.
-    assert await staff.forge(VolDraftCb(action=VolDraftAction.HEADCOUNT, n=0).pack()) == \
+    assert await staff.forge(VolDraftPeopleCb(headcount=0).pack()) == \
         "A shift needs at least 1 person."
     await staff.press("2")
-    assert "1. 2026-03-03 18:00–20:00, 2 people" in staff.last
+    assert "1. Tue 3 Mar, 6:00 pm–8:00 pm, 2 people" in staff.last
     await staff.press("🔁 Repeat weekly")
     await staff.press("2")
     assert "🔁 Every week, 2 weeks" in staff.last
@@ -112,7 +117,7 @@ async def test_a_resident_volunteers_and_staff_publish_a_task_by_buttons(
     await ann.tap("🙋 Volunteer")
     await ann.press("🔎 Shifts that need people")
     assert "Tuesday evening patrol" in ann.last and "2 places left" in ann.last
-    await ann.press("✋ 1. 03-03 18:00")
+    await ann.press("✋ 1. Tue 3 Mar, 6:00 pm")
     assert ann.last.startswith("✅ Your place is booked.")
     claim_data = VolShiftCb(action=VolShiftAction.CLAIM, id=shifts[0].id or 0).pack()
     assert await ann.forge(claim_data) == ("You already have a place on this shift. "
@@ -145,12 +150,12 @@ async def test_forged_and_bad_buttons_get_plain_answers_and_change_nothing(
     assert await ann.forge(VolShiftCb(action=VolShiftAction.CLAIM, id=999).pack()) == \
         "This button is out of date."
     # Ann is no staff: staff buttons, even for her own community, are refused.
-    confirm = VolStaffCb(action=VolStaffAction.TASKS, cid=home.id or 0).pack()
+    confirm = VolStaffCb(action=VolStaffAction.TASKS, community_id=home.id or 0).pack()
     assert await ann.forge(confirm) == "You can't do that here. Only staff of this community can."
     # Staff of the other community can't cancel our task by naming their own community.
     other_staff = harness.person(3002, "Organiser")
-    cancel = VolStaffCb(action=VolStaffAction.CANCEL_TASK, cid=other.id or 0, id=ours.id or 0,
-                        n=1).pack()
+    cancel = VolCancelTaskCb(community_id=other.id or 0, task_id=ours.id or 0,
+                             confirmed=True).pack()
     assert await other_staff.forge(cancel) == \
         "You can't do that here. Only staff of this community can."
 
@@ -165,10 +170,12 @@ async def test_forged_and_bad_buttons_get_plain_answers_and_change_nothing(
     assert await bob.forge(check_in) == "This button is not for you."
     assert await ann.forge(check_in) == "Check-in opens one hour before the shift starts."
     # A correction of hours by someone who is not staff of that community.
-    correct = VolStaffCb(action=VolStaffAction.CORRECT, cid=other.id or 0,
-                         id=ann_claim.id or 0).pack()
+    correct = VolHoursCb(action=VolHoursAction.CORRECT, community_id=other.id or 0,
+                         claim_id=ann_claim.id or 0).pack()
     assert await other_staff.forge(correct) == \
         "You can't do that here. Only staff of this community can."
+    forged_month = VolMonthCb(community_id=home.id or 0, month=202613).pack()
+    assert await _staff.forge(forged_month) == "This button is out of date."
     assert [c.checked_in_at for c in await rows(session, ShiftClaim)] == [None]
     assert await rows(session, AuditEntry, col(AuditEntry.action).like("volunteer.task.cancel")) \
         == []
@@ -202,7 +209,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     # Bob can't come, 2 hours before: he must say why, and staff are told.
     clock.set(TUE_18 - timedelta(hours=2))
     await bob.tap("🙋 Volunteer")
-    await bob.press("📅 2026-03-03 18:00–20:00 Patrol")
+    await bob.press("📅 Tue 3 Mar, 6:00 pm–8:00 pm Patrol")
     await bob.press("🙅 Can't come")
     assert "less than 12 hours away" in bob.last
     await bob.send("My grandson is ill")
@@ -214,7 +221,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     # Ann checks in near the place and out at the end.
     clock.set(TUE_18 - timedelta(minutes=5))
     await ann.tap("🙋 Volunteer")
-    await ann.press("📅 2026-03-03 18:00–20:00 Patrol")
+    await ann.press("📅 Tue 3 Mar, 6:00 pm–8:00 pm Patrol")
     await ann.press("✅ Check in")
     assert "share your location" in ann.last
     await ann.tap("📍 Share my location")
@@ -222,7 +229,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     assert "🙋 Volunteer" in ann.menu
     clock.set(TUE_18 + timedelta(hours=1, minutes=30))
     await ann.tap("🙋 Volunteer")
-    await ann.press("📅 2026-03-03 18:00–20:00 Patrol")
+    await ann.press("📅 Tue 3 Mar, 6:00 pm–8:00 pm Patrol")
     await ann.press("🏁 Check out")
     assert ann.last.startswith("🏁 Checked out. About 1.5 hours")
     (claim,) = await rows(session, ShiftClaim, col(ShiftClaim.status) == "claimed")
@@ -234,8 +241,8 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     await staff.press("🧑‍💼 Organise: Sunny Court")
     await staff.press("📋 Tasks and shifts")
     await staff.press("Patrol · 1/3")
-    await staff.press("👥 1. 03-03 18:00")
-    assert "1. Ann · in 17:55 · out 19:30 · 📍 at the place" in staff.last
+    await staff.press("👥 1. Tue 3 Mar, 6:00 pm")
+    assert "1. Ann · in 5:55 pm · out 7:30 pm · 📍 at the place" in staff.last
     await staff.press("✅ 1. Ann: 1.5 h")
     assert "✅ 1.5 h confirmed" in staff.last
     await staff.press("✏️ 1 correct")
@@ -276,3 +283,72 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     actions = {a.action for a in await rows(session, AuditEntry)}
     assert {"volunteer.task.create", "volunteer.hours.confirm", "volunteer.hours.correct",
             "volunteer.export", "volunteer.commend"} <= actions
+
+
+async def draft_up_to_the_day(staff: Person) -> None:
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("➕ New task")
+    await staff.send("Night patrol")
+    await staff.press("Skip ▶")
+    await staff.press("Next ▶")
+    await staff.send("North gate")
+    await staff.press("Skip ▶")
+    assert staff.last == "Shift 1: which day?"
+
+
+async def test_a_shift_picked_for_tomorrow_before_midnight_lands_on_the_day_shown(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    community = await make_community(session, clock)
+    staff, _access = await make_staff(harness, session, clock, community)
+    clock.set(datetime(2026, 3, 2, 15, 50, tzinfo=UTC))  # Monday 23:50 in Shanghai
+    await draft_up_to_the_day(staff)
+    await staff.press("Tomorrow")
+    clock.set(datetime(2026, 3, 2, 16, 10, tzinfo=UTC))  # Tuesday 00:10: "tomorrow" moved on
+    await staff.press("6:00 pm")
+    await staff.press("2 h")
+    await staff.press("2")
+    await staff.press("✅ Publish")
+    (shift,) = await rows(session, Shift)
+    assert shift.starts_at == TUE_18  # Tuesday 18:00, the day the screen said
+
+
+async def test_a_shift_today_offers_only_times_still_ahead_and_days_as_far_as_allowed(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    community = await make_community(session, clock)
+    staff, _access = await make_staff(harness, session, clock, community)
+    clock.set(datetime(2026, 3, 2, 7, 10, tzinfo=UTC))  # Monday 15:10 in Shanghai
+    await draft_up_to_the_day(staff)
+    too_far = date(2026, 3, 2) + timedelta(days=vol.MAX_DAYS_AHEAD + 1)
+    assert await staff.forge(DayCb(day=too_far.toordinal()).pack()) == \
+        "That is too far ahead: at most 180 days from today."
+    yesterday = date(2026, 3, 1).toordinal()
+    assert await staff.forge(DayCb(day=yesterday).pack()) == \
+        "That time has already passed. Please choose a later one."
+    await staff.press("Today")
+    assert staff.last == "What time does it start?"
+    message = staff.handle.last_bot_message
+    assert message is not None
+    labels = message.button_labels
+    assert labels[0] == "3:30 pm" and "3:00 pm" not in labels and "9:00 am" not in labels
+    assert await staff.forge(TimeCb(minutes=9 * 60).pack()) == \
+        "That time has already passed. Please choose a later one."
+    await staff.press("3:30 pm")
+    assert staff.last == "How long is the shift?"
+
+
+async def test_a_title_too_long_is_answered_with_its_limit_and_the_draft_waits(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    community = await make_community(session, clock)
+    staff, _access = await make_staff(harness, session, clock, community)
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("➕ New task")
+    await staff.send("x" * (TITLE_MAX + 1))
+    assert staff.last == (f"That is too long: at most {TITLE_MAX} characters. "
+                          "Please send it again.")
+    await staff.send("Night patrol")
+    assert staff.last.startswith("Describe it in a few words")

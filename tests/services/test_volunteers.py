@@ -15,6 +15,7 @@ from models.communities import Community
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, User
 from models.volunteers import ClaimStatus, HoursEntry, Shift, ShiftClaim, Skill, Slot, Volunteer
+from scheduler.outbox import say
 from services import privacy
 from services import volunteer_hours as hours
 from services import volunteers as vol
@@ -83,7 +84,11 @@ async def test_a_task_pings_only_volunteers_whose_skills_and_times_match(
     pings = await outbox_rows(session, kind=OutboxKind.PING)
     assert sorted(p.user_id for p in pings) == sorted([match.id, any_time.id])
     ping = pings[0]
-    assert ping.params["shifts"].splitlines()[0] == "1. 2026-03-03 18:00–20:00"
+    # said when sent, in the recipient's language and the community's time
+    assert say(ping.params["shifts"], locale="en", now=None).splitlines()[0] == \
+        "1. Tue 3 Mar, 6:00 pm–8:00 pm"
+    assert say(ping.params["shifts"], locale="zh", now=TUE_18).splitlines()[0] == \
+        "1. 今天下午6:00–下午8:00"
     buttons = [b["callback_data"] for row in ping.keyboard["inline_keyboard"] for b in row]
     assert buttons == [f"vs:c:{s.id}:" for s in shifts]
 
@@ -343,3 +348,152 @@ async def test_deleteme_gives_back_places_ahead_and_keeps_the_hours_anonymous(
     b = await volunteer(session, clock, home, "B")  # the place is free for someone else
     await vol.claim_shift(session, user=b, clock=clock, buttons=BUTTONS,
                           shift_id=ahead.id or 0)
+
+
+# --- What a screen may offer: each flag follows the rule it mirrors -------------------------
+
+
+async def test_a_place_offers_check_in_only_in_its_window(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    access = await staff(session, clock, home)
+    ann = await volunteer(session, clock, home, "Ann")
+    (shift,) = await patrol(session, clock, access, home)
+    claim = await vol.claim_shift(session, user=ann, clock=clock, buttons=BUTTONS,
+                                  shift_id=shift.id or 0)
+    cid = claim.id or 0
+    view = await vol.my_claim(session, user=ann, clock=clock, claim_id=cid)
+    assert not view.can_check_in and view.check_in_opens == TUE_18 - timedelta(hours=1)
+    with pytest.raises(vol.CheckInClosed):
+        await vol.check_in(session, user=ann, clock=clock, claim_id=cid)
+    clock.set(TUE_18 - timedelta(minutes=59))
+    assert (await vol.my_claim(session, user=ann, clock=clock, claim_id=cid)).can_check_in
+    clock.set(TUE_18 + timedelta(hours=2, minutes=1))
+    assert not (await vol.my_claim(session, user=ann, clock=clock, claim_id=cid)).can_check_in
+
+
+async def test_a_place_offers_withdrawal_until_the_start_with_a_reason_in_the_last_12_hours(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    access = await staff(session, clock, home)
+    ann = await volunteer(session, clock, home, "Ann")
+    (shift,) = await patrol(session, clock, access, home)
+    claim = await vol.claim_shift(session, user=ann, clock=clock, buttons=BUTTONS,
+                                  shift_id=shift.id or 0)
+    cid = claim.id or 0
+    early = await vol.my_claim(session, user=ann, clock=clock, claim_id=cid)
+    assert (early.can_withdraw, early.needs_reason) == (True, False)
+    clock.set(TUE_18 - timedelta(hours=11))
+    late = await vol.my_claim(session, user=ann, clock=clock, claim_id=cid)
+    assert (late.can_withdraw, late.needs_reason) == (True, True)
+    with pytest.raises(vol.ReasonNeeded):
+        await vol.withdraw(session, user=ann, clock=clock, claim_id=cid)
+    clock.set(TUE_18)
+    started = await vol.my_claim(session, user=ann, clock=clock, claim_id=cid)
+    assert (started.can_withdraw, started.needs_reason) == (False, False)
+    with pytest.raises(vol.ShiftUnavailable):
+        await vol.withdraw(session, user=ann, clock=clock, claim_id=cid, reason="Flu")
+
+
+async def test_a_place_offers_check_out_after_check_in_until_6_hours_after_the_end(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    access = await staff(session, clock, home)
+    ann = await volunteer(session, clock, home, "Ann")
+    (shift,) = await patrol(session, clock, access, home)
+    claim = await vol.claim_shift(session, user=ann, clock=clock, buttons=BUTTONS,
+                                  shift_id=shift.id or 0)
+    cid = claim.id or 0
+    clock.set(TUE_18)
+    assert not (await vol.my_claim(session, user=ann, clock=clock, claim_id=cid)).can_check_out
+    await vol.check_in(session, user=ann, clock=clock, claim_id=cid)
+    view = await vol.my_claim(session, user=ann, clock=clock, claim_id=cid)
+    assert (view.can_check_out, view.can_check_in, view.can_withdraw) == (True, False, False)
+    clock.set(TUE_18 + timedelta(hours=8, minutes=1))
+    assert not (await vol.my_claim(session, user=ann, clock=clock, claim_id=cid)).can_check_out
+    with pytest.raises(vol.CheckInClosed):
+        await vol.check_out(session, user=ann, clock=clock, claim_id=cid)
+
+
+async def test_an_open_shift_offers_claim_unless_held_already(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    access = await staff(session, clock, home)
+    ann = await volunteer(session, clock, home, "Ann")
+    bob = await volunteer(session, clock, home, "Bob")
+    (shift,) = await patrol(session, clock, access, home)
+    (view,) = await vol.open_shifts(session, user_id=ann.id or 0, clock=clock)
+    assert (view.can_claim, view.left) == (True, 2)
+    await vol.claim_shift(session, user=ann, clock=clock, buttons=BUTTONS, shift_id=shift.id or 0)
+    (held,) = await vol.open_shifts(session, user_id=ann.id or 0, clock=clock)
+    assert (held.can_claim, held.left) == (False, 1)
+    with pytest.raises(vol.AlreadyClaimed):
+        await vol.claim_shift(session, user=ann, clock=clock, buttons=BUTTONS,
+                              shift_id=shift.id or 0)
+    (for_bob,) = await vol.open_shifts(session, user_id=bob.id or 0, clock=clock)
+    assert for_bob.can_claim
+    # The rule itself, for a shift that is full, started or of another community.
+    task = for_bob.task
+    assert not vol.shift_view(shift, task, now=TUE_18, volunteer=None, holds=False).can_claim
+    with pytest.raises(vol.NotAVolunteer):
+        await vol.open_shifts(session, user_id=access.user_id, clock=clock)
+
+
+async def test_a_task_offers_edit_and_cancel_until_cancelled(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    other = await make_community(session, clock, name="Other Court")
+    access = await staff(session, clock, home)
+    (shift,) = await patrol(session, clock, access, home)
+    view = await vol.task_view(session, access=access, task_id=shift.task_id,
+                               community_id=home.id or 0)
+    assert (view.can_edit, view.can_cancel, len(view.shifts)) == (True, True, 1)
+    with pytest.raises(NotAllowed):
+        await vol.task_view(session, access=access, task_id=shift.task_id,
+                            community_id=other.id or 0)
+    await vol.cancel_task(session, access=access, clock=clock, task_id=shift.task_id)
+    gone = await vol.task_view(session, access=access, task_id=shift.task_id,
+                               community_id=home.id or 0)
+    assert (gone.can_edit, gone.can_cancel) == (False, False)
+    with pytest.raises(vol.ShiftUnavailable):
+        await vol.edit_task(session, access=access, clock=clock, task_id=shift.task_id,
+                            title="New")
+
+
+async def test_a_roster_offers_places_before_the_start_and_hours_after(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock)
+    access = await staff(session, clock, home)
+    ann = await volunteer(session, clock, home, "Ann")
+    (shift,) = await patrol(session, clock, access, home, headcount=1)
+    claim = await vol.claim_shift(session, user=ann, clock=clock, buttons=BUTTONS,
+                                  shift_id=shift.id or 0)
+    sid = shift.id or 0
+    before = await hours.roster_view(session, access=access, clock=clock, shift_id=sid)
+    assert (before.can_add_place, before.can_remove_place, before.can_cancel) == (
+        True, False, True)  # one place, taken: one fewer would leave Ann out
+    (line,) = before.people
+    assert (line.can_confirm, line.can_mark_absent, line.can_correct) == (False, False, False)
+    with pytest.raises(InvalidInput):
+        await vol.set_headcount(session, access=access, clock=clock, shift_id=sid, headcount=0)
+    await vol.set_headcount(session, access=access, clock=clock, shift_id=sid, headcount=2)
+    assert (await hours.roster_view(session, access=access, clock=clock,
+                                    shift_id=sid)).can_remove_place
+    clock.set(TUE_18 + timedelta(hours=3))
+    after = await hours.roster_view(session, access=access, clock=clock, shift_id=sid)
+    assert (after.can_add_place, after.can_remove_place, after.can_cancel) == (
+        False, False, False)
+    (line,) = after.people
+    assert (line.can_confirm, line.can_mark_absent, line.can_correct, line.proposed) == (
+        True, True, True, 120)
+    await hours.confirm_hours(session, access=access, clock=clock, claim_id=claim.id or 0)
+    (line,) = (await hours.roster_view(session, access=access, clock=clock, shift_id=sid)).people
+    assert (line.can_confirm, line.can_mark_absent, line.confirmed) == (False, False, 120)
+    with pytest.raises(AlreadyExists):
+        await hours.mark_absent(session, access=access, clock=clock, claim_id=claim.id or 0)
