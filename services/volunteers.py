@@ -91,8 +91,8 @@ def short_key(shift_id: int | None, user_id: int) -> str:
 
 
 def reminder_key(name: str, claim_id: int | None, stamp: int) -> str:
-    """Reminder `name` ("24h", "1h") of a claim made at `stamp`: a claim re-made after
-    withdrawing is a new claim, reminded afresh."""
+    """Reminder `name` ("24h", "1h") of a claim made at `stamp` (in microseconds): a claim
+    re-made after withdrawing is a new claim, reminded afresh, however quick the taps."""
     return f"vrem:{name}:c{claim_id}:{stamp}"
 
 
@@ -646,7 +646,8 @@ async def _queue_reminders(
     community = await session.get(Community, task.community_id)
     assert community is not None and claim.id is not None
     now = clock.now()
-    stamp = int(claim.claimed_at.timestamp())  # a claim re-made after withdrawing is new
+    # A claim re-made after withdrawing is new, even within the same second.
+    stamp = round(claim.claimed_at.timestamp() * 1_000_000)
     for name, before in REMINDERS:
         at = shift.starts_at - before
         if at <= now:
