@@ -421,7 +421,8 @@ async def ping_matching(
 async def ping_short_shifts(
     session: AsyncSession, *, clock: Clock, buttons: Buttons, notify: Notify | None = None
 ) -> int:
-    """Shifts still short 24 h before the start: call the volunteers not pinged before.
+    """Shifts still short 24 h before the start: call the volunteers not pinged before,
+    never one who holds a place on it or gave theirs back.
 
     Each shift is called once: `short_ping_at` is set by a conditional UPDATE,
     so two sweeps (or two processes) never both send. Returns shifts called.
@@ -446,9 +447,9 @@ async def ping_short_shifts(
             community = await session.get(Community, task.community_id)
             assert community is not None
             tz = zone(community)
-            holders = set((await session.execute(select(col(ShiftClaim.user_id)).where(
-                col(ShiftClaim.shift_id) == shift.id,
-                col(ShiftClaim.status) == ClaimStatus.CLAIMED))).scalars().all())
+            # Whoever holds a place, or gave it back ("can't come"), is not asked again.
+            answered = set((await session.execute(select(col(ShiftClaim.user_id)).where(
+                col(ShiftClaim.shift_id) == shift.id))).scalars().all())
             rows = [outbox.Outgoing(
                 user_id=v.user_id, kind=OutboxKind.PING,
                 key=N_("🙋 Still short of volunteers: <b>{title}</b>\n📍 {place}\n{shifts}\n"
@@ -457,7 +458,7 @@ async def ping_short_shifts(
                 keyboard=buttons.claim(_claim_labels([shift], tz)), group=task_group(task.id),
                 dedupe_key=short_key(shift.id, v.user_id))
                 for v in await community_volunteers(session, community_id=task.community_id)
-                if v.user_id not in holders and not matches(v, task, shift, tz)]
+                if v.user_id not in answered and not matches(v, task, shift, tz)]
             await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
         called += 1
     return called
@@ -698,6 +699,8 @@ async def withdraw(
             update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
             .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
         await outbox.cancel(session, group=claim_group(claim.id))
+        # A call to cover this shift still waiting (quiet hours) is not for them any more.
+        await outbox.cancel(session, dedupe_key=short_key(shift.id, claim.user_id))
         if late:
             community = await session.get(Community, task.community_id)
             assert community is not None

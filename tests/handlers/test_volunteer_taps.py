@@ -16,6 +16,7 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.outbox import OutboxMessage, OutboxStatus
 from models.volunteers import Shift, ShiftClaim
 from scheduler.outbox import OutboxSender
+from scheduler.volunteers import volunteer_short_shifts
 from services import volunteers as vol
 from services.access import Access
 from services.clock import ManualClock
@@ -126,3 +127,28 @@ async def test_a_volunteer_who_gives_a_place_back_and_takes_it_again_gets_each_r
                       col(OutboxMessage.status) == OutboxStatus.SENT,
                       col(OutboxMessage.dedupe_key).like("vrem:%"))
     assert len(sent) == 2
+
+
+async def test_a_volunteer_who_gave_a_shift_back_is_not_called_to_cover_it(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    community = await make_community(session, clock)
+    _staff, access = await make_staff(harness, session, clock, community)
+    ann, bob = harness.person(2001, "Ann"), harness.person(2002, "Bob")
+    for person in (ann, bob):  # tutors: the patrol's first call is not for them
+        await become_volunteer(person, community.name, ["📚 Tutoring"], [])
+    await patrol(session, clock, access, community.id or 0, skills=("patrol",))
+    await ann.tap("🙋 Volunteer")
+    await ann.press("🔎 Shifts that need people")
+    await ann.press("✋ 1. Tue 3 Mar, 6:00 pm")
+    await ann.press("🙅 Can't come")
+    assert ann.last.startswith("Your place is given back")
+
+    clock.set(TUE_18 - timedelta(hours=23))  # still short: the others are called
+    await volunteer_short_shifts(sessionmaker=sessionmaker, clock=clock, notify=sender.kick,
+                                 keyboards=OUTBOX_KEYBOARDS)
+    await delivered(sender, sessionmaker, harness)
+    assert bob.last.startswith("🙋 Still short of volunteers: <b>Patrol</b>") or \
+        bob.last.startswith("🙋 Still short of volunteers: Patrol")
+    assert not any("Still short" in text for text in ann.texts)
