@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -335,11 +336,47 @@ async def create_task(
     community_id: int, title: str, place: str, shifts: Sequence[ShiftSpec],
     description: str = "", skills: Iterable[str] = (), grid_id: int | None = None,
     latitude: float | None = None, longitude: float | None = None, weeks: int = 1,
-    notify: Notify | None = None,
+    draft_key: str | None = None, notify: Notify | None = None,
 ) -> VolunteerTask:
-    """Staff publish a task; each shift repeats weekly `weeks` times. Pings go out at once."""
+    """Staff publish a task; each shift repeats weekly `weeks` times. Pings go out at once.
+
+    `draft_key` names the draft it comes from: publishing the same draft again (a double
+    tap, even two at once on several replicas) returns the task already made, pinging no
+    one again.
+    """
     access.require_manage(community_id)
+    try:
+        return await _create_task(
+            session, access=access, clock=clock, buttons=buttons, community_id=community_id,
+            title=title, place=place, shifts=shifts, description=description, skills=skills,
+            grid_id=grid_id, latitude=latitude, longitude=longitude, weeks=weeks,
+            draft_key=draft_key, notify=notify)
+    except IntegrityError:  # the same draft published at the same moment elsewhere
+        made = await _task_of_draft(session, draft_key) if draft_key else None
+        if made is None:
+            raise
+        return made
+
+
+async def _task_of_draft(session: AsyncSession, draft_key: str) -> VolunteerTask | None:
+    return (await session.execute(select(VolunteerTask).where(
+        col(VolunteerTask.draft_key) == draft_key))).scalar_one_or_none()
+
+
+async def _create_task(
+    session: AsyncSession, *, access: Access, clock: Clock, buttons: Buttons,
+    community_id: int, title: str, place: str, shifts: Sequence[ShiftSpec],
+    description: str, skills: Iterable[str], grid_id: int | None,
+    latitude: float | None, longitude: float | None, weeks: int,
+    draft_key: str | None, notify: Notify | None,
+) -> VolunteerTask:
     async with write(session):
+        if draft_key is not None:
+            made = await _task_of_draft(session, draft_key)
+            if made is not None:
+                if made.community_id != community_id:
+                    raise NotAllowed(f"draft {draft_key} is another community's")
+                return made
         community = await session.get(Community, community_id)
         if community is None:
             raise NotFound(f"community {community_id}")
@@ -364,7 +401,7 @@ async def create_task(
         task = VolunteerTask(community_id=community_id, grid_id=grid_id, title=title,
                              description=description, skills=wanted, place=place,
                              latitude=latitude, longitude=longitude, created_by=access.user_id,
-                             created_at=now)
+                             created_at=now, draft_key=draft_key)
         session.add(task)
         await session.flush()
         assert task.id is not None

@@ -31,6 +31,7 @@ and each button is handled in the state that drew it.
 from __future__ import annotations
 
 import html
+import secrets
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 
@@ -40,7 +41,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.volunteers import (
@@ -108,9 +109,11 @@ class DraftShift(BaseModel):
 
 
 class TaskDraft(BaseModel):
-    """A task being composed; `day`, `starts_at` and `minutes` are the shift in hand."""
+    """A task being composed; `day`, `starts_at` and `minutes` are the shift in hand;
+    `key` makes publishing it twice make one task."""
 
     community_id: int
+    key: str = Field(default_factory=lambda: secrets.token_hex(8))
     title: str = ""
     description: str = ""
     skills: list[str] = []
@@ -491,7 +494,8 @@ async def on_publish(callback: CallbackQuery, state: FSMContext, access: Access,
         community_id=draft.community_id, title=draft.title, description=draft.description,
         skills=draft.skills, grid_id=draft.grid_id, place=draft.place,
         latitude=draft.latitude, longitude=draft.longitude,
-        shifts=[s.spec() for s in draft.shifts], weeks=draft.weeks, notify=outbox_notify)
+        shifts=[s.spec() for s in draft.shifts], weeks=draft.weeks, draft_key=draft.key,
+        notify=outbox_notify)
     await state.clear()
     await callback.answer(_("Published ✅"))
     await show(callback, _("✅ Published: <b>{title}</b>. Volunteers whose skills and free times "

@@ -4,6 +4,7 @@ one task per publish, answered messages that stop offering buttons, and staff's 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -13,8 +14,9 @@ from sqlmodel import col, func, select
 
 from bot.config import Settings
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
-from models.outbox import OutboxMessage, OutboxStatus
-from models.volunteers import Shift, ShiftClaim
+from models.audit import AuditEntry
+from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from models.volunteers import Shift, ShiftClaim, VolunteerTask
 from scheduler.outbox import OutboxSender
 from scheduler.volunteers import volunteer_short_shifts
 from services import volunteers as vol
@@ -22,7 +24,12 @@ from services.access import Access
 from services.clock import ManualClock
 from tests.factories import make_community
 from tests.handlers.conftest import Harness, Person, rows, user_of
-from tests.handlers.test_volunteers import TUE_18, become_volunteer, make_staff
+from tests.handlers.test_volunteers import (
+    TUE_18,
+    become_volunteer,
+    draft_up_to_the_day,
+    make_staff,
+)
 from tests.scheduler.conftest import FAST, wait_until
 
 BUTTONS = OUTBOX_KEYBOARDS.volunteers
@@ -152,3 +159,39 @@ async def test_a_volunteer_who_gave_a_shift_back_is_not_called_to_cover_it(
     assert bob.last.startswith("🙋 Still short of volunteers: <b>Patrol</b>") or \
         bob.last.startswith("🙋 Still short of volunteers: Patrol")
     assert not any("Still short" in text for text in ann.texts)
+
+
+async def together(harness: Harness) -> None:
+    """Handle the pending updates at the same time, as polling does (one task per update)."""
+    updates = await harness.bot.get_updates(offset=harness.offset, timeout=0)
+    if updates:
+        harness.offset = updates[-1].update_id + 1
+    await asyncio.gather(*(harness.dp.feed_update(harness.bot, u) for u in updates))
+    await harness.settle()
+
+
+async def test_publishing_a_task_twice_at_once_makes_one_task_and_one_call(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    community = await make_community(session, clock)
+    staff, _access = await make_staff(harness, session, clock, community)
+    ann = harness.person(2001, "Ann")
+    await become_volunteer(ann, community.name, ["🚶 Street patrol"], [])
+    await draft_up_to_the_day(staff)
+    await staff.press("Tomorrow")
+    await staff.press("6:00 pm")
+    await staff.press("2 h")
+    await staff.press("2")
+    publish = staff.handle.last_bot_message
+    assert publish is not None and "✅ Publish" in publish.button_labels
+    await staff.handle.press_text("✅ Publish")
+    await staff.handle.press_text("✅ Publish")
+    await together(harness)
+
+    assert len(await rows(session, VolunteerTask)) == 1
+    assert len(await rows(session, Shift)) == 1
+    pings = await rows(session, OutboxMessage, col(OutboxMessage.kind) == OutboxKind.PING)
+    assert len(pings) == 1
+    assert len(await rows(session, AuditEntry,
+                          col(AuditEntry.action) == "volunteer.task.create")) == 1
+    assert staff.alerts[-2:] == ["Published ✅", "Published ✅"]
