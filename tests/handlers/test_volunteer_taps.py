@@ -23,7 +23,7 @@ from services import volunteers as vol
 from services.access import Access
 from services.clock import ManualClock
 from tests.factories import make_community
-from tests.handlers.conftest import Harness, Person, rows, user_of
+from tests.handlers.conftest import Harness, Person, rows
 from tests.handlers.test_volunteers import (
     TUE_18,
     become_volunteer,
