@@ -372,11 +372,11 @@ async def _create_task(
 ) -> VolunteerTask:
     async with write(session):
         if draft_key is not None:
-            made = await _task_of_draft(session, draft_key)
-            if made is not None:
-                if made.community_id != community_id:
+            published = await _task_of_draft(session, draft_key)
+            if published is not None:
+                if published.community_id != community_id:
                     raise NotAllowed(f"draft {draft_key} is another community's")
-                return made
+                return published
         community = await session.get(Community, community_id)
         if community is None:
             raise NotFound(f"community {community_id}")

@@ -123,8 +123,8 @@ async def test_a_volunteer_who_gives_a_place_back_and_takes_it_again_gets_each_r
     clock.set(TUE_18 - timedelta(minutes=50))
     await delivered(sender, sessionmaker, harness)
     assert len(reminders(ann)) == 2
-    assert "✅ Check in" in (ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
-                             if ann.handle.last_bot_message else [])
+    last = ann.handle.last_bot_message
+    assert last is not None and "✅ Check in" in last.button_labels
     clock.set(TUE_18 + timedelta(hours=3))
     await delivered(sender, sessionmaker, harness)
     assert len(reminders(ann)) == 2
