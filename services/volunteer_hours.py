@@ -36,12 +36,13 @@ from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import AlreadyExists, InvalidInput, NotFound
-from services.outbox import N_
+from services.outbox import N_, Notify
 from services.volunteers import (
     PlaceGivenUp,
     ShiftUnavailable,
     clean_text,
     commend_key,
+    format_span,
     get_shift,
     roster,
     zone,
@@ -135,10 +136,24 @@ async def _awaiting_attendance(
     return claim, shift, task
 
 
+async def _tell_volunteer(
+    session: AsyncSession, *, clock: Clock, claim: ShiftClaim, shift: Shift,
+    task: VolunteerTask, key: str, notify: Notify | None, **params: str,
+) -> None:
+    community = await session.get(Community, task.community_id)
+    assert community is not None
+    await outbox.queue(session, clock=clock, user_id=claim.user_id, kind=OutboxKind.STATUS,
+                       key=key, params={"title": task.title, "when": format_span(
+                           shift.starts_at, shift.ends_at, zone(community)), **params},
+                       notify=notify)
+
+
 async def confirm_hours(
-    session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
+    session: AsyncSession, *, access: Access, clock: Clock, claim_id: int,
+    notify: Notify | None = None,
 ) -> HoursEntry:
-    """Staff confirm that the volunteer came: the proposed hours become the first entry."""
+    """Staff confirm that the volunteer came: the proposed hours become the first entry,
+    and the volunteer is told."""
     async with write(session):
         claim, shift, task = await _awaiting_attendance(session, access, clock, claim_id)
         minutes = proposed_minutes(claim, shift)
@@ -146,6 +161,10 @@ async def confirm_hours(
         session.add(claim)
         entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
                                  task=task, minutes=minutes, previous=0, reason=None)
+        await _tell_volunteer(
+            session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
+            key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> ({when}). "
+                   "Thank you!"), hours=hours_text(minutes))
         audit.record(session, clock=clock, actor_id=access.user_id,
                      action="volunteer.hours.confirm", community_id=task.community_id,
                      claim_id=claim_id, minutes=minutes)
@@ -154,9 +173,10 @@ async def confirm_hours(
 
 async def correct_hours(
     session: AsyncSession, *, access: Access, clock: Clock, claim_id: int, minutes: int,
-    reason: str,
+    reason: str, notify: Notify | None = None,
 ) -> HoursEntry:
-    """Staff set a claim's hours to `minutes`, saying why: a new ledger entry."""
+    """Staff set a claim's hours to `minutes`, saying why: a new ledger entry, and the
+    volunteer is told."""
     async with write(session):
         claim, shift, task = await _staff_claim(session, access, claim_id)
         if claim.status != ClaimStatus.CLAIMED:
@@ -173,6 +193,10 @@ async def correct_hours(
         session.add(claim)
         entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
                                  task=task, minutes=minutes, previous=previous, reason=why)
+        await _tell_volunteer(
+            session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
+            key=N_("✏️ Your hours for <b>{title}</b> ({when}) were corrected to {hours} h.\n"
+                   "Reason: {reason}"), hours=hours_text(minutes), reason=why)
         audit.record(session, clock=clock, actor_id=access.user_id,
                      action="volunteer.hours.correct", community_id=task.community_id,
                      claim_id=claim_id, minutes=minutes, previous=previous, reason=why)

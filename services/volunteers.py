@@ -12,8 +12,8 @@ The rules, in one place:
 - A claim takes one place; `Shift.taken < headcount` is enforced by a
   conditional UPDATE under a write lock, so the headcount holds under any
   number of simultaneous taps. Claiming twice changes nothing.
-- Withdrawing is free until 12 h before the start; later it needs a reason and
-  the community's staff are told. "Can't come" on a reminder is the same.
+- Withdrawing is free until 12 h before the start; later it needs a reason.
+  Either way the community's staff are told. "Can't come" on a reminder is the same.
 - Reminders go out 24 h and 1 h before; check-in opens 1 h before the start
   and closes at the end; check-out closes 6 h after the end.
 
@@ -717,7 +717,7 @@ async def withdraw(
     session: AsyncSession, *, user: User, clock: Clock, claim_id: int,
     reason: str | None = None, notify: Notify | None = None,
 ) -> ShiftClaim:
-    """Give a place back. Free until 12 h before; later a reason is needed and staff are told."""
+    """Give a place back; staff are told. Free until 12 h before; later a reason is needed."""
     async with write(session):
         claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
         shift = await _lock_shift(session, shift.id or 0) or shift
@@ -738,19 +738,19 @@ async def withdraw(
         await outbox.cancel(session, group=claim_group(claim.id))
         # A call to cover this shift still waiting (quiet hours) is not for them any more.
         await outbox.cancel(session, dedupe_key=short_key(shift.id, claim.user_id))
-        if late:
-            community = await session.get(Community, task.community_id)
-            assert community is not None
-            await _tell(session, clock=clock,
-                        user_ids=await staff_of(session, community_id=task.community_id),
-                        notify=notify,
-                        key=N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
-                               "Places taken now: {taken} of {headcount}."),
-                        params={"name": user.first_name or "?", "title": task.title,
-                                "when": format_span(shift.starts_at, shift.ends_at,
-                                                    zone(community)),
-                                "reason": text, "taken": max(shift.taken - 1, 0),
-                                "headcount": shift.headcount}, about=user.id)
+        community = await session.get(Community, task.community_id)
+        assert community is not None
+        key = (N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
+                  "Places taken now: {taken} of {headcount}.") if late else
+               N_("ℹ️ {name} gave back their place on <b>{title}</b> {when}.\n"
+                  "Places taken now: {taken} of {headcount}."))
+        await _tell(session, clock=clock,
+                    user_ids=await staff_of(session, community_id=task.community_id),
+                    notify=notify, key=key,
+                    params={"name": user.first_name or "?", "title": task.title,
+                            "when": format_span(shift.starts_at, shift.ends_at, zone(community)),
+                            "reason": text, "taken": max(shift.taken - 1, 0),
+                            "headcount": shift.headcount}, about=user.id)
     await session.refresh(shift)
     return claim
 
@@ -875,6 +875,37 @@ def shift_view(shift: Shift, task: VolunteerTask, *, now: datetime,
              and shift.starts_at > now and left > 0)
     mine = volunteer is not None and volunteer.community_id == task.community_id
     return ShiftView(shift=shift, task=task, left=left, can_claim=open_ and mine and not holds)
+
+
+@dataclass(frozen=True)
+class CallShift:
+    """A shift on a call (a ping, the list of open shifts) as it stands for one volunteer."""
+
+    shift_id: int
+    can_claim: bool           # still theirs to take (see shift_view)
+    claim_id: int | None      # their live place on it, if they hold one
+
+
+async def call_shifts(session: AsyncSession, *, user_id: int, clock: Clock,
+                      shift_ids: Sequence[int]) -> dict[int, CallShift]:
+    """The shifts a call offered, as they stand now for the volunteer: which are still
+    theirs to take, which they hold (the others are full, past or cancelled)."""
+    if not shift_ids:
+        return {}
+    volunteer, now = await get_volunteer(session, user_id=user_id), clock.now()
+    found = (await session.execute(
+        select(Shift, VolunteerTask).join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
+        .where(col(Shift.id).in_(shift_ids)))).all()
+    held: dict[int, int | None] = {
+        shift_id: claim_id for shift_id, claim_id in (await session.execute(
+            select(col(ShiftClaim.shift_id), col(ShiftClaim.id)).where(
+                col(ShiftClaim.user_id) == user_id, col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+                col(ShiftClaim.shift_id).in_(shift_ids)))).all()}
+    return {shift.id or 0: CallShift(
+        shift_id=shift.id or 0, claim_id=held.get(shift.id or 0),
+        can_claim=shift_view(shift, task, now=now, volunteer=volunteer,
+                             holds=shift.id in held).can_claim)
+        for shift, task in found}
 
 
 @dataclass(frozen=True)

@@ -404,12 +404,13 @@ async def shift_of_claim(session: AsyncSession, claim_id: int) -> int:
 @router.callback_query(VolHoursCb.filter(F.action.in_({VolHoursAction.CONFIRM,
                                                        VolHoursAction.ABSENT})))
 async def on_attendance(callback: CallbackQuery, callback_data: VolHoursCb, access: Access,
-                        session: AsyncSession, clock: Clock) -> None:
-    """✅ Confirm the proposed hours / ❌ did not come."""
+                        session: AsyncSession, clock: Clock,
+                        outbox_notify: Notify | None = None) -> None:
+    """✅ Confirm the proposed hours (the volunteer is told) / ❌ did not come."""
     cid, claim_id = community(access, callback_data.community_id), callback_data.claim_id
     if callback_data.action == VolHoursAction.CONFIRM:
         await volunteer_hours.confirm_hours(session, access=access, clock=clock,
-                                            claim_id=claim_id)
+                                            claim_id=claim_id, notify=outbox_notify)
     else:
         await volunteer_hours.mark_absent(session, access=access, clock=clock, claim_id=claim_id)
     text, builder = await render_roster(session, access, clock, cid,
@@ -456,14 +457,16 @@ async def on_hours_text(message: Message, state: FSMContext) -> None:
 @router.message(StaffStates.reason, F.text, ~F.text.startswith("/"))
 async def on_reason_text(
     message: Message, access: Access, session: AsyncSession, clock: Clock, state: FSMContext,
+    outbox_notify: Notify | None = None,
 ) -> None:
-    """Why the hours were corrected: saved with the new ledger entry."""
+    """Why the hours were corrected: saved with the new ledger entry (the volunteer is told)."""
     data = await state.get_data()
     claim_id, cid = int(data.get("v_claim") or 0), int(data.get("v_cid") or 0)
     try:
         await volunteer_hours.correct_hours(
             session, access=access, clock=clock, claim_id=claim_id,
-            minutes=int(data.get("v_minutes") or 0), reason=(message.text or "")[:REASON_MAX])
+            minutes=int(data.get("v_minutes") or 0), reason=(message.text or "")[:REASON_MAX],
+            notify=outbox_notify)
         shift_id = await shift_of_claim(session, claim_id)
         text, builder = await render_roster(session, access, clock, cid, shift_id)
     except DomainError as error:

@@ -65,10 +65,24 @@ async def delivered(sender: OutboxSender, sessionmaker: async_sessionmaker[Async
 
 
 async def quick_press(person: Person, label: str) -> None:
-    """Press a button a moment after the last one (a change of mind: under a second)."""
-    person.harness.clock.advance(milliseconds=300)
+    """Press a button a moment after the last one (a change of mind: well under a second)."""
+    person.harness.clock.advance(milliseconds=100)
     await person.handle.press_text(label)
     await person.harness.settle()
+
+
+async def claim_from_the_list(person: Person, *, quick: bool = False) -> None:
+    """🙋 Volunteer → 🔎 Shifts that need people → ✋ the patrol."""
+    if quick:
+        person.harness.clock.advance(milliseconds=100)
+        await person.handle.press_reply("🙋 Volunteer")
+        await person.harness.settle()
+        for label in ("🔎 Shifts that need people", "✋ 1. Tue 3 Mar, 6:00 pm"):
+            await quick_press(person, label)
+        return
+    await person.tap("🙋 Volunteer")
+    await person.press("🔎 Shifts that need people")
+    await person.press("✋ 1. Tue 3 Mar, 6:00 pm")
 
 
 def reminders(person: Person) -> list[str]:
@@ -98,23 +112,21 @@ async def test_a_volunteer_who_gives_a_place_back_and_takes_it_again_gets_each_r
     assert "Volunteers wanted" in ann.last
 
     # The next day, before the first reminder: claim from the list, give it back, take it
-    # again from the call.
+    # again from a new list.
     clock.set(TUE_18 - timedelta(hours=26))
-    await ann.tap("🙋 Volunteer")
-    await ann.press("🔎 Shifts that need people")
-    await ann.press("✋ 1. Tue 3 Mar, 6:00 pm")
+    await claim_from_the_list(ann)
     assert ann.last.startswith("✅ Your place is booked.")
     await ann.press("🙅 Can't come")
-    assert ann.last.startswith("Your place is given back")
-    await ann.press("✋ 1. 03-03 18:00")
+    assert ann.last.endswith("🙅 You gave this place back. Thank you for letting us know.")
+    await claim_from_the_list(ann)
     assert ann.last.startswith("✅ Your place is booked.")
     # Then, taps quicker than a second: "can't come" by mistake and the place taken again.
     await ann.tap("🙋 Volunteer")
     await ann.press(SHIFT_CARD)
     await ann.press("🙅 Can't come")
-    await quick_press(ann, "✋ 1. 03-03 18:00")
+    await claim_from_the_list(ann, quick=True)
     await quick_press(ann, "🙅 Can't come")
-    await quick_press(ann, "✋ 1. 03-03 18:00")
+    await claim_from_the_list(ann, quick=True)
     assert ann.last.startswith("✅ Your place is booked.")
 
     clock.set(TUE_18 - timedelta(hours=23, minutes=30))
@@ -150,7 +162,7 @@ async def test_a_volunteer_who_gave_a_shift_back_is_not_called_to_cover_it(
     await ann.press("🔎 Shifts that need people")
     await ann.press("✋ 1. Tue 3 Mar, 6:00 pm")
     await ann.press("🙅 Can't come")
-    assert ann.last.startswith("Your place is given back")
+    assert ann.last.endswith("🙅 You gave this place back. Thank you for letting us know.")
 
     clock.set(TUE_18 - timedelta(hours=23))  # still short: the others are called
     await volunteer_short_shifts(sessionmaker=sessionmaker, clock=clock, notify=sender.kick,
@@ -195,3 +207,119 @@ async def test_publishing_a_task_twice_at_once_makes_one_task_and_one_call(
     assert len(await rows(session, AuditEntry,
                           col(AuditEntry.action) == "volunteer.task.create")) == 1
     assert staff.alerts[-2:] == ["Published ✅", "Published ✅"]
+
+
+def labels(person: Person, text: str) -> list[str]:
+    """The buttons under the person's last message that contains `text`."""
+    found = [m for m in person.handle.bot_messages if text in m.content]
+    assert found, text
+    return found[-1].button_labels
+
+
+async def test_a_call_whose_shift_filled_stops_offering_it(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    community = await make_community(session, clock)
+    _staff, access = await make_staff(harness, session, clock, community)
+    ann, bob = harness.person(2001, "Ann"), harness.person(2002, "Bob")
+    for person in (ann, bob):
+        await become_volunteer(person, community.name, ["🚶 Street patrol"], [])
+    await vol.create_task(
+        session, access=access, clock=clock, buttons=BUTTONS, community_id=community.id or 0,
+        title="Patrol", place="North gate",
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 1),
+                vol.ShiftSpec(TUE_18 + timedelta(days=1), TUE_18 + timedelta(days=1, hours=2),
+                              2)])
+    await delivered(sender, sessionmaker, harness)
+    assert labels(bob, "Volunteers wanted") == ["✋ 1. 03-03 18:00", "✋ 2. 03-04 18:00"]
+
+    await ann.press("✋ 1. 03-03 18:00")
+    assert ann.last.startswith("✅ Your place is booked.")
+    # Ann's call now shows her place, not a button to take it again.
+    assert labels(ann, "Volunteers wanted") == ["✅ 1. 03-03 18:00", "✋ 2. 03-04 18:00"]
+
+    # Bob taps the shift Ann filled: told it is full, and his call stops offering it.
+    await bob.press("✋ 1. 03-03 18:00")
+    assert bob.alerts[-1] == "Sorry, this shift is full. Thank you for offering!"
+    assert labels(bob, "Volunteers wanted") == ["✋ 2. 03-04 18:00"]
+    await bob.press("✋ 2. 03-04 18:00")
+    assert labels(bob, "Volunteers wanted") == ["✅ 2. 03-04 18:00"]
+    # Ann's ✅, pressed again, says she has the place.
+    await ann.press("✅ 1. 03-03 18:00")
+    assert ann.alerts[-1] == "You already have a place on this shift. See you there!"
+
+
+async def test_an_answered_reminder_shows_the_answer_and_check_in_offers_check_out(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    community = await make_community(session, clock)
+    _staff, access = await make_staff(harness, session, clock, community)
+    ann, bob = harness.person(2001, "Ann"), harness.person(2002, "Bob")
+    for person in (ann, bob):
+        await become_volunteer(person, community.name, ["🚶 Street patrol"], [])
+    await patrol(session, clock, access, community.id or 0)
+    await delivered(sender, sessionmaker, harness)
+    for person in (ann, bob):
+        await person.press("✋ 1. 03-03 18:00")
+
+    clock.set(TUE_18 - timedelta(hours=23, minutes=30))
+    await delivered(sender, sessionmaker, harness)
+    await ann.press("👍 Still coming")
+    assert ann.alerts[-1] == "👍 Thank you! See you there."
+    assert "👍 You said you are coming." in ann.last and "⏰ Reminder" in ann.last
+    assert labels(ann, "⏰ Reminder") == []
+    await bob.press("🙅 Can't come")
+    assert "🙅 You gave this place back." in bob.last and "⏰ Reminder" in bob.last
+    assert labels(bob, "⏰ Reminder") == []
+
+    clock.set(TUE_18 - timedelta(minutes=50))
+    await delivered(sender, sessionmaker, harness)
+    assert labels(ann, "⏰ Reminder") == ["👍 Still coming", "🙅 Can't come", "✅ Check in"]
+    assert not [t for t in bob.texts[-1:] if "⏰ Reminder" in t and "🙅" not in t]
+    await ann.press("✅ Check in")
+    assert "share your location" in ann.last
+    # The reminder she pressed now says she is in, and offers the check-out.
+    assert labels(ann, "⏰ Reminder") == ["🏁 Check out"]
+    assert "✅ Checked in at 5:10 pm" in [m.content for m in ann.handle.bot_messages
+                                         if "⏰ Reminder" in m.content][-1]
+    clock.set(TUE_18 + timedelta(hours=2))
+    await ann.press("🏁 Check out")
+    assert ann.last.startswith("🏁 Checked out.")
+
+
+async def test_staff_hear_of_every_withdrawal_and_volunteers_of_their_confirmed_hours(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    community = await make_community(session, clock)
+    staff, access = await make_staff(harness, session, clock, community)
+    ann, bob = harness.person(2001, "Ann"), harness.person(2002, "Bob")
+    for person in (ann, bob):
+        await become_volunteer(person, community.name, ["🚶 Street patrol"], [])
+    await patrol(session, clock, access, community.id or 0, headcount=3)
+    await delivered(sender, sessionmaker, harness)
+    for person in (ann, bob):
+        await person.press("✋ 1. 03-03 18:00")
+    await bob.press("🙅 Can't come")  # a day and more ahead: no reason asked
+    await delivered(sender, sessionmaker, harness)
+    assert staff.last == ("ℹ️ Bob gave back their place on <b>Patrol</b> 2026-03-03 "
+                          "18:00–20:00.\nPlaces taken now: 1 of 3.") or \
+        staff.last == ("ℹ️ Bob gave back their place on Patrol 2026-03-03 18:00–20:00.\n"
+                       "Places taken now: 1 of 3.")
+
+    clock.set(TUE_18 + timedelta(hours=2, minutes=20))  # before quiet hours (21:00)
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("📋 Tasks and shifts")
+    await staff.press("Patrol · 1/3")
+    await staff.press("👥 1. Tue 3 Mar, 6:00 pm")
+    await staff.press("✅ 1. Ann: 2 h")
+    await delivered(sender, sessionmaker, harness)
+    assert "Your hours are confirmed: 2 h" in ann.last and "Patrol" in ann.last
+    await staff.press("✏️ 1 correct")
+    await staff.send("3")
+    await staff.send("Stayed to lock the gate")
+    await delivered(sender, sessionmaker, harness)
+    assert "were corrected to 3 h" in ann.last and "Stayed to lock the gate" in ann.last
