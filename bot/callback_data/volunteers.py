@@ -219,6 +219,7 @@ class VolDraftAction(StrEnum):
     REPEAT = "w"            # ask how many weeks
     PUBLISH = "p"
     DISCARD = "x"
+    DAYS = "d"              # ◀ back from a shift's times to its days
 
 
 class VolDraftCb(CallbackData, prefix="vd"):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -323,3 +323,36 @@ async def test_staff_hear_of_every_withdrawal_and_volunteers_of_their_confirmed_
     await staff.send("Stayed to lock the gate")
     await delivered(sender, sessionmaker, harness)
     assert "were corrected to 3 h" in ann.last and "Stayed to lock the gate" in ann.last
+
+
+async def test_a_time_that_passed_on_the_screen_redraws_it_with_a_way_back(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    community = await make_community(session, clock)
+    staff, _access = await make_staff(harness, session, clock, community)
+    clock.set(datetime(2026, 3, 2, 7, 10, tzinfo=UTC))  # Monday 15:10 in Shanghai
+    await draft_up_to_the_day(staff)
+    await staff.press("Today")
+    assert staff.last == "What time does it start?"
+    first = staff.handle.last_bot_message
+    assert first is not None and first.button_labels[:2] == ["3:30 pm", "4:00 pm"]
+    assert first.button_labels[-1] == "◀ Back"
+
+    clock.set(datetime(2026, 3, 2, 7, 35, tzinfo=UTC))  # 15:35: 3:30 pm is gone meanwhile
+    await staff.press("3:30 pm")
+    assert staff.alerts[-1] == "That time has already passed. Please choose a later one."
+    times = staff.handle.last_bot_message
+    assert times is not None and staff.last == "What time does it start?"
+    assert times.button_labels[0] == "4:00 pm" and "3:30 pm" not in times.button_labels
+    await staff.press("◀ Back")
+    assert staff.last == "Shift 1: which day?"
+    await staff.press("Tomorrow")
+    await staff.press("9:00 am")
+    assert staff.last == "How long is the shift?"
+
+    # Late at night, today has no time left: a stale "Today" leads back to the days.
+    clock.set(datetime(2026, 3, 2, 14, 50, tzinfo=UTC))  # 22:50
+    await staff.tap("🙋 Volunteer")
+    await draft_up_to_the_day(staff)
+    assert "Today" not in (staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+                           if staff.handle.last_bot_message else [])
