@@ -19,6 +19,7 @@ class VolMenuAction(StrEnum):
     PAUSE = "pa"
     RESUME = "re"
     OPEN = "op"             # shifts of my community that need people
+    ORGANISE = "or"         # staff's tools: which community (the shared picker)
 
 
 class VolMenuCb(CallbackData, prefix="vm"):

@@ -13,6 +13,7 @@ stateDiagram-v2
     Times --> Home: Next (no grids: saved)
     Grid --> Home: grid chosen (saved)
     Home --> Home: ⏸ pause / ▶️ resume
+    Home --> Staff: 🧑‍💼 organise (serving several: the community picker first, see staff)
     Home --> MyShift: 📅 one of my shifts
     Home --> Open: 🔎 shifts needing people
     Open --> MyShift: ✋ claim
@@ -92,13 +93,14 @@ from handlers.volunteers.texts import (
 from models.communities import Community
 from models.users import User
 from models.volunteers import OTHER_SKILL_MAX, REASON_MAX, ClaimStatus, Shift, Skill, Slot
-from services import communities
+from services import communities, scope
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
 from services.errors import DomainError, InvalidInput, NotFound
+from services.scope import Serving
 
 router = Router(name=__name__)
 Notify = Callable[[], None]
@@ -134,14 +136,6 @@ def reason_labels() -> dict[str, str]:
 
 def when_text(shift: Shift, tz: ZoneInfo) -> str:
     return say_span(shift.starts_at, shift.ends_at, tz)
-
-
-def managed_communities(access: Access, user: User) -> list[int]:
-    """Communities whose volunteer work this person organises."""
-    ids = set(access.staff_of)
-    if access.is_admin and user.community_id is not None:
-        ids.add(user.community_id)
-    return sorted(ids)
 
 
 # --- The 🙋 Volunteer screen -------------------------------------------------------------
@@ -190,12 +184,15 @@ async def render_home(
                 action=VolMenuAction.RESUME))
         else:
             builder.button(text=_("⏸ Pause"), callback_data=VolMenuCb(action=VolMenuAction.PAUSE))
-    for cid in managed_communities(access, user):
-        community = await session.get(Community, cid)
-        if community is not None:
-            builder.button(text=_("🧑‍💼 Organise: {name}").format(name=community.name),
-                           callback_data=VolStaffCb(action=VolStaffAction.HOME,
-                                                    community_id=cid))
+    only = await scope.only_one(session, access=access, serving=Serving.STAFF)
+    community = await session.get(Community, only) if only is not None else None
+    if community is not None:
+        builder.button(text=_("🧑‍💼 Organise: {name}").format(name=community.name),
+                       callback_data=VolStaffCb(action=VolStaffAction.HOME,
+                                                community_id=community.id or 0))
+    elif access.is_admin or access.staff_of:  # several: the shared picker asks which
+        builder.button(text=_("🧑‍💼 Organise volunteer work"),
+                       callback_data=VolMenuCb(action=VolMenuAction.ORGANISE))
     builder.adjust(1)
     return "\n".join(lines), builder
 

@@ -2,7 +2,9 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> Home: 🙋 Volunteer → 🧑‍💼 Organise
+    [*] --> Home: 🙋 Volunteer → 🧑‍💼 Organise (serving one community)
+    [*] --> Picking: 🙋 Volunteer → 🧑‍💼 Organise volunteer work (several; admins)
+    Picking --> Home: a community (handlers/scope.py: search, ⭐ last choice)
     Home --> Draft: ➕ New task (tasks.py)
     Home --> Tasks: 📋 Tasks
     Tasks --> Task: a task (fill level per shift)
@@ -49,6 +51,8 @@ from bot.callback_data.volunteers import (
     VolExportCb,
     VolHoursAction,
     VolHoursCb,
+    VolMenuAction,
+    VolMenuCb,
     VolMonthCb,
     VolPlacesCb,
     VolRosterCb,
@@ -59,8 +63,11 @@ from bot.callback_data.volunteers import (
     VolTaskField,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.screens import send, show
 from bot.when import say_moment
+from handlers.scope import ask_community as scope_ask
+from handlers.scope import chosen
 from handlers.volunteers.home import when_text
 from handlers.volunteers.tasks import start_draft
 from handlers.volunteers.texts import say_clock, skills_text, ticked
@@ -72,9 +79,11 @@ from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.scope import Serving
 
 router = Router(name=__name__)
 Notify = Callable[[], None]
+FLOW = "vs"  # the community picker's flow code for staff's volunteer tools
 
 
 class StaffStates(StatesGroup):
@@ -124,6 +133,29 @@ async def render_home(
     builder.adjust(1)
     return _("<b>🧑‍💼 Volunteer work · {name}</b>").format(name=html.escape(found.name)), \
         builder
+
+
+@router.callback_query(VolMenuCb.filter(F.action == VolMenuAction.ORGANISE))
+async def on_organise(callback: CallbackQuery, access: Access, session: AsyncSession,
+                      clock: Clock, state: FSMContext) -> None:
+    """🧑‍💼 Organise volunteer work, for someone serving several communities: which one
+    (the shared picker; the staff screen at once when they serve only one)."""
+    await callback.answer()
+    cid = await scope_ask(callback, state=state, access=access, session=session, flow=FLOW,
+                          serving=Serving.STAFF, intro=_("<b>🧑‍💼 Volunteer work</b>"))
+    if cid is not None:
+        text, builder = await render_home(session, cid, clock)
+        await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(ScopeCb.filter(F.flow == FLOW))
+async def on_community_chosen(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                              session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """The community picked: its staff screen (the choice re-checked and remembered)."""
+    cid = await chosen(callback_data, access=access, state=state, serving=Serving.STAFF)
+    text, builder = await render_home(session, cid, clock)
+    await callback.answer()
+    await show(callback, text, reply_markup=builder.as_markup())
 
 
 @router.callback_query(VolStaffCb.filter(F.action == VolStaffAction.HOME))

@@ -13,17 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, func, select
 
 from bot.config import Settings
+from bot.keyboards.communities import ScopeCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from models.users import Role
 from models.volunteers import Shift, ShiftClaim, VolunteerTask
 from scheduler.outbox import OutboxSender
 from scheduler.volunteers import volunteer_short_shifts
 from services import volunteers as vol
 from services.access import Access
 from services.clock import ManualClock
-from tests.factories import make_community
-from tests.handlers.conftest import Harness, Person, rows
+from tests.factories import grant, make_community
+from tests.handlers.conftest import ADMIN_TG_ID, Harness, Person, member, onboard, rows, user_of
 from tests.handlers.test_volunteers import (
     TUE_18,
     become_volunteer,
@@ -356,3 +358,40 @@ async def test_a_time_that_passed_on_the_screen_redraws_it_with_a_way_back(
     await draft_up_to_the_day(staff)
     assert "Today" not in (staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
                            if staff.handle.last_bot_message else [])
+
+
+async def test_an_admin_with_no_home_and_staff_of_two_communities_pick_one_to_organise(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    rainy = await make_community(session, clock, "Rainy Court")
+    for n in range(3, 11):
+        await make_community(session, clock, f"幸福社区{n}")
+    admin = harness.person(ADMIN_TG_ID, "Zhou")
+    await onboard(admin)  # no home community
+    await admin.tap("🙋 Volunteer")
+    await admin.press("🧑‍💼 Organise volunteer work")
+    assert "You serve 10 communities." in admin.last
+    await admin.send("rainy")
+    await admin.press("Rainy Court")
+    assert admin.last.startswith("🧑‍💼 Volunteer work · Rainy Court")
+    await admin.press("➕ New task")
+    assert admin.last.startswith("New volunteer task.")
+    assert not [a for a in admin.alerts if "Only staff" in a]
+
+    liu, _access = await member(harness, session, clock, sunny, 7001, "Liu", Role.STAFF)
+    await grant(session, clock, await user_of(session, liu), Role.STAFF, rainy)
+    await liu.tap("🙋 Volunteer")
+    await liu.press("🧑‍💼 Organise volunteer work")
+    assert "You serve 2 communities." in liu.last
+    message = liu.handle.last_bot_message
+    assert message is not None and message.button_labels[:2] == ["Rainy Court", "Sunny Court"]
+    await liu.press("Sunny Court")
+    assert liu.last.startswith("🧑‍💼 Volunteer work · Sunny Court")
+    await liu.tap("🙋 Volunteer")
+    await liu.press("🧑‍💼 Organise volunteer work")
+    assert liu.handle.last_bot_message.button_labels[0] == "⭐ Sunny Court"  # type: ignore[union-attr]
+    # A forged choice of a community Liu does not serve changes nothing.
+    forged = ScopeCb(flow="vs", community_id=(await make_community(
+        session, clock, "Elsewhere")).id or 0).pack()
+    assert await liu.forge(forged) == "You can't do that here. Only staff of this community can."
