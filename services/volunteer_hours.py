@@ -203,6 +203,66 @@ async def correct_hours(
     return entry
 
 
+async def _waiting(
+    session: AsyncSession, *, community_id: int, start: datetime, end: datetime,
+    now: datetime, lock: bool = False,
+) -> list[tuple[ShiftClaim, Shift, VolunteerTask]]:
+    """Live places on the community's shifts that started in [start, end) and are over,
+    with no hours yet and not marked absent, in time order."""
+    query = (
+        select(ShiftClaim, Shift, VolunteerTask)
+        .join(Shift, col(Shift.id) == ShiftClaim.shift_id)
+        .join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
+        .where(col(VolunteerTask.community_id) == community_id,
+               col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+               col(ShiftClaim.attendance).is_(None),
+               col(Shift.cancelled_at).is_(None),
+               col(Shift.starts_at) >= start, col(Shift.starts_at) < end,
+               col(Shift.ends_at) <= now,
+               ~select(HoursEntry.id).where(col(HoursEntry.claim_id) == ShiftClaim.id).exists())
+        .order_by(col(Shift.starts_at), col(ShiftClaim.id)))
+    if lock:
+        query = query.with_for_update(of=ShiftClaim).execution_options(populate_existing=True)
+    return [(c, s, t) for c, s, t in (await session.execute(query)).all()]
+
+
+async def waiting_in_month(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int, start: datetime,
+    end: datetime,
+) -> int:
+    """Staff: how many of the month's shifts that are over still wait for hours."""
+    access.require_manage(community_id)
+    return len(await _waiting(session, community_id=community_id, start=start, end=end,
+                              now=clock.now()))
+
+
+async def confirm_all(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int, start: datetime,
+    end: datetime, notify: Notify | None = None,
+) -> int:
+    """Staff confirm, as proposed, every place of the month still waiting for hours (see
+    confirm_hours); each volunteer is told. Pressed twice, the second finds none: 0."""
+    access.require_manage(community_id)
+    async with write(session):
+        waiting = await _waiting(session, community_id=community_id, start=start, end=end,
+                                 now=clock.now(), lock=True)
+        for claim, shift, task in waiting:
+            minutes = proposed_minutes(claim, shift)
+            claim.attendance, claim.attendance_by = Attendance.PRESENT, access.user_id
+            session.add(claim)
+            await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
+                             task=task, minutes=minutes, previous=0, reason=None)
+            await _tell_volunteer(
+                session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
+                key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> ({when}). "
+                       "Thank you!"), hours=hours_text(minutes))
+        if waiting:
+            audit.record(session, clock=clock, actor_id=access.user_id,
+                         action="volunteer.hours.confirm_all", community_id=community_id,
+                         claim_ids=[c.id for c, _s, _t in waiting], start=start.isoformat())
+    return len(waiting)
+
+
 async def mark_absent(
     session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
 ) -> ShiftClaim:

@@ -178,6 +178,14 @@ class VolMonthCb(CallbackData, prefix="vtm"):
     month: int
 
 
+class VolConfirmAllCb(CallbackData, prefix="vta"):
+    """✅ Confirm all of a month's (yyyymm) shifts waiting for hours: asked, then done."""
+
+    community_id: int
+    month: int
+    confirmed: bool = False
+
+
 class VolCommendCb(CallbackData, prefix="vtk"):
     """Choose whom to commend for a month (yyyymm), from no one."""
 

@@ -18,6 +18,8 @@ stateDiagram-v2
     Reason --> Roster: reason sent (a new ledger entry)
     Home --> Month: 🏅 Hours by grid
     Month --> Month: ◀ ▶ months
+    Month --> ConfirmAll: ✅ Confirm all (shifts over, waiting for hours)
+    ConfirmAll --> Month: ✅ Yes (each volunteer told) / ✖ No
     Month --> Commend: 🏅 Commend
     Commend --> Commend: tick people
     Commend --> Month: 📣 Send
@@ -40,6 +42,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.volunteers import (
@@ -48,6 +51,7 @@ from bot.callback_data.volunteers import (
     VolCommendCb,
     VolCommendPickCb,
     VolCommendSendCb,
+    VolConfirmAllCb,
     VolExportCb,
     VolHoursAction,
     VolHoursCb,
@@ -67,7 +71,7 @@ from bot.keyboards.communities import ScopeCb
 from bot.screens import send, show
 from bot.when import say_moment
 from handlers.scope import ask_community as scope_ask
-from handlers.scope import chosen
+from handlers.scope import chosen as scope_chosen
 from handlers.volunteers.home import when_text
 from handlers.volunteers.tasks import start_draft
 from handlers.volunteers.texts import say_clock, skills_text, ticked
@@ -152,7 +156,7 @@ async def on_organise(callback: CallbackQuery, access: Access, session: AsyncSes
 async def on_community_chosen(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
                               session: AsyncSession, clock: Clock, state: FSMContext) -> None:
     """The community picked: its staff screen (the choice re-checked and remembered)."""
-    cid = await chosen(callback_data, access=access, state=state, serving=Serving.STAFF)
+    cid = await scope_chosen(callback_data, access=access, state=state, serving=Serving.STAFF)
     text, builder = await render_home(session, cid, clock)
     await callback.answer()
     await show(callback, text, reply_markup=builder.as_markup())
@@ -513,7 +517,7 @@ async def on_reason_text(
 
 
 async def render_month(
-    session: AsyncSession, access: Access, cid: int, yyyymm: int
+    session: AsyncSession, access: Access, clock: Clock, cid: int, yyyymm: int
 ) -> tuple[str, InlineKeyboardBuilder]:
     tz = await zone_of(session, cid)
     year, month = month_of(yyyymm)
@@ -530,11 +534,18 @@ async def render_month(
                 hours=volunteer_hours.hours_text(minutes)))
     if not grids:
         lines.append(_("No confirmed hours in this month."))
+    waiting = await volunteer_hours.waiting_in_month(session, access=access, clock=clock,
+                                                     community_id=cid, start=start, end=end)
+    if waiting:
+        lines.append("\n" + _("Shifts waiting for hours to be confirmed: {n}").format(n=waiting))
     builder = InlineKeyboardBuilder()
     builder.button(text="◀", callback_data=VolMonthCb(community_id=cid,
                                                       month=step_month(yyyymm, -1)))
     builder.button(text="▶", callback_data=VolMonthCb(community_id=cid,
                                                       month=step_month(yyyymm, 1)))
+    if waiting:
+        builder.button(text=_("✅ Confirm all ({n})").format(n=waiting),
+                       callback_data=VolConfirmAllCb(community_id=cid, month=yyyymm))
     builder.button(text=_("🏅 Commend"), callback_data=VolCommendCb(community_id=cid,
                                                                    month=yyyymm))
     builder.button(text=_("📥 Excel: this month"),
@@ -543,17 +554,58 @@ async def render_month(
                    callback_data=VolExportCb(community_id=cid, year=year))
     builder.button(text=_("◀ Back"),
                    callback_data=VolStaffCb(action=VolStaffAction.HOME, community_id=cid))
-    builder.adjust(2, 1, 1, 1, 1)
+    builder.adjust(2, *([1] * (5 + bool(waiting))))
     return "\n".join(lines), builder
 
 
 @router.callback_query(VolMonthCb.filter())
 async def on_month(callback: CallbackQuery, callback_data: VolMonthCb, access: Access,
-                   session: AsyncSession) -> None:
+                   session: AsyncSession, clock: Clock) -> None:
     """🏅 Confirmed hours by grid for a month; ◀ ▶ to the others."""
     cid = community(access, callback_data.community_id)
-    text, builder = await render_month(session, access, cid, callback_data.month)
+    text, builder = await render_month(session, access, clock, cid, callback_data.month)
     await callback.answer()
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(VolConfirmAllCb.filter(F.confirmed.is_(False)))
+async def on_confirm_all(callback: CallbackQuery, callback_data: VolConfirmAllCb,
+                         access: Access, session: AsyncSession, clock: Clock) -> None:
+    """✅ Confirm all: asked once, with two big buttons."""
+    cid = community(access, callback_data.community_id)
+    year, month = month_of(callback_data.month)
+    start, end = volunteer_hours.month_bounds(year, month, await zone_of(session, cid))
+    waiting = await volunteer_hours.waiting_in_month(session, access=access, clock=clock,
+                                                     community_id=cid, start=start, end=end)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Yes, confirm {n}").format(n=waiting), callback_data=VolConfirmAllCb(
+        community_id=cid, month=callback_data.month, confirmed=True))
+    builder.button(text=_("✖ No"), callback_data=VolMonthCb(community_id=cid,
+                                                            month=callback_data.month))
+    builder.adjust(1)
+    await callback.answer()
+    await show(callback, ngettext(
+        "Confirm the hours of {n} shift in {month} as proposed (from check-in and check-out, "
+        "else the whole shift)?",
+        "Confirm the hours of {n} shifts in {month} as proposed (from check-in and "
+        "check-out, else the whole shift)?", waiting).format(
+            n=waiting, month=f"{year}-{month:02d}"), reply_markup=builder.as_markup())
+
+
+@router.callback_query(VolConfirmAllCb.filter(F.confirmed.is_(True)))
+async def on_confirm_all_yes(callback: CallbackQuery, callback_data: VolConfirmAllCb,
+                             access: Access, session: AsyncSession, clock: Clock,
+                             outbox_notify: Notify | None = None) -> None:
+    """✅ Yes: every place of the month still waiting gets its proposed hours (the
+    volunteers are told); pressed again, none is left."""
+    cid = community(access, callback_data.community_id)
+    year, month = month_of(callback_data.month)
+    start, end = volunteer_hours.month_bounds(year, month, await zone_of(session, cid))
+    done = await volunteer_hours.confirm_all(session, access=access, clock=clock,
+                                             community_id=cid, start=start, end=end,
+                                             notify=outbox_notify)
+    await callback.answer(_("✅ Confirmed: {n}").format(n=done))
+    text, builder = await render_month(session, access, clock, cid, callback_data.month)
     await show(callback, text, reply_markup=builder.as_markup())
 
 
@@ -620,7 +672,7 @@ async def on_commend_send(callback: CallbackQuery, callback_data: VolCommendSend
         year=year, month=month, notify=outbox_notify)
     await state.update_data(v_commend=[])
     await callback.answer(_("Thanks sent to {n} people 🏅").format(n=sent), show_alert=True)
-    text, builder = await render_month(session, access, cid, callback_data.month)
+    text, builder = await render_month(session, access, clock, cid, callback_data.month)
     await show(callback, text, reply_markup=builder.as_markup())
 
 

@@ -9,18 +9,22 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, func, select
 
+from bot.callback_data.volunteers import VolConfirmAllCb
 from bot.config import Settings
 from bot.keyboards.communities import ScopeCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
+from models.db import begin_write
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role
-from models.volunteers import Shift, ShiftClaim, VolunteerTask
+from models.volunteers import HoursEntry, Shift, ShiftClaim, VolunteerTask
 from scheduler.outbox import OutboxSender
 from scheduler.volunteers import volunteer_short_shifts
+from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.access import Access
 from services.clock import ManualClock
@@ -395,3 +399,63 @@ async def test_an_admin_with_no_home_and_staff_of_two_communities_pick_one_to_or
     forged = ScopeCb(flow="vs", community_id=(await make_community(
         session, clock, "Elsewhere")).id or 0).pack()
     assert await liu.forge(forged) == "You can't do that here. Only staff of this community can."
+
+
+async def test_staff_confirm_a_months_waiting_shifts_at_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    community = await make_community(session, clock)
+    staff, access = await make_staff(harness, session, clock, community)
+    ann, bob = harness.person(2001, "Ann"), harness.person(2002, "Bob")
+    for person in (ann, bob):
+        await become_volunteer(person, community.name, ["🚶 Street patrol"], [])
+    task = await vol.create_task(
+        session, access=access, clock=clock, buttons=BUTTONS, community_id=community.id or 0,
+        title="Patrol", place="North gate", weeks=2,
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 2)])
+    march = await vol.task_shifts(session, task_id=task.id or 0)
+    april = await patrol(session, clock, access, community.id or 0)  # another task
+    await session.commit()
+    await begin_write(session)
+    await session.execute(update(Shift).where(col(Shift.id) == april.id).values(
+        starts_at=datetime(2026, 4, 1, 10, tzinfo=UTC), ends_at=datetime(2026, 4, 1, 12,
+                                                                         tzinfo=UTC)))
+    await session.commit()
+    people = [await user_of(session, ann), await user_of(session, bob)]
+    for shift in [*march, april]:
+        for user in people:
+            await vol.claim_shift(session, user=user, clock=clock, buttons=BUTTONS,
+                                  shift_id=shift.id or 0)
+    clock.set(TUE_18 + timedelta(weeks=1, hours=3))  # both March shifts are over
+    # Bob's first shift is confirmed by hand already: three are waiting.
+    claims = await rows(session, ShiftClaim)
+    bob_first = next(c for c in claims if c.user_id == people[1].id and c.shift_id == march[0].id)
+    await hours.confirm_hours(session, access=access, clock=clock, claim_id=bob_first.id or 0)
+
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("🏅 Hours by grid")
+    assert "Shifts waiting for hours to be confirmed: 3" in staff.last
+    await staff.press("✅ Confirm all (3)")
+    assert staff.last == ("Confirm the hours of 3 shifts in 2026-03 as proposed (from check-in "
+                          "and check-out, else the whole shift)?")
+    await staff.press("✅ Yes, confirm 3")
+    assert staff.alerts[-1] == "✅ Confirmed: 3"
+    assert "Ann: 4 h" in staff.last and "Bob: 4 h" in staff.last
+    assert "Shifts waiting" not in staff.last
+    entries = await rows(session, HoursEntry)
+    assert len(entries) == 4 and {e.minutes for e in entries} == {120}
+    # The stale "yes" again: nothing more is confirmed.
+    yes = VolConfirmAllCb(community_id=community.id or 0, month=202603, confirmed=True).pack()
+    assert await staff.forge(yes) == "✅ Confirmed: 0"
+    assert len(await rows(session, HoursEntry)) == 4
+    (audit,) = await rows(session, AuditEntry, col(AuditEntry.action) ==
+                          "volunteer.hours.confirm_all")
+    assert len(audit.details["claim_ids"]) == 3
+    told = await rows(session, OutboxMessage, col(OutboxMessage.key).like("✅ Your hours%"))
+    assert len(told) == 4
+    # Someone else's community: refused.
+    other = await make_community(session, clock, "Other Court")
+    forged = VolConfirmAllCb(community_id=other.id or 0, month=202603, confirmed=True).pack()
+    assert await staff.forge(forged) == \
+        "You can't do that here. Only staff of this community can."
