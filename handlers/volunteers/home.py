@@ -79,7 +79,7 @@ from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import reply_for
-from bot.screens import send, show
+from bot.screens import send, set_buttons, show
 from bot.when import say_moment
 from handlers.volunteers.texts import (
     SKILL_LABELS,
@@ -500,8 +500,7 @@ async def refresh_call(callback: CallbackQuery, *, user: User, session: AsyncSes
             kept.append(line)
     if kept:
         if kept != rows:
-            await show(callback, pressed.html_text,
-                       reply_markup=InlineKeyboardMarkup(inline_keyboard=kept))
+            await set_buttons(callback, InlineKeyboardMarkup(inline_keyboard=kept))
         return
     await show(callback, answered(pressed, _("🈵 All places here are taken now. Thank you for "
                                              "offering!")))
