@@ -97,6 +97,12 @@ def reminder_key(name: str, claim_id: int | None, stamp: int) -> str:
     return f"vrem:{name}:c{claim_id}:{stamp}"
 
 
+def check_out_key(claim_id: int | None) -> str:
+    """The nudge to check out when the shift ends: once per claim (a place checked in to
+    can no longer be given back, so its row is never claimed afresh)."""
+    return f"vout:c{claim_id}"
+
+
 def commend_key(community_id: int, year: int, month: int, user_id: int | None) -> str:
     """A month's thanks to one volunteer in a community: once."""
     return f"vcommend:{community_id}:{year}-{month:02d}:u{user_id}"
@@ -163,6 +169,10 @@ class Buttons(Protocol):
 
     def reminder(self, claim_id: int, *, check_in: bool) -> dict[str, Any]:
         """Still coming / can't come (and check in, when it is open)."""
+        ...
+
+    def check_out(self, claim_id: int) -> dict[str, Any]:
+        """Check out (the nudge when a shift one checked in to has ended)."""
         ...
 
 
@@ -674,6 +684,11 @@ async def claim_shift(
     return claim
 
 
+def reminders_ahead(shift: Shift, now: datetime) -> tuple[str, ...]:
+    """The reminders ("24h", "1h") a place taken now will still get."""
+    return tuple(name for name, before in REMINDERS if shift.starts_at - before > now)
+
+
 async def _queue_reminders(
     session: AsyncSession, *, clock: Clock, buttons: Buttons, claim: ShiftClaim, shift: Shift,
     task: VolunteerTask, notify: Notify | None,
@@ -681,8 +696,7 @@ async def _queue_reminders(
     community = await session.get(Community, task.community_id)
     assert community is not None and claim.id is not None
     now = clock.now()
-    # A claim re-made after withdrawing is new, even within the same second.
-    stamp = round(claim.claimed_at.timestamp() * 1_000_000)
+    stamp = _stamp(claim.claimed_at)  # a claim re-made after withdrawing, even at once, is new
     for name, before in REMINDERS:
         at = shift.starts_at - before
         if at <= now:
@@ -758,9 +772,13 @@ def withdrawal_needs_reason(shift: Shift, now: datetime) -> bool:
 
 
 async def check_in(
-    session: AsyncSession, *, user: User, clock: Clock, claim_id: int
+    session: AsyncSession, *, user: User, clock: Clock, claim_id: int,
+    buttons: Buttons | None = None, notify: Notify | None = None,
 ) -> tuple[ShiftClaim, VolunteerTask]:
-    """Check in at the shift: from 1 h before the start until its end. Twice is once."""
+    """Check in at the shift: from 1 h before the start until its end. Twice is once.
+
+    With `buttons`, a nudge to check out is queued for the shift's end (dropped if they
+    check out before)."""
     async with write(session):
         claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.status != ClaimStatus.CLAIMED:
@@ -773,7 +791,20 @@ async def check_in(
         if claim.checked_in_at is None:
             claim.checked_in_at = now
             session.add(claim)
+            if buttons is not None and claim.checked_out_at is None:
+                await outbox.queue(
+                    session, clock=clock, user_id=claim.user_id, kind=OutboxKind.REMINDER,
+                    key=N_("🏁 <b>{title}</b> has ended. Thank you! Press Check out so the "
+                           "organisers can confirm your hours."),
+                    params={"title": task.title}, keyboard=buttons.check_out(claim_id),
+                    not_before=shift.ends_at, group=claim_group(claim.id),
+                    dedupe_key=check_out_key(claim.id), notify=notify)
     return claim, task
+
+
+def _stamp(moment: datetime) -> int:
+    """A moment in microseconds, for outbox keys of things that may happen again."""
+    return round(moment.timestamp() * 1_000_000)
 
 
 async def note_location(
@@ -811,6 +842,7 @@ async def check_out(
         if claim.checked_out_at is None:
             claim.checked_out_at = max(now, claim.checked_in_at)
             session.add(claim)
+            await outbox.cancel(session, dedupe_key=check_out_key(claim.id))
     return claim
 
 
@@ -829,6 +861,7 @@ class ClaimView:
     needs_reason: bool    # withdrawing now needs a reason (less than 12 h to go)
     can_check_out: bool   # checked in, not yet out, until 6 h after the end
     check_in_opens: datetime
+    reminders: tuple[str, ...] = ()  # those still to come ("24h", "1h"), for a live place
 
 
 def claim_view(claim: ShiftClaim, shift: Shift, task: VolunteerTask, *,
@@ -844,7 +877,7 @@ def claim_view(claim: ShiftClaim, shift: Shift, task: VolunteerTask, *,
         needs_reason=not_in and now < shift.starts_at and withdrawal_needs_reason(shift, now),
         can_check_out=(live and claim.checked_in_at is not None and claim.checked_out_at is None
                        and now <= shift.ends_at + CHECK_OUT_CLOSES),
-        check_in_opens=opens)
+        check_in_opens=opens, reminders=reminders_ahead(shift, now) if live else ())
 
 
 async def my_claim(session: AsyncSession, *, user: User, clock: Clock,

@@ -535,9 +535,13 @@ async def on_claim(callback: CallbackQuery, callback_data: VolShiftCb, user: Use
         raise  # the error router says why
     await callback.answer(_("✅ Your place is booked. Thank you!"))
     await refresh_call(callback, user=user, session=session, clock=clock)
+    view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim.id or 0)
+    booked = {("24h", "1h"): _("✅ Your place is booked. We will remind you the day before and "
+                               "one hour before."),
+              ("1h",): _("✅ Your place is booked. We will remind you one hour before.")}.get(
+        view.reminders, _("✅ Your place is booked."))
     text, builder = await shift_card(session, claim_id=claim.id or 0, user=user, clock=clock)
-    await send(callback, _("✅ Your place is booked. We will remind you the day before and one "
-                           "hour before.") + "\n\n" + text, reply_markup=builder.as_markup())
+    await send(callback, booked + "\n\n" + text, reply_markup=builder.as_markup())
 
 
 @router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.COMING))
@@ -632,9 +636,12 @@ async def withdraw_late(
 
 @router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.CHECK_IN))
 async def on_check_in(callback: CallbackQuery, callback_data: VolShiftCb, user: User,
-                      session: AsyncSession, clock: Clock, state: FSMContext) -> None:
-    """✅ Check in; then, if they like, the location."""
-    claim, task = await vol.check_in(session, user=user, clock=clock, claim_id=callback_data.id)
+                      session: AsyncSession, clock: Clock, state: FSMContext,
+                      outbox_notify: Notify | None = None) -> None:
+    """✅ Check in (a nudge to check out is queued for the end); then, if they like, the
+    location."""
+    claim, task = await vol.check_in(session, user=user, clock=clock, claim_id=callback_data.id,
+                                     buttons=OUTBOX_KEYBOARDS.volunteers, notify=outbox_notify)
     await callback.answer(_("✅ Checked in"))
     assert claim.checked_in_at is not None
     builder = InlineKeyboardBuilder()

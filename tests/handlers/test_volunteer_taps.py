@@ -457,3 +457,30 @@ async def test_staff_confirm_a_months_waiting_shifts_at_once(
     forged = VolConfirmAllCb(community_id=other.id or 0, month=202603, confirmed=True).pack()
     assert await staff.forge(forged) == \
         "You can't do that here. Only staff of this community can."
+
+
+async def test_the_booking_promises_only_the_reminders_still_to_come_and_a_nudge_to_check_out(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    community = await make_community(session, clock)
+    _staff, access = await make_staff(harness, session, clock, community)
+    ann = harness.person(2001, "Ann")
+    await become_volunteer(ann, community.name, ["🚶 Street patrol"], [])
+    await patrol(session, clock, access, community.id or 0)
+    await delivered(sender, sessionmaker, harness)  # the call
+    clock.set(TUE_18 - timedelta(hours=5))  # the day-before reminder's time has passed
+    await claim_from_the_list(ann)
+    assert ann.last.startswith("✅ Your place is booked. We will remind you one hour before.")
+    assert "the day before" not in ann.last
+
+    clock.set(TUE_18 - timedelta(minutes=10))
+    await delivered(sender, sessionmaker, harness)
+    await ann.press("✅ Check in")
+    clock.set(TUE_18 + timedelta(hours=2, minutes=1))  # the shift is over: a nudge
+    await delivered(sender, sessionmaker, harness)
+    assert ann.last.startswith("🏁 Patrol has ended.")
+    assert labels(ann, "has ended") == ["🏁 Check out"]
+    await ann.press("🏁 Check out")
+    assert ann.last.startswith("🏁 Checked out.")
+    assert labels(ann, "has ended") == []
