@@ -103,6 +103,7 @@ KEPT: Mapping[str, str] = {
     "volunteer_tasks.description": "a task published to the community",
     "volunteer_tasks.skills": "a task published to the community",
     "volunteer_tasks.place": "a task published to the community",
+    "volunteer_tasks.draft_key": "a random key of the draft it was published from",
     "polls.title": "a poll published to the community",
     "polls.audience": "whom the poll went to (ids)",
     "invites.token": "a one-time code, about no one; it expires",

@@ -89,6 +89,10 @@ class VolunteerButtons:
                                 VolShiftCb(action=VolShiftAction.CHECK_IN, id=claim_id))])
         return keyboard(*rows)
 
+    def check_out(self, claim_id: int) -> Keyboard:
+        return keyboard([button(N_("🏁 Check out"),
+                                VolShiftCb(action=VolShiftAction.CHECK_OUT, id=claim_id))])
+
 
 class ReportButtons:
     """`services.concerns.Buttons`: rating an answered report, staff opening a new one."""
