@@ -150,6 +150,27 @@ def taken_key(order_id: int) -> str:
     return f"c:taken:{order_id}"
 
 
+async def _withdraw(
+    session: AsyncSession, *, group: str | None = None, dedupe_key: str | None = None,
+    user_id: int | None = None,
+) -> None:
+    """Cancel the pending course messages of a group (one person's, with `user_id`) or with
+    one key, and free their dedupe keys: a person who takes the seat again, or a session
+    moved back, gets its messages anew, once each (a cancelled row keeping its key would
+    silently drop them). Messages already sent keep theirs."""
+    if (group is None) == (dedupe_key is None):
+        raise ValueError("give group or dedupe_key")
+    target = (col(OutboxMessage.group_key) == group if group is not None
+              else col(OutboxMessage.dedupe_key) == dedupe_key)
+    mine = (col(OutboxMessage.user_id) == user_id if user_id is not None
+            else col(OutboxMessage.id).is_not(None))
+    await session.execute(
+        update(OutboxMessage)
+        .where(target, mine, col(OutboxMessage.status) == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED, dedupe_key=None)
+        .execution_options(synchronize_session=False))
+
+
 def when_text(moment: datetime, zone: ZoneInfo) -> str:
     return moment.astimezone(zone).strftime(WHEN_FORMAT)
 
@@ -304,7 +325,7 @@ async def move_session(
         lesson.starts_at = starts_at
         session.add(lesson)
         assert lesson.id is not None
-        await outbox.cancel(session, group=reminder_group(lesson.id))
+        await _withdraw(session, group=reminder_group(lesson.id))
         zone = await zone_of(session, lesson.community_id)
         rules = await get_rules(session, community_id=lesson.community_id)
         rows = []
@@ -353,8 +374,8 @@ async def cancel_session(
                 update(CourseOrder).where(col(CourseOrder.id) == lesson.order_id,
                                           col(CourseOrder.status) == OrderStatus.SCHEDULED)
                 .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
-        await outbox.cancel(session, group=reminder_group(lesson.id))
-        await outbox.cancel(session, group=news_group(lesson.id))
+        await _withdraw(session, group=reminder_group(lesson.id))
+        await _withdraw(session, group=news_group(lesson.id))
         zone = await zone_of(session, lesson.community_id)
         await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
             user_id=e.user_id, kind=OutboxKind.STATUS,
@@ -411,13 +432,7 @@ async def _queue_reminders(
 
 async def _cancel_reminders(session: AsyncSession, *, session_id: int, user_id: int) -> None:
     """Withdraw one person's pending reminders of a session (whatever hours they were for)."""
-    keys = (await session.execute(select(col(OutboxMessage.dedupe_key)).where(
-        col(OutboxMessage.group_key) == reminder_group(session_id),
-        col(OutboxMessage.user_id) == user_id,
-        col(OutboxMessage.status) == OutboxStatus.PENDING))).scalars().all()
-    for key in keys:
-        if key:
-            await outbox.cancel(session, dedupe_key=key)
+    await _withdraw(session, group=reminder_group(session_id), user_id=user_id)
 
 
 async def enrol(
@@ -716,7 +731,7 @@ async def mark_attendance(
                               buttons=buttons, notify=notify)
         elif not present and enrolment.attended_at is not None:
             enrolment.attended_at = None
-            await outbox.cancel(session, dedupe_key=rate_key(session_id, user_id))
+            await _withdraw(session, dedupe_key=rate_key(session_id, user_id))
         enrolment.updated_at = clock.now()
         session.add(enrolment)
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.attendance",

@@ -519,3 +519,49 @@ async def test_the_move_picker_offers_as_far_ahead_as_the_service_allows(
     await session.refresh(lesson)
     assert lesson.starts_at == datetime(far.year, far.month, far.day, 20, 30,
                                         tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+async def reminders_of(session: AsyncSession, user_id: int) -> list[OutboxMessage]:
+    return await rows(session, OutboxMessage, col(OutboxMessage.kind) == "reminder",
+                      col(OutboxMessage.user_id) == user_id,
+                      col(OutboxMessage.status) == "pending")
+
+
+async def test_a_comeback_gets_every_later_reminder_exactly_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #2: cancelled reminders' dedupe keys blocked the new ones."""
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, ann_access = await member(harness, session, clock, home, 3002, "Ann")
+    bob, _b = await member(harness, session, clock, home, 3003, "Bob")
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=3), minutes=60, venue="Garden", capacity=1,
+        buttons=OUTBOX_KEYBOARDS.courses)
+    sid = lesson.id or 0
+    expected = {lesson.starts_at - timedelta(hours=24), lesson.starts_at - timedelta(hours=2)}
+
+    await ann.send("/menu")
+    await ann.forge(LessonCb(action=LessonAction.ENROL, id=sid).pack())
+    await ann.press("❌ Cancel my place")
+    await ann.press("✍️ Enrol")  # she changes her mind: the seat is still free
+    assert ann.last.startswith("You are enrolled ✅ We will remind you")
+    assert sorted(m.not_before for m in await reminders_of(session, ann_access.user_id)) \
+        == sorted(expected)
+
+    # She gives the seat up again, Bob takes it, she waits and is offered it back.
+    await ann.press("❌ Cancel my place")
+    await bob.send("/menu")
+    await bob.forge(LessonCb(action=LessonAction.ENROL, id=sid).pack())
+    await ann.forge(LessonCb(action=LessonAction.WAITLIST, id=sid).pack())
+    assert ann.last.startswith("It is full, so you are on the waiting list.")
+    await bob.press("❌ Cancel my place")
+    [offer] = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:offer:%"),
+                         col(OutboxMessage.user_id) == ann_access.user_id)
+    await ann.forge(outbox_button(offer, "✅ Yes, I'll take the seat"))
+    assert "The seat is yours ✅" in ann.last
+    assert sorted(m.not_before for m in await reminders_of(session, ann_access.user_id)) \
+        == sorted(expected)
