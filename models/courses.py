@@ -86,6 +86,9 @@ class CourseSettings(SQLModel, table=True):
     threshold: int = Field(default=5)
     reminder_hours: list[int] = Field(default_factory=lambda: [24, 2],
                                       sa_column=Column(JSON, nullable=False))
+    # How long a freed seat is kept for the next on the waiting list, counted from when the
+    # offer reaches them (after their quiet hours).
+    offer_hours: int = Field(default=12, sa_column_kwargs={"server_default": "12"})
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

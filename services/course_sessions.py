@@ -10,11 +10,12 @@ The rules, in one place:
   session's row locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite),
   so however many tap at once, never more hold seats than there are.
   A full session puts people on a waitlist in the order they asked.
-- A freed seat is offered to the first on the waitlist, held for them until
-  a deadline (12 h, never later than 2 h before the start). Confirm takes it;
-  no answer (the `expire_offers` sweep) or "no thanks" passes it on. In the
-  last 2 hours no offer can be answered in time, so a freed seat is simply
-  open: the first to tap Enrol (waitlisted people included) gets it.
+- A freed seat is offered to the first on the waitlist, held for them for the
+  community's offer window (12 h by default) from when the offer reaches them:
+  after their quiet hours if it is made in them. Confirm takes it; no answer
+  (the `expire_offers` sweep) or "no thanks" passes it on. Where the window
+  would not end 2 h before the start, no offer is made: the freed seat is
+  simply open, and the first to tap Enrol (waitlisted people included) gets it.
 - A seat holder gets reminders (the community's hours, 24 h and 2 h by
   default) with "I'm coming" / "I can't come"; the second frees the seat.
   Reminders share the outbox group `cs:<session>` and carry the start time in
@@ -79,9 +80,9 @@ from services.courses import (
 )
 from services.errors import InvalidInput, NotAllowed, NotTeacherOrStaff
 from services.outbox import N_, Notify, Outgoing
+from services.preferences import get_preferences, quiet_until
 
 CAPACITY_RANGE = (1, 500)
-OFFER_HOURS = timedelta(hours=12)
 OFFER_CLOSES = timedelta(hours=2)  # before the start
 CHECK_IN_OPENS = timedelta(hours=1)  # before the start
 CHECK_IN_CLOSES = timedelta(minutes=30)  # after the end
@@ -501,11 +502,16 @@ async def _offer_next(
     session: AsyncSession, *, clock: Clock, lesson: Lesson, buttons: Buttons,
     notify: Notify | None,
 ) -> None:
-    """Offer every free seat to the next on the waitlist (the caller holds the lock)."""
+    """Offer every free seat to the next on the waitlist (the caller holds the lock).
+
+    The offer is kept for the community's offer window from when it reaches the person (at
+    the end of their quiet hours, if it is made in them). Where that window would not end
+    2 hours before the start, no offer is made: the seat is open to whoever taps Enrol
+    first, the waiting list included."""
     assert lesson.id is not None
     now = clock.now()
-    deadline = min(now + OFFER_HOURS, lesson.starts_at - OFFER_CLOSES)
-    if deadline <= now or lesson.status != LessonStatus.SCHEDULED:
+    closes = lesson.starts_at - OFFER_CLOSES
+    if closes <= now or lesson.status != LessonStatus.SCHEDULED:
         return  # too late for anyone to answer: the seat is open to whoever taps Enrol
     await session.flush()
     free = lesson.capacity - await _held(session, lesson.id)
@@ -515,8 +521,15 @@ async def _offer_next(
         col(Enrolment.session_id) == lesson.id, col(Enrolment.status) == EnrolmentStatus.WAITING,
     ).order_by(col(Enrolment.queued_at), col(Enrolment.id)).limit(free))).scalars().all()
     zone = await zone_of(session, lesson.community_id)
+    window = timedelta(hours=(await get_rules(session,
+                                              community_id=lesson.community_id)).offer_hours)
     rows = []
     for enrolment in waiting:
+        prefs = await get_preferences(session, user_id=enrolment.user_id)
+        reaches = quiet_until(prefs, now, zone) or now
+        deadline = reaches + window
+        if deadline > closes:
+            break  # this one and the seats after it stay open to the first who taps
         enrolment.status, enrolment.offered_until = EnrolmentStatus.OFFERED, deadline
         enrolment.updated_at = now
         session.add(enrolment)

@@ -14,7 +14,7 @@ stateDiagram-v2
     OfferTitle --> OfferDescription: title typed
     OfferDescription --> Home: description typed (staff review it)
     Home --> Review: ✅ offers (staff) --> Review: approve / reject
-    Home --> Rules: ⚙️ Course rules (staff) --> Rules: threshold / reminders
+    Home --> Rules: ⚙️ Course rules (staff) --> Rules: threshold / reminders / offer window
 ```
 Orders are in handlers/courses/orders.py, sessions in handlers/courses/sessions.py.
 """
@@ -35,6 +35,7 @@ from bot.callback_data.courses import (
     CourseCb,
     LessonAction,
     LessonCb,
+    OfferHoursCb,
     OrderAction,
     OrderCb,
     RemindersCb,
@@ -65,6 +66,7 @@ router = Router(name=__name__)
 SEARCH_MAX = 30
 THRESHOLDS = (3, 5, 8, 10, 15, 20)
 REMINDER_PRESETS: tuple[tuple[int, ...], ...] = ((24, 2), (24,), (2,), (48, 24, 2), (24, 1))
+OFFER_PRESETS = (2, 6, 12, 24)  # hours a freed seat is kept for the next in line
 
 
 class CourseFlow(StatesGroup):
@@ -352,12 +354,20 @@ async def rules_screen(callback: CallbackQuery, community_id: int, session: Asyn
         mark = "✅ " if preset == rules.reminder_hours else ""
         builder.button(text=mark + " + ".join(_("{h} h").format(h=h) for h in preset),
                        callback_data=RemindersCb(preset=index))
-    builder.adjust(6, 2, 2, 1)
+    for hours in OFFER_PRESETS:
+        mark = "✅ " if hours == rules.offer_hours else ""
+        builder.button(text=mark + _("{h} h").format(h=hours),
+                       callback_data=OfferHoursCb(hours=hours))
+    builder.adjust(6, 2, 2, 1, len(OFFER_PRESETS))
     builder.row(home_button())
     text = _("⚙️ Course rules\nStaff and teachers are told when an order has {threshold} "
-             "backers (first row).\nReminders go out {hours} before a session (other rows)."
+             "backers (first row).\nReminders go out {hours} before a session (middle rows)."
              ).format(threshold=rules.threshold,
                       hours=" + ".join(_("{h} h").format(h=h) for h in rules.reminder_hours))
+    text += "\n" + _("A seat that comes free is kept for the next in line for {h} h from when "
+                     "they get the message (last row); if that would not end 2 h before the "
+                     "start, the seat is open to the first who taps.").format(
+                         h=rules.offer_hours)
     await show(callback, text, reply_markup=builder.as_markup(), new=new)
 
 
@@ -397,5 +407,19 @@ async def on_reminders(callback: CallbackQuery, callback_data: RemindersCb, acce
         return
     await courses.set_rules(session, access=access, clock=clock, community_id=community_id,
                             reminder_hours=REMINDER_PRESETS[callback_data.preset])
+    await callback.answer()
+    await rules_screen(callback, community_id, session, new=False)
+
+
+@router.callback_query(OfferHoursCb.filter(F.hours.in_(OFFER_PRESETS)))
+async def on_offer_hours(callback: CallbackQuery, callback_data: OfferHoursCb, access: Access,
+                         user: User, session: AsyncSession, clock: Clock) -> None:
+    """How long a freed seat is kept for the next in line, tapped."""
+    community_id = work_community(access, user, access.staff_of)
+    if community_id is None:
+        await answer_not_allowed(callback)
+        return
+    await courses.set_rules(session, access=access, clock=clock, community_id=community_id,
+                            offer_hours=callback_data.hours)
     await callback.answer()
     await rules_screen(callback, community_id, session, new=False)

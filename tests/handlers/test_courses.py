@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.callback_data import LessonAction, LessonCb, OrderAction, OrderCb
-from bot.callback_data.courses import MarkCb
+from bot.callback_data.courses import CourseAction, CourseCb, MarkCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.courses import (
     Category,
@@ -565,3 +565,67 @@ async def test_a_comeback_gets_every_later_reminder_exactly_once(
     assert "The seat is yours ✅" in ann.last
     assert sorted(m.not_before for m in await reminders_of(session, ann_access.user_id)) \
         == sorted(expected)
+
+
+async def test_an_offer_made_in_quiet_hours_keeps_its_full_window_from_the_morning(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #3: an offer at 21:17 reached Bob at 08:00 with an hour of its 12 left."""
+    zone = ZoneInfo("Asia/Shanghai")
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                       Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
+
+    async def tai_chi(starts_at: datetime) -> int:
+        lesson = await course_sessions.schedule_session(
+            session, access=staff_access, clock=clock, community_id=home.id or 0,
+            teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+            starts_at=starts_at, minutes=60, venue="Garden", capacity=1,
+            buttons=OUTBOX_KEYBOARDS.courses)
+        sid = lesson.id or 0
+        await ann.forge(LessonCb(action=LessonAction.ENROL, id=sid).pack())
+        await bob.forge(LessonCb(action=LessonAction.WAITLIST, id=sid).pack())
+        return sid
+
+    async def bobs(sid: int) -> Enrolment:
+        [enrolment] = await rows(session, Enrolment, col(Enrolment.session_id) == sid,
+                                 col(Enrolment.user_id) == bob_access.user_id)
+        return enrolment
+
+    await ann.send("/menu")
+    await bob.send("/menu")
+    clock.set(datetime(2026, 3, 2, 21, 0, tzinfo=zone))
+    far = await tai_chi(datetime(2026, 3, 5, 10, 0, tzinfo=zone))
+    soon = await tai_chi(datetime(2026, 3, 3, 18, 0, tzinfo=zone))
+    clock.set(datetime(2026, 3, 2, 21, 17, tzinfo=zone))  # Bob's quiet hours: 21:00–08:00
+
+    # Far ahead: held for 12 hours from 08:00, when the offer reaches him.
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=far).pack())
+    offer = await bobs(far)
+    assert offer.status == EnrolmentStatus.OFFERED
+    assert offer.offered_until == datetime(2026, 3, 3, 20, 0, tzinfo=zone)
+    [message] = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == bob_access.user_id,
+                           col(OutboxMessage.dedupe_key).like("c:offer:%"))
+    assert message.params["deadline"].endswith("20:00")
+
+    # Tomorrow at 18:00: 12 hours from 08:00 would not end 2 hours before the start, so
+    # nobody is offered the seat; it is open to the first who taps, Bob among them.
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=soon).pack())
+    assert (await bobs(soon)).status == EnrolmentStatus.WAITING
+    await bob.forge(LessonCb(action=LessonAction.VIEW, id=soon).pack())
+    assert "Seats: 1 free of 1" in bob.last
+    assert "✍️ Enrol" in bob.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+
+    # The window is the community's rule: staff make it 6 hours, and it fits.
+    await staff.send("/menu")
+    await staff.forge(CourseCb(action=CourseAction.RULES).pack())
+    assert "A seat that comes free is kept for the next in line for 12 h" in staff.last
+    await staff.press("6 h")
+    assert "kept for the next in line for 6 h" in staff.last
+    again = await tai_chi(datetime(2026, 3, 3, 18, 0, tzinfo=zone))
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=again).pack())
+    offer = await bobs(again)
+    assert offer.status == EnrolmentStatus.OFFERED
+    assert offer.offered_until == datetime(2026, 3, 3, 14, 0, tzinfo=zone)

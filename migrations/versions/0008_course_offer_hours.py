@@ -1,0 +1,26 @@
+"""Course rules: how long a freed seat is kept for the next on the waiting list.
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-02 04:00:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0008'
+down_revision: str | None = '0007'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('course_settings') as batch:
+        batch.add_column(sa.Column('offer_hours', sa.Integer(), nullable=False,
+                                   server_default='12'))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('course_settings') as batch:
+        batch.drop_column('offer_hours')
