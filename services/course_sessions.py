@@ -602,8 +602,10 @@ async def expire_offers(
                 await outbox.queue(
                     session, clock=clock, user_id=enrolment.user_id, kind=OutboxKind.STATUS,
                     key=N_("The seat kept for you at “{title}” ({when}) has gone to the next "
-                           "person, as there was no answer in time."),
+                           "person, as there was no answer in time. You can go back on the "
+                           "waiting list, at its end."),
                     params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
+                    keyboard=buttons.rejoin(session_id), group=news_group(session_id),
                     dedupe_key=lapsed_key(enrolment.id, now),
                     notify=notify)
                 expired += 1

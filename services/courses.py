@@ -69,6 +69,10 @@ class Buttons(Protocol):
         """1–5 stars after a session."""
         ...
 
+    def rejoin(self, lesson_id: int) -> Keyboard:
+        """🕒 Put me back on the list, when an offer lapsed."""
+        ...
+
     def order(self, order_id: int) -> Keyboard:
         """See the order (for teachers and staff)."""
         ...

@@ -72,6 +72,10 @@ class CourseButtons:
         return keyboard([button(f"{n}⭐", RateCb(lesson_id=lesson_id, stars=n))
                          for n in range(1, 6)])
 
+    def rejoin(self, lesson_id: int) -> Keyboard:
+        return keyboard([button(N_("🕒 Put me back on the list"),
+                                LessonCb(action=LessonAction.WAITLIST, id=lesson_id))])
+
     def order(self, order_id: int) -> Keyboard:
         return keyboard([button(N_("👀 See the order"),
                                 OrderCb(action=OrderAction.VIEW, id=order_id))])

@@ -629,3 +629,40 @@ async def test_an_offer_made_in_quiet_hours_keeps_its_full_window_from_the_morni
     offer = await bobs(again)
     assert offer.status == EnrolmentStatus.OFFERED
     assert offer.offered_until == datetime(2026, 3, 3, 14, 0, tzinfo=zone)
+
+
+async def test_a_missed_offer_can_put_the_person_back_on_the_waiting_list(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #6: a lapsed offer dropped the person from the list with no way back."""
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
+    cy, cy_access = await member(harness, session, clock, home, 3004, "Cy")
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=3), minutes=60, venue="Garden", capacity=1,
+        buttons=OUTBOX_KEYBOARDS.courses)
+    sid = lesson.id or 0
+    for person, action in ((ann, LessonAction.ENROL), (bob, LessonAction.WAITLIST),
+                           (cy, LessonAction.WAITLIST)):
+        await person.send("/menu")
+        await person.forge(LessonCb(action=action, id=sid).pack())
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=sid).pack())
+
+    clock.advance(hours=13)  # Bob never answered: the seat goes to Cy
+    await course_sessions.expire_offers(session, clock=clock, buttons=OUTBOX_KEYBOARDS.courses)
+    [lapsed] = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:lapsed:%"))
+    assert lapsed.user_id == bob_access.user_id
+    await bob.forge(outbox_button(lapsed, "🕒 Put me back on the list"))
+    assert bob.last.startswith("It is full, so you are on the waiting list.")
+    assert "(number 1 in line)" in bob.last
+    [again] = await rows(session, Enrolment, col(Enrolment.user_id) == bob_access.user_id)
+    assert again.status == EnrolmentStatus.WAITING
+    [cys] = await rows(session, Enrolment, col(Enrolment.user_id) == cy_access.user_id)
+    assert cys.status == EnrolmentStatus.OFFERED
+    answer = await bob.forge(outbox_button(lapsed, "🕒 Put me back on the list"))
+    assert answer == "You are already on the waiting list."  # a second tap changes nothing
