@@ -25,6 +25,7 @@ DESCRIPTION_MAX = 500
 VENUE_MAX = 100
 COMMENT_MAX = 500
 TOKEN_MAX = 32
+DRAFT_MAX = 32
 
 
 class Category(StrEnum):
@@ -159,6 +160,9 @@ class CourseOrder(SQLModel, table=True):
     )
     taken_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The draft it was made from (a random token of the ordering conversation): the same
+    # draft sent twice, by a double tap, makes one order.
+    draft: str | None = Field(default=None, max_length=DRAFT_MAX, unique=True, index=True)
 
 
 class OrderBacking(SQLModel, table=True):

@@ -78,9 +78,9 @@ async def _locked_order(session: AsyncSession, order_id: int) -> CourseOrder | N
 
 async def find_similar(
     session: AsyncSession, *, community_id: int, category: Category, topic: str,
-    course_id: int | None,
+    course_id: int | None, user_id: int | None = None,
 ) -> CourseOrder | None:
-    """An open order in the community that asks for the same thing.
+    """An open order in the community (by `user_id`, when given) that asks for the same thing.
 
     The same menu course, or the same category with one topic containing the
     other once spaces and punctuation are ignored ("太极拳" and "太极拳 入门").
@@ -88,8 +88,9 @@ async def find_similar(
     same: list[Any] = [col(CourseOrder.category) == category]
     if course_id is not None:
         same.append(col(CourseOrder.course_id) == course_id)
+    whose = [col(CourseOrder.user_id) == user_id] if user_id is not None else []
     rows = await session.execute(select(CourseOrder).where(
-        col(CourseOrder.community_id) == community_id,
+        col(CourseOrder.community_id) == community_id, *whose,
         col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]), or_(*same),
     ).order_by(col(CourseOrder.id)))
     wanted = normalise(topic)
@@ -106,11 +107,14 @@ async def create_order(
     session: AsyncSession, *, user: User, clock: Clock, category: Category | None = None,
     topic: str | None = None, course_id: int | None = None, days: int = 0,
     time_of_day: TimeOfDay = TimeOfDay.ANY, expected: int = 1, force: bool = False,
+    draft: str | None = None,
 ) -> CourseOrder:
     """A resident orders a menu course or a topic of their own.
 
     Raises SimilarOrder when an open order asks for the same thing (unless
-    `force`), so the resident can back that one instead.
+    `force`, and never past one of their own), so the resident can back that one
+    instead. The same `draft` (the conversation's token) sent again returns the order it
+    made: a double tap on the last step files it once.
     """
     assert user.id is not None
     if user.community_id is None:
@@ -129,16 +133,28 @@ async def create_order(
         raise InvalidInput("days", "out_of_range")
     check_range(expected, field="expected", bounds=EXPECTED_RANGE)
     async with write(session):
+        # One of the person's drafts at a time (a double tap on the last step sends it
+        # twice, at once): the second finds the first's order, their own.
+        await session.execute(select(col(User.id)).where(col(User.id) == user.id)
+                              .with_for_update())
+        if draft is not None:
+            made = (await session.execute(select(CourseOrder).where(
+                col(CourseOrder.draft) == draft, col(CourseOrder.user_id) == user.id)
+                .execution_options(populate_existing=True))).scalar_one_or_none()
+            if made is not None:
+                return made
+        own = await find_similar(session, community_id=user.community_id, category=category,
+                                 topic=topic, course_id=course_id, user_id=user.id)
+        if own is not None and own.id is not None:
+            raise SimilarOrder(own.id, own=True)
         similar = await find_similar(session, community_id=user.community_id, category=category,
                                      topic=topic, course_id=course_id)
-        if similar is not None and similar.id is not None:
-            own = similar.user_id == user.id
-            if own or not force:
-                raise SimilarOrder(similar.id, own=own)
+        if similar is not None and similar.id is not None and not force:
+            raise SimilarOrder(similar.id, own=False)
         order = CourseOrder(community_id=user.community_id, user_id=user.id, course_id=course_id,
                             topic=topic, category=category, days=days,
                             time_of_day=TimeOfDay(time_of_day), expected=expected,
-                            created_at=clock.now())
+                            created_at=clock.now(), draft=draft)
         session.add(order)
         return order
 

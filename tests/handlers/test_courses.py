@@ -666,3 +666,41 @@ async def test_a_missed_offer_can_put_the_person_back_on_the_waiting_list(
     assert cys.status == EnrolmentStatus.OFFERED
     answer = await bob.forge(outbox_button(lapsed, "🕒 Put me back on the list"))
     assert answer == "You are already on the waiting list."  # a second tap changes nothing
+
+
+async def double_tap(harness: Harness, person: Person, label: str) -> None:
+    """Two presses of one button before the bot answers either, handled at once, as polling
+    hands updates to concurrent tasks."""
+    import asyncio
+
+    harness.clock.advance(seconds=1)
+    await person.handle.press_text(label)
+    await person.handle.press_text(label)
+    updates = await harness.bot.get_updates(offset=harness.offset, timeout=0)
+    harness.offset = updates[-1].update_id + 1
+    await asyncio.gather(*(harness.dp.feed_update(harness.bot, u) for u in updates))
+    await harness.settle()
+
+
+async def test_a_double_tap_on_the_last_step_of_an_order_files_it_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #1, for orders: ➕ make my own order, tapped twice, made two."""
+    home = await make_community(session, clock, "Sunny Court")
+    ann, ann_access = await member(harness, session, clock, home, 3002, "Ann")
+    bob, _b = await member(harness, session, clock, home, 3003, "Bob")
+    for person in (bob, ann):
+        await person.tap("📚 Courses")
+        await person.press("🙋 Order a course")
+        await person.send("Tai chi")
+        await person.press("🏃 Sports and fitness")
+        await person.press("Any day is fine")
+        await person.press("Morning")
+    await bob.press("about 5")
+    await double_tap(harness, ann, "about 10")  # a similar order exists: asked first
+    assert "Would you like to back it instead?" in ann.last
+    await double_tap(harness, ann, "➕ No, make my own order")
+    mine = await rows(session, CourseOrder, col(CourseOrder.user_id) == ann_access.user_id)
+    assert len(mine) == 1
+    assert len(await rows(session, CourseOrder)) == 2  # Bob's and Ann's
+    assert ann.last.startswith("Your order is in ✅")  # both taps answer the same

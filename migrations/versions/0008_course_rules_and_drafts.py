@@ -1,4 +1,5 @@
-"""Course rules: how long a freed seat is kept for the next on the waiting list.
+"""Course rules: how long a freed seat is kept for the next on the waiting list; the draft
+an order was made from, so that a double tap makes one.
 
 Revision ID: 0008
 Revises: 0007
@@ -19,8 +20,14 @@ def upgrade() -> None:
     with op.batch_alter_table('course_settings') as batch:
         batch.add_column(sa.Column('offer_hours', sa.Integer(), nullable=False,
                                    server_default='12'))
+    with op.batch_alter_table('course_orders') as batch:
+        batch.add_column(sa.Column('draft', sa.String(length=32), nullable=True))
+        batch.create_index(batch.f('ix_course_orders_draft'), ['draft'], unique=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('course_orders') as batch:
+        batch.drop_index(batch.f('ix_course_orders_draft'))
+        batch.drop_column('draft')
     with op.batch_alter_table('course_settings') as batch:
         batch.drop_column('offer_hours')
