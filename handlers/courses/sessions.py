@@ -47,6 +47,7 @@ from handlers.courses.texts import (
     drop_buttons,
     home_button,
     home_markup,
+    mark_answered,
     person,
     session_text,
     status_name,
@@ -299,6 +300,9 @@ async def on_leave(
     await course_sessions.leave(session, buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify,
                                 user=user, clock=clock, session_id=callback_data.id)
     await callback.answer()
+    if callback_data.action == LessonAction.CANT:
+        await mark_answered(callback, _("❌ You said you can't come; your seat is free for "
+                                        "someone else."))
     await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
                       clock=clock, new=callback_data.action == LessonAction.CANT,
                       note=_("Your place is cancelled. Thank you for telling us, the seat "
@@ -317,6 +321,9 @@ async def on_offer(
         buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify, user=user, clock=clock,
         session_id=callback_data.id)
     await callback.answer()
+    await mark_answered(callback, _("✅ You took the seat.")
+                        if enrolment.status == EnrolmentStatus.ENROLLED
+                        else _("You passed the seat on."))
     await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
                       clock=clock, new=True,
                       note=_("The seat is yours ✅") if enrolment.status == EnrolmentStatus.ENROLLED
@@ -332,6 +339,7 @@ async def on_coming(
     await course_sessions.confirm_coming(session, user=user, clock=clock,
                                          session_id=callback_data.id)
     await callback.answer()
+    await mark_answered(callback, _("✅ You said you are coming."))
     await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
                       clock=clock, new=True, note=_("Thank you, see you there! 👋"))
 

@@ -4,10 +4,12 @@ the buttons of the messages the course services queue in the outbox."""
 from __future__ import annotations
 
 import html
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
@@ -151,3 +153,18 @@ async def drop_buttons(callback: CallbackQuery) -> None:
     message too old to edit keeps them (they are re-checked when pressed anyway)."""
     if isinstance(callback.message, Message):
         await callback.message.edit_reply_markup(reply_markup=None)
+
+
+async def mark_answered(callback: CallbackQuery, answer: str) -> None:
+    """Write `answer` under the question the pressed message asked (a reminder's "are you
+    coming?", an offer's "do you want it?") and take its buttons off, so that scrolling
+    back shows what was said and offers nothing stale. Only the message that carries the
+    pressed button is changed; one too old to edit keeps its buttons (re-checked anyway)."""
+    pressed = callback.message
+    if not isinstance(pressed, Message) or pressed.text is None:
+        return
+    rows = pressed.reply_markup.inline_keyboard if pressed.reply_markup else []
+    if not any(b.callback_data == callback.data for row in rows for b in row):
+        return
+    with suppress(TelegramBadRequest):  # "not modified" (a double tap) or too old
+        await pressed.edit_text(pressed.html_text + "\n\n" + answer, reply_markup=None)

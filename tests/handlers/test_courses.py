@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from bot.callback_data import LessonAction, LessonCb, OrderAction, OrderCb
 from bot.callback_data.courses import CourseAction, CourseCb, MarkCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
+from emulator import ChatMessage
 from models.courses import (
     Category,
     CourseOrder,
@@ -23,10 +24,15 @@ from models.courses import (
 )
 from models.outbox import OutboxMessage
 from models.users import Role
+from scheduler.outbox import OutboxSender
 from services import course_sessions, courses
 from services.clock import ManualClock
 from tests.factories import make_community
 from tests.handlers.conftest import Harness, Person, member, rows, user_of
+from tests.handlers.test_broadcasts import sender
+from tests.scheduler.conftest import wait_until
+
+__all__ = ["sender"]  # the outbox sender fixture
 
 
 def outbox_button(message: OutboxMessage, label: str) -> str:
@@ -704,3 +710,68 @@ async def test_a_double_tap_on_the_last_step_of_an_order_files_it_once(
     assert len(mine) == 1
     assert len(await rows(session, CourseOrder)) == 2  # Bob's and Ann's
     assert ann.last.startswith("Your order is in ✅")  # both taps answer the same
+
+
+def message_with(person: Person, words: str) -> ChatMessage:
+    """The person's newest message from the bot that has `words` in it."""
+    return next(m for m in reversed(person.handle.bot_messages) if words in m.content)
+
+
+async def delivered(person: Person, words: str, sender: OutboxSender) -> None:
+    """Wait for the outbox to bring the person a message with `words` in it."""
+    sender.kick()
+
+    async def arrived() -> bool:
+        return any(words in m.content for m in person.handle.bot_messages)
+
+    await wait_until(arrived)
+
+
+async def test_an_answered_reminder_or_offer_shows_the_answer_and_no_buttons(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender
+) -> None:
+    """Issue 14: a message whose question has been answered shows the answer, with no live
+    buttons, so scrolling back never misleads."""
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    dee, _d = await member(harness, session, clock, home, 3003, "Dee")
+    bob, _b = await member(harness, session, clock, home, 3004, "Bob")
+    cy, _c = await member(harness, session, clock, home, 3005, "Cy")
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=2), minutes=60, venue="Garden", capacity=2,
+        buttons=OUTBOX_KEYBOARDS.courses)
+    sid = lesson.id or 0
+    for person, action in ((ann, LessonAction.ENROL), (dee, LessonAction.ENROL),
+                           (bob, LessonAction.WAITLIST), (cy, LessonAction.WAITLIST)):
+        await person.send("/menu")
+        await person.forge(LessonCb(action=action, id=sid).pack())
+
+    clock.set(lesson.starts_at - timedelta(hours=24))
+    for person in (ann, dee):
+        await delivered(person, "⏰ Reminder", sender)
+    await ann.press("✅ I'm coming")
+    reminder = message_with(ann, "⏰ Reminder")
+    assert reminder.inline_keyboard == []
+    assert reminder.content.endswith("✅ You said you are coming.")
+    await dee.press("❌ I can't come")
+    reminder = message_with(dee, "⏰ Reminder")
+    assert reminder.inline_keyboard == []
+    assert reminder.content.endswith("❌ You said you can't come; your seat is free for "
+                                     "someone else.")
+
+    # Bob is offered Dee's seat and says no; Cy is offered it and takes it.
+    await delivered(bob, "A seat has come free", sender)
+    await bob.press("No, thanks")
+    offer = message_with(bob, "A seat has come free")
+    assert offer.inline_keyboard == []
+    assert offer.content.endswith("You passed the seat on.")
+    await delivered(cy, "A seat has come free", sender)
+    await cy.press("✅ Yes, I'll take the seat")
+    offer = message_with(cy, "A seat has come free")
+    assert offer.inline_keyboard == []
+    assert offer.content.endswith("✅ You took the seat.")
+    assert "The seat is yours ✅" in cy.last
