@@ -88,7 +88,6 @@ CHECK_IN_OPENS = timedelta(hours=1)  # before the start
 CHECK_IN_CLOSES = timedelta(minutes=30)  # after the end
 SCHEDULE_AHEAD = timedelta(days=180)
 ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.OFFERED, EnrolmentStatus.WAITING)
-WHEN_FORMAT = "%Y-%m-%d %H:%M"
 
 
 # --- The outbox's groups and dedupe keys of every course message, in one place ---------
@@ -171,9 +170,6 @@ async def _withdraw(
         .values(status=OutboxStatus.CANCELLED, dedupe_key=None)
         .execution_options(synchronize_session=False))
 
-
-def when_text(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime(WHEN_FORMAT)
 
 
 def ends_at(lesson: Lesson) -> datetime:
@@ -282,7 +278,7 @@ async def schedule_session(
                 user_id=uid, kind=OutboxKind.COURSE_NEWS,
                 key=N_("🎉 The course you asked for is on!\n“{title}”\n🕒 {when}\n📍 {venue}\n"
                        "Seats: {capacity}. Press Enrol to take one."),
-                params={"title": title, "when": when_text(starts_at, zone), "venue": venue,
+                params={"title": title, "when": outbox.moment(starts_at, zone), "venue": venue,
                         "capacity": capacity},
                 keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
                 dedupe_key=news_key(lesson.id, uid)) for uid in dict.fromkeys(people)])
@@ -337,7 +333,7 @@ async def move_session(
             rows.append(Outgoing(
                 user_id=enrolment.user_id, kind=OutboxKind.STATUS,
                 key=N_("🔁 “{title}” has moved.\nNew time: {when}\n📍 {venue}"),
-                params={"title": lesson.title, "when": when_text(starts_at, zone),
+                params={"title": lesson.title, "when": outbox.moment(starts_at, zone),
                         "venue": lesson.venue},
                 group=news_group(lesson.id),
                 dedupe_key=moved_key(lesson.id, enrolment.user_id, starts_at)))
@@ -381,7 +377,7 @@ async def cancel_session(
         await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
             user_id=e.user_id, kind=OutboxKind.STATUS,
             key=N_("❌ “{title}” on {when} has been cancelled. Sorry!"),
-            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
+            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone)},
             dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in await _active(session,
                                                                                   lesson.id)])
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
@@ -414,7 +410,7 @@ def _reminders(
         rows.append(Outgoing(
             user_id=user_id, kind=OutboxKind.REMINDER,
             key=N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\nAre you coming?"),
-            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
+            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
                     "venue": lesson.venue},
             keyboard=buttons.reminder(lesson.id), not_before=at,
             group=reminder_group(lesson.id), dedupe_key=reminder_key(lesson, user_id, h)))
@@ -537,8 +533,8 @@ async def _offer_next(
             user_id=enrolment.user_id, kind=OutboxKind.STATUS,
             key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
                    "It is kept for you until {deadline}. Do you want it?"),
-            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
-                    "venue": lesson.venue, "deadline": when_text(deadline, zone)},
+            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
+                    "venue": lesson.venue, "deadline": outbox.moment(deadline, zone)},
             keyboard=buttons.offer(lesson.id), priority=1, group=news_group(lesson.id),
             dedupe_key=offer_key(enrolment.id, deadline)))
     await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
@@ -604,7 +600,7 @@ async def expire_offers(
                     key=N_("The seat kept for you at “{title}” ({when}) has gone to the next "
                            "person, as there was no answer in time. You can go back on the "
                            "waiting list, at its end."),
-                    params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
+                    params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone)},
                     keyboard=buttons.rejoin(session_id), group=news_group(session_id),
                     dedupe_key=lapsed_key(enrolment.id, now),
                     notify=notify)
@@ -659,7 +655,7 @@ async def remind_teachers(
                 session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
                 key=N_("⏰ You teach “{title}” at {when}, {venue}.\nEnrolled: {enrolled} of "
                        "{capacity}. Waiting list: {waiting}."),
-                params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
+                params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
                         "venue": lesson.venue, "enrolled": enrolled,
                         "capacity": lesson.capacity, "waiting": waiting},
                 group=reminder_group(lesson.id),

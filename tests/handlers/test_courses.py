@@ -24,7 +24,7 @@ from models.courses import (
 )
 from models.outbox import OutboxMessage
 from models.users import Role
-from scheduler.outbox import OutboxSender
+from scheduler.outbox import OutboxSender, say
 from services import course_sessions, courses
 from services.clock import ManualClock
 from tests.factories import make_community
@@ -349,7 +349,7 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     mine = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ann_access.user_id,
                       col(OutboxMessage.status) == "pending")
     moved = [m for m in mine if m.key and "has moved" in m.key]
-    assert moved and moved[0].params["when"] == "2026-03-05 11:00"
+    assert moved and say(moved[0].params["when"], locale="en", now=None) == "Thu 5 Mar, 11:00 am"
     [lesson] = await rows(session, Lesson)
     assert sorted(m.not_before for m in mine if m.kind == "reminder") == [
         lesson.starts_at - timedelta(hours=24), lesson.starts_at - timedelta(hours=2)]
@@ -614,7 +614,7 @@ async def test_an_offer_made_in_quiet_hours_keeps_its_full_window_from_the_morni
     assert offer.offered_until == datetime(2026, 3, 3, 20, 0, tzinfo=zone)
     [message] = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == bob_access.user_id,
                            col(OutboxMessage.dedupe_key).like("c:offer:%"))
-    assert message.params["deadline"].endswith("20:00")
+    assert say(message.params["deadline"], locale="en", now=None) == "Tue 3 Mar, 8:00 pm"
 
     # Tomorrow at 18:00: 12 hours from 08:00 would not end 2 hours before the start, so
     # nobody is offered the seat; it is open to the first who taps, Bob among them.
