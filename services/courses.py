@@ -384,6 +384,22 @@ async def list_courses(
     return Page(items=list(rows.scalars().all()), page=page, pages=pages)
 
 
+async def schedulable_courses(
+    session: AsyncSession, *, access: Access, community_id: int, limit: int = 30
+) -> list[Course]:
+    """The community's approved courses this person may schedule a session of: their own,
+    or, for its staff, every one."""
+    where: list[Any] = [col(Course.community_id) == community_id,
+                        col(Course.status) == CourseStatus.APPROVED]
+    if not access.can_manage(community_id):
+        if community_id not in access.teacher_of:
+            raise NotAllowed(f"not a teacher of {community_id}")
+        where.append(col(Course.teacher_id) == access.user_id)
+    rows = await session.execute(select(Course).where(*where)
+                                 .order_by(col(Course.title), col(Course.id)).limit(limit))
+    return list(rows.scalars().all())
+
+
 async def pending_courses(session: AsyncSession, *, access: Access) -> list[Course]:
     """Offered courses waiting for this staff member's decision."""
     where: list[Any] = [col(Course.status) == CourseStatus.PENDING]

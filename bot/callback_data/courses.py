@@ -117,6 +117,7 @@ class LessonAction(StrEnum):
     CANCEL_OK = "xk"
     RATINGS = "g"
     NEW = "nw"          # schedule a session of course `id`
+    PLAN = "pl"         # teacher: schedule one of my courses (the community, then the course)
 
 
 class LessonCb(CallbackData, prefix="cs"):

@@ -225,6 +225,8 @@ async def on_teaching(callback: CallbackQuery, access: Access, session: AsyncSes
     lessons = await course_sessions.teacher_sessions(session, clock=clock,
                                                      teacher_id=access.user_id)
     builder = InlineKeyboardBuilder()
+    builder.button(text=_("🗓 Schedule one of my courses"),
+                   callback_data=LessonCb(action=LessonAction.PLAN))
     for order in await course_orders.taken_by(session, teacher_id=access.user_id):
         builder.button(text=_("🗓 Schedule: {topic}").format(topic=order.topic),
                        callback_data=OrderCb(action=OrderAction.SCHEDULE, id=order.id or 0))

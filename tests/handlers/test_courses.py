@@ -16,6 +16,7 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from emulator import ChatMessage
 from models.courses import (
     Category,
+    Course,
     CourseOrder,
     Enrolment,
     EnrolmentStatus,
@@ -27,7 +28,7 @@ from models.users import Role
 from scheduler.outbox import OutboxSender, say
 from services import course_sessions, courses
 from services.clock import ManualClock
-from tests.factories import make_community
+from tests.factories import grant, make_community
 from tests.handlers.conftest import Harness, Person, member, rows, user_of
 from tests.handlers.test_broadcasts import sender
 from tests.scheduler.conftest import wait_until
@@ -775,3 +776,50 @@ async def test_an_answered_reminder_or_offer_shows_the_answer_and_no_buttons(
     assert offer.inline_keyboard == []
     assert offer.content.endswith("✅ You took the seat.")
     assert "The seat is yours ✅" in cy.last
+
+
+async def test_a_teacher_in_two_communities_offers_and_schedules_in_the_one_they_choose(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 16 #3: a teacher of two communities offered and scheduled into their home one
+    without a word."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    happy = await make_community(session, clock, "Happy Lane")
+    teacher, _t = await member(harness, session, clock, sunny, 3001, "Teacher", Role.TEACHER)
+    await grant(session, clock, await user_of(session, teacher), Role.TEACHER, happy)
+    _staff, happy_staff = await member(harness, session, clock, happy, 3002, "Staff",
+                                       Role.STAFF)
+
+    await teacher.tap("📚 Courses")
+    await teacher.press("➕ Offer a course")
+    assert "Which community?" in teacher.last
+    await teacher.press("Happy Lane")
+    await teacher.press("🏃 Sports and fitness")
+    await teacher.send("Tai chi")
+    await teacher.send("Slow and gentle, for every age.")
+    [course] = await rows(session, Course)
+    assert course.community_id == happy.id
+    await courses.review_course(session, access=happy_staff, clock=clock,
+                                course_id=course.id or 0, approve=True)
+
+    await teacher.tap("📚 Courses")
+    await teacher.press("🧑‍🏫 My teaching")
+    await teacher.press("🗓 Schedule one of my courses")
+    assert "Which community?" in teacher.last
+    await teacher.press("Happy Lane")
+    await teacher.press("Tai chi")
+    await teacher.press("Tomorrow")
+    await teacher.press("10:00 am")
+    await teacher.press("60 min")
+    await teacher.send("Happy Lane hall")
+    await teacher.press("20")
+    assert "🏠 Happy Lane" in teacher.last  # the confirmation names the community
+    await teacher.press("✅ Yes, that's right")
+    [lesson] = await rows(session, Lesson)
+    assert lesson.community_id == happy.id
+
+    # Next time the choice comes first, with a star.
+    await teacher.tap("📚 Courses")
+    await teacher.press("🧑‍🏫 My teaching")
+    await teacher.press("🗓 Schedule one of my courses")
+    assert "⭐ Happy Lane" in teacher.handle.last_bot_message.button_labels  # type: ignore[union-attr]
