@@ -29,13 +29,20 @@ from models.courses import (
     TimeOfDay,
 )
 from models.db import write
-from models.outbox import OutboxKind
+from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import User
 from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
-from services.course_sessions import alert_key, taken_key, withdrawn_key
+from services.course_sessions import (
+    alert_key,
+    given_key,
+    released_key,
+    taken_key,
+    withdraw,
+    withdrawn_key,
+)
 from services.courses import (
     PER_PAGE,
     AlreadyBacked,
@@ -264,11 +271,13 @@ async def has_backed(session: AsyncSession, *, order_id: int, user_id: int) -> b
 
 async def take_order(
     session: AsyncSession, *, access: Access, clock: Clock, order_id: int,
-    teacher_id: int | None = None, notify: Notify | None = None,
+    teacher_id: int | None = None, buttons: Buttons | None = None,
+    notify: Notify | None = None,
 ) -> CourseOrder:
     """A teacher takes an open order; when two tap together exactly one wins.
 
-    Staff may take it on behalf of one of the community's teachers (`teacher_id`).
+    Staff may take it on behalf of one of the community's teachers (`teacher_id`), who is
+    told (with a button to the order, given `buttons`).
     The claim is one conditional UPDATE (status still open), so the loser sees
     OrderClosed("taken").
     """
@@ -296,7 +305,14 @@ async def take_order(
             session, clock=clock, user_id=order.user_id, kind=OutboxKind.STATUS,
             key=N_("👩‍🏫 A teacher has taken your order “{topic}”. You will hear when a "
                    "session is scheduled."), params={"topic": order.topic},
-            dedupe_key=taken_key(order_id), notify=notify)
+            dedupe_key=taken_key(order_id, now), notify=notify)
+        if teacher != access.user_id:
+            await outbox.queue(
+                session, clock=clock, user_id=teacher, kind=OutboxKind.STATUS,
+                key=N_("🧑‍🏫 Staff have given you the order “{topic}”. Please schedule a "
+                       "session for it, or give it back."), params={"topic": order.topic},
+                keyboard=buttons.order(order_id) if buttons is not None else None,
+                dedupe_key=given_key(order_id, now), notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="order.take",
                      community_id=order.community_id, order_id=order_id, teacher_id=teacher)
     await session.refresh(order)
@@ -304,9 +320,12 @@ async def take_order(
 
 
 async def release_order(
-    session: AsyncSession, *, access: Access, clock: Clock, order_id: int
+    session: AsyncSession, *, access: Access, clock: Clock, order_id: int,
+    notify: Notify | None = None,
 ) -> CourseOrder:
-    """The teacher who took an order gives it back (staff may too): open again."""
+    """The teacher who took an order gives it back (staff may too): open again. The
+    resident's "a teacher has taken your order" is withdrawn if it has not gone out yet,
+    else they are told it is open again."""
     async with write(session):
         order = await _locked_order(session, order_id)
         if order is None:
@@ -315,6 +334,20 @@ async def release_order(
             raise NotTeacherHere("not the teacher of this order")
         if order.status != OrderStatus.TAKEN:
             raise OrderClosed(order.status)
+        if order.taken_at is not None:
+            taken = taken_key(order_id, order.taken_at)
+            told = (await session.execute(select(col(OutboxMessage.id)).where(
+                col(OutboxMessage.dedupe_key) == taken,
+                col(OutboxMessage.status).in_([OutboxStatus.SENT, OutboxStatus.SENDING]))
+            )).first() is not None
+            await withdraw(session, dedupe_key=taken)
+            await withdraw(session, dedupe_key=given_key(order_id, order.taken_at))
+            if told:
+                await outbox.queue(
+                    session, clock=clock, user_id=order.user_id, kind=OutboxKind.STATUS,
+                    key=N_("↩️ The teacher cannot teach it after all: your order “{topic}” is "
+                           "open again for other teachers."), params={"topic": order.topic},
+                    dedupe_key=released_key(order_id, order.taken_at), notify=notify)
         order.status, order.taken_by, order.taken_at = OrderStatus.OPEN, None, None
         session.add(order)
         audit.record(session, clock=clock, actor_id=access.user_id, action="order.release",

@@ -146,11 +146,27 @@ def withdrawn_key(order_id: int, user_id: int) -> str:
     return f"c:wd:{order_id}:{user_id}"
 
 
-def taken_key(order_id: int) -> str:
-    return f"c:taken:{order_id}"
+def taken_key(order_id: int, taken_at: datetime) -> str:
+    """Each time an order is taken is news of its own (one handed back may be taken again)."""
+    return f"c:taken:{order_id}:{int(taken_at.timestamp())}"
 
 
-async def _withdraw(
+def given_key(order_id: int, taken_at: datetime) -> str:
+    """A teacher told that staff handed them an order."""
+    return f"c:given:{order_id}:{int(taken_at.timestamp())}"
+
+
+def released_key(order_id: int, taken_at: datetime) -> str:
+    """The resident told that the teacher who took their order handed it back."""
+    return f"c:back:{order_id}:{int(taken_at.timestamp())}"
+
+
+def assigned_key(lesson_id: int) -> str:
+    """A teacher told that staff scheduled a session for them to teach."""
+    return f"c:assign:{lesson_id}"
+
+
+async def withdraw(
     session: AsyncSession, *, group: str | None = None, dedupe_key: str | None = None,
     user_id: int | None = None,
 ) -> None:
@@ -282,6 +298,16 @@ async def schedule_session(
                         "capacity": capacity},
                 keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
                 dedupe_key=news_key(lesson.id, uid)) for uid in dict.fromkeys(people)])
+        if teacher_id != access.user_id:  # staff scheduled it for them: they are told
+            zone = await zone_of(session, community_id)
+            await outbox.queue(
+                session, clock=clock, user_id=teacher_id, kind=OutboxKind.STATUS,
+                key=N_("🗓 A session of “{title}” has been scheduled for you to teach.\n"
+                       "🕒 {when}\n📍 {venue}\nSeats: {capacity}"),
+                params={"title": title, "when": outbox.moment(starts_at, zone), "venue": venue,
+                        "capacity": capacity},
+                keyboard=buttons.lesson(lesson.id), group=news_group(lesson.id),
+                dedupe_key=assigned_key(lesson.id), notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
                      community_id=community_id, session_id=lesson.id, order_id=order_id)
         return lesson
@@ -322,7 +348,7 @@ async def move_session(
         lesson.starts_at = starts_at
         session.add(lesson)
         assert lesson.id is not None
-        await _withdraw(session, group=reminder_group(lesson.id))
+        await withdraw(session, group=reminder_group(lesson.id))
         zone = await zone_of(session, lesson.community_id)
         rules = await get_rules(session, community_id=lesson.community_id)
         rows = []
@@ -371,8 +397,8 @@ async def cancel_session(
                 update(CourseOrder).where(col(CourseOrder.id) == lesson.order_id,
                                           col(CourseOrder.status) == OrderStatus.SCHEDULED)
                 .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
-        await _withdraw(session, group=reminder_group(lesson.id))
-        await _withdraw(session, group=news_group(lesson.id))
+        await withdraw(session, group=reminder_group(lesson.id))
+        await withdraw(session, group=news_group(lesson.id))
         zone = await zone_of(session, lesson.community_id)
         await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
             user_id=e.user_id, kind=OutboxKind.STATUS,
@@ -429,7 +455,7 @@ async def _queue_reminders(
 
 async def _cancel_reminders(session: AsyncSession, *, session_id: int, user_id: int) -> None:
     """Withdraw one person's pending reminders of a session (whatever hours they were for)."""
-    await _withdraw(session, group=reminder_group(session_id), user_id=user_id)
+    await withdraw(session, group=reminder_group(session_id), user_id=user_id)
 
 
 async def enrol(
@@ -742,7 +768,7 @@ async def mark_attendance(
                               buttons=buttons, notify=notify)
         elif not present and enrolment.attended_at is not None:
             enrolment.attended_at = None
-            await _withdraw(session, dedupe_key=rate_key(session_id, user_id))
+            await withdraw(session, dedupe_key=rate_key(session_id, user_id))
         enrolment.updated_at = clock.now()
         session.add(enrolment)
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.attendance",

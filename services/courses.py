@@ -69,6 +69,10 @@ class Buttons(Protocol):
         """1–5 stars after a session."""
         ...
 
+    def lesson(self, lesson_id: int) -> Keyboard:
+        """👀 Open the session (for its teacher)."""
+        ...
+
     def rejoin(self, lesson_id: int) -> Keyboard:
         """🕒 Put me back on the list, when an offer lapsed."""
         ...

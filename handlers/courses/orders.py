@@ -447,9 +447,11 @@ async def on_take(
 
 @router.callback_query(OrderCb.filter(F.action == OrderAction.RELEASE))
 async def on_release(callback: CallbackQuery, callback_data: OrderCb, user: User,
-                     access: Access, session: AsyncSession, clock: Clock) -> None:
-    """↩️ Give the order back: open again for other teachers."""
+                     access: Access, session: AsyncSession, clock: Clock,
+                     outbox_notify: Notify | None = None) -> None:
+    """↩️ Give the order back: open again for other teachers (the resident told, if they
+    heard it was taken)."""
     order = await course_orders.release_order(session, access=access, clock=clock,
-                                              order_id=callback_data.id)
+                                              order_id=callback_data.id, notify=outbox_notify)
     await _after(callback, _("The order is open again for other teachers."), order, user,
                  access, session)

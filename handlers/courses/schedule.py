@@ -225,6 +225,7 @@ async def on_give_to(
         order = await course_orders.take_order(session, access=access, clock=clock,
                                                order_id=order.id or 0,
                                                teacher_id=callback_data.teacher_id,
+                                               buttons=OUTBOX_KEYBOARDS.courses,
                                                notify=outbox_notify)
     except (NotFound, NotAllowed, OrderClosed):
         await answer_out_of_date(callback, use_menu=True)

@@ -823,3 +823,59 @@ async def test_a_teacher_in_two_communities_offers_and_schedules_in_the_one_they
     await teacher.press("🧑‍🏫 My teaching")
     await teacher.press("🗓 Schedule one of my courses")
     assert "⭐ Happy Lane" in teacher.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+
+
+async def test_a_teacher_hears_of_what_staff_give_them_and_a_handed_back_order_is_untold(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender
+) -> None:
+    """Issue 16 #9: a teacher was never told when staff handed them an order or scheduled
+    a session for them; a resident whose order was handed back still read "a teacher took
+    your order"."""
+    home = await make_community(session, clock, "Sunny Court")
+    staff, _s = await member(harness, session, clock, home, 3001, "Staff", Role.STAFF)
+    teacher, _t = await member(harness, session, clock, home, 3002, "Teacher Sun",
+                               Role.TEACHER)
+    ann, _a = await member(harness, session, clock, home, 3003, "Ann")
+    for topic in ("Tai chi", "Paper cutting"):
+        await ann.tap("📚 Courses")
+        await ann.press("🙋 Order a course")
+        await ann.send(topic)
+        await ann.press("🎨 Arts")
+        await ann.press("Any day is fine")
+        await ann.press("Morning")
+        await ann.press("about 5")
+
+    # Staff give the first to the teacher and schedule it for them.
+    await staff.tap("📚 Courses")
+    await staff.press("👥 Neighbours' orders")
+    await staff.press("Tai chi · 👍 0")
+    await staff.press("🧑‍🏫 Give it to a teacher")
+    await staff.press("Teacher Sun")
+    await delivered(teacher, "Staff have given you the order “Tai chi”", sender)
+    await staff.press("Tomorrow")
+    await staff.press("10:00 am")
+    await staff.press("60 min")
+    await staff.send("Garden")
+    await staff.press("20")
+    await staff.press("✅ Yes, that's right")
+    await delivered(teacher, "A session of “Tai chi” has been scheduled for you to teach",
+                    sender)
+    assert "👀 Open the session" in message_with(teacher, "scheduled for you").button_labels
+
+    # The teacher takes the second and hands it back: Ann is told it is open again.
+    await teacher.tap("📚 Courses")
+    await teacher.press("✋ Orders I can teach")
+    await teacher.press("Paper cutting · 👍 0")
+    await teacher.press("✋ I'll teach it")
+    await delivered(ann, "A teacher has taken your order “Paper cutting”", sender)
+    await teacher.press("↩️ Give the order back")
+    await delivered(ann, "“Paper cutting” is open again", sender)
+    # Taken again: Ann hears it again (the first notice's key does not swallow it).
+    await teacher.press("✋ I'll teach it")
+    sender.kick()
+
+    async def told_twice() -> bool:
+        return sum("A teacher has taken your order “Paper cutting”" in m.content
+                   for m in ann.handle.bot_messages) == 2
+
+    await wait_until(told_twice)

@@ -467,7 +467,7 @@ async def test_teacher_is_reminded_with_the_headcount(
     clock.set(lesson.starts_at - timedelta(hours=23))
     assert await course_sessions.remind_teachers(session, clock=clock) == 1
     assert await course_sessions.remind_teachers(session, clock=clock) == 0
-    [row] = await pending(session, user_id=world.teacher_user.id)
+    [row] = await pending(session, user_id=world.teacher_user.id, kind="reminder")
     assert row.params["enrolled"] == 3 and row.params["capacity"] == 5
 
 
