@@ -77,6 +77,7 @@ from services.courses import (
     clean_text,
     get_rules,
     is_member,
+    normalise,
 )
 from services.errors import InvalidInput, NotAllowed, NotTeacherOrStaff
 from services.outbox import N_, Notify, Outgoing
@@ -311,6 +312,45 @@ async def schedule_session(
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
                      community_id=community_id, session_id=lesson.id, order_id=order_id)
         return lesson
+
+
+@dataclass(frozen=True)
+class Clashes:
+    """Sessions a new one would overlap: in the same venue, or taught by the same teacher
+    (anywhere). Staff are warned and may go ahead."""
+
+    venue: list[Lesson]
+    teacher: list[Lesson]
+    teacher_user: User | None  # whom `teacher` is about, to name them
+
+    def __bool__(self) -> bool:
+        return bool(self.venue or self.teacher)
+
+
+LONGEST = timedelta(minutes=MINUTES_RANGE[1])
+
+
+async def clashes(
+    session: AsyncSession, *, community_id: int, teacher_id: int | None, starts_at: datetime,
+    minutes: int, venue: str, exclude: int | None = None,
+) -> Clashes:
+    """The scheduled sessions that overlap [starts_at, +minutes): in this community's
+    `venue` (spaces and case aside), or with this teacher."""
+    ends = starts_at + timedelta(minutes=minutes)
+    where = [col(Lesson.status) == LessonStatus.SCHEDULED,
+             col(Lesson.starts_at) < ends, col(Lesson.starts_at) > starts_at - LONGEST]
+    if exclude is not None:
+        where.append(col(Lesson.id) != exclude)
+    near = (await session.execute(select(Lesson).where(*where)
+                                  .order_by(col(Lesson.starts_at), col(Lesson.id)))).scalars()
+    overlapping = [lesson for lesson in near if ends_at(lesson) > starts_at]
+    place = normalise(venue)
+    return Clashes(
+        venue=[lesson for lesson in overlapping if lesson.community_id == community_id
+               and normalise(lesson.venue) == place],
+        teacher=[lesson for lesson in overlapping
+                 if teacher_id is not None and lesson.teacher_id == teacher_id],
+        teacher_user=await session.get(User, teacher_id) if teacher_id is not None else None)
 
 
 async def _backers(session: AsyncSession, order_id: int) -> list[int]:

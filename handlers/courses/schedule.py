@@ -65,7 +65,14 @@ from bot.keyboards.dates import (
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
-from handlers.courses.texts import drop_buttons, home_markup, person, session_text, when
+from handlers.courses.texts import (
+    clash_lines,
+    drop_buttons,
+    home_markup,
+    person,
+    session_text,
+    when,
+)
 from handlers.scope import ask_community, chosen
 from models.courses import Category, CourseOrder, CourseStatus, Lesson, OrderStatus
 from services import communities, course_orders, course_sessions, courses
@@ -420,12 +427,16 @@ async def ask_confirm(event: CallbackQuery | Message, state: FSMContext,
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Yes, that's right"), callback_data=ConfirmCb())
     community = await communities.get_community(session, community_id=draft.community_id)
+    warnings = clash_lines(await course_sessions.clashes(
+        session, community_id=draft.community_id, teacher_id=draft.teacher_id,
+        starts_at=draft.starts_at, minutes=draft.minutes, venue=draft.venue), zone)
     await send(event, _("Please check:\n📚 {title}\n🕒 {when}, {minutes} min\n"
                         "📍 {venue}\nSeats: {capacity}").format(
         title=html.escape(draft.title), when=when(draft.starts_at, zone),
         minutes=draft.minutes,
         venue=html.escape(draft.venue), capacity=draft.capacity)
-        + "\n" + _("🏠 {community}").format(community=html.escape(community.name)),
+        + "\n" + _("🏠 {community}").format(community=html.escape(community.name))
+        + ("\n\n" + warnings if warnings else ""),
         reply_markup=builder.as_markup())
 
 

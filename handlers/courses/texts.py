@@ -24,9 +24,10 @@ from bot.callback_data import (
 from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.screens import drop_buttons as drop_buttons  # re-exported for the course screens
-from bot.when import say_moment
+from bot.when import say_moment, say_time
 from models.courses import Category, CourseOrder, EnrolmentStatus, Lesson, TimeOfDay
 from models.users import User
+from services import course_sessions
 from services.access import Access
 
 CATEGORY_LABELS: dict[Category, str] = {
@@ -161,3 +162,24 @@ async def mark_answered(callback: CallbackQuery, answer: str) -> None:
         return
     with suppress(TelegramBadRequest):  # "not modified" (a double tap) or too old
         await pressed.edit_text(pressed.html_text + "\n\n" + answer, reply_markup=None)
+
+
+def clash_lines(found: course_sessions.Clashes, zone: ZoneInfo) -> str:
+    """The warnings of a double booking, for a confirmation screen ("" when none): staff
+    may still go ahead."""
+    if not found:
+        return ""
+
+    def span(lesson: Lesson) -> str:
+        start = say_time(lesson.starts_at.astimezone(zone))
+        return f"{start}–{say_time(course_sessions.ends_at(lesson).astimezone(zone))}"
+
+    lines = [_("⚠️ {venue} is already booked then: “{title}”, {span}.").format(
+        venue=html.escape(lesson.venue), title=html.escape(lesson.title), span=span(lesson))
+        for lesson in found.venue]
+    name = person(found.teacher_user) if found.teacher_user else ""
+    lines += [_("⚠️ {teacher} teaches “{title}” at {venue} then, {span}.").format(
+        teacher=name, title=html.escape(lesson.title), venue=html.escape(lesson.venue),
+        span=span(lesson)) for lesson in found.teacher]
+    lines.append(_("You can still go ahead."))
+    return "\n".join(lines)

@@ -879,3 +879,58 @@ async def test_a_teacher_hears_of_what_staff_give_them_and_a_handed_back_order_i
                    for m in ann.handle.bot_messages) == 2
 
     await wait_until(told_twice)
+
+
+async def test_a_double_booking_is_warned_of_on_the_confirmation_and_may_go_ahead(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 16 #10: one venue twice at once, or one teacher in two places, went unsaid."""
+    zone = ZoneInfo("Asia/Shanghai")
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Liu",
+                                       Role.STAFF)
+    _t, teacher_access = await member(harness, session, clock, home, 3002, "Sun", Role.TEACHER)
+    tomorrow_ten = datetime(2026, 3, 3, 10, 0, tzinfo=zone)
+    for teacher, venue, title in ((staff_access, "Garden", "Tai chi"),
+                                  (teacher_access, "Hall", "Erhu")):
+        await course_sessions.schedule_session(
+            session, access=staff_access, clock=clock, community_id=home.id or 0,
+            teacher_id=teacher.user_id, title=title, category=Category.ARTS,
+            starts_at=tomorrow_ten, minutes=90, venue=venue, capacity=10,
+            buttons=OUTBOX_KEYBOARDS.courses)
+    course = await courses.offer_course(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        title="Paper cutting", description="", category=Category.ARTS, minutes=60)
+
+    await staff.send("/menu")
+    await staff.forge(LessonCb(action=LessonAction.NEW, id=course.id or 0).pack())
+    await staff.press("Tomorrow")
+    await staff.press("11:00 am")  # Tai chi and Erhu run until 11:30
+    await staff.press("60 min")
+    await staff.send("  hall ")
+    await staff.press("20")
+    assert "⚠️ Hall is already booked then: “Erhu”, 10:00 am–11:30 am." in staff.last
+    assert "⚠️ Liu teaches “Tai chi” at Garden then, 10:00 am–11:30 am." in staff.last
+    assert "You can still go ahead." in staff.last
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Scheduled ✅")
+    assert len(await rows(session, Lesson)) == 3
+
+    # At noon both are free: no warning.
+    await staff.forge(LessonCb(action=LessonAction.NEW, id=course.id or 0).pack())
+    await staff.press("Tomorrow")
+    await staff.press("2:00 pm")
+    await staff.press("60 min")
+    await staff.send("Hall")
+    await staff.press("20")
+    assert "⚠️" not in staff.last
+
+    # Moving Erhu an hour later puts it in the hall with Paper cutting: said, not refused.
+    erhu = next(x for x in await rows(session, Lesson) if x.title == "Erhu")
+    await staff.forge(LessonCb(action=LessonAction.MOVE, id=erhu.id or 0).pack())
+    await staff.press("Tomorrow")
+    await staff.press("11:30 am")
+    assert "⚠️ hall is already booked then: “Paper cutting”, 11:00 am–12:00 pm." in staff.last
+    assert "Erhu”, 10:00" not in staff.last  # not a clash with itself
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Moved ✅")
