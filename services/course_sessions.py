@@ -15,7 +15,8 @@ The rules, in one place:
   after their quiet hours if it is made in them. Confirm takes it; no answer
   (the `expire_offers` sweep) or "no thanks" passes it on. Where the window
   would not end 2 h before the start, no offer is made: the freed seat is
-  simply open, and the first to tap Enrol (waitlisted people included) gets it.
+  simply open, the people waiting are told so, and the first to tap Enrol
+  (waitlisted people included) gets it.
 - A seat holder gets reminders (the community's hours, 24 h and 2 h by
   default) with "I'm coming" / "I can't come"; the second frees the seat.
   Reminders share the outbox group `cs:<session>` and carry the start time in
@@ -103,6 +104,15 @@ def reminder_group(session_id: int) -> str:
 def news_group(session_id: int) -> str:
     """Announcements and waitlist offers: cancelled when the session is cancelled."""
     return f"cn:{session_id}"
+
+
+def open_group(session_id: int) -> str:
+    """"A seat is free, first to tap gets it": withdrawn once no seat is free again."""
+    return f"co:{session_id}"
+
+
+def open_key(lesson_id: int, user_id: int, now: datetime) -> str:
+    return f"c:open:{lesson_id}:{user_id}:{int(now.timestamp())}"
 
 
 def news_key(lesson_id: int, user_id: int) -> str:
@@ -439,6 +449,7 @@ async def cancel_session(
                 .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
         await withdraw(session, group=reminder_group(lesson.id))
         await withdraw(session, group=news_group(lesson.id))
+        await withdraw(session, group=open_group(lesson.id))
         zone = await zone_of(session, lesson.community_id)
         await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
             user_id=e.user_id, kind=OutboxKind.STATUS,
@@ -533,6 +544,8 @@ async def enrol(
         if status == EnrolmentStatus.ENROLLED:
             await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
                                    buttons=buttons, notify=notify)
+            if held + 1 >= lesson.capacity:  # no seat is free any more: nobody is told so
+                await withdraw(session, group=open_group(session_id))
         return enrolment
 
 
@@ -562,31 +575,33 @@ async def leave(
 
 async def _offer_next(
     session: AsyncSession, *, clock: Clock, lesson: Lesson, buttons: Buttons,
-    notify: Notify | None,
+    notify: Notify | None, announce: bool = True,
 ) -> None:
     """Offer every free seat to the next on the waitlist (the caller holds the lock).
 
     The offer is kept for the community's offer window from when it reaches the person (at
     the end of their quiet hours, if it is made in them). Where that window would not end
     2 hours before the start, no offer is made: the seat is open to whoever taps Enrol
-    first, the waiting list included."""
+    first, the waiting list included, and (with `announce`: a seat just given up) the
+    people waiting are told so."""
     assert lesson.id is not None
     now = clock.now()
     closes = lesson.starts_at - OFFER_CLOSES
-    if closes <= now or lesson.status != LessonStatus.SCHEDULED:
-        return  # too late for anyone to answer: the seat is open to whoever taps Enrol
+    if lesson.status != LessonStatus.SCHEDULED or lesson.starts_at <= now:
+        return
     await session.flush()
     free = lesson.capacity - await _held(session, lesson.id)
     if free <= 0:
         return
     waiting = (await session.execute(select(Enrolment).where(
         col(Enrolment.session_id) == lesson.id, col(Enrolment.status) == EnrolmentStatus.WAITING,
-    ).order_by(col(Enrolment.queued_at), col(Enrolment.id)).limit(free))).scalars().all()
+    ).order_by(col(Enrolment.queued_at), col(Enrolment.id)))).scalars().all()
     zone = await zone_of(session, lesson.community_id)
     window = timedelta(hours=(await get_rules(session,
                                               community_id=lesson.community_id)).offer_hours)
     rows = []
-    for enrolment in waiting:
+    offered = 0
+    for enrolment in waiting[:free] if closes > now else ():
         prefs = await get_preferences(session, user_id=enrolment.user_id)
         reaches = quiet_until(prefs, now, zone) or now
         deadline = reaches + window
@@ -595,6 +610,7 @@ async def _offer_next(
         enrolment.status, enrolment.offered_until = EnrolmentStatus.OFFERED, deadline
         enrolment.updated_at = now
         session.add(enrolment)
+        offered += 1
         rows.append(Outgoing(
             user_id=enrolment.user_id, kind=OutboxKind.STATUS,
             key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
@@ -603,6 +619,17 @@ async def _offer_next(
                     "venue": lesson.venue, "deadline": outbox.moment(deadline, zone)},
             keyboard=buttons.offer(lesson.id), priority=1, group=news_group(lesson.id),
             dedupe_key=offer_key(enrolment.id, deadline)))
+    if announce and offered < free:
+        rows.extend(Outgoing(
+            user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+            key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
+                   "It is too close to the start to keep it for anyone: the first to tap "
+                   "Enrol gets it."),
+            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
+                    "venue": lesson.venue},
+            keyboard=buttons.enrol(lesson.id), priority=1, group=open_group(lesson.id),
+            dedupe_key=open_key(lesson.id, enrolment.user_id, now))
+            for enrolment in waiting[offered:])
     await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
 
@@ -1122,9 +1149,9 @@ async def offer_free_seats(
     for session_id in found:
         async with write(session):
             lesson = await _locked(session, session_id or 0)
-            if lesson is not None:
+            if lesson is not None:  # (a seat nobody gave up today: not announced)
                 await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
-                                  notify=notify)
+                                  notify=notify, announce=False)
     return len(found)
 
 

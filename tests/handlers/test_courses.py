@@ -4,6 +4,7 @@ with buttons, enrolling, the waitlist, check-in by link, rating; forged and bad 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -934,3 +935,40 @@ async def test_a_double_booking_is_warned_of_on_the_confirmation_and_may_go_ahea
     assert "Erhu”, 10:00" not in staff.last  # not a clash with itself
     await staff.press("✅ Yes, that's right")
     assert staff.texts[-1].startswith("Moved ✅")
+
+
+async def test_a_seat_too_late_to_keep_is_announced_to_the_waiting_list_first_tap_wins(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #3's other half: where no offer's full window fits, the seat is open to
+    the first who taps, and the people waiting are told so (once the seat is gone again,
+    the notices not yet sent are withdrawn)."""
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
+    cy, cy_access = await member(harness, session, clock, home, 3004, "Cy")
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(hours=8), minutes=60, venue="Garden", capacity=1,
+        buttons=OUTBOX_KEYBOARDS.courses)
+    sid = lesson.id or 0
+    for person, action in ((ann, LessonAction.ENROL), (bob, LessonAction.WAITLIST),
+                           (cy, LessonAction.WAITLIST)):
+        await person.send("/menu")
+        await person.forge(LessonCb(action=action, id=sid).pack())
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=sid).pack())
+
+    def open_notices(*where: object) -> Any:
+        return rows(session, OutboxMessage, col(OutboxMessage.group_key) == f"co:{sid}",
+                    *where)
+
+    notices = await open_notices()
+    assert {m.user_id for m in notices} == {bob_access.user_id, cy_access.user_id}
+    assert await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:offer:%")) \
+        == []
+    await cy.forge(outbox_button(notices[-1], "✍️ Enrol"))
+    assert cy.last.startswith("You are enrolled ✅")
+    assert await open_notices(col(OutboxMessage.status) == "pending") == []  # seat gone
