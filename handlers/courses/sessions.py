@@ -6,9 +6,12 @@ stateDiagram-v2
     [*] --> Session: 🗓 Sessions coming up / 🎒 My courses / a message's button
     Session --> Enrolled: ✍️ Enrol (a seat is free)
     Session --> Waiting: 🕒 Join the waiting list (full)
-    Waiting --> Offered: a seat frees (message with a deadline)
+    Waiting --> Offered: a seat frees (kept for the window, from when the message arrives)
+    Waiting --> Enrolled: a seat frees too late to keep: ✍️ Enrol, first tap wins
     Offered --> Enrolled: ✅ Yes, I'll take the seat
-    Offered --> [*]: No, thanks / no answer (passed on)
+    Offered --> [*]: No, thanks (passed on)
+    Offered --> Lapsed: no answer in time (passed on)
+    Lapsed --> Waiting: 🕒 Put me back on the list (at its end)
     Enrolled --> [*]: ❌ I can't come / Cancel my place (seat passed on)
     Enrolled --> Present: /start ci_<token> (the venue's QR code) or staff tick
     Present --> Rated: 1–5 ⭐ after the session
