@@ -571,13 +571,22 @@ def _strip_tags(text: str) -> str:
 
 @router.callback_query(BroadcastStopCb.filter())
 async def on_stop(callback: CallbackQuery, callback_data: BroadcastStopCb, access: Access,
-                  session: AsyncSession, clock: Clock) -> None:
-    """✖ Cancel: stop what has not gone out yet and say how far it got."""
+                  session: AsyncSession, clock: Clock, settings: Settings,
+                  outbox_notify: Callable[[], None]) -> None:
+    """✖ Cancel: no more of it starts; the report follows as a new message once no
+    sender holds any of it (at once when none does: a scheduled one, say)."""
     broadcast = await broadcasts.cancel_broadcast(session, access=access, clock=clock,
-                                                  broadcast_id=callback_data.broadcast_id)
+                                                  broadcast_id=callback_data.broadcast_id,
+                                                  notify=outbox_notify)
     report = await broadcasts.report(session, broadcast=broadcast)
-    await callback.answer(_("Cancelled."))
-    await show(callback, final_text(broadcast, report))
+    if await broadcasts.finish(session, broadcast=broadcast, clock=clock, counts=report):
+        await callback.answer(_("Cancelled."))
+        await show(callback, progress_text(broadcast, report, rate=settings.outbox_rate))
+        await send(callback, final_text(broadcast, report))
+        return
+    await callback.answer(_("Stopped: no more messages will start. The report follows "
+                            "in a moment."))
+    await show(callback, progress_text(broadcast, report, rate=settings.outbox_rate))
 
 
 @router.callback_query(ANY_BUTTON)

@@ -16,7 +16,8 @@ class BroadcastStatus(StrEnum):
     SCHEDULED = "scheduled"  # queued, not yet due
     SENDING = "sending"
     DONE = "done"  # nothing left pending; the report has been sent
-    CANCELLED = "cancelled"
+    CANCELLING = "cancelling"  # cancelled; a sender may still hold some rows, no report yet
+    CANCELLED = "cancelled"  # cancelled, every row let go, the report sent
 
 
 class Broadcast(SQLModel, table=True):

@@ -1,10 +1,12 @@
 """Keeping a broadcast's sender informed: one progress message, edited as it goes out.
 
-`broadcast_progress` runs every few seconds. For each broadcast going out it
-counts the outbox rows, edits the sender's progress message (sent / total,
-blocked, failed, time left, a Cancel button) and, when nothing is left
-waiting, turns it into the delivery report. Safe to run twice: an unchanged
-text is not re-sent, and a finished broadcast is finished once.
+`broadcast_progress` runs every few seconds. For each broadcast going out (or
+being stopped) it counts the outbox rows, edits the sender's progress message
+(sent / total, blocked, failed, time left, a Cancel button) and, when nothing
+is left in a sender's hands, sends the delivery report as a new message (so
+the staff member is notified, and a cancelled one counts what really went
+out). Safe to run twice and on several replicas: an unchanged text is not
+re-sent, and `broadcasts.finish` lets one caller finish a broadcast.
 """
 
 from __future__ import annotations
@@ -44,6 +46,28 @@ async def show(bot: Bot, broadcast: Broadcast, text: str,
         pass
 
 
+async def report_to(bot: Bot, broadcast: Broadcast, text: str) -> None:
+    """Send the delivery report to the chat of the progress message, as a new message."""
+    if broadcast.progress_chat_id is None:
+        return
+    try:
+        await bot.send_message(chat_id=broadcast.progress_chat_id, text=text)
+    except (TelegramBadRequest, TelegramForbiddenError) as error:
+        log.info("broadcast %s: report not delivered (%s)", broadcast.id, error.message)
+
+
+async def finish(bot: Bot, session: AsyncSession, broadcast: Broadcast, clock: Clock,
+                 report: broadcasts.Report, *, rate: float) -> bool:
+    """Finish a broadcast with nothing left in hand: the progress message loses its
+    Cancel button, the report goes out as a new message. False if it is not finished
+    (or another replica, or the Cancel button, finished it)."""
+    if not await broadcasts.finish(session, broadcast=broadcast, clock=clock, counts=report):
+        return False
+    await show(bot, broadcast, progress_text(broadcast, report, rate=rate), None)
+    await report_to(bot, broadcast, final_text(broadcast, report))
+    return True
+
+
 async def broadcast_progress(
     *, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
     settings: Settings,
@@ -56,10 +80,12 @@ async def broadcast_progress(
             author = await session.get(User, broadcast.author_id) if broadcast.author_id else None
             locale = (author.locale if author and author.locale else settings.default_locale)
             with i18n.context(), i18n.use_locale(locale):
-                if report.finished:
-                    await broadcasts.mark(session, broadcast=broadcast, clock=clock,
-                                          status=BroadcastStatus.DONE, counts=report)
-                    await show(bot, broadcast, final_text(broadcast, report), None)
+                if await finish(bot, session, broadcast, clock, report,
+                                rate=settings.outbox_rate):
+                    continue
+                if broadcast.status == BroadcastStatus.CANCELLING:
+                    await show(bot, broadcast, progress_text(broadcast, report,
+                                                             rate=settings.outbox_rate), None)
                     continue
                 if broadcast.status == BroadcastStatus.SCHEDULED:
                     await broadcasts.mark(session, broadcast=broadcast, clock=clock,

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -231,7 +231,7 @@ class Report:
     failed: int = 0
     skipped: int = 0  # muted, erased
     cancelled: int = 0
-    waiting: int = 0  # pending or being sent
+    waiting: int = 0  # pending, being sent, or cancelled while a sender still holds it
     by_status: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -241,16 +241,19 @@ class Report:
 
 async def report(session: AsyncSession, *, broadcast: Broadcast) -> Report:
     """Count the broadcast's outbox rows by outcome."""
+    unsettled = outbox.in_hand()
     rows = (await session.execute(
-        select(col(OutboxMessage.status), col(OutboxMessage.last_error), func.count())
+        select(col(OutboxMessage.status), col(OutboxMessage.last_error), unsettled, func.count())
         .where(col(OutboxMessage.group_key) == group_of(broadcast))
-        .group_by(col(OutboxMessage.status), col(OutboxMessage.last_error))
+        .group_by(col(OutboxMessage.status), col(OutboxMessage.last_error), unsettled)
     )).all()
     result = Report(total=broadcast.total)
-    for status, error, n in rows:
+    for status, error, in_hand, n in rows:
         n = int(n)
         result.by_status[status] = result.by_status.get(status, 0) + n
-        if status == OutboxStatus.SENT:
+        if in_hand:  # a sender has not let go: it may still go out
+            result.waiting += n
+        elif status == OutboxStatus.SENT:
             result.sent += n
         elif status == OutboxStatus.FAILED:
             result.failed += n
@@ -276,16 +279,20 @@ async def get_for(session: AsyncSession, *, access: Access, broadcast_id: int) -
 
 
 async def cancel_broadcast(
-    session: AsyncSession, *, access: Access, clock: Clock, broadcast_id: int
+    session: AsyncSession, *, access: Access, clock: Clock, broadcast_id: int,
+    notify: outbox.Notify | None = None,
 ) -> Broadcast:
-    """Stop a broadcast: its messages not yet sent are cancelled."""
+    """Stop a broadcast: no message of it starts after this commits (`notify` wakes the
+    sender to drop the ones it holds). It is "cancelling" until every sender has let go
+    (`finish` then makes it cancelled, with the true counts)."""
     broadcast = await get_for(session, access=access, broadcast_id=broadcast_id)
     async with write(session):
-        if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
+        await session.refresh(broadcast)
+        if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED,
+                                BroadcastStatus.CANCELLING):
             return broadcast
-        cancelled = await outbox.cancel(session, group=group_of(broadcast))
-        broadcast.status = BroadcastStatus.CANCELLED
-        broadcast.finished_at = clock.now()
+        cancelled = await outbox.cancel(session, group=group_of(broadcast), notify=notify)
+        broadcast.status = BroadcastStatus.CANCELLING
         session.add(broadcast)
         audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.cancel",
                      community_id=broadcast.community_id, broadcast_id=broadcast.id,
@@ -330,26 +337,47 @@ async def set_progress_message(
 
 
 async def active(session: AsyncSession, *, clock: Clock) -> list[Broadcast]:
-    """Broadcasts that are going out now (a scheduled one becomes so when due)."""
+    """Broadcasts that are going out now (a scheduled one becomes so when due), or
+    being stopped."""
     now = clock.now()
     query = select(Broadcast).where(
-        (col(Broadcast.status) == BroadcastStatus.SENDING)
+        col(Broadcast.status).in_((BroadcastStatus.SENDING, BroadcastStatus.CANCELLING))
         | ((col(Broadcast.status) == BroadcastStatus.SCHEDULED) & (col(Broadcast.send_at) <= now))
     )
     return list((await session.execute(query)).scalars().all())
 
 
 async def mark(session: AsyncSession, *, broadcast: Broadcast, clock: Clock,
-               status: BroadcastStatus, counts: Report | None = None) -> None:
-    """Move a broadcast on (sending, done); done is audited with its counts."""
+               status: BroadcastStatus) -> None:
+    """Move a scheduled broadcast on to sending."""
     async with write(session):
         broadcast.status = status
-        if status == BroadcastStatus.DONE:
-            broadcast.finished_at = clock.now()
-            if counts is not None:
-                audit.record(session, clock=clock, actor_id=broadcast.author_id,
-                             action="broadcast.done", community_id=broadcast.community_id,
-                             broadcast_id=broadcast.id, sent=counts.sent,
-                             blocked=counts.blocked, failed=counts.failed,
-                             skipped=counts.skipped)
         session.add(broadcast)
+
+
+async def finish(session: AsyncSession, *, broadcast: Broadcast, clock: Clock,
+                 counts: Report) -> bool:
+    """A broadcast with nothing left in hand becomes done (or, being cancelled,
+    cancelled), audited with its counts. True for the one caller that made it so (the
+    progress job on several replicas, the Cancel button): that one sends the report."""
+    if not counts.finished:
+        return False
+    was = broadcast.status
+    if was not in (BroadcastStatus.SENDING, BroadcastStatus.CANCELLING):
+        return False
+    status = BroadcastStatus.CANCELLED if was == BroadcastStatus.CANCELLING \
+        else BroadcastStatus.DONE
+    async with write(session):
+        result = await session.execute(
+            update(Broadcast).where(col(Broadcast.id) == broadcast.id,
+                                    col(Broadcast.status) == was)
+            .values(status=status, finished_at=clock.now())
+            .execution_options(synchronize_session=False))
+        if cast(CursorResult[Any], result).rowcount != 1:
+            return False
+        audit.record(session, clock=clock, actor_id=broadcast.author_id,
+                     action=f"broadcast.{status.value}", community_id=broadcast.community_id,
+                     broadcast_id=broadcast.id, sent=counts.sent, blocked=counts.blocked,
+                     failed=counts.failed, skipped=counts.skipped, cancelled=counts.cancelled)
+    await session.refresh(broadcast)
+    return True

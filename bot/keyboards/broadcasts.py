@@ -15,13 +15,21 @@ from services.broadcasts import Report
 
 
 def progress_text(broadcast: Broadcast, report: Report, *, rate: float) -> str:
-    """The progress line, in the current locale."""
+    """The progress message, in the current locale: how far it got, while it goes out,
+    while it is being stopped, and once the report is out."""
     done = report.sent + report.blocked + report.failed + report.skipped
-    text = _("📤 Sending announcement #{id}: {done} of {total}").format(
-        id=broadcast.id, done=done, total=report.total)
+    if broadcast.status == BroadcastStatus.CANCELLING:
+        text = _("✖ Stopping announcement #{id}: {done} of {total} went out, and no more "
+                 "will start.").format(id=broadcast.id, done=done, total=report.total)
+    elif broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
+        text = _("📤 Announcement #{id}: {done} of {total} went out. The report is below.").format(
+            id=broadcast.id, done=done, total=report.total)
+    else:
+        text = _("📤 Sending announcement #{id}: {done} of {total}").format(
+            id=broadcast.id, done=done, total=report.total)
     text += "\n" + counts_line(report)
     minutes = math.ceil(report.waiting / rate / 60) if report.waiting else 0
-    if minutes:
+    if minutes and broadcast.status in (BroadcastStatus.SENDING, BroadcastStatus.SCHEDULED):
         text += "\n" + _("About {minutes} min left.").format(minutes=minutes)
     return text
 
@@ -33,7 +41,8 @@ def counts_line(report: Report) -> str:
 
 
 def final_text(broadcast: Broadcast, report: Report) -> str:
-    """The delivery report (also for a cancelled broadcast)."""
+    """The delivery report (also for a cancelled broadcast), sent as a message of its own
+    once nothing is left in a sender's hands, so its counts are what went out."""
     if broadcast.status == BroadcastStatus.CANCELLED:
         head = _("✖ Announcement #{id} was cancelled. {cancelled} messages were not sent.").format(
             id=broadcast.id, cancelled=report.cancelled)

@@ -26,10 +26,10 @@ from models.communities import Community
 from models.outbox import OutboxMessage
 from models.users import Role, User
 from scheduler.broadcasts import broadcast_progress
-from scheduler.outbox import OutboxSender
+from scheduler.outbox import OutboxSender, SendLimits
 from services.clock import ManualClock
-from tests.factories import grant, make_community
-from tests.handlers.conftest import Harness, Person
+from tests.factories import grant, make_community, make_user
+from tests.handlers.conftest import Harness, Person, rows
 from tests.scheduler.conftest import FAST, settled, wait_until
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -254,3 +254,78 @@ async def test_an_announcement_too_long_is_refused_and_the_step_waits(
                           "or document.")
     await staff.send("Short and sweet")
     assert staff.last == "Who should receive it?"
+
+
+async def residents_in(session: AsyncSession, harness: Harness, clock: ManualClock,
+                       community: Community, count: int, first: int = 7000) -> list[Person]:
+    """`count` consented residents of `community`, straight into the database (onboarding
+    them through the chat tests nothing new), each with a chat open in the emulator."""
+    people = []
+    for i in range(count):
+        person = harness.person(first + i, f"N{i}")
+        person.handle.open_chat()
+        people.append(person)
+        await make_user(session, clock, tg_id=first + i, name=f"N{i}", community=community,
+                        locale="en")
+    return people
+
+
+def copies(people: list[Person], text: str) -> int:
+    return sum(1 for person in people for message in person.handle.bot_messages
+               if text in message.content)
+
+
+async def test_cancel_stops_a_broadcast_in_progress_and_the_report_counts_what_went_out(
+    harness: Harness, session: AsyncSession, clock: ManualClock, settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Issue 16 #1: 56 recipients, cancelled part way: nobody more gets it after ✖ Cancel,
+    and the report, a new message once the sender has let go, says exactly how many did."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    people = await residents_in(session, harness, clock, sunny, 56)
+    staff = await staff_member(harness, session, clock, sunny)
+    # Slow and one at a time, so that the cancel lands in the middle; the sender has
+    # claimed every row long before (a claim is 100 rows).
+    sender = OutboxSender(bot=harness.bot, sessionmaker=sessionmaker, clock=clock,
+                          limits=SendLimits(rate=20.0, private_interval=0.05, max_in_flight=1),
+                          default_locale=settings.default_locale, default_tz=settings.timezone)
+    await sender.start()
+    harness.dp.workflow_data["outbox_notify"] = sender.kick
+    try:
+        await staff.tap("📢 Announcements")
+        await staff.press("✏️ New announcement")
+        await staff.send("Gas inspection on Friday")
+        await staff.press("👥 Everyone")
+        await staff.press("📤 Send now")
+        assert staff.last == "Send it to 57 people now?"
+        await staff.press("✅ Confirm")
+        progress = staff.handle.last_bot_message
+        assert progress is not None
+
+        async def some_delivered() -> bool:
+            return copies(people, "Gas inspection") >= 17
+
+        await wait_until(some_delivered, within=20)
+        await staff.press("✖ Cancel sending")
+        at_cancel = copies(people, "Gas inspection")
+
+        async def reported() -> bool:
+            await broadcast_progress(bot=harness.bot, sessionmaker=sessionmaker, clock=clock,
+                                     settings=settings)
+            return staff.last.startswith("✖ Announcement #1 was cancelled")
+
+        await wait_until(reported, within=20)
+        await wait_until(settled(sessionmaker))
+        delivered = copies(people, "Gas inspection") + copies([staff], "Gas inspection") - 1
+        # At most the one request in flight when Cancel was pressed went out after it.
+        assert copies(people, "Gas inspection") <= at_cancel + 1 < 56
+        sent = await rows(session, OutboxMessage, OutboxMessage.status == "sent")
+        assert len(sent) == delivered
+        report = staff.handle.last_bot_message
+        assert report is not None and report.message_id > progress.message_id  # a new message
+        assert staff.last == (f"✖ Announcement #1 was cancelled. {57 - delivered} messages were "
+                              f"not sent.\nSent {delivered} · blocked the bot 0 · failed 0 · "
+                              "muted or left 0")
+        assert "✖ Cancel sending" not in staff.handle.bot_messages[-2].button_labels
+    finally:
+        await sender.stop()

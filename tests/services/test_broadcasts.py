@@ -100,7 +100,10 @@ async def test_scheduling_cancelling_and_the_report(
     await broadcasts.cancel_broadcast(session, access=staff, clock=clock, broadcast_id=made.id or 0)
     report = await broadcasts.report(session, broadcast=made)
     assert (report.sent, report.blocked, report.cancelled, report.waiting) == (1, 1, 2, 0)
+    assert made.status == BroadcastStatus.CANCELLING  # until someone sends the report
+    assert await broadcasts.finish(session, broadcast=made, clock=clock, counts=report)
     assert made.status == BroadcastStatus.CANCELLED
+    assert not await broadcasts.finish(session, broadcast=made, clock=clock, counts=report)
 
 
 async def test_bad_drafts_change_nothing(session: AsyncSession, clock: ManualClock) -> None:
