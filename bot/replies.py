@@ -20,7 +20,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
 from models.courses import OrderStatus
-from services import concerns, courses, polls
+from services import broadcasts, concerns, courses, polls
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.errors import (
@@ -201,6 +201,14 @@ REPLIES: dict[type[DomainError], Reply] = {
                                           "🏠 My community."),
     polls.PollClosed: lambda error: _("This poll has closed. Thank you for your interest!"),
     polls.NotInAudience: lambda error: _("This poll is not for you."),
+    # broadcasts
+    broadcasts.BroadcastOver: lambda error: _("Announcement #{id} is over: there is nothing "
+                                              "left to cancel.").format(id=error.broadcast_id),
+    broadcasts.AlreadySent: lambda error: _("Announcement #{id} has already gone out: there "
+                                            "is nothing left to cancel.").format(
+        id=error.broadcast_id),
+    broadcasts.AlreadyCancelled: lambda error: _("Announcement #{id} was already "
+                                                 "cancelled.").format(id=error.broadcast_id),
 }
 
 

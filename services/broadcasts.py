@@ -25,7 +25,7 @@ from models.users import Role, RoleGrant, User
 from services import audit, communities, outbox
 from services.access import Access
 from services.clock import Clock
-from services.errors import InvalidInput, NotFound
+from services.errors import DomainError, InvalidInput, NotFound
 from services.text import utf16_len
 
 TEXT_MAX = 4096
@@ -213,6 +213,22 @@ async def create_broadcast(
     return broadcast
 
 
+class BroadcastOver(DomainError):
+    """A Cancel pressed on a broadcast that is over (a stale button)."""
+
+    def __init__(self, broadcast_id: int | None) -> None:
+        super().__init__(f"broadcast {broadcast_id} is over")
+        self.broadcast_id = broadcast_id
+
+
+class AlreadySent(BroadcastOver):
+    """It has gone out: there is nothing left to cancel."""
+
+
+class AlreadyCancelled(BroadcastOver):
+    """It was cancelled before (by this person or another staff member)."""
+
+
 # A photo or document sent with no words of its own gets this as its caption.
 EMPTY_CAPTION = "📢"
 
@@ -288,9 +304,10 @@ async def cancel_broadcast(
     broadcast = await get_for(session, access=access, broadcast_id=broadcast_id)
     async with write(session):
         await session.refresh(broadcast)
-        if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED,
-                                BroadcastStatus.CANCELLING):
-            return broadcast
+        if broadcast.status == BroadcastStatus.DONE:
+            raise AlreadySent(broadcast.id)
+        if broadcast.status in (BroadcastStatus.CANCELLED, BroadcastStatus.CANCELLING):
+            raise AlreadyCancelled(broadcast.id)
         cancelled = await outbox.cancel(session, group=group_of(broadcast), notify=notify)
         broadcast.status = BroadcastStatus.CANCELLING
         session.add(broadcast)

@@ -329,3 +329,40 @@ async def test_cancel_stops_a_broadcast_in_progress_and_the_report_counts_what_w
         assert "✖ Cancel sending" not in staff.handle.bot_messages[-2].button_labels
     finally:
         await sender.stop()
+
+
+async def test_a_stale_cancel_on_a_broadcast_that_went_out_says_so(
+    harness: Harness, session: AsyncSession, clock: ManualClock, settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    """Issue 16 #5: "✖ Cancel #1" pressed on an old list after it went out."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    await residents_in(session, harness, clock, sunny, 2)
+    staff = await staff_member(harness, session, clock, sunny)
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    await staff.send("Lift repaired")
+    await staff.press("👥 Everyone")
+    await staff.press("🗓 Schedule")
+    await staff.press("Tomorrow")
+    await staff.press(TEN)
+    await staff.press("✅ Confirm")
+    await staff.tap("📢 Announcements")
+    await staff.press("🗓 Scheduled and sending")
+    assert "✖ Cancel #1" in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+
+    clock.set(datetime(2026, 3, 3, 2, 0, tzinfo=UTC))  # Tuesday 10:00 in Shanghai
+
+    async def done() -> bool:
+        sender.kick()
+        await broadcast_progress(bot=harness.bot, sessionmaker=sessionmaker, clock=clock,
+                                 settings=settings)
+        broadcast = (await rows(session, Broadcast))[0]
+        return broadcast.status == BroadcastStatus.DONE
+
+    await wait_until(done)
+    await staff.press("✖ Cancel #1")
+    assert staff.alerts[-1] == "Announcement #1 has already gone out: there is nothing left " \
+                               "to cancel."
+    [broadcast] = await rows(session, Broadcast)
+    assert broadcast.status == BroadcastStatus.DONE
