@@ -67,7 +67,7 @@ async def run(settings: Settings) -> None:
         add_sweeps(background.scheduler, sessionmaker=sessionmaker, clock=clock, notify=notify,
                    keyboards=OUTBOX_KEYBOARDS, seconds=settings.sweep_seconds)
         add_broadcast_progress(background.scheduler, bot=bot, sessionmaker=sessionmaker,
-                               clock=clock, settings=settings)
+                               clock=clock, settings=settings, notify=notify)
         dp = create_dispatcher(settings, sessionmaker=sessionmaker, clock=clock,
                                outbox_notify=notify)
         log.info("Bot @%s is running (long polling). Press Ctrl+C to stop.", me.username)

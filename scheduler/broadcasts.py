@@ -26,6 +26,7 @@ from models.broadcasts import Broadcast, BroadcastStatus
 from models.users import User
 from services import broadcasts
 from services.clock import Clock
+from services.outbox import Notify
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +71,14 @@ async def finish(bot: Bot, session: AsyncSession, broadcast: Broadcast, clock: C
 
 async def broadcast_progress(
     *, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
-    settings: Settings,
+    settings: Settings, notify: Notify | None = None,
 ) -> None:
-    """Update every active broadcast's progress message; finish those with nothing left."""
+    """Start the scheduled broadcasts that are due (their audience as it is now), update
+    every active broadcast's progress message, finish those with nothing left."""
     i18n = load_i18n(settings.default_locale)
     async with sessionmaker() as session:
-        for broadcast in await broadcasts.active(session, clock=clock):
+        await broadcasts.start_due(session, clock=clock, notify=notify)
+        for broadcast in await broadcasts.active(session):
             report = await broadcasts.report(session, broadcast=broadcast)
             author = await session.get(User, broadcast.author_id) if broadcast.author_id else None
             locale = (author.locale if author and author.locale else settings.default_locale)
@@ -87,9 +90,6 @@ async def broadcast_progress(
                     await show(bot, broadcast, progress_text(broadcast, report,
                                                              rate=settings.outbox_rate), None)
                     continue
-                if broadcast.status == BroadcastStatus.SCHEDULED:
-                    await broadcasts.mark(session, broadcast=broadcast, clock=clock,
-                                          status=BroadcastStatus.SENDING)
                 await show(bot, broadcast, progress_text(broadcast, report,
                                                          rate=settings.outbox_rate),
                            cancel_keyboard(broadcast))
@@ -97,9 +97,11 @@ async def broadcast_progress(
 
 def add_broadcast_progress(
     scheduler: AsyncIOScheduler, *, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession],
-    clock: Clock, settings: Settings, seconds: float = 3.0,
+    clock: Clock, settings: Settings, notify: Notify | None = None, seconds: float = 3.0,
 ) -> None:
-    """Refresh progress messages every few seconds (well under 1 edit a second a chat)."""
+    """Start due broadcasts and refresh progress messages every few seconds (well under 1
+    edit a second a chat); `notify` wakes the outbox sender for what was queued."""
     scheduler.add_job(broadcast_progress, "interval", seconds=seconds, id="broadcast.progress",
                       replace_existing=True, kwargs={"bot": bot, "sessionmaker": sessionmaker,
-                                                     "clock": clock, "settings": settings})
+                                                     "clock": clock, "settings": settings,
+                                                     "notify": notify})

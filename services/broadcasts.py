@@ -1,9 +1,11 @@
 """Broadcasts: staff announcements to an audience, queued in the outbox.
 
-The audience is resolved when the broadcast is created (a scheduled one goes
-to the people who were in the audience then). Each recipient gets one outbox
-row in the group `broadcast:<id>` with a dedupe key per person, so a repeated
-"send" can never queue anyone twice, and cancelling is cancelling the group.
+The audience is resolved when the broadcast goes out: at once for "send now",
+at `send_at` for a scheduled one (`start_due`, run by the progress job), so
+whoever joined meanwhile gets it and whoever left does not. Each recipient
+gets one outbox row in the group `broadcast:<id>` with a dedupe key per
+person, so a repeated "send" can never queue anyone twice, and cancelling is
+cancelling the group.
 """
 
 from __future__ import annotations
@@ -183,34 +185,84 @@ async def create_broadcast(
         send_at = now
     if send_at > now + timedelta(days=SCHEDULE_DAYS + 1):
         raise InvalidInput("send_at", "too_far", limit=SCHEDULE_DAYS)
+    scheduled = send_at > now
     async with write(session):
-        found = await session.execute(audience_query(community_id, audience))
-        recipients: list[int] = list(found.scalars())
-        if not recipients:
+        if scheduled:  # queued when it goes out: only how many it would reach today
+            total = int((await session.execute(select(func.count()).select_from(
+                audience_query(community_id, audience).subquery()))).scalar_one())
+        else:
+            found = await session.execute(audience_query(community_id, audience))
+            recipients: list[int] = list(found.scalars())
+            total = len(recipients)
+        if not total:
             raise InvalidInput("audience", "empty")
         broadcast = Broadcast(
             community_id=community_id, author_id=access.user_id, text=text,
             media=media, file_id=file_id, audience=audience.to_json(), urgent=urgent,
-            send_at=send_at, status=BroadcastStatus.SCHEDULED if send_at > now
-            else BroadcastStatus.SENDING, total=len(recipients), created_at=now,
+            send_at=send_at, status=BroadcastStatus.SCHEDULED if scheduled
+            else BroadcastStatus.SENDING, total=total, created_at=now,
         )
         session.add(broadcast)
         await session.flush()
-        group = group_of(broadcast)
-        for start in range(0, len(recipients), QUEUE_CHUNK):
-            await outbox.queue_many(session, clock=clock, notify=notify, rows=(
-                outbox.Outgoing(
-                    user_id=user_id, kind=OutboxKind.ANNOUNCEMENT, text=text or EMPTY_CAPTION,
-                    media=media, file_id=file_id,
-                    not_before=send_at, urgent=urgent, group=group,
-                    dedupe_key=f"{group}:{user_id}",
-                ) for user_id in recipients[start:start + QUEUE_CHUNK]
-            ))
+        if not scheduled:
+            await _queue(session, broadcast, recipients, clock=clock, notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.create",
                      community_id=community_id, broadcast_id=broadcast.id,
-                     audience=audience.to_json(), recipients=len(recipients), urgent=urgent,
+                     audience=audience.to_json(), recipients=total, urgent=urgent,
                      send_at=send_at.isoformat())
     return broadcast
+
+
+async def _queue(session: AsyncSession, broadcast: Broadcast, recipients: list[int], *,
+                 clock: Clock, notify: outbox.Notify | None) -> None:
+    """One outbox row per recipient, due now (in the caller's transaction)."""
+    group = group_of(broadcast)
+    media = MediaKind(broadcast.media) if broadcast.media else None
+    for start in range(0, len(recipients), QUEUE_CHUNK):
+        await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+            outbox.Outgoing(
+                user_id=user_id, kind=OutboxKind.ANNOUNCEMENT,
+                text=broadcast.text or EMPTY_CAPTION, media=media, file_id=broadcast.file_id,
+                urgent=broadcast.urgent, group=group, dedupe_key=f"{group}:{user_id}",
+            ) for user_id in recipients[start:start + QUEUE_CHUNK]
+        ))
+
+
+async def start_due(session: AsyncSession, *, clock: Clock,
+                    notify: outbox.Notify | None = None) -> list[Broadcast]:
+    """Send the scheduled broadcasts that are due, to whoever is in their audience now.
+
+    Safe to run twice and on several replicas: the move from scheduled to sending is
+    made by one of them (a conditional UPDATE), in the transaction that queues the rows.
+    """
+    now = clock.now()
+    due = (await session.execute(select(col(Broadcast.id)).where(
+        col(Broadcast.status) == BroadcastStatus.SCHEDULED, col(Broadcast.send_at) <= now)
+    )).scalars().all()
+    await session.commit()
+    started = []
+    for broadcast_id in due:
+        async with write(session):
+            taken = await session.execute(
+                update(Broadcast).where(col(Broadcast.id) == broadcast_id,
+                                        col(Broadcast.status) == BroadcastStatus.SCHEDULED)
+                .values(status=BroadcastStatus.SENDING)
+                .execution_options(synchronize_session=False))
+            if cast(CursorResult[Any], taken).rowcount != 1:
+                continue
+            broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
+            assert broadcast is not None
+            audience = Audience.from_json(broadcast.audience)
+            recipients = list((await session.execute(
+                audience_query(broadcast.community_id, audience))).scalars())
+            await _queue(session, broadcast, recipients, clock=clock, notify=notify)
+            broadcast.total = len(recipients)
+            session.add(broadcast)
+            audit.record(session, clock=clock, actor_id=broadcast.author_id,
+                         action="broadcast.start", community_id=broadcast.community_id,
+                         broadcast_id=broadcast.id, recipients=len(recipients))
+        started.append(broadcast)
+    return started
 
 
 class BroadcastOver(DomainError):
@@ -282,6 +334,10 @@ async def report(session: AsyncSession, *, broadcast: Broadcast) -> Report:
                 result.skipped += n
         else:
             result.waiting += n
+    if broadcast.status in (BroadcastStatus.CANCELLING, BroadcastStatus.CANCELLED):
+        # Cancelled before it went out: nothing was queued, nobody received it.
+        queued = sum(result.by_status.values())
+        result.cancelled += max(0, broadcast.total - queued)
     return result
 
 
@@ -353,23 +409,11 @@ async def set_progress_message(
         session.add(broadcast)
 
 
-async def active(session: AsyncSession, *, clock: Clock) -> list[Broadcast]:
-    """Broadcasts that are going out now (a scheduled one becomes so when due), or
-    being stopped."""
-    now = clock.now()
+async def active(session: AsyncSession) -> list[Broadcast]:
+    """Broadcasts going out now (`start_due` starts the scheduled ones), or being stopped."""
     query = select(Broadcast).where(
-        col(Broadcast.status).in_((BroadcastStatus.SENDING, BroadcastStatus.CANCELLING))
-        | ((col(Broadcast.status) == BroadcastStatus.SCHEDULED) & (col(Broadcast.send_at) <= now))
-    )
+        col(Broadcast.status).in_((BroadcastStatus.SENDING, BroadcastStatus.CANCELLING)))
     return list((await session.execute(query)).scalars().all())
-
-
-async def mark(session: AsyncSession, *, broadcast: Broadcast, clock: Clock,
-               status: BroadcastStatus) -> None:
-    """Move a scheduled broadcast on to sending."""
-    async with write(session):
-        broadcast.status = status
-        session.add(broadcast)
 
 
 async def finish(session: AsyncSession, *, broadcast: Broadcast, clock: Clock,

@@ -145,7 +145,7 @@ async def test_a_scheduled_announcement_can_be_cancelled_before_it_starts(
     assert staff.last.startswith("✖ Announcement #1 was cancelled. 2 messages were not sent.")
     await session.commit()
     statuses = (await session.execute(select(OutboxMessage.status))).scalars().all()
-    assert set(statuses) == {"cancelled"}
+    assert statuses == []  # nothing was queued: that happens when it goes out
 
 
 async def test_forged_broadcast_buttons_from_a_resident_are_refused(
@@ -366,3 +366,47 @@ async def test_a_stale_cancel_on_a_broadcast_that_went_out_says_so(
                                "to cancel."
     [broadcast] = await rows(session, Broadcast)
     assert broadcast.status == BroadcastStatus.DONE
+
+
+async def test_a_scheduled_announcement_reaches_whoever_is_in_the_audience_when_it_goes_out(
+    harness: Harness, session: AsyncSession, clock: ManualClock, settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    """Issue 16 #7: the audience is who is in it at send time: a newcomer gets it, someone
+    who moved to another community does not."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    await make_community(session, clock, "Other Court")
+    leaver = await resident(harness, 5051, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    await staff.send("Courtyard party on Tuesday")
+    await staff.press("👥 Everyone")
+    await staff.press("🗓 Schedule")
+    await staff.press("Tomorrow")
+    await staff.press(TEN)
+    assert staff.last == "Send it to 2 people at Tue 3 Mar, 10:00 am?"
+    await staff.press("✅ Confirm")
+
+    newcomer = await resident(harness, 5052, None)
+    await leaver.tap("⚙️ Settings")
+    await leaver.press("🏠 My community")
+    await leaver.press("Other Court")
+    last = leaver.handle.last_bot_message
+    if last is not None and "✅ Yes, move me" in last.button_labels:
+        await leaver.press("✅ Yes, move me")
+    [moved] = await rows(session, User, User.tg_id == 5051)
+    assert moved.community_id != sunny.id
+
+    clock.set(datetime(2026, 3, 3, 2, 0, tzinfo=UTC))  # Tuesday 10:00 in Shanghai
+
+    async def done() -> bool:
+        sender.kick()
+        await broadcast_progress(bot=harness.bot, sessionmaker=sessionmaker, clock=clock,
+                                 settings=settings)
+        return staff.last.startswith("✅ Announcement #1 has gone out")
+
+    await wait_until(done)
+    assert "Courtyard party on Tuesday" in newcomer.texts
+    assert "Courtyard party on Tuesday" not in leaver.texts
+    assert staff.last.startswith("✅ Announcement #1 has gone out to 2 people.\nSent 2 ·")
