@@ -18,6 +18,7 @@ stateDiagram-v2
     Time --> Confirm: a time (every 30 minutes)
     Preview --> Confirm: 📤 send now
     Confirm --> [*]: ✅ confirm (queued; progress message)
+    Confirm --> [*]: 🚨 send to all (urgent), offered when some are in their quiet hours
     Audience --> [*]: ✖ discard
     Grids --> [*]: ✖ discard
     Preview --> [*]: ✖ discard
@@ -49,6 +50,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -86,9 +88,10 @@ from handlers.onboarding import drop_buttons, set_buttons
 from models.outbox import MediaKind
 from services import broadcasts, communities
 from services.access import Access
-from services.broadcasts import Audience
+from services.broadcasts import Audience, QuietHours
 from services.clock import Clock
 from services.errors import NotAllowed
+from services.preferences import parse_quiet_hours
 
 router = Router(name=__name__)
 DISTRICT = 0  # community id 0 in buttons: the whole district
@@ -122,6 +125,12 @@ class Draft(BaseModel):
     urgent: bool = False
     day: date | None = None             # the day chosen on the picker
     send_at: datetime | None = None     # the moment chosen; None: now
+    quiet_waiting: int = 0              # the confirmation said: this many wait for quiet hours
+    quiet_until: datetime | None = None  # …until then at the latest
+
+    @property
+    def quiet(self) -> QuietHours:
+        return QuietHours(waiting=self.quiet_waiting, until=self.quiet_until)
 
     @property
     def audience(self) -> Audience:
@@ -465,31 +474,42 @@ async def on_time(callback: CallbackQuery, callback_data: TimeCb, access: Access
         await callback.answer(_("That time has passed. Please choose a later one."),
                               show_alert=True)
         return
-    await ask_confirm(callback, access, session, state, settings,
+    await ask_confirm(callback, access, session, state, settings, clock,
                       draft.model_copy(update={"send_at": send_at}))
 
 
 @router.callback_query(Compose.preview,
                        BroadcastDraftCb.filter(F.action == BroadcastDraftAction.NOW))
 async def on_now(callback: CallbackQuery, access: Access, session: AsyncSession,
-                 state: FSMContext, settings: Settings) -> None:
+                 state: FSMContext, settings: Settings, clock: Clock) -> None:
     """📤 Send now: confirm?"""
     draft = await load(state)
     broadcasts.check_scope(access, draft.community_id)
-    await ask_confirm(callback, access, session, state, settings,
+    await ask_confirm(callback, access, session, state, settings, clock,
                       draft.model_copy(update={"send_at": None}))
 
 
 async def ask_confirm(callback: CallbackQuery, access: Access, session: AsyncSession,
-                      state: FSMContext, settings: Settings, draft: Draft) -> None:
+                      state: FSMContext, settings: Settings, clock: Clock,
+                      draft: Draft) -> None:
+    """Confirm? With how many people it reaches and, when it is not urgent, how many of
+    them are in their quiet hours then (offering urgent, to reach them at once)."""
     count = await broadcasts.count_audience(session, access=access,
                                             community_id=draft.community_id,
                                             audience=draft.audience)
+    zone = await zone_for(session, settings, draft)
+    quiet = QuietHours()
+    if not draft.urgent:
+        quiet = await broadcasts.quiet_hours(
+            session, access=access, community_id=draft.community_id, audience=draft.audience,
+            at=draft.send_at or clock.now(), default_tz=settings.timezone,
+            defaults=parse_quiet_hours(settings.quiet_hours))
+    draft = draft.model_copy(update={"quiet_waiting": quiet.waiting,
+                                     "quiet_until": quiet.until})
     await save(state, draft)
     await state.set_state(Compose.confirm)
     await callback.answer()
     if draft.send_at is not None:
-        zone = await zone_for(session, settings, draft)
         text = _("Send it to {count} people at {time}?").format(
             count=count, time=say_moment(draft.send_at, zone))
     else:
@@ -497,8 +517,19 @@ async def ask_confirm(callback: CallbackQuery, access: Access, session: AsyncSes
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Confirm"),
                    callback_data=BroadcastDraftCb(action=BroadcastDraftAction.CONFIRM))
+    if quiet.waiting and quiet.until is not None:
+        text += "\n" + ngettext(
+            "🌙 {n} of them is in their quiet hours: they will get it when those end, by "
+            "{time}.",
+            "🌙 {n} of them are in their quiet hours: they will get it when those end, by "
+            "{time}.", quiet.waiting).format(
+            n=quiet.waiting, time=say_moment(quiet.until, zone, now=clock.now()))
+        builder.button(text=_("🚨 Send to all now (urgent)") if draft.send_at is None
+                       else _("🚨 Send to all at that time (urgent)"),
+                       callback_data=BroadcastDraftCb(action=BroadcastDraftAction.CONFIRM_URGENT))
     label, cb = discard_button()
     builder.button(text=label, callback_data=cb)
+    builder.adjust(1)
     await show(callback, text, reply_markup=builder.as_markup())
 
 
@@ -510,14 +541,33 @@ async def on_confirm(
 ) -> None:
     """✅ Confirm: create the broadcast (the service checks scope and time again) and show
     its progress. A refusal (nobody in the audience, the time passed) keeps the draft."""
+    await confirm(callback, access, session, state, clock, settings, outbox_notify,
+                  urgent=False)
+
+
+@router.callback_query(Compose.confirm,
+                       BroadcastDraftCb.filter(F.action == BroadcastDraftAction.CONFIRM_URGENT))
+async def on_confirm_urgent(
+    callback: CallbackQuery, access: Access, session: AsyncSession, state: FSMContext,
+    clock: Clock, settings: Settings, outbox_notify: Callable[[], None],
+) -> None:
+    """🚨 Send to all now (urgent): confirmed, past the quiet hours the screen named."""
+    await confirm(callback, access, session, state, clock, settings, outbox_notify,
+                  urgent=True)
+
+
+async def confirm(callback: CallbackQuery, access: Access, session: AsyncSession,
+                  state: FSMContext, clock: Clock, settings: Settings,
+                  outbox_notify: Callable[[], None], *, urgent: bool) -> None:
     draft = await load(state)
     broadcast = await broadcasts.create_broadcast(
         session, access=access, clock=clock, community_id=draft.community_id,
         text=draft.text, audience=draft.audience, send_at=draft.send_at, media=draft.media,
-        file_id=draft.file_id, urgent=draft.urgent, notify=outbox_notify)
+        file_id=draft.file_id, urgent=draft.urgent or urgent, quiet=draft.quiet,
+        notify=outbox_notify)
     await state.clear()
     await callback.answer()
-    report = await broadcasts.report(session, broadcast=broadcast)
+    report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())
     if broadcast.send_at > clock.now():
         zone = await zone_for(session, settings, draft)
         text = _("🗓 Announcement #{id} is scheduled for {time}, to {count} people. You can "
@@ -578,7 +628,7 @@ async def on_stop(callback: CallbackQuery, callback_data: BroadcastStopCb, acces
     broadcast = await broadcasts.cancel_broadcast(session, access=access, clock=clock,
                                                   broadcast_id=callback_data.broadcast_id,
                                                   notify=outbox_notify)
-    report = await broadcasts.report(session, broadcast=broadcast)
+    report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())
     if await broadcasts.finish(session, broadcast=broadcast, clock=clock, counts=report):
         await callback.answer(_("Cancelled."))
         await show(callback, progress_text(broadcast, report, rate=settings.outbox_rate))

@@ -79,7 +79,7 @@ async def broadcast_progress(
     async with sessionmaker() as session:
         await broadcasts.start_due(session, clock=clock, notify=notify)
         for broadcast in await broadcasts.active(session):
-            report = await broadcasts.report(session, broadcast=broadcast)
+            report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())
             author = await session.get(User, broadcast.author_id) if broadcast.author_id else None
             locale = (author.locale if author and author.locale else settings.default_locale)
             with i18n.context(), i18n.use_locale(locale):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,11 +24,13 @@ from models.broadcasts import Broadcast, BroadcastStatus
 from models.communities import Community
 from models.db import write
 from models.outbox import MediaKind, OutboxKind, OutboxMessage, OutboxStatus
+from models.preferences import NotificationPrefs
 from models.users import Role, RoleGrant, User
 from services import audit, communities, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotFound
+from services.preferences import DEFAULTS, Preferences, quiet_until
 from services.text import utf16_len
 
 TEXT_MAX = 4096
@@ -153,6 +156,44 @@ async def count_audience(
     return int((await session.execute(query)).scalar_one())
 
 
+@dataclass(frozen=True)
+class QuietHours:
+    """Of an audience, at the moment it would go out: how many are in their quiet hours
+    (a message that is not urgent waits for them to end) and when the last of those ends."""
+
+    waiting: int = 0
+    until: datetime | None = None
+
+
+async def quiet_hours(
+    session: AsyncSession, *, access: Access, community_id: int | None, audience: Audience,
+    at: datetime, default_tz: str, defaults: Preferences = DEFAULTS,
+) -> QuietHours:
+    """Who of the audience would wait for their quiet hours to end if it went out `at`
+    (as the outbox decides it: their own hours or the district's, in their community's
+    time zone; those who muted announcements are not waiting, they are skipped)."""
+    check_scope(access, community_id)
+    ids = audience_query(community_id, audience).subquery()
+    found = await session.execute(
+        select(col(User.id), col(Community.timezone), col(NotificationPrefs.user_id),
+               col(NotificationPrefs.muted), col(NotificationPrefs.quiet_start),
+               col(NotificationPrefs.quiet_end))
+        .where(col(User.id).in_(select(ids.c.id)))
+        .outerjoin(Community, col(Community.id) == col(User.community_id))
+        .outerjoin(NotificationPrefs, col(NotificationPrefs.user_id) == col(User.id)))
+    fallback = ZoneInfo(default_tz)
+    waiting, last = 0, None
+    for _user_id, timezone, prefs_user, muted, start, end in found.all():
+        prefs = defaults if prefs_user is None else Preferences.from_columns(muted, start, end)
+        if not prefs.allows(OutboxKind.ANNOUNCEMENT, urgent=False):
+            continue
+        until = quiet_until(prefs, at, ZoneInfo(timezone) if timezone else fallback)
+        if until is not None:
+            waiting += 1
+            last = until if last is None else max(last, until)
+    return QuietHours(waiting=waiting, until=last)
+
+
 def check_text(text: str, *, media: MediaKind | None) -> None:
     limit = CAPTION_MAX if media else TEXT_MAX
     if not text.strip() and media is None:
@@ -173,9 +214,12 @@ async def create_broadcast(
     media: MediaKind | None = None,
     file_id: str | None = None,
     urgent: bool = False,
+    quiet: QuietHours | None = None,
     notify: outbox.Notify | None = None,
 ) -> Broadcast:
-    """Create a broadcast and queue one message per recipient (now or at `send_at`)."""
+    """Create a broadcast and queue one message per recipient (now, or at `send_at` to
+    whoever is in the audience then). `quiet` is what the confirmation said of quiet
+    hours: the audit log keeps whether the staff member let them wait or chose urgent."""
     check_scope(access, community_id)
     check_text(text, media=media)
     now = clock.now()
@@ -209,7 +253,10 @@ async def create_broadcast(
         audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.create",
                      community_id=community_id, broadcast_id=broadcast.id,
                      audience=audience.to_json(), recipients=total, urgent=urgent,
-                     send_at=send_at.isoformat())
+                     send_at=send_at.isoformat(),
+                     **({"quiet_hours": quiet.waiting,
+                         "quiet_choice": "urgent" if urgent else "wait"}
+                        if quiet is not None and quiet.waiting else {}))
     return broadcast
 
 
@@ -300,6 +347,7 @@ class Report:
     skipped: int = 0  # muted, erased
     cancelled: int = 0
     waiting: int = 0  # pending, being sent, or cancelled while a sender still holds it
+    later: int = 0  # of those, pending for later: their quiet hours, a retry
     by_status: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -307,8 +355,10 @@ class Report:
         return self.waiting == 0
 
 
-async def report(session: AsyncSession, *, broadcast: Broadcast) -> Report:
-    """Count the broadcast's outbox rows by outcome."""
+async def report(session: AsyncSession, *, broadcast: Broadcast,
+                 now: datetime | None = None) -> Report:
+    """Count the broadcast's outbox rows by outcome (and, given `now`, how many of those
+    waiting are not due yet: they wait for their quiet hours to end, or for a retry)."""
     unsettled = outbox.in_hand()
     rows = (await session.execute(
         select(col(OutboxMessage.status), col(OutboxMessage.last_error), unsettled, func.count())
@@ -338,6 +388,12 @@ async def report(session: AsyncSession, *, broadcast: Broadcast) -> Report:
         # Cancelled before it went out: nothing was queued, nobody received it.
         queued = sum(result.by_status.values())
         result.cancelled += max(0, broadcast.total - queued)
+    if now is not None and result.waiting:
+        result.later = int((await session.execute(
+            select(func.count()).select_from(OutboxMessage).where(
+                col(OutboxMessage.group_key) == group_of(broadcast),
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.not_before) > now))).scalar_one())
     return result
 
 

@@ -50,6 +50,7 @@ class BroadcastDraftAction(StrEnum):
     NOW = "now"
     SCHEDULE = "s"          # pick a day, then a time
     CONFIRM = "ok"
+    CONFIRM_URGENT = "ou"   # confirm, as urgent: past the audience's quiet hours
     DISCARD = "x"
 
 

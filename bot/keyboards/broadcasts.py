@@ -7,6 +7,7 @@ import math
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.callback_data.broadcasts import BroadcastStopCb
 from bot.keyboards.builder import InlineKeyboardBuilder
@@ -28,9 +29,15 @@ def progress_text(broadcast: Broadcast, report: Report, *, rate: float) -> str:
         text = _("📤 Sending announcement #{id}: {done} of {total}").format(
             id=broadcast.id, done=done, total=report.total)
     text += "\n" + counts_line(report)
-    minutes = math.ceil(report.waiting / rate / 60) if report.waiting else 0
-    if minutes and broadcast.status in (BroadcastStatus.SENDING, BroadcastStatus.SCHEDULED):
+    going = broadcast.status in (BroadcastStatus.SENDING, BroadcastStatus.SCHEDULED)
+    due = report.waiting - report.later
+    minutes = math.ceil(due / rate / 60) if due > 0 else 0
+    if minutes and going:
         text += "\n" + _("About {minutes} min left.").format(minutes=minutes)
+    if report.later and going:
+        text += "\n" + ngettext("🌙 {n} person gets it when their quiet hours end.",
+                                "🌙 {n} people get it when their quiet hours end.",
+                                report.later).format(n=report.later)
     return text
 
 

@@ -21,12 +21,14 @@ from bot.callback_data.broadcasts import (
 )
 from bot.config import Settings
 from bot.keyboards.dates import DayCb, TimeCb
+from models.audit import AuditEntry
 from models.broadcasts import Broadcast, BroadcastStatus
 from models.communities import Community
 from models.outbox import OutboxMessage
 from models.users import Role, User
 from scheduler.broadcasts import broadcast_progress
 from scheduler.outbox import OutboxSender, SendLimits
+from services import preferences
 from services.clock import ManualClock
 from tests.factories import grant, make_community, make_user
 from tests.handlers.conftest import Harness, Person, rows
@@ -410,3 +412,31 @@ async def test_a_scheduled_announcement_reaches_whoever_is_in_the_audience_when_
     assert "Courtyard party on Tuesday" in newcomer.texts
     assert "Courtyard party on Tuesday" not in leaver.texts
     assert staff.last.startswith("✅ Announcement #1 has gone out to 2 people.\nSent 2 ·")
+
+
+async def test_send_now_in_quiet_hours_says_who_will_wait_and_offers_urgent(
+    harness: Harness, session: AsyncSession, clock: ManualClock, settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    """Issue 16 #8: at 22:00 most people are in their quiet hours (21:00-08:00): the
+    confirmation says how many will wait, and "urgent" reaches them all now, audited."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    people = await residents_in(session, harness, clock, sunny, 3)
+    [night_owl] = await rows(session, User, User.tg_id == people[0].id)
+    await preferences.set_quiet_hours(session, user_id=night_owl.id or 0, clock=clock,
+                                      start=None, end=None)
+    staff = await staff_member(harness, session, clock, sunny)
+    clock.set(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))  # 22:00 in Shanghai
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    await staff.send("Burst pipe: water off now")
+    await staff.press("👥 Everyone")
+    await staff.press("📤 Send now")
+    assert staff.last == ("Send it to 4 people now?\n🌙 3 of them are in their quiet hours: "
+                          "they will get it when those end, by Tomorrow, 8:00 am.")
+    await staff.press("🚨 Send to all now (urgent)")
+    await wait_until(settled(sessionmaker))
+    assert all("Burst pipe: water off now" in person.texts for person in people)
+    entry = next(e for e in await rows(session, AuditEntry) if e.action == "broadcast.create")
+    assert (entry.details["urgent"], entry.details["quiet_hours"],
+            entry.details["quiet_choice"]) == (True, 3, "urgent")
