@@ -207,6 +207,9 @@ REPLIES: dict[type[DomainError], Reply] = {
     broadcasts.AlreadySent: lambda error: _("Announcement #{id} has already gone out: there "
                                             "is nothing left to cancel.").format(
         id=error.broadcast_id),
+    broadcasts.AlreadyQueued: lambda error: _("This announcement is already on its way.")
+    if error.broadcast_id is None else _("Announcement #{id} is already on its way.").format(
+        id=error.broadcast_id),
     broadcasts.AlreadyCancelled: lambda error: _("Announcement #{id} was already "
                                                  "cancelled.").format(id=error.broadcast_id),
 }

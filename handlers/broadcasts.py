@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -116,6 +117,7 @@ DRAFTING = StateFilter(Compose.audience, Compose.grids, Compose.preview, Compose
 class Draft(BaseModel):
     """An announcement being composed, kept in the FSM data between steps."""
 
+    key: str = ""                       # names this draft: confirming it twice makes one
     community_id: int | None = None     # None: the whole district
     text: str = ""
     media: MediaKind | None = None
@@ -244,7 +246,7 @@ async def on_community(callback: CallbackQuery, callback_data: BroadcastCommunit
 
 async def ask_message(event: CallbackQuery, state: FSMContext, community_id: int | None) -> None:
     await state.set_state(Compose.message)
-    await save(state, Draft(community_id=community_id))
+    await save(state, Draft(community_id=community_id, key=secrets.token_urlsafe(12)))
     await send(event, _("Write the announcement. You can send text, or a photo or a "
                         "document with a caption. Send /cancel to stop."))
 
@@ -564,7 +566,7 @@ async def confirm(callback: CallbackQuery, access: Access, session: AsyncSession
         session, access=access, clock=clock, community_id=draft.community_id,
         text=draft.text, audience=draft.audience, send_at=draft.send_at, media=draft.media,
         file_id=draft.file_id, urgent=draft.urgent or urgent, quiet=draft.quiet,
-        notify=outbox_notify)
+        draft_key=draft.key or None, notify=outbox_notify)
     await state.clear()
     await callback.answer()
     report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())

@@ -46,6 +46,9 @@ class Broadcast(SQLModel, table=True):
     total: int = 0
     created_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The draft it was made from: a second ✅ of the same draft (a double tap, handled at
+    # the same time as the first) finds it taken instead of making another broadcast.
+    draft_key: str | None = Field(default=None, max_length=32, unique=True, index=True)
     # The sender's progress message, edited as the broadcast goes out.
     progress_chat_id: int | None = Field(default=None, sa_type=BigInteger)
     progress_message_id: int | None = None

@@ -17,6 +17,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -215,11 +216,14 @@ async def create_broadcast(
     file_id: str | None = None,
     urgent: bool = False,
     quiet: QuietHours | None = None,
+    draft_key: str | None = None,
     notify: outbox.Notify | None = None,
 ) -> Broadcast:
     """Create a broadcast and queue one message per recipient (now, or at `send_at` to
     whoever is in the audience then). `quiet` is what the confirmation said of quiet
-    hours: the audit log keeps whether the staff member let them wait or chose urgent."""
+    hours: the audit log keeps whether the staff member let them wait or chose urgent.
+    `draft_key` names the draft: a second confirmation of it (a double tap) raises
+    AlreadyQueued and makes nothing."""
     check_scope(access, community_id)
     check_text(text, media=media)
     now = clock.now()
@@ -230,7 +234,30 @@ async def create_broadcast(
     if send_at > now + timedelta(days=SCHEDULE_DAYS + 1):
         raise InvalidInput("send_at", "too_far", limit=SCHEDULE_DAYS)
     scheduled = send_at > now
+    try:
+        return await _create(session, access=access, clock=clock, community_id=community_id,
+                             text=text, audience=audience, send_at=send_at, media=media,
+                             file_id=file_id, urgent=urgent, quiet=quiet, draft_key=draft_key,
+                             notify=notify, scheduled=scheduled)
+    except IntegrityError:  # the same draft, confirmed at the same moment on another replica
+        if draft_key is None:
+            raise
+        raise AlreadyQueued(None) from None
+
+
+async def _create(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int | None, text: str,
+    audience: Audience, send_at: datetime, media: MediaKind | None, file_id: str | None,
+    urgent: bool, quiet: QuietHours | None, draft_key: str | None,
+    notify: outbox.Notify | None, scheduled: bool,
+) -> Broadcast:
+    now = clock.now()
     async with write(session):
+        if draft_key is not None:
+            made = (await session.execute(select(col(Broadcast.id)).where(
+                col(Broadcast.draft_key) == draft_key))).scalar()
+            if made is not None:
+                raise AlreadyQueued(made)
         if scheduled:  # queued when it goes out: only how many it would reach today
             total = int((await session.execute(select(func.count()).select_from(
                 audience_query(community_id, audience).subquery()))).scalar_one())
@@ -244,7 +271,7 @@ async def create_broadcast(
             community_id=community_id, author_id=access.user_id, text=text,
             media=media, file_id=file_id, audience=audience.to_json(), urgent=urgent,
             send_at=send_at, status=BroadcastStatus.SCHEDULED if scheduled
-            else BroadcastStatus.SENDING, total=total, created_at=now,
+            else BroadcastStatus.SENDING, total=total, created_at=now, draft_key=draft_key,
         )
         session.add(broadcast)
         await session.flush()
@@ -326,6 +353,14 @@ class AlreadySent(BroadcastOver):
 
 class AlreadyCancelled(BroadcastOver):
     """It was cancelled before (by this person or another staff member)."""
+
+
+class AlreadyQueued(DomainError):
+    """The draft was confirmed already (a double tap): it is on its way, once."""
+
+    def __init__(self, broadcast_id: int | None) -> None:
+        super().__init__(f"draft already made broadcast {broadcast_id}")
+        self.broadcast_id = broadcast_id
 
 
 # A photo or document sent with no words of its own gets this as its caption.

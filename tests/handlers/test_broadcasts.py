@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -440,3 +441,27 @@ async def test_send_now_in_quiet_hours_says_who_will_wait_and_offers_urgent(
     entry = next(e for e in await rows(session, AuditEntry) if e.action == "broadcast.create")
     assert (entry.details["urgent"], entry.details["quiet_hours"],
             entry.details["quiet_choice"]) == (True, 3, "urgent")
+
+
+async def test_a_double_tap_on_confirm_queues_the_announcement_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    """Issue 14 #1: two presses of ✅ Confirm handled at once (as polling does, several
+    updates at a time) make one broadcast, one message per person."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    await residents_in(session, harness, clock, sunny, 3)
+    staff = await staff_member(harness, session, clock, sunny)
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    await staff.send("Flu jabs at the clinic")
+    await staff.press("👥 Everyone")
+    await staff.press("📤 Send now")
+    await staff.handle.press_text("✅ Confirm")
+    await staff.handle.press_text("✅ Confirm")
+    updates = await harness.bot.get_updates(offset=harness.offset, timeout=0)
+    assert len(updates) == 2
+    harness.offset = updates[-1].update_id + 1
+    await asyncio.gather(*(harness.dp.feed_update(harness.bot, u) for u in updates))
+    assert len(await rows(session, Broadcast)) == 1
+    assert len(await rows(session, OutboxMessage)) == 4
+    assert "Announcement #1 is already on its way." in staff.alerts
