@@ -4,8 +4,9 @@
 stateDiagram-v2
     [*] --> Community: ✏️ New announcement (admins, or staff of several communities)
     [*] --> Message: ✏️ New announcement (staff of one community)
-    Community --> Community: ◀ ▶ pages
-    Community --> Message: a community / the whole district
+    [*] --> Message: 🏙 To the whole district (admins)
+    Community --> Community: ◀ ▶ pages, or text typed: search (handlers/scope.py)
+    Community --> Message: a community (re-checked, remembered with ⭐)
     Message --> Audience: text, photo or document
     Audience --> Grids: 🏘 choose grids
     Grids --> Grids: tick / untick a grid
@@ -58,8 +59,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callback_data.broadcasts import (
     BROADCAST_BUTTONS,
     BroadcastAudienceCb,
-    BroadcastCommunityCb,
-    BroadcastCommunityPageCb,
     BroadcastDraftAction,
     BroadcastDraftCb,
     BroadcastGridCb,
@@ -71,6 +70,7 @@ from bot.config import Settings
 from bot.filters import MenuButton
 from bot.keyboards.broadcasts import cancel_keyboard, final_text, progress_text
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.keyboards.dates import (
     DayCb,
     DayPageCb,
@@ -81,11 +81,11 @@ from bot.keyboards.dates import (
     time_keyboard,
 )
 from bot.keyboards.grids import grid_picker
-from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from bot.when import say_moment
 from handlers.onboarding import drop_buttons, set_buttons
+from handlers.scope import ask_community, chosen
 from models.outbox import MediaKind
 from services import broadcasts, communities
 from services.access import Access
@@ -93,14 +93,14 @@ from services.broadcasts import Audience, QuietHours
 from services.clock import Clock
 from services.errors import NotAllowed
 from services.preferences import parse_quiet_hours
+from services.scope import Serving
 
 router = Router(name=__name__)
-DISTRICT = 0  # community id 0 in buttons: the whole district
+FLOW = "bc"  # the community picker's code for announcements (handlers/scope.py)
 ANY_BUTTON = or_f(*(kind.filter() for kind in BROADCAST_BUTTONS))
 
 
 class Compose(StatesGroup):
-    community = State()
     message = State()
     audience = State()
     grids = State()
@@ -183,6 +183,9 @@ async def on_menu(message: Message, access: Access) -> None:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✏️ New announcement"), callback_data=BroadcastMenuCb(
         action=BroadcastMenuAction.NEW))
+    if access.is_admin:
+        builder.button(text=_("🏙 To the whole district"), callback_data=BroadcastMenuCb(
+            action=BroadcastMenuAction.DISTRICT))
     builder.button(text=_("🗓 Scheduled and sending"), callback_data=BroadcastMenuCb(
         action=BroadcastMenuAction.LIST))
     builder.adjust(1)
@@ -198,47 +201,30 @@ async def on_button_not_staff(callback: CallbackQuery) -> None:
 @router.callback_query(BroadcastMenuCb.filter(F.action == BroadcastMenuAction.NEW))
 async def on_new(callback: CallbackQuery, access: Access, session: AsyncSession,
                  state: FSMContext) -> None:
-    """✏️ New announcement: which community, unless there is only one to choose."""
+    """✏️ New announcement: for which community (the shared picker, unless there is only
+    one to choose)."""
     await callback.answer()
-    only = broadcasts.single_community(access)
-    if only is None:
-        await ask_community(callback, access, session, state)
-    else:
-        await ask_message(callback, state, only)
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=FLOW, serving=Serving.STAFF,
+                                       intro=_("✏️ New announcement."))
+    if community_id is not None:
+        await ask_message(callback, state, community_id)
 
 
-async def ask_community(event: CallbackQuery, access: Access, session: AsyncSession,
-                        state: FSMContext, page: int = 0, edit: bool = False) -> None:
-    builder = InlineKeyboardBuilder()
-    scopes = await broadcasts.scopes(session, access=access, page=page)
-    if scopes.district:
-        builder.button(text=_("🏙 The whole district"), callback_data=BroadcastCommunityCb(
-            community_id=DISTRICT))
-    for community in scopes.communities:
-        builder.button(text=community.name, callback_data=BroadcastCommunityCb(
-            community_id=community.id or 0))
-    builder.adjust(1)
-    add_pager(builder, page=scopes.page, pages=scopes.pages,
-              make=lambda p: BroadcastCommunityPageCb(page=p))
-    await state.set_state(Compose.community)
-    await show(event, _("Who is it for? Choose the community:"),
-               reply_markup=builder.as_markup(), new=not edit)
-
-
-@router.callback_query(Compose.community, BroadcastCommunityPageCb.filter())
-async def on_community_page(callback: CallbackQuery, callback_data: BroadcastCommunityPageCb,
-                            access: Access, session: AsyncSession, state: FSMContext) -> None:
-    """◀ ▶ through the communities."""
+@router.callback_query(BroadcastMenuCb.filter(F.action == BroadcastMenuAction.DISTRICT))
+async def on_district(callback: CallbackQuery, access: Access, state: FSMContext) -> None:
+    """🏙 To the whole district (admins only)."""
+    broadcasts.check_scope(access, None)
     await callback.answer()
-    await ask_community(callback, access, session, state, page=callback_data.page, edit=True)
+    await ask_message(callback, state, None)
 
 
-@router.callback_query(Compose.community, BroadcastCommunityCb.filter())
-async def on_community(callback: CallbackQuery, callback_data: BroadcastCommunityCb,
-                       access: Access, state: FSMContext) -> None:
-    """A community (or the whole district) chosen: now the message."""
-    community_id = callback_data.community_id or None
-    broadcasts.check_scope(access, community_id)
+@router.callback_query(ScopeCb.filter(F.flow == FLOW))
+async def on_community(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                       state: FSMContext) -> None:
+    """A community chosen on the picker (re-checked there): now the message."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.STAFF)
     await callback.answer()
     await drop_buttons(callback)
     await ask_message(callback, state, community_id)

@@ -27,7 +27,7 @@ from models.db import write
 from models.outbox import MediaKind, OutboxKind, OutboxMessage, OutboxStatus
 from models.preferences import NotificationPrefs
 from models.users import Role, RoleGrant, User
-from services import audit, communities, outbox
+from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotFound
@@ -102,36 +102,6 @@ def check_scope(access: Access, community_id: int | None) -> None:
         access.require_admin()
     else:
         access.require_manage(community_id)
-
-
-def single_community(access: Access) -> int | None:
-    """The one community a staff member may write to, when there is no choice to make
-    (None: they choose, from several communities or, for an admin, the district too)."""
-    if access.is_admin or len(access.staff_of) != 1:
-        return None
-    return next(iter(access.staff_of))
-
-
-@dataclass(frozen=True)
-class Scopes:
-    """Where the actor may send an announcement: the whole district (admins) and one
-    page of communities."""
-
-    district: bool
-    communities: list[Community]
-    page: int = 0
-    pages: int = 1
-
-
-async def scopes(session: AsyncSession, *, access: Access, page: int = 0) -> Scopes:
-    """The communities (a page of them for an admin) the actor may write to."""
-    if access.is_admin:
-        found = await communities.list_communities(session, page=page)
-        return Scopes(district=True, communities=found.items, page=found.page,
-                      pages=found.pages)
-    return Scopes(district=False, communities=[
-        await communities.get_community(session, community_id=cid)
-        for cid in sorted(access.staff_of)])
 
 
 def audiences_for(access: Access, *, community_id: int | None) -> list[str]:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from bot.callback_data.broadcasts import (
     BroadcastAudienceCb,
-    BroadcastCommunityCb,
-    BroadcastCommunityPageCb,
     BroadcastDraftAction,
     BroadcastDraftCb,
     BroadcastGridCb,
@@ -83,8 +81,6 @@ from bot.callback_data.volunteers import (
 
 __all__ = [
     "BroadcastAudienceCb",
-    "BroadcastCommunityCb",
-    "BroadcastCommunityPageCb",
     "BroadcastDraftAction",
     "BroadcastDraftCb",
     "BroadcastGridCb",

@@ -86,7 +86,7 @@ async def test_a_broadcast_to_2000_people_respects_the_limits(
         await admin.press_reply("📢 Announcements")
         await admin.wait_for("📢 Announcements", timeout=20)
         await admin.press_text("✏️ New announcement")
-        await admin.wait_for("Choose the community", timeout=20)
+        await admin.wait_for("Which community?", timeout=20)
         await admin.press_text("阳光花园社区")
         await admin.wait_for("Write the announcement", timeout=20)
         await admin.send(TEXT)

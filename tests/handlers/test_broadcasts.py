@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.callback_data.broadcasts import (
-    BroadcastCommunityCb,
     BroadcastDraftAction,
     BroadcastDraftCb,
     BroadcastMenuAction,
@@ -21,6 +20,7 @@ from bot.callback_data.broadcasts import (
     BroadcastStopCb,
 )
 from bot.config import Settings
+from bot.keyboards.communities import ScopeCb
 from bot.keyboards.dates import DayCb, TimeCb
 from models.audit import AuditEntry
 from models.broadcasts import Broadcast, BroadcastStatus
@@ -166,7 +166,7 @@ async def test_forged_broadcast_buttons_from_a_resident_are_refused(
     staff = await staff_member(harness, session, clock, sunny)
     await staff.tap("📢 Announcements")
     await staff.press("✏️ New announcement")
-    answer = await staff.forge(BroadcastCommunityCb(community_id=other.id or 0).pack())
+    answer = await staff.forge(ScopeCb(flow="bc", community_id=other.id or 0).pack())
     assert answer in ("This button is out of date.",
                       "You can't do that here. Only staff of this community can.")
     await staff.send("hello")
@@ -465,3 +465,41 @@ async def test_a_double_tap_on_confirm_queues_the_announcement_once(
     assert len(await rows(session, Broadcast)) == 1
     assert len(await rows(session, OutboxMessage)) == 4
     assert "Announcement #1 is already on its way." in staff.alerts
+
+
+async def test_staff_of_two_communities_start_with_the_shared_community_picker(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    """Issue 16 #2: the shared picker (type to search, last choice first); the admin's
+    whole-district announcement is a button of its own."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    river = await make_community(session, clock, "River Court")
+    await residents_in(session, harness, clock, river, 2)
+    staff = await staff_member(harness, session, clock, sunny)
+    user = (await session.execute(select(User).where(User.tg_id == 5000))).scalar_one()
+    await grant(session, clock, user, Role.STAFF, river)
+    await staff.tap("📢 Announcements")
+    assert "🏙 To the whole district" not in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await staff.press("✏️ New announcement")
+    assert "Which community? Tap one, or type part of its name to search." in staff.last
+    await staff.send("river")
+    assert "1 community matches “river”." in staff.last
+    await staff.press("River Court")
+    assert staff.last.startswith("Write the announcement.")
+    await staff.send("Bins collected on Monday")
+    await staff.press("👥 Everyone")
+    assert staff.last == "It will reach 2 people."
+    await staff.tap("📢 Announcements")
+    await staff.press("✏️ New announcement")
+    assert staff.handle.last_bot_message.button_labels[0] == "⭐ River Court"  # type: ignore[union-attr]
+
+    admin = harness.person(900, "Zhou", "en")
+    await admin.send("/start")
+    await admin.press("✅ I agree")
+    await admin.press("Choose later")
+    await admin.tap("📢 Announcements")
+    await admin.press("🏙 To the whole district")
+    assert admin.last.startswith("Write the announcement.")
+    await admin.send("District notice")
+    await admin.press("👥 Everyone")
+    assert admin.last.startswith("It will reach ")
