@@ -146,3 +146,63 @@ def test_each_conversation_state_is_in_its_diagram(module: str) -> None:
             name = "".join(part.title() for part in (state.state or "").split(":")[-1]
                            .split("_"))
             assert re.search(rf"\b{name}\b", diagram), f"{module}: {name} not in the diagram"
+
+
+async def test_old_onboarding_buttons_are_out_of_date_and_change_nothing(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #4: the first message's ✅ I agree pressed mid-onboarding, and a community
+    on an old picker pressed after onboarding, answer "out of date" and change nothing."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    await make_community(session, clock, "River Court")
+    ann = harness.person(1010, "Ann", "en")
+    await ann.send("/start")
+    await ann.send("/start")  # a second privacy notice; the first keeps its buttons
+    first, _second = [m for m in ann.handle.bot_messages if "Privacy notice" in m.content]
+    await ann.press("✅ I agree")
+    assert "Which community do you live in?" in ann.last
+    picking = ann.handle.last_bot_message
+    agree = next(data for row in first.inline_keyboard for label, data in row
+                 if label == "✅ I agree")
+    await ann.handle.press(first.message_id, agree)
+    await harness.settle()
+    assert ann.alerts[-1] == "This button is out of date."
+    assert ann.handle.last_bot_message == picking  # no main menu, still choosing
+
+    await ann.send("/start")  # a second picker, while she has no community yet
+    old_picker = picking
+    await ann.press("Sunny Court")
+    assert ann.last == "All set! 🎉"
+    assert old_picker is not None
+    river = next(data for row in old_picker.inline_keyboard for label, data in row
+                 if label == "River Court")
+    await ann.handle.press(old_picker.message_id, river)
+    await harness.settle()
+    assert ann.alerts[-1] == "This button is out of date."
+    assert (await user_row(session, 1010)).community_id == sunny.id
+    assert ann.last == "All set! 🎉"
+
+
+async def test_changing_community_happens_in_settings_with_a_confirmation(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1",))
+    river = await make_community(session, clock, "River Court")
+    ann = harness.person(1011, "Ann", "en")
+    await ann.send("/start")
+    await ann.press("✅ I agree")
+    await ann.press("Sunny Court")
+    await ann.press("Block 1")
+    await ann.tap("⚙️ Settings")
+    assert "🏠 Your community: Sunny Court · Block 1" in ann.last
+    await ann.press("🏠 My community")
+    await ann.press("River Court")
+    assert ann.last == "Move from Sunny Court · Block 1 to River Court?"
+    await ann.press("✖ No, stay")
+    assert (await user_row(session, 1011)).community_id == sunny.id
+    await ann.tap("⚙️ Settings")
+    await ann.press("🏠 My community")
+    await ann.press("River Court")
+    await ann.press("✅ Yes, move me")
+    assert ann.texts[-2] == "Your community: River Court"
+    assert (await user_row(session, 1011)).community_id == river.id
