@@ -48,6 +48,9 @@ from bot.callback_data.common import (
     PrivacyAction,
     PrivacyCb,
 )
+from bot.callback_data.courses import CourseAction, CourseCb
+from bot.callback_data.voices import VoiceAction, VoiceCb
+from bot.callback_data.volunteers import VolMenuAction, VolMenuCb
 from bot.config import Settings
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
@@ -114,6 +117,33 @@ async def show_menu(event: CallbackQuery | Message, access: Access,
                     text: str | None = None) -> None:
     """Send the main menu keyboard with a short line (a reply keyboard: always anew)."""
     await send(event, text or _("Main menu. Choose below 👇"), reply_markup=main_menu(access))
+
+
+def what_now_keyboard() -> InlineKeyboardMarkup:
+    """The three things most people come for, once their community is chosen."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("📖 Course menu"), callback_data=CourseCb(action=CourseAction.MENU))
+    builder.button(text=_("📝 Report a problem"),
+                   callback_data=VoiceCb(action=VoiceAction.REPORT))
+    builder.button(text=_("🙋 Volunteer"), callback_data=VolMenuCb(action=VolMenuAction.HOME))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def show_done(event: CallbackQuery | Message, access: Access) -> None:
+    """The community is chosen: the main menu, and one short message with what to do now."""
+    await show_menu(event, access, _("All set! 🎉"))
+    await send(event, _("What would you like to do first?"), reply_markup=what_now_keyboard())
+
+
+async def offer_home(event: CallbackQuery | Message, session: AsyncSession,
+                     state: FSMContext) -> None:
+    """Someone with no community pressed what needs one (📖 Course menu, 📝 Report a
+    problem…): the community list, right there, instead of a way to Settings."""
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    await ask_community(event, session, state, moving=False, intro=_(
+        "First, choose your community. Type part of its name, or choose from the list:"))
 
 
 async def home_label(session: AsyncSession, user: User) -> str | None:
@@ -382,7 +412,7 @@ async def on_community_chosen(
         await show(callback, _("Your community: {name}").format(
             name=html.escape(community.name)))
         await state.clear()
-        await show_menu(callback, access, _("All set! 🎉"))
+        await show_done(callback, access)
         return
     builder = InlineKeyboardBuilder()
     for grid in grids:
@@ -424,7 +454,7 @@ async def on_grid_chosen(
     await show(callback, _("Your community: {name}").format(name=await home_label(session,
                                                                                   user)))
     await state.clear()
-    await show_menu(callback, access, _("All set! 🎉"))
+    await show_done(callback, access)
 
 
 async def ask_move(callback: CallbackQuery, session: AsyncSession, state: FSMContext,
@@ -464,7 +494,7 @@ async def on_move(callback: CallbackQuery, callback_data: HomeMoveCb, user: User
     await show(callback, _("Your community: {name}").format(name=await home_label(session,
                                                                                   user)))
     await state.clear()
-    await show_menu(callback, access, _("All set! 🎉"))
+    await show_menu(callback, access, _("All set! 🎉"))  # they know the bot: no tour
 
 
 @router.callback_query(or_f(HomePageCb.filter(), HomeCommunityCb.filter(), HomeGridCb.filter(),

@@ -70,10 +70,6 @@ class CourseFlow(StatesGroup):
     offer_description = State()
 
 
-def no_home() -> str:
-    return _("Please choose your community first, in ⚙️ Settings → 🏠 My community.")
-
-
 def categories_keyboard(action: CourseAction) -> InlineKeyboardBuilder:
     builder = InlineKeyboardBuilder()
     for category, label in CATEGORY_LABELS.items():
@@ -141,10 +137,11 @@ async def on_home(callback: CallbackQuery, access: Access, state: FSMContext) ->
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.MENU))
 async def on_menu(callback: CallbackQuery, callback_data: CourseCb, user: User,
-                  session: AsyncSession) -> None:
+                  session: AsyncSession, state: FSMContext) -> None:
     """📖 Course menu: the six categories, then a category's courses a page at a time."""
     if user.community_id is None:
-        await callback.answer(no_home(), show_alert=True)
+        from handlers.onboarding import offer_home  # onboarding imports this package
+        await offer_home(callback, session, state)
         return
     await callback.answer()
     if not isinstance(callback.message, Message):
@@ -192,10 +189,12 @@ async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User
 
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.SEARCH))
-async def on_search(callback: CallbackQuery, user: User, state: FSMContext) -> None:
+async def on_search(callback: CallbackQuery, user: User, state: FSMContext,
+                    session: AsyncSession) -> None:
     """🔍 Search: ask for a word."""
     if user.community_id is None:
-        await callback.answer(no_home(), show_alert=True)
+        from handlers.onboarding import offer_home  # onboarding imports this package
+        await offer_home(callback, session, state)
         return
     await callback.answer()
     await state.set_state(CourseFlow.search)
@@ -211,7 +210,8 @@ async def on_search_text(message: Message, user: User, session: AsyncSession,
     query = (message.text or "").strip()[:SEARCH_MAX]
     await state.clear()
     if user.community_id is None:
-        await message.answer(no_home())
+        from handlers.onboarding import offer_home  # onboarding imports this package
+        await offer_home(message, session, state)
         return
     await show_courses(message, session=session, community_id=user.community_id, page=0,
                        query=query)

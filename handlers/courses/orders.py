@@ -121,8 +121,8 @@ async def on_new(callback: CallbackQuery, callback_data: OrderCb, user: User,
                  session: AsyncSession, state: FSMContext) -> None:
     """🙋 Order a course: from the menu (course id) or a topic of one's own."""
     if user.community_id is None:
-        await callback.answer(_("Please choose your community first, in ⚙️ Settings → "
-                                "🏠 My community."), show_alert=True)
+        from handlers.onboarding import offer_home  # the community list, right there
+        await offer_home(callback, session, state)
         return
     await state.clear()
     if callback_data.id:
@@ -312,15 +312,15 @@ async def on_expected(
 
 @router.callback_query(OrderCb.filter(F.action.in_({OrderAction.LIST, OrderAction.TEACH})))
 async def on_list(callback: CallbackQuery, callback_data: OrderCb, user: User,
-                  access: Access, session: AsyncSession) -> None:
+                  access: Access, session: AsyncSession, state: FSMContext) -> None:
     """👥 Neighbours' orders (to back), or ✋ orders a teacher can take, a page at a time."""
     teach = callback_data.action == OrderAction.TEACH
     if teach and not access.is_teacher:
         await callback.answer(_("Only teachers can do this."), show_alert=True)
         return
     if not teach and user.community_id is None:
-        await callback.answer(_("Please choose your community first, in ⚙️ Settings → "
-                                "🏠 My community."), show_alert=True)
+        from handlers.onboarding import offer_home  # the community list, right there
+        await offer_home(callback, session, state)
         return
     await callback.answer()
     if not isinstance(callback.message, Message):

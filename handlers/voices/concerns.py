@@ -188,7 +188,8 @@ async def on_voice_button(callback: CallbackQuery, callback_data: VoiceCb, user:
         await show_home(message, user, access, session, clock, edit=True)
         return
     if user.community_id is None:
-        await callback.answer(error_text(concerns.NoCommunity()), show_alert=True)
+        from handlers.onboarding import offer_home  # the community list, right there
+        await offer_home(callback, session, state)
         return
     await callback.answer()
     if action == VoiceAction.REPORT:

@@ -63,7 +63,7 @@ async def resident(harness: Harness, tg_id: int, grid: str | None, language: str
     await person.press("✅ I agree" if language == "en" else "✅ 我同意")
     await person.press("Sunny Court")
     last = person.handle.last_bot_message
-    if last and last.inline_keyboard:  # the community has grids
+    if last and ("Not sure" in last.button_labels or "不确定" in last.button_labels):  # grids
         await person.press(grid or ("Not sure" if language == "en" else "不确定"))
     return person
 
