@@ -35,10 +35,11 @@ How it sends:
   backoff; meanwhile nothing new is claimed, and a row whose outcome waits is
   never sent again (its lease is renewed with the others').
 - Cancelled while held: `outbox.cancel` also cancels rows a sender holds. On
-  every kick() (the canceller's commit wakes the sender in its own process) and
-  every tick (other processes), the sender asks the database which of its
-  rows were cancelled, before it starts another send, and drops them unsent;
-  a request already on its way is settled as sent, so a report counts it.
+  every kick() (the canceller's commit wakes the sender in its own process)
+  the sender asks the database which of its rows were cancelled before it
+  starts another send, and drops them unsent; on every tick it asks alongside
+  the sends (a cancel made in another process). A request already on its way
+  is settled as sent, so a report counts it.
 - `stop()` lets the requests in flight finish and gives every other held row
   back as pending.
 
@@ -295,6 +296,7 @@ class OutboxSender:
         self._held: dict[int, Claimed] = {}  # claimed and not yet settled
         self._in_flight: set[int] = set()  # of those, the ones whose request has started
         self._recheck = False  # ask the database whether held rows were cancelled
+        self._checking: asyncio.Task[None] | None = None  # the tick's check, under way
         self._queue: list[tuple[float, int, int, int, int]] = []  # (ready, -urgent, -prio, seq, id)
         self._seq = itertools.count()
         self._per_chat: dict[int, int] = defaultdict(int)  # held rows per chat
@@ -330,8 +332,13 @@ class OutboxSender:
         self._wake.set()
 
     async def tick(self) -> None:
-        """The scheduler's interval job (a coroutine, so it runs on the event loop)."""
-        self.kick()
+        """The scheduler's interval job (a coroutine, so it runs on the event loop): look
+        for rows due, and for held rows cancelled by another process (alongside the sends,
+        not holding them up: in this process a cancel kicks, and that check comes first)."""
+        self._want_more = True
+        self._wake.set()
+        if self._checking is None and self._held:
+            self._checking = asyncio.create_task(self._check_in_background())
 
     @property
     def running(self) -> bool:
@@ -361,6 +368,8 @@ class OutboxSender:
         self._task = None
         if self._refilling is not None:  # its rows are held: given back below
             await self._refilling
+        if self._checking is not None:
+            await self._checking
         if self._sends:
             _done, unfinished = await asyncio.wait(set(self._sends), timeout=grace)
             for send in unfinished:  # may have reached Telegram: left to the lease
@@ -482,12 +491,20 @@ class OutboxSender:
             now = self._mono()
             self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
 
+    async def _check_in_background(self) -> None:
+        try:
+            await self._drop_revoked()
+        except Exception:
+            log.exception("outbox sender %s: checking for cancelled rows failed", self.owner)
+        finally:
+            self._checking = None
+
     async def _drop_revoked(self) -> None:
         """Drop the held rows cancelled (or taken from us) since they were claimed; those
         whose request has started are left to be settled."""
         waiting = [row_id for row_id in self._held if row_id not in self._in_flight]
         gone = await self._db(outbox.revoked, owner=self.owner, ids=waiting) or set()
-        gone -= self._in_flight  # started meanwhile
+        gone -= self._in_flight | self._unsettled  # started meanwhile: settled as they went
         if not gone:
             return
         for row_id in gone:
