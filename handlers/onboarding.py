@@ -57,7 +57,9 @@ from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import add_pager
 from bot.middlewares.private import FROM_GROUP
 from bot.replies import answer_out_of_date, out_of_date, reply_for
+from bot.screens import drop_buttons as drop_buttons
 from bot.screens import send, show
+from bot.screens import set_buttons as set_buttons
 from handlers.courses.sessions import CHECK_IN_PREFIX, check_in_by_link
 from models.users import User
 from services import communities, invites, users
@@ -284,10 +286,16 @@ async def on_accept(
     state: FSMContext, clock: Clock, settings: Settings,
 ) -> None:
     """✅ I agree: record consent, use a pending invite, go on to the community. Pressed
-    again on an old notice (agreed already) it is out of date: onboarding stays where
-    it is."""
+    again on an old notice mid-way it is out of date (onboarding stays where it is);
+    once all is done it shows the main menu."""
     if user.consented_at is not None:
-        await answer_out_of_date(callback)
+        if await state.get_state() in (Onboarding.community, Onboarding.grid,
+                                       Onboarding.move):
+            await answer_out_of_date(callback)  # mid-way: stay on the step they are on
+        else:  # all done (or the same tap delivered twice): where they are
+            await callback.answer()
+            await show_menu(callback, access, _("You have already agreed. Here is the main "
+                                                "menu."))
         return
     await callback.answer()
     await users.accept_privacy(session, user=user, clock=clock)
@@ -303,16 +311,6 @@ async def on_accept(
                               state=state, greeting=greeting)
 
 
-async def drop_buttons(callback: CallbackQuery) -> None:
-    """Take the buttons off the pressed message: that step is done."""
-    await set_buttons(callback, None)
-
-
-async def set_buttons(callback: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
-    """Change only the buttons of the pressed message (its words stay), where it can
-    still be edited; bot.screens.show replaces the words too."""
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=markup)
 
 
 @router.callback_query(LanguageCb.filter())

@@ -64,6 +64,9 @@ async def finish(bot: Bot, session: AsyncSession, broadcast: Broadcast, clock: C
     (or another replica, or the Cancel button, finished it)."""
     if not await broadcasts.finish(session, broadcast=broadcast, clock=clock, counts=report):
         return False
+    log.info("broadcast %s %s: %d sent, %d blocked, %d failed, %d skipped, %d cancelled",
+             broadcast.id, broadcast.status, report.sent, report.blocked, report.failed,
+             report.skipped, report.cancelled)
     await show(bot, broadcast, progress_text(broadcast, report, rate=rate), None)
     await report_to(bot, broadcast, final_text(broadcast, report))
     return True

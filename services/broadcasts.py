@@ -10,6 +10,7 @@ cancelling the group.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +34,8 @@ from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotFound
 from services.preferences import DEFAULTS, Preferences, quiet_until
 from services.text import utf16_len
+
+log = logging.getLogger(__name__)
 
 TEXT_MAX = 4096
 CAPTION_MAX = 1024
@@ -254,6 +257,8 @@ async def _create(
                      **({"quiet_hours": quiet.waiting,
                          "quiet_choice": "urgent" if urgent else "wait"}
                         if quiet is not None and quiet.waiting else {}))
+    log.info("broadcast %s %s: %d recipients, community %s, from %s", broadcast.id,
+             "scheduled" if scheduled else "queued", total, community_id, send_at.isoformat())
     return broadcast
 
 

@@ -32,8 +32,9 @@ keeps the outcomes and writes them when it is back, claiming nothing meanwhile
 (0 duplicates across an outage three leases long, tests/scheduler); only with
 several senders and an outage longer than the lease (60 s) may another
 sender claim a row whose outcome is still waiting. Nothing is ever lost: a row leaves
-"sending" only by being settled (sent, failed, retried), skipped, or put back
-to pending.
+"sending" only by being settled (sent, failed, retried), skipped, put back
+to pending, or cancelled (then the sender drops it unsent, or, if it was on its
+way, settles it as sent: `in_hand` counts it until one of the two).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -83,6 +84,37 @@ UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 FINISHED = tuple(status for status in OutboxStatus if status not in UNSENT)
 
 Notify = Callable[[], None]  # wakes the sender after a commit that queued messages
+
+
+def moment(at: datetime, zone: ZoneInfo | str) -> dict[str, str]:
+    """A date and time in a message's params, said when the message is sent, in the
+    recipient's language and the community's zone ("明天（周六）下午3:00" / "Tomorrow,
+    3:00 pm"): never ISO in a message."""
+    return {"moment": at.astimezone(UTC).isoformat(), "zone": str(zone)}
+
+
+def span(starts_at: datetime, ends_at: datetime, zone: ZoneInfo | str) -> dict[str, Any]:
+    """A time span (a shift) in params, said as a moment and an end time."""
+    return {"span": [starts_at.astimezone(UTC).isoformat(), ends_at.astimezone(UTC).isoformat()],
+            "zone": str(zone)}
+
+
+def numbered(items: Iterable[Any]) -> dict[str, list[Any]]:
+    """Lines "1. …", "2. …" in params, each a text, a moment or a span."""
+    return {"numbered": list(items)}
+
+
+def _param_ok(value: Any) -> bool:
+    """A JSON scalar, or a moment, span or numbered list (said when sent)."""
+    if isinstance(value, str | int | float | bool | None):
+        return True
+    if isinstance(value, dict) and set(value) == {"moment", "zone"}:
+        return all(isinstance(v, str) for v in value.values())
+    if isinstance(value, dict) and set(value) == {"span", "zone"}:
+        return isinstance(value["span"], list) and len(value["span"]) == 2
+    if isinstance(value, dict) and set(value) == {"numbered"}:
+        return isinstance(value["numbered"], list) and all(map(_param_ok, value["numbered"]))
+    return False
 
 
 def N_(message: str) -> str:
@@ -137,7 +169,7 @@ class Outgoing:
         if self.key is not None and not self.key:
             raise InvalidInput("key", "empty")
         for name, value in self.params.items():
-            if not isinstance(value, str | int | float | bool | None):
+            if not _param_ok(value):
                 raise InvalidInput(f"params.{name}", "not_json_scalar")
         if self.media is None and (self.file_id or self.blob_id):
             raise InvalidInput("media", "missing")
@@ -765,3 +797,27 @@ async def counts(session: AsyncSession, *, group: str | None = None) -> dict[Out
         query = query.where(col(OutboxMessage.group_key) == group)
     rows = (await session.execute(query)).all()
     return {OutboxStatus(status): int(n) for status, n in rows}
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The queue as an operator watches it: rows not yet finished, and how late the
+    oldest one that is due already is (0 when none is waiting)."""
+
+    depth: int
+    oldest_due_seconds: float
+
+
+async def backlog(session: AsyncSession, *, now: datetime) -> Backlog:
+    """How much is queued and how long the oldest due row has waited (for /metrics)."""
+    unfinished = col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
+    depth = (await session.execute(
+        select_columns(func.count()).select_from(OutboxMessage).where(unfinished))).scalar_one()
+    oldest = (await session.execute(
+        select_columns(func.min(col(OutboxMessage.not_before)))
+        .where(col(OutboxMessage.status) == OutboxStatus.PENDING,
+               col(OutboxMessage.not_before) <= now))).scalar_one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    late = (now - oldest).total_seconds() if oldest is not None else 0.0
+    return Backlog(depth=int(depth), oldest_due_seconds=max(0.0, late))
