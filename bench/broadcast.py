@@ -50,8 +50,10 @@ async def announce(
     await admin.press_reply("📢 Announcements")
     await admin.wait_for("📢 Announcements", timeout=TIMEOUT)
     await admin.press_text("✏️ New announcement")
-    await admin.wait_for("Choose the community", timeout=TIMEOUT)
-    await admin.press_text(community)
+    picker = await admin.wait_for("Which community?", timeout=TIMEOUT)
+    # The shared picker marks the community chosen last time with ⭐ (and lists it first).
+    starred = f"⭐ {community}"
+    await admin.press_text(starred if starred in picker.button_labels else community)
     await admin.wait_for("Write the announcement", timeout=TIMEOUT)
     await admin.send(TEXT)
     await admin.wait_for("Who should receive it?", timeout=TIMEOUT)

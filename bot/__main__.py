@@ -71,7 +71,7 @@ async def run(settings: Settings) -> None:
                    notify=background.sender.kick, keyboards=OUTBOX_KEYBOARDS,
                    seconds=settings.sweep_seconds)
         add_broadcast_progress(background.scheduler, bot=bot, sessionmaker=sessionmaker,
-                               clock=clock, settings=settings)
+                               clock=clock, settings=settings, notify=background.sender.kick)
         return background
 
     # Only one replica runs the outbox sender and the sweeps (scheduler/leader.py).

@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import N_
 from bot.labels import status_text
 from models.courses import OrderStatus
-from services import concerns, courses, polls
+from services import broadcasts, concerns, courses, polls
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.errors import (
@@ -241,6 +241,17 @@ REPLIES: dict[type[DomainError], Reply] = {
     polls.PollClosed: lambda error: _("This poll has closed. Thank you for your interest!"),
     polls.NotInAudience: lambda error: _("This poll is not for you."),
     polls.AlreadyClosed: lambda error: _("This poll has already closed."),
+    # broadcasts
+    broadcasts.BroadcastOver: lambda error: _("Announcement #{id} is over: there is nothing "
+                                              "left to cancel.").format(id=error.broadcast_id),
+    broadcasts.AlreadySent: lambda error: _("Announcement #{id} has already gone out: there "
+                                            "is nothing left to cancel.").format(
+        id=error.broadcast_id),
+    broadcasts.AlreadyQueued: lambda error: _("This announcement is already on its way.")
+    if error.broadcast_id is None else _("Announcement #{id} is already on its way.").format(
+        id=error.broadcast_id),
+    broadcasts.AlreadyCancelled: lambda error: _("Announcement #{id} was already "
+                                                 "cancelled.").format(id=error.broadcast_id),
 }
 
 

@@ -4,8 +4,9 @@
 stateDiagram-v2
     [*] --> Community: ✏️ New announcement (admins, or staff of several communities)
     [*] --> Message: ✏️ New announcement (staff of one community)
-    Community --> Community: ◀ ▶ pages
-    Community --> Message: a community / the whole district
+    [*] --> Message: 🏙 To the whole district (admins)
+    Community --> Community: ◀ ▶ pages, or text typed: search (handlers/scope.py)
+    Community --> Message: a community (re-checked, remembered with ⭐)
     Message --> Audience: text, photo or document
     Audience --> Grids: 🏘 choose grids
     Grids --> Grids: tick / untick a grid
@@ -18,6 +19,7 @@ stateDiagram-v2
     Time --> Confirm: a time (every 30 minutes)
     Preview --> Confirm: 📤 send now
     Confirm --> [*]: ✅ confirm (queued; progress message)
+    Confirm --> [*]: 🚨 send to all (urgent), offered when some are in their quiet hours
     Audience --> [*]: ✖ discard
     Grids --> [*]: ✖ discard
     Preview --> [*]: ✖ discard
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 from collections.abc import Callable
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -49,14 +52,13 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.broadcasts import (
     BROADCAST_BUTTONS,
     BroadcastAudienceCb,
-    BroadcastCommunityCb,
-    BroadcastCommunityPageCb,
     BroadcastDraftAction,
     BroadcastDraftCb,
     BroadcastGridCb,
@@ -68,6 +70,7 @@ from bot.config import Settings
 from bot.filters import MenuButton
 from bot.keyboards.broadcasts import cancel_keyboard, final_text, progress_text
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.keyboards.dates import (
     DayCb,
     DayPageCb,
@@ -78,25 +81,26 @@ from bot.keyboards.dates import (
     time_keyboard,
 )
 from bot.keyboards.grids import grid_picker
-from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from bot.when import say_moment
 from handlers.onboarding import drop_buttons, set_buttons
+from handlers.scope import ask_community, chosen
 from models.outbox import MediaKind
 from services import broadcasts, communities
 from services.access import Access
-from services.broadcasts import Audience
+from services.broadcasts import Audience, QuietHours
 from services.clock import Clock
 from services.errors import NotAllowed
+from services.preferences import parse_quiet_hours
+from services.scope import Serving
 
 router = Router(name=__name__)
-DISTRICT = 0  # community id 0 in buttons: the whole district
+FLOW = "bc"  # the community picker's code for announcements (handlers/scope.py)
 ANY_BUTTON = or_f(*(kind.filter() for kind in BROADCAST_BUTTONS))
 
 
 class Compose(StatesGroup):
-    community = State()
     message = State()
     audience = State()
     grids = State()
@@ -113,6 +117,7 @@ DRAFTING = StateFilter(Compose.audience, Compose.grids, Compose.preview, Compose
 class Draft(BaseModel):
     """An announcement being composed, kept in the FSM data between steps."""
 
+    key: str = ""                       # names this draft: confirming it twice makes one
     community_id: int | None = None     # None: the whole district
     text: str = ""
     media: MediaKind | None = None
@@ -122,6 +127,12 @@ class Draft(BaseModel):
     urgent: bool = False
     day: date | None = None             # the day chosen on the picker
     send_at: datetime | None = None     # the moment chosen; None: now
+    quiet_waiting: int = 0              # the confirmation said: this many wait for quiet hours
+    quiet_until: datetime | None = None  # …until then at the latest
+
+    @property
+    def quiet(self) -> QuietHours:
+        return QuietHours(waiting=self.quiet_waiting, until=self.quiet_until)
 
     @property
     def audience(self) -> Audience:
@@ -172,6 +183,9 @@ async def on_menu(message: Message, access: Access) -> None:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✏️ New announcement"), callback_data=BroadcastMenuCb(
         action=BroadcastMenuAction.NEW))
+    if access.is_admin:
+        builder.button(text=_("🏙 To the whole district"), callback_data=BroadcastMenuCb(
+            action=BroadcastMenuAction.DISTRICT))
     builder.button(text=_("🗓 Scheduled and sending"), callback_data=BroadcastMenuCb(
         action=BroadcastMenuAction.LIST))
     builder.adjust(1)
@@ -187,47 +201,30 @@ async def on_button_not_staff(callback: CallbackQuery) -> None:
 @router.callback_query(BroadcastMenuCb.filter(F.action == BroadcastMenuAction.NEW))
 async def on_new(callback: CallbackQuery, access: Access, session: AsyncSession,
                  state: FSMContext) -> None:
-    """✏️ New announcement: which community, unless there is only one to choose."""
+    """✏️ New announcement: for which community (the shared picker, unless there is only
+    one to choose)."""
     await callback.answer()
-    only = broadcasts.single_community(access)
-    if only is None:
-        await ask_community(callback, access, session, state)
-    else:
-        await ask_message(callback, state, only)
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=FLOW, serving=Serving.STAFF,
+                                       intro=_("✏️ New announcement."))
+    if community_id is not None:
+        await ask_message(callback, state, community_id)
 
 
-async def ask_community(event: CallbackQuery, access: Access, session: AsyncSession,
-                        state: FSMContext, page: int = 0, edit: bool = False) -> None:
-    builder = InlineKeyboardBuilder()
-    scopes = await broadcasts.scopes(session, access=access, page=page)
-    if scopes.district:
-        builder.button(text=_("🏙 The whole district"), callback_data=BroadcastCommunityCb(
-            community_id=DISTRICT))
-    for community in scopes.communities:
-        builder.button(text=community.name, callback_data=BroadcastCommunityCb(
-            community_id=community.id or 0))
-    builder.adjust(1)
-    add_pager(builder, page=scopes.page, pages=scopes.pages,
-              make=lambda p: BroadcastCommunityPageCb(page=p))
-    await state.set_state(Compose.community)
-    await show(event, _("Who is it for? Choose the community:"),
-               reply_markup=builder.as_markup(), new=not edit)
-
-
-@router.callback_query(Compose.community, BroadcastCommunityPageCb.filter())
-async def on_community_page(callback: CallbackQuery, callback_data: BroadcastCommunityPageCb,
-                            access: Access, session: AsyncSession, state: FSMContext) -> None:
-    """◀ ▶ through the communities."""
+@router.callback_query(BroadcastMenuCb.filter(F.action == BroadcastMenuAction.DISTRICT))
+async def on_district(callback: CallbackQuery, access: Access, state: FSMContext) -> None:
+    """🏙 To the whole district (admins only)."""
+    broadcasts.check_scope(access, None)
     await callback.answer()
-    await ask_community(callback, access, session, state, page=callback_data.page, edit=True)
+    await ask_message(callback, state, None)
 
 
-@router.callback_query(Compose.community, BroadcastCommunityCb.filter())
-async def on_community(callback: CallbackQuery, callback_data: BroadcastCommunityCb,
-                       access: Access, state: FSMContext) -> None:
-    """A community (or the whole district) chosen: now the message."""
-    community_id = callback_data.community_id or None
-    broadcasts.check_scope(access, community_id)
+@router.callback_query(ScopeCb.filter(F.flow == FLOW))
+async def on_community(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                       state: FSMContext) -> None:
+    """A community chosen on the picker (re-checked there): now the message."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.STAFF)
     await callback.answer()
     await drop_buttons(callback)
     await ask_message(callback, state, community_id)
@@ -235,7 +232,7 @@ async def on_community(callback: CallbackQuery, callback_data: BroadcastCommunit
 
 async def ask_message(event: CallbackQuery, state: FSMContext, community_id: int | None) -> None:
     await state.set_state(Compose.message)
-    await save(state, Draft(community_id=community_id))
+    await save(state, Draft(community_id=community_id, key=secrets.token_urlsafe(12)))
     await send(event, _("Write the announcement. You can send text, or a photo or a "
                         "document with a caption. Send /cancel to stop."))
 
@@ -465,31 +462,42 @@ async def on_time(callback: CallbackQuery, callback_data: TimeCb, access: Access
         await callback.answer(_("That time has passed. Please choose a later one."),
                               show_alert=True)
         return
-    await ask_confirm(callback, access, session, state, settings,
+    await ask_confirm(callback, access, session, state, settings, clock,
                       draft.model_copy(update={"send_at": send_at}))
 
 
 @router.callback_query(Compose.preview,
                        BroadcastDraftCb.filter(F.action == BroadcastDraftAction.NOW))
 async def on_now(callback: CallbackQuery, access: Access, session: AsyncSession,
-                 state: FSMContext, settings: Settings) -> None:
+                 state: FSMContext, settings: Settings, clock: Clock) -> None:
     """📤 Send now: confirm?"""
     draft = await load(state)
     broadcasts.check_scope(access, draft.community_id)
-    await ask_confirm(callback, access, session, state, settings,
+    await ask_confirm(callback, access, session, state, settings, clock,
                       draft.model_copy(update={"send_at": None}))
 
 
 async def ask_confirm(callback: CallbackQuery, access: Access, session: AsyncSession,
-                      state: FSMContext, settings: Settings, draft: Draft) -> None:
+                      state: FSMContext, settings: Settings, clock: Clock,
+                      draft: Draft) -> None:
+    """Confirm? With how many people it reaches and, when it is not urgent, how many of
+    them are in their quiet hours then (offering urgent, to reach them at once)."""
     count = await broadcasts.count_audience(session, access=access,
                                             community_id=draft.community_id,
                                             audience=draft.audience)
+    zone = await zone_for(session, settings, draft)
+    quiet = QuietHours()
+    if not draft.urgent:
+        quiet = await broadcasts.quiet_hours(
+            session, access=access, community_id=draft.community_id, audience=draft.audience,
+            at=draft.send_at or clock.now(), default_tz=settings.timezone,
+            defaults=parse_quiet_hours(settings.quiet_hours))
+    draft = draft.model_copy(update={"quiet_waiting": quiet.waiting,
+                                     "quiet_until": quiet.until})
     await save(state, draft)
     await state.set_state(Compose.confirm)
     await callback.answer()
     if draft.send_at is not None:
-        zone = await zone_for(session, settings, draft)
         text = _("Send it to {count} people at {time}?").format(
             count=count, time=say_moment(draft.send_at, zone))
     else:
@@ -497,8 +505,19 @@ async def ask_confirm(callback: CallbackQuery, access: Access, session: AsyncSes
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Confirm"),
                    callback_data=BroadcastDraftCb(action=BroadcastDraftAction.CONFIRM))
+    if quiet.waiting and quiet.until is not None:
+        text += "\n" + ngettext(
+            "🌙 {n} of them is in their quiet hours: they will get it when those end, by "
+            "{time}.",
+            "🌙 {n} of them are in their quiet hours: they will get it when those end, by "
+            "{time}.", quiet.waiting).format(
+            n=quiet.waiting, time=say_moment(quiet.until, zone, now=clock.now()))
+        builder.button(text=_("🚨 Send to all now (urgent)") if draft.send_at is None
+                       else _("🚨 Send to all at that time (urgent)"),
+                       callback_data=BroadcastDraftCb(action=BroadcastDraftAction.CONFIRM_URGENT))
     label, cb = discard_button()
     builder.button(text=label, callback_data=cb)
+    builder.adjust(1)
     await show(callback, text, reply_markup=builder.as_markup())
 
 
@@ -510,14 +529,33 @@ async def on_confirm(
 ) -> None:
     """✅ Confirm: create the broadcast (the service checks scope and time again) and show
     its progress. A refusal (nobody in the audience, the time passed) keeps the draft."""
+    await confirm(callback, access, session, state, clock, settings, outbox_notify,
+                  urgent=False)
+
+
+@router.callback_query(Compose.confirm,
+                       BroadcastDraftCb.filter(F.action == BroadcastDraftAction.CONFIRM_URGENT))
+async def on_confirm_urgent(
+    callback: CallbackQuery, access: Access, session: AsyncSession, state: FSMContext,
+    clock: Clock, settings: Settings, outbox_notify: Callable[[], None],
+) -> None:
+    """🚨 Send to all now (urgent): confirmed, past the quiet hours the screen named."""
+    await confirm(callback, access, session, state, clock, settings, outbox_notify,
+                  urgent=True)
+
+
+async def confirm(callback: CallbackQuery, access: Access, session: AsyncSession,
+                  state: FSMContext, clock: Clock, settings: Settings,
+                  outbox_notify: Callable[[], None], *, urgent: bool) -> None:
     draft = await load(state)
     broadcast = await broadcasts.create_broadcast(
         session, access=access, clock=clock, community_id=draft.community_id,
         text=draft.text, audience=draft.audience, send_at=draft.send_at, media=draft.media,
-        file_id=draft.file_id, urgent=draft.urgent, notify=outbox_notify)
+        file_id=draft.file_id, urgent=draft.urgent or urgent, quiet=draft.quiet,
+        draft_key=draft.key or None, notify=outbox_notify)
     await state.clear()
     await callback.answer()
-    report = await broadcasts.report(session, broadcast=broadcast)
+    report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())
     if broadcast.send_at > clock.now():
         zone = await zone_for(session, settings, draft)
         text = _("🗓 Announcement #{id} is scheduled for {time}, to {count} people. You can "
@@ -571,13 +609,22 @@ def _strip_tags(text: str) -> str:
 
 @router.callback_query(BroadcastStopCb.filter())
 async def on_stop(callback: CallbackQuery, callback_data: BroadcastStopCb, access: Access,
-                  session: AsyncSession, clock: Clock) -> None:
-    """✖ Cancel: stop what has not gone out yet and say how far it got."""
+                  session: AsyncSession, clock: Clock, settings: Settings,
+                  outbox_notify: Callable[[], None]) -> None:
+    """✖ Cancel: no more of it starts; the report follows as a new message once no
+    sender holds any of it (at once when none does: a scheduled one, say)."""
     broadcast = await broadcasts.cancel_broadcast(session, access=access, clock=clock,
-                                                  broadcast_id=callback_data.broadcast_id)
-    report = await broadcasts.report(session, broadcast=broadcast)
-    await callback.answer(_("Cancelled."))
-    await show(callback, final_text(broadcast, report))
+                                                  broadcast_id=callback_data.broadcast_id,
+                                                  notify=outbox_notify)
+    report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())
+    if await broadcasts.finish(session, broadcast=broadcast, clock=clock, counts=report):
+        await callback.answer(_("Cancelled."))
+        await show(callback, progress_text(broadcast, report, rate=settings.outbox_rate))
+        await send(callback, final_text(broadcast, report))
+        return
+    await callback.answer(_("Stopped: no more messages will start. The report follows "
+                            "in a moment."))
+    await show(callback, progress_text(broadcast, report, rate=settings.outbox_rate))
 
 
 @router.callback_query(ANY_BUTTON)

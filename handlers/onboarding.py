@@ -11,11 +11,17 @@ stateDiagram-v2
     Community --> Grid: community chosen (it has grids)
     Community --> Menu: community chosen (no grids) / Choose later
     Grid --> Menu: grid chosen / "Not sure"
+    Community --> Move: from ⚙️ Settings, a community chosen (no grids)
+    Grid --> Move: from ⚙️ Settings, a grid chosen
+    Move --> Menu: ✅ Yes, move me
+    Move --> [*]: ✖ No, stay
     [*] --> Menu: /start (already set up; an invite link is redeemed at once)
     Menu --> [*]
 ```
 An invite link that cannot be used is said in the greeting with bot/replies.py's
-words (`reply_for`), and onboarding goes on.
+words (`reply_for`), and onboarding goes on. A button of a step that is over (an
+old privacy notice, an old community list) is out of date and changes nothing:
+moving to another community happens only from ⚙️ Settings, and asks first.
 """
 
 from __future__ import annotations
@@ -24,10 +30,10 @@ import html
 from collections.abc import Callable
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, or_f
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,17 +42,21 @@ from bot.callback_data.common import (
     HomeCommunityCb,
     HomeGridCb,
     HomeLaterCb,
+    HomeMoveCb,
     HomePageCb,
     LanguageCb,
     PrivacyAction,
     PrivacyCb,
 )
+from bot.callback_data.courses import CourseAction, CourseCb
+from bot.callback_data.voices import VoiceAction, VoiceCb
+from bot.callback_data.volunteers import VolMenuAction, VolMenuCb
 from bot.config import Settings
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import add_pager
 from bot.middlewares.private import FROM_GROUP
-from bot.replies import out_of_date, reply_for
+from bot.replies import answer_out_of_date, out_of_date, reply_for
 from bot.screens import drop_buttons as drop_buttons
 from bot.screens import send, show
 from bot.screens import set_buttons as set_buttons
@@ -67,6 +77,7 @@ class Onboarding(StatesGroup):
     privacy = State()
     community = State()
     grid = State()
+    move = State()  # from ⚙️ Settings: move from one community to another? (asked first)
 
 
 def privacy_text() -> str:
@@ -110,12 +121,57 @@ async def show_menu(event: CallbackQuery | Message, access: Access,
     await send(event, text or _("Main menu. Choose below 👇"), reply_markup=main_menu(access))
 
 
+def what_now_keyboard() -> InlineKeyboardMarkup:
+    """The three things most people come for, once their community is chosen."""
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("📖 Course menu"), callback_data=CourseCb(action=CourseAction.MENU))
+    builder.button(text=_("📝 Report a problem"),
+                   callback_data=VoiceCb(action=VoiceAction.REPORT))
+    builder.button(text=_("🙋 Volunteer"), callback_data=VolMenuCb(action=VolMenuAction.HOME))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def show_done(event: CallbackQuery | Message, access: Access) -> None:
+    """The community is chosen: the main menu, and one short message with what to do now."""
+    await show_menu(event, access, _("All set! 🎉"))
+    await send(event, _("What would you like to do first?"), reply_markup=what_now_keyboard())
+
+
+async def offer_home(event: CallbackQuery | Message, session: AsyncSession,
+                     state: FSMContext) -> None:
+    """Someone with no community pressed what needs one (📖 Course menu, 📝 Report a
+    problem…): the community list, right there, instead of a way to Settings."""
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    await ask_community(event, session, state, moving=False, intro=_(
+        "First, choose your community. Type part of its name, or choose from the list:"))
+
+
+async def home_label(session: AsyncSession, user: User) -> str | None:
+    """Where the person lives, as the screens say it ("Sunny Court · Block 1"), or None."""
+    if user.community_id is None:
+        return None
+    where = html.escape((await communities.get_community(
+        session, community_id=user.community_id)).name)
+    if user.grid_id is not None:
+        where += " · " + html.escape((await communities.get_grid(
+            session, grid_id=user.grid_id)).name)
+    return where
+
+
 async def ask_community(
     event: CallbackQuery | Message, session: AsyncSession, state: FSMContext, *, page: int = 0,
     query: str | None = None, edit: bool = False, intro: str | None = None,
+    moving: bool | None = None,
 ) -> None:
-    """List communities (filtered by what the user typed), a page at a time."""
+    """List communities (filtered by what the user typed), a page at a time. `moving`:
+    from ⚙️ Settings, for someone who has a community (a choice is confirmed first);
+    None keeps what the list was opened for."""
+    if moving is None:
+        moving = bool((await state.get_data()).get("home_moving"))
     await state.set_state(Onboarding.community)
+    await state.update_data(home_moving=moving)
     found = await communities.list_communities(session, query=query, page=page)
     if query and not found.items:
         found = await communities.list_communities(session, page=0)
@@ -134,7 +190,7 @@ async def ask_community(
             community_id=community.id or 0))
     builder.adjust(1)
     add_pager(builder, page=found.page, pages=found.pages, make=lambda p: HomePageCb(page=p))
-    builder.row(InlineKeyboardButton(text=_("Choose later"),
+    builder.row(InlineKeyboardButton(text=_("✖ No change") if moving else _("Choose later"),
                                      callback_data=HomeLaterCb().pack()))
     await show(event, text, reply_markup=builder.as_markup(), new=not edit)
 
@@ -229,11 +285,19 @@ async def on_accept(
     callback: CallbackQuery, user: User, access: Access, session: AsyncSession,
     state: FSMContext, clock: Clock, settings: Settings,
 ) -> None:
-    """✅ I agree: record consent, use a pending invite, go on to the community."""
-    await callback.answer()
-    if user.consented_at is not None and await state.get_state() != Onboarding.privacy:
-        await show_menu(callback, access, _("You have already agreed. Here is the main menu."))
+    """✅ I agree: record consent, use a pending invite, go on to the community. Pressed
+    again on an old notice mid-way it is out of date (onboarding stays where it is);
+    once all is done it shows the main menu."""
+    if user.consented_at is not None:
+        if await state.get_state() in (Onboarding.community, Onboarding.grid,
+                                       Onboarding.move):
+            await answer_out_of_date(callback)  # mid-way: stay on the step they are on
+        else:  # all done (or the same tap delivered twice): where they are
+            await callback.answer()
+            await show_menu(callback, access, _("You have already agreed. Here is the main "
+                                                "menu."))
         return
+    await callback.answer()
     await users.accept_privacy(session, user=user, clock=clock)
     await drop_buttons(callback)
     token = (await state.get_data()).get("invite_token")
@@ -279,7 +343,7 @@ async def on_language_command(message: Message) -> None:
                          reply_markup=language_keyboard().as_markup())
 
 
-@router.callback_query(HomePageCb.filter())
+@router.callback_query(Onboarding.community, HomePageCb.filter())
 async def on_community_page(
     callback: CallbackQuery, callback_data: HomePageCb, session: AsyncSession,
     state: FSMContext,
@@ -299,21 +363,35 @@ async def on_community_search(message: Message, session: AsyncSession,
     await ask_community(message, session, state, query=query or None)
 
 
-@router.callback_query(HomeLaterCb.filter())
+@router.callback_query(Onboarding.community, HomeLaterCb.filter())
 async def on_choose_later(callback: CallbackQuery, access: Access, state: FSMContext) -> None:
-    """Skip choosing a community for now; ⚙️ Settings offers it again."""
+    """Skip choosing a community for now; ⚙️ Settings offers it again. From Settings:
+    no change."""
     await callback.answer()
+    moving = bool((await state.get_data()).get("home_moving"))
     await state.clear()
     await drop_buttons(callback)
+    if moving:
+        await show(callback, _("Nothing changed."))
+        return
     await show_menu(callback, access, _("You can choose your community later in ⚙️ Settings."))
 
 
-@router.callback_query(HomeCommunityCb.filter())
+@router.callback_query(Onboarding.move, HomeLaterCb.filter())
+async def on_stay(callback: CallbackQuery, state: FSMContext) -> None:
+    """✖ No, stay: nothing changes."""
+    await callback.answer()
+    await state.clear()
+    await show(callback, _("Nothing changed."))
+
+
+@router.callback_query(Onboarding.community, HomeCommunityCb.filter())
 async def on_community_chosen(
     callback: CallbackQuery, callback_data: HomeCommunityCb, user: User, access: Access,
     session: AsyncSession, state: FSMContext,
 ) -> None:
-    """A community was chosen: ask for the grid, or finish if it has none."""
+    """A community was chosen: ask for the grid, or finish (from Settings: confirm the
+    move) if it has none."""
     try:
         community = await communities.get_community(session,
                                                     community_id=callback_data.community_id)
@@ -324,11 +402,15 @@ async def on_community_chosen(
     await callback.answer()
     grids = await communities.list_grids(session, community_id=community.id or 0)
     if not grids:
+        if (await state.get_data()).get("home_moving"):
+            await ask_move(callback, session, state, user, community_id=community.id or 0,
+                           grid_id=0)
+            return
         await users.set_home(session, user=user, community_id=community.id or 0, grid_id=None)
         await show(callback, _("Your community: {name}").format(
             name=html.escape(community.name)))
         await state.clear()
-        await show_menu(callback, access, _("All set! 🎉"))
+        await show_done(callback, access)
         return
     builder = InlineKeyboardBuilder()
     for grid in grids:
@@ -338,16 +420,27 @@ async def on_community_chosen(
         community_id=community.id or 0, grid_id=0))
     builder.adjust(2)
     await state.set_state(Onboarding.grid)
+    await state.update_data(home_community=community.id)
     await show(callback, _("{name}: which grid (block) do you live in?").format(
         name=html.escape(community.name)), reply_markup=builder.as_markup())
 
 
-@router.callback_query(HomeGridCb.filter())
+@router.callback_query(Onboarding.grid, HomeGridCb.filter())
 async def on_grid_chosen(
     callback: CallbackQuery, callback_data: HomeGridCb, user: User, access: Access,
     session: AsyncSession, state: FSMContext,
 ) -> None:
-    """The grid was chosen (or "not sure"): save the home and show the menu."""
+    """The grid was chosen (or "not sure"): save the home and show the menu (from
+    Settings: confirm the move first)."""
+    data = await state.get_data()
+    if data.get("home_community") != callback_data.community_id:  # another list's grid
+        await answer_out_of_date(callback)
+        return
+    if data.get("home_moving"):
+        await callback.answer()
+        await ask_move(callback, session, state, user, community_id=callback_data.community_id,
+                       grid_id=callback_data.grid_id)
+        return
     try:
         await users.set_home(session, user=user, community_id=callback_data.community_id,
                              grid_id=callback_data.grid_id or None)
@@ -356,11 +449,55 @@ async def on_grid_chosen(
                               show_alert=True)
         return
     await callback.answer()
-    community = await communities.get_community(session, community_id=callback_data.community_id)
-    where = html.escape(community.name)
-    if callback_data.grid_id:
-        grid = await communities.get_grid(session, grid_id=callback_data.grid_id)
-        where += " · " + html.escape(grid.name)
-    await show(callback, _("Your community: {name}").format(name=where))
+    await show(callback, _("Your community: {name}").format(name=await home_label(session,
+                                                                                  user)))
     await state.clear()
-    await show_menu(callback, access, _("All set! 🎉"))
+    await show_done(callback, access)
+
+
+async def ask_move(callback: CallbackQuery, session: AsyncSession, state: FSMContext,
+                   user: User, *, community_id: int, grid_id: int) -> None:
+    """From ⚙️ Settings: move from here to there? Asked before anything changes."""
+    there = html.escape((await communities.get_community(
+        session, community_id=community_id)).name)
+    if grid_id:
+        there += " · " + html.escape((await communities.get_grid(session, grid_id=grid_id)).name)
+    await state.set_state(Onboarding.move)
+    await state.update_data(home_target=[community_id, grid_id])
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Yes, move me"), callback_data=HomeMoveCb(
+        community_id=community_id, grid_id=grid_id))
+    builder.button(text=_("✖ No, stay"), callback_data=HomeLaterCb())
+    builder.adjust(2)
+    await show(callback, _("Move from {here} to {there}?").format(
+        here=await home_label(session, user), there=there), reply_markup=builder.as_markup())
+
+
+@router.callback_query(Onboarding.move, HomeMoveCb.filter())
+async def on_move(callback: CallbackQuery, callback_data: HomeMoveCb, user: User,
+                  access: Access, session: AsyncSession, state: FSMContext) -> None:
+    """✅ Yes, move me: the person's community (and grid) change."""
+    target = [callback_data.community_id, callback_data.grid_id]
+    if (await state.get_data()).get("home_target") != target:
+        await answer_out_of_date(callback)
+        return
+    try:
+        await users.set_home(session, user=user, community_id=callback_data.community_id,
+                             grid_id=callback_data.grid_id or None)
+    except DomainError:
+        await callback.answer(_("That choice is no longer available. Please choose again."),
+                              show_alert=True)
+        return
+    await callback.answer()
+    await show(callback, _("Your community: {name}").format(name=await home_label(session,
+                                                                                  user)))
+    await state.clear()
+    await show_menu(callback, access, _("All set! 🎉"))  # they know the bot: no tour
+
+
+@router.callback_query(or_f(HomePageCb.filter(), HomeCommunityCb.filter(), HomeGridCb.filter(),
+                            HomeLaterCb.filter(), HomeMoveCb.filter()))
+async def on_old_home_button(callback: CallbackQuery) -> None:
+    """A button of a community list that is over (the person chose, or moved on): it
+    changes nothing; moving happens in ⚙️ Settings."""
+    await answer_out_of_date(callback)

@@ -36,6 +36,7 @@ from bot.screens import send, show
 from handlers.onboarding import (
     ask_community,
     drop_buttons,
+    home_label,
     language_keyboard,
     privacy_text,
     set_buttons,
@@ -51,8 +52,8 @@ router = Router(name=__name__)
 
 
 @router.message(MenuButton("settings"))
-async def on_settings(message: Message) -> None:
-    """⚙️ Settings: one screen of plain choices."""
+async def on_settings(message: Message, user: User, session: AsyncSession) -> None:
+    """⚙️ Settings: where the person lives, and one screen of plain choices."""
     builder = InlineKeyboardBuilder()
     for action, label in (
         (SettingsAction.LANGUAGE, _("🌐 Language")),
@@ -64,7 +65,10 @@ async def on_settings(message: Message) -> None:
     ):
         builder.button(text=label, callback_data=SettingsCb(action=action))
     builder.adjust(1)
-    await message.answer(_("⚙️ Settings"), reply_markup=builder.as_markup())
+    home = await home_label(session, user)
+    where = (_("🏠 Your community: {name}").format(name=home) if home
+             else _("🏠 You have not chosen your community yet."))
+    await message.answer(_("⚙️ Settings") + "\n" + where, reply_markup=builder.as_markup())
 
 
 def setting(action: SettingsAction) -> Any:
@@ -89,11 +93,14 @@ async def on_settings_notifications(callback: CallbackQuery, user: User, session
 
 
 @router.callback_query(setting(SettingsAction.HOME))
-async def on_settings_home(callback: CallbackQuery, session: AsyncSession,
+async def on_settings_home(callback: CallbackQuery, user: User, session: AsyncSession,
                            state: FSMContext) -> None:
-    """🏠 My community: the onboarding's community list again."""
+    """🏠 My community: the onboarding's community list again; a move is asked first."""
     await callback.answer()
-    await ask_community(callback, session, state)
+    home = await home_label(session, user)
+    await ask_community(callback, session, state, moving=home is not None, intro=(
+        _("You live in {name} now. To move, choose your new community (type part of its "
+          "name, or choose from the list):").format(name=home) if home else None))
 
 
 @router.callback_query(setting(SettingsAction.PRIVACY))

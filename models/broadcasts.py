@@ -16,7 +16,8 @@ class BroadcastStatus(StrEnum):
     SCHEDULED = "scheduled"  # queued, not yet due
     SENDING = "sending"
     DONE = "done"  # nothing left pending; the report has been sent
-    CANCELLED = "cancelled"
+    CANCELLING = "cancelling"  # cancelled; a sender may still hold some rows, no report yet
+    CANCELLED = "cancelled"  # cancelled, every row let go, the report sent
 
 
 class Broadcast(SQLModel, table=True):
@@ -45,6 +46,9 @@ class Broadcast(SQLModel, table=True):
     total: int = 0
     created_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The draft it was made from: a second ✅ of the same draft (a double tap, handled at
+    # the same time as the first) finds it taken instead of making another broadcast.
+    draft_key: str | None = Field(default=None, max_length=32, unique=True, index=True)
     # The sender's progress message, edited as the broadcast goes out.
     progress_chat_id: int | None = Field(default=None, sa_type=BigInteger)
     progress_message_id: int | None = None

@@ -8,6 +8,8 @@ never deleted by sending; their status tells what happened:
        ▲                 │  ├────▶ failed     (400, or retries used up)
        └──release/retry──┘  └────▶ skipped    (user blocked the bot, was erased, muted the kind)
     pending ──cancel──▶ cancelled
+    sending ──cancel──▶ cancelled, still leased: the sender drops it unsent and lets go,
+                        or it was already on its way and is settled as sent
 
 What is sent is either literal `text` (HTML, sent as is) or a message `key` (an
 English msgid) with JSON `params`, translated into the recipient's language when

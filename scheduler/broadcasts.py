@@ -1,10 +1,12 @@
 """Keeping a broadcast's sender informed: one progress message, edited as it goes out.
 
-`broadcast_progress` runs every few seconds. For each broadcast going out it
-counts the outbox rows, edits the sender's progress message (sent / total,
-blocked, failed, time left, a Cancel button) and, when nothing is left
-waiting, turns it into the delivery report. Safe to run twice: an unchanged
-text is not re-sent, and a finished broadcast is finished once.
+`broadcast_progress` runs every few seconds. For each broadcast going out (or
+being stopped) it counts the outbox rows, edits the sender's progress message
+(sent / total, blocked, failed, time left, a Cancel button) and, when nothing
+is left in a sender's hands, sends the delivery report as a new message (so
+the staff member is notified, and a cancelled one counts what really went
+out). Safe to run twice and on several replicas: an unchanged text is not
+re-sent, and `broadcasts.finish` lets one caller finish a broadcast.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from models.broadcasts import Broadcast, BroadcastStatus
 from models.users import User
 from services import broadcasts
 from services.clock import Clock
+from services.outbox import Notify
 
 log = logging.getLogger(__name__)
 
@@ -44,29 +47,52 @@ async def show(bot: Bot, broadcast: Broadcast, text: str,
         pass
 
 
+async def report_to(bot: Bot, broadcast: Broadcast, text: str) -> None:
+    """Send the delivery report to the chat of the progress message, as a new message."""
+    if broadcast.progress_chat_id is None:
+        return
+    try:
+        await bot.send_message(chat_id=broadcast.progress_chat_id, text=text)
+    except (TelegramBadRequest, TelegramForbiddenError) as error:
+        log.info("broadcast %s: report not delivered (%s)", broadcast.id, error.message)
+
+
+async def finish(bot: Bot, session: AsyncSession, broadcast: Broadcast, clock: Clock,
+                 report: broadcasts.Report, *, rate: float) -> bool:
+    """Finish a broadcast with nothing left in hand: the progress message loses its
+    Cancel button, the report goes out as a new message. False if it is not finished
+    (or another replica, or the Cancel button, finished it)."""
+    if not await broadcasts.finish(session, broadcast=broadcast, clock=clock, counts=report):
+        return False
+    log.info("broadcast %s %s: %d sent, %d blocked, %d failed, %d skipped, %d cancelled",
+             broadcast.id, broadcast.status, report.sent, report.blocked, report.failed,
+             report.skipped, report.cancelled)
+    await show(bot, broadcast, progress_text(broadcast, report, rate=rate), None)
+    await report_to(bot, broadcast, final_text(broadcast, report))
+    return True
+
+
 async def broadcast_progress(
     *, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession], clock: Clock,
-    settings: Settings,
+    settings: Settings, notify: Notify | None = None,
 ) -> None:
-    """Update every active broadcast's progress message; finish those with nothing left."""
+    """Start the scheduled broadcasts that are due (their audience as it is now), update
+    every active broadcast's progress message, finish those with nothing left."""
     i18n = load_i18n(settings.default_locale)
     async with sessionmaker() as session:
-        for broadcast in await broadcasts.active(session, clock=clock):
-            report = await broadcasts.report(session, broadcast=broadcast)
+        await broadcasts.start_due(session, clock=clock, notify=notify)
+        for broadcast in await broadcasts.active(session):
+            report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())
             author = await session.get(User, broadcast.author_id) if broadcast.author_id else None
             locale = (author.locale if author and author.locale else settings.default_locale)
             with i18n.context(), i18n.use_locale(locale):
-                if report.finished:
-                    await broadcasts.mark(session, broadcast=broadcast, clock=clock,
-                                          status=BroadcastStatus.DONE, counts=report)
-                    log.info("broadcast %s finished: %d sent, %d blocked, %d failed, "
-                             "%d skipped, %d cancelled", broadcast.id, report.sent,
-                             report.blocked, report.failed, report.skipped, report.cancelled)
-                    await show(bot, broadcast, final_text(broadcast, report), None)
+                if await finish(bot, session, broadcast, clock, report,
+                                rate=settings.outbox_rate):
                     continue
-                if broadcast.status == BroadcastStatus.SCHEDULED:
-                    await broadcasts.mark(session, broadcast=broadcast, clock=clock,
-                                          status=BroadcastStatus.SENDING)
+                if broadcast.status == BroadcastStatus.CANCELLING:
+                    await show(bot, broadcast, progress_text(broadcast, report,
+                                                             rate=settings.outbox_rate), None)
+                    continue
                 await show(bot, broadcast, progress_text(broadcast, report,
                                                          rate=settings.outbox_rate),
                            cancel_keyboard(broadcast))
@@ -74,9 +100,11 @@ async def broadcast_progress(
 
 def add_broadcast_progress(
     scheduler: AsyncIOScheduler, *, bot: Bot, sessionmaker: async_sessionmaker[AsyncSession],
-    clock: Clock, settings: Settings, seconds: float = 3.0,
+    clock: Clock, settings: Settings, notify: Notify | None = None, seconds: float = 3.0,
 ) -> None:
-    """Refresh progress messages every few seconds (well under 1 edit a second a chat)."""
+    """Start due broadcasts and refresh progress messages every few seconds (well under 1
+    edit a second a chat); `notify` wakes the outbox sender for what was queued."""
     scheduler.add_job(broadcast_progress, "interval", seconds=seconds, id="broadcast.progress",
                       replace_existing=True, kwargs={"bot": bot, "sessionmaker": sessionmaker,
-                                                     "clock": clock, "settings": settings})
+                                                     "clock": clock, "settings": settings,
+                                                     "notify": notify})

@@ -34,6 +34,12 @@ How it sends:
   most the rows this sender holds) and are written when it is back, with
   backoff; meanwhile nothing new is claimed, and a row whose outcome waits is
   never sent again (its lease is renewed with the others').
+- Cancelled while held: `outbox.cancel` also cancels rows a sender holds. On
+  every kick() (the canceller's commit wakes the sender in its own process)
+  the sender asks the database which of its rows were cancelled before it
+  starts another send, and drops them unsent; on every tick it asks alongside
+  the sends (a cancel made in another process). A request already on its way
+  is settled as sent, so a report counts it.
 - `stop()` lets the requests in flight finish and gives every other held row
   back as pending.
 
@@ -265,6 +271,7 @@ class SenderStats:
     blocked: int = 0
     rate_limited: int = 0  # 429 answers
     claims: int = 0
+    dropped: int = 0  # held, then cancelled before they were sent
 
 
 def default_owner() -> str:
@@ -315,6 +322,9 @@ class OutboxSender:
         self._recorder: asyncio.Task[None] | None = None
         self._recorder_closing = False
         self._held: dict[int, Claimed] = {}  # claimed and not yet settled
+        self._in_flight: set[int] = set()  # of those, the ones whose request has started
+        self._recheck = False  # ask the database whether held rows were cancelled
+        self._checking: asyncio.Task[None] | None = None  # the tick's check, under way
         self._queue: list[tuple[float, int, int, int, int]] = []  # (ready, -urgent, -prio, seq, id)
         self._seq = itertools.count()
         self._per_chat: dict[int, int] = defaultdict(int)  # held rows per chat
@@ -343,13 +353,20 @@ class OutboxSender:
     # --- Control ---------------------------------------------------------------------------
 
     def kick(self) -> None:
-        """Something may be due: look now. Pass as `notify=` to the queue functions."""
+        """Something may be due, or was cancelled: look now, before the next send.
+        Pass as `notify=` to the queue and cancel functions."""
         self._want_more = True
+        self._recheck = True
         self._wake.set()
 
     async def tick(self) -> None:
-        """The scheduler's interval job (a coroutine, so it runs on the event loop)."""
-        self.kick()
+        """The scheduler's interval job (a coroutine, so it runs on the event loop): look
+        for rows due, and for held rows cancelled by another process (alongside the sends,
+        not holding them up: in this process a cancel kicks, and that check comes first)."""
+        self._want_more = True
+        self._wake.set()
+        if self._checking is None and self._held:
+            self._checking = asyncio.create_task(self._check_in_background())
 
     @property
     def running(self) -> bool:
@@ -379,6 +396,8 @@ class OutboxSender:
         self._task = None
         if self._refilling is not None:  # its rows are held: given back below
             await self._refilling
+        if self._checking is not None:
+            await self._checking
         if self._sends:
             _done, unfinished = await asyncio.wait(set(self._sends), timeout=grace)
             for send in unfinished:  # may have reached Telegram: left to the lease
@@ -450,11 +469,18 @@ class OutboxSender:
         if wait > 0:
             await asyncio.sleep(wait)
         await self._slots.acquire()
+        if self._recheck:  # a cancel may have come: no send starts before we know
+            self._recheck = False
+            await self._drop_revoked()
+        if row.id not in self._held:
+            self._slots.release()
+            return
         if self._stopping or self._mono() < self._paused_until:
             self._slots.release()
             self._push(row, ready=self._paused_until)
             return
         self._chat_free_at[row.chat_id] = self._mono() + self.limits.interval(row.chat_id)
+        self._in_flight.add(row.id)
         send = asyncio.create_task(self._send(row))
         self._sends.add(send)
         send.add_done_callback(self._sends.discard)
@@ -492,6 +518,31 @@ class OutboxSender:
             # chat ever sent to; pruned every few seconds at most.
             now = self._mono()
             self._chat_free_at = {c: t for c, t in self._chat_free_at.items() if t > now}
+
+    async def _check_in_background(self) -> None:
+        try:
+            await self._drop_revoked()
+        except Exception:
+            log.exception("outbox sender %s: checking for cancelled rows failed", self.owner)
+        finally:
+            self._checking = None
+
+    async def _drop_revoked(self) -> None:
+        """Drop the held rows cancelled (or taken from us) since they were claimed; those
+        whose request has started are left to be settled."""
+        waiting = [row_id for row_id in self._held if row_id not in self._in_flight]
+        gone = await self._db(outbox.revoked, owner=self.owner, ids=waiting) or set()
+        gone -= self._in_flight | self._unsettled  # started meanwhile: settled as they went
+        if not gone:
+            return
+        for row_id in gone:
+            row = self._held.get(row_id)
+            if row is not None:
+                self._forget(row)
+        self.stats.dropped += len(gone)
+        log.info("outbox sender %s: dropped %s held rows that were cancelled", self.owner,
+                 len(gone))
+        await self._db(outbox.release, owner=self.owner, ids=sorted(gone))
 
     async def _refill(self) -> None:
         try:
@@ -573,6 +624,7 @@ class OutboxSender:
             metrics.OUTBOX_SENT.inc()
             self._record(outbox.Sent(row.id, message.message_id))
         finally:
+            self._in_flight.discard(row.id)
             self._slots.release()
             if not keep:
                 self._forget(row)

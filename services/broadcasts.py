@@ -1,9 +1,11 @@
 """Broadcasts: staff announcements to an audience, queued in the outbox.
 
-The audience is resolved when the broadcast is created (a scheduled one goes
-to the people who were in the audience then). Each recipient gets one outbox
-row in the group `broadcast:<id>` with a dedupe key per person, so a repeated
-"send" can never queue anyone twice, and cancelling is cancelling the group.
+The audience is resolved when the broadcast goes out: at once for "send now",
+at `send_at` for a scheduled one (`start_due`, run by the progress job), so
+whoever joined meanwhile gets it and whoever left does not. Each recipient
+gets one outbox row in the group `broadcast:<id>` with a dedupe key per
+person, so a repeated "send" can never queue anyone twice, and cancelling is
+cancelling the group.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -22,11 +26,13 @@ from models.broadcasts import Broadcast, BroadcastStatus
 from models.communities import Community
 from models.db import write
 from models.outbox import MediaKind, OutboxKind, OutboxMessage, OutboxStatus
+from models.preferences import NotificationPrefs
 from models.users import Role, RoleGrant, User
-from services import audit, communities, outbox
+from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
-from services.errors import InvalidInput, NotFound
+from services.errors import DomainError, InvalidInput, NotFound
+from services.preferences import DEFAULTS, Preferences, quiet_until
 from services.text import utf16_len
 
 log = logging.getLogger(__name__)
@@ -101,36 +107,6 @@ def check_scope(access: Access, community_id: int | None) -> None:
         access.require_manage(community_id)
 
 
-def single_community(access: Access) -> int | None:
-    """The one community a staff member may write to, when there is no choice to make
-    (None: they choose, from several communities or, for an admin, the district too)."""
-    if access.is_admin or len(access.staff_of) != 1:
-        return None
-    return next(iter(access.staff_of))
-
-
-@dataclass(frozen=True)
-class Scopes:
-    """Where the actor may send an announcement: the whole district (admins) and one
-    page of communities."""
-
-    district: bool
-    communities: list[Community]
-    page: int = 0
-    pages: int = 1
-
-
-async def scopes(session: AsyncSession, *, access: Access, page: int = 0) -> Scopes:
-    """The communities (a page of them for an admin) the actor may write to."""
-    if access.is_admin:
-        found = await communities.list_communities(session, page=page)
-        return Scopes(district=True, communities=found.items, page=found.page,
-                      pages=found.pages)
-    return Scopes(district=False, communities=[
-        await communities.get_community(session, community_id=cid)
-        for cid in sorted(access.staff_of)])
-
-
 def audiences_for(access: Access, *, community_id: int | None) -> list[str]:
     """The audience kinds a draft may offer: grids only within one community."""
     check_scope(access, community_id)
@@ -154,6 +130,44 @@ async def count_audience(
     return int((await session.execute(query)).scalar_one())
 
 
+@dataclass(frozen=True)
+class QuietHours:
+    """Of an audience, at the moment it would go out: how many are in their quiet hours
+    (a message that is not urgent waits for them to end) and when the last of those ends."""
+
+    waiting: int = 0
+    until: datetime | None = None
+
+
+async def quiet_hours(
+    session: AsyncSession, *, access: Access, community_id: int | None, audience: Audience,
+    at: datetime, default_tz: str, defaults: Preferences = DEFAULTS,
+) -> QuietHours:
+    """Who of the audience would wait for their quiet hours to end if it went out `at`
+    (as the outbox decides it: their own hours or the district's, in their community's
+    time zone; those who muted announcements are not waiting, they are skipped)."""
+    check_scope(access, community_id)
+    ids = audience_query(community_id, audience).subquery()
+    found = await session.execute(
+        select(col(User.id), col(Community.timezone), col(NotificationPrefs.user_id),
+               col(NotificationPrefs.muted), col(NotificationPrefs.quiet_start),
+               col(NotificationPrefs.quiet_end))
+        .where(col(User.id).in_(select(ids.c.id)))
+        .outerjoin(Community, col(Community.id) == col(User.community_id))
+        .outerjoin(NotificationPrefs, col(NotificationPrefs.user_id) == col(User.id)))
+    fallback = ZoneInfo(default_tz)
+    waiting, last = 0, None
+    for _user_id, timezone, prefs_user, muted, start, end in found.all():
+        prefs = defaults if prefs_user is None else Preferences.from_columns(muted, start, end)
+        if not prefs.allows(OutboxKind.ANNOUNCEMENT, urgent=False):
+            continue
+        until = quiet_until(prefs, at, ZoneInfo(timezone) if timezone else fallback)
+        if until is not None:
+            waiting += 1
+            last = until if last is None else max(last, until)
+    return QuietHours(waiting=waiting, until=last)
+
+
 def check_text(text: str, *, media: MediaKind | None) -> None:
     limit = CAPTION_MAX if media else TEXT_MAX
     if not text.strip() and media is None:
@@ -174,9 +188,15 @@ async def create_broadcast(
     media: MediaKind | None = None,
     file_id: str | None = None,
     urgent: bool = False,
+    quiet: QuietHours | None = None,
+    draft_key: str | None = None,
     notify: outbox.Notify | None = None,
 ) -> Broadcast:
-    """Create a broadcast and queue one message per recipient (now or at `send_at`)."""
+    """Create a broadcast and queue one message per recipient (now, or at `send_at` to
+    whoever is in the audience then). `quiet` is what the confirmation said of quiet
+    hours: the audit log keeps whether the staff member let them wait or chose urgent.
+    `draft_key` names the draft: a second confirmation of it (a double tap) raises
+    AlreadyQueued and makes nothing."""
     check_scope(access, community_id)
     check_text(text, media=media)
     now = clock.now()
@@ -186,36 +206,136 @@ async def create_broadcast(
         send_at = now
     if send_at > now + timedelta(days=SCHEDULE_DAYS + 1):
         raise InvalidInput("send_at", "too_far", limit=SCHEDULE_DAYS)
+    scheduled = send_at > now
+    try:
+        return await _create(session, access=access, clock=clock, community_id=community_id,
+                             text=text, audience=audience, send_at=send_at, media=media,
+                             file_id=file_id, urgent=urgent, quiet=quiet, draft_key=draft_key,
+                             notify=notify, scheduled=scheduled)
+    except IntegrityError:  # the same draft, confirmed at the same moment on another replica
+        if draft_key is None:
+            raise
+        raise AlreadyQueued(None) from None
+
+
+async def _create(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int | None, text: str,
+    audience: Audience, send_at: datetime, media: MediaKind | None, file_id: str | None,
+    urgent: bool, quiet: QuietHours | None, draft_key: str | None,
+    notify: outbox.Notify | None, scheduled: bool,
+) -> Broadcast:
+    now = clock.now()
     async with write(session):
-        found = await session.execute(audience_query(community_id, audience))
-        recipients: list[int] = list(found.scalars())
-        if not recipients:
+        if draft_key is not None:
+            made = (await session.execute(select(col(Broadcast.id)).where(
+                col(Broadcast.draft_key) == draft_key))).scalar()
+            if made is not None:
+                raise AlreadyQueued(made)
+        if scheduled:  # queued when it goes out: only how many it would reach today
+            total = int((await session.execute(select(func.count()).select_from(
+                audience_query(community_id, audience).subquery()))).scalar_one())
+        else:
+            found = await session.execute(audience_query(community_id, audience))
+            recipients: list[int] = list(found.scalars())
+            total = len(recipients)
+        if not total:
             raise InvalidInput("audience", "empty")
         broadcast = Broadcast(
             community_id=community_id, author_id=access.user_id, text=text,
             media=media, file_id=file_id, audience=audience.to_json(), urgent=urgent,
-            send_at=send_at, status=BroadcastStatus.SCHEDULED if send_at > now
-            else BroadcastStatus.SENDING, total=len(recipients), created_at=now,
+            send_at=send_at, status=BroadcastStatus.SCHEDULED if scheduled
+            else BroadcastStatus.SENDING, total=total, created_at=now, draft_key=draft_key,
         )
         session.add(broadcast)
         await session.flush()
-        group = group_of(broadcast)
-        for start in range(0, len(recipients), QUEUE_CHUNK):
-            await outbox.queue_many(session, clock=clock, notify=notify, rows=(
-                outbox.Outgoing(
-                    user_id=user_id, kind=OutboxKind.ANNOUNCEMENT, text=text or EMPTY_CAPTION,
-                    media=media, file_id=file_id,
-                    not_before=send_at, urgent=urgent, group=group,
-                    dedupe_key=f"{group}:{user_id}",
-                ) for user_id in recipients[start:start + QUEUE_CHUNK]
-            ))
+        if not scheduled:
+            await _queue(session, broadcast, recipients, clock=clock, notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.create",
                      community_id=community_id, broadcast_id=broadcast.id,
-                     audience=audience.to_json(), recipients=len(recipients), urgent=urgent,
-                     send_at=send_at.isoformat())
-    log.info("broadcast %s queued: %d recipients, community %s, from %s",
-             broadcast.id, len(recipients), community_id, send_at.isoformat())
+                     audience=audience.to_json(), recipients=total, urgent=urgent,
+                     send_at=send_at.isoformat(),
+                     **({"quiet_hours": quiet.waiting,
+                         "quiet_choice": "urgent" if urgent else "wait"}
+                        if quiet is not None and quiet.waiting else {}))
+    log.info("broadcast %s %s: %d recipients, community %s, from %s", broadcast.id,
+             "scheduled" if scheduled else "queued", total, community_id, send_at.isoformat())
     return broadcast
+
+
+async def _queue(session: AsyncSession, broadcast: Broadcast, recipients: list[int], *,
+                 clock: Clock, notify: outbox.Notify | None) -> None:
+    """One outbox row per recipient, due now (in the caller's transaction)."""
+    group = group_of(broadcast)
+    media = MediaKind(broadcast.media) if broadcast.media else None
+    for start in range(0, len(recipients), QUEUE_CHUNK):
+        await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+            outbox.Outgoing(
+                user_id=user_id, kind=OutboxKind.ANNOUNCEMENT,
+                text=broadcast.text or EMPTY_CAPTION, media=media, file_id=broadcast.file_id,
+                urgent=broadcast.urgent, group=group, dedupe_key=f"{group}:{user_id}",
+            ) for user_id in recipients[start:start + QUEUE_CHUNK]
+        ))
+
+
+async def start_due(session: AsyncSession, *, clock: Clock,
+                    notify: outbox.Notify | None = None) -> list[Broadcast]:
+    """Send the scheduled broadcasts that are due, to whoever is in their audience now.
+
+    Safe to run twice and on several replicas: the move from scheduled to sending is
+    made by one of them (a conditional UPDATE), in the transaction that queues the rows.
+    """
+    now = clock.now()
+    due = (await session.execute(select(col(Broadcast.id)).where(
+        col(Broadcast.status) == BroadcastStatus.SCHEDULED, col(Broadcast.send_at) <= now)
+    )).scalars().all()
+    await session.commit()
+    started = []
+    for broadcast_id in due:
+        async with write(session):
+            taken = await session.execute(
+                update(Broadcast).where(col(Broadcast.id) == broadcast_id,
+                                        col(Broadcast.status) == BroadcastStatus.SCHEDULED)
+                .values(status=BroadcastStatus.SENDING)
+                .execution_options(synchronize_session=False))
+            if cast(CursorResult[Any], taken).rowcount != 1:
+                continue
+            broadcast = await session.get(Broadcast, broadcast_id, populate_existing=True)
+            assert broadcast is not None
+            audience = Audience.from_json(broadcast.audience)
+            recipients = list((await session.execute(
+                audience_query(broadcast.community_id, audience))).scalars())
+            await _queue(session, broadcast, recipients, clock=clock, notify=notify)
+            broadcast.total = len(recipients)
+            session.add(broadcast)
+            audit.record(session, clock=clock, actor_id=broadcast.author_id,
+                         action="broadcast.start", community_id=broadcast.community_id,
+                         broadcast_id=broadcast.id, recipients=len(recipients))
+        started.append(broadcast)
+    return started
+
+
+class BroadcastOver(DomainError):
+    """A Cancel pressed on a broadcast that is over (a stale button)."""
+
+    def __init__(self, broadcast_id: int | None) -> None:
+        super().__init__(f"broadcast {broadcast_id} is over")
+        self.broadcast_id = broadcast_id
+
+
+class AlreadySent(BroadcastOver):
+    """It has gone out: there is nothing left to cancel."""
+
+
+class AlreadyCancelled(BroadcastOver):
+    """It was cancelled before (by this person or another staff member)."""
+
+
+class AlreadyQueued(DomainError):
+    """The draft was confirmed already (a double tap): it is on its way, once."""
+
+    def __init__(self, broadcast_id: int | None) -> None:
+        super().__init__(f"draft already made broadcast {broadcast_id}")
+        self.broadcast_id = broadcast_id
 
 
 # A photo or document sent with no words of its own gets this as its caption.
@@ -236,7 +356,8 @@ class Report:
     failed: int = 0
     skipped: int = 0  # muted, erased
     cancelled: int = 0
-    waiting: int = 0  # pending or being sent
+    waiting: int = 0  # pending, being sent, or cancelled while a sender still holds it
+    later: int = 0  # of those, pending for later: their quiet hours, a retry
     by_status: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -244,18 +365,23 @@ class Report:
         return self.waiting == 0
 
 
-async def report(session: AsyncSession, *, broadcast: Broadcast) -> Report:
-    """Count the broadcast's outbox rows by outcome."""
+async def report(session: AsyncSession, *, broadcast: Broadcast,
+                 now: datetime | None = None) -> Report:
+    """Count the broadcast's outbox rows by outcome (and, given `now`, how many of those
+    waiting are not due yet: they wait for their quiet hours to end, or for a retry)."""
+    unsettled = outbox.in_hand()
     rows = (await session.execute(
-        select(col(OutboxMessage.status), col(OutboxMessage.last_error), func.count())
+        select(col(OutboxMessage.status), col(OutboxMessage.last_error), unsettled, func.count())
         .where(col(OutboxMessage.group_key) == group_of(broadcast))
-        .group_by(col(OutboxMessage.status), col(OutboxMessage.last_error))
+        .group_by(col(OutboxMessage.status), col(OutboxMessage.last_error), unsettled)
     )).all()
     result = Report(total=broadcast.total)
-    for status, error, n in rows:
+    for status, error, in_hand, n in rows:
         n = int(n)
         result.by_status[status] = result.by_status.get(status, 0) + n
-        if status == OutboxStatus.SENT:
+        if in_hand:  # a sender has not let go: it may still go out
+            result.waiting += n
+        elif status == OutboxStatus.SENT:
             result.sent += n
         elif status == OutboxStatus.FAILED:
             result.failed += n
@@ -268,6 +394,16 @@ async def report(session: AsyncSession, *, broadcast: Broadcast) -> Report:
                 result.skipped += n
         else:
             result.waiting += n
+    if broadcast.status in (BroadcastStatus.CANCELLING, BroadcastStatus.CANCELLED):
+        # Cancelled before it went out: nothing was queued, nobody received it.
+        queued = sum(result.by_status.values())
+        result.cancelled += max(0, broadcast.total - queued)
+    if now is not None and result.waiting:
+        result.later = int((await session.execute(
+            select(func.count()).select_from(OutboxMessage).where(
+                col(OutboxMessage.group_key) == group_of(broadcast),
+                col(OutboxMessage.status) == OutboxStatus.PENDING,
+                col(OutboxMessage.not_before) > now))).scalar_one())
     return result
 
 
@@ -281,16 +417,21 @@ async def get_for(session: AsyncSession, *, access: Access, broadcast_id: int) -
 
 
 async def cancel_broadcast(
-    session: AsyncSession, *, access: Access, clock: Clock, broadcast_id: int
+    session: AsyncSession, *, access: Access, clock: Clock, broadcast_id: int,
+    notify: outbox.Notify | None = None,
 ) -> Broadcast:
-    """Stop a broadcast: its messages not yet sent are cancelled."""
+    """Stop a broadcast: no message of it starts after this commits (`notify` wakes the
+    sender to drop the ones it holds). It is "cancelling" until every sender has let go
+    (`finish` then makes it cancelled, with the true counts)."""
     broadcast = await get_for(session, access=access, broadcast_id=broadcast_id)
     async with write(session):
-        if broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
-            return broadcast
-        cancelled = await outbox.cancel(session, group=group_of(broadcast))
-        broadcast.status = BroadcastStatus.CANCELLED
-        broadcast.finished_at = clock.now()
+        await session.refresh(broadcast)
+        if broadcast.status == BroadcastStatus.DONE:
+            raise AlreadySent(broadcast.id)
+        if broadcast.status in (BroadcastStatus.CANCELLED, BroadcastStatus.CANCELLING):
+            raise AlreadyCancelled(broadcast.id)
+        cancelled = await outbox.cancel(session, group=group_of(broadcast), notify=notify)
+        broadcast.status = BroadcastStatus.CANCELLING
         session.add(broadcast)
         audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.cancel",
                      community_id=broadcast.community_id, broadcast_id=broadcast.id,
@@ -334,27 +475,36 @@ async def set_progress_message(
         session.add(broadcast)
 
 
-async def active(session: AsyncSession, *, clock: Clock) -> list[Broadcast]:
-    """Broadcasts that are going out now (a scheduled one becomes so when due)."""
-    now = clock.now()
+async def active(session: AsyncSession) -> list[Broadcast]:
+    """Broadcasts going out now (`start_due` starts the scheduled ones), or being stopped."""
     query = select(Broadcast).where(
-        (col(Broadcast.status) == BroadcastStatus.SENDING)
-        | ((col(Broadcast.status) == BroadcastStatus.SCHEDULED) & (col(Broadcast.send_at) <= now))
-    )
+        col(Broadcast.status).in_((BroadcastStatus.SENDING, BroadcastStatus.CANCELLING)))
     return list((await session.execute(query)).scalars().all())
 
 
-async def mark(session: AsyncSession, *, broadcast: Broadcast, clock: Clock,
-               status: BroadcastStatus, counts: Report | None = None) -> None:
-    """Move a broadcast on (sending, done); done is audited with its counts."""
+async def finish(session: AsyncSession, *, broadcast: Broadcast, clock: Clock,
+                 counts: Report) -> bool:
+    """A broadcast with nothing left in hand becomes done (or, being cancelled,
+    cancelled), audited with its counts. True for the one caller that made it so (the
+    progress job on several replicas, the Cancel button): that one sends the report."""
+    if not counts.finished:
+        return False
+    was = broadcast.status
+    if was not in (BroadcastStatus.SENDING, BroadcastStatus.CANCELLING):
+        return False
+    status = BroadcastStatus.CANCELLED if was == BroadcastStatus.CANCELLING \
+        else BroadcastStatus.DONE
     async with write(session):
-        broadcast.status = status
-        if status == BroadcastStatus.DONE:
-            broadcast.finished_at = clock.now()
-            if counts is not None:
-                audit.record(session, clock=clock, actor_id=broadcast.author_id,
-                             action="broadcast.done", community_id=broadcast.community_id,
-                             broadcast_id=broadcast.id, sent=counts.sent,
-                             blocked=counts.blocked, failed=counts.failed,
-                             skipped=counts.skipped)
-        session.add(broadcast)
+        result = await session.execute(
+            update(Broadcast).where(col(Broadcast.id) == broadcast.id,
+                                    col(Broadcast.status) == was)
+            .values(status=status, finished_at=clock.now())
+            .execution_options(synchronize_session=False))
+        if cast(CursorResult[Any], result).rowcount != 1:
+            return False
+        audit.record(session, clock=clock, actor_id=broadcast.author_id,
+                     action=f"broadcast.{status.value}", community_id=broadcast.community_id,
+                     broadcast_id=broadcast.id, sent=counts.sent, blocked=counts.blocked,
+                     failed=counts.failed, skipped=counts.skipped, cancelled=counts.cancelled)
+    await session.refresh(broadcast)
+    return True

@@ -32,8 +32,9 @@ keeps the outcomes and writes them when it is back, claiming nothing meanwhile
 (0 duplicates across an outage three leases long, tests/scheduler); only with
 several senders and an outage longer than the lease (60 s) may another
 sender claim a row whose outcome is still waiting. Nothing is ever lost: a row leaves
-"sending" only by being settled (sent, failed, retried), skipped, or put back
-to pending.
+"sending" only by being settled (sent, failed, retried), skipped, put back
+to pending, or cancelled (then the sender drops it unsent, or, if it was on its
+way, settles it as sent: `in_hand` counts it until one of the two).
 """
 
 from __future__ import annotations
@@ -313,11 +314,18 @@ def _dialect(session: AsyncSession) -> str:
 
 
 async def cancel(
-    session: AsyncSession, *, dedupe_key: str | None = None, group: str | None = None
+    session: AsyncSession, *, dedupe_key: str | None = None, group: str | None = None,
+    notify: Notify | None = None,
 ) -> int:
-    """Cancel the pending rows with this dedupe_key or in this group; returns how many.
+    """Cancel the unsent rows with this dedupe_key or in this group; returns how many.
 
-    Rows already being sent are left alone. Runs in the caller's transaction.
+    Pending rows are simply cancelled. A row a sender has claimed is cancelled too but
+    keeps its lease: the sender drops it before sending (it checks its rows when kicked
+    and every tick), unless it is already on its way, in which case it is settled as
+    sent. Until the sender lets go the row counts as unsettled (`in_hand`), so a report
+    made from these rows waits for the truth. Runs in the caller's transaction; give
+    it `notify` (the sender's kick) so the sender in this process drops its rows as
+    soon as the cancel commits.
     """
     if (dedupe_key is None) == (group is None):
         raise ValueError("give dedupe_key or group")
@@ -325,11 +333,22 @@ async def cancel(
               else col(OutboxMessage.group_key) == group)
     result = await session.execute(
         update(OutboxMessage)
-        .where(target, col(OutboxMessage.status) == OutboxStatus.PENDING)
+        .where(target, col(OutboxMessage.status).in_(UNSENT))
         .values(status=OutboxStatus.CANCELLED)
         .execution_options(synchronize_session=False)
     )
-    return cast(CursorResult[Any], result).rowcount
+    cancelled = cast(CursorResult[Any], result).rowcount
+    if cancelled:
+        _notify_after_commit(session, notify)  # the sender drops what it holds at once
+    return cancelled
+
+
+def in_hand() -> Any:
+    """The rows not settled yet: pending, being sent, or cancelled while a sender held
+    them (it has not let go: one may still be on its way)."""
+    return (col(OutboxMessage.status).in_(UNSENT)
+            | ((col(OutboxMessage.status) == OutboxStatus.CANCELLED)
+               & col(OutboxMessage.lease_owner).is_not(None)))
 
 
 async def reschedule(
@@ -543,6 +562,13 @@ async def _reclaim_expired(
         await _set(session, given_up, status=OutboxStatus.FAILED, lease_owner=None,
                    lease_until=None, attempts=col(OutboxMessage.attempts) + 1,
                    last_error="lease expired too often (the sender kept dying)")
+    # Cancelled while held by a sender that died: nobody will send them now.
+    await session.execute(
+        update(OutboxMessage).where(col(OutboxMessage.status) == OutboxStatus.CANCELLED,
+                                    col(OutboxMessage.lease_owner).is_not(None),
+                                    col(OutboxMessage.lease_until) < now)
+        .values(lease_owner=None, lease_until=None)
+        .execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)
@@ -580,9 +606,10 @@ async def settle(
 
     One statement per kind of outcome (executemany), so a sender at hundreds
     of messages a second writes a few transactions a second, not hundreds.
-    A sent row is marked sent even if its lease passed to someone else: it was
-    sent. Failures and retries count as attempts and apply only while `owner`
-    still holds the row.
+    A sent row is marked sent even if its lease passed to someone else, or it
+    was cancelled while on its way: it was sent. Failures and retries count as
+    attempts and apply only while `owner` still holds the row; a cancelled row
+    is not tried again.
     """
     sent = [{"_id": o.id, "_message_id": o.message_id}
             for o in outcomes if isinstance(o, Sent)]
@@ -592,35 +619,43 @@ async def settle(
              for o in outcomes if isinstance(o, Retry)]
     row = OUTBOX.c
     sending = row.status == OutboxStatus.SENDING
-    held = (sending, row.lease_owner == owner)
+    # Cancelled while on its way: what happened to it is still the truth to record.
+    cancelled_held = (row.status == OutboxStatus.CANCELLED) & row.lease_owner.is_not(None)
+    mine = row.lease_owner == owner
     unleased = {"lease_owner": None, "lease_until": None}
     await begin_write(session)
     if sent:
         await session.execute(
-            update(OUTBOX).where(row.id == bindparam("_id"), sending).values(
+            update(OUTBOX).where(row.id == bindparam("_id"), sending | cancelled_held).values(
                 status=OutboxStatus.SENT, sent_at=now, message_id=bindparam("_message_id"),
                 **unleased),
             sent)
     if failed:
         await session.execute(
-            update(OUTBOX).where(row.id == bindparam("_id"), *held).values(
+            update(OUTBOX).where(row.id == bindparam("_id"), sending | cancelled_held,
+                                 mine).values(
                 status=OutboxStatus.FAILED, attempts=row.attempts + 1,
                 last_error=bindparam("_error"), **unleased),
             failed)
     if retry:
         await session.execute(
-            update(OUTBOX).where(row.id == bindparam("_id"), *held).values(
+            update(OUTBOX).where(row.id == bindparam("_id"), sending, mine).values(
                 status=OutboxStatus.PENDING, attempts=row.attempts + 1,
                 not_before=bindparam("_not_before"), last_error=bindparam("_error"),
                 **unleased),
             retry)
+        await session.execute(  # cancelled meanwhile: no next try
+            update(OUTBOX).where(row.id == bindparam("_id"), cancelled_held, mine).values(
+                attempts=row.attempts + 1, last_error=bindparam("_error"), **unleased),
+            [{"_id": r["_id"], "_error": r["_error"]} for r in retry])
     await session.commit()
 
 
 async def release(
     session: AsyncSession, *, owner: str, ids: Iterable[int], not_before: datetime | None = None
 ) -> int:
-    """Give held rows back unsent (stopping, or too many queued for one chat)."""
+    """Give held rows back unsent (stopping, too many queued for one chat, or dropped
+    because they were cancelled: those stay cancelled, and are let go)."""
     ids = list(ids)
     if not ids:
         return 0
@@ -628,26 +663,48 @@ async def release(
                               "lease_until": None}
     if not_before is not None:
         values["not_before"] = not_before
+    held = (col(OutboxMessage.id).in_(ids), col(OutboxMessage.lease_owner) == owner)
     await begin_write(session)
     result = await session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutboxStatus.SENDING,
-               col(OutboxMessage.lease_owner) == owner)
+        .where(*held, col(OutboxMessage.status) == OutboxStatus.SENDING)
         .values(**values).execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(*held, col(OutboxMessage.status) == OutboxStatus.CANCELLED)
+        .values(lease_owner=None, lease_until=None).execution_options(synchronize_session=False)
     )
     await session.commit()
     return cast(CursorResult[Any], result).rowcount
 
 
+async def revoked(session: AsyncSession, *, owner: str, ids: Iterable[int]) -> set[int]:
+    """Which of these held rows the sender must not send: cancelled since they were
+    claimed (or skipped, or passed to another sender). A read, no writer's turn."""
+    ids = list(ids)
+    if not ids:
+        return set()
+    still = set((await session.execute(
+        select(col(OutboxMessage.id)).where(col(OutboxMessage.id).in_(ids),
+                                            col(OutboxMessage.status) == OutboxStatus.SENDING,
+                                            col(OutboxMessage.lease_owner) == owner)
+    )).scalars().all())
+    await session.commit()
+    return set(ids) - still
+
+
 async def renew(session: AsyncSession, *, owner: str, ids: Iterable[int], until: datetime) -> int:
-    """Extend the lease on rows still held (waiting for their turn, or paused by a 429)."""
+    """Extend the lease on rows still held (waiting for their turn, paused by a 429, or
+    cancelled while on their way, their outcome still to be written)."""
     ids = list(ids)
     if not ids:
         return 0
     await begin_write(session)
     result = await session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutboxStatus.SENDING,
+        .where(col(OutboxMessage.id).in_(ids),
+               col(OutboxMessage.status).in_((OutboxStatus.SENDING, OutboxStatus.CANCELLED)),
                col(OutboxMessage.lease_owner) == owner)
         .values(lease_until=until).execution_options(synchronize_session=False)
     )

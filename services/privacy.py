@@ -94,6 +94,7 @@ KEPT: Mapping[str, str] = {
     "broadcasts.media": "whether the announcement had a picture or a file",
     "broadcasts.file_id": "the announcement's picture or file",
     "broadcasts.audience": "whom the announcement went to (ids)",
+    "broadcasts.draft_key": "a random key of the draft, so a double tap sends it once",
     "courses.title": "the course menu, published to the community",
     "courses.description": "the course menu, published to the community",
     "course_sessions.title": "a session announced to the community",

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from bot.callback_data.broadcasts import (
     BroadcastAudienceCb,
-    BroadcastCommunityCb,
-    BroadcastCommunityPageCb,
     BroadcastDraftAction,
     BroadcastDraftCb,
     BroadcastGridCb,
@@ -66,8 +64,6 @@ from bot.callback_data.volunteers import (
 
 __all__ = [
     "BroadcastAudienceCb",
-    "BroadcastCommunityCb",
-    "BroadcastCommunityPageCb",
     "BroadcastDraftAction",
     "BroadcastDraftCb",
     "BroadcastGridCb",

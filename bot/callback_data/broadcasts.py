@@ -1,5 +1,6 @@
 """📢 Announcements: composing, confirming and stopping them. One class per purpose;
-the day and the time of a scheduled one come from the shared picker
+the community comes from the shared picker (bot/keyboards/communities.py: ScopeCb,
+flow "bc"), the day and the time of a scheduled one from the date picker
 (bot/keyboards/dates.py: DayCb, DayPageCb, TimeCb)."""
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class BroadcastMenuAction(StrEnum):
-    NEW = "n"               # start composing
+    NEW = "n"               # start composing (for a community: the shared picker first)
+    DISTRICT = "d"          # start composing for the whole district (admins)
     LIST = "l"              # scheduled and sending broadcasts
 
 
@@ -18,18 +20,6 @@ class BroadcastMenuCb(CallbackData, prefix="bm"):
     """The 📢 screen's two buttons."""
 
     action: BroadcastMenuAction
-
-
-class BroadcastCommunityCb(CallbackData, prefix="bk"):
-    """Compose for this community (0: the whole district)."""
-
-    community_id: int
-
-
-class BroadcastCommunityPageCb(CallbackData, prefix="bp"):
-    """Another page of the community list."""
-
-    page: int
 
 
 class BroadcastAudienceCb(CallbackData, prefix="ba"):
@@ -50,6 +40,7 @@ class BroadcastDraftAction(StrEnum):
     NOW = "now"
     SCHEDULE = "s"          # pick a day, then a time
     CONFIRM = "ok"
+    CONFIRM_URGENT = "ou"   # confirm, as urgent: past the audience's quiet hours
     DISCARD = "x"
 
 
@@ -66,5 +57,4 @@ class BroadcastStopCb(CallbackData, prefix="bs"):
 
 
 BROADCAST_BUTTONS: tuple[type[CallbackData], ...] = (
-    BroadcastMenuCb, BroadcastCommunityCb, BroadcastCommunityPageCb, BroadcastAudienceCb,
-    BroadcastGridCb, BroadcastDraftCb, BroadcastStopCb)
+    BroadcastMenuCb, BroadcastAudienceCb, BroadcastGridCb, BroadcastDraftCb, BroadcastStopCb)

@@ -46,7 +46,14 @@ class HomeGridCb(CallbackData, prefix="hg"):
 
 
 class HomeLaterCb(CallbackData, prefix="hl"):
-    """Choose my community later (from settings)."""
+    """Choose my community later (from settings); from settings: no change."""
+
+
+class HomeMoveCb(CallbackData, prefix="hv"):
+    """Yes, move me to this community and grid (`grid_id` 0: none), asked in ⚙️ Settings."""
+
+    community_id: int
+    grid_id: int
 
 
 class SettingsAction(StrEnum):

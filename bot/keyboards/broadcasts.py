@@ -7,6 +7,7 @@ import math
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.callback_data.broadcasts import BroadcastStopCb
 from bot.keyboards.builder import InlineKeyboardBuilder
@@ -15,14 +16,28 @@ from services.broadcasts import Report
 
 
 def progress_text(broadcast: Broadcast, report: Report, *, rate: float) -> str:
-    """The progress line, in the current locale."""
+    """The progress message, in the current locale: how far it got, while it goes out,
+    while it is being stopped, and once the report is out."""
     done = report.sent + report.blocked + report.failed + report.skipped
-    text = _("📤 Sending announcement #{id}: {done} of {total}").format(
-        id=broadcast.id, done=done, total=report.total)
+    if broadcast.status == BroadcastStatus.CANCELLING:
+        text = _("✖ Stopping announcement #{id}: {done} of {total} went out, and no more "
+                 "will start.").format(id=broadcast.id, done=done, total=report.total)
+    elif broadcast.status in (BroadcastStatus.DONE, BroadcastStatus.CANCELLED):
+        text = _("📤 Announcement #{id}: {done} of {total} went out. The report is below.").format(
+            id=broadcast.id, done=done, total=report.total)
+    else:
+        text = _("📤 Sending announcement #{id}: {done} of {total}").format(
+            id=broadcast.id, done=done, total=report.total)
     text += "\n" + counts_line(report)
-    minutes = math.ceil(report.waiting / rate / 60) if report.waiting else 0
-    if minutes:
+    going = broadcast.status in (BroadcastStatus.SENDING, BroadcastStatus.SCHEDULED)
+    due = report.waiting - report.later
+    minutes = math.ceil(due / rate / 60) if due > 0 else 0
+    if minutes and going:
         text += "\n" + _("About {minutes} min left.").format(minutes=minutes)
+    if report.later and going:
+        text += "\n" + ngettext("🌙 {n} person gets it when their quiet hours end.",
+                                "🌙 {n} people get it when their quiet hours end.",
+                                report.later).format(n=report.later)
     return text
 
 
@@ -33,7 +48,8 @@ def counts_line(report: Report) -> str:
 
 
 def final_text(broadcast: Broadcast, report: Report) -> str:
-    """The delivery report (also for a cancelled broadcast)."""
+    """The delivery report (also for a cancelled broadcast), sent as a message of its own
+    once nothing is left in a sender's hands, so its counts are what went out."""
     if broadcast.status == BroadcastStatus.CANCELLED:
         head = _("✖ Announcement #{id} was cancelled. {cancelled} messages were not sent.").format(
             id=broadcast.id, cancelled=report.cancelled)

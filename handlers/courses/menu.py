@@ -81,10 +81,6 @@ class CourseFlow(StatesGroup):
     offer_description = State()
 
 
-def no_home() -> str:
-    return _("Please choose your community first, in ⚙️ Settings → 🏠 My community.")
-
-
 def categories_keyboard(action: CourseAction) -> InlineKeyboardBuilder:
     builder = InlineKeyboardBuilder()
     for category, label in CATEGORY_LABELS.items():
@@ -148,10 +144,11 @@ async def on_home(callback: CallbackQuery, access: Access, state: FSMContext) ->
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.MENU))
 async def on_menu(callback: CallbackQuery, callback_data: CourseCb, user: User,
-                  session: AsyncSession) -> None:
+                  session: AsyncSession, state: FSMContext) -> None:
     """📖 Course menu: the six categories, then a category's courses a page at a time."""
     if user.community_id is None:
-        await callback.answer(no_home(), show_alert=True)
+        from handlers.onboarding import offer_home  # onboarding imports this package
+        await offer_home(callback, session, state)
         return
     await callback.answer()
     if not callback_data.cat:
@@ -195,10 +192,12 @@ async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User
 
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.SEARCH))
-async def on_search(callback: CallbackQuery, user: User, state: FSMContext) -> None:
+async def on_search(callback: CallbackQuery, user: User, state: FSMContext,
+                    session: AsyncSession) -> None:
     """🔍 Search: ask for a word."""
     if user.community_id is None:
-        await callback.answer(no_home(), show_alert=True)
+        from handlers.onboarding import offer_home  # onboarding imports this package
+        await offer_home(callback, session, state)
         return
     await callback.answer()
     await state.set_state(CourseFlow.search)
@@ -213,7 +212,8 @@ async def on_search_text(message: Message, user: User, session: AsyncSession,
     query = (message.text or "").strip()[:SEARCH_MAX]
     await state.clear()
     if user.community_id is None:
-        await message.answer(no_home())
+        from handlers.onboarding import offer_home  # onboarding imports this package
+        await offer_home(message, session, state)
         return
     await show_courses(message, session=session, community_id=user.community_id, page=0,
                        query=query)

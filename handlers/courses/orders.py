@@ -123,8 +123,8 @@ async def on_new(callback: CallbackQuery, callback_data: OrderCb, user: User,
                  session: AsyncSession, state: FSMContext) -> None:
     """🙋 Order a course: from the menu (course id) or a topic of one's own."""
     if user.community_id is None:
-        await callback.answer(_("Please choose your community first, in ⚙️ Settings → "
-                                "🏠 My community."), show_alert=True)
+        from handlers.onboarding import offer_home  # the community list, right there
+        await offer_home(callback, session, state)
         return
     await state.clear()
     await state.update_data(draft=secrets.token_urlsafe(12))  # sent twice, filed once

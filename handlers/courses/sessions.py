@@ -143,11 +143,11 @@ async def show_lesson(callback: CallbackQuery, lesson_id: int, *, user: User, ac
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.LIST))
 async def on_list(callback: CallbackQuery, user: User, session: AsyncSession,
-                  clock: Clock) -> None:
+                  clock: Clock, state: FSMContext) -> None:
     """🗓 Sessions coming up in my community."""
     if user.community_id is None:
-        await callback.answer(_("Please choose your community first, in ⚙️ Settings → "
-                                "🏠 My community."), show_alert=True)
+        from handlers.onboarding import offer_home  # the community list, right there
+        await offer_home(callback, session, state)
         return
     await callback.answer()
     lessons = await course_sessions.upcoming(session, clock=clock,

@@ -182,9 +182,14 @@ async def on_home(callback: CallbackQuery, user: User, access: Access, session: 
 
 
 @router.callback_query(VoiceCb.filter(F.action == VoiceAction.REPORT))
-async def on_report(callback: CallbackQuery, user: User, state: FSMContext) -> None:
-    """📝 Report a problem: choose a category first."""
-    needs_community(user)
+async def on_report(callback: CallbackQuery, user: User, state: FSMContext,
+                    session: AsyncSession) -> None:
+    """📝 Report a problem: choose a category first (no community yet: the list of them,
+    right there)."""
+    if user.community_id is None:
+        from handlers.onboarding import offer_home  # onboarding imports handlers.courses
+        await offer_home(callback, session, state)
+        return
     await callback.answer()
     await state.clear()
     await state.set_state(ReportStates.category)
@@ -197,9 +202,13 @@ async def on_report(callback: CallbackQuery, user: User, state: FSMContext) -> N
 
 
 @router.callback_query(VoiceCb.filter(F.action == VoiceAction.IDEA))
-async def on_idea(callback: CallbackQuery, user: User, state: FSMContext) -> None:
-    """💡 Share an idea: straight to the words."""
-    needs_community(user)
+async def on_idea(callback: CallbackQuery, user: User, state: FSMContext,
+                  session: AsyncSession) -> None:
+    """💡 Share an idea: straight to the words (no community yet: the list of them)."""
+    if user.community_id is None:
+        from handlers.onboarding import offer_home  # onboarding imports handlers.courses
+        await offer_home(callback, session, state)
+        return
     await callback.answer()
     await state.clear()
     await ReportDraft(category=ReportCategory.IDEA).save(state)

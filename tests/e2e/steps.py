@@ -34,7 +34,8 @@ async def join(user: UserHandle, community: str) -> None:
     """A resident onboards into `community` (which has no grids)."""
     await step(user, user.send("/start"), "Privacy notice")
     await step(user, user.press_text("✅ I agree"), "Which community")
-    await step(user, user.press_text(community), "All set")
+    # "All set", then the short what-to-do-first message: wait for the last of them.
+    await step(user, user.press_text(community), "What would you like to do first?")
 
 
 async def community_with_staff(

@@ -8,6 +8,7 @@ bot's database (onboarding 2,000 people through the chat would test nothing new)
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from models.communities import Community
 from models.db import create_engine, create_sessionmaker, migrate
 from models.outbox import OutboxMessage, OutboxStatus
 from models.users import User
-from services import broadcasts
+from services import broadcasts, outbox
 from services.access import Access
 from services.broadcasts import Audience
 from services.clock import SystemClock
@@ -86,7 +87,7 @@ async def test_a_broadcast_to_2000_people_respects_the_limits(
         await admin.press_reply("📢 Announcements")
         await admin.wait_for("📢 Announcements", timeout=20)
         await admin.press_text("✏️ New announcement")
-        await admin.wait_for("Choose the community", timeout=20)
+        await admin.wait_for("Which community?", timeout=20)
         await admin.press_text("阳光花园社区")
         await admin.wait_for("Write the announcement", timeout=20)
         await admin.send(TEXT)
@@ -164,3 +165,68 @@ async def test_a_broadcast_survives_the_bot_being_killed(
             col(OutboxMessage.status) != OutboxStatus.SENT))).scalar_one()
     await engine.dispose()
     assert left == 0
+
+
+async def test_cancel_stops_a_broadcast_to_2000_and_the_report_counts_exactly(
+    emulator: Emulator, start_bot: Callable[..., Any], bot_db_url: str
+) -> None:
+    """Issue 16 #1: ✖ Cancel part way through 2,000, under the emulator's flood limits:
+    nothing more starts, and the report (a new message) says exactly how many got it."""
+    limits = FloodLimits(per_chat_per_second=1.0, per_chat_burst=3, global_per_second=400.0,
+                         global_burst=20)
+    people = await seed(bot_db_url, emulator, 2000, blocked=0)
+    emulator.flood = limits
+    bot = await start_bot(OUTBOX_RATE="50", FLOOD_RATE="100")
+
+    def delivered() -> int:
+        return sum(copies(emulator, p) for p in people)
+
+    async with showing_log(bot):
+        admin = emulator.user(ADMIN_TG_ID, "Director", language_code="en")
+        await admin.send("/start")
+        await admin.wait_for("Privacy notice", timeout=20)
+        await admin.press_text("✅ I agree")
+        await admin.wait_for("Which community", timeout=20)
+        await admin.press_text("Choose later")
+        await admin.wait_for("choose your community later", timeout=20)
+        await admin.press_reply("📢 Announcements")
+        await admin.wait_for("📢 Announcements", timeout=20)
+        await admin.press_text("✏️ New announcement")
+        await admin.wait_for("Which community?", timeout=20)
+        await admin.press_text("阳光花园社区")
+        await admin.wait_for("Write the announcement", timeout=20)
+        await admin.send(TEXT)
+        await admin.wait_for("Who should receive it?", timeout=20)
+        await admin.press_text("👥 Everyone")
+        await admin.wait_for("It will reach 2000 people.", timeout=20)
+        await admin.press_text("📤 Send now")
+        await admin.wait_for("Send it to 2000 people now?", timeout=20)
+        await admin.press_text("✅ Confirm")
+        await admin.wait_for("Sending announcement", timeout=20)
+        await wait_until(lambda: delivered() >= 200, 60, "200 deliveries")
+        answered = len(admin.callback_answers)
+        await admin.press_text("✖ Cancel sending")
+        await wait_until(lambda: len(admin.callback_answers) > answered, 20,
+                         "the cancel's answer")
+        at_cancel = delivered()
+        report = await admin.wait_for("was cancelled", timeout=60)
+    sent = int(re.search(r"Sent (\d+)", report.content).group(1))  # type: ignore[union-attr]
+    final = delivered()
+    print(f"cancelled at {at_cancel} delivered; {final} in the end; report says {sent}")
+    assert final == sent  # exact
+    assert at_cancel <= final <= at_cancel + 50  # at most the requests in flight (50 a second)
+    assert final < 2000
+    assert f"{2000 - sent} messages were not sent" in report.content
+    assert max(copies(emulator, p) for p in people) <= 1
+    refused = [r for r in emulator.errors if r.status == 429 and r.chat_id != ADMIN_TG_ID]
+    assert refused == []
+    await stop_cleanly(bot, emulator)
+
+    engine = create_engine(bot_db_url)
+    async with create_sessionmaker(engine)() as session:
+        counted = (await session.execute(select(func.count()).select_from(OutboxMessage).where(
+            col(OutboxMessage.status) == OutboxStatus.SENT))).scalar_one()
+        unsettled = (await session.execute(select(func.count()).select_from(OutboxMessage)
+                                           .where(outbox.in_hand()))).scalar_one()
+    await engine.dispose()
+    assert (counted, unsettled) == (sent, 0)

@@ -37,8 +37,9 @@ async def test_unknown_text_and_commands_get_a_nudge_to_the_menu(harness: Harnes
 async def test_a_stale_or_unknown_button_is_answered_politely(harness: Harness) -> None:
     ann = await onboarded(harness)
     assert await ann.forge("zz:1:2") == "This button is out of date. Please use the menu below."
+    # Not choosing a community now: any community button is out of date (issue 14 #4).
     assert await ann.forge(HomeCommunityCb(community_id=999999).pack()) == \
-        "That community no longer exists. Please choose again."
+        "This button is out of date."
 
 
 async def test_mydata_sends_a_file_and_deleteme_erases_after_confirmation(
@@ -82,6 +83,8 @@ async def test_settings_change_language_and_community(
     await ann.tap("⚙️ Settings")
     await ann.press("🏠 My community")
     await ann.press("Plum Garden")
+    assert ann.last == "Move from Sunny Court to Plum Garden?"
+    await ann.press("✅ Yes, move me")
     assert ann.texts[-2] == "Your community: Plum Garden"
     await ann.tap("⚙️ Settings")
     await ann.press("🌐 Language")

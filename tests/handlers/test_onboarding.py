@@ -45,7 +45,8 @@ async def test_an_english_resident_onboards_by_searching_for_their_community(
     await ann.press("Sunny Court")
     assert "which grid" in ann.last
     await ann.press("Block 2")
-    assert ann.last == "All set! 🎉"
+    assert ann.texts[-2] == "All set! 🎉"
+    assert ann.last == "What would you like to do first?"
     assert ann.menu[-2:] == ["⚙️ Settings", "❓ Help"]
     assert "🛠 Manage community" not in ann.menu
 
@@ -146,3 +147,95 @@ def test_each_conversation_state_is_in_its_diagram(module: str) -> None:
             name = "".join(part.title() for part in (state.state or "").split(":")[-1]
                            .split("_"))
             assert re.search(rf"\b{name}\b", diagram), f"{module}: {name} not in the diagram"
+
+
+async def test_old_onboarding_buttons_are_out_of_date_and_change_nothing(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #4: the first message's ✅ I agree pressed mid-onboarding, and a community
+    on an old picker pressed after onboarding, answer "out of date" and change nothing."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    await make_community(session, clock, "River Court")
+    ann = harness.person(1010, "Ann", "en")
+    await ann.send("/start")
+    await ann.send("/start")  # a second privacy notice; the first keeps its buttons
+    first, _second = [m for m in ann.handle.bot_messages if "Privacy notice" in m.content]
+    await ann.press("✅ I agree")
+    assert "Which community do you live in?" in ann.last
+    picking = ann.handle.last_bot_message
+    agree = next(data for row in first.inline_keyboard for label, data in row
+                 if label == "✅ I agree")
+    await ann.handle.press(first.message_id, agree)
+    await harness.settle()
+    assert ann.alerts[-1] == "This button is out of date."
+    assert ann.handle.last_bot_message == picking  # no main menu, still choosing
+
+    await ann.send("/start")  # a second picker, while she has no community yet
+    old_picker = picking
+    await ann.press("Sunny Court")
+    assert ann.texts[-2] == "All set! 🎉"
+    assert old_picker is not None
+    river = next(data for row in old_picker.inline_keyboard for label, data in row
+                 if label == "River Court")
+    await ann.handle.press(old_picker.message_id, river)
+    await harness.settle()
+    assert ann.alerts[-1] == "This button is out of date."
+    assert (await user_row(session, 1010)).community_id == sunny.id
+    assert ann.last == "What would you like to do first?"
+
+
+async def test_changing_community_happens_in_settings_with_a_confirmation(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1",))
+    river = await make_community(session, clock, "River Court")
+    ann = harness.person(1011, "Ann", "en")
+    await ann.send("/start")
+    await ann.press("✅ I agree")
+    await ann.press("Sunny Court")
+    await ann.press("Block 1")
+    await ann.tap("⚙️ Settings")
+    assert "🏠 Your community: Sunny Court · Block 1" in ann.last
+    await ann.press("🏠 My community")
+    await ann.press("River Court")
+    assert ann.last == "Move from Sunny Court · Block 1 to River Court?"
+    await ann.press("✖ No, stay")
+    assert (await user_row(session, 1011)).community_id == sunny.id
+    await ann.tap("⚙️ Settings")
+    await ann.press("🏠 My community")
+    await ann.press("River Court")
+    await ann.press("✅ Yes, move me")
+    assert ann.texts[-2] == "Your community: River Court"
+    assert (await user_row(session, 1011)).community_id == river.id
+
+
+async def test_after_choose_later_courses_and_my_voice_offer_the_picker_right_there(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #7: no dead end "choose your community first, in Settings"; once the
+    community is chosen, one short message offers the three most useful things."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = harness.person(1012, "Ann", "en")
+    await ann.send("/start")
+    await ann.press("✅ I agree")
+    await ann.press("Choose later")
+    await ann.tap("📚 Courses")
+    await ann.press("📖 Course menu")
+    assert ann.last.startswith("First, choose your community.")
+    await ann.press("Sunny Court")
+    assert ann.texts[-3:-1] == ["Your community: Sunny Court", "All set! 🎉"]
+    assert ann.last == "What would you like to do first?"
+    assert ann.handle.last_bot_message.button_labels == [  # type: ignore[union-attr]
+        "📖 Course menu", "📝 Report a problem", "🙋 Volunteer"]
+    assert (await user_row(session, 1012)).community_id == sunny.id
+    await ann.press("📖 Course menu")
+    assert ann.last.startswith("📖 Course menu. Choose a category:")
+
+    bo = harness.person(1013, "Bo", "en")
+    await bo.send("/start")
+    await bo.press("✅ I agree")
+    await bo.press("Choose later")
+    await bo.tap("💬 My voice")
+    await bo.press("📝 Report a problem")
+    assert bo.last.startswith("First, choose your community.")
+    assert "Sunny Court" in bo.handle.last_bot_message.button_labels  # type: ignore[union-attr]

@@ -90,17 +90,30 @@ async def test_scheduling_cancelling_and_the_report(
     assert made.status == BroadcastStatus.SCHEDULED
     assert [b.broadcast.id for b in await broadcasts.list_open(session, access=staff)] == [
         made.id]
-    assert await broadcasts.active(session, clock=clock) == []
+    assert await broadcasts.active(session) == []
+    assert await outbox_rows(session) == []  # queued when it goes out, to who is in it then
+    assert await broadcasts.start_due(session, clock=clock) == []
+    newcomer = await make_user(session, clock, community=sunny)
+
+    clock.advance(days=1)
+    [started] = await broadcasts.start_due(session, clock=clock)
+    assert await broadcasts.start_due(session, clock=clock) == []  # once
+    assert (started.id, started.status, started.total) == (made.id, BroadcastStatus.SENDING, 5)
+    rows = await outbox_rows(session)
+    assert newcomer.id in {r.user_id for r in rows}
 
     await begin_write(session)
-    rows = await outbox_rows(session)
     rows[0].status, rows[1].status = OutboxStatus.SENT, OutboxStatus.SKIPPED
     rows[1].last_error = "user blocked the bot"
     await session.commit()
     await broadcasts.cancel_broadcast(session, access=staff, clock=clock, broadcast_id=made.id or 0)
+    await session.refresh(made)
     report = await broadcasts.report(session, broadcast=made)
-    assert (report.sent, report.blocked, report.cancelled, report.waiting) == (1, 1, 2, 0)
+    assert (report.sent, report.blocked, report.cancelled, report.waiting) == (1, 1, 3, 0)
+    assert made.status == BroadcastStatus.CANCELLING  # until someone sends the report
+    assert await broadcasts.finish(session, broadcast=made, clock=clock, counts=report)
     assert made.status == BroadcastStatus.CANCELLED
+    assert not await broadcasts.finish(session, broadcast=made, clock=clock, counts=report)
 
 
 async def test_bad_drafts_change_nothing(session: AsyncSession, clock: ManualClock) -> None:
@@ -169,12 +182,7 @@ async def test_who_chooses_a_community_and_which_audiences_are_offered(
     staff = await grant(session, clock, await make_user(session, clock, community=sunny),
                         Role.STAFF, sunny)
     both = Access(user_id=staff.user_id, staff_of=frozenset({sunny.id or 0, other.id or 0}))
-    assert broadcasts.single_community(staff) == sunny.id
-    assert broadcasts.single_community(both) is None
-    assert broadcasts.single_community(admin) is None
-    assert (await broadcasts.scopes(session, access=admin)).district
-    found = await broadcasts.scopes(session, access=both)
-    assert not found.district and {c.id for c in found.communities} == {sunny.id, other.id}
+    assert "grids" in broadcasts.audiences_for(both, community_id=other.id)
     assert "grids" in broadcasts.audiences_for(staff, community_id=sunny.id)
     assert "grids" not in broadcasts.audiences_for(admin, community_id=None)
     with pytest.raises(NotAllowed):

@@ -195,17 +195,30 @@ async def test_cancel_by_key_and_by_group_leaves_other_rows(
         await outbox.cancel(session)
 
 
-async def test_cancel_does_not_touch_a_row_being_sent(
+async def test_a_row_being_sent_is_cancelled_and_held_until_its_sender_lets_go(
     session: AsyncSession, clock: ManualClock
 ) -> None:
+    """The sender holding a cancelled row learns it (`revoked`) and drops it (`release`);
+    one already on its way is settled as sent, for the report counts what went out."""
     user = await make_user(session, clock)
     assert user.id is not None
-    await outbox.queue(session, clock=clock, user_id=user.id, kind=OutboxKind.REMINDER,
-                       text="now", group="session:1")
+    for text in ("dropped", "on its way"):
+        await outbox.queue(session, clock=clock, user_id=user.id, kind=OutboxKind.REMINDER,
+                           text=text, group="session:1")
     await session.commit()
-    [held] = (await claim(session, clock)).rows
-    assert await outbox.cancel(session, group="session:1") == 0
-    assert await status_of(session, held.id) == OutboxStatus.SENDING
+    dropped, away = (await claim(session, clock, owner="me")).rows
+    await begin_write(session)
+    assert await outbox.cancel(session, group="session:1") == 2
+    await session.commit()
+    assert await outbox.revoked(session, owner="me", ids=[dropped.id, away.id]) == {
+        dropped.id, away.id}
+    unsettled = select(func.count()).select_from(OutboxMessage).where(outbox.in_hand())
+    assert (await session.execute(unsettled)).scalar_one() == 2
+    await outbox.release(session, owner="me", ids=[dropped.id])
+    await outbox.settle(session, owner="me", now=clock.now(), outcomes=[outbox.Sent(away.id, 7)])
+    assert await status_of(session, dropped.id) == OutboxStatus.CANCELLED
+    assert await status_of(session, away.id) == OutboxStatus.SENT
+    assert (await session.execute(unsettled)).scalar_one() == 0
 
 
 async def test_reschedule_moves_a_group(session: AsyncSession, clock: ManualClock) -> None:
