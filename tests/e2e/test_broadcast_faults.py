@@ -32,6 +32,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, text
+from sqlmodel import col
 
 from emulator import Emulator
 from models.communities import Community
@@ -132,7 +133,7 @@ def cluster() -> Iterator[Cluster]:
 async def broadcast_to_everyone(db_url: str) -> None:
     engine = create_engine(db_url)
     async with create_sessionmaker(engine)() as session:
-        community_id = (await session.execute(select(Community.id))).scalar_one()
+        community_id = (await session.execute(select(col(Community.id)))).scalar_one()
         await broadcasts.create_broadcast(session, access=Access(user_id=1, is_admin=True),
                                           clock=SystemClock(), community_id=community_id,
                                           text=TEXT, audience=Audience("all"))
@@ -144,12 +145,13 @@ async def rows_by_status(db_url: str) -> dict[OutboxStatus, set[int]]:
     engine = create_engine(db_url)
     async with create_sessionmaker(engine)() as session:
         found = (await session.execute(
-            select(OutboxMessage.status, User.tg_id)
-            .join(User, User.id == OutboxMessage.user_id)  # type: ignore[arg-type]
-            .where(OutboxMessage.kind == OutboxKind.ANNOUNCEMENT))).all()
+            select(col(OutboxMessage.status), col(User.tg_id))
+            .join(User, col(User.id) == col(OutboxMessage.user_id))
+            .where(col(OutboxMessage.kind) == OutboxKind.ANNOUNCEMENT))).all()
     await engine.dispose()
     statuses: dict[OutboxStatus, set[int]] = {status: set() for status in OutboxStatus}
     for status, tg_id in found:
+        assert tg_id is not None
         statuses[OutboxStatus(status)].add(tg_id)
     return statuses
 
