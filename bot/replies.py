@@ -124,6 +124,11 @@ def session_closed(error: courses.LessonClosed) -> str:
             else _("This session has already started or is over."))
 
 
+def already_enrolled(error: courses.AlreadyEnrolled) -> str:
+    return (_("You are already on the waiting list.") if error.status == "waiting"
+            else _("You are already enrolled."))
+
+
 def order_closed(error: courses.OrderClosed) -> str:
     return {
         OrderStatus.TAKEN: _("A teacher has already taken this order."),
@@ -172,7 +177,10 @@ REPLIES: dict[type[DomainError], Reply] = {
     courses.LessonClosed: session_closed,
     courses.LessonFull: lambda error: _("Sorry, the last seat was just taken. You can join the "
                                          "waiting list."),
-    courses.AlreadyEnrolled: lambda error: _("You are already enrolled."),
+    courses.AlreadyEnrolled: already_enrolled,
+    courses.Gone: lambda error: out_of_date_use_menu(),
+    courses.NotTeacherHere: lambda error: _("Only teachers of this community can take its "
+                                            "orders."),
     courses.NotInWindow: lambda error: _("Check-in opens 1 hour before the start."),
     courses.NotEnrolled: lambda error: _("You don't have a place in this session."),
     courses.OfferExpired: lambda error: _("Sorry, this offer has ended: the seat went to the "

@@ -13,8 +13,9 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import get_i18n
-from aiogram.utils.i18n import gettext as _
 from babel.dates import format_date, format_time
+
+from bot.i18n import N_, load_i18n
 
 BABEL = {"zh": "zh_Hans_CN", "en": "en_GB"}
 
@@ -24,6 +25,12 @@ def current_locale() -> str:
         return get_i18n().current_locale
     except LookupError:
         return "zh"
+
+
+def _(message: str, locale: str) -> str:
+    """`message` in `locale`, with or without a current i18n context (the outbox sender
+    says moments in each recipient's language)."""
+    return load_i18n().gettext(message, locale=locale)
 
 
 def _babel(locale: str | None) -> str:
@@ -43,9 +50,9 @@ def say_day(day: date, *, today: date | None = None, locale: str | None = None) 
     lang = locale or current_locale()
     weekday = format_date(day, "EEE", locale=_babel(lang))
     if today is not None and day == today:
-        return _("Today")
+        return _(N_("Today"), lang)
     if today is not None and (day - today).days == 1:
-        return _("Tomorrow") + (f"（{weekday}）" if lang == "zh" else "")
+        return _(N_("Tomorrow"), lang) + (f"（{weekday}）" if lang == "zh" else "")
     if lang == "zh":
         same_year = today is None or day.year == today.year
         return format_date(day, "M月d日" if same_year else "y年M月d日",

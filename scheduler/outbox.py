@@ -58,8 +58,9 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -78,6 +79,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.i18n import load_i18n
+from bot.when import say_moment, say_time
 from models.outbox import MediaKind
 from services import outbox, users
 from services.clock import Clock
@@ -202,21 +204,45 @@ class RenderError(Exception):
     """The row cannot be turned into a message (bad params, a missing file)."""
 
 
+def say(value: Any, *, locale: str, now: datetime | None) -> Any:
+    """A param as the recipient reads it: moments and spans marked by the services
+    (services.outbox.moment/span/numbered) said in their language; texts escaped."""
+    if isinstance(value, str):
+        return html.escape(value)
+    if not isinstance(value, dict):
+        return value
+    if "moment" in value:
+        return say_moment(datetime.fromisoformat(value["moment"]), value["zone"], now=now,
+                          locale=locale)
+    if "span" in value:
+        zone = ZoneInfo(value["zone"])
+        start, end = (datetime.fromisoformat(at).astimezone(zone) for at in value["span"])
+        tail = (say_time(end, locale=locale) if end.date() == start.date()
+                else say_moment(end, zone, now=now, locale=locale))
+        return f"{say_moment(start, zone, now=now, locale=locale)}–{tail}"
+    if "numbered" in value:
+        return "\n".join(f"{n}. {say(item, locale=locale, now=now)}"
+                         for n, item in enumerate(value["numbered"], start=1))
+    return value
+
+
 def render(
-    row: Claimed, i18n: I18n, default_locale: str
+    row: Claimed, i18n: I18n, default_locale: str, *, now: datetime | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The text and keyboard for one row, in the recipient's language."""
+    """The text and keyboard for one row, in the recipient's language (moments said
+    relative to `now`: 今天, 明天)."""
     keyboard = row.keyboard
     if row.key is None:
         assert row.text is not None
         text = row.text
     else:
         locale = row.locale or default_locale
-        params = {name: html.escape(value) if isinstance(value, str) else value
-                  for name, value in row.params.items()}
         try:
+            with i18n.context(), i18n.use_locale(locale):
+                params = {name: say(value, locale=locale, now=now)
+                          for name, value in row.params.items()}
             text = i18n.gettext(row.key, locale=locale).format(**params)
-        except (KeyError, IndexError, ValueError) as error:
+        except (KeyError, IndexError, ValueError, TypeError) as error:
             raise RenderError(f"cannot format {row.key!r}: {error!r}") from error
         if keyboard is not None:
             keyboard = {**keyboard, "inline_keyboard": [
@@ -616,7 +642,7 @@ class OutboxSender:
         return True
 
     async def _deliver(self, row: Claimed) -> Message | SentText:
-        text, markup = render(row, self._i18n, self.default_locale)
+        text, markup = render(row, self._i18n, self.default_locale, now=self.clock.now())
         paid = True if self.limits.paid else None
         if row.media is None:
             return await self.bot(SendText(chat_id=row.chat_id, text=text, reply_markup=markup,

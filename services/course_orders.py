@@ -28,17 +28,20 @@ from models.courses import (
     OrderStatus,
     TimeOfDay,
 )
-from models.db import begin_write
+from models.db import write
 from models.outbox import OutboxKind
 from models.users import User
 from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
+from services.course_sessions import alert_key, taken_key, withdrawn_key
 from services.courses import (
     PER_PAGE,
     AlreadyBacked,
     Buttons,
+    Gone,
+    NotTeacherHere,
     OrderClosed,
     Page,
     SimilarOrder,
@@ -50,7 +53,7 @@ from services.courses import (
     subjects_of,
     teachers_of,
 )
-from services.errors import InvalidInput, NotAllowed, NotFound
+from services.errors import InvalidInput
 from services.outbox import N_, Notify, Outgoing
 
 EXPECTED_RANGE = (1, 500)
@@ -60,14 +63,13 @@ ALL_DAYS = 0b111_1111
 async def get_order(session: AsyncSession, *, order_id: int) -> CourseOrder:
     order = await session.get(CourseOrder, order_id)
     if order is None:
-        raise NotFound(f"order {order_id}")
+        raise Gone(f"order {order_id}")
     return order
 
 
-async def _lock_order(session: AsyncSession, order_id: int) -> CourseOrder | None:
-    """Start a write and hold the order's row (FOR UPDATE on PostgreSQL; SQLite's
-    BEGIN IMMEDIATE already lets one writer in at a time)."""
-    await begin_write(session)
+async def _locked_order(session: AsyncSession, order_id: int) -> CourseOrder | None:
+    """The order's row, held for this write (FOR UPDATE on PostgreSQL; SQLite's BEGIN
+    IMMEDIATE already lets one writer in at a time); call it inside `write(session)`."""
     found = await session.execute(
         select(CourseOrder).where(col(CourseOrder.id) == order_id).with_for_update()
         .execution_options(populate_existing=True))
@@ -117,7 +119,7 @@ async def create_order(
         course = await session.get(Course, course_id)
         if (course is None or course.community_id != user.community_id
                 or course.status != CourseStatus.APPROVED):
-            raise NotFound(f"course {course_id}")
+            raise Gone(f"course {course_id}")
         topic, category = course.title, course.category
     if category is None:
         raise InvalidInput("category", "missing")
@@ -126,21 +128,19 @@ async def create_order(
     if not 0 <= days <= ALL_DAYS:
         raise InvalidInput("days", "out_of_range")
     check_range(expected, field="expected", bounds=EXPECTED_RANGE)
-    await begin_write(session)
-    similar = await find_similar(session, community_id=user.community_id, category=category,
-                                 topic=topic, course_id=course_id)
-    if similar is not None and similar.id is not None:
-        own = similar.user_id == user.id
-        if own or not force:
-            await session.commit()  # nothing written: end the write transaction now
-            raise SimilarOrder(similar.id, own=own)
-    order = CourseOrder(community_id=user.community_id, user_id=user.id, course_id=course_id,
-                        topic=topic, category=category, days=days,
-                        time_of_day=TimeOfDay(time_of_day), expected=expected,
-                        created_at=clock.now())
-    session.add(order)
-    await session.commit()
-    return order
+    async with write(session):
+        similar = await find_similar(session, community_id=user.community_id, category=category,
+                                     topic=topic, course_id=course_id)
+        if similar is not None and similar.id is not None:
+            own = similar.user_id == user.id
+            if own or not force:
+                raise SimilarOrder(similar.id, own=own)
+        order = CourseOrder(community_id=user.community_id, user_id=user.id, course_id=course_id,
+                            topic=topic, category=category, days=days,
+                            time_of_day=TimeOfDay(time_of_day), expected=expected,
+                            created_at=clock.now())
+        session.add(order)
+        return order
 
 
 async def back_order(
@@ -149,30 +149,27 @@ async def back_order(
 ) -> CourseOrder:
     """ "Me too": one tap, once per person; may cross the threshold and alert staff."""
     assert user.id is not None
-    order = await _lock_order(session, order_id)
-    if order is None or order.community_id != user.community_id:
-        await session.commit()
-        raise NotFound(f"order {order_id}")  # or forged: another community's order
-    if order.status not in (OrderStatus.OPEN, OrderStatus.TAKEN):
-        await session.commit()
-        raise OrderClosed(order.status)
-    if order.user_id == user.id:
-        await session.commit()
-        raise AlreadyBacked("own order")
-    try:
-        async with session.begin_nested():
-            session.add(OrderBacking(order_id=order_id, user_id=user.id, created_at=clock.now()))
-    except IntegrityError:
-        await session.commit()
-        raise AlreadyBacked(f"order {order_id}") from None
-    order.backers += 1
-    session.add(order)
-    rules = await get_rules(session, community_id=order.community_id)
-    if order.backers >= rules.threshold and order.alerted_at is None:
-        order.alerted_at = clock.now()
-        await _alert(session, clock=clock, order=order, buttons=buttons, notify=notify)
-    await session.commit()
-    return order
+    async with write(session):
+        order = await _locked_order(session, order_id)
+        if order is None or order.community_id != user.community_id:
+            raise Gone(f"order {order_id}")  # or forged: another community's order
+        if order.status not in (OrderStatus.OPEN, OrderStatus.TAKEN):
+            raise OrderClosed(order.status)
+        if order.user_id == user.id:
+            raise AlreadyBacked("own order")
+        try:
+            async with session.begin_nested():
+                session.add(OrderBacking(order_id=order_id, user_id=user.id,
+                                         created_at=clock.now()))
+        except IntegrityError:
+            raise AlreadyBacked(f"order {order_id}") from None
+        order.backers += 1
+        session.add(order)
+        rules = await get_rules(session, community_id=order.community_id)
+        if order.backers >= rules.threshold and order.alerted_at is None:
+            order.alerted_at = clock.now()
+            await _alert(session, clock=clock, order=order, buttons=buttons, notify=notify)
+        return order
 
 
 async def _alert(
@@ -190,7 +187,7 @@ async def _alert(
         user_id=uid, kind=OutboxKind.COURSE_NEWS,
         key=N_("📣 {count} neighbours want the course “{topic}”. Who can teach it?"),
         params={"count": order.backers + 1, "topic": order.topic}, keyboard=keyboard,
-        dedupe_key=f"c:alert:{order.id}:{uid}", about=order.user_id)
+        dedupe_key=alert_key(order.id, uid), about=order.user_id)
         for uid in sorted(recipients)]
     await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
@@ -199,17 +196,16 @@ async def unback_order(
     session: AsyncSession, *, user: User, order_id: int
 ) -> CourseOrder:
     """Take back one's "me too"."""
-    order = await _lock_order(session, order_id)
-    if order is None:
-        await session.commit()
-        raise NotFound(f"order {order_id}")
-    result = cast(CursorResult[Any], await session.execute(delete(OrderBacking).where(
-        col(OrderBacking.order_id) == order_id, col(OrderBacking.user_id) == user.id)))
-    if result.rowcount:
-        order.backers = max(0, order.backers - 1)
-        session.add(order)
-    await session.commit()
-    return order
+    async with write(session):
+        order = await _locked_order(session, order_id)
+        if order is None:
+            raise Gone(f"order {order_id}")
+        result = cast(CursorResult[Any], await session.execute(delete(OrderBacking).where(
+            col(OrderBacking.order_id) == order_id, col(OrderBacking.user_id) == user.id)))
+        if result.rowcount:
+            order.backers = max(0, order.backers - 1)
+            session.add(order)
+        return order
 
 
 async def withdraw_order(
@@ -217,28 +213,25 @@ async def withdraw_order(
     notify: Notify | None = None,
 ) -> CourseOrder:
     """The orderer withdraws an order nobody has scheduled yet; backers are told."""
-    order = await _lock_order(session, order_id)
-    if order is None or order.user_id != user.id:
-        await session.commit()
-        raise NotFound(f"order {order_id}")
-    if order.status == OrderStatus.WITHDRAWN:
-        await session.commit()
+    async with write(session):
+        order = await _locked_order(session, order_id)
+        if order is None or order.user_id != user.id:
+            raise Gone(f"order {order_id}")
+        if order.status == OrderStatus.WITHDRAWN:
+            return order
+        if order.status not in (OrderStatus.OPEN, OrderStatus.TAKEN):
+            raise OrderClosed(order.status)
+        order.status = OrderStatus.WITHDRAWN
+        session.add(order)
+        told = set(await backers_of(session, order_id=order_id))
+        if order.taken_by is not None:
+            told.add(order.taken_by)
+        await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+            user_id=uid, kind=OutboxKind.STATUS,
+            key=N_("The order “{topic}” was withdrawn by the person who made it."),
+            params={"topic": order.topic}, dedupe_key=withdrawn_key(order_id, uid),
+            about=order.user_id) for uid in told])
         return order
-    if order.status not in (OrderStatus.OPEN, OrderStatus.TAKEN):
-        await session.commit()
-        raise OrderClosed(order.status)
-    order.status = OrderStatus.WITHDRAWN
-    session.add(order)
-    told = set(await backers_of(session, order_id=order_id))
-    if order.taken_by is not None:
-        told.add(order.taken_by)
-    await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
-        user_id=uid, kind=OutboxKind.STATUS,
-        key=N_("The order “{topic}” was withdrawn by the person who made it."),
-        params={"topic": order.topic}, dedupe_key=f"c:wd:{order_id}:{uid}",
-        about=order.user_id) for uid in told])
-    await session.commit()
-    return order
 
 
 async def backers_of(session: AsyncSession, *, order_id: int) -> list[int]:
@@ -267,31 +260,29 @@ async def take_order(
     teacher = teacher_id or access.user_id
     if teacher == access.user_id:
         if order.community_id not in access.teacher_of:
-            raise NotAllowed(f"not a teacher of {order.community_id}")
+            raise NotTeacherHere(f"not a teacher of {order.community_id}")
     else:
         access.require_manage(order.community_id)
         if teacher not in {t.id for t in await teachers_of(
                 session, community_id=order.community_id)}:
-            raise NotAllowed(f"user {teacher} does not teach in {order.community_id}")
-    await begin_write(session)
-    now = clock.now()
-    claimed = cast(CursorResult[Any], await session.execute(
-        update(CourseOrder)
-        .where(col(CourseOrder.id) == order_id, col(CourseOrder.status) == OrderStatus.OPEN)
-        .values(status=OrderStatus.TAKEN, taken_by=teacher, taken_at=now)
-        .execution_options(synchronize_session=False)))
-    if claimed.rowcount != 1:
-        await session.commit()
-        await session.refresh(order)
-        raise OrderClosed(order.status)
-    await outbox.queue(
-        session, clock=clock, user_id=order.user_id, kind=OutboxKind.STATUS,
-        key=N_("👩‍🏫 A teacher has taken your order “{topic}”. You will hear when a "
-               "session is scheduled."), params={"topic": order.topic},
-        dedupe_key=f"c:taken:{order_id}", notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="order.take",
-                 community_id=order.community_id, order_id=order_id, teacher_id=teacher)
-    await session.commit()
+            raise NotTeacherHere(f"user {teacher} does not teach in {order.community_id}")
+    async with write(session):
+        now = clock.now()
+        claimed = cast(CursorResult[Any], await session.execute(
+            update(CourseOrder)
+            .where(col(CourseOrder.id) == order_id, col(CourseOrder.status) == OrderStatus.OPEN)
+            .values(status=OrderStatus.TAKEN, taken_by=teacher, taken_at=now)
+            .execution_options(synchronize_session=False)))
+        if claimed.rowcount != 1:
+            await session.refresh(order)  # who won, and so what the loser is told
+            raise OrderClosed(order.status)
+        await outbox.queue(
+            session, clock=clock, user_id=order.user_id, kind=OutboxKind.STATUS,
+            key=N_("👩‍🏫 A teacher has taken your order “{topic}”. You will hear when a "
+                   "session is scheduled."), params={"topic": order.topic},
+            dedupe_key=taken_key(order_id), notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="order.take",
+                     community_id=order.community_id, order_id=order_id, teacher_id=teacher)
     await session.refresh(order)
     return order
 
@@ -300,22 +291,19 @@ async def release_order(
     session: AsyncSession, *, access: Access, clock: Clock, order_id: int
 ) -> CourseOrder:
     """The teacher who took an order gives it back (staff may too): open again."""
-    order = await _lock_order(session, order_id)
-    if order is None:
-        await session.commit()
-        raise NotFound(f"order {order_id}")
-    if order.taken_by != access.user_id and not access.can_manage(order.community_id):
-        await session.commit()
-        raise NotAllowed("not the teacher of this order")
-    if order.status != OrderStatus.TAKEN:
-        await session.commit()
-        raise OrderClosed(order.status)
-    order.status, order.taken_by, order.taken_at = OrderStatus.OPEN, None, None
-    session.add(order)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="order.release",
-                 community_id=order.community_id, order_id=order_id)
-    await session.commit()
-    return order
+    async with write(session):
+        order = await _locked_order(session, order_id)
+        if order is None:
+            raise Gone(f"order {order_id}")
+        if order.taken_by != access.user_id and not access.can_manage(order.community_id):
+            raise NotTeacherHere("not the teacher of this order")
+        if order.status != OrderStatus.TAKEN:
+            raise OrderClosed(order.status)
+        order.status, order.taken_by, order.taken_at = OrderStatus.OPEN, None, None
+        session.add(order)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="order.release",
+                     community_id=order.community_id, order_id=order_id)
+        return order
 
 
 async def community_orders(

@@ -54,7 +54,7 @@ from models.courses import (
     OrderBacking,
     OrderStatus,
 )
-from models.db import begin_write
+from models.db import write
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, RoleGrant, User
 from services import audit, outbox
@@ -65,6 +65,7 @@ from services.courses import (
     MINUTES_RANGE,
     AlreadyEnrolled,
     Buttons,
+    Gone,
     LessonClosed,
     LessonFull,
     NotEnrolled,
@@ -76,7 +77,7 @@ from services.courses import (
     get_rules,
     is_member,
 )
-from services.errors import InvalidInput, NotAllowed, NotFound, NotTeacherOrStaff
+from services.errors import InvalidInput, NotAllowed, NotTeacherOrStaff
 from services.outbox import N_, Notify, Outgoing
 
 CAPACITY_RANGE = (1, 500)
@@ -86,7 +87,10 @@ CHECK_IN_OPENS = timedelta(hours=1)  # before the start
 CHECK_IN_CLOSES = timedelta(minutes=30)  # after the end
 SCHEDULE_AHEAD = timedelta(days=180)
 ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.OFFERED, EnrolmentStatus.WAITING)
-WHEN_FORMAT = "%Y-%m-%d %H:%M"
+
+
+# --- The outbox's groups and dedupe keys of every course message, in one place ---------
+# A group is cancelled together; a dedupe key makes queueing twice send once.
 
 
 def reminder_group(session_id: int) -> str:
@@ -99,8 +103,51 @@ def news_group(session_id: int) -> str:
     return f"cn:{session_id}"
 
 
-def when_text(moment: datetime, zone: ZoneInfo) -> str:
-    return moment.astimezone(zone).strftime(WHEN_FORMAT)
+def news_key(lesson_id: int, user_id: int) -> str:
+    return f"c:news:{lesson_id}:{user_id}"
+
+
+def moved_key(lesson_id: int, user_id: int, starts_at: datetime) -> str:
+    return f"c:moved:{lesson_id}:{user_id}:{int(starts_at.timestamp())}"
+
+
+def cancelled_key(lesson_id: int, user_id: int) -> str:
+    return f"c:cancel:{lesson_id}:{user_id}"
+
+
+def reminder_key(lesson: Lesson, user_id: int, hours: int) -> str:
+    """The start time is in it, so a moved session's reminders are new ones."""
+    return f"c:rem:{lesson.id}:{user_id}:{int(lesson.starts_at.timestamp())}:{hours}"
+
+
+def teacher_reminder_key(lesson: Lesson, hours: int) -> str:
+    return f"c:trem:{lesson.id}:{int(lesson.starts_at.timestamp())}:{hours}"
+
+
+def offer_key(enrolment_id: int | None, deadline: datetime) -> str:
+    return f"c:offer:{enrolment_id}:{int(deadline.timestamp())}"
+
+
+def lapsed_key(enrolment_id: int | None, now: datetime) -> str:
+    return f"c:lapsed:{enrolment_id}:{int(now.timestamp())}"
+
+
+def rate_key(lesson_id: int, user_id: int) -> str:
+    return f"c:rate:{lesson_id}:{user_id}"
+
+
+def alert_key(order_id: int | None, user_id: int) -> str:
+    """Staff and teachers told that an order reached the threshold."""
+    return f"c:alert:{order_id}:{user_id}"
+
+
+def withdrawn_key(order_id: int, user_id: int) -> str:
+    return f"c:wd:{order_id}:{user_id}"
+
+
+def taken_key(order_id: int) -> str:
+    return f"c:taken:{order_id}"
+
 
 
 def ends_at(lesson: Lesson) -> datetime:
@@ -110,13 +157,13 @@ def ends_at(lesson: Lesson) -> datetime:
 async def get_session(session: AsyncSession, *, session_id: int) -> Lesson:
     lesson = await session.get(Lesson, session_id)
     if lesson is None:
-        raise NotFound(f"session {session_id}")
+        raise Gone(f"session {session_id}")
     return lesson
 
 
-async def _lock(session: AsyncSession, session_id: int) -> Lesson | None:
-    """Start a write holding the session's row: one change to its seats at a time."""
-    await begin_write(session)
+async def _locked(session: AsyncSession, session_id: int) -> Lesson | None:
+    """The session's row, held for this write: one change to its seats at a time (call it
+    inside `write(session)`)."""
     found = await session.execute(
         select(Lesson).where(col(Lesson.id) == session_id).with_for_update()
         .execution_options(populate_existing=True))
@@ -181,44 +228,41 @@ async def schedule_session(
         course = await session.get(Course, course_id)
         if (course is None or course.community_id != community_id
                 or course.status != CourseStatus.APPROVED):
-            raise NotFound(f"course {course_id}")
-    await begin_write(session)
-    order: CourseOrder | None = None
-    if order_id is not None:
-        order = (await session.execute(
-            select(CourseOrder).where(col(CourseOrder.id) == order_id).with_for_update()
-            .execution_options(populate_existing=True))).scalar_one_or_none()
-        if order is None or order.community_id != community_id:
-            await session.commit()
-            raise NotFound(f"order {order_id}")
-        if order.status != OrderStatus.TAKEN or order.taken_by != teacher_id:
-            await session.commit()
-            raise OrderClosed(order.status)
-        order.status = OrderStatus.SCHEDULED
-        session.add(order)
-    lesson = Lesson(
-        community_id=community_id, course_id=course_id, order_id=order_id,
-        teacher_id=teacher_id, title=title, category=Category(category), starts_at=starts_at,
-        minutes=minutes, venue=venue, capacity=capacity,
-        checkin_token=secrets.token_urlsafe(12), created_by=access.user_id, created_at=now)
-    session.add(lesson)
-    await session.flush()
-    assert lesson.id is not None
-    if order is not None and order.id is not None:
-        zone = await zone_of(session, community_id)
-        people = [order.user_id, *await _backers(session, order.id)]
-        await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
-            user_id=uid, kind=OutboxKind.COURSE_NEWS,
-            key=N_("🎉 The course you asked for is on!\n“{title}”\n🕒 {when}\n📍 {venue}\n"
-                   "Seats: {capacity}. Press Enrol to take one."),
-            params={"title": title, "when": when_text(starts_at, zone), "venue": venue,
-                    "capacity": capacity},
-            keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
-            dedupe_key=f"c:news:{lesson.id}:{uid}") for uid in dict.fromkeys(people)])
-    audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
-                 community_id=community_id, session_id=lesson.id, order_id=order_id)
-    await session.commit()
-    return lesson
+            raise Gone(f"course {course_id}")
+    async with write(session):
+        order: CourseOrder | None = None
+        if order_id is not None:
+            order = (await session.execute(
+                select(CourseOrder).where(col(CourseOrder.id) == order_id).with_for_update()
+                .execution_options(populate_existing=True))).scalar_one_or_none()
+            if order is None or order.community_id != community_id:
+                raise Gone(f"order {order_id}")
+            if order.status != OrderStatus.TAKEN or order.taken_by != teacher_id:
+                raise OrderClosed(order.status)
+            order.status = OrderStatus.SCHEDULED
+            session.add(order)
+        lesson = Lesson(
+            community_id=community_id, course_id=course_id, order_id=order_id,
+            teacher_id=teacher_id, title=title, category=Category(category), starts_at=starts_at,
+            minutes=minutes, venue=venue, capacity=capacity,
+            checkin_token=secrets.token_urlsafe(12), created_by=access.user_id, created_at=now)
+        session.add(lesson)
+        await session.flush()
+        assert lesson.id is not None
+        if order is not None and order.id is not None:
+            zone = await zone_of(session, community_id)
+            people = [order.user_id, *await _backers(session, order.id)]
+            await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+                user_id=uid, kind=OutboxKind.COURSE_NEWS,
+                key=N_("🎉 The course you asked for is on!\n“{title}”\n🕒 {when}\n📍 {venue}\n"
+                       "Seats: {capacity}. Press Enrol to take one."),
+                params={"title": title, "when": outbox.moment(starts_at, zone), "venue": venue,
+                        "capacity": capacity},
+                keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
+                dedupe_key=news_key(lesson.id, uid)) for uid in dict.fromkeys(people)])
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
+                     community_id=community_id, session_id=lesson.id, order_id=order_id)
+        return lesson
 
 
 async def _backers(session: AsyncSession, order_id: int) -> list[int]:
@@ -239,10 +283,10 @@ async def move_session(
     starts_at: datetime, buttons: Buttons, notify: Notify | None = None,
 ) -> Lesson:
     """Move a session to a new time: everyone is told and reminders follow the new time."""
-    lesson = await _lock(session, session_id)
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
         if lesson is None:
-            raise NotFound(f"session {session_id}")
+            raise Gone(f"session {session_id}")
         if not may_run(access, lesson):
             raise NotTeacherOrStaff("not the teacher or staff")
         _still_open(lesson, clock.now())
@@ -250,41 +294,35 @@ async def move_session(
             raise InvalidInput("starts_at", "past")
         if starts_at > clock.now() + SCHEDULE_AHEAD:
             raise InvalidInput("starts_at", "too_far")
-    except Exception:
-        await session.commit()
-        raise
-    old = lesson.starts_at
-    if starts_at == old:
-        await session.commit()
+        old = lesson.starts_at
+        if starts_at == old:
+            return lesson
+        lesson.starts_at = starts_at
+        session.add(lesson)
+        assert lesson.id is not None
+        await outbox.cancel(session, group=reminder_group(lesson.id))
+        zone = await zone_of(session, lesson.community_id)
+        rules = await get_rules(session, community_id=lesson.community_id)
+        rows = []
+        for enrolment in await _active(session, lesson.id):
+            if enrolment.status == EnrolmentStatus.OFFERED and enrolment.offered_until:
+                enrolment.offered_until = min(enrolment.offered_until, starts_at - OFFER_CLOSES)
+                session.add(enrolment)
+            rows.append(Outgoing(
+                user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+                key=N_("🔁 “{title}” has moved.\nNew time: {when}\n📍 {venue}"),
+                params={"title": lesson.title, "when": outbox.moment(starts_at, zone),
+                        "venue": lesson.venue},
+                group=news_group(lesson.id),
+                dedupe_key=moved_key(lesson.id, enrolment.user_id, starts_at)))
+            if enrolment.status == EnrolmentStatus.ENROLLED:
+                rows.extend(_reminders(lesson, enrolment.user_id, rules.reminder_hours, zone,
+                                       clock.now(), buttons))
+        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.move",
+                     community_id=lesson.community_id, session_id=lesson.id,
+                     old=old.isoformat(), new=starts_at.isoformat())
         return lesson
-    lesson.starts_at = starts_at
-    session.add(lesson)
-    assert lesson.id is not None
-    await outbox.cancel(session, group=reminder_group(lesson.id))
-    zone = await zone_of(session, lesson.community_id)
-    rules = await get_rules(session, community_id=lesson.community_id)
-    stamp = int(starts_at.timestamp())
-    rows = []
-    for enrolment in await _active(session, lesson.id):
-        if enrolment.status == EnrolmentStatus.OFFERED and enrolment.offered_until:
-            enrolment.offered_until = min(enrolment.offered_until, starts_at - OFFER_CLOSES)
-            session.add(enrolment)
-        rows.append(Outgoing(
-            user_id=enrolment.user_id, kind=OutboxKind.STATUS,
-            key=N_("🔁 “{title}” has moved.\nNew time: {when}\n📍 {venue}"),
-            params={"title": lesson.title, "when": when_text(starts_at, zone),
-                    "venue": lesson.venue},
-            group=news_group(lesson.id), dedupe_key=f"c:moved:{lesson.id}:{enrolment.user_id}:"
-                                                    f"{stamp}"))
-        if enrolment.status == EnrolmentStatus.ENROLLED:
-            rows.extend(_reminders(lesson, enrolment.user_id, rules.reminder_hours, zone,
-                                   clock.now(), buttons))
-    await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="session.move",
-                 community_id=lesson.community_id, session_id=lesson.id,
-                 old=old.isoformat(), new=starts_at.isoformat())
-    await session.commit()
-    return lesson
 
 
 async def cancel_session(
@@ -292,41 +330,37 @@ async def cancel_session(
     notify: Notify | None = None,
 ) -> Lesson:
     """Call a session off: its reminders and offers are withdrawn, everyone is told."""
-    lesson = await _lock(session, session_id)
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
         if lesson is None:
-            raise NotFound(f"session {session_id}")
+            raise Gone(f"session {session_id}")
         if not may_run(access, lesson):
             raise NotTeacherOrStaff("not the teacher or staff")
         if lesson.status == LessonStatus.CANCELLED:
             raise LessonClosed("cancelled")
         if lesson.starts_at <= clock.now():
             raise LessonClosed("past")
-    except Exception:
-        await session.commit()
-        raise
-    assert lesson.id is not None
-    lesson.status = LessonStatus.CANCELLED
-    session.add(lesson)
-    if lesson.order_id is not None:
-        # The order is still wanted: its teacher (or staff) can schedule it again.
-        await session.execute(
-            update(CourseOrder).where(col(CourseOrder.id) == lesson.order_id,
-                                      col(CourseOrder.status) == OrderStatus.SCHEDULED)
-            .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
-    await outbox.cancel(session, group=reminder_group(lesson.id))
-    await outbox.cancel(session, group=news_group(lesson.id))
-    zone = await zone_of(session, lesson.community_id)
-    await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
-        user_id=e.user_id, kind=OutboxKind.STATUS,
-        key=N_("❌ “{title}” on {when} has been cancelled. Sorry!"),
-        params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
-        dedupe_key=f"c:cancel:{lesson.id}:{e.user_id}") for e in await _active(session,
-                                                                              lesson.id)])
-    audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
-                 community_id=lesson.community_id, session_id=lesson.id)
-    await session.commit()
-    return lesson
+        assert lesson.id is not None
+        lesson.status = LessonStatus.CANCELLED
+        session.add(lesson)
+        if lesson.order_id is not None:
+            # The order is still wanted: its teacher (or staff) can schedule it again.
+            await session.execute(
+                update(CourseOrder).where(col(CourseOrder.id) == lesson.order_id,
+                                          col(CourseOrder.status) == OrderStatus.SCHEDULED)
+                .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
+        await outbox.cancel(session, group=reminder_group(lesson.id))
+        await outbox.cancel(session, group=news_group(lesson.id))
+        zone = await zone_of(session, lesson.community_id)
+        await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+            user_id=e.user_id, kind=OutboxKind.STATUS,
+            key=N_("❌ “{title}” on {when} has been cancelled. Sorry!"),
+            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone)},
+            dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in await _active(session,
+                                                                                  lesson.id)])
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
+                     community_id=lesson.community_id, session_id=lesson.id)
+        return lesson
 
 
 def _still_open(lesson: Lesson, now: datetime) -> None:
@@ -346,7 +380,6 @@ def _reminders(
     """The reminders still ahead for one seat holder; the start time is in the dedupe key,
     so a moved session gets new ones."""
     assert lesson.id is not None
-    stamp = int(lesson.starts_at.timestamp())
     rows = []
     for h in hours:
         at = lesson.starts_at - timedelta(hours=h)
@@ -355,10 +388,10 @@ def _reminders(
         rows.append(Outgoing(
             user_id=user_id, kind=OutboxKind.REMINDER,
             key=N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\nAre you coming?"),
-            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
+            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
                     "venue": lesson.venue},
             keyboard=buttons.reminder(lesson.id), not_before=at,
-            group=reminder_group(lesson.id), dedupe_key=f"c:rem:{lesson.id}:{user_id}:{stamp}:{h}"))
+            group=reminder_group(lesson.id), dedupe_key=reminder_key(lesson, user_id, h)))
     return rows
 
 
@@ -389,11 +422,11 @@ async def enrol(
 ) -> Enrolment:
     """Take a seat; when none is free, join the waitlist if `waitlist`, else LessonFull."""
     assert user.id is not None
-    lesson = await _lock(session, session_id)
-    now = clock.now()
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        now = clock.now()
         if lesson is None or not is_member(access, user, lesson.community_id):
-            raise NotFound(f"session {session_id}")  # or forged: another community's
+            raise Gone(f"session {session_id}")  # or forged: another community's
         _still_open(lesson, now)
         enrolment = await _enrolment(session, session_id, user.id)
         held = await _held(session, session_id)
@@ -404,25 +437,21 @@ async def enrol(
             raise AlreadyEnrolled(enrolment.status)
         if not free and not waitlist:
             raise LessonFull(f"session {session_id}")
-    except Exception:
-        await session.commit()  # nothing written; ends the lock without expiring objects
-        raise
-    status = EnrolmentStatus.ENROLLED if free else EnrolmentStatus.WAITING
-    if enrolment is None:
-        enrolment = Enrolment(session_id=session_id, user_id=user.id, status=status,
-                              queued_at=now, created_at=now, updated_at=now)
-    else:
-        if enrolment.status != EnrolmentStatus.WAITING:
-            enrolment.queued_at = now  # a comeback joins the end of the queue
-        enrolment.status, enrolment.updated_at = status, now
-        enrolment.offered_until = None
-        enrolment.confirmed_at = None
-    session.add(enrolment)
-    if status == EnrolmentStatus.ENROLLED:
-        await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
-                               buttons=buttons, notify=notify)
-    await session.commit()
-    return enrolment
+        status = EnrolmentStatus.ENROLLED if free else EnrolmentStatus.WAITING
+        if enrolment is None:
+            enrolment = Enrolment(session_id=session_id, user_id=user.id, status=status,
+                                  queued_at=now, created_at=now, updated_at=now)
+        else:
+            if enrolment.status != EnrolmentStatus.WAITING:
+                enrolment.queued_at = now  # a comeback joins the end of the queue
+            enrolment.status, enrolment.updated_at = status, now
+            enrolment.offered_until = None
+            enrolment.confirmed_at = None
+        session.add(enrolment)
+        if status == EnrolmentStatus.ENROLLED:
+            await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
+                                   buttons=buttons, notify=notify)
+        return enrolment
 
 
 async def leave(
@@ -432,23 +461,21 @@ async def leave(
     """Cancel one's enrolment or waitlist place ("I can't come" too); a freed seat is
     offered to the waitlist."""
     assert user.id is not None
-    lesson = await _lock(session, session_id)
-    enrolment = await _enrolment(session, session_id, user.id) if lesson else None
-    if lesson is None or enrolment is None or enrolment.status not in ACTIVE:
-        await session.commit()
-        raise NotEnrolled(f"session {session_id}")
-    if lesson.status == LessonStatus.CANCELLED or lesson.starts_at <= clock.now():
-        await session.commit()
-        raise LessonClosed("cancelled" if lesson.status == LessonStatus.CANCELLED else "past")
-    freed = enrolment.status in SEAT_HOLDING
-    enrolment.status, enrolment.updated_at = EnrolmentStatus.CANCELLED, clock.now()
-    enrolment.offered_until = None
-    session.add(enrolment)
-    await _cancel_reminders(session, session_id=session_id, user_id=user.id)
-    if freed:
-        await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
-    await session.commit()
-    return enrolment
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        enrolment = await _enrolment(session, session_id, user.id) if lesson else None
+        if lesson is None or enrolment is None or enrolment.status not in ACTIVE:
+            raise NotEnrolled(f"session {session_id}")
+        if lesson.status == LessonStatus.CANCELLED or lesson.starts_at <= clock.now():
+            raise LessonClosed("cancelled" if lesson.status == LessonStatus.CANCELLED else "past")
+        freed = enrolment.status in SEAT_HOLDING
+        enrolment.status, enrolment.updated_at = EnrolmentStatus.CANCELLED, clock.now()
+        enrolment.offered_until = None
+        session.add(enrolment)
+        await _cancel_reminders(session, session_id=session_id, user_id=user.id)
+        if freed:
+            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
+        return enrolment
 
 
 async def _offer_next(
@@ -478,10 +505,10 @@ async def _offer_next(
             user_id=enrolment.user_id, kind=OutboxKind.STATUS,
             key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
                    "It is kept for you until {deadline}. Do you want it?"),
-            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
-                    "venue": lesson.venue, "deadline": when_text(deadline, zone)},
+            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
+                    "venue": lesson.venue, "deadline": outbox.moment(deadline, zone)},
             keyboard=buttons.offer(lesson.id), priority=1, group=news_group(lesson.id),
-            dedupe_key=f"c:offer:{enrolment.id}:{int(deadline.timestamp())}"))
+            dedupe_key=offer_key(enrolment.id, deadline)))
     await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
 
@@ -491,10 +518,10 @@ async def answer_offer(
 ) -> Enrolment:
     """Confirm (take the seat) or decline (pass it on) a waitlist offer."""
     assert user.id is not None
-    lesson = await _lock(session, session_id)
-    enrolment = await _enrolment(session, session_id, user.id) if lesson else None
-    now = clock.now()
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        enrolment = await _enrolment(session, session_id, user.id) if lesson else None
+        now = clock.now()
         if lesson is None or enrolment is None:
             raise NotEnrolled(f"session {session_id}")
         if accept and enrolment.status == EnrolmentStatus.ENROLLED:
@@ -503,21 +530,17 @@ async def answer_offer(
         if (enrolment.status != EnrolmentStatus.OFFERED or enrolment.offered_until is None
                 or enrolment.offered_until <= now):
             raise OfferExpired(f"session {session_id}")
-    except Exception:
-        await session.commit()
-        raise
-    enrolment.offered_until, enrolment.updated_at = None, now
-    if accept:
-        enrolment.status = EnrolmentStatus.ENROLLED
-        session.add(enrolment)
-        await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
-                               buttons=buttons, notify=notify)
-    else:
-        enrolment.status = EnrolmentStatus.CANCELLED
-        session.add(enrolment)
-        await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
-    await session.commit()
-    return enrolment
+        enrolment.offered_until, enrolment.updated_at = None, now
+        if accept:
+            enrolment.status = EnrolmentStatus.ENROLLED
+            session.add(enrolment)
+            await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
+                                   buttons=buttons, notify=notify)
+        else:
+            enrolment.status = EnrolmentStatus.CANCELLED
+            session.add(enrolment)
+            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
+        return enrolment
 
 
 async def expire_offers(
@@ -531,28 +554,29 @@ async def expire_offers(
     await session.commit()
     expired = 0
     for session_id in due:
-        lesson = await _lock(session, session_id)
-        if lesson is None:
-            await session.commit()
-            continue
-        lapsed = (await session.execute(select(Enrolment).where(
-            col(Enrolment.session_id) == session_id,
-            col(Enrolment.status) == EnrolmentStatus.OFFERED,
-            col(Enrolment.offered_until) <= now))).scalars().all()
-        zone = await zone_of(session, lesson.community_id)
-        for enrolment in lapsed:
-            enrolment.status, enrolment.offered_until = EnrolmentStatus.CANCELLED, None
-            enrolment.updated_at = now
-            session.add(enrolment)
-            await outbox.queue(
-                session, clock=clock, user_id=enrolment.user_id, kind=OutboxKind.STATUS,
-                key=N_("The seat kept for you at “{title}” ({when}) has gone to the next "
-                       "person, as there was no answer in time."),
-                params={"title": lesson.title, "when": when_text(lesson.starts_at, zone)},
-                dedupe_key=f"c:lapsed:{enrolment.id}:{int(now.timestamp())}", notify=notify)
-            expired += 1
-        await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons, notify=notify)
-        await session.commit()
+        async with write(session):
+            lesson = await _locked(session, session_id)
+            if lesson is None:
+                continue
+            lapsed = (await session.execute(select(Enrolment).where(
+                col(Enrolment.session_id) == session_id,
+                col(Enrolment.status) == EnrolmentStatus.OFFERED,
+                col(Enrolment.offered_until) <= now))).scalars().all()
+            zone = await zone_of(session, lesson.community_id)
+            for enrolment in lapsed:
+                enrolment.status, enrolment.offered_until = EnrolmentStatus.CANCELLED, None
+                enrolment.updated_at = now
+                session.add(enrolment)
+                await outbox.queue(
+                    session, clock=clock, user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+                    key=N_("The seat kept for you at “{title}” ({when}) has gone to the next "
+                           "person, as there was no answer in time."),
+                    params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone)},
+                    dedupe_key=lapsed_key(enrolment.id, now),
+                    notify=notify)
+                expired += 1
+            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
+                              notify=notify)
     return expired
 
 
@@ -561,15 +585,13 @@ async def confirm_coming(
 ) -> Enrolment:
     """ "I'm coming" on a reminder."""
     assert user.id is not None
-    await begin_write(session)
-    enrolment = await _enrolment(session, session_id, user.id)
-    if enrolment is None or enrolment.status != EnrolmentStatus.ENROLLED:
-        await session.commit()
-        raise NotEnrolled(f"session {session_id}")
-    enrolment.confirmed_at = enrolment.confirmed_at or clock.now()
-    session.add(enrolment)
-    await session.commit()
-    return enrolment
+    async with write(session):
+        enrolment = await _enrolment(session, session_id, user.id)
+        if enrolment is None or enrolment.status != EnrolmentStatus.ENROLLED:
+            raise NotEnrolled(f"session {session_id}")
+        enrolment.confirmed_at = enrolment.confirmed_at or clock.now()
+        session.add(enrolment)
+        return enrolment
 
 
 # --- Teachers' reminders ---------------------------------------------------------------
@@ -598,18 +620,16 @@ async def remind_teachers(
         counts = await counts_of(session, session_ids=[lesson.id])
         enrolled, waiting, _attended = counts.get(lesson.id, (0, 0, 0))
         zone = await zone_of(session, lesson.community_id)
-        await begin_write(session)
-        added = await outbox.queue(
-            session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
-            key=N_("⏰ You teach “{title}” at {when}, {venue}.\nEnrolled: {enrolled} of "
-                   "{capacity}. Waiting list: {waiting}."),
-            params={"title": lesson.title, "when": when_text(lesson.starts_at, zone),
-                    "venue": lesson.venue, "enrolled": enrolled, "capacity": lesson.capacity,
-                    "waiting": waiting},
-            group=reminder_group(lesson.id),
-            dedupe_key=f"c:trem:{lesson.id}:{int(lesson.starts_at.timestamp())}:{hours}",
-            notify=notify)
-        await session.commit()
+        async with write(session):
+            added = await outbox.queue(
+                session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
+                key=N_("⏰ You teach “{title}” at {when}, {venue}.\nEnrolled: {enrolled} of "
+                       "{capacity}. Waiting list: {waiting}."),
+                params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
+                        "venue": lesson.venue, "enrolled": enrolled,
+                        "capacity": lesson.capacity, "waiting": waiting},
+                group=reminder_group(lesson.id),
+                dedupe_key=teacher_reminder_key(lesson, hours), notify=notify)
         queued += int(added)
     return queued
 
@@ -633,7 +653,7 @@ async def _ask_rating(
         key=N_("How was “{title}”? Please give it 1 to 5 stars."),
         params={"title": lesson.title}, keyboard=buttons.rate(lesson.id),
         not_before=max(ends_at(lesson), clock.now()), group=reminder_group(lesson.id),
-        dedupe_key=f"c:rate:{lesson.id}:{user_id}", notify=notify)
+        dedupe_key=rate_key(lesson.id, user_id), notify=notify)
 
 
 async def check_in(
@@ -645,14 +665,13 @@ async def check_in(
     found = await session.execute(select(col(Lesson.id)).where(
         col(Lesson.checkin_token) == token))
     session_id = found.scalar_one_or_none()
-    await session.commit()
     if session_id is None:
-        raise NotFound("check-in token")
-    lesson = await _lock(session, session_id)
-    assert lesson is not None
-    now = clock.now()
-    enrolment = await _enrolment(session, session_id, user.id)
-    try:
+        raise Gone("check-in token")
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        assert lesson is not None
+        now = clock.now()
+        enrolment = await _enrolment(session, session_id, user.id)
         if lesson.status == LessonStatus.CANCELLED:
             raise LessonClosed("cancelled")
         if now < lesson.starts_at - CHECK_IN_OPENS:
@@ -661,19 +680,14 @@ async def check_in(
             raise NotInWindow("late")
         if enrolment is None or enrolment.status not in SEAT_HOLDING:
             raise NotEnrolled(f"session {session_id}")
-    except Exception:
-        await session.commit()
-        raise
-    if enrolment.attended_at is not None:
-        await session.commit()
-        return CheckIn(lesson=lesson, already=True)
-    enrolment.status, enrolment.offered_until = EnrolmentStatus.ENROLLED, None
-    enrolment.attended_at = enrolment.updated_at = now
-    session.add(enrolment)
-    await _ask_rating(session, clock=clock, lesson=lesson, user_id=user.id, buttons=buttons,
-                      notify=notify)
-    await session.commit()
-    return CheckIn(lesson=lesson, already=False)
+        if enrolment.attended_at is not None:
+            return CheckIn(lesson=lesson, already=True)
+        enrolment.status, enrolment.offered_until = EnrolmentStatus.ENROLLED, None
+        enrolment.attended_at = enrolment.updated_at = now
+        session.add(enrolment)
+        await _ask_rating(session, clock=clock, lesson=lesson, user_id=user.id, buttons=buttons,
+                          notify=notify)
+        return CheckIn(lesson=lesson, already=False)
 
 
 async def mark_attendance(
@@ -681,9 +695,9 @@ async def mark_attendance(
     present: bool, buttons: Buttons, notify: Notify | None = None,
 ) -> Enrolment:
     """Staff or the teacher tick someone present (or not) by hand, once it has started."""
-    lesson = await _lock(session, session_id)
-    enrolment = await _enrolment(session, session_id, user_id) if lesson else None
-    try:
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        enrolment = await _enrolment(session, session_id, user_id) if lesson else None
         if lesson is None or not may_run(access, lesson):
             raise NotTeacherOrStaff("not the teacher or staff")
         if lesson.status == LessonStatus.CANCELLED:
@@ -692,23 +706,19 @@ async def mark_attendance(
             raise NotInWindow("early")
         if enrolment is None or enrolment.status not in SEAT_HOLDING:
             raise NotEnrolled(f"user {user_id}")
-    except Exception:
-        await session.commit()
-        raise
-    if present and enrolment.attended_at is None:
-        enrolment.attended_at = clock.now()
-        await _ask_rating(session, clock=clock, lesson=lesson, user_id=user_id,
-                          buttons=buttons, notify=notify)
-    elif not present and enrolment.attended_at is not None:
-        enrolment.attended_at = None
-        await outbox.cancel(session, dedupe_key=f"c:rate:{session_id}:{user_id}")
-    enrolment.updated_at = clock.now()
-    session.add(enrolment)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="session.attendance",
-                 community_id=lesson.community_id, session_id=session_id, user_id=user_id,
-                 present=present)
-    await session.commit()
-    return enrolment
+        if present and enrolment.attended_at is None:
+            enrolment.attended_at = clock.now()
+            await _ask_rating(session, clock=clock, lesson=lesson, user_id=user_id,
+                              buttons=buttons, notify=notify)
+        elif not present and enrolment.attended_at is not None:
+            enrolment.attended_at = None
+            await outbox.cancel(session, dedupe_key=rate_key(session_id, user_id))
+        enrolment.updated_at = clock.now()
+        session.add(enrolment)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.attendance",
+                     community_id=lesson.community_id, session_id=session_id, user_id=user_id,
+                     present=present)
+        return enrolment
 
 
 async def rate(
@@ -717,15 +727,13 @@ async def rate(
     """An attendee gives 1–5 stars (a second rating replaces the first)."""
     assert user.id is not None
     check_range(stars, field="stars", bounds=(1, 5))
-    await begin_write(session)
-    enrolment = await _enrolment(session, session_id, user.id)
-    if enrolment is None or enrolment.attended_at is None:
-        await session.commit()
-        raise NotEnrolled(f"session {session_id}")
-    enrolment.rating, enrolment.rated_at = stars, clock.now()
-    session.add(enrolment)
-    await session.commit()
-    return enrolment
+    async with write(session):
+        enrolment = await _enrolment(session, session_id, user.id)
+        if enrolment is None or enrolment.attended_at is None:
+            raise NotEnrolled(f"session {session_id}")
+        enrolment.rating, enrolment.rated_at = stars, clock.now()
+        session.add(enrolment)
+        return enrolment
 
 
 async def comment(
@@ -734,15 +742,13 @@ async def comment(
     """An optional comment with the rating."""
     assert user.id is not None
     text = clean_text(text, field="comment", limit=COMMENT_MAX)
-    await begin_write(session)
-    enrolment = await _enrolment(session, session_id, user.id)
-    if enrolment is None or enrolment.rating is None:
-        await session.commit()
-        raise NotEnrolled(f"session {session_id}")
-    enrolment.comment = text
-    session.add(enrolment)
-    await session.commit()
-    return enrolment
+    async with write(session):
+        enrolment = await _enrolment(session, session_id, user.id)
+        if enrolment is None or enrolment.rating is None:
+            raise NotEnrolled(f"session {session_id}")
+        enrolment.comment = text
+        session.add(enrolment)
+        return enrolment
 
 
 @dataclass(frozen=True)
@@ -835,6 +841,73 @@ async def roster(
     return [(e, u) for e, u in rows.all()]
 
 
+@dataclass(frozen=True)
+class LessonView:
+    """One session as one person may see it: the counts, their place, and what the
+    screen may offer them, decided here beside the rules it mirrors."""
+
+    lesson: Lesson
+    held: int
+    waiting: int
+    attended: int
+    mine: Enrolment | None
+    position: int | None     # on the waitlist, 1 for the first in line
+    can_enrol: bool          # ✍️ Enrol: a seat is free and they hold none (waiting too)
+    can_wait: bool           # 🕒 Full: join the waiting list
+    can_leave: bool          # ❌ Cancel my place
+    can_accept: bool         # ✅ take the seat kept for them
+    can_calendar: bool       # 📅 Add to my calendar
+    can_run: bool            # teacher or staff: who is coming, ratings, the counts
+    can_show_code: bool      # 📷 the check-in QR code
+    can_move: bool           # 🔁 Move
+    can_cancel: bool         # 🚫 Cancel the session
+
+
+async def view(
+    session: AsyncSession, *, access: Access, user: User, clock: Clock, lesson_id: int
+) -> LessonView:
+    """The session `lesson_id` for this person (a forged id of another community's
+    session: Gone)."""
+    lesson = await session.get(Lesson, lesson_id)
+    if lesson is None or not (is_member(access, user, lesson.community_id)
+                              or may_run(access, lesson)):
+        raise Gone(f"session {lesson_id}")
+    held, waiting, attended = (await counts_of(session, session_ids=[lesson_id])).get(
+        lesson_id, (0, 0, 0))
+    mine = await _enrolment(session, lesson_id, user.id or 0)
+    status = mine.status if mine is not None else None
+    position = (await waitlist_position(session, enrolment=mine)
+                if mine is not None and status == EnrolmentStatus.WAITING else None)
+    open_ = lesson.status == LessonStatus.SCHEDULED and lesson.starts_at > clock.now()
+    free = held < lesson.capacity
+    holds = status in SEAT_HOLDING
+    runs = may_run(access, lesson)
+    return LessonView(
+        lesson=lesson, held=held, waiting=waiting, attended=attended, mine=mine,
+        position=position,
+        # as enrol(): a free seat goes to whoever taps, the waiting list included (in the
+        # last 2 hours no offer is made, so a freed seat stays free for them)
+        can_enrol=open_ and not holds and free,
+        can_wait=open_ and not holds and status != EnrolmentStatus.WAITING and not free,
+        can_leave=open_ and status in ACTIVE,
+        can_accept=open_ and status == EnrolmentStatus.OFFERED,
+        can_calendar=status in ACTIVE,
+        can_run=runs,
+        can_show_code=runs and lesson.status == LessonStatus.SCHEDULED,
+        can_move=runs and open_,
+        can_cancel=runs and open_,
+    )
+
+
+async def runnable(session: AsyncSession, *, access: Access, lesson_id: int) -> Lesson:
+    """The session, for its teacher or the community's staff (anyone else, or an id that
+    is not there: NotTeacherOrStaff, the same answer either way)."""
+    lesson = await session.get(Lesson, lesson_id)
+    if lesson is None or not may_run(access, lesson):
+        raise NotTeacherOrStaff("not the teacher or staff")
+    return lesson
+
+
 async def my_enrolment(
     session: AsyncSession, *, session_id: int, user_id: int
 ) -> Enrolment | None:
@@ -884,7 +957,7 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     lesson = await get_session(session, session_id=session_id)
     mine = user.id is not None and await _enrolment(session, session_id, user.id) is not None
     if not (mine or may_run(access, lesson)):
-        raise NotFound(f"session {session_id}")
+        raise Gone(f"session {session_id}")
     zone = await zone_of(session, lesson.community_id)
     calendar = Calendar()
     calendar.add("prodid", "-//Community living room//courses//EN")
@@ -901,10 +974,6 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     calendar.add_component(event)
     calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
-
-
-def checkin_window(lesson: Lesson) -> tuple[datetime, datetime]:
-    return lesson.starts_at - CHECK_IN_OPENS, ends_at(lesson) + CHECK_IN_CLOSES
 
 
 # --- Privacy ---------------------------------------------------------------------------
@@ -955,11 +1024,11 @@ async def offer_free_seats(
         waiting, col(Lesson.capacity) > held))).scalars().all()
     await session.commit()
     for session_id in found:
-        lesson = await _lock(session, session_id or 0)
-        if lesson is not None:
-            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
-                              notify=notify)
-        await session.commit()
+        async with write(session):
+            lesson = await _locked(session, session_id or 0)
+            if lesson is not None:
+                await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
+                                  notify=notify)
     return len(found)
 
 

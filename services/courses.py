@@ -10,9 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +26,7 @@ from models.courses import (
     CourseStatus,
     TeacherSubject,
 )
-from models.db import begin_write
+from models.db import write
 from models.users import Role, RoleGrant, User
 from services import audit
 from services.access import Access
@@ -76,6 +74,15 @@ class Buttons(Protocol):
 
 
 # --- Errors ----------------------------------------------------------------------------
+
+
+class Gone(NotFound):
+    """A course, order or session that is not there for this person: it never was, or it
+    is another community's (a forged button)."""
+
+
+class NotTeacherHere(NotAllowed):
+    """Taking (or giving back) an order is for the community's teachers (and staff)."""
 
 
 class LessonClosed(DomainError):
@@ -208,22 +215,22 @@ async def set_rules(
                         for h in reminder_hours}, reverse=True)
         if len(hours) > 4:
             raise InvalidInput("reminder_hours", "too_many")
-    await begin_write(session)
-    row = await session.get(CourseSettings, community_id)
-    if row is None:
-        row = CourseSettings(community_id=community_id, threshold=DEFAULT_THRESHOLD,
-                             reminder_hours=list(DEFAULT_REMINDER_HOURS), updated_at=clock.now())
-    if threshold is not None:
-        row.threshold = threshold
-    if hours is not None:
-        row.reminder_hours = hours
-    row.updated_at = clock.now()
-    session.add(row)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="courses.settings",
-                 community_id=community_id, threshold=row.threshold,
-                 reminder_hours=",".join(map(str, row.reminder_hours)))
-    await session.commit()
-    return Rules(threshold=row.threshold, reminder_hours=tuple(row.reminder_hours))
+    async with write(session):
+        row = await session.get(CourseSettings, community_id)
+        if row is None:
+            row = CourseSettings(community_id=community_id, threshold=DEFAULT_THRESHOLD,
+                                 reminder_hours=list(DEFAULT_REMINDER_HOURS),
+                                 updated_at=clock.now())
+        if threshold is not None:
+            row.threshold = threshold
+        if hours is not None:
+            row.reminder_hours = hours
+        row.updated_at = clock.now()
+        session.add(row)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="courses.settings",
+                     community_id=community_id, threshold=row.threshold,
+                     reminder_hours=",".join(map(str, row.reminder_hours)))
+        return Rules(threshold=row.threshold, reminder_hours=tuple(row.reminder_hours))
 
 
 # --- Teachers' subjects ----------------------------------------------------------------
@@ -242,16 +249,15 @@ async def toggle_subject(
     if not access.is_teacher:
         raise NotAllowed("teachers only")
     category = Category(category)
-    await begin_write(session)
-    current = await subjects_of(session, user_id=access.user_id)
-    if category in current:
-        await session.execute(delete(TeacherSubject).where(
-            col(TeacherSubject.user_id) == access.user_id,
-            col(TeacherSubject.category) == category))
-    else:
-        session.add(TeacherSubject(user_id=access.user_id, category=category))
-    await session.commit()
-    return await subjects_of(session, user_id=access.user_id)
+    async with write(session):
+        current = await subjects_of(session, user_id=access.user_id)
+        if category in current:
+            await session.execute(delete(TeacherSubject).where(
+                col(TeacherSubject.user_id) == access.user_id,
+                col(TeacherSubject.category) == category))
+        else:
+            session.add(TeacherSubject(user_id=access.user_id, category=category))
+        return await subjects_of(session, user_id=access.user_id)
 
 
 async def teachers_of(
@@ -275,7 +281,7 @@ async def teachers_of(
 async def get_course(session: AsyncSession, *, course_id: int) -> Course:
     course = await session.get(Course, course_id)
     if course is None:
-        raise NotFound(f"course {course_id}")
+        raise Gone(f"course {course_id}")
     return course
 
 
@@ -289,50 +295,48 @@ async def offer_course(
     """
     if community_id not in access.teacher_of and not access.can_manage(community_id):
         raise NotAllowed(f"not a teacher of {community_id}")
-    await begin_write(session)
-    if await session.get(Community, community_id) is None:
-        raise NotFound(f"community {community_id}")
-    title = clean_text(title, field="title", limit=TITLE_MAX)
-    description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
-                             required=False)
-    check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
-    now = clock.now()
-    approved = access.can_manage(community_id)
-    course = Course(community_id=community_id, teacher_id=access.user_id, title=title,
-                    description=description, category=Category(category), minutes=minutes,
-                    status=CourseStatus.APPROVED if approved else CourseStatus.PENDING,
-                    created_at=now, reviewed_by=access.user_id if approved else None,
-                    reviewed_at=now if approved else None)
-    session.add(course)
-    await session.flush()
-    audit.record(session, clock=clock, actor_id=access.user_id, action="course.offer",
-                 community_id=community_id, course_id=course.id)
-    await session.commit()
-    return course
+    async with write(session):
+        if await session.get(Community, community_id) is None:
+            raise NotFound(f"community {community_id}")
+        title = clean_text(title, field="title", limit=TITLE_MAX)
+        description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
+                                 required=False)
+        check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
+        now = clock.now()
+        approved = access.can_manage(community_id)
+        course = Course(community_id=community_id, teacher_id=access.user_id, title=title,
+                        description=description, category=Category(category), minutes=minutes,
+                        status=CourseStatus.APPROVED if approved else CourseStatus.PENDING,
+                        created_at=now, reviewed_by=access.user_id if approved else None,
+                        reviewed_at=now if approved else None)
+        session.add(course)
+        await session.flush()
+        audit.record(session, clock=clock, actor_id=access.user_id, action="course.offer",
+                     community_id=community_id, course_id=course.id)
+        return course
 
 
 async def review_course(
     session: AsyncSession, *, access: Access, clock: Clock, course_id: int, approve: bool
 ) -> Course:
     """Staff put an offered course on the menu, or turn it down."""
-    await begin_write(session)
-    course = await get_course(session, course_id=course_id)
-    access.require_manage(course.community_id)
-    if course.status != CourseStatus.PENDING:
-        return course  # a second tap on the same decision changes nothing
-    course.status = CourseStatus.APPROVED if approve else CourseStatus.REJECTED
-    course.reviewed_by = access.user_id
-    course.reviewed_at = clock.now()
-    session.add(course)
-    if approve and course.teacher_id is not None and course.category not in await subjects_of(
-            session, user_id=course.teacher_id):
-        # Teaching a course in a category makes the teacher hear of orders in it.
-        session.add(TeacherSubject(user_id=course.teacher_id, category=course.category))
-    audit.record(session, clock=clock, actor_id=access.user_id,
-                 action="course.approve" if approve else "course.reject",
-                 community_id=course.community_id, course_id=course.id)
-    await session.commit()
-    return course
+    async with write(session):
+        course = await get_course(session, course_id=course_id)
+        access.require_manage(course.community_id)
+        if course.status != CourseStatus.PENDING:
+            return course  # a second tap on the same decision changes nothing
+        course.status = CourseStatus.APPROVED if approve else CourseStatus.REJECTED
+        course.reviewed_by = access.user_id
+        course.reviewed_at = clock.now()
+        session.add(course)
+        if approve and course.teacher_id is not None and course.category not in await subjects_of(
+                session, user_id=course.teacher_id):
+            # Teaching a course in a category makes the teacher hear of orders in it.
+            session.add(TeacherSubject(user_id=course.teacher_id, category=course.category))
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="course.approve" if approve else "course.reject",
+                     community_id=course.community_id, course_id=course.id)
+        return course
 
 
 async def list_courses(
@@ -368,16 +372,3 @@ async def pending_courses(session: AsyncSession, *, access: Access) -> list[Cour
         where.append(col(Course.community_id).in_(sorted(access.staff_of)))
     rows = await session.execute(select(Course).where(*where).order_by(col(Course.id)))
     return list(rows.scalars().all())
-
-
-async def courses_of_teacher(session: AsyncSession, *, teacher_id: int) -> list[Course]:
-    rows = await session.execute(
-        select(Course).where(col(Course.teacher_id) == teacher_id,
-                             col(Course.status) != CourseStatus.REJECTED)
-        .order_by(col(Course.title)))
-    return list(rows.scalars().all())
-
-
-def local_time(moment: datetime, timezone: str) -> datetime:
-    """A moment on the community's clock."""
-    return moment.astimezone(ZoneInfo(timezone))

@@ -50,7 +50,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -92,6 +92,37 @@ UNSENT = (OutboxStatus.PENDING, OutboxStatus.SENDING)
 FINISHED = tuple(status for status in OutboxStatus if status not in UNSENT)
 
 Notify = Callable[[], None]  # wakes the sender after a commit that queued messages
+
+
+def moment(at: datetime, zone: ZoneInfo | str) -> dict[str, str]:
+    """A date and time in a message's params, said when the message is sent, in the
+    recipient's language and the community's zone ("明天（周六）下午3:00" / "Tomorrow,
+    3:00 pm"): never ISO in a message."""
+    return {"moment": at.astimezone(UTC).isoformat(), "zone": str(zone)}
+
+
+def span(starts_at: datetime, ends_at: datetime, zone: ZoneInfo | str) -> dict[str, Any]:
+    """A time span (a shift) in params, said as a moment and an end time."""
+    return {"span": [starts_at.astimezone(UTC).isoformat(), ends_at.astimezone(UTC).isoformat()],
+            "zone": str(zone)}
+
+
+def numbered(items: Iterable[Any]) -> dict[str, list[Any]]:
+    """Lines "1. …", "2. …" in params, each a text, a moment or a span."""
+    return {"numbered": list(items)}
+
+
+def _param_ok(value: Any) -> bool:
+    """A JSON scalar, or a moment, span or numbered list (said when sent)."""
+    if isinstance(value, str | int | float | bool | None):
+        return True
+    if isinstance(value, dict) and set(value) == {"moment", "zone"}:
+        return all(isinstance(v, str) for v in value.values())
+    if isinstance(value, dict) and set(value) == {"span", "zone"}:
+        return isinstance(value["span"], list) and len(value["span"]) == 2
+    if isinstance(value, dict) and set(value) == {"numbered"}:
+        return isinstance(value["numbered"], list) and all(map(_param_ok, value["numbered"]))
+    return False
 
 
 def N_(message: str) -> str:
@@ -146,7 +177,7 @@ class Outgoing:
         if self.key is not None and not self.key:
             raise InvalidInput("key", "empty")
         for name, value in self.params.items():
-            if not isinstance(value, str | int | float | bool | None):
+            if not _param_ok(value):
                 raise InvalidInput(f"params.{name}", "not_json_scalar")
         if self.media is None and (self.file_id or self.blob_id):
             raise InvalidInput("media", "missing")

@@ -16,7 +16,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -149,7 +148,7 @@ async def create_poll(
                                  text=check_question(question.text),
                                  options=list(question.options), multiple=question.multiple,
                                  allow_other=question.allow_other))
-    closes = closes_at.astimezone(ZoneInfo(community.timezone)).strftime("%Y-%m-%d %H:%M")
+    closes = outbox.moment(closes_at, community.timezone)
     await outbox.queue_many(session, clock=clock, notify=notify, rows=(
         outbox.Outgoing(user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=INVITE_KEY,
                         params={"title": title, "closes": closes},

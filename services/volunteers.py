@@ -172,12 +172,10 @@ def zone(community: Community) -> ZoneInfo:
     return ZoneInfo(community.timezone)
 
 
-def format_span(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> str:
-    """ "2026-03-03 18:00–20:00" in the community's time: the same in every language."""
-    start, end = starts_at.astimezone(tz), ends_at.astimezone(tz)
-    if start.date() == end.date():
-        return f"{start:%Y-%m-%d %H:%M}–{end:%H:%M}"
-    return f"{start:%Y-%m-%d %H:%M}–{end:%m-%d %H:%M}"
+def format_span(starts_at: datetime, ends_at: datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """A shift's time in a message's params, said when sent in the recipient's language
+    ("明天（周二）下午6:00–晚上8:00" / "Tomorrow, 6:00 pm–8:00 pm")."""
+    return outbox.span(starts_at, ends_at, tz)
 
 
 def slot_of(moment: datetime, tz: ZoneInfo) -> Slot:
@@ -388,9 +386,8 @@ async def community_volunteers(session: AsyncSession, *, community_id: int) -> l
 
 
 def _ping_text(task: VolunteerTask, shifts: Sequence[Shift], tz: ZoneInfo) -> dict[str, Any]:
-    lines = [f"{n}. {format_span(s.starts_at, s.ends_at, tz)}"
-             for n, s in enumerate(shifts, start=1)]
-    return {"title": task.title, "place": task.place, "shifts": "\n".join(lines)}
+    return {"title": task.title, "place": task.place,
+            "shifts": outbox.numbered(format_span(s.starts_at, s.ends_at, tz) for s in shifts)}
 
 
 def _claim_labels(shifts: Sequence[Shift], tz: ZoneInfo) -> list[tuple[int, str]]:

@@ -49,8 +49,6 @@ from bot.callback_data.courses import (
     LessonCb,
     OrderAction,
     OrderCb,
-    PickAction,
-    PickCb,
 )
 from bot.callback_data.voices import (
     PollAction,
@@ -114,8 +112,6 @@ __all__ = [
     "NotifyToggleCb",
     "OrderAction",
     "OrderCb",
-    "PickAction",
-    "PickCb",
     "PollAction",
     "PollCb",
     "PollDraftAction",

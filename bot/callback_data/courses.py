@@ -18,8 +18,6 @@ class CourseAction(StrEnum):
     APPROVE = "a"       # staff: approve course `id`
     REJECT = "x"        # staff: turn course `id` down
     RULES = "l"         # staff: the community's threshold and reminder times
-    THRESHOLD = "t"     # staff: set the threshold to `page`
-    REMINDERS = "e"     # staff: set the reminders to preset `page`
 
 
 class CourseCb(CallbackData, prefix="cc"):
@@ -31,32 +29,65 @@ class CourseCb(CallbackData, prefix="cc"):
     cat: str = ""
 
 
+class ThresholdCb(CallbackData, prefix="cb"):
+    """Staff: an order with `backers` backers alerts staff and teachers."""
+
+    backers: int
+
+
+class RemindersCb(CallbackData, prefix="cm"):
+    """Staff: reminders at the hours of preset number `preset`."""
+
+    preset: int
+
+
 class OrderAction(StrEnum):
     NEW = "n"           # start an order (`id`: a menu course, 0: a topic of one's own)
     CATEGORY = "c"      # the order's category `cat`
-    DAY = "d"           # toggle weekday bit `value` (0: any day)
     DAYS_DONE = "dd"
-    TIME = "t"          # time of day number `value`
-    EXPECTED = "e"      # about `value` people
     FORCE = "f"         # order anyway, though a similar order exists
-    LIST = "l"          # neighbours' open orders, page `value`
+    LIST = "l"          # neighbours' open orders
     VIEW = "v"          # order `id`
     BACK = "b"          # me too
     UNBACK = "u"
     WITHDRAW = "w"
-    TEACH = "tl"        # teacher: open orders to take, page `value`
+    TEACH = "tl"        # teacher: open orders to take
     TAKE = "k"
     RELEASE = "r"
-    SCHEDULE = "s"      # schedule a session for order `id` (staff: for teacher `value`)
+    SCHEDULE = "s"      # schedule a session for order `id` (staff: choose a teacher first)
 
 
 class OrderCb(CallbackData, prefix="co"):
-    """Ordering, backing and taking orders."""
+    """Ordering, backing and taking orders (order `id`)."""
 
     action: OrderAction
     id: int = 0
-    value: int = 0
     cat: str = ""
+
+
+class OrderDayCb(CallbackData, prefix="cw"):
+    """Ordering: toggle weekday `bit` (1 << weekday); 0 is "any day is fine"."""
+
+    bit: int
+
+
+class OrderTimeCb(CallbackData, prefix="ct"):
+    """Ordering: the time of day, by its place in TimeOfDay."""
+
+    part: int
+
+
+class OrderSizeCb(CallbackData, prefix="ce"):
+    """Ordering: about `people` would come."""
+
+    people: int
+
+
+class OrderPageCb(CallbackData, prefix="cq"):
+    """A page of open orders: neighbours' (to back) or, with `teach`, to take."""
+
+    teach: bool
+    page: int
 
 
 class LessonAction(StrEnum):
@@ -75,34 +106,56 @@ class LessonAction(StrEnum):
     ICS = "i"
     QR = "q"
     ROSTER = "r"
-    MARK = "m"          # toggle attendance of user `value`
     MOVE = "mv"
     CANCEL = "x"
     CANCEL_OK = "xk"
-    RATE = "s"          # `value` stars
     RATINGS = "g"
     NEW = "nw"          # schedule a session of course `id`
 
 
 class LessonCb(CallbackData, prefix="cs"):
-    """One course session: enrolment, reminders' answers, check-in, running it."""
+    """One course session (`id`): enrolment, reminders' answers, check-in, running it."""
 
     action: LessonAction
     id: int = 0
-    value: int = 0
 
 
-class PickAction(StrEnum):
-    DAY = "d"           # `value` days from today
-    TIME = "t"          # `value` minutes after midnight
-    LENGTH = "l"        # `value` minutes long
-    CAPACITY = "c"      # `value` seats
-    CONFIRM = "y"
-    SKIP = "k"          # no comment with the rating
+class GiveToCb(CallbackData, prefix="cg"):
+    """Staff give open order `order_id` to teacher `teacher_id`, then schedule it."""
+
+    order_id: int
+    teacher_id: int
 
 
-class PickCb(CallbackData, prefix="cp"):
-    """Buttons inside a course conversation (scheduling, moving, rating)."""
+class MarkCb(CallbackData, prefix="ca"):
+    """Tick (or untick) `user_id` present at session `lesson_id`."""
 
-    action: PickAction
-    value: int = 0
+    lesson_id: int
+    user_id: int
+
+
+class RateCb(CallbackData, prefix="cr"):
+    """`stars` (1–5) for session `lesson_id`."""
+
+    lesson_id: int
+    stars: int
+
+
+class SkipCommentCb(CallbackData, prefix="ck"):
+    """No comment with the rating."""
+
+
+class LengthCb(CallbackData, prefix="cl"):
+    """Scheduling: the session lasts `minutes`."""
+
+    minutes: int
+
+
+class SeatsCb(CallbackData, prefix="cn"):
+    """Scheduling: the session has `seats`."""
+
+    seats: int
+
+
+class ConfirmCb(CallbackData, prefix="cy"):
+    """✅ on a draft's last screen (scheduling or moving: the state says which)."""

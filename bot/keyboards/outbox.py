@@ -33,6 +33,7 @@ from bot.callback_data import (
     VolShiftAction,
     VolShiftCb,
 )
+from bot.callback_data.courses import RateCb
 from bot.i18n import N_
 from services import concerns, courses, polls, volunteers
 
@@ -68,8 +69,8 @@ class CourseButtons:
                                 LessonCb(action=LessonAction.ENROL, id=lesson_id))])
 
     def rate(self, lesson_id: int) -> Keyboard:
-        return keyboard([button(f"{n}⭐", LessonCb(action=LessonAction.RATE, id=lesson_id,
-                                                     value=n)) for n in range(1, 6)])
+        return keyboard([button(f"{n}⭐", RateCb(lesson_id=lesson_id, stars=n))
+                         for n in range(1, 6)])
 
     def order(self, order_id: int) -> Keyboard:
         return keyboard([button(N_("👀 See the order"),

@@ -30,18 +30,21 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import (
+from bot.callback_data.courses import (
     CourseAction,
     CourseCb,
     LessonAction,
     LessonCb,
     OrderAction,
     OrderCb,
+    RemindersCb,
+    ThresholdCb,
 )
 from bot.filters import MenuButton
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_not_allowed, answer_out_of_date
+from bot.screens import send, show
 from handlers.courses.texts import (
     CATEGORY_LABELS,
     category_name,
@@ -55,7 +58,7 @@ from models.users import User
 from services import courses
 from services.access import Access
 from services.clock import Clock
-from services.errors import InvalidInput, NotAllowed, NotFound
+from services.errors import NotAllowed, NotFound
 
 router = Router(name=__name__)
 
@@ -92,7 +95,7 @@ def course_text(course: Course) -> str:
 
 
 async def show_courses(
-    message: Message, *, session: AsyncSession, community_id: int, page: int,
+    event: CallbackQuery | Message, *, session: AsyncSession, community_id: int, page: int,
     category: Category | None = None, query: str | None = None, edit: bool = False,
 ) -> None:
     """A page of the menu: one category's courses, or those matching a search."""
@@ -115,10 +118,7 @@ async def show_courses(
     else:
         head = category_name(category or "") + "\n" + (
             _("Choose a course:") if found.items else _("No courses here yet."))
-    if edit:
-        await message.edit_text(head, reply_markup=builder.as_markup())
-    else:
-        await message.answer(head, reply_markup=builder.as_markup())
+    await show(event, head, reply_markup=builder.as_markup(), new=not edit)
 
 
 @router.message(MenuButton("courses"))
@@ -134,9 +134,8 @@ async def on_home(callback: CallbackQuery, access: Access, state: FSMContext) ->
     """◀ Courses: back to the home screen."""
     await callback.answer()
     await state.clear()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(_("📚 Courses. What would you like to do?"),
-                                         reply_markup=courses_home(access).as_markup())
+    await show(callback, _("📚 Courses. What would you like to do?"),
+               reply_markup=courses_home(access).as_markup())
 
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.MENU))
@@ -147,19 +146,17 @@ async def on_menu(callback: CallbackQuery, callback_data: CourseCb, user: User,
         await callback.answer(no_home(), show_alert=True)
         return
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
     if not callback_data.cat:
         builder = categories_keyboard(CourseAction.MENU)
         builder.row(home_button())
-        await callback.message.edit_text(_("📖 Course menu. Choose a category:"),
-                                         reply_markup=builder.as_markup())
+        await show(callback, _("📖 Course menu. Choose a category:"),
+                   reply_markup=builder.as_markup())
         return
     try:
         category = Category(callback_data.cat)
     except ValueError:
         return
-    await show_courses(callback.message, session=session, community_id=user.community_id,
+    await show_courses(callback, session=session, community_id=user.community_id,
                        category=category, page=callback_data.page, edit=True)
 
 
@@ -177,8 +174,6 @@ async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User
         await callback.answer(_("This course is no longer on the menu."), show_alert=True)
         return
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
     builder = InlineKeyboardBuilder()
     if course.status == CourseStatus.APPROVED:
         builder.button(text=_("🙋 Order this course"),
@@ -188,7 +183,7 @@ async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User
                            callback_data=LessonCb(action=LessonAction.NEW, id=course.id or 0))
     builder.row(home_button())
     builder.adjust(1)
-    await callback.message.answer(course_text(course), reply_markup=builder.as_markup())
+    await send(callback, course_text(course), reply_markup=builder.as_markup())
 
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.SEARCH))
@@ -199,9 +194,8 @@ async def on_search(callback: CallbackQuery, user: User, state: FSMContext) -> N
         return
     await callback.answer()
     await state.set_state(CourseFlow.search)
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("Type a word from the course's name, for example "
-                                        "“太极” or “phone” (or /cancel)."))
+    await send(callback, _("Type a word from the course's name, for example “太极” or "
+                           "“phone” (or /cancel)."))
 
 
 @router.message(CourseFlow.search, F.text, ~F.text.startswith("/"))
@@ -229,12 +223,9 @@ async def on_offer(callback: CallbackQuery, callback_data: CourseCb, access: Acc
         await callback.answer(_("Only teachers can offer courses."), show_alert=True)
         return
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
     if not callback_data.cat:
-        await callback.message.answer(_("Which category is your course in?"),
-                                      reply_markup=categories_keyboard(
-                                          CourseAction.OFFER).as_markup())
+        await send(callback, _("Which category is your course in?"),
+                   reply_markup=categories_keyboard(CourseAction.OFFER).as_markup())
         return
     try:
         category = Category(callback_data.cat)
@@ -242,17 +233,13 @@ async def on_offer(callback: CallbackQuery, callback_data: CourseCb, access: Acc
         return
     await state.set_state(CourseFlow.offer_title)
     await state.update_data(category=category, community_id=community_id)
-    await callback.message.answer(_("What is the course called? (at most 60 characters)"))
+    await send(callback, _("What is the course called? (at most 60 characters)"))
 
 
 @router.message(CourseFlow.offer_title, F.text, ~F.text.startswith("/"))
 async def on_offer_title(message: Message, state: FSMContext) -> None:
-    """The course's title."""
-    try:
-        title = courses.clean_text(message.text or "", field="title", limit=60)
-    except InvalidInput as error:
-        await message.answer(text_error(error, 60))
-        return
+    """The course's title (too long or empty: the error router says so)."""
+    title = courses.clean_text(message.text or "", field="title", limit=60)
     await state.update_data(title=title)
     await state.set_state(CourseFlow.offer_description)
     await message.answer(_("Describe it in a few sentences: what will people learn? "
@@ -262,17 +249,15 @@ async def on_offer_title(message: Message, state: FSMContext) -> None:
 @router.message(CourseFlow.offer_description, F.text, ~F.text.startswith("/"))
 async def on_offer_description(message: Message, access: Access, session: AsyncSession,
                                state: FSMContext, clock: Clock) -> None:
-    """The description: the offer is saved and waits for staff."""
+    """The description: the offer is saved and waits for staff (a description too long:
+    the error router says so, and the draft stays)."""
     data = await state.get_data()
     try:
         course = await courses.offer_course(
             session, access=access, clock=clock, community_id=int(data["community_id"]),
             title=str(data["title"]), description=message.text or "",
             category=Category(data["category"]), minutes=60)
-    except InvalidInput as error:
-        await message.answer(text_error(error, 500))
-        return
-    except (NotAllowed, NotFound, KeyError):
+    except (NotAllowed, NotFound, KeyError):  # the draft can never go through: dropped
         await state.clear()
         await message.answer(_("You can't do that here."))
         return
@@ -281,13 +266,6 @@ async def on_offer_description(message: Message, access: Access, session: AsyncS
             else _("Thank you! Staff will look at your course soon. ✅"))
     await message.answer(done + "\n\n" + course_text(course),
                          reply_markup=home_markup())
-
-
-def text_error(error: InvalidInput, limit: int) -> str:
-    if error.reason == "too_long":
-        return _("That is too long: at most {limit} characters. Please send it again.").format(
-            limit=limit)
-    return _("That is empty. Please send it again.")
 
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.SUBJECT))
@@ -307,8 +285,6 @@ async def on_subject(callback: CallbackQuery, callback_data: CourseCb, access: A
         await answer_out_of_date(callback)
         return
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
     builder = InlineKeyboardBuilder()
     for category, label in CATEGORY_LABELS.items():
         mark = "✅ " if category in subjects else ""
@@ -318,36 +294,14 @@ async def on_subject(callback: CallbackQuery, callback_data: CourseCb, access: A
     builder.row(home_button())
     text = _("Which categories do you teach? Tap to choose. You will hear about orders "
              "in them.")
-    if callback_data.cat:
-        await callback.message.edit_text(text, reply_markup=builder.as_markup())
-    else:
-        await callback.message.answer(text, reply_markup=builder.as_markup())
+    await show(callback, text, reply_markup=builder.as_markup(), new=not callback_data.cat)
 
 
 # --- Staff -----------------------------------------------------------------------------
 
 
-@router.callback_query(CourseCb.filter(F.action.in_({CourseAction.REVIEW, CourseAction.APPROVE,
-                                                     CourseAction.REJECT})))
-async def on_review(callback: CallbackQuery, callback_data: CourseCb, access: Access,
-                    session: AsyncSession, clock: Clock) -> None:
-    """✅ Course offers: staff approve or turn down what teachers offered."""
-    try:
-        if callback_data.action != CourseAction.REVIEW:
-            course = await courses.review_course(
-                session, access=access, clock=clock, course_id=callback_data.id,
-                approve=callback_data.action == CourseAction.APPROVE)
-            await callback.answer(_("On the menu ✅") if course.status == CourseStatus.APPROVED
-                                  else _("Turned down."))
-        elif not (access.is_staff or access.is_admin):
-            raise NotAllowed("staff only")
-        else:
-            await callback.answer()
-    except (NotAllowed, NotFound):
-        await answer_not_allowed(callback)
-        return
-    if not isinstance(callback.message, Message):
-        return
+async def review_list(callback: CallbackQuery, access: Access, session: AsyncSession) -> None:
+    """The offers waiting (five at a time), each with ✅ and ✖."""
     waiting = await courses.pending_courses(session, access=access)
     builder = InlineKeyboardBuilder()
     lines = []
@@ -360,50 +314,88 @@ async def on_review(callback: CallbackQuery, callback_data: CourseCb, access: Ac
                                  callback_data=CourseCb(action=CourseAction.REJECT,
                                                         id=course.id or 0).pack()))
     builder.row(home_button())
-    text = "\n\n".join(lines) if lines else _("No course offers are waiting.")
-    await callback.message.edit_text(text, reply_markup=builder.as_markup())
+    await show(callback, "\n\n".join(lines) if lines else _("No course offers are waiting."),
+               reply_markup=builder.as_markup())
 
 
-@router.callback_query(CourseCb.filter(F.action.in_({CourseAction.RULES, CourseAction.THRESHOLD,
-                                                     CourseAction.REMINDERS})))
-async def on_rules(callback: CallbackQuery, callback_data: CourseCb, access: Access,
-                   user: User, session: AsyncSession, clock: Clock) -> None:
-    """⚙️ Course rules: how many backers alert staff, and when reminders go out."""
-    community_id = work_community(access, user, access.staff_of)
-    if community_id is None:
+@router.callback_query(CourseCb.filter(F.action == CourseAction.REVIEW))
+async def on_review(callback: CallbackQuery, access: Access, session: AsyncSession) -> None:
+    """✅ Course offers: staff approve or turn down what teachers offered."""
+    if not (access.is_staff or access.is_admin):
         await answer_not_allowed(callback)
         return
-    try:
-        if callback_data.action == CourseAction.THRESHOLD:
-            await courses.set_rules(session, access=access, clock=clock,
-                                    community_id=community_id, threshold=callback_data.page)
-        elif callback_data.action == CourseAction.REMINDERS:
-            await courses.set_rules(session, access=access, clock=clock,
-                                    community_id=community_id,
-                                    reminder_hours=REMINDER_PRESETS[callback_data.page])
-    except (NotAllowed, InvalidInput, IndexError):
-        await answer_out_of_date(callback)
-        return
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
+    await review_list(callback, access, session)
+
+
+@router.callback_query(CourseCb.filter(F.action.in_({CourseAction.APPROVE,
+                                                     CourseAction.REJECT})))
+async def on_decide(callback: CallbackQuery, callback_data: CourseCb, access: Access,
+                    session: AsyncSession, clock: Clock) -> None:
+    """✅ Approve or ✖ turn down one offer."""
+    course = await courses.review_course(session, access=access, clock=clock,
+                                         course_id=callback_data.id,
+                                         approve=callback_data.action == CourseAction.APPROVE)
+    await callback.answer(_("On the menu ✅") if course.status == CourseStatus.APPROVED
+                          else _("Turned down."))
+    await review_list(callback, access, session)
+
+
+async def rules_screen(callback: CallbackQuery, community_id: int, session: AsyncSession,
+                       *, new: bool) -> None:
     rules = await courses.get_rules(session, community_id=community_id)
     builder = InlineKeyboardBuilder()
     for value in THRESHOLDS:
         mark = "✅ " if value == rules.threshold else ""
-        builder.button(text=f"{mark}{value}", callback_data=CourseCb(
-            action=CourseAction.THRESHOLD, page=value))
+        builder.button(text=f"{mark}{value}", callback_data=ThresholdCb(backers=value))
     for index, preset in enumerate(REMINDER_PRESETS):
         mark = "✅ " if preset == rules.reminder_hours else ""
         builder.button(text=mark + " + ".join(_("{h} h").format(h=h) for h in preset),
-                       callback_data=CourseCb(action=CourseAction.REMINDERS, page=index))
+                       callback_data=RemindersCb(preset=index))
     builder.adjust(6, 2, 2, 1)
     builder.row(home_button())
     text = _("⚙️ Course rules\nStaff and teachers are told when an order has {threshold} "
              "backers (first row).\nReminders go out {hours} before a session (other rows)."
              ).format(threshold=rules.threshold,
                       hours=" + ".join(_("{h} h").format(h=h) for h in rules.reminder_hours))
-    if callback_data.action == CourseAction.RULES:
-        await callback.message.answer(text, reply_markup=builder.as_markup())
-    else:
-        await callback.message.edit_text(text, reply_markup=builder.as_markup())
+    await show(callback, text, reply_markup=builder.as_markup(), new=new)
+
+
+@router.callback_query(CourseCb.filter(F.action == CourseAction.RULES))
+async def on_rules(callback: CallbackQuery, access: Access, user: User,
+                   session: AsyncSession) -> None:
+    """⚙️ Course rules: how many backers alert staff, and when reminders go out."""
+    community_id = work_community(access, user, access.staff_of)
+    if community_id is None:
+        await answer_not_allowed(callback)
+        return
+    await callback.answer()
+    await rules_screen(callback, community_id, session, new=True)
+
+
+@router.callback_query(ThresholdCb.filter(F.backers.in_(THRESHOLDS)))
+async def on_threshold(callback: CallbackQuery, callback_data: ThresholdCb, access: Access,
+                       user: User, session: AsyncSession, clock: Clock) -> None:
+    """A threshold tapped."""
+    community_id = work_community(access, user, access.staff_of)
+    if community_id is None:
+        await answer_not_allowed(callback)
+        return
+    await courses.set_rules(session, access=access, clock=clock, community_id=community_id,
+                            threshold=callback_data.backers)
+    await callback.answer()
+    await rules_screen(callback, community_id, session, new=False)
+
+
+@router.callback_query(RemindersCb.filter(F.preset.in_(range(len(REMINDER_PRESETS)))))
+async def on_reminders(callback: CallbackQuery, callback_data: RemindersCb, access: Access,
+                       user: User, session: AsyncSession, clock: Clock) -> None:
+    """Reminder hours tapped."""
+    community_id = work_community(access, user, access.staff_of)
+    if community_id is None:
+        await answer_not_allowed(callback)
+        return
+    await courses.set_rules(session, access=access, clock=clock, community_id=community_id,
+                            reminder_hours=REMINDER_PRESETS[callback_data.preset])
+    await callback.answer()
+    await rules_screen(callback, community_id, session, new=False)

@@ -16,7 +16,7 @@ stateDiagram-v2
     Saved --> [*]
 ```
 Backing is one tap (👍 Me too) on an order; a teacher's ✋ I'll teach it takes it
-(only one teacher can); scheduling continues in handlers/courses/sessions.py.
+(only one teacher can); scheduling continues in handlers/courses/schedule.py.
 """
 
 from __future__ import annotations
@@ -30,15 +30,24 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import OrderAction, OrderCb
+from bot.callback_data.courses import (
+    OrderAction,
+    OrderCb,
+    OrderDayCb,
+    OrderPageCb,
+    OrderSizeCb,
+    OrderTimeCb,
+)
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.keyboards.pager import add_pager
-from bot.replies import answer_out_of_date, out_of_date_use_menu
+from bot.replies import answer_out_of_date
+from bot.screens import send, show
 from handlers.courses.texts import (
     CATEGORY_LABELS,
     TIME_LABELS,
     WEEKDAYS,
+    drop_buttons,
     home_button,
     home_markup,
     order_text,
@@ -48,14 +57,15 @@ from models.users import User
 from services import course_orders, courses
 from services.access import Access
 from services.clock import Clock
-from services.courses import AlreadyBacked, OrderClosed, SimilarOrder
-from services.errors import InvalidInput, NotAllowed, NotFound
+from services.courses import SimilarOrder
+from services.errors import InvalidInput, NotFound
 from services.outbox import Notify
 
 router = Router(name=__name__)
 
 EXPECTED_CHOICES = (3, 5, 10, 20, 50)
 TIMES = tuple(TimeOfDay)
+ALL_DAYS = 0b111_1111
 
 
 class OrderFlow(StatesGroup):
@@ -64,15 +74,6 @@ class OrderFlow(StatesGroup):
     days = State()
     time = State()
     expected = State()
-
-
-def closed_text(status: str) -> str:
-    return {
-        OrderStatus.TAKEN: _("A teacher has already taken this order."),
-        OrderStatus.SCHEDULED: _("This order already has a session. Look in 🗓 Sessions "
-                                 "coming up."),
-        OrderStatus.WITHDRAWN: _("This order was withdrawn."),
-    }.get(OrderStatus(status), out_of_date_use_menu())
 
 
 async def order_screen(
@@ -135,28 +136,21 @@ async def on_new(callback: CallbackQuery, callback_data: OrderCb, user: User,
             return
         await state.update_data(course_id=course.id, topic=course.title,
                                 category=course.category, days=0)
+        await state.set_state(OrderFlow.days)
         await callback.answer()
-        if isinstance(callback.message, Message):
-            await ask_days(callback.message, 0, intro=_("You are ordering “{title}”.").format(
-                title=html.escape(course.title)))
+        await ask_days(callback, 0, intro=_("You are ordering “{title}”.").format(
+            title=html.escape(course.title)))
         return
     await callback.answer()
     await state.set_state(OrderFlow.topic)
-    if isinstance(callback.message, Message):
-        await callback.message.answer(_("What would you like to learn? Type the topic in a "
-                                        "few words, for example “手机拍照” (or /cancel)."))
+    await send(callback, _("What would you like to learn? Type the topic in a few words, for "
+                           "example “手机拍照” (or /cancel)."))
 
 
 @router.message(OrderFlow.topic, F.text, ~F.text.startswith("/"))
 async def on_topic(message: Message, state: FSMContext) -> None:
-    """The topic, typed; then the category."""
-    try:
-        topic = courses.clean_text(message.text or "", field="topic", limit=TITLE_MAX)
-    except InvalidInput as error:
-        await message.answer(_("That is too long: at most {limit} characters. Please send it "
-                               "again.").format(limit=TITLE_MAX) if error.reason == "too_long"
-                             else _("That is empty. Please send it again."))
-        return
+    """The topic, typed (too long or empty: the error router says so); then the category."""
+    topic = courses.clean_text(message.text or "", field="topic", limit=TITLE_MAX)
     await state.update_data(topic=topic, days=0)
     await state.set_state(OrderFlow.category)
     builder = InlineKeyboardBuilder()
@@ -178,110 +172,115 @@ async def on_category(callback: CallbackQuery, callback_data: OrderCb,
         return
     await callback.answer()
     await state.update_data(category=category)
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
-        await ask_days(callback.message, 0)
+    await drop_buttons(callback)
+    await ask_days(callback, 0)
     await state.set_state(OrderFlow.days)
 
 
 def days_keyboard(days: int) -> InlineKeyboardBuilder:
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("Any day is fine"),
-                   callback_data=OrderCb(action=OrderAction.DAY, value=0))
+    builder.button(text=_("Any day is fine"), callback_data=OrderDayCb(bit=0))
     for bit, name in enumerate(WEEKDAYS):
         mark = "✅ " if days & (1 << bit) else ""
-        builder.button(text=mark + _(name),
-                       callback_data=OrderCb(action=OrderAction.DAY, value=1 << bit))
+        builder.button(text=mark + _(name), callback_data=OrderDayCb(bit=1 << bit))
     builder.button(text=_("✅ Done"), callback_data=OrderCb(action=OrderAction.DAYS_DONE))
     builder.adjust(1, 4, 3, 1)
     return builder
 
 
-async def ask_days(message: Message, days: int, intro: str = "", edit: bool = False) -> None:
+async def ask_days(callback: CallbackQuery, days: int, intro: str = "",
+                   edit: bool = False) -> None:
     text = (intro + "\n\n" if intro else "") + _("Which days suit you? Tap the days, then "
                                                  "✅ Done.")
-    if edit:
-        await message.edit_text(text, reply_markup=days_keyboard(days).as_markup())
-    else:
-        await message.answer(text, reply_markup=days_keyboard(days).as_markup())
+    await show(callback, text, reply_markup=days_keyboard(days).as_markup(), new=not edit)
 
 
-@router.callback_query(OrderCb.filter(F.action.in_({OrderAction.DAY, OrderAction.DAYS_DONE})))
-async def on_day(callback: CallbackQuery, callback_data: OrderCb, state: FSMContext) -> None:
-    """A weekday tapped on or off; "any day" and Done move on to the time of day."""
-    data = await state.get_data()
-    if "category" not in data or await state.get_state() not in (None, OrderFlow.days.state):
-        await answer_out_of_date(callback, use_menu=True)
-        return
+@router.callback_query(OrderFlow.days, OrderDayCb.filter(F.bit.in_(
+    {1 << bit for bit in range(len(WEEKDAYS))})))
+async def on_weekday(callback: CallbackQuery, callback_data: OrderDayCb,
+                     state: FSMContext) -> None:
+    """A weekday tapped on or off."""
+    days = int((await state.get_data()).get("days") or 0) ^ callback_data.bit
     await callback.answer()
-    await state.set_state(OrderFlow.days)
-    if not isinstance(callback.message, Message):
-        return
-    days = int(data.get("days") or 0)
-    if callback_data.action == OrderAction.DAY and callback_data.value:
-        days ^= callback_data.value & 0b111_1111
-        await state.update_data(days=days)
-        await ask_days(callback.message, days, edit=True)
-        return
-    if callback_data.action == OrderAction.DAY:
-        await state.update_data(days=0)
+    await state.update_data(days=days)
+    await ask_days(callback, days, edit=True)
+
+
+@router.callback_query(OrderFlow.days, OrderDayCb.filter(F.bit == 0))
+async def on_any_day(callback: CallbackQuery, state: FSMContext) -> None:
+    """Any day is fine: on to the time of day."""
+    await state.update_data(days=0)
+    await ask_time(callback, state)
+
+
+@router.callback_query(OrderFlow.days, OrderCb.filter(F.action == OrderAction.DAYS_DONE))
+async def on_days_done(callback: CallbackQuery, state: FSMContext) -> None:
+    """✅ Done with the days: on to the time of day."""
+    await ask_time(callback, state)
+
+
+async def ask_time(callback: CallbackQuery, state: FSMContext) -> None:
+    await callback.answer()
     await state.set_state(OrderFlow.time)
     builder = InlineKeyboardBuilder()
     for index, time in enumerate(TIMES):
-        builder.button(text=_(TIME_LABELS[time]),
-                       callback_data=OrderCb(action=OrderAction.TIME, value=index))
+        builder.button(text=_(TIME_LABELS[time]), callback_data=OrderTimeCb(part=index))
     builder.adjust(2)
-    await callback.message.edit_text(_("What time of day suits you?"),
-                                     reply_markup=builder.as_markup())
+    await show(callback, _("What time of day suits you?"), reply_markup=builder.as_markup())
 
 
-@router.callback_query(OrderFlow.time, OrderCb.filter(F.action == OrderAction.TIME))
-async def on_time(callback: CallbackQuery, callback_data: OrderCb, state: FSMContext) -> None:
+@router.callback_query(OrderFlow.time, OrderTimeCb.filter(F.part.in_(range(len(TIMES)))))
+async def on_time(callback: CallbackQuery, callback_data: OrderTimeCb,
+                  state: FSMContext) -> None:
     """The time of day; then how many people."""
-    if not 0 <= callback_data.value < len(TIMES):
-        await answer_out_of_date(callback, use_menu=True)
-        return
     await callback.answer()
-    await state.update_data(time=TIMES[callback_data.value])
+    await state.update_data(time=TIMES[callback_data.part])
     await state.set_state(OrderFlow.expected)
     builder = InlineKeyboardBuilder()
     for value in EXPECTED_CHOICES:
         builder.button(text=_("about {n}").format(n=value),
-                       callback_data=OrderCb(action=OrderAction.EXPECTED, value=value))
+                       callback_data=OrderSizeCb(people=value))
     builder.adjust(3)
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(_("How many people do you think would come?"),
-                                         reply_markup=builder.as_markup())
+    await show(callback, _("How many people do you think would come?"),
+               reply_markup=builder.as_markup())
 
 
-@router.callback_query(OrderCb.filter(F.action.in_({OrderAction.EXPECTED, OrderAction.FORCE})))
+@router.callback_query(OrderFlow.expected, OrderSizeCb.filter())
 async def on_expected(
-    callback: CallbackQuery, callback_data: OrderCb, user: User, session: AsyncSession,
+    callback: CallbackQuery, callback_data: OrderSizeCb, user: User, session: AsyncSession,
     state: FSMContext, clock: Clock,
 ) -> None:
     """How many people; the order is saved, unless a similar one exists to back instead."""
+    await state.update_data(expected=callback_data.people)
+    await save_order(callback, user, session, state, clock, force=False)
+
+
+@router.callback_query(OrderFlow.expected, OrderCb.filter(F.action == OrderAction.FORCE))
+async def on_force(callback: CallbackQuery, user: User, session: AsyncSession,
+                   state: FSMContext, clock: Clock) -> None:
+    """➕ No, make my own order (though a similar one exists)."""
+    await save_order(callback, user, session, state, clock, force=True)
+
+
+async def save_order(callback: CallbackQuery, user: User, session: AsyncSession,
+                     state: FSMContext, clock: Clock, *, force: bool) -> None:
     data = await state.get_data()
-    if await state.get_state() != OrderFlow.expected.state or "category" not in data:
+    if "category" not in data:
         await answer_out_of_date(callback, use_menu=True)
         return
-    expected = callback_data.value if callback_data.action == OrderAction.EXPECTED \
-        else int(data.get("expected") or 1)
-    await state.update_data(expected=expected)
     try:
         order = await course_orders.create_order(
             session, user=user, clock=clock, category=Category(data["category"]),
             topic=data.get("topic"), course_id=data.get("course_id"),
             days=int(data.get("days") or 0), time_of_day=TimeOfDay(data.get("time") or "any"),
-            expected=expected, force=callback_data.action == OrderAction.FORCE)
-    except SimilarOrder as similar:
+            expected=int(data.get("expected") or 1), force=force)
+    except SimilarOrder as similar:  # answered with the other order, to back instead
         await callback.answer()
         other = await course_orders.get_order(session, order_id=similar.order_id)
-        if not isinstance(callback.message, Message):
-            return
         if similar.own:
             await state.clear()
-            await callback.message.edit_text(_("You have already ordered this:") + "\n\n"
-                                             + order_text(other))
+            await show(callback, _("You have already ordered this:") + "\n\n"
+                       + order_text(other))
             return
         builder = InlineKeyboardBuilder()
         builder.button(text=_("👍 Yes, me too on that one"),
@@ -289,32 +288,43 @@ async def on_expected(
         builder.button(text=_("➕ No, make my own order"),
                        callback_data=OrderCb(action=OrderAction.FORCE))
         builder.adjust(1)
-        await callback.message.edit_text(
-            _("A neighbour has already ordered something like this:") + "\n\n"
-            + order_text(other) + "\n\n" + _("Would you like to back it instead?"),
-            reply_markup=builder.as_markup())
+        await show(callback, _("A neighbour has already ordered something like this:")
+                   + "\n\n" + order_text(other) + "\n\n"
+                   + _("Would you like to back it instead?"), reply_markup=builder.as_markup())
         return
-    except (InvalidInput, NotFound, ValueError):
+    except (InvalidInput, NotFound, ValueError):  # a draft that cannot go through: dropped
         await state.clear()
         await answer_out_of_date(callback, use_menu=True)
         return
     await state.clear()
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(
-            _("Your order is in ✅ Neighbours can back it with “👍 Me too”; when enough do, "
-              "staff and teachers are told.") + "\n\n" + order_text(order),
-            reply_markup=home_markup())
+    await show(callback, _("Your order is in ✅ Neighbours can back it with “👍 Me too”; when "
+                           "enough do, staff and teachers are told.") + "\n\n"
+               + order_text(order), reply_markup=home_markup())
 
 
 # --- Lists, backing, withdrawing -------------------------------------------------------
 
 
-@router.callback_query(OrderCb.filter(F.action.in_({OrderAction.LIST, OrderAction.TEACH})))
-async def on_list(callback: CallbackQuery, callback_data: OrderCb, user: User,
-                  access: Access, session: AsyncSession) -> None:
-    """👥 Neighbours' orders (to back), or ✋ orders a teacher can take, a page at a time."""
-    teach = callback_data.action == OrderAction.TEACH
+@router.callback_query(OrderCb.filter(F.action == OrderAction.LIST))
+async def on_list(callback: CallbackQuery, user: User, access: Access,
+                  session: AsyncSession) -> None:
+    """👥 Neighbours' orders, to back."""
+    await list_orders(callback, OrderPageCb(teach=False, page=0), user, access, session)
+
+
+@router.callback_query(OrderCb.filter(F.action == OrderAction.TEACH))
+async def on_teach_list(callback: CallbackQuery, user: User, access: Access,
+                        session: AsyncSession) -> None:
+    """✋ Orders a teacher can take."""
+    await list_orders(callback, OrderPageCb(teach=True, page=0), user, access, session)
+
+
+@router.callback_query(OrderPageCb.filter())
+async def list_orders(callback: CallbackQuery, callback_data: OrderPageCb, user: User,
+                      access: Access, session: AsyncSession) -> None:
+    """A page of either list."""
+    teach = callback_data.teach
     if teach and not access.is_teacher:
         await callback.answer(_("Only teachers can do this."), show_alert=True)
         return
@@ -323,22 +333,20 @@ async def on_list(callback: CallbackQuery, callback_data: OrderCb, user: User,
                                 "🏠 My community."), show_alert=True)
         return
     await callback.answer()
-    if not isinstance(callback.message, Message):
-        return
     if teach:
         found = await course_orders.orders_for_teacher(session, access=access,
-                                                       page=callback_data.value)
+                                                       page=callback_data.page)
     else:
         found = await course_orders.community_orders(
-            session, community_id=user.community_id or 0, page=callback_data.value,
+            session, community_id=user.community_id or 0, page=callback_data.page,
             statuses=(OrderStatus.OPEN, OrderStatus.TAKEN))
     builder = InlineKeyboardBuilder()
     for order in found.items:
         builder.button(text=_("{topic} · 👍 {n}").format(topic=order.topic, n=order.backers),
                        callback_data=OrderCb(action=OrderAction.VIEW, id=order.id or 0))
     builder.adjust(1)
-    add_pager(builder, page=found.page, pages=found.pages, make=lambda p: OrderCb(
-        action=callback_data.action, value=p))
+    add_pager(builder, page=found.page, pages=found.pages,
+              make=lambda p: OrderPageCb(teach=teach, page=p))
     builder.row(InlineKeyboardButton(text=_("🙋 Order a course"),
                                      callback_data=OrderCb(action=OrderAction.NEW).pack()))
     builder.row(home_button())
@@ -348,7 +356,7 @@ async def on_list(callback: CallbackQuery, callback_data: OrderCb, user: User,
     else:
         text = _("What neighbours have ordered. Tap one to back it:") if found.items else _(
             "No open orders yet. Be the first!")
-    await callback.message.edit_text(text, reply_markup=builder.as_markup())
+    await show(callback, text, reply_markup=builder.as_markup())
 
 
 async def _visible(order_id: int, user: User, access: Access,
@@ -373,81 +381,73 @@ async def on_view(callback: CallbackQuery, callback_data: OrderCb, user: User,
         await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
-    if isinstance(callback.message, Message):
-        text, builder = await order_screen(order, user=user, access=access, session=session)
-        await callback.message.answer(text, reply_markup=builder.as_markup())
+    text, builder = await order_screen(order, user=user, access=access, session=session)
+    await send(callback, text, reply_markup=builder.as_markup())
 
 
-@router.callback_query(OrderCb.filter(F.action.in_({OrderAction.BACK, OrderAction.UNBACK,
-                                                    OrderAction.WITHDRAW})))
+async def _after(callback: CallbackQuery, note: str, order: CourseOrder, user: User,
+                 access: Access, session: AsyncSession) -> None:
+    """The note as a toast, and the order's screen in place, with the note on top."""
+    await callback.answer(note)
+    text, builder = await order_screen(order, user=user, access=access, session=session)
+    await show(callback, note + "\n\n" + text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(OrderCb.filter(F.action == OrderAction.BACK))
 async def on_back(
     callback: CallbackQuery, callback_data: OrderCb, user: User, access: Access,
     session: AsyncSession, state: FSMContext, clock: Clock, outbox_notify: Notify | None = None,
 ) -> None:
-    """👍 Me too, taking it back, or withdrawing one's own order."""
+    """👍 Me too."""
     await state.clear()
-    try:
-        match callback_data.action:
-            case OrderAction.BACK:
-                order = await course_orders.back_order(
-                    session, user=user, clock=clock, order_id=callback_data.id,
-                    buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
-                note = _("Thank you! {n} neighbours back this order now. 👍").format(
-                    n=order.backers)
-            case OrderAction.UNBACK:
-                order = await course_orders.unback_order(session, user=user,
-                                                         order_id=callback_data.id)
-                note = _("Your “me too” is taken back.")
-            case _:
-                order = await course_orders.withdraw_order(
-                    session, user=user, clock=clock, order_id=callback_data.id,
-                    notify=outbox_notify)
-                note = _("Your order is withdrawn.")
-    except AlreadyBacked:
-        await callback.answer(_("You are already behind this order. 👍"), show_alert=True)
-        return
-    except OrderClosed as closed:
-        await callback.answer(closed_text(closed.status), show_alert=True)
-        return
-    except (NotFound, NotAllowed):
-        await answer_out_of_date(callback, use_menu=True)
-        return
-    await callback.answer(note)
-    if isinstance(callback.message, Message):
-        text, builder = await order_screen(order, user=user, access=access, session=session)
-        await callback.message.edit_text(note + "\n\n" + text, reply_markup=builder.as_markup())
+    order = await course_orders.back_order(session, user=user, clock=clock,
+                                           order_id=callback_data.id,
+                                           buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
+    await _after(callback, _("Thank you! {n} neighbours back this order now. 👍").format(
+        n=order.backers), order, user, access, session)
+
+
+@router.callback_query(OrderCb.filter(F.action == OrderAction.UNBACK))
+async def on_unback(callback: CallbackQuery, callback_data: OrderCb, user: User,
+                    access: Access, session: AsyncSession, state: FSMContext) -> None:
+    """↩️ Take back my "me too"."""
+    await state.clear()
+    order = await course_orders.unback_order(session, user=user, order_id=callback_data.id)
+    await _after(callback, _("Your “me too” is taken back."), order, user, access, session)
+
+
+@router.callback_query(OrderCb.filter(F.action == OrderAction.WITHDRAW))
+async def on_withdraw(
+    callback: CallbackQuery, callback_data: OrderCb, user: User, access: Access,
+    session: AsyncSession, state: FSMContext, clock: Clock, outbox_notify: Notify | None = None,
+) -> None:
+    """🗑 Withdraw my order: its backers are told."""
+    await state.clear()
+    order = await course_orders.withdraw_order(session, user=user, clock=clock,
+                                               order_id=callback_data.id, notify=outbox_notify)
+    await _after(callback, _("Your order is withdrawn."), order, user, access, session)
 
 
 # --- Teachers take orders --------------------------------------------------------------
 
 
-@router.callback_query(OrderCb.filter(F.action.in_({OrderAction.TAKE, OrderAction.RELEASE})))
+@router.callback_query(OrderCb.filter(F.action == OrderAction.TAKE))
 async def on_take(
     callback: CallbackQuery, callback_data: OrderCb, user: User, access: Access,
     session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
 ) -> None:
-    """✋ I'll teach it (one teacher wins), or give a taken order back."""
-    try:
-        if callback_data.action == OrderAction.TAKE:
-            order = await course_orders.take_order(session, access=access, clock=clock,
-                                                   order_id=callback_data.id,
-                                                   notify=outbox_notify)
-            note = _("It's yours ✋ Now choose when to teach it.")
-        else:
-            order = await course_orders.release_order(session, access=access, clock=clock,
-                                                      order_id=callback_data.id)
-            note = _("The order is open again for other teachers.")
-    except OrderClosed as closed:
-        await callback.answer(closed_text(closed.status), show_alert=True)
-        return
-    except NotAllowed:
-        await callback.answer(_("Only teachers of this community can take its orders."),
-                              show_alert=True)
-        return
-    except NotFound:
-        await answer_out_of_date(callback, use_menu=True)
-        return
-    await callback.answer(note)
-    if isinstance(callback.message, Message):
-        text, builder = await order_screen(order, user=user, access=access, session=session)
-        await callback.message.edit_text(note + "\n\n" + text, reply_markup=builder.as_markup())
+    """✋ I'll teach it (one teacher wins)."""
+    order = await course_orders.take_order(session, access=access, clock=clock,
+                                           order_id=callback_data.id, notify=outbox_notify)
+    await _after(callback, _("It's yours ✋ Now choose when to teach it."), order, user, access,
+                 session)
+
+
+@router.callback_query(OrderCb.filter(F.action == OrderAction.RELEASE))
+async def on_release(callback: CallbackQuery, callback_data: OrderCb, user: User,
+                     access: Access, session: AsyncSession, clock: Clock) -> None:
+    """↩️ Give the order back: open again for other teachers."""
+    order = await course_orders.release_order(session, access=access, clock=clock,
+                                              order_id=callback_data.id)
+    await _after(callback, _("The order is open again for other teachers."), order, user,
+                 access, session)

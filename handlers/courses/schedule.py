@@ -1,17 +1,23 @@
-"""Scheduling a session ("I teach") and moving one: every date and time is a button.
+"""Scheduling a session ("I teach"): every date and time is a button.
+
+The draft is a `ScheduleDraft` in the FSM data, holding the absolute day and start
+chosen, so a screen drawn at 23:50 and confirmed after midnight means the day it
+showed. The day and time pickers are the shared ones (bot/keyboards/dates.py),
+offering as far ahead as the service allows; 🔁 Move (handlers/courses/move.py) uses
+the same pickers in its own states.
 
 ```mermaid
 stateDiagram-v2
     [*] --> Teacher: 🧑‍🏫 Give it to a teacher (staff, open order)
     Teacher --> Day: a teacher (the order is taken for them)
     [*] --> Day: 🗓 Schedule a session (taken order or menu course)
-    [*] --> Day: 🔁 Move (a session)
-    Day --> Time: one of the next 14 days
-    Time --> Confirm: moving
-    Time --> Length: scheduling
+    Day --> Day: ◀ ▶ another page of days
+    Day --> Time: a day (up to 180 days ahead)
+    Time --> Length: a time still ahead
     Length --> Venue: 45 / 60 / 90 / 120 min
     Venue --> Capacity: venue typed
     Capacity --> Confirm: 10 / 20 / 30 / 50, or a number typed
+    Confirm --> Day: ✅ but the time has passed meanwhile
     Confirm --> [*]: ✅ (services check everything again)
 ```
 """
@@ -19,7 +25,7 @@ stateDiagram-v2
 from __future__ import annotations
 
 import html
-from datetime import datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -28,45 +34,51 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import (
+from bot.callback_data.courses import (
+    ConfirmCb,
+    GiveToCb,
+    LengthCb,
     LessonAction,
     LessonCb,
     OrderAction,
     OrderCb,
-    PickAction,
-    PickCb,
+    SeatsCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.dates import (
+    DayCb,
+    DayPageCb,
+    DayRange,
+    TimeCb,
+    day_keyboard,
+    take_time,
+    time_keyboard,
+)
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
-from handlers.courses.texts import (
-    home_markup,
-    person,
-    session_text,
-    weekday,
-    when,
-)
-from models.communities import Community
-from models.courses import CourseStatus, OrderStatus
+from bot.screens import send, show
+from handlers.courses.texts import drop_buttons, home_markup, person, session_text, when
+from models.courses import Category, CourseOrder, CourseStatus, Lesson, OrderStatus
 from services import course_orders, course_sessions, courses
 from services.access import Access
 from services.clock import Clock
+from services.communities import zone_of
 from services.courses import LessonClosed, OrderClosed
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.outbox import Notify
 
 router = Router(name=__name__)
 
-DAYS_AHEAD = 14
 FIRST_SLOT, LAST_SLOT, SLOT = 8 * 60, 20 * 60 + 30, 30  # 08:00 … 20:30, every half hour
 LENGTHS = (45, 60, 90, 120)
 CAPACITIES = (10, 20, 30, 50)
+DRAFT = "schedule"
 
 
 class Schedule(StatesGroup):
-    teacher = State()
     day = State()
     time = State()
     length = State()
@@ -75,93 +87,142 @@ class Schedule(StatesGroup):
     confirm = State()
 
 
-async def _zone(session: AsyncSession, community_id: int) -> str:
-    community = await session.get(Community, community_id)
-    return community.timezone if community else "Asia/Shanghai"
+class ScheduleDraft(BaseModel):
+    """A session being scheduled: absolute values only."""
+
+    community_id: int
+    teacher_id: int
+    title: str
+    category: Category
+    minutes: int
+    course_id: int | None = None
+    order_id: int | None = None
+    day: date | None = None
+    starts_at: datetime | None = None
+    venue: str = ""
+    capacity: int = 0
 
 
-async def ask_day(message: Message, state: FSMContext, clock: Clock, zone: str,
-                  intro: str = "") -> None:
-    """The next 14 days as buttons."""
+async def load(state: FSMContext) -> ScheduleDraft | None:
+    raw = (await state.get_data()).get(DRAFT)
+    return ScheduleDraft.model_validate(raw) if raw else None
+
+
+async def keep(state: FSMContext, draft: ScheduleDraft) -> None:
+    await state.update_data({DRAFT: draft.model_dump(mode="json")})
+
+
+# --- The shared pickers, as this flow and Move use them ---------------------------------
+
+
+def days_ahead(clock: Clock, zone: ZoneInfo) -> DayRange:
+    """The days a session may be put on: today to as far as the service allows (its
+    last whole day, so that every time offered on it is allowed too)."""
+    return DayRange.ahead(clock.now().astimezone(zone).date(),
+                          days=course_sessions.SCHEDULE_AHEAD.days - 1)
+
+
+def days_markup(clock: Clock, zone: ZoneInfo, page: int = 0) -> Any:
+    days = days_ahead(clock, zone)
+    return day_keyboard(days, today=days.first, page=page, zone=zone, now=clock.now(),
+                        last=LAST_SLOT).as_markup()
+
+
+def times_markup(day: date, clock: Clock, zone: ZoneInfo) -> Any:
+    return time_keyboard(day, zone=zone, now=clock.now(), first=FIRST_SLOT, last=LAST_SLOT,
+                         step=SLOT).as_markup()
+
+
+def take_moment(minutes: int, day: date, clock: Clock, zone: ZoneInfo) -> datetime | None:
+    """The start a time button claims, if the picker offers it now (else None)."""
+    return take_time(minutes, day=day, zone=zone, now=clock.now(), first=FIRST_SLOT,
+                     last=LAST_SLOT, step=SLOT)
+
+
+# --- Starting -------------------------------------------------------------------------
+
+
+async def ask_day(event: CallbackQuery | Message, state: FSMContext, clock: Clock,
+                  zone: ZoneInfo, intro: str = "") -> None:
+    """Which day? (a new message, so the screen before stays readable)."""
     await state.set_state(Schedule.day)
-    today = clock.now().astimezone(ZoneInfo(zone)).date()
-    builder = InlineKeyboardBuilder()
-    for offset in range(DAYS_AHEAD):
-        day = today + timedelta(days=offset)
-        label = (_("Today") if offset == 0 else _("Tomorrow") if offset == 1
-                 else f"{day:%m-%d} " + weekday(datetime.combine(day, time(12), ZoneInfo(zone)),
-                                                zone))
-        builder.button(text=label, callback_data=PickCb(action=PickAction.DAY, value=offset))
-    builder.adjust(2, 3)
-    await message.answer((intro + "\n\n" if intro else "") + _("Which day?"),
-                         reply_markup=builder.as_markup())
+    await send(event, (intro + "\n\n" if intro else "") + _("Which day?"),
+               reply_markup=days_markup(clock, zone))
 
 
-def starts_at(data: dict[str, Any], clock: Clock, zone: str) -> datetime:
-    """The chosen day and time, as a moment."""
-    tz = ZoneInfo(zone)
-    day = clock.now().astimezone(tz).date() + timedelta(days=int(data["day"]))
-    minutes = int(data["time"])
-    return datetime.combine(day, time(minutes // 60, minutes % 60), tz)
-
-
-async def begin(message: Message, state: FSMContext, clock: Clock, session: AsyncSession,
-                **data: Any) -> None:
+async def begin(event: CallbackQuery, state: FSMContext, clock: Clock, session: AsyncSession,
+                draft: ScheduleDraft) -> None:
     await state.clear()
-    await state.update_data(**data)
-    await ask_day(message, state, clock, await _zone(session, int(data["community_id"])),
-                  intro=_("Scheduling “{title}”.").format(title=html.escape(str(data["title"]))))
+    await keep(state, draft)
+    await ask_day(event, state, clock, await zone_of(session, draft.community_id),
+                  intro=_("Scheduling “{title}”.").format(title=html.escape(draft.title)))
+
+
+def draft_of_order(order: CourseOrder) -> ScheduleDraft:
+    assert order.taken_by is not None
+    return ScheduleDraft(community_id=order.community_id, teacher_id=order.taken_by,
+                         order_id=order.id, course_id=order.course_id, title=order.topic,
+                         category=order.category, minutes=60)
+
+
+async def _schedulable(session: AsyncSession, access: Access, order_id: int) -> CourseOrder:
+    """The order, if this person may schedule it (its teacher, or staff)."""
+    order = await course_orders.get_order(session, order_id=order_id)
+    if not (access.can_manage(order.community_id) or order.taken_by == access.user_id):
+        raise NotAllowed("only the teacher who took it, or staff")
+    return order
 
 
 @router.callback_query(OrderCb.filter(F.action == OrderAction.SCHEDULE))
 async def on_schedule_order(
     callback: CallbackQuery, callback_data: OrderCb, access: Access, session: AsyncSession,
-    state: FSMContext, clock: Clock, outbox_notify: Notify | None = None,
+    state: FSMContext, clock: Clock,
 ) -> None:
     """🗓 Schedule a taken order; staff first give an open order to a teacher."""
     try:
-        order = await course_orders.get_order(session, order_id=callback_data.id)
-    except NotFound:
-        await answer_out_of_date(callback, use_menu=True)
-        return
-    staff = access.can_manage(order.community_id)
-    if not (staff or order.taken_by == access.user_id):
+        order = await _schedulable(session, access, callback_data.id)
+    except NotAllowed:  # words of its own: who may schedule an order
         await callback.answer(_("Only the teacher who took this order, or staff, can "
                                 "schedule it."), show_alert=True)
         return
-    if not isinstance(callback.message, Message):
+    if order.status == OrderStatus.OPEN and access.can_manage(order.community_id):
+        teachers = await courses.teachers_of(session, community_id=order.community_id)
+        builder = InlineKeyboardBuilder()
+        for teacher in teachers:
+            builder.button(text=person(teacher), callback_data=GiveToCb(
+                order_id=order.id or 0, teacher_id=teacher.id or 0))
+        builder.adjust(1)
         await callback.answer()
+        await send(callback, _("Who will teach it?") if teachers else
+                   _("This community has no teachers yet. Invite one in 🛠 Manage community."),
+                   reply_markup=builder.as_markup())
         return
-    if order.status == OrderStatus.OPEN and staff:
-        if not callback_data.value:
-            teachers = await courses.teachers_of(session, community_id=order.community_id)
-            builder = InlineKeyboardBuilder()
-            for teacher in teachers:
-                builder.button(text=person(teacher), callback_data=OrderCb(
-                    action=OrderAction.SCHEDULE, id=order.id or 0, value=teacher.id or 0))
-            builder.adjust(1)
-            await callback.answer()
-            await callback.message.answer(
-                _("Who will teach it?") if teachers else
-                _("This community has no teachers yet. Invite one in 🛠 Manage community."),
-                reply_markup=builder.as_markup())
-            return
-        try:
-            order = await course_orders.take_order(session, access=access, clock=clock,
-                                                   order_id=order.id or 0,
-                                                   teacher_id=callback_data.value,
-                                                   notify=outbox_notify)
-        except (NotAllowed, OrderClosed):
-            await answer_out_of_date(callback, use_menu=True)
-            return
     if order.status != OrderStatus.TAKEN or order.taken_by is None:
         await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
-    await begin(callback.message, state, clock, session, mode="new",
-                community_id=order.community_id, teacher_id=order.taken_by,
-                order_id=order.id, course_id=order.course_id, title=order.topic,
-                category=order.category, minutes=60)
+    await begin(callback, state, clock, session, draft_of_order(order))
+
+
+@router.callback_query(GiveToCb.filter())
+async def on_give_to(
+    callback: CallbackQuery, callback_data: GiveToCb, access: Access, session: AsyncSession,
+    state: FSMContext, clock: Clock, outbox_notify: Notify | None = None,
+) -> None:
+    """🧑‍🏫 A teacher for an open order (staff): it is taken for them, then scheduled."""
+    try:
+        order = await _schedulable(session, access, callback_data.order_id)
+        if not access.can_manage(order.community_id):
+            raise NotAllowed("staff only")
+        order = await course_orders.take_order(session, access=access, clock=clock,
+                                               order_id=order.id or 0,
+                                               teacher_id=callback_data.teacher_id,
+                                               notify=outbox_notify)
+    except (NotFound, NotAllowed, OrderClosed):
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    await callback.answer()
+    await begin(callback, state, clock, session, draft_of_order(order))
 
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.NEW))
@@ -179,218 +240,185 @@ async def on_schedule_course(
         await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await begin(callback.message, state, clock, session, mode="new",
-                    community_id=course.community_id,
-                    teacher_id=course.teacher_id or access.user_id, order_id=None,
-                    course_id=course.id, title=course.title, category=course.category,
-                    minutes=course.minutes)
+    await begin(callback, state, clock, session, ScheduleDraft(
+        community_id=course.community_id, teacher_id=course.teacher_id or access.user_id,
+        course_id=course.id, title=course.title, category=Category(course.category),
+        minutes=course.minutes))
 
 
-@router.callback_query(LessonCb.filter(F.action == LessonAction.MOVE))
-async def on_move(
-    callback: CallbackQuery, callback_data: LessonCb, access: Access, session: AsyncSession,
-    state: FSMContext, clock: Clock,
-) -> None:
-    """🔁 Move a session: a new day and time."""
-    try:
-        lesson = await course_sessions.get_session(session, session_id=callback_data.id)
-    except NotFound:
-        lesson = None
-    if lesson is None or not course_sessions.may_run(access, lesson):
-        await callback.answer(_("Only the teacher or staff can change this session."),
-                              show_alert=True)
+# --- The steps ------------------------------------------------------------------------
+
+
+@router.callback_query(Schedule.day, DayPageCb.filter())
+async def on_day_page(callback: CallbackQuery, callback_data: DayPageCb, state: FSMContext,
+                      session: AsyncSession, clock: Clock) -> None:
+    """◀ ▶ Another page of days."""
+    draft = await load(state)
+    if draft is None:
+        await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await state.clear()
-        await state.update_data(mode="move", session_id=lesson.id,
-                                community_id=lesson.community_id, title=lesson.title)
-        await ask_day(callback.message, state, clock, await _zone(session, lesson.community_id),
-                      intro=_("Moving “{title}”.").format(title=html.escape(lesson.title)))
+    await show(callback, _("Which day?"), reply_markup=days_markup(
+        clock, await zone_of(session, draft.community_id), callback_data.page))
 
 
-@router.callback_query(PickCb.filter(F.action == PickAction.DAY))
-async def on_day(callback: CallbackQuery, callback_data: PickCb, state: FSMContext,
+@router.callback_query(Schedule.day, DayCb.filter())
+async def on_day(callback: CallbackQuery, callback_data: DayCb, state: FSMContext,
                  session: AsyncSession, clock: Clock) -> None:
-    """A day; then the time, half-hourly (times already past today are left out)."""
-    data = await state.get_data()
-    if await state.get_state() != Schedule.day.state or not 0 <= callback_data.value < \
-            DAYS_AHEAD:
+    """A day; then the time, half-hourly (times already past are left out)."""
+    draft = await load(state)
+    zone = await zone_of(session, draft.community_id) if draft else None
+    day = days_ahead(clock, zone).take(callback_data.day) if zone else None
+    if draft is None or zone is None or day is None:
         await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
-    await state.update_data(day=callback_data.value)
+    draft.day = day
+    await keep(state, draft)
     await state.set_state(Schedule.time)
-    zone = await _zone(session, int(data["community_id"]))
-    builder = InlineKeyboardBuilder()
-    for minutes in range(FIRST_SLOT, LAST_SLOT + 1, SLOT):
-        moment = starts_at({"day": callback_data.value, "time": minutes}, clock, zone)
-        if moment > clock.now():
-            builder.button(text=f"{minutes // 60:02d}:{minutes % 60:02d}",
-                           callback_data=PickCb(action=PickAction.TIME, value=minutes))
-    builder.adjust(4)
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(_("What time does it start?"),
-                                         reply_markup=builder.as_markup())
+    await show(callback, _("What time does it start?"),
+               reply_markup=times_markup(day, clock, zone))
 
 
-@router.callback_query(PickCb.filter(F.action == PickAction.TIME))
-async def on_time(
-    callback: CallbackQuery, callback_data: PickCb, access: Access, session: AsyncSession,
-    state: FSMContext, clock: Clock,
-) -> None:
-    """A time; then (scheduling) the length, or (moving) the confirmation."""
-    data = await state.get_data()
-    if await state.get_state() != Schedule.time.state or not \
-            FIRST_SLOT <= callback_data.value <= LAST_SLOT:
+@router.callback_query(Schedule.time, TimeCb.filter())
+async def on_time(callback: CallbackQuery, callback_data: TimeCb, state: FSMContext,
+                  session: AsyncSession, clock: Clock) -> None:
+    """A time; then the length."""
+    draft = await load(state)
+    zone = await zone_of(session, draft.community_id) if draft else None
+    moment = (take_moment(callback_data.minutes, draft.day, clock, zone)
+              if draft and draft.day and zone else None)
+    if draft is None or moment is None:
         await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
-    await state.update_data(time=callback_data.value)
-    if not isinstance(callback.message, Message):
-        return
-    if data.get("mode") == "move":
-        await ask_confirm(callback.message, state, session, clock)
-        return
+    draft.starts_at = moment
+    await keep(state, draft)
     await state.set_state(Schedule.length)
     builder = InlineKeyboardBuilder()
     for minutes in LENGTHS:
-        builder.button(text=_("{n} min").format(n=minutes),
-                       callback_data=PickCb(action=PickAction.LENGTH, value=minutes))
+        builder.button(text=_("{n} min").format(n=minutes), callback_data=LengthCb(minutes=minutes))
     builder.adjust(4)
-    await callback.message.edit_text(_("How long is it?"), reply_markup=builder.as_markup())
+    await show(callback, _("How long is it?"), reply_markup=builder.as_markup())
 
 
-@router.callback_query(PickCb.filter(F.action == PickAction.LENGTH))
-async def on_length(callback: CallbackQuery, callback_data: PickCb, state: FSMContext) -> None:
+@router.callback_query(Schedule.length, LengthCb.filter(F.minutes.in_(LENGTHS)))
+async def on_length(callback: CallbackQuery, callback_data: LengthCb,
+                    state: FSMContext) -> None:
     """The length; then the venue is typed."""
-    if await state.get_state() != Schedule.length.state or callback_data.value not in LENGTHS:
+    draft = await load(state)
+    if draft is None:
         await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
-    await state.update_data(minutes=callback_data.value)
+    draft.minutes = callback_data.minutes
+    await keep(state, draft)
     await state.set_state(Schedule.venue)
-    if isinstance(callback.message, Message):
-        await callback.message.edit_text(_("Where is it? Type the place, for example "
-                                           "“社区客厅 2楼” (at most 100 characters)."))
+    await show(callback, _("Where is it? Type the place, for example “社区客厅 2楼” (at most "
+                           "100 characters)."))
 
 
 @router.message(Schedule.venue, F.text, ~F.text.startswith("/"))
 async def on_venue(message: Message, state: FSMContext) -> None:
     """The venue; then the number of seats."""
-    try:
-        venue = courses.clean_text(message.text or "", field="venue", limit=100)
-    except InvalidInput as error:
-        await message.answer(_("That is too long: at most {limit} characters. Please send it "
-                               "again.").format(limit=100) if error.reason == "too_long"
-                             else _("That is empty. Please send it again."))
+    draft = await load(state)
+    if draft is None:
         return
-    await state.update_data(venue=venue)
+    draft.venue = courses.clean_text(message.text or "", field="venue", limit=100)
+    await keep(state, draft)
     await state.set_state(Schedule.capacity)
     builder = InlineKeyboardBuilder()
     for seats in CAPACITIES:
-        builder.button(text=str(seats),
-                       callback_data=PickCb(action=PickAction.CAPACITY, value=seats))
+        builder.button(text=str(seats), callback_data=SeatsCb(seats=seats))
     builder.adjust(4)
     await message.answer(_("How many seats? Tap one, or type a number."),
                          reply_markup=builder.as_markup())
 
 
-@router.callback_query(Schedule.capacity, PickCb.filter(F.action == PickAction.CAPACITY))
-async def on_capacity(callback: CallbackQuery, callback_data: PickCb, state: FSMContext,
-                      session: AsyncSession, clock: Clock) -> None:
+@router.callback_query(Schedule.capacity, SeatsCb.filter(F.seats.in_(CAPACITIES)))
+async def on_capacity(callback: CallbackQuery, callback_data: SeatsCb, state: FSMContext,
+                      session: AsyncSession) -> None:
     """Seats from a button."""
     await callback.answer()
-    await state.update_data(capacity=callback_data.value)
-    if isinstance(callback.message, Message):
-        await ask_confirm(callback.message, state, session, clock)
+    await ask_confirm(callback, state, session, callback_data.seats)
 
 
 @router.message(Schedule.capacity, F.text, ~F.text.startswith("/"))
-async def on_capacity_text(message: Message, state: FSMContext, session: AsyncSession,
-                           clock: Clock) -> None:
+async def on_capacity_text(message: Message, state: FSMContext,
+                           session: AsyncSession) -> None:
     """Seats typed as a number (checked: 1 to 500)."""
     text = (message.text or "").strip()
     if not text.isdigit() or not 1 <= int(text) <= course_sessions.CAPACITY_RANGE[1]:
         await message.answer(_("Please give a number of seats from 1 to {max}.").format(
             max=course_sessions.CAPACITY_RANGE[1]))
         return
-    await state.update_data(capacity=int(text))
-    await ask_confirm(message, state, session, clock)
+    await ask_confirm(message, state, session, int(text))
 
 
-async def ask_confirm(message: Message, state: FSMContext, session: AsyncSession,
-                      clock: Clock) -> None:
-    data = await state.get_data()
-    zone = await _zone(session, int(data["community_id"]))
-    moment = starts_at(data, clock, zone)
+async def ask_confirm(event: CallbackQuery | Message, state: FSMContext,
+                      session: AsyncSession, capacity: int) -> None:
+    draft = await load(state)
+    if draft is None or draft.starts_at is None:
+        return
+    draft.capacity = capacity
+    await keep(state, draft)
+    zone = await zone_of(session, draft.community_id)
     await state.set_state(Schedule.confirm)
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Yes, that's right"), callback_data=PickCb(action=PickAction.CONFIRM))
-    if data.get("mode") == "move":
-        text = _("Move “{title}” to {when} ({weekday})?").format(
-            title=html.escape(str(data["title"])), when=when(moment, zone),
-            weekday=weekday(moment, zone))
-    else:
-        text = _("Please check:\n📚 {title}\n🕒 {when} ({weekday}), {minutes} min\n📍 {venue}\n"
-                 "Seats: {capacity}").format(
-            title=html.escape(str(data["title"])), when=when(moment, zone),
-            weekday=weekday(moment, zone), minutes=data["minutes"],
-            venue=html.escape(str(data["venue"])), capacity=data["capacity"])
-    await message.answer(text, reply_markup=builder.as_markup())
+    builder.button(text=_("✅ Yes, that's right"), callback_data=ConfirmCb())
+    await send(event, _("Please check:\n📚 {title}\n🕒 {when}, {minutes} min\n"
+                        "📍 {venue}\nSeats: {capacity}").format(
+        title=html.escape(draft.title), when=when(draft.starts_at, zone),
+        minutes=draft.minutes,
+        venue=html.escape(draft.venue), capacity=draft.capacity),
+        reply_markup=builder.as_markup())
 
 
-@router.callback_query(PickCb.filter(F.action == PickAction.CONFIRM))
+@router.callback_query(Schedule.confirm, ConfirmCb.filter())
 async def on_confirm(
     callback: CallbackQuery, access: Access, session: AsyncSession, state: FSMContext,
     clock: Clock, outbox_notify: Notify | None = None,
 ) -> None:
-    """✅: the session is scheduled (or moved); the services check everything again."""
-    data = await state.get_data()
-    if await state.get_state() != Schedule.confirm.state:
+    """✅: the session is scheduled; the service checks everything again."""
+    draft = await load(state)
+    if draft is None or draft.starts_at is None:
         await answer_out_of_date(callback, use_menu=True)
         return
-    zone = await _zone(session, int(data["community_id"]))
-    moment = starts_at(data, clock, zone)
+    zone = await zone_of(session, draft.community_id)
     try:
-        if data.get("mode") == "move":
-            lesson = await course_sessions.move_session(
-                session, access=access, clock=clock, session_id=int(data["session_id"]),
-                starts_at=moment, buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
-            done = _("Moved ✅ Everyone enrolled will be told.")
-        else:
-            lesson = await course_sessions.schedule_session(
-                session, access=access, clock=clock, community_id=int(data["community_id"]),
-                teacher_id=int(data["teacher_id"]), title=str(data["title"]),
-                category=data["category"], starts_at=moment, minutes=int(data["minutes"]),
-                venue=str(data["venue"]), capacity=int(data["capacity"]),
-                course_id=data.get("course_id"), order_id=data.get("order_id"),
-                buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
-            done = _("Scheduled ✅ Everyone who ordered or backed it will be told.")
+        lesson = await course_sessions.schedule_session(
+            session, access=access, clock=clock, community_id=draft.community_id,
+            teacher_id=draft.teacher_id, title=draft.title, category=draft.category,
+            starts_at=draft.starts_at, minutes=draft.minutes, venue=draft.venue,
+            capacity=draft.capacity, course_id=draft.course_id, order_id=draft.order_id,
+            buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
     except InvalidInput as error:
         await callback.answer()
-        if error.field == "starts_at" and isinstance(callback.message, Message):
-            await ask_day(callback.message, state, clock, zone,
+        if error.field == "starts_at":  # the chosen time passed before the tap: choose again
+            await ask_day(callback, state, clock, zone,
                           intro=_("That time has already passed. Please choose again."))
             return
         await state.clear()
-        if isinstance(callback.message, Message):
-            await callback.message.answer(_("Something in it is not right ({what}). Please "
-                                            "start again.").format(what=error.field))
+        await send(callback, _("Something in it is not right ({what}). Please start "
+                               "again.").format(what=error.field))
         return
     except (NotAllowed, NotFound, OrderClosed, LessonClosed):
-        await state.clear()
+        await state.clear()  # the draft can never go through: it is dropped
         await answer_out_of_date(callback, use_menu=True)
         return
     await state.clear()
     await callback.answer()
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
-        builder = InlineKeyboardBuilder()
-        builder.button(text=_("👀 Open the session"),
-                       callback_data=LessonCb(action=LessonAction.VIEW, id=lesson.id or 0))
-        builder.attach(InlineKeyboardBuilder.from_markup(home_markup()))
-        builder.adjust(1)
-        await callback.message.answer(done + "\n\n" + session_text(lesson, zone),
-                                      reply_markup=builder.as_markup())
+    await done(callback, _("Scheduled ✅ Everyone who ordered or backed it will be told."),
+               lesson, zone)
+
+
+async def done(callback: CallbackQuery, note: str, lesson: Lesson, zone: ZoneInfo) -> None:
+    """The draft's last screen loses its buttons; the result comes as a new message."""
+    await drop_buttons(callback)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("👀 Open the session"),
+                   callback_data=LessonCb(action=LessonAction.VIEW, id=lesson.id or 0))
+    builder.attach(InlineKeyboardBuilder.from_markup(home_markup()))
+    builder.adjust(1)
+    await send(callback, note + "\n\n" + session_text(lesson, zone),
+               reply_markup=builder.as_markup())

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callback_data import (
@@ -21,6 +21,7 @@ from bot.callback_data import (
 )
 from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.when import say_moment
 from models.courses import Category, CourseOrder, EnrolmentStatus, Lesson, TimeOfDay
 from models.users import User
 from services.access import Access
@@ -40,7 +41,6 @@ TIME_LABELS: dict[TimeOfDay, str] = {
     TimeOfDay.EVENING: N_("Evening"),
 }
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
-WHEN = "%Y-%m-%d %H:%M"
 
 
 def category_name(category: str) -> str:
@@ -56,12 +56,10 @@ def days_text(days: int) -> str:
     return "、".join(_(name) for bit, name in enumerate(WEEKDAYS) if days & (1 << bit))
 
 
-def when(moment: datetime, timezone: str) -> str:
-    return moment.astimezone(ZoneInfo(timezone)).strftime(WHEN)
-
-
-def weekday(moment: datetime, timezone: str) -> str:
-    return _(WEEKDAYS[moment.astimezone(ZoneInfo(timezone)).weekday()])
+def when(moment: datetime, zone: ZoneInfo | str) -> str:
+    """A session's start as people say it, in the community's zone (12月5日（周六）下午3:00 /
+    Sat 5 Dec, 3:00 pm)."""
+    return say_moment(moment, zone)
 
 
 def order_text(order: CourseOrder) -> str:
@@ -73,11 +71,11 @@ def order_text(order: CourseOrder) -> str:
         expected=order.expected, backers=order.backers)
 
 
-def session_text(lesson: Lesson, timezone: str, *, held: int | None = None) -> str:
+def session_text(lesson: Lesson, timezone: ZoneInfo | str, *, held: int | None = None) -> str:
     """One session: what, when, where, seats."""
-    text = _("📚 <b>{title}</b>\n🕒 {when} ({weekday}), {minutes} min\n📍 {venue}").format(
+    text = _("📚 <b>{title}</b>\n🕒 {when}, {minutes} min\n📍 {venue}").format(
         title=html.escape(lesson.title), when=when(lesson.starts_at, timezone),
-        weekday=weekday(lesson.starts_at, timezone), minutes=lesson.minutes,
+        minutes=lesson.minutes,
         venue=html.escape(lesson.venue))
     if held is not None:
         text += "\n" + _("Seats: {free} free of {capacity}").format(
@@ -145,3 +143,11 @@ def work_community(access: Access, user: User, of: frozenset[int]) -> int | None
     if user.community_id is not None and (user.community_id in of or access.is_admin):
         return user.community_id
     return min(of) if of else None
+
+
+async def drop_buttons(callback: CallbackQuery) -> None:
+    """Take the buttons off the pressed message (a finished step's), keeping its text;
+    bot/screens.py edits text, this is the one other edit the course screens make. A
+    message too old to edit keeps them (they are re-checked when pressed anyway)."""
+    if isinstance(callback.message, Message):
+        await callback.message.edit_reply_markup(reply_markup=None)

@@ -81,7 +81,7 @@ async def test_the_course_loop_from_order_to_rating(
         await step(teacher, teacher.press_text("✋ I'll teach it"), "It's yours")
         await step(teacher, teacher.press_text("🗓 Schedule a session"), "Which day")
         await step(teacher, teacher.press_text("Tomorrow"), "What time does it start")
-        await step(teacher, teacher.press_text("16:00"), "How long")
+        await step(teacher, teacher.press_text("4:00 pm"), "How long")
         await step(teacher, teacher.press_text("60 min"), "Where is it")
         await step(teacher, teacher.send("Living room, 2nd floor"), "How many seats")
         await step(teacher, teacher.send("2"), "Please check")

@@ -3,13 +3,15 @@ with buttons, enrolling, the waitlist, check-in by link, rating; forged and bad 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.callback_data import LessonAction, LessonCb, OrderAction, OrderCb
+from bot.callback_data.courses import MarkCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.courses import (
     Category,
@@ -21,10 +23,11 @@ from models.courses import (
 )
 from models.outbox import OutboxMessage
 from models.users import Role
-from services import course_sessions
+from scheduler.outbox import say
+from services import course_sessions, courses
 from services.clock import ManualClock
 from tests.factories import make_community
-from tests.handlers.conftest import Harness, member, rows, user_of
+from tests.handlers.conftest import Harness, Person, member, rows, user_of
 
 
 def outbox_button(message: OutboxMessage, label: str) -> str:
@@ -91,7 +94,7 @@ async def test_order_backers_teacher_takes_and_schedules_with_buttons_residents_
     assert teacher.last.startswith("It's yours ✋")
     await teacher.press("🗓 Schedule a session")
     await teacher.press("Tomorrow")
-    await teacher.press("14:30")
+    await teacher.press("2:30 pm")
     await teacher.press("90 min")
     await teacher.send("Living room, 2nd floor")
     await teacher.send("0")
@@ -99,7 +102,7 @@ async def test_order_backers_teacher_takes_and_schedules_with_buttons_residents_
     await teacher.send("10000")
     assert teacher.last == "Please give a number of seats from 1 to 500."
     await teacher.press("10")
-    assert "🕒 2026-03-03 14:30 (Tue), 90 min" in teacher.last
+    assert "🕒 Tue 3 Mar, 2:30 pm, 90 min" in teacher.last
     await teacher.press("✅ Yes, that's right")
     assert teacher.texts[-1].startswith("Scheduled ✅")
     [lesson] = await rows(session, Lesson)
@@ -137,11 +140,11 @@ async def test_waitlist_offer_check_in_link_and_rating(
         buttons=OUTBOX_KEYBOARDS.courses)
     await ann.tap("📚 Courses")
     await ann.press("🗓 Sessions coming up")
-    await ann.press("2026-03-04 09:00 Tai chi")
+    await ann.press("Wed 4 Mar, 9:00 am Tai chi")
     await ann.press("✍️ Enrol")
     await bob.tap("📚 Courses")
     await bob.press("🗓 Sessions coming up")
-    await bob.press("2026-03-04 09:00 Tai chi")
+    await bob.press("Wed 4 Mar, 9:00 am Tai chi")
     assert "Seats: 0 free of 1" in bob.last
     await bob.press("🕒 Full: join the waiting list")
     assert bob.last.startswith("It is full, so you are on the waiting list.")
@@ -162,7 +165,7 @@ async def test_waitlist_offer_check_in_link_and_rating(
     # Check-in by the QR code's link; too early first.
     await staff.tap("📚 Courses")
     await staff.press("📊 Community sessions")
-    await staff.press("2026-03-04 09:00 Tai chi")
+    await staff.press("Wed 4 Mar, 9:00 am Tai chi")
     await staff.press("📷 Check-in QR code")
     message = staff.handle.last_bot_message
     assert message is not None and message.photo
@@ -218,7 +221,7 @@ async def test_forged_buttons_from_another_community_change_nothing(
          "This button is out of date. Please use the menu below."),
         (LessonCb(action=LessonAction.CANCEL_OK, id=far_session.id or 0),
          "Only the teacher or staff can change this session."),
-        (LessonCb(action=LessonAction.MARK, id=far_session.id or 0, value=eve_access.user_id),
+        (MarkCb(lesson_id=far_session.id or 0, user_id=eve_access.user_id),
          "Only the teacher or staff can change this session."),
         (OrderCb(action=OrderAction.BACK, id=far_order.id or 0),
          "This button is out of date. Please use the menu below."),
@@ -271,7 +274,7 @@ async def test_chinese_search_and_a_past_or_cancelled_session(
         buttons=OUTBOX_KEYBOARDS.courses)
     await li.tap("📚 课程")
     await li.press("🗓 近期课程")
-    await li.press("2026-03-02 12:00 讲座")
+    await li.press("3月2日（周一）下午12:00 讲座")
     clock.advance(hours=4)
     await li.press("✍️ 报名")
     assert li.alerts[-1] == "这节课已经开始或已结束。"
@@ -281,8 +284,10 @@ async def test_chinese_search_and_a_past_or_cancelled_session(
     await li.press("✍️ 报名")
     assert li.alerts[-1] == "这节课已取消。"
     assert await rows(session, Enrolment) == []
+    await li.press("◀ 课程")
     await li.press("🗓 近期课程")
-    assert EnrolmentStatus.ENROLLED  # (keeps the import used)
+    assert li.last == "还没有安排课程。您可以点一门课！"  # the cancelled session left the list
+    assert "讲座" not in "".join(li.handle.last_bot_message.button_labels)  # type: ignore[union-attr]
 
 
 async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
@@ -308,8 +313,8 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     assert staff.last == "Who will teach it?"
     await staff.press("Teacher Sun")
     await staff.press("Today")
-    await staff.press("10:00")  # 09:00 now: the earlier times are not offered
-    assert "09:30" not in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await staff.press("10:00 am")  # 09:00 now: the earlier times are not offered
+    assert "9:30 am" not in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
     await staff.press("60 min")
     await staff.send("Room 3")
     await staff.press("20")
@@ -317,7 +322,7 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     await staff.press("✅ Yes, that's right")
     assert staff.last.startswith("That time has already passed. Please choose again.")
     await staff.press("Tomorrow")
-    await staff.press("10:00")
+    await staff.press("10:00 am")
     await staff.press("60 min")
     await staff.send("Room 3")
     await staff.press("20")
@@ -331,15 +336,15 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     # Staff move it by a day: Ann is told and her reminders follow.
     await staff.press("👀 Open the session")
     await staff.press("🔁 Move")
-    await staff.press("03-05 Thu")
-    await staff.press("11:00")
-    assert staff.last == "Move “Paper cutting” to 2026-03-05 11:00 (Thu)?"
+    await staff.press("Thu 5 Mar")
+    await staff.press("11:00 am")
+    assert staff.last == "Move “Paper cutting” to Thu 5 Mar, 11:00 am?"
     await staff.press("✅ Yes, that's right")
     assert staff.texts[-1].startswith("Moved ✅")
     mine = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ann_access.user_id,
                       col(OutboxMessage.status) == "pending")
     moved = [m for m in mine if m.key and "has moved" in m.key]
-    assert moved and moved[0].params["when"] == "2026-03-05 11:00"
+    assert moved and say(moved[0].params["when"], locale="en", now=None) == "Thu 5 Mar, 11:00 am"
     [lesson] = await rows(session, Lesson)
     assert sorted(m.not_before for m in mine if m.kind == "reminder") == [
         lesson.starts_at - timedelta(hours=24), lesson.starts_at - timedelta(hours=2)]
@@ -406,3 +411,112 @@ async def test_teacher_offers_staff_approve_resident_orders_from_the_menu_and_wi
     assert ann.last.startswith("Your order is withdrawn.")
     [order] = await rows(session, CourseOrder)
     assert order.status == OrderStatus.WITHDRAWN and order.course_id is not None
+
+
+async def test_in_the_last_two_hours_a_waiting_person_sees_enrol_for_a_freed_seat(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(hours=1, minutes=30), minutes=60, venue="Garden",
+        capacity=1, buttons=OUTBOX_KEYBOARDS.courses)
+    await ann.send("/menu")
+    await ann.forge(LessonCb(action=LessonAction.ENROL, id=lesson.id or 0).pack())
+    await bob.send("/menu")
+    await bob.forge(LessonCb(action=LessonAction.WAITLIST, id=lesson.id or 0).pack())
+    assert bob.last.startswith("It is full, so you are on the waiting list.")
+
+    # Ann gives up her seat 90 minutes before: too late to offer it, so it is open.
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=lesson.id or 0).pack())
+    assert await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:offer:%")) \
+        == []
+    await bob.forge(LessonCb(action=LessonAction.VIEW, id=lesson.id or 0).pack())
+    assert "Seats: 1 free of 1" in bob.last
+    assert "✍️ Enrol" in bob.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await bob.press("✍️ Enrol")
+    assert bob.last.startswith("You are enrolled ✅")
+    [enrolment] = await rows(session, Enrolment, col(Enrolment.user_id) == bob_access.user_id)
+    assert enrolment.status == EnrolmentStatus.ENROLLED
+
+
+def label_starting(person: Person, start: str) -> str:
+    """The label of the last message's button that starts with `start` ("10:00 am" etc.)."""
+    labels = person.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    return next(label for label in labels if label.startswith(start))
+
+
+async def test_a_day_picked_before_midnight_stays_that_day_when_confirmed_after(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                       Role.STAFF)
+    course = await courses.offer_course(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        title="Paper cutting", description="", category=Category.ARTS, minutes=60)
+    zone = ZoneInfo("Asia/Shanghai")
+    clock.set(datetime(2026, 3, 2, 23, 50, tzinfo=zone))
+    await staff.send("/menu")
+    await staff.forge(LessonCb(action=LessonAction.NEW, id=course.id or 0).pack())
+    await staff.press("Tomorrow")
+    await staff.press(label_starting(staff, "10:00"))
+    await staff.press("60 min")
+    await staff.send("Room 3")
+    await staff.press("20")
+    assert "Tue" in staff.last  # Tuesday 3 March, as the screen says
+    clock.set(datetime(2026, 3, 3, 0, 10, tzinfo=zone))  # confirmed after midnight
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Scheduled ✅")
+    [lesson] = await rows(session, Lesson)
+    assert lesson.starts_at == datetime(2026, 3, 3, 10, 0, tzinfo=zone)
+
+    # Moving a later one, late in the evening again: the day shown is the day it moves to.
+    later = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=datetime(2026, 3, 10, 9, 0, tzinfo=zone), minutes=60, venue="Garden",
+        capacity=5, buttons=OUTBOX_KEYBOARDS.courses)
+    clock.set(datetime(2026, 3, 3, 23, 55, tzinfo=zone))
+    await staff.forge(LessonCb(action=LessonAction.MOVE, id=later.id or 0).pack())
+    await staff.press("Tomorrow")
+    await staff.press(label_starting(staff, "11:00"))
+    assert "Wed" in staff.last
+    clock.set(datetime(2026, 3, 4, 0, 5, tzinfo=zone))
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Moved ✅")
+    await session.refresh(later)
+    assert later.starts_at == datetime(2026, 3, 4, 11, 0, tzinfo=zone)
+
+
+async def test_the_move_picker_offers_as_far_ahead_as_the_service_allows(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                       Role.STAFF)
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=2), minutes=60, venue="Garden", capacity=5,
+        buttons=OUTBOX_KEYBOARDS.courses)
+    await staff.send("/menu")
+    await staff.forge(LessonCb(action=LessonAction.MOVE, id=lesson.id or 0).pack())
+    assert "1/13" in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    for _page in range(12):
+        await staff.press("▶")
+    far = date(2026, 3, 2) + timedelta(days=course_sessions.SCHEDULE_AHEAD.days - 1)
+    labels = staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert "13/13" in labels and f"{far:%a} {far.day} {far:%b}" in labels  # Fri 28 Aug
+    await staff.press(f"{far:%a} {far.day} {far:%b}")
+    await staff.press("8:30 pm")  # the last time of the last day: still allowed
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Moved ✅")
+    await session.refresh(lesson)
+    assert lesson.starts_at == datetime(far.year, far.month, far.day, 20, 30,
+                                        tzinfo=ZoneInfo("Asia/Shanghai"))

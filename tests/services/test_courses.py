@@ -593,3 +593,104 @@ async def test_200_people_tapping_enrol_at_once_fill_exactly_10_seats(
     async with sessionmaker() as session:
         held = await course_sessions.counts_of(session, session_ids=[lesson.id or 0])
         assert held[lesson.id or 0] == (10, 190, 0)
+
+
+# --- What a session's screen may offer ------------------------------------------------
+
+
+async def seen(world: World, user: User, lesson: Lesson,
+               access: Access | None = None) -> course_sessions.LessonView:
+    return await course_sessions.view(world.session, access=access or world.access(user),
+                                      user=user, clock=world.clock, lesson_id=lesson.id or 0)
+
+
+async def test_view_can_enrol_while_a_seat_is_free_waiting_people_included(
+    world: World, session: AsyncSession, clock: ManualClock
+) -> None:
+    lesson = await world.lesson(capacity=1, hours=1.5)
+    a, b = world.residents[:2]
+    assert (await seen(world, a, lesson)).can_enrol
+    await world.enrol(a, lesson)
+    assert not (await seen(world, a, lesson)).can_enrol  # holds the seat
+    await world.enrol(b, lesson)
+    assert not (await seen(world, b, lesson)).can_enrol  # full
+    await course_sessions.leave(session, user=a, clock=clock, session_id=lesson.id or 0,
+                                buttons=buttons)  # too late for an offer: the seat is open
+    assert (await seen(world, b, lesson)).can_enrol
+    assert (await world.enrol(b, lesson)).status == EnrolmentStatus.ENROLLED  # as the view said
+    clock.advance(hours=2)
+    assert not (await seen(world, a, lesson)).can_enrol  # started
+
+
+async def test_view_can_wait_only_when_full_and_not_in_line(
+    world: World, session: AsyncSession, clock: ManualClock
+) -> None:
+    lesson = await world.lesson(capacity=1)
+    a, b = world.residents[:2]
+    assert not (await seen(world, b, lesson)).can_wait  # a seat is free
+    await world.enrol(a, lesson)
+    assert (await seen(world, b, lesson)).can_wait
+    assert not (await seen(world, a, lesson)).can_wait
+    await world.enrol(b, lesson)
+    view = await seen(world, b, lesson)
+    assert not view.can_wait and view.position == 1
+
+
+async def test_view_can_leave_with_a_place_until_the_start(
+    world: World, session: AsyncSession, clock: ManualClock
+) -> None:
+    lesson = await world.lesson(capacity=1)
+    a, b, c = world.residents[:3]
+    await world.enrol(a, lesson)
+    await world.enrol(b, lesson)
+    assert (await seen(world, a, lesson)).can_leave
+    assert (await seen(world, b, lesson)).can_leave  # waiting
+    assert not (await seen(world, c, lesson)).can_leave
+    clock.advance(hours=49)
+    assert not (await seen(world, a, lesson)).can_leave
+
+
+async def test_view_can_accept_a_kept_seat(
+    world: World, session: AsyncSession, clock: ManualClock
+) -> None:
+    lesson = await world.lesson(capacity=1)
+    a, b = world.residents[:2]
+    await world.enrol(a, lesson)
+    await world.enrol(b, lesson)
+    assert not (await seen(world, b, lesson)).can_accept
+    await course_sessions.leave(session, user=a, clock=clock, session_id=lesson.id or 0,
+                                buttons=buttons)
+    view = await seen(world, b, lesson)
+    assert view.can_accept and not view.can_enrol and view.can_calendar
+    assert not (await seen(world, a, lesson)).can_accept
+
+
+async def test_view_can_run_show_the_code_move_and_cancel_for_teacher_and_staff(
+    world: World, session: AsyncSession, clock: ManualClock
+) -> None:
+    lesson = await world.lesson()
+    resident = world.residents[0]
+    for user, access in ((world.teacher_user, world.teacher), (world.staff_user, world.staff)):
+        view = await seen(world, user, lesson, access)
+        assert view.can_run and view.can_show_code and view.can_move and view.can_cancel
+    view = await seen(world, resident, lesson)
+    assert not (view.can_run or view.can_show_code or view.can_move or view.can_cancel)
+    clock.advance(hours=49)  # started: it can no longer move or be called off
+    view = await seen(world, world.teacher_user, lesson, world.teacher)
+    assert view.can_run and view.can_show_code and not (view.can_move or view.can_cancel)
+    later = await world.lesson()
+    await course_sessions.cancel_session(session, access=world.staff, clock=clock,
+                                         session_id=later.id or 0)
+    view = await seen(world, world.staff_user, later, world.staff)
+    assert view.can_run and not (view.can_show_code or view.can_move or view.can_cancel)
+
+
+async def test_view_of_another_communitys_session_is_refused(
+    world: World, session: AsyncSession, clock: ManualClock
+) -> None:
+    foreign = await world.lesson(community=world.other)
+    with pytest.raises(NotFound):
+        await seen(world, world.residents[0], foreign)
+    with pytest.raises(NotFound):
+        await course_sessions.view(session, access=world.access(world.residents[0]),
+                                   user=world.residents[0], clock=clock, lesson_id=999_999)

@@ -15,6 +15,7 @@ from models.communities import Community
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, User
 from models.volunteers import ClaimStatus, HoursEntry, Shift, ShiftClaim, Skill, Slot, Volunteer
+from scheduler.outbox import say
 from services import privacy
 from services import volunteer_hours as hours
 from services import volunteers as vol
@@ -83,7 +84,11 @@ async def test_a_task_pings_only_volunteers_whose_skills_and_times_match(
     pings = await outbox_rows(session, kind=OutboxKind.PING)
     assert sorted(p.user_id for p in pings) == sorted([match.id, any_time.id])
     ping = pings[0]
-    assert ping.params["shifts"].splitlines()[0] == "1. 2026-03-03 18:00–20:00"
+    # said when sent, in the recipient's language and the community's time
+    assert say(ping.params["shifts"], locale="en", now=None).splitlines()[0] == \
+        "1. Tue 3 Mar, 6:00 pm–8:00 pm"
+    assert say(ping.params["shifts"], locale="zh", now=TUE_18).splitlines()[0] == \
+        "1. 今天下午6:00–下午8:00"
     buttons = [b["callback_data"] for row in ping.keyboard["inline_keyboard"] for b in row]
     assert buttons == [f"vs:c:{s.id}:" for s in shifts]
 
