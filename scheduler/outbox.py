@@ -33,7 +33,9 @@ How it sends:
 - When the database blinks, outcomes of sends already made stay in memory (at
   most the rows this sender holds) and are written when it is back, with
   backoff; meanwhile nothing new is claimed, and a row whose outcome waits is
-  never sent again (its lease is renewed with the others').
+  never sent again (its lease is renewed with the others'). A held row whose
+  lease ran out during the outage comes back in the next claim: it is
+  already queued here, and is not queued twice.
 - `stop()` lets the requests in flight finish and gives every other held row
   back as pending.
 
@@ -523,6 +525,8 @@ class OutboxSender:
         for row in claim.rows:
             if row.id in self._unsettled:  # sent already: its outcome is being written
                 continue
+            if row.id in self._held:  # ours already: its lease ran out while the database
+                continue  # was away (queued twice, it went out twice)
             self._blocked_users.discard(row.user_id)  # the claim saw them unblocked
             waiting = self._per_chat[row.chat_id] * self.limits.interval(row.chat_id)
             if waiting > self.limits.horizon:
