@@ -19,6 +19,7 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
+from bot.labels import status_text
 from models.courses import OrderStatus
 from services import concerns, courses, polls
 from services import volunteer_hours as hours
@@ -159,6 +160,36 @@ def check_in_closed(error: vol.CheckInClosed) -> str:
     }.get(error.reason, _("Not possible now."))
 
 
+# --- Residents' voices -----------------------------------------------------------------
+
+INVALID.update({
+    ("description", "empty"): N_("Please write a few words about it."),
+    ("answer", "empty"): N_("Please write a few words."),
+    ("decline_reason", "empty"): N_("Please write a few words."),
+    ("other", "empty"): N_("Please write a few words."),
+    ("poll_title", "too_long"): N_("Please write a short title (at most 200 characters)."),
+    ("poll_title", "empty"): N_("Please write a short title (at most 200 characters)."),
+    ("poll_question", "too_long"): N_("Please write the question (at most 300 characters)."),
+    ("poll_question", "empty"): N_("Please write the question (at most 300 characters)."),
+    ("options", "too_few"): N_("Please give at least 2 choices, one per line."),
+    ("options", "too_many"): N_("At most {limit} choices, please."),
+    ("options", "too_long"): N_("Each choice can be at most 60 characters."),
+    ("options", "repeated"): N_("Each choice only once, please."),
+})
+
+
+def report_moved_on(error: concerns.ReportClosed) -> str:
+    """To the author: their report is past the step they pressed."""
+    return _("This report has moved on ({status}), so that is no longer possible.").format(
+        status=status_text(error.status))
+
+
+def report_step_closed(error: concerns.StepClosed) -> str:
+    """To staff: someone (or the resident) already moved the report on."""
+    return _("This report is already {status}; that step is no longer possible.").format(
+        status=status_text(error.status))
+
+
 # --- The table ------------------------------------------------------------------------
 
 Reply = Callable[[Any], str]
@@ -203,12 +234,13 @@ REPLIES: dict[type[DomainError], Reply] = {
     vol.ReasonNeeded: lambda error: _("The shift starts soon: please say in a few words why you "
                                       "can't come, so staff can find someone."),
     # residents' voices
-    concerns.ReportClosed: lambda error: _("This report has moved on, so that is no longer "
-                                           "possible."),
+    concerns.ReportClosed: report_moved_on,
+    concerns.StepClosed: report_step_closed,
     concerns.NoCommunity: lambda error: _("Please choose your community first: ⚙️ Settings → "
                                           "🏠 My community."),
     polls.PollClosed: lambda error: _("This poll has closed. Thank you for your interest!"),
     polls.NotInAudience: lambda error: _("This poll is not for you."),
+    polls.AlreadyClosed: lambda error: _("This poll has already closed."),
 }
 
 

@@ -10,6 +10,7 @@ resident's name: handlers decide what staff may see.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from models.communities import Grid
-from models.db import begin_write
+from models.db import write
 from models.outbox import OutboxKind
 from models.users import User
 from models.voices import (
@@ -33,9 +34,9 @@ from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours, refusing
+from services.errors import DomainError, InvalidInput, NotFound, NotYours
 from services.outbox import N_, Notify
-from services.text import clean_text
+from services.text import clean_text, cut
 
 # Keyboards for the outbox are built by the bot (services never import aiogram):
 # `rate(report_id)` gives the 1–5 buttons, `open(report_id)` staff's "open it" button.
@@ -74,6 +75,11 @@ class ReportClosed(DomainError):
         self.status = status
 
 
+class StepClosed(ReportClosed):
+    """Staff pressed a step the report has moved past (another staff member, or the
+    resident withdrawing, was first)."""
+
+
 class NoCommunity(DomainError):
     """The resident has not chosen a community yet."""
 
@@ -86,9 +92,79 @@ class Buttons(Protocol):
     def open(self, report_id: int) -> Keyboard: ...
 
 
+# --- What a screen may offer, decided beside the rules that check each press -------------
+
+WITHDRAWABLE = ReportStatus.RECEIVED   # the author may take it back while nobody started
+RATEABLE = ReportStatus.RESOLVED       # the author may say how satisfied they are
+
+
+def answerable(report: Report) -> bool:
+    """Staff may write (or rewrite) the public answer of anything but a withdrawn report."""
+    return report.status != ReportStatus.WITHDRAWN
+
+
+def may_move(report: Report, status: ReportStatus) -> bool:
+    """Whether staff may move the report to `status` from where it is."""
+    return status in NEXT.get(report.status, ())
+
+
+@dataclass(frozen=True)
+class OwnView:
+    """The author's view of their report."""
+
+    report: Report
+    can_withdraw: bool
+    can_rate: bool
+
+
+def own_view(report: Report) -> OwnView:
+    return OwnView(report=report, can_withdraw=report.status == WITHDRAWABLE,
+                   can_rate=report.status == RATEABLE)
+
+
+@dataclass(frozen=True)
+class IdeaView:
+    """A resident's view of an idea of their community (never who wrote it)."""
+
+    idea: Report
+    is_own: bool
+    can_back: bool
+    can_unback: bool
+
+
+async def idea_view(session: AsyncSession, *, user: User, idea: Report) -> IdeaView:
+    if idea.author_id == user.id:
+        return IdeaView(idea=idea, is_own=True, can_back=False, can_unback=False)
+    backing = idea.status in OPEN
+    backed = backing and await has_backed(session, user_id=user.id or 0,
+                                          report_id=idea.id or 0)
+    return IdeaView(idea=idea, is_own=False, can_back=backing and not backed,
+                    can_unback=backed)
+
+
+@dataclass(frozen=True)
+class StaffView:
+    """What staff may do with a report now."""
+
+    report: Report
+    can_assign: bool
+    can_take: bool       # 🔧 being worked on
+    can_resolve: bool
+    can_decline: bool
+    can_answer: bool
+
+
+def staff_view(report: Report) -> StaffView:
+    return StaffView(report=report, can_assign=report.status in OPEN,
+                     can_take=may_move(report, ReportStatus.IN_PROGRESS),
+                     can_resolve=may_move(report, ReportStatus.RESOLVED),
+                     can_decline=may_move(report, ReportStatus.DECLINED),
+                     can_answer=answerable(report))
+
+
 def summary(report: Report, limit: int = 60) -> str:
-    text = " ".join(report.description.split())
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    """The description on one line, cut to `limit` UTF-16 units (as Telegram counts)."""
+    return cut(" ".join(report.description.split()), limit)
 
 
 def check_description(text: str) -> str:
@@ -111,28 +187,27 @@ async def create_report(
     category = ReportCategory(category)
     if user.community_id is None or user.id is None:
         raise NoCommunity("choose a community first")
-    await begin_write(session)
-    if grid_id is not None:
-        grid = await session.get(Grid, grid_id)
-        if grid is None or grid.community_id != user.community_id:
-            await session.commit()
-            raise InvalidInput("grid", "other_community")
-    now = clock.now()
-    report = Report(community_id=user.community_id, grid_id=grid_id, author_id=user.id,
-                    category=category, description=text, photo_file_id=photo_file_id,
-                    latitude=latitude, longitude=longitude, created_at=now, updated_at=now)
-    session.add(report)
-    await session.flush()
-    assert report.id is not None
-    staff = [uid for uid in await staff_of(session, community_id=user.community_id)
-             if uid != user.id]
-    await outbox.queue_many(session, clock=clock, notify=notify, rows=(
-        outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=NEW_REPORT_KEY,
-                        params={"id": report.id, "summary": summary(report)},
-                        keyboard=buttons.open(report.id) if buttons else None,
-                        dedupe_key=f"report:{report.id}:new:{uid}", about=user.id)
-        for uid in staff))
-    await session.commit()
+    community_id = user.community_id
+    async with write(session):
+        if grid_id is not None:
+            grid = await session.get(Grid, grid_id)
+            if grid is None or grid.community_id != community_id:
+                raise InvalidInput("grid", "other_community")
+        now = clock.now()
+        report = Report(community_id=community_id, grid_id=grid_id, author_id=user.id,
+                        category=category, description=text, photo_file_id=photo_file_id,
+                        latitude=latitude, longitude=longitude, created_at=now, updated_at=now)
+        session.add(report)
+        await session.flush()
+        assert report.id is not None
+        staff = [uid for uid in await staff_of(session, community_id=community_id)
+                 if uid != user.id]
+        await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+            outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=NEW_REPORT_KEY,
+                            params={"id": report.id, "summary": summary(report)},
+                            keyboard=buttons.open(report.id) if buttons else None,
+                            dedupe_key=f"report:{report.id}:new:{uid}", about=user.id)
+            for uid in staff))
     return report
 
 
@@ -148,27 +223,24 @@ async def _lock(session: AsyncSession, report_id: int) -> Report:
 
 async def _own_report(session: AsyncSession, *, user_id: int, report_id: int,
                       status: ReportStatus) -> Report:
-    """The author's report in `status`, locked in a write transaction; on a refusal
-    the transaction is ended before the error goes up."""
-    await begin_write(session)
-    async with refusing(session):
-        report = await _lock(session, report_id)
-        if report.author_id != user_id:
-            raise NotYours("not the author")
-        if report.status != status:
-            raise ReportClosed(report.status)
+    """The author's report in `status`, locked (call it inside `write`)."""
+    report = await _lock(session, report_id)
+    if report.author_id != user_id:
+        raise NotYours("not the author")
+    if report.status != status:
+        raise ReportClosed(report.status)
     return report
 
 
 async def withdraw(session: AsyncSession, *, clock: Clock, user_id: int,
                    report_id: int) -> Report:
     """The author takes back a report nobody has started on."""
-    report = await _own_report(session, user_id=user_id, report_id=report_id,
-                               status=ReportStatus.RECEIVED)
-    report.status = ReportStatus.WITHDRAWN
-    report.updated_at = report.closed_at = clock.now()
-    session.add(report)
-    await session.commit()
+    async with write(session):
+        report = await _own_report(session, user_id=user_id, report_id=report_id,
+                                   status=WITHDRAWABLE)
+        report.status = ReportStatus.WITHDRAWN
+        report.updated_at = report.closed_at = clock.now()
+        session.add(report)
     return report
 
 
@@ -177,21 +249,21 @@ async def rate(session: AsyncSession, *, clock: Clock, user_id: int, report_id: 
     """The author says how satisfied they are with a resolved report (1–5)."""
     if not 1 <= stars <= 5:
         raise InvalidInput("stars", "range")
-    report = await _own_report(session, user_id=user_id, report_id=report_id,
-                               status=ReportStatus.RESOLVED)
-    report.rating = stars
-    report.updated_at = clock.now()
-    session.add(report)
-    await session.commit()
+    async with write(session):
+        report = await _own_report(session, user_id=user_id, report_id=report_id,
+                                   status=RATEABLE)
+        report.rating = stars
+        report.updated_at = clock.now()
+        session.add(report)
     return report
 
 
 async def _idea_for_backing(session: AsyncSession, user: User, report_id: int) -> Report:
     report = await _lock(session, report_id)
     if report.category != ReportCategory.IDEA or report.community_id != user.community_id:
-        raise NotAllowed("not an idea of the user's community")
+        raise NotYours("not an idea of the user's community")
     if report.author_id == user.id:
-        raise NotAllowed("own idea")
+        raise NotYours("own idea")
     if report.status not in OPEN:
         raise ReportClosed(report.status)
     return report
@@ -201,20 +273,19 @@ async def back(session: AsyncSession, *, clock: Clock, user: User, report_id: in
                on: bool = True) -> Report:
     """A neighbour backs an idea ("me too"), or takes their backing back; idempotent."""
     assert user.id is not None
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         report = await _idea_for_backing(session, user, report_id)
-    existing = (await session.execute(select(ReportBacking).where(
-        col(ReportBacking.report_id) == report_id,
-        col(ReportBacking.user_id) == user.id))).scalar_one_or_none()
-    if on and existing is None:
-        session.add(ReportBacking(report_id=report_id, user_id=user.id, created_at=clock.now()))
-        report.backers += 1
-    elif not on and existing is not None:
-        await session.delete(existing)
-        report.backers = max(0, report.backers - 1)
-    session.add(report)
-    await session.commit()
+        existing = (await session.execute(select(ReportBacking).where(
+            col(ReportBacking.report_id) == report_id,
+            col(ReportBacking.user_id) == user.id))).scalar_one_or_none()
+        if on and existing is None:
+            session.add(ReportBacking(report_id=report_id, user_id=user.id,
+                                      created_at=clock.now()))
+            report.backers += 1
+        elif not on and existing is not None:
+            await session.delete(existing)
+            report.backers = max(0, report.backers - 1)
+        session.add(report)
     return report
 
 
@@ -258,7 +329,7 @@ async def get_idea(session: AsyncSession, *, user: User, report_id: int) -> Repo
     if report is None:
         raise NotFound(f"report {report_id}")
     if report.category != ReportCategory.IDEA or report.community_id != user.community_id:
-        raise NotAllowed("not an idea of the user's community")
+        raise NotYours("not an idea of the user's community")
     return report
 
 
@@ -307,25 +378,25 @@ async def assign(
     buttons: Buttons | None = None, notify: Notify | None = None,
 ) -> Report:
     """Give a report to a staff member of its community (who is told, unless it is oneself)."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
         if report.status not in OPEN:
-            raise ReportClosed(report.status)
+            raise StepClosed(report.status)
         if assignee_id not in await staff_of(session, community_id=report.community_id):
             raise InvalidInput("assignee", "not_staff")
-    report.assignee_id = assignee_id
-    report.updated_at = clock.now()
-    session.add(report)
-    if assignee_id != access.user_id:
-        await outbox.queue(session, clock=clock, user_id=assignee_id, kind=OutboxKind.STATUS,
-                           key=ASSIGNED_KEY, params={"id": report_id, "summary": summary(report)},
-                           keyboard=buttons.open(report_id) if buttons else None,
-                           about=report.author_id, notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="report.assign",
-                 community_id=report.community_id, report_id=report_id, assignee_id=assignee_id)
-    await session.commit()
+        report.assignee_id = assignee_id
+        report.updated_at = clock.now()
+        session.add(report)
+        if assignee_id != access.user_id:
+            await outbox.queue(session, clock=clock, user_id=assignee_id,
+                               kind=OutboxKind.STATUS, key=ASSIGNED_KEY,
+                               params={"id": report_id, "summary": summary(report)},
+                               keyboard=buttons.open(report_id) if buttons else None,
+                               about=report.author_id, notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="report.assign",
+                     community_id=report.community_id, report_id=report_id,
+                     assignee_id=assignee_id)
     return report
 
 
@@ -338,38 +409,36 @@ async def set_status(
     carry the public answer (and asks the author to rate)."""
     status = ReportStatus(status)
     if status == ReportStatus.DECLINED:
-        text = check_answer(text or "", "reason")
+        text = check_answer(text or "", "decline_reason")
     elif text is not None:
         text = check_answer(text)
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
-        if status not in NEXT.get(report.status, ()):
-            raise ReportClosed(report.status)
-    previous = report.status
-    now = clock.now()
-    report.status = status
-    report.updated_at = now
-    if status == ReportStatus.DECLINED:
-        report.decline_reason = text
-    elif text:
-        report.answer = text
-    if status in FINAL:
-        report.closed_at = now
-    if report.assignee_id is None:
-        report.assignee_id = access.user_id  # whoever moved it is handling it
-    session.add(report)
-    params: dict[str, Any] = {"id": report_id, "summary": summary(report),
-                              "answer": report.answer or "", "reason": text or ""}
-    keyboard = buttons.rate(report_id) if buttons and status == ReportStatus.RESOLVED else None
-    await outbox.queue(session, clock=clock, user_id=report.author_id, kind=OutboxKind.STATUS,
-                       key=STATUS_KEYS[status], params=params, keyboard=keyboard,
-                       dedupe_key=f"report:{report_id}:{status}", notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="report.status",
-                 community_id=report.community_id, report_id=report_id,
-                 previous=str(previous), status=str(status))
-    await session.commit()
+        if not may_move(report, status):
+            raise StepClosed(report.status)
+        previous = report.status
+        now = clock.now()
+        report.status = status
+        report.updated_at = now
+        if status == ReportStatus.DECLINED:
+            report.decline_reason = text
+        elif text:
+            report.answer = text
+        if status in FINAL:
+            report.closed_at = now
+        if report.assignee_id is None:
+            report.assignee_id = access.user_id  # whoever moved it is handling it
+        session.add(report)
+        params: dict[str, Any] = {"id": report_id, "summary": summary(report),
+                                  "answer": report.answer or "", "reason": text or ""}
+        keyboard = buttons.rate(report_id) if buttons and status == ReportStatus.RESOLVED else None
+        await outbox.queue(session, clock=clock, user_id=report.author_id, kind=OutboxKind.STATUS,
+                           key=STATUS_KEYS[status], params=params, keyboard=keyboard,
+                           dedupe_key=f"report:{report_id}:{status}", notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="report.status",
+                     community_id=report.community_id, report_id=report_id,
+                     previous=str(previous), status=str(status))
     return report
 
 
@@ -379,21 +448,20 @@ async def answer(
 ) -> Report:
     """Write (or rewrite) the public answer; the author gets it."""
     text = check_answer(text)
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         report = await _lock(session, report_id)
         access.require_manage(report.community_id)
-        if report.status == ReportStatus.WITHDRAWN:
-            raise ReportClosed(report.status)
-    report.answer = text
-    report.updated_at = clock.now()
-    session.add(report)
-    await outbox.queue(session, clock=clock, user_id=report.author_id, kind=OutboxKind.STATUS,
-                       key=ANSWER_KEY, params={"id": report_id, "summary": summary(report),
-                                               "answer": text}, notify=notify)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="report.answer",
-                 community_id=report.community_id, report_id=report_id)
-    await session.commit()
+        if not answerable(report):
+            raise StepClosed(report.status)
+        report.answer = text
+        report.updated_at = clock.now()
+        session.add(report)
+        await outbox.queue(session, clock=clock, user_id=report.author_id,
+                           kind=OutboxKind.STATUS, key=ANSWER_KEY,
+                           params={"id": report_id, "summary": summary(report), "answer": text},
+                           notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="report.answer",
+                     community_id=report.community_id, report_id=report_id)
     return report
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from models.communities import Community, Grid
-from models.db import begin_write
+from models.db import begin_write, write
 from models.outbox import MediaKind, OutboxKind
 from models.polls import (
     OPTION_MAX,
@@ -56,6 +56,7 @@ class Buttons(Protocol):
         """🗳 Answer."""
         ...
 MIN_OPEN = timedelta(minutes=10)
+OPEN_DAYS_MAX = 60  # a poll closes at most this many days after it is published
 
 
 
@@ -72,6 +73,10 @@ class PollClosed(DomainError):
     """The poll no longer takes answers."""
 
 
+class AlreadyClosed(PollClosed):
+    """Staff asked to close a poll that is already closed."""
+
+
 class NotInAudience(NotAllowed):
     """The poll was not put to this person."""
 
@@ -85,11 +90,11 @@ class QuestionDraft:
 
 
 def check_title(text: str) -> str:
-    return clean_text(text, field="title", limit=TITLE_MAX)
+    return clean_text(text, field="poll_title", limit=TITLE_MAX)
 
 
 def check_question(text: str) -> str:
-    return clean_text(text, field="question", limit=QUESTION_MAX, multiline=True)
+    return clean_text(text, field="poll_question", limit=QUESTION_MAX, multiline=True)
 
 
 def parse_options(text: str) -> list[str]:
@@ -99,7 +104,7 @@ def parse_options(text: str) -> list[str]:
     if len(options) < 2:
         raise InvalidInput("options", "too_few")
     if len(options) > OPTIONS_MAX:
-        raise InvalidInput("options", "too_many")
+        raise InvalidInput("options", "too_many", limit=OPTIONS_MAX)
     if any(utf16_len(o) > OPTION_MAX for o in options):
         raise InvalidInput("options", "too_long", limit=OPTION_MAX)
     if len(set(options)) != len(options):
@@ -109,6 +114,67 @@ def parse_options(text: str) -> list[str]:
 
 def is_open(poll: Poll, now: datetime) -> bool:
     return poll.closed_at is None and poll.closes_at > now
+
+
+# --- What a screen may offer, decided beside the rules that check each press -------------
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """One question as its answerer sees it, with what they chose so far."""
+
+    poll: Poll
+    question: PollQuestion
+    position: int
+    total: int
+    chosen: frozenset[int]
+    other_text: str | None
+    can_write_other: bool   # ✍️ Something else
+    can_go_back: bool       # ◀ Back
+    can_go_on: bool         # Next ▶ / ✅ Finish: a multiple choice, or one already answered
+    is_last: bool
+
+
+async def question_view(session: AsyncSession, *, poll: Poll, user_id: int,
+                        position: int) -> QuestionView | None:
+    """Question `position` of a poll for this person; None past the last (finished)."""
+    assert poll.id is not None
+    questions = await questions_of(session, poll_id=poll.id)
+    if not 0 <= position < len(questions):
+        return None
+    question = questions[position]
+    mine = (await answers_of(session, poll_id=poll.id, user_id=user_id)).get(question.id or 0)
+    return QuestionView(
+        poll=poll, question=question, position=position, total=len(questions),
+        chosen=frozenset(mine.choices if mine else ()),
+        other_text=mine.other_text if mine else None,
+        can_write_other=question.allow_other, can_go_back=position > 0,
+        can_go_on=question.multiple or mine is not None,
+        is_last=position == len(questions) - 1)
+
+
+@dataclass(frozen=True)
+class StaffPollView:
+    """What staff see of a poll and may do with it now."""
+
+    poll: Poll
+    results: Results
+    is_open: bool
+    can_close: bool
+    can_export: bool
+    shows_results: bool
+
+
+async def staff_view(session: AsyncSession, *, access: Access, clock: Clock,
+                     poll_id: int) -> StaffPollView:
+    """A poll for the staff who manage its community (else NotAllowed)."""
+    poll = await get_for_staff(session, access=access, poll_id=poll_id)
+    found = await results(session, poll=poll)
+    still_open = is_open(poll, clock.now())
+    # Results and the answers file are for staff at any time, open or closed; only an
+    # open poll can be closed early.
+    return StaffPollView(poll=poll, results=found, is_open=still_open, can_close=still_open,
+                         can_export=True, shows_results=True)
 
 
 async def create_poll(
@@ -128,14 +194,26 @@ async def create_poll(
     now = clock.now()
     if closes_at < now + MIN_OPEN:
         raise InvalidInput("closes_at", "past")
-    await begin_write(session)
+    if closes_at > now + timedelta(days=OPEN_DAYS_MAX + 1):
+        raise InvalidInput("closes_at", "too_far", limit=OPEN_DAYS_MAX)
+    async with write(session):
+        return await _create_poll(
+            session, access=access, clock=clock, community_id=community_id, title=title,
+            questions=questions, audience=audience, closes_at=closes_at,
+            send_results=send_results, buttons=buttons, notify=notify)
+
+
+async def _create_poll(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int, title: str,
+    questions: Sequence[QuestionDraft], audience: Audience, closes_at: datetime,
+    send_results: bool, buttons: Buttons | None, notify: Notify | None,
+) -> Poll:
+    now = clock.now()
     community = await session.get(Community, community_id)
     if community is None:
-        await session.commit()
         raise NotFound(f"community {community_id}")
     recipients = list((await session.execute(audience_query(community_id, audience))).scalars())
     if not recipients:
-        await session.commit()
         raise InvalidInput("audience", "empty")
     poll = Poll(community_id=community_id, title=title, audience=audience.to_json(),
                 created_by=access.user_id, send_results=send_results, closes_at=closes_at,
@@ -159,7 +237,6 @@ async def create_poll(
     audit.record(session, clock=clock, actor_id=access.user_id, action="poll.create",
                  community_id=community_id, poll_id=poll.id, audience=audience.to_json(),
                  recipients=len(recipients), closes_at=closes_at.isoformat())
-    await session.commit()
     return poll
 
 
@@ -220,11 +297,7 @@ async def answer(
     """Record a choice (single: replaces; multiple: toggles) or the "other" text."""
     assert user.id is not None
     if other_text is not None:
-        other_text = other_text.strip()
-        if not other_text:
-            raise InvalidInput("other", "empty")
-        if len(other_text) > OTHER_MAX:
-            raise InvalidInput("other", "too_long")
+        other_text = clean_text(other_text, field="other", limit=OTHER_MAX, multiline=True)
     await begin_write(session)
     async with refusing(session):
         await poll_for_answering(session, clock=clock, user_id=user.id, poll_id=poll_id)
@@ -363,16 +436,14 @@ async def list_for_staff(session: AsyncSession, *, access: Access, community_id:
 async def close_now(session: AsyncSession, *, access: Access, clock: Clock,
                     poll_id: int) -> Poll:
     """Stop taking answers now; the closing sweep sends any results as for a timed close."""
-    await begin_write(session)
-    async with refusing(session):
+    async with write(session):
         poll = await get_for_staff(session, access=access, poll_id=poll_id)
         if not is_open(poll, clock.now()):
-            raise PollClosed(f"poll {poll_id}")
-    poll.closes_at = clock.now()
-    session.add(poll)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="poll.close_now",
-                 community_id=poll.community_id, poll_id=poll_id)
-    await session.commit()
+            raise AlreadyClosed(f"poll {poll_id}")
+        poll.closes_at = clock.now()
+        session.add(poll)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="poll.close_now",
+                     community_id=poll.community_id, poll_id=poll_id)
     return poll
 
 
@@ -421,10 +492,9 @@ async def export_xlsx(
         sheet.append(line)
     buffer = io.BytesIO()
     book.save(buffer)
-    await begin_write(session)
-    audit.record(session, clock=clock, actor_id=access.user_id, action="poll.export",
-                 community_id=poll.community_id, poll_id=poll_id)
-    await session.commit()
+    async with write(session):
+        audit.record(session, clock=clock, actor_id=access.user_id, action="poll.export",
+                     community_id=poll.community_id, poll_id=poll_id)
     return buffer.getvalue()
 
 
@@ -439,40 +509,46 @@ async def close_due(session: AsyncSession, *, clock: Clock, notify: Notify | Non
     await session.commit()
     closed: list[int] = []
     for poll_id in due:
-        await begin_write(session)
-        claimed = await session.execute(
-            update(Poll).where(col(Poll.id) == poll_id, col(Poll.closed_at).is_(None))
-            .values(closed_at=now).execution_options(synchronize_session=False))
-        if cast(CursorResult[Any], claimed).rowcount != 1:
-            await session.commit()
-            continue
-        poll = (await session.execute(select(Poll).where(col(Poll.id) == poll_id)
-                                      .execution_options(populate_existing=True))).scalar_one()
-        found = await results(session, poll=poll)
-        blob_id = await outbox.add_file(session, clock=clock, filename=f"poll-{poll_id}.png",
-                                        data=chart(found))
-        params = {"title": poll.title, "count": found.respondents}
-        rows: list[outbox.Outgoing] = []
-        audience: list[int] = []
-        if poll.send_results:
-            audience = list((await session.execute(audience_query(
-                poll.community_id, Audience.from_json(poll.audience)))).scalars())
-            rows += [outbox.Outgoing(
-                user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=RESULTS_KEY, params=params,
-                media=MediaKind.PHOTO, blob_id=blob_id, group=f"poll:{poll_id}",
-                dedupe_key=f"poll:{poll_id}:results:{uid}") for uid in audience]
-        if poll.created_by is not None and poll.created_by not in audience:
-            rows.append(outbox.Outgoing(
-                user_id=poll.created_by, kind=OutboxKind.STATUS, key=CLOSED_KEY, params=params,
-                media=MediaKind.PHOTO, blob_id=blob_id,
-                dedupe_key=f"poll:{poll_id}:closed:{poll.created_by}"))
-        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
-        audit.record(session, clock=clock, actor_id=None, action="poll.closed",
-                     community_id=poll.community_id, poll_id=poll_id,
-                     respondents=found.respondents, sent_to=len(audience))
-        await session.commit()
-        closed.append(poll_id)
+        async with write(session):
+            if await _close_one(session, clock=clock, poll_id=poll_id, now=now, notify=notify):
+                closed.append(poll_id)
     return closed
+
+
+async def _close_one(session: AsyncSession, *, clock: Clock, poll_id: int, now: datetime,
+                     notify: Notify | None) -> bool:
+    """Close one due poll and queue its chart (inside `write`); False when another run
+    closed it first."""
+    claimed = await session.execute(
+        update(Poll).where(col(Poll.id) == poll_id, col(Poll.closed_at).is_(None))
+        .values(closed_at=now).execution_options(synchronize_session=False))
+    if cast(CursorResult[Any], claimed).rowcount != 1:
+        return False
+    poll = (await session.execute(select(Poll).where(col(Poll.id) == poll_id)
+                                  .execution_options(populate_existing=True))).scalar_one()
+    found = await results(session, poll=poll)
+    blob_id = await outbox.add_file(session, clock=clock, filename=f"poll-{poll_id}.png",
+                                    data=chart(found))
+    params = {"title": poll.title, "count": found.respondents}
+    rows: list[outbox.Outgoing] = []
+    audience: list[int] = []
+    if poll.send_results:
+        audience = list((await session.execute(audience_query(
+            poll.community_id, Audience.from_json(poll.audience)))).scalars())
+        rows += [outbox.Outgoing(
+            user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=RESULTS_KEY, params=params,
+            media=MediaKind.PHOTO, blob_id=blob_id, group=f"poll:{poll_id}",
+            dedupe_key=f"poll:{poll_id}:results:{uid}") for uid in audience]
+    if poll.created_by is not None and poll.created_by not in audience:
+        rows.append(outbox.Outgoing(
+            user_id=poll.created_by, kind=OutboxKind.STATUS, key=CLOSED_KEY, params=params,
+            media=MediaKind.PHOTO, blob_id=blob_id,
+            dedupe_key=f"poll:{poll_id}:closed:{poll.created_by}"))
+    await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+    audit.record(session, clock=clock, actor_id=None, action="poll.closed",
+                 community_id=poll.community_id, poll_id=poll_id,
+                 respondents=found.respondents, sent_to=len(audience))
+    return True
 
 
 def tally(found: Results) -> list[dict[str, int]]:

@@ -1,5 +1,6 @@
 """Every inline button's data, typed, one module per feature (import from the feature's
-module; this package re-exports what existed before the split). Ids only, never names:
+module; this package re-exports what existed before the split; residents' voices are imported
+from bot.callback_data.voices only). Ids only, never names:
 Telegram allows 64 bytes, and tests/test_callback_data.py checks each class's longest.
 
 A button can be forged by any client, so handlers re-check everything a callback
@@ -50,22 +51,6 @@ from bot.callback_data.courses import (
     OrderAction,
     OrderCb,
 )
-from bot.callback_data.voices import (
-    PollAction,
-    PollCb,
-    PollDraftAction,
-    PollDraftCb,
-    PollStaffAction,
-    PollStaffCb,
-    ReportAction,
-    ReportCb,
-    ReportDraftAction,
-    ReportDraftCb,
-    TriageAction,
-    TriageCb,
-    VoiceAction,
-    VoiceCb,
-)
 from bot.callback_data.volunteers import (
     VolDraftAction,
     VolDraftCb,
@@ -112,24 +97,10 @@ __all__ = [
     "NotifyToggleCb",
     "OrderAction",
     "OrderCb",
-    "PollAction",
-    "PollCb",
-    "PollDraftAction",
-    "PollDraftCb",
-    "PollStaffAction",
-    "PollStaffCb",
     "PrivacyAction",
     "PrivacyCb",
-    "ReportAction",
-    "ReportCb",
-    "ReportDraftAction",
-    "ReportDraftCb",
     "SettingsAction",
     "SettingsCb",
-    "TriageAction",
-    "TriageCb",
-    "VoiceAction",
-    "VoiceCb",
     "VolDraftAction",
     "VolDraftCb",
     "VolMenuAction",

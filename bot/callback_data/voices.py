@@ -1,10 +1,18 @@
-"""💬 Residents' voices: concerns, ideas ("r…") and polls ("q…")."""
+"""💬 Residents' voices: concerns and ideas ("v…", "r…") and polls ("q…").
+
+One small class per purpose, each field named for the one thing it carries. A
+button can be forged, so every handler re-checks what its data claims.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
+
+from models.voices import ReportCategory, ReportStatus
+
+# --- The 💬 My voice screen and its lists -------------------------------------------------
 
 
 class VoiceAction(StrEnum):
@@ -14,81 +22,147 @@ class VoiceAction(StrEnum):
     MINE = "m"          # my reports
     IDEAS = "n"         # neighbours' ideas
     POLLS = "p"         # open polls for me
-    TRIAGE = "t"        # staff: open reports of community `id`
-    TRIAGE_IDEAS = "ti"  # staff: ideas of community `id`, most backed first
-    POLL_ADMIN = "q"    # staff: polls of community `id`
 
 
-class VoiceCb(CallbackData, prefix="rh"):
-    """The 💬 My voice screen and its lists."""
+class VoiceCb(CallbackData, prefix="vh"):
+    """A resident's entries on the 💬 My voice screen."""
 
     action: VoiceAction
-    id: int = 0
+
+
+class TriageListCb(CallbackData, prefix="vt"):
+    """Staff: the open reports of a community (or its ideas, most backed first)."""
+
+    community_id: int
+    ideas: bool = False
+
+
+class PollListCb(CallbackData, prefix="vq"):
+    """Staff: the latest polls of a community."""
+
+    community_id: int
+
+
+# --- A resident writing a report ------------------------------------------------------------
+
+
+class ReportCategoryCb(CallbackData, prefix="rc"):
+    """The report's category."""
+
+    category: ReportCategory
+
+
+class ReportGridCb(CallbackData, prefix="rg"):
+    """The part of the community it is in (0: the whole community)."""
+
+    grid_id: int
 
 
 class ReportDraftAction(StrEnum):
-    CATEGORY = "c"      # category `code`
     SKIP = "k"          # no photo
-    GRID = "g"          # grid `id` (0: the whole community)
     SEND = "s"
     DISCARD = "x"
 
 
 class ReportDraftCb(CallbackData, prefix="rd"):
-    """A resident writing a report."""
+    """The draft's own buttons, which carry nothing but what they do."""
 
     action: ReportDraftAction
-    id: int = 0
-    code: str = ""
 
 
-class ReportAction(StrEnum):
-    VIEW = "v"          # my report `id`
+# --- A resident's reports and neighbours' ideas -----------------------------------------------
+
+
+class OwnReportAction(StrEnum):
+    VIEW = "v"
     WITHDRAW = "w"
-    IDEA = "i"          # a neighbour's idea `id`
+
+
+class OwnReportCb(CallbackData, prefix="ro"):
+    """The author's buttons on their report."""
+
+    action: OwnReportAction
+    report_id: int
+
+
+class RateCb(CallbackData, prefix="rr"):
+    """1–5 stars for a resolved report (sent with the status update)."""
+
+    report_id: int
+    stars: int
+
+
+class IdeaAction(StrEnum):
+    VIEW = "v"
     BACK = "b"          # me too
     UNBACK = "u"
-    RATE = "r"          # `n` stars for resolved report `id`
 
 
-class ReportCb(CallbackData, prefix="rr"):
-    """A resident's buttons on one report or idea."""
+class IdeaCb(CallbackData, prefix="ri"):
+    """A neighbour's idea."""
 
-    action: ReportAction
-    id: int
-    n: int = 0
+    action: IdeaAction
+    report_id: int
+
+
+# --- Staff handling a report; each press re-checks they manage its community ------------------
 
 
 class TriageAction(StrEnum):
-    VIEW = "v"          # report `id`
+    VIEW = "v"
     ASSIGN = "a"        # choose whom to give it to
-    ASSIGN_TO = "at"    # give it to staff member `n` (user id)
-    STATUS = "s"        # move it to status `code`
     ANSWER = "w"        # write the public answer
 
 
 class TriageCb(CallbackData, prefix="rt"):
-    """Staff handling one report; each press re-checks they manage its community."""
+    """Staff's buttons on one report."""
 
     action: TriageAction
-    id: int
-    n: int = 0
-    code: str = ""
+    report_id: int
 
 
-class PollAction(StrEnum):
-    OPEN = "o"          # poll `id`, question `n` (o=1: in place of the question shown)
-    PICK = "p"          # option `o` of question `n`
-    OTHER = "w"         # write an "other" answer to question `n`
+class AssignCb(CallbackData, prefix="ra"):
+    """Give the report to this staff member."""
+
+    report_id: int
+    assignee_id: int
 
 
-class PollCb(CallbackData, prefix="qa"):
-    """Answering a poll."""
+class TriageStatusCb(CallbackData, prefix="rs"):
+    """Move the report on to `status`."""
 
-    action: PollAction
-    id: int
-    n: int = 0
-    o: int = 0
+    report_id: int
+    status: ReportStatus
+
+
+# --- Answering a poll -------------------------------------------------------------------------
+
+
+class PollOpenCb(CallbackData, prefix="qo"):
+    """Poll `poll_id` at question `position` (past the last: finished); `in_place` edits
+    the question shown (Back, Next) instead of sending a new message."""
+
+    poll_id: int
+    position: int = 0
+    in_place: bool = False
+
+
+class PollPickCb(CallbackData, prefix="qp"):
+    """Choice `option` of question `position`."""
+
+    poll_id: int
+    position: int
+    option: int
+
+
+class PollOtherCb(CallbackData, prefix="qw"):
+    """Write an "other" answer to question `position`."""
+
+    poll_id: int
+    position: int
+
+
+# --- Staff composing a poll (the closing day is bot.keyboards.dates.DayCb) ---------------------
 
 
 class PollDraftAction(StrEnum):
@@ -96,26 +170,41 @@ class PollDraftAction(StrEnum):
     OTHER = "o"         # toggle "other" with text on the last question
     MORE = "a"          # add another question
     DONE = "d"          # questions done: choose the audience
-    AUDIENCE = "au"     # audience kind `kind`
-    GRID = "g"          # toggle grid `id`
     GRIDS_DONE = "gd"
-    CLOSE = "cl"        # closes in `id` days
     SHARE = "sh"        # toggle sending the chart to everyone on closing
     PUBLISH = "p"
     DISCARD = "x"
 
 
 class PollDraftCb(CallbackData, prefix="qd"):
-    """Staff composing a poll."""
+    """The draft's own buttons, which carry nothing but what they do."""
 
     action: PollDraftAction
-    id: int = 0
-    kind: str = ""
+
+
+class PollAudienceCb(CallbackData, prefix="qa"):
+    """Who the poll is for: an audience kind of services.broadcasts."""
+
+    kind: str
+
+
+class PollGridCb(CallbackData, prefix="qg"):
+    """Tick a grid of the audience on or off."""
+
+    grid_id: int
+
+
+# --- Staff's buttons on polls; each press re-checks they manage the poll's community -----------
+
+
+class PollNewCb(CallbackData, prefix="qn"):
+    """➕ New poll in a community."""
+
+    community_id: int
 
 
 class PollStaffAction(StrEnum):
-    NEW = "n"           # new poll in community `id`
-    VIEW = "v"          # poll `id`
+    VIEW = "v"
     CHART = "c"
     GRIDS = "g"         # chart by grid
     EXCEL = "x"
@@ -123,7 +212,7 @@ class PollStaffAction(StrEnum):
 
 
 class PollStaffCb(CallbackData, prefix="qs"):
-    """Staff's buttons on polls; each press re-checks they manage the poll's community."""
+    """Staff's buttons on one poll."""
 
     action: PollStaffAction
-    id: int = 0
+    poll_id: int

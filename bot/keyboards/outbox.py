@@ -24,16 +24,12 @@ from bot.callback_data import (
     LessonCb,
     OrderAction,
     OrderCb,
-    PollAction,
-    PollCb,
-    ReportAction,
-    ReportCb,
-    TriageAction,
-    TriageCb,
     VolShiftAction,
     VolShiftCb,
 )
-from bot.callback_data.courses import RateCb
+from bot.callback_data.courses import RateCb as LessonRateCb
+from bot.callback_data.voices import PollOpenCb, TriageAction, TriageCb
+from bot.callback_data.voices import RateCb as ReportRateCb
 from bot.i18n import N_
 from services import concerns, courses, polls, volunteers
 
@@ -69,7 +65,7 @@ class CourseButtons:
                                 LessonCb(action=LessonAction.ENROL, id=lesson_id))])
 
     def rate(self, lesson_id: int) -> Keyboard:
-        return keyboard([button(f"{n}⭐", RateCb(lesson_id=lesson_id, stars=n))
+        return keyboard([button(f"{n}⭐", LessonRateCb(lesson_id=lesson_id, stars=n))
                          for n in range(1, 6)])
 
     def order(self, order_id: int) -> Keyboard:
@@ -98,19 +94,19 @@ class ReportButtons:
     """`services.concerns.Buttons`: rating an answered report, staff opening a new one."""
 
     def rate(self, report_id: int) -> Keyboard:
-        return keyboard([button(f"{n} ⭐", ReportCb(action=ReportAction.RATE, id=report_id, n=n))
+        return keyboard([button(f"{n} ⭐", ReportRateCb(report_id=report_id, stars=n))
                          for n in range(1, 6)])
 
     def open(self, report_id: int) -> Keyboard:
         return keyboard([button(N_("🗂 Open the report"),
-                                TriageCb(action=TriageAction.VIEW, id=report_id))])
+                                TriageCb(action=TriageAction.VIEW, report_id=report_id))])
 
 
 class PollButtons:
     """`services.polls.Buttons`: the invitation to answer a poll."""
 
     def invite(self, poll_id: int) -> Keyboard:
-        return keyboard([button(N_("🗳 Answer"), PollCb(action=PollAction.OPEN, id=poll_id))])
+        return keyboard([button(N_("🗳 Answer"), PollOpenCb(poll_id=poll_id))])
 
 
 @dataclass(frozen=True)

@@ -6,92 +6,129 @@ stateDiagram-v2
     List --> Poll: a poll
     Poll --> Poll: 📊 chart / 🏘 chart by grid / 📥 Excel / 🔒 close now
     List --> Title: ➕ New poll
+    Title --> Title: empty or too long (asked again)
     Title --> Question: title sent
     Question --> Options: question sent
+    Options --> Options: fewer than 2, too many, too long or repeated (asked again)
     Options --> Settings: choices, one per line
     Settings --> Settings: single ⇄ multiple / "something else" on ⇄ off
     Settings --> Question: ➕ Add a question
     Settings --> Audience: Next ▶
-    Audience --> Grids: choose grids
+    Audience --> Grids: 🏘 Choose grids
     Grids --> Grids: toggle a grid
-    Grids --> Closing: Done
+    Grids --> Closing: Done (at least one grid)
     Audience --> Closing: everyone / teachers / …
-    Closing --> Preview: in 1 day / 3 days / 1 week / 2 weeks
+    Closing --> Closing: ◀ ▶ another page of days
+    Closing --> Preview: a day (it closes that evening)
     Preview --> Preview: 📊 send the chart to everyone on closing on ⇄ off
     Preview --> [*]: ✅ Publish (invitations queued) / ✖ Discard
 ```
 
-Screens decide what is shown; `services.polls` re-checks the presser's
-community on every step that reads or changes a poll.
+The draft is a `PollDraft` in the FSM data (absolute closing moment), one handler
+per (state, button). The closing day comes from the shared picker
+(bot/keyboards/dates.py), as far ahead as `services.polls` allows. Screens show what
+`polls.staff_view` allows; the service re-checks the presser's community on every
+step that reads or changes a poll, and refusals are answered by the error router.
 """
 
 from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import (
-    BufferedInputFile,
-    CallbackQuery,
-    InlineKeyboardMarkup,
-    Message,
-)
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import (
+from bot.callback_data.voices import (
+    PollAudienceCb,
     PollDraftAction,
     PollDraftCb,
+    PollGridCb,
+    PollListCb,
+    PollNewCb,
     PollStaffAction,
     PollStaffCb,
-    VoiceAction,
-    VoiceCb,
 )
+from bot.fit import send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.dates import DayCb, DayPageCb, DayRange, day_keyboard, moment
 from bot.keyboards.grids import grid_picker
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
-from bot.replies import answer_out_of_date, not_allowed, out_of_date
+from bot.replies import answer_out_of_date
+from bot.screens import send, show
+from bot.when import say_moment
 from handlers.broadcasts import audience_label
+from handlers.voices.common import drop_buttons
 from handlers.voices.polls import closes_text
-from models.communities import Community
 from models.polls import OPTIONS_MAX, QUESTIONS_MAX
 from services import broadcasts, communities, polls
 from services.access import Access
 from services.broadcasts import Audience
 from services.clock import Clock
-from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.communities import zone_of
+from services.errors import NotAllowed, NotFound
+from services.outbox import Notify
+from services.text import cut
 
 router = Router(name=__name__)
-Notify = Callable[[], None]
-CLOSING_DAYS = (1, 3, 7, 14)
 CLOSING_HOUR = 20  # polls close in the evening, after people are home
-CAPTION_MAX = 1024
 
 
-class PollDraft(StatesGroup):
+class Compose(StatesGroup):
     title = State()
     question = State()
     options = State()
     settings = State()
     audience = State()
+    closing = State()
     preview = State()
 
 
-def refusal(error: DomainError) -> str:
-    if isinstance(error, NotAllowed):
-        return not_allowed()
-    if isinstance(error, polls.PollClosed):
-        return _("This poll has already closed.")
-    if isinstance(error, NotFound):
-        return out_of_date()
-    return _("That is not possible now.")
+@dataclass
+class PollDraft:
+    """The poll being composed, kept in the FSM data under "poll". `closes_at` is an
+    absolute moment: a day picked at 23:50 and confirmed after midnight is the day shown."""
+
+    community_id: int
+    title: str = ""
+    question: str = ""                     # the question whose choices are awaited
+    questions: list[polls.QuestionDraft] = field(default_factory=list)
+    grid_ids: list[int] = field(default_factory=list)
+    audience: dict[str, Any] | None = None  # Audience.to_json()
+    closes_at: datetime | None = None
+    share: bool = False
+
+    @classmethod
+    async def load(cls, state: FSMContext) -> PollDraft:
+        """The draft a step works on; a step reached without one is out of date."""
+        data = (await state.get_data()).get("poll")
+        if not data:
+            raise NotFound("no poll draft")
+        data = dict(data)
+        data["questions"] = [polls.QuestionDraft(**q) for q in data["questions"]]
+        if data["closes_at"]:
+            data["closes_at"] = datetime.fromisoformat(data["closes_at"])
+        return cls(**data)
+
+    async def save(self, state: FSMContext) -> None:
+        data = asdict(self)
+        data["closes_at"] = self.closes_at.isoformat() if self.closes_at else None
+        await state.update_data(poll=data)
+
+
+async def draft_for(state: FSMContext, access: Access) -> PollDraft:
+    """The draft, re-checking at each step that the presser may still run its community."""
+    draft = await PollDraft.load(state)
+    broadcasts.check_scope(access, draft.community_id)
+    return draft
 
 
 def other_label() -> str:
@@ -101,32 +138,25 @@ def other_label() -> str:
 # --- The list and one poll -------------------------------------------------------------------
 
 
-@router.callback_query(VoiceCb.filter(F.action == VoiceAction.POLL_ADMIN))
-async def on_list(callback: CallbackQuery, callback_data: VoiceCb, access: Access,
+@router.callback_query(PollListCb.filter())
+async def on_list(callback: CallbackQuery, callback_data: PollListCb, access: Access,
                   session: AsyncSession, clock: Clock) -> None:
     """The community's latest polls and ➕ New poll."""
-    if not isinstance(callback.message, Message):
-        await callback.answer()
-        return
-    try:
-        found = await polls.list_for_staff(session, access=access, community_id=callback_data.id)
-    except DomainError as error:
-        await callback.answer(refusal(error), show_alert=True)
-        return
+    found = await polls.list_for_staff(session, access=access,
+                                       community_id=callback_data.community_id)
     await callback.answer()
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("➕ New poll"), callback_data=PollStaffCb(
-        action=PollStaffAction.NEW, id=callback_data.id))
+    builder.button(text=_("➕ New poll"), callback_data=PollNewCb(
+        community_id=callback_data.community_id))
     for poll in found:
         mark = "🟢" if polls.is_open(poll, clock.now()) else "🔒"
-        builder.button(text=f"{mark} {poll.title[:50]}", callback_data=PollStaffCb(
-            action=PollStaffAction.VIEW, id=poll.id or 0))
+        builder.button(text=f"{mark} {cut(poll.title, 50)}", callback_data=PollStaffCb(
+            action=PollStaffAction.VIEW, poll_id=poll.id or 0))
     builder.adjust(1)
-    await callback.message.answer(_("📊 Polls (🟢 open, 🔒 closed):"),
-                                  reply_markup=builder.as_markup())
+    await send(callback, _("📊 Polls (🟢 open, 🔒 closed):"), reply_markup=builder.as_markup())
 
 
-def counts_text(found: polls.Results, limit: int = CAPTION_MAX) -> str:
+def counts_text(found: polls.Results) -> str:
     """The counts in words, beside the chart (and for screen readers)."""
     lines = [_("📊 “{title}”: {count} people answered.").format(
         title=html.escape(found.poll.title), count=found.respondents)]
@@ -136,196 +166,319 @@ def counts_text(found: polls.Results, limit: int = CAPTION_MAX) -> str:
             lines.append(f"  {html.escape(option)}: {count}")
         if result.question.allow_other:
             lines.append(f"  {other_label()}: {result.other}")
-    text = "\n".join(lines)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return "\n".join(lines)
 
 
-async def show_poll(message: Message, session: AsyncSession, poll_id: int, access: Access,
-                    clock: Clock) -> None:
-    poll = await polls.get_for_staff(session, access=access, poll_id=poll_id)
-    found = await polls.results(session, poll=poll)
-    is_open = polls.is_open(poll, clock.now())
-    state = (_("🟢 Open until {time}") if is_open else _("🔒 Closed at {time}")).format(
-        time=await closes_text(session, poll))
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.VIEW))
+async def on_view(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                  session: AsyncSession, clock: Clock) -> None:
+    """One poll: its state, the counts, and what staff may do with it now. Checked
+    before the press is answered, so a refusal reaches the presser."""
+    view = await polls.staff_view(session, access=access, clock=clock,
+                                  poll_id=callback_data.poll_id)
+    await callback.answer()
+    poll_id = callback_data.poll_id
+    state = (_("🟢 Open until {time}") if view.is_open else _("🔒 Closed at {time}")).format(
+        time=await closes_text(session, view.poll, clock))
     builder = InlineKeyboardBuilder()
-    for label, action in ((_("📊 Chart"), PollStaffAction.CHART),
-                          (_("🏘 Chart by grid"), PollStaffAction.GRIDS),
-                          (_("📥 Excel"), PollStaffAction.EXCEL)):
-        builder.button(text=label, callback_data=PollStaffCb(action=action, id=poll_id))
-    if is_open:
+    if view.shows_results:
+        for label, action in ((_("📊 Chart"), PollStaffAction.CHART),
+                              (_("🏘 Chart by grid"), PollStaffAction.GRIDS)):
+            builder.button(text=label, callback_data=PollStaffCb(action=action, poll_id=poll_id))
+    if view.can_export:
+        builder.button(text=_("📥 Excel"), callback_data=PollStaffCb(
+            action=PollStaffAction.EXCEL, poll_id=poll_id))
+    if view.can_close:
         builder.button(text=_("🔒 Close it now"), callback_data=PollStaffCb(
-            action=PollStaffAction.CLOSE, id=poll_id))
+            action=PollStaffAction.CLOSE, poll_id=poll_id))
     builder.adjust(1)
-    await message.answer(f"{state}\n{counts_text(found, limit=3500)}",
-                         reply_markup=builder.as_markup())
+    await send_fitted(callback, f"{state}\n{counts_text(view.results)}",
+                      reply_markup=builder.as_markup())
 
 
-@router.callback_query(PollStaffCb.filter())
-async def on_staff_button(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
-                          session: AsyncSession, state: FSMContext, clock: Clock) -> None:
-    """Staff's buttons on polls; each re-checks the presser manages the poll's community."""
-    if not isinstance(callback.message, Message):
-        await callback.answer()
-        return
-    message = callback.message
-    action, target = callback_data.action, callback_data.id
-    try:
-        if action == PollStaffAction.NEW:
-            broadcasts.check_scope(access, target)
-            await callback.answer()
-            await state.clear()
-            await state.set_state(PollDraft.title)
-            await state.update_data(community_id=target, questions=[])
-            await message.answer(_("➕ New poll. What is it about? Write a short title. "
-                                   "(Send /cancel to stop.)"))
-        elif action == PollStaffAction.VIEW:
-            await callback.answer()
-            await show_poll(message, session, target, access, clock)
-        elif action in (PollStaffAction.CHART, PollStaffAction.GRIDS):
-            poll = await polls.get_for_staff(session, access=access, poll_id=target)
-            found = await polls.results(session, poll=poll)
-            await callback.answer(_("Drawing the chart…"))
-            # Drawing takes a moment of CPU: off the event loop, so others are answered.
-            png = await asyncio.to_thread(
-                polls.chart, found, other=other_label(), no_grid=_("No grid"),
-                by_grid=action == PollStaffAction.GRIDS,
-                footer=_("{count} people answered"))
-            await message.answer_photo(BufferedInputFile(png, f"poll-{target}.png"),
-                                       caption=counts_text(found))
-        elif action == PollStaffAction.EXCEL:
-            data = await polls.export_xlsx(session, access=access, clock=clock, poll_id=target,
-                                           headers={"respondent": _("No."), "grid": _("Grid"),
-                                                    "answered": _("Answered at"),
-                                                    "other": other_label()})
-            await callback.answer()
-            await message.answer_document(BufferedInputFile(data, f"poll-{target}.xlsx"),
-                                          caption=_("📥 The answers, one row per person."))
-        elif action == PollStaffAction.CLOSE:
-            await polls.close_now(session, access=access, clock=clock, poll_id=target)
-            await callback.answer(_("🔒 Closed. No more answers are taken."))
-            await message.edit_reply_markup(reply_markup=None)
-        else:
-            await answer_out_of_date(callback)
-    except DomainError as error:
-        await callback.answer(refusal(error), show_alert=True)
+@router.callback_query(PollStaffCb.filter(F.action.in_({PollStaffAction.CHART,
+                                                       PollStaffAction.GRIDS})))
+async def on_chart(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                   session: AsyncSession, clock: Clock) -> None:
+    """📊 The results as a picture (overall, or by grid), the counts as its caption."""
+    view = await polls.staff_view(session, access=access, clock=clock,
+                                  poll_id=callback_data.poll_id)
+    if not view.shows_results:
+        raise NotAllowed("results hidden")
+    await callback.answer(_("Drawing the chart…"))
+    # Drawing takes a moment of CPU: off the event loop, so others are answered.
+    png = await asyncio.to_thread(
+        polls.chart, view.results, other=other_label(), no_grid=_("No grid"),
+        by_grid=callback_data.action == PollStaffAction.GRIDS,
+        footer=_("{count} people answered"))
+    # The counts are the caption, fitted to 1024 (the rest follows as text).
+    await send_fitted(callback, counts_text(view.results),
+                      photo=BufferedInputFile(png, f"poll-{callback_data.poll_id}.png"))
+
+
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.EXCEL))
+async def on_excel(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                   session: AsyncSession, clock: Clock) -> None:
+    """📥 Every answer as a spreadsheet (numbered people, never names)."""
+    data = await polls.export_xlsx(session, access=access, clock=clock,
+                                   poll_id=callback_data.poll_id,
+                                   headers={"respondent": _("No."), "grid": _("Grid"),
+                                            "answered": _("Answered at"),
+                                            "other": other_label()})
+    await callback.answer()
+    if callback.bot is not None:
+        await callback.bot.send_document(
+            callback.from_user.id, BufferedInputFile(data, f"poll-{callback_data.poll_id}.xlsx"),
+            caption=_("📥 The answers, one row per person."))
+
+
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.CLOSE))
+async def on_close(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                   session: AsyncSession, clock: Clock) -> None:
+    """🔒 Close it now; the closing sweep sends any results."""
+    await polls.close_now(session, access=access, clock=clock, poll_id=callback_data.poll_id)
+    await callback.answer(_("🔒 Closed. No more answers are taken."))
+    await drop_buttons(callback)
 
 
 # --- Composing ---------------------------------------------------------------------------------
 
 
-@router.message(PollDraft.title, F.text & ~F.text.startswith("/"))
-async def on_title(message: Message, state: FSMContext) -> None:
-    """The poll's title."""
-    try:
-        title = polls.check_title(message.text or "")
-    except InvalidInput:
-        await message.answer(_("Please write a short title (at most 200 characters)."))
-        return
-    await state.update_data(title=title)
-    await ask_question(message, state)
+@router.callback_query(PollNewCb.filter())
+async def on_new(callback: CallbackQuery, callback_data: PollNewCb, access: Access,
+                 state: FSMContext) -> None:
+    """➕ New poll: a fresh draft."""
+    broadcasts.check_scope(access, callback_data.community_id)
+    await callback.answer()
+    await state.clear()
+    await state.set_state(Compose.title)
+    await PollDraft(community_id=callback_data.community_id).save(state)
+    await send(callback, _("➕ New poll. What is it about? Write a short title. "
+                           "(Send /cancel to stop.)"))
 
 
-async def ask_question(message: Message, state: FSMContext) -> None:
-    data = await state.get_data()
-    await state.set_state(PollDraft.question)
-    await message.answer(_("Question {n}: write the question.").format(
-        n=len(data.get("questions", [])) + 1))
+@router.message(Compose.title, F.text & ~F.text.startswith("/"))
+async def on_title(message: Message, state: FSMContext, access: Access) -> None:
+    """The poll's title (empty or too long: the error router says so, the step stays)."""
+    draft = await draft_for(state, access)
+    draft.title = polls.check_title(message.text or "")
+    await draft.save(state)
+    await ask_question(message, state, draft)
 
 
-@router.message(PollDraft.question, F.text & ~F.text.startswith("/"))
-async def on_question(message: Message, state: FSMContext) -> None:
+async def ask_question(event: Message | CallbackQuery, state: FSMContext,
+                       draft: PollDraft) -> None:
+    await state.set_state(Compose.question)
+    await send(event, _("Question {n}: write the question.").format(n=len(draft.questions) + 1))
+
+
+@router.message(Compose.question, F.text & ~F.text.startswith("/"))
+async def on_question(message: Message, state: FSMContext, access: Access) -> None:
     """A question's words."""
-    try:
-        text = polls.check_question(message.text or "")
-    except InvalidInput:
-        await message.answer(_("Please write the question (at most 300 characters)."))
-        return
-    await state.update_data(question=text)
-    await state.set_state(PollDraft.options)
+    draft = await draft_for(state, access)
+    draft.question = polls.check_question(message.text or "")
+    await draft.save(state)
+    await state.set_state(Compose.options)
     await message.answer(_("Now the choices, one per line (2 to {max}). For example:\n"
                            "Yes\nNo").format(max=OPTIONS_MAX))
 
 
-@router.message(PollDraft.options, F.text & ~F.text.startswith("/"))
-async def on_options(message: Message, state: FSMContext) -> None:
+@router.message(Compose.options, F.text & ~F.text.startswith("/"))
+async def on_options(message: Message, state: FSMContext, access: Access) -> None:
     """The question's choices, one per line."""
-    try:
-        options = polls.parse_options(message.text or "")
-    except InvalidInput as error:
-        await message.answer({
-            "too_few": _("Please give at least 2 choices, one per line."),
-            "too_many": _("At most {max} choices, please.").format(max=OPTIONS_MAX),
-            "too_long": _("Each choice can be at most 60 characters."),
-        }.get(error.reason, _("Each choice only once, please.")))
-        return
-    data = await state.get_data()
-    questions = [*data.get("questions", []), {"text": data["question"], "options": options,
-                                               "multiple": False, "allow_other": False}]
-    await state.update_data(questions=questions)
-    await state.set_state(PollDraft.settings)
-    await message.answer(**settings_screen(questions))
+    draft = await draft_for(state, access)
+    options = polls.parse_options(message.text or "")
+    draft.questions.append(polls.QuestionDraft(text=draft.question, options=options))
+    draft.question = ""
+    await draft.save(state)
+    await state.set_state(Compose.settings)
+    text, markup = settings_screen(draft)
+    await message.answer(text, reply_markup=markup)
 
 
-@router.message(PollDraft.title)
-@router.message(PollDraft.question)
-@router.message(PollDraft.options)
+@router.message(Compose.title)
+@router.message(Compose.question)
+@router.message(Compose.options)
 async def on_not_text(message: Message) -> None:
     """Anything but words while composing."""
     await message.answer(_("Please write it in words (or /cancel)."))
 
 
-def settings_screen(questions: list[dict[str, Any]]) -> dict[str, Any]:
-    question = questions[-1]
-    lines = [_("Question {n}: {text}").format(n=len(questions), text=html.escape(
-        question["text"]))] + [f"• {html.escape(o)}" for o in question["options"]]
+def settings_screen(draft: PollDraft) -> tuple[str, InlineKeyboardMarkup]:
+    question = draft.questions[-1]
+    lines = [_("Question {n}: {text}").format(n=len(draft.questions), text=html.escape(
+        question.text))] + [f"• {html.escape(o)}" for o in question.options]
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("☑️ Several answers allowed") if question["multiple"]
+    builder.button(text=_("☑️ Several answers allowed") if question.multiple
                    else _("🔘 One answer only"),
                    callback_data=PollDraftCb(action=PollDraftAction.MULTI))
-    builder.button(text=_("✍️ “Something else”: on") if question["allow_other"]
+    builder.button(text=_("✍️ “Something else”: on") if question.allow_other
                    else _("✍️ “Something else”: off"),
                    callback_data=PollDraftCb(action=PollDraftAction.OTHER))
-    if len(questions) < QUESTIONS_MAX:
+    if len(draft.questions) < QUESTIONS_MAX:
         builder.button(text=_("➕ Add a question"), callback_data=PollDraftCb(
             action=PollDraftAction.MORE))
     builder.button(text=_("Next ▶"), callback_data=PollDraftCb(action=PollDraftAction.DONE))
     builder.adjust(1)
-    return {"text": "\n".join(lines), "reply_markup": builder.as_markup()}
+    return "\n".join(lines), builder.as_markup()
+
+
+@router.callback_query(Compose.settings, PollDraftCb.filter(
+    F.action.in_({PollDraftAction.MULTI, PollDraftAction.OTHER})))
+async def on_toggle(callback: CallbackQuery, callback_data: PollDraftCb, access: Access,
+                    state: FSMContext) -> None:
+    """Single ⇄ multiple choice, or "something else" on ⇄ off, for the last question."""
+    draft = await draft_for(state, access)
+    question = draft.questions[-1]
+    if callback_data.action == PollDraftAction.MULTI:
+        question.multiple = not question.multiple
+    else:
+        question.allow_other = not question.allow_other
+    await draft.save(state)
+    await callback.answer()
+    text, markup = settings_screen(draft)
+    await show(callback, text, reply_markup=markup)
+
+
+@router.callback_query(Compose.settings, PollDraftCb.filter(F.action == PollDraftAction.MORE))
+async def on_more(callback: CallbackQuery, access: Access, state: FSMContext) -> None:
+    """➕ Add a question (up to the most a poll may have)."""
+    draft = await draft_for(state, access)
+    if len(draft.questions) >= QUESTIONS_MAX:
+        await answer_out_of_date(callback)
+        return
+    await callback.answer()
+    await drop_buttons(callback)
+    await ask_question(callback, state, draft)
+
+
+@router.callback_query(Compose.settings, PollDraftCb.filter(F.action == PollDraftAction.DONE))
+async def on_questions_done(callback: CallbackQuery, access: Access,
+                            state: FSMContext) -> None:
+    """Next ▶: who is it for?"""
+    await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    await state.set_state(Compose.audience)
+    builder = InlineKeyboardBuilder()
+    for kind in broadcasts.AUDIENCES:
+        builder.button(text=audience_label(kind), callback_data=PollAudienceCb(kind=kind))
+    builder.adjust(1)
+    await send(callback, _("Who is the poll for?"), reply_markup=builder.as_markup())
 
 
 async def grid_keyboard(session: AsyncSession, community_id: int,
                         chosen: list[int]) -> InlineKeyboardMarkup:
     return grid_picker(
         await communities.list_grids(session, community_id=community_id), chosen,
-        toggle=lambda grid_id: PollDraftCb(action=PollDraftAction.GRID, id=grid_id),
+        toggle=lambda grid_id: PollGridCb(grid_id=grid_id),
         done=PollDraftCb(action=PollDraftAction.GRIDS_DONE))
 
 
-def closing_keyboard() -> Any:
-    builder = InlineKeyboardBuilder()
-    labels = {1: _("In 1 day"), 3: _("In 3 days"), 7: _("In 1 week"), 14: _("In 2 weeks")}
-    for days in CLOSING_DAYS:
-        builder.button(text=labels[days], callback_data=PollDraftCb(
-            action=PollDraftAction.CLOSE, id=days))
-    builder.adjust(2)
-    return builder.as_markup()
+@router.callback_query(Compose.audience, PollAudienceCb.filter(
+    F.kind.in_(set(broadcasts.AUDIENCES))))
+async def on_audience(callback: CallbackQuery, callback_data: PollAudienceCb, access: Access,
+                      session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """An audience; 🏘 Choose grids asks which."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    if callback_data.kind == "grids":
+        draft.grid_ids = []
+        await draft.save(state)
+        await show(callback, _("Choose the grids, then press Done:"),
+                   reply_markup=await grid_keyboard(session, draft.community_id, []))
+        return
+    draft.audience = Audience(kind=callback_data.kind).to_json()
+    await draft.save(state)
+    await ask_closing(callback, session, state, clock, draft)
 
 
-async def preview(session: AsyncSession, access: Access, data: dict[str, Any]) -> dict[str, Any]:
+@router.callback_query(Compose.audience, PollGridCb.filter())
+async def on_grid(callback: CallbackQuery, callback_data: PollGridCb, access: Access,
+                  session: AsyncSession, state: FSMContext) -> None:
+    """A grid ticked on or off (re-checked: the draft's community only)."""
+    draft = await draft_for(state, access)
+    grid = await communities.get_grid(session, grid_id=callback_data.grid_id)
+    if grid.community_id != draft.community_id:
+        raise NotAllowed("grid of another community")
+    grid_id = grid.id or 0
+    if grid_id in draft.grid_ids:
+        draft.grid_ids.remove(grid_id)
+    else:
+        draft.grid_ids.append(grid_id)
+    await draft.save(state)
+    await callback.answer()
+    await show(callback, _("Choose the grids, then press Done:"),
+               reply_markup=await grid_keyboard(session, draft.community_id, draft.grid_ids))
+
+
+@router.callback_query(Compose.audience, PollDraftCb.filter(
+    F.action == PollDraftAction.GRIDS_DONE))
+async def on_grids_done(callback: CallbackQuery, access: Access, session: AsyncSession,
+                        state: FSMContext, clock: Clock) -> None:
+    """Done: those grids (at least one)."""
+    draft = await draft_for(state, access)
+    if not draft.grid_ids:
+        await callback.answer(_("Choose at least one grid."), show_alert=True)
+        return
+    await callback.answer()
+    draft.audience = Audience(kind="grids", ids=tuple(draft.grid_ids)).to_json()
+    await draft.save(state)
+    await ask_closing(callback, session, state, clock, draft)
+
+
+async def closing_days(session: AsyncSession, clock: Clock,
+                       draft: PollDraft) -> tuple[DayRange, date]:
+    """The days a poll may close on: from tomorrow evening, as far as the service allows."""
+    zone = await zone_of(session, draft.community_id)
+    today = clock.now().astimezone(zone).date()
+    return DayRange.ahead(today, days=polls.OPEN_DAYS_MAX, from_tomorrow=True), today
+
+
+async def ask_closing(callback: CallbackQuery, session: AsyncSession, state: FSMContext,
+                      clock: Clock, draft: PollDraft, page: int = 0) -> None:
+    await state.set_state(Compose.closing)
+    days, today = await closing_days(session, clock, draft)
+    builder = day_keyboard(days, today=today, page=page)
+    await show(callback, _("When should it close?"), reply_markup=builder.as_markup())
+
+
+@router.callback_query(Compose.closing, DayPageCb.filter())
+async def on_closing_page(callback: CallbackQuery, callback_data: DayPageCb, access: Access,
+                          session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """◀ ▶ another page of days."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await ask_closing(callback, session, state, clock, draft, page=callback_data.page)
+
+
+@router.callback_query(Compose.closing, DayCb.filter())
+async def on_closing_day(callback: CallbackQuery, callback_data: DayCb, access: Access,
+                         session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """A day: the poll closes at 20:00 that evening (a day off the picker is refused)."""
+    draft = await draft_for(state, access)
+    days, _today = await closing_days(session, clock, draft)
+    day = days.take(callback_data.day)
+    if day is None or draft.audience is None:
+        await answer_out_of_date(callback)
+        return
+    draft.closes_at = moment(day, CLOSING_HOUR * 60, await zone_of(session, draft.community_id))
+    draft.share = False
+    await draft.save(state)
+    await state.set_state(Compose.preview)
+    await callback.answer()
+    await show_preview(callback, session, access, clock, draft)
+
+
+async def show_preview(callback: CallbackQuery, session: AsyncSession, access: Access,
+                       clock: Clock, draft: PollDraft) -> None:
+    assert draft.audience is not None and draft.closes_at is not None
     count = await broadcasts.count_audience(session, access=access,
-                                            community_id=int(data["community_id"]),
-                                            audience=Audience.from_json(data["audience"]))
-    lines = [_("Check the poll:"), f"<b>{html.escape(data['title'])}</b>"]
-    for number, question in enumerate(data["questions"], start=1):
-        kind = _("several answers") if question["multiple"] else _("one answer")
-        lines.append(f"\n{number}. {html.escape(question['text'])} ({kind})")
-        lines += [f"  • {html.escape(o)}" for o in question["options"]]
-        if question["allow_other"]:
-            lines.append(f"  • {other_label()} ✍️")
-    lines += ["", _("It will go to {count} people and close on {time}.").format(
-        count=count, time=data["closes_label"])]
+                                            community_id=draft.community_id,
+                                            audience=Audience.from_json(draft.audience))
+    text = preview_text(draft, count=count, closes=await closing_label(session, clock, draft))
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("📊 Send everyone the chart at the end: yes") if data.get("share")
+    builder.button(text=_("📊 Send everyone the chart at the end: yes") if draft.share
                    else _("📊 Send everyone the chart at the end: no"),
                    callback_data=PollDraftCb(action=PollDraftAction.SHARE))
     builder.button(text=_("✅ Publish"), callback_data=PollDraftCb(
@@ -333,127 +486,72 @@ async def preview(session: AsyncSession, access: Access, data: dict[str, Any]) -
     builder.button(text=_("✖ Discard"), callback_data=PollDraftCb(
         action=PollDraftAction.DISCARD))
     builder.adjust(1)
-    return {"text": "\n".join(lines), "reply_markup": builder.as_markup()}
+    await send_fitted(callback, text, reply_markup=builder.as_markup(), new=False)
+
+
+def preview_text(draft: PollDraft, *, count: int, closes: str) -> str:
+    """The whole poll as it will go out, for a last look."""
+    lines = [_("Check the poll:"), f"<b>{html.escape(draft.title)}</b>"]
+    for number, question in enumerate(draft.questions, start=1):
+        kind = _("several answers") if question.multiple else _("one answer")
+        lines.append(f"\n{number}. {html.escape(question.text)} ({kind})")
+        lines += [f"  • {html.escape(o)}" for o in question.options]
+        if question.allow_other:
+            lines.append(f"  • {other_label()} ✍️")
+    lines += ["", _("It will go to {count} people and close on {time}.").format(
+        count=count, time=closes)]
+    return "\n".join(lines)
+
+
+async def closing_label(session: AsyncSession, clock: Clock, draft: PollDraft) -> str:
+    assert draft.closes_at is not None
+    return say_moment(draft.closes_at, await zone_of(session, draft.community_id),
+                      now=clock.now())
+
+
+@router.callback_query(Compose.preview, PollDraftCb.filter(F.action == PollDraftAction.SHARE))
+async def on_share(callback: CallbackQuery, access: Access, session: AsyncSession,
+                   state: FSMContext, clock: Clock) -> None:
+    """📊 Send everyone the chart at the end: yes ⇄ no."""
+    draft = await draft_for(state, access)
+    draft.share = not draft.share
+    await draft.save(state)
+    await callback.answer()
+    await show_preview(callback, session, access, clock, draft)
+
+
+@router.callback_query(Compose.preview, PollDraftCb.filter(
+    F.action == PollDraftAction.PUBLISH))
+async def on_publish(callback: CallbackQuery, access: Access, session: AsyncSession,
+                     state: FSMContext, clock: Clock, outbox_notify: Notify) -> None:
+    """✅ Publish: the service checks everything again and invites the audience."""
+    draft = await draft_for(state, access)
+    assert draft.audience is not None and draft.closes_at is not None
+    closes = await closing_label(session, clock, draft)  # before the invitations start
+    poll = await polls.create_poll(
+        session, access=access, clock=clock, community_id=draft.community_id,
+        title=draft.title, questions=draft.questions,
+        audience=Audience.from_json(draft.audience), closes_at=draft.closes_at,
+        send_results=draft.share, buttons=OUTBOX_KEYBOARDS.polls, notify=outbox_notify)
+    await state.clear()
+    await callback.answer()
+    await show(callback, _("✅ Poll #{id} is out. People are being invited now; it closes on "
+                           "{time}. See the results any time under 📊 Run polls.").format(
+        id=poll.id, time=closes))
+
+
+@router.callback_query(StateFilter(Compose), PollDraftCb.filter(
+    F.action == PollDraftAction.DISCARD))
+async def on_discard(callback: CallbackQuery, state: FSMContext) -> None:
+    """✖ Discard, at any step."""
+    await state.clear()
+    await callback.answer()
+    await show(callback, _("Discarded. Nothing was sent."))
 
 
 @router.callback_query(PollDraftCb.filter())
-async def on_draft_button(callback: CallbackQuery, callback_data: PollDraftCb, access: Access,
-                          session: AsyncSession, state: FSMContext, clock: Clock,
-                          outbox_notify: Notify) -> None:
-    """Buttons of the poll being composed; the community is re-checked at each step."""
-    if not isinstance(callback.message, Message):
-        await callback.answer()
-        return
-    message = callback.message
-    data = await state.get_data()
-    step = await state.get_state()
-    action = callback_data.action
-    if "community_id" not in data or not data.get("questions"):
-        await answer_out_of_date(callback)
-        return
-    community_id = int(data["community_id"])
-    try:
-        broadcasts.check_scope(access, community_id)
-    except NotAllowed as error:
-        await callback.answer(refusal(error), show_alert=True)
-        return
-    questions: list[dict[str, Any]] = data["questions"]
-    if action in (PollDraftAction.MULTI, PollDraftAction.OTHER) and step == PollDraft.settings:
-        key = "multiple" if action == PollDraftAction.MULTI else "allow_other"
-        questions[-1][key] = not questions[-1][key]
-        await state.update_data(questions=questions)
-        await callback.answer()
-        await message.edit_text(**settings_screen(questions))
-    elif action == PollDraftAction.MORE and step == PollDraft.settings \
-            and len(questions) < QUESTIONS_MAX:
-        await callback.answer()
-        await message.edit_reply_markup(reply_markup=None)
-        await ask_question(message, state)
-    elif action == PollDraftAction.DONE and step == PollDraft.settings:
-        await callback.answer()
-        await message.edit_reply_markup(reply_markup=None)
-        await state.set_state(PollDraft.audience)
-        builder = InlineKeyboardBuilder()
-        for kind in broadcasts.AUDIENCES:
-            builder.button(text=audience_label(kind), callback_data=PollDraftCb(
-                action=PollDraftAction.AUDIENCE, kind=kind))
-        builder.adjust(1)
-        await message.answer(_("Who is the poll for?"), reply_markup=builder.as_markup())
-    elif action == PollDraftAction.AUDIENCE and step == PollDraft.audience \
-            and callback_data.kind in broadcasts.AUDIENCES:
-        await callback.answer()
-        if callback_data.kind == "grids":
-            await state.update_data(grid_ids=[])
-            await message.edit_text(_("Choose the grids, then press Done:"),
-                                    reply_markup=await grid_keyboard(session, community_id, []))
-            return
-        await state.update_data(audience=Audience(kind=callback_data.kind).to_json())
-        await message.edit_text(_("When should it close?"), reply_markup=closing_keyboard())
-    elif action == PollDraftAction.GRID and step == PollDraft.audience:
-        grid = await communities.get_grid(session, grid_id=callback_data.id)
-        if grid.community_id != community_id:
-            await callback.answer(refusal(NotAllowed("grid")), show_alert=True)
-            return
-        chosen = list(data.get("grid_ids", []))
-        chosen.remove(grid.id) if grid.id in chosen else chosen.append(grid.id)
-        await state.update_data(grid_ids=chosen)
-        await callback.answer()
-        await message.edit_reply_markup(reply_markup=await grid_keyboard(
-            session, community_id, chosen))
-    elif action == PollDraftAction.GRIDS_DONE and step == PollDraft.audience:
-        if not data.get("grid_ids"):
-            await callback.answer(_("Choose at least one grid."), show_alert=True)
-            return
-        await callback.answer()
-        await state.update_data(audience=Audience(kind="grids",
-                                                  ids=tuple(data["grid_ids"])).to_json())
-        await message.edit_text(_("When should it close?"), reply_markup=closing_keyboard())
-    elif action == PollDraftAction.CLOSE and step == PollDraft.audience \
-            and callback_data.id in CLOSING_DAYS and data.get("audience"):
-        community = await session.get(Community, community_id)
-        zone = ZoneInfo(community.timezone if community else "Asia/Shanghai")
-        closes_at = (clock.now().astimezone(zone) + timedelta(days=callback_data.id)).replace(
-            hour=CLOSING_HOUR, minute=0, second=0, microsecond=0)
-        await state.update_data(closes_at=closes_at.isoformat(),
-                                closes_label=closes_at.strftime("%Y-%m-%d %H:%M"), share=False)
-        await state.set_state(PollDraft.preview)
-        await callback.answer()
-        await message.edit_text(**await preview(session, access, await state.get_data()))
-    elif action == PollDraftAction.SHARE and step == PollDraft.preview:
-        await state.update_data(share=not data.get("share"))
-        await callback.answer()
-        await message.edit_text(**await preview(session, access, await state.get_data()))
-    elif action == PollDraftAction.PUBLISH and step == PollDraft.preview:
-        await publish(callback, access, session, state, clock, outbox_notify, data)
-    elif action == PollDraftAction.DISCARD:
-        await state.clear()
-        await callback.answer()
-        await message.edit_text(_("Discarded. Nothing was sent."))
-    else:
-        await answer_out_of_date(callback)
-
-
-async def publish(callback: CallbackQuery, access: Access, session: AsyncSession,
-                  state: FSMContext, clock: Clock, notify: Notify, data: dict[str, Any]) -> None:
-    """✅ Publish: the service checks everything again and invites the audience."""
-    assert isinstance(callback.message, Message)
-    try:
-        poll = await polls.create_poll(
-            session, access=access, clock=clock, community_id=int(data["community_id"]),
-            title=data["title"], questions=[polls.QuestionDraft(**q) for q in data["questions"]],
-            audience=Audience.from_json(data["audience"]),
-            closes_at=datetime.fromisoformat(data["closes_at"]),
-            send_results=bool(data.get("share")), buttons=OUTBOX_KEYBOARDS.polls, notify=notify)
-    except InvalidInput as error:
-        await callback.answer(
-            _("Nobody is in that audience yet, so nothing was sent.")
-            if error.field == "audience" else _("That is not possible now."), show_alert=True)
-        return
-    except DomainError as error:
-        await callback.answer(refusal(error), show_alert=True)
-        return
-    await state.clear()
-    await callback.answer()
-    await callback.message.edit_text(
-        _("✅ Poll #{id} is out. People are being invited now; it closes on {time}. See the "
-          "results any time under 📊 Run polls.").format(id=poll.id, time=data["closes_label"]))
+@router.callback_query(PollAudienceCb.filter())
+@router.callback_query(PollGridCb.filter())
+async def on_stale_draft_button(callback: CallbackQuery) -> None:
+    """A draft's button pressed at another step (or after it was published)."""
+    await answer_out_of_date(callback)

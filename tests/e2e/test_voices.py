@@ -70,7 +70,7 @@ async def test_a_report_from_photo_to_rating_and_a_poll_with_its_chart(
         await step(wang, wang.send("By the gate\nUnder the tree"), "Question 1: Where")
         await step(wang, wang.press_text("Next ▶"), "Who is the poll for?")
         await step(wang, wang.press_text("👥 Everyone"), "When should it close?")
-        await step(wang, wang.press_text("In 1 day"), "Check the poll")
+        await step(wang, wang.press_text("Tomorrow"), "Check the poll")
         await step(wang, wang.press_text("📊 Send everyone the chart at the end: no"),
                    "Check the poll")
         await step(wang, wang.press_text("✅ Publish"), "Poll #1 is out")

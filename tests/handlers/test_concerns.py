@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
-from bot.callback_data import ReportAction, ReportCb, TriageAction, TriageCb
+from bot.callback_data.voices import (
+    OwnReportAction,
+    OwnReportCb,
+    RateCb,
+    ReportGridCb,
+    TriageAction,
+    TriageCb,
+    TriageStatusCb,
+)
+from handlers.voices import concern_staff
+from handlers.voices import concerns as concerns_handlers
 from models.audit import AuditEntry
 from models.communities import Community
 from models.users import Role, User
-from models.voices import Report, ReportStatus
+from models.voices import ANSWER_MAX, DESCRIPTION_MAX, Report, ReportCategory, ReportStatus
 from scheduler.outbox import OutboxSender
 from services.clock import ManualClock
 from tests.factories import grant, make_community
 from tests.handlers.conftest import Harness, Person
+from tests.handlers.fitting import assert_accepted, english, texts
 from tests.handlers.test_broadcasts import resident, sender
 from tests.scheduler.conftest import settled, wait_until
 
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 __all__ = ["sender"]  # the outbox sender fixture, shared with the announcement tests
 
 
@@ -49,7 +65,7 @@ async def test_report_with_photo_triaged_answered_and_rated(
     await report_problem(ann, "   ")
     assert ann.last == "Please write a few words about it."
     await ann.send("x" * 1001)
-    assert ann.last == "That is too long: please keep it under 1000 characters."
+    assert ann.last == "That is too long: at most 1000 characters. Please send it again."
     await ann.send("The light on the stairs of building 3 is broken")
     assert ann.last.startswith("📷 A photo helps.")
     await ann.handle.send_document(b"%PDF-1.4", "light.pdf", "application/pdf")
@@ -115,19 +131,20 @@ async def test_forged_and_foreign_buttons_change_nothing(
     await ann.send("Skip ▶")
     await ann.press("✅ Send")
     # Another resident can neither triage, withdraw nor rate Ann's report.
-    for data in (TriageCb(action=TriageAction.STATUS, id=1, code="in_progress").pack(),
-                 TriageCb(action=TriageAction.VIEW, id=1).pack()):
+    for data in (TriageStatusCb(report_id=1, status=ReportStatus.IN_PROGRESS).pack(),
+                 TriageCb(action=TriageAction.VIEW, report_id=1).pack()):
         assert await bob.forge(data) == \
             "You can't do that here. Only staff of this community can."
-    for action in (ReportAction.WITHDRAW, ReportAction.RATE, ReportAction.VIEW):
-        assert await bob.forge(ReportCb(action=action, id=1, n=5).pack()) == \
-            "This button is not for you."
+    for data in (OwnReportCb(action=OwnReportAction.WITHDRAW, report_id=1).pack(),
+                 RateCb(report_id=1, stars=5).pack(),
+                 OwnReportCb(action=OwnReportAction.VIEW, report_id=1).pack()):
+        assert await bob.forge(data) == "This button is not for you."
     # Staff of another community can't touch it either.
     await session.commit()  # end the test's read before it writes
     other = await make_community(session, clock, "Other")
     outsider = await staff_member(harness, session, clock, other, tg_id=5019)
-    assert await outsider.forge(TriageCb(action=TriageAction.STATUS, id=1,
-                                         code="declined").pack()) == \
+    assert await outsider.forge(TriageStatusCb(report_id=1,
+                                               status=ReportStatus.DECLINED).pack()) == \
         "You can't do that here. Only staff of this community can."
     # Ann withdraws while it is still "received"; afterwards staff can't move it.
     await ann.tap("💬 My voice")
@@ -161,3 +178,92 @@ async def test_neighbours_back_an_idea_without_seeing_who_wrote_it(
     assert "👍 1 neighbours back it." in bob.last
     await bob.press("↩️ Take back my 👍")
     assert "👍 0 neighbours back it." in bob.last
+
+
+async def test_a_grid_that_does_not_exist_is_refused_and_the_draft_kept(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court", grids=("Block 1",))
+    ann = await resident(harness, 5031, "Block 1")
+    await report_problem(ann, "Broken bench")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    assert ann.last == "Which part of the community is it in?"
+    assert await ann.forge(ReportGridCb(grid_id=999).pack()) == \
+        "This button is out of date."
+    await ann.press("🏠 Block 1")
+    await ann.press("✅ Send")
+    assert ann.last.startswith("✅ Thank you! Your report #1 has gone to the community staff.")
+
+
+async def test_a_long_answer_on_a_photo_report_still_shows_in_full(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    """The caption was the description plus the answer, only the first capped: an answer
+    of the allowed length made every later view of a photo report fail."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5051, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await report_problem(ann, "The light on the stairs is broken")
+    await ann.handle.send_photo(caption=None)
+    await harness.settle()
+    await ann.send("Skip ▶")
+    await ann.press("✅ Send")
+    await wait_until(settled(sessionmaker))
+    await staff.press("🗂 Open the report")
+    await staff.press("✅ Resolved")
+    answer = "A new bulb was fitted. " * 43  # 989 characters, under the 1000 allowed
+    await staff.send(answer)
+    assert "Saved. The resident has been told." in staff.texts
+    shown = [m for m in staff.handle.bot_messages if m.photo is not None][-1]
+    after = staff.handle.bot_messages[staff.handle.bot_messages.index(shown):]
+    seen = " ".join(m.content for m in after).replace("…", " ").split()
+    assert seen.count("bulb") == 43  # nothing lost, no word cut
+    assert "✍️ Write an answer" in after[-1].button_labels  # buttons below it all
+
+
+async def test_views_of_old_long_emoji_rows_are_fitted_not_refused(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    """Rows from before the limits were counted in UTF-16 (1000 emoji = 2000 units each):
+    the resident's view of their report used to be "message is too long"."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5061, None)
+    user = (await session.execute(select(User).where(col(User.tg_id) == 5061))).scalar_one()
+    await session.commit()  # end the read: the old row is written on its own
+    report = Report(community_id=sunny.id or 0, author_id=user.id or 0,
+                    category=ReportCategory.OTHER, description="🏚" * 1000,
+                    answer="🔧" * 1000, decline_reason="🚫" * 1000,
+                    status=ReportStatus.DECLINED, created_at=clock.now(),
+                    updated_at=clock.now())
+    session.add(report)
+    await session.commit()
+    await ann.tap("💬 My voice")
+    await ann.press("📋 My reports")
+    before = len(ann.texts)
+    await ann.press(f"🚫 #{report.id} " + "🏚" * 14 + "…")
+    shown = "".join(ann.texts[before:])
+    assert shown.count("🏚") == 1000 and shown.count("🔧") == 1000 and shown.count("🚫") >= 1000
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(description=texts(DESCRIPTION_MAX), answer=st.one_of(st.none(), texts(ANSWER_MAX)),
+       reason=st.one_of(st.none(), texts(ANSWER_MAX)), name=texts(64), grid=texts(64),
+       status=st.sampled_from(list(ReportStatus)), backers=st.integers(0, 10**6))
+def test_every_report_view_fits_whatever_was_written(
+    description: str, answer: str | None, reason: str | None, name: str, grid: str,
+    status: ReportStatus, backers: int,
+) -> None:
+    """Staff's view (as text and as a photo's caption), the author's and a neighbour's,
+    built from maximal and emoji-heavy words, are all accepted, and nothing is lost."""
+    report = Report(id=10**9, community_id=1, author_id=1, category=ReportCategory.CARE,
+                    description=description, answer=answer, decline_reason=reason,
+                    status=status, backers=backers, latitude=-89.123456, longitude=179.5,
+                    created_at=EPOCH, updated_at=EPOCH)
+    with english():
+        staff_view = concern_staff.details_text(report, author=name, grid=grid, assignee=name)
+        assert_accepted(staff_view)
+        assert_accepted(staff_view, caption=True)
+        assert_accepted(concerns_handlers.own_report_text(report))
+        assert_accepted(concerns_handlers.idea_text(report))

@@ -3,23 +3,49 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
-from bot.callback_data import PollAction, PollCb, PollStaffAction, PollStaffCb
-from models.polls import Poll
+from bot.callback_data.voices import PollOpenCb, PollPickCb, PollStaffAction, PollStaffCb
+from bot.keyboards.dates import DayCb
+from bot.when import say_day
+from handlers.voices import poll_staff
+from handlers.voices import polls as poll_answering
+from models.polls import (
+    OPTION_MAX,
+    OPTIONS_MAX,
+    OTHER_MAX,
+    QUESTION_MAX,
+    QUESTIONS_MAX,
+    TITLE_MAX,
+    Poll,
+    PollQuestion,
+)
 from scheduler.outbox import OutboxSender
 from services import polls
 from services.clock import ManualClock
 from tests.factories import make_community
 from tests.handlers.conftest import Harness, Person
+from tests.handlers.fitting import assert_accepted, english, texts
 from tests.handlers.test_broadcasts import resident, sender
 from tests.handlers.test_concerns import staff_member
 from tests.scheduler.conftest import settled, wait_until
 
+EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 __all__ = ["sender"]
+
+
+def in_days(person: Person, days: int) -> str:
+    """The day picker's label for the day `days` from today (in the community's zone,
+    tests.factories.make_community's)."""
+    today = person.harness.clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return say_day(today + timedelta(days=days), today=today, locale="en")
 
 
 async def compose(staff: Person, *, grids: list[str] | None = None) -> None:
@@ -45,7 +71,7 @@ async def compose(staff: Person, *, grids: list[str] | None = None) -> None:
         await staff.press("Done")
     else:
         await staff.press("👥 Everyone")
-    await staff.press("In 3 days")
+    await staff.press(in_days(staff, 3))  # the shared day picker: it closes that evening
     assert "It will go to" in staff.last
     await staff.press("📊 Send everyone the chart at the end: no")
     await staff.press("✅ Publish")
@@ -124,21 +150,96 @@ async def test_polls_refuse_forged_buttons_and_people_outside_the_audience(
     bob = await resident(harness, 5012, "Block 2")
     staff = await staff_member(harness, session, clock, sunny)
     await compose(staff, grids=["Block 1"])
-    assert await bob.forge(PollCb(action=PollAction.OPEN, id=1).pack()) == \
+    assert await bob.forge(PollOpenCb(poll_id=1).pack()) == \
         "This poll is not for you."
-    assert await bob.forge(PollCb(action=PollAction.PICK, id=1, n=0, o=0).pack()) == \
+    assert await bob.forge(PollPickCb(poll_id=1, position=0, option=0).pack()) == \
         "This poll is not for you."
-    assert await ann.forge(PollCb(action=PollAction.PICK, id=1, n=0, o=7).pack()) == \
+    assert await ann.forge(PollPickCb(poll_id=1, position=0, option=7).pack()) == \
         "This button is out of date."
     for action in (PollStaffAction.CHART, PollStaffAction.EXCEL, PollStaffAction.CLOSE):
-        assert await ann.forge(PollStaffCb(action=action, id=1).pack()) == \
+        assert await ann.forge(PollStaffCb(action=action, poll_id=1).pack()) == \
             "You can't do that here. Only staff of this community can."
     await session.commit()  # end the test's read before it writes
     other = await make_community(session, clock, "Other")
     outsider = await staff_member(harness, session, clock, other, tg_id=5019)
-    assert await outsider.forge(PollStaffCb(action=PollStaffAction.CHART, id=1).pack()) == \
+    assert await outsider.forge(PollStaffCb(action=PollStaffAction.CHART, poll_id=1).pack()) == \
         "You can't do that here. Only staff of this community can."
     await session.commit()
     poll = (await session.execute(select(Poll))).scalar_one()
     assert poll.closed_at is None
     assert polls.tally(await polls.results(session, poll=poll))[0]["By the gate"] == 0
+
+
+async def test_a_forged_view_poll_is_refused_in_words(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    ann = await resident(harness, 5041, "Block 1")
+    staff = await staff_member(harness, session, clock, sunny)
+    await compose(staff)
+    assert await ann.forge(PollStaffCb(action=PollStaffAction.VIEW, poll_id=1).pack()) == \
+        "You can't do that here. Only staff of this community can."
+    assert "The little square" not in ann.last
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(title=texts(TITLE_MAX), question=texts(QUESTION_MAX),
+       options=st.lists(texts(OPTION_MAX), min_size=2, max_size=OPTIONS_MAX),
+       other=st.one_of(st.none(), texts(OTHER_MAX)), questions=st.integers(1, QUESTIONS_MAX),
+       count=st.integers(0, 10**6))
+def test_every_poll_view_fits_whatever_was_written(
+    title: str, question: str, options: list[str], other: str | None, questions: int,
+    count: int,
+) -> None:
+    """The question an answerer sees, staff's counts (as text and as the chart's caption)
+    and the preview before publishing, from maximal and emoji-heavy words."""
+    poll = Poll(id=10**9, community_id=1, title=title, closes_at=EPOCH, created_at=EPOCH)
+    asked = [PollQuestion(id=n, poll_id=10**9, position=n, text=question, options=options,
+                          multiple=n % 2 == 1, allow_other=True) for n in range(questions)]
+    view = polls.QuestionView(poll=poll, question=asked[0], position=0, total=questions,
+                              chosen=frozenset({0}), other_text=other, can_write_other=True,
+                              can_go_back=False, can_go_on=True, is_last=questions == 1)
+    found = polls.Results(poll=poll, respondents=count, questions=[
+        polls.QuestionResult(question=q, counts=[count] * len(options), other=count)
+        for q in asked])
+    draft = poll_staff.PollDraft(community_id=1, title=title, questions=[
+        polls.QuestionDraft(text=question, options=options, allow_other=True)] * questions,
+        audience={"kind": "all", "ids": []}, closes_at=EPOCH)
+    with english():
+        assert_accepted(poll_answering.question_text(view))
+        assert_accepted(poll_staff.counts_text(found))
+        assert_accepted(poll_staff.counts_text(found), caption=True)
+        assert_accepted(poll_staff.preview_text(draft, count=count, closes="Sat 5 Dec, 8:00 pm"))
+
+
+async def test_the_closing_day_is_the_one_shown_and_as_far_as_the_service_allows(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    """The day picker's days are absolute: picked at 23:50, published after midnight, the
+    poll closes on the evening shown. A day past what the service allows is refused."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    staff = await staff_member(harness, session, clock, sunny)
+    zone = ZoneInfo("Asia/Shanghai")
+    local = clock.now().astimezone(zone)
+    clock.advance(seconds=(local.replace(hour=23, minute=45, second=0) - local).total_seconds()
+                  % 86400)
+    await staff.tap("💬 My voice")
+    await staff.press("📊 Run polls")
+    await staff.press("➕ New poll")
+    await staff.send("Bench")
+    await staff.send("Where?")
+    await staff.send("Gate\nTree")
+    await staff.press("Next ▶")
+    await staff.press("👥 Everyone")
+    picked_on = clock.now().astimezone(zone).date()
+    too_far = picked_on + timedelta(days=polls.OPEN_DAYS_MAX + 1)
+    assert await staff.forge(DayCb(day=too_far.toordinal()).pack()) == \
+        "This button is out of date."
+    await staff.press(in_days(staff, 2))
+    clock.advance(minutes=30)  # past midnight
+    assert clock.now().astimezone(zone).date() > picked_on
+    await staff.press("✅ Publish")
+    await session.commit()
+    poll = (await session.execute(select(Poll))).scalar_one()
+    assert poll.closes_at.astimezone(zone).replace(tzinfo=None) == datetime.combine(
+        picked_on + timedelta(days=2), datetime.min.time()).replace(hour=20)

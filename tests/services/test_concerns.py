@@ -169,3 +169,114 @@ async def test_deleteme_blanks_text_and_photo_but_keeps_the_row(
     await session.refresh(report)
     assert (report.description, report.photo_file_id, report.latitude) == ("", None, None)
     assert report.category == ReportCategory.ENVIRONMENT
+
+
+# --- What the screens may offer (each flag beside its rule) ---------------------------------
+
+
+async def test_the_author_may_withdraw_only_while_received_and_rate_only_when_resolved(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    sunny = await make_community(session, clock)
+    ann = await make_user(session, clock, community=sunny)
+    staff = await grant(session, clock, await make_user(session, clock, community=sunny),
+                        Role.STAFF, sunny)
+    report = await concerns.create_report(session, clock=clock, user=ann,
+                                          category=ReportCategory.OTHER, description="Noise")
+    assert report.id is not None
+    view = concerns.own_view(report)
+    assert (view.can_withdraw, view.can_rate) == (True, False)
+    report = await concerns.set_status(session, access=staff, clock=clock, report_id=report.id,
+                                       status=ReportStatus.IN_PROGRESS)
+    view = concerns.own_view(report)
+    assert (view.can_withdraw, view.can_rate) == (False, False)
+    with pytest.raises(concerns.ReportClosed):  # the rule agrees with the flag
+        await concerns.withdraw(session, clock=clock, user_id=ann.id or 0,
+                                report_id=report.id)
+    report = await concerns.set_status(session, access=staff, clock=clock, report_id=report.id,
+                                       status=ReportStatus.RESOLVED, text="Done")
+    view = concerns.own_view(report)
+    assert (view.can_withdraw, view.can_rate) == (False, True)
+    await concerns.rate(session, clock=clock, user_id=ann.id or 0, report_id=report.id, stars=5)
+
+
+async def test_staff_flags_follow_the_workflow(session: AsyncSession, clock: ManualClock) -> None:
+    sunny = await make_community(session, clock)
+    ann = await make_user(session, clock, community=sunny)
+    staff = await grant(session, clock, await make_user(session, clock, community=sunny),
+                        Role.STAFF, sunny)
+    report = await concerns.create_report(session, clock=clock, user=ann,
+                                          category=ReportCategory.OTHER, description="Noise")
+    assert report.id is not None
+    flags = ("can_assign", "can_take", "can_resolve", "can_decline", "can_answer")
+
+    def offered(view: concerns.StaffView) -> set[str]:
+        return {flag for flag in flags if getattr(view, flag)}
+
+    assert offered(concerns.staff_view(report)) == set(flags)
+    report = await concerns.set_status(session, access=staff, clock=clock, report_id=report.id,
+                                       status=ReportStatus.IN_PROGRESS)
+    assert offered(concerns.staff_view(report)) == set(flags) - {"can_take"}
+    with pytest.raises(concerns.ReportClosed):  # not offered, and refused
+        await concerns.set_status(session, access=staff, clock=clock, report_id=report.id,
+                                  status=ReportStatus.IN_PROGRESS)
+    report = await concerns.set_status(session, access=staff, clock=clock, report_id=report.id,
+                                       status=ReportStatus.DECLINED, text="Not ours")
+    assert offered(concerns.staff_view(report)) == {"can_answer"}
+    withdrawn = await concerns.create_report(session, clock=clock, user=ann,
+                                             category=ReportCategory.OTHER, description="Dog")
+    assert withdrawn.id is not None
+    withdrawn = await concerns.withdraw(session, clock=clock, user_id=ann.id or 0,
+                                        report_id=withdrawn.id)
+    assert offered(concerns.staff_view(withdrawn)) == set()
+    with pytest.raises(concerns.ReportClosed):
+        await concerns.answer(session, access=staff, clock=clock, report_id=withdrawn.id or 0,
+                              text="Hi")
+
+
+async def test_an_idea_offers_me_too_or_take_back_but_never_to_its_author(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    sunny = await make_community(session, clock)
+    ann, bob = [await make_user(session, clock, name=n, community=sunny) for n in ("A", "B")]
+    staff = await grant(session, clock, await make_user(session, clock, community=sunny),
+                        Role.STAFF, sunny)
+    idea = await concerns.create_report(session, clock=clock, user=ann,
+                                        category=ReportCategory.IDEA, description="A bench")
+    assert idea.id is not None
+    own = await concerns.idea_view(session, user=ann, idea=idea)
+    assert (own.is_own, own.can_back, own.can_unback) == (True, False, False)
+    view = await concerns.idea_view(session, user=bob, idea=idea)
+    assert (view.is_own, view.can_back, view.can_unback) == (False, True, False)
+    idea = await concerns.back(session, clock=clock, user=bob, report_id=idea.id)
+    view = await concerns.idea_view(session, user=bob, idea=idea)
+    assert (view.can_back, view.can_unback) == (False, True)
+    idea = await concerns.set_status(session, access=staff, clock=clock, report_id=idea.id or 0,
+                                     status=ReportStatus.RESOLVED)
+    view = await concerns.idea_view(session, user=bob, idea=idea)
+    assert (view.can_back, view.can_unback) == (False, False)
+    with pytest.raises(concerns.ReportClosed):
+        await concerns.back(session, clock=clock, user=bob, report_id=idea.id or 0, on=False)
+
+
+async def test_limits_are_measured_as_telegram_counts_them(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """1000 is the limit in UTF-16 units: 501 emoji are 1002 of them."""
+    sunny = await make_community(session, clock)
+    ann = await make_user(session, clock, community=sunny)
+    staff = await grant(session, clock, await make_user(session, clock, community=sunny),
+                        Role.STAFF, sunny)
+    with pytest.raises(InvalidInput) as error:
+        await concerns.create_report(session, clock=clock, user=ann,
+                                     category=ReportCategory.OTHER, description="🏚" * 501)
+    assert (error.value.reason, error.value.limit) == ("too_long", 1000)
+    report = await concerns.create_report(session, clock=clock, user=ann,
+                                          category=ReportCategory.OTHER, description="🏚" * 500)
+    with pytest.raises(InvalidInput):
+        await concerns.answer(session, access=staff, clock=clock, report_id=report.id or 0,
+                              text="🔧" * 501)
+    with pytest.raises(InvalidInput):
+        await concerns.set_status(session, access=staff, clock=clock, report_id=report.id or 0,
+                                  status=ReportStatus.DECLINED, text="🚫" * 501)
+    assert len(concerns.summary(report, 30).encode("utf-16-le")) // 2 <= 30

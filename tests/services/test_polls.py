@@ -155,6 +155,96 @@ async def test_only_the_audience_may_answer_and_bad_polls_are_refused(
                            option=0)
 
 
+# --- What the screens may offer (each flag beside its rule) ---------------------------------
+
+
+async def test_a_question_offers_other_back_and_next_as_the_service_says(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    people, sunny, staff = await setup(session, clock)
+    poll = await polls.create_poll(
+        session, access=staff, clock=clock, community_id=sunny.id or 0, title="Square",
+        questions=QUESTIONS, audience=Audience("all"), closes_at=clock.now() + timedelta(days=1))
+    assert poll.id is not None
+    ann = people[0]
+    first = await polls.question_view(session, poll=poll, user_id=ann.id or 0, position=0)
+    assert first is not None
+    # single choice, not answered yet: no Next (a tap moves on by itself), no Back
+    assert (first.can_write_other, first.can_go_back, first.can_go_on, first.is_last) == (
+        True, False, False, False)
+    await polls.answer(session, clock=clock, user=ann, poll_id=poll.id, position=0, option=1)
+    first = await polls.question_view(session, poll=poll, user_id=ann.id or 0, position=0)
+    assert first is not None and first.can_go_on and first.chosen == {1}
+    second = await polls.question_view(session, poll=poll, user_id=ann.id or 0, position=1)
+    assert second is not None  # multiple choice: Next from the start; no "other" here
+    assert (second.can_write_other, second.can_go_back, second.can_go_on, second.is_last) == (
+        False, True, True, True)
+    with pytest.raises(NotAllowed):  # the rule agrees with the missing button
+        await polls.answer(session, clock=clock, user=ann, poll_id=poll.id, position=1,
+                           other_text="x")
+    assert await polls.question_view(session, poll=poll, user_id=ann.id or 0,
+                                     position=2) is None
+
+
+async def test_staff_may_close_only_an_open_poll_and_always_see_and_export_results(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    _people, sunny, staff = await setup(session, clock)
+    poll = await polls.create_poll(
+        session, access=staff, clock=clock, community_id=sunny.id or 0, title="Square",
+        questions=QUESTIONS, audience=Audience("all"), closes_at=clock.now() + timedelta(days=1))
+    assert poll.id is not None
+    view = await polls.staff_view(session, access=staff, clock=clock, poll_id=poll.id)
+    assert (view.is_open, view.can_close, view.can_export, view.shows_results) == (
+        True, True, True, True)
+    await polls.close_now(session, access=staff, clock=clock, poll_id=poll.id)
+    view = await polls.staff_view(session, access=staff, clock=clock, poll_id=poll.id)
+    assert (view.is_open, view.can_close, view.can_export, view.shows_results) == (
+        False, False, True, True)
+    with pytest.raises(polls.PollClosed):
+        await polls.close_now(session, access=staff, clock=clock, poll_id=poll.id)
+    other = await make_community(session, clock, "Other")
+    outsider = await grant(session, clock, await make_user(session, clock, community=other),
+                           Role.STAFF, other)
+    with pytest.raises(NotAllowed):
+        await polls.staff_view(session, access=outsider, clock=clock, poll_id=poll.id)
+
+
+async def test_an_other_answer_is_measured_as_telegram_counts_it(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """300 is the limit in UTF-16 units: 151 emoji are 302 of them, not 151."""
+    people, sunny, staff = await setup(session, clock)
+    poll = await polls.create_poll(
+        session, access=staff, clock=clock, community_id=sunny.id or 0, title="Square",
+        questions=QUESTIONS, audience=Audience("all"), closes_at=clock.now() + timedelta(days=1))
+    assert poll.id is not None
+    with pytest.raises(InvalidInput) as error:
+        await polls.answer(session, clock=clock, user=people[0], poll_id=poll.id, position=0,
+                           other_text="🌳" * 151)
+    assert (error.value.reason, error.value.limit) == ("too_long", 300)
+    saved = await polls.answer(session, clock=clock, user=people[0], poll_id=poll.id,
+                               position=0, other_text="🌳" * 150)
+    assert saved.other_text == "🌳" * 150
+
+
+async def test_a_poll_closes_no_later_than_the_service_allows(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    _people, sunny, staff = await setup(session, clock)
+    with pytest.raises(InvalidInput) as error:
+        await polls.create_poll(
+            session, access=staff, clock=clock, community_id=sunny.id or 0, title="Far",
+            questions=QUESTIONS, audience=Audience("all"),
+            closes_at=clock.now() + timedelta(days=polls.OPEN_DAYS_MAX + 2))
+    assert error.value.reason == "too_far"
+    poll = await polls.create_poll(
+        session, access=staff, clock=clock, community_id=sunny.id or 0, title="Far",
+        questions=QUESTIONS, audience=Audience("all"),
+        closes_at=clock.now() + timedelta(days=polls.OPEN_DAYS_MAX))
+    assert poll.id is not None
+
+
 async def test_one_person_tapping_one_choice_twenty_times_at_once_gets_one_answer(
     session: AsyncSession, clock: ManualClock, sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
