@@ -316,6 +316,7 @@ class OutboxSender:
         self._outcomes_ready = asyncio.Event()
         self._recorder: asyncio.Task[None] | None = None
         self._recorder_closing = False
+        self._outcomes_for = limits.lease  # how long stop() tries to write them down
         self._held: dict[int, Claimed] = {}  # claimed and not yet settled
         self._queue: list[tuple[float, int, int, int, int]] = []  # (ready, -urgent, -prio, seq, id)
         self._seq = itertools.count()
@@ -370,11 +371,13 @@ class OutboxSender:
         self._recorder = asyncio.create_task(self._record_loop(),
                                              name=f"outbox-recorder {self.owner}")
 
-    async def stop(self, grace: float = 30.0) -> None:
-        """Finish the sends in flight (waiting up to `grace` seconds), give back every
-        other held row, stop."""
+    async def stop(self, grace: float = 30.0, *, outcomes_for: float | None = None) -> None:
+        """Finish the sends in flight (waiting up to `grace` seconds), write their
+        outcomes down (trying for `outcomes_for` seconds if the database refuses;
+        default: the lease), give back every other held row, stop."""
         if self._task is None:
             return
+        self._outcomes_for = self.limits.lease if outcomes_for is None else outcomes_for
         self._stopping = True
         self._wake.set()
         await self._task
@@ -605,7 +608,8 @@ class OutboxSender:
 
         A batch the database refuses is kept and tried again, waiting longer each time
         (RECORD_BACKOFF); claims wait meanwhile. Only when stopping does it give up, after
-        trying for a lease's time: those rows are then sent again once it runs out.
+        trying for `stop(outcomes_for=)` seconds (a lease's time unless told): those rows
+        are then sent again once their lease runs out.
         """
         wait, longest = RECORD_BACKOFF
         closing_since: float | None = None
@@ -620,7 +624,7 @@ class OutboxSender:
                 self._outcomes = batch + self._outcomes
                 if self._recorder_closing:
                     closing_since = closing_since or self._mono()
-                    if self._mono() - closing_since >= self.limits.lease:
+                    if self._mono() - closing_since >= self._outcomes_for:
                         log.error("outbox sender %s: stopping with %s outcomes unwritten; "
                                   "they will be sent again", self.owner, len(self._outcomes))
                         return
