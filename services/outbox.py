@@ -39,7 +39,8 @@ asserts exactly that and no more than `in_flight`.
 Losing the database is not in the window: the sender keeps the outcomes and
 writes them when it is back, claiming nothing meanwhile (0 duplicates of 1,500
 with PostgreSQL stopped twice for 10 s, `-m fast` and `-m immediate`, twice the
-lease, in the same test; 192 before outcomes were kept); only with several
+lease, in the same test; 192 before outcomes were kept, 93 while a leader that
+lost the database gave them up after a lease, scheduler/leader.py); only with several
 senders and an outage longer than the lease (60 s) may another sender claim a
 row whose outcome is still waiting. Nothing is ever lost: a row leaves
 "sending" only by being settled (sent, failed, retried), skipped, or put back
