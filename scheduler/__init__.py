@@ -97,11 +97,12 @@ class Background:
     scheduler: AsyncIOScheduler
     sender: OutboxSender
 
-    async def stop(self) -> None:
-        """Stop the jobs, let the sends in flight finish, give back unsent rows."""
+    async def stop(self, *, outcomes_for: float | None = None) -> None:
+        """Stop the jobs, let the sends in flight finish, give back unsent rows
+        (`outcomes_for`: see OutboxSender.stop)."""
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        await self.sender.stop()
+        await self.sender.stop(outcomes_for=outcomes_for)
 
 
 async def start_background(

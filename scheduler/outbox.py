@@ -33,7 +33,9 @@ How it sends:
 - When the database blinks, outcomes of sends already made stay in memory (at
   most the rows this sender holds) and are written when it is back, with
   backoff; meanwhile nothing new is claimed, and a row whose outcome waits is
-  never sent again (its lease is renewed with the others').
+  never sent again (its lease is renewed with the others'). A held row whose
+  lease ran out during the outage comes back in the next claim: it is
+  already queued here, and is not queued twice.
 - Cancelled while held: `outbox.cancel` also cancels rows a sender holds. On
   every kick() (the canceller's commit wakes the sender in its own process)
   the sender asks the database which of its rows were cancelled before it
@@ -321,6 +323,7 @@ class OutboxSender:
         self._outcomes_ready = asyncio.Event()
         self._recorder: asyncio.Task[None] | None = None
         self._recorder_closing = False
+        self._outcomes_for = limits.lease  # how long stop() tries to write them down
         self._held: dict[int, Claimed] = {}  # claimed and not yet settled
         self._in_flight: set[int] = set()  # of those, the ones whose request has started
         self._recheck = False  # ask the database whether held rows were cancelled
@@ -385,11 +388,13 @@ class OutboxSender:
         self._recorder = asyncio.create_task(self._record_loop(),
                                              name=f"outbox-recorder {self.owner}")
 
-    async def stop(self, grace: float = 30.0) -> None:
-        """Finish the sends in flight (waiting up to `grace` seconds), give back every
-        other held row, stop."""
+    async def stop(self, grace: float = 30.0, *, outcomes_for: float | None = None) -> None:
+        """Finish the sends in flight (waiting up to `grace` seconds), write their
+        outcomes down (trying for `outcomes_for` seconds if the database refuses;
+        default: the lease), give back every other held row, stop."""
         if self._task is None:
             return
+        self._outcomes_for = self.limits.lease if outcomes_for is None else outcomes_for
         self._stopping = True
         self._wake.set()
         await self._task
@@ -576,6 +581,8 @@ class OutboxSender:
         for row in claim.rows:
             if row.id in self._unsettled:  # sent already: its outcome is being written
                 continue
+            if row.id in self._held:  # ours already: its lease ran out while the database
+                continue  # was away (queued twice, it went out twice)
             self._blocked_users.discard(row.user_id)  # the claim saw them unblocked
             waiting = self._per_chat[row.chat_id] * self.limits.interval(row.chat_id)
             if waiting > self.limits.horizon:
@@ -653,7 +660,8 @@ class OutboxSender:
 
         A batch the database refuses is kept and tried again, waiting longer each time
         (RECORD_BACKOFF); claims wait meanwhile. Only when stopping does it give up, after
-        trying for a lease's time: those rows are then sent again once it runs out.
+        trying for `stop(outcomes_for=)` seconds (a lease's time unless told): those rows
+        are then sent again once their lease runs out.
         """
         wait, longest = RECORD_BACKOFF
         closing_since: float | None = None
@@ -668,7 +676,7 @@ class OutboxSender:
                 self._outcomes = batch + self._outcomes
                 if self._recorder_closing:
                     closing_since = closing_since or self._mono()
-                    if self._mono() - closing_since >= self.limits.lease:
+                    if self._mono() - closing_since >= self._outcomes_for:
                         log.error("outbox sender %s: stopping with %s outcomes unwritten; "
                                   "they will be sent again", self.owner, len(self._outcomes))
                         return

@@ -27,11 +27,22 @@ lease expires it is claimed again and sent again. The window is the time
 between Telegram's answer and that commit: the sender records outcomes in
 small batches as soon as the previous batch is written, so normally a few
 milliseconds, at most a database round trip or two. The duplicate, if any,
-arrives a lease later. Losing the database is not in the window: the sender
-keeps the outcomes and writes them when it is back, claiming nothing meanwhile
-(0 duplicates across an outage three leases long, tests/scheduler); only with
-several senders and an outage longer than the lease (60 s) may another
-sender claim a row whose outcome is still waiting. Nothing is ever lost: a row leaves
+arrives a lease later. How many: at most the sends in flight when the process
+died, the requests Telegram had taken whose answer had not come back (never
+more than `SendLimits.in_flight`, one second's worth of sends, 4 to 200) and
+the answers of the batch being written (a commit's worth, a few at 200 a
+second). Measured with kill -9 after 300 of 1,000 deliveries at 200 a second
+(tests/e2e/test_broadcast_faults.py, on SQLite and on PostgreSQL, 15 runs on a
+busy 2-core machine): 0 to 11 duplicates (at most 55 ms of sends), each one a
+row Telegram had taken and the database still held as "sending"; the test
+asserts exactly that and no more than `in_flight`.
+Losing the database is not in the window: the sender keeps the outcomes and
+writes them when it is back, claiming nothing meanwhile (0 duplicates of 1,500
+with PostgreSQL stopped twice for 10 s, `-m fast` and `-m immediate`, twice the
+lease, in the same test; 192 before outcomes were kept, 93 while a leader that
+lost the database gave them up after a lease, scheduler/leader.py); only with several
+senders and an outage longer than the lease (60 s) may another sender claim a
+row whose outcome is still waiting. Nothing is ever lost: a row leaves
 "sending" only by being settled (sent, failed, retried), skipped, put back
 to pending, or cancelled (then the sender drops it unsent, or, if it was on its
 way, settles it as sent: `in_hand` counts it until one of the two).

@@ -36,7 +36,7 @@ class FakeBackground:
         self.sender = FakeSender()
         log.append(f"{name} started")
 
-    async def stop(self) -> None:
+    async def stop(self, *, outcomes_for: float | None = None) -> None:
         self.log.append(f"{self.name} stopped")
 
 

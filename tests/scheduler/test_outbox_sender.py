@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from aiogram import Bot
@@ -543,3 +544,43 @@ async def test_sends_made_during_a_database_outage_are_recorded_after_it_and_nev
 
 async def _at_least(count: Callable[[], Awaitable[int]], n: int) -> bool:
     return await count() >= n
+
+
+async def test_rows_waiting_their_turn_through_an_outage_longer_than_the_lease_go_out_once(
+    session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock,
+    emulator: Emulator, bot: Bot, make_sender: SenderFactory,
+) -> None:
+    """Five messages to one person wait their turn (1.1 s apart) in the sender while the
+    database is down past their lease. When it is back, the sender's next claim must not
+    take its own held rows a second time: with Telegram answering slower than the
+    chat's interval, a row queued twice went out twice."""
+    [user] = await recipients(session, emulator, clock, 1)
+    assert user.id and user.tg_id
+
+    async def slow_answers(make_request: Any, bot: Bot, method: Any) -> Any:
+        response = await make_request(bot, method)  # delivered; the answer is slow to come
+        await asyncio.sleep(1.5)
+        return response
+
+    bot.session.middleware(slow_answers)
+    database = Blinking(sessionmaker)
+    limits = SendLimits(rate=50.0, lease=6.0)  # renewed every 2 s
+    sender = await make_sender(limits, maker=database)  # type: ignore[arg-type]
+    await outbox.queue_many(session, clock=clock, notify=sender.kick, rows=[
+        Outgoing(user_id=user.id, kind=OutboxKind.STATUS, text=f"m{i}") for i in range(5)])
+    await session.commit()
+
+    def delivered() -> list[str]:
+        return [m.content for m in emulator.user(user.tg_id).bot_messages]
+
+    await wait_until(lambda: _true(delivered() == ["m0"]))
+    database.down = True  # every row is held; four wait for the chat's interval
+    clock.advance(seconds=3 * limits.lease)  # their leases run out meanwhile
+    await asyncio.sleep(0.5)
+    database.down = False
+    sender.kick()  # as the scheduler's tick would
+    await wait_until(settled(sessionmaker), within=20)
+    await asyncio.sleep(2 * limits.private_interval)  # a second copy would be on its way
+    await sender.stop()
+    assert delivered() == ["m0", "m1", "m2", "m3", "m4"]
+    assert {r.status for r in await rows_of(session)} == {OutboxStatus.SENT}
