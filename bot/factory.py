@@ -31,7 +31,7 @@ from bot.config import TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS, OutboxKeyboards
 from bot.logs import UpdateContextMiddleware
-from bot.metrics import ApiMetricsMiddleware, UpdateMetricsMiddleware
+from bot.metrics import UNREADABLE, ApiMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares import (
     DbSessionMiddleware,
     FloodMiddleware,
@@ -133,6 +133,7 @@ class LeanSession(AiohttpSession):
             except ValidationError as error:
                 update_id = item.get("update_id") if isinstance(item, dict) else None
                 self.unreadable_updates += 1
+                UNREADABLE.inc()
                 log.error("update %s cannot be read, skipped: %s", update_id,
                           error.errors(include_url=False, include_input=False))
                 if isinstance(update_id, int):

@@ -44,6 +44,8 @@ UPDATE_SECONDS = Histogram(
 API_CALLS = Counter("bot_api_calls_total", "Bot API requests made, by method", ["method"])
 API_ERRORS = Counter("bot_api_errors_total", "Bot API requests that failed, by method and code",
                      ["method", "code"])
+UNREADABLE = Counter("bot_updates_unreadable_total",
+                     "Updates skipped because they could not be parsed (logged with their id)")
 OUTBOX_SENT = Counter("bot_outbox_sent_total", "Messages the outbox delivered")
 RATE_LIMITED = Counter("bot_telegram_429_total", "Bot API answers 429 (too many requests)")
 BLOCKED = Counter("bot_users_blocked_total", "Recipients found to have blocked the bot")

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
+from pydantic import ValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -50,6 +51,26 @@ def probes(engine: AsyncEngine, dispatcher: Dispatcher) -> dict[str, Probe]:
 
         checks["redis"] = ping
     return checks
+
+
+class ReadingRequestHandler(SimpleRequestHandler):
+    """aiogram's webhook handler, answering 200 for an update it cannot parse: a 500 would
+    make Telegram send the same update again and again, holding up everyone's behind it.
+    The update is logged with its id and counted (bot_updates_unreadable_total)."""
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        try:
+            return await super()._handle_request(bot, request)
+        except ValidationError as error:
+            try:
+                body = await request.json(loads=bot.session.json_loads)
+            except ValueError:
+                body = None
+            update_id = body.get("update_id") if isinstance(body, dict) else None
+            metrics.UNREADABLE.inc()
+            log.error("update %s cannot be read, skipped: %s", update_id,
+                      error.errors(include_url=False, include_input=False))
+            return web.json_response({})
 
 
 def create_app(
@@ -89,8 +110,8 @@ def create_app(
     app.router.add_get("/metrics", metrics_page)
     if webhook:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-        SimpleRequestHandler(dispatcher, bot, handle_in_background=False,
-                             secret_token=secret).register(app, path=settings.webhook_path)
+        ReadingRequestHandler(dispatcher, bot, handle_in_background=False,
+                              secret_token=secret).register(app, path=settings.webhook_path)
         setup_application(app, dispatcher, bot=bot)
     return app
 

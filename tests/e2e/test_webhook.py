@@ -128,3 +128,27 @@ async def test_a_second_replica_leaves_the_webhook_alone_and_sigterm_exits_clean
         bo = emulator.user(3003, "Bo", language_code="en")
         await step(bo, bo.send("/start"), "Privacy notice")
     await stop_cleanly(again, emulator)
+
+
+async def test_an_update_that_cannot_be_read_gets_200_and_the_next_is_answered(
+    emulator: Emulator, start_bot: Callable[..., Any]
+) -> None:
+    """A 500 would make Telegram post the same update again and again (issue 17, item 7)."""
+    port = free_port()
+    bot = await start_bot(**webhook_env(port))
+    async with showing_log(bot):
+        await until_serving(bot, port)
+        broken = {"update_id": 78, "message": {"message_id": "not a number", "date": "soon",
+                                               "chat": {"id": 3004}}}
+        url = f"http://127.0.0.1:{port}/tg/hook"
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json=broken,
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as resp:
+                assert resp.status == 200
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                page = await resp.text()
+        assert "bot_updates_unreadable_total 1.0" in page
+        assert "update 78 cannot be read" in bot.output
+        ann = emulator.user(3005, "Ann", language_code="en")
+        await step(ann, ann.send("/start"), "Privacy notice")
+    await stop_cleanly(bot, emulator)
