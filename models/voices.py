@@ -71,6 +71,9 @@ class Report(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The draft it was sent from: a second ✅ Send of the same draft (a double tap, a
+    # replica handling the same press) finds this one instead of filing another.
+    draft_key: str | None = Field(default=None, max_length=32, unique=True, index=True)
 
 
 class ReportBacking(SQLModel, table=True):

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -78,6 +79,15 @@ class ReportClosed(DomainError):
 class StepClosed(ReportClosed):
     """Staff pressed a step the report has moved past (another staff member, or the
     resident withdrawing, was first)."""
+
+
+class AlreadySent(DomainError):
+    """A second ✅ Send of a draft that has already become report `report_id`."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(f"draft already sent as report {report.id}")
+        self.report_id = report.id or 0
+        self.idea = report.category == ReportCategory.IDEA
 
 
 class NoCommunity(DomainError):
@@ -181,14 +191,54 @@ async def create_report(
     description: str, grid_id: int | None = None, photo_file_id: str | None = None,
     latitude: float | None = None, longitude: float | None = None,
     buttons: Buttons | None = None, notify: Notify | None = None,
+    draft_key: str | None = None,
 ) -> Report:
-    """Record a resident's concern or idea and tell their community's staff."""
+    """Record a resident's concern or idea and tell their community's staff.
+
+    `draft_key` names the draft it comes from: sending the same draft again (a double
+    tap, two replicas handling the same press) raises AlreadySent and changes nothing.
+    """
     text = check_description(description)
     category = ReportCategory(category)
     if user.community_id is None or user.id is None:
         raise NoCommunity("choose a community first")
+    try:
+        return await _create_report(
+            session, clock=clock, user=user, category=category, text=text, grid_id=grid_id,
+            photo_file_id=photo_file_id, latitude=latitude, longitude=longitude,
+            buttons=buttons, notify=notify, draft_key=draft_key)
+    except IntegrityError:
+        # The same draft inserted at the same moment elsewhere (PostgreSQL: no writer
+        # lock orders the two); the unique key kept one.
+        await session.rollback()
+        sent = await sent_from(session, user_id=user.id, draft_key=draft_key)
+        if sent is None:
+            raise
+        raise AlreadySent(sent) from None
+
+
+async def sent_from(session: AsyncSession, *, user_id: int,
+                    draft_key: str | None) -> Report | None:
+    """The author's report sent from draft `draft_key`, if it has been."""
+    if not draft_key:
+        return None
+    return (await session.execute(select(Report).where(
+        col(Report.draft_key) == draft_key, col(Report.author_id) == user_id))
+    ).scalar_one_or_none()
+
+
+async def _create_report(
+    session: AsyncSession, *, clock: Clock, user: User, category: ReportCategory,
+    text: str, grid_id: int | None, photo_file_id: str | None, latitude: float | None,
+    longitude: float | None, buttons: Buttons | None, notify: Notify | None,
+    draft_key: str | None,
+) -> Report:
+    assert user.id is not None and user.community_id is not None
     community_id = user.community_id
     async with write(session):
+        sent = await sent_from(session, user_id=user.id, draft_key=draft_key)
+        if sent is not None:
+            raise AlreadySent(sent)
         if grid_id is not None:
             grid = await session.get(Grid, grid_id)
             if grid is None or grid.community_id != community_id:
@@ -196,7 +246,8 @@ async def create_report(
         now = clock.now()
         report = Report(community_id=community_id, grid_id=grid_id, author_id=user.id,
                         category=category, description=text, photo_file_id=photo_file_id,
-                        latitude=latitude, longitude=longitude, created_at=now, updated_at=now)
+                        latitude=latitude, longitude=longitude, created_at=now, updated_at=now,
+                        draft_key=draft_key or None)
         session.add(report)
         await session.flush()
         assert report.id is not None

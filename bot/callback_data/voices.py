@@ -60,7 +60,6 @@ class ReportGridCb(CallbackData, prefix="rg"):
 
 class ReportDraftAction(StrEnum):
     SKIP = "k"          # no photo
-    SEND = "s"
     DISCARD = "x"
 
 
@@ -68,6 +67,12 @@ class ReportDraftCb(CallbackData, prefix="rd"):
     """The draft's own buttons, which carry nothing but what they do."""
 
     action: ReportDraftAction
+
+
+class ReportSendCb(CallbackData, prefix="rk"):
+    """✅ Send the draft named `key` (so a second press of it finds the report it made)."""
+
+    key: str
 
 
 # --- A resident's reports and neighbours' ideas -----------------------------------------------

@@ -34,7 +34,8 @@ all reached from the same screen. Refusals are answered by the error router
 from __future__ import annotations
 
 import html
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from uuid import uuid4
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
@@ -55,6 +56,7 @@ from bot.callback_data.voices import (
     ReportDraftAction,
     ReportDraftCb,
     ReportGridCb,
+    ReportSendCb,
     TriageListCb,
     VoiceAction,
     VoiceCb,
@@ -101,6 +103,8 @@ class ReportDraft:
     latitude: float | None = None
     longitude: float | None = None
     grid_id: int | None = None
+    # Names this draft: ✅ Send carries it, so a second press finds the report it made.
+    key: str = field(default_factory=lambda: uuid4().hex)
 
     def __post_init__(self) -> None:
         self.category = ReportCategory(self.category)
@@ -389,23 +393,35 @@ async def show_confirm(event: Message | CallbackQuery, state: FSMContext,
         grid = await communities.get_grid(session, grid_id=draft.grid_id)
         lines.append("🏘 " + html.escape(grid.name))
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Send"), callback_data=ReportDraftCb(action=ReportDraftAction.SEND))
+    builder.button(text=_("✅ Send"), callback_data=ReportSendCb(key=draft.key))
     builder.button(text=_("✖ Discard"), callback_data=ReportDraftCb(
         action=ReportDraftAction.DISCARD))
     await send_fitted(event, "\n".join(lines), reply_markup=builder.as_markup())
 
 
-@router.callback_query(ReportStates.confirm, ReportDraftCb.filter(
-    F.action == ReportDraftAction.SEND))
-async def on_send(callback: CallbackQuery, user: User, session: AsyncSession,
-                  state: FSMContext, clock: Clock, outbox_notify: Notify) -> None:
-    """✅ Send: the service records it and tells the community's staff."""
-    draft = await draft_of(state)
-    report = await concerns.create_report(
-        session, clock=clock, user=user, category=draft.category,
-        description=draft.description, grid_id=draft.grid_id, photo_file_id=draft.photo,
-        latitude=draft.latitude, longitude=draft.longitude, buttons=BUTTONS,
-        notify=outbox_notify)
+@router.callback_query(ReportSendCb.filter())
+async def on_send(callback: CallbackQuery, callback_data: ReportSendCb, user: User,
+                  session: AsyncSession, state: FSMContext, clock: Clock,
+                  outbox_notify: Notify) -> None:
+    """✅ Send: the service records it and tells the community's staff. A second press of
+    the same draft (a double tap, an old message) files nothing and says it was sent."""
+    draft = await ReportDraft.load(state)
+    if draft is None or draft.key != callback_data.key \
+            or await state.get_state() != ReportStates.confirm.state:
+        sent = await concerns.sent_from(session, user_id=user.id or 0,
+                                        draft_key=callback_data.key)
+        if sent is not None:
+            raise concerns.AlreadySent(sent)
+        raise NotFound("no such draft to send")
+    try:
+        report = await concerns.create_report(
+            session, clock=clock, user=user, category=draft.category,
+            description=draft.description, grid_id=draft.grid_id, photo_file_id=draft.photo,
+            latitude=draft.latitude, longitude=draft.longitude, buttons=BUTTONS,
+            notify=outbox_notify, draft_key=draft.key)
+    except concerns.AlreadySent:
+        await state.clear()  # the draft is done either way
+        raise
     await state.clear()
     await callback.answer()
     await show(callback, _("✅ Thank you! Your report #{id} has gone to the community staff. "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +28,7 @@ from models.voices import ANSWER_MAX, DESCRIPTION_MAX, Report, ReportCategory, R
 from scheduler.outbox import OutboxSender
 from services.clock import ManualClock
 from tests.factories import grant, make_community
-from tests.handlers.conftest import Harness, Person
+from tests.handlers.conftest import Harness, Person, rows
 from tests.handlers.fitting import assert_accepted, english, texts
 from tests.handlers.test_broadcasts import resident, sender
 from tests.scheduler.conftest import settled, wait_until
@@ -267,3 +268,64 @@ def test_every_report_view_fits_whatever_was_written(
         assert_accepted(staff_view, caption=True)
         assert_accepted(concerns_handlers.own_report_text(report))
         assert_accepted(concerns_handlers.idea_text(report))
+
+
+def button_data(person: Person, label: str) -> str:
+    """The callback data of the newest button labelled `label`."""
+    for message in reversed(person.handle.bot_messages):
+        for row in (message.raw.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if button.get("text") == label:
+                    return str(button["callback_data"])
+    raise AssertionError(f"no button {label!r}")
+
+
+async def double_tap(person: Person, label: str) -> None:
+    """Two presses of the same button that reach the bot together, as a double tap on a
+    slow line does: both updates are handled at once, like polling's tasks or two
+    replicas."""
+    harness = person.harness
+    harness.clock.advance(seconds=1)
+    await person.handle.press_text(label)
+    await person.handle.press_text(label)
+    updates = await harness.bot.get_updates(offset=harness.offset, timeout=0)
+    harness.offset = updates[-1].update_id + 1
+    await asyncio.gather(*(harness.dp.feed_update(harness.bot, u) for u in updates))
+    await harness.settle()
+
+
+async def test_a_double_tapped_send_files_one_report_and_tells_staff_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5041, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await report_problem(ann, "The lift in building 2 is stuck")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    send_data = button_data(ann, "✅ Send")
+    await double_tap(ann, "✅ Send")
+    assert ann.last.startswith("✅ Thank you! Your report #1 has gone to the community staff.")
+    assert ann.alerts[-1] == "Your report #1 has already been sent."
+    # A third press, on the button of the message now long answered, files nothing either.
+    await ann.forge(send_data)
+    assert ann.alerts[-1] == "Your report #1 has already been sent."
+    assert len(await rows(session, Report)) == 1
+    await wait_until(settled(sessionmaker))
+    assert sum(t.startswith("📥 New report #") for t in staff.texts) == 1
+
+
+async def test_a_double_tapped_idea_is_shared_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5042, None)
+    await ann.tap("💬 My voice")
+    await ann.press("💡 Share an idea")
+    await ann.send("Benches by the pond")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    await double_tap(ann, "✅ Send")
+    assert [r.category for r in await rows(session, Report)] == [ReportCategory.IDEA]
+    assert ann.alerts[-1] == "Your idea #1 has already been sent."

@@ -1,0 +1,29 @@
+"""Reports remember the draft they were sent from, so a second ✅ Send of the same draft
+(a double tap) files no second report.
+
+Revision ID: 0008r
+Revises: 0007
+Create Date: 2026-12-02 04:00:00
+"""
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = '0008r'
+down_revision: str | None = '0007'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column('voice_reports', sa.Column('draft_key', sa.String(length=32),
+                                             nullable=True))
+    op.create_index('ix_voice_reports_draft_key', 'voice_reports', ['draft_key'],
+                    unique=True)
+
+
+def downgrade() -> None:
+    op.drop_index('ix_voice_reports_draft_key', table_name='voice_reports')
+    with op.batch_alter_table('voice_reports') as batch:
+        batch.drop_column('draft_key')
