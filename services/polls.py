@@ -292,9 +292,10 @@ async def answers_of(session: AsyncSession, *, poll_id: int,
 
 async def answer(
     session: AsyncSession, *, clock: Clock, user: User, poll_id: int, position: int,
-    option: int | None = None, other_text: str | None = None,
+    option: int | None = None, other_text: str | None = None, on: bool = True,
 ) -> PollAnswer:
-    """Record a choice (single: replaces; multiple: toggles) or the "other" text."""
+    """Record a choice (single: replaces; multiple: ticks it, or with on=False unticks
+    it, so the same tap twice changes nothing more) or the "other" text."""
     assert user.id is not None
     if other_text is not None:
         other_text = clean_text(other_text, field="other", limit=OTHER_MAX, multiline=True)
@@ -324,7 +325,7 @@ async def answer(
         .with_for_update().execution_options(populate_existing=True))).scalar_one()
     choices = list(row.choices)
     if option is not None and question.multiple:
-        choices = sorted(set(choices) ^ {option})
+        choices = sorted(set(choices) | {option} if on else set(choices) - {option})
     elif option is not None:
         choices, row.other_text = [option], None
     elif not question.multiple:  # "other" instead of a listed choice

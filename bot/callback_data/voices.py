@@ -153,11 +153,13 @@ class PollOpenCb(CallbackData, prefix="qo"):
 
 
 class PollPickCb(CallbackData, prefix="qp"):
-    """Choice `option` of question `position`."""
+    """Choice `option` of question `position`; on a multiple-choice question `on` says
+    whether the button ticks or unticks it, so a double tap does not undo itself."""
 
     poll_id: int
     position: int
     option: int
+    on: bool = True
 
 
 class PollOtherCb(CallbackData, prefix="qw"):

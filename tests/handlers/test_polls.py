@@ -34,7 +34,7 @@ from tests.factories import make_community
 from tests.handlers.conftest import Harness, Person
 from tests.handlers.fitting import assert_accepted, english, texts
 from tests.handlers.test_broadcasts import resident, sender
-from tests.handlers.test_concerns import staff_member
+from tests.handlers.test_concerns import double_tap, staff_member
 from tests.scheduler.conftest import settled, wait_until
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -243,3 +243,25 @@ async def test_the_closing_day_is_the_one_shown_and_as_far_as_the_service_allows
     poll = (await session.execute(select(Poll))).scalar_one()
     assert poll.closes_at.astimezone(zone).replace(tzinfo=None) == datetime.combine(
         picked_on + timedelta(days=2), datetime.min.time()).replace(hour=20)
+
+
+async def test_a_double_tapped_choice_is_ticked_once_not_ticked_and_unticked(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5061, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await compose(staff)
+    await wait_until(settled(sessionmaker))
+    await ann.press("🗳 Answer")
+    await ann.press("By the gate")
+    await double_tap(ann, "⬜ Lights")  # both presses say "tick it"
+    assert "✅ Lights" in ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await double_tap(ann, "✅ Lights")  # both say "untick it"
+    assert "⬜ Lights" in ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await double_tap(ann, "⬜ Shade")
+    await session.commit()
+    poll = (await session.execute(select(Poll))).scalar_one()
+    assert polls.tally(await polls.results(session, poll=poll))[1] == {
+        "Lights": 0, "Shade": 1, "Plants": 0}
