@@ -22,6 +22,8 @@ class VoiceAction(StrEnum):
     MINE = "m"          # my reports
     IDEAS = "n"         # neighbours' ideas
     POLLS = "p"         # open polls for me
+    TRIAGE = "t"        # staff: 🗂 Reports to handle (after choosing the community)
+    RUN_POLLS = "q"     # staff: 📊 Run polls (likewise)
 
 
 class VoiceCb(CallbackData, prefix="vh"):
@@ -30,7 +32,7 @@ class VoiceCb(CallbackData, prefix="vh"):
     action: VoiceAction
 
 
-class TriageListCb(CallbackData, prefix="vt"):
+class TriageListCb(CallbackData, prefix="vl"):
     """Staff: the open reports of a community (or its ideas, most backed first)."""
 
     community_id: int

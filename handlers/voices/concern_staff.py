@@ -2,7 +2,9 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> List: 🗂 Reports to handle (💬 My voice) / 🗂 Open the report (outbox)
+    [*] --> Picker: 🗂 Reports to handle (💬 My voice), serving several communities
+    Picker --> List: a community (re-checked, remembered with ⭐)
+    [*] --> List: 🗂 Reports to handle, serving one / 🗂 Open the report (outbox)
     List --> Ideas: 💡 Ideas, most backed first
     List --> Report: a report
     Ideas --> Report: an idea
@@ -37,11 +39,15 @@ from bot.callback_data.voices import (
     TriageCb,
     TriageListCb,
     TriageStatusCb,
+    VoiceAction,
+    VoiceCb,
 )
 from bot.fit import send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.labels import category_text, status_text
 from bot.screens import send, show
+from handlers.scope import ask_community, chosen
 from handlers.voices.concerns import BUTTONS, short
 from models.communities import Grid
 from models.users import User
@@ -51,6 +57,7 @@ from services.access import Access
 from services.clock import Clock
 from services.errors import DomainError, InvalidInput
 from services.outbox import Notify
+from services.scope import Serving
 
 router = Router(name=__name__)
 
@@ -59,14 +66,44 @@ class TriageStates(StatesGroup):
     text = State()
 
 
+FLOW = "vr"  # the community picker's flow code for triage (handlers/scope.py)
+
+
+@router.callback_query(VoiceCb.filter(F.action == VoiceAction.TRIAGE))
+async def on_triage(callback: CallbackQuery, access: Access, session: AsyncSession,
+                    state: FSMContext) -> None:
+    """🗂 Reports to handle: in the one community served, or the one chosen next."""
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=FLOW, serving=Serving.STAFF,
+                                       intro=_("🗂 Reports to handle"))
+    await callback.answer()
+    if community_id is not None:
+        await show_list(callback, access, session, community_id=community_id, ideas=False)
+
+
+@router.callback_query(ScopeCb.filter(F.flow == FLOW))
+async def on_community(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                       session: AsyncSession, state: FSMContext) -> None:
+    """The community chosen (re-checked and remembered): its open reports."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.STAFF)
+    await callback.answer()
+    await show_list(callback, access, session, community_id=community_id, ideas=False)
+
+
 @router.callback_query(TriageListCb.filter())
 async def on_list(callback: CallbackQuery, callback_data: TriageListCb, access: Access,
                   session: AsyncSession) -> None:
     """The open reports of a community (or its ideas, most backed first)."""
-    ideas = callback_data.ideas
-    found = await concerns.triage_list(session, access=access,
-                                       community_id=callback_data.community_id, ideas=ideas)
     await callback.answer()
+    await show_list(callback, access, session, community_id=callback_data.community_id,
+                    ideas=callback_data.ideas)
+
+
+async def show_list(callback: CallbackQuery, access: Access, session: AsyncSession, *,
+                    community_id: int, ideas: bool) -> None:
+    found = await concerns.triage_list(session, access=access, community_id=community_id,
+                                       ideas=ideas)
     builder = InlineKeyboardBuilder()
     for report in found:
         mark = f"👍 {report.backers}" if ideas else status_text(report.status).split()[0]
@@ -75,7 +112,7 @@ async def on_list(callback: CallbackQuery, callback_data: TriageListCb, access: 
                                               report_id=report.id or 0))
     if not ideas:
         builder.button(text=_("💡 Ideas, most backed first"), callback_data=TriageListCb(
-            community_id=callback_data.community_id, ideas=True))
+            community_id=community_id, ideas=True))
     builder.adjust(1)
     if ideas:
         text = _("💡 Open ideas, most backed first:") if found else _("No open ideas.")

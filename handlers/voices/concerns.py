@@ -50,14 +50,12 @@ from bot.callback_data.voices import (
     IdeaCb,
     OwnReportAction,
     OwnReportCb,
-    PollListCb,
     RateCb,
     ReportCategoryCb,
     ReportDraftAction,
     ReportDraftCb,
     ReportGridCb,
     ReportSendCb,
-    TriageListCb,
     VoiceAction,
     VoiceCb,
 )
@@ -70,7 +68,6 @@ from bot.labels import CATEGORY_LABELS, category_text, status_text
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from handlers.voices.common import drop_buttons
-from models.communities import Community
 from models.users import User
 from models.voices import DESCRIPTION_MAX, Report, ReportCategory
 from services import communities, concerns, polls
@@ -126,14 +123,6 @@ async def draft_of(state: FSMContext) -> ReportDraft:
     return draft
 
 
-def managed(access: Access, user: User) -> list[int]:
-    """Communities whose reports and polls this person handles."""
-    ids = set(access.staff_of)
-    if access.is_admin and user.community_id is not None:
-        ids.add(user.community_id)
-    return sorted(ids)
-
-
 def needs_community(user: User) -> None:
     if user.community_id is None:
         raise concerns.NoCommunity("choose a community first")
@@ -161,16 +150,11 @@ async def show_home(event: Message | CallbackQuery, user: User, access: Access,
         builder.button(text=label, callback_data=VoiceCb(action=action))
     builder.button(text=_("🗳 Polls for me ({count})").format(count=len(open_polls)),
                    callback_data=VoiceCb(action=VoiceAction.POLLS))
-    mine = managed(access, user)
-    for community_id in mine:
-        suffix = ""
-        if len(mine) > 1:
-            community = await session.get(Community, community_id)
-            suffix = f": {community.name}" if community else ""
-        builder.button(text=_("🗂 Reports to handle") + suffix,
-                       callback_data=TriageListCb(community_id=community_id))
-        builder.button(text=_("📊 Run polls") + suffix,
-                       callback_data=PollListCb(community_id=community_id))
+    if access.is_admin or access.staff_of:
+        # Anyone serving several communities chooses one next (handlers/scope.py).
+        builder.button(text=_("🗂 Reports to handle"),
+                       callback_data=VoiceCb(action=VoiceAction.TRIAGE))
+        builder.button(text=_("📊 Run polls"), callback_data=VoiceCb(action=VoiceAction.RUN_POLLS))
     builder.adjust(1)
     await show(event, _("💬 <b>My voice</b>\nTell your community about a problem, share an "
                         "idea for the neighbourhood, or answer a poll. Staff will answer you "

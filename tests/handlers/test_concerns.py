@@ -28,7 +28,15 @@ from models.voices import ANSWER_MAX, DESCRIPTION_MAX, Report, ReportCategory, R
 from scheduler.outbox import OutboxSender
 from services.clock import ManualClock
 from tests.factories import grant, make_community
-from tests.handlers.conftest import Harness, Person, rows
+from tests.handlers.conftest import (
+    ADMIN_TG_ID,
+    Harness,
+    Person,
+    member,
+    onboard,
+    rows,
+    user_of,
+)
 from tests.handlers.fitting import assert_accepted, english, texts
 from tests.handlers.test_broadcasts import resident, sender
 from tests.scheduler.conftest import settled, wait_until
@@ -329,3 +337,46 @@ async def test_a_double_tapped_idea_is_shared_once(
     await double_tap(ann, "✅ Send")
     assert [r.category for r in await rows(session, Report)] == [ReportCategory.IDEA]
     assert ann.alerts[-1] == "Your idea #1 has already been sent."
+
+
+async def test_an_admin_with_no_home_community_triages_any_community_from_the_picker(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    shady = await make_community(session, clock, "Shady Lane")
+    bo, _ = await member(harness, session, clock, shady, 5051, "Bo")
+    await report_problem(bo, "The swings are broken")
+    await bo.press("Skip ▶")
+    await bo.send("Skip ▶")
+    await bo.press("✅ Send")
+    admin = harness.person(ADMIN_TG_ID, "Zhou", "en")
+    await onboard(admin)  # no home community
+    await admin.tap("💬 My voice")
+    await admin.press("🗂 Reports to handle")
+    assert "You serve 2 communities." in admin.last
+    await admin.press("Shady Lane")
+    assert admin.last == "🗂 Open reports, oldest first:"
+    await admin.press("📥 #1 The swings are broken")
+    assert "From: Bo" in admin.last
+    await admin.press("🔧 Being worked on")
+    assert [r.status for r in await rows(session, Report)] == [ReportStatus.IN_PROGRESS]
+    await admin.tap("💬 My voice")  # the choice is remembered, first with a ⭐
+    await admin.press("🗂 Reports to handle")
+    assert admin.handle.last_bot_message.button_labels[0] == "⭐ Shady Lane"  # type: ignore[union-attr]
+
+
+async def test_staff_of_two_communities_choose_which_reports_to_handle(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    shady = await make_community(session, clock, "Shady Lane")
+    liu, _ = await member(harness, session, clock, sunny, 5052, "Liu", Role.STAFF)
+    await session.commit()
+    await grant(session, clock, await user_of(session, liu), Role.STAFF, shady)
+    await liu.tap("💬 My voice")
+    labels = liu.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert labels.count("🗂 Reports to handle") == 1 and labels.count("📊 Run polls") == 1
+    await liu.press("🗂 Reports to handle")
+    assert "You serve 2 communities." in liu.last
+    await liu.press("Shady Lane")
+    assert liu.last == "No open reports. 🎉"

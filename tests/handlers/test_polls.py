@@ -27,11 +27,12 @@ from models.polls import (
     Poll,
     PollQuestion,
 )
+from models.users import Role
 from scheduler.outbox import OutboxSender
 from services import polls
 from services.clock import ManualClock
-from tests.factories import make_community
-from tests.handlers.conftest import Harness, Person
+from tests.factories import grant, make_community
+from tests.handlers.conftest import ADMIN_TG_ID, Harness, Person, onboard, rows, user_of
 from tests.handlers.fitting import assert_accepted, english, texts
 from tests.handlers.test_broadcasts import resident, sender
 from tests.handlers.test_concerns import double_tap, staff_member
@@ -265,3 +266,52 @@ async def test_a_double_tapped_choice_is_ticked_once_not_ticked_and_unticked(
     poll = (await session.execute(select(Poll))).scalar_one()
     assert polls.tally(await polls.results(session, poll=poll))[1] == {
         "Lights": 0, "Shade": 1, "Plants": 0}
+
+
+async def test_staff_of_two_communities_run_a_poll_for_the_second_with_its_grids(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    shady = await make_community(session, clock, "Shady Lane", grids=("East", "West"))
+    liu, mei = harness.person(5071, "Liu"), harness.person(5072, "Mei")
+    await onboard(liu, "Sunny Court", "Block 1")
+    await onboard(mei, "Shady Lane", "East")
+    for community in (sunny, shady):
+        await grant(session, clock, await user_of(session, liu), Role.STAFF, community)
+    await liu.send("/menu")
+    await liu.tap("💬 My voice")
+    await liu.press("📊 Run polls")
+    assert "You serve 2 communities." in liu.last
+    await liu.press("Shady Lane")
+    await liu.press("➕ New poll")
+    await liu.send("The pond")
+    await liu.send("Fish or ducks?")
+    await liu.send("Fish\nDucks")
+    await liu.press("Next ▶")
+    await liu.press("🏘 Choose grids")
+    labels = liu.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert "▫️ East" in labels and "▫️ West" in labels and "▫️ Block 1" not in labels
+    await liu.press("▫️ East")
+    await liu.press("Done")
+    await liu.press(in_days(liu, 3))
+    await liu.press("✅ Publish")
+    polls_made = await rows(session, Poll)
+    assert [p.community_id for p in polls_made] == [shady.id]
+    await wait_until(settled(sessionmaker))
+    assert mei.last.startswith("🗳 A new poll: “The pond”")
+
+
+async def test_an_admin_with_no_home_community_runs_polls_anywhere(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    await make_community(session, clock, "Shady Lane")
+    admin = harness.person(ADMIN_TG_ID, "Zhou", "en")
+    await onboard(admin)
+    await admin.tap("💬 My voice")
+    await admin.press("📊 Run polls")
+    await admin.press("Shady Lane")
+    assert admin.last == "📊 Polls (🟢 open, 🔒 closed):"
+    await admin.press("➕ New poll")
+    assert admin.alerts[-1] != "You can't do that here. Only staff of this community can."
