@@ -29,10 +29,14 @@ async def run(settings: Settings) -> None:
     from scheduler import start_background
     from scheduler.broadcasts import add_broadcast_progress
     from scheduler.jobs import add_sweeps
+    from services.chart_fonts import check_at_start
     from services.clock import Clock, OffsetClock, SystemClock
 
     engine = create_engine(settings.database_url)
     await migrate(engine)
+    # Charts' Chinese font, looked for (and matplotlib's font list rebuilt if a font came
+    # after it) in a child process while the bot starts; none found is a WARNING.
+    fonts = asyncio.create_task(check_at_start())
     emulator = None
     if settings.bot_token is None:
         from emulator import Emulator
@@ -82,6 +86,7 @@ async def run(settings: Settings) -> None:
         finally:
             await dp.storage.close()
     finally:
+        fonts.cancel()
         if background is not None:
             await background.stop()
         await bot.session.close()
