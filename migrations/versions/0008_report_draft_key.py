@@ -1,5 +1,6 @@
 """Reports remember the draft they were sent from, so a second ✅ Send of the same draft
-(a double tap) files no second report.
+(a double tap) files no second report; polls remember when those who had not answered
+were reminded, so they are reminded once.
 
 Revision ID: 0008r
 Revises: 0007
@@ -9,6 +10,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
+import models.types
 
 revision: str = '0008r'
 down_revision: str | None = '0007'
@@ -21,9 +24,13 @@ def upgrade() -> None:
                                              nullable=True))
     op.create_index('ix_voice_reports_draft_key', 'voice_reports', ['draft_key'],
                     unique=True)
+    op.add_column('polls', sa.Column('reminded_at', models.types.UTCDateTime(timezone=True),
+                                     nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('polls') as batch:
+        batch.drop_column('reminded_at')
     op.drop_index('ix_voice_reports_draft_key', table_name='voice_reports')
     with op.batch_alter_table('voice_reports') as batch:
         batch.drop_column('draft_key')

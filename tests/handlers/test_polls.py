@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from bot.callback_data.voices import PollOpenCb, PollPickCb, PollStaffAction, PollStaffCb
 from bot.keyboards.dates import DayCb
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.when import say_day
 from handlers.voices import poll_staff
 from handlers.voices import polls as poll_answering
@@ -28,6 +29,7 @@ from models.polls import (
     PollQuestion,
 )
 from models.users import Role
+from scheduler.jobs import run_sweeps
 from scheduler.outbox import OutboxSender
 from services import polls
 from services.clock import ManualClock
@@ -49,7 +51,7 @@ def in_days(person: Person, days: int) -> str:
     return say_day(today + timedelta(days=days), today=today, locale="en")
 
 
-async def compose(staff: Person, *, grids: list[str] | None = None) -> None:
+async def compose(staff: Person, *, grids: list[str] | None = None, share: bool = True) -> None:
     await staff.tap("💬 My voice")
     await staff.press("📊 Run polls")
     await staff.press("➕ New poll")
@@ -74,7 +76,8 @@ async def compose(staff: Person, *, grids: list[str] | None = None) -> None:
         await staff.press("👥 Everyone")
     await staff.press(in_days(staff, 3))  # the shared day picker: it closes that evening
     assert "It will go to" in staff.last
-    await staff.press("📊 Send everyone the chart at the end: no")
+    if share:
+        await staff.press("📊 Send everyone the chart at the end: no")  # now yes
     await staff.press("✅ Publish")
     assert staff.last.startswith("✅ Poll #1 is out.")
 
@@ -315,3 +318,47 @@ async def test_an_admin_with_no_home_community_runs_polls_anywhere(
     assert admin.last == "📊 Polls (🟢 open, 🔒 closed):"
     await admin.press("➕ New poll")
     assert admin.alerts[-1] != "You can't do that here. Only staff of this community can."
+
+
+async def test_one_reminder_before_the_deadline_and_the_chart_to_those_who_answered(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5081, None)
+    bob = await resident(harness, 5082, None, "zh")
+    staff = await staff_member(harness, session, clock, sunny)
+    await compose(staff, share=False)  # "send everyone the chart at the end": no
+    await wait_until(settled(sessionmaker))
+    await ann.press("🗳 Answer")
+    await ann.press("By the gate")
+    await ann.press("⬜ Lights")
+    await ann.press("✅ Finish")
+    invited = len(bob.texts)
+
+    async def sweep() -> None:
+        await run_sweeps(sessionmaker=sessionmaker, clock=clock, notify=sender.kick,
+                         keyboards=OUTBOX_KEYBOARDS)
+        await wait_until(settled(sessionmaker))
+
+    (poll,) = await rows(session, Poll)
+    clock.advance(seconds=(poll.closes_at - clock.now()).total_seconds() - 25 * 3600)
+    await sweep()
+    assert len(bob.texts) == invited  # more than a day to go: no reminder yet
+    clock.advance(minutes=90)  # 20:30: it closes tomorrow at 20:00 (and no quiet hours yet)
+    await sweep()
+    await sweep()  # safe to run twice: still one reminder
+    reminders = [t for t in bob.texts[invited:] if t.startswith("⏰")]
+    assert len(reminders) == 1 and "The little square" in reminders[0]
+    assert "明天" in reminders[0]  # said in Bob's language, the day as people say it
+    assert not [t for t in ann.texts if t.startswith("⏰")]  # she has answered
+    await bob.press("🗳 去回答")  # the reminder's button opens the poll
+    assert "Question 1 of 2" in bob.last or "第 1" in bob.last
+
+    clock.advance(days=1)  # closed half an hour ago
+    await sweep()
+    await sweep()
+    chart = ann.handle.last_bot_message
+    assert chart is not None and chart.photo is not None
+    assert ann.last.startswith("📊 Results of the poll “The little square”: 1 people answered.")
+    assert not [t for t in bob.texts if t.startswith("📊")]  # he did not answer
