@@ -10,6 +10,7 @@ second message.
     await show(callback, text, reply_markup=builder.as_markup())   # edit, else send
     await show(message, text, reply_markup=main_menu(access))      # a typed reply: send
     await show(callback, text, new=True)                           # keep the old one
+    await drop_buttons(callback)                                   # a finished step
 """
 
 from __future__ import annotations
@@ -67,3 +68,23 @@ async def send(event: CallbackQuery | Message, text: str, *, reply_markup: Marku
                **options: Any) -> Message | None:
     """A new message in the chat of `event`, leaving the pressed one as it is."""
     return await show(event, text, reply_markup=reply_markup, new=True, **options)
+
+
+async def set_buttons(callback: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
+    """Change only the buttons of the pressed message, its words staying; a message too
+    old to edit, or already so, is left as it is (its buttons are re-checked when pressed
+    anyway)."""
+    pressed = callback.message
+    if not isinstance(pressed, Message) or (markup is None and pressed.reply_markup is None):
+        return
+    try:
+        await pressed.edit_reply_markup(reply_markup=markup)
+    except TelegramBadRequest as error:
+        if "message is not modified" not in error.message and not any(
+                words in error.message for words in CANNOT_EDIT):
+            raise
+
+
+async def drop_buttons(callback: CallbackQuery) -> None:
+    """Take the buttons off the pressed message: its question has been answered."""
+    await set_buttons(callback, None)

@@ -27,7 +27,7 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +47,9 @@ from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import add_pager
 from bot.middlewares.private import FROM_GROUP
 from bot.replies import out_of_date, reply_for
+from bot.screens import drop_buttons as drop_buttons
 from bot.screens import send, show
+from bot.screens import set_buttons as set_buttons
 from handlers.courses.sessions import CHECK_IN_PREFIX, check_in_by_link
 from models.users import User
 from services import communities, invites, users
@@ -245,16 +247,6 @@ async def on_accept(
                               state=state, greeting=greeting)
 
 
-async def drop_buttons(callback: CallbackQuery) -> None:
-    """Take the buttons off the pressed message: that step is done."""
-    await set_buttons(callback, None)
-
-
-async def set_buttons(callback: CallbackQuery, markup: InlineKeyboardMarkup | None) -> None:
-    """Change only the buttons of the pressed message (its words stay), where it can
-    still be edited; bot.screens.show replaces the words too."""
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=markup)
 
 
 @router.callback_query(LanguageCb.filter())

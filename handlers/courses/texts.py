@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.callback_data import (
@@ -21,6 +21,7 @@ from bot.callback_data import (
 )
 from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.screens import drop_buttons as drop_buttons  # re-exported for the course screens
 from bot.when import say_moment
 from models.courses import Category, CourseOrder, EnrolmentStatus, Lesson, TimeOfDay
 from models.users import User
@@ -145,9 +146,3 @@ def work_community(access: Access, user: User, of: frozenset[int]) -> int | None
     return min(of) if of else None
 
 
-async def drop_buttons(callback: CallbackQuery) -> None:
-    """Take the buttons off the pressed message (a finished step's), keeping its text;
-    bot/screens.py edits text, this is the one other edit the course screens make. A
-    message too old to edit keeps them (they are re-checked when pressed anyway)."""
-    if isinstance(callback.message, Message):
-        await callback.message.edit_reply_markup(reply_markup=None)
