@@ -4,6 +4,8 @@
 stateDiagram-v2
     [*] --> Home: 💬 My voice
     Home --> Category: 📝 Report a problem
+    Category --> Category: words typed first (kept; the category asked again)
+    Category --> Photo: a category, the words already typed
     Home --> Description: 💡 Share an idea
     Category --> Description: a category
     Description --> Description: empty or too long (asked again)
@@ -41,7 +43,13 @@ from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -176,12 +184,26 @@ async def on_report(callback: CallbackQuery, user: User, state: FSMContext) -> N
     await callback.answer()
     await state.clear()
     await state.set_state(ReportStates.category)
+    await send(callback, _("What is it about?"), reply_markup=category_keyboard())
+
+
+def category_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for code, label in CATEGORY_LABELS.items():
         builder.button(text=_(label), callback_data=ReportCategoryCb(
             category=ReportCategory(code)))
     builder.adjust(1)
-    await send(callback, _("What is it about?"), reply_markup=builder.as_markup())
+    return builder.as_markup()
+
+
+@router.message(ReportStates.category, F.text & ~F.text.startswith("/"))
+async def on_early_words(message: Message, state: FSMContext) -> None:
+    """The report's words typed before its category: kept (checked as the words are), and
+    the category asked again; they will not be asked for a second time."""
+    words = concerns.check_description(message.text or "")
+    await state.update_data(early_words=words)
+    await message.answer(_("I have kept your words. Now, what is it about?"),
+                         reply_markup=category_keyboard())
 
 
 @router.callback_query(VoiceCb.filter(F.action == VoiceAction.IDEA))
@@ -246,10 +268,16 @@ async def ask_description(event: CallbackQuery, state: FSMContext, idea: bool) -
 @router.callback_query(ReportStates.category, ReportCategoryCb.filter())
 async def on_category(callback: CallbackQuery, callback_data: ReportCategoryCb,
                       state: FSMContext) -> None:
-    """The category; the question is replaced by the answer."""
+    """The category; the question is replaced by the answer. Words typed before it are the
+    report's words, so the next step is the photo."""
     await callback.answer()
-    await ReportDraft(category=callback_data.category).save(state)
+    early = (await state.get_data()).get("early_words")
+    draft = ReportDraft(category=callback_data.category, description=early or "")
+    await draft.save(state)
     await show(callback, category_text(callback_data.category))
+    if early:
+        await ask_photo(callback, state)
+        return
     await ask_description(callback, state, idea=callback_data.category == ReportCategory.IDEA)
 
 
@@ -260,11 +288,15 @@ async def on_description(message: Message, state: FSMContext) -> None:
     draft = await draft_of(state)
     draft.description = concerns.check_description(message.text or "")
     await draft.save(state)
+    await ask_photo(message, state)
+
+
+async def ask_photo(event: Message | CallbackQuery, state: FSMContext) -> None:
     await state.set_state(ReportStates.photo)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip ▶"), callback_data=ReportDraftCb(action=ReportDraftAction.SKIP))
-    await message.answer(_("📷 A photo helps. Send one now, or press Skip."),
-                         reply_markup=builder.as_markup())
+    await send(event, _("📷 A photo helps. Send one now, or press Skip."),
+               reply_markup=builder.as_markup())
 
 
 @router.message(ReportStates.description)

@@ -380,3 +380,22 @@ async def test_staff_of_two_communities_choose_which_reports_to_handle(
     assert "You serve 2 communities." in liu.last
     await liu.press("Shady Lane")
     assert liu.last == "No open reports. 🎉"
+
+
+async def test_words_typed_before_the_category_are_kept_for_the_report(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5091, None)
+    await ann.tap("💬 My voice")
+    await ann.press("📝 Report a problem")
+    await ann.send("The lamp by gate 2 is broken")  # before choosing what it is about
+    assert ann.last.startswith("I have kept your words.")
+    await ann.press("🔧 Facilities and repairs")
+    assert ann.last.startswith("📷 A photo helps.")  # the words are not asked for again
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    assert "The lamp by gate 2 is broken" in ann.last
+    await ann.press("✅ Send")
+    assert [r.description for r in await rows(session, Report)] == [
+        "The lamp by gate 2 is broken"]
