@@ -10,10 +10,11 @@ stateDiagram-v2
     Ideas --> Report: an idea
     Report --> Assign: 👤 Give it to…
     Assign --> Report: a staff member (they are told)
-    Report --> Report: 🔧 Being worked on (the resident is told)
+    Report --> Report: 🔧 Being worked on (the resident is told; the card redrawn in place)
     Report --> Answer: ✅ Resolved / 🚫 Not taken up / ✍️ Write an answer
     Answer --> Answer: empty or too long, in UTF-16 units (asked again)
-    Answer --> [*]: text sent (saved; the resident is told) / the report moved on (refused)
+    Answer --> [*]: text sent (saved, the resident told, the card redrawn in place)
+    Answer --> [*]: the report moved on meanwhile (refused)
 ```
 
 Every press re-checks in the service that the presser manages the report's
@@ -26,7 +27,8 @@ from __future__ import annotations
 
 import html
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -42,7 +44,7 @@ from bot.callback_data.voices import (
     VoiceAction,
     VoiceCb,
 )
-from bot.fit import send_fitted
+from bot.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.labels import category_text, status_text
@@ -175,11 +177,43 @@ def actions(view: concerns.StaffView) -> InlineKeyboardBuilder:
 
 async def show_report(event: CallbackQuery | Message, session: AsyncSession,
                       report: Report) -> None:
-    """The report as a new message: its photo with the details as the caption, or the
-    details as text; fitted to Telegram's limits (bot/fit.py), buttons on the last part."""
+    """The report as a new message (its card): its photo with the details as the caption,
+    or the details as text; fitted to Telegram's limits (bot/fit.py), buttons on the last
+    part."""
     await send_fitted(event, await details(session, report),
                       reply_markup=actions(concerns.staff_view(report)).as_markup(),
                       photo=report.photo_file_id)
+
+
+async def redraw_card(bot: Bot, chat_id: int, message_id: int, session: AsyncSession,
+                      report: Report, *, photo: bool) -> bool:
+    """The report's card brought up to date where it is; False when it cannot be (too long
+    for one message now, or gone), and then the caller sends it anew."""
+    text = await details(session, report)
+    pieces = fit(text, CAPTION_LIMIT if photo else TEXT_LIMIT)
+    if len(pieces) != 1:
+        return False
+    markup = actions(concerns.staff_view(report)).as_markup()
+    try:
+        if photo:
+            await bot.edit_message_caption(chat_id=chat_id, message_id=message_id,
+                                           caption=pieces[0], reply_markup=markup)
+        else:
+            await bot.edit_message_text(pieces[0], chat_id=chat_id, message_id=message_id,
+                                        reply_markup=markup)
+    except TelegramBadRequest as error:
+        return "not modified" in str(error)
+    return True
+
+
+async def redraw_pressed(callback: CallbackQuery, session: AsyncSession,
+                         report: Report) -> None:
+    """The pressed card redrawn in place (or, when it cannot be, sent anew)."""
+    card = callback.message
+    if not isinstance(card, Message) or callback.bot is None or not await redraw_card(
+            callback.bot, card.chat.id, card.message_id, session, report,
+            photo=bool(card.photo)):
+        await show_report(callback, session, report)
 
 
 @router.callback_query(TriageCb.filter(F.action == TriageAction.VIEW))
@@ -239,7 +273,7 @@ async def on_take(callback: CallbackQuery, callback_data: TriageStatusCb, access
                                        status=ReportStatus.IN_PROGRESS, buttons=BUTTONS,
                                        notify=outbox_notify)
     await callback.answer(_("Marked as being worked on. The resident has been told."))
-    await show_report(callback, session, report)
+    await redraw_pressed(callback, session, report)
 
 
 @router.callback_query(TriageStatusCb.filter(F.status.in_({ReportStatus.RESOLVED,
@@ -277,7 +311,10 @@ async def ask_text(callback: CallbackQuery, state: FSMContext, report_id: int,
                    status: str) -> None:
     await callback.answer()
     await state.set_state(TriageStates.text)
-    await state.update_data(report_id=report_id, status=status)
+    card = callback.message
+    await state.update_data(report_id=report_id, status=status,
+                            card=card.message_id if isinstance(card, Message) else None,
+                            card_photo=bool(isinstance(card, Message) and card.photo))
     prompt = {
         str(ReportStatus.RESOLVED): _("✅ What was done? Write the answer the resident will see."),
         str(ReportStatus.DECLINED): _("🚫 Why can't it be taken up? Write the reason the resident "
@@ -310,8 +347,12 @@ async def on_text(message: Message, access: Access, session: AsyncSession, state
         await state.clear()
         raise
     await state.clear()
+    card = data.get("card")
+    if not isinstance(card, int) or message.bot is None or not await redraw_card(
+            message.bot, message.chat.id, card, session, report,
+            photo=bool(data.get("card_photo"))):
+        await show_report(message, session, report)
     await message.answer(_("Saved. The resident has been told."))
-    await show_report(message, session, report)
 
 
 @router.message(TriageStates.text)

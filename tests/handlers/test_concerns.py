@@ -19,6 +19,7 @@ from bot.callback_data.voices import (
     TriageCb,
     TriageStatusCb,
 )
+from emulator import ChatMessage
 from handlers.voices import concern_staff
 from handlers.voices import concerns as concerns_handlers
 from models.audit import AuditEntry
@@ -108,7 +109,7 @@ async def test_report_with_photo_triaged_answered_and_rated(
     assert ann.last.startswith("🔧 Your report #1 is being worked on now.")
     await staff.press("✅ Resolved")
     await staff.send("A new bulb was fitted on Tuesday.")
-    assert staff.texts[-2] == "Saved. The resident has been told."
+    assert staff.last == "Saved. The resident has been told."  # the card redrawn above
     await wait_until(settled(sessionmaker))
     assert ann.last.startswith("✅ Your report #1 has been resolved.")
     assert "A new bulb was fitted on Tuesday." in ann.last
@@ -226,7 +227,8 @@ async def test_a_long_answer_on_a_photo_report_still_shows_in_full(
     await staff.send(answer)
     assert "Saved. The resident has been told." in staff.texts
     shown = [m for m in staff.handle.bot_messages if m.photo is not None][-1]
-    after = staff.handle.bot_messages[staff.handle.bot_messages.index(shown):]
+    after = [m for m in staff.handle.bot_messages[staff.handle.bot_messages.index(shown):]
+             if m.content != "Saved. The resident has been told."]
     seen = " ".join(m.content for m in after).replace("…", " ").split()
     assert seen.count("bulb") == 43  # nothing lost, no word cut
     assert "✍️ Write an answer" in after[-1].button_labels  # buttons below it all
@@ -399,3 +401,37 @@ async def test_words_typed_before_the_category_are_kept_for_the_report(
     await ann.press("✅ Send")
     assert [r.description for r in await rows(session, Report)] == [
         "The lamp by gate 2 is broken"]
+
+
+def message(person: Person, message_id: int) -> ChatMessage:
+    """The bot's message `message_id` as it is now."""
+    return next(m for m in person.handle.bot_messages if m.message_id == message_id)
+
+
+async def test_one_card_per_report_edited_in_place_as_staff_move_it_on(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5095, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await report_problem(ann, "The bin lid is missing")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    await ann.press("✅ Send")
+    await staff.tap("💬 My voice")
+    await staff.press("🗂 Reports to handle")
+    await staff.press("📥 #1 The bin lid is missing")
+    card = staff.handle.last_bot_message
+    assert card is not None
+    cards = len(staff.texts)
+    await staff.press("🔧 Being worked on")
+    assert len(staff.texts) == cards  # no second card
+    card = message(staff, card.message_id)
+    assert card.edited and "🔧" in card.content.splitlines()[0]
+    await staff.press("✅ Resolved")
+    await staff.send("A new lid is on.")
+    assert staff.last == "Saved. The resident has been told."
+    assert sum(t.startswith("#1 ·") for t in staff.texts) == 1  # still the one card…
+    card = message(staff, card.message_id)
+    assert "💬 Answer: A new lid is on." in card.content  # …up to date
+    assert "✅ Resolved" in card.content.splitlines()[0]
