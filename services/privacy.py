@@ -105,6 +105,7 @@ KEPT: Mapping[str, str] = {
     "volunteer_tasks.place": "a task published to the community",
     "polls.title": "a poll published to the community",
     "polls.audience": "whom the poll went to (ids)",
+    "voice_reports.draft_key": "a random code naming the draft a report came from, not text",
     "invites.token": "a one-time code, about no one; it expires",
     "outbox.key": "which message it was (its English template), not its content",
     "outbox.group_key": "a technical key of ids",
