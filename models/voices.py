@@ -76,6 +76,21 @@ class Report(SQLModel, table=True):
     draft_key: str | None = Field(default=None, max_length=32, unique=True, index=True)
 
 
+class ReportNote(SQLModel, table=True):
+    """One public answer staff wrote on a report (or the reason it was not taken up): the
+    report's thread, oldest first. `Report.answer` keeps the latest for the resident."""
+
+    __tablename__ = "voice_report_notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(sa_column=Column(
+        ForeignKey("voice_reports.id", ondelete="CASCADE"), index=True, nullable=False))
+    author_id: int | None = Field(default=None, sa_column=Column(
+        ForeignKey("users.id", ondelete="SET NULL")))
+    text: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class ReportBacking(SQLModel, table=True):
     """A neighbour's "me too" on an idea."""
 

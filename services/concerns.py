@@ -29,6 +29,7 @@ from models.voices import (
     Report,
     ReportBacking,
     ReportCategory,
+    ReportNote,
     ReportStatus,
 )
 from services import audit, outbox
@@ -476,6 +477,9 @@ async def set_status(
             report.decline_reason = text
         elif text:
             report.answer = text
+        if text:
+            session.add(ReportNote(report_id=report_id, author_id=access.user_id, text=text,
+                                   created_at=now))
         if status in FINAL:
             report.closed_at = now
         if report.assignee_id is None:
@@ -497,7 +501,8 @@ async def answer(
     session: AsyncSession, *, access: Access, clock: Clock, report_id: int, text: str,
     notify: Notify | None = None,
 ) -> Report:
-    """Write (or rewrite) the public answer; the author gets it."""
+    """Write another public answer (the report's thread keeps the earlier ones); the
+    author gets it."""
     text = check_answer(text)
     async with write(session):
         report = await _lock(session, report_id)
@@ -507,6 +512,8 @@ async def answer(
         report.answer = text
         report.updated_at = clock.now()
         session.add(report)
+        session.add(ReportNote(report_id=report_id, author_id=access.user_id, text=text,
+                               created_at=report.updated_at))
         await outbox.queue(session, clock=clock, user_id=report.author_id,
                            kind=OutboxKind.STATUS, key=ANSWER_KEY,
                            params={"id": report_id, "summary": summary(report), "answer": text},
@@ -519,9 +526,20 @@ async def answer(
 # --- Privacy --------------------------------------------------------------------------
 
 
+async def thread(session: AsyncSession, *, report_id: int) -> list[ReportNote]:
+    """Staff's answers on a report, oldest first."""
+    found = await session.execute(select(ReportNote).where(
+        col(ReportNote.report_id) == report_id).order_by(col(ReportNote.id)))
+    return list(found.scalars())
+
+
 async def erase_reports(session: AsyncSession, user_id: int, _now: datetime) -> None:
     """/deleteme: blank what the person wrote, the photo and where, and staff's answers to
     them (which may name them); the rows stay for counts."""
+    own = select(col(Report.id)).where(col(Report.author_id) == user_id)
+    await session.execute(
+        update(ReportNote).where(col(ReportNote.report_id).in_(own)).values(text="")
+        .execution_options(synchronize_session=False))
     await session.execute(
         update(Report).where(col(Report.author_id) == user_id)
         .values(description="", photo_file_id=None, latitude=None, longitude=None,

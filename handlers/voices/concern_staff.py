@@ -26,6 +26,8 @@ error router (bot/replies.py).
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -49,6 +51,7 @@ from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.labels import category_text, status_text
 from bot.screens import send, show
+from bot.when import say_moment
 from handlers.scope import ask_community, chosen
 from handlers.voices.concerns import BUTTONS, short
 from models.communities import Grid
@@ -57,6 +60,7 @@ from models.voices import Report, ReportStatus
 from services import concerns
 from services.access import Access
 from services.clock import Clock
+from services.communities import zone_of
 from services.errors import DomainError, InvalidInput
 from services.outbox import Notify
 from services.scope import Serving
@@ -128,14 +132,31 @@ async def details(session: AsyncSession, report: Report) -> str:
     author = await session.get(User, report.author_id)
     grid = await session.get(Grid, report.grid_id) if report.grid_id else None
     assignee = await session.get(User, report.assignee_id) if report.assignee_id else None
+    zone = await zone_of(session, report.community_id)
+    answers = []
+    for note in await concerns.thread(session, report_id=report.id or 0):
+        writer = await session.get(User, note.author_id) if note.author_id else None
+        answers.append(Answer(by=(writer.first_name if writer else None) or "—",
+                              when=say_moment(note.created_at, zone), text=note.text))
     return details_text(report, author=author.first_name if author else None,
                         grid=grid.name if grid else None,
-                        assignee=(assignee.first_name or "—") if assignee else None)
+                        assignee=(assignee.first_name or "—") if assignee else None,
+                        answers=answers)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer of the report's thread, as staff read it."""
+
+    by: str
+    when: str
+    text: str
 
 
 def details_text(report: Report, *, author: str | None, grid: str | None,
-                 assignee: str | None) -> str:
-    """The staff view's text, from the report and the names it refers to."""
+                 assignee: str | None, answers: Sequence[Answer] = ()) -> str:
+    """The staff view's text, from the report, the names it refers to and the thread of
+    answers (oldest first; rows from before the thread show their one answer)."""
     lines = [f"#{report.id} · {category_text(report.category)} · {status_text(report.status)}",
              _("From: {name}").format(name=html.escape(author or "—"))]
     if grid:
@@ -147,9 +168,11 @@ def details_text(report: Report, *, author: str | None, grid: str | None,
     if assignee:
         lines.append(_("Handled by: {name}").format(name=html.escape(assignee)))
     lines += ["", html.escape(report.description)]
-    if report.answer:
+    for answer in answers:
+        lines += ["", f"💬 {html.escape(answer.by)} · {answer.when}", html.escape(answer.text)]
+    if report.answer and not answers:
         lines += ["", _("💬 Answer: {answer}").format(answer=html.escape(report.answer))]
-    if report.decline_reason:
+    if report.decline_reason and not answers:
         lines += ["", _("Reason: {reason}").format(reason=html.escape(report.decline_reason))]
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""Reports remember the draft they were sent from, so a second ✅ Send of the same draft
+"""Reports keep the thread of staff's answers and remember the draft they were sent from, so a second ✅ Send of the same draft
 (a double tap) files no second report; polls remember when those who had not answered
 were reminded, so they are reminded once.
 
@@ -24,11 +24,26 @@ def upgrade() -> None:
                                              nullable=True))
     op.create_index('ix_voice_reports_draft_key', 'voice_reports', ['draft_key'],
                     unique=True)
+    op.create_table(
+        'voice_report_notes',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('report_id', sa.Integer(), nullable=False),
+        sa.Column('author_id', sa.Integer(), nullable=True),
+        sa.Column('text', sa.Text(), nullable=False),
+        sa.Column('created_at', models.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(['author_id'], ['users.id'], ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['report_id'], ['voice_reports.id'], ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id'),
+    )
+    op.create_index('ix_voice_report_notes_report_id', 'voice_report_notes', ['report_id'],
+                    unique=False)
     op.add_column('polls', sa.Column('reminded_at', models.types.UTCDateTime(timezone=True),
                                      nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_index('ix_voice_report_notes_report_id', table_name='voice_report_notes')
+    op.drop_table('voice_report_notes')
     with op.batch_alter_table('polls') as batch:
         batch.drop_column('reminded_at')
     op.drop_index('ix_voice_reports_draft_key', table_name='voice_reports')

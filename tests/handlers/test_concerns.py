@@ -433,5 +433,30 @@ async def test_one_card_per_report_edited_in_place_as_staff_move_it_on(
     assert staff.last == "Saved. The resident has been told."
     assert sum(t.startswith("#1 ·") for t in staff.texts) == 1  # still the one card…
     card = message(staff, card.message_id)
-    assert "💬 Answer: A new lid is on." in card.content  # …up to date
+    assert "A new lid is on." in card.content  # …up to date
     assert "✅ Resolved" in card.content.splitlines()[0]
+
+
+async def test_the_card_keeps_the_thread_of_answers_not_only_the_last(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5096, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await report_problem(ann, "Water in the basement")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    await ann.press("✅ Send")
+    await staff.tap("💬 My voice")
+    await staff.press("🗂 Reports to handle")
+    await staff.press("📥 #1 Water in the basement")
+    card_id = staff.handle.last_bot_message.message_id  # type: ignore[union-attr]
+    await staff.press("✍️ Write an answer")
+    await staff.send("A plumber comes on Monday.")
+    await staff.press("✍️ Write an answer")
+    await staff.send("Monday's plumber found the leak; a part is ordered.")
+    card = message(staff, card_id).content
+    assert "A plumber comes on Monday." in card  # the first answer is kept…
+    assert "a part is ordered." in card  # …with the one after it, in order
+    assert card.index("A plumber comes") < card.index("a part is ordered")
+    assert "R5000" in card.split("A plumber comes")[0].splitlines()[-1]  # who wrote it
