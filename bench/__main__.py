@@ -1,4 +1,5 @@
 """`python -m bench [--quick] [--db postgresql://…] [--limit L] [--concurrency N]`
+`python -m bench --replicas N --db postgresql://… [--quick]` (REDIS_URL set, nginx installed)
 
 Runs every benchmark against the project's own emulator on 127.0.0.1, prints one JSON
 object per line as each finishes, then a table. Figures only: nothing is asserted.
@@ -43,6 +44,9 @@ async def main(argv: list[str] | None = None) -> int:
                         help="L, the emulator's global messages a second (default 1000)")
     parser.add_argument("--concurrency", type=int, default=None,
                         help="simulated people acting at once (default 100; quick 50)")
+    parser.add_argument("--replicas", type=int, metavar="N", default=None,
+                        help="instead: webhook mode behind nginx with 1 … N replicas "
+                             "(needs --db, REDIS_URL and nginx)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     if args.db and not args.db.startswith(("postgresql://", "postgres://",
@@ -58,7 +62,19 @@ async def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
         options = Options(quick=args.quick, db=args.db, workdir=Path(workdir), limit=args.limit,
                           concurrency=args.concurrency or (50 if args.quick else 100))
-        results = await suite.run(options, suite.QUICK if args.quick else suite.FULL, emit)
+        if args.replicas:
+            from bench import replicas
+
+            redis_url, nginx = replicas.requirements(options)
+            results = []
+            for n in range(1, args.replicas + 1):
+                result = await replicas.measure(options, n, redis_url=redis_url, nginx=nginx,
+                                                seconds=5 if args.quick else 20)
+                emit(result)
+                results.append(result)
+        else:
+            results = await suite.run(options, suite.QUICK if args.quick else suite.FULL,
+                                      emit)
     print()
     print(table(results))
     return 0

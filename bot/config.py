@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_API_URL = "https://api.telegram.org"
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 class Settings(BaseSettings):
@@ -26,6 +29,19 @@ class Settings(BaseSettings):
     default_locale: Literal["zh", "en"] = "zh"
     timezone: str = "Asia/Shanghai"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    webhook_url: str | None = Field(
+        default=None, description="public https URL Telegram posts updates to; set: webhook mode")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="X-Telegram-Bot-Api-Secret-Token; required in webhook mode")
+    webhook_host: str = "0.0.0.0"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    metrics_port: int | None = Field(
+        default=None, ge=1, le=65535,
+        description="polling mode: serve /healthz, /readyz and /metrics on this port")
+    stop_grace_seconds: float = Field(
+        default=20.0, gt=0, le=300, description="on SIGTERM, how long updates in hand may take")
     emulator_port: int = Field(default=8081, ge=0, le=65535)
     invite_ttl_days: int = Field(default=7, ge=1, le=365)
     flood_rate: int = Field(default=8, ge=1, description="updates a user may send per window")
@@ -48,7 +64,8 @@ class Settings(BaseSettings):
     outbox_keep_days: int = Field(default=30, ge=1, le=3650,
                                   description="days a finished outbox row is kept")
 
-    @field_validator("bot_token", "redis_url", mode="before")
+    @field_validator("bot_token", "redis_url", "webhook_url", "webhook_secret",
+                     "metrics_port", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -92,6 +109,37 @@ class Settings(BaseSettings):
         parse_quiet_hours(value)
         return value
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be a URL such as https://bot.example.org/tg/hook")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1 to 256 of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+        if self.webhook_url is not None and self.bot_token is None:
+            raise ValueError("WEBHOOK_URL: needs a BOT_TOKEN (without one the bot runs the "
+                             "playground, on long polling)")
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """Where the replica serves updates: the path of WEBHOOK_URL."""
+        return urlsplit(self.webhook_url or "").path or "/"
+
     @field_validator("telegram_api_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -121,4 +169,6 @@ def describe_error(error: ValidationError) -> str:
     first = error.errors()[0]
     name = str(first["loc"][0]).upper() if first["loc"] else "settings"
     message = str(first["msg"]).removeprefix("Value error, ")
+    if not first["loc"] and ": " in message:  # a rule across settings names its own
+        name, message = message.split(": ", 1)
     return f"Configuration error: {name}: {message}"

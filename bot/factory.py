@@ -24,11 +24,14 @@ from aiogram.utils.i18n import gettext as _
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload
 from pydantic import ValidationError
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS, OutboxKeyboards
+from bot.logs import UpdateContextMiddleware
+from bot.metrics import ApiMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares import (
     DbSessionMiddleware,
     FloodMiddleware,
@@ -38,7 +41,7 @@ from bot.middlewares import (
 )
 from bot.middlewares.buttons import ForgedButtonMiddleware
 from bot.middlewares.private import PrivateChatMiddleware
-from bot.middlewares.retry import RetryAfterMiddleware
+from bot.middlewares.retry import ExpiredQueryMiddleware, RetryAfterMiddleware
 from handlers import routers
 from models.users import LOCALES
 from services.clock import Clock
@@ -59,8 +62,10 @@ def create_bot(
         session = LeanSession()
     else:
         session = LeanSession(api=TelegramAPIServer.from_base(url))
+    session.middleware(ApiMetricsMiddleware())
     if interactive:
         session.middleware(RetryAfterMiddleware())
+        session.middleware(ExpiredQueryMiddleware())
     return Bot(token=token, session=session,
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
@@ -185,12 +190,30 @@ class LeanMemoryStorage(MemoryStorage):
 
 
 def create_storage(settings: Settings) -> BaseStorage:
-    """FSM storage: Redis when configured (several replicas), memory otherwise."""
-    if settings.redis_url:
-        from aiogram.fsm.storage.redis import RedisStorage
+    """FSM storage: Redis when configured (several replicas), memory otherwise.
 
-        return RedisStorage.from_url(settings.redis_url)
+    Redis keys start with `clr:fsm:<bot id>:`, so bots sharing one Redis keep apart.
+    """
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import DefaultKeyBuilder, RedisStorage
+
+        return RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(prefix="clr:fsm", with_bot_id=True))
     return LeanMemoryStorage()
+
+
+def shared_redis(storage: BaseStorage) -> Redis | None:
+    """The Redis client behind a Redis FSM storage (the flood limit shares it)."""
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    return storage.redis if isinstance(storage, RedisStorage) else None
+
+
+def bot_id_of(settings: Settings) -> str:
+    """The bot's id, from its token (the emulator's bot has none in the settings)."""
+    if settings.bot_token is None:
+        return "emulator"
+    return settings.bot_token.get_secret_value().partition(":")[0]
 
 
 def _run_sync_filters_inline(dp: Dispatcher) -> None:
@@ -245,17 +268,22 @@ def create_dispatcher(
     buttons those messages carry.
     """
     i18n = load_i18n(settings.default_locale)
-    dp = Dispatcher(storage=storage or create_storage(settings), settings=settings,
+    storage = storage or create_storage(settings)
+    dp = Dispatcher(storage=storage, settings=settings,
                     sessionmaker=sessionmaker, clock=clock, outbox_notify=outbox_notify,
                     keyboards=keyboards, **deps)
-    # Outer middlewares on the update run in this order for every event. The first keeps
-    # groups and channels out, before anything reads or writes a person's rows.
+    # Outer middlewares on the update run in this order for every event. The first two
+    # only watch (the update's id for log lines; the metrics); the next keeps groups and
+    # channels out, before anything reads or writes a person's rows.
+    dp.update.outer_middleware(UpdateContextMiddleware())
+    dp.update.outer_middleware(UpdateMetricsMiddleware())
     dp.update.outer_middleware(PrivateChatMiddleware(i18n))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(LocaleMiddleware(i18n))
-    dp.update.outer_middleware(FloodMiddleware(rate=settings.flood_rate,
-                                               window=settings.flood_window_seconds, clock=clock))
+    dp.update.outer_middleware(FloodMiddleware(
+        rate=settings.flood_rate, window=settings.flood_window_seconds, clock=clock,
+        redis=shared_redis(storage), prefix=f"clr:flood:{bot_id_of(settings)}"))
     dp.update.outer_middleware(RefusalMiddleware(dp))
     dp.callback_query.outer_middleware(ForgedButtonMiddleware())
     for router in routers(dev_clock=dev_clock_enabled(settings)):

@@ -26,6 +26,7 @@ from .state import (
     DEFAULT_ALLOWED_UPDATES,
     CallbackQueryRecord,
     EmulatorState,
+    PendingUpdate,
     RequestRecord,
     UserRecord,
     Violation,
@@ -584,26 +585,51 @@ class Emulator:
         return info
 
     async def _webhook_loop(self) -> None:
-        """Deliver queued updates one at a time, in order, retrying failures with backoff."""
-        async with aiohttp.ClientSession() as session:
-            while self.webhook is not None and not self._stopping:
-                state = self.state
-                event = state.updates_changed.current()
-                if not state.updates:
-                    await event.wait()
-                    continue
-                update = state.updates[0]
-                hook = self.webhook
-                ok = await self._deliver(session, hook, update.to_api())
-                if ok:
-                    hook.failures = 0
-                    hook.delivered += 1
-                    if state.updates and state.updates[0] is update:
-                        state.updates.pop(0)
-                else:
-                    hook.failures += 1
-                    # Short backoff: a local bot that is restarting comes back quickly.
-                    await wait_event(event, min(0.05 * 2**hook.failures, 2.0))
+        """Deliver queued updates as Telegram does: up to the webhook's max_connections at
+        once, but one at a time and in order for each user; failures are retried with
+        backoff, and later updates of that user wait behind them."""
+        in_flight: dict[int, asyncio.Task[None]] = {}  # update_id → its delivery
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            try:
+                while self.webhook is not None and not self._stopping:
+                    hook, state = self.webhook, self.state
+                    event = state.updates_changed.current()
+                    waiting: set[object] = set()  # users with an earlier update undelivered
+                    for update in list(state.updates):
+                        if len(in_flight) >= hook.max_connections:
+                            break
+                        who = _sender_of(update)
+                        if who in waiting:
+                            continue
+                        waiting.add(who)
+                        if update.update_id not in in_flight:
+                            in_flight[update.update_id] = asyncio.create_task(
+                                self._deliver_queued(session, hook, update, in_flight))
+                    changed = asyncio.ensure_future(event.wait())
+                    await asyncio.wait([changed, *in_flight.values()],
+                                       return_when=asyncio.FIRST_COMPLETED)
+                    changed.cancel()
+            finally:
+                for task in in_flight.values():
+                    task.cancel()
+                await asyncio.gather(*in_flight.values(), return_exceptions=True)
+
+    async def _deliver_queued(
+        self, session: aiohttp.ClientSession, hook: WebhookConfig, update: PendingUpdate,
+        in_flight: dict[int, asyncio.Task[None]],
+    ) -> None:
+        try:
+            if await self._deliver(session, hook, update.to_api()):
+                hook.failures = 0
+                hook.delivered += 1
+                with contextlib.suppress(ValueError):
+                    self.state.updates.remove(update)
+            else:
+                hook.failures += 1
+                # Short backoff: a local bot that is restarting comes back quickly.
+                await asyncio.sleep(min(0.05 * 2**hook.failures, 2.0))
+        finally:
+            in_flight.pop(update.update_id, None)
 
     async def _deliver(
         self, session: aiohttp.ClientSession, hook: WebhookConfig, update: dict[str, Any]
@@ -662,6 +688,14 @@ class Emulator:
         if not isinstance(method, str):
             return None
         return method, raw, files
+
+
+def _sender_of(update: PendingUpdate) -> object:
+    """Whose update it is (updates of one user go out in order), else the update itself."""
+    sender = update.payload.get("from")
+    if isinstance(sender, dict) and "id" in sender:
+        return sender["id"]
+    return ("update", update.update_id)
 
 
 def dumps(value: Any) -> str:

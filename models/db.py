@@ -254,6 +254,11 @@ def _write_ended(session: Session, transaction: SessionTransaction) -> None:
         session.info.pop(WRITING, None)  # committed (see _committed) or rolled back
 
 
+# PostgreSQL advisory lock keys (any 64-bit numbers no other program on the database uses).
+MIGRATION_LOCK = 0x636C725F6D6967  # "clr_mig"
+LEADER_LOCK = 0x636C725F6C6472  # "clr_ldr"
+
+
 def alembic_config(url: str | None = None) -> Config:
     """Alembic's configuration, independent of the working directory."""
     from alembic.config import Config
@@ -286,6 +291,12 @@ async def migrate(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         conn = await conn.execution_options(**{IMMEDIATE: True})
         async with conn.begin():
+            if engine.dialect.name == "postgresql":
+                # Replicas starting together: one migrates, the others wait here and
+                # then find the schema at head (Alembic does nothing). The lock ends
+                # with the transaction.
+                await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                   {"key": MIGRATION_LOCK})
             await conn.run_sync(upgrade)
 
 

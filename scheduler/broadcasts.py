@@ -59,6 +59,9 @@ async def broadcast_progress(
                 if report.finished:
                     await broadcasts.mark(session, broadcast=broadcast, clock=clock,
                                           status=BroadcastStatus.DONE, counts=report)
+                    log.info("broadcast %s finished: %d sent, %d blocked, %d failed, "
+                             "%d skipped, %d cancelled", broadcast.id, report.sent,
+                             report.blocked, report.failed, report.skipped, report.cancelled)
                     await show(bot, broadcast, final_text(broadcast, report), None)
                     continue
                 if broadcast.status == BroadcastStatus.SCHEDULED:

@@ -38,8 +38,9 @@ How it sends:
   back as pending.
 
 Several processes may run a sender on one PostgreSQL database: claims use
-SKIP LOCKED, so each row goes to one of them. Each paces itself, so set
-OUTBOX_RATE to the bot's limit divided by the number of processes.
+SKIP LOCKED, so each row goes to one of them. The bot's replicas run one, on the
+replica that holds the leader lock (scheduler/leader.py), so OUTBOX_RATE is the
+bot's whole rate; a second sender would pace itself on its own.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message, Tele
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.config import Settings
 from bot.i18n import load_i18n
 from bot.when import say_moment, say_time
@@ -568,6 +570,7 @@ class OutboxSender:
             self._record(outbox.Failed(row.id, _describe(error)))
         else:
             self.stats.sent += 1
+            metrics.OUTBOX_SENT.inc()
             self._record(outbox.Sent(row.id, message.message_id))
         finally:
             self._slots.release()
@@ -683,6 +686,7 @@ class OutboxSender:
 
     async def _user_blocked(self, row: Claimed, description: str) -> None:
         self.stats.blocked += 1
+        metrics.BLOCKED.inc()
         self._blocked_users.add(row.user_id)
         await self._db(users.set_blocked, tg_id=row.chat_id, clock=self.clock, blocked=True)
         await self._db(outbox.skip_user, user_id=row.user_id,

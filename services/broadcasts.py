@@ -8,6 +8,7 @@ row in the group `broadcast:<id>` with a dedupe key per person, so a repeated
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +28,8 @@ from services.access import Access
 from services.clock import Clock
 from services.errors import InvalidInput, NotFound
 from services.text import utf16_len
+
+log = logging.getLogger(__name__)
 
 TEXT_MAX = 4096
 CAPTION_MAX = 1024
@@ -210,6 +213,8 @@ async def create_broadcast(
                      community_id=community_id, broadcast_id=broadcast.id,
                      audience=audience.to_json(), recipients=len(recipients), urgent=urgent,
                      send_at=send_at.isoformat())
+    log.info("broadcast %s queued: %d recipients, community %s, from %s",
+             broadcast.id, len(recipients), community_id, send_at.isoformat())
     return broadcast
 
 

@@ -740,3 +740,27 @@ async def counts(session: AsyncSession, *, group: str | None = None) -> dict[Out
         query = query.where(col(OutboxMessage.group_key) == group)
     rows = (await session.execute(query)).all()
     return {OutboxStatus(status): int(n) for status, n in rows}
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The queue as an operator watches it: rows not yet finished, and how late the
+    oldest one that is due already is (0 when none is waiting)."""
+
+    depth: int
+    oldest_due_seconds: float
+
+
+async def backlog(session: AsyncSession, *, now: datetime) -> Backlog:
+    """How much is queued and how long the oldest due row has waited (for /metrics)."""
+    unfinished = col(OutboxMessage.status).in_((OutboxStatus.PENDING, OutboxStatus.SENDING))
+    depth = (await session.execute(
+        select_columns(func.count()).select_from(OutboxMessage).where(unfinished))).scalar_one()
+    oldest = (await session.execute(
+        select_columns(func.min(col(OutboxMessage.not_before)))
+        .where(col(OutboxMessage.status) == OutboxStatus.PENDING,
+               col(OutboxMessage.not_before) <= now))).scalar_one()
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    late = (now - oldest).total_seconds() if oldest is not None else 0.0
+    return Backlog(depth=int(depth), oldest_due_seconds=max(0.0, late))

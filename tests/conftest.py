@@ -20,6 +20,23 @@ from services.clock import ManualClock
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL")
+# A Redis server the tests may empty (tools/run-tests starts one); unset: Redis tests skip.
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    """TEST_REDIS_URL, emptied for this test; skips where there is none."""
+    if not REDIS_URL:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the Redis tests: tools/run-tests starts redis-server")
+        pytest.skip("needs TEST_REDIS_URL (tools/run-tests starts redis-server)")
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    await client.aclose()
+    return REDIS_URL
 
 
 @pytest.fixture

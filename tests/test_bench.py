@@ -5,6 +5,7 @@ Figures are only checked for being there and sane; never a duration or a rate.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +48,21 @@ async def test_the_benchmarks_run_end_to_end(tmp_path: Path) -> None:
     (rss,) = by_bench["memory"]
     assert 0 < rss["rest_rss_mb"] <= rss["peak_rss_mb"]
     assert rss["taps_answered"] == rss["taps"]
+
+
+@pytest.mark.skipif(not (os.environ.get("TEST_POSTGRES_URL") and os.environ.get("TEST_REDIS_URL")),
+                    reason="needs TEST_POSTGRES_URL and TEST_REDIS_URL")
+async def test_the_replicas_benchmark_runs(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import replicas
+
+    server = os.environ["TEST_POSTGRES_URL"].replace("+asyncpg", "")
+    options = Options(quick=True, db=server, workdir=tmp_path, limit=200.0, concurrency=5)
+    monkeypatch.setenv("REDIS_URL", os.environ["TEST_REDIS_URL"])
+    try:
+        redis_url, nginx = replicas.requirements(options)
+    except SystemExit as missing:
+        pytest.skip(str(missing))
+    result = await replicas.measure(options, 2, redis_url=redis_url, nginx=nginx, seconds=1)
+    assert result["replicas"] == 2 and result["updates"] > 0 and result["timeouts"] == 0
+    assert result["bot_cpu_ms_per_update"] > 0

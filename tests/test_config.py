@@ -46,3 +46,35 @@ def test_the_process_exits_with_one_clear_line() -> None:
     assert result.stderr.strip().splitlines() == [
         "Configuration error: TIMEZONE: unknown time zone (use a name such as Asia/Shanghai)"
     ]
+
+
+WEBHOOK = {"BOT_TOKEN": "123:abc", "WEBHOOK_URL": "https://bot.example.org/tg/hook"}
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [({**WEBHOOK}, "WEBHOOK_SECRET: required when WEBHOOK_URL is set"),
+     ({**WEBHOOK, "WEBHOOK_SECRET": "has spaces"}, "WEBHOOK_SECRET: must be 1 to 256 of"),
+     ({**WEBHOOK, "WEBHOOK_SECRET": "x" * 257}, "WEBHOOK_SECRET: must be 1 to 256 of"),
+     ({**WEBHOOK, "WEBHOOK_SECRET": "ok", "WEBHOOK_PORT": "0"}, "WEBHOOK_PORT: "),
+     ({"BOT_TOKEN": "123:abc", "WEBHOOK_URL": "bot.example.org"}, "WEBHOOK_URL: must be a URL"),
+     ({"WEBHOOK_URL": "https://bot.example.org/h", "WEBHOOK_SECRET": "ok"},
+      "WEBHOOK_URL: needs a BOT_TOKEN"),
+     ({"LOG_FORMAT": "xml"}, "LOG_FORMAT: ")],
+)
+def test_webhook_settings_are_checked(
+    env: dict[str, str], line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as error:
+        Settings(_env_file=None)  # type: ignore[call-arg]
+    assert describe_error(error.value).startswith(f"Configuration error: {line}")
+
+
+def test_the_webhook_path_is_the_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in {**WEBHOOK, "WEBHOOK_SECRET": "A-z_09"}.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.webhook_path == "/tg/hook"
+    assert (settings.webhook_host, settings.webhook_port) == ("0.0.0.0", 8080)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from contextvars import ContextVar
+from typing import cast
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
 )
-from aiogram.exceptions import TelegramRetryAfter, TelegramServerError
-from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 log = logging.getLogger(__name__)
@@ -70,3 +71,47 @@ class RetryAfterMiddleware(BaseRequestMiddleware):
                          self.server_error_wait)
                 await asyncio.sleep(self.server_error_wait)
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+# Callback queries this update's handling answered (reset for each update by
+# bot.logs.UpdateContextMiddleware); None outside an update.
+_answered: ContextVar[set[str] | None] = ContextVar("answered", default=None)
+
+
+def begin_update() -> None:
+    """A new update is being handled: it has answered no button yet."""
+    _answered.set(set())
+
+
+class ExpiredQueryMiddleware(BaseRequestMiddleware):
+    """A button press answered before this update's handling began is not an error.
+
+    Telegram refuses to answer a callback query twice, or after ~15 s. Both happen
+    to a correct bot: a replica that answered the tap and died before finishing is
+    sent the same update again, and a slow moment can pass 15 s. The rest of the
+    handler (the message the person is waiting for) must still run. A second answer
+    within one handling (an apology after the first answer) still fails, so the
+    caller knows it reached no one.
+    """
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        query_id = method.callback_query_id if isinstance(method, AnswerCallbackQuery) else None
+        if query_id is None:
+            return await make_request(bot, method)
+        mine = _answered.get()
+        ours_before = mine is not None and query_id in mine
+        try:
+            response = await make_request(bot, method)
+        except TelegramBadRequest as error:
+            if ours_before or "query is too old" not in str(error):
+                raise
+            log.info("answerCallbackQuery: answered before this update's handling, or expired")
+            response = cast(Response[TelegramType], Response[bool](ok=True, result=True))
+        if mine is not None:
+            mine.add(query_id)
+        return response

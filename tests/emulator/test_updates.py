@@ -167,3 +167,52 @@ async def test_webhook_must_stay_local(emu: Emulator, bot: Bot) -> None:
         await bot.set_webhook("https://example.org/hook")
     assert emu.violations[-1].param == "url"
     assert emu.webhook is None
+
+
+async def test_webhook_delivers_users_at_once_and_each_user_in_order(
+    emu: Emulator, bot: Bot
+) -> None:
+    """As Telegram: up to max_connections requests at once, but one user's updates one
+    after another, in order; an update refused with 500 comes again."""
+    at_once = 0
+    most = 0
+    seen: list[tuple[int, str]] = []
+    fail_once = {"boom"}
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal at_once, most
+        update = await request.json()
+        text, who = update["message"]["text"], update["message"]["from"]["id"]
+        if text in fail_once:
+            fail_once.discard(text)
+            return web.Response(status=500)
+        at_once += 1
+        most = max(most, at_once)
+        await asyncio.sleep(0.05)
+        seen.append((who, text))
+        at_once -= 1
+        return web.json_response({})
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+    try:
+        assert await bot.set_webhook(url, max_connections=5)
+        users = [emu.user(4000 + i) for i in range(8)]
+        for n in range(3):
+            for user in users:
+                await user.send("boom" if (n, user.id) == (1, 4000) else f"{n}")
+        for _ in range(200):
+            if len(seen) == 24:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await bot.delete_webhook()
+        await runner.cleanup()
+    assert len(seen) == 24 and 2 <= most <= 5
+    for user in users:
+        mine = [text for who, text in seen if who == user.id]
+        assert mine == (["0", "boom", "2"] if user.id == 4000 else ["0", "1", "2"])
