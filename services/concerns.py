@@ -203,6 +203,7 @@ async def create_report(
     category = ReportCategory(category)
     if user.community_id is None or user.id is None:
         raise NoCommunity("choose a community first")
+    author_id = user.id  # read now: a rollback below expires the row
     try:
         return await _create_report(
             session, clock=clock, user=user, category=category, text=text, grid_id=grid_id,
@@ -212,7 +213,7 @@ async def create_report(
         # The same draft inserted at the same moment elsewhere (PostgreSQL: no writer
         # lock orders the two); the unique key kept one.
         await session.rollback()
-        sent = await sent_from(session, user_id=user.id, draft_key=draft_key)
+        sent = await sent_from(session, user_id=author_id, draft_key=draft_key)
         if sent is None:
             raise
         raise AlreadySent(sent) from None
