@@ -25,6 +25,7 @@ DESCRIPTION_MAX = 500
 VENUE_MAX = 100
 COMMENT_MAX = 500
 TOKEN_MAX = 32
+DRAFT_MAX = 32
 
 
 class Category(StrEnum):
@@ -86,6 +87,9 @@ class CourseSettings(SQLModel, table=True):
     threshold: int = Field(default=5)
     reminder_hours: list[int] = Field(default_factory=lambda: [24, 2],
                                       sa_column=Column(JSON, nullable=False))
+    # How long a freed seat is kept for the next on the waiting list, counted from when the
+    # offer reaches them (after their quiet hours).
+    offer_hours: int = Field(default=12, sa_column_kwargs={"server_default": "12"})
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -156,6 +160,9 @@ class CourseOrder(SQLModel, table=True):
     )
     taken_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # The draft it was made from (a random token of the ordering conversation): the same
+    # draft sent twice, by a double tap, makes one order.
+    draft: str | None = Field(default=None, max_length=DRAFT_MAX, unique=True, index=True)
 
 
 class OrderBacking(SQLModel, table=True):

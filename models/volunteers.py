@@ -23,6 +23,7 @@ PLACE_MAX = 120
 DESCRIPTION_MAX = 1000
 OTHER_SKILL_MAX = 60
 REASON_MAX = 300
+DRAFT_KEY_MAX = 32
 
 
 class Skill(StrEnum):
@@ -103,6 +104,9 @@ class VolunteerTask(SQLModel, table=True):
         ForeignKey("users.id", ondelete="SET NULL")))
     created_at: datetime = Field(sa_type=UTCDateTime)
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The draft it was published from: a second ✅ Publish of the same draft finds this task.
+    draft_key: str | None = Field(default=None, max_length=DRAFT_KEY_MAX, unique=True,
+                                  index=True)
 
 
 class Shift(SQLModel, table=True):

@@ -29,13 +29,20 @@ from models.courses import (
     TimeOfDay,
 )
 from models.db import write
-from models.outbox import OutboxKind
+from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import User
 from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
-from services.course_sessions import alert_key, taken_key, withdrawn_key
+from services.course_sessions import (
+    alert_key,
+    given_key,
+    released_key,
+    taken_key,
+    withdraw,
+    withdrawn_key,
+)
 from services.courses import (
     PER_PAGE,
     AlreadyBacked,
@@ -78,9 +85,9 @@ async def _locked_order(session: AsyncSession, order_id: int) -> CourseOrder | N
 
 async def find_similar(
     session: AsyncSession, *, community_id: int, category: Category, topic: str,
-    course_id: int | None,
+    course_id: int | None, user_id: int | None = None,
 ) -> CourseOrder | None:
-    """An open order in the community that asks for the same thing.
+    """An open order in the community (by `user_id`, when given) that asks for the same thing.
 
     The same menu course, or the same category with one topic containing the
     other once spaces and punctuation are ignored ("太极拳" and "太极拳 入门").
@@ -88,8 +95,9 @@ async def find_similar(
     same: list[Any] = [col(CourseOrder.category) == category]
     if course_id is not None:
         same.append(col(CourseOrder.course_id) == course_id)
+    whose = [col(CourseOrder.user_id) == user_id] if user_id is not None else []
     rows = await session.execute(select(CourseOrder).where(
-        col(CourseOrder.community_id) == community_id,
+        col(CourseOrder.community_id) == community_id, *whose,
         col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]), or_(*same),
     ).order_by(col(CourseOrder.id)))
     wanted = normalise(topic)
@@ -106,11 +114,14 @@ async def create_order(
     session: AsyncSession, *, user: User, clock: Clock, category: Category | None = None,
     topic: str | None = None, course_id: int | None = None, days: int = 0,
     time_of_day: TimeOfDay = TimeOfDay.ANY, expected: int = 1, force: bool = False,
+    draft: str | None = None,
 ) -> CourseOrder:
     """A resident orders a menu course or a topic of their own.
 
     Raises SimilarOrder when an open order asks for the same thing (unless
-    `force`), so the resident can back that one instead.
+    `force`, and never past one of their own), so the resident can back that one
+    instead. The same `draft` (the conversation's token) sent again returns the order it
+    made: a double tap on the last step files it once.
     """
     assert user.id is not None
     if user.community_id is None:
@@ -129,16 +140,28 @@ async def create_order(
         raise InvalidInput("days", "out_of_range")
     check_range(expected, field="expected", bounds=EXPECTED_RANGE)
     async with write(session):
+        # One of the person's drafts at a time (a double tap on the last step sends it
+        # twice, at once): the second finds the first's order, their own.
+        await session.execute(select(col(User.id)).where(col(User.id) == user.id)
+                              .with_for_update())
+        if draft is not None:
+            made = (await session.execute(select(CourseOrder).where(
+                col(CourseOrder.draft) == draft, col(CourseOrder.user_id) == user.id)
+                .execution_options(populate_existing=True))).scalar_one_or_none()
+            if made is not None:
+                return made
+        own = await find_similar(session, community_id=user.community_id, category=category,
+                                 topic=topic, course_id=course_id, user_id=user.id)
+        if own is not None and own.id is not None:
+            raise SimilarOrder(own.id, own=True)
         similar = await find_similar(session, community_id=user.community_id, category=category,
                                      topic=topic, course_id=course_id)
-        if similar is not None and similar.id is not None:
-            own = similar.user_id == user.id
-            if own or not force:
-                raise SimilarOrder(similar.id, own=own)
+        if similar is not None and similar.id is not None and not force:
+            raise SimilarOrder(similar.id, own=False)
         order = CourseOrder(community_id=user.community_id, user_id=user.id, course_id=course_id,
                             topic=topic, category=category, days=days,
                             time_of_day=TimeOfDay(time_of_day), expected=expected,
-                            created_at=clock.now())
+                            created_at=clock.now(), draft=draft)
         session.add(order)
         return order
 
@@ -248,11 +271,13 @@ async def has_backed(session: AsyncSession, *, order_id: int, user_id: int) -> b
 
 async def take_order(
     session: AsyncSession, *, access: Access, clock: Clock, order_id: int,
-    teacher_id: int | None = None, notify: Notify | None = None,
+    teacher_id: int | None = None, buttons: Buttons | None = None,
+    notify: Notify | None = None,
 ) -> CourseOrder:
     """A teacher takes an open order; when two tap together exactly one wins.
 
-    Staff may take it on behalf of one of the community's teachers (`teacher_id`).
+    Staff may take it on behalf of one of the community's teachers (`teacher_id`), who is
+    told (with a button to the order, given `buttons`).
     The claim is one conditional UPDATE (status still open), so the loser sees
     OrderClosed("taken").
     """
@@ -280,7 +305,14 @@ async def take_order(
             session, clock=clock, user_id=order.user_id, kind=OutboxKind.STATUS,
             key=N_("👩‍🏫 A teacher has taken your order “{topic}”. You will hear when a "
                    "session is scheduled."), params={"topic": order.topic},
-            dedupe_key=taken_key(order_id), notify=notify)
+            dedupe_key=taken_key(order_id, now), notify=notify)
+        if teacher != access.user_id:
+            await outbox.queue(
+                session, clock=clock, user_id=teacher, kind=OutboxKind.STATUS,
+                key=N_("🧑‍🏫 Staff have given you the order “{topic}”. Please schedule a "
+                       "session for it, or give it back."), params={"topic": order.topic},
+                keyboard=buttons.order(order_id) if buttons is not None else None,
+                dedupe_key=given_key(order_id, now), notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="order.take",
                      community_id=order.community_id, order_id=order_id, teacher_id=teacher)
     await session.refresh(order)
@@ -288,9 +320,12 @@ async def take_order(
 
 
 async def release_order(
-    session: AsyncSession, *, access: Access, clock: Clock, order_id: int
+    session: AsyncSession, *, access: Access, clock: Clock, order_id: int,
+    notify: Notify | None = None,
 ) -> CourseOrder:
-    """The teacher who took an order gives it back (staff may too): open again."""
+    """The teacher who took an order gives it back (staff may too): open again. The
+    resident's "a teacher has taken your order" is withdrawn if it has not gone out yet,
+    else they are told it is open again."""
     async with write(session):
         order = await _locked_order(session, order_id)
         if order is None:
@@ -299,6 +334,20 @@ async def release_order(
             raise NotTeacherHere("not the teacher of this order")
         if order.status != OrderStatus.TAKEN:
             raise OrderClosed(order.status)
+        if order.taken_at is not None:
+            taken = taken_key(order_id, order.taken_at)
+            told = (await session.execute(select(col(OutboxMessage.id)).where(
+                col(OutboxMessage.dedupe_key) == taken,
+                col(OutboxMessage.status).in_([OutboxStatus.SENT, OutboxStatus.SENDING]))
+            )).first() is not None
+            await withdraw(session, dedupe_key=taken)
+            await withdraw(session, dedupe_key=given_key(order_id, order.taken_at))
+            if told:
+                await outbox.queue(
+                    session, clock=clock, user_id=order.user_id, kind=OutboxKind.STATUS,
+                    key=N_("↩️ The teacher cannot teach it after all: your order “{topic}” is "
+                           "open again for other teachers."), params={"topic": order.topic},
+                    dedupe_key=released_key(order_id, order.taken_at), notify=notify)
         order.status, order.taken_by, order.taken_at = OrderStatus.OPEN, None, None
         session.add(order)
         audit.record(session, clock=clock, actor_id=access.user_id, action="order.release",

@@ -10,11 +10,13 @@ The rules, in one place:
   session's row locked (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite),
   so however many tap at once, never more hold seats than there are.
   A full session puts people on a waitlist in the order they asked.
-- A freed seat is offered to the first on the waitlist, held for them until
-  a deadline (12 h, never later than 2 h before the start). Confirm takes it;
-  no answer (the `expire_offers` sweep) or "no thanks" passes it on. In the
-  last 2 hours no offer can be answered in time, so a freed seat is simply
-  open: the first to tap Enrol (waitlisted people included) gets it.
+- A freed seat is offered to the first on the waitlist, held for them for the
+  community's offer window (12 h by default) from when the offer reaches them:
+  after their quiet hours if it is made in them. Confirm takes it; no answer
+  (the `expire_offers` sweep) or "no thanks" passes it on. Where the window
+  would not end 2 h before the start, no offer is made: the freed seat is
+  simply open, the people waiting are told so, and the first to tap Enrol
+  (waitlisted people included) gets it.
 - A seat holder gets reminders (the community's hours, 24 h and 2 h by
   default) with "I'm coming" / "I can't come"; the second frees the seat.
   Reminders share the outbox group `cs:<session>` and carry the start time in
@@ -76,12 +78,13 @@ from services.courses import (
     clean_text,
     get_rules,
     is_member,
+    normalise,
 )
 from services.errors import InvalidInput, NotAllowed, NotTeacherOrStaff
 from services.outbox import N_, Notify, Outgoing
+from services.preferences import get_preferences, quiet_until
 
 CAPACITY_RANGE = (1, 500)
-OFFER_HOURS = timedelta(hours=12)
 OFFER_CLOSES = timedelta(hours=2)  # before the start
 CHECK_IN_OPENS = timedelta(hours=1)  # before the start
 CHECK_IN_CLOSES = timedelta(minutes=30)  # after the end
@@ -101,6 +104,15 @@ def reminder_group(session_id: int) -> str:
 def news_group(session_id: int) -> str:
     """Announcements and waitlist offers: cancelled when the session is cancelled."""
     return f"cn:{session_id}"
+
+
+def open_group(session_id: int) -> str:
+    """"A seat is free, first to tap gets it": withdrawn once no seat is free again."""
+    return f"co:{session_id}"
+
+
+def open_key(lesson_id: int, user_id: int, now: datetime) -> str:
+    return f"c:open:{lesson_id}:{user_id}:{int(now.timestamp())}"
 
 
 def news_key(lesson_id: int, user_id: int) -> str:
@@ -145,8 +157,45 @@ def withdrawn_key(order_id: int, user_id: int) -> str:
     return f"c:wd:{order_id}:{user_id}"
 
 
-def taken_key(order_id: int) -> str:
-    return f"c:taken:{order_id}"
+def taken_key(order_id: int, taken_at: datetime) -> str:
+    """Each time an order is taken is news of its own (one handed back may be taken again)."""
+    return f"c:taken:{order_id}:{int(taken_at.timestamp())}"
+
+
+def given_key(order_id: int, taken_at: datetime) -> str:
+    """A teacher told that staff handed them an order."""
+    return f"c:given:{order_id}:{int(taken_at.timestamp())}"
+
+
+def released_key(order_id: int, taken_at: datetime) -> str:
+    """The resident told that the teacher who took their order handed it back."""
+    return f"c:back:{order_id}:{int(taken_at.timestamp())}"
+
+
+def assigned_key(lesson_id: int) -> str:
+    """A teacher told that staff scheduled a session for them to teach."""
+    return f"c:assign:{lesson_id}"
+
+
+async def withdraw(
+    session: AsyncSession, *, group: str | None = None, dedupe_key: str | None = None,
+    user_id: int | None = None,
+) -> None:
+    """Cancel the pending course messages of a group (one person's, with `user_id`) or with
+    one key, and free their dedupe keys: a person who takes the seat again, or a session
+    moved back, gets its messages anew, once each (a cancelled row keeping its key would
+    silently drop them). Messages already sent keep theirs."""
+    if (group is None) == (dedupe_key is None):
+        raise ValueError("give group or dedupe_key")
+    target = (col(OutboxMessage.group_key) == group if group is not None
+              else col(OutboxMessage.dedupe_key) == dedupe_key)
+    mine = (col(OutboxMessage.user_id) == user_id if user_id is not None
+            else col(OutboxMessage.id).is_not(None))
+    await session.execute(
+        update(OutboxMessage)
+        .where(target, mine, col(OutboxMessage.status) == OutboxStatus.PENDING)
+        .values(status=OutboxStatus.CANCELLED, dedupe_key=None)
+        .execution_options(synchronize_session=False))
 
 
 
@@ -260,9 +309,58 @@ async def schedule_session(
                         "capacity": capacity},
                 keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
                 dedupe_key=news_key(lesson.id, uid)) for uid in dict.fromkeys(people)])
+        if teacher_id != access.user_id:  # staff scheduled it for them: they are told
+            zone = await zone_of(session, community_id)
+            await outbox.queue(
+                session, clock=clock, user_id=teacher_id, kind=OutboxKind.STATUS,
+                key=N_("🗓 A session of “{title}” has been scheduled for you to teach.\n"
+                       "🕒 {when}\n📍 {venue}\nSeats: {capacity}"),
+                params={"title": title, "when": outbox.moment(starts_at, zone), "venue": venue,
+                        "capacity": capacity},
+                keyboard=buttons.lesson(lesson.id), group=news_group(lesson.id),
+                dedupe_key=assigned_key(lesson.id), notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
                      community_id=community_id, session_id=lesson.id, order_id=order_id)
         return lesson
+
+
+@dataclass(frozen=True)
+class Clashes:
+    """Sessions a new one would overlap: in the same venue, or taught by the same teacher
+    (anywhere). Staff are warned and may go ahead."""
+
+    venue: list[Lesson]
+    teacher: list[Lesson]
+    teacher_user: User | None  # whom `teacher` is about, to name them
+
+    def __bool__(self) -> bool:
+        return bool(self.venue or self.teacher)
+
+
+LONGEST = timedelta(minutes=MINUTES_RANGE[1])
+
+
+async def clashes(
+    session: AsyncSession, *, community_id: int, teacher_id: int | None, starts_at: datetime,
+    minutes: int, venue: str, exclude: int | None = None,
+) -> Clashes:
+    """The scheduled sessions that overlap [starts_at, +minutes): in this community's
+    `venue` (spaces and case aside), or with this teacher."""
+    ends = starts_at + timedelta(minutes=minutes)
+    where = [col(Lesson.status) == LessonStatus.SCHEDULED,
+             col(Lesson.starts_at) < ends, col(Lesson.starts_at) > starts_at - LONGEST]
+    if exclude is not None:
+        where.append(col(Lesson.id) != exclude)
+    near = (await session.execute(select(Lesson).where(*where)
+                                  .order_by(col(Lesson.starts_at), col(Lesson.id)))).scalars()
+    overlapping = [lesson for lesson in near if ends_at(lesson) > starts_at]
+    place = normalise(venue)
+    return Clashes(
+        venue=[lesson for lesson in overlapping if lesson.community_id == community_id
+               and normalise(lesson.venue) == place],
+        teacher=[lesson for lesson in overlapping
+                 if teacher_id is not None and lesson.teacher_id == teacher_id],
+        teacher_user=await session.get(User, teacher_id) if teacher_id is not None else None)
 
 
 async def _backers(session: AsyncSession, order_id: int) -> list[int]:
@@ -300,7 +398,7 @@ async def move_session(
         lesson.starts_at = starts_at
         session.add(lesson)
         assert lesson.id is not None
-        await outbox.cancel(session, group=reminder_group(lesson.id))
+        await withdraw(session, group=reminder_group(lesson.id))
         zone = await zone_of(session, lesson.community_id)
         rules = await get_rules(session, community_id=lesson.community_id)
         rows = []
@@ -349,8 +447,9 @@ async def cancel_session(
                 update(CourseOrder).where(col(CourseOrder.id) == lesson.order_id,
                                           col(CourseOrder.status) == OrderStatus.SCHEDULED)
                 .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
-        await outbox.cancel(session, group=reminder_group(lesson.id))
-        await outbox.cancel(session, group=news_group(lesson.id))
+        await withdraw(session, group=reminder_group(lesson.id))
+        await withdraw(session, group=news_group(lesson.id))
+        await withdraw(session, group=open_group(lesson.id))
         zone = await zone_of(session, lesson.community_id)
         await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
             user_id=e.user_id, kind=OutboxKind.STATUS,
@@ -407,13 +506,7 @@ async def _queue_reminders(
 
 async def _cancel_reminders(session: AsyncSession, *, session_id: int, user_id: int) -> None:
     """Withdraw one person's pending reminders of a session (whatever hours they were for)."""
-    keys = (await session.execute(select(col(OutboxMessage.dedupe_key)).where(
-        col(OutboxMessage.group_key) == reminder_group(session_id),
-        col(OutboxMessage.user_id) == user_id,
-        col(OutboxMessage.status) == OutboxStatus.PENDING))).scalars().all()
-    for key in keys:
-        if key:
-            await outbox.cancel(session, dedupe_key=key)
+    await withdraw(session, group=reminder_group(session_id), user_id=user_id)
 
 
 async def enrol(
@@ -451,6 +544,8 @@ async def enrol(
         if status == EnrolmentStatus.ENROLLED:
             await _queue_reminders(session, clock=clock, lesson=lesson, user_id=user.id,
                                    buttons=buttons, notify=notify)
+            if held + 1 >= lesson.capacity:  # no seat is free any more: nobody is told so
+                await withdraw(session, group=open_group(session_id))
         return enrolment
 
 
@@ -480,27 +575,42 @@ async def leave(
 
 async def _offer_next(
     session: AsyncSession, *, clock: Clock, lesson: Lesson, buttons: Buttons,
-    notify: Notify | None,
+    notify: Notify | None, announce: bool = True,
 ) -> None:
-    """Offer every free seat to the next on the waitlist (the caller holds the lock)."""
+    """Offer every free seat to the next on the waitlist (the caller holds the lock).
+
+    The offer is kept for the community's offer window from when it reaches the person (at
+    the end of their quiet hours, if it is made in them). Where that window would not end
+    2 hours before the start, no offer is made: the seat is open to whoever taps Enrol
+    first, the waiting list included, and (with `announce`: a seat just given up) the
+    people waiting are told so."""
     assert lesson.id is not None
     now = clock.now()
-    deadline = min(now + OFFER_HOURS, lesson.starts_at - OFFER_CLOSES)
-    if deadline <= now or lesson.status != LessonStatus.SCHEDULED:
-        return  # too late for anyone to answer: the seat is open to whoever taps Enrol
+    closes = lesson.starts_at - OFFER_CLOSES
+    if lesson.status != LessonStatus.SCHEDULED or lesson.starts_at <= now:
+        return
     await session.flush()
     free = lesson.capacity - await _held(session, lesson.id)
     if free <= 0:
         return
     waiting = (await session.execute(select(Enrolment).where(
         col(Enrolment.session_id) == lesson.id, col(Enrolment.status) == EnrolmentStatus.WAITING,
-    ).order_by(col(Enrolment.queued_at), col(Enrolment.id)).limit(free))).scalars().all()
+    ).order_by(col(Enrolment.queued_at), col(Enrolment.id)))).scalars().all()
     zone = await zone_of(session, lesson.community_id)
+    window = timedelta(hours=(await get_rules(session,
+                                              community_id=lesson.community_id)).offer_hours)
     rows = []
-    for enrolment in waiting:
+    offered = 0
+    for enrolment in waiting[:free] if closes > now else ():
+        prefs = await get_preferences(session, user_id=enrolment.user_id)
+        reaches = quiet_until(prefs, now, zone) or now
+        deadline = reaches + window
+        if deadline > closes:
+            break  # this one and the seats after it stay open to the first who taps
         enrolment.status, enrolment.offered_until = EnrolmentStatus.OFFERED, deadline
         enrolment.updated_at = now
         session.add(enrolment)
+        offered += 1
         rows.append(Outgoing(
             user_id=enrolment.user_id, kind=OutboxKind.STATUS,
             key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
@@ -509,6 +619,17 @@ async def _offer_next(
                     "venue": lesson.venue, "deadline": outbox.moment(deadline, zone)},
             keyboard=buttons.offer(lesson.id), priority=1, group=news_group(lesson.id),
             dedupe_key=offer_key(enrolment.id, deadline)))
+    if announce and offered < free:
+        rows.extend(Outgoing(
+            user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+            key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
+                   "It is too close to the start to keep it for anyone: the first to tap "
+                   "Enrol gets it."),
+            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
+                    "venue": lesson.venue},
+            keyboard=buttons.enrol(lesson.id), priority=1, group=open_group(lesson.id),
+            dedupe_key=open_key(lesson.id, enrolment.user_id, now))
+            for enrolment in waiting[offered:])
     await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
 
@@ -570,8 +691,10 @@ async def expire_offers(
                 await outbox.queue(
                     session, clock=clock, user_id=enrolment.user_id, kind=OutboxKind.STATUS,
                     key=N_("The seat kept for you at “{title}” ({when}) has gone to the next "
-                           "person, as there was no answer in time."),
+                           "person, as there was no answer in time. You can go back on the "
+                           "waiting list, at its end."),
                     params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone)},
+                    keyboard=buttons.rejoin(session_id), group=news_group(session_id),
                     dedupe_key=lapsed_key(enrolment.id, now),
                     notify=notify)
                 expired += 1
@@ -712,7 +835,7 @@ async def mark_attendance(
                               buttons=buttons, notify=notify)
         elif not present and enrolment.attended_at is not None:
             enrolment.attended_at = None
-            await outbox.cancel(session, dedupe_key=rate_key(session_id, user_id))
+            await withdraw(session, dedupe_key=rate_key(session_id, user_id))
         enrolment.updated_at = clock.now()
         session.add(enrolment)
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.attendance",
@@ -1026,9 +1149,9 @@ async def offer_free_seats(
     for session_id in found:
         async with write(session):
             lesson = await _locked(session, session_id or 0)
-            if lesson is not None:
+            if lesson is not None:  # (a seat nobody gave up today: not announced)
                 await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
-                                  notify=notify)
+                                  notify=notify, announce=False)
     return len(found)
 
 

@@ -38,6 +38,8 @@ DEFAULT_THRESHOLD = 5
 DEFAULT_REMINDER_HOURS = (24, 2)
 THRESHOLD_RANGE = (1, 100)
 REMINDER_HOURS_RANGE = (1, 168)  # an hour to a week before
+DEFAULT_OFFER_HOURS = 12
+OFFER_HOURS_RANGE = (1, 48)
 MINUTES_RANGE = (15, 480)
 PER_PAGE = 6
 
@@ -65,6 +67,14 @@ class Buttons(Protocol):
 
     def rate(self, lesson_id: int) -> Keyboard:
         """1–5 stars after a session."""
+        ...
+
+    def lesson(self, lesson_id: int) -> Keyboard:
+        """👀 Open the session (for its teacher)."""
+        ...
+
+    def rejoin(self, lesson_id: int) -> Keyboard:
+        """🕒 Put me back on the list, when an offer lapsed."""
         ...
 
     def order(self, order_id: int) -> Keyboard:
@@ -192,23 +202,33 @@ class Rules:
 
     threshold: int = DEFAULT_THRESHOLD
     reminder_hours: tuple[int, ...] = DEFAULT_REMINDER_HOURS
+    offer_hours: int = DEFAULT_OFFER_HOURS  # a freed seat kept for the next in line
+
+
+def _rules(row: CourseSettings) -> Rules:
+    return Rules(threshold=row.threshold, reminder_hours=tuple(row.reminder_hours),
+                 offer_hours=row.offer_hours)
 
 
 async def get_rules(session: AsyncSession, *, community_id: int) -> Rules:
     row = await session.get(CourseSettings, community_id)
     if row is None:
         return Rules()
-    return Rules(threshold=row.threshold, reminder_hours=tuple(row.reminder_hours))
+    return _rules(row)
 
 
 async def set_rules(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
     threshold: int | None = None, reminder_hours: Sequence[int] | None = None,
+    offer_hours: int | None = None,
 ) -> Rules:
-    """Staff change the backing threshold or the reminder times of their community."""
+    """Staff change the backing threshold, the reminder times or the offer window of their
+    community."""
     access.require_manage(community_id)
     if threshold is not None:
         check_range(threshold, field="threshold", bounds=THRESHOLD_RANGE)
+    if offer_hours is not None:
+        check_range(offer_hours, field="offer_hours", bounds=OFFER_HOURS_RANGE)
     hours: list[int] | None = None
     if reminder_hours is not None:
         hours = sorted({check_range(h, field="reminder_hours", bounds=REMINDER_HOURS_RANGE)
@@ -220,17 +240,20 @@ async def set_rules(
         if row is None:
             row = CourseSettings(community_id=community_id, threshold=DEFAULT_THRESHOLD,
                                  reminder_hours=list(DEFAULT_REMINDER_HOURS),
-                                 updated_at=clock.now())
+                                 offer_hours=DEFAULT_OFFER_HOURS, updated_at=clock.now())
         if threshold is not None:
             row.threshold = threshold
         if hours is not None:
             row.reminder_hours = hours
+        if offer_hours is not None:
+            row.offer_hours = offer_hours
         row.updated_at = clock.now()
         session.add(row)
         audit.record(session, clock=clock, actor_id=access.user_id, action="courses.settings",
                      community_id=community_id, threshold=row.threshold,
-                     reminder_hours=",".join(map(str, row.reminder_hours)))
-        return Rules(threshold=row.threshold, reminder_hours=tuple(row.reminder_hours))
+                     reminder_hours=",".join(map(str, row.reminder_hours)),
+                     offer_hours=row.offer_hours)
+        return _rules(row)
 
 
 # --- Teachers' subjects ----------------------------------------------------------------
@@ -363,6 +386,22 @@ async def list_courses(
                                  .order_by(col(Course.title), col(Course.id))
                                  .offset(page * per_page).limit(per_page))
     return Page(items=list(rows.scalars().all()), page=page, pages=pages)
+
+
+async def schedulable_courses(
+    session: AsyncSession, *, access: Access, community_id: int, limit: int = 30
+) -> list[Course]:
+    """The community's approved courses this person may schedule a session of: their own,
+    or, for its staff, every one."""
+    where: list[Any] = [col(Course.community_id) == community_id,
+                        col(Course.status) == CourseStatus.APPROVED]
+    if not access.can_manage(community_id):
+        if community_id not in access.teacher_of:
+            raise NotAllowed(f"not a teacher of {community_id}")
+        where.append(col(Course.teacher_id) == access.user_id)
+    rows = await session.execute(select(Course).where(*where)
+                                 .order_by(col(Course.title), col(Course.id)).limit(limit))
+    return list(rows.scalars().all())
 
 
 async def pending_courses(session: AsyncSession, *, access: Access) -> list[Course]:

@@ -99,10 +99,12 @@ KEPT: Mapping[str, str] = {
     "course_sessions.title": "a session announced to the community",
     "course_sessions.venue": "a session announced to the community",
     "course_sessions.checkin_token": "the session's check-in code, not about anyone",
+    "course_orders.draft": "a random token of the ordering conversation, not about anyone",
     "volunteer_tasks.title": "a task published to the community",
     "volunteer_tasks.description": "a task published to the community",
     "volunteer_tasks.skills": "a task published to the community",
     "volunteer_tasks.place": "a task published to the community",
+    "volunteer_tasks.draft_key": "a random key of the draft it was published from",
     "polls.title": "a poll published to the community",
     "polls.audience": "whom the poll went to (ids)",
     "voice_reports.draft_key": "a random code naming the draft a report came from, not text",
@@ -122,7 +124,7 @@ ACTED_ON = frozenset({
 # Never in an export: codes that would let someone act (an invite, a check-in), and the
 # bodies of messages, which quote other people (a staff notice of a resident's report).
 SECRETS = frozenset({
-    "invites.token", "course_sessions.checkin_token",
+    "invites.token", "course_sessions.checkin_token", "course_orders.draft",
     "outbox.text", "outbox.params", "outbox.keyboard", "outbox.last_error",
 })
 

@@ -36,12 +36,13 @@ from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import AlreadyExists, InvalidInput, NotFound
-from services.outbox import N_
+from services.outbox import N_, Notify
 from services.volunteers import (
     PlaceGivenUp,
     ShiftUnavailable,
     clean_text,
     commend_key,
+    format_span,
     get_shift,
     roster,
     zone,
@@ -135,10 +136,24 @@ async def _awaiting_attendance(
     return claim, shift, task
 
 
+async def _tell_volunteer(
+    session: AsyncSession, *, clock: Clock, claim: ShiftClaim, shift: Shift,
+    task: VolunteerTask, key: str, notify: Notify | None, **params: str,
+) -> None:
+    community = await session.get(Community, task.community_id)
+    assert community is not None
+    await outbox.queue(session, clock=clock, user_id=claim.user_id, kind=OutboxKind.STATUS,
+                       key=key, params={"title": task.title, "when": format_span(
+                           shift.starts_at, shift.ends_at, zone(community)), **params},
+                       notify=notify)
+
+
 async def confirm_hours(
-    session: AsyncSession, *, access: Access, clock: Clock, claim_id: int
+    session: AsyncSession, *, access: Access, clock: Clock, claim_id: int,
+    notify: Notify | None = None,
 ) -> HoursEntry:
-    """Staff confirm that the volunteer came: the proposed hours become the first entry."""
+    """Staff confirm that the volunteer came: the proposed hours become the first entry,
+    and the volunteer is told."""
     async with write(session):
         claim, shift, task = await _awaiting_attendance(session, access, clock, claim_id)
         minutes = proposed_minutes(claim, shift)
@@ -146,6 +161,10 @@ async def confirm_hours(
         session.add(claim)
         entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
                                  task=task, minutes=minutes, previous=0, reason=None)
+        await _tell_volunteer(
+            session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
+            key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> ({when}). "
+                   "Thank you!"), hours=hours_text(minutes))
         audit.record(session, clock=clock, actor_id=access.user_id,
                      action="volunteer.hours.confirm", community_id=task.community_id,
                      claim_id=claim_id, minutes=minutes)
@@ -154,9 +173,10 @@ async def confirm_hours(
 
 async def correct_hours(
     session: AsyncSession, *, access: Access, clock: Clock, claim_id: int, minutes: int,
-    reason: str,
+    reason: str, notify: Notify | None = None,
 ) -> HoursEntry:
-    """Staff set a claim's hours to `minutes`, saying why: a new ledger entry."""
+    """Staff set a claim's hours to `minutes`, saying why: a new ledger entry, and the
+    volunteer is told."""
     async with write(session):
         claim, shift, task = await _staff_claim(session, access, claim_id)
         if claim.status != ClaimStatus.CLAIMED:
@@ -173,10 +193,74 @@ async def correct_hours(
         session.add(claim)
         entry = await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
                                  task=task, minutes=minutes, previous=previous, reason=why)
+        await _tell_volunteer(
+            session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
+            key=N_("✏️ Your hours for <b>{title}</b> ({when}) were corrected to {hours} h.\n"
+                   "Reason: {reason}"), hours=hours_text(minutes), reason=why)
         audit.record(session, clock=clock, actor_id=access.user_id,
                      action="volunteer.hours.correct", community_id=task.community_id,
                      claim_id=claim_id, minutes=minutes, previous=previous, reason=why)
     return entry
+
+
+async def _waiting(
+    session: AsyncSession, *, community_id: int, start: datetime, end: datetime,
+    now: datetime, lock: bool = False,
+) -> list[tuple[ShiftClaim, Shift, VolunteerTask]]:
+    """Live places on the community's shifts that started in [start, end) and are over,
+    with no hours yet and not marked absent, in time order."""
+    query = (
+        select(ShiftClaim, Shift, VolunteerTask)
+        .join(Shift, col(Shift.id) == ShiftClaim.shift_id)
+        .join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
+        .where(col(VolunteerTask.community_id) == community_id,
+               col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+               col(ShiftClaim.attendance).is_(None),
+               col(Shift.cancelled_at).is_(None),
+               col(Shift.starts_at) >= start, col(Shift.starts_at) < end,
+               col(Shift.ends_at) <= now,
+               ~select(HoursEntry.id).where(col(HoursEntry.claim_id) == ShiftClaim.id).exists())
+        .order_by(col(Shift.starts_at), col(ShiftClaim.id)))
+    if lock:
+        query = query.with_for_update(of=ShiftClaim).execution_options(populate_existing=True)
+    return [(c, s, t) for c, s, t in (await session.execute(query)).all()]
+
+
+async def waiting_in_month(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int, start: datetime,
+    end: datetime,
+) -> int:
+    """Staff: how many of the month's shifts that are over still wait for hours."""
+    access.require_manage(community_id)
+    return len(await _waiting(session, community_id=community_id, start=start, end=end,
+                              now=clock.now()))
+
+
+async def confirm_all(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int, start: datetime,
+    end: datetime, notify: Notify | None = None,
+) -> int:
+    """Staff confirm, as proposed, every place of the month still waiting for hours (see
+    confirm_hours); each volunteer is told. Pressed twice, the second finds none: 0."""
+    access.require_manage(community_id)
+    async with write(session):
+        waiting = await _waiting(session, community_id=community_id, start=start, end=end,
+                                 now=clock.now(), lock=True)
+        for claim, shift, task in waiting:
+            minutes = proposed_minutes(claim, shift)
+            claim.attendance, claim.attendance_by = Attendance.PRESENT, access.user_id
+            session.add(claim)
+            await _add_entry(session, clock=clock, access=access, claim=claim, shift=shift,
+                             task=task, minutes=minutes, previous=0, reason=None)
+            await _tell_volunteer(
+                session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
+                key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> ({when}). "
+                       "Thank you!"), hours=hours_text(minutes))
+        if waiting:
+            audit.record(session, clock=clock, actor_id=access.user_id,
+                         action="volunteer.hours.confirm_all", community_id=community_id,
+                         claim_ids=[c.id for c, _s, _t in waiting], start=start.isoformat())
+    return len(waiting)
 
 
 async def mark_absent(

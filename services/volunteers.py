@@ -12,8 +12,8 @@ The rules, in one place:
 - A claim takes one place; `Shift.taken < headcount` is enforced by a
   conditional UPDATE under a write lock, so the headcount holds under any
   number of simultaneous taps. Claiming twice changes nothing.
-- Withdrawing is free until 12 h before the start; later it needs a reason and
-  the community's staff are told. "Can't come" on a reminder is the same.
+- Withdrawing is free until 12 h before the start; later it needs a reason.
+  Either way the community's staff are told. "Can't come" on a reminder is the same.
 - Reminders go out 24 h and 1 h before; check-in opens 1 h before the start
   and closes at the end; check-out closes 6 h after the end.
 
@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -91,9 +92,15 @@ def short_key(shift_id: int | None, user_id: int) -> str:
 
 
 def reminder_key(name: str, claim_id: int | None, stamp: int) -> str:
-    """Reminder `name` ("24h", "1h") of a claim made at `stamp`: a claim re-made after
-    withdrawing is a new claim, reminded afresh."""
+    """Reminder `name` ("24h", "1h") of a claim made at `stamp` (in microseconds): a claim
+    re-made after withdrawing is a new claim, reminded afresh, however quick the taps."""
     return f"vrem:{name}:c{claim_id}:{stamp}"
+
+
+def check_out_key(claim_id: int | None) -> str:
+    """The nudge to check out when the shift ends: once per claim (a place checked in to
+    can no longer be given back, so its row is never claimed afresh)."""
+    return f"vout:c{claim_id}"
 
 
 def commend_key(community_id: int, year: int, month: int, user_id: int | None) -> str:
@@ -162,6 +169,10 @@ class Buttons(Protocol):
 
     def reminder(self, claim_id: int, *, check_in: bool) -> dict[str, Any]:
         """Still coming / can't come (and check in, when it is open)."""
+        ...
+
+    def check_out(self, claim_id: int) -> dict[str, Any]:
+        """Check out (the nudge when a shift one checked in to has ended)."""
         ...
 
 
@@ -333,11 +344,47 @@ async def create_task(
     community_id: int, title: str, place: str, shifts: Sequence[ShiftSpec],
     description: str = "", skills: Iterable[str] = (), grid_id: int | None = None,
     latitude: float | None = None, longitude: float | None = None, weeks: int = 1,
-    notify: Notify | None = None,
+    draft_key: str | None = None, notify: Notify | None = None,
 ) -> VolunteerTask:
-    """Staff publish a task; each shift repeats weekly `weeks` times. Pings go out at once."""
+    """Staff publish a task; each shift repeats weekly `weeks` times. Pings go out at once.
+
+    `draft_key` names the draft it comes from: publishing the same draft again (a double
+    tap, even two at once on several replicas) returns the task already made, pinging no
+    one again.
+    """
     access.require_manage(community_id)
+    try:
+        return await _create_task(
+            session, access=access, clock=clock, buttons=buttons, community_id=community_id,
+            title=title, place=place, shifts=shifts, description=description, skills=skills,
+            grid_id=grid_id, latitude=latitude, longitude=longitude, weeks=weeks,
+            draft_key=draft_key, notify=notify)
+    except IntegrityError:  # the same draft published at the same moment elsewhere
+        made = await _task_of_draft(session, draft_key) if draft_key else None
+        if made is None:
+            raise
+        return made
+
+
+async def _task_of_draft(session: AsyncSession, draft_key: str) -> VolunteerTask | None:
+    return (await session.execute(select(VolunteerTask).where(
+        col(VolunteerTask.draft_key) == draft_key))).scalar_one_or_none()
+
+
+async def _create_task(
+    session: AsyncSession, *, access: Access, clock: Clock, buttons: Buttons,
+    community_id: int, title: str, place: str, shifts: Sequence[ShiftSpec],
+    description: str, skills: Iterable[str], grid_id: int | None,
+    latitude: float | None, longitude: float | None, weeks: int,
+    draft_key: str | None, notify: Notify | None,
+) -> VolunteerTask:
     async with write(session):
+        if draft_key is not None:
+            published = await _task_of_draft(session, draft_key)
+            if published is not None:
+                if published.community_id != community_id:
+                    raise NotAllowed(f"draft {draft_key} is another community's")
+                return published
         community = await session.get(Community, community_id)
         if community is None:
             raise NotFound(f"community {community_id}")
@@ -362,7 +409,7 @@ async def create_task(
         task = VolunteerTask(community_id=community_id, grid_id=grid_id, title=title,
                              description=description, skills=wanted, place=place,
                              latitude=latitude, longitude=longitude, created_by=access.user_id,
-                             created_at=now)
+                             created_at=now, draft_key=draft_key)
         session.add(task)
         await session.flush()
         assert task.id is not None
@@ -418,7 +465,8 @@ async def ping_matching(
 async def ping_short_shifts(
     session: AsyncSession, *, clock: Clock, buttons: Buttons, notify: Notify | None = None
 ) -> int:
-    """Shifts still short 24 h before the start: call the volunteers not pinged before.
+    """Shifts still short 24 h before the start: call the volunteers not pinged before,
+    never one who holds a place on it or gave theirs back.
 
     Each shift is called once: `short_ping_at` is set by a conditional UPDATE,
     so two sweeps (or two processes) never both send. Returns shifts called.
@@ -443,9 +491,9 @@ async def ping_short_shifts(
             community = await session.get(Community, task.community_id)
             assert community is not None
             tz = zone(community)
-            holders = set((await session.execute(select(col(ShiftClaim.user_id)).where(
-                col(ShiftClaim.shift_id) == shift.id,
-                col(ShiftClaim.status) == ClaimStatus.CLAIMED))).scalars().all())
+            # Whoever holds a place, or gave it back ("can't come"), is not asked again.
+            answered = set((await session.execute(select(col(ShiftClaim.user_id)).where(
+                col(ShiftClaim.shift_id) == shift.id))).scalars().all())
             rows = [outbox.Outgoing(
                 user_id=v.user_id, kind=OutboxKind.PING,
                 key=N_("🙋 Still short of volunteers: <b>{title}</b>\n📍 {place}\n{shifts}\n"
@@ -454,7 +502,7 @@ async def ping_short_shifts(
                 keyboard=buttons.claim(_claim_labels([shift], tz)), group=task_group(task.id),
                 dedupe_key=short_key(shift.id, v.user_id))
                 for v in await community_volunteers(session, community_id=task.community_id)
-                if v.user_id not in holders and not matches(v, task, shift, tz)]
+                if v.user_id not in answered and not matches(v, task, shift, tz)]
             await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
         called += 1
     return called
@@ -636,6 +684,11 @@ async def claim_shift(
     return claim
 
 
+def reminders_ahead(shift: Shift, now: datetime) -> tuple[str, ...]:
+    """The reminders ("24h", "1h") a place taken now will still get."""
+    return tuple(name for name, before in REMINDERS if shift.starts_at - before > now)
+
+
 async def _queue_reminders(
     session: AsyncSession, *, clock: Clock, buttons: Buttons, claim: ShiftClaim, shift: Shift,
     task: VolunteerTask, notify: Notify | None,
@@ -643,7 +696,7 @@ async def _queue_reminders(
     community = await session.get(Community, task.community_id)
     assert community is not None and claim.id is not None
     now = clock.now()
-    stamp = int(claim.claimed_at.timestamp())  # a claim re-made after withdrawing is new
+    stamp = _stamp(claim.claimed_at)  # a claim re-made after withdrawing, even at once, is new
     for name, before in REMINDERS:
         at = shift.starts_at - before
         if at <= now:
@@ -675,7 +728,7 @@ async def withdraw(
     session: AsyncSession, *, user: User, clock: Clock, claim_id: int,
     reason: str | None = None, notify: Notify | None = None,
 ) -> ShiftClaim:
-    """Give a place back. Free until 12 h before; later a reason is needed and staff are told."""
+    """Give a place back; staff are told. Free until 12 h before; later a reason is needed."""
     async with write(session):
         claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
         shift = await _lock_shift(session, shift.id or 0) or shift
@@ -694,19 +747,21 @@ async def withdraw(
             update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
             .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
         await outbox.cancel(session, group=claim_group(claim.id))
-        if late:
-            community = await session.get(Community, task.community_id)
-            assert community is not None
-            await _tell(session, clock=clock,
-                        user_ids=await staff_of(session, community_id=task.community_id),
-                        notify=notify,
-                        key=N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
-                               "Places taken now: {taken} of {headcount}."),
-                        params={"name": user.first_name or "?", "title": task.title,
-                                "when": format_span(shift.starts_at, shift.ends_at,
-                                                    zone(community)),
-                                "reason": text, "taken": max(shift.taken - 1, 0),
-                                "headcount": shift.headcount}, about=user.id)
+        # A call to cover this shift still waiting (quiet hours) is not for them any more.
+        await outbox.cancel(session, dedupe_key=short_key(shift.id, claim.user_id))
+        community = await session.get(Community, task.community_id)
+        assert community is not None
+        key = (N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
+                  "Places taken now: {taken} of {headcount}.") if late else
+               N_("ℹ️ {name} gave back their place on <b>{title}</b> {when}.\n"
+                  "Places taken now: {taken} of {headcount}."))
+        await _tell(session, clock=clock,
+                    user_ids=await staff_of(session, community_id=task.community_id),
+                    notify=notify, key=key,
+                    params={"name": user.first_name or "?", "title": task.title,
+                            "when": format_span(shift.starts_at, shift.ends_at, zone(community)),
+                            "reason": text, "taken": max(shift.taken - 1, 0),
+                            "headcount": shift.headcount}, about=user.id)
     await session.refresh(shift)
     return claim
 
@@ -717,9 +772,13 @@ def withdrawal_needs_reason(shift: Shift, now: datetime) -> bool:
 
 
 async def check_in(
-    session: AsyncSession, *, user: User, clock: Clock, claim_id: int
+    session: AsyncSession, *, user: User, clock: Clock, claim_id: int,
+    buttons: Buttons | None = None, notify: Notify | None = None,
 ) -> tuple[ShiftClaim, VolunteerTask]:
-    """Check in at the shift: from 1 h before the start until its end. Twice is once."""
+    """Check in at the shift: from 1 h before the start until its end. Twice is once.
+
+    With `buttons`, a nudge to check out is queued for the shift's end (dropped if they
+    check out before)."""
     async with write(session):
         claim, shift, task = await get_claim(session, user=user, claim_id=claim_id)
         if claim.status != ClaimStatus.CLAIMED:
@@ -732,7 +791,20 @@ async def check_in(
         if claim.checked_in_at is None:
             claim.checked_in_at = now
             session.add(claim)
+            if buttons is not None and claim.checked_out_at is None:
+                await outbox.queue(
+                    session, clock=clock, user_id=claim.user_id, kind=OutboxKind.REMINDER,
+                    key=N_("🏁 <b>{title}</b> has ended. Thank you! Press Check out so the "
+                           "organisers can confirm your hours."),
+                    params={"title": task.title}, keyboard=buttons.check_out(claim_id),
+                    not_before=shift.ends_at, group=claim_group(claim.id),
+                    dedupe_key=check_out_key(claim.id), notify=notify)
     return claim, task
+
+
+def _stamp(moment: datetime) -> int:
+    """A moment in microseconds, for outbox keys of things that may happen again."""
+    return round(moment.timestamp() * 1_000_000)
 
 
 async def note_location(
@@ -770,6 +842,7 @@ async def check_out(
         if claim.checked_out_at is None:
             claim.checked_out_at = max(now, claim.checked_in_at)
             session.add(claim)
+            await outbox.cancel(session, dedupe_key=check_out_key(claim.id))
     return claim
 
 
@@ -788,6 +861,7 @@ class ClaimView:
     needs_reason: bool    # withdrawing now needs a reason (less than 12 h to go)
     can_check_out: bool   # checked in, not yet out, until 6 h after the end
     check_in_opens: datetime
+    reminders: tuple[str, ...] = ()  # those still to come ("24h", "1h"), for a live place
 
 
 def claim_view(claim: ShiftClaim, shift: Shift, task: VolunteerTask, *,
@@ -803,7 +877,7 @@ def claim_view(claim: ShiftClaim, shift: Shift, task: VolunteerTask, *,
         needs_reason=not_in and now < shift.starts_at and withdrawal_needs_reason(shift, now),
         can_check_out=(live and claim.checked_in_at is not None and claim.checked_out_at is None
                        and now <= shift.ends_at + CHECK_OUT_CLOSES),
-        check_in_opens=opens)
+        check_in_opens=opens, reminders=reminders_ahead(shift, now) if live else ())
 
 
 async def my_claim(session: AsyncSession, *, user: User, clock: Clock,
@@ -831,6 +905,37 @@ def shift_view(shift: Shift, task: VolunteerTask, *, now: datetime,
              and shift.starts_at > now and left > 0)
     mine = volunteer is not None and volunteer.community_id == task.community_id
     return ShiftView(shift=shift, task=task, left=left, can_claim=open_ and mine and not holds)
+
+
+@dataclass(frozen=True)
+class CallShift:
+    """A shift on a call (a ping, the list of open shifts) as it stands for one volunteer."""
+
+    shift_id: int
+    can_claim: bool           # still theirs to take (see shift_view)
+    claim_id: int | None      # their live place on it, if they hold one
+
+
+async def call_shifts(session: AsyncSession, *, user_id: int, clock: Clock,
+                      shift_ids: Sequence[int]) -> dict[int, CallShift]:
+    """The shifts a call offered, as they stand now for the volunteer: which are still
+    theirs to take, which they hold (the others are full, past or cancelled)."""
+    if not shift_ids:
+        return {}
+    volunteer, now = await get_volunteer(session, user_id=user_id), clock.now()
+    found = (await session.execute(
+        select(Shift, VolunteerTask).join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
+        .where(col(Shift.id).in_(shift_ids)))).all()
+    held: dict[int, int | None] = {
+        shift_id: claim_id for shift_id, claim_id in (await session.execute(
+            select(col(ShiftClaim.shift_id), col(ShiftClaim.id)).where(
+                col(ShiftClaim.user_id) == user_id, col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+                col(ShiftClaim.shift_id).in_(shift_ids)))).all()}
+    return {shift.id or 0: CallShift(
+        shift_id=shift.id or 0, claim_id=held.get(shift.id or 0),
+        can_claim=shift_view(shift, task, now=now, volunteer=volunteer,
+                             holds=shift.id in held).can_claim)
+        for shift, task in found}
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,12 @@ class RemindersCb(CallbackData, prefix="cm"):
     preset: int
 
 
+class OfferHoursCb(CallbackData, prefix="cof"):
+    """Staff: a freed seat is kept this many hours for the next on the waiting list."""
+
+    hours: int
+
+
 class OrderAction(StrEnum):
     NEW = "n"           # start an order (`id`: a menu course, 0: a topic of one's own)
     CATEGORY = "c"      # the order's category `cat`
@@ -111,6 +117,7 @@ class LessonAction(StrEnum):
     CANCEL_OK = "xk"
     RATINGS = "g"
     NEW = "nw"          # schedule a session of course `id`
+    PLAN = "pl"         # teacher: schedule one of my courses (the community, then the course)
 
 
 class LessonCb(CallbackData, prefix="cs"):

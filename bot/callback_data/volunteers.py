@@ -19,6 +19,7 @@ class VolMenuAction(StrEnum):
     PAUSE = "pa"
     RESUME = "re"
     OPEN = "op"             # shifts of my community that need people
+    ORGANISE = "or"         # staff's tools: which community (the shared picker)
 
 
 class VolMenuCb(CallbackData, prefix="vm"):
@@ -177,6 +178,14 @@ class VolMonthCb(CallbackData, prefix="vtm"):
     month: int
 
 
+class VolConfirmAllCb(CallbackData, prefix="vta"):
+    """✅ Confirm all of a month's (yyyymm) shifts waiting for hours: asked, then done."""
+
+    community_id: int
+    month: int
+    confirmed: bool = False
+
+
 class VolCommendCb(CallbackData, prefix="vtk"):
     """Choose whom to commend for a month (yyyymm), from no one."""
 
@@ -219,6 +228,7 @@ class VolDraftAction(StrEnum):
     REPEAT = "w"            # ask how many weeks
     PUBLISH = "p"
     DISCARD = "x"
+    DAYS = "d"              # ◀ back from a shift's times to its days
 
 
 class VolDraftCb(CallbackData, prefix="vd"):

@@ -68,6 +68,14 @@ class CourseButtons:
         return keyboard([button(f"{n}⭐", LessonRateCb(lesson_id=lesson_id, stars=n))
                          for n in range(1, 6)])
 
+    def lesson(self, lesson_id: int) -> Keyboard:
+        return keyboard([button(N_("👀 Open the session"),
+                                LessonCb(action=LessonAction.VIEW, id=lesson_id))])
+
+    def rejoin(self, lesson_id: int) -> Keyboard:
+        return keyboard([button(N_("🕒 Put me back on the list"),
+                                LessonCb(action=LessonAction.WAITLIST, id=lesson_id))])
+
     def order(self, order_id: int) -> Keyboard:
         return keyboard([button(N_("👀 See the order"),
                                 OrderCb(action=OrderAction.VIEW, id=order_id))])
@@ -88,6 +96,10 @@ class VolunteerButtons:
             rows.append([button(N_("✅ Check in"),
                                 VolShiftCb(action=VolShiftAction.CHECK_IN, id=claim_id))])
         return keyboard(*rows)
+
+    def check_out(self, claim_id: int) -> Keyboard:
+        return keyboard([button(N_("🏁 Check out"),
+                                VolShiftCb(action=VolShiftAction.CHECK_OUT, id=claim_id))])
 
 
 class ReportButtons:

@@ -9,12 +9,14 @@ stateDiagram-v2
     Course --> Ordering: 🙋 Order this course (handlers/courses/orders.py)
     Home --> Search: 🔍 Search
     Search --> Courses: a word typed
-    Home --> OfferCategory: ➕ Offer a course (teacher)
+    Home --> OfferCommunity: ➕ Offer a course (teacher of several communities)
+    OfferCommunity --> OfferCategory: a community (remembered, ⭐ next time)
+    Home --> OfferCategory: ➕ Offer a course (teacher of one community)
     OfferCategory --> OfferTitle: a category
     OfferTitle --> OfferDescription: title typed
     OfferDescription --> Home: description typed (staff review it)
     Home --> Review: ✅ offers (staff) --> Review: approve / reject
-    Home --> Rules: ⚙️ Course rules (staff) --> Rules: threshold / reminders
+    Home --> Rules: ⚙️ Course rules (staff) --> Rules: threshold / reminders / offer window
 ```
 Orders are in handlers/courses/orders.py, sessions in handlers/courses/sessions.py.
 """
@@ -35,6 +37,7 @@ from bot.callback_data.courses import (
     CourseCb,
     LessonAction,
     LessonCb,
+    OfferHoursCb,
     OrderAction,
     OrderCb,
     RemindersCb,
@@ -42,6 +45,7 @@ from bot.callback_data.courses import (
 )
 from bot.filters import MenuButton
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_not_allowed, answer_out_of_date
 from bot.screens import send, show
@@ -53,18 +57,22 @@ from handlers.courses.texts import (
     home_markup,
     work_community,
 )
+from handlers.scope import ask_community, chosen
 from models.courses import Category, Course, CourseStatus
 from models.users import User
 from services import courses
 from services.access import Access
 from services.clock import Clock
 from services.errors import NotAllowed, NotFound
+from services.scope import Serving
 
 router = Router(name=__name__)
 
 SEARCH_MAX = 30
 THRESHOLDS = (3, 5, 8, 10, 15, 20)
 REMINDER_PRESETS: tuple[tuple[int, ...], ...] = ((24, 2), (24,), (2,), (48, 24, 2), (24, 1))
+OFFER_PRESETS = (2, 6, 12, 24)  # hours a freed seat is kept for the next in line
+OFFER_FLOW = "cf"  # the community picker's flow code: a course offered
 
 
 class CourseFlow(StatesGroup):
@@ -216,24 +224,51 @@ async def on_search_text(message: Message, user: User, session: AsyncSession,
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.OFFER))
 async def on_offer(callback: CallbackQuery, callback_data: CourseCb, access: Access,
-                   user: User, state: FSMContext) -> None:
-    """➕ Offer a course: the category, then the title and description are typed."""
-    community_id = work_community(access, user, access.teacher_of | access.staff_of)
-    if community_id is None:
+                   session: AsyncSession, state: FSMContext) -> None:
+    """➕ Offer a course: the community (for someone in several), the category, then the
+    title and description are typed."""
+    if not (access.teacher_of or access.staff_of or access.is_admin):
         await callback.answer(_("Only teachers can offer courses."), show_alert=True)
         return
-    await callback.answer()
     if not callback_data.cat:
-        await send(callback, _("Which category is your course in?"),
-                   reply_markup=categories_keyboard(CourseAction.OFFER).as_markup())
+        await callback.answer()
+        await state.clear()
+        community_id = await ask_community(callback, state=state, access=access,
+                                           session=session, flow=OFFER_FLOW,
+                                           serving=Serving.TEACHER,
+                                           intro=_("Offering a course."))
+        if community_id is not None:
+            await ask_offer_category(callback, state, community_id)
         return
+    community_id = (await state.get_data()).get("offer_community")
     try:
         category = Category(callback_data.cat)
     except ValueError:
+        category = None
+    if not isinstance(community_id, int) or category is None:  # a stale category button
+        await answer_out_of_date(callback, use_menu=True)
         return
+    await callback.answer()
     await state.set_state(CourseFlow.offer_title)
     await state.update_data(category=category, community_id=community_id)
     await send(callback, _("What is the course called? (at most 60 characters)"))
+
+
+@router.callback_query(ScopeCb.filter(F.flow == OFFER_FLOW))
+async def on_offer_community(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                             state: FSMContext) -> None:
+    """The community a course is offered in (re-checked and remembered)."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.TEACHER)
+    await callback.answer()
+    await ask_offer_category(callback, state, community_id)
+
+
+async def ask_offer_category(callback: CallbackQuery, state: FSMContext,
+                             community_id: int) -> None:
+    await state.update_data(offer_community=community_id)
+    await send(callback, _("Which category is your course in?"),
+               reply_markup=categories_keyboard(CourseAction.OFFER).as_markup())
 
 
 @router.message(CourseFlow.offer_title, F.text, ~F.text.startswith("/"))
@@ -352,12 +387,20 @@ async def rules_screen(callback: CallbackQuery, community_id: int, session: Asyn
         mark = "✅ " if preset == rules.reminder_hours else ""
         builder.button(text=mark + " + ".join(_("{h} h").format(h=h) for h in preset),
                        callback_data=RemindersCb(preset=index))
-    builder.adjust(6, 2, 2, 1)
+    for hours in OFFER_PRESETS:
+        mark = "✅ " if hours == rules.offer_hours else ""
+        builder.button(text=mark + _("{h} h").format(h=hours),
+                       callback_data=OfferHoursCb(hours=hours))
+    builder.adjust(6, 2, 2, 1, len(OFFER_PRESETS))
     builder.row(home_button())
     text = _("⚙️ Course rules\nStaff and teachers are told when an order has {threshold} "
-             "backers (first row).\nReminders go out {hours} before a session (other rows)."
+             "backers (first row).\nReminders go out {hours} before a session (middle rows)."
              ).format(threshold=rules.threshold,
                       hours=" + ".join(_("{h} h").format(h=h) for h in rules.reminder_hours))
+    text += "\n" + _("A seat that comes free is kept for the next in line for {h} h from when "
+                     "they get the message (last row); if that would not end 2 h before the "
+                     "start, the seat is open to the first who taps.").format(
+                         h=rules.offer_hours)
     await show(callback, text, reply_markup=builder.as_markup(), new=new)
 
 
@@ -397,5 +440,19 @@ async def on_reminders(callback: CallbackQuery, callback_data: RemindersCb, acce
         return
     await courses.set_rules(session, access=access, clock=clock, community_id=community_id,
                             reminder_hours=REMINDER_PRESETS[callback_data.preset])
+    await callback.answer()
+    await rules_screen(callback, community_id, session, new=False)
+
+
+@router.callback_query(OfferHoursCb.filter(F.hours.in_(OFFER_PRESETS)))
+async def on_offer_hours(callback: CallbackQuery, callback_data: OfferHoursCb, access: Access,
+                         user: User, session: AsyncSession, clock: Clock) -> None:
+    """How long a freed seat is kept for the next in line, tapped."""
+    community_id = work_community(access, user, access.staff_of)
+    if community_id is None:
+        await answer_not_allowed(callback)
+        return
+    await courses.set_rules(session, access=access, clock=clock, community_id=community_id,
+                            offer_hours=callback_data.hours)
     await callback.answer()
     await rules_screen(callback, community_id, session, new=False)

@@ -36,7 +36,7 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from handlers.courses.schedule import days_ahead, days_markup, done, take_moment, times_markup
-from handlers.courses.texts import when
+from handlers.courses.texts import clash_lines, when
 from services import course_sessions
 from services.access import Access
 from services.clock import Clock
@@ -150,8 +150,13 @@ async def on_time(callback: CallbackQuery, callback_data: TimeCb, state: FSMCont
     await state.set_state(Move.confirm)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Yes, that's right"), callback_data=ConfirmCb())
+    lesson = await course_sessions.get_session(session, session_id=draft.lesson_id)
+    warnings = clash_lines(await course_sessions.clashes(
+        session, community_id=lesson.community_id, teacher_id=lesson.teacher_id,
+        starts_at=moment, minutes=lesson.minutes, venue=lesson.venue, exclude=lesson.id), zone)
     await send(callback, _("Move “{title}” to {when}?").format(
-        title=html.escape(draft.title), when=when(moment, zone)),
+        title=html.escape(draft.title), when=when(moment, zone))
+        + ("\n\n" + warnings if warnings else ""),
         reply_markup=builder.as_markup())
 
 

@@ -22,6 +22,7 @@ Backing is one tap (👍 Me too) on an order; a teacher's ✋ I'll teach it take
 from __future__ import annotations
 
 import html
+import secrets
 
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
@@ -126,6 +127,7 @@ async def on_new(callback: CallbackQuery, callback_data: OrderCb, user: User,
                                 "🏠 My community."), show_alert=True)
         return
     await state.clear()
+    await state.update_data(draft=secrets.token_urlsafe(12))  # sent twice, filed once
     if callback_data.id:
         try:
             course = await courses.get_course(session, course_id=callback_data.id)
@@ -273,7 +275,7 @@ async def save_order(callback: CallbackQuery, user: User, session: AsyncSession,
             session, user=user, clock=clock, category=Category(data["category"]),
             topic=data.get("topic"), course_id=data.get("course_id"),
             days=int(data.get("days") or 0), time_of_day=TimeOfDay(data.get("time") or "any"),
-            expected=int(data.get("expected") or 1), force=force)
+            expected=int(data.get("expected") or 1), force=force, draft=data.get("draft"))
     except SimilarOrder as similar:  # answered with the other order, to back instead
         await callback.answer()
         other = await course_orders.get_order(session, order_id=similar.order_id)
@@ -445,9 +447,11 @@ async def on_take(
 
 @router.callback_query(OrderCb.filter(F.action == OrderAction.RELEASE))
 async def on_release(callback: CallbackQuery, callback_data: OrderCb, user: User,
-                     access: Access, session: AsyncSession, clock: Clock) -> None:
-    """↩️ Give the order back: open again for other teachers."""
+                     access: Access, session: AsyncSession, clock: Clock,
+                     outbox_notify: Notify | None = None) -> None:
+    """↩️ Give the order back: open again for other teachers (the resident told, if they
+    heard it was taken)."""
     order = await course_orders.release_order(session, access=access, clock=clock,
-                                              order_id=callback_data.id)
+                                              order_id=callback_data.id, notify=outbox_notify)
     await _after(callback, _("The order is open again for other teachers."), order, user,
                  access, session)

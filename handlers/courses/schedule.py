@@ -10,6 +10,10 @@ the same pickers in its own states.
 stateDiagram-v2
     [*] --> Teacher: 🧑‍🏫 Give it to a teacher (staff, open order)
     Teacher --> Day: a teacher (the order is taken for them)
+    [*] --> Community: 🗓 Schedule one of my courses (teacher of several communities)
+    Community --> Course: a community (remembered, ⭐ next time)
+    [*] --> Course: 🗓 Schedule one of my courses (teacher of one community)
+    Course --> Day: one of my courses on its menu
     [*] --> Day: 🗓 Schedule a session (taken order or menu course)
     Day --> Day: ◀ ▶ another page of days
     Day --> Time: a day (up to 180 days ahead)
@@ -48,6 +52,7 @@ from bot.callback_data.courses import (
     SeatsCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.keyboards.dates import (
     DayCb,
     DayPageCb,
@@ -60,15 +65,24 @@ from bot.keyboards.dates import (
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
-from handlers.courses.texts import drop_buttons, home_markup, person, session_text, when
+from handlers.courses.texts import (
+    clash_lines,
+    drop_buttons,
+    home_markup,
+    person,
+    session_text,
+    when,
+)
+from handlers.scope import ask_community, chosen
 from models.courses import Category, CourseOrder, CourseStatus, Lesson, OrderStatus
-from services import course_orders, course_sessions, courses
+from services import communities, course_orders, course_sessions, courses
 from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
 from services.courses import LessonClosed, OrderClosed
 from services.errors import InvalidInput, NotAllowed, NotFound
 from services.outbox import Notify
+from services.scope import Serving
 
 router = Router(name=__name__)
 
@@ -76,6 +90,7 @@ FIRST_SLOT, LAST_SLOT, SLOT = 8 * 60, 20 * 60 + 30, 30  # 08:00 … 20:30, every
 LENGTHS = (45, 60, 90, 120)
 CAPACITIES = (10, 20, 30, 50)
 DRAFT = "schedule"
+PLAN_FLOW = "cp"  # the community picker's flow code: a session of one of my courses
 
 
 class Schedule(StatesGroup):
@@ -217,6 +232,7 @@ async def on_give_to(
         order = await course_orders.take_order(session, access=access, clock=clock,
                                                order_id=order.id or 0,
                                                teacher_id=callback_data.teacher_id,
+                                               buttons=OUTBOX_KEYBOARDS.courses,
                                                notify=outbox_notify)
     except (NotFound, NotAllowed, OrderClosed):
         await answer_out_of_date(callback, use_menu=True)
@@ -244,6 +260,50 @@ async def on_schedule_course(
         community_id=course.community_id, teacher_id=course.teacher_id or access.user_id,
         course_id=course.id, title=course.title, category=Category(course.category),
         minutes=course.minutes))
+
+
+@router.callback_query(LessonCb.filter(F.action == LessonAction.PLAN))
+async def on_plan(callback: CallbackQuery, access: Access, session: AsyncSession,
+                  state: FSMContext) -> None:
+    """🗓 Schedule one of my courses: the community first, for a teacher of several."""
+    if not (access.teacher_of or access.staff_of or access.is_admin):
+        await callback.answer(_("Only teachers can do this."), show_alert=True)
+        return
+    await callback.answer()
+    await state.clear()
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=PLAN_FLOW, serving=Serving.TEACHER,
+                                       intro=_("Scheduling a session."))
+    if community_id is not None:
+        await ask_course(callback, access, session, community_id)
+
+
+@router.callback_query(ScopeCb.filter(F.flow == PLAN_FLOW))
+async def on_plan_community(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                            session: AsyncSession, state: FSMContext) -> None:
+    """The community to schedule in (re-checked and remembered); then the course."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.TEACHER)
+    await callback.answer()
+    await ask_course(callback, access, session, community_id)
+
+
+async def ask_course(callback: CallbackQuery, access: Access, session: AsyncSession,
+                     community_id: int) -> None:
+    """The courses on that community's menu this person may schedule, a button each."""
+    found = await courses.schedulable_courses(session, access=access,
+                                              community_id=community_id)
+    community = await communities.get_community(session, community_id=community_id)
+    builder = InlineKeyboardBuilder()
+    for course in found:
+        builder.button(text=course.title,
+                       callback_data=LessonCb(action=LessonAction.NEW, id=course.id or 0))
+    builder.adjust(1)
+    builder.attach(InlineKeyboardBuilder.from_markup(home_markup()))
+    await send(callback, (_("Which course, in {community}?") if found else _(
+        "You have no course on the menu of {community} yet. Offer one with ➕ Offer a "
+        "course.")).format(community=html.escape(community.name)),
+        reply_markup=builder.as_markup())
 
 
 # --- The steps ------------------------------------------------------------------------
@@ -366,11 +426,17 @@ async def ask_confirm(event: CallbackQuery | Message, state: FSMContext,
     await state.set_state(Schedule.confirm)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Yes, that's right"), callback_data=ConfirmCb())
+    community = await communities.get_community(session, community_id=draft.community_id)
+    warnings = clash_lines(await course_sessions.clashes(
+        session, community_id=draft.community_id, teacher_id=draft.teacher_id,
+        starts_at=draft.starts_at, minutes=draft.minutes, venue=draft.venue), zone)
     await send(event, _("Please check:\n📚 {title}\n🕒 {when}, {minutes} min\n"
                         "📍 {venue}\nSeats: {capacity}").format(
         title=html.escape(draft.title), when=when(draft.starts_at, zone),
         minutes=draft.minutes,
-        venue=html.escape(draft.venue), capacity=draft.capacity),
+        venue=html.escape(draft.venue), capacity=draft.capacity)
+        + "\n" + _("🏠 {community}").format(community=html.escape(community.name))
+        + ("\n\n" + warnings if warnings else ""),
         reply_markup=builder.as_markup())
 
 

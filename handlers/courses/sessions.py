@@ -6,9 +6,12 @@ stateDiagram-v2
     [*] --> Session: 🗓 Sessions coming up / 🎒 My courses / a message's button
     Session --> Enrolled: ✍️ Enrol (a seat is free)
     Session --> Waiting: 🕒 Join the waiting list (full)
-    Waiting --> Offered: a seat frees (message with a deadline)
+    Waiting --> Offered: a seat frees (kept for the window, from when the message arrives)
+    Waiting --> Enrolled: a seat frees too late to keep: ✍️ Enrol, first tap wins
     Offered --> Enrolled: ✅ Yes, I'll take the seat
-    Offered --> [*]: No, thanks / no answer (passed on)
+    Offered --> [*]: No, thanks (passed on)
+    Offered --> Lapsed: no answer in time (passed on)
+    Lapsed --> Waiting: 🕒 Put me back on the list (at its end)
     Enrolled --> [*]: ❌ I can't come / Cancel my place (seat passed on)
     Enrolled --> Present: /start ci_<token> (the venue's QR code) or staff tick
     Present --> Rated: 1–5 ⭐ after the session
@@ -47,6 +50,7 @@ from handlers.courses.texts import (
     drop_buttons,
     home_button,
     home_markup,
+    mark_answered,
     person,
     session_text,
     status_name,
@@ -224,6 +228,8 @@ async def on_teaching(callback: CallbackQuery, access: Access, session: AsyncSes
     lessons = await course_sessions.teacher_sessions(session, clock=clock,
                                                      teacher_id=access.user_id)
     builder = InlineKeyboardBuilder()
+    builder.button(text=_("🗓 Schedule one of my courses"),
+                   callback_data=LessonCb(action=LessonAction.PLAN))
     for order in await course_orders.taken_by(session, teacher_id=access.user_id):
         builder.button(text=_("🗓 Schedule: {topic}").format(topic=order.topic),
                        callback_data=OrderCb(action=OrderAction.SCHEDULE, id=order.id or 0))
@@ -299,6 +305,9 @@ async def on_leave(
     await course_sessions.leave(session, buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify,
                                 user=user, clock=clock, session_id=callback_data.id)
     await callback.answer()
+    if callback_data.action == LessonAction.CANT:
+        await mark_answered(callback, _("❌ You said you can't come; your seat is free for "
+                                        "someone else."))
     await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
                       clock=clock, new=callback_data.action == LessonAction.CANT,
                       note=_("Your place is cancelled. Thank you for telling us, the seat "
@@ -317,6 +326,9 @@ async def on_offer(
         buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify, user=user, clock=clock,
         session_id=callback_data.id)
     await callback.answer()
+    await mark_answered(callback, _("✅ You took the seat.")
+                        if enrolment.status == EnrolmentStatus.ENROLLED
+                        else _("You passed the seat on."))
     await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
                       clock=clock, new=True,
                       note=_("The seat is yours ✅") if enrolment.status == EnrolmentStatus.ENROLLED
@@ -332,6 +344,7 @@ async def on_coming(
     await course_sessions.confirm_coming(session, user=user, clock=clock,
                                          session_id=callback_data.id)
     await callback.answer()
+    await mark_answered(callback, _("✅ You said you are coming."))
     await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
                       clock=clock, new=True, note=_("Thank you, see you there! 👋"))
 

@@ -4,11 +4,13 @@ the buttons of the messages the course services queue in the outbox."""
 from __future__ import annotations
 
 import html
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.callback_data import (
@@ -22,9 +24,10 @@ from bot.callback_data import (
 from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.screens import drop_buttons as drop_buttons  # re-exported for the course screens
-from bot.when import say_moment
+from bot.when import say_moment, say_time
 from models.courses import Category, CourseOrder, EnrolmentStatus, Lesson, TimeOfDay
 from models.users import User
+from services import course_sessions
 from services.access import Access
 
 CATEGORY_LABELS: dict[Category, str] = {
@@ -146,3 +149,37 @@ def work_community(access: Access, user: User, of: frozenset[int]) -> int | None
     return min(of) if of else None
 
 
+async def mark_answered(callback: CallbackQuery, answer: str) -> None:
+    """Write `answer` under the question the pressed message asked (a reminder's "are you
+    coming?", an offer's "do you want it?") and take its buttons off, so that scrolling
+    back shows what was said and offers nothing stale. Only the message that carries the
+    pressed button is changed; one too old to edit keeps its buttons (re-checked anyway)."""
+    pressed = callback.message
+    if not isinstance(pressed, Message) or pressed.text is None:
+        return
+    rows = pressed.reply_markup.inline_keyboard if pressed.reply_markup else []
+    if not any(b.callback_data == callback.data for row in rows for b in row):
+        return
+    with suppress(TelegramBadRequest):  # "not modified" (a double tap) or too old
+        await pressed.edit_text(pressed.html_text + "\n\n" + answer, reply_markup=None)
+
+
+def clash_lines(found: course_sessions.Clashes, zone: ZoneInfo) -> str:
+    """The warnings of a double booking, for a confirmation screen ("" when none): staff
+    may still go ahead."""
+    if not found:
+        return ""
+
+    def span(lesson: Lesson) -> str:
+        start = say_time(lesson.starts_at.astimezone(zone))
+        return f"{start}–{say_time(course_sessions.ends_at(lesson).astimezone(zone))}"
+
+    lines = [_("⚠️ {venue} is already booked then: “{title}”, {span}.").format(
+        venue=html.escape(lesson.venue), title=html.escape(lesson.title), span=span(lesson))
+        for lesson in found.venue]
+    name = person(found.teacher_user) if found.teacher_user else ""
+    lines += [_("⚠️ {teacher} teaches “{title}” at {venue} then, {span}.").format(
+        teacher=name, title=html.escape(lesson.title), venue=html.escape(lesson.venue),
+        span=span(lesson)) for lesson in found.teacher]
+    lines.append(_("You can still go ahead."))
+    return "\n".join(lines)

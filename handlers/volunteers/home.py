@@ -13,15 +13,20 @@ stateDiagram-v2
     Times --> Home: Next (no grids: saved)
     Grid --> Home: grid chosen (saved)
     Home --> Home: ⏸ pause / ▶️ resume
+    Home --> Staff: 🧑‍💼 organise (serving several: the community picker first, see staff)
     Home --> MyShift: 📅 one of my shifts
     Home --> Open: 🔎 shifts needing people
     Open --> MyShift: ✋ claim
-    MyShift --> Location: ✅ check in (from 1 h before)
+    MyShift --> Location: ✅ check in (from 1 h before; the pressed message offers 🏁)
     Location --> [*]: 📍 location shared / No thanks
     MyShift --> Reason: 🙅 can't come (less than 12 h before)
     Reason --> [*]: reason chosen or typed
     MyShift --> [*]: 🙅 can't come (earlier) / 🏁 check out
 ```
+
+A reminder or a card whose question is answered (👍 coming, 🙅 can't come, ✅ checked
+in) shows the answer and keeps only the buttons that still mean something; a call
+whose ✋ is pressed is redrawn as it stands (✅ mine, full shifts gone).
 
 The profile being chosen is a `ProfileDraft` in the FSM data; only the last step
 saves. Pings and reminders arrive from the outbox with the same buttons
@@ -34,12 +39,21 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from contextlib import suppress
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
 from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,7 +79,7 @@ from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import reply_for
-from bot.screens import send, show
+from bot.screens import send, set_buttons, show
 from bot.when import say_moment
 from handlers.volunteers.texts import (
     SKILL_LABELS,
@@ -79,13 +93,14 @@ from handlers.volunteers.texts import (
 from models.communities import Community
 from models.users import User
 from models.volunteers import OTHER_SKILL_MAX, REASON_MAX, ClaimStatus, Shift, Skill, Slot
-from services import communities
+from services import communities, scope
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
 from services.errors import DomainError, InvalidInput, NotFound
+from services.scope import Serving
 
 router = Router(name=__name__)
 Notify = Callable[[], None]
@@ -121,14 +136,6 @@ def reason_labels() -> dict[str, str]:
 
 def when_text(shift: Shift, tz: ZoneInfo) -> str:
     return say_span(shift.starts_at, shift.ends_at, tz)
-
-
-def managed_communities(access: Access, user: User) -> list[int]:
-    """Communities whose volunteer work this person organises."""
-    ids = set(access.staff_of)
-    if access.is_admin and user.community_id is not None:
-        ids.add(user.community_id)
-    return sorted(ids)
 
 
 # --- The 🙋 Volunteer screen -------------------------------------------------------------
@@ -177,12 +184,15 @@ async def render_home(
                 action=VolMenuAction.RESUME))
         else:
             builder.button(text=_("⏸ Pause"), callback_data=VolMenuCb(action=VolMenuAction.PAUSE))
-    for cid in managed_communities(access, user):
-        community = await session.get(Community, cid)
-        if community is not None:
-            builder.button(text=_("🧑‍💼 Organise: {name}").format(name=community.name),
-                           callback_data=VolStaffCb(action=VolStaffAction.HOME,
-                                                    community_id=cid))
+    only = await scope.only_one(session, access=access, serving=Serving.STAFF)
+    community = await session.get(Community, only) if only is not None else None
+    if community is not None:
+        builder.button(text=_("🧑‍💼 Organise: {name}").format(name=community.name),
+                       callback_data=VolStaffCb(action=VolStaffAction.HOME,
+                                                community_id=community.id or 0))
+    elif access.is_admin or access.staff_of:  # several: the shared picker asks which
+        builder.button(text=_("🧑‍💼 Organise volunteer work"),
+                       callback_data=VolMenuCb(action=VolMenuAction.ORGANISE))
     builder.adjust(1)
     return "\n".join(lines), builder
 
@@ -451,28 +461,104 @@ async def save_profile(
 # --- Claims, reminders, check-in and out --------------------------------------------------
 
 
+async def refresh_call(callback: CallbackQuery, *, user: User, session: AsyncSession,
+                       clock: Clock) -> None:
+    """Redraw the call whose ✋ was pressed (a ping, the list of open shifts) as it stands
+    now: a shift still open shows ✋, one the volunteer holds ✅ (pressed again: "you
+    have a place"), one full, past or cancelled goes; with nothing left, the call says so."""
+    pressed = callback.message
+    if not isinstance(pressed, Message) or pressed.reply_markup is None:
+        return
+    assert user.id is not None
+    rows = pressed.reply_markup.inline_keyboard
+    calls = {}
+    for row in rows:
+        for button in row:
+            try:
+                data = VolShiftCb.unpack(button.callback_data or "")
+            except (TypeError, ValueError):
+                continue
+            if data.action == VolShiftAction.CLAIM:
+                calls[button.callback_data] = data.id
+    if not calls:
+        return
+    now = await vol.call_shifts(session, user_id=user.id, clock=clock,
+                                shift_ids=sorted(set(calls.values())))
+    kept: list[list[InlineKeyboardButton]] = []
+    for row in rows:
+        line = []
+        for button in row:
+            shift_id = calls.get(button.callback_data)
+            state = now.get(shift_id) if shift_id is not None else None
+            if shift_id is None:
+                line.append(button)
+            elif state is not None and (state.claim_id is not None or state.can_claim):
+                mark = ("✋", "✅") if state.claim_id is not None else ("✅", "✋")
+                line.append(button.model_copy(update={
+                    "text": button.text.replace(*mark, 1)}))
+        if line:
+            kept.append(line)
+    if kept:
+        if kept != rows:
+            await set_buttons(callback, InlineKeyboardMarkup(inline_keyboard=kept))
+        return
+    await show(callback, answered(pressed, _("🈵 All places here are taken now. Thank you for "
+                                             "offering!")))
+
+
+def answered(pressed: Message, line: str) -> str:
+    """The pressed message's text with the answer given under it (once)."""
+    text = pressed.html_text
+    return text if line in text else f"{text}\n\n{line}"
+
+
+async def show_answer(callback: CallbackQuery, line: str,
+                      reply_markup: InlineKeyboardMarkup | None = None) -> None:
+    """Write the answer on the message whose button was pressed (a reminder, a shift card)
+    and leave only the buttons that still mean something, so scrolling back never misleads."""
+    pressed = callback.message
+    if isinstance(pressed, Message) and pressed.text is not None:
+        await show(callback, answered(pressed, line), reply_markup=reply_markup)
+
+
 @router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.CLAIM))
 async def on_claim(callback: CallbackQuery, callback_data: VolShiftCb, user: User,
                    session: AsyncSession, clock: Clock,
                    outbox_notify: Notify | None = None) -> None:
-    """✋ Take a place on a shift (from a ping or the list)."""
-    claim = await vol.claim_shift(session, user=user, clock=clock,
-                                  buttons=OUTBOX_KEYBOARDS.volunteers, shift_id=callback_data.id,
-                                  notify=outbox_notify)
+    """✋ Take a place on a shift (from a ping or the list); the call is redrawn either way."""
+    try:
+        claim = await vol.claim_shift(session, user=user, clock=clock,
+                                      buttons=OUTBOX_KEYBOARDS.volunteers,
+                                      shift_id=callback_data.id, notify=outbox_notify)
+    except (vol.ShiftUnavailable, vol.AlreadyClaimed):
+        await refresh_call(callback, user=user, session=session, clock=clock)
+        raise  # the error router says why
     await callback.answer(_("✅ Your place is booked. Thank you!"))
+    await refresh_call(callback, user=user, session=session, clock=clock)
+    view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim.id or 0)
+    booked = {("24h", "1h"): _("✅ Your place is booked. We will remind you the day before and "
+                               "one hour before."),
+              ("1h",): _("✅ Your place is booked. We will remind you one hour before.")}.get(
+        view.reminders, _("✅ Your place is booked."))
     text, builder = await shift_card(session, claim_id=claim.id or 0, user=user, clock=clock)
-    await send(callback, _("✅ Your place is booked. We will remind you the day before and one "
-                           "hour before.") + "\n\n" + text, reply_markup=builder.as_markup())
+    await send(callback, booked + "\n\n" + text, reply_markup=builder.as_markup())
 
 
 @router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.COMING))
 async def on_coming(callback: CallbackQuery, callback_data: VolShiftCb, user: User,
-                    session: AsyncSession) -> None:
-    """👍 Still coming (on a reminder)."""
-    claim, _shift, _task = await vol.get_claim(session, user=user, claim_id=callback_data.id)
-    if claim.status != ClaimStatus.CLAIMED:
+                    session: AsyncSession, clock: Clock) -> None:
+    """👍 Still coming (on a reminder): the reminder shows the answer, keeping ✅ Check in
+    when it is open."""
+    view = await vol.my_claim(session, user=user, clock=clock, claim_id=callback_data.id)
+    if view.claim.status != ClaimStatus.CLAIMED:
         raise vol.NotClaimed(str(callback_data.id))
     await callback.answer(_("👍 Thank you! See you there."), show_alert=True)
+    builder = InlineKeyboardBuilder()
+    if view.can_check_in:
+        builder.button(text=_("✅ Check in"), callback_data=VolShiftCb(
+            action=VolShiftAction.CHECK_IN, id=callback_data.id))
+    await show_answer(callback, _("👍 You said you are coming."),
+                      builder.as_markup() if view.can_check_in else None)
 
 
 @router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.CANT))
@@ -487,8 +573,9 @@ async def on_cant_come(callback: CallbackQuery, callback_data: VolShiftCb, user:
         await callback.answer()
         return
     await vol.withdraw(session, user=user, clock=clock, claim_id=claim_id, notify=outbox_notify)
-    await callback.answer()
-    await send(callback, _("Your place is given back. Thank you for letting us know."))
+    await callback.answer(_("Your place is given back. Thank you for letting us know."))
+    await show_answer(callback, _("🙅 You gave this place back. Thank you for letting us "
+                                  "know."))
 
 
 async def ask_reason(callback: CallbackQuery, *, state: FSMContext, claim_id: int) -> None:
@@ -497,7 +584,8 @@ async def ask_reason(callback: CallbackQuery, *, state: FSMContext, claim_id: in
         builder.button(text=label, callback_data=VolReasonCb(claim_id=claim_id, code=code))
     builder.adjust(1)
     await state.set_state(VolunteerStates.reason)
-    await state.update_data(v_claim=claim_id)
+    pressed = callback.message.message_id if callback.message is not None else None
+    await state.update_data(v_claim=claim_id, v_pressed=pressed)
     await send(callback, _("The shift is less than 12 hours away, so the organisers will be "
                            "told. Why can't you come? Press one, or type a few words."),
                reply_markup=builder.as_markup())
@@ -531,6 +619,7 @@ async def withdraw_late(
     event: CallbackQuery | Message, *, user: User, session: AsyncSession, clock: Clock,
     state: FSMContext, claim_id: int, reason: str, notify: Notify | None,
 ) -> None:
+    pressed = (await state.get_data()).get("v_pressed")
     try:
         await vol.withdraw(session, user=user, clock=clock, claim_id=claim_id, reason=reason,
                            notify=notify)
@@ -538,16 +627,29 @@ async def withdraw_late(
         await state.set_state(None)
     if isinstance(event, CallbackQuery):
         await event.answer()
-    await send(event, _("Your place is given back and the organisers are told. Thank you for "
+    if pressed and event.bot is not None:  # the reminder or card asked from answers no more
+        with suppress(TelegramBadRequest):
+            await event.bot.edit_message_reply_markup(chat_id=user.tg_id, message_id=pressed)
+    await show(event, _("Your place is given back and the organisers are told. Thank you for "
                         "letting us know."))
 
 
 @router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.CHECK_IN))
 async def on_check_in(callback: CallbackQuery, callback_data: VolShiftCb, user: User,
-                      session: AsyncSession, clock: Clock, state: FSMContext) -> None:
-    """✅ Check in; then, if they like, the location."""
-    await vol.check_in(session, user=user, clock=clock, claim_id=callback_data.id)
+                      session: AsyncSession, clock: Clock, state: FSMContext,
+                      outbox_notify: Notify | None = None) -> None:
+    """✅ Check in (a nudge to check out is queued for the end); then, if they like, the
+    location."""
+    claim, task = await vol.check_in(session, user=user, clock=clock, claim_id=callback_data.id,
+                                     buttons=OUTBOX_KEYBOARDS.volunteers, notify=outbox_notify)
     await callback.answer(_("✅ Checked in"))
+    assert claim.checked_in_at is not None
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("🏁 Check out"), callback_data=VolShiftCb(
+        action=VolShiftAction.CHECK_OUT, id=callback_data.id))
+    await show_answer(callback, _("✅ Checked in at {time}").format(
+        time=say_clock(claim.checked_in_at, await zone_of(session, task.community_id))),
+        builder.as_markup())
     await state.set_state(VolunteerStates.location)
     await state.update_data(v_claim=callback_data.id)
     keyboard = ReplyKeyboardMarkup(keyboard=[
@@ -565,6 +667,9 @@ async def on_check_out(callback: CallbackQuery, callback_data: VolShiftCb, user:
     claim = await vol.check_out(session, user=user, clock=clock, claim_id=callback_data.id)
     view = await vol.my_claim(session, user=user, clock=clock, claim_id=callback_data.id)
     await callback.answer()
+    assert claim.checked_out_at is not None
+    await show_answer(callback, _("🏁 Checked out at {time}").format(
+        time=say_clock(claim.checked_out_at, await zone_of(session, view.task.community_id))))
     await send(callback, _("🏁 Checked out. About {hours} hours; staff will confirm them. "
                            "Thank you!").format(
         hours=hours.hours_text(hours.proposed_minutes(claim, view.shift))))

@@ -2,7 +2,9 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> Home: 🙋 Volunteer → 🧑‍💼 Organise
+    [*] --> Home: 🙋 Volunteer → 🧑‍💼 Organise (serving one community)
+    [*] --> Picking: 🙋 Volunteer → 🧑‍💼 Organise volunteer work (several; admins)
+    Picking --> Home: a community (handlers/scope.py: search, ⭐ last choice)
     Home --> Draft: ➕ New task (tasks.py)
     Home --> Tasks: 📋 Tasks
     Tasks --> Task: a task (fill level per shift)
@@ -16,6 +18,8 @@ stateDiagram-v2
     Reason --> Roster: reason sent (a new ledger entry)
     Home --> Month: 🏅 Hours by grid
     Month --> Month: ◀ ▶ months
+    Month --> ConfirmAll: ✅ Confirm all (shifts over, waiting for hours)
+    ConfirmAll --> Month: ✅ Yes (each volunteer told) / ✖ No
     Month --> Commend: 🏅 Commend
     Commend --> Commend: tick people
     Commend --> Month: 📣 Send
@@ -38,6 +42,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.volunteers import (
@@ -46,9 +51,12 @@ from bot.callback_data.volunteers import (
     VolCommendCb,
     VolCommendPickCb,
     VolCommendSendCb,
+    VolConfirmAllCb,
     VolExportCb,
     VolHoursAction,
     VolHoursCb,
+    VolMenuAction,
+    VolMenuCb,
     VolMonthCb,
     VolPlacesCb,
     VolRosterCb,
@@ -59,8 +67,11 @@ from bot.callback_data.volunteers import (
     VolTaskField,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.screens import send, show
 from bot.when import say_moment
+from handlers.scope import ask_community as scope_ask
+from handlers.scope import chosen as scope_chosen
 from handlers.volunteers.home import when_text
 from handlers.volunteers.tasks import start_draft
 from handlers.volunteers.texts import say_clock, skills_text, ticked
@@ -72,9 +83,11 @@ from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.scope import Serving
 
 router = Router(name=__name__)
 Notify = Callable[[], None]
+FLOW = "vs"  # the community picker's flow code for staff's volunteer tools
 
 
 class StaffStates(StatesGroup):
@@ -124,6 +137,29 @@ async def render_home(
     builder.adjust(1)
     return _("<b>🧑‍💼 Volunteer work · {name}</b>").format(name=html.escape(found.name)), \
         builder
+
+
+@router.callback_query(VolMenuCb.filter(F.action == VolMenuAction.ORGANISE))
+async def on_organise(callback: CallbackQuery, access: Access, session: AsyncSession,
+                      clock: Clock, state: FSMContext) -> None:
+    """🧑‍💼 Organise volunteer work, for someone serving several communities: which one
+    (the shared picker; the staff screen at once when they serve only one)."""
+    await callback.answer()
+    cid = await scope_ask(callback, state=state, access=access, session=session, flow=FLOW,
+                          serving=Serving.STAFF, intro=_("<b>🧑‍💼 Volunteer work</b>"))
+    if cid is not None:
+        text, builder = await render_home(session, cid, clock)
+        await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(ScopeCb.filter(F.flow == FLOW))
+async def on_community_chosen(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                              session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """The community picked: its staff screen (the choice re-checked and remembered)."""
+    cid = await scope_chosen(callback_data, access=access, state=state, serving=Serving.STAFF)
+    text, builder = await render_home(session, cid, clock)
+    await callback.answer()
+    await show(callback, text, reply_markup=builder.as_markup())
 
 
 @router.callback_query(VolStaffCb.filter(F.action == VolStaffAction.HOME))
@@ -404,12 +440,13 @@ async def shift_of_claim(session: AsyncSession, claim_id: int) -> int:
 @router.callback_query(VolHoursCb.filter(F.action.in_({VolHoursAction.CONFIRM,
                                                        VolHoursAction.ABSENT})))
 async def on_attendance(callback: CallbackQuery, callback_data: VolHoursCb, access: Access,
-                        session: AsyncSession, clock: Clock) -> None:
-    """✅ Confirm the proposed hours / ❌ did not come."""
+                        session: AsyncSession, clock: Clock,
+                        outbox_notify: Notify | None = None) -> None:
+    """✅ Confirm the proposed hours (the volunteer is told) / ❌ did not come."""
     cid, claim_id = community(access, callback_data.community_id), callback_data.claim_id
     if callback_data.action == VolHoursAction.CONFIRM:
         await volunteer_hours.confirm_hours(session, access=access, clock=clock,
-                                            claim_id=claim_id)
+                                            claim_id=claim_id, notify=outbox_notify)
     else:
         await volunteer_hours.mark_absent(session, access=access, clock=clock, claim_id=claim_id)
     text, builder = await render_roster(session, access, clock, cid,
@@ -456,14 +493,16 @@ async def on_hours_text(message: Message, state: FSMContext) -> None:
 @router.message(StaffStates.reason, F.text, ~F.text.startswith("/"))
 async def on_reason_text(
     message: Message, access: Access, session: AsyncSession, clock: Clock, state: FSMContext,
+    outbox_notify: Notify | None = None,
 ) -> None:
-    """Why the hours were corrected: saved with the new ledger entry."""
+    """Why the hours were corrected: saved with the new ledger entry (the volunteer is told)."""
     data = await state.get_data()
     claim_id, cid = int(data.get("v_claim") or 0), int(data.get("v_cid") or 0)
     try:
         await volunteer_hours.correct_hours(
             session, access=access, clock=clock, claim_id=claim_id,
-            minutes=int(data.get("v_minutes") or 0), reason=(message.text or "")[:REASON_MAX])
+            minutes=int(data.get("v_minutes") or 0), reason=(message.text or "")[:REASON_MAX],
+            notify=outbox_notify)
         shift_id = await shift_of_claim(session, claim_id)
         text, builder = await render_roster(session, access, clock, cid, shift_id)
     except DomainError as error:
@@ -478,7 +517,7 @@ async def on_reason_text(
 
 
 async def render_month(
-    session: AsyncSession, access: Access, cid: int, yyyymm: int
+    session: AsyncSession, access: Access, clock: Clock, cid: int, yyyymm: int
 ) -> tuple[str, InlineKeyboardBuilder]:
     tz = await zone_of(session, cid)
     year, month = month_of(yyyymm)
@@ -495,11 +534,18 @@ async def render_month(
                 hours=volunteer_hours.hours_text(minutes)))
     if not grids:
         lines.append(_("No confirmed hours in this month."))
+    waiting = await volunteer_hours.waiting_in_month(session, access=access, clock=clock,
+                                                     community_id=cid, start=start, end=end)
+    if waiting:
+        lines.append("\n" + _("Shifts waiting for hours to be confirmed: {n}").format(n=waiting))
     builder = InlineKeyboardBuilder()
     builder.button(text="◀", callback_data=VolMonthCb(community_id=cid,
                                                       month=step_month(yyyymm, -1)))
     builder.button(text="▶", callback_data=VolMonthCb(community_id=cid,
                                                       month=step_month(yyyymm, 1)))
+    if waiting:
+        builder.button(text=_("✅ Confirm all ({n})").format(n=waiting),
+                       callback_data=VolConfirmAllCb(community_id=cid, month=yyyymm))
     builder.button(text=_("🏅 Commend"), callback_data=VolCommendCb(community_id=cid,
                                                                    month=yyyymm))
     builder.button(text=_("📥 Excel: this month"),
@@ -508,17 +554,58 @@ async def render_month(
                    callback_data=VolExportCb(community_id=cid, year=year))
     builder.button(text=_("◀ Back"),
                    callback_data=VolStaffCb(action=VolStaffAction.HOME, community_id=cid))
-    builder.adjust(2, 1, 1, 1, 1)
+    builder.adjust(2, *([1] * (5 + bool(waiting))))
     return "\n".join(lines), builder
 
 
 @router.callback_query(VolMonthCb.filter())
 async def on_month(callback: CallbackQuery, callback_data: VolMonthCb, access: Access,
-                   session: AsyncSession) -> None:
+                   session: AsyncSession, clock: Clock) -> None:
     """🏅 Confirmed hours by grid for a month; ◀ ▶ to the others."""
     cid = community(access, callback_data.community_id)
-    text, builder = await render_month(session, access, cid, callback_data.month)
+    text, builder = await render_month(session, access, clock, cid, callback_data.month)
     await callback.answer()
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(VolConfirmAllCb.filter(F.confirmed.is_(False)))
+async def on_confirm_all(callback: CallbackQuery, callback_data: VolConfirmAllCb,
+                         access: Access, session: AsyncSession, clock: Clock) -> None:
+    """✅ Confirm all: asked once, with two big buttons."""
+    cid = community(access, callback_data.community_id)
+    year, month = month_of(callback_data.month)
+    start, end = volunteer_hours.month_bounds(year, month, await zone_of(session, cid))
+    waiting = await volunteer_hours.waiting_in_month(session, access=access, clock=clock,
+                                                     community_id=cid, start=start, end=end)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ Yes, confirm {n}").format(n=waiting), callback_data=VolConfirmAllCb(
+        community_id=cid, month=callback_data.month, confirmed=True))
+    builder.button(text=_("✖ No"), callback_data=VolMonthCb(community_id=cid,
+                                                            month=callback_data.month))
+    builder.adjust(1)
+    await callback.answer()
+    await show(callback, ngettext(
+        "Confirm the hours of {n} shift in {month} as proposed (from check-in and check-out, "
+        "else the whole shift)?",
+        "Confirm the hours of {n} shifts in {month} as proposed (from check-in and "
+        "check-out, else the whole shift)?", waiting).format(
+            n=waiting, month=f"{year}-{month:02d}"), reply_markup=builder.as_markup())
+
+
+@router.callback_query(VolConfirmAllCb.filter(F.confirmed.is_(True)))
+async def on_confirm_all_yes(callback: CallbackQuery, callback_data: VolConfirmAllCb,
+                             access: Access, session: AsyncSession, clock: Clock,
+                             outbox_notify: Notify | None = None) -> None:
+    """✅ Yes: every place of the month still waiting gets its proposed hours (the
+    volunteers are told); pressed again, none is left."""
+    cid = community(access, callback_data.community_id)
+    year, month = month_of(callback_data.month)
+    start, end = volunteer_hours.month_bounds(year, month, await zone_of(session, cid))
+    done = await volunteer_hours.confirm_all(session, access=access, clock=clock,
+                                             community_id=cid, start=start, end=end,
+                                             notify=outbox_notify)
+    await callback.answer(_("✅ Confirmed: {n}").format(n=done))
+    text, builder = await render_month(session, access, clock, cid, callback_data.month)
     await show(callback, text, reply_markup=builder.as_markup())
 
 
@@ -585,7 +672,7 @@ async def on_commend_send(callback: CallbackQuery, callback_data: VolCommendSend
         year=year, month=month, notify=outbox_notify)
     await state.update_data(v_commend=[])
     await callback.answer(_("Thanks sent to {n} people 🏅").format(n=sent), show_alert=True)
-    text, builder = await render_month(session, access, cid, callback_data.month)
+    text, builder = await render_month(session, access, clock, cid, callback_data.month)
     await show(callback, text, reply_markup=builder.as_markup())
 
 

@@ -12,7 +12,9 @@ stateDiagram-v2
     Place --> Location: place sent
     Location --> Day: location sent / Skip
     Day --> Day: ◀ ▶ another page of days
-    Day --> Time: a day (today … MAX_DAYS_AHEAD)
+    Day --> Time: a day (today … MAX_DAYS_AHEAD) with a time still ahead
+    Time --> Day: ◀ Back
+    Time --> Time: a time that passed meanwhile (refused, drawn again)
     Time --> Length: a time still ahead
     Length --> People: a length
     People --> Summary: a headcount (the shift is checked)
@@ -31,16 +33,18 @@ and each button is handled in the state that drew it.
 from __future__ import annotations
 
 import html
+import secrets
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.volunteers import (
@@ -108,9 +112,11 @@ class DraftShift(BaseModel):
 
 
 class TaskDraft(BaseModel):
-    """A task being composed; `day`, `starts_at` and `minutes` are the shift in hand."""
+    """A task being composed; `day`, `starts_at` and `minutes` are the shift in hand;
+    `key` makes publishing it twice make one task."""
 
     community_id: int
+    key: str = Field(default_factory=lambda: secrets.token_hex(8))
     title: str = ""
     description: str = ""
     skills: list[str] = []
@@ -345,27 +351,60 @@ async def on_day(callback: CallbackQuery, callback_data: DayCb, state: FSMContex
     zone = await zone_of(session, draft.community_id)
     if day is None and callback_data.day > days.last.toordinal():
         raise InvalidInput("shift", "too_far", limit=vol.MAX_DAYS_AHEAD)
-    if day is None:
-        raise InvalidInput("shift", "past")  # a page drawn yesterday, or a forged day
-    builder = time_keyboard(day, zone=zone, now=clock.now(), first=FIRST_TIME, last=LAST_TIME,
-                            step=TIME_STEP)
+    builder = time_screen(day, zone=zone, now=clock.now()) if day is not None else None
+    if builder is None:  # a page drawn yesterday, a forged day, or today with no time left
+        text, picker = await day_screen(session, draft, clock)
+        await show(callback, text, reply_markup=picker.as_markup())
+        raise InvalidInput("shift", "past")
     draft.day, draft.starts_at, draft.minutes = day, None, None
     await save(state, draft, DraftStates.time)
     await callback.answer()
     await send(callback, _("What time does it start?"), reply_markup=builder.as_markup())
 
 
+def time_screen(day: date, *, zone: ZoneInfo, now: datetime) -> InlineKeyboardBuilder | None:
+    """The times of `day` still ahead and ◀ Back to the days; None when none is left."""
+    builder = time_keyboard(day, zone=zone, now=now, first=FIRST_TIME, last=LAST_TIME,
+                            step=TIME_STEP)
+    if not list(builder.buttons):
+        return None
+    builder.row(InlineKeyboardButton(text=_("◀ Back"), callback_data=VolDraftCb(
+        action=VolDraftAction.DAYS).pack()))
+    return builder
+
+
+@router.callback_query(DraftStates.time, VolDraftCb.filter(F.action == VolDraftAction.DAYS))
+async def on_back_to_days(callback: CallbackQuery, state: FSMContext, access: Access,
+                          session: AsyncSession, clock: Clock) -> None:
+    """◀ Back from the times to the days."""
+    draft = await load(state, access)
+    draft.day = None
+    await save(state, draft, DraftStates.day)
+    await callback.answer()
+    text, builder = await day_screen(session, draft, clock)
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
 @router.callback_query(DraftStates.time, TimeCb.filter())
 async def on_time(callback: CallbackQuery, callback_data: TimeCb, state: FSMContext,
                   access: Access, session: AsyncSession, clock: Clock) -> None:
-    """The shift's start, on the day chosen; a time already past is refused."""
+    """The shift's start, on the day chosen; a time already past is refused and the times
+    are drawn again as they are now (or the days, when none of that day is left)."""
     draft = await load(state, access)
     if draft.day is None:
         raise NotFound("day")
-    starts_at = take_time(callback_data.minutes, day=draft.day,
-                          zone=await zone_of(session, draft.community_id), now=clock.now(),
+    zone = await zone_of(session, draft.community_id)
+    starts_at = take_time(callback_data.minutes, day=draft.day, zone=zone, now=clock.now(),
                           first=FIRST_TIME, last=LAST_TIME, step=TIME_STEP)
     if starts_at is None:
+        builder = time_screen(draft.day, zone=zone, now=clock.now())
+        if builder is not None:
+            await show(callback, _("What time does it start?"), reply_markup=builder.as_markup())
+        else:
+            draft.day = None
+            await save(state, draft, DraftStates.day)
+            text, days = await day_screen(session, draft, clock)
+            await show(callback, text, reply_markup=days.as_markup())
         raise InvalidInput("shift", "past")
     draft.starts_at = starts_at
     await save(state, draft, DraftStates.length)
@@ -491,7 +530,8 @@ async def on_publish(callback: CallbackQuery, state: FSMContext, access: Access,
         community_id=draft.community_id, title=draft.title, description=draft.description,
         skills=draft.skills, grid_id=draft.grid_id, place=draft.place,
         latitude=draft.latitude, longitude=draft.longitude,
-        shifts=[s.spec() for s in draft.shifts], weeks=draft.weeks, notify=outbox_notify)
+        shifts=[s.spec() for s in draft.shifts], weeks=draft.weeks, draft_key=draft.key,
+        notify=outbox_notify)
     await state.clear()
     await callback.answer(_("Published ✅"))
     await show(callback, _("✅ Published: <b>{title}</b>. Volunteers whose skills and free times "

@@ -139,3 +139,64 @@ async def test_a_task_from_ping_to_confirmed_hours_and_the_excel_file(
             "Ann", "Morning patrol", "North gate", 2)
         assert table[1][4] == day.replace(tzinfo=None)
     await stop_cleanly(bot, emulator)
+
+
+async def test_in_chinese_an_answered_call_and_reminder_show_the_answer_and_staff_confirm_all(
+    emulator: Emulator, start_bot: Callable[..., Any]
+) -> None:
+    bot = await start_bot(DEV_CLOCK="true", SWEEP_SECONDS="1", FLOOD_RATE="1000")
+    async with showing_log(bot):
+        wang = await community_with_staff(emulator, community="Sunny Court", staff_id=2002)
+        auntie = emulator.user(2011, "王阿姨", language_code="zh")
+        await step(auntie, auntie.send("/start"), "隐私说明")
+        await step(auntie, auntie.press_text("✅ 我同意"), "您住在哪个社区")
+        await step(auntie, auntie.press_text("Sunny Court"), "设置完成")
+        await step(auntie, auntie.press_reply("🙋 志愿服务"), "用您喜欢的方式")
+        await step(auntie, auntie.press_text("🙋 成为志愿者"), "第 1 步")
+        await step(auntie, auntie.press_text("⬜ 🚶 街巷巡逻"), "第 1 步")
+        await step(auntie, auntie.press_text("下一步 ▶"), "第 2 步")
+        await step(auntie, auntie.press_text("下一步 ▶"), "已保存")
+
+        time = BotTime(wang)
+        day = (time.now() + timedelta(days=2)).replace(hour=10, minute=0, second=0,
+                                                       microsecond=0)
+        await step(wang, wang.press_reply("🙋 Volunteer"), "🙋 Volunteer")
+        await step(wang, wang.press_text("🧑‍💼 Organise: Sunny Court"), "Volunteer work")
+        await step(wang, wang.press_text("➕ New task"), "What is it called?")
+        await step(wang, wang.send("晨间巡逻"), "Describe it")
+        await step(wang, wang.press_text("Skip ▶"), "Which skills")
+        await step(wang, wang.press_text("⬜ 🚶 Street patrol"), "Which skills")
+        await step(wang, wang.press_text("Next ▶"), "Where?")
+        await step(wang, wang.send("北门"), "on the map")
+        await step(wang, wang.press_text("Skip ▶"), "which day?")
+        await step(wang, wang.press_text(say(day)), "What time")
+        await step(wang, wang.press_text("10:00 am"), "How long")
+        await step(wang, wang.press_text("2 h"), "How many people")
+        await step(wang, wang.press_text("2"), "Check the task")
+        await step(wang, wang.press_text("✅ Publish"), "Published")
+
+        # The call, claimed: it now shows ✅ for her place instead of ✋.
+        await auntie.wait_for("招募志愿者：晨间巡逻", timeout=TIMEOUT)
+        await step(auntie, auntie.press_text(f"✋ 1. {day:%m-%d} 10:00"), "报名成功")
+        await auntie.wait_for(lambda m: "招募志愿者" in m.content
+                              and m.button_labels == [f"✅ 1. {day:%m-%d} 10:00"],
+                              timeout=TIMEOUT)
+
+        # The day before: the reminder, answered, says so and offers nothing more.
+        await time.move_to(day - timedelta(hours=23, minutes=30))
+        await auntie.wait_for("⏰ 提醒：晨间巡逻", timeout=TIMEOUT)
+        await auntie.press_text("👍 会来")
+        answered = await auntie.wait_for("👍 您已确认会来。", timeout=TIMEOUT)
+        assert "⏰ 提醒：晨间巡逻" in answered.content and answered.button_labels == []
+
+        # After the shift, staff confirm the month's waiting shifts at once; she is told.
+        await time.move_to(day + timedelta(hours=2, minutes=5))
+        await step(wang, wang.press_reply("🙋 Volunteer"), "🙋 Volunteer")
+        await step(wang, wang.press_text("🧑‍💼 Organise: Sunny Court"), "Volunteer work")
+        await step(wang, wang.press_text("🏅 Hours by grid"),
+                   "Shifts waiting for hours to be confirmed: 1")
+        await step(wang, wang.press_text("✅ Confirm all (1)"), "Confirm the hours of 1 shift")
+        await step(wang, wang.press_text("✅ Yes, confirm 1"), "王阿姨: 2 h")
+        told = await auntie.wait_for("的服务时长已确认：2 小时", timeout=TIMEOUT)
+        assert "晨间巡逻" in told.content
+    await stop_cleanly(bot, emulator)

@@ -4,6 +4,7 @@ with buttons, enrolling, the waitlist, check-in by link, rating; forged and bad 
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -11,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.callback_data import LessonAction, LessonCb, OrderAction, OrderCb
-from bot.callback_data.courses import MarkCb
+from bot.callback_data.courses import CourseAction, CourseCb, MarkCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
+from emulator import ChatMessage
 from models.courses import (
     Category,
+    Course,
     CourseOrder,
     Enrolment,
     EnrolmentStatus,
@@ -23,11 +26,15 @@ from models.courses import (
 )
 from models.outbox import OutboxMessage
 from models.users import Role
-from scheduler.outbox import say
+from scheduler.outbox import OutboxSender, say
 from services import course_sessions, courses
 from services.clock import ManualClock
-from tests.factories import make_community
+from tests.factories import grant, make_community
 from tests.handlers.conftest import Harness, Person, member, rows, user_of
+from tests.handlers.test_broadcasts import sender
+from tests.scheduler.conftest import wait_until
+
+__all__ = ["sender"]  # the outbox sender fixture
 
 
 def outbox_button(message: OutboxMessage, label: str) -> str:
@@ -520,3 +527,448 @@ async def test_the_move_picker_offers_as_far_ahead_as_the_service_allows(
     await session.refresh(lesson)
     assert lesson.starts_at == datetime(far.year, far.month, far.day, 20, 30,
                                         tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+async def reminders_of(session: AsyncSession, user_id: int) -> list[OutboxMessage]:
+    return await rows(session, OutboxMessage, col(OutboxMessage.kind) == "reminder",
+                      col(OutboxMessage.user_id) == user_id,
+                      col(OutboxMessage.status) == "pending")
+
+
+async def test_a_comeback_gets_every_later_reminder_exactly_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #2: cancelled reminders' dedupe keys blocked the new ones."""
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, ann_access = await member(harness, session, clock, home, 3002, "Ann")
+    bob, _b = await member(harness, session, clock, home, 3003, "Bob")
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=3), minutes=60, venue="Garden", capacity=1,
+        buttons=OUTBOX_KEYBOARDS.courses)
+    sid = lesson.id or 0
+    expected = {lesson.starts_at - timedelta(hours=24), lesson.starts_at - timedelta(hours=2)}
+
+    await ann.send("/menu")
+    await ann.forge(LessonCb(action=LessonAction.ENROL, id=sid).pack())
+    await ann.press("❌ Cancel my place")
+    await ann.press("✍️ Enrol")  # she changes her mind: the seat is still free
+    assert ann.last.startswith("You are enrolled ✅ We will remind you")
+    assert sorted(m.not_before for m in await reminders_of(session, ann_access.user_id)) \
+        == sorted(expected)
+
+    # She gives the seat up again, Bob takes it, she waits and is offered it back.
+    await ann.press("❌ Cancel my place")
+    await bob.send("/menu")
+    await bob.forge(LessonCb(action=LessonAction.ENROL, id=sid).pack())
+    await ann.forge(LessonCb(action=LessonAction.WAITLIST, id=sid).pack())
+    assert ann.last.startswith("It is full, so you are on the waiting list.")
+    await bob.press("❌ Cancel my place")
+    [offer] = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:offer:%"),
+                         col(OutboxMessage.user_id) == ann_access.user_id)
+    await ann.forge(outbox_button(offer, "✅ Yes, I'll take the seat"))
+    assert "The seat is yours ✅" in ann.last
+    assert sorted(m.not_before for m in await reminders_of(session, ann_access.user_id)) \
+        == sorted(expected)
+
+
+async def test_an_offer_made_in_quiet_hours_keeps_its_full_window_from_the_morning(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #3: an offer at 21:17 reached Bob at 08:00 with an hour of its 12 left."""
+    zone = ZoneInfo("Asia/Shanghai")
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                       Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
+
+    async def tai_chi(starts_at: datetime) -> int:
+        lesson = await course_sessions.schedule_session(
+            session, access=staff_access, clock=clock, community_id=home.id or 0,
+            teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+            starts_at=starts_at, minutes=60, venue="Garden", capacity=1,
+            buttons=OUTBOX_KEYBOARDS.courses)
+        sid = lesson.id or 0
+        await ann.forge(LessonCb(action=LessonAction.ENROL, id=sid).pack())
+        await bob.forge(LessonCb(action=LessonAction.WAITLIST, id=sid).pack())
+        return sid
+
+    async def bobs(sid: int) -> Enrolment:
+        [enrolment] = await rows(session, Enrolment, col(Enrolment.session_id) == sid,
+                                 col(Enrolment.user_id) == bob_access.user_id)
+        return enrolment
+
+    await ann.send("/menu")
+    await bob.send("/menu")
+    clock.set(datetime(2026, 3, 2, 21, 0, tzinfo=zone))
+    far = await tai_chi(datetime(2026, 3, 5, 10, 0, tzinfo=zone))
+    soon = await tai_chi(datetime(2026, 3, 3, 18, 0, tzinfo=zone))
+    clock.set(datetime(2026, 3, 2, 21, 17, tzinfo=zone))  # Bob's quiet hours: 21:00–08:00
+
+    # Far ahead: held for 12 hours from 08:00, when the offer reaches him.
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=far).pack())
+    offer = await bobs(far)
+    assert offer.status == EnrolmentStatus.OFFERED
+    assert offer.offered_until == datetime(2026, 3, 3, 20, 0, tzinfo=zone)
+    [message] = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == bob_access.user_id,
+                           col(OutboxMessage.dedupe_key).like("c:offer:%"))
+    assert say(message.params["deadline"], locale="en", now=None) == "Tue 3 Mar, 8:00 pm"
+
+    # Tomorrow at 18:00: 12 hours from 08:00 would not end 2 hours before the start, so
+    # nobody is offered the seat; it is open to the first who taps, Bob among them.
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=soon).pack())
+    assert (await bobs(soon)).status == EnrolmentStatus.WAITING
+    await bob.forge(LessonCb(action=LessonAction.VIEW, id=soon).pack())
+    assert "Seats: 1 free of 1" in bob.last
+    assert "✍️ Enrol" in bob.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+
+    # The window is the community's rule: staff make it 6 hours, and it fits.
+    await staff.send("/menu")
+    await staff.forge(CourseCb(action=CourseAction.RULES).pack())
+    assert "A seat that comes free is kept for the next in line for 12 h" in staff.last
+    await staff.press("6 h")
+    assert "kept for the next in line for 6 h" in staff.last
+    again = await tai_chi(datetime(2026, 3, 3, 18, 0, tzinfo=zone))
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=again).pack())
+    offer = await bobs(again)
+    assert offer.status == EnrolmentStatus.OFFERED
+    assert offer.offered_until == datetime(2026, 3, 3, 14, 0, tzinfo=zone)
+
+
+async def test_a_missed_offer_can_put_the_person_back_on_the_waiting_list(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #6: a lapsed offer dropped the person from the list with no way back."""
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
+    cy, cy_access = await member(harness, session, clock, home, 3004, "Cy")
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=3), minutes=60, venue="Garden", capacity=1,
+        buttons=OUTBOX_KEYBOARDS.courses)
+    sid = lesson.id or 0
+    for person, action in ((ann, LessonAction.ENROL), (bob, LessonAction.WAITLIST),
+                           (cy, LessonAction.WAITLIST)):
+        await person.send("/menu")
+        await person.forge(LessonCb(action=action, id=sid).pack())
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=sid).pack())
+
+    clock.advance(hours=13)  # Bob never answered: the seat goes to Cy
+    await course_sessions.expire_offers(session, clock=clock, buttons=OUTBOX_KEYBOARDS.courses)
+    [lapsed] = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:lapsed:%"))
+    assert lapsed.user_id == bob_access.user_id
+    await bob.forge(outbox_button(lapsed, "🕒 Put me back on the list"))
+    assert bob.last.startswith("It is full, so you are on the waiting list.")
+    assert "(number 1 in line)" in bob.last
+    [again] = await rows(session, Enrolment, col(Enrolment.user_id) == bob_access.user_id)
+    assert again.status == EnrolmentStatus.WAITING
+    [cys] = await rows(session, Enrolment, col(Enrolment.user_id) == cy_access.user_id)
+    assert cys.status == EnrolmentStatus.OFFERED
+    answer = await bob.forge(outbox_button(lapsed, "🕒 Put me back on the list"))
+    assert answer == "You are already on the waiting list."  # a second tap changes nothing
+
+
+async def double_tap(harness: Harness, person: Person, label: str) -> None:
+    """Two presses of one button before the bot answers either, handled at once, as polling
+    hands updates to concurrent tasks."""
+    import asyncio
+
+    harness.clock.advance(seconds=1)
+    await person.handle.press_text(label)
+    await person.handle.press_text(label)
+    updates = await harness.bot.get_updates(offset=harness.offset, timeout=0)
+    harness.offset = updates[-1].update_id + 1
+    await asyncio.gather(*(harness.dp.feed_update(harness.bot, u) for u in updates))
+    await harness.settle()
+
+
+async def test_a_double_tap_on_the_last_step_of_an_order_files_it_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #1, for orders: ➕ make my own order, tapped twice, made two."""
+    home = await make_community(session, clock, "Sunny Court")
+    ann, ann_access = await member(harness, session, clock, home, 3002, "Ann")
+    bob, _b = await member(harness, session, clock, home, 3003, "Bob")
+    for person in (bob, ann):
+        await person.tap("📚 Courses")
+        await person.press("🙋 Order a course")
+        await person.send("Tai chi")
+        await person.press("🏃 Sports and fitness")
+        await person.press("Any day is fine")
+        await person.press("Morning")
+    await bob.press("about 5")
+    await double_tap(harness, ann, "about 10")  # a similar order exists: asked first
+    assert "Would you like to back it instead?" in ann.last
+    await double_tap(harness, ann, "➕ No, make my own order")
+    mine = await rows(session, CourseOrder, col(CourseOrder.user_id) == ann_access.user_id)
+    assert len(mine) == 1
+    assert len(await rows(session, CourseOrder)) == 2  # Bob's and Ann's
+    assert ann.last.startswith("Your order is in ✅")  # both taps answer the same
+
+
+def message_with(person: Person, words: str) -> ChatMessage:
+    """The person's newest message from the bot that has `words` in it."""
+    return next(m for m in reversed(person.handle.bot_messages) if words in m.content)
+
+
+async def delivered(person: Person, words: str, sender: OutboxSender) -> None:
+    """Wait for the outbox to bring the person a message with `words` in it."""
+    sender.kick()
+
+    async def arrived() -> bool:
+        return any(words in m.content for m in person.handle.bot_messages)
+
+    await wait_until(arrived)
+
+
+async def test_an_answered_reminder_or_offer_shows_the_answer_and_no_buttons(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender
+) -> None:
+    """Issue 14: a message whose question has been answered shows the answer, with no live
+    buttons, so scrolling back never misleads."""
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    dee, _d = await member(harness, session, clock, home, 3003, "Dee")
+    bob, _b = await member(harness, session, clock, home, 3004, "Bob")
+    cy, _c = await member(harness, session, clock, home, 3005, "Cy")
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=2), minutes=60, venue="Garden", capacity=2,
+        buttons=OUTBOX_KEYBOARDS.courses)
+    sid = lesson.id or 0
+    for person, action in ((ann, LessonAction.ENROL), (dee, LessonAction.ENROL),
+                           (bob, LessonAction.WAITLIST), (cy, LessonAction.WAITLIST)):
+        await person.send("/menu")
+        await person.forge(LessonCb(action=action, id=sid).pack())
+
+    clock.set(lesson.starts_at - timedelta(hours=24))
+    for person in (ann, dee):
+        await delivered(person, "⏰ Reminder", sender)
+    await ann.press("✅ I'm coming")
+    reminder = message_with(ann, "⏰ Reminder")
+    assert reminder.inline_keyboard == []
+    assert reminder.content.endswith("✅ You said you are coming.")
+    await dee.press("❌ I can't come")
+    reminder = message_with(dee, "⏰ Reminder")
+    assert reminder.inline_keyboard == []
+    assert reminder.content.endswith("❌ You said you can't come; your seat is free for "
+                                     "someone else.")
+
+    # Bob is offered Dee's seat and says no; Cy is offered it and takes it.
+    await delivered(bob, "A seat has come free", sender)
+    await bob.press("No, thanks")
+    offer = message_with(bob, "A seat has come free")
+    assert offer.inline_keyboard == []
+    assert offer.content.endswith("You passed the seat on.")
+    await delivered(cy, "A seat has come free", sender)
+    await cy.press("✅ Yes, I'll take the seat")
+    offer = message_with(cy, "A seat has come free")
+    assert offer.inline_keyboard == []
+    assert offer.content.endswith("✅ You took the seat.")
+    assert "The seat is yours ✅" in cy.last
+
+
+async def test_a_teacher_in_two_communities_offers_and_schedules_in_the_one_they_choose(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 16 #3: a teacher of two communities offered and scheduled into their home one
+    without a word."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    happy = await make_community(session, clock, "Happy Lane")
+    teacher, _t = await member(harness, session, clock, sunny, 3001, "Teacher", Role.TEACHER)
+    await grant(session, clock, await user_of(session, teacher), Role.TEACHER, happy)
+    _staff, happy_staff = await member(harness, session, clock, happy, 3002, "Staff",
+                                       Role.STAFF)
+
+    await teacher.tap("📚 Courses")
+    await teacher.press("➕ Offer a course")
+    assert "Which community?" in teacher.last
+    await teacher.press("Happy Lane")
+    await teacher.press("🏃 Sports and fitness")
+    await teacher.send("Tai chi")
+    await teacher.send("Slow and gentle, for every age.")
+    [course] = await rows(session, Course)
+    assert course.community_id == happy.id
+    await courses.review_course(session, access=happy_staff, clock=clock,
+                                course_id=course.id or 0, approve=True)
+
+    await teacher.tap("📚 Courses")
+    await teacher.press("🧑‍🏫 My teaching")
+    await teacher.press("🗓 Schedule one of my courses")
+    assert "Which community?" in teacher.last
+    await teacher.press("Happy Lane")
+    await teacher.press("Tai chi")
+    await teacher.press("Tomorrow")
+    await teacher.press("10:00 am")
+    await teacher.press("60 min")
+    await teacher.send("Happy Lane hall")
+    await teacher.press("20")
+    assert "🏠 Happy Lane" in teacher.last  # the confirmation names the community
+    await teacher.press("✅ Yes, that's right")
+    [lesson] = await rows(session, Lesson)
+    assert lesson.community_id == happy.id
+
+    # Next time the choice comes first, with a star.
+    await teacher.tap("📚 Courses")
+    await teacher.press("🧑‍🏫 My teaching")
+    await teacher.press("🗓 Schedule one of my courses")
+    assert "⭐ Happy Lane" in teacher.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+
+
+async def test_a_teacher_hears_of_what_staff_give_them_and_a_handed_back_order_is_untold(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender
+) -> None:
+    """Issue 16 #9: a teacher was never told when staff handed them an order or scheduled
+    a session for them; a resident whose order was handed back still read "a teacher took
+    your order"."""
+    home = await make_community(session, clock, "Sunny Court")
+    staff, _s = await member(harness, session, clock, home, 3001, "Staff", Role.STAFF)
+    teacher, _t = await member(harness, session, clock, home, 3002, "Teacher Sun",
+                               Role.TEACHER)
+    ann, _a = await member(harness, session, clock, home, 3003, "Ann")
+    for topic in ("Tai chi", "Paper cutting"):
+        await ann.tap("📚 Courses")
+        await ann.press("🙋 Order a course")
+        await ann.send(topic)
+        await ann.press("🎨 Arts")
+        await ann.press("Any day is fine")
+        await ann.press("Morning")
+        await ann.press("about 5")
+
+    # Staff give the first to the teacher and schedule it for them.
+    await staff.tap("📚 Courses")
+    await staff.press("👥 Neighbours' orders")
+    await staff.press("Tai chi · 👍 0")
+    await staff.press("🧑‍🏫 Give it to a teacher")
+    await staff.press("Teacher Sun")
+    await delivered(teacher, "Staff have given you the order “Tai chi”", sender)
+    await staff.press("Tomorrow")
+    await staff.press("10:00 am")
+    await staff.press("60 min")
+    await staff.send("Garden")
+    await staff.press("20")
+    await staff.press("✅ Yes, that's right")
+    await delivered(teacher, "A session of “Tai chi” has been scheduled for you to teach",
+                    sender)
+    assert "👀 Open the session" in message_with(teacher, "scheduled for you").button_labels
+
+    # The teacher takes the second and hands it back: Ann is told it is open again.
+    await teacher.tap("📚 Courses")
+    await teacher.press("✋ Orders I can teach")
+    await teacher.press("Paper cutting · 👍 0")
+    await teacher.press("✋ I'll teach it")
+    await delivered(ann, "A teacher has taken your order “Paper cutting”", sender)
+    await teacher.press("↩️ Give the order back")
+    await delivered(ann, "“Paper cutting” is open again", sender)
+    # Taken again: Ann hears it again (the first notice's key does not swallow it).
+    await teacher.press("✋ I'll teach it")
+    sender.kick()
+
+    async def told_twice() -> bool:
+        return sum("A teacher has taken your order “Paper cutting”" in m.content
+                   for m in ann.handle.bot_messages) == 2
+
+    await wait_until(told_twice)
+
+
+async def test_a_double_booking_is_warned_of_on_the_confirmation_and_may_go_ahead(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 16 #10: one venue twice at once, or one teacher in two places, went unsaid."""
+    zone = ZoneInfo("Asia/Shanghai")
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Liu",
+                                       Role.STAFF)
+    _t, teacher_access = await member(harness, session, clock, home, 3002, "Sun", Role.TEACHER)
+    tomorrow_ten = datetime(2026, 3, 3, 10, 0, tzinfo=zone)
+    for teacher, venue, title in ((staff_access, "Garden", "Tai chi"),
+                                  (teacher_access, "Hall", "Erhu")):
+        await course_sessions.schedule_session(
+            session, access=staff_access, clock=clock, community_id=home.id or 0,
+            teacher_id=teacher.user_id, title=title, category=Category.ARTS,
+            starts_at=tomorrow_ten, minutes=90, venue=venue, capacity=10,
+            buttons=OUTBOX_KEYBOARDS.courses)
+    course = await courses.offer_course(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        title="Paper cutting", description="", category=Category.ARTS, minutes=60)
+
+    await staff.send("/menu")
+    await staff.forge(LessonCb(action=LessonAction.NEW, id=course.id or 0).pack())
+    await staff.press("Tomorrow")
+    await staff.press("11:00 am")  # Tai chi and Erhu run until 11:30
+    await staff.press("60 min")
+    await staff.send("  hall ")
+    await staff.press("20")
+    assert "⚠️ Hall is already booked then: “Erhu”, 10:00 am–11:30 am." in staff.last
+    assert "⚠️ Liu teaches “Tai chi” at Garden then, 10:00 am–11:30 am." in staff.last
+    assert "You can still go ahead." in staff.last
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Scheduled ✅")
+    assert len(await rows(session, Lesson)) == 3
+
+    # At noon both are free: no warning.
+    await staff.forge(LessonCb(action=LessonAction.NEW, id=course.id or 0).pack())
+    await staff.press("Tomorrow")
+    await staff.press("2:00 pm")
+    await staff.press("60 min")
+    await staff.send("Hall")
+    await staff.press("20")
+    assert "⚠️" not in staff.last
+
+    # Moving Erhu an hour later puts it in the hall with Paper cutting: said, not refused.
+    erhu = next(x for x in await rows(session, Lesson) if x.title == "Erhu")
+    await staff.forge(LessonCb(action=LessonAction.MOVE, id=erhu.id or 0).pack())
+    await staff.press("Tomorrow")
+    await staff.press("11:30 am")
+    assert "⚠️ hall is already booked then: “Paper cutting”, 11:00 am–12:00 pm." in staff.last
+    assert "Erhu”, 10:00" not in staff.last  # not a clash with itself
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Moved ✅")
+
+
+async def test_a_seat_too_late_to_keep_is_announced_to_the_waiting_list_first_tap_wins(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14 #3's other half: where no offer's full window fits, the seat is open to
+    the first who taps, and the people waiting are told so (once the seat is gone again,
+    the notices not yet sent are withdrawn)."""
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    bob, bob_access = await member(harness, session, clock, home, 3003, "Bob")
+    cy, cy_access = await member(harness, session, clock, home, 3004, "Cy")
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(hours=8), minutes=60, venue="Garden", capacity=1,
+        buttons=OUTBOX_KEYBOARDS.courses)
+    sid = lesson.id or 0
+    for person, action in ((ann, LessonAction.ENROL), (bob, LessonAction.WAITLIST),
+                           (cy, LessonAction.WAITLIST)):
+        await person.send("/menu")
+        await person.forge(LessonCb(action=action, id=sid).pack())
+    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=sid).pack())
+
+    def open_notices(*where: object) -> Any:
+        return rows(session, OutboxMessage, col(OutboxMessage.group_key) == f"co:{sid}",
+                    *where)
+
+    notices = await open_notices()
+    assert {m.user_id for m in notices} == {bob_access.user_id, cy_access.user_id}
+    assert await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:offer:%")) \
+        == []
+    await cy.forge(outbox_button(notices[-1], "✍️ Enrol"))
+    assert cy.last.startswith("You are enrolled ✅")
+    assert await open_notices(col(OutboxMessage.status) == "pending") == []  # seat gone

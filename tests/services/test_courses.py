@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
@@ -363,11 +364,12 @@ async def test_freed_seat_is_offered_in_turn_and_lapses_to_the_next(
         await course_sessions.answer_offer(session, user=b, clock=clock,
                                            session_id=lesson.id or 0, accept=True,
                                            buttons=buttons)
-    # c is offered until 2 h before the start (sooner than 12 h from now).
+    # It is 21:00 in Shanghai, c's quiet hours: c has 12 hours from 08:00, when the offer
+    # reaches them.
     offer_c = await course_sessions.my_enrolment(session, session_id=lesson.id or 0,
                                                  user_id=c.id or 0)
     assert offer_c is not None and offer_c.status == EnrolmentStatus.OFFERED
-    assert offer_c.offered_until == clock.now() + timedelta(hours=12)
+    assert offer_c.offered_until == datetime(2026, 3, 3, 20, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
     clock.advance(hours=11)
     accepted = await course_sessions.answer_offer(session, user=c, clock=clock,
                                                   session_id=lesson.id or 0, accept=True,
@@ -406,7 +408,7 @@ async def test_deleteme_gives_up_seats_ahead_and_the_sweep_offers_them_on(
     assert offer.keyboard == buttons.offer(ahead.id or 0)
 
 
-async def test_offer_deadline_is_never_later_than_two_hours_before_the_start(
+async def test_no_offer_whose_full_window_would_not_end_two_hours_before_the_start(
     world: World, session: AsyncSession, clock: ManualClock
 ) -> None:
     lesson = await world.lesson(capacity=1, hours=6)
@@ -415,9 +417,10 @@ async def test_offer_deadline_is_never_later_than_two_hours_before_the_start(
     await world.enrol(b, lesson)
     await course_sessions.leave(session, user=a, clock=clock, session_id=lesson.id or 0,
                                 buttons=buttons)
-    offer = await course_sessions.my_enrolment(session, session_id=lesson.id or 0,
-                                               user_id=b.id or 0)
-    assert offer is not None and offer.offered_until == lesson.starts_at - timedelta(hours=2)
+    waiting = await course_sessions.my_enrolment(session, session_id=lesson.id or 0,
+                                                 user_id=b.id or 0)
+    assert waiting is not None and waiting.status == EnrolmentStatus.WAITING
+    assert (await world.enrol(b, lesson)).status == EnrolmentStatus.ENROLLED  # open: first tap
 
 
 async def test_cant_come_on_a_reminder_frees_the_seat_and_moving_requeues_reminders(
@@ -464,7 +467,7 @@ async def test_teacher_is_reminded_with_the_headcount(
     clock.set(lesson.starts_at - timedelta(hours=23))
     assert await course_sessions.remind_teachers(session, clock=clock) == 1
     assert await course_sessions.remind_teachers(session, clock=clock) == 0
-    [row] = await pending(session, user_id=world.teacher_user.id)
+    [row] = await pending(session, user_id=world.teacher_user.id, kind="reminder")
     assert row.params["enrolled"] == 3 and row.params["capacity"] == 5
 
 

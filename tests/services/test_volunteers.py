@@ -174,7 +174,8 @@ async def test_withdrawing_is_free_until_12_hours_before_then_needs_a_reason(
     await vol.withdraw(session, user=a, clock=clock, claim_id=claim.id or 0)
     assert [r.status for r in await outbox_rows(session, kind=OutboxKind.REMINDER)] == [
         OutboxStatus.CANCELLED, OutboxStatus.CANCELLED]
-    assert await outbox_rows(session, kind=OutboxKind.STATUS) == []
+    (early,) = await outbox_rows(session, kind=OutboxKind.STATUS)  # staff told, no reason
+    assert early.user_id == access.user_id and (early.key or "").startswith("ℹ️ {name} gave")
 
     # The place is free again; B takes it, and later gives it back with a reason.
     claim_b = await vol.claim_shift(session, user=b, clock=clock, buttons=BUTTONS,
@@ -185,7 +186,7 @@ async def test_withdrawing_is_free_until_12_hours_before_then_needs_a_reason(
     with pytest.raises(vol.ReasonNeeded):
         await vol.withdraw(session, user=b, clock=clock, claim_id=claim_b.id or 0)
     await vol.withdraw(session, user=b, clock=clock, claim_id=claim_b.id or 0, reason="Flu")
-    (told,) = await outbox_rows(session, kind=OutboxKind.STATUS)
+    (_early, told) = await outbox_rows(session, kind=OutboxKind.STATUS)
     assert told.user_id == access.user_id and told.params["reason"] == "Flu"
     assert told.params["taken"] == 0
     await session.refresh(shift)
@@ -261,7 +262,8 @@ async def test_check_in_out_and_hours_confirmed_and_corrected(
     assert [(u.first_name, m) for u, m in grid.people] == [("A", 120), ("B", 120)]
     await hours.commend(session, access=access, clock=clock, community_id=home.id or 0,
                         user_ids=[a.id or 0], year=2026, month=3)
-    (thanks,) = await outbox_rows(session, kind=OutboxKind.STATUS, user_id=a.id)
+    *_hours_told, thanks = await outbox_rows(session, kind=OutboxKind.STATUS, user_id=a.id)
+    assert [row.params["hours"] for row in _hours_told] == ["1.8", "2"]  # confirmed, corrected
     assert thanks.params["hours"] == "2" and thanks.params["month"] == "2026-03"
     actions = (await session.execute(select(AuditEntry.action))).scalars().all()
     assert {"volunteer.hours.confirm", "volunteer.hours.correct", "volunteer.commend",

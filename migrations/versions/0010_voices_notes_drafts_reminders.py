@@ -2,8 +2,8 @@
 (a double tap) files no second report; polls remember when those who had not answered
 were reminded, so they are reminded once.
 
-Revision ID: 0008r
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-02 04:00:00
 """
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from alembic import op
 
 import models.types
 
-revision: str = '0008r'
-down_revision: str | None = '0007'
+revision: str = '0010'
+down_revision: str | None = '0009'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
