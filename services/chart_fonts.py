@@ -82,8 +82,8 @@ def matplotlib_fonts() -> FontCatalogue:
 
 
 async def check_at_start() -> str | None:
-    """Run the check in a child process and log what it found (INFO: the font; WARNING:
-    none). Returns the font's name, or None."""
+    """Run the check in a child process and log what it found (DEBUG: the font, so a
+    healthy start stays quiet; WARNING: none). Returns the font's name, or None."""
     child = await asyncio.create_subprocess_exec(
         sys.executable, "-m", __name__, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL)
@@ -100,7 +100,7 @@ async def check_at_start() -> str | None:
         return None
     found = out.decode().strip() or None
     if found:
-        log.info("charts draw Chinese with the font %s", found)
+        log.debug("charts draw Chinese with the font %s", found)
     else:
         log.warning(NO_FONT)
     return found
