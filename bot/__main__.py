@@ -35,10 +35,14 @@ async def run(settings: Settings) -> None:
     from scheduler.broadcasts import add_broadcast_progress
     from scheduler.jobs import add_sweeps
     from scheduler.leader import Leadership
+    from services.chart_fonts import check_at_start
     from services.clock import OffsetClock, SystemClock
 
     engine = create_engine(settings.database_url)
     await migrate(engine)  # on PostgreSQL under a lock: one replica migrates, others wait
+    # Charts' Chinese font, looked for (and matplotlib's font list rebuilt if a font came
+    # after it) in a child process while the bot starts; none found is a WARNING.
+    fonts = asyncio.create_task(check_at_start())
     emulator = None
     if settings.bot_token is None:
         from emulator import Emulator
@@ -94,6 +98,7 @@ async def run(settings: Settings) -> None:
             await take_polling(settings, bot=bot, dp=dp, engine=engine,
                                sessionmaker=sessionmaker, clock=clock, username=me.username)
     finally:
+        fonts.cancel()
         await leadership.stop()  # the sender gives back the rows it held
         await dp.storage.close()
         await bot.session.close()

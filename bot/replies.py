@@ -184,6 +184,13 @@ def report_moved_on(error: concerns.ReportClosed) -> str:
         status=status_text(error.status))
 
 
+def report_already_sent(error: concerns.AlreadySent) -> str:
+    """To the author pressing ✅ Send of a draft that was sent already."""
+    if error.idea:
+        return _("Your idea #{id} has already been sent.").format(id=error.report_id)
+    return _("Your report #{id} has already been sent.").format(id=error.report_id)
+
+
 def report_step_closed(error: concerns.StepClosed) -> str:
     """To staff: someone (or the resident) already moved the report on."""
     return _("This report is already {status}; that step is no longer possible.").format(
@@ -236,6 +243,7 @@ REPLIES: dict[type[DomainError], Reply] = {
     # residents' voices
     concerns.ReportClosed: report_moved_on,
     concerns.StepClosed: report_step_closed,
+    concerns.AlreadySent: report_already_sent,
     concerns.NoCommunity: lambda error: _("Please choose your community first: ⚙️ Settings → "
                                           "🏠 My community."),
     polls.PollClosed: lambda error: _("This poll has closed. Thank you for your interest!"),

@@ -41,6 +41,8 @@ class Poll(SQLModel, table=True):
     send_results: bool = Field(default=False)  # the chart goes to the audience on closing
     closes_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When those who had not answered were reminded (once; services.polls.remind_due).
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

@@ -71,6 +71,24 @@ class Report(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The draft it was sent from: a second ✅ Send of the same draft (a double tap, a
+    # replica handling the same press) finds this one instead of filing another.
+    draft_key: str | None = Field(default=None, max_length=32, unique=True, index=True)
+
+
+class ReportNote(SQLModel, table=True):
+    """One public answer staff wrote on a report (or the reason it was not taken up): the
+    report's thread, oldest first. `Report.answer` keeps the latest for the resident."""
+
+    __tablename__ = "voice_report_notes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(sa_column=Column(
+        ForeignKey("voice_reports.id", ondelete="CASCADE"), index=True, nullable=False))
+    author_id: int | None = Field(default=None, sa_column=Column(
+        ForeignKey("users.id", ondelete="SET NULL")))
+    text: str = Field(sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class ReportBacking(SQLModel, table=True):

@@ -47,6 +47,7 @@ SWEEPS: list[Sweep] = [
     course_sweeps.course_offers_expire,
     course_sweeps.course_free_seats_offered,
     course_sweeps.course_teacher_reminders,
+    poll_sweeps.polls_remind,
     poll_sweeps.polls_close,
 ]
 

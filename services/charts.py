@@ -4,8 +4,9 @@ Figures are made without pyplot (no global figure registry), so a chart can be
 drawn in a worker thread while the bot keeps answering.
 
 Labels are often Chinese. When a font with CJK glyphs is installed (Noto Sans
-CJK, WenQuanYi, Source Han…) it is used; otherwise matplotlib's default font
-draws them as empty boxes, and the numbers and latin text still render.
+CJK, WenQuanYi, Source Han…) it is used (services/chart_fonts.py finds it, also
+one installed after matplotlib listed the fonts); otherwise matplotlib's default
+font draws them as empty boxes, and the numbers and latin text still render.
 """
 
 from __future__ import annotations
@@ -22,17 +23,16 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib import font_manager, rcParams
+from matplotlib import rcParams
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from services import chart_fonts
+
 log = logging.getLogger(__name__)
 
-CJK_FONTS = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
-             "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC",
-             "Droid Sans Fallback", "AR PL UMing CN")
 WIDTH_IN = 8.0
 BAR_ROW_IN = 0.45
 LABEL_WRAP = 24
@@ -53,13 +53,10 @@ class Section:
 
 @cache
 def cjk_font() -> str | None:
-    """The first installed font that can draw Chinese, or None."""
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    for name in CJK_FONTS:
-        if name in installed:
-            return name
-    log.info("no CJK font found; Chinese labels in charts will show as boxes")
-    return None
+    """The first installed font that can draw Chinese, or None (a WARNING, once). The
+    bot looked at start (chart_fonts.check_at_start) and rebuilt matplotlib's font list
+    if a font came after it; this looks again in case it came later still."""
+    return chart_fonts.find_cjk_font(chart_fonts.matplotlib_fonts())
 
 
 def _wrap(text: str, width: int = LABEL_WRAP) -> str:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -28,6 +29,7 @@ from models.voices import (
     Report,
     ReportBacking,
     ReportCategory,
+    ReportNote,
     ReportStatus,
 )
 from services import audit, outbox
@@ -78,6 +80,15 @@ class ReportClosed(DomainError):
 class StepClosed(ReportClosed):
     """Staff pressed a step the report has moved past (another staff member, or the
     resident withdrawing, was first)."""
+
+
+class AlreadySent(DomainError):
+    """A second ✅ Send of a draft that has already become report `report_id`."""
+
+    def __init__(self, report: Report) -> None:
+        super().__init__(f"draft already sent as report {report.id}")
+        self.report_id = report.id or 0
+        self.idea = report.category == ReportCategory.IDEA
 
 
 class NoCommunity(DomainError):
@@ -181,14 +192,55 @@ async def create_report(
     description: str, grid_id: int | None = None, photo_file_id: str | None = None,
     latitude: float | None = None, longitude: float | None = None,
     buttons: Buttons | None = None, notify: Notify | None = None,
+    draft_key: str | None = None,
 ) -> Report:
-    """Record a resident's concern or idea and tell their community's staff."""
+    """Record a resident's concern or idea and tell their community's staff.
+
+    `draft_key` names the draft it comes from: sending the same draft again (a double
+    tap, two replicas handling the same press) raises AlreadySent and changes nothing.
+    """
     text = check_description(description)
     category = ReportCategory(category)
     if user.community_id is None or user.id is None:
         raise NoCommunity("choose a community first")
+    author_id = user.id  # read now: a rollback below expires the row
+    try:
+        return await _create_report(
+            session, clock=clock, user=user, category=category, text=text, grid_id=grid_id,
+            photo_file_id=photo_file_id, latitude=latitude, longitude=longitude,
+            buttons=buttons, notify=notify, draft_key=draft_key)
+    except IntegrityError:
+        # The same draft inserted at the same moment elsewhere (PostgreSQL: no writer
+        # lock orders the two); the unique key kept one.
+        await session.rollback()
+        sent = await sent_from(session, user_id=author_id, draft_key=draft_key)
+        if sent is None:
+            raise
+        raise AlreadySent(sent) from None
+
+
+async def sent_from(session: AsyncSession, *, user_id: int,
+                    draft_key: str | None) -> Report | None:
+    """The author's report sent from draft `draft_key`, if it has been."""
+    if not draft_key:
+        return None
+    return (await session.execute(select(Report).where(
+        col(Report.draft_key) == draft_key, col(Report.author_id) == user_id))
+    ).scalar_one_or_none()
+
+
+async def _create_report(
+    session: AsyncSession, *, clock: Clock, user: User, category: ReportCategory,
+    text: str, grid_id: int | None, photo_file_id: str | None, latitude: float | None,
+    longitude: float | None, buttons: Buttons | None, notify: Notify | None,
+    draft_key: str | None,
+) -> Report:
+    assert user.id is not None and user.community_id is not None
     community_id = user.community_id
     async with write(session):
+        sent = await sent_from(session, user_id=user.id, draft_key=draft_key)
+        if sent is not None:
+            raise AlreadySent(sent)
         if grid_id is not None:
             grid = await session.get(Grid, grid_id)
             if grid is None or grid.community_id != community_id:
@@ -196,7 +248,8 @@ async def create_report(
         now = clock.now()
         report = Report(community_id=community_id, grid_id=grid_id, author_id=user.id,
                         category=category, description=text, photo_file_id=photo_file_id,
-                        latitude=latitude, longitude=longitude, created_at=now, updated_at=now)
+                        latitude=latitude, longitude=longitude, created_at=now, updated_at=now,
+                        draft_key=draft_key or None)
         session.add(report)
         await session.flush()
         assert report.id is not None
@@ -425,6 +478,9 @@ async def set_status(
             report.decline_reason = text
         elif text:
             report.answer = text
+        if text:
+            session.add(ReportNote(report_id=report_id, author_id=access.user_id, text=text,
+                                   created_at=now))
         if status in FINAL:
             report.closed_at = now
         if report.assignee_id is None:
@@ -446,7 +502,8 @@ async def answer(
     session: AsyncSession, *, access: Access, clock: Clock, report_id: int, text: str,
     notify: Notify | None = None,
 ) -> Report:
-    """Write (or rewrite) the public answer; the author gets it."""
+    """Write another public answer (the report's thread keeps the earlier ones); the
+    author gets it."""
     text = check_answer(text)
     async with write(session):
         report = await _lock(session, report_id)
@@ -456,6 +513,8 @@ async def answer(
         report.answer = text
         report.updated_at = clock.now()
         session.add(report)
+        session.add(ReportNote(report_id=report_id, author_id=access.user_id, text=text,
+                               created_at=report.updated_at))
         await outbox.queue(session, clock=clock, user_id=report.author_id,
                            kind=OutboxKind.STATUS, key=ANSWER_KEY,
                            params={"id": report_id, "summary": summary(report), "answer": text},
@@ -468,9 +527,20 @@ async def answer(
 # --- Privacy --------------------------------------------------------------------------
 
 
+async def thread(session: AsyncSession, *, report_id: int) -> list[ReportNote]:
+    """Staff's answers on a report, oldest first."""
+    found = await session.execute(select(ReportNote).where(
+        col(ReportNote.report_id) == report_id).order_by(col(ReportNote.id)))
+    return list(found.scalars())
+
+
 async def erase_reports(session: AsyncSession, user_id: int, _now: datetime) -> None:
     """/deleteme: blank what the person wrote, the photo and where, and staff's answers to
     them (which may name them); the rows stay for counts."""
+    own = select(col(Report.id)).where(col(Report.author_id) == user_id)
+    await session.execute(
+        update(ReportNote).where(col(ReportNote.report_id).in_(own)).values(text="")
+        .execution_options(synchronize_session=False))
     await session.execute(
         update(Report).where(col(Report.author_id) == user_id)
         .values(description="", photo_file_id=None, latitude=None, longitude=None,

@@ -57,11 +57,15 @@ class Buttons(Protocol):
         ...
 MIN_OPEN = timedelta(minutes=10)
 OPEN_DAYS_MAX = 60  # a poll closes at most this many days after it is published
+REMIND_BEFORE = timedelta(hours=24)  # those who have not answered are reminded once: a day
+# before it closes, or halfway through a poll open for less than two days
 
 
 
 INVITE_KEY = N_("🗳 A new poll: “{title}”\nPlease answer by {closes}. It takes a minute.")
 RESULTS_KEY = N_("📊 Results of the poll “{title}”: {count} people answered. Thank you!")
+REMINDER_KEY = N_("⏰ The poll “{title}” closes {closes} and we have not heard from you "
+                  "yet. It takes a minute.")
 CLOSED_KEY = N_("🔒 Your poll “{title}” has closed: {count} people answered.")
 # The chart sent to many people is drawn once, so its few own words are in both languages.
 CHART_OTHER = "其他 Other"
@@ -292,9 +296,10 @@ async def answers_of(session: AsyncSession, *, poll_id: int,
 
 async def answer(
     session: AsyncSession, *, clock: Clock, user: User, poll_id: int, position: int,
-    option: int | None = None, other_text: str | None = None,
+    option: int | None = None, other_text: str | None = None, on: bool = True,
 ) -> PollAnswer:
-    """Record a choice (single: replaces; multiple: toggles) or the "other" text."""
+    """Record a choice (single: replaces; multiple: ticks it, or with on=False unticks
+    it, so the same tap twice changes nothing more) or the "other" text."""
     assert user.id is not None
     if other_text is not None:
         other_text = clean_text(other_text, field="other", limit=OTHER_MAX, multiline=True)
@@ -324,7 +329,7 @@ async def answer(
         .with_for_update().execution_options(populate_existing=True))).scalar_one()
     choices = list(row.choices)
     if option is not None and question.multiple:
-        choices = sorted(set(choices) ^ {option})
+        choices = sorted(set(choices) | {option} if on else set(choices) - {option})
     elif option is not None:
         choices, row.other_text = [option], None
     elif not question.multiple:  # "other" instead of a listed choice
@@ -500,8 +505,9 @@ async def export_xlsx(
 
 async def close_due(session: AsyncSession, *, clock: Clock, notify: Notify | None = None,
                     limit: int = 20) -> list[int]:
-    """Close polls whose time has passed; send the chart to the audience when asked, and
-    to the author always. Safe to run twice or late: each poll is closed once."""
+    """Close polls whose time has passed; send the chart to the audience when asked (else
+    to those who answered), and to the author always. Safe to run twice or late: each poll
+    is closed once."""
     now = clock.now()
     due = [int(i or 0) for i in (await session.execute(select(col(Poll.id)).where(
         col(Poll.closed_at).is_(None), col(Poll.closes_at) <= now)
@@ -513,6 +519,63 @@ async def close_due(session: AsyncSession, *, clock: Clock, notify: Notify | Non
             if await _close_one(session, clock=clock, poll_id=poll_id, now=now, notify=notify):
                 closed.append(poll_id)
     return closed
+
+
+def reminder_due_at(poll: Poll) -> datetime:
+    """When those who have not answered are reminded: a day before the poll closes, or
+    halfway through a shorter poll (never right after the invitation)."""
+    return max(poll.closes_at - REMIND_BEFORE,
+               poll.created_at + (poll.closes_at - poll.created_at) / 2)
+
+
+async def remind_due(session: AsyncSession, *, clock: Clock, buttons: Buttons | None = None,
+                     notify: Notify | None = None, limit: int = 20) -> list[int]:
+    """Remind, once, everyone a poll was put to who has not answered it yet. Safe to run
+    twice, late, or on several replicas at once: each poll is claimed by one run."""
+    now = clock.now()
+    candidates = (await session.execute(select(Poll).where(
+        col(Poll.closed_at).is_(None), col(Poll.reminded_at).is_(None),
+        col(Poll.closes_at) > now, col(Poll.closes_at) <= now + REMIND_BEFORE)
+        .order_by(col(Poll.closes_at)))).scalars().all()
+    due = [p.id or 0 for p in candidates if reminder_due_at(p) <= now][:limit]
+    await session.commit()
+    reminded: list[int] = []
+    for poll_id in due:
+        async with write(session):
+            if await _remind_one(session, clock=clock, poll_id=poll_id, now=now,
+                                 buttons=buttons, notify=notify):
+                reminded.append(poll_id)
+    return reminded
+
+
+async def _remind_one(session: AsyncSession, *, clock: Clock, poll_id: int, now: datetime,
+                      buttons: Buttons | None, notify: Notify | None) -> bool:
+    """Claim one poll's reminder and queue it (inside `write`); False when another run was
+    first or the poll closed meanwhile."""
+    claimed = await session.execute(
+        update(Poll).where(col(Poll.id) == poll_id, col(Poll.reminded_at).is_(None),
+                           col(Poll.closed_at).is_(None))
+        .values(reminded_at=now).execution_options(synchronize_session=False))
+    if cast(CursorResult[Any], claimed).rowcount != 1:
+        return False
+    poll = (await session.execute(select(Poll).where(col(Poll.id) == poll_id)
+                                  .execution_options(populate_existing=True))).scalar_one()
+    audience = list((await session.execute(audience_query(
+        poll.community_id, Audience.from_json(poll.audience)))).scalars())
+    answered = set((await session.execute(select(col(PollAnswer.user_id)).where(
+        col(PollAnswer.poll_id) == poll_id).distinct())).scalars())
+    waiting = [uid for uid in audience if uid not in answered]
+    community = await session.get(Community, poll.community_id)
+    closes = outbox.moment(poll.closes_at, community.timezone if community else "UTC")
+    await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+        outbox.Outgoing(user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=REMINDER_KEY,
+                        params={"title": poll.title, "closes": closes},
+                        keyboard=buttons.invite(poll_id) if buttons else None,
+                        group=f"poll:{poll_id}", dedupe_key=f"poll:{poll_id}:remind:{uid}")
+        for uid in waiting))
+    audit.record(session, clock=clock, actor_id=None, action="poll.reminded",
+                 community_id=poll.community_id, poll_id=poll_id, sent_to=len(waiting))
+    return True
 
 
 async def _close_one(session: AsyncSession, *, clock: Clock, poll_id: int, now: datetime,
@@ -535,6 +598,11 @@ async def _close_one(session: AsyncSession, *, clock: Clock, poll_id: int, now: 
     if poll.send_results:
         audience = list((await session.execute(audience_query(
             poll.community_id, Audience.from_json(poll.audience)))).scalars())
+    else:  # those who answered always see what came of it
+        audience = list((await session.execute(select(col(PollAnswer.user_id)).where(
+            col(PollAnswer.poll_id) == poll_id).distinct().order_by(
+            col(PollAnswer.user_id)))).scalars())
+    if audience:
         rows += [outbox.Outgoing(
             user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=RESULTS_KEY, params=params,
             media=MediaKind.PHOTO, blob_id=blob_id, group=f"poll:{poll_id}",

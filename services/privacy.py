@@ -74,7 +74,7 @@ ERASERS: tuple[Eraser, ...] = (
             "volunteer_claims.reason"),
     _eraser(volunteer_hours.erase_hours, "volunteer_hours.reason"),
     _eraser(concerns.erase_reports, "voice_reports.description", "voice_reports.photo_file_id",
-            "voice_reports.answer", "voice_reports.decline_reason"),
+            "voice_reports.answer", "voice_reports.decline_reason", "voice_report_notes.text"),
     _eraser(polls.erase_answers, "poll_answers.other_text"),
     _eraser(outbox.erase_user_messages, "outbox.text", "outbox.params", "outbox.keyboard",
             "outbox.file_id", "outbox.last_error"),
@@ -108,6 +108,7 @@ KEPT: Mapping[str, str] = {
     "volunteer_tasks.draft_key": "a random key of the draft it was published from",
     "polls.title": "a poll published to the community",
     "polls.audience": "whom the poll went to (ids)",
+    "voice_reports.draft_key": "a random code naming the draft a report came from, not text",
     "invites.token": "a one-time code, about no one; it expires",
     "outbox.key": "which message it was (its English template), not its content",
     "outbox.group_key": "a technical key of ids",
@@ -119,7 +120,7 @@ KEPT: Mapping[str, str] = {
 ACTED_ON = frozenset({
     "voice_reports.assignee_id", "volunteer_claims.attendance_by",
     "volunteer_hours.recorded_by", "courses.reviewed_by", "role_grants.granted_by",
-    "course_orders.taken_by", "outbox.about_user_id",
+    "course_orders.taken_by", "outbox.about_user_id", "voice_report_notes.author_id",
 })
 # Never in an export: codes that would let someone act (an invite, a check-in), and the
 # bodies of messages, which quote other people (a staff notice of a resident's report).

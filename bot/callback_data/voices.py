@@ -22,6 +22,8 @@ class VoiceAction(StrEnum):
     MINE = "m"          # my reports
     IDEAS = "n"         # neighbours' ideas
     POLLS = "p"         # open polls for me
+    TRIAGE = "t"        # staff: 🗂 Reports to handle (after choosing the community)
+    RUN_POLLS = "q"     # staff: 📊 Run polls (likewise)
 
 
 class VoiceCb(CallbackData, prefix="vh"):
@@ -30,7 +32,7 @@ class VoiceCb(CallbackData, prefix="vh"):
     action: VoiceAction
 
 
-class TriageListCb(CallbackData, prefix="vt"):
+class TriageListCb(CallbackData, prefix="vl"):
     """Staff: the open reports of a community (or its ideas, most backed first)."""
 
     community_id: int
@@ -60,7 +62,6 @@ class ReportGridCb(CallbackData, prefix="rg"):
 
 class ReportDraftAction(StrEnum):
     SKIP = "k"          # no photo
-    SEND = "s"
     DISCARD = "x"
 
 
@@ -68,6 +69,12 @@ class ReportDraftCb(CallbackData, prefix="rd"):
     """The draft's own buttons, which carry nothing but what they do."""
 
     action: ReportDraftAction
+
+
+class ReportSendCb(CallbackData, prefix="rk"):
+    """✅ Send the draft named `key` (so a second press of it finds the report it made)."""
+
+    key: str
 
 
 # --- A resident's reports and neighbours' ideas -----------------------------------------------
@@ -148,11 +155,13 @@ class PollOpenCb(CallbackData, prefix="qo"):
 
 
 class PollPickCb(CallbackData, prefix="qp"):
-    """Choice `option` of question `position`."""
+    """Choice `option` of question `position`; on a multiple-choice question `on` says
+    whether the button ticks or unticks it, so a double tap does not undo itself."""
 
     poll_id: int
     position: int
     option: int
+    on: bool = True
 
 
 class PollOtherCb(CallbackData, prefix="qw"):

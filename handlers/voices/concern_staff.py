@@ -2,16 +2,19 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> List: 🗂 Reports to handle (💬 My voice) / 🗂 Open the report (outbox)
+    [*] --> Picker: 🗂 Reports to handle (💬 My voice), serving several communities
+    Picker --> List: a community (re-checked, remembered with ⭐)
+    [*] --> List: 🗂 Reports to handle, serving one / 🗂 Open the report (outbox)
     List --> Ideas: 💡 Ideas, most backed first
     List --> Report: a report
     Ideas --> Report: an idea
     Report --> Assign: 👤 Give it to…
     Assign --> Report: a staff member (they are told)
-    Report --> Report: 🔧 Being worked on (the resident is told)
+    Report --> Report: 🔧 Being worked on (the resident is told; the card redrawn in place)
     Report --> Answer: ✅ Resolved / 🚫 Not taken up / ✍️ Write an answer
     Answer --> Answer: empty or too long, in UTF-16 units (asked again)
-    Answer --> [*]: text sent (saved; the resident is told) / the report moved on (refused)
+    Answer --> [*]: text sent (saved, the resident told, the card redrawn in place)
+    Answer --> [*]: the report moved on meanwhile (refused)
 ```
 
 Every press re-checks in the service that the presser manages the report's
@@ -23,8 +26,11 @@ error router (bot/replies.py).
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -37,11 +43,16 @@ from bot.callback_data.voices import (
     TriageCb,
     TriageListCb,
     TriageStatusCb,
+    VoiceAction,
+    VoiceCb,
 )
-from bot.fit import send_fitted
+from bot.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.labels import category_text, status_text
 from bot.screens import send, show
+from bot.when import say_moment
+from handlers.scope import ask_community, chosen
 from handlers.voices.concerns import BUTTONS, short
 from models.communities import Grid
 from models.users import User
@@ -49,8 +60,10 @@ from models.voices import Report, ReportStatus
 from services import concerns
 from services.access import Access
 from services.clock import Clock
+from services.communities import zone_of
 from services.errors import DomainError, InvalidInput
 from services.outbox import Notify
+from services.scope import Serving
 
 router = Router(name=__name__)
 
@@ -59,14 +72,44 @@ class TriageStates(StatesGroup):
     text = State()
 
 
+FLOW = "vr"  # the community picker's flow code for triage (handlers/scope.py)
+
+
+@router.callback_query(VoiceCb.filter(F.action == VoiceAction.TRIAGE))
+async def on_triage(callback: CallbackQuery, access: Access, session: AsyncSession,
+                    state: FSMContext) -> None:
+    """🗂 Reports to handle: in the one community served, or the one chosen next."""
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=FLOW, serving=Serving.STAFF,
+                                       intro=_("🗂 Reports to handle"))
+    await callback.answer()
+    if community_id is not None:
+        await show_list(callback, access, session, community_id=community_id, ideas=False)
+
+
+@router.callback_query(ScopeCb.filter(F.flow == FLOW))
+async def on_community(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                       session: AsyncSession, state: FSMContext) -> None:
+    """The community chosen (re-checked and remembered): its open reports."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.STAFF)
+    await callback.answer()
+    await show_list(callback, access, session, community_id=community_id, ideas=False)
+
+
 @router.callback_query(TriageListCb.filter())
 async def on_list(callback: CallbackQuery, callback_data: TriageListCb, access: Access,
                   session: AsyncSession) -> None:
     """The open reports of a community (or its ideas, most backed first)."""
-    ideas = callback_data.ideas
-    found = await concerns.triage_list(session, access=access,
-                                       community_id=callback_data.community_id, ideas=ideas)
     await callback.answer()
+    await show_list(callback, access, session, community_id=callback_data.community_id,
+                    ideas=callback_data.ideas)
+
+
+async def show_list(callback: CallbackQuery, access: Access, session: AsyncSession, *,
+                    community_id: int, ideas: bool) -> None:
+    found = await concerns.triage_list(session, access=access, community_id=community_id,
+                                       ideas=ideas)
     builder = InlineKeyboardBuilder()
     for report in found:
         mark = f"👍 {report.backers}" if ideas else status_text(report.status).split()[0]
@@ -75,7 +118,7 @@ async def on_list(callback: CallbackQuery, callback_data: TriageListCb, access: 
                                               report_id=report.id or 0))
     if not ideas:
         builder.button(text=_("💡 Ideas, most backed first"), callback_data=TriageListCb(
-            community_id=callback_data.community_id, ideas=True))
+            community_id=community_id, ideas=True))
     builder.adjust(1)
     if ideas:
         text = _("💡 Open ideas, most backed first:") if found else _("No open ideas.")
@@ -89,14 +132,31 @@ async def details(session: AsyncSession, report: Report) -> str:
     author = await session.get(User, report.author_id)
     grid = await session.get(Grid, report.grid_id) if report.grid_id else None
     assignee = await session.get(User, report.assignee_id) if report.assignee_id else None
+    zone = await zone_of(session, report.community_id)
+    answers = []
+    for note in await concerns.thread(session, report_id=report.id or 0):
+        writer = await session.get(User, note.author_id) if note.author_id else None
+        answers.append(Answer(by=(writer.first_name if writer else None) or "—",
+                              when=say_moment(note.created_at, zone), text=note.text))
     return details_text(report, author=author.first_name if author else None,
                         grid=grid.name if grid else None,
-                        assignee=(assignee.first_name or "—") if assignee else None)
+                        assignee=(assignee.first_name or "—") if assignee else None,
+                        answers=answers)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer of the report's thread, as staff read it."""
+
+    by: str
+    when: str
+    text: str
 
 
 def details_text(report: Report, *, author: str | None, grid: str | None,
-                 assignee: str | None) -> str:
-    """The staff view's text, from the report and the names it refers to."""
+                 assignee: str | None, answers: Sequence[Answer] = ()) -> str:
+    """The staff view's text, from the report, the names it refers to and the thread of
+    answers (oldest first; rows from before the thread show their one answer)."""
     lines = [f"#{report.id} · {category_text(report.category)} · {status_text(report.status)}",
              _("From: {name}").format(name=html.escape(author or "—"))]
     if grid:
@@ -108,9 +168,11 @@ def details_text(report: Report, *, author: str | None, grid: str | None,
     if assignee:
         lines.append(_("Handled by: {name}").format(name=html.escape(assignee)))
     lines += ["", html.escape(report.description)]
-    if report.answer:
+    for answer in answers:
+        lines += ["", f"💬 {html.escape(answer.by)} · {answer.when}", html.escape(answer.text)]
+    if report.answer and not answers:
         lines += ["", _("💬 Answer: {answer}").format(answer=html.escape(report.answer))]
-    if report.decline_reason:
+    if report.decline_reason and not answers:
         lines += ["", _("Reason: {reason}").format(reason=html.escape(report.decline_reason))]
     return "\n".join(lines)
 
@@ -138,11 +200,43 @@ def actions(view: concerns.StaffView) -> InlineKeyboardBuilder:
 
 async def show_report(event: CallbackQuery | Message, session: AsyncSession,
                       report: Report) -> None:
-    """The report as a new message: its photo with the details as the caption, or the
-    details as text; fitted to Telegram's limits (bot/fit.py), buttons on the last part."""
+    """The report as a new message (its card): its photo with the details as the caption,
+    or the details as text; fitted to Telegram's limits (bot/fit.py), buttons on the last
+    part."""
     await send_fitted(event, await details(session, report),
                       reply_markup=actions(concerns.staff_view(report)).as_markup(),
                       photo=report.photo_file_id)
+
+
+async def redraw_card(bot: Bot, chat_id: int, message_id: int, session: AsyncSession,
+                      report: Report, *, photo: bool) -> bool:
+    """The report's card brought up to date where it is; False when it cannot be (too long
+    for one message now, or gone), and then the caller sends it anew."""
+    text = await details(session, report)
+    pieces = fit(text, CAPTION_LIMIT if photo else TEXT_LIMIT)
+    if len(pieces) != 1:
+        return False
+    markup = actions(concerns.staff_view(report)).as_markup()
+    try:
+        if photo:
+            await bot.edit_message_caption(chat_id=chat_id, message_id=message_id,
+                                           caption=pieces[0], reply_markup=markup)
+        else:
+            await bot.edit_message_text(pieces[0], chat_id=chat_id, message_id=message_id,
+                                        reply_markup=markup)
+    except TelegramBadRequest as error:
+        return "not modified" in str(error)
+    return True
+
+
+async def redraw_pressed(callback: CallbackQuery, session: AsyncSession,
+                         report: Report) -> None:
+    """The pressed card redrawn in place (or, when it cannot be, sent anew)."""
+    card = callback.message
+    if not isinstance(card, Message) or callback.bot is None or not await redraw_card(
+            callback.bot, card.chat.id, card.message_id, session, report,
+            photo=bool(card.photo)):
+        await show_report(callback, session, report)
 
 
 @router.callback_query(TriageCb.filter(F.action == TriageAction.VIEW))
@@ -202,7 +296,7 @@ async def on_take(callback: CallbackQuery, callback_data: TriageStatusCb, access
                                        status=ReportStatus.IN_PROGRESS, buttons=BUTTONS,
                                        notify=outbox_notify)
     await callback.answer(_("Marked as being worked on. The resident has been told."))
-    await show_report(callback, session, report)
+    await redraw_pressed(callback, session, report)
 
 
 @router.callback_query(TriageStatusCb.filter(F.status.in_({ReportStatus.RESOLVED,
@@ -240,7 +334,10 @@ async def ask_text(callback: CallbackQuery, state: FSMContext, report_id: int,
                    status: str) -> None:
     await callback.answer()
     await state.set_state(TriageStates.text)
-    await state.update_data(report_id=report_id, status=status)
+    card = callback.message
+    await state.update_data(report_id=report_id, status=status,
+                            card=card.message_id if isinstance(card, Message) else None,
+                            card_photo=bool(isinstance(card, Message) and card.photo))
     prompt = {
         str(ReportStatus.RESOLVED): _("✅ What was done? Write the answer the resident will see."),
         str(ReportStatus.DECLINED): _("🚫 Why can't it be taken up? Write the reason the resident "
@@ -273,8 +370,12 @@ async def on_text(message: Message, access: Access, session: AsyncSession, state
         await state.clear()
         raise
     await state.clear()
+    card = data.get("card")
+    if not isinstance(card, int) or message.bot is None or not await redraw_card(
+            message.bot, message.chat.id, card, session, report,
+            photo=bool(data.get("card_photo"))):
+        await show_report(message, session, report)
     await message.answer(_("Saved. The resident has been told."))
-    await show_report(message, session, report)
 
 
 @router.message(TriageStates.text)

@@ -4,6 +4,8 @@
 stateDiagram-v2
     [*] --> Home: 💬 My voice
     Home --> Category: 📝 Report a problem
+    Category --> Category: words typed first (kept; the category asked again)
+    Category --> Photo: a category, the words already typed
     Home --> Description: 💡 Share an idea
     Category --> Description: a category
     Description --> Description: empty or too long (asked again)
@@ -34,13 +36,20 @@ all reached from the same screen. Refusals are answered by the error router
 from __future__ import annotations
 
 import html
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from uuid import uuid4
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, KeyboardButton, Message, ReplyKeyboardMarkup
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+)
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,13 +58,12 @@ from bot.callback_data.voices import (
     IdeaCb,
     OwnReportAction,
     OwnReportCb,
-    PollListCb,
     RateCb,
     ReportCategoryCb,
     ReportDraftAction,
     ReportDraftCb,
     ReportGridCb,
-    TriageListCb,
+    ReportSendCb,
     VoiceAction,
     VoiceCb,
 )
@@ -68,7 +76,6 @@ from bot.labels import CATEGORY_LABELS, category_text, status_text
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from handlers.voices.common import drop_buttons
-from models.communities import Community
 from models.users import User
 from models.voices import DESCRIPTION_MAX, Report, ReportCategory
 from services import communities, concerns, polls
@@ -101,6 +108,8 @@ class ReportDraft:
     latitude: float | None = None
     longitude: float | None = None
     grid_id: int | None = None
+    # Names this draft: ✅ Send carries it, so a second press finds the report it made.
+    key: str = field(default_factory=lambda: uuid4().hex)
 
     def __post_init__(self) -> None:
         self.category = ReportCategory(self.category)
@@ -120,14 +129,6 @@ async def draft_of(state: FSMContext) -> ReportDraft:
     if draft is None:
         raise NotFound("no report draft")
     return draft
-
-
-def managed(access: Access, user: User) -> list[int]:
-    """Communities whose reports and polls this person handles."""
-    ids = set(access.staff_of)
-    if access.is_admin and user.community_id is not None:
-        ids.add(user.community_id)
-    return sorted(ids)
 
 
 def needs_community(user: User) -> None:
@@ -157,16 +158,11 @@ async def show_home(event: Message | CallbackQuery, user: User, access: Access,
         builder.button(text=label, callback_data=VoiceCb(action=action))
     builder.button(text=_("🗳 Polls for me ({count})").format(count=len(open_polls)),
                    callback_data=VoiceCb(action=VoiceAction.POLLS))
-    mine = managed(access, user)
-    for community_id in mine:
-        suffix = ""
-        if len(mine) > 1:
-            community = await session.get(Community, community_id)
-            suffix = f": {community.name}" if community else ""
-        builder.button(text=_("🗂 Reports to handle") + suffix,
-                       callback_data=TriageListCb(community_id=community_id))
-        builder.button(text=_("📊 Run polls") + suffix,
-                       callback_data=PollListCb(community_id=community_id))
+    if access.is_admin or access.staff_of:
+        # Anyone serving several communities chooses one next (handlers/scope.py).
+        builder.button(text=_("🗂 Reports to handle"),
+                       callback_data=VoiceCb(action=VoiceAction.TRIAGE))
+        builder.button(text=_("📊 Run polls"), callback_data=VoiceCb(action=VoiceAction.RUN_POLLS))
     builder.adjust(1)
     await show(event, _("💬 <b>My voice</b>\nTell your community about a problem, share an "
                         "idea for the neighbourhood, or answer a poll. Staff will answer you "
@@ -193,12 +189,26 @@ async def on_report(callback: CallbackQuery, user: User, state: FSMContext,
     await callback.answer()
     await state.clear()
     await state.set_state(ReportStates.category)
+    await send(callback, _("What is it about?"), reply_markup=category_keyboard())
+
+
+def category_keyboard() -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for code, label in CATEGORY_LABELS.items():
         builder.button(text=_(label), callback_data=ReportCategoryCb(
             category=ReportCategory(code)))
     builder.adjust(1)
-    await send(callback, _("What is it about?"), reply_markup=builder.as_markup())
+    return builder.as_markup()
+
+
+@router.message(ReportStates.category, F.text & ~F.text.startswith("/"))
+async def on_early_words(message: Message, state: FSMContext) -> None:
+    """The report's words typed before its category: kept (checked as the words are), and
+    the category asked again; they will not be asked for a second time."""
+    words = concerns.check_description(message.text or "")
+    await state.update_data(early_words=words)
+    await message.answer(_("I have kept your words. Now, what is it about?"),
+                         reply_markup=category_keyboard())
 
 
 @router.callback_query(VoiceCb.filter(F.action == VoiceAction.IDEA))
@@ -267,10 +277,16 @@ async def ask_description(event: CallbackQuery, state: FSMContext, idea: bool) -
 @router.callback_query(ReportStates.category, ReportCategoryCb.filter())
 async def on_category(callback: CallbackQuery, callback_data: ReportCategoryCb,
                       state: FSMContext) -> None:
-    """The category; the question is replaced by the answer."""
+    """The category; the question is replaced by the answer. Words typed before it are the
+    report's words, so the next step is the photo."""
     await callback.answer()
-    await ReportDraft(category=callback_data.category).save(state)
+    early = (await state.get_data()).get("early_words")
+    draft = ReportDraft(category=callback_data.category, description=early or "")
+    await draft.save(state)
     await show(callback, category_text(callback_data.category))
+    if early:
+        await ask_photo(callback, state)
+        return
     await ask_description(callback, state, idea=callback_data.category == ReportCategory.IDEA)
 
 
@@ -281,11 +297,15 @@ async def on_description(message: Message, state: FSMContext) -> None:
     draft = await draft_of(state)
     draft.description = concerns.check_description(message.text or "")
     await draft.save(state)
+    await ask_photo(message, state)
+
+
+async def ask_photo(event: Message | CallbackQuery, state: FSMContext) -> None:
     await state.set_state(ReportStates.photo)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip ▶"), callback_data=ReportDraftCb(action=ReportDraftAction.SKIP))
-    await message.answer(_("📷 A photo helps. Send one now, or press Skip."),
-                         reply_markup=builder.as_markup())
+    await send(event, _("📷 A photo helps. Send one now, or press Skip."),
+               reply_markup=builder.as_markup())
 
 
 @router.message(ReportStates.description)
@@ -398,23 +418,35 @@ async def show_confirm(event: Message | CallbackQuery, state: FSMContext,
         grid = await communities.get_grid(session, grid_id=draft.grid_id)
         lines.append("🏘 " + html.escape(grid.name))
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("✅ Send"), callback_data=ReportDraftCb(action=ReportDraftAction.SEND))
+    builder.button(text=_("✅ Send"), callback_data=ReportSendCb(key=draft.key))
     builder.button(text=_("✖ Discard"), callback_data=ReportDraftCb(
         action=ReportDraftAction.DISCARD))
     await send_fitted(event, "\n".join(lines), reply_markup=builder.as_markup())
 
 
-@router.callback_query(ReportStates.confirm, ReportDraftCb.filter(
-    F.action == ReportDraftAction.SEND))
-async def on_send(callback: CallbackQuery, user: User, session: AsyncSession,
-                  state: FSMContext, clock: Clock, outbox_notify: Notify) -> None:
-    """✅ Send: the service records it and tells the community's staff."""
-    draft = await draft_of(state)
-    report = await concerns.create_report(
-        session, clock=clock, user=user, category=draft.category,
-        description=draft.description, grid_id=draft.grid_id, photo_file_id=draft.photo,
-        latitude=draft.latitude, longitude=draft.longitude, buttons=BUTTONS,
-        notify=outbox_notify)
+@router.callback_query(ReportSendCb.filter())
+async def on_send(callback: CallbackQuery, callback_data: ReportSendCb, user: User,
+                  session: AsyncSession, state: FSMContext, clock: Clock,
+                  outbox_notify: Notify) -> None:
+    """✅ Send: the service records it and tells the community's staff. A second press of
+    the same draft (a double tap, an old message) files nothing and says it was sent."""
+    draft = await ReportDraft.load(state)
+    if draft is None or draft.key != callback_data.key \
+            or await state.get_state() != ReportStates.confirm.state:
+        sent = await concerns.sent_from(session, user_id=user.id or 0,
+                                        draft_key=callback_data.key)
+        if sent is not None:
+            raise concerns.AlreadySent(sent)
+        raise NotFound("no such draft to send")
+    try:
+        report = await concerns.create_report(
+            session, clock=clock, user=user, category=draft.category,
+            description=draft.description, grid_id=draft.grid_id, photo_file_id=draft.photo,
+            latitude=draft.latitude, longitude=draft.longitude, buttons=BUTTONS,
+            notify=outbox_notify, draft_key=draft.key)
+    except concerns.AlreadySent:
+        await state.clear()  # the draft is done either way
+        raise
     await state.clear()
     await callback.answer()
     await show(callback, _("✅ Thank you! Your report #{id} has gone to the community staff. "

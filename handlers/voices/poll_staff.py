@@ -2,7 +2,9 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> List: 📊 Run polls (💬 My voice)
+    [*] --> Picker: 📊 Run polls (💬 My voice), serving several communities
+    Picker --> List: a community (re-checked, remembered with ⭐)
+    [*] --> List: 📊 Run polls, serving one
     List --> Poll: a poll
     Poll --> Poll: 📊 chart / 🏘 chart by grid / 📥 Excel / 🔒 close now
     List --> Title: ➕ New poll
@@ -56,9 +58,12 @@ from bot.callback_data.voices import (
     PollNewCb,
     PollStaffAction,
     PollStaffCb,
+    VoiceAction,
+    VoiceCb,
 )
 from bot.fit import send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.keyboards.dates import DayCb, DayPageCb, DayRange, day_keyboard, moment
 from bot.keyboards.grids import grid_picker
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
@@ -66,6 +71,7 @@ from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from bot.when import say_moment
 from handlers.broadcasts import audience_label
+from handlers.scope import ask_community, chosen
 from handlers.voices.common import drop_buttons
 from handlers.voices.polls import closes_text
 from models.polls import OPTIONS_MAX, QUESTIONS_MAX
@@ -76,6 +82,7 @@ from services.clock import Clock
 from services.communities import zone_of
 from services.errors import NotAllowed, NotFound
 from services.outbox import Notify
+from services.scope import Serving
 from services.text import cut
 
 router = Router(name=__name__)
@@ -138,16 +145,44 @@ def other_label() -> str:
 # --- The list and one poll -------------------------------------------------------------------
 
 
+FLOW = "vp"  # the community picker's flow code for running polls (handlers/scope.py)
+
+
+@router.callback_query(VoiceCb.filter(F.action == VoiceAction.RUN_POLLS))
+async def on_run_polls(callback: CallbackQuery, access: Access, session: AsyncSession,
+                       state: FSMContext, clock: Clock) -> None:
+    """📊 Run polls: in the one community served, or the one chosen next."""
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=FLOW, serving=Serving.STAFF,
+                                       intro=_("📊 Run polls"))
+    await callback.answer()
+    if community_id is not None:
+        await show_list(callback, access, session, clock, community_id=community_id)
+
+
+@router.callback_query(ScopeCb.filter(F.flow == FLOW))
+async def on_community(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                       session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """The community chosen (re-checked and remembered): its polls."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.STAFF)
+    await callback.answer()
+    await show_list(callback, access, session, clock, community_id=community_id)
+
+
 @router.callback_query(PollListCb.filter())
 async def on_list(callback: CallbackQuery, callback_data: PollListCb, access: Access,
                   session: AsyncSession, clock: Clock) -> None:
     """The community's latest polls and ➕ New poll."""
-    found = await polls.list_for_staff(session, access=access,
-                                       community_id=callback_data.community_id)
     await callback.answer()
+    await show_list(callback, access, session, clock, community_id=callback_data.community_id)
+
+
+async def show_list(callback: CallbackQuery, access: Access, session: AsyncSession,
+                    clock: Clock, *, community_id: int) -> None:
+    found = await polls.list_for_staff(session, access=access, community_id=community_id)
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("➕ New poll"), callback_data=PollNewCb(
-        community_id=callback_data.community_id))
+    builder.button(text=_("➕ New poll"), callback_data=PollNewCb(community_id=community_id))
     for poll in found:
         mark = "🟢" if polls.is_open(poll, clock.now()) else "🔒"
         builder.button(text=f"{mark} {cut(poll.title, 50)}", callback_data=PollStaffCb(

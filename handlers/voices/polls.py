@@ -105,7 +105,8 @@ async def show_question(event: CallbackQuery | Message, session: AsyncSession, u
     for index, option in enumerate(question.options):
         mark = "✅ " if index in view.chosen else ("⬜ " if question.multiple else "")
         builder.button(text=mark + option, callback_data=PollPickCb(
-            poll_id=poll.id, position=position, option=index))
+            poll_id=poll.id, position=position, option=index,
+            on=index not in view.chosen))
     if view.can_write_other:
         builder.button(text=_("✍️ Something else (write it)"), callback_data=PollOtherCb(
             poll_id=poll.id, position=position))
@@ -147,7 +148,7 @@ async def on_pick(callback: CallbackQuery, callback_data: PollPickCb, user: User
     poll = await polls.poll_for_answering(session, clock=clock, user_id=user.id or 0,
                                           poll_id=poll_id)
     await polls.answer(session, clock=clock, user=user, poll_id=poll_id,
-                       position=position, option=callback_data.option)
+                       position=position, option=callback_data.option, on=callback_data.on)
     view = await polls.question_view(session, poll=poll, user_id=user.id or 0,
                                      position=position)
     if view is None:

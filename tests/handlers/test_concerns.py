@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +19,7 @@ from bot.callback_data.voices import (
     TriageCb,
     TriageStatusCb,
 )
+from emulator import ChatMessage
 from handlers.voices import concern_staff
 from handlers.voices import concerns as concerns_handlers
 from models.audit import AuditEntry
@@ -27,7 +29,15 @@ from models.voices import ANSWER_MAX, DESCRIPTION_MAX, Report, ReportCategory, R
 from scheduler.outbox import OutboxSender
 from services.clock import ManualClock
 from tests.factories import grant, make_community
-from tests.handlers.conftest import Harness, Person
+from tests.handlers.conftest import (
+    ADMIN_TG_ID,
+    Harness,
+    Person,
+    member,
+    onboard,
+    rows,
+    user_of,
+)
 from tests.handlers.fitting import assert_accepted, english, texts
 from tests.handlers.test_broadcasts import resident, sender
 from tests.scheduler.conftest import settled, wait_until
@@ -99,7 +109,7 @@ async def test_report_with_photo_triaged_answered_and_rated(
     assert ann.last.startswith("🔧 Your report #1 is being worked on now.")
     await staff.press("✅ Resolved")
     await staff.send("A new bulb was fitted on Tuesday.")
-    assert staff.texts[-2] == "Saved. The resident has been told."
+    assert staff.last == "Saved. The resident has been told."  # the card redrawn above
     await wait_until(settled(sessionmaker))
     assert ann.last.startswith("✅ Your report #1 has been resolved.")
     assert "A new bulb was fitted on Tuesday." in ann.last
@@ -217,7 +227,8 @@ async def test_a_long_answer_on_a_photo_report_still_shows_in_full(
     await staff.send(answer)
     assert "Saved. The resident has been told." in staff.texts
     shown = [m for m in staff.handle.bot_messages if m.photo is not None][-1]
-    after = staff.handle.bot_messages[staff.handle.bot_messages.index(shown):]
+    after = [m for m in staff.handle.bot_messages[staff.handle.bot_messages.index(shown):]
+             if m.content != "Saved. The resident has been told."]
     seen = " ".join(m.content for m in after).replace("…", " ").split()
     assert seen.count("bulb") == 43  # nothing lost, no word cut
     assert "✍️ Write an answer" in after[-1].button_labels  # buttons below it all
@@ -267,3 +278,185 @@ def test_every_report_view_fits_whatever_was_written(
         assert_accepted(staff_view, caption=True)
         assert_accepted(concerns_handlers.own_report_text(report))
         assert_accepted(concerns_handlers.idea_text(report))
+
+
+def button_data(person: Person, label: str) -> str:
+    """The callback data of the newest button labelled `label`."""
+    for message in reversed(person.handle.bot_messages):
+        for row in (message.raw.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                if button.get("text") == label:
+                    return str(button["callback_data"])
+    raise AssertionError(f"no button {label!r}")
+
+
+async def double_tap(person: Person, label: str) -> None:
+    """Two presses of the same button that reach the bot together, as a double tap on a
+    slow line does: both updates are handled at once, like polling's tasks or two
+    replicas."""
+    harness = person.harness
+    harness.clock.advance(seconds=1)
+    await person.handle.press_text(label)
+    await person.handle.press_text(label)
+    updates = await harness.bot.get_updates(offset=harness.offset, timeout=0)
+    harness.offset = updates[-1].update_id + 1
+    await asyncio.gather(*(harness.dp.feed_update(harness.bot, u) for u in updates))
+    await harness.settle()
+
+
+async def test_a_double_tapped_send_files_one_report_and_tells_staff_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5041, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await report_problem(ann, "The lift in building 2 is stuck")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    send_data = button_data(ann, "✅ Send")
+    await double_tap(ann, "✅ Send")
+    assert ann.last.startswith("✅ Thank you! Your report #1 has gone to the community staff.")
+    assert ann.alerts[-1] == "Your report #1 has already been sent."
+    # A third press, on the button of the message now long answered, files nothing either.
+    await ann.forge(send_data)
+    assert ann.alerts[-1] == "Your report #1 has already been sent."
+    assert len(await rows(session, Report)) == 1
+    await wait_until(settled(sessionmaker))
+    assert sum(t.startswith("📥 New report #") for t in staff.texts) == 1
+
+
+async def test_a_double_tapped_idea_is_shared_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5042, None)
+    await ann.tap("💬 My voice")
+    await ann.press("💡 Share an idea")
+    await ann.send("Benches by the pond")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    await double_tap(ann, "✅ Send")
+    assert [r.category for r in await rows(session, Report)] == [ReportCategory.IDEA]
+    assert ann.alerts[-1] == "Your idea #1 has already been sent."
+
+
+async def test_an_admin_with_no_home_community_triages_any_community_from_the_picker(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    shady = await make_community(session, clock, "Shady Lane")
+    bo, _ = await member(harness, session, clock, shady, 5051, "Bo")
+    await report_problem(bo, "The swings are broken")
+    await bo.press("Skip ▶")
+    await bo.send("Skip ▶")
+    await bo.press("✅ Send")
+    admin = harness.person(ADMIN_TG_ID, "Zhou", "en")
+    await onboard(admin)  # no home community
+    await admin.tap("💬 My voice")
+    await admin.press("🗂 Reports to handle")
+    assert "You serve 2 communities." in admin.last
+    await admin.press("Shady Lane")
+    assert admin.last == "🗂 Open reports, oldest first:"
+    await admin.press("📥 #1 The swings are broken")
+    assert "From: Bo" in admin.last
+    await admin.press("🔧 Being worked on")
+    assert [r.status for r in await rows(session, Report)] == [ReportStatus.IN_PROGRESS]
+    await admin.tap("💬 My voice")  # the choice is remembered, first with a ⭐
+    await admin.press("🗂 Reports to handle")
+    assert admin.handle.last_bot_message.button_labels[0] == "⭐ Shady Lane"  # type: ignore[union-attr]
+
+
+async def test_staff_of_two_communities_choose_which_reports_to_handle(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    shady = await make_community(session, clock, "Shady Lane")
+    liu, _ = await member(harness, session, clock, sunny, 5052, "Liu", Role.STAFF)
+    await session.commit()
+    await grant(session, clock, await user_of(session, liu), Role.STAFF, shady)
+    await liu.tap("💬 My voice")
+    labels = liu.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert labels.count("🗂 Reports to handle") == 1 and labels.count("📊 Run polls") == 1
+    await liu.press("🗂 Reports to handle")
+    assert "You serve 2 communities." in liu.last
+    await liu.press("Shady Lane")
+    assert liu.last == "No open reports. 🎉"
+
+
+async def test_words_typed_before_the_category_are_kept_for_the_report(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5091, None)
+    await ann.tap("💬 My voice")
+    await ann.press("📝 Report a problem")
+    await ann.send("The lamp by gate 2 is broken")  # before choosing what it is about
+    assert ann.last.startswith("I have kept your words.")
+    await ann.press("🔧 Facilities and repairs")
+    assert ann.last.startswith("📷 A photo helps.")  # the words are not asked for again
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    assert "The lamp by gate 2 is broken" in ann.last
+    await ann.press("✅ Send")
+    assert [r.description for r in await rows(session, Report)] == [
+        "The lamp by gate 2 is broken"]
+
+
+def message(person: Person, message_id: int) -> ChatMessage:
+    """The bot's message `message_id` as it is now."""
+    return next(m for m in person.handle.bot_messages if m.message_id == message_id)
+
+
+async def test_one_card_per_report_edited_in_place_as_staff_move_it_on(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5095, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await report_problem(ann, "The bin lid is missing")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    await ann.press("✅ Send")
+    await staff.tap("💬 My voice")
+    await staff.press("🗂 Reports to handle")
+    await staff.press("📥 #1 The bin lid is missing")
+    card = staff.handle.last_bot_message
+    assert card is not None
+    cards = len(staff.texts)
+    await staff.press("🔧 Being worked on")
+    assert len(staff.texts) == cards  # no second card
+    card = message(staff, card.message_id)
+    assert card.edited and "🔧" in card.content.splitlines()[0]
+    await staff.press("✅ Resolved")
+    await staff.send("A new lid is on.")
+    assert staff.last == "Saved. The resident has been told."
+    assert sum(t.startswith("#1 ·") for t in staff.texts) == 1  # still the one card…
+    card = message(staff, card.message_id)
+    assert "A new lid is on." in card.content  # …up to date
+    assert "✅ Resolved" in card.content.splitlines()[0]
+
+
+async def test_the_card_keeps_the_thread_of_answers_not_only_the_last(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5096, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await report_problem(ann, "Water in the basement")
+    await ann.press("Skip ▶")
+    await ann.send("Skip ▶")
+    await ann.press("✅ Send")
+    await staff.tap("💬 My voice")
+    await staff.press("🗂 Reports to handle")
+    await staff.press("📥 #1 Water in the basement")
+    card_id = staff.handle.last_bot_message.message_id  # type: ignore[union-attr]
+    await staff.press("✍️ Write an answer")
+    await staff.send("A plumber comes on Monday.")
+    await staff.press("✍️ Write an answer")
+    await staff.send("Monday's plumber found the leak; a part is ordered.")
+    card = message(staff, card_id).content
+    assert "A plumber comes on Monday." in card  # the first answer is kept…
+    assert "a part is ordered." in card  # …with the one after it, in order
+    assert card.index("A plumber comes") < card.index("a part is ordered")
+    assert "R5000" in card.split("A plumber comes")[0].splitlines()[-1]  # who wrote it

@@ -14,6 +14,7 @@ from sqlmodel import select
 
 from bot.callback_data.voices import PollOpenCb, PollPickCb, PollStaffAction, PollStaffCb
 from bot.keyboards.dates import DayCb
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.when import say_day
 from handlers.voices import poll_staff
 from handlers.voices import polls as poll_answering
@@ -27,14 +28,16 @@ from models.polls import (
     Poll,
     PollQuestion,
 )
+from models.users import Role
+from scheduler.jobs import run_sweeps
 from scheduler.outbox import OutboxSender
 from services import polls
 from services.clock import ManualClock
-from tests.factories import make_community
-from tests.handlers.conftest import Harness, Person
+from tests.factories import grant, make_community
+from tests.handlers.conftest import ADMIN_TG_ID, Harness, Person, onboard, rows, user_of
 from tests.handlers.fitting import assert_accepted, english, texts
 from tests.handlers.test_broadcasts import resident, sender
-from tests.handlers.test_concerns import staff_member
+from tests.handlers.test_concerns import double_tap, staff_member
 from tests.scheduler.conftest import settled, wait_until
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
@@ -48,7 +51,7 @@ def in_days(person: Person, days: int) -> str:
     return say_day(today + timedelta(days=days), today=today, locale="en")
 
 
-async def compose(staff: Person, *, grids: list[str] | None = None) -> None:
+async def compose(staff: Person, *, grids: list[str] | None = None, share: bool = True) -> None:
     await staff.tap("💬 My voice")
     await staff.press("📊 Run polls")
     await staff.press("➕ New poll")
@@ -73,7 +76,8 @@ async def compose(staff: Person, *, grids: list[str] | None = None) -> None:
         await staff.press("👥 Everyone")
     await staff.press(in_days(staff, 3))  # the shared day picker: it closes that evening
     assert "It will go to" in staff.last
-    await staff.press("📊 Send everyone the chart at the end: no")
+    if share:
+        await staff.press("📊 Send everyone the chart at the end: no")  # now yes
     await staff.press("✅ Publish")
     assert staff.last.startswith("✅ Poll #1 is out.")
 
@@ -243,3 +247,118 @@ async def test_the_closing_day_is_the_one_shown_and_as_far_as_the_service_allows
     poll = (await session.execute(select(Poll))).scalar_one()
     assert poll.closes_at.astimezone(zone).replace(tzinfo=None) == datetime.combine(
         picked_on + timedelta(days=2), datetime.min.time()).replace(hour=20)
+
+
+async def test_a_double_tapped_choice_is_ticked_once_not_ticked_and_unticked(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5061, None)
+    staff = await staff_member(harness, session, clock, sunny)
+    await compose(staff)
+    await wait_until(settled(sessionmaker))
+    await ann.press("🗳 Answer")
+    await ann.press("By the gate")
+    await double_tap(ann, "⬜ Lights")  # both presses say "tick it"
+    assert "✅ Lights" in ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await double_tap(ann, "✅ Lights")  # both say "untick it"
+    assert "⬜ Lights" in ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await double_tap(ann, "⬜ Shade")
+    await session.commit()
+    poll = (await session.execute(select(Poll))).scalar_one()
+    assert polls.tally(await polls.results(session, poll=poll))[1] == {
+        "Lights": 0, "Shade": 1, "Plants": 0}
+
+
+async def test_staff_of_two_communities_run_a_poll_for_the_second_with_its_grids(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    shady = await make_community(session, clock, "Shady Lane", grids=("East", "West"))
+    liu, mei = harness.person(5071, "Liu"), harness.person(5072, "Mei")
+    await onboard(liu, "Sunny Court", "Block 1")
+    await onboard(mei, "Shady Lane", "East")
+    for community in (sunny, shady):
+        await grant(session, clock, await user_of(session, liu), Role.STAFF, community)
+    await liu.send("/menu")
+    await liu.tap("💬 My voice")
+    await liu.press("📊 Run polls")
+    assert "You serve 2 communities." in liu.last
+    await liu.press("Shady Lane")
+    await liu.press("➕ New poll")
+    await liu.send("The pond")
+    await liu.send("Fish or ducks?")
+    await liu.send("Fish\nDucks")
+    await liu.press("Next ▶")
+    await liu.press("🏘 Choose grids")
+    labels = liu.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert "▫️ East" in labels and "▫️ West" in labels and "▫️ Block 1" not in labels
+    await liu.press("▫️ East")
+    await liu.press("Done")
+    await liu.press(in_days(liu, 3))
+    await liu.press("✅ Publish")
+    polls_made = await rows(session, Poll)
+    assert [p.community_id for p in polls_made] == [shady.id]
+    await wait_until(settled(sessionmaker))
+    assert mei.last.startswith("🗳 A new poll: “The pond”")
+
+
+async def test_an_admin_with_no_home_community_runs_polls_anywhere(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    await make_community(session, clock, "Shady Lane")
+    admin = harness.person(ADMIN_TG_ID, "Zhou", "en")
+    await onboard(admin)
+    await admin.tap("💬 My voice")
+    await admin.press("📊 Run polls")
+    await admin.press("Shady Lane")
+    assert admin.last == "📊 Polls (🟢 open, 🔒 closed):"
+    await admin.press("➕ New poll")
+    assert admin.alerts[-1] != "You can't do that here. Only staff of this community can."
+
+
+async def test_one_reminder_before_the_deadline_and_the_chart_to_those_who_answered(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5081, None)
+    bob = await resident(harness, 5082, None, "zh")
+    staff = await staff_member(harness, session, clock, sunny)
+    await compose(staff, share=False)  # "send everyone the chart at the end": no
+    await wait_until(settled(sessionmaker))
+    await ann.press("🗳 Answer")
+    await ann.press("By the gate")
+    await ann.press("⬜ Lights")
+    await ann.press("✅ Finish")
+    invited = len(bob.texts)
+
+    async def sweep() -> None:
+        await run_sweeps(sessionmaker=sessionmaker, clock=clock, notify=sender.kick,
+                         keyboards=OUTBOX_KEYBOARDS)
+        await wait_until(settled(sessionmaker))
+
+    (poll,) = await rows(session, Poll)
+    clock.advance(seconds=(poll.closes_at - clock.now()).total_seconds() - 25 * 3600)
+    await sweep()
+    assert len(bob.texts) == invited  # more than a day to go: no reminder yet
+    clock.advance(minutes=90)  # 20:30: it closes tomorrow at 20:00 (and no quiet hours yet)
+    await sweep()
+    await sweep()  # safe to run twice: still one reminder
+    reminders = [t for t in bob.texts[invited:] if t.startswith("⏰")]
+    assert len(reminders) == 1 and "The little square" in reminders[0]
+    assert "明天" in reminders[0]  # said in Bob's language, the day as people say it
+    assert not [t for t in ann.texts if t.startswith("⏰")]  # she has answered
+    await bob.press("🗳 去回答")  # the reminder's button opens the poll
+    assert "Question 1 of 2" in bob.last or "第 1" in bob.last
+
+    clock.advance(days=1)  # closed half an hour ago
+    await sweep()
+    await sweep()
+    chart = ann.handle.last_bot_message
+    assert chart is not None and chart.photo is not None
+    assert ann.last.startswith("📊 Results of the poll “The little square”: 1 people answered.")
+    assert not [t for t in bob.texts if t.startswith("📊")]  # he did not answer

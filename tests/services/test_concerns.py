@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from models.audit import AuditEntry
@@ -280,3 +282,30 @@ async def test_limits_are_measured_as_telegram_counts_them(
         await concerns.set_status(session, access=staff, clock=clock, report_id=report.id or 0,
                                   status=ReportStatus.DECLINED, text="🚫" * 501)
     assert len(concerns.summary(report, 30).encode("utf-16-le")) // 2 <= 30
+
+
+async def test_the_same_draft_sent_twice_at_once_files_one_report(
+    session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court")
+    ann = await make_user(session, clock, name="Ann", community=sunny)
+    wang = await make_user(session, clock, name="Wang", community=sunny)
+    await grant(session, clock, wang, Role.STAFF, sunny)
+    await session.commit()
+
+    async def send() -> Report | concerns.AlreadySent:
+        async with sessionmaker() as own:  # two updates, two sessions (or two replicas)
+            try:
+                return await concerns.create_report(
+                    own, clock=clock, user=ann, category=ReportCategory.FACILITIES,
+                    description="The gate does not close", draft_key="d" * 32)
+            except concerns.AlreadySent as refused:
+                return refused
+
+    outcomes = await asyncio.gather(send(), send())
+    made = [o for o in outcomes if isinstance(o, Report)]
+    refused = [o for o in outcomes if isinstance(o, concerns.AlreadySent)]
+    assert len(made) == len(refused) == 1 and refused[0].report_id == made[0].id
+    assert len((await session.execute(select(Report))).scalars().all()) == 1
+    assert await outbox_keys(session, wang.id or 0) == [concerns.NEW_REPORT_KEY]

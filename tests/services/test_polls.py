@@ -67,9 +67,10 @@ async def test_answers_count_people_per_option_overall_and_per_grid(
     await polls.answer(session, clock=clock, user=b, poll_id=poll.id, position=0, option=1)
     await polls.answer(session, clock=clock, user=c, poll_id=poll.id, position=0,
                        other_text="Near the school")
-    for option in (0, 1, 2, 2):  # Plants on, then off again
+    for option, on in ((0, True), (1, True), (2, True), (2, True), (2, False)):
+        # Plants on, on again (a double tap: still on), then off
         await polls.answer(session, clock=clock, user=a, poll_id=poll.id, position=1,
-                           option=option)
+                           option=option, on=on)
     await polls.answer(session, clock=clock, user=d, poll_id=poll.id, position=1, option=0)
     with pytest.raises(NotAllowed):  # no "other" on the second question
         await polls.answer(session, clock=clock, user=d, poll_id=poll.id, position=1,
@@ -261,11 +262,12 @@ async def test_one_person_tapping_one_choice_twenty_times_at_once_gets_one_answe
             await polls.answer(own, clock=clock, user=tapper, poll_id=poll.id or 0,
                                position=position, option=option)
 
-    # Single choice: the same tap twenty times; multiple choice: a toggle, twenty times.
+    # Single choice: the same tap twenty times; multiple choice: the same "tick it" tap
+    # twenty times (a button says whether it ticks or unticks).
     outcomes = await asyncio.gather(*(tap(0, 1) for _ in range(20)),
                                     *(tap(1, 2) for _ in range(20)), return_exceptions=True)
     assert [o for o in outcomes if o is not None] == []
     rows = (await session.execute(select(PollAnswer).where(
         col(PollAnswer.user_id) == tapper.id).order_by(col(PollAnswer.question_id))
         .execution_options(populate_existing=True))).scalars().all()
-    assert [row.choices for row in rows] == [[1], []]  # twenty toggles end where they began
+    assert [row.choices for row in rows] == [[1], [2]]  # twenty ticks are one tick
