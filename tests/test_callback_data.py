@@ -11,6 +11,7 @@ from aiogram.filters.callback_data import CallbackData
 
 import bot.callback_data as package
 from bot.callback_data import broadcasts, common, courses, voices, volunteers
+from bot.keyboards import communities as picker
 from bot.keyboards import dates
 
 BIG_ID = 10**12  # far above any row id (a trillion) or Telegram id (about 10**10) today
@@ -18,7 +19,7 @@ BIG_ID = 10**12  # far above any row id (a trillion) or Telegram id (about 10**1
 
 def classes() -> list[type[CallbackData]]:
     found: dict[str, type[CallbackData]] = {}
-    for module in (package, broadcasts, common, courses, voices, volunteers, dates):
+    for module in (package, broadcasts, common, courses, voices, volunteers, dates, picker):
         for _name, value in inspect.getmembers(module, inspect.isclass):
             if issubclass(value, CallbackData) and value is not CallbackData:
                 found[value.__qualname__ + value.__module__] = value
@@ -45,3 +46,9 @@ def largest(kind: type[CallbackData]) -> CallbackData:
 def test_the_largest_button_data_fits_64_bytes(kind: type[CallbackData]) -> None:
     packed = largest(kind).pack()
     assert len(packed.encode()) <= 64, packed
+
+
+def test_no_two_purposes_share_a_prefix() -> None:
+    """Two classes with one prefix would each parse the other's buttons."""
+    prefixes = [kind.__prefix__ for kind in classes()]  # type: ignore[attr-defined]
+    assert sorted(p for p in set(prefixes) if prefixes.count(p) > 1) == []
