@@ -212,10 +212,14 @@ async def create_broadcast(
                              text=text, audience=audience, send_at=send_at, media=media,
                              file_id=file_id, urgent=urgent, quiet=quiet, draft_key=draft_key,
                              notify=notify, scheduled=scheduled)
-    except IntegrityError:  # the same draft, confirmed at the same moment on another replica
+    except IntegrityError:  # the same draft, confirmed at the same moment by another tap
         if draft_key is None:
             raise
-        raise AlreadyQueued(None) from None
+        await session.rollback()
+        made = (await session.execute(select(col(Broadcast.id)).where(
+            col(Broadcast.draft_key) == draft_key))).scalar()
+        await session.commit()
+        raise AlreadyQueued(made) from None
 
 
 async def _create(
