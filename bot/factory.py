@@ -70,6 +70,16 @@ def create_bot(
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
+def skip_unreadable(body: object, error: ValidationError) -> object:
+    """Log and count an update aiogram cannot parse (polling skips it, the webhook
+    answers 200 for it); returns its update_id, if it has one."""
+    update_id = body.get("update_id") if isinstance(body, dict) else None
+    UNREADABLE.inc()
+    log.error("update %s cannot be read, skipped: %s", update_id,
+              error.errors(include_url=False, include_input=False))
+    return update_id
+
+
 class LeanSession(AiohttpSession):
     """aiogram's aiohttp session, without two costs found profiling broadcasts.
 
@@ -131,11 +141,8 @@ class LeanSession(AiohttpSession):
             try:
                 updates.append(Update.model_validate(item, context={"bot": bot}))
             except ValidationError as error:
-                update_id = item.get("update_id") if isinstance(item, dict) else None
+                update_id = skip_unreadable(item, error)
                 self.unreadable_updates += 1
-                UNREADABLE.inc()
-                log.error("update %s cannot be read, skipped: %s", update_id,
-                          error.errors(include_url=False, include_input=False))
                 if isinstance(update_id, int):
                     updates.append(Update(update_id=update_id))
         return Response[list[Update]](ok=True, result=updates)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import metrics
 from bot.config import Settings
-from bot.factory import shared_redis
+from bot.factory import shared_redis, skip_unreadable
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -66,10 +66,7 @@ class ReadingRequestHandler(SimpleRequestHandler):
                 body = await request.json(loads=bot.session.json_loads)
             except ValueError:
                 body = None
-            update_id = body.get("update_id") if isinstance(body, dict) else None
-            metrics.UNREADABLE.inc()
-            log.error("update %s cannot be read, skipped: %s", update_id,
-                      error.errors(include_url=False, include_input=False))
+            skip_unreadable(body, error)
             return web.json_response({})
 
 
