@@ -42,6 +42,7 @@ from bot.callback_data.courses import (
     SkipCommentCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.confirm import ask_once
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date, out_of_date_use_menu
 from bot.screens import send, show
@@ -469,14 +470,11 @@ async def on_cancel_session(callback: CallbackQuery, callback_data: LessonCb, ac
     """🚫 Cancel the session: asked once more."""
     lesson = await course_sessions.runnable(session, access=access, lesson_id=callback_data.id)
     await callback.answer()
-    builder = InlineKeyboardBuilder()
-    builder.button(text=_("Yes, cancel it"), callback_data=LessonCb(
-        action=LessonAction.CANCEL_OK, id=callback_data.id))
-    builder.button(text=_("No, keep it"), callback_data=LessonCb(
-        action=LessonAction.VIEW, id=callback_data.id))
-    builder.adjust(1)
     await send(callback, _("Cancel “{title}”? Everyone enrolled will be told.").format(
-        title=html.escape(lesson.title)), reply_markup=builder.as_markup())
+        title=html.escape(lesson.title)), reply_markup=ask_once(
+            yes=_("Yes, cancel it"),
+            do=LessonCb(action=LessonAction.CANCEL_OK, id=callback_data.id),
+            no=_("No, keep it"), keep=LessonCb(action=LessonAction.VIEW, id=callback_data.id)))
 
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.CANCEL_OK))
