@@ -91,10 +91,10 @@ def short_key(shift_id: int | None, user_id: int) -> str:
     return f"vshort:s{shift_id}:u{user_id}"
 
 
-def reminder_key(name: str, claim_id: int | None, stamp: int) -> str:
-    """Reminder `name` ("24h", "1h") of a claim made at `stamp` (in microseconds): a claim
-    re-made after withdrawing is a new claim, reminded afresh, however quick the taps."""
-    return f"vrem:{name}:c{claim_id}:{stamp}"
+def reminder_key(name: str, claim_id: int | None) -> str:
+    """Reminder `name` ("24h", "1h") of a claim: once. A place given back cancels its
+    reminders, which frees their keys (outbox.cancel), so taken again it is reminded afresh."""
+    return f"vrem:{name}:c{claim_id}"
 
 
 def check_out_key(claim_id: int | None) -> str:
@@ -696,7 +696,6 @@ async def _queue_reminders(
     community = await session.get(Community, task.community_id)
     assert community is not None and claim.id is not None
     now = clock.now()
-    stamp = _stamp(claim.claimed_at)  # a claim re-made after withdrawing, even at once, is new
     for name, before in REMINDERS:
         at = shift.starts_at - before
         if at <= now:
@@ -708,7 +707,7 @@ async def _queue_reminders(
                     "when": format_span(shift.starts_at, shift.ends_at, zone(community))},
             keyboard=buttons.reminder(claim.id, check_in=before <= CHECK_IN_OPENS),
             not_before=at, group=claim_group(claim.id),
-            dedupe_key=reminder_key(name, claim.id, stamp), notify=notify)
+            dedupe_key=reminder_key(name, claim.id), notify=notify)
 
 
 async def get_claim(
@@ -802,11 +801,6 @@ async def check_in(
     return claim, task
 
 
-def _stamp(moment: datetime) -> int:
-    """A moment in microseconds, for outbox keys of things that may happen again."""
-    return round(moment.timestamp() * 1_000_000)
-
-
 async def note_location(
     session: AsyncSession, *, user: User, claim_id: int, latitude: float, longitude: float
 ) -> bool | None:
@@ -878,6 +872,15 @@ def claim_view(claim: ShiftClaim, shift: Shift, task: VolunteerTask, *,
         can_check_out=(live and claim.checked_in_at is not None and claim.checked_out_at is None
                        and now <= shift.ends_at + CHECK_OUT_CLOSES),
         check_in_opens=opens, reminders=reminders_ahead(shift, now) if live else ())
+
+
+def check_withdraw(view: ClaimView) -> None:
+    """Raise what `withdraw` would for a place that can't be given back now (asked before
+    asking "give it back?", so a stale 🙅 is answered at once)."""
+    if view.claim.status != ClaimStatus.CLAIMED or view.shift.cancelled_at is not None:
+        raise NotClaimed(str(view.claim.id))
+    if not view.can_withdraw:
+        raise ShiftUnavailable("started")
 
 
 async def my_claim(session: AsyncSession, *, user: User, clock: Clock,

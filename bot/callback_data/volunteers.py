@@ -1,7 +1,8 @@
 """🙋 Volunteers: the volunteer's own screens, shifts, staff's tools and task drafts.
 
-One small class per purpose, with named fields (ids, never names). `VolShiftCb` is
-also on the messages the outbox sends (bot/keyboards/outbox.py), so its shape stays.
+One small class per purpose, with named fields (ids, never names). `VolTakeCb` and
+`VolPlaceCb` are also on the messages the outbox sends (bot/keyboards/outbox.py), so
+their shapes stay.
 """
 
 from __future__ import annotations
@@ -64,22 +65,36 @@ class VolGridCb(CallbackData, prefix="vpg"):
     grid_id: int
 
 
-class VolShiftAction(StrEnum):
-    CLAIM = "c"             # take a place on shift `id`
-    COMING = "k"            # "still coming" on claim `id`
-    CANT = "x"              # "can't come" / give the place back, claim `id`
-    CHECK_IN = "i"          # claim `id`
-    CHECK_OUT = "o"         # claim `id`
+class VolTakeCb(CallbackData, prefix="vk"):
+    """✋ Take a place on a shift (on calls and the list of shifts that need people)."""
+
+    shift_id: int
 
 
-class VolShiftCb(CallbackData, prefix="vs"):
-    """A volunteer's buttons on a shift (from pings, reminders and their list); `id` is
-    the shift for CLAIM, the claim otherwise. `code` is unused, kept so that buttons
-    already sent still parse."""
+class VolPlaceAction(StrEnum):
+    COMING = "k"            # 👍 still coming (a reminder's answer)
+    CANT = "x"              # 🙅 can't come: asks once, on the pressed message
+    GIVE_BACK = "y"         # yes, give it back (late: a reason is asked for first)
+    KEEP = "n"              # no, keep my place: the message as it was
+    CHECK_IN = "i"
+    CHECK_OUT = "o"
 
-    action: VolShiftAction
-    id: int
-    code: str = ""
+
+class VolPlaceVia(StrEnum):
+    """Which message the buttons are on, to put it back as it was after "No, keep it"."""
+
+    CARD = ""               # my shift card (and buttons sent before this field meant this)
+    REMINDER = "r"          # a reminder from the outbox
+
+
+class VolPlaceCb(CallbackData, prefix="vs"):
+    """A volunteer's buttons on their place on a shift (reminders, the shift card, the
+    nudge to check out). Reminders already sent ("vs:<action>:<claim>:") still parse; a
+    ✋ sent before VolTakeCb ("vs:c:…") is out of date."""
+
+    action: VolPlaceAction
+    claim_id: int
+    via: VolPlaceVia = VolPlaceVia.CARD
 
 
 class VolReasonCb(CallbackData, prefix="vr"):

@@ -90,7 +90,7 @@ async def test_a_task_pings_only_volunteers_whose_skills_and_times_match(
     assert say(ping.params["shifts"], locale="zh", now=TUE_18).splitlines()[0] == \
         "1. 今天下午6:00–下午8:00"
     buttons = [b["callback_data"] for row in ping.keyboard["inline_keyboard"] for b in row]
-    assert buttons == [f"vs:c:{s.id}:" for s in shifts]
+    assert buttons == [f"vk:{s.id}" for s in shifts]
 
 
 async def test_bad_shifts_and_forged_staff_are_refused(
