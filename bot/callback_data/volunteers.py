@@ -35,6 +35,12 @@ class VolMyShiftCb(CallbackData, prefix="vmy"):
     claim_id: int
 
 
+class VolHistoryCb(CallbackData, prefix="vmh"):
+    """🗂 My shifts so far: a page of them, newest first (page 0)."""
+
+    page: int = 0
+
+
 class VolProfileAction(StrEnum):
     OTHER = "o"             # type a skill not on the list
     SKILLS_DONE = "sd"

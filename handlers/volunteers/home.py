@@ -15,6 +15,9 @@ stateDiagram-v2
     Home --> Home: ⏸ pause / ▶️ resume
     Home --> Staff: 🧑‍💼 organise (serving several: the community picker first, see staff)
     Home --> MyShift: 📅 one of my shifts
+    Home --> History: 🗂 my shifts so far
+    History --> History: ◀ newer / older ▶
+    History --> Home: ◀ Back
     Home --> Open: 🔎 shifts needing people
     Open --> MyShift: ✋ claim
     MyShift --> Location: ✅ check in (from 1 h before; the pressed message offers 🏁)
@@ -59,11 +62,13 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.volunteers import (
     VolGridCb,
+    VolHistoryCb,
     VolMenuAction,
     VolMenuCb,
     VolMyShiftCb,
@@ -184,6 +189,7 @@ async def render_home(
                            callback_data=VolMyShiftCb(claim_id=item.claim.id or 0))
         builder.button(text=_("🔎 Shifts that need people"),
                        callback_data=VolMenuCb(action=VolMenuAction.OPEN))
+        builder.button(text=_("🗂 My shifts so far"), callback_data=VolHistoryCb(page=0))
         builder.button(text=_("✏️ Change my skills and times"),
                        callback_data=VolMenuCb(action=VolMenuAction.PROFILE))
         if volunteer.paused:
@@ -261,6 +267,60 @@ async def on_open_shifts(callback: CallbackQuery, user: User, session: AsyncSess
                            callback_data=VolTakeCb(shift_id=shift.id or 0))
     builder.adjust(2)
     await send(callback, "\n".join(lines), reply_markup=builder.as_markup())
+
+
+def standing_text(line: hours.PastShift) -> str:
+    """Where a shift of the history stands, in a few words."""
+    # Hours may have a decimal ("1.5 hours"): the singular is for exactly one.
+    said = ngettext("{hours} hour", "{hours} hours", 1 if line.minutes == 60 else 2).format(
+        hours=hours.hours_text(line.minutes))
+    return {
+        hours.Standing.COMING: _("🕒 coming · about {hours}"),
+        hours.Standing.WAITING: _("⏳ {hours}, waiting for staff to confirm"),
+        hours.Standing.CONFIRMED: _("✅ {hours} confirmed"),
+        hours.Standing.ABSENT: _("✖ marked absent"),
+    }[line.standing].format(hours=said)
+
+
+def history_screen(found: hours.History) -> tuple[str, InlineKeyboardBuilder]:
+    """🗂 My shifts so far: date, task, community, hours and whether they are confirmed."""
+    builder = InlineKeyboardBuilder()
+    if not found.lines:
+        builder.button(text=_("◀ Back"), callback_data=VolMenuCb(action=VolMenuAction.HOME))
+        return _("<b>🗂 My shifts so far</b>\nNo shifts yet. Take one from 🔎 Shifts that need "
+                 "people."), builder
+    lines = [_("<b>🗂 My shifts so far</b>"),
+             ngettext("{n} shift, newest first.", "{n} shifts, newest first.",
+                      found.total).format(n=found.total)]
+    first = found.page * hours.HISTORY_PAGE
+    for n, line in enumerate(found.lines, start=first + 1):
+        lines.append(_("{n}. {when}\n    {title} · {community}\n    {standing}").format(
+            n=n, when=say_span(line.starts_at, line.ends_at, line.zone),
+            title=html.escape(line.title), community=html.escape(line.community),
+            standing=standing_text(line)))
+    if found.pages > 1:
+        lines.append(_("Page {page} of {pages}").format(page=found.page + 1, pages=found.pages))
+    arrows = 0
+    if found.has_newer:
+        builder.button(text=_("◀ Newer"), callback_data=VolHistoryCb(page=found.page - 1))
+        arrows += 1
+    if found.has_older:
+        builder.button(text=_("Older ▶"), callback_data=VolHistoryCb(page=found.page + 1))
+        arrows += 1
+    builder.button(text=_("◀ Back"), callback_data=VolMenuCb(action=VolMenuAction.HOME))
+    builder.adjust(*([arrows] if arrows else []), 1)
+    return "\n".join(lines), builder
+
+
+@router.callback_query(VolHistoryCb.filter())
+async def on_history(callback: CallbackQuery, callback_data: VolHistoryCb, user: User,
+                     session: AsyncSession, clock: Clock) -> None:
+    """🗂 My shifts so far, a page at a time (◀ Newer / Older ▶ edit the same message)."""
+    assert user.id is not None
+    found = await hours.history(session, user_id=user.id, clock=clock, page=callback_data.page)
+    await callback.answer()
+    text, builder = history_screen(found)
+    await show(callback, text, reply_markup=builder.as_markup())
 
 
 async def shift_card(

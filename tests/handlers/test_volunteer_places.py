@@ -9,10 +9,14 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from bot.callback_data.volunteers import VolHistoryCb
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.outbox import OutboxMessage
-from models.volunteers import ShiftClaim
+from models.volunteers import Shift, ShiftClaim
 from scheduler.outbox import OutboxSender
+from services import volunteer_hours as hours
 from services import volunteers as vol
+from services.access import Access
 from services.clock import ManualClock
 from tests.factories import make_community
 from tests.handlers.conftest import Harness, Person, onboard, rows, user_of
@@ -25,6 +29,7 @@ from tests.handlers.test_volunteer_taps import (
 from tests.handlers.test_volunteers import TUE_18, become_volunteer, make_staff
 
 __all__ = ["sender"]  # the fixture, shared
+BUTTONS = OUTBOX_KEYBOARDS.volunteers
 
 
 def on_screen(person: Person, message_id: int) -> tuple[str, list[str]]:
@@ -121,3 +126,83 @@ async def test_cant_come_on_a_reminder_puts_the_reminder_back_and_late_asks_why_
     await delivered(sender, sessionmaker, harness)
     assert staff.last.startswith("⚠️ 李 can't come to Patrol")
     assert "Reason: 🤒 我身体不适" in staff.last
+
+
+async def ten_weekly_patrols(session: AsyncSession, clock: ManualClock, access: Access,
+                             community_id: int) -> list[Shift]:
+    task = await vol.create_task(
+        session, access=access, clock=clock, buttons=BUTTONS, community_id=community_id,
+        title="Patrol", place="North gate", weeks=10,
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 3)])
+    return await vol.task_shifts(session, task_id=task.id or 0)
+
+
+async def test_the_history_shows_each_shift_with_its_hours_and_whether_confirmed_paged(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    community = await make_community(session, clock)
+    _staff, access = await make_staff(harness, session, clock, community)
+    ann = harness.person(2001, "Ann")
+    await become_volunteer(ann, community.name, ["🚶 Street patrol"], [])
+    await ann.tap("🙋 Volunteer")
+    await ann.press("🗂 My shifts so far")
+    assert ann.last == ("🗂 My shifts so far\nNo shifts yet. Take one from 🔎 Shifts that need "
+                        "people.")
+    shifts = await ten_weekly_patrols(session, clock, access, community.id or 0)
+    user = await user_of(session, ann)
+    claims = [await vol.claim_shift(session, user=user, clock=clock, buttons=BUTTONS,
+                                    shift_id=s.id or 0) for s in shifts]
+    await vol.withdraw(session, user=user, clock=clock, claim_id=claims[9].id or 0)
+    clock.set(TUE_18 + timedelta(weeks=2, hours=3))
+    await hours.confirm_hours(session, access=access, clock=clock, claim_id=claims[0].id or 0)
+    await hours.mark_absent(session, access=access, clock=clock, claim_id=claims[1].id or 0)
+
+    await ann.tap("🙋 Volunteer")
+    await ann.press("🗂 My shifts so far")
+    page = ann.handle.last_bot_message
+    assert page is not None
+    assert page.content.splitlines()[:2] == ["🗂 My shifts so far", "9 shifts, newest first."]
+    lines = page.content.splitlines()
+    assert lines[2:5] == [
+        "1. Tue 28 Apr, 6:00 pm–8:00 pm", "    Patrol · Sunny Court",
+        "    🕒 coming · about 2 hours"]
+    assert lines[-7:] == [
+        "7. Tue 17 Mar, 6:00 pm–8:00 pm", "    Patrol · Sunny Court",
+        "    ⏳ 2 hours, waiting for staff to confirm",
+        "8. Tue 10 Mar, 6:00 pm–8:00 pm", "    Patrol · Sunny Court", "    ✖ marked absent",
+        "Page 1 of 2"]
+    assert page.button_labels == ["Older ▶", "◀ Back"]
+
+    await ann.press("Older ▶")
+    older = ann.handle.last_bot_message
+    assert older is not None and older.message_id == page.message_id  # the same message
+    assert older.content.splitlines()[2:] == [
+        "9. Tue 3 Mar, 6:00 pm–8:00 pm", "    Patrol · Sunny Court", "    ✅ 2 hours confirmed",
+        "Page 2 of 2"]
+    assert older.button_labels == ["◀ Newer", "◀ Back"]
+    # A stale page number shows the nearest page, never an error.
+    await ann.forge(VolHistoryCb(page=7).pack(), message_id=page.message_id)
+    assert on_screen(ann, page.message_id)[0].endswith("Page 2 of 2")
+    await ann.press("◀ Back")
+    assert ann.last.startswith("🙋 Volunteer")
+
+
+async def test_the_history_in_chinese(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    community = await make_community(session, clock)
+    _staff, access = await make_staff(harness, session, clock, community)
+    li = harness.person(2002, "李", "zh")
+    await onboard(li, community.name)
+    user = await user_of(session, li)
+    await vol.save_profile(session, user=user, clock=clock, skills=["patrol"], slots=[])
+    shifts = await ten_weekly_patrols(session, clock, access, community.id or 0)
+    first = await vol.claim_shift(session, user=user, clock=clock, buttons=BUTTONS,
+                                  shift_id=shifts[0].id or 0)
+    clock.set(TUE_18 + timedelta(hours=3))
+    await hours.confirm_hours(session, access=access, clock=clock, claim_id=first.id or 0)
+    await li.tap("🙋 志愿服务")
+    await li.press("🗂 我的服务记录")
+    assert li.last.splitlines() == [
+        "🗂 我的服务记录", "共1个班次，最近的在前。", "1. 3月3日（周二）下午6:00–下午8:00",
+        "    Patrol · Sunny Court", "    ✅ 已确认2小时"]
