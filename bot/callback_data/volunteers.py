@@ -45,6 +45,8 @@ class VolProfileAction(StrEnum):
     OTHER = "o"             # type a skill not on the list
     SKILLS_DONE = "sd"
     SLOTS_DONE = "td"
+    BACK = "b"              # ◀ back to the step before
+    CANCEL = "c"            # ✖ leave the profile as it was
 
 
 class VolProfileCb(CallbackData, prefix="vp"):
@@ -250,6 +252,8 @@ class VolDraftAction(StrEnum):
     PUBLISH = "p"
     DISCARD = "x"
     DAYS = "d"              # ◀ back from a shift's times to its days
+    BACK = "b"              # ◀ back to the step before
+    CANCEL = "c"            # ✖ drop the draft (nothing was written)
 
 
 class VolDraftCb(CallbackData, prefix="vd"):

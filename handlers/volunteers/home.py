@@ -6,7 +6,10 @@ stateDiagram-v2
     Home --> Skills: 🙋 become a volunteer / ✏️ change
     Skills --> Skills: tick a skill
     Skills --> Other: ✍️ something else
-    Other --> Skills: text sent
+    Other --> Skills: text sent / ◀ Back
+    Times --> Skills: ◀ Back
+    Grid --> Times: ◀ Back
+    Skills --> Home: ✖ Cancel (on every step: nothing changed)
     Skills --> Times: Next (a skill ticked or typed)
     Times --> Times: tick a time
     Times --> Grid: Next (the community has grids)
@@ -51,6 +54,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -405,7 +409,19 @@ def skills_screen(draft: ProfileDraft) -> tuple[str, InlineKeyboardBuilder]:
     builder.button(text=_("Next ▶"), callback_data=VolProfileCb(
         action=VolProfileAction.SKILLS_DONE))
     builder.adjust(1)
-    return _("<b>Step 1 of 3.</b> What can you do? Press all that fit, then Next."), builder
+    return (_("<b>Step 1 of 3.</b> What can you do? Press all that fit, then Next."),
+            profile_nav(builder, back=False))
+
+
+def profile_nav(builder: InlineKeyboardBuilder, *, back: bool = True) -> InlineKeyboardBuilder:
+    """The row under every profile step: ◀ Back (not on the first) and ✖ Cancel."""
+    buttons = [InlineKeyboardButton(text=_("✖ Cancel"), callback_data=VolProfileCb(
+        action=VolProfileAction.CANCEL).pack())]
+    if back:
+        buttons.insert(0, InlineKeyboardButton(text=_("◀ Back"), callback_data=VolProfileCb(
+            action=VolProfileAction.BACK).pack()))
+    builder.row(*buttons)
+    return builder
 
 
 def times_screen(draft: ProfileDraft) -> tuple[str, InlineKeyboardBuilder]:
@@ -417,7 +433,7 @@ def times_screen(draft: ProfileDraft) -> tuple[str, InlineKeyboardBuilder]:
         action=VolProfileAction.SLOTS_DONE))
     builder.adjust(2, 2, 2, 1)
     return _("<b>Step 2 of 3.</b> When are you usually free? Press all that fit "
-             "(none means any time), then Next."), builder
+             "(none means any time), then Next."), profile_nav(builder)
 
 
 @router.callback_query(ProfileStates.skills, VolSkillCb.filter())
@@ -440,7 +456,8 @@ async def on_other(callback: CallbackQuery, state: FSMContext) -> None:
     """✍️ A skill not on the list: ask for it."""
     await state.set_state(ProfileStates.other)
     await callback.answer()
-    await send(callback, _("Type your skill in a few words (or /cancel)."))
+    await send(callback, _("Type your skill in a few words."),
+               reply_markup=profile_nav(InlineKeyboardBuilder()).as_markup())
 
 
 @router.message(ProfileStates.other, F.text, ~F.text.startswith("/"))
@@ -498,6 +515,39 @@ async def on_slots_done(callback: CallbackQuery, user: User, access: Access,
     await state.set_state(ProfileStates.grid)
     await callback.answer()
     await show(callback, _("<b>Step 3 of 3.</b> Which grid (block) do you help in?"),
+               reply_markup=profile_nav(builder).as_markup())
+
+
+@router.callback_query(StateFilter(ProfileStates.other, ProfileStates.times),
+                       VolProfileCb.filter(F.action == VolProfileAction.BACK))
+async def on_profile_back_to_skills(callback: CallbackQuery, state: FSMContext) -> None:
+    """◀ Back to the skills (from the free times, or from typing a skill: ticks kept)."""
+    draft = await load_profile(state)
+    await state.set_state(ProfileStates.skills)
+    await callback.answer()
+    text, builder = skills_screen(draft)
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(ProfileStates.grid, VolProfileCb.filter(F.action == VolProfileAction.BACK))
+async def on_profile_back_to_times(callback: CallbackQuery, state: FSMContext) -> None:
+    """◀ Back from the grid to the free times (ticks kept)."""
+    draft = await load_profile(state)
+    await state.set_state(ProfileStates.times)
+    await callback.answer()
+    text, builder = times_screen(draft)
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(StateFilter(ProfileStates),
+                       VolProfileCb.filter(F.action == VolProfileAction.CANCEL))
+async def on_profile_cancel(callback: CallbackQuery, user: User, access: Access,
+                            session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """✖ Cancel on any profile step: nothing is changed; the 🙋 Volunteer screen."""
+    await state.clear()
+    await callback.answer()
+    text, builder = await render_home(session, user=user, access=access, clock=clock)
+    await show(callback, _("✖ Cancelled. Nothing was changed.") + "\n\n" + text,
                reply_markup=builder.as_markup())
 
 

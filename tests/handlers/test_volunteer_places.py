@@ -12,13 +12,14 @@ from sqlmodel import col
 from bot.callback_data.volunteers import VolHistoryCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.outbox import OutboxMessage
-from models.volunteers import Shift, ShiftClaim
+from models.users import Role
+from models.volunteers import Shift, ShiftClaim, Volunteer, VolunteerTask
 from scheduler.outbox import OutboxSender
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.access import Access
 from services.clock import ManualClock
-from tests.factories import make_community
+from tests.factories import grant, make_community
 from tests.handlers.conftest import Harness, Person, onboard, rows, user_of
 from tests.handlers.test_volunteer_taps import (
     claim_from_the_list,
@@ -206,3 +207,112 @@ async def test_the_history_in_chinese(
     assert li.last.splitlines() == [
         "🗂 我的服务记录", "共1个班次，最近的在前。", "1. 3月3日（周二）下午6:00–下午8:00",
         "    Patrol · Sunny Court", "    ✅ 已确认2小时"]
+
+
+def buttons_of(person: Person) -> list[str]:
+    last = person.handle.last_bot_message
+    assert last is not None
+    return last.button_labels
+
+
+async def test_every_step_of_the_task_draft_has_back_and_cancel(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    community = await make_community(session, clock, grids=("Block 1",))
+    staff = harness.person(3001, "Organiser")
+    await onboard(staff, community.name, "Block 1")
+    await grant(session, clock, await user_of(session, staff), Role.STAFF, community)
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("➕ New task")
+    assert staff.last.startswith("New volunteer task. What is it called?")
+    assert buttons_of(staff) == ["✖ Cancel"]  # the first step: nothing to go back to
+    await staff.send("Night patrol")
+    assert buttons_of(staff)[-3:] == ["Skip ▶", "◀ Back", "✖ Cancel"]
+    await staff.press("◀ Back")
+    assert staff.last.startswith("New volunteer task. What is it called?")
+    await staff.send("Evening patrol")  # typed again: the new title
+    await staff.press("Skip ▶")
+    await staff.press("⬜ 🚶 Street patrol")
+    await staff.press("Next ▶")
+    assert staff.last == "Which grid is it in?"
+    await staff.press("◀ Back")
+    assert "✅ 🚶 Street patrol" in buttons_of(staff)  # the tick kept
+    await staff.press("◀ Back")
+    assert staff.last.startswith("Describe it in a few words")
+    await staff.press("Skip ▶")
+    await staff.press("Next ▶")
+    await staff.press("Block 1")
+    assert staff.last.startswith("Where?") and buttons_of(staff) == ["◀ Back", "✖ Cancel"]
+    await staff.press("◀ Back")
+    assert staff.last == "Which grid is it in?"
+    await staff.press("Whole community")
+    await staff.send("North gate")
+    await staff.press("◀ Back")
+    assert staff.last.startswith("Where?")
+    await staff.send("South gate")
+    await staff.press("Skip ▶")
+    assert staff.last == "Shift 1: which day?" and buttons_of(staff)[-2:] == [
+        "◀ Back", "✖ Cancel"]
+    await staff.press("◀ Back")
+    assert staff.last.startswith("If you like, send the place on the map")
+    await staff.press("Skip ▶")
+    await staff.press("Tomorrow")
+    assert buttons_of(staff)[-2:] == ["◀ Back", "✖ Cancel"]
+    await staff.press("6:00 pm")
+    assert staff.last == "How long is the shift?" and buttons_of(staff)[-2:] == [
+        "◀ Back", "✖ Cancel"]
+    await staff.press("◀ Back")
+    assert staff.last == "What time does it start?"
+    await staff.press("7:00 pm")
+    await staff.press("2 h")
+    assert staff.last == "How many people are needed?"
+    await staff.press("◀ Back")
+    assert staff.last == "How long is the shift?"
+    await staff.press("3 h")
+    await staff.press("4")
+    assert "1. Tue 3 Mar, 7:00 pm–10:00 pm, 4 people" in staff.last
+    assert "Evening patrol" in staff.last and "South gate" in staff.last
+    await staff.press("🔁 Repeat weekly")
+    assert buttons_of(staff)[-2:] == ["◀ Back", "✖ Cancel"]
+    await staff.press("◀ Back")
+    assert staff.last.startswith("Check the task, then publish it.")
+    await staff.press("➕ Add another shift")
+    assert staff.last == "Shift 2: which day?"
+    await staff.press("◀ Back")  # the second shift not added: the summary as it was
+    assert staff.last.startswith("Check the task, then publish it.")
+    await staff.press("➕ Add another shift")
+    await staff.press("✖ Cancel")
+    assert staff.last == "✖ Cancelled. The draft was dropped; nothing was published."
+    assert buttons_of(staff) == ["◀ Volunteer work"]
+    assert await rows(session, VolunteerTask) == []
+    await staff.press("◀ Volunteer work")
+    assert staff.last.startswith("🧑‍💼 Volunteer work")
+
+
+async def test_every_step_of_the_profile_has_back_and_cancel_in_chinese(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    community = await make_community(session, clock, grids=("一网格",))
+    li = harness.person(2002, "李", "zh")
+    await onboard(li, community.name, "一网格")
+    await li.tap("🙋 志愿服务")
+    await li.press("🙋 成为志愿者")
+    assert buttons_of(li)[-1] == "✖ 取消" and "◀ 返回" not in buttons_of(li)
+    await li.press("⬜ 🚶 街巷巡逻")
+    await li.press("✍️ 其他（自己输入）")
+    assert li.last == "请用几个字写下您的技能。" and buttons_of(li) == ["◀ 返回", "✖ 取消"]
+    await li.press("◀ 返回")
+    assert "✅ 🚶 街巷巡逻" in buttons_of(li)
+    await li.press("下一步 ▶")
+    assert buttons_of(li)[-2:] == ["◀ 返回", "✖ 取消"]
+    await li.press("◀ 返回")
+    assert li.last.startswith("第 1 步")
+    await li.press("下一步 ▶")
+    await li.press("下一步 ▶")
+    assert li.last.startswith("第 3 步") and buttons_of(li)[-2:] == ["◀ 返回", "✖ 取消"]
+    await li.press("◀ 返回")
+    assert li.last.startswith("第 2 步")
+    await li.press("✖ 取消")
+    assert li.last.startswith("✖ 已取消，什么都没有改动。")
+    assert await rows(session, Volunteer) == []

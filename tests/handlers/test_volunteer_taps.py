@@ -346,7 +346,7 @@ async def test_a_time_that_passed_on_the_screen_redraws_it_with_a_way_back(
     assert staff.last == "What time does it start?"
     first = staff.handle.last_bot_message
     assert first is not None and first.button_labels[:2] == ["3:30 pm", "4:00 pm"]
-    assert first.button_labels[-1] == "◀ Back"
+    assert first.button_labels[-2:] == ["◀ Back", "✖ Cancel"]
 
     clock.set(datetime(2026, 3, 2, 7, 35, tzinfo=UTC))  # 15:35: 3:30 pm is gone meanwhile
     await staff.press("3:30 pm")
