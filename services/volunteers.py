@@ -426,6 +426,49 @@ async def _create_task(
     return task
 
 
+def added_ping_key(shift_id: int | None, user_id: int) -> str:
+    """The call for a shift added to a published task, to one volunteer: once."""
+    return f"vping:s{shift_id}:u{user_id}"
+
+
+async def add_shift(
+    session: AsyncSession, *, access: Access, clock: Clock, buttons: Buttons, task_id: int,
+    spec: ShiftSpec, notify: Notify | None = None,
+) -> Shift:
+    """Staff add a shift to a published task; the volunteers it suits are called for it
+    (the task's first call named only the shifts it had then)."""
+    async with write(session):
+        task = await get_task(session, task_id=task_id)
+        access.require_manage(task.community_id)
+        if task.cancelled_at is not None:
+            raise ShiftUnavailable("cancelled")
+        check_shift(spec, now=clock.now())
+        live = [s for s in await task_shifts(session, task_id=task_id) if s.cancelled_at is None]
+        if len(live) >= MAX_SHIFTS:
+            raise InvalidInput("shifts", "too_many")
+        shift = Shift(task_id=task_id, starts_at=spec.starts_at, ends_at=spec.ends_at,
+                      headcount=spec.headcount)
+        session.add(shift)
+        await session.flush()
+        community = await session.get(Community, task.community_id)
+        assert community is not None
+        tz = zone(community)
+        rows = [outbox.Outgoing(
+            user_id=v.user_id, kind=OutboxKind.PING,
+            key=N_("🙋 Volunteers wanted: <b>{title}</b>\n📍 {place}\n{shifts}\n\n"
+                   "Tap a time below to take a place."),
+            params=_ping_text(task, [shift], tz),
+            keyboard=buttons.claim(_claim_labels([shift], tz)), group=task_group(task.id),
+            dedupe_key=added_ping_key(shift.id, v.user_id))
+            for v in await community_volunteers(session, community_id=task.community_id)
+            if matches(v, task, shift, tz)]
+        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.shift.add", community_id=task.community_id,
+                     task_id=task_id, shift_id=shift.id)
+    return shift
+
+
 async def community_volunteers(session: AsyncSession, *, community_id: int) -> list[Volunteer]:
     rows = await session.execute(select(Volunteer).where(
         col(Volunteer.community_id) == community_id, col(Volunteer.paused).is_(False)))
@@ -949,6 +992,7 @@ class TaskView:
     shifts: list[Shift]   # its shifts not cancelled, soonest first
     can_edit: bool        # not cancelled
     can_cancel: bool      # not cancelled
+    can_add_shift: bool   # not cancelled, fewer than MAX_SHIFTS shifts
 
 
 async def task_view(session: AsyncSession, *, access: Access, task_id: int,
@@ -960,7 +1004,8 @@ async def task_view(session: AsyncSession, *, access: Access, task_id: int,
     access.require_manage(task.community_id)
     shifts = [s for s in await task_shifts(session, task_id=task_id) if s.cancelled_at is None]
     live = task.cancelled_at is None
-    return TaskView(task=task, shifts=shifts, can_edit=live, can_cancel=live)
+    return TaskView(task=task, shifts=shifts, can_edit=live, can_cancel=live,
+                    can_add_shift=live and len(shifts) < MAX_SHIFTS)
 
 
 @dataclass(frozen=True)

@@ -172,6 +172,13 @@ class VolPlacesCb(CallbackData, prefix="vtp"):
     more: bool
 
 
+class VolAddShiftCb(CallbackData, prefix="vtn"):
+    """➕ Add a shift to a published task (the draft's day, time, length and people steps)."""
+
+    community_id: int
+    task_id: int
+
+
 class VolCancelShiftCb(CallbackData, prefix="vtx"):
     """Cancel one shift: ask first, then (confirmed) cancel."""
 

@@ -10,6 +10,7 @@ stateDiagram-v2
     Tasks --> Task: a task (fill level per shift)
     Task --> Edit: ✏️ title / place / description
     Edit --> Task: text sent (people signed up are told)
+    Task --> Draft: ➕ add a shift (tasks.py: day, time, length, people; the suited called)
     Task --> Roster: 👥 a shift
     Task --> Task: ❌ cancel the task (asked, then confirmed)
     Roster --> Roster: ✅ confirm hours / ❌ absent / ➕➖ places / ❌ cancel shift
@@ -46,6 +47,7 @@ from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.volunteers import (
+    VolAddShiftCb,
     VolCancelShiftCb,
     VolCancelTaskCb,
     VolCommendCb,
@@ -224,12 +226,16 @@ async def render_task(
                              (VolTaskField.DESCRIPTION, _("✏️ Description"))):
             builder.button(text=label, callback_data=VolTaskEditCb(
                 community_id=cid, task_id=task_id, field=field))
+    if view.can_add_shift:
+        builder.button(text=_("➕ Add a shift"),
+                       callback_data=VolAddShiftCb(community_id=cid, task_id=task_id))
     if view.can_cancel:
         builder.button(text=_("❌ Cancel the task"),
                        callback_data=VolCancelTaskCb(community_id=cid, task_id=task_id))
     builder.button(text=_("◀ Back"),
                    callback_data=VolStaffCb(action=VolStaffAction.TASKS, community_id=cid))
-    builder.adjust(*([2] * ((len(shifts) + 1) // 2)), 3, 1, 1)
+    builder.adjust(*([2] * ((len(shifts) + 1) // 2)), *([3] if view.can_edit else []),
+                   *([1] * (view.can_add_shift + view.can_cancel + 1)))
     return "\n".join(lines), builder
 
 

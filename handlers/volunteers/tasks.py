@@ -3,6 +3,7 @@
 ```mermaid
 stateDiagram-v2
     [*] --> Title: ➕ New task (🙋 Volunteer → 🧑‍💼 Organise)
+    [*] --> Day: ➕ Add a shift (a published task; People saves it, ◀ Back leaves it)
     Title --> Description: title sent
     Description --> Skills: text sent / Skip
     Skills --> Skills: tick a skill
@@ -60,6 +61,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.volunteers import (
+    VolAddShiftCb,
     VolDraftAction,
     VolDraftCb,
     VolDraftGridCb,
@@ -69,6 +71,7 @@ from bot.callback_data.volunteers import (
     VolDraftWeeksCb,
     VolStaffAction,
     VolStaffCb,
+    VolTaskCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.dates import (
@@ -130,6 +133,7 @@ class TaskDraft(BaseModel):
     `key` makes publishing it twice make one task."""
 
     community_id: int
+    task_id: int | None = None  # a shift being added to this published task
     key: str = Field(default_factory=lambda: secrets.token_hex(8))
     title: str = ""
     description: str = ""
@@ -396,6 +400,9 @@ async def day_screen(session: AsyncSession, draft: TaskDraft, clock: Clock,
     builder = day_keyboard(days, today=today, page=page,
                            zone=await zone_of(session, draft.community_id), now=clock.now(),
                            last=LAST_TIME)
+    if draft.task_id is not None:
+        return _("A new shift for <b>{title}</b>: which day?").format(
+            title=html.escape(draft.title)), nav(builder)
     return _("Shift {n}: which day?").format(n=len(draft.shifts) + 1), nav(builder)
 
 
@@ -505,8 +512,10 @@ async def on_length(callback: CallbackQuery, callback_data: VolDraftLengthCb, st
 
 @router.callback_query(DraftStates.people, VolDraftPeopleCb.filter())
 async def on_people(callback: CallbackQuery, callback_data: VolDraftPeopleCb, state: FSMContext,
-                    access: Access, session: AsyncSession, clock: Clock) -> None:
-    """How many people the shift needs; the shift joins the draft."""
+                    access: Access, session: AsyncSession, clock: Clock,
+                    outbox_notify: Notify | None = None) -> None:
+    """How many people the shift needs; the shift joins the draft (or, added to a published
+    task, is saved and the volunteers it suits are called)."""
     draft = await load(state, access)
     if draft.starts_at is None or draft.minutes is None:
         raise NotFound("length")
@@ -514,6 +523,10 @@ async def on_people(callback: CallbackQuery, callback_data: VolDraftPeopleCb, st
                        ends_at=draft.starts_at + timedelta(minutes=draft.minutes),
                        headcount=callback_data.headcount)
     vol.check_shift(shift.spec(), now=clock.now())
+    if draft.task_id is not None:
+        await add_to_task(callback, state, access=access, session=session, clock=clock,
+                          draft=draft, shift=shift, notify=outbox_notify)
+        return
     draft.shifts.append(shift)
     draft.day, draft.starts_at, draft.minutes = None, None, None
     await save(state, draft, DraftStates.summary)
@@ -678,6 +691,12 @@ async def on_back_from_day(callback: CallbackQuery, state: FSMContext, access: A
     draft = await load(state, access)
     draft.day, draft.starts_at, draft.minutes = None, None, None
     await save(state, draft)
+    if draft.task_id is not None:  # adding a shift to a published task: nothing added
+        await state.clear()
+        await callback.answer()
+        await show(callback, _("No shift was added."),
+                   reply_markup=back_to_task(draft.community_id, draft.task_id).as_markup())
+        return
     if draft.shifts:
         await go_back(callback, state, DraftStates.summary, await summary(session, draft))
     else:
@@ -727,3 +746,45 @@ async def on_cancel(callback: CallbackQuery, state: FSMContext, access: Access) 
         action=VolStaffAction.HOME, community_id=draft.community_id))
     await show(callback, _("✖ Cancelled. The draft was dropped; nothing was published."),
                reply_markup=builder.as_markup())
+
+
+# --- ➕ A shift added to a published task (the same day, time, length and people steps) -----
+
+
+def back_to_task(community_id: int, task_id: int) -> InlineKeyboardBuilder:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("◀ Back to the task"),
+                   callback_data=VolTaskCb(community_id=community_id, task_id=task_id))
+    return builder
+
+
+@router.callback_query(VolAddShiftCb.filter())
+async def on_add_to_task(callback: CallbackQuery, callback_data: VolAddShiftCb, access: Access,
+                         session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """➕ Add a shift to a published task: its day first."""
+    view = await vol.task_view(session, access=access, task_id=callback_data.task_id,
+                               community_id=callback_data.community_id)
+    if not view.can_add_shift:
+        raise vol.ShiftUnavailable("cancelled")
+    draft = TaskDraft(community_id=callback_data.community_id, task_id=callback_data.task_id,
+                      title=view.task.title)
+    await save(state, draft, DraftStates.day)
+    await callback.answer()
+    text, builder = await day_screen(session, draft, clock)
+    await send(callback, text, reply_markup=builder.as_markup())
+
+
+async def add_to_task(callback: CallbackQuery, state: FSMContext, *, access: Access,
+                      session: AsyncSession, clock: Clock, draft: TaskDraft, shift: DraftShift,
+                      notify: Notify | None) -> None:
+    assert draft.task_id is not None
+    await vol.add_shift(session, access=access, clock=clock, buttons=OUTBOX_KEYBOARDS.volunteers,
+                        task_id=draft.task_id, spec=shift.spec(), notify=notify)
+    await state.clear()
+    await callback.answer(_("Added ✅"))
+    tz = await zone_of(session, draft.community_id)
+    await show(callback, _("✅ Shift added to <b>{title}</b>: {when}, {people} people. "
+                           "Volunteers whose skills and free times match are being told.").format(
+        title=html.escape(draft.title), when=say_span(shift.starts_at, shift.ends_at, tz),
+        people=shift.headcount),
+        reply_markup=back_to_task(draft.community_id, draft.task_id).as_markup())

@@ -316,3 +316,58 @@ async def test_every_step_of_the_profile_has_back_and_cancel_in_chinese(
     await li.press("✖ 取消")
     assert li.last.startswith("✖ 已取消，什么都没有改动。")
     assert await rows(session, Volunteer) == []
+
+
+async def test_staff_add_a_shift_to_a_published_task_and_those_on_a_removed_shift_are_told(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    community = await make_community(session, clock)
+    staff, access = await make_staff(harness, session, clock, community)
+    li = harness.person(2002, "李", "zh")
+    await onboard(li, community.name)
+    await vol.save_profile(session, user=await user_of(session, li), clock=clock,
+                           skills=["patrol"], slots=[])
+    bob = harness.person(2003, "Bob")
+    await become_volunteer(bob, community.name, ["📚 Tutoring"], [])
+    await patrol(session, clock, access, community.id or 0, skills=("patrol",))
+    await delivered(sender, sessionmaker, harness)
+    assert sum("招募志愿者" in text for text in li.texts) == 1
+
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("📋 Tasks and shifts")
+    await staff.press("Patrol · 0/2")
+    await staff.press("➕ Add a shift")
+    assert staff.last == "A new shift for Patrol: which day?"
+    await staff.press("◀ Back")
+    assert staff.last == "No shift was added." and buttons_of(staff) == ["◀ Back to the task"]
+    await staff.press("◀ Back to the task")
+    await staff.press("➕ Add a shift")
+    await staff.press("Tomorrow")
+    await staff.press("8:00 pm")
+    await staff.press("2 h")
+    await staff.press("3")
+    assert staff.alerts[-1] == "Added ✅"
+    assert staff.last == ("✅ Shift added to Patrol: Tue 3 Mar, 8:00 pm–10:00 pm, 3 people. "
+                          "Volunteers whose skills and free times match are being told.")
+    await staff.press("◀ Back to the task")
+    assert "2. Tue 3 Mar, 8:00 pm–10:00 pm · 0 of 3" in staff.last
+    added = (await rows(session, Shift))[-1]
+
+    # The volunteer the new shift suits is called for it (once); the tutor is not.
+    await delivered(sender, sessionmaker, harness)
+    assert sum("招募志愿者" in text for text in li.texts) == 2
+    assert buttons_of(li) == ["✋ 1. 03-03 20:00"]
+    assert not any("Volunteers wanted" in text for text in bob.texts)
+    await li.press("✋ 1. 03-03 20:00")
+    assert li.last.startswith("✅ 报名成功")
+
+    # Staff remove that shift again: she is told.
+    await staff.press("👥 2. Tue 3 Mar, 8:00 pm")
+    await staff.press("❌ Cancel this shift")
+    await staff.press("Yes, cancel it")
+    await delivered(sender, sessionmaker, harness)
+    assert li.last.startswith("❌ ") and "Patrol" in li.last
+    (claim,) = await rows(session, ShiftClaim, col(ShiftClaim.shift_id) == added.id)
+    assert claim.status == "cancelled"
