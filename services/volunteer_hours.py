@@ -46,6 +46,7 @@ from services.volunteers import (
     format_span,
     get_shift,
     roster,
+    where,
     zone,
 )
 
@@ -145,7 +146,8 @@ async def _tell_volunteer(
     assert community is not None
     await outbox.queue(session, clock=clock, user_id=claim.user_id, kind=OutboxKind.STATUS,
                        key=key, params={"title": task.title, "when": format_span(
-                           shift.starts_at, shift.ends_at, zone(community)), **params},
+                           shift.starts_at, shift.ends_at, zone(community)),
+                           "community": await where(session, task), **params},
                        notify=notify)
 
 
@@ -164,8 +166,8 @@ async def confirm_hours(
                                  task=task, minutes=minutes, previous=0, reason=None)
         await _tell_volunteer(
             session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
-            key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> ({when}). "
-                   "Thank you!"), hours=hours_text(minutes))
+            key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> "
+                   "({community}, {when}). Thank you!"), hours=hours_text(minutes))
         audit.record(session, clock=clock, actor_id=access.user_id,
                      action="volunteer.hours.confirm", community_id=task.community_id,
                      claim_id=claim_id, minutes=minutes)
@@ -196,7 +198,8 @@ async def correct_hours(
                                  task=task, minutes=minutes, previous=previous, reason=why)
         await _tell_volunteer(
             session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
-            key=N_("✏️ Your hours for <b>{title}</b> ({when}) were corrected to {hours} h.\n"
+            key=N_("✏️ Your hours for <b>{title}</b> ({community}, {when}) were corrected to "
+                   "{hours} h.\n"
                    "Reason: {reason}"), hours=hours_text(minutes), reason=why)
         audit.record(session, clock=clock, actor_id=access.user_id,
                      action="volunteer.hours.correct", community_id=task.community_id,
@@ -255,8 +258,8 @@ async def confirm_all(
                              task=task, minutes=minutes, previous=0, reason=None)
             await _tell_volunteer(
                 session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
-                key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> ({when}). "
-                       "Thank you!"), hours=hours_text(minutes))
+                key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> "
+                       "({community}, {when}). Thank you!"), hours=hours_text(minutes))
         if waiting:
             audit.record(session, clock=clock, actor_id=access.user_id,
                          action="volunteer.hours.confirm_all", community_id=community_id,

@@ -260,7 +260,9 @@ async def on_open_shifts(callback: CallbackQuery, user: User, session: AsyncSess
         return
     tz = await zone_of(session, found[0].task.community_id)
     builder = InlineKeyboardBuilder()
-    lines = [_("<b>Shifts that need people</b> (press one to take a place):")]
+    community = await session.get(Community, found[0].task.community_id)
+    lines = [_("<b>Shifts that need people</b> · {community} (press one to take a place):")
+             .format(community=html.escape(community.name if community else ""))]
     for n, view in enumerate(found, start=1):
         shift, task = view.shift, view.task
         lines.append(_("{n}. {title} · {when} · 📍 {place} · {left} places left").format(
@@ -333,7 +335,8 @@ async def shift_card(
     view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
     claim, shift, task = view.claim, view.shift, view.task
     tz = await zone_of(session, task.community_id)
-    lines = [f"<b>{html.escape(task.title)}</b>", f"🕒 {when_text(shift, tz)}",
+    lines = [f"<b>{html.escape(task.title)}</b>",
+             f"🏘 {html.escape(await vol.where(session, task))}", f"🕒 {when_text(shift, tz)}",
              f"📍 {html.escape(task.place)}"]
     if task.description:
         lines.append(html.escape(task.description))

@@ -208,7 +208,8 @@ async def render_task(
     view = await vol.task_view(session, access=access, task_id=task_id, community_id=cid)
     task, shifts = view.task, view.shifts
     tz = await zone_of(session, cid)
-    lines = [f"<b>{html.escape(task.title)}</b>", f"📍 {html.escape(task.place)}",
+    lines = [f"<b>{html.escape(task.title)}</b>",
+             f"🏘 {html.escape(await vol.where(session, task))}", f"📍 {html.escape(task.place)}",
              _("Skills: {skills}").format(skills=skills_text(task.skills))]
     if task.description:
         lines.append(html.escape(task.description))

@@ -55,7 +55,8 @@ async def test_cant_come_confirmed_then_claimed_again_is_reminded_and_in_the_his
         assert "Give back" not in card
         await step(ann, ann.press_text("🙅 Can't come"), "🙅 Give back your place on")
         await step(ann, ann.press_text("Yes, give my place back"), "You gave this place back")
-        await wang.wait_for("Ann gave back their place on Morning patrol", timeout=TIMEOUT)
+        await wang.wait_for("Ann gave back their place on Morning patrol (Sunny Court)",
+                            timeout=TIMEOUT)
 
         # Again, from the call (its button says ✅ from the first time).
         await step(ann, ann.press_text(f"✅ 1. {day:%m-%d} 10:00"), "Your place is booked")
@@ -93,7 +94,8 @@ async def test_in_chinese_cant_come_asks_once_and_the_history_shows_the_shift(
         await step(auntie, auntie.press_text(f"✋ 1. {day:%m-%d} 10:00"), "报名成功")
         await step(auntie, auntie.press_text("🙅 来不了"), "🙅 要退出")
         await step(auntie, auntie.press_text("是的，退出这个班次"), "🙅")
-        await wang.wait_for("王阿姨 gave back their place on 晨间巡逻", timeout=TIMEOUT)
+        await wang.wait_for("王阿姨 gave back their place on 晨间巡逻 (Sunny Court)",
+                            timeout=TIMEOUT)
         await step(auntie, auntie.press_text(f"✅ 1. {day:%m-%d} 10:00"), "报名成功")
 
         await time.move_to(day - timedelta(hours=23, minutes=30))

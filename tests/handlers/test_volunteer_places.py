@@ -59,6 +59,7 @@ async def test_cant_come_asks_once_on_the_card_and_no_keeps_the_place(
     assert card is not None
     before = on_screen(ann, card.message_id)
     assert "🙅 Can't come" in before[1]
+    assert "Patrol\n🏘 Sunny Court\n🕒 Tue 3 Mar, 6:00 pm–8:00 pm\n📍 North gate" in before[0]
 
     await ann.press("🙅 Can't come")
     text, buttons = on_screen(ann, card.message_id)  # the card itself asks
@@ -102,7 +103,7 @@ async def test_cant_come_on_a_reminder_puts_the_reminder_back_and_late_asks_why_
     clock.set(TUE_18 - timedelta(hours=23, minutes=30))
     await delivered(sender, sessionmaker, harness)
     reminder = li.handle.last_bot_message
-    assert reminder is not None and reminder.content.startswith("⏰ 提醒：Patrol")
+    assert reminder is not None and reminder.content.startswith("⏰ 提醒：Patrol\n🏘 Sunny Court\n")
     before = on_screen(li, reminder.message_id)
     await li.press("🙅 来不了")
     text, buttons = on_screen(li, reminder.message_id)
@@ -125,7 +126,7 @@ async def test_cant_come_on_a_reminder_puts_the_reminder_back_and_late_asks_why_
     assert buttons == [] and "不到12小时" not in text
     assert text == before[0] + "\n\n已为您取消报名，并告诉了组织者。谢谢您告诉我们。"
     await delivered(sender, sessionmaker, harness)
-    assert staff.last.startswith("⚠️ 李 can't come to Patrol")
+    assert staff.last.startswith("⚠️ 李 can't come to Patrol (Sunny Court) ")
     assert "Reason: 🤒 我身体不适" in staff.last
 
 
@@ -358,6 +359,7 @@ async def test_staff_add_a_shift_to_a_published_task_and_those_on_a_removed_shif
     # The volunteer the new shift suits is called for it (once); the tutor is not.
     await delivered(sender, sessionmaker, harness)
     assert sum("招募志愿者" in text for text in li.texts) == 2
+    assert li.last.startswith("🙋 招募志愿者：Patrol\n🏘 Sunny Court\n📍 North gate\n")
     assert buttons_of(li) == ["✋ 1. 03-03 20:00"]
     assert not any("Volunteers wanted" in text for text in bob.texts)
     await li.press("✋ 1. 03-03 20:00")
@@ -368,6 +370,6 @@ async def test_staff_add_a_shift_to_a_published_task_and_those_on_a_removed_shif
     await staff.press("❌ Cancel this shift")
     await staff.press("Yes, cancel it")
     await delivered(sender, sessionmaker, harness)
-    assert li.last.startswith("❌ ") and "Patrol" in li.last
+    assert li.last.startswith("❌ 组织者已取消：Patrol（Sunny Court）")
     (claim,) = await rows(session, ShiftClaim, col(ShiftClaim.shift_id) == added.id)
     assert claim.status == "cancelled"

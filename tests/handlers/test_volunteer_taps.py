@@ -316,7 +316,8 @@ async def test_staff_hear_of_every_withdrawal_and_volunteers_of_their_confirmed_
     await bob.press("🙅 Can't come")  # a day and more ahead: no reason asked
     await bob.press("Yes, give my place back")
     await delivered(sender, sessionmaker, harness)
-    assert staff.last == ("ℹ️ Bob gave back their place on Patrol Tomorrow, 6:00 pm–8:00 pm.\n"
+    assert staff.last == ("ℹ️ Bob gave back their place on Patrol (Sunny Court) Tomorrow, "
+                          "6:00 pm–8:00 pm.\n"
                           "Places taken now: 1 of 3.")
 
     clock.set(TUE_18 + timedelta(hours=2, minutes=20))  # before quiet hours (21:00)
@@ -327,7 +328,7 @@ async def test_staff_hear_of_every_withdrawal_and_volunteers_of_their_confirmed_
     await staff.press("👥 1. Tue 3 Mar, 6:00 pm")
     await staff.press("✅ 1. Ann: 2 h")
     await delivered(sender, sessionmaker, harness)
-    assert "Your hours are confirmed: 2 h" in ann.last and "Patrol" in ann.last
+    assert "Your hours are confirmed: 2 h for Patrol (Sunny Court, " in ann.last
     await staff.press("✏️ 1 correct")
     await staff.send("3")
     await staff.send("Stayed to lock the gate")
@@ -485,7 +486,7 @@ async def test_the_booking_promises_only_the_reminders_still_to_come_and_a_nudge
     await ann.press("✅ Check in")
     clock.set(TUE_18 + timedelta(hours=2, minutes=1))  # the shift is over: a nudge
     await delivered(sender, sessionmaker, harness)
-    assert ann.last.startswith("🏁 Patrol has ended.")
+    assert ann.last.startswith("🏁 Patrol (Sunny Court) has ended.")
     assert labels(ann, "has ended") == ["🏁 Check out"]
     await ann.press("🏁 Check out")
     assert ann.last.startswith("🏁 Checked out.")

@@ -16,7 +16,7 @@ from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, User
 from models.volunteers import ClaimStatus, HoursEntry, Shift, ShiftClaim, Skill, Slot, Volunteer
 from scheduler.outbox import say
-from services import privacy
+from services import communities, privacy
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.access import Access
@@ -499,3 +499,29 @@ async def test_a_roster_offers_places_before_the_start_and_hours_after(
     assert (line.can_confirm, line.can_mark_absent, line.confirmed) == (False, False, 120)
     with pytest.raises(AlreadyExists):
         await hours.mark_absent(session, access=access, clock=clock, claim_id=claim.id or 0)
+
+
+async def test_every_message_about_a_task_names_its_community_and_grid(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, grids=("Block 1",))
+    access = await staff(session, clock, home)
+    match = await volunteer(session, clock, home, "Match")
+    grid = (await communities.list_grids(session, community_id=home.id or 0))[0]
+    task = await vol.create_task(
+        session, access=access, clock=clock, buttons=BUTTONS, community_id=home.id or 0,
+        title="Evening patrol", place="North gate", skills=[Skill.PATROL], grid_id=grid.id,
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 2)])
+    (shift,) = await vol.task_shifts(session, task_id=task.id or 0)
+    claim = await vol.claim_shift(session, user=match, clock=clock, buttons=BUTTONS,
+                                  shift_id=shift.id or 0)
+    await vol.withdraw(session, user=match, clock=clock, claim_id=claim.id or 0)
+    await vol.claim_shift(session, user=match, clock=clock, buttons=BUTTONS,
+                          shift_id=shift.id or 0)
+    await vol.cancel_task(session, access=access, clock=clock, task_id=task.id or 0)
+    sent = await outbox_rows(session)
+    assert {row.kind for row in sent} >= {OutboxKind.PING, OutboxKind.REMINDER,
+                                          OutboxKind.STATUS}
+    for row in sent:
+        assert "{community}" in (row.key or ""), row.key
+        assert row.params["community"] == "Sunny Court · Block 1"
