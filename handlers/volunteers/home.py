@@ -96,7 +96,7 @@ from bot.keyboards.menu import main_menu
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import reply_for
 from bot.screens import send, set_buttons, show
-from bot.when import say_moment
+from bot.when import say_hours, say_moment
 from handlers.volunteers.texts import (
     SKILL_LABELS,
     SLOT_LABELS,
@@ -277,9 +277,7 @@ async def on_open_shifts(callback: CallbackQuery, user: User, session: AsyncSess
 
 def standing_text(line: hours.PastShift) -> str:
     """Where a shift of the history stands, in a few words."""
-    # Hours may have a decimal ("1.5 hours"): the singular is for exactly one.
-    said = ngettext("{hours} hour", "{hours} hours", 1 if line.minutes == 60 else 2).format(
-        hours=hours.hours_text(line.minutes))
+    said = say_hours(line.minutes)
     return {
         hours.Standing.COMING: _("🕒 coming · about {hours}"),
         hours.Standing.WAITING: _("⏳ {hours}, waiting for staff to confirm"),

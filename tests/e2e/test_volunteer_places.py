@@ -104,5 +104,5 @@ async def test_in_chinese_cant_come_asks_once_and_the_history_shows_the_shift(
         assert sum("⏰ 提醒" in m.content for m in auntie.bot_messages) == 1
         await step(auntie, auntie.press_reply("🙋 志愿服务"), "您的班次")
         history = await step(auntie, auntie.press_text("🗂 我的服务记录"), "共1个班次")
-        assert "晨间巡逻 · Sunny Court\n    🕒 即将开始 · 约2小时" in history
+        assert "晨间巡逻 · Sunny Court\n    🕒 即将开始 · 约 2 小时" in history
     await stop_cleanly(bot, emulator)

@@ -207,7 +207,7 @@ async def test_the_history_in_chinese(
     await li.press("🗂 我的服务记录")
     assert li.last.splitlines() == [
         "🗂 我的服务记录", "共1个班次，最近的在前。", "1. 3月3日（周二）下午6:00–下午8:00",
-        "    Patrol · Sunny Court", "    ✅ 已确认2小时"]
+        "    Patrol · Sunny Court", "    ✅ 已确认 2 小时"]
 
 
 def buttons_of(person: Person) -> list[str]:
