@@ -201,6 +201,12 @@ class VolHoursCb(CallbackData, prefix="vth"):
     claim_id: int
 
 
+class VolCorrectCb(CallbackData, prefix="vtq"):
+    """The corrected hours of the claim being corrected, as a button (in minutes)."""
+
+    minutes: int
+
+
 class VolMonthCb(CallbackData, prefix="vtm"):
     """Confirmed hours by grid for a month (yyyymm)."""
 

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +54,7 @@ from bot.callback_data.volunteers import (
     VolCommendPickCb,
     VolCommendSendCb,
     VolConfirmAllCb,
+    VolCorrectCb,
     VolExportCb,
     VolHoursAction,
     VolHoursCb,
@@ -71,7 +72,7 @@ from bot.callback_data.volunteers import (
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.screens import send, show
-from bot.when import say_moment
+from bot.when import say_hours, say_moment
 from handlers.scope import ask_community as scope_ask
 from handlers.scope import chosen as scope_chosen
 from handlers.volunteers.home import when_text
@@ -394,9 +395,12 @@ async def render_roster(
 
 @router.callback_query(VolRosterCb.filter())
 async def on_roster(callback: CallbackQuery, callback_data: VolRosterCb, access: Access,
-                    session: AsyncSession, clock: Clock) -> None:
-    """👥 Who is signed up for a shift, and who came."""
+                    session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """👥 Who is signed up for a shift, and who came (also ✖ Cancel of a correction: the
+    hours stay as they were)."""
     cid = community(access, callback_data.community_id)
+    if await state.get_state() in (StaffStates.hours, StaffStates.reason):
+        await state.clear()
     text, builder = await render_roster(session, access, clock, cid, callback_data.shift_id)
     await callback.answer()
     await show(callback, text, reply_markup=builder.as_markup())
@@ -468,11 +472,30 @@ async def on_correct(callback: CallbackQuery, callback_data: VolHoursCb, access:
     """✏️ Correct the hours: ask for the number."""
     cid = community(access, callback_data.community_id)
     await volunteer_hours.staff_claim(session, access=access, claim_id=callback_data.claim_id)
+    shift_id = await shift_of_claim(session, callback_data.claim_id)
     await state.set_state(StaffStates.hours)
-    await state.update_data(v_claim=callback_data.claim_id, v_cid=cid)
+    await state.update_data(v_claim=callback_data.claim_id, v_cid=cid, v_shift=shift_id)
     await callback.answer()
-    await send(callback, _("Send the correct number of hours, for example 2 or 1.5 "
-                           "(0 if they did not come)."))
+    builder = InlineKeyboardBuilder()
+    for minutes in CORRECT_MINUTES:
+        builder.button(text=say_hours(minutes), callback_data=VolCorrectCb(minutes=minutes))
+    builder.adjust(4)
+    builder.row(InlineKeyboardButton(text=_("✖ Cancel"), callback_data=VolRosterCb(
+        community_id=cid, shift_id=shift_id).pack()))
+    await send(callback, _("How many hours were they, really? Press one, or send another "
+                           "number, for example 1.5 (0 if they did not come)."),
+               reply_markup=builder.as_markup())
+
+
+CORRECT_MINUTES = (0, 30, 60, 90, 120, 150, 180, 240, 300, 360, 480, 600)
+
+
+@router.callback_query(StaffStates.hours, VolCorrectCb.filter())
+async def on_hours_button(callback: CallbackQuery, callback_data: VolCorrectCb,
+                          state: FSMContext) -> None:
+    """The corrected hours, pressed; the reason comes next."""
+    await callback.answer()
+    await take_hours(callback, state, callback_data.minutes)
 
 
 def parse_hours(text: str) -> int | None:
@@ -489,12 +512,22 @@ def parse_hours(text: str) -> int | None:
 async def on_hours_text(message: Message, state: FSMContext) -> None:
     """The corrected hours; the reason comes next."""
     minutes = parse_hours(message.text or "")
-    if minutes is None or not 0 <= minutes <= volunteer_hours.MAX_MINUTES:
+    if minutes is None:
+        raise InvalidInput("hours", "range")
+    await take_hours(message, state, minutes)
+
+
+async def take_hours(event: CallbackQuery | Message, state: FSMContext, minutes: int) -> None:
+    if not 0 <= minutes <= volunteer_hours.MAX_MINUTES:
         raise InvalidInput("hours", "range")
     await state.update_data(v_minutes=minutes)
     await state.set_state(StaffStates.reason)
-    await message.answer(_("Why are you correcting them? A few words (everyone can see who "
-                           "changed what and why)."))
+    data = await state.get_data()
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖ Cancel"), callback_data=VolRosterCb(
+        community_id=int(data.get("v_cid") or 0), shift_id=int(data.get("v_shift") or 0)))
+    await show(event, _("Why are you correcting them? A few words (everyone can see who "
+                        "changed what and why)."), reply_markup=builder.as_markup())
 
 
 @router.message(StaffStates.reason, F.text, ~F.text.startswith("/"))

@@ -13,7 +13,7 @@ from bot.callback_data.volunteers import VolHistoryCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.outbox import OutboxMessage
 from models.users import Role
-from models.volunteers import Shift, ShiftClaim, Volunteer, VolunteerTask
+from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
 from scheduler.outbox import OutboxSender
 from services import volunteer_hours as hours
 from services import volunteers as vol
@@ -373,3 +373,39 @@ async def test_staff_add_a_shift_to_a_published_task_and_those_on_a_removed_shif
     assert li.last.startswith("❌ 组织者已取消：Patrol（Sunny Court）")
     (claim,) = await rows(session, ShiftClaim, col(ShiftClaim.shift_id) == added.id)
     assert claim.status == "cancelled"
+
+
+async def test_staff_correct_hours_by_a_button_and_cancel_leaves_them_as_they_were(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    community = await make_community(session, clock)
+    staff, access = await make_staff(harness, session, clock, community)
+    ann = harness.person(2001, "Ann")
+    await become_volunteer(ann, community.name, ["🚶 Street patrol"], [])
+    shift = await patrol(session, clock, access, community.id or 0)
+    await vol.claim_shift(session, user=await user_of(session, ann), clock=clock,
+                          buttons=BUTTONS, shift_id=shift.id or 0)
+    clock.set(TUE_18 + timedelta(hours=3))
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("📋 Tasks and shifts")
+    await staff.press("Patrol · 1/2")
+    await staff.press("👥 1. Tue 3 Mar, 6:00 pm")
+    await staff.press("✅ 1. Ann: 2 h")
+    await staff.press("✏️ 1 correct")
+    assert staff.last.startswith("How many hours were they, really? Press one")
+    assert buttons_of(staff)[:4] == ["0 hours", "0.5 hours", "1 hour", "1.5 hours"]
+    assert buttons_of(staff)[-1] == "✖ Cancel"
+    await staff.press("2.5 hours")
+    assert staff.last.startswith("Why are you correcting them?")
+    await staff.press("✖ Cancel")  # the roster again; nothing changed
+    assert "✅ 2 h confirmed" in staff.last
+    await staff.send("Stayed late")  # no longer asked for: not taken as a reason
+    assert [(e.minutes, e.reason) for e in await rows(session, HoursEntry)] == [(120, None)]
+
+    await staff.press("✏️ 1 correct")
+    await staff.press("2.5 hours")
+    await staff.send("Stayed to lock the gate")
+    assert staff.last.startswith("Corrected ✅") and "✅ 2.5 h confirmed" in staff.last
+    assert [(e.minutes, e.reason) for e in await rows(session, HoursEntry)] == [
+        (120, None), (150, "Stayed to lock the gate")]
