@@ -409,3 +409,23 @@ async def test_staff_correct_hours_by_a_button_and_cancel_leaves_them_as_they_we
     assert staff.last.startswith("Corrected ✅") and "✅ 2.5 h confirmed" in staff.last
     assert [(e.minutes, e.reason) for e in await rows(session, HoursEntry)] == [
         (120, None), (150, "Stayed to lock the gate")]
+
+
+async def test_staff_hear_of_a_withdrawal_in_the_night_when_their_quiet_hours_end(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    community = await make_community(session, clock)
+    staff, access = await make_staff(harness, session, clock, community)
+    ann = harness.person(2001, "Ann")
+    await become_volunteer(ann, community.name, ["🚶 Street patrol"], [])
+    await patrol(session, clock, access, community.id or 0)
+    clock.set(TUE_18 - timedelta(hours=19, minutes=30))  # Monday 22:30 in Shanghai
+    await claim_from_the_list(ann)
+    await ann.press("🙅 Can't come")
+    await ann.press("Yes, give my place back")
+    await delivered(sender, sessionmaker, harness)
+    assert not any("gave back" in text for text in staff.texts)  # 21:00–08:00: not now
+    clock.set(TUE_18 - timedelta(hours=9, minutes=55))  # Tuesday 08:05
+    await delivered(sender, sessionmaker, harness)
+    assert staff.last.startswith("ℹ️ Ann gave back their place on Patrol (Sunny Court) ")
