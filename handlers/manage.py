@@ -46,6 +46,14 @@ from bot.callback_data.common import (
     ManageNewGridCb,
     ManageRevokeCb,
 )
+from bot.callback_data.district import (
+    AuditCb,
+    CommunityEditAction,
+    CommunityEditCb,
+    GridEditAction,
+    GridEditCb,
+    MembersCb,
+)
 from bot.config import Settings
 from bot.filters import MenuButton
 from bot.keyboards.builder import InlineKeyboardBuilder
@@ -121,6 +129,16 @@ async def community_screen(access: Access, session: AsyncSession,
             community_id=community_id, role=role))
     builder.button(text=_("🔗 Open invites"),
                    callback_data=ManageInvitesCb(community_id=community_id))
+    # district tools (handlers/district.py)
+    builder.button(text=_("👥 Members"), callback_data=MembersCb(community_id=community_id))
+    builder.button(text=_("🗺 Grids"), callback_data=GridEditCb(action=GridEditAction.LIST,
+                                                               id=community_id))
+    builder.button(text=_("📜 Audit log"), callback_data=AuditCb(community_id=community_id))
+    if access.is_admin:
+        builder.button(text=_("✏️ Rename"), callback_data=CommunityEditCb(
+            action=CommunityEditAction.RENAME, community_id=community_id))
+        builder.button(text=_("🗑 Delete"), callback_data=CommunityEditCb(
+            action=CommunityEditAction.DELETE, community_id=community_id))
     builder.button(text=_("◀ Back"), callback_data=ManageListCb())
     builder.adjust(1)
     return text, builder

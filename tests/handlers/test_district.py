@@ -1,0 +1,233 @@
+"""District and staff tools (issue 16), through the real dispatcher: a community's members
+with role and since when, removing a role (asked once, audited, the person told), invites
+that tell the inviter and welcome the new member, renaming and deleting communities and
+grids, and the audit log on screen and in Excel."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+from openpyxl import load_workbook
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.callback_data.district import MemberRemoveCb, StepAction
+from models.audit import AuditEntry
+from models.communities import Community, Grid
+from models.db import begin_write
+from models.outbox import OutboxMessage
+from models.users import Role, RoleGrant
+from models.volunteers import Volunteer
+from services.clock import ManualClock
+from tests.factories import make_community
+from tests.handlers.conftest import ADMIN_TG_ID, Harness, member, onboard, rows, user_of
+
+LINK = re.compile(r"https://t\.me/\w+\?start=(inv_[\w-]+)")
+
+
+async def volunteer(session: AsyncSession, clock: ManualClock, user_id: int,
+                    community: Community) -> None:
+    await begin_write(session)
+    session.add(Volunteer(user_id=user_id, community_id=community.id or 0, skills=["tech"],
+                          created_at=clock.now(), updated_at=clock.now()))
+    await session.commit()
+
+
+async def test_staff_see_members_and_remove_a_teacher_who_is_told(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, _s = await member(harness, session, clock, home, 3001, "Liu", Role.STAFF)
+    clock.advance(days=3)
+    teacher, teacher_access = await member(harness, session, clock, home, 3002, "Sam",
+                                           Role.TEACHER)
+    _chen, chen_access = await member(harness, session, clock, home, 3003, "Chen")
+    await volunteer(session, clock, chen_access.user_id, home)
+
+    await staff.send("/menu")  # the role came after onboarding: the menu is drawn again
+    await staff.tap("🛠 Manage community")
+    await staff.press("Sunny Court")
+    await staff.press("👥 Members")
+    assert staff.last == (
+        "Sunny Court · members\n\n"
+        "Staff\n• Liu, since Mon 2 Mar\n\n"
+        "Teachers\n• Sam, since Today\n\n"
+        "Volunteers\n• Chen, since Today")
+    labels = staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert "➖ Remove Sam (teacher)" in labels
+    assert not any("Liu" in label for label in labels)  # staff cannot remove staff
+
+    await staff.press("➖ Remove Sam (teacher)")
+    assert staff.last == "Remove Sam as a teacher of Sunny Court? They will be told."
+    await staff.press("No, keep Sam")
+    assert staff.last.startswith("Sunny Court · members")
+    await staff.press("➖ Remove Sam (teacher)")
+    question = staff.handle.last_bot_message
+    await staff.press("Yes, remove the role")
+    assert staff.last.startswith("Sam is no longer a teacher of Sunny Court.\n\n"
+                                 "Sunny Court · members")
+    assert "Teachers" not in staff.last
+    assert await rows(session, RoleGrant, col(RoleGrant.user_id) == teacher_access.user_id) \
+        == []
+    told = await rows(session, OutboxMessage, col(OutboxMessage.user_id)
+                      == teacher_access.user_id)
+    assert [m.key for m in told][-1] == ("You are no longer a teacher of {community}. "
+                                         "Thank you for your work!")
+    assert told[-1].params == {"community": "Sunny Court"}
+    audit = await rows(session, AuditEntry, col(AuditEntry.action) == "role.remove")
+    assert [(a.actor_id, a.details["user_id"]) for a in audit] == [
+        (_s.user_id, teacher_access.user_id)]
+
+    # The old question pressed again changes nothing.
+    assert question is not None
+    await staff.forge(MemberRemoveCb(action=StepAction.DO, grant_id=999).pack())
+    assert staff.alerts[-1] == "This button is out of date."
+    assert len(await rows(session, AuditEntry, col(AuditEntry.action) == "role.remove")) == 1
+    await teacher.send("/menu")  # the teacher is now a resident, nothing breaks
+
+
+async def test_members_in_chinese_and_staff_may_not_remove_staff(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "幸福社区")
+    staff, _s = await member(harness, session, clock, home, 3011, "刘", Role.STAFF, "zh")
+    _other, other_access = await member(harness, session, clock, home, 3012, "王", Role.STAFF,
+                                        "zh")
+    await staff.send("/menu")
+    await staff.tap("🛠 社区管理")
+    await staff.press("幸福社区")
+    await staff.press("👥 成员")
+    assert staff.last == "幸福社区 · 成员\n\n工作人员\n• 刘，自今天\n• 王，自今天"
+    grants = await rows(session, RoleGrant, col(RoleGrant.user_id) == other_access.user_id)
+    answer = await staff.forge(MemberRemoveCb(action=StepAction.DO,
+                                              grant_id=grants[0].id or 0).pack())
+    assert answer == "您无权进行此操作，只有本社区工作人员可以。"
+    assert len(await rows(session, RoleGrant, col(RoleGrant.user_id)
+                          == other_access.user_id)) == 1
+
+
+async def test_an_admin_removes_staff_and_a_used_invite_tells_the_inviter(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    await make_community(session, clock, "Sunny Court")
+    admin = harness.person(ADMIN_TG_ID, "Director", "en")
+    await onboard(admin)
+    admin_user = await user_of(session, admin)
+    await admin.tap("🛠 Manage community")
+    await admin.press("Sunny Court")
+    await admin.press("🧑‍💼 Invite a staff member")
+    token = LINK.search(admin.last).group(1)  # type: ignore[union-attr]
+
+    wang = harness.person(3021, "Wang", "zh")
+    await wang.send(f"/start {token}")
+    await wang.press("✅ 我同意")
+    wang_user = await user_of(session, wang)
+    to_admin = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == admin_user.id)
+    assert [(m.key, m.params) for m in to_admin] == [(
+        "✅ {name} used your invite link and is now a staff member of {community}.",
+        {"name": "Wang", "community": "Sunny Court"})]
+    to_wang = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == wang_user.id)
+    assert to_wang[-1].key.startswith("What you can do now, as a staff member of {community}")
+    buttons = [b["text"] for row in to_wang[-1].keyboard["inline_keyboard"] for b in row]
+    assert buttons == ["🛠 Manage community", "👥 Members"]
+
+    await admin.tap("🛠 Manage community")
+    await admin.press("Sunny Court")
+    await admin.press("👥 Members")
+    await admin.press("➖ Remove Wang (staff member)")
+    await admin.press("Yes, remove the role")
+    assert admin.last.startswith("Wang is no longer a staff member of Sunny Court.")
+    told = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == wang_user.id)
+    assert told[-1].key.startswith("You are no longer a staff member of {community}.")
+
+
+async def test_admin_renames_and_deletes_only_what_is_empty(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    await make_community(session, clock, "Empty Court", grids=("Block 9",))
+    admin = harness.person(ADMIN_TG_ID, "Director", "en")
+    await onboard(admin)
+    ann = harness.person(3031, "Ann", "en")
+    await onboard(ann, "Sunny Court", "Block 1")
+
+    await admin.tap("🛠 Manage community")
+    await admin.press("Sunny Court")
+    await admin.press("✏️ Rename")
+    assert admin.last == "Send the new name for Sunny Court (or /cancel)."
+    await admin.send("Empty Court")
+    assert admin.last == "A community with this name already exists. Please send another name."
+    await admin.send("Sunny Gardens")
+    assert admin.last.startswith("Renamed ✅\n\nSunny Gardens")
+
+    await admin.press("🗺 Grids")
+    assert admin.last == "Grids of Sunny Gardens:"
+    await admin.press("Block 1")
+    await admin.press("🗑 Delete")
+    assert admin.alerts[-1] == "Block 1 still has residents or activity, so it can't be deleted."
+    await admin.press("◀ Back")
+    await admin.press("Block 2")
+    await admin.press("✏️ Rename")
+    await admin.send("Block 3")
+    assert admin.last.startswith("Renamed ✅\n\nBlock 3 · Sunny Gardens")
+    await admin.press("🗑 Delete")
+    assert admin.last == "Delete the grid Block 3? This cannot be undone."
+    await admin.press("Yes, delete it")
+    assert admin.last.startswith("Block 3 is deleted.\n\nGrids of Sunny Gardens:")
+    assert [g.name for g in await rows(session, Grid)] == ["Block 1", "Block 9"]
+
+    await admin.press("◀ Back")
+    await admin.press("🗑 Delete")  # Sunny Gardens has Ann
+    assert admin.alerts[-1] == ("Sunny Gardens still has residents or activity, so it "
+                                "can't be deleted.")
+    await admin.tap("🛠 Manage community")
+    await admin.press("Empty Court")
+    await admin.press("🗑 Delete")
+    assert admin.last == "Delete the community Empty Court and its grids? This cannot be undone."
+    await admin.press("No, keep the community")
+    assert admin.last.startswith("Empty Court\nTime zone:")
+    await admin.press("🗑 Delete")
+    await admin.press("Yes, delete it")
+    assert admin.last.startswith("Empty Court is deleted.")
+    assert [c.name for c in await rows(session, Community)] == ["Sunny Gardens"]
+    actions = [a.action for a in await rows(session, AuditEntry)]
+    assert actions[-4:] == ["community.rename", "grid.rename", "grid.delete",
+                            "community.delete"]
+
+
+async def test_the_audit_log_on_screen_and_in_excel(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, _s = await member(harness, session, clock, home, 3041, "Liu", Role.STAFF)
+    await staff.send("/menu")
+    await staff.tap("🛠 Manage community")
+    await staff.press("Sunny Court")
+    await staff.press("➕ Add grids")
+    await staff.send("Block 1")
+    clock.advance(hours=2)
+    await staff.press("👩‍🏫 Invite a teacher")
+    await staff.tap("🛠 Manage community")
+    await staff.press("Sunny Court")
+    await staff.press("📜 Audit log")
+    assert staff.last == ("Sunny Court · the last 2 staff actions\n\n"
+                          "Today, 11:00 am · Liu: made an invite link for a teacher\n"
+                          "Today, 9:00 am · Liu: added the grid Block 1")
+    await staff.press("📥 Excel")
+    document = staff.handle.last_bot_message
+    assert document is not None and document.document_name == "audit-log.xlsx"
+    data = harness.emulator.state.files[document.document or ""].data
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Summary", "Actions"]
+    sheet = book["Actions"]
+    assert sheet["A1"].value == "Audit log · Sunny Court"
+    assert [c.value for c in sheet[2]] == ["When", "Who", "What"]
+    assert sheet["A2"].font.bold and sheet.freeze_panes == "A3"
+    assert [sheet.cell(row=r, column=3).value for r in (3, 4)] == [
+        "added the grid Block 1", "made an invite link for a teacher"]  # oldest first
+    assert timedelta(hours=2) <= sheet["A4"].value - sheet["A3"].value < timedelta(hours=2,
+                                                                                minutes=1)
+    summary = book["Summary"]
+    assert [c.value for c in summary[3]][:2] == ["Actions", 2]
