@@ -31,9 +31,11 @@ still empty); a refusal reaches the error router (bot/replies.py).
 
 from __future__ import annotations
 
+import asyncio
 import html
 from collections import Counter
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from aiogram import F, Router
@@ -42,30 +44,39 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from babel.dates import format_date, format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data.common import ManageCommunityCb
+from bot.callback_data.common import ManageCommunityCb, ManageListCb
 from bot.callback_data.district import (
     AuditCb,
     CommunityEditAction,
     CommunityEditCb,
+    FiguresCb,
     GridEditAction,
     GridEditCb,
+    ManageFindCb,
     MemberRemoveCb,
     MembersCb,
     StepAction,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.keyboards.confirm import ask_once
+from bot.labels import category_text as report_category
+from bot.labels import status_text
 from bot.screens import send, show
-from bot.when import say_day, say_moment
+from bot.when import BABEL, current_locale, say_day, say_moment
 from handlers.manage import community_screen, list_screen, role_name
-from services import audit, communities, exports
+from handlers.scope import ask_community, chosen
+from services import audit, communities, exports, figures
 from services.access import Access
+from services.charts import Section, bar_chart
 from services.clock import Clock
 from services.communities import MemberRole
 from services.errors import AlreadyExists
 from services.outbox import Notify
+from services.scope import Serving
 from services.text import cut
 
 router = Router(name=__name__)
@@ -455,3 +466,214 @@ async def on_audit_export(callback: CallbackQuery, callback_data: AuditCb, acces
                              "Audit log · {community}: {n} entries", len(lines)).format(
                 community=html.escape(community.name), n=len(lines)))
 
+
+
+# --- 📊 Figures ---------------------------------------------------------------------------
+
+FIND_FLOW = "dd"  # 🔎 Find a community, from 🛠 Manage (handlers/scope.py's picker)
+
+
+def say_month(month: str) -> str:
+    """"2026-03" as people say it: 2026年3月 / Mar 2026."""
+    day = date.fromisoformat(month + "-01")
+    if current_locale() == "zh":
+        return f"{day.year}年{day.month}月"
+    return format_date(day, "MMM y", locale=babel_locale())
+
+
+def babel_locale() -> str:
+    return BABEL.get(current_locale(), "en_GB")
+
+
+def say_hours(hours: float) -> str:
+    return _("{h} h").format(h=f"{hours:.1f}".removesuffix(".0"))
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "–"
+
+
+def bullet(name: str, value: object) -> str:
+    return _("• {name}: {value}").format(name=html.escape(name), value=value)
+
+
+def grid_label(name: str | None) -> str:
+    return name if name is not None else _("No grid")
+
+
+def figures_text(found: figures.Figures) -> str:
+    """The figures as a message, each section a paragraph."""
+    title = "、".join(found.names) if len(found.names) <= 3 else ngettext(
+        "{n} community", "{n} communities", len(found.names)).format(n=len(found.names))
+    parts = [_("📊 <b>{title}</b> · figures").format(title=html.escape(title))]
+    lines = [_("👥 Residents: {n} ({new} new in {month})").format(
+        n=found.residents, new=found.new_this_month, month=say_month(found.month))]
+    lines += [bullet(grid_label(g), n) for g, n in found.residents_by_grid]
+    parts.append("\n".join(lines))
+    lines = [_("💬 Reports: {n}").format(n=found.reports)]
+    if found.reports:
+        lines.append(" · ".join(f"{status_text(s)} {n}"
+                                for s, n in found.reports_by_status.items()))
+        lines.append(" · ".join(f"{report_category(c)} {n}"
+                                for c, n in found.reports_by_category.items()))
+        lines.append(_("Median time to a first answer: {wait} ({n} answered)").format(
+            wait=format_timedelta(found.median_first_answer, locale=babel_locale())
+            if found.median_first_answer is not None else "–", n=found.answered))
+    parts.append("\n".join(lines))
+    lines = [_("📚 Sessions held: {n}").format(n=found.sessions_held)]
+    if found.sessions_held:
+        lines.append(_("Seats filled: {filled} of {seats} ({p})").format(
+            filled=found.seats_filled, seats=found.seats,
+            p=percent(found.seats_filled, found.seats)))
+        lines.append(_("Attendance: {came} of {filled} ({p})").format(
+            came=found.attended, filled=found.seats_filled,
+            p=percent(found.attended, found.seats_filled)))
+        if found.average_rating is not None:
+            lines.append(ngettext("Rating: ⭐ {avg:.1f} from {n} rating",
+                                  "Rating: ⭐ {avg:.1f} from {n} ratings", found.ratings).format(
+                avg=found.average_rating, n=found.ratings))
+    parts.append("\n".join(lines))
+    total = sum(h for _g, h in found.hours_by_grid)
+    lines = [_("🙋 Volunteer hours: {hours}").format(hours=say_hours(total))]
+    lines += [bullet(grid_label(g), say_hours(h)) for g, h in found.hours_by_grid]
+    lines += [bullet(say_month(m), say_hours(h)) for m, h in found.hours_by_month[-6:]]
+    parts.append("\n".join(lines))
+    parts.append(_("📢 Announcements sent: {n}, reaching {reached} of {total} people "
+                   "({p})").format(n=found.broadcasts_sent, reached=found.broadcast_reached,
+                                   total=found.broadcast_recipients,
+                                   p=percent(found.broadcast_reached,
+                                             found.broadcast_recipients)))
+    text = "\n\n".join(parts)
+    while len(text.encode("utf-16-le")) // 2 > TEXT_MAX:  # 700 grids: cut at a line's end
+        text = text.rsplit("\n", 1)[0]
+    return text
+
+
+def figures_chart(found: figures.Figures) -> bytes:
+    """Residents by grid, reports by status, volunteer hours by grid: one picture."""
+    sections = [
+        Section(_("Residents by grid"), [grid_label(g) for g, _n in found.residents_by_grid],
+                {_("Residents"): [n for _g, n in found.residents_by_grid]}),
+        Section(_("Reports by status"), [status_text(s) for s in found.reports_by_status],
+                {_("Reports"): list(found.reports_by_status.values())}),
+        Section(_("Volunteer hours by grid"), [grid_label(g) for g, _h in found.hours_by_grid],
+                {_("Hours"): [round(h) for _g, h in found.hours_by_grid]}),
+    ]
+    return bar_chart(_("Figures"), [s for s in sections if s.labels][:3] or sections[:1])
+
+
+def figures_book(found: figures.Figures) -> bytes:
+    """The workbook: a summary with totals and percentages, then a sheet per subject."""
+    title = _("Figures · {names}").format(names="、".join(found.names[:3]) + (
+        "…" if len(found.names) > 3 else ""))
+    book = exports.Workbook(title=title)
+    share = exports.share
+    total_hours = sum(h for _g, h in found.hours_by_grid)
+    book.summary(_("Summary"), [
+        (_("Residents"), found.residents, None),
+        (_("New this month"), found.new_this_month, share(found.new_this_month,
+                                                          found.residents)),
+        (_("Reports"), found.reports, None),
+        (_("Answered"), found.answered, share(found.answered, found.reports)),
+        (_("Resolved"), found.reports_by_status.get(figures.ReportStatus.RESOLVED, 0),
+         share(found.reports_by_status.get(figures.ReportStatus.RESOLVED, 0), found.reports)),
+        (_("Median hours to a first answer"),
+         round(found.median_first_answer.total_seconds() / 3600, 1)
+         if found.median_first_answer is not None else None, None),
+        (_("Sessions held"), found.sessions_held, None),
+        (_("Seats"), found.seats, None),
+        (_("Seats filled"), found.seats_filled, share(found.seats_filled, found.seats)),
+        (_("Attended"), found.attended, share(found.attended, found.seats_filled)),
+        (_("Average rating"), round(found.average_rating, 2)
+         if found.average_rating is not None else None, None),
+        (_("Volunteer hours"), round(total_hours, 2), None),
+        (_("Announcements sent"), found.broadcasts_sent, None),
+        (_("Recipients"), found.broadcast_recipients, None),
+        (_("Reached"), found.broadcast_reached, share(found.broadcast_reached,
+                                                      found.broadcast_recipients)),
+    ], headers=(_("Figure"), _("Total"), _("Share")))
+    book.sheet(_("Residents by grid"), [_("Grid"), _("Residents"), _("Share")],
+               [[grid_label(g), n, share(n, found.residents)]
+                for g, n in found.residents_by_grid], percent=[2])
+    book.sheet(_("Reports"), [_("Status or category"), _("Reports"), _("Share")],
+               [[status_text(s), n, share(n, found.reports)]
+                for s, n in found.reports_by_status.items()]
+               + [[report_category(c), n, share(n, found.reports)]
+                  for c, n in found.reports_by_category.items()], percent=[2])
+    book.sheet(_("Volunteer hours"), [_("Month"), _("Hours")],
+               [[say_month(m), round(h, 2)] for m, h in found.hours_by_month])
+    book.sheet(_("Hours by grid"), [_("Grid"), _("Hours"), _("Share")],
+               [[grid_label(g), round(h, 2), share(h, total_hours)]
+                for g, h in found.hours_by_grid], percent=[2])
+    return book.save()
+
+
+async def figures_of(callback_data: FiguresCb, access: Access, session: AsyncSession,
+                     clock: Clock) -> figures.Figures:
+    ids = ([callback_data.community_id] if callback_data.community_id
+           else await figures.all_community_ids(session, access=access))
+    return await figures.figures(session, access=access, clock=clock, community_ids=ids)
+
+
+@router.callback_query(FiguresCb.filter(~F.export))
+async def on_figures(callback: CallbackQuery, callback_data: FiguresCb, access: Access,
+                     session: AsyncSession, clock: Clock) -> None:
+    """📊 Figures (community 0: every community, for an admin): a message and a chart."""
+    found = await figures_of(callback_data, access, session, clock)
+    await callback.answer(_("Drawing the chart…"))
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("📥 Excel"), callback_data=FiguresCb(
+        community_id=callback_data.community_id, export=True))
+    builder.button(text=_("◀ Back"), callback_data=ManageCommunityCb(
+        community_id=callback_data.community_id) if callback_data.community_id
+        else ManageListCb())
+    builder.adjust(1)
+    # Drawing takes a moment of CPU: off the event loop, so others are answered.
+    png = await asyncio.to_thread(figures_chart, found)
+    if callback.bot is not None:
+        await callback.bot.send_photo(callback.from_user.id,
+                                      BufferedInputFile(png, "figures.png"))
+    await send(callback, figures_text(found), reply_markup=builder.as_markup())
+
+
+@router.callback_query(FiguresCb.filter(F.export))
+async def on_figures_export(callback: CallbackQuery, callback_data: FiguresCb, access: Access,
+                            session: AsyncSession, clock: Clock) -> None:
+    """📥 Excel: the figures as a workbook."""
+    found = await figures_of(callback_data, access, session, clock)
+    data = await asyncio.to_thread(figures_book, found)
+    for community_id in ([callback_data.community_id] if callback_data.community_id else []):
+        await audit.exported(session, access=access, clock=clock, community_id=community_id,
+                             what="figures", rows=1)
+    await callback.answer()
+    if callback.bot is not None:
+        await callback.bot.send_document(
+            callback.from_user.id, BufferedInputFile(data, f"figures-{found.month}.xlsx"),
+            caption=_("📊 The figures, with a summary sheet."))
+
+
+# --- 🔎 Find a community (district admins, many communities) --------------------------------
+
+
+@router.callback_query(ManageFindCb.filter())
+async def on_find(callback: CallbackQuery, access: Access, session: AsyncSession,
+                  state: FSMContext) -> None:
+    """🔎 Find a community: the picker, where typing part of a name searches."""
+    access.require_admin()
+    await callback.answer()
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=FIND_FLOW, serving=Serving.STAFF)
+    if community_id is not None:
+        text, builder = await community_screen(access, session, community_id)
+        await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(ScopeCb.filter(F.flow == FIND_FLOW))
+async def on_found(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                   session: AsyncSession, state: FSMContext) -> None:
+    """A community picked: its screen, as from the list."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.STAFF)
+    text, builder = await community_screen(access, session, community_id)
+    await callback.answer()
+    await show(callback, text, reply_markup=builder.as_markup())

@@ -50,8 +50,10 @@ from bot.callback_data.district import (
     AuditCb,
     CommunityEditAction,
     CommunityEditCb,
+    FiguresCb,
     GridEditAction,
     GridEditCb,
+    ManageFindCb,
     MembersCb,
 )
 from bot.config import Settings
@@ -101,6 +103,11 @@ async def list_screen(access: Access, session: AsyncSession,
     if found.can_create:
         builder.row(InlineKeyboardButton(text=_("➕ New community"),
                                          callback_data=ManageNewCommunityCb().pack()))
+    if access.is_admin and found.communities:  # district tools (handlers/district.py)
+        builder.row(InlineKeyboardButton(text=_("🔎 Find a community"),
+                                         callback_data=ManageFindCb().pack()),
+                    InlineKeyboardButton(text=_("📊 All communities"),
+                                         callback_data=FiguresCb(community_id=0).pack()))
     district_roles = invites.invitable_roles(access, community_id=None)
     for role in district_roles:
         builder.row(InlineKeyboardButton(text=invite_label(role), callback_data=ManageInviteCb(
@@ -134,6 +141,7 @@ async def community_screen(access: Access, session: AsyncSession,
     builder.button(text=_("🗺 Grids"), callback_data=GridEditCb(action=GridEditAction.LIST,
                                                                id=community_id))
     builder.button(text=_("📜 Audit log"), callback_data=AuditCb(community_id=community_id))
+    builder.button(text=_("📊 Figures"), callback_data=FiguresCb(community_id=community_id))
     if access.is_admin:
         builder.button(text=_("✏️ Rename"), callback_data=CommunityEditCb(
             action=CommunityEditAction.RENAME, community_id=community_id))

@@ -66,3 +66,7 @@ class FiguresCb(CallbackData, prefix="dxf"):
 
     community_id: int
     export: bool = False
+
+
+class ManageFindCb(CallbackData, prefix="dxs"):
+    """🔎 Find a community (district admins): the community picker, with search."""

@@ -13,13 +13,16 @@ from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from bot.callback_data.district import MemberRemoveCb, StepAction
+from bot.callback_data.district import FiguresCb, ManageFindCb, MemberRemoveCb, StepAction
 from models.audit import AuditEntry
+from models.broadcasts import Broadcast, BroadcastStatus
 from models.communities import Community, Grid
+from models.courses import Category, Enrolment, EnrolmentStatus, Lesson
 from models.db import begin_write
-from models.outbox import OutboxMessage
+from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, RoleGrant
-from models.volunteers import Volunteer
+from models.voices import Report, ReportCategory, ReportNote, ReportStatus
+from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
 from services.clock import ManualClock
 from tests.factories import make_community
 from tests.handlers.conftest import ADMIN_TG_ID, Harness, member, onboard, rows, user_of
@@ -231,3 +234,124 @@ async def test_the_audit_log_on_screen_and_in_excel(
                                                                                 minutes=1)
     summary = book["Summary"]
     assert [c.value for c in summary[3]][:2] == ["Actions", 2]
+
+
+async def seed_activity(session: AsyncSession, clock: ManualClock, home: Community,
+                        people: list[int]) -> None:
+    """A report answered after 3 hours, a session held (4 seats, 3 taken, 2 came, rated 4
+    and 5), 2 volunteer hours in Block 1, an announcement to 3 that reached 2."""
+    now = clock.now()
+    grid = (await rows(session, Grid, col(Grid.name) == "Block 1"))[0]
+    await begin_write(session)
+    report = Report(community_id=home.id or 0, author_id=people[0], category=ReportCategory.SAFETY,
+                    description="Lamp", status=ReportStatus.RESOLVED,
+                    created_at=now - timedelta(days=2), updated_at=now)
+    session.add(report)
+    await session.flush()
+    session.add(ReportNote(report_id=report.id or 0, text="Fixed",
+                           created_at=now - timedelta(days=2) + timedelta(hours=3)))
+    session.add(Report(community_id=home.id or 0, author_id=people[1],
+                       category=ReportCategory.IDEA, description="Bench", created_at=now,
+                       updated_at=now))
+    lesson = Lesson(community_id=home.id or 0, title="Tai chi", category=Category.SPORTS,
+                    starts_at=now - timedelta(days=1), venue="Hall", capacity=4,
+                    checkin_token="tok", created_at=now - timedelta(days=5))
+    session.add(lesson)
+    await session.flush()
+    for user_id, came, stars in ((people[0], True, 4), (people[1], True, 5),
+                                 (people[2], False, None)):
+        session.add(Enrolment(session_id=lesson.id or 0, user_id=user_id,
+                              status=EnrolmentStatus.ENROLLED, queued_at=now,
+                              attended_at=now - timedelta(days=1) if came else None,
+                              rating=stars, created_at=now, updated_at=now))
+    session.add(Volunteer(user_id=people[0], community_id=home.id or 0, grid_id=grid.id,
+                          created_at=now, updated_at=now))
+    task = VolunteerTask(community_id=home.id or 0, title="Patrol", place="Gate",
+                         created_at=now)
+    session.add(task)
+    await session.flush()
+    shift = Shift(task_id=task.id or 0, starts_at=now - timedelta(hours=5),
+                  ends_at=now - timedelta(hours=3), headcount=2, taken=1)
+    session.add(shift)
+    await session.flush()
+    claim = ShiftClaim(shift_id=shift.id or 0, user_id=people[0], claimed_at=now)
+    session.add(claim)
+    await session.flush()
+    session.add(HoursEntry(claim_id=claim.id or 0, user_id=people[0],
+                           community_id=home.id or 0, worked_at=shift.starts_at, minutes=120,
+                           delta=120, created_at=now))
+    broadcast = Broadcast(community_id=home.id, text="Hi", send_at=now - timedelta(hours=1),
+                          status=BroadcastStatus.DONE, total=3, created_at=now)
+    session.add(broadcast)
+    await session.flush()
+    await session.commit()
+    for user_id, status in zip(people, (OutboxStatus.SENT, OutboxStatus.SENT,
+                                        OutboxStatus.FAILED), strict=True):
+        await begin_write(session)
+        session.add(OutboxMessage(user_id=user_id, kind=OutboxKind.ANNOUNCEMENT, text="Hi",
+                                  status=status, group_key=f"broadcast:{broadcast.id}",
+                                  not_before=now, created_at=now, params={}))
+        await session.commit()
+
+
+async def test_figures_of_a_community_as_a_message_a_chart_and_a_workbook(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    staff, _s = await member(harness, session, clock, home, 3051, "Liu", Role.STAFF)
+    people = []
+    for tg_id, name, grid in ((3052, "Ann", "Block 1"), (3053, "Bob", "Block 1"),
+                              (3054, "Cy", "Block 2")):
+        person = harness.person(tg_id, name, "en")
+        await onboard(person, "Sunny Court", grid)
+        people.append((await user_of(session, person)).id or 0)
+    await seed_activity(session, clock, home, people)
+
+    await staff.send("/menu")
+    await staff.tap("🛠 Manage community")
+    await staff.press("Sunny Court")
+    await staff.press("📊 Figures")
+    chart = staff.handle.bot_messages[-2]
+    assert chart.photo is not None
+    assert harness.emulator.state.files[chart.photo].data.startswith(b"\x89PNG")
+    assert staff.last == (
+        "📊 Sunny Court · figures\n\n"
+        "👥 Residents: 3 (3 new in Mar 2026)\n• Block 1: 2\n• Block 2: 1\n\n"
+        "💬 Reports: 2\n📥 Received 1 · ✅ Resolved 1\n"
+        "🚨 Safety 1 · 💡 Idea for improvement 1\n"
+        "Median time to a first answer: 3 hours (1 answered)\n\n"
+        "📚 Sessions held: 1\nSeats filled: 3 of 4 (75%)\nAttendance: 2 of 3 (67%)\n"
+        "Rating: ⭐ 4.5 from 2 ratings\n\n"
+        "🙋 Volunteer hours: 2 h\n• Block 1: 2 h\n• Mar 2026: 2 h\n\n"
+        "📢 Announcements sent: 1, reaching 2 of 3 people (67%)")
+    await staff.press("📥 Excel")
+    document = staff.handle.last_bot_message
+    assert document is not None and document.document_name == "figures-2026-03.xlsx"
+    book = load_workbook(io.BytesIO(harness.emulator.state.files[document.document or ""].data))
+    assert book.sheetnames == ["Summary", "Residents by grid", "Reports", "Volunteer hours",
+                               "Hours by grid"]
+    summary = {row[0]: row[1:] for row in book["Summary"].iter_rows(min_row=3,
+                                                                   values_only=True)}
+    assert summary["Residents"] == (3, None)
+    assert summary["Seats filled"] == (3, 0.75)
+    assert summary["Reached"][0] == 2 and abs(summary["Reached"][1] - 2 / 3) < 1e-9
+    assert book["Summary"]["A1"].value == "Figures · Sunny Court"
+    assert book["Residents by grid"]["A2"].font.bold
+
+
+async def test_figures_in_chinese_and_across_communities_for_an_admin(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    await make_community(session, clock, "幸福社区", grids=("第一网格",))
+    await make_community(session, clock, "阳光社区")
+    admin = harness.person(ADMIN_TG_ID, "主任", "zh")
+    await onboard(admin, "幸福社区", "第一网格")
+    await admin.tap("🛠 社区管理")
+    await admin.press("📊 全部社区")
+    assert admin.last.startswith("📊 幸福社区、阳光社区 · 数据统计\n\n"
+                                 "👥 居民：1人（2026年3月新增1人）\n• 幸福社区 · 第一网格：1")
+    eve = harness.person(3061, "Eve", "en")
+    await onboard(eve, "幸福社区", "第一网格")
+    for forged in (FiguresCb(community_id=0), FiguresCb(community_id=0, export=True),
+                   ManageFindCb()):  # a resident pressing forged admin buttons
+        assert (await eve.forge(forged.pack())).startswith("You can't do that here.")
