@@ -35,7 +35,7 @@ import asyncio
 import html
 from collections import Counter
 from collections.abc import Callable
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 from aiogram import F, Router
@@ -52,6 +52,7 @@ from bot.callback_data.district import (
     AuditCb,
     CommunityEditAction,
     CommunityEditCb,
+    DigestCb,
     FiguresCb,
     GridEditAction,
     GridEditCb,
@@ -66,15 +67,15 @@ from bot.keyboards.confirm import ask_once
 from bot.labels import category_text as report_category
 from bot.labels import status_text
 from bot.screens import send, show
-from bot.when import BABEL, current_locale, say_day, say_moment
+from bot.when import BABEL, current_locale, say_day, say_moment, say_time
 from handlers.manage import community_screen, list_screen, role_name
 from handlers.scope import ask_community, chosen
-from services import audit, communities, exports, figures
+from services import audit, communities, digest, exports, figures
 from services.access import Access
 from services.charts import Section, bar_chart
 from services.clock import Clock
 from services.communities import MemberRole
-from services.errors import AlreadyExists
+from services.errors import AlreadyExists, NotAllowed
 from services.outbox import Notify
 from services.scope import Serving
 from services.text import cut
@@ -676,4 +677,56 @@ async def on_found(callback: CallbackQuery, callback_data: ScopeCb, access: Acce
                                 serving=Serving.STAFF)
     text, builder = await community_screen(access, session, community_id)
     await callback.answer()
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+# --- 📬 The daily digest's time (from ⚙️ Settings) ----------------------------------------
+
+SHOW, OFF = -2, -1
+
+
+async def digest_screen(access: Access,
+                        session: AsyncSession) -> tuple[str, InlineKeyboardBuilder]:
+    chosen_minutes = await digest.digest_time(session, user_id=access.user_id)
+    now = (_("Now: every day at {time}.").format(time=say_time(minutes_time(chosen_minutes)))
+           if chosen_minutes is not None else _("Now: off."))
+    text = _("📬 <b>Daily digest</b>\nOnce a day, at a time you choose, a short list of what "
+             "needs you: reports untouched for {days} days, 1–2 ⭐ ratings, shifts waiting for "
+             "hours, new course offers, sessions a teacher cancelled, polls closing tomorrow, "
+             "sessions tomorrow with free seats. Each line opens the thing. It waits for your "
+             "quiet hours to end.").format(days=digest.UNTOUCHED_DAYS) + "\n\n" + now
+    builder = InlineKeyboardBuilder()
+    for minutes in digest.CHOICES:
+        mark = "✓ " if minutes == chosen_minutes else ""
+        builder.button(text=mark + say_time(minutes_time(minutes)),
+                       callback_data=DigestCb(minutes=minutes))
+    builder.button(text=("✓ " if chosen_minutes is None else "") + _("🔕 Off"),
+                   callback_data=DigestCb(minutes=OFF))
+    builder.adjust(3, 3, 1)
+    return text, builder
+
+
+def minutes_time(minutes: int) -> time:
+    return time(minutes // 60, minutes % 60)
+
+
+@router.callback_query(DigestCb.filter(F.minutes == SHOW))
+async def on_digest(callback: CallbackQuery, access: Access, session: AsyncSession) -> None:
+    """📬 Daily digest: off by default; a time to choose."""
+    if not access.is_staff:
+        raise NotAllowed("the digest is for staff")
+    text, builder = await digest_screen(access, session)
+    await callback.answer()
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(DigestCb.filter(F.minutes != SHOW))
+async def on_digest_time(callback: CallbackQuery, callback_data: DigestCb, access: Access,
+                         session: AsyncSession, clock: Clock) -> None:
+    """A time, or 🔕 Off: saved, the screen again."""
+    await digest.set_digest_time(session, access=access, clock=clock,
+                                 minutes=None if callback_data.minutes == OFF
+                                 else callback_data.minutes)
+    text, builder = await digest_screen(access, session)
+    await callback.answer(_("Saved ✅"))
     await show(callback, text, reply_markup=builder.as_markup())

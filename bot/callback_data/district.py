@@ -70,3 +70,10 @@ class FiguresCb(CallbackData, prefix="dxf"):
 
 class ManageFindCb(CallbackData, prefix="dxs"):
     """🔎 Find a community (district admins): the community picker, with search."""
+
+
+class DigestCb(CallbackData, prefix="dxd"):
+    """📬 Daily digest (staff, from ⚙️ Settings): the screen (`minutes` -2), a time
+    (minutes after midnight), or -1: off."""
+
+    minutes: int = -2

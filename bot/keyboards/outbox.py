@@ -31,11 +31,19 @@ from bot.callback_data.common import ManageCommunityCb, ManageListCb
 from bot.callback_data.courses import CourseAction, CourseCb
 from bot.callback_data.courses import RateCb as LessonRateCb
 from bot.callback_data.district import MembersCb
-from bot.callback_data.voices import PollOpenCb, TriageAction, TriageCb
+from bot.callback_data.voices import (
+    PollOpenCb,
+    PollStaffAction,
+    PollStaffCb,
+    TriageAction,
+    TriageCb,
+)
 from bot.callback_data.voices import RateCb as ReportRateCb
+from bot.callback_data.volunteers import VolRosterCb
 from bot.i18n import N_
 from models.users import Role
-from services import concerns, courses, invites, polls, volunteers
+from services import concerns, courses, digest, polls, volunteers
+from services.digest import ItemKind
 
 Keyboard = dict[str, Any]
 
@@ -126,7 +134,19 @@ class PollButtons:
 
 
 class DistrictButtons:
-    """`services.invites.Buttons`: where a new teacher, staff member or admin starts."""
+    """`services.digest.Buttons`: where a new teacher, staff member or admin starts, and
+    where each line of the daily digest leads."""
+
+    def digest_item(self, community_id: int, item: digest.Item) -> str:
+        if item.kind in (ItemKind.UNTOUCHED, ItemKind.LOW_REPORT):
+            return TriageCb(action=TriageAction.VIEW, report_id=item.id).pack()
+        if item.kind in (ItemKind.LOW_LESSON, ItemKind.CANCELLED, ItemKind.SEATS):
+            return LessonCb(action=LessonAction.VIEW, id=item.id).pack()
+        if item.kind == ItemKind.HOURS:
+            return VolRosterCb(community_id=community_id, shift_id=item.id).pack()
+        if item.kind == ItemKind.OFFER:
+            return CourseCb(action=CourseAction.REVIEW).pack()
+        return PollStaffCb(action=PollStaffAction.VIEW, poll_id=item.id).pack()
 
     def welcome(self, role: Role, community_id: int | None) -> Keyboard:
         if role == Role.TEACHER:
@@ -148,7 +168,7 @@ class OutboxKeyboards:
     volunteers: volunteers.Buttons
     reports: concerns.Buttons
     polls: polls.Buttons
-    district: invites.Buttons
+    district: digest.Buttons
 
 
 OUTBOX_KEYBOARDS = OutboxKeyboards(courses=CourseButtons(), volunteers=VolunteerButtons(),

@@ -7,22 +7,34 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from bot.callback_data.district import FiguresCb, ManageFindCb, MemberRemoveCb, StepAction
+from bot.callback_data.district import (
+    DigestCb,
+    FiguresCb,
+    ManageFindCb,
+    MemberRemoveCb,
+    StepAction,
+)
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
 from models.broadcasts import Broadcast, BroadcastStatus
 from models.communities import Community, Grid
-from models.courses import Category, Enrolment, EnrolmentStatus, Lesson
+from models.courses import Category, Course, Enrolment, EnrolmentStatus, Lesson, LessonStatus
 from models.db import begin_write
+from models.digest import DigestSetting
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from models.polls import Poll
 from models.users import Role, RoleGrant
 from models.voices import Report, ReportCategory, ReportNote, ReportStatus
 from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
+from scheduler.digest import staff_digests
 from services.clock import ManualClock
 from tests.factories import make_community
 from tests.handlers.conftest import ADMIN_TG_ID, Harness, member, onboard, rows, user_of
@@ -355,3 +367,138 @@ async def test_figures_in_chinese_and_across_communities_for_an_admin(
     for forged in (FiguresCb(community_id=0), FiguresCb(community_id=0, export=True),
                    ManageFindCb()):  # a resident pressing forged admin buttons
         assert (await eve.forge(forged.pack())).startswith("You can't do that here.")
+
+
+async def digest_times(session: AsyncSession) -> list[tuple[int, int]]:
+    await session.commit()
+    found = await session.execute(select(DigestSetting.user_id, DigestSetting.minutes))
+    return [(user_id, minutes) for user_id, minutes in found.all()]
+
+
+async def seed_digest(session: AsyncSession, clock: ManualClock, home: Community,
+                      resident: int, teacher: int) -> None:
+    """One of each thing the digest lists, as of clock.now() (Tue 3 Mar, 08:00)."""
+    now = clock.now()
+    await begin_write(session)
+    session.add(Report(community_id=home.id or 0, author_id=resident,
+                       category=ReportCategory.SAFETY, description="Lamp",
+                       created_at=now - timedelta(days=4), updated_at=now - timedelta(days=4)))
+    session.add(Report(community_id=home.id or 0, author_id=resident,
+                       category=ReportCategory.OTHER, description="Noise", rating=1,
+                       status=ReportStatus.RESOLVED, created_at=now - timedelta(days=2),
+                       updated_at=now - timedelta(hours=3)))
+    session.add(Report(community_id=home.id or 0, author_id=resident,  # fresh: not listed
+                       category=ReportCategory.OTHER, description="New", created_at=now,
+                       updated_at=now))
+    session.add(Course(community_id=home.id or 0, teacher_id=teacher, title="Calligraphy",
+                       category=Category.ARTS, created_at=now - timedelta(hours=5)))
+    session.add(Poll(community_id=home.id or 0, title="Bench colour",
+                     closes_at=now + timedelta(days=1, hours=2), created_at=now))
+    tomorrow = Lesson(community_id=home.id or 0, title="Tai chi", category=Category.SPORTS,
+                      starts_at=now + timedelta(days=1, hours=1), venue="Hall", capacity=2,
+                      checkin_token="t1", created_at=now)
+    cancelled = Lesson(community_id=home.id or 0, title="Yoga", category=Category.SPORTS,
+                       starts_at=now + timedelta(days=3), venue="Hall", capacity=2,
+                       status=LessonStatus.CANCELLED, checkin_token="t2", created_at=now)
+    session.add_all([tomorrow, cancelled])
+    task = VolunteerTask(community_id=home.id or 0, title="Patrol", place="Gate",
+                         created_at=now)
+    session.add(task)
+    await session.flush()
+    session.add(Enrolment(session_id=tomorrow.id or 0, user_id=resident,
+                          status=EnrolmentStatus.ENROLLED, queued_at=now, created_at=now,
+                          updated_at=now))
+    session.add(AuditEntry(at=now - timedelta(hours=2), actor_id=teacher,
+                           action="session.cancel", community_id=home.id,
+                           details={"session_id": cancelled.id}))
+    shift = Shift(task_id=task.id or 0, starts_at=now - timedelta(hours=14),
+                  ends_at=now - timedelta(hours=12), headcount=2, taken=1)
+    session.add(shift)
+    await session.flush()
+    session.add(ShiftClaim(shift_id=shift.id or 0, user_id=resident, claimed_at=now))
+    await session.commit()
+
+
+async def test_the_daily_digest_is_chosen_in_settings_and_queued_once_a_day(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3071, "Liu", Role.STAFF)
+    _ann, ann_access = await member(harness, session, clock, home, 3072, "Ann")
+    _sam, sam_access = await member(harness, session, clock, home, 3073, "Sam", Role.TEACHER)
+    await staff.send("/menu")
+    await staff.tap("⚙️ Settings")
+    await staff.press("📬 Daily digest")
+    assert staff.last.endswith("Now: off.")
+    assert staff.handle.last_bot_message.button_labels == [  # type: ignore[union-attr]
+        "7:00 am", "8:00 am", "9:00 am", "12:00 pm", "5:00 pm", "6:00 pm", "✓ 🔕 Off"]
+    await staff.press("8:00 am")
+    assert staff.last.endswith("Now: every day at 8:00 am.")
+    assert await digest_times(session) == [(staff_access.user_id, 480)]
+
+    clock.set(datetime(2026, 3, 3, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    await seed_digest(session, clock, home, ann_access.user_id, sam_access.user_id)
+    clock.set(datetime(2026, 3, 3, 7, 59, tzinfo=ZoneInfo("Asia/Shanghai")))
+
+    async def sweep() -> list[OutboxMessage]:
+        await staff_digests(sessionmaker=sessionmaker, clock=clock, notify=lambda: None,
+                            keyboards=OUTBOX_KEYBOARDS)
+        return [m for m in await rows(session, OutboxMessage,
+                                      col(OutboxMessage.user_id) == staff_access.user_id)
+                if (m.dedupe_key or "").startswith("digest:")]
+
+    assert await sweep() == []  # 7:59: not yet
+    clock.advance(minutes=1)
+    queued = await sweep()
+    clock.advance(minutes=30)
+    assert [m.id for m in await sweep()] == [m.id for m in queued]  # once a day
+    assert len(queued) == 1 and queued[0].dedupe_key == f"digest:{staff_access.user_id}:2026-03-03"
+    assert queued[0].text == (
+        "📬 Daily digest · Sunny Court\n"
+        "1. 🗂 Report #1 (🚨 Safety): untouched for 4 days\n"
+        "2. ⭐ Report #2 was rated 1 ⭐\n"
+        "3. ⏱ “Patrol”, Mon 2 Mar, 6:00 pm: 1 place waits for hours\n"
+        "4. 📚 A course offer waits for your decision: “Calligraphy”\n"
+        "5. 🚫 “Yoga”, Fri 6 Mar, 8:00 am, was cancelled by its teacher\n"
+        "6. 🗳 Poll “Bench colour” closes Tomorrow, 10:00 am\n"
+        "7. 🪑 “Tai chi”, Tomorrow, 9:00 am: 1 of 2 seats free")
+    buttons = [b for row in queued[0].keyboard["inline_keyboard"] for b in row]
+    assert [b["callback_data"].split(":")[0] for b in buttons] == [
+        "rt", "rt", "vtr", "cc", "cs", "qs", "cs"]
+    assert buttons[0]["text"] == "1. 🗂 Report #1 (🚨 Safety): untouched for 4 da…"
+
+    clock.advance(days=1)  # the next day: another, and 🔕 Off stops them
+    assert len(await sweep()) == 2
+    await staff.tap("⚙️ Settings")
+    await staff.press("📬 Daily digest")
+    await staff.press("🔕 Off")
+    assert staff.last.endswith("Now: off.")
+    clock.advance(days=1)
+    assert len(await sweep()) == 2
+
+
+async def test_the_digest_in_chinese_and_not_for_residents(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    home = await make_community(session, clock, "幸福社区")
+    staff, staff_access = await member(harness, session, clock, home, 3081, "刘", Role.STAFF,
+                                       "zh")
+    eve, _e = await member(harness, session, clock, home, 3082, "Eve")
+    await staff.send("/menu")
+    await staff.tap("⚙️ 设置")
+    await staff.press("📬 每日摘要")
+    await staff.press("上午9:00")
+    assert staff.last.endswith("现在：每天上午9:00。")
+    clock.set(datetime(2026, 3, 3, 9, 5, tzinfo=ZoneInfo("Asia/Shanghai")))
+    await staff_digests(sessionmaker=sessionmaker, clock=clock, notify=lambda: None,
+                        keyboards=OUTBOX_KEYBOARDS)
+    queued = await rows(session, OutboxMessage, col(OutboxMessage.user_id)
+                        == staff_access.user_id)
+    assert queued[-1].text == "📬 每日摘要 · 幸福社区\n今天没有需要您处理的事项。🌿"
+    await eve.send("/menu")
+    await eve.tap("⚙️ Settings")
+    assert "📬 Daily digest" not in eve.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert (await eve.forge(DigestCb(minutes=480).pack())).startswith("You can't do that")
+    assert len(await digest_times(session)) == 1
