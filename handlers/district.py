@@ -53,6 +53,8 @@ from bot.callback_data.district import (
     CommunityEditAction,
     CommunityEditCb,
     DigestCb,
+    ExportCb,
+    ExportKind,
     FiguresCb,
     GridEditAction,
     GridEditCb,
@@ -369,6 +371,9 @@ ACTIONS: dict[str, Callable[[dict[str, Any], str], str]] = {
                                                                           role=_role(d)),
     "audit.export": lambda d, s: _("exported the audit log"),
     "figures.export": lambda d, s: _("exported the figures"),
+    "reports.export": lambda d, s: _("exported the reports"),
+    "sessions.export": lambda d, s: _("exported sessions and attendance"),
+    "residents.export": lambda d, s: _("exported the residents by grid"),
     "broadcast.create": lambda d, s: _("wrote an announcement"),
     "broadcast.start": lambda d, s: _("sent an announcement"),
     "broadcast.cancel": lambda d, s: _("cancelled an announcement"),
@@ -730,3 +735,133 @@ async def on_digest_time(callback: CallbackQuery, callback_data: DigestCb, acces
     text, builder = await digest_screen(access, session)
     await callback.answer(_("Saved ✅"))
     await show(callback, text, reply_markup=builder.as_markup())
+
+
+# --- 📥 Exports: reports, sessions and attendance, residents by grid -------------------------
+
+
+@router.callback_query(ExportCb.filter(F.kind == ExportKind.MENU))
+async def on_exports(callback: CallbackQuery, callback_data: ExportCb, access: Access,
+                     session: AsyncSession) -> None:
+    """📥 Exports: which file."""
+    access.require_manage(callback_data.community_id)
+    community = await communities.get_community(session, community_id=callback_data.community_id)
+    builder = InlineKeyboardBuilder()
+    for kind, label in ((ExportKind.REPORTS, _("💬 Reports")),
+                        (ExportKind.LESSONS, _("📚 Sessions and attendance")),
+                        (ExportKind.RESIDENTS, _("👥 Residents by grid"))):
+        builder.button(text=label, callback_data=ExportCb(
+            community_id=callback_data.community_id, kind=kind))
+    builder.button(text=_("◀ Back"), callback_data=ManageCommunityCb(
+        community_id=callback_data.community_id))
+    builder.adjust(1)
+    await callback.answer()
+    await show(callback, _("📥 Excel files of {community}: which one?").format(
+        community=html.escape(community.name)), reply_markup=builder.as_markup())
+
+
+def yes_no(value: bool) -> str:
+    return _("yes") if value else _("no")
+
+
+async def reports_book(access: Access, session: AsyncSession, community_id: int,
+                       title: str) -> tuple[bytes, int]:
+    found = await exports.report_rows(session, access=access, community_id=community_id)
+    zone = await communities.zone_of(session, community_id)
+    book = exports.Workbook(title=title)
+    by_status = Counter(row.status for row in found)
+    book.summary(_("Summary"), [(_("Reports"), len(found), None)] + [
+        (status_text(s), n, exports.share(n, len(found))) for s, n in by_status.most_common()]
+        + [(_("Answered"), sum(1 for r in found if r.first_answer),
+            exports.share(sum(1 for r in found if r.first_answer), len(found)))],
+        headers=(_("Figure"), _("Total"), _("Share")))
+    book.sheet(_("Reports"), [_("No."), _("Received"), _("Category"), _("Grid"), _("Status"),
+                              _("First answer"), _("Closed"), _("Rating"), _("Backers"),
+                              _("Resident")],
+               [[r.number, exports.local(r.received, zone), report_category(r.category),
+                 grid_label(r.grid), status_text(r.status), exports.local(r.first_answer, zone),
+                 exports.local(r.closed, zone), r.rating, r.backers, r.author]
+                for r in found], order=1)
+    return book.save(), len(found)
+
+
+async def lessons_book(access: Access, session: AsyncSession, community_id: int,
+                       title: str) -> tuple[bytes, int]:
+    lessons, places = await exports.lesson_rows(session, access=access,
+                                                community_id=community_id)
+    zone = await communities.zone_of(session, community_id)
+    held = [row for row in lessons if not row.cancelled]
+    seats, filled = sum(r.capacity for r in held), sum(r.enrolled for r in held)
+    came = sum(r.attended for r in held)
+    book = exports.Workbook(title=title)
+    book.summary(_("Summary"), [
+        (_("Sessions"), len(lessons), None),
+        (_("Cancelled"), len(lessons) - len(held), exports.share(len(lessons) - len(held),
+                                                                len(lessons))),
+        (_("Seats"), seats, None), (_("Seats filled"), filled, exports.share(filled, seats)),
+        (_("Attended"), came, exports.share(came, filled)),
+    ], headers=(_("Figure"), _("Total"), _("Share")))
+    book.sheet(_("Sessions"), [_("When"), _("Session"), _("Teacher"), _("Venue"),
+                               _("Cancelled"), _("Seats"), _("Enrolled"), _("Waiting"),
+                               _("Attended"), _("Attendance"), _("Ratings"),
+                               _("Average rating")],
+               [[exports.local(r.starts, zone), r.title, r.teacher, r.venue,
+                 yes_no(r.cancelled), r.capacity, r.enrolled, r.waiting, r.attended,
+                 exports.share(r.attended, r.enrolled), r.ratings,
+                 round(r.average, 2) if r.average is not None else None] for r in lessons],
+               order=0, percent=[9])
+    book.sheet(_("Places"), [_("When"), _("Session"), _("Person"), _("Place"), _("Came at"),
+                             _("Rating")],
+               [[exports.local(p.starts, zone), p.title, p.person, place_status(p.status),
+                 exports.local(p.attended, zone), p.rating] for p in places], order=0)
+    return book.save(), len(lessons)
+
+
+def place_status(code: str) -> str:
+    return {"enrolled": _("enrolled"), "offered": _("offered a freed seat"),
+            "waiting": _("on the waiting list"), "cancelled": _("gave up the place")}.get(code,
+                                                                                      code)
+
+
+async def residents_book(access: Access, session: AsyncSession, community_id: int,
+                         title: str) -> tuple[bytes, int]:
+    found = await exports.resident_rows(session, access=access, community_id=community_id)
+    zone = await communities.zone_of(session, community_id)
+    by_grid = Counter(grid_label(r.grid) for r in found)
+    book = exports.Workbook(title=title)
+    book.summary(_("Summary"), [(_("Residents"), len(found), None)] + [
+        (grid, n, exports.share(n, len(found))) for grid, n in sorted(by_grid.items())],
+        headers=(_("Grid"), _("Residents"), _("Share")))
+    book.sheet(_("Residents"), [_("Joined"), _("Grid"), _("Name")],
+               [[exports.local(r.joined, zone), grid_label(r.grid), r.name] for r in found],
+               order=0)
+    return book.save(), len(found)
+
+
+EXPORTS = {
+    ExportKind.REPORTS: (reports_book, "reports", lambda: _("Reports · {community}")),
+    ExportKind.LESSONS: (lessons_book, "sessions",
+                         lambda: _("Sessions and attendance · {community}")),
+    ExportKind.RESIDENTS: (residents_book, "residents",
+                           lambda: _("Residents by grid · {community}")),
+}
+
+
+@router.callback_query(ExportCb.filter(F.kind != ExportKind.MENU))
+async def on_export(callback: CallbackQuery, callback_data: ExportCb, access: Access,
+                    session: AsyncSession, clock: Clock) -> None:
+    """One Excel file (names only for those who manage the community: the service
+    checks), its export noted in the audit log."""
+    make, code, title = EXPORTS[callback_data.kind]
+    community_id = callback_data.community_id
+    access.require_manage(community_id)
+    community = await communities.get_community(session, community_id=community_id)
+    data, count = await make(access, session, community_id,
+                             title().format(community=community.name))
+    await audit.exported(session, access=access, clock=clock, community_id=community_id,
+                         what=code, rows=count)
+    await callback.answer()
+    if callback.bot is not None:
+        await callback.bot.send_document(
+            callback.from_user.id, BufferedInputFile(data, f"{code}.xlsx"),
+            caption=html.escape(title().format(community=community.name)))

@@ -50,6 +50,7 @@ from bot.callback_data.district import (
     AuditCb,
     CommunityEditAction,
     CommunityEditCb,
+    ExportCb,
     FiguresCb,
     GridEditAction,
     GridEditCb,
@@ -142,6 +143,7 @@ async def community_screen(access: Access, session: AsyncSession,
                                                                id=community_id))
     builder.button(text=_("📜 Audit log"), callback_data=AuditCb(community_id=community_id))
     builder.button(text=_("📊 Figures"), callback_data=FiguresCb(community_id=community_id))
+    builder.button(text=_("📥 Exports"), callback_data=ExportCb(community_id=community_id))
     if access.is_admin:
         builder.button(text=_("✏️ Rename"), callback_data=CommunityEditCb(
             action=CommunityEditAction.RENAME, community_id=community_id))

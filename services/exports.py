@@ -23,6 +23,17 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import func
+from sqlalchemy import select as select_columns
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from models.communities import Grid
+from models.courses import SEAT_HOLDING, Enrolment, EnrolmentStatus, Lesson, LessonStatus
+from models.users import User
+from models.voices import Report, ReportNote
+from services.access import Access
+
 Cell = str | int | float | datetime | date | time | None
 SHEET_NAME_MAX = 31  # Excel's limit
 FORBIDDEN = str.maketrans({c: " " for c in "[]:*?/\\"})  # not allowed in a sheet name
@@ -149,3 +160,127 @@ def _sortable(value: Cell) -> Any:
         return value.isoformat()
     return "" if value is None else str(value) if not isinstance(value, int | float) else \
         f"{value:020.6f}"
+
+
+# --- What the exports hold (read from each feature's tables; words are the caller's) ------
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    number: int
+    received: datetime
+    category: str
+    grid: str | None
+    status: str
+    first_answer: datetime | None
+    closed: datetime | None
+    rating: int | None
+    backers: int
+    author: str  # "" once the author erased their data
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    starts: datetime
+    title: str
+    teacher: str
+    venue: str
+    cancelled: bool
+    capacity: int
+    enrolled: int
+    waiting: int
+    attended: int
+    ratings: int
+    average: float | None
+
+
+@dataclass(frozen=True)
+class PlaceRow:
+    starts: datetime
+    title: str
+    person: str
+    status: str
+    attended: datetime | None
+    rating: int | None
+
+
+@dataclass(frozen=True)
+class ResidentRow:
+    grid: str | None
+    name: str
+    joined: datetime
+
+
+async def report_rows(session: AsyncSession, *, access: Access,
+                      community_id: int) -> list[ReportRow]:
+    """The community's reports, oldest first (names: staff see them, as the privacy
+    notice says; an erased author has none left)."""
+    access.require_manage(community_id)
+    found = (await session.execute(
+        select_columns(Report, col(Grid.name), col(User.first_name))
+        .outerjoin(Grid, col(Grid.id) == col(Report.grid_id))
+        .outerjoin(User, col(User.id) == col(Report.author_id))
+        .where(col(Report.community_id) == community_id)
+        .order_by(col(Report.created_at), col(Report.id)))).all()
+    firsts = dict((await session.execute(
+        select_columns(col(ReportNote.report_id), func.min(col(ReportNote.created_at)))
+        .join(Report, col(Report.id) == col(ReportNote.report_id))
+        .where(col(Report.community_id) == community_id)
+        .group_by(col(ReportNote.report_id)))).all())
+    return [ReportRow(number=r.id or 0, received=r.created_at, category=str(r.category),
+                      grid=grid, status=str(r.status), first_answer=firsts.get(r.id or 0),
+                      closed=r.closed_at, rating=r.rating, backers=r.backers,
+                      author=name or "") for r, grid, name in found]
+
+
+async def lesson_rows(session: AsyncSession, *, access: Access, community_id: int,
+                      ) -> tuple[list[LessonRow], list[PlaceRow]]:
+    """Every session of the community with its seats, waiting list, attendance and
+    ratings, and every place in them (one row a person), in time order."""
+    access.require_manage(community_id)
+    lessons = (await session.execute(
+        select_columns(Lesson, col(User.first_name))
+        .outerjoin(User, col(User.id) == col(Lesson.teacher_id))
+        .where(col(Lesson.community_id) == community_id)
+        .order_by(col(Lesson.starts_at), col(Lesson.id)))).all()
+    places = (await session.execute(
+        select_columns(Enrolment, col(User.first_name))
+        .join(User, col(User.id) == col(Enrolment.user_id))
+        .join(Lesson, col(Lesson.id) == col(Enrolment.session_id))
+        .where(col(Lesson.community_id) == community_id)
+        .order_by(col(Enrolment.queued_at), col(Enrolment.id)))).all()
+    by_lesson: dict[int, list[Enrolment]] = {}
+    for place, _name in places:
+        by_lesson.setdefault(place.session_id, []).append(place)
+    rows = []
+    for lesson, teacher in lessons:
+        mine = by_lesson.get(lesson.id or 0, [])
+        stars = [p.rating for p in mine if p.rating is not None]
+        rows.append(LessonRow(
+            starts=lesson.starts_at, title=lesson.title, teacher=teacher or "",
+            venue=lesson.venue, cancelled=lesson.status == LessonStatus.CANCELLED,
+            capacity=lesson.capacity,
+            enrolled=sum(1 for p in mine if p.status in SEAT_HOLDING or p.attended_at),
+            waiting=sum(1 for p in mine if p.status == EnrolmentStatus.WAITING),
+            attended=sum(1 for p in mine if p.attended_at is not None), ratings=len(stars),
+            average=sum(stars) / len(stars) if stars else None))
+    titles = {lesson.id: lesson for lesson, _t in lessons}
+    people = [PlaceRow(starts=titles[p.session_id].starts_at, title=titles[p.session_id].title,
+                       person=name or "", status=str(p.status), attended=p.attended_at,
+                       rating=p.rating) for p, name in places]
+    people.sort(key=lambda row: (row.starts, row.title))
+    return rows, people
+
+
+async def resident_rows(session: AsyncSession, *, access: Access,
+                        community_id: int) -> list[ResidentRow]:
+    """The community's residents by grid, each with the day they joined."""
+    access.require_manage(community_id)
+    found = (await session.execute(
+        select_columns(col(Grid.name), col(User.first_name), col(User.created_at))
+        .outerjoin(Grid, col(Grid.id) == col(User.grid_id))
+        .where(col(User.community_id) == community_id, col(User.consented_at).is_not(None),
+               col(User.deleted_at).is_(None))
+        .order_by(col(User.created_at), col(User.id)))).all()
+    return [ResidentRow(grid=grid, name=name or "", joined=joined)
+            for grid, name, joined in found]

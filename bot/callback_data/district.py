@@ -77,3 +77,17 @@ class DigestCb(CallbackData, prefix="dxd"):
     (minutes after midnight), or -1: off."""
 
     minutes: int = -2
+
+
+class ExportKind(StrEnum):
+    MENU = "m"        # the choice of exports
+    REPORTS = "r"
+    LESSONS = "l"     # sessions, enrolments and attendance
+    RESIDENTS = "p"   # residents by grid
+
+
+class ExportCb(CallbackData, prefix="dxe"):
+    """📥 Exports of a community: the choice, or one Excel file."""
+
+    community_id: int
+    kind: ExportKind = ExportKind.MENU

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
@@ -502,3 +503,56 @@ async def test_the_digest_in_chinese_and_not_for_residents(
     assert "📬 Daily digest" not in eve.handle.last_bot_message.button_labels  # type: ignore[union-attr]
     assert (await eve.forge(DigestCb(minutes=480).pack())).startswith("You can't do that")
     assert len(await digest_times(session)) == 1
+
+
+async def test_exports_of_reports_sessions_and_residents(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    staff, _s = await member(harness, session, clock, home, 3091, "Liu", Role.STAFF)
+    people = []
+    for tg_id, name, grid in ((3092, "Ann", "Block 1"), (3093, "Bob", "Block 1"),
+                              (3094, "Cy", "Block 2")):
+        person = harness.person(tg_id, name, "en")
+        await onboard(person, "Sunny Court", grid)
+        people.append((await user_of(session, person)).id or 0)
+    await seed_activity(session, clock, home, people)
+    await staff.send("/menu")
+    await staff.tap("🛠 Manage community")
+    await staff.press("Sunny Court")
+    await staff.press("📥 Exports")
+    assert staff.last == "📥 Excel files of Sunny Court: which one?"
+
+    async def workbook(label: str, name: str) -> Any:
+        await staff.press(label)
+        document = staff.handle.last_bot_message
+        assert document is not None and document.document_name == name
+        return load_workbook(io.BytesIO(harness.emulator.state.files[document.document
+                                                                     or ""].data))
+
+    book = await workbook("💬 Reports", "reports.xlsx")
+    assert book.sheetnames == ["Summary", "Reports"]
+    sheet = book["Reports"]
+    assert sheet["A1"].value == "Reports · Sunny Court"
+    assert [c.value for c in sheet[2]][:5] == ["No.", "Received", "Category", "Grid", "Status"]
+    assert [(r[0], r[2], r[9]) for r in sheet.iter_rows(min_row=3, values_only=True)] == [
+        (1, "🚨 Safety", "Ann"), (2, "💡 Idea for improvement", "Bob")]  # oldest first
+    assert sheet.freeze_panes == "A3"
+
+    book = await workbook("📚 Sessions and attendance", "sessions.xlsx")
+    assert book.sheetnames == ["Summary", "Sessions", "Places"]
+    row = next(book["Sessions"].iter_rows(min_row=3, values_only=True))
+    assert row[1:10] == ("Tai chi", None, "Hall", "no", 4, 3, 0, 2, 2 / 3)  # no teacher
+    assert [r[2:5:2] for r in book["Places"].iter_rows(min_row=3, values_only=True)] == [
+        ("Ann", book["Places"]["E3"].value), ("Bob", book["Places"]["E4"].value),
+        ("Cy", None)]
+    summary = {r[0]: r[1:] for r in book["Summary"].iter_rows(min_row=3, values_only=True)}
+    assert summary["Seats filled"] == (3, 0.75)
+
+    book = await workbook("👥 Residents by grid", "residents.xlsx")
+    assert next(iter(book["Residents"].iter_rows(min_row=3, values_only=True)))[1:] == (
+        "Block 1", "Ann")
+    summary = {r[0]: r[1:] for r in book["Summary"].iter_rows(min_row=3, values_only=True)}
+    assert summary["Block 1"] == (2, 2 / 3)
+    actions = [a.action for a in await rows(session, AuditEntry)]
+    assert actions[-3:] == ["reports.export", "sessions.export", "residents.export"]
