@@ -555,17 +555,27 @@ def figures_text(found: figures.Figures) -> str:
     return text
 
 
+CHART_BARS = 15  # across hundreds of communities, the largest grids only
+
+
+def largest(pairs: list[tuple[str | None, float]]) -> list[tuple[str | None, float]]:
+    return sorted(pairs, key=lambda kv: -kv[1])[:CHART_BARS] if len(pairs) > CHART_BARS \
+        else pairs
+
+
 def figures_chart(found: figures.Figures) -> bytes:
     """Residents by grid, reports by status, volunteer hours by grid: one picture."""
+    residents = largest([(g, float(n)) for g, n in found.residents_by_grid])
+    hours = largest(found.hours_by_grid)
     sections = [
-        Section(_("Residents by grid"), [grid_label(g) for g, _n in found.residents_by_grid],
-                {_("Residents"): [n for _g, n in found.residents_by_grid]}),
+        Section(_("Residents by grid"), [grid_label(g) for g, _n in residents],
+                {_("Residents"): [round(n) for _g, n in residents]}),
         Section(_("Reports by status"), [status_text(s) for s in found.reports_by_status],
                 {_("Reports"): list(found.reports_by_status.values())}),
-        Section(_("Volunteer hours by grid"), [grid_label(g) for g, _h in found.hours_by_grid],
-                {_("Hours"): [round(h) for _g, h in found.hours_by_grid]}),
+        Section(_("Volunteer hours by grid"), [grid_label(g) for g, _h in hours],
+                {_("Hours"): [round(h) for _g, h in hours]}),
     ]
-    return bar_chart(_("Figures"), [s for s in sections if s.labels][:3] or sections[:1])
+    return bar_chart(_("Figures"), [s for s in sections if s.labels] or sections[:1])
 
 
 def figures_book(found: figures.Figures) -> bytes:
