@@ -74,7 +74,6 @@ from handlers.manage import community_screen, list_screen, role_name
 from handlers.scope import ask_community, chosen
 from services import audit, communities, digest, exports, figures
 from services.access import Access
-from services.charts import Section, bar_chart
 from services.clock import Clock
 from services.communities import MemberRole
 from services.errors import AlreadyExists, NotAllowed
@@ -84,6 +83,15 @@ from services.text import cut
 
 router = Router(name=__name__)
 TEXT_MAX = 4096
+BUTTONS_MAX = 90  # Telegram draws at most 100 buttons under a message
+
+
+def fit(text: str) -> str:
+    """At most a message's 4096 UTF-16 units, cut at a line's end, so no tag or escaped
+    name is split."""
+    while len(text.encode("utf-16-le")) // 2 > TEXT_MAX and "\n" in text:
+        text = text.rsplit("\n", 1)[0]
+    return cut(text, TEXT_MAX)
 
 
 class District(StatesGroup):
@@ -124,14 +132,14 @@ async def members_screen(access: Access, session: AsyncSession, clock: Clock,
     if not found.rows:
         parts.append(_("Nobody works here yet: invite a staff member or a teacher."))
     builder = InlineKeyboardBuilder()
-    for row in found.rows:
-        if row.can_remove and row.grant_id is not None:
+    for row in [r for r in found.rows if r.can_remove][:BUTTONS_MAX]:
+        if row.grant_id is not None:
             builder.button(text=_("➖ Remove {name} ({role})").format(
                 name=row.name, role=member_role_name(row.role)),
                 callback_data=MemberRemoveCb(action=StepAction.ASK, grant_id=row.grant_id))
     builder.button(text=_("◀ Back"), callback_data=ManageCommunityCb(community_id=community_id))
     builder.adjust(1)
-    return cut("\n\n".join(parts), TEXT_MAX), builder
+    return fit("\n\n".join(parts)), builder
 
 
 @router.callback_query(MembersCb.filter())
@@ -205,6 +213,9 @@ async def on_community_name(message: Message, access: Access, session: AsyncSess
         await message.answer(_("A community with this name already exists. "
                                "Please send another name."))
         return
+    except NotAllowed:  # no longer an admin: the step ends, the error router says why
+        await state.clear()
+        raise
     await state.clear()
     text, builder = await community_screen(access, session, community_id)
     await message.answer(_("Renamed ✅") + "\n\n" + text, reply_markup=builder.as_markup())
@@ -315,6 +326,9 @@ async def on_grid_name(message: Message, access: Access, session: AsyncSession,
         await message.answer(_("This community already has a grid with this name. "
                                "Please send another name."))
         return
+    except NotAllowed:  # no longer staff there: the step ends, the error router says why
+        await state.clear()
+        raise
     await state.clear()
     text, builder = await grid_screen(access, session, grid_id)
     await message.answer(_("Renamed ✅") + "\n\n" + text, reply_markup=builder.as_markup())
@@ -437,11 +451,7 @@ async def on_audit(callback: CallbackQuery, callback_data: AuditCb, access: Acce
         community_id=callback_data.community_id))
     builder.adjust(1)
     await callback.answer()
-    # Cut at a line's end, so no HTML tag or name is split.
-    text = head + "\n\n" + body
-    while len(text.encode("utf-16-le")) // 2 > TEXT_MAX:
-        text = text.rsplit("\n", 1)[0]
-    await show(callback, text, reply_markup=builder.as_markup())
+    await show(callback, fit(head + "\n\n" + body), reply_markup=builder.as_markup())
 
 
 @router.callback_query(AuditCb.filter(F.export))
@@ -549,10 +559,7 @@ def figures_text(found: figures.Figures) -> str:
                                    total=found.broadcast_recipients,
                                    p=percent(found.broadcast_reached,
                                              found.broadcast_recipients)))
-    text = "\n\n".join(parts)
-    while len(text.encode("utf-16-le")) // 2 > TEXT_MAX:  # 700 grids: cut at a line's end
-        text = text.rsplit("\n", 1)[0]
-    return text
+    return fit("\n\n".join(parts))  # 700 communities' grids: cut at a line's end
 
 
 CHART_BARS = 15  # across hundreds of communities, the largest grids only
@@ -565,6 +572,8 @@ def largest(pairs: list[tuple[str | None, float]]) -> list[tuple[str | None, flo
 
 def figures_chart(found: figures.Figures) -> bytes:
     """Residents by grid, reports by status, volunteer hours by grid: one picture."""
+    from services.charts import Section, bar_chart  # matplotlib loads on the first chart
+
     residents = largest([(g, float(n)) for g, n in found.residents_by_grid])
     hours = largest(found.hours_by_grid)
     sections = [
