@@ -264,6 +264,7 @@ def _kept_lines() -> dict[str, Callable[[int], str]]:
         "messages_the_bot_sent_you": lambda n: ngettext(
             "{n} message the bot sent you (kept without its text)",
             "{n} messages the bot sent you (kept without their text)", n),
+        "your_daily_digest_time": lambda n: _("the time of your daily digest (staff)"),
     }
 
 
