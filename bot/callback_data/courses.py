@@ -166,3 +166,42 @@ class SeatsCb(CallbackData, prefix="cn"):
 
 class ConfirmCb(CallbackData, prefix="cy"):
     """✅ on a draft's last screen (scheduling or moving: the state says which)."""
+
+
+# --- resident ----------------------------------------------------------------------------
+
+
+class PlaceAction(StrEnum):
+    LEAVE = "l"         # Yes, cancel my place / leave the waiting list (asked once before)
+    KEEP = "k"          # No, keep it: the session's card back in place
+
+
+class PlaceCb(CallbackData, prefix="cup"):
+    """The answer to "cancel your place at session `id`?"."""
+
+    action: PlaceAction
+    id: int
+
+
+class OrderGiveUp(StrEnum):
+    WITHDRAW = "w"      # Yes, withdraw my order
+    UNBACK = "u"        # Yes, take back my "me too"
+    KEEP = "k"          # No, keep it: the order's card back in place
+
+
+class OrderGiveUpCb(CallbackData, prefix="cuo"):
+    """The answer to "withdraw your order `id`?" or "take back your me too?"."""
+
+    action: OrderGiveUp
+    id: int
+
+
+class OrderStep(StrEnum):
+    BACK = "b"          # ◀ Back: the step before
+    CANCEL = "x"        # ✖ Cancel: the draft is dropped
+
+
+class OrderStepCb(CallbackData, prefix="cuw"):
+    """◀ Back or ✖ Cancel on a step of the resident's order wizard."""
+
+    action: OrderStep

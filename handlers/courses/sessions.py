@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import io
+from zoneinfo import ZoneInfo
 
 import segno
 from aiogram import Bot, F, Router
@@ -38,6 +39,8 @@ from bot.callback_data.courses import (
     MarkCb,
     OrderAction,
     OrderCb,
+    PlaceAction,
+    PlaceCb,
     RateCb,
     SkipCommentCb,
 )
@@ -53,6 +56,7 @@ from handlers.courses.texts import (
     home_markup,
     mark_answered,
     person,
+    seats_left,
     session_text,
     status_name,
     when,
@@ -85,7 +89,7 @@ async def session_screen(
                                       lesson_id=lesson_id)
     sid = lesson_id
     zone = await zone_of(session, seen.lesson.community_id)
-    text = session_text(seen.lesson, zone, held=seen.held)
+    text = card_text(seen, zone)
     builder = InlineKeyboardBuilder()
     if seen.lesson.status == LessonStatus.CANCELLED:
         text += "\n" + _("❌ Cancelled")
@@ -124,9 +128,30 @@ async def session_screen(
     if seen.can_cancel:
         builder.button(text=_("🚫 Cancel the session"),
                        callback_data=LessonCb(action=LessonAction.CANCEL, id=sid))
+    for other in seen.also:
+        builder.button(text=_("🗓 Also: {when}").format(when=when(other.starts_at, zone)),
+                       callback_data=LessonCb(action=LessonAction.VIEW, id=other.id or 0))
     builder.adjust(1)
     builder.row(home_button())
     return text, builder
+
+
+def card_text(seen: course_sessions.LessonView, zone: ZoneInfo) -> str:
+    """A session as a resident meets it: what, when, where, who teaches, in which
+    community, what to bring, the places left and the course's other dates."""
+    lesson = seen.lesson
+    text = session_text(lesson, zone)
+    if seen.teacher is not None:
+        text += "\n" + _("🧑‍🏫 Teacher: {name}").format(name=person(seen.teacher))
+    if seen.community:
+        text += "\n" + _("🏠 {community}").format(community=html.escape(seen.community))
+    if lesson.bring:
+        text += "\n" + _("🎒 Please bring: {what}").format(what=html.escape(lesson.bring))
+    text += "\n" + seats_left(lesson.capacity - seen.held, lesson.capacity)
+    if seen.also:
+        text += "\n\n" + _("The same course also meets:") + "".join(
+            "\n• " + when(other.starts_at, zone) for other in seen.also)
+    return text
 
 
 async def show_lesson(callback: CallbackQuery, lesson_id: int, *, user: User, access: Access,
@@ -167,8 +192,13 @@ async def on_list(callback: CallbackQuery, user: User, session: AsyncSession,
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.MINE))
 async def on_mine(callback: CallbackQuery, user: User, session: AsyncSession,
-                  clock: Clock) -> None:
-    """🎒 My courses: seats, waiting places, my orders and what I backed."""
+                  clock: Clock, state: FSMContext) -> None:
+    """🎒 My courses: seats, waiting places, my orders and what I backed (no community
+    yet: the community list, right there)."""
+    if user.community_id is None:
+        from handlers.onboarding import offer_home  # onboarding imports this package
+        await offer_home(callback, session, state)
+        return
     await callback.answer()
     mine = await course_sessions.my_sessions(session, clock=clock, user_id=user.id or 0)
     orders = await course_orders.my_orders(session, user_id=user.id or 0)
@@ -297,20 +327,76 @@ async def on_enrol(
                         "we will offer it to you."))
 
 
-@router.callback_query(LessonCb.filter(F.action.in_({LessonAction.LEAVE, LessonAction.CANT})))
-async def on_leave(
-    callback: CallbackQuery, callback_data: LessonCb, user: User, access: Access,
+@router.callback_query(LessonCb.filter(F.action == LessonAction.LEAVE))
+async def on_leave(callback: CallbackQuery, callback_data: LessonCb, user: User,
+                   access: Access, session: AsyncSession, clock: Clock) -> None:
+    """❌ Cancel my place: the card becomes the question, asked once ("Cancel your place
+    at 太极 on 12月5日（周六）下午3:00?"), with the answer that keeps it."""
+    seen = await course_sessions.view(session, access=access, user=user, clock=clock,
+                                      lesson_id=callback_data.id)
+    if not seen.can_leave or seen.mine is None:  # a card drawn before it changed
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    await callback.answer()
+    zone = await zone_of(session, seen.lesson.community_id)
+    moment = when(seen.lesson.starts_at, zone)
+    title = html.escape(seen.lesson.title)
+    sid = callback_data.id
+    if seen.mine.status == EnrolmentStatus.WAITING:
+        question = _("Leave the waiting list for “{title}” on {when}?").format(
+            title=title, when=moment)
+        yes, no = _("Yes, leave the waiting list"), _("No, stay on the list")
+    else:
+        question = _("Cancel your place at “{title}” on {when}? The seat goes to someone "
+                     "else.").format(title=title, when=moment)
+        yes, no = _("Yes, cancel my place"), _("No, keep my place")
+    await show(callback, question, reply_markup=ask_once(
+        yes=yes, do=PlaceCb(action=PlaceAction.LEAVE, id=sid),
+        no=no, keep=PlaceCb(action=PlaceAction.KEEP, id=sid)))
+
+
+@router.callback_query(PlaceCb.filter(F.action == PlaceAction.KEEP))
+async def on_keep_place(callback: CallbackQuery, callback_data: PlaceCb, user: User,
+                        access: Access, session: AsyncSession, clock: Clock) -> None:
+    """No, keep my place: the session's card back, as it is now."""
+    await callback.answer()
+    await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
+                      clock=clock)
+
+
+@router.callback_query(PlaceCb.filter(F.action == PlaceAction.LEAVE))
+async def on_leave_confirmed(
+    callback: CallbackQuery, callback_data: PlaceCb, user: User, access: Access,
     session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
 ) -> None:
-    """❌ Cancel my place (or "I can't come" on a reminder): the seat is passed on."""
+    """Yes, cancel my place (re-checked: a stale question changes nothing): the seat is
+    passed on, and the card says so with the buttons it has now."""
+    before = await course_sessions.my_enrolment(session, session_id=callback_data.id,
+                                                user_id=user.id or 0)
+    waiting = before is not None and before.status == EnrolmentStatus.WAITING
     await course_sessions.leave(session, buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify,
                                 user=user, clock=clock, session_id=callback_data.id)
     await callback.answer()
-    if callback_data.action == LessonAction.CANT:
-        await mark_answered(callback, _("❌ You said you can't come; your seat is free for "
-                                        "someone else."))
     await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
-                      clock=clock, new=callback_data.action == LessonAction.CANT,
+                      clock=clock, note=_("You have left the waiting list.") if waiting else
+                      _("Your place is cancelled. Thank you for telling us, the seat goes to "
+                        "someone else."))
+
+
+@router.callback_query(LessonCb.filter(F.action == LessonAction.CANT))
+async def on_cant(
+    callback: CallbackQuery, callback_data: LessonCb, user: User, access: Access,
+    session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
+) -> None:
+    """❌ I can't come, on a reminder: the seat is passed on, the reminder shows the
+    answer and the card comes below."""
+    await course_sessions.leave(session, buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify,
+                                user=user, clock=clock, session_id=callback_data.id)
+    await callback.answer()
+    await mark_answered(callback, _("❌ You said you can't come; your seat is free for "
+                                    "someone else."))
+    await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
+                      clock=clock, new=True,
                       note=_("Your place is cancelled. Thank you for telling us, the seat "
                              "goes to someone else."))
 
