@@ -1022,7 +1022,7 @@ async def view(
         can_wait=open_ and not holds and status != EnrolmentStatus.WAITING and not free,
         can_leave=open_ and status in ACTIVE,
         can_accept=open_ and status == EnrolmentStatus.OFFERED,
-        can_calendar=status == EnrolmentStatus.ENROLLED,  # a place in line is no date yet
+        can_calendar=status in SEAT_HOLDING,  # a place in line is no date yet
         can_run=runs,
         can_show_code=runs and lesson.status == LessonStatus.SCHEDULED,
         can_move=runs and open_,
@@ -1122,7 +1122,7 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
 
     lesson = await get_session(session, session_id=session_id)
     enrolment = await _enrolment(session, session_id, user.id) if user.id is not None else None
-    mine = enrolment is not None and enrolment.status == EnrolmentStatus.ENROLLED
+    mine = enrolment is not None and enrolment.status in SEAT_HOLDING
     if not (mine or may_run(access, lesson)):
         raise Gone(f"session {session_id}")
     zone = await zone_of(session, lesson.community_id)

@@ -93,7 +93,9 @@ def session_text(lesson: Lesson, timezone: ZoneInfo | str, *, held: int | None =
 def seats_left(free: int, capacity: int) -> str:
     """"2 places left of 10", or "Full" when none is."""
     if free <= 0:
-        return _("👥 Full: all {capacity} places are taken").format(capacity=capacity)
+        return ngettext("👥 Full: the {capacity} place is taken",
+                        "👥 Full: all {capacity} places are taken", capacity).format(
+            capacity=capacity)
     return ngettext("👥 {n} place left of {capacity}", "👥 {n} places left of {capacity}",
                     free).format(n=free, capacity=capacity)
 
