@@ -2,11 +2,13 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> Home: 📚 Courses
+    [*] --> Home: 📚 Courses (the next sessions, each with ✍️ Enrol)
+    Home --> Enrolled: ✍️ Enrol (handlers/courses/sessions.py)
     Home --> Categories: 📖 Course menu
     Categories --> Courses: a category (◀ ▶ pages)
     Courses --> Course: a course
     Course --> Ordering: 🙋 Order this course (handlers/courses/orders.py)
+    Course --> Enrolled: ✍️ Enrol on one of its sessions
     Home --> Search: 🔍 Search
     Search --> Courses: a word typed
     Home --> OfferCommunity: ➕ Offer a course (teacher of several communities)

@@ -13,8 +13,16 @@ stateDiagram-v2
     Expected --> Similar: a similar open order exists
     Similar --> Backed: 👍 me too instead
     Similar --> Saved: ➕ order mine anyway
+    Expected --> Saved: I don't know
     Saved --> [*]
+    Expected --> Time: ◀ Back
+    Time --> Days: ◀ Back
+    Days --> Category: ◀ Back (a menu course: the 📚 Courses screen)
+    Category --> Topic: ◀ Back
+    Topic --> [*]: ◀ Back / ✖ Cancel on any step (the 📚 Courses screen, nothing ordered)
 ```
+🗑 Withdraw my order and ↩️ Take back my "me too" ask once (bot/keyboards/confirm.py): the
+card becomes the question, "No, keep…" puts it back, "Yes, …" is re-checked by the service.
 Backing is one tap (👍 Me too) on an order; a teacher's ✋ I'll teach it takes it
 (only one teacher can); scheduling continues in handlers/courses/schedule.py.
 """

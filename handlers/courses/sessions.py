@@ -4,6 +4,7 @@
 ```mermaid
 stateDiagram-v2
     [*] --> Session: 🗓 Sessions coming up / 🎒 My courses / a message's button
+    [*] --> Enrolled: ✍️ Enrol on the 📚 Courses screen or a menu course (a seat is free)
     Session --> Enrolled: ✍️ Enrol (a seat is free)
     Session --> Waiting: 🕒 Join the waiting list (full)
     Waiting --> Offered: a seat frees (kept for the window, from when the message arrives)
@@ -12,7 +13,11 @@ stateDiagram-v2
     Offered --> [*]: No, thanks (passed on)
     Offered --> Lapsed: no answer in time (passed on)
     Lapsed --> Waiting: 🕒 Put me back on the list (at its end)
-    Enrolled --> [*]: ❌ I can't come / Cancel my place (seat passed on)
+    Enrolled --> Asked: ❌ Cancel my place (the card becomes the question)
+    Waiting --> Asked: ❌ Cancel my place (leave the waiting list)
+    Asked --> Session: No, keep my place (the card back)
+    Asked --> [*]: Yes (re-checked; the seat passed on)
+    Enrolled --> [*]: ❌ I can't come, on a reminder (seat passed on)
     Enrolled --> Present: /start ci_<token> (the venue's QR code) or staff tick
     Present --> Rated: 1–5 ⭐ after the session
     Rated --> [*]: a comment, or Skip
