@@ -174,6 +174,8 @@ class ConfirmCb(CallbackData, prefix="cy"):
 class PlaceAction(StrEnum):
     LEAVE = "l"         # Yes, cancel my place / leave the waiting list (asked once before)
     KEEP = "k"          # No, keep it: the session's card back in place
+    CANT = "n"          # Yes, I can't come (asked on the reminder itself)
+    STAY = "s"          # No, I'm still coming: the reminder back as it was
 
 
 class PlaceCb(CallbackData, prefix="cup"):

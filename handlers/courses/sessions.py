@@ -17,7 +17,8 @@ stateDiagram-v2
     Waiting --> Asked: ❌ Cancel my place (leave the waiting list)
     Asked --> Session: No, keep my place (the card back)
     Asked --> [*]: Yes (re-checked; the seat passed on)
-    Enrolled --> [*]: ❌ I can't come, on a reminder (seat passed on)
+    Enrolled --> Asked: ❌ I can't come, on a reminder (asked under its words)
+    Asked --> Enrolled: No, I'm still coming (the reminder back, with its buttons)
     Enrolled --> Present: /start ci_<token> (the venue's QR code) or staff tick
     Present --> Rated: 1–5 ⭐ after the session
     Rated --> [*]: a comment, or Skip
@@ -388,18 +389,78 @@ async def on_leave_confirmed(
                         "someone else."))
 
 
+def _cant_question(seen: course_sessions.LessonView, zone: ZoneInfo) -> str:
+    return _("Can't come to “{title}” on {when}? Your seat goes to someone else.").format(
+        title=html.escape(seen.lesson.title), when=when(seen.lesson.starts_at, zone))
+
+
+def _reminder_text(callback: CallbackQuery, question: str) -> str | None:
+    """The reminder's own words, without the question asked under them (None: the
+    pressed message is not there to edit)."""
+    pressed = callback.message
+    if not isinstance(pressed, Message) or pressed.text is None:
+        return None
+    return pressed.html_text.removesuffix("\n\n" + question)
+
+
 @router.callback_query(LessonCb.filter(F.action == LessonAction.CANT))
-async def on_cant(
-    callback: CallbackQuery, callback_data: LessonCb, user: User, access: Access,
+async def on_cant(callback: CallbackQuery, callback_data: LessonCb, user: User,
+                  access: Access, session: AsyncSession, clock: Clock) -> None:
+    """❌ I can't come, on a reminder: asked once, under the reminder's own words."""
+    seen = await course_sessions.view(session, access=access, user=user, clock=clock,
+                                      lesson_id=callback_data.id)
+    if not seen.can_leave or seen.mine is None or seen.mine.status == EnrolmentStatus.WAITING:
+        await answer_out_of_date(callback, use_menu=True)  # a reminder older than a change
+        return
+    await callback.answer()
+    question = _cant_question(seen, await zone_of(session, seen.lesson.community_id))
+    reminder = _reminder_text(callback, question)
+    await show(callback, (reminder + "\n\n" if reminder else "") + question,
+               reply_markup=ask_once(
+                   yes=_("Yes, I can't come"), do=PlaceCb(action=PlaceAction.CANT,
+                                                          id=callback_data.id),
+                   no=_("No, I'm still coming"), keep=PlaceCb(action=PlaceAction.STAY,
+                                                              id=callback_data.id)))
+
+
+@router.callback_query(PlaceCb.filter(F.action == PlaceAction.STAY))
+async def on_still_coming(callback: CallbackQuery, callback_data: PlaceCb, user: User,
+                          access: Access, session: AsyncSession, clock: Clock) -> None:
+    """No, I'm still coming: the reminder back as it was, with its two buttons."""
+    seen = await course_sessions.view(session, access=access, user=user, clock=clock,
+                                      lesson_id=callback_data.id)
+    await callback.answer()
+    question = _cant_question(seen, await zone_of(session, seen.lesson.community_id))
+    reminder = _reminder_text(callback, question)
+    if reminder is None or not seen.can_leave:  # nothing to put back: the card instead
+        await show_lesson(callback, callback_data.id, user=user, access=access,
+                          session=session, clock=clock)
+        return
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ I'm coming"),
+                   callback_data=LessonCb(action=LessonAction.COMING, id=callback_data.id))
+    builder.button(text=_("❌ I can't come"),
+                   callback_data=LessonCb(action=LessonAction.CANT, id=callback_data.id))
+    await show(callback, reminder, reply_markup=builder.as_markup())
+
+
+@router.callback_query(PlaceCb.filter(F.action == PlaceAction.CANT))
+async def on_cant_confirmed(
+    callback: CallbackQuery, callback_data: PlaceCb, user: User, access: Access,
     session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
 ) -> None:
-    """❌ I can't come, on a reminder: the seat is passed on, the reminder shows the
-    answer and the card comes below."""
+    """Yes, I can't come (re-checked): the seat is passed on, the reminder shows the
+    answer and no buttons, and the card comes below."""
+    seen = await course_sessions.view(session, access=access, user=user, clock=clock,
+                                      lesson_id=callback_data.id)
+    question = _cant_question(seen, await zone_of(session, seen.lesson.community_id))
     await course_sessions.leave(session, buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify,
                                 user=user, clock=clock, session_id=callback_data.id)
     await callback.answer()
-    await mark_answered(callback, _("❌ You said you can't come; your seat is free for "
-                                    "someone else."))
+    reminder = _reminder_text(callback, question)
+    if reminder is not None:
+        await show(callback, reminder + "\n\n" + _(
+            "❌ You said you can't come; your seat is free for someone else."))
     await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
                       clock=clock, new=True,
                       note=_("Your place is cancelled. Thank you for telling us, the seat "

@@ -162,6 +162,7 @@ async def test_waitlist_offer_check_in_link_and_rating(
                             col(OutboxMessage.user_id) == ann_access.user_id,
                             col(OutboxMessage.not_before) <= clock.now())
     await ann.forge(outbox_button(reminder, "❌ I can't come"))
+    await ann.press("Yes, I can't come")
     assert ann.last.startswith("Your place is cancelled.")
     [offer] = await rows(session, OutboxMessage,
                          col(OutboxMessage.dedupe_key).like("c:offer:%"))
@@ -764,6 +765,7 @@ async def test_an_answered_reminder_or_offer_shows_the_answer_and_no_buttons(
     assert reminder.inline_keyboard == []
     assert reminder.content.endswith("✅ You said you are coming.")
     await dee.press("❌ I can't come")
+    await dee.press("Yes, I can't come")
     reminder = message_with(dee, "⏰ Reminder")
     assert reminder.inline_keyboard == []
     assert reminder.content.endswith("❌ You said you can't come; your seat is free for "

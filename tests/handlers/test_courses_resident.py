@@ -30,11 +30,16 @@ from models.courses import (
 from models.db import begin_write
 from models.outbox import OutboxMessage
 from models.users import Role
+from scheduler.outbox import OutboxSender
 from services import course_sessions
 from services.access import Access
 from services.clock import ManualClock
 from tests.factories import make_community
 from tests.handlers.conftest import Harness, Person, member, onboard, rows, user_of
+from tests.handlers.test_broadcasts import sender
+from tests.handlers.test_courses import delivered, message_with
+
+__all__ = ["sender"]  # the outbox sender fixture
 
 WORDS = {
     "en": {
@@ -347,3 +352,42 @@ async def test_no_reminder_is_queued_for_a_place_given_up_and_one_for_the_comeba
     await ann.press("✍️ Enrol")
     assert len(await pending()) == 2
     assert lesson.id is not None
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_i_cant_come_on_a_reminder_asks_once_under_its_words(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    language: str,
+) -> None:
+    zh = language == "zh"
+    cant, coming = ("❌ 我来不了", "✅ 我会来") if zh else ("❌ I can't come", "✅ I'm coming")
+    yes, no = ("是的，我来不了", "不，我还是会来") if zh else ("Yes, I can't come",
+                                                   "No, I'm still coming")
+    reminded = "⏰ 提醒" if zh else "⏰ Reminder"
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, ann_access = await member(harness, session, clock, home, 3002, "Ann", language=language)
+    lesson = await tai_chi(session, clock, home, staff_access, days=2)
+    await ann.send("/menu")
+    await ann.forge(LessonCb(action=LessonAction.ENROL, id=lesson.id or 0).pack())
+    clock.set(lesson.starts_at - timedelta(hours=24))
+    await delivered(ann, reminded, sender)
+    words = message_with(ann, reminded).content
+
+    await ann.press(cant)
+    asked = message_with(ann, reminded)
+    assert asked.content.startswith(words) and "Tai chi" in asked.content[len(words):]
+    assert asked.button_labels == [yes, no]
+    await ann.press(no)
+    back = message_with(ann, reminded)
+    assert back.content == words and back.button_labels == [coming, cant]
+    [enrolment] = await rows(session, Enrolment, col(Enrolment.user_id) == ann_access.user_id)
+    assert enrolment.status == EnrolmentStatus.ENROLLED
+
+    await ann.press(cant)
+    await ann.press(yes)
+    answered = message_with(ann, reminded)
+    assert answered.inline_keyboard == [] and answered.content.startswith(words)
+    [enrolment] = await rows(session, Enrolment, col(Enrolment.user_id) == ann_access.user_id)
+    assert enrolment.status == EnrolmentStatus.CANCELLED
