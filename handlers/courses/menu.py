@@ -261,7 +261,7 @@ async def on_search(callback: CallbackQuery, user: User, state: FSMContext,
     await callback.answer()
     await state.set_state(CourseFlow.search)
     await send(callback, _("Type a word from the course's name, for example “太极” or "
-                           "“phone” (or /cancel)."))
+                           "“phone”."), reply_markup=home_markup())  # ◀ Courses leaves it
 
 
 @router.message(CourseFlow.search, F.text, ~F.text.startswith("/"))

@@ -391,3 +391,16 @@ async def test_i_cant_come_on_a_reminder_asks_once_under_its_words(
     assert answered.inline_keyboard == [] and answered.content.startswith(words)
     [enrolment] = await rows(session, Enrolment, col(Enrolment.user_id) == ann_access.user_id)
     assert enrolment.status == EnrolmentStatus.CANCELLED
+
+
+async def test_the_search_word_step_has_a_way_back_without_typing(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann", language="zh")
+    await ann.tap("📚 课程")
+    await ann.press("🔍 搜索课程")
+    assert "/cancel" not in ann.last
+    assert labels(ann) == ["◀ 课程"]
+    await ann.press("◀ 课程")
+    assert ann.last.startswith("📚 课程。您想做什么？")
