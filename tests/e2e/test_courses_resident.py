@@ -41,7 +41,7 @@ WORDS = {
         "agree": "✅ 我同意", "first": "您想先做什么？",
         "courses": "📚 课程", "home": "您想做什么",
         "enrol": "✍️ 报名：Tai chi", "enrolled": "报名成功 ✅",
-        "cancel": "❌ 取消我的报名", "question": "取消您“Tai chi”",
+        "cancel": "❌ 取消我的报名", "question": "“Tai chi”的报名吗？",
         "no": "不，保留我的报名", "yes": "是的，取消我的报名",
         "cancelled": "已取消您的报名", "again": "✍️ 报名",
         "reminder": "⏰ 提醒：“Tai chi”",
