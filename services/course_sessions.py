@@ -42,6 +42,7 @@ from sqlmodel import col, select
 
 from models.communities import Community
 from models.courses import (
+    BRING_MAX,
     COMMENT_MAX,
     SEAT_HOLDING,
     TITLE_MAX,
@@ -1207,3 +1208,23 @@ async def offer_free_seats(
 
 
 
+
+
+# --- What to bring ---------------------------------------------------------------------
+
+
+async def set_bring(session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
+                    text: str | None) -> Lesson:
+    """The session's teacher or staff say what to bring ("a yoga mat"), shown on its card;
+    None or blank: nothing to bring. Only before it starts."""
+    what = clean_text(text or "", field="bring", limit=BRING_MAX, required=False) or None
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        if lesson is None or not may_run(access, lesson):
+            raise NotTeacherOrStaff("not the teacher or staff")
+        _still_open(lesson, clock.now())
+        lesson.bring = what
+        session.add(lesson)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.bring",
+                     community_id=lesson.community_id, session_id=lesson.id)
+        return lesson

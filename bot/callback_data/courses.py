@@ -207,3 +207,16 @@ class OrderStepCb(CallbackData, prefix="cuw"):
     """◀ Back or ✖ Cancel on a step of the resident's order wizard."""
 
     action: OrderStep
+
+
+class BringAction(StrEnum):
+    ASK = "a"           # teacher or staff: 🎒 What to bring (type it)
+    NONE = "n"          # nothing to bring
+    KEEP = "k"          # ✖ Cancel: the session's card back as it was
+
+
+class BringCb(CallbackData, prefix="cub"):
+    """What to bring to session `id`, said on its card."""
+
+    action: BringAction
+    id: int

@@ -23,6 +23,8 @@ stateDiagram-v2
     Present --> Rated: 1–5 ⭐ after the session
     Rated --> [*]: a comment, or Skip
 ```
+Its teacher or staff say 🎒 What to bring (typed, or "Nothing to bring", or ✖ Cancel); the
+card shows it to residents.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.courses import (
+    BringAction,
+    BringCb,
     LessonAction,
     LessonCb,
     MarkCb,
@@ -68,7 +72,7 @@ from handlers.courses.texts import (
     when,
     work_community,
 )
-from models.courses import EnrolmentStatus, Lesson, LessonStatus
+from models.courses import BRING_MAX, EnrolmentStatus, Lesson, LessonStatus
 from models.users import User
 from services import course_orders, course_sessions
 from services.access import Access
@@ -85,6 +89,10 @@ CHECK_IN_PREFIX = "ci_"
 
 class Rating(StatesGroup):
     comment = State()
+
+
+class Bringing(StatesGroup):
+    text = State()
 
 
 async def session_screen(
@@ -131,6 +139,8 @@ async def session_screen(
                        callback_data=LessonCb(action=LessonAction.RATINGS, id=sid))
     if seen.can_move:
         builder.add(move_button(sid))
+        builder.button(text=_("🎒 What to bring"),
+                       callback_data=BringCb(action=BringAction.ASK, id=sid))
     if seen.can_cancel:
         builder.button(text=_("🚫 Cancel the session"),
                        callback_data=LessonCb(action=LessonAction.CANCEL, id=sid))
@@ -465,6 +475,59 @@ async def on_cant_confirmed(
                       clock=clock, new=True,
                       note=_("Your place is cancelled. Thank you for telling us, the seat "
                              "goes to someone else."))
+
+
+@router.callback_query(BringCb.filter(F.action == BringAction.ASK))
+async def on_bring(callback: CallbackQuery, callback_data: BringCb, access: Access,
+                   session: AsyncSession, state: FSMContext) -> None:
+    """🎒 What to bring (teacher or staff): typed, or "nothing", said on the card."""
+    lesson = await course_sessions.runnable(session, access=access, lesson_id=callback_data.id)
+    await callback.answer()
+    await state.set_state(Bringing.text)
+    await state.update_data(session_id=lesson.id)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Nothing to bring"),
+                   callback_data=BringCb(action=BringAction.NONE, id=callback_data.id))
+    builder.button(text=_("✖ Cancel"),
+                   callback_data=BringCb(action=BringAction.KEEP, id=callback_data.id))
+    builder.adjust(1)
+    now = (_("Now: {what}").format(what=html.escape(lesson.bring)) + "\n\n"
+           if lesson.bring else "")
+    await send(callback, now + _("What should people bring to “{title}”? For example “a yoga "
+                                 "mat and water” (at most {limit} characters).").format(
+        title=html.escape(lesson.title), limit=BRING_MAX), reply_markup=builder.as_markup())
+
+
+@router.message(Bringing.text, F.text, ~F.text.startswith("/"))
+async def on_bring_text(message: Message, user: User, access: Access, session: AsyncSession,
+                        state: FSMContext, clock: Clock) -> None:
+    """The words typed (too long: the error router says so, and the step stays)."""
+    lesson_id = int((await state.get_data()).get("session_id") or 0)
+    await course_sessions.set_bring(session, access=access, clock=clock, session_id=lesson_id,
+                                    text=message.text)
+    await state.clear()
+    text, builder = await session_screen(lesson_id, user=user, access=access, session=session,
+                                         clock=clock)
+    await message.answer(_("Saved ✅") + "\n\n" + text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(BringCb.filter(F.action.in_({BringAction.NONE, BringAction.KEEP})))
+async def on_bring_button(callback: CallbackQuery, callback_data: BringCb, user: User,
+                          access: Access, session: AsyncSession, state: FSMContext,
+                          clock: Clock) -> None:
+    """Nothing to bring (cleared), or ✖ Cancel (as it was): the card in place."""
+    note = ""
+    if callback_data.action == BringAction.NONE:
+        await course_sessions.set_bring(session, access=access, clock=clock,
+                                        session_id=callback_data.id, text=None)
+        note = _("Saved ✅")
+    else:
+        await course_sessions.runnable(session, access=access, lesson_id=callback_data.id)
+    if await state.get_state() == Bringing.text.state:
+        await state.clear()
+    await callback.answer()
+    await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
+                      clock=clock, note=note)
 
 
 @router.callback_query(LessonCb.filter(F.action.in_({LessonAction.ACCEPT,

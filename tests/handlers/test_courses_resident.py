@@ -404,3 +404,39 @@ async def test_the_search_word_step_has_a_way_back_without_typing(
     assert labels(ann) == ["◀ 课程"]
     await ann.press("◀ 课程")
     assert ann.last.startswith("📚 课程。您想做什么？")
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_the_teacher_says_what_to_bring_and_residents_see_it_on_the_card(
+    harness: Harness, session: AsyncSession, clock: ManualClock, language: str
+) -> None:
+    zh = language == "zh"
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                       Role.STAFF, language=language)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    lesson = await tai_chi(session, clock, home, staff_access)
+    sid = lesson.id or 0
+    await staff.send("/menu")
+    await staff.forge(LessonCb(action=LessonAction.VIEW, id=sid).pack())
+    await staff.press("🎒 要带的东西" if zh else "🎒 What to bring")
+    await staff.send("x" * 201)
+    assert "200" in staff.last  # too long: said, and the step stays
+    await staff.send("A yoga mat and water")
+    assert staff.last.startswith("已保存 ✅" if zh else "Saved ✅")
+    [saved] = await rows(session, Lesson)
+    assert saved.bring == "A yoga mat and water"
+    await ann.send("/menu")
+    await ann.forge(LessonCb(action=LessonAction.VIEW, id=sid).pack())
+    assert "🎒 Please bring: A yoga mat and water" in ann.last
+
+    # ✖ Cancel keeps it; "Nothing to bring" clears it.
+    await staff.press("🎒 要带的东西" if zh else "🎒 What to bring")
+    await staff.press("✖ 取消" if zh else "✖ Cancel")
+    assert (await rows(session, Lesson))[0].bring == "A yoga mat and water"
+    await staff.press("🎒 要带的东西" if zh else "🎒 What to bring")
+    await staff.press("什么都不用带" if zh else "Nothing to bring")
+    assert (await rows(session, Lesson))[0].bring is None
+    # A resident cannot set it, even with a forged button.
+    answer = await ann.forge(f"cub:n:{sid}")
+    assert answer
