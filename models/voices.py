@@ -59,6 +59,7 @@ class Report(SQLModel, table=True):
     category: ReportCategory = Field(sa_type=String(16))
     description: str = Field(sa_type=Text)
     photo_file_id: str | None = Field(default=None, max_length=255)
+    voice_file_id: str | None = Field(default=None, max_length=255)  # a voice note, played back
     latitude: float | None = None
     longitude: float | None = None
     status: ReportStatus = Field(default=ReportStatus.RECEIVED, sa_type=String(16))

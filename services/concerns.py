@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from models.communities import Grid
+from models.communities import Community, Grid
+from models.courses import Course, CourseStatus
 from models.db import write
 from models.outbox import OutboxKind
 from models.users import User
@@ -65,7 +66,10 @@ STATUS_KEYS: dict[ReportStatus, str] = {
                               "Reason: {reason}"),
 }
 ANSWER_KEY = N_("💬 Staff answered your report #{id}:\n«{summary}»\n{answer}")
-NEW_REPORT_KEY = N_("📥 New report #{id} from your community:\n«{summary}»")
+NEW_REPORT_KEY = N_("📥 New report #{id} · {community}:\n«{summary}»")
+POOR_RATING_KEY = N_("⚠️ Report #{id} · {community} was rated {stars} by the resident:\n"
+                     "«{summary}»")
+POOR = 2  # a rating at or below this reaches staff at once
 ASSIGNED_KEY = N_("🗂 Report #{id} was given to you to handle:\n«{summary}»")
 
 
@@ -174,12 +178,52 @@ def staff_view(report: Report) -> StaffView:
 
 
 def summary(report: Report, limit: int = 60) -> str:
-    """The description on one line, cut to `limit` UTF-16 units (as Telegram counts)."""
-    return cut(" ".join(report.description.split()), limit)
+    """The description on one line, cut to `limit` UTF-16 units (as Telegram counts); a
+    report without words (a photo, a voice note or a place sent alone) says what it has."""
+    words = " ".join(report.description.split())
+    if not words:
+        words = " ".join(mark for mark, there in (
+            ("📷", report.photo_file_id), ("🎤", report.voice_file_id),
+            ("📍", report.latitude is not None)) if there)
+    return cut(words, limit)
 
 
-def check_description(text: str) -> str:
-    return clean_text(text, field="description", limit=DESCRIPTION_MAX, multiline=True)
+def check_description(text: str, *, required: bool = True) -> str:
+    """The report's words; they may be left out when a photo, a voice note or a place says
+    it instead (`required=False`)."""
+    return clean_text(text, field="description", limit=DESCRIPTION_MAX, multiline=True,
+                      required=required)
+
+
+# Words that ask to take part in a course rather than report something.
+ENROL_WORDS = ("报名", "参加", "上课", "enrol", "enroll", "sign up", "sign me up", "join the")
+TITLE_MIN = 2  # a title shorter than this matches too much to be meant
+
+
+async def courses_meant(session: AsyncSession, *, community_id: int, words: str,
+                        limit: int = 8) -> list[Course]:
+    """The community's courses that `words` plainly mean: those whose title they contain;
+    if none is named but they ask to enrol (报名, sign up…), the whole menu (up to `limit`)."""
+    said = " ".join(words.casefold().split())
+    if not said:
+        return []
+    found = await session.execute(select(Course).where(
+        col(Course.community_id) == community_id,
+        col(Course.status) == CourseStatus.APPROVED).order_by(col(Course.title)).limit(500))
+    menu = list(found.scalars())
+    named = [course for course in menu
+             if len(course.title.strip()) >= TITLE_MIN
+             and " ".join(course.title.casefold().split()) in said]
+    if named:
+        return named[:limit]
+    if any(word in said for word in ENROL_WORDS):
+        return menu[:limit]
+    return []
+
+
+async def community_name(session: AsyncSession, community_id: int) -> str:
+    community = await session.get(Community, community_id)
+    return community.name if community else ""
 
 
 def check_answer(text: str, field: str = "answer") -> str:
@@ -192,14 +236,15 @@ async def create_report(
     description: str, grid_id: int | None = None, photo_file_id: str | None = None,
     latitude: float | None = None, longitude: float | None = None,
     buttons: Buttons | None = None, notify: Notify | None = None,
-    draft_key: str | None = None,
+    draft_key: str | None = None, voice_file_id: str | None = None,
 ) -> Report:
     """Record a resident's concern or idea and tell their community's staff.
 
     `draft_key` names the draft it comes from: sending the same draft again (a double
     tap, two replicas handling the same press) raises AlreadySent and changes nothing.
     """
-    text = check_description(description)
+    text = check_description(description, required=not (
+        photo_file_id or voice_file_id or latitude is not None))
     category = ReportCategory(category)
     if user.community_id is None or user.id is None:
         raise NoCommunity("choose a community first")
@@ -208,7 +253,7 @@ async def create_report(
         return await _create_report(
             session, clock=clock, user=user, category=category, text=text, grid_id=grid_id,
             photo_file_id=photo_file_id, latitude=latitude, longitude=longitude,
-            buttons=buttons, notify=notify, draft_key=draft_key)
+            buttons=buttons, notify=notify, draft_key=draft_key, voice_file_id=voice_file_id)
     except IntegrityError:
         # The same draft inserted at the same moment elsewhere (PostgreSQL: no writer
         # lock orders the two); the unique key kept one.
@@ -233,7 +278,7 @@ async def _create_report(
     session: AsyncSession, *, clock: Clock, user: User, category: ReportCategory,
     text: str, grid_id: int | None, photo_file_id: str | None, latitude: float | None,
     longitude: float | None, buttons: Buttons | None, notify: Notify | None,
-    draft_key: str | None,
+    draft_key: str | None, voice_file_id: str | None = None,
 ) -> Report:
     assert user.id is not None and user.community_id is not None
     community_id = user.community_id
@@ -248,16 +293,18 @@ async def _create_report(
         now = clock.now()
         report = Report(community_id=community_id, grid_id=grid_id, author_id=user.id,
                         category=category, description=text, photo_file_id=photo_file_id,
-                        latitude=latitude, longitude=longitude, created_at=now, updated_at=now,
-                        draft_key=draft_key or None)
+                        voice_file_id=voice_file_id, latitude=latitude, longitude=longitude,
+                        created_at=now, updated_at=now, draft_key=draft_key or None)
         session.add(report)
         await session.flush()
         assert report.id is not None
         staff = [uid for uid in await staff_of(session, community_id=community_id)
                  if uid != user.id]
+        where = await community_name(session, community_id)
         await outbox.queue_many(session, clock=clock, notify=notify, rows=(
             outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=NEW_REPORT_KEY,
-                            params={"id": report.id, "summary": summary(report)},
+                            params={"id": report.id, "summary": summary(report),
+                                    "community": where},
                             keyboard=buttons.open(report.id) if buttons else None,
                             dedupe_key=f"report:{report.id}:new:{uid}", about=user.id)
             for uid in staff))
@@ -298,16 +345,30 @@ async def withdraw(session: AsyncSession, *, clock: Clock, user_id: int,
 
 
 async def rate(session: AsyncSession, *, clock: Clock, user_id: int, report_id: int,
-               stars: int) -> Report:
-    """The author says how satisfied they are with a resolved report (1–5)."""
+               stars: int, buttons: Buttons | None = None,
+               notify: Notify | None = None) -> Report:
+    """The author says how satisfied they are with a resolved report (1–5); a poor rating
+    (1–2) reaches the community's staff at once, with the report to open."""
     if not 1 <= stars <= 5:
         raise InvalidInput("stars", "range")
     async with write(session):
         report = await _own_report(session, user_id=user_id, report_id=report_id,
                                    status=RATEABLE)
+        first = report.rating is None
         report.rating = stars
         report.updated_at = clock.now()
         session.add(report)
+        if stars <= POOR and first:
+            where = await community_name(session, report.community_id)
+            staff = [uid for uid in await staff_of(session, community_id=report.community_id)
+                     if uid != user_id]
+            await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+                outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=POOR_RATING_KEY,
+                                params={"id": report_id, "summary": summary(report),
+                                        "community": where, "stars": "⭐" * stars},
+                                keyboard=buttons.open(report_id) if buttons else None,
+                                dedupe_key=f"report:{report_id}:poor:{uid}", about=user_id)
+                for uid in staff))
     return report
 
 
@@ -543,7 +604,7 @@ async def erase_reports(session: AsyncSession, user_id: int, _now: datetime) -> 
         .execution_options(synchronize_session=False))
     await session.execute(
         update(Report).where(col(Report.author_id) == user_id)
-        .values(description="", photo_file_id=None, latitude=None, longitude=None,
-                answer=None, decline_reason=None)
+        .values(description="", photo_file_id=None, voice_file_id=None, latitude=None,
+                longitude=None, answer=None, decline_reason=None)
         .execution_options(synchronize_session=False))
 

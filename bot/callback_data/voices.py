@@ -63,6 +63,7 @@ class ReportGridCb(CallbackData, prefix="rg"):
 class ReportDraftAction(StrEnum):
     SKIP = "k"          # no photo
     DISCARD = "x"
+    OFFER = "o"         # what was said outside a conversation: send it as a report
 
 
 class ReportDraftCb(CallbackData, prefix="rd"):
@@ -82,7 +83,9 @@ class ReportSendCb(CallbackData, prefix="rk"):
 
 class OwnReportAction(StrEnum):
     VIEW = "v"
-    WITHDRAW = "w"
+    WITHDRAW = "w"      # asks once
+    WITHDRAW_YES = "y"  # …and this does it
+    KEEP = "k"          # …or this puts the card back
 
 
 class OwnReportCb(CallbackData, prefix="ro"):

@@ -141,7 +141,8 @@ async def details(session: AsyncSession, report: Report) -> str:
     return details_text(report, author=author.first_name if author else None,
                         grid=grid.name if grid else None,
                         assignee=(assignee.first_name or "—") if assignee else None,
-                        answers=answers)
+                        answers=answers,
+                        community=await concerns.community_name(session, report.community_id))
 
 
 @dataclass(frozen=True)
@@ -154,15 +155,19 @@ class Answer:
 
 
 def details_text(report: Report, *, author: str | None, grid: str | None,
-                 assignee: str | None, answers: Sequence[Answer] = ()) -> str:
+                 assignee: str | None, answers: Sequence[Answer] = (),
+                 community: str = "") -> str:
     """The staff view's text, from the report, the names it refers to and the thread of
     answers (oldest first; rows from before the thread show their one answer)."""
-    lines = [f"#{report.id} · {category_text(report.category)} · {status_text(report.status)}",
+    lines = [f"#{report.id} · {html.escape(community)} · {category_text(report.category)} · "
+             f"{status_text(report.status)}",
              _("From: {name}").format(name=html.escape(author or "—"))]
     if grid:
         lines.append("🏘 " + html.escape(grid))
     if report.latitude is not None and report.longitude is not None:
-        lines.append(f"📍 {report.latitude:.5f}, {report.longitude:.5f}")
+        lines.append(_("📍 The place is on the map above."))
+    if report.photo_file_id and report.voice_file_id:
+        lines.append(_("🎤 Its voice message is below."))
     if report.backers:
         lines.append(_("👍 {count} neighbours back it.").format(count=report.backers))
     if assignee:
@@ -200,12 +205,22 @@ def actions(view: concerns.StaffView) -> InlineKeyboardBuilder:
 
 async def show_report(event: CallbackQuery | Message, session: AsyncSession,
                       report: Report) -> None:
-    """The report as a new message (its card): its photo with the details as the caption,
-    or the details as text; fitted to Telegram's limits (bot/fit.py), buttons on the last
-    part."""
+    """The report as a new message (its card): its photo or voice note with the details
+    as the caption, or the details as text; fitted to Telegram's limits (bot/fit.py),
+    buttons on the last part. The place, if given, comes first as a map pin; a voice note
+    beside a photo follows the card."""
+    bot = event.bot
+    assert bot is not None
+    chat_id = event.chat.id if isinstance(event, Message) else event.from_user.id
+    if report.latitude is not None and report.longitude is not None:
+        await bot.send_location(chat_id, latitude=report.latitude,
+                                longitude=report.longitude)
     await send_fitted(event, await details(session, report),
                       reply_markup=actions(concerns.staff_view(report)).as_markup(),
-                      photo=report.photo_file_id)
+                      photo=report.photo_file_id,
+                      voice=None if report.photo_file_id else report.voice_file_id)
+    if report.photo_file_id and report.voice_file_id:
+        await bot.send_voice(chat_id, report.voice_file_id)
 
 
 async def redraw_card(bot: Bot, chat_id: int, message_id: int, session: AsyncSession,
@@ -235,7 +250,7 @@ async def redraw_pressed(callback: CallbackQuery, session: AsyncSession,
     card = callback.message
     if not isinstance(card, Message) or callback.bot is None or not await redraw_card(
             callback.bot, card.chat.id, card.message_id, session, report,
-            photo=bool(card.photo)):
+            photo=bool(card.photo or card.voice)):
         await show_report(callback, session, report)
 
 
@@ -337,7 +352,8 @@ async def ask_text(callback: CallbackQuery, state: FSMContext, report_id: int,
     card = callback.message
     await state.update_data(report_id=report_id, status=status,
                             card=card.message_id if isinstance(card, Message) else None,
-                            card_photo=bool(isinstance(card, Message) and card.photo))
+                            card_photo=bool(isinstance(card, Message)
+                                            and (card.photo or card.voice)))
     prompt = {
         str(ReportStatus.RESOLVED): _("✅ What was done? Write the answer the resident will see."),
         str(ReportStatus.DECLINED): _("🚫 Why can't it be taken up? Write the reason the resident "

@@ -53,6 +53,7 @@ from aiogram.types import (
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callback_data.courses import CourseAction, CourseCb
 from bot.callback_data.voices import (
     IdeaAction,
     IdeaCb,
@@ -70,6 +71,7 @@ from bot.callback_data.voices import (
 from bot.filters import MenuButton
 from bot.fit import send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.confirm import ask_once
 from bot.keyboards.menu import main_menu
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.labels import CATEGORY_LABELS, category_text, status_text
@@ -83,6 +85,7 @@ from services.access import Access
 from services.clock import Clock
 from services.errors import NotFound
 from services.outbox import Notify
+from services.text import cut
 
 router = Router(name=__name__)
 
@@ -90,6 +93,7 @@ BUTTONS: concerns.Buttons = OUTBOX_KEYBOARDS.reports
 
 
 class ReportStates(StatesGroup):
+    offered = State()   # something said outside a conversation, offered as a report
     category = State()
     description = State()
     photo = State()
@@ -105,6 +109,7 @@ class ReportDraft:
     category: ReportCategory
     description: str = ""
     photo: str | None = None
+    voice: str | None = None  # a voice note's file id, played back to staff
     latitude: float | None = None
     longitude: float | None = None
     grid_id: int | None = None
@@ -304,7 +309,7 @@ async def ask_photo(event: Message | CallbackQuery, state: FSMContext) -> None:
     await state.set_state(ReportStates.photo)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip ▶"), callback_data=ReportDraftCb(action=ReportDraftAction.SKIP))
-    await send(event, _("📷 A photo helps. Send one now, or press Skip."),
+    await send(event, _("📷 A photo helps. Send one now (or a voice message), or press Skip."),
                reply_markup=builder.as_markup())
 
 
@@ -321,6 +326,16 @@ async def on_photo(message: Message, state: FSMContext) -> None:
     assert message.photo
     draft = await draft_of(state)
     draft.photo = message.photo[-1].file_id
+    await draft.save(state)
+    await ask_location(message, state)
+
+
+@router.message(ReportStates.photo, F.voice)
+async def on_voice(message: Message, state: FSMContext) -> None:
+    """A voice note in place of a photo: staff will play it."""
+    assert message.voice
+    draft = await draft_of(state)
+    draft.voice = message.voice.file_id
     await draft.save(state)
     await ask_location(message, state)
 
@@ -408,10 +423,13 @@ async def on_grid(callback: CallbackQuery, callback_data: ReportGridCb, user: Us
 async def show_confirm(event: Message | CallbackQuery, state: FSMContext,
                        session: AsyncSession, draft: ReportDraft) -> None:
     await state.set_state(ReportStates.confirm)
-    lines = [_("Please check your report:"), category_text(draft.category),
-             html.escape(draft.description)]
+    lines = [_("Please check your report:"), category_text(draft.category)]
+    if draft.description:
+        lines.append(html.escape(draft.description))
     if draft.photo:
         lines.append(_("📷 with a photo"))
+    if draft.voice:
+        lines.append(_("🎤 with a voice message"))
     if draft.latitude is not None:
         lines.append(_("📍 with your location"))
     if draft.grid_id:
@@ -443,7 +461,7 @@ async def on_send(callback: CallbackQuery, callback_data: ReportSendCb, user: Us
             session, clock=clock, user=user, category=draft.category,
             description=draft.description, grid_id=draft.grid_id, photo_file_id=draft.photo,
             latitude=draft.latitude, longitude=draft.longitude, buttons=BUTTONS,
-            notify=outbox_notify, draft_key=draft.key)
+            notify=outbox_notify, draft_key=draft.key, voice_file_id=draft.voice)
     except concerns.AlreadySent:
         await state.clear()  # the draft is done either way
         raise
@@ -461,6 +479,110 @@ async def on_discard(callback: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await callback.answer()
     await show(callback, _("Discarded. Nothing was sent."))
+
+
+# --- Anything said outside a conversation (handlers/fallback.py hands it here) ----------------
+
+
+@dataclass
+class Said:
+    """What a resident sent outside any conversation, kept in the FSM data under "said"
+    until they choose a category: it becomes the report's body as it is."""
+
+    text: str = ""
+    photo: str | None = None
+    voice: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @classmethod
+    def of(cls, message: Message) -> Said | None:
+        """Words, a photo (with or without its caption), a voice note or a place; None
+        for anything else (a sticker, a file…)."""
+        words = message.text or message.caption or ""
+        if message.photo:
+            return cls(text=words, photo=message.photo[-1].file_id)
+        if message.voice:
+            return cls(text=words, voice=message.voice.file_id)
+        if message.location:
+            return cls(latitude=message.location.latitude,
+                       longitude=message.location.longitude)
+        if message.text:
+            return cls(text=words)
+        return None
+
+    @property
+    def only_words(self) -> bool:
+        return not (self.photo or self.voice or self.latitude is not None)
+
+
+def offer_keyboard() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code, label in CATEGORY_LABELS.items():
+        builder.button(text=_(label), callback_data=ReportCategoryCb(
+            category=ReportCategory(code)))
+    builder.button(text=_("✖ No, thanks"), callback_data=ReportDraftCb(
+        action=ReportDraftAction.DISCARD))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def offer(message: Message, user: User, session: AsyncSession,
+                state: FSMContext) -> bool:
+    """Offer what was said as a report, one tap to its category and one to ✅ Send; words
+    that name a course of the community, or ask to enrol, get those courses first (and
+    the report still one tap away). False when it is nothing a report can carry."""
+    said = Said.of(message)
+    if said is None or user.community_id is None:
+        return False
+    said.text = concerns.check_description(said.text, required=False)
+    await state.clear()
+    await state.set_state(ReportStates.offered)
+    await state.update_data(said=asdict(said))
+    if said.only_words:
+        found = await concerns.courses_meant(session, community_id=user.community_id,
+                                             words=said.text)
+        if found:
+            builder = InlineKeyboardBuilder()
+            for course in found:
+                builder.button(text="📚 " + cut(course.title, 40), callback_data=CourseCb(
+                    action=CourseAction.COURSE, id=course.id or 0))
+            builder.button(text=_("📝 Send it to my community as a report"),
+                           callback_data=ReportDraftCb(action=ReportDraftAction.OFFER))
+            builder.adjust(1)
+            await message.answer(_("These courses may be what you are looking for. Open one "
+                                   "to see it and enrol:"), reply_markup=builder.as_markup())
+            return True
+    await message.answer(_("Send this to your community staff as a report? Choose what it "
+                           "is about:"), reply_markup=offer_keyboard())
+    return True
+
+
+@router.callback_query(ReportStates.offered, ReportDraftCb.filter(
+    F.action == ReportDraftAction.OFFER))
+async def on_offer_report(callback: CallbackQuery) -> None:
+    """📝 Send it as a report (under the courses the words named): the categories."""
+    await callback.answer()
+    await show(callback, _("Send this to your community staff as a report? Choose what it "
+                           "is about:"), reply_markup=offer_keyboard())
+
+
+@router.callback_query(ReportStates.offered, ReportCategoryCb.filter())
+async def on_offered_category(callback: CallbackQuery, callback_data: ReportCategoryCb,
+                              user: User, session: AsyncSession, state: FSMContext) -> None:
+    """The category of what was said: the draft made from it as it is (in the resident's
+    own grid), straight to ✅ Send."""
+    data = (await state.get_data()).get("said")
+    if not data or user.community_id is None:
+        raise NotFound("nothing said to send")
+    said = Said(**data)
+    draft = ReportDraft(category=callback_data.category, description=said.text,
+                        photo=said.photo, voice=said.voice, latitude=said.latitude,
+                        longitude=said.longitude, grid_id=user.grid_id)
+    await draft.save(state)
+    await callback.answer()
+    await show(callback, category_text(callback_data.category))
+    await show_confirm(callback, state, session, draft)
 
 
 @router.callback_query(ReportCategoryCb.filter())
@@ -513,20 +635,51 @@ async def on_own_report(callback: CallbackQuery, callback_data: OwnReportCb, use
 
 @router.callback_query(OwnReportCb.filter(F.action == OwnReportAction.WITHDRAW))
 async def on_withdraw(callback: CallbackQuery, callback_data: OwnReportCb, user: User,
-                      session: AsyncSession, clock: Clock) -> None:
-    """↩️ Withdraw it (only while nobody has started on it)."""
+                      session: AsyncSession) -> None:
+    """↩️ Withdraw it: the card becomes the question, asked once (bot/keyboards/confirm.py)."""
+    report = await concerns.get_own(session, user_id=user.id or 0,
+                                    report_id=callback_data.report_id)
+    if not concerns.own_view(report).can_withdraw:
+        raise concerns.ReportClosed(report.status)
+    await callback.answer()
+    rid = report.id or 0
+    await show(callback, _("Withdraw your report #{id}?\n«{summary}»\nStaff will not work on "
+                           "it any more.").format(id=rid, summary=html.escape(short(report, 60))),
+               reply_markup=ask_once(
+                   yes=_("Yes, withdraw it"),
+                   do=OwnReportCb(action=OwnReportAction.WITHDRAW_YES, report_id=rid),
+                   no=_("No, keep my report"),
+                   keep=OwnReportCb(action=OwnReportAction.KEEP, report_id=rid)))
+
+
+@router.callback_query(OwnReportCb.filter(F.action == OwnReportAction.WITHDRAW_YES))
+async def on_withdraw_yes(callback: CallbackQuery, callback_data: OwnReportCb, user: User,
+                          session: AsyncSession, clock: Clock) -> None:
+    """Yes, withdraw it (re-checked: staff may have started on it meanwhile)."""
     report = await concerns.withdraw(session, clock=clock, user_id=user.id or 0,
                                      report_id=callback_data.report_id)
     await callback.answer(_("Withdrawn."))
     await send_fitted(callback, own_report_text(report), new=False)
 
 
+@router.callback_query(OwnReportCb.filter(F.action == OwnReportAction.KEEP))
+async def on_keep(callback: CallbackQuery, callback_data: OwnReportCb, user: User,
+                  session: AsyncSession) -> None:
+    """No, keep my report: the card put back as it was."""
+    report = await concerns.get_own(session, user_id=user.id or 0,
+                                    report_id=callback_data.report_id)
+    await callback.answer()
+    await send_fitted(callback, own_report_text(report), new=False,
+                      reply_markup=own_report_keyboard(concerns.own_view(report)).as_markup())
+
+
 @router.callback_query(RateCb.filter())
 async def on_rate(callback: CallbackQuery, callback_data: RateCb, user: User,
-                  session: AsyncSession, clock: Clock) -> None:
-    """1–5 ⭐ under the "resolved" update."""
+                  session: AsyncSession, clock: Clock, outbox_notify: Notify) -> None:
+    """1–5 ⭐ under the "resolved" update (1–2 ⭐ reach staff at once)."""
     report = await concerns.rate(session, clock=clock, user_id=user.id or 0,
-                                 report_id=callback_data.report_id, stars=callback_data.stars)
+                                 report_id=callback_data.report_id, stars=callback_data.stars,
+                                 buttons=BUTTONS, notify=outbox_notify)
     await callback.answer(_("Thank you for your rating!"))
     await drop_buttons(callback)
     await send(callback, _("Thank you! You gave {stars}.").format(
