@@ -142,7 +142,7 @@ async def test_words_naming_a_course_offer_the_course(
                                category=Category.SPORTS, status=CourseStatus.APPROVED,
                                created_at=clock.now()))
     await ann.send("我想报名太极拳入门")
-    assert ann.last.startswith("这些课程也许正是你要找的")
+    assert ann.last.startswith("这些课程也许正是您要找的")
     labels = ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
     assert "📚 太极拳入门" in labels and "📚 智能手机课" not in labels
     assert "📝 作为反映发给社区" in labels
