@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import update
@@ -54,7 +54,11 @@ NEXT: dict[ReportStatus, tuple[ReportStatus, ...]] = {
     ReportStatus.RECEIVED: (ReportStatus.IN_PROGRESS, ReportStatus.RESOLVED,
                             ReportStatus.DECLINED),
     ReportStatus.IN_PROGRESS: (ReportStatus.RESOLVED, ReportStatus.DECLINED),
+    # Reopened by staff: worked on again.
+    ReportStatus.RESOLVED: (ReportStatus.IN_PROGRESS,),
+    ReportStatus.DECLINED: (ReportStatus.IN_PROGRESS,),
 }
+REOPEN_DAYS = 7  # the author may reopen a resolved report they rated poorly this long
 
 # What the resident is told, in their own language when it is sent.
 STATUS_KEYS: dict[ReportStatus, str] = {
@@ -66,6 +70,11 @@ STATUS_KEYS: dict[ReportStatus, str] = {
                               "Reason: {reason}"),
 }
 ANSWER_KEY = N_("💬 Staff answered your report #{id}:\n«{summary}»\n{answer}")
+REOPENED_KEY = N_("🔁 Your report #{id} has been reopened and is being worked on again.\n"
+                  "«{summary}»")
+REPLY_KEY = N_("💬 The resident replied on report #{id} · {community}:\n«{summary}»\n{reply}")
+REOPENED_STAFF_KEY = N_("🔁 Report #{id} · {community} was reopened by the resident:\n"
+                        "«{summary}»")
 NEW_REPORT_KEY = N_("📥 New report #{id} · {community}:\n«{summary}»")
 POOR_RATING_KEY = N_("⚠️ Report #{id} · {community} was rated {stars} by the resident:\n"
                      "«{summary}»")
@@ -84,6 +93,15 @@ class ReportClosed(DomainError):
 class StepClosed(ReportClosed):
     """Staff pressed a step the report has moved past (another staff member, or the
     resident withdrawing, was first)."""
+
+
+class NotReopenable(DomainError):
+    """The author pressed 🔁 Reopen on a report that does not allow it (not resolved, or
+    not rated 1–2 ⭐)."""
+
+
+class TooLateToReopen(NotReopenable):
+    """…or resolved more than REOPEN_DAYS ago."""
 
 
 class AlreadySent(DomainError):
@@ -106,6 +124,8 @@ class Buttons(Protocol):
 
     def open(self, report_id: int) -> Keyboard: ...
 
+    def reply(self, report_id: int) -> Keyboard: ...
+
 
 # --- What a screen may offer, decided beside the rules that check each press -------------
 
@@ -123,6 +143,18 @@ def may_move(report: Report, status: ReportStatus) -> bool:
     return status in NEXT.get(report.status, ())
 
 
+def repliable(report: Report) -> bool:
+    """The author may reply in the thread of anything but a withdrawn report."""
+    return report.status != ReportStatus.WITHDRAWN
+
+
+def reopenable(report: Report, now: datetime) -> bool:
+    """The author may reopen a resolved report they rated 1–2 ⭐, within REOPEN_DAYS."""
+    return (report.status == ReportStatus.RESOLVED and report.rating is not None
+            and report.rating <= POOR and report.closed_at is not None
+            and now - report.closed_at <= timedelta(days=REOPEN_DAYS))
+
+
 @dataclass(frozen=True)
 class OwnView:
     """The author's view of their report."""
@@ -130,11 +162,14 @@ class OwnView:
     report: Report
     can_withdraw: bool
     can_rate: bool
+    can_reply: bool = False
+    can_reopen: bool = False
 
 
-def own_view(report: Report) -> OwnView:
+def own_view(report: Report, now: datetime | None = None) -> OwnView:
     return OwnView(report=report, can_withdraw=report.status == WITHDRAWABLE,
-                   can_rate=report.status == RATEABLE)
+                   can_rate=report.status == RATEABLE, can_reply=repliable(report),
+                   can_reopen=now is not None and reopenable(report, now))
 
 
 @dataclass(frozen=True)
@@ -367,7 +402,9 @@ async def rate(session: AsyncSession, *, clock: Clock, user_id: int, report_id: 
                                 params={"id": report_id, "summary": summary(report),
                                         "community": where, "stars": "⭐" * stars},
                                 keyboard=buttons.open(report_id) if buttons else None,
-                                dedupe_key=f"report:{report_id}:poor:{uid}", about=user_id)
+                                dedupe_key=f"report:{report_id}:poor:"
+                                           f"{report.updated_at.timestamp():.0f}:{uid}",
+                                about=user_id)
                 for uid in staff))
     return report
 
@@ -444,6 +481,78 @@ async def get_idea(session: AsyncSession, *, user: User, report_id: int) -> Repo
         raise NotFound(f"report {report_id}")
     if report.category != ReportCategory.IDEA or report.community_id != user.community_id:
         raise NotYours("not an idea of the user's community")
+    return report
+
+
+async def _tell_staff(session: AsyncSession, *, clock: Clock, report: Report, key: str,
+                      params: dict[str, Any], dedupe: str, buttons: Buttons | None,
+                      notify: Notify | None) -> None:
+    """Tell whoever handles the report (else every staff member of its community)."""
+    staff = await staff_of(session, community_id=report.community_id)
+    people = ([report.assignee_id] if report.assignee_id in staff else
+              [uid for uid in staff if uid != report.author_id])
+    rid = report.id or 0
+    where = await community_name(session, report.community_id)
+    await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+        outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=key,
+                        params={"id": rid, "summary": summary(report), "community": where,
+                                **params},
+                        keyboard=buttons.open(rid) if buttons else None,
+                        dedupe_key=f"{dedupe}:{uid}", about=report.author_id)
+        for uid in people if uid is not None))
+
+
+async def reply(
+    session: AsyncSession, *, clock: Clock, user_id: int, report_id: int, text: str = "",
+    voice_file_id: str | None = None, buttons: Buttons | None = None,
+    notify: Notify | None = None,
+) -> ReportNote:
+    """The author replies in the report's thread, in words or by a voice note; whoever
+    handles it (else its community's staff) is told."""
+    text = clean_text(text, field="reply", limit=ANSWER_MAX, multiline=True,
+                      required=voice_file_id is None)
+    async with write(session):
+        report = await _lock(session, report_id)
+        if report.author_id != user_id:
+            raise NotYours("not the author")
+        if not repliable(report):
+            raise ReportClosed(report.status)
+        now = clock.now()
+        note = ReportNote(report_id=report_id, author_id=user_id, text=text,
+                          voice_file_id=voice_file_id, created_at=now)
+        session.add(note)
+        report.updated_at = now
+        session.add(report)
+        await session.flush()
+        await _tell_staff(session, clock=clock, report=report, key=REPLY_KEY,
+                          params={"reply": text or "🎤"}, dedupe=f"report:{report_id}:reply:"
+                          f"{note.id}", buttons=buttons, notify=notify)
+    return note
+
+
+async def reopen_own(
+    session: AsyncSession, *, clock: Clock, user_id: int, report_id: int,
+    buttons: Buttons | None = None, notify: Notify | None = None,
+) -> Report:
+    """The author reopens a resolved report they rated 1–2 ⭐, within REOPEN_DAYS of its
+    resolution; it is worked on again, and whoever handles it is told."""
+    async with write(session):
+        report = await _lock(session, report_id)
+        if report.author_id != user_id:
+            raise NotYours("not the author")
+        now = clock.now()
+        if not reopenable(report, now):
+            if report.status == ReportStatus.RESOLVED and report.rating is not None \
+                    and report.rating <= POOR:
+                raise TooLateToReopen(f"resolved more than {REOPEN_DAYS} days ago")
+            raise NotReopenable(f"report is {report.status}, rated {report.rating}")
+        report.status = ReportStatus.IN_PROGRESS
+        report.closed_at = report.rating = None
+        report.updated_at = now
+        session.add(report)
+        await _tell_staff(session, clock=clock, report=report, key=REOPENED_STAFF_KEY,
+                          params={}, dedupe=f"report:{report_id}:reopened:{now.timestamp():.0f}",
+                          buttons=buttons, notify=notify)
     return report
 
 
@@ -533,8 +642,11 @@ async def set_status(
             raise StepClosed(report.status)
         previous = report.status
         now = clock.now()
+        reopened = previous in FINAL
         report.status = status
         report.updated_at = now
+        if reopened:  # worked on again: rated again when resolved again
+            report.closed_at = report.rating = report.decline_reason = None
         if status == ReportStatus.DECLINED:
             report.decline_reason = text
         elif text:
@@ -550,9 +662,14 @@ async def set_status(
         params: dict[str, Any] = {"id": report_id, "summary": summary(report),
                                   "answer": report.answer or "", "reason": text or ""}
         keyboard = buttons.rate(report_id) if buttons and status == ReportStatus.RESOLVED else None
+        if buttons and status == ReportStatus.DECLINED:
+            keyboard = buttons.reply(report_id)
+        # Moves repeat once a report is reopened: the moment tells them apart.
         await outbox.queue(session, clock=clock, user_id=report.author_id, kind=OutboxKind.STATUS,
-                           key=STATUS_KEYS[status], params=params, keyboard=keyboard,
-                           dedupe_key=f"report:{report_id}:{status}", notify=notify)
+                           key=REOPENED_KEY if reopened else STATUS_KEYS[status], params=params,
+                           keyboard=keyboard,
+                           dedupe_key=f"report:{report_id}:{status}:{now.timestamp():.0f}",
+                           notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="report.status",
                      community_id=report.community_id, report_id=report_id,
                      previous=str(previous), status=str(status))
@@ -561,7 +678,7 @@ async def set_status(
 
 async def answer(
     session: AsyncSession, *, access: Access, clock: Clock, report_id: int, text: str,
-    notify: Notify | None = None,
+    notify: Notify | None = None, buttons: Buttons | None = None,
 ) -> Report:
     """Write another public answer (the report's thread keeps the earlier ones); the
     author gets it."""
@@ -579,6 +696,7 @@ async def answer(
         await outbox.queue(session, clock=clock, user_id=report.author_id,
                            kind=OutboxKind.STATUS, key=ANSWER_KEY,
                            params={"id": report_id, "summary": summary(report), "answer": text},
+                           keyboard=buttons.reply(report_id) if buttons else None,
                            notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="report.answer",
                      community_id=report.community_id, report_id=report_id)

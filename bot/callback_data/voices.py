@@ -86,6 +86,8 @@ class OwnReportAction(StrEnum):
     WITHDRAW = "w"      # asks once
     WITHDRAW_YES = "y"  # …and this does it
     KEEP = "k"          # …or this puts the card back
+    REPLY = "p"         # reply in the report's thread (words or a voice note)
+    REOPEN = "o"        # reopen a resolved report rated 1–2 ⭐ (within 7 days)
 
 
 class OwnReportCb(CallbackData, prefix="ro"):

@@ -28,7 +28,13 @@ from bot.callback_data import (
     VolShiftCb,
 )
 from bot.callback_data.courses import RateCb as LessonRateCb
-from bot.callback_data.voices import PollOpenCb, TriageAction, TriageCb
+from bot.callback_data.voices import (
+    OwnReportAction,
+    OwnReportCb,
+    PollOpenCb,
+    TriageAction,
+    TriageCb,
+)
 from bot.callback_data.voices import RateCb as ReportRateCb
 from bot.i18n import N_
 from services import concerns, courses, polls, volunteers
@@ -103,7 +109,8 @@ class VolunteerButtons:
 
 
 class ReportButtons:
-    """`services.concerns.Buttons`: rating an answered report, staff opening a new one."""
+    """`services.concerns.Buttons`: rating an answered report, staff opening a new one, the
+    resident replying to an answer."""
 
     def rate(self, report_id: int) -> Keyboard:
         return keyboard([button(f"{n} ⭐", ReportRateCb(report_id=report_id, stars=n))
@@ -112,6 +119,10 @@ class ReportButtons:
     def open(self, report_id: int) -> Keyboard:
         return keyboard([button(N_("🗂 Open the report"),
                                 TriageCb(action=TriageAction.VIEW, report_id=report_id))])
+
+    def reply(self, report_id: int) -> Keyboard:
+        return keyboard([button(N_("💬 Reply"), OwnReportCb(action=OwnReportAction.REPLY,
+                                                           report_id=report_id))])
 
 
 class PollButtons:

@@ -136,8 +136,14 @@ async def details(session: AsyncSession, report: Report) -> str:
     answers = []
     for note in await concerns.thread(session, report_id=report.id or 0):
         writer = await session.get(User, note.author_id) if note.author_id else None
-        answers.append(Answer(by=(writer.first_name if writer else None) or "—",
-                              when=say_moment(note.created_at, zone), text=note.text))
+        name = (writer.first_name if writer else None) or "—"
+        resident = note.author_id == report.author_id
+        text = note.text
+        if note.voice_file_id:
+            text = (text + " " if text else "") + _("🎤 a voice message (below)")
+        answers.append(Answer(by=f"🙋 {name}" if resident else name,
+                              when=say_moment(note.created_at, zone), text=text,
+                              resident=resident))
     return details_text(report, author=author.first_name if author else None,
                         grid=grid.name if grid else None,
                         assignee=(assignee.first_name or "—") if assignee else None,
@@ -152,6 +158,7 @@ class Answer:
     by: str
     when: str
     text: str
+    resident: bool = False  # the resident's reply, not staff's answer
 
 
 def details_text(report: Report, *, author: str | None, grid: str | None,
@@ -174,7 +181,9 @@ def details_text(report: Report, *, author: str | None, grid: str | None,
         lines.append(_("Handled by: {name}").format(name=html.escape(assignee)))
     lines += ["", html.escape(report.description)]
     for answer in answers:
-        lines += ["", f"💬 {html.escape(answer.by)} · {answer.when}", html.escape(answer.text)]
+        mark = "" if answer.resident else "💬 "
+        lines += ["", f"{mark}{html.escape(answer.by)} · {answer.when}",
+                  html.escape(answer.text)]
     if report.answer and not answers:
         lines += ["", _("💬 Answer: {answer}").format(answer=html.escape(report.answer))]
     if report.decline_reason and not answers:
@@ -189,8 +198,10 @@ def actions(view: concerns.StaffView) -> InlineKeyboardBuilder:
     if view.can_assign:
         builder.button(text=_("👤 Give it to…"), callback_data=TriageCb(
             action=TriageAction.ASSIGN, report_id=rid))
+    reopen = view.report.status in concerns.FINAL
     for allowed, status, label in (
-            (view.can_take, ReportStatus.IN_PROGRESS, _("🔧 Being worked on")),
+            (view.can_take, ReportStatus.IN_PROGRESS,
+             _("🔁 Reopen") if reopen else _("🔧 Being worked on")),
             (view.can_resolve, ReportStatus.RESOLVED, _("✅ Resolved")),
             (view.can_decline, ReportStatus.DECLINED, _("🚫 Not taken up"))):
         if allowed:
@@ -221,6 +232,12 @@ async def show_report(event: CallbackQuery | Message, session: AsyncSession,
                       voice=None if report.photo_file_id else report.voice_file_id)
     if report.photo_file_id and report.voice_file_id:
         await bot.send_voice(chat_id, report.voice_file_id)
+    zone = await zone_of(session, report.community_id)
+    for note in await concerns.thread(session, report_id=report.id or 0):
+        if note.voice_file_id:  # the resident's voice replies, to play
+            await bot.send_voice(chat_id, note.voice_file_id, caption=_(
+                "🎤 Reply on report #{id} · {when}").format(
+                    id=report.id, when=say_moment(note.created_at, zone)))
 
 
 async def redraw_card(bot: Bot, chat_id: int, message_id: int, session: AsyncSession,
@@ -305,12 +322,17 @@ async def on_assign_to(callback: CallbackQuery, callback_data: AssignCb, access:
 @router.callback_query(TriageStatusCb.filter(F.status == ReportStatus.IN_PROGRESS))
 async def on_take(callback: CallbackQuery, callback_data: TriageStatusCb, access: Access,
                   session: AsyncSession, clock: Clock, outbox_notify: Notify) -> None:
-    """🔧 Being worked on: no words needed; the resident is told."""
+    """🔧 Being worked on, or 🔁 Reopen a closed one: no words needed; the resident is
+    told."""
+    before = await concerns.get_for_staff(session, access=access,
+                                          report_id=callback_data.report_id)
+    reopening = before.status in concerns.FINAL
     report = await concerns.set_status(session, access=access, clock=clock,
                                        report_id=callback_data.report_id,
                                        status=ReportStatus.IN_PROGRESS, buttons=BUTTONS,
                                        notify=outbox_notify)
-    await callback.answer(_("Marked as being worked on. The resident has been told."))
+    await callback.answer(_("Reopened. The resident has been told.") if reopening else
+                          _("Marked as being worked on. The resident has been told."))
     await redraw_pressed(callback, session, report)
 
 
@@ -379,7 +401,7 @@ async def on_text(message: Message, access: Access, session: AsyncSession, state
         else:
             report = await concerns.answer(session, access=access, clock=clock,
                                            report_id=report_id, text=message.text or "",
-                                           notify=outbox_notify)
+                                           notify=outbox_notify, buttons=BUTTONS)
     except InvalidInput:
         raise
     except DomainError:

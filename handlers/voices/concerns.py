@@ -36,6 +36,7 @@ all reached from the same screen. Refusals are answered by the error router
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from uuid import uuid4
 
@@ -77,13 +78,14 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.labels import CATEGORY_LABELS, category_text, status_text
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
+from bot.when import say_moment
 from handlers.voices.common import drop_buttons
 from models.users import User
 from models.voices import DESCRIPTION_MAX, Report, ReportCategory
 from services import communities, concerns, polls
 from services.access import Access
 from services.clock import Clock
-from services.errors import NotFound
+from services.errors import DomainError, InvalidInput, NotFound
 from services.outbox import Notify
 from services.text import cut
 
@@ -100,6 +102,7 @@ class ReportStates(StatesGroup):
     location = State()
     grid = State()
     confirm = State()
+    reply = State()     # the author's reply in a report's thread (words or a voice note)
 
 
 @dataclass
@@ -600,14 +603,35 @@ def short(report: Report, limit: int = 30) -> str:
     return concerns.summary(report, limit)
 
 
-def own_report_text(report: Report) -> str:
-    lines = [f"#{report.id} · {category_text(report.category)}",
-             _("Status: {status}").format(status=status_text(report.status)),
-             "", html.escape(report.description)]
-    if report.answer:
-        lines += ["", _("💬 Answer: {answer}").format(answer=html.escape(report.answer))]
-    if report.decline_reason:
-        lines += ["", _("Reason: {reason}").format(reason=html.escape(report.decline_reason))]
+@dataclass(frozen=True)
+class Entry:
+    """One entry of the report's thread as its author reads it."""
+
+    mine: bool
+    when: str
+    text: str
+    voice: bool = False
+
+
+def own_report_text(report: Report, thread: Sequence[Entry] = (), community: str = "") -> str:
+    head = f"#{report.id} · {html.escape(community)} · " if community else f"#{report.id} · "
+    lines = [head + category_text(report.category),
+             _("Status: {status}").format(status=status_text(report.status))]
+    if report.description:
+        lines += ["", html.escape(report.description)]
+    if thread:
+        for entry in thread:
+            who = _("🙋 You") if entry.mine else _("💬 Staff")
+            words = html.escape(entry.text) or ""
+            if entry.voice:
+                words = (words + " " if words else "") + _("🎤 a voice message")
+            lines += ["", f"{who} · {entry.when}", words]
+    else:
+        if report.answer:
+            lines += ["", _("💬 Answer: {answer}").format(answer=html.escape(report.answer))]
+        if report.decline_reason:
+            lines += ["", _("Reason: {reason}").format(
+                reason=html.escape(report.decline_reason))]
     if report.rating:
         lines.append(_("Your rating: {stars}").format(stars="⭐" * report.rating))
     return "\n".join(lines)
@@ -615,22 +639,104 @@ def own_report_text(report: Report) -> str:
 
 def own_report_keyboard(view: concerns.OwnView) -> InlineKeyboardBuilder:
     builder = InlineKeyboardBuilder()
+    rid = view.report.id or 0
+    if view.can_reply:
+        builder.button(text=_("💬 Reply"), callback_data=OwnReportCb(
+            action=OwnReportAction.REPLY, report_id=rid))
+    if view.can_reopen:
+        builder.button(text=_("🔁 Reopen it"), callback_data=OwnReportCb(
+            action=OwnReportAction.REOPEN, report_id=rid))
     if view.can_withdraw:
         builder.button(text=_("↩️ Withdraw it"), callback_data=OwnReportCb(
-            action=OwnReportAction.WITHDRAW, report_id=view.report.id or 0))
+            action=OwnReportAction.WITHDRAW, report_id=rid))
+    builder.adjust(1)
     return builder
+
+
+async def own_card(session: AsyncSession, report: Report,
+                   clock: Clock) -> tuple[str, InlineKeyboardMarkup]:
+    """The author's card of their report: its thread, and what they may do now."""
+    zone = await communities.zone_of(session, report.community_id)
+    thread = [Entry(mine=note.author_id == report.author_id,
+                    when=say_moment(note.created_at, zone), text=note.text,
+                    voice=note.voice_file_id is not None)
+              for note in await concerns.thread(session, report_id=report.id or 0)]
+    text = own_report_text(report, thread,
+                           await concerns.community_name(session, report.community_id))
+    view = concerns.own_view(report, clock.now())
+    return text, own_report_keyboard(view).as_markup()
 
 
 @router.callback_query(OwnReportCb.filter(F.action == OwnReportAction.VIEW))
 async def on_own_report(callback: CallbackQuery, callback_data: OwnReportCb, user: User,
-                        session: AsyncSession) -> None:
-    """One of my reports (mine only: the service checks)."""
+                        session: AsyncSession, clock: Clock) -> None:
+    """One of my reports (mine only: the service checks), with its thread."""
     report = await concerns.get_own(session, user_id=user.id or 0,
                                     report_id=callback_data.report_id)
     await callback.answer()
-    view = concerns.own_view(report)
-    await send_fitted(callback, own_report_text(report),
-                      reply_markup=own_report_keyboard(view).as_markup())
+    text, markup = await own_card(session, report, clock)
+    await send_fitted(callback, text, reply_markup=markup)
+
+
+@router.callback_query(OwnReportCb.filter(F.action == OwnReportAction.REPLY))
+async def on_reply(callback: CallbackQuery, callback_data: OwnReportCb, user: User,
+                   session: AsyncSession, state: FSMContext) -> None:
+    """💬 Reply (under staff's answer, or on my report): words or a voice note next."""
+    report = await concerns.get_own(session, user_id=user.id or 0,
+                                    report_id=callback_data.report_id)
+    if not concerns.repliable(report):
+        raise concerns.ReportClosed(report.status)
+    await callback.answer()
+    await state.clear()
+    await state.set_state(ReportStates.reply)
+    await state.update_data(reply_to=report.id)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖ Cancel"), callback_data=ReportDraftCb(
+        action=ReportDraftAction.DISCARD))
+    await send(callback, _("💬 Write your reply to report #{id}, or send a voice message.\n"
+                           "«{summary}»").format(id=report.id,
+                                                 summary=html.escape(short(report, 60))),
+               reply_markup=builder.as_markup())
+
+
+@router.message(ReportStates.reply, F.voice)
+@router.message(ReportStates.reply, F.text & ~F.text.startswith("/"))
+async def on_reply_said(message: Message, user: User, session: AsyncSession,
+                        state: FSMContext, clock: Clock, outbox_notify: Notify) -> None:
+    """The reply: into the thread, and whoever handles the report is told. Empty or too
+    long: the error router says why and the step stays."""
+    report_id = int((await state.get_data()).get("reply_to") or 0)
+    try:
+        await concerns.reply(session, clock=clock, user_id=user.id or 0, report_id=report_id,
+                             text=message.text or "",
+                             voice_file_id=message.voice.file_id if message.voice else None,
+                             buttons=BUTTONS, notify=outbox_notify)
+    except InvalidInput:
+        raise
+    except DomainError:
+        await state.clear()  # the report moved on (withdrawn): the step is over
+        raise
+    await state.clear()
+    await message.answer(_("✅ Your reply has gone to the staff of report #{id}. You will "
+                           "hear back here.").format(id=report_id))
+
+
+@router.message(ReportStates.reply)
+async def on_reply_other(message: Message) -> None:
+    """A photo, sticker… where a reply is wanted."""
+    await message.answer(_("Please write your reply, or send a voice message."))
+
+
+@router.callback_query(OwnReportCb.filter(F.action == OwnReportAction.REOPEN))
+async def on_reopen(callback: CallbackQuery, callback_data: OwnReportCb, user: User,
+                    session: AsyncSession, clock: Clock, outbox_notify: Notify) -> None:
+    """🔁 Reopen it (a resolved report rated 1–2 ⭐, within 7 days): worked on again."""
+    report = await concerns.reopen_own(session, clock=clock, user_id=user.id or 0,
+                                       report_id=callback_data.report_id, buttons=BUTTONS,
+                                       notify=outbox_notify)
+    await callback.answer(_("Reopened. Staff have been told."))
+    text, markup = await own_card(session, report, clock)
+    await send_fitted(callback, text, reply_markup=markup, new=False)
 
 
 @router.callback_query(OwnReportCb.filter(F.action == OwnReportAction.WITHDRAW))
@@ -659,18 +765,19 @@ async def on_withdraw_yes(callback: CallbackQuery, callback_data: OwnReportCb, u
     report = await concerns.withdraw(session, clock=clock, user_id=user.id or 0,
                                      report_id=callback_data.report_id)
     await callback.answer(_("Withdrawn."))
-    await send_fitted(callback, own_report_text(report), new=False)
+    text, _markup = await own_card(session, report, clock)
+    await send_fitted(callback, text, new=False)
 
 
 @router.callback_query(OwnReportCb.filter(F.action == OwnReportAction.KEEP))
 async def on_keep(callback: CallbackQuery, callback_data: OwnReportCb, user: User,
-                  session: AsyncSession) -> None:
+                  session: AsyncSession, clock: Clock) -> None:
     """No, keep my report: the card put back as it was."""
     report = await concerns.get_own(session, user_id=user.id or 0,
                                     report_id=callback_data.report_id)
     await callback.answer()
-    await send_fitted(callback, own_report_text(report), new=False,
-                      reply_markup=own_report_keyboard(concerns.own_view(report)).as_markup())
+    text, markup = await own_card(session, report, clock)
+    await send_fitted(callback, text, new=False, reply_markup=markup)
 
 
 @router.callback_query(RateCb.filter())
@@ -682,8 +789,13 @@ async def on_rate(callback: CallbackQuery, callback_data: RateCb, user: User,
                                  buttons=BUTTONS, notify=outbox_notify)
     await callback.answer(_("Thank you for your rating!"))
     await drop_buttons(callback)
-    await send(callback, _("Thank you! You gave {stars}.").format(
-        stars="⭐" * (report.rating or 0)))
+    view = concerns.own_view(report, clock.now())
+    text = _("Thank you! You gave {stars}.").format(stars="⭐" * (report.rating or 0))
+    if view.can_reopen:
+        text += "\n" + _("Not solved after all? Reopen it within {days} days, or reply to "
+                         "tell staff what is still wrong.").format(days=concerns.REOPEN_DAYS)
+    builder = own_report_keyboard(view) if view.can_reopen else InlineKeyboardBuilder()
+    await send(callback, text, reply_markup=builder.as_markup())
 
 
 def idea_text(idea: Report) -> str:

@@ -1,4 +1,5 @@
-"""A report may carry a voice note (its Telegram file id), played back to staff.
+"""A report, and a reply in its thread, may carry a voice note (its Telegram file id),
+played back to staff.
 
 Revision ID: 0015
 Revises: 0011
@@ -18,8 +19,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column('voice_reports', sa.Column('voice_file_id', sa.String(length=255),
                                              nullable=True))
+    op.add_column('voice_report_notes', sa.Column('voice_file_id', sa.String(length=255),
+                                                  nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('voice_report_notes') as batch:
+        batch.drop_column('voice_file_id')
     with op.batch_alter_table('voice_reports') as batch:
         batch.drop_column('voice_file_id')

@@ -195,3 +195,96 @@ async def test_a_poor_rating_reaches_staff_at_once(
     assert staff.last.startswith("⚠️ Report #1 · Sunny Court was rated ⭐⭐")
     assert "🗂 Open the report" in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
     assert [r.rating for r in await rows(session, Report, col(Report.id) == 1)] == [2]
+
+
+async def sent_cold(ann: Person, words: str, category: str = "🚨 Safety") -> None:
+    await ann.send(words)
+    await ann.press(category)
+    await ann.press("✅ Send")
+
+
+async def test_the_resident_replies_within_the_report_in_words_or_by_voice(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    staff, ann = await staff_and_resident(harness, session, clock)
+    await sent_cold(ann, "The gate lock is broken")
+    await wait_until(settled(sessionmaker))
+    await staff.press("🗂 Open the report")
+    await staff.press("✍️ Write an answer")
+    await staff.send("Which gate is it?")
+    await wait_until(settled(sessionmaker))
+    assert ann.last.startswith("💬 Staff answered your report #1")
+    await ann.press("💬 Reply")
+    assert ann.last.startswith("💬 Write your reply to report #1")
+    await ann.send("The north gate, by the bins")
+    assert ann.last.startswith("✅ Your reply has gone to the staff")
+    await wait_until(settled(sessionmaker))
+    assert staff.last.startswith("💬 The resident replied on report #1 · Sunny Court")
+    assert "The north gate, by the bins" in staff.last
+    await staff.press("🗂 Open the report")
+    assert "Which gate is it?" in staff.last and "The north gate, by the bins" in staff.last
+    assert staff.last.index("Which gate") < staff.last.index("The north gate")
+
+    await ann.tap("💬 My voice")
+    await ann.press("📋 My reports")
+    await ann.press("📥 #1 The gate lock is broken")
+    assert "The north gate, by the bins" in ann.last  # the thread, as the resident sees it
+    await ann.press("💬 Reply")
+    said = await ann.handle.send_voice()
+    await harness.settle()
+    assert ann.last.startswith("✅ Your reply has gone to the staff")
+    await wait_until(settled(sessionmaker))
+    assert "🎤" in staff.last
+    await staff.press("🗂 Open the report")
+    assert said.voice in [m.voice for m in staff.handle.bot_messages]  # staff play it
+
+
+async def test_a_poor_rating_lets_the_resident_reopen_within_seven_days(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    staff, ann = await staff_and_resident(harness, session, clock)
+    for words in ("The gate lock is broken", "The lift is noisy"):
+        await sent_cold(ann, words)
+    await wait_until(settled(sessionmaker))
+    for rid in (1, 2):
+        await staff.forge(f"rs:{rid}:resolved")
+        await staff.send("Fixed.")
+    await wait_until(settled(sessionmaker))
+    resolved = [m for m in ann.handle.bot_messages if "has been resolved" in m.content]
+    await ann.forge("rr:1:2", resolved[0].message_id)
+    assert ann.last.startswith("Thank you! You gave ⭐⭐.")
+    assert "🔁 Reopen it" in ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await ann.press("🔁 Reopen it")
+    assert (await rows(session, Report, col(Report.id) == 1))[0].status == \
+        ReportStatus.IN_PROGRESS
+    await wait_until(settled(sessionmaker))
+    assert staff.last.startswith("🔁 Report #1 · Sunny Court was reopened by the resident")
+    # A report rated 2 ⭐ more than seven days after it was resolved stays closed.
+    await ann.forge("rr:2:1", resolved[1].message_id)
+    clock.advance(days=8)
+    await ann.press("🔁 Reopen it")
+    assert ann.alerts[-1].startswith("It is too late to reopen this report")
+    assert (await rows(session, Report, col(Report.id) == 2))[0].status == \
+        ReportStatus.RESOLVED
+
+
+async def test_a_good_rating_offers_no_reopening_but_staff_can_reopen(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    staff, ann = await staff_and_resident(harness, session, clock)
+    await sent_cold(ann, "The gate lock is broken")
+    await wait_until(settled(sessionmaker))
+    await staff.press("🗂 Open the report")
+    await staff.press("✅ Resolved")
+    await staff.send("The lock was replaced.")
+    await wait_until(settled(sessionmaker))
+    await ann.press("5 ⭐")
+    assert "🔁 Reopen it" not in ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert await ann.forge("ro:o:1") == "This report can no longer be reopened."
+    await staff.press("🔁 Reopen")
+    assert (await rows(session, Report))[0].status == ReportStatus.IN_PROGRESS
+    await wait_until(settled(sessionmaker))
+    assert ann.last.startswith("🔁 Your report #1 has been reopened")
