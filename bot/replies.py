@@ -168,6 +168,7 @@ INVALID.update({
     ("answer", "empty"): N_("Please write a few words."),
     ("decline_reason", "empty"): N_("Please write a few words."),
     ("other", "empty"): N_("Please write a few words."),
+    ("closes_at", "not_later"): N_("Please choose a day later than the poll closes now."),
     ("poll_title", "too_long"): N_("Please write a short title (at most 200 characters)."),
     ("poll_title", "empty"): N_("Please write a short title (at most 200 characters)."),
     ("poll_question", "too_long"): N_("Please write the question (at most 300 characters)."),

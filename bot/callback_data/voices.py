@@ -196,6 +196,12 @@ class PollDraftCb(CallbackData, prefix="qd"):
     action: PollDraftAction
 
 
+class PollEditCb(CallbackData, prefix="qe"):
+    """✏️ Edit question `position` of the draft (on the last look before publishing)."""
+
+    position: int
+
+
 class PollAudienceCb(CallbackData, prefix="qa"):
     """Who the poll is for: an audience kind of services.broadcasts."""
 
@@ -222,7 +228,10 @@ class PollStaffAction(StrEnum):
     CHART = "c"
     GRIDS = "g"         # chart by grid
     EXCEL = "x"
-    CLOSE = "cl"        # close now
+    CLOSE = "cl"        # close now: asks once
+    CLOSE_YES = "cy"    # …and this closes it
+    EXTEND = "e"        # extend the deadline (a later day next)
+    KEEP = "k"          # No, keep it open / ◀ Back: the card put back in place
 
 
 class PollStaffCb(CallbackData, prefix="qs"):

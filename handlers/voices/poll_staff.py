@@ -6,7 +6,11 @@ stateDiagram-v2
     Picker --> List: a community (re-checked, remembered with ⭐)
     [*] --> List: 📊 Run polls, serving one
     List --> Poll: a poll
-    Poll --> Poll: 📊 chart / 🏘 chart by grid / 📥 Excel / 🔒 close now
+    Poll --> Poll: 📊 chart / 🏘 chart by grid / 📥 Excel
+    Poll --> CloseAsk: 🔒 Close it now (the card becomes the question)
+    CloseAsk --> Poll: Yes, close it now (🔒 closed, in place) / No, keep it open
+    Poll --> Extend: 🗓 Extend the deadline (open polls)
+    Extend --> Poll: a later day (it closes that evening) / ◀ Back
     List --> Title: ➕ New poll
     Title --> Title: empty or too long (asked again)
     Title --> Question: title sent
@@ -23,6 +27,9 @@ stateDiagram-v2
     Closing --> Closing: ◀ ▶ another page of days
     Closing --> Preview: a day (it closes that evening)
     Preview --> Preview: 📊 send the chart to everyone on closing on ⇄ off
+    Preview --> EditQuestion: ✏️ Edit question N
+    EditQuestion --> EditOptions: its words again
+    EditOptions --> Preview: its choices again
     Preview --> [*]: ✅ Publish (invitations queued) / ✖ Discard
 ```
 
@@ -38,14 +45,20 @@ from __future__ import annotations
 import asyncio
 import html
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,6 +66,7 @@ from bot.callback_data.voices import (
     PollAudienceCb,
     PollDraftAction,
     PollDraftCb,
+    PollEditCb,
     PollGridCb,
     PollListCb,
     PollNewCb,
@@ -64,6 +78,7 @@ from bot.callback_data.voices import (
 from bot.fit import send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
+from bot.keyboards.confirm import ask_once
 from bot.keyboards.dates import DayCb, DayPageCb, DayRange, day_keyboard, moment
 from bot.keyboards.grids import grid_picker
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
@@ -74,7 +89,7 @@ from handlers.broadcasts import audience_label
 from handlers.scope import ask_community, chosen
 from handlers.voices.common import drop_buttons
 from handlers.voices.polls import closes_text
-from models.polls import OPTIONS_MAX, QUESTIONS_MAX
+from models.polls import OPTIONS_MAX, QUESTIONS_MAX, Poll
 from services import broadcasts, communities, polls
 from services.access import Access
 from services.broadcasts import Audience
@@ -97,6 +112,8 @@ class Compose(StatesGroup):
     audience = State()
     closing = State()
     preview = State()
+    edit_question = State()  # ✏️ a question's words again, from the last look
+    edit_options = State()   # …and its choices
 
 
 @dataclass
@@ -204,17 +221,14 @@ def counts_text(found: polls.Results) -> str:
     return "\n".join(lines)
 
 
-@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.VIEW))
-async def on_view(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
-                  session: AsyncSession, clock: Clock) -> None:
-    """One poll: its state, the counts, and what staff may do with it now. Checked
-    before the press is answered, so a refusal reaches the presser."""
-    view = await polls.staff_view(session, access=access, clock=clock,
-                                  poll_id=callback_data.poll_id)
-    await callback.answer()
-    poll_id = callback_data.poll_id
+async def poll_card(session: AsyncSession, view: polls.StaffPollView,
+                    clock: Clock) -> tuple[str, InlineKeyboardMarkup]:
+    """One poll as staff see it: open or 🔒 closed, its community, the counts, and the
+    buttons the service allows now."""
+    poll_id = view.poll.id or 0
     state = (_("🟢 Open until {time}") if view.is_open else _("🔒 Closed at {time}")).format(
         time=await closes_text(session, view.poll, clock))
+    community = await communities.get_community(session, community_id=view.poll.community_id)
     builder = InlineKeyboardBuilder()
     if view.shows_results:
         for label, action in ((_("📊 Chart"), PollStaffAction.CHART),
@@ -223,12 +237,43 @@ async def on_view(callback: CallbackQuery, callback_data: PollStaffCb, access: A
     if view.can_export:
         builder.button(text=_("📥 Excel"), callback_data=PollStaffCb(
             action=PollStaffAction.EXCEL, poll_id=poll_id))
+    if view.can_extend:
+        builder.button(text=_("🗓 Extend the deadline"), callback_data=PollStaffCb(
+            action=PollStaffAction.EXTEND, poll_id=poll_id))
     if view.can_close:
         builder.button(text=_("🔒 Close it now"), callback_data=PollStaffCb(
             action=PollStaffAction.CLOSE, poll_id=poll_id))
     builder.adjust(1)
-    await send_fitted(callback, f"{state}\n{counts_text(view.results)}",
-                      reply_markup=builder.as_markup())
+    text = f"{state}\n🏘 {html.escape(community.name)}\n{counts_text(view.results)}"
+    return text, builder.as_markup()
+
+
+async def show_poll(callback: CallbackQuery, session: AsyncSession, access: Access,
+                    clock: Clock, poll_id: int, *, new: bool) -> None:
+    view = await polls.staff_view(session, access=access, clock=clock, poll_id=poll_id)
+    text, markup = await poll_card(session, view, clock)
+    await send_fitted(callback, text, reply_markup=markup, new=new)
+
+
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.VIEW))
+async def on_view(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                  session: AsyncSession, clock: Clock) -> None:
+    """One poll: its state, the counts, and what staff may do with it now. Checked
+    before the press is answered, so a refusal reaches the presser."""
+    view = await polls.staff_view(session, access=access, clock=clock,
+                                  poll_id=callback_data.poll_id)
+    await callback.answer()
+    text, markup = await poll_card(session, view, clock)
+    await send_fitted(callback, text, reply_markup=markup)
+
+
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.KEEP))
+async def on_keep_open(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                       session: AsyncSession, clock: Clock) -> None:
+    """No, keep it open (or ◀ Back from a later day): the card put back in place."""
+    await polls.staff_view(session, access=access, clock=clock, poll_id=callback_data.poll_id)
+    await callback.answer()
+    await show_poll(callback, session, access, clock, callback_data.poll_id, new=False)
 
 
 @router.callback_query(PollStaffCb.filter(F.action.in_({PollStaffAction.CHART,
@@ -270,10 +315,101 @@ async def on_excel(callback: CallbackQuery, callback_data: PollStaffCb, access: 
 @router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.CLOSE))
 async def on_close(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
                    session: AsyncSession, clock: Clock) -> None:
-    """🔒 Close it now; the closing sweep sends any results."""
+    """🔒 Close it now: the card becomes the question, asked once."""
+    view = await polls.staff_view(session, access=access, clock=clock,
+                                  poll_id=callback_data.poll_id)
+    if not view.can_close:
+        raise polls.AlreadyClosed(f"poll {callback_data.poll_id}")
+    await callback.answer()
+    poll_id = callback_data.poll_id
+    await show(callback, _("Close the poll “{title}” now? {count} people have answered; no "
+                           "more answers will be taken.").format(
+        title=html.escape(view.poll.title), count=view.results.respondents),
+        reply_markup=ask_once(
+            yes=_("Yes, close it now"),
+            do=PollStaffCb(action=PollStaffAction.CLOSE_YES, poll_id=poll_id),
+            no=_("No, keep it open"),
+            keep=PollStaffCb(action=PollStaffAction.KEEP, poll_id=poll_id)))
+
+
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.CLOSE_YES))
+async def on_close_yes(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                       session: AsyncSession, clock: Clock) -> None:
+    """Yes, close it now (re-checked); the closing sweep sends any results; the card says
+    🔒 closed, in place."""
     await polls.close_now(session, access=access, clock=clock, poll_id=callback_data.poll_id)
     await callback.answer(_("🔒 Closed. No more answers are taken."))
-    await drop_buttons(callback)
+    await show_poll(callback, session, access, clock, callback_data.poll_id, new=False)
+
+
+class Extend(StatesGroup):
+    day = State()
+
+
+async def extend_days(session: AsyncSession, clock: Clock,
+                      poll: Poll) -> tuple[DayRange, date]:
+    """The later days an open poll may close on: after the day it closes now, as far as
+    the service allows from today."""
+    zone = await zone_of(session, poll.community_id)
+    today = clock.now().astimezone(zone).date()
+    first = max(today, poll.closes_at.astimezone(zone).date()) + timedelta(days=1)
+    return DayRange(first=first, last=today + timedelta(days=polls.OPEN_DAYS_MAX)), today
+
+
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.EXTEND))
+async def on_extend(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                    session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """🗓 Extend the deadline: a later day (it closes that evening), or ◀ Back."""
+    view = await polls.staff_view(session, access=access, clock=clock,
+                                  poll_id=callback_data.poll_id)
+    if not view.can_extend:
+        raise polls.AlreadyClosed(f"poll {callback_data.poll_id}")
+    await callback.answer()
+    await state.clear()
+    await state.set_state(Extend.day)
+    await state.update_data(extend=callback_data.poll_id)
+    await ask_extend_day(callback, session, clock, view.poll)
+
+
+async def ask_extend_day(callback: CallbackQuery, session: AsyncSession, clock: Clock,
+                         poll: Poll, page: int = 0) -> None:
+    days, today = await extend_days(session, clock, poll)
+    builder = day_keyboard(days, today=today, page=page)
+    builder.row(InlineKeyboardButton(text=_("◀ Back"), callback_data=PollStaffCb(
+        action=PollStaffAction.KEEP, poll_id=poll.id or 0).pack()))
+    await show(callback, _("Until when should it stay open? It now closes on {time}.").format(
+        time=await closes_text(session, poll, clock)), reply_markup=builder.as_markup())
+
+
+@router.callback_query(Extend.day, DayPageCb.filter())
+async def on_extend_page(callback: CallbackQuery, callback_data: DayPageCb, access: Access,
+                         session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """◀ ▶ another page of later days."""
+    poll = await polls.get_for_staff(session, access=access,
+                                     poll_id=int((await state.get_data()).get("extend") or 0))
+    await callback.answer()
+    await ask_extend_day(callback, session, clock, poll, page=callback_data.page)
+
+
+@router.callback_query(Extend.day, DayCb.filter())
+async def on_extend_day(callback: CallbackQuery, callback_data: DayCb, access: Access,
+                        session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """A later day: the poll now closes at 20:00 that evening; the card shows it in place
+    (a day off the picker is out of date)."""
+    poll = await polls.get_for_staff(session, access=access,
+                                     poll_id=int((await state.get_data()).get("extend") or 0))
+    days, _today = await extend_days(session, clock, poll)
+    day = days.take(callback_data.day)
+    if day is None:
+        await answer_out_of_date(callback)
+        return
+    poll_id = poll.id or 0
+    await polls.extend(session, access=access, clock=clock, poll_id=poll_id,
+                       closes_at=moment(day, CLOSING_HOUR * 60,
+                                        await zone_of(session, poll.community_id)))
+    await state.clear()
+    await callback.answer(_("🗓 The deadline is extended."))
+    await show_poll(callback, session, access, clock, poll_id, new=False)
 
 
 # --- Composing ---------------------------------------------------------------------------------
@@ -505,8 +641,8 @@ async def on_closing_day(callback: CallbackQuery, callback_data: DayCb, access: 
     await show_preview(callback, session, access, clock, draft)
 
 
-async def show_preview(callback: CallbackQuery, session: AsyncSession, access: Access,
-                       clock: Clock, draft: PollDraft) -> None:
+async def show_preview(callback: CallbackQuery | Message, session: AsyncSession,
+                       access: Access, clock: Clock, draft: PollDraft) -> None:
     assert draft.audience is not None and draft.closes_at is not None
     count = await broadcasts.count_audience(session, access=access,
                                             community_id=draft.community_id,
@@ -516,6 +652,9 @@ async def show_preview(callback: CallbackQuery, session: AsyncSession, access: A
     builder.button(text=_("📊 Send everyone the chart at the end: yes") if draft.share
                    else _("📊 Send everyone the chart at the end: no"),
                    callback_data=PollDraftCb(action=PollDraftAction.SHARE))
+    for position in range(len(draft.questions)):
+        builder.button(text=_("✏️ Edit question {n}").format(n=position + 1),
+                       callback_data=PollEditCb(position=position))
     builder.button(text=_("✅ Publish"), callback_data=PollDraftCb(
         action=PollDraftAction.PUBLISH))
     builder.button(text=_("✖ Discard"), callback_data=PollDraftCb(
@@ -575,6 +714,68 @@ async def on_publish(callback: CallbackQuery, access: Access, session: AsyncSess
         id=poll.id, time=closes))
 
 
+@router.callback_query(Compose.preview, PollEditCb.filter())
+async def on_edit_question(callback: CallbackQuery, callback_data: PollEditCb, access: Access,
+                           state: FSMContext) -> None:
+    """✏️ Edit question N: its words again, then its choices, then the last look again."""
+    draft = await draft_for(state, access)
+    if not 0 <= callback_data.position < len(draft.questions):
+        await answer_out_of_date(callback)
+        return
+    await callback.answer()
+    await drop_buttons(callback)
+    await state.set_state(Compose.edit_question)
+    await state.update_data(edit_position=callback_data.position)
+    question = draft.questions[callback_data.position]
+    await send(callback, _("✏️ Question {n}: write the question again. Now it reads:\n"
+                           "«{text}»").format(n=callback_data.position + 1,
+                                              text=html.escape(question.text)))
+
+
+async def edit_position(state: FSMContext, draft: PollDraft) -> int:
+    position = int((await state.get_data()).get("edit_position", -1))
+    if not 0 <= position < len(draft.questions):
+        raise NotFound("no question to edit")
+    return position
+
+
+@router.message(Compose.edit_question, F.text & ~F.text.startswith("/"))
+async def on_edited_question(message: Message, state: FSMContext, access: Access) -> None:
+    """The question's new words; its choices next."""
+    draft = await draft_for(state, access)
+    await edit_position(state, draft)
+    draft.question = polls.check_question(message.text or "")
+    await draft.save(state)
+    await state.set_state(Compose.edit_options)
+    await message.answer(_("Now the choices, one per line (2 to {max}). For example:\n"
+                           "Yes\nNo").format(max=OPTIONS_MAX))
+
+
+@router.message(Compose.edit_options, F.text & ~F.text.startswith("/"))
+async def on_edited_options(message: Message, state: FSMContext, access: Access,
+                            session: AsyncSession, clock: Clock) -> None:
+    """The new choices: the question replaced (its single/multiple and "something else"
+    kept), and the last look again."""
+    draft = await draft_for(state, access)
+    position = await edit_position(state, draft)
+    options = polls.parse_options(message.text or "")
+    old = draft.questions[position]
+    draft.questions[position] = polls.QuestionDraft(
+        text=draft.question, options=options, multiple=old.multiple,
+        allow_other=old.allow_other)
+    draft.question = ""
+    await draft.save(state)
+    await state.set_state(Compose.preview)
+    await show_preview(message, session, access, clock, draft)
+
+
+@router.message(Compose.edit_question)
+@router.message(Compose.edit_options)
+async def on_edit_not_text(message: Message) -> None:
+    """Anything but words while editing a question."""
+    await message.answer(_("Please write it in words (or /cancel)."))
+
+
 @router.callback_query(StateFilter(Compose), PollDraftCb.filter(
     F.action == PollDraftAction.DISCARD))
 async def on_discard(callback: CallbackQuery, state: FSMContext) -> None:
@@ -585,6 +786,7 @@ async def on_discard(callback: CallbackQuery, state: FSMContext) -> None:
 
 
 @router.callback_query(PollDraftCb.filter())
+@router.callback_query(PollEditCb.filter())
 @router.callback_query(PollAudienceCb.filter())
 @router.callback_query(PollGridCb.filter())
 async def on_stale_draft_button(callback: CallbackQuery) -> None:
