@@ -64,6 +64,7 @@ class ReportDraftAction(StrEnum):
     SKIP = "k"          # no photo
     DISCARD = "x"
     OFFER = "o"         # what was said outside a conversation: send it as a report
+    BACK = "b"          # ◀ Back to the step before
 
 
 class ReportDraftCb(CallbackData, prefix="rd"):

@@ -11,16 +11,33 @@ stateDiagram-v2
     Description --> Description: empty or too long (asked again)
     Description --> Photo: text
     Photo --> Photo: a file instead of a photo (asked again)
-    Photo --> Location: a photo / Skip
+    Photo --> Location: a photo / a voice note / Skip
     Location --> Location: other text (asked again)
     Location --> Grid: 📍 location / Skip (community has grids)
     Location --> Confirm: 📍 location / Skip (no grids)
     Grid --> Grid: a grid that is not there (refused, the draft kept)
     Grid --> Confirm: a grid / the whole community
     Confirm --> [*]: ✅ Send (staff are told) / ✖ Discard
+    [*] --> Offered: words, a photo, a voice note or a place sent outside a conversation
+    Offered --> Offered: words naming a course (or 报名): those courses, 📝 as a report
+    Offered --> Confirm: a category (the draft is what was said, in the resident's grid)
+    Confirm --> Offered: ◀ Back (made from something said)
+    Confirm --> Grid: ◀ Back
+    Grid --> Location: ◀ Back
+    Location --> Photo: ◀ Back
+    Photo --> Description: ◀ Back
+    Description --> Category: ◀ Back
+    Category --> Home: ◀ Back
+    Category --> [*]: ✖ Cancel (at every step)
     Home --> Mine: 📋 My reports
     Mine --> Report: one report
-    Report --> Mine: ↩️ Withdraw (only while received)
+    Report --> WithdrawAsk: ↩️ Withdraw (only while received)
+    WithdrawAsk --> Report: No, keep my report
+    WithdrawAsk --> Mine: Yes, withdraw it
+    Report --> Reply: 💬 Reply (also under staff's answer)
+    Reply --> Reply: empty or too long (asked again)
+    Reply --> [*]: words or a voice note (whoever handles it is told)
+    Report --> Report: 🔁 Reopen (resolved, rated 1–2 ⭐, within 7 days)
     Home --> Ideas: 👍 Neighbours' ideas
     Ideas --> Idea: one idea
     Idea --> Idea: 👍 Me too / take it back
@@ -46,6 +63,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
     CallbackQuery,
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -116,6 +134,7 @@ class ReportDraft:
     latitude: float | None = None
     longitude: float | None = None
     grid_id: int | None = None
+    offered: bool = False  # made from something said outside a conversation
     # Names this draft: ✅ Send carries it, so a second press finds the report it made.
     key: str = field(default_factory=lambda: uuid4().hex)
 
@@ -196,8 +215,7 @@ async def on_report(callback: CallbackQuery, user: User, state: FSMContext,
         return
     await callback.answer()
     await state.clear()
-    await state.set_state(ReportStates.category)
-    await send(callback, _("What is it about?"), reply_markup=category_keyboard())
+    await ask_category(callback, state)
 
 
 def category_keyboard() -> InlineKeyboardMarkup:
@@ -206,7 +224,23 @@ def category_keyboard() -> InlineKeyboardMarkup:
         builder.button(text=_(label), callback_data=ReportCategoryCb(
             category=ReportCategory(code)))
     builder.adjust(1)
-    return builder.as_markup()
+    return with_nav(builder).as_markup()
+
+
+def with_nav(builder: InlineKeyboardBuilder, *, cancel: str | None = None,
+             ) -> InlineKeyboardBuilder:
+    """Every step's last row: ◀ Back to the step before, ✖ Cancel the whole report."""
+    builder.row(
+        InlineKeyboardButton(text=_("◀ Back"), callback_data=ReportDraftCb(
+            action=ReportDraftAction.BACK).pack()),
+        InlineKeyboardButton(text=cancel or _("✖ Cancel"), callback_data=ReportDraftCb(
+            action=ReportDraftAction.DISCARD).pack()))
+    return builder
+
+
+async def ask_category(event: Message | CallbackQuery, state: FSMContext) -> None:
+    await state.set_state(ReportStates.category)
+    await send(event, _("What is it about?"), reply_markup=category_keyboard())
 
 
 @router.message(ReportStates.category, F.text & ~F.text.startswith("/"))
@@ -273,13 +307,15 @@ async def on_ideas(callback: CallbackQuery, user: User, session: AsyncSession) -
 # --- Writing a report ---------------------------------------------------------------------
 
 
-async def ask_description(event: CallbackQuery, state: FSMContext, idea: bool) -> None:
+async def ask_description(event: Message | CallbackQuery, state: FSMContext,
+                          idea: bool) -> None:
     await state.set_state(ReportStates.description)
     await send(event,
                _("💡 Describe your idea in your own words: what, where, and why it would help.")
                if idea else
-               _("Describe the problem in your own words: what and where. (At most {max} "
-                 "characters. Send /cancel to stop.)").format(max=DESCRIPTION_MAX))
+               _("Describe the problem in your own words: what and where (at most {max} "
+                 "characters).").format(max=DESCRIPTION_MAX),
+               reply_markup=with_nav(InlineKeyboardBuilder()).as_markup())
 
 
 @router.callback_query(ReportStates.category, ReportCategoryCb.filter())
@@ -313,7 +349,7 @@ async def ask_photo(event: Message | CallbackQuery, state: FSMContext) -> None:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip ▶"), callback_data=ReportDraftCb(action=ReportDraftAction.SKIP))
     await send(event, _("📷 A photo helps. Send one now (or a voice message), or press Skip."),
-               reply_markup=builder.as_markup())
+               reply_markup=with_nav(builder).as_markup())
 
 
 @router.message(ReportStates.description)
@@ -365,7 +401,9 @@ async def on_photo_other(message: Message) -> None:
 def location_keyboard() -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup(keyboard=[
         [KeyboardButton(text=_("📍 Share my location"), request_location=True)],
-        [KeyboardButton(text=_("Skip ▶"))]], resize_keyboard=True, one_time_keyboard=True)
+        [KeyboardButton(text=_("Skip ▶"))],
+        [KeyboardButton(text=_("◀ Back")), KeyboardButton(text=_("✖ Cancel"))]],
+        resize_keyboard=True, one_time_keyboard=True)
 
 
 async def ask_location(event: Message | CallbackQuery, state: FSMContext) -> None:
@@ -378,8 +416,16 @@ async def ask_location(event: Message | CallbackQuery, state: FSMContext) -> Non
 @router.message(ReportStates.location, F.text)
 async def on_location(message: Message, user: User, access: Access, session: AsyncSession,
                       state: FSMContext) -> None:
-    """📍 a location, or Skip."""
+    """📍 a location, or Skip (or ◀ Back, ✖ Cancel: the step's reply keyboard)."""
     draft = await draft_of(state)
+    if message.text == _("✖ Cancel"):
+        await state.clear()
+        await message.answer(_("Discarded. Nothing was sent."), reply_markup=main_menu(access))
+        return
+    if message.text == _("◀ Back"):
+        await message.answer(_("◀ Back."), reply_markup=main_menu(access))
+        await ask_photo(message, state)
+        return
     if message.location:
         draft.latitude = message.location.latitude
         draft.longitude = message.location.longitude
@@ -389,10 +435,16 @@ async def on_location(message: Message, user: User, access: Access, session: Asy
                              reply_markup=location_keyboard())
         return
     await message.answer(_("👍 Thank you."), reply_markup=main_menu(access))
+    if not await ask_grid(message, user, session, state):
+        await show_confirm(message, state, session, draft)
+
+
+async def ask_grid(event: Message | CallbackQuery, user: User, session: AsyncSession,
+                   state: FSMContext) -> bool:
+    """Which part of the community (the resident's own first); False when it has none."""
     grids = await communities.list_grids(session, community_id=user.community_id or 0)
     if not grids:
-        await show_confirm(message, state, session, draft)
-        return
+        return False
     await state.set_state(ReportStates.grid)
     builder = InlineKeyboardBuilder()
     for grid in sorted(grids, key=lambda g: g.id != user.grid_id):
@@ -400,8 +452,9 @@ async def on_location(message: Message, user: User, access: Access, session: Asy
         builder.button(text=mark + grid.name, callback_data=ReportGridCb(grid_id=grid.id or 0))
     builder.button(text=_("🏘 The whole community"), callback_data=ReportGridCb(grid_id=0))
     builder.adjust(1)
-    await message.answer(_("Which part of the community is it in?"),
-                         reply_markup=builder.as_markup())
+    await send(event, _("Which part of the community is it in?"),
+               reply_markup=with_nav(builder).as_markup())
+    return True
 
 
 @router.callback_query(ReportStates.grid, ReportGridCb.filter())
@@ -440,9 +493,8 @@ async def show_confirm(event: Message | CallbackQuery, state: FSMContext,
         lines.append("🏘 " + html.escape(grid.name))
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Send"), callback_data=ReportSendCb(key=draft.key))
-    builder.button(text=_("✖ Discard"), callback_data=ReportDraftCb(
-        action=ReportDraftAction.DISCARD))
-    await send_fitted(event, "\n".join(lines), reply_markup=builder.as_markup())
+    await send_fitted(event, "\n".join(lines),
+                      reply_markup=with_nav(builder, cancel=_("✖ Discard")).as_markup())
 
 
 @router.callback_query(ReportSendCb.filter())
@@ -581,11 +633,79 @@ async def on_offered_category(callback: CallbackQuery, callback_data: ReportCate
     said = Said(**data)
     draft = ReportDraft(category=callback_data.category, description=said.text,
                         photo=said.photo, voice=said.voice, latitude=said.latitude,
-                        longitude=said.longitude, grid_id=user.grid_id)
+                        longitude=said.longitude, grid_id=user.grid_id, offered=True)
     await draft.save(state)
     await callback.answer()
     await show(callback, category_text(callback_data.category))
     await show_confirm(callback, state, session, draft)
+
+
+# --- ◀ Back, one handler per step ----------------------------------------------------------
+
+
+@router.callback_query(ReportStates.category, ReportDraftCb.filter(
+    F.action == ReportDraftAction.BACK))
+async def on_back_from_category(callback: CallbackQuery, user: User, access: Access,
+                                session: AsyncSession, state: FSMContext,
+                                clock: Clock) -> None:
+    """◀ Back from the category: 💬 My voice, in place."""
+    await callback.answer()
+    await state.clear()
+    await show_home(callback, user, access, session, clock)
+
+
+@router.callback_query(ReportStates.description, ReportDraftCb.filter(
+    F.action == ReportDraftAction.BACK))
+async def on_back_from_description(callback: CallbackQuery, user: User, access: Access,
+                                   session: AsyncSession, state: FSMContext,
+                                   clock: Clock) -> None:
+    """◀ Back from the words: the category again (an idea: 💬 My voice)."""
+    draft = await draft_of(state)
+    await callback.answer()
+    if draft.category == ReportCategory.IDEA:
+        await state.clear()
+        await show_home(callback, user, access, session, clock)
+        return
+    await drop_buttons(callback)
+    await ask_category(callback, state)
+
+
+@router.callback_query(ReportStates.photo, ReportDraftCb.filter(
+    F.action == ReportDraftAction.BACK))
+async def on_back_from_photo(callback: CallbackQuery, state: FSMContext) -> None:
+    """◀ Back from the photo: the words again (what was written is replaced when sent)."""
+    draft = await draft_of(state)
+    await callback.answer()
+    await drop_buttons(callback)
+    await ask_description(callback, state, idea=draft.category == ReportCategory.IDEA)
+
+
+@router.callback_query(ReportStates.grid, ReportDraftCb.filter(
+    F.action == ReportDraftAction.BACK))
+async def on_back_from_grid(callback: CallbackQuery, state: FSMContext) -> None:
+    """◀ Back from the part of the community: the location again."""
+    await draft_of(state)
+    await callback.answer()
+    await drop_buttons(callback)
+    await ask_location(callback, state)
+
+
+@router.callback_query(ReportStates.confirm, ReportDraftCb.filter(
+    F.action == ReportDraftAction.BACK))
+async def on_back_from_confirm(callback: CallbackQuery, user: User, session: AsyncSession,
+                               state: FSMContext) -> None:
+    """◀ Back from the last look: the step before it (for something said outside a
+    conversation, its category)."""
+    draft = await draft_of(state)
+    await callback.answer()
+    await drop_buttons(callback)
+    if draft.offered:
+        await state.set_state(ReportStates.offered)
+        await send(callback, _("Send this to your community staff as a report? Choose what it "
+                               "is about:"), reply_markup=offer_keyboard())
+        return
+    if not await ask_grid(callback, user, session, state):
+        await ask_location(callback, state)
 
 
 @router.callback_query(ReportCategoryCb.filter())

@@ -16,7 +16,7 @@ from models.voices import Report, ReportCategory, ReportStatus
 from scheduler.outbox import OutboxSender
 from services.clock import ManualClock
 from tests.factories import make_community
-from tests.handlers.conftest import Harness, Person, member, rows
+from tests.handlers.conftest import Harness, Person, member, onboard, rows
 from tests.handlers.test_broadcasts import sender
 from tests.scheduler.conftest import settled, wait_until
 
@@ -288,3 +288,77 @@ async def test_a_good_rating_offers_no_reopening_but_staff_can_reopen(
     assert (await rows(session, Report))[0].status == ReportStatus.IN_PROGRESS
     await wait_until(settled(sessionmaker))
     assert ann.last.startswith("🔁 Your report #1 has been reopened")
+
+
+def buttons(person: Person) -> list[str]:
+    return person.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+
+
+async def test_every_step_of_the_report_wizard_has_back_and_cancel(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    ann = harness.person(5001, "Ann")
+    await onboard(ann, "Sunny Court", "Block 1")
+    await ann.tap("💬 My voice")
+    await ann.press("📝 Report a problem")
+    assert {"◀ Back", "✖ Cancel"} <= set(buttons(ann))
+    await ann.press("◀ Back")
+    assert ann.last.startswith("💬 My voice")
+    await ann.press("📝 Report a problem")
+    await ann.press("🔧 Facilities and repairs")
+    assert ann.last.startswith("Describe the problem") and "/cancel" not in ann.last
+    assert {"◀ Back", "✖ Cancel"} <= set(buttons(ann))
+    await ann.press("◀ Back")
+    assert ann.last == "What is it about?"
+    await ann.press("🔧 Facilities and repairs")
+    await ann.send("The lift is noisy")
+    assert {"Skip ▶", "◀ Back", "✖ Cancel"} <= set(buttons(ann))
+    await ann.press("◀ Back")
+    assert ann.last.startswith("Describe the problem")
+    await ann.send("The lift in building 2 is noisy")
+    await ann.press("Skip ▶")
+    assert ann.last.startswith("📍 Are you where it is?")
+    assert ann.handle.reply_keyboard == [["📍 Share my location"], ["Skip ▶"],
+                                         ["◀ Back", "✖ Cancel"]]
+    await ann.tap("◀ Back")
+    assert ann.last.startswith("📷 A photo helps.")
+    await ann.press("Skip ▶")
+    await ann.tap("Skip ▶")
+    assert ann.last == "Which part of the community is it in?"
+    assert {"◀ Back", "✖ Cancel"} <= set(buttons(ann))
+    await ann.press("◀ Back")
+    assert ann.last.startswith("📍 Are you where it is?")
+    await ann.tap("Skip ▶")
+    await ann.press("Block 2")
+    assert ann.last.startswith("Please check your report:")
+    assert {"✅ Send", "◀ Back", "✖ Discard"} <= set(buttons(ann))
+    await ann.press("◀ Back")
+    assert ann.last == "Which part of the community is it in?"
+    await ann.press("✖ Cancel")
+    assert ann.last == "Discarded. Nothing was sent."
+    assert await rows(session, Report) == []
+    # A step's ✖ Cancel on the location step (a reply keyboard) ends it too.
+    await ann.tap("💬 My voice")
+    await ann.press("💡 Share an idea")
+    assert {"◀ Back", "✖ Cancel"} <= set(buttons(ann))
+    await ann.send("A bench by the pond")
+    await ann.press("Skip ▶")
+    await ann.tap("✖ Cancel")
+    assert ann.last == "Discarded. Nothing was sent."
+    assert "💬 My voice" in ann.menu  # the main menu is back
+    assert await rows(session, Report) == []
+
+
+async def test_back_from_the_check_of_something_said_cold_asks_its_category_again(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    _, ann = await staff_and_resident(harness, session, clock)
+    await ann.send("The lift is noisy")
+    await ann.press("🔧 Facilities and repairs")
+    await ann.press("◀ Back")
+    assert ann.last == OFFER_EN
+    await ann.press("🚨 Safety")
+    await ann.press("✅ Send")
+    [report] = await rows(session, Report)
+    assert report.category == ReportCategory.SAFETY and report.description == "The lift is noisy"
