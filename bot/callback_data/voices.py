@@ -125,6 +125,7 @@ class TriageAction(StrEnum):
     VIEW = "v"
     ASSIGN = "a"        # choose whom to give it to
     ANSWER = "w"        # write the public answer
+    CANCEL = "x"        # stop writing it (nothing changes)
 
 
 class TriageCb(CallbackData, prefix="rt"):
@@ -189,6 +190,7 @@ class PollDraftAction(StrEnum):
     SHARE = "sh"        # toggle sending the chart to everyone on closing
     PUBLISH = "p"
     DISCARD = "x"
+    BACK = "b"          # ◀ Back to the step before
 
 
 class PollDraftCb(CallbackData, prefix="qd"):

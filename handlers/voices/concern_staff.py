@@ -50,6 +50,7 @@ from bot.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.labels import category_text, status_text
+from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from bot.when import say_moment
 from handlers.scope import ask_community, chosen
@@ -381,7 +382,24 @@ async def ask_text(callback: CallbackQuery, state: FSMContext, report_id: int,
         str(ReportStatus.DECLINED): _("🚫 Why can't it be taken up? Write the reason the resident "
                                       "will see."),
     }.get(status, _("✍️ Write the answer the resident will see."))
-    await send(callback, prompt + "\n" + _("(Send /cancel to stop.)"))
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖ Cancel"), callback_data=TriageCb(action=TriageAction.CANCEL,
+                                                              report_id=report_id))
+    await send(callback, prompt, reply_markup=builder.as_markup())
+
+
+@router.callback_query(TriageStates.text, TriageCb.filter(F.action == TriageAction.CANCEL))
+async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
+    """✖ Cancel the answer: nothing changes, the report stays as it was."""
+    await state.clear()
+    await callback.answer()
+    await show(callback, _("Cancelled. Nothing was changed."))
+
+
+@router.callback_query(TriageCb.filter(F.action == TriageAction.CANCEL))
+async def on_stale_cancel(callback: CallbackQuery) -> None:
+    """✖ Cancel of an answer already sent or stopped."""
+    await answer_out_of_date(callback)
 
 
 @router.message(TriageStates.text, F.text & ~F.text.startswith("/"))
@@ -419,4 +437,4 @@ async def on_text(message: Message, access: Access, session: AsyncSession, state
 @router.message(TriageStates.text)
 async def on_other(message: Message) -> None:
     """Anything but words while an answer is awaited."""
-    await message.answer(_("Please write the answer in words (or /cancel)."))
+    await message.answer(_("Please write the answer in words, or press ✖ Cancel."))

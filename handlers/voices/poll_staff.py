@@ -31,6 +31,16 @@ stateDiagram-v2
     EditQuestion --> EditOptions: its words again
     EditOptions --> Preview: its choices again
     Preview --> [*]: ✅ Publish (invitations queued) / ✖ Discard
+    Preview --> Closing: ◀ Back
+    Closing --> Audience: ◀ Back
+    Grids --> Audience: ◀ Back
+    Audience --> Settings: ◀ Back
+    Settings --> Options: ◀ Back (the question's words kept)
+    Options --> Question: ◀ Back
+    Question --> Title: ◀ Back (the first question; else the settings of the one before)
+    Title --> List: ◀ Back
+    EditQuestion --> Preview: ◀ Back
+    Title --> [*]: ✖ Cancel (at every step)
 ```
 
 The draft is a `PollDraft` in the FSM data (absolute closing moment), one handler
@@ -157,6 +167,20 @@ async def draft_for(state: FSMContext, access: Access) -> PollDraft:
 
 def other_label() -> str:
     return _("Something else")
+
+
+def nav_row(cancel: str | None = None) -> list[InlineKeyboardButton]:
+    """Every step's last row: ◀ Back to the step before, ✖ Cancel the whole draft."""
+    return [InlineKeyboardButton(text=_("◀ Back"), callback_data=PollDraftCb(
+                action=PollDraftAction.BACK).pack()),
+            InlineKeyboardButton(text=cancel or _("✖ Cancel"), callback_data=PollDraftCb(
+                action=PollDraftAction.DISCARD).pack())]
+
+
+def with_nav(markup: InlineKeyboardMarkup | None = None,
+             cancel: str | None = None) -> InlineKeyboardMarkup:
+    rows = list(markup.inline_keyboard) if markup else []
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, nav_row(cancel)])
 
 
 # --- The list and one poll -------------------------------------------------------------------
@@ -423,9 +447,18 @@ async def on_new(callback: CallbackQuery, callback_data: PollNewCb, access: Acce
     await callback.answer()
     await state.clear()
     await state.set_state(Compose.title)
-    await PollDraft(community_id=callback_data.community_id).save(state)
-    await send(callback, _("➕ New poll. What is it about? Write a short title. "
-                           "(Send /cancel to stop.)"))
+    draft = PollDraft(community_id=callback_data.community_id)
+    await draft.save(state)
+    await ask_title(callback, state, draft)
+
+
+async def ask_title(event: Message | CallbackQuery, state: FSMContext,
+                    draft: PollDraft) -> None:
+    await state.set_state(Compose.title)
+    text = _("➕ New poll. What is it about? Write a short title.")
+    if draft.title:
+        text += "\n" + _("Now: «{text}»").format(text=html.escape(draft.title))
+    await send(event, text, reply_markup=with_nav())
 
 
 @router.message(Compose.title, F.text & ~F.text.startswith("/"))
@@ -440,7 +473,8 @@ async def on_title(message: Message, state: FSMContext, access: Access) -> None:
 async def ask_question(event: Message | CallbackQuery, state: FSMContext,
                        draft: PollDraft) -> None:
     await state.set_state(Compose.question)
-    await send(event, _("Question {n}: write the question.").format(n=len(draft.questions) + 1))
+    await send(event, _("Question {n}: write the question.").format(n=len(draft.questions) + 1),
+               reply_markup=with_nav())
 
 
 @router.message(Compose.question, F.text & ~F.text.startswith("/"))
@@ -449,9 +483,13 @@ async def on_question(message: Message, state: FSMContext, access: Access) -> No
     draft = await draft_for(state, access)
     draft.question = polls.check_question(message.text or "")
     await draft.save(state)
+    await ask_options(message, state)
+
+
+async def ask_options(event: Message | CallbackQuery, state: FSMContext) -> None:
     await state.set_state(Compose.options)
-    await message.answer(_("Now the choices, one per line (2 to {max}). For example:\n"
-                           "Yes\nNo").format(max=OPTIONS_MAX))
+    await send(event, _("Now the choices, one per line (2 to {max}). For example:\n"
+                        "Yes\nNo").format(max=OPTIONS_MAX), reply_markup=with_nav())
 
 
 @router.message(Compose.options, F.text & ~F.text.startswith("/"))
@@ -472,7 +510,7 @@ async def on_options(message: Message, state: FSMContext, access: Access) -> Non
 @router.message(Compose.options)
 async def on_not_text(message: Message) -> None:
     """Anything but words while composing."""
-    await message.answer(_("Please write it in words (or /cancel)."))
+    await message.answer(_("Please write it in words, or press ◀ Back."))
 
 
 def settings_screen(draft: PollDraft) -> tuple[str, InlineKeyboardMarkup]:
@@ -491,7 +529,7 @@ def settings_screen(draft: PollDraft) -> tuple[str, InlineKeyboardMarkup]:
             action=PollDraftAction.MORE))
     builder.button(text=_("Next ▶"), callback_data=PollDraftCb(action=PollDraftAction.DONE))
     builder.adjust(1)
-    return "\n".join(lines), builder.as_markup()
+    return "\n".join(lines), with_nav(builder.as_markup())
 
 
 @router.callback_query(Compose.settings, PollDraftCb.filter(
@@ -530,20 +568,25 @@ async def on_questions_done(callback: CallbackQuery, access: Access,
     await draft_for(state, access)
     await callback.answer()
     await drop_buttons(callback)
+    await ask_audience(callback, state)
+
+
+async def ask_audience(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(Compose.audience)
+    await state.update_data(choosing_grids=False)
     builder = InlineKeyboardBuilder()
     for kind in broadcasts.AUDIENCES:
         builder.button(text=audience_label(kind), callback_data=PollAudienceCb(kind=kind))
     builder.adjust(1)
-    await send(callback, _("Who is the poll for?"), reply_markup=builder.as_markup())
+    await send(callback, _("Who is the poll for?"), reply_markup=with_nav(builder.as_markup()))
 
 
 async def grid_keyboard(session: AsyncSession, community_id: int,
                         chosen: list[int]) -> InlineKeyboardMarkup:
-    return grid_picker(
+    return with_nav(grid_picker(
         await communities.list_grids(session, community_id=community_id), chosen,
         toggle=lambda grid_id: PollGridCb(grid_id=grid_id),
-        done=PollDraftCb(action=PollDraftAction.GRIDS_DONE))
+        done=PollDraftCb(action=PollDraftAction.GRIDS_DONE)))
 
 
 @router.callback_query(Compose.audience, PollAudienceCb.filter(
@@ -556,6 +599,7 @@ async def on_audience(callback: CallbackQuery, callback_data: PollAudienceCb, ac
     if callback_data.kind == "grids":
         draft.grid_ids = []
         await draft.save(state)
+        await state.update_data(choosing_grids=True)
         await show(callback, _("Choose the grids, then press Done:"),
                    reply_markup=await grid_keyboard(session, draft.community_id, []))
         return
@@ -611,7 +655,8 @@ async def ask_closing(callback: CallbackQuery, session: AsyncSession, state: FSM
     await state.set_state(Compose.closing)
     days, today = await closing_days(session, clock, draft)
     builder = day_keyboard(days, today=today, page=page)
-    await show(callback, _("When should it close?"), reply_markup=builder.as_markup())
+    await show(callback, _("When should it close?"),
+               reply_markup=with_nav(builder.as_markup()))
 
 
 @router.callback_query(Compose.closing, DayPageCb.filter())
@@ -657,10 +702,9 @@ async def show_preview(callback: CallbackQuery | Message, session: AsyncSession,
                        callback_data=PollEditCb(position=position))
     builder.button(text=_("✅ Publish"), callback_data=PollDraftCb(
         action=PollDraftAction.PUBLISH))
-    builder.button(text=_("✖ Discard"), callback_data=PollDraftCb(
-        action=PollDraftAction.DISCARD))
     builder.adjust(1)
-    await send_fitted(callback, text, reply_markup=builder.as_markup(), new=False)
+    await send_fitted(callback, text, reply_markup=with_nav(builder.as_markup(),
+                                                           cancel=_("✖ Discard")), new=False)
 
 
 def preview_text(draft: PollDraft, *, count: int, closes: str) -> str:
@@ -729,7 +773,8 @@ async def on_edit_question(callback: CallbackQuery, callback_data: PollEditCb, a
     question = draft.questions[callback_data.position]
     await send(callback, _("✏️ Question {n}: write the question again. Now it reads:\n"
                            "«{text}»").format(n=callback_data.position + 1,
-                                              text=html.escape(question.text)))
+                                              text=html.escape(question.text)),
+               reply_markup=with_nav())
 
 
 async def edit_position(state: FSMContext, draft: PollDraft) -> int:
@@ -748,7 +793,7 @@ async def on_edited_question(message: Message, state: FSMContext, access: Access
     await draft.save(state)
     await state.set_state(Compose.edit_options)
     await message.answer(_("Now the choices, one per line (2 to {max}). For example:\n"
-                           "Yes\nNo").format(max=OPTIONS_MAX))
+                           "Yes\nNo").format(max=OPTIONS_MAX), reply_markup=with_nav())
 
 
 @router.message(Compose.edit_options, F.text & ~F.text.startswith("/"))
@@ -773,7 +818,110 @@ async def on_edited_options(message: Message, state: FSMContext, access: Access,
 @router.message(Compose.edit_options)
 async def on_edit_not_text(message: Message) -> None:
     """Anything but words while editing a question."""
-    await message.answer(_("Please write it in words (or /cancel)."))
+    await message.answer(_("Please write it in words, or press ◀ Back."))
+
+
+# --- ◀ Back, one handler per step -------------------------------------------------------------
+
+
+BACK = PollDraftCb.filter(F.action == PollDraftAction.BACK)
+
+
+@router.callback_query(Compose.title, BACK)
+async def on_back_from_title(callback: CallbackQuery, access: Access, session: AsyncSession,
+                             state: FSMContext, clock: Clock) -> None:
+    """◀ Back from the title: the community's polls (nothing kept)."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await state.clear()
+    await drop_buttons(callback)
+    await show_list(callback, access, session, clock, community_id=draft.community_id)
+
+
+@router.callback_query(Compose.question, BACK)
+async def on_back_from_question(callback: CallbackQuery, access: Access,
+                                state: FSMContext) -> None:
+    """◀ Back from a question: the title (the first question) or the question before."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    if not draft.questions:
+        await ask_title(callback, state, draft)
+        return
+    await state.set_state(Compose.settings)
+    text, markup = settings_screen(draft)
+    await send(callback, text, reply_markup=markup)
+
+
+@router.callback_query(Compose.options, BACK)
+async def on_back_from_options(callback: CallbackQuery, access: Access,
+                               state: FSMContext) -> None:
+    """◀ Back from the choices: the question's words again."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    await ask_question(callback, state, draft)
+
+
+@router.callback_query(Compose.settings, BACK)
+async def on_back_from_settings(callback: CallbackQuery, access: Access,
+                                state: FSMContext) -> None:
+    """◀ Back from a question's settings: its choices again (its words kept)."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    last = draft.questions.pop()
+    draft.question = last.text
+    await draft.save(state)
+    await ask_options(callback, state)
+
+
+@router.callback_query(Compose.audience, BACK)
+async def on_back_from_audience(callback: CallbackQuery, access: Access,
+                                state: FSMContext) -> None:
+    """◀ Back from the grids: the audiences; from the audiences: the last question."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    if (await state.get_data()).get("choosing_grids"):
+        await ask_audience(callback, state)
+        return
+    await state.set_state(Compose.settings)
+    text, markup = settings_screen(draft)
+    await send(callback, text, reply_markup=markup)
+
+
+@router.callback_query(Compose.closing, BACK)
+async def on_back_from_closing(callback: CallbackQuery, access: Access,
+                               state: FSMContext) -> None:
+    """◀ Back from the closing day: who it is for."""
+    await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    await ask_audience(callback, state)
+
+
+@router.callback_query(Compose.preview, BACK)
+async def on_back_from_preview(callback: CallbackQuery, access: Access, session: AsyncSession,
+                               state: FSMContext, clock: Clock) -> None:
+    """◀ Back from the last look: the closing day again."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await ask_closing(callback, session, state, clock, draft)
+
+
+@router.callback_query(Compose.edit_question, BACK)
+@router.callback_query(Compose.edit_options, BACK)
+async def on_back_from_edit(callback: CallbackQuery, access: Access, session: AsyncSession,
+                            state: FSMContext, clock: Clock) -> None:
+    """◀ Back while editing a question: the last look, the question as it was."""
+    draft = await draft_for(state, access)
+    draft.question = ""
+    await draft.save(state)
+    await callback.answer()
+    await drop_buttons(callback)
+    await state.set_state(Compose.preview)
+    await show_preview(callback, session, access, clock, draft)
 
 
 @router.callback_query(StateFilter(Compose), PollDraftCb.filter(

@@ -97,3 +97,58 @@ async def test_close_now_asks_first_and_the_card_says_closed(
     assert "🔒 Close it now" not in labels and "🗓 Extend the deadline" not in labels
     stale_yes = PollStaffCb(action=PollStaffAction.CLOSE_YES, poll_id=poll.id or 0).pack()
     assert await staff.forge(stale_yes) == "This poll has already closed."
+
+
+def buttons(person: Person) -> list[str]:
+    return person.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+
+
+async def test_every_step_of_the_poll_wizard_has_back_and_cancel(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+) -> None:
+    sunny = await make_community(session, clock, "Sunny Court", grids=("Block 1", "Block 2"))
+    staff = await staff_member(harness, session, clock, sunny)
+    await staff.tap("💬 My voice")
+    await staff.press("📊 Run polls")
+    await staff.press("➕ New poll")
+    assert "/cancel" not in staff.last and {"◀ Back", "✖ Cancel"} <= set(buttons(staff))
+    await staff.press("◀ Back")
+    assert staff.last.startswith("📊 Polls")
+    await staff.press("➕ New poll")
+    await staff.send("The little square")
+    assert {"◀ Back", "✖ Cancel"} <= set(buttons(staff))
+    await staff.press("◀ Back")
+    assert staff.last.startswith("➕ New poll.") and "The little square" in staff.last
+    await staff.send("The little square")
+    await staff.send("Where should the bench go?")
+    assert staff.last.startswith("Now the choices") and {"◀ Back", "✖ Cancel"} <= set(
+        buttons(staff))
+    await staff.press("◀ Back")
+    assert staff.last.startswith("Question 1: write the question.")
+    await staff.send("Where should the bench go?")
+    await staff.send("By the gate\nUnder the tree")
+    assert {"◀ Back", "✖ Cancel"} <= set(buttons(staff))
+    await staff.press("◀ Back")  # the choices again (the question kept)
+    assert staff.last.startswith("Now the choices")
+    await staff.send("By the gate\nUnder the tree")
+    await staff.press("Next ▶")
+    assert {"◀ Back", "✖ Cancel"} <= set(buttons(staff))
+    await staff.press("◀ Back")
+    assert staff.last.startswith("Question 1: Where should the bench go?")
+    await staff.press("Next ▶")
+    await staff.press("🏘 Choose grids")
+    assert {"◀ Back", "✖ Cancel"} <= set(buttons(staff))
+    await staff.press("◀ Back")
+    assert staff.last == "Who is the poll for?"
+    await staff.press("👥 Everyone")
+    assert {"◀ Back", "✖ Cancel"} <= set(buttons(staff))
+    await staff.press("◀ Back")
+    assert staff.last == "Who is the poll for?"
+    await staff.press("👥 Everyone")
+    await staff.press(in_days(staff, 3))
+    assert {"◀ Back", "✖ Discard"} <= set(buttons(staff))
+    await staff.press("◀ Back")
+    assert staff.last == "When should it close?"
+    await staff.press("✖ Cancel")
+    assert staff.last == "Discarded. Nothing was sent."
+    assert await rows(session, Poll) == []

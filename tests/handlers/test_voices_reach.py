@@ -12,7 +12,7 @@ from models.communities import Community
 from models.courses import Category, Course, CourseStatus
 from models.db import write
 from models.users import Role
-from models.voices import Report, ReportCategory, ReportStatus
+from models.voices import Report, ReportCategory, ReportNote, ReportStatus
 from scheduler.outbox import OutboxSender
 from services.clock import ManualClock
 from tests.factories import make_community
@@ -362,3 +362,19 @@ async def test_back_from_the_check_of_something_said_cold_asks_its_category_agai
     await ann.press("✅ Send")
     [report] = await rows(session, Report)
     assert report.category == ReportCategory.SAFETY and report.description == "The lift is noisy"
+
+
+async def test_staff_cancel_an_answer_with_a_button(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    staff, ann = await staff_and_resident(harness, session, clock)
+    await sent_cold(ann, "The gate lock is broken")
+    await wait_until(settled(sessionmaker))
+    await staff.press("🗂 Open the report")
+    await staff.press("✅ Resolved")
+    assert "/cancel" not in staff.last and buttons(staff) == ["✖ Cancel"]
+    await staff.press("✖ Cancel")
+    assert staff.last == "Cancelled. Nothing was changed."
+    assert (await rows(session, Report))[0].status == ReportStatus.RECEIVED
+    assert await rows(session, ReportNote) == []
