@@ -5,6 +5,8 @@ stateDiagram-v2
     [*] --> Home: 💬 My voice
     Home --> Category: 📝 Report a problem
     Category --> Category: words typed first (kept; the category asked again)
+    Category --> Category: a photo, a voice note or a place sent first (kept)
+    Category --> Confirm: a category, after a photo, a voice note or a place
     Category --> Photo: a category, the words already typed
     Home --> Description: 💡 Share an idea
     Category --> Description: a category
@@ -240,7 +242,24 @@ def with_nav(builder: InlineKeyboardBuilder, *, cancel: str | None = None,
 
 async def ask_category(event: Message | CallbackQuery, state: FSMContext) -> None:
     await state.set_state(ReportStates.category)
-    await send(event, _("What is it about?"), reply_markup=category_keyboard())
+    await send(event, _("What is it about?") + "\n" + _(
+        "(You may also send a photo, a voice message or your location first: it goes with "
+        "the report.)"), reply_markup=category_keyboard())
+
+
+@router.message(ReportStates.category, F.photo | F.voice | F.location)
+async def on_early_said(message: Message, state: FSMContext) -> None:
+    """A photo, a voice note or a place sent before the category: kept (with any words
+    typed first, or the photo's caption); the category then goes straight to the last
+    look."""
+    said = Said.of(message)
+    assert said is not None
+    data = await state.get_data()
+    said.text = concerns.check_description(said.text or data.get("early_words") or "",
+                                           required=False)
+    await state.update_data(said=asdict(said))
+    await message.answer(_("I have kept it. Now, what is it about?"),
+                         reply_markup=category_keyboard())
 
 
 @router.message(ReportStates.category, F.text & ~F.text.startswith("/"))
@@ -320,11 +339,21 @@ async def ask_description(event: Message | CallbackQuery, state: FSMContext,
 
 @router.callback_query(ReportStates.category, ReportCategoryCb.filter())
 async def on_category(callback: CallbackQuery, callback_data: ReportCategoryCb,
-                      state: FSMContext) -> None:
+                      user: User, session: AsyncSession, state: FSMContext) -> None:
     """The category; the question is replaced by the answer. Words typed before it are the
     report's words, so the next step is the photo."""
     await callback.answer()
-    early = (await state.get_data()).get("early_words")
+    data = await state.get_data()
+    if data.get("said"):  # a photo, a voice note or a place came first: that is the report
+        said = Said(**data["said"])
+        draft = ReportDraft(category=callback_data.category, description=said.text,
+                            photo=said.photo, voice=said.voice, latitude=said.latitude,
+                            longitude=said.longitude, grid_id=user.grid_id)
+        await draft.save(state)
+        await show(callback, category_text(callback_data.category))
+        await show_confirm(callback, state, session, draft)
+        return
+    early = data.get("early_words")
     draft = ReportDraft(category=callback_data.category, description=early or "")
     await draft.save(state)
     await show(callback, category_text(callback_data.category))
