@@ -714,11 +714,12 @@ async def thread(session: AsyncSession, *, report_id: int) -> list[ReportNote]:
 
 
 async def erase_reports(session: AsyncSession, user_id: int, _now: datetime) -> None:
-    """/deleteme: blank what the person wrote, the photo and where, and staff's answers to
-    them (which may name them); the rows stay for counts."""
+    """/deleteme: blank what the person wrote or said (their voice notes), the photo and
+    where, and staff's answers to them (which may name them); the rows stay for counts."""
     own = select(col(Report.id)).where(col(Report.author_id) == user_id)
     await session.execute(
-        update(ReportNote).where(col(ReportNote.report_id).in_(own)).values(text="")
+        update(ReportNote).where(col(ReportNote.report_id).in_(own))
+        .values(text="", voice_file_id=None)
         .execution_options(synchronize_session=False))
     await session.execute(
         update(Report).where(col(Report.author_id) == user_id)
