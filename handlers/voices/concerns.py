@@ -619,6 +619,8 @@ async def offer(message: Message, user: User, session: AsyncSession,
     said = Said.of(message)
     if said is None or user.community_id is None:
         return False
+    if said.only_words and said.text in (_("Skip ▶"), _("◀ Back"), _("✖ Cancel")):
+        return False  # a step's button pressed on a keyboard left over from it
     said.text = concerns.check_description(said.text, required=False)
     await state.clear()
     await state.set_state(ReportStates.offered)

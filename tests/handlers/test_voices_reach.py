@@ -348,6 +348,8 @@ async def test_every_step_of_the_report_wizard_has_back_and_cancel(
     assert ann.last == "Discarded. Nothing was sent."
     assert "💬 My voice" in ann.menu  # the main menu is back
     assert await rows(session, Report) == []
+    await ann.send("◀ Back")  # a button of a keyboard left over from a step: not a report
+    assert ann.last.startswith("Sorry, I didn't understand that.")
 
 
 async def test_back_from_the_check_of_something_said_cold_asks_its_category_again(
