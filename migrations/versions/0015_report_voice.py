@@ -2,7 +2,7 @@
 played back to staff.
 
 Revision ID: 0015
-Revises: 0017
+Revises: 0012
 Create Date: 2026-12-02 06:00:00
 """
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0015'
-down_revision: str | None = '0017'
+down_revision: str | None = '0012'  # after main's 0012 (the lead renumbers at merge)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
