@@ -63,10 +63,10 @@ REMIND_BEFORE = timedelta(hours=24)  # those who have not answered are reminded 
 
 
 INVITE_KEY = N_("🗳 A new poll: “{title}”\nPlease answer by {closes}. It takes a minute.")
-RESULTS_KEY = N_("📊 Results of the poll “{title}”: {count} people answered. Thank you!")
+RESULTS_KEY = N_("📊 Results of the poll “{title}”. People who answered: {count}. Thank you!")
 REMINDER_KEY = N_("⏰ The poll “{title}” closes {closes} and we have not heard from you "
                   "yet. It takes a minute.")
-CLOSED_KEY = N_("🔒 Your poll “{title}” has closed: {count} people answered.")
+CLOSED_KEY = N_("🔒 Your poll “{title}” has closed. People who answered: {count}.")
 # The chart sent to many people is drawn once, so its few own words are in both languages.
 CHART_OTHER = "其他 Other"
 CHART_NO_GRID = "— "

@@ -35,6 +35,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.voices import (
@@ -177,7 +178,8 @@ def details_text(report: Report, *, author: str | None, grid: str | None,
     if report.photo_file_id and report.voice_file_id:
         lines.append(_("🎤 Its voice message is below."))
     if report.backers:
-        lines.append(_("👍 {count} neighbours back it.").format(count=report.backers))
+        lines.append(ngettext("👍 {count} neighbour backs it.", "👍 {count} neighbours back it.",
+                              report.backers).format(count=report.backers))
     if assignee:
         lines.append(_("Handled by: {name}").format(name=html.escape(assignee)))
     lines += ["", html.escape(report.description)]

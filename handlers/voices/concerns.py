@@ -72,6 +72,7 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.courses import CourseAction, CourseCb
@@ -951,7 +952,9 @@ async def on_rate(callback: CallbackQuery, callback_data: RateCb, user: User,
 
 def idea_text(idea: Report) -> str:
     return "\n".join([_("💡 Idea #{id}").format(id=idea.id), html.escape(idea.description),
-                      "", _("👍 {count} neighbours back it.").format(count=idea.backers),
+                      "", ngettext("👍 {count} neighbour backs it.",
+                                   "👍 {count} neighbours back it.",
+                                   idea.backers).format(count=idea.backers),
                       _("Status: {status}").format(status=status_text(idea.status))])
 
 

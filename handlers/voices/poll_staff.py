@@ -70,6 +70,7 @@ from aiogram.types import (
     Message,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.voices import (
@@ -234,7 +235,8 @@ async def show_list(callback: CallbackQuery, access: Access, session: AsyncSessi
 
 def counts_text(found: polls.Results) -> str:
     """The counts in words, beside the chart (and for screen readers)."""
-    lines = [_("📊 “{title}”: {count} people answered.").format(
+    lines = [ngettext("📊 “{title}”: {count} person answered.",
+                      "📊 “{title}”: {count} people answered.", found.respondents).format(
         title=html.escape(found.poll.title), count=found.respondents)]
     for number, result in enumerate(found.questions, start=1):
         lines.append(f"\n{number}. {html.escape(result.question.text)}")
@@ -314,7 +316,7 @@ async def on_chart(callback: CallbackQuery, callback_data: PollStaffCb, access: 
     png = await asyncio.to_thread(
         polls.chart, view.results, other=other_label(), no_grid=_("No grid"),
         by_grid=callback_data.action == PollStaffAction.GRIDS,
-        footer=_("{count} people answered"))
+        footer=_("People who answered: {count}"))
     # The counts are the caption, fitted to 1024 (the rest follows as text).
     await send_fitted(callback, counts_text(view.results),
                       photo=BufferedInputFile(png, f"poll-{callback_data.poll_id}.png"))
@@ -346,8 +348,11 @@ async def on_close(callback: CallbackQuery, callback_data: PollStaffCb, access: 
         raise polls.AlreadyClosed(f"poll {callback_data.poll_id}")
     await callback.answer()
     poll_id = callback_data.poll_id
-    await show(callback, _("Close the poll “{title}” now? {count} people have answered; no "
-                           "more answers will be taken.").format(
+    await show(callback, ngettext(
+        "Close the poll “{title}” now? {count} person has answered; no more answers will be "
+        "taken.",
+        "Close the poll “{title}” now? {count} people have answered; no more answers will be "
+        "taken.", view.results.respondents).format(
         title=html.escape(view.poll.title), count=view.results.respondents),
         reply_markup=ask_once(
             yes=_("Yes, close it now"),
@@ -716,7 +721,8 @@ def preview_text(draft: PollDraft, *, count: int, closes: str) -> str:
         lines += [f"  • {html.escape(o)}" for o in question.options]
         if question.allow_other:
             lines.append(f"  • {other_label()} ✍️")
-    lines += ["", _("It will go to {count} people and close on {time}.").format(
+    lines += ["", ngettext("It will go to {count} person and close on {time}.",
+                           "It will go to {count} people and close on {time}.", count).format(
         count=count, time=closes)]
     return "\n".join(lines)
 

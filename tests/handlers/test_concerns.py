@@ -189,7 +189,7 @@ async def test_neighbours_back_an_idea_without_seeing_who_wrote_it(
     await bob.press("👍 0 · An e-bike charging point by g…")
     assert "R5021" not in bob.last
     await bob.press("👍 Me too")
-    assert "👍 1 neighbours back it." in bob.last
+    assert "👍 1 neighbour backs it." in bob.last
     await bob.press("↩️ Take back my 👍")
     assert "👍 0 neighbours back it." in bob.last
 

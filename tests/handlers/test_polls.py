@@ -361,5 +361,6 @@ async def test_one_reminder_before_the_deadline_and_the_chart_to_those_who_answe
     await sweep()
     chart = ann.handle.last_bot_message
     assert chart is not None and chart.photo is not None
-    assert ann.last.startswith("📊 Results of the poll “The little square”: 1 people answered.")
+    assert ann.last.startswith(
+        "📊 Results of the poll “The little square”. People who answered: 1.")
     assert not [t for t in bob.texts if t.startswith("📊")]  # he did not answer
