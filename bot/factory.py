@@ -42,6 +42,7 @@ from bot.middlewares import (
 from bot.middlewares.buttons import ForgedButtonMiddleware
 from bot.middlewares.private import PrivateChatMiddleware
 from bot.middlewares.retry import ExpiredQueryMiddleware, RetryAfterMiddleware
+from bot.routing import route_early
 from handlers import routers
 from models.users import LOCALES
 from services.clock import Clock
@@ -246,6 +247,7 @@ def _inline(check: Callable[..., Any]) -> Callable[..., Any]:
     async def run(*args: Any, **kwargs: Any) -> Any:
         return check(*args, **kwargs)
 
+    run.__wrapped__ = check  # type: ignore[attr-defined]  # bot.routing reads the original
     return run
 
 
@@ -296,6 +298,7 @@ def create_dispatcher(
     dp.callback_query.outer_middleware(ForgedButtonMiddleware())
     for router in routers(dev_clock=dev_clock_enabled(settings)):
         _attach(dp, router)
+    route_early(dp)
     _run_sync_filters_inline(dp)
     return dp
 
