@@ -25,13 +25,14 @@ from aiohttp import FormData
 from aiohttp.payload import BytesPayload
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS, OutboxKeyboards
 from bot.logs import UpdateContextMiddleware
-from bot.metrics import UNREADABLE, ApiMetricsMiddleware, UpdateMetricsMiddleware
+from bot.metrics import DB_STATEMENTS, UNREADABLE, ApiMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares import (
     DbSessionMiddleware,
     FloodMiddleware,
@@ -251,6 +252,18 @@ def _inline(check: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def _count_statements(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Count every SQL statement of the bot's engine (`bot_db_statements_total`)."""
+    engine = sessionmaker.kw.get("bind")
+    if isinstance(engine, AsyncEngine) and not event.contains(
+            engine.sync_engine, "before_cursor_execute", _counted):
+        event.listen(engine.sync_engine, "before_cursor_execute", _counted)
+
+
+def _counted(*_args: Any) -> None:
+    DB_STATEMENTS.count += 1
+
+
 def _attach(dp: Dispatcher, router: Router) -> None:
     # Handler modules keep one router each; a process that builds several
     # dispatchers (the tests) must take it back from the previous one first.
@@ -300,6 +313,7 @@ def create_dispatcher(
         _attach(dp, router)
     route_early(dp)
     _run_sync_filters_inline(dp)
+    _count_statements(sessionmaker)
     return dp
 
 

@@ -38,6 +38,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, TelegramObject
 
 from bot.filters import MenuButton
+from bot.metrics import HANDLERS_TRIED
 
 ROUTED = ("message", "callback_query")  # the observers routed here; others as aiogram does
 
@@ -199,7 +200,6 @@ class LeanObserver(TelegramEventObserver):
     texts: frozenset[str]
     commands: frozenset[str]
     command_prefixes: frozenset[str]
-    tried = 0  # handlers tried (their filters checked), over the process's life
 
     def route(self) -> None:
         self.keys = [handler_key(self.event_name, h) for h in self.handlers]
@@ -242,7 +242,7 @@ class LeanObserver(TelegramEventObserver):
 
     async def trigger(self, event: TelegramObject, **kwargs: Any) -> Any:
         for handler in self._for(event, kwargs.get("raw_state")):
-            LeanObserver.tried += 1
+            HANDLERS_TRIED.count += 1
             kwargs["handler"] = handler
             result, data = await handler.check(event, **kwargs)
             if result:
