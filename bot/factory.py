@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
 
+import orjson
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -94,7 +94,12 @@ class LeanSession(AiohttpSession):
       (and a random boundary) even when it then sends the same urlencoded body.
 
     And one fault: an update it cannot parse is skipped instead of stalling polling.
+    JSON (reply markups, entities, and answers pydantic does not parse itself) goes
+    through orjson rather than the standard library's json.
     """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(json_loads=orjson.loads, json_dumps=_dumps, **kwargs)
 
     _pinned: ClassVar[dict[Any, type[Response[Any]]]] = {}
     unreadable_updates = 0  # updates skipped because they could not be parsed
@@ -132,7 +137,7 @@ class LeanSession(AiohttpSession):
         offset moves past it (the dispatcher drops an update with no event).
         """
         try:
-            answer = json.loads(content)
+            answer = orjson.loads(content)
         except ValueError:
             return None
         if not isinstance(answer, dict) or answer.get("ok") is not True or \
@@ -162,6 +167,10 @@ class LeanSession(AiohttpSession):
             return super().build_form_data(bot, method)
         return BytesPayload(urlencode(fields, doseq=True).encode(),  # as aiohttp does
                             content_type="application/x-www-form-urlencoded")
+
+
+def _dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
 
 
 class LeanMemoryStorage(MemoryStorage):
@@ -253,11 +262,16 @@ def _inline(check: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _count_statements(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-    """Count every SQL statement of the bot's engine (`bot_db_statements_total`)."""
+    """Count the round trips to the bot's database (`bot_db_statements_total`): every
+    statement, every commit and rollback, and the pool's reset of a connection given
+    back (each a thread hop with aiosqlite, a network round trip with PostgreSQL)."""
     engine = sessionmaker.kw.get("bind")
-    if isinstance(engine, AsyncEngine) and not event.contains(
+    if not isinstance(engine, AsyncEngine) or event.contains(
             engine.sync_engine, "before_cursor_execute", _counted):
-        event.listen(engine.sync_engine, "before_cursor_execute", _counted)
+        return
+    for name in ("before_cursor_execute", "commit", "rollback"):
+        event.listen(engine.sync_engine, name, _counted)
+    event.listen(engine.sync_engine.pool, "reset", _counted)
 
 
 def _counted(*_args: Any) -> None:
