@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import PoolResetState
 
 from bot.config import TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
@@ -271,11 +272,16 @@ def _count_statements(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         return
     for name in ("before_cursor_execute", "commit", "rollback"):
         event.listen(engine.sync_engine, name, _counted)
-    event.listen(engine.sync_engine.pool, "reset", _counted)
+    event.listen(engine.sync_engine.pool, "reset", _counted_reset)
 
 
 def _counted(*_args: Any) -> None:
     DB_STATEMENTS.count += 1
+
+
+def _counted_reset(_dbapi: Any, _record: Any, state: PoolResetState) -> None:
+    if not state.transaction_was_reset:  # else the pool has nothing to roll back
+        DB_STATEMENTS.count += 1
 
 
 def _attach(dp: Dispatcher, router: Router) -> None:
