@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
 
-import orjson
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -95,12 +95,9 @@ class LeanSession(AiohttpSession):
       (and a random boundary) even when it then sends the same urlencoded body.
 
     And one fault: an update it cannot parse is skipped instead of stalling polling.
-    JSON (reply markups, entities, and answers pydantic does not parse itself) goes
-    through orjson rather than the standard library's json.
+    (orjson for aiogram's json_loads/json_dumps was tried and dropped: no measurable
+    change in the bot's CPU per update, BENCHMARKS.md, issue 18.)
     """
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(json_loads=orjson.loads, json_dumps=_dumps, **kwargs)
 
     _pinned: ClassVar[dict[Any, type[Response[Any]]]] = {}
     unreadable_updates = 0  # updates skipped because they could not be parsed
@@ -138,7 +135,7 @@ class LeanSession(AiohttpSession):
         offset moves past it (the dispatcher drops an update with no event).
         """
         try:
-            answer = orjson.loads(content)
+            answer = json.loads(content)
         except ValueError:
             return None
         if not isinstance(answer, dict) or answer.get("ok") is not True or \
@@ -168,10 +165,6 @@ class LeanSession(AiohttpSession):
             return super().build_form_data(bot, method)
         return BytesPayload(urlencode(fields, doseq=True).encode(),  # as aiohttp does
                             content_type="application/x-www-form-urlencoded")
-
-
-def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
 
 
 class LeanMemoryStorage(MemoryStorage):
