@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import N_
 from bot.labels import status_text
 from models.courses import OrderStatus
-from services import broadcasts, concerns, courses, polls
+from services import broadcasts, communities, concerns, courses, polls
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.errors import (
@@ -164,9 +164,11 @@ def check_in_closed(error: vol.CheckInClosed) -> str:
 
 INVALID.update({
     ("description", "empty"): N_("Please write a few words about it."),
+    ("reply", "empty"): N_("Please write your reply, or send a voice message."),
     ("answer", "empty"): N_("Please write a few words."),
     ("decline_reason", "empty"): N_("Please write a few words."),
     ("other", "empty"): N_("Please write a few words."),
+    ("closes_at", "not_later"): N_("Please choose a day later than the poll closes now."),
     ("poll_title", "too_long"): N_("Please write a short title (at most 200 characters)."),
     ("poll_title", "empty"): N_("Please write a short title (at most 200 characters)."),
     ("poll_question", "too_long"): N_("Please write the question (at most 300 characters)."),
@@ -244,6 +246,10 @@ REPLIES: dict[type[DomainError], Reply] = {
     concerns.ReportClosed: report_moved_on,
     concerns.StepClosed: report_step_closed,
     concerns.AlreadySent: report_already_sent,
+    concerns.NotReopenable: lambda error: _("This report can no longer be reopened."),
+    concerns.TooLateToReopen: lambda error: _(
+        "It is too late to reopen this report: it was resolved more than {days} days ago. "
+        "Please send a new report.").format(days=concerns.REOPEN_DAYS),
     concerns.NoCommunity: lambda error: _("Please choose your community first: ⚙️ Settings → "
                                           "🏠 My community."),
     polls.PollClosed: lambda error: _("This poll has closed. Thank you for your interest!"),
@@ -260,6 +266,9 @@ REPLIES: dict[type[DomainError], Reply] = {
         id=error.broadcast_id),
     broadcasts.AlreadyCancelled: lambda error: _("Announcement #{id} was already "
                                                  "cancelled.").format(id=error.broadcast_id),
+    # district: communities, grids, members
+    communities.NotEmpty: lambda error: _("{name} still has residents or activity, so it "
+                                          "can't be deleted.").format(name=error.name),
 }
 
 

@@ -74,7 +74,8 @@ ERASERS: tuple[Eraser, ...] = (
             "volunteer_claims.reason"),
     _eraser(volunteer_hours.erase_hours, "volunteer_hours.reason"),
     _eraser(concerns.erase_reports, "voice_reports.description", "voice_reports.photo_file_id",
-            "voice_reports.answer", "voice_reports.decline_reason", "voice_report_notes.text"),
+            "voice_reports.voice_file_id", "voice_reports.answer", "voice_reports.decline_reason",
+            "voice_report_notes.text", "voice_report_notes.voice_file_id"),
     _eraser(polls.erase_answers, "poll_answers.other_text"),
     _eraser(outbox.erase_user_messages, "outbox.text", "outbox.params", "outbox.keyboard",
             "outbox.file_id", "outbox.last_error"),
@@ -99,6 +100,7 @@ KEPT: Mapping[str, str] = {
     "courses.description": "the course menu, published to the community",
     "course_sessions.title": "a session announced to the community",
     "course_sessions.venue": "a session announced to the community",
+    "course_sessions.bring": "what to bring, said by staff on a session announced to all",
     "course_sessions.checkin_token": "the session's check-in code, not about anyone",
     "course_orders.draft": "a random token of the ordering conversation, not about anyone",
     "volunteer_tasks.title": "a task published to the community",
@@ -155,6 +157,7 @@ SECTIONS: Mapping[str, str] = {
     "invites": "invites_you_made_or_used",
     "audit_log": "what_you_did_as_staff",
     "outbox": "messages_the_bot_sent_you",
+    "staff_digests": "your_daily_digest_time",
 }
 # Bookkeeping of how the bot works, about no one: left out of an export.
 TECHNICAL = frozenset({

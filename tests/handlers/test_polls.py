@@ -141,6 +141,7 @@ async def test_staff_publish_residents_answer_staff_see_chart_and_excel(
 
     # Closed: answering is refused and nothing changes.
     await staff.press("🔒 Close it now")
+    await staff.press("Yes, close it now")  # asked once
     await bob.press("⬜ Shade")
     assert bob.alerts[-1] == "这个问卷已经截止了，谢谢您的关心！"
     assert polls.tally(await polls.results(session, poll=poll))[1]["Shade"] == 0
