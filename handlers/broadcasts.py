@@ -984,7 +984,8 @@ async def on_edit_at(callback: CallbackQuery, callback_data: TimeCb, access: Acc
 
 @router.callback_query(BroadcastHistoryCb.filter())
 async def on_history(callback: CallbackQuery, callback_data: BroadcastHistoryCb,
-                     access: Access, session: AsyncSession, settings: Settings) -> None:
+                     access: Access, session: AsyncSession, settings: Settings,
+                     clock: Clock) -> None:
     """📜 Sent announcements, newest first: each naming its community and audience, with
     how many received it, blocked the bot or failed; a button opens one."""
     found, pages = await broadcasts.history(session, access=access, page=callback_data.page)
@@ -997,7 +998,7 @@ async def on_history(callback: CallbackQuery, callback_data: BroadcastHistoryCb,
     for item in found:
         broadcast, report = item.broadcast, item.report
         zone = await zone_of_broadcast(session, settings, broadcast.community_id)
-        when = say_moment(broadcast.finished_at or broadcast.send_at, zone)
+        when = say_moment(broadcast.send_at, zone, now=clock.now())
         cancelled = (" · " + _("✖ cancelled")
                      if broadcast.status == BroadcastStatus.CANCELLED else "")
         lines.append(_("#{id} · {when} · {where}{cancelled}\n{sent} of {total} received it · "
@@ -1018,7 +1019,8 @@ MISSED_SHOWN = 40  # names in the message; the rest are in the Excel list
 
 @router.callback_query(BroadcastShowCb.filter())
 async def on_show_sent(callback: CallbackQuery, callback_data: BroadcastShowCb,
-                       access: Access, session: AsyncSession, settings: Settings) -> None:
+                       access: Access, session: AsyncSession, settings: Settings,
+                       clock: Clock) -> None:
     """One sent announcement: its counts, and who did not receive it, by name, so staff
     can phone them."""
     broadcast = await broadcasts.get_for(session, access=access,
@@ -1031,7 +1033,7 @@ async def on_show_sent(callback: CallbackQuery, callback_data: BroadcastShowCb,
                                             broadcast_id=broadcast.id or 0,
                                             only=(Delivery.BLOCKED, Delivery.FAILED))
     lines = [_("📢 Announcement #{id} · {when}").format(
-                 id=broadcast.id, when=say_moment(broadcast.send_at, zone)),
+                 id=broadcast.id, when=say_moment(broadcast.send_at, zone, now=clock.now())),
              _("To {where}").format(where=html.escape(to_text(where, report.total, zone=zone))),
              counts_line(report), ""]
     if missed:
