@@ -84,6 +84,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callback_data.broadcasts import (
     BROADCAST_BUTTONS,
     BroadcastAudienceCb,
+    BroadcastCommunityCb,
+    BroadcastCommunityPageCb,
     BroadcastDraftAction,
     BroadcastDraftCb,
     BroadcastEditCb,
@@ -129,8 +131,9 @@ from bot.when import say_moment
 from handlers.onboarding import drop_buttons, set_buttons
 from handlers.scope import ask_community, chosen
 from models.broadcasts import Broadcast, BroadcastStatus
+from models.communities import Community
 from models.outbox import MediaKind
-from services import broadcasts, communities
+from services import broadcasts, communities, scope
 from services.access import Access
 from services.broadcasts import Audience, Delivery, QuietHours
 from services.clock import Clock
@@ -148,6 +151,7 @@ class Compose(StatesGroup):
     message = State()
     audience = State()
     grids = State()
+    communities = State()
     target = State()
     preview = State()
     day = State()
@@ -163,7 +167,8 @@ class Edit(StatesGroup):
     time = State()
 
 
-DRAFTING = StateFilter(Compose.audience, Compose.grids, Compose.target, Compose.preview,
+DRAFTING = StateFilter(Compose.audience, Compose.grids, Compose.communities, Compose.target,
+                       Compose.preview,
                        Compose.day, Compose.time, Compose.confirm)
 
 
@@ -177,6 +182,9 @@ class Draft(BaseModel):
     file_id: str | None = None
     audience_kind: str | None = None
     grid_ids: list[int] = []
+    community_ids: list[int] = []       # several communities at once (admins)
+    community_query: str = ""           # …found by typing part of a name
+    community_page: int = 0
     target_id: int | None = None        # the session, order or poll of the audience
     skill: str | None = None            # volunteers with this skill (None: all)
     urgent: bool = False
@@ -195,6 +203,8 @@ class Draft(BaseModel):
         ids: tuple[int, ...] = ()
         if kind == "grids":
             ids = tuple(self.grid_ids)
+        elif kind == "communities":
+            ids = tuple(self.community_ids)
         elif kind in broadcasts.ONE_OF and self.target_id is not None:
             ids = (self.target_id,)
         return Audience(kind=kind, ids=ids,
@@ -363,6 +373,15 @@ async def on_audience(callback: CallbackQuery, callback_data: BroadcastAudienceC
                    reply_markup=await grid_keyboard(session, draft.community_id,
                                                     draft.grid_ids))
         return
+    if kind == "communities":
+        await callback.answer()
+        draft = draft.model_copy(update={"audience_kind": kind, "community_query": "",
+                                         "community_page": 0})
+        await save(state, draft)
+        await state.set_state(Compose.communities)
+        text, markup = await communities_picker(session, access, draft)
+        await show(callback, text, reply_markup=markup)
+        return
     if kind in broadcasts.ONE_OF:
         await ask_target(callback, session, access, settings, clock, state, draft, kind)
         return
@@ -382,6 +401,92 @@ async def on_audience(callback: CallbackQuery, callback_data: BroadcastAudienceC
     draft = draft.model_copy(update={"audience_kind": kind, "grid_ids": [],
                                      "target_id": None, "skill": None})
     await save(state, draft)
+    await drop_buttons(callback)
+    await show_preview(callback, state, session, access, bot, settings, draft)
+
+
+async def communities_picker(session: AsyncSession, access: Access,
+                             draft: Draft) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of communities to tick (natural order, those matching what was typed)."""
+    page = await scope.pick_page(session, access=access, serving=Serving.STAFF,
+                                 query=draft.community_query, page=draft.community_page)
+    picked = set(draft.community_ids)
+    builder = InlineKeyboardBuilder()
+    for community in page.items:
+        mark = "✅ " if community.id in picked else "▫️ "
+        builder.button(text=mark + community.name,
+                       callback_data=BroadcastCommunityCb(community_id=community.id or 0))
+    builder.adjust(2)
+    add_pager(builder, page=page.page, pages=page.pages,
+              make=lambda n: BroadcastCommunityPageCb(page=n))
+    builder.row(InlineKeyboardButton(text=_("Done"), callback_data=BroadcastDraftCb(
+        action=BroadcastDraftAction.COMMUNITIES_DONE).pack()), discard_row())
+    text = _("Tick the communities, then press Done. Type part of a name to search.")
+    if page.query:
+        text += "\n" + ngettext("{n} community matches “{query}”.",
+                                "{n} communities match “{query}”.", page.total).format(
+            n=page.total, query=html.escape(page.query))
+    text += "\n" + ngettext("{n} chosen.", "{n} chosen.", len(picked)).format(n=len(picked))
+    return text, builder.as_markup()
+
+
+@router.callback_query(Compose.communities, BroadcastCommunityCb.filter())
+async def on_community_tick(callback: CallbackQuery, callback_data: BroadcastCommunityCb,
+                            access: Access, session: AsyncSession, state: FSMContext) -> None:
+    """Tick or untick a community (re-checked: an admin's district announcement only)."""
+    draft = await load(state)
+    broadcasts.check_scope(access, draft.community_id)
+    if draft.community_id is not None or not scope.serves(access, callback_data.community_id,
+                                                          Serving.STAFF):
+        raise NotAllowed("several communities are for a district announcement")
+    if await session.get(Community, callback_data.community_id) is None:
+        await answer_out_of_date(callback)
+        return
+    chosen_ids = [c for c in draft.community_ids if c != callback_data.community_id]
+    if len(chosen_ids) == len(draft.community_ids):
+        chosen_ids.append(callback_data.community_id)
+    draft = draft.model_copy(update={"community_ids": chosen_ids})
+    await save(state, draft)
+    await callback.answer()
+    text, markup = await communities_picker(session, access, draft)
+    await show(callback, text, reply_markup=markup)
+
+
+@router.callback_query(Compose.communities, BroadcastCommunityPageCb.filter())
+async def on_community_page(callback: CallbackQuery, callback_data: BroadcastCommunityPageCb,
+                            access: Access, session: AsyncSession, state: FSMContext) -> None:
+    """◀ ▶ through the communities."""
+    draft = (await load(state)).model_copy(update={"community_page": callback_data.page})
+    broadcasts.check_scope(access, draft.community_id)
+    await save(state, draft)
+    await callback.answer()
+    text, markup = await communities_picker(session, access, draft)
+    await show(callback, text, reply_markup=markup)
+
+
+@router.message(Compose.communities, F.text & ~F.text.startswith("/"))
+async def on_community_search(message: Message, access: Access, session: AsyncSession,
+                              state: FSMContext) -> None:
+    """Part of a name typed: the communities that match (those ticked stay ticked)."""
+    draft = (await load(state)).model_copy(update={"community_query": message.text or "",
+                                                   "community_page": 0})
+    broadcasts.check_scope(access, draft.community_id)
+    await save(state, draft)
+    text, markup = await communities_picker(session, access, draft)
+    await send(message, text, reply_markup=markup)
+
+
+@router.callback_query(Compose.communities, BroadcastDraftCb.filter(
+    F.action == BroadcastDraftAction.COMMUNITIES_DONE))
+async def on_communities_done(callback: CallbackQuery, access: Access, session: AsyncSession,
+                              state: FSMContext, bot: Bot, settings: Settings) -> None:
+    """Done ticking communities: the preview."""
+    draft = await load(state)
+    broadcasts.check_scope(access, draft.community_id)
+    if not draft.community_ids:
+        await callback.answer(_("Choose at least one community."), show_alert=True)
+        return
+    await callback.answer()
     await drop_buttons(callback)
     await show_preview(callback, state, session, access, bot, settings, draft)
 

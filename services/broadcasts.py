@@ -48,6 +48,7 @@ from services.access import Access
 from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotFound
 from services.preferences import DEFAULTS, Preferences, quiet_until
+from services.scope import natural_key
 from services.text import utf16_len
 
 log = logging.getLogger(__name__)
@@ -175,6 +176,11 @@ def _not_answered(community_id: int | None, audience: Audience) -> Select[Any]:
     return _reachable(invited).where(col(User.id).not_in(answered))
 
 
+def _communities(community_id: int | None, audience: Audience) -> Select[Any]:
+    """Everyone in several communities at once (a district announcement, admins only)."""
+    return _people(None).where(col(User.community_id).in_(audience.ids))
+
+
 # Audiences only an announcement offers; each but volunteers needs one thing of its
 # community chosen (a session, an order, a poll: `targets` lists them).
 MORE_AUDIENCES: dict[str, Callable[[int | None, Audience], Select[Any]]] = {
@@ -183,6 +189,7 @@ MORE_AUDIENCES: dict[str, Callable[[int | None, Audience], Select[Any]]] = {
     "backers": _backers,
     "volunteers": _volunteers,
     "poll": _not_answered,
+    "communities": _communities,
 }
 # Those that are one thing of a community, chosen on a list.
 ONE_OF = ("lesson", "waiting", "backers", "poll")
@@ -203,14 +210,16 @@ def audiences_for(access: Access, *, community_id: int | None) -> list[str]:
     kinds = [*AUDIENCES, *MORE_AUDIENCES]
     if community_id is None:
         return [kind for kind in kinds if kind != "grids" and kind not in ONE_OF]
-    return kinds
+    return [kind for kind in kinds if kind != "communities"]
 
 
 def audience_query(community_id: int | None, audience: Audience) -> Select[Any]:
     """The user ids an audience stands for."""
     if audience.kind in MORE_AUDIENCES:
         if (audience.kind in ONE_OF and len(audience.ids) != 1) or (
-                audience.skill is not None and audience.skill not in skills()):
+                audience.skill is not None and audience.skill not in skills()) or (
+                audience.kind == "communities" and (community_id is not None
+                                                    or not audience.ids)):
             raise InvalidInput("audience", "unknown")
         return MORE_AUDIENCES[audience.kind](community_id, audience).distinct()
     resolver = AUDIENCES.get(audience.kind)
@@ -675,6 +684,7 @@ class Where:
     community: str | None
     kind: str = "all"
     grids: tuple[str, ...] = ()
+    communities: tuple[str, ...] = ()   # several at once, in natural order
     target: str | None = None
     at: datetime | None = None
     skill: str | None = None
@@ -685,9 +695,14 @@ async def where_of(session: AsyncSession, *, community_id: int | None,
     """Name the community, grids and target of an audience (read-only)."""
     community = await session.get(Community, community_id) if community_id else None
     grids: tuple[str, ...] = ()
+    several: tuple[str, ...] = ()
     target: str | None = None
     at: datetime | None = None
-    if audience.kind == "grids" and audience.ids:
+    if audience.kind == "communities" and audience.ids:
+        several = tuple(sorted((await session.execute(
+            select(col(Community.name)).where(col(Community.id).in_(audience.ids)))).scalars(),
+            key=natural_key))
+    elif audience.kind == "grids" and audience.ids:
         grids = tuple((await session.execute(
             select(col(Grid.name)).where(col(Grid.id).in_(audience.ids))
             .order_by(col(Grid.id)))).scalars())
@@ -701,7 +716,7 @@ async def where_of(session: AsyncSession, *, community_id: int | None,
         poll = await session.get(Poll, audience.ids[0])
         target = poll.title if poll else None
     return Where(community=community.name if community else None, kind=audience.kind,
-                 grids=grids, target=target, at=at, skill=audience.skill)
+                 grids=grids, communities=several, target=target, at=at, skill=audience.skill)
 
 
 async def where_of_broadcast(session: AsyncSession, broadcast: Broadcast) -> Where:

@@ -41,6 +41,18 @@ class BroadcastTargetCb(CallbackData, prefix="bt"):
     target_id: int
 
 
+class BroadcastCommunityCb(CallbackData, prefix="bc"):
+    """Tick or untick one community of a district announcement (admins)."""
+
+    community_id: int
+
+
+class BroadcastCommunityPageCb(CallbackData, prefix="bp"):
+    """◀ ▶ through the communities to tick."""
+
+    page: int
+
+
 class BroadcastSkillCb(CallbackData, prefix="bk"):
     """Volunteers: all of them (an empty skill) or those with one skill."""
 
@@ -49,6 +61,7 @@ class BroadcastSkillCb(CallbackData, prefix="bk"):
 
 class BroadcastDraftAction(StrEnum):
     GRIDS_DONE = "gd"
+    COMMUNITIES_DONE = "cd"
     URGENT = "u"            # toggle urgent
     TEST = "t"              # send a test to myself
     NOW = "now"
@@ -102,6 +115,7 @@ class BroadcastEditCb(CallbackData, prefix="be"):
 
 
 BROADCAST_BUTTONS: tuple[type[CallbackData], ...] = (
-    BroadcastMenuCb, BroadcastAudienceCb, BroadcastGridCb, BroadcastTargetCb, BroadcastSkillCb,
+    BroadcastMenuCb, BroadcastAudienceCb, BroadcastGridCb, BroadcastCommunityCb,
+    BroadcastCommunityPageCb, BroadcastTargetCb, BroadcastSkillCb,
     BroadcastDraftCb, BroadcastStopCb, BroadcastHistoryCb, BroadcastShowCb, BroadcastExportCb,
     BroadcastEditCb)

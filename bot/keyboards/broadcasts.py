@@ -41,7 +41,7 @@ def audience_label(kind: str) -> str:
     return {"all": _("👥 Everyone"), "grids": _("🏘 Choose grids"),
             "teachers": _("👩‍🏫 Teachers"), "lesson": _("📚 Enrolled in a session"),
             "waiting": _("⏳ Waiting for a session"), "backers": _("🙋 Backers of an order"),
-            "volunteers": _("🤝 Volunteers"),
+            "volunteers": _("🤝 Volunteers"), "communities": _("🏘 Choose communities"),
             "poll": _("🗳 Not yet answered a poll")}.get(kind, kind)
 
 
@@ -49,10 +49,21 @@ def skill_label(skill: str | None) -> str:
     return _("All volunteers") if skill is None else _(SKILL_WORDS.get(skill, skill))
 
 
+SEVERAL_NAMED = 3  # communities named on a card; the rest are counted
+
+
 def where_text(where: Where, *, zone: ZoneInfo | None = None) -> str:
     """"幸福社区 · 第二网格", "全区 · 志愿者（🚶 巡逻）", "Sunny Court · enrolled in 太极 ·
     Sat 5 Dec, 3:00 pm": the community (or the whole district) and whom of it."""
-    parts = [where.community if where.community is not None else _("the whole district")]
+    if where.communities:
+        named = _(", ").join(where.communities[:SEVERAL_NAMED])
+        more = len(where.communities) - SEVERAL_NAMED
+        parts = [named if more <= 0 else ngettext(
+            "{names} and {n} more community", "{names} and {n} more communities", more).format(
+            names=named, n=more)]
+    else:
+        parts = [where.community if where.community is not None
+                 else _("the whole district")]
     if where.grids:
         parts.append(_(", ").join(where.grids))
     what = where.target or "?"

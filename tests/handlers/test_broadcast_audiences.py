@@ -270,3 +270,41 @@ async def test_a_district_announcement_to_volunteers_names_the_whole_district(
     await admin.press("🤝 Volunteers")
     await admin.press("All volunteers")
     assert admin.last == "It will reach the whole district · volunteers · 2 people."
+
+
+async def test_an_admin_announces_to_several_communities_found_by_search(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    places = [await make_community(session, clock, f"社区{n}") for n in range(1, 13)]
+    by_name = {c.name: c for c in places}
+    two, = await people(session, harness, clock, by_name["社区2"], 1, 6600)
+    ten, = await people(session, harness, clock, by_name["社区10"], 1, 6601)
+    three, = await people(session, harness, clock, by_name["社区3"], 1, 6602)
+    admin = harness.person(900, "Zhou", "en")
+    await admin.send("/start")
+    await admin.press("✅ I agree")
+    await admin.press("Choose later")
+    await admin.tap("📢 Announcements")
+    await admin.press("🏙 To the whole district")
+    await admin.send("Flood drill on Saturday")
+    await admin.press("🏘 Choose communities")
+    assert admin.last.startswith("Tick the communities, then press Done.")
+    labels = admin.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert labels[:3] == ["▫️ 社区1", "▫️ 社区2", "▫️ 社区3"] and "▫️ 社区10" not in labels
+    await admin.press("Done")
+    assert admin.alerts[-1] == "Choose at least one community."
+    await admin.send("社区1")
+    assert "4 communities match “社区1”." in admin.last
+    await admin.press("▫️ 社区10")
+    assert admin.last.endswith("1 chosen.")
+    await admin.send("2")
+    await admin.press("▫️ 社区2")
+    await admin.press("Done")
+    assert admin.last == "It will reach 社区2, 社区10 · 2 people."
+    await send_now(admin, sessionmaker)
+    assert [got(person, "Flood drill") for person, _u in (two, ten, three)] == [
+        True, True, False]
+    [broadcast] = await rows(session, Broadcast)
+    assert broadcast.community_id is None and sorted(broadcast.audience["ids"]) == sorted(
+        [by_name["社区2"].id, by_name["社区10"].id])
