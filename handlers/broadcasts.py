@@ -13,6 +13,9 @@ stateDiagram-v2
     Grids --> Preview: Done
     Audience --> Target: enrolled in / waiting for a session, backers of an order, a poll
     Audience --> Target: 🤝 volunteers (all, or by skill)
+    Audience --> Communities: 🏘 choose communities (a district announcement)
+    Communities --> Communities: tick / untick, ◀ ▶ pages, text typed: search
+    Communities --> Preview: Done
     Target --> Preview: one session, order, poll or skill (re-checked)
     Audience --> Preview: everyone / teachers
     Preview --> Preview: 🚨 urgent on/off, 🧪 a test to myself
@@ -25,6 +28,8 @@ stateDiagram-v2
     Confirm --> [*]: 🚨 send to all (urgent), offered when some are in their quiet hours
     Audience --> [*]: ✖ discard
     Grids --> [*]: ✖ discard
+    Communities --> [*]: ✖ discard
+    Target --> [*]: ✖ discard
     Preview --> [*]: ✖ discard
     Day --> [*]: ✖ discard
     Time --> [*]: ✖ discard
@@ -951,7 +956,6 @@ async def on_edit(callback: CallbackQuery, callback_data: BroadcastEditCb, acces
     if broadcast.status != BroadcastStatus.SCHEDULED:
         raise broadcasts.NotScheduled(broadcast.id)
     await callback.answer()
-    await state.clear()
     builder = InlineKeyboardBuilder()
     for label, what in ((_("📝 Text"), BroadcastEditWhat.TEXT),
                         (_("🕘 Time"), BroadcastEditWhat.TIME)):
