@@ -169,12 +169,15 @@ async def test_the_backers_of_an_order_and_volunteers_by_skill(
                         skills=["digital"], created_at=clock.now(), updated_at=clock.now()))
     staff = await staff_of(harness, session, clock, sunny)
 
-    await compose(staff, "🙋 Backers of an order", "The phone class is coming")
+    await compose(staff, "🗳 Not yet answered a poll", "Nobody to ask")
+    assert staff.alerts[-1] == "There is nothing of that kind in this community now."
+    assert staff.last == "Who should receive it?"  # the step waits for another choice
+    await staff.press("🙋 Backers of an order")
     await staff.press("Phone skills · 2 people")
     assert staff.last == "It will reach Sunny Court · backers of the order “Phone skills” · " \
                          "2 people."
     await send_now(staff, sessionmaker)
-    assert [got(p, "The phone class is coming") for p, _u in everyone] == [
+    assert [got(p, "Nobody to ask") for p, _u in everyone] == [
         True, True, False, False]
 
     await compose(staff, "🤝 Volunteers", "Patrol tonight")
