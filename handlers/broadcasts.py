@@ -34,16 +34,10 @@ stateDiagram-v2
     Day --> [*]: ✖ discard
     Time --> [*]: ✖ discard
     Confirm --> [*]: ✖ discard
-```
-
-A scheduled one can be changed until it starts (🗓 Scheduled and sending → ✏️ Edit):
-
-```mermaid
-stateDiagram-v2
-    [*] --> What: ✏️ Edit #n
-    What --> EditText: 📝 Text
-    What --> EditDay: 🕘 Time
+    [*] --> EditText: ✏️ Edit #n → 📝 Text (a scheduled one, until it starts)
+    [*] --> EditDay: ✏️ Edit #n → 🕘 Time
     EditText --> [*]: the new text (saved unless it has started)
+    EditDay --> EditDay: ◀ ▶ pages
     EditDay --> EditTime: a day
     EditTime --> [*]: a time (saved unless it has started)
 ```
@@ -167,9 +161,9 @@ class Compose(StatesGroup):
 class Edit(StatesGroup):
     """Changing a scheduled broadcast; its id is `edit_id` in the FSM data."""
 
-    text = State()
-    day = State()
-    time = State()
+    edit_text = State()
+    edit_day = State()
+    edit_time = State()
 
 
 DRAFTING = StateFilter(Compose.audience, Compose.grids, Compose.communities, Compose.target,
@@ -976,13 +970,13 @@ async def on_edit_text(callback: CallbackQuery, callback_data: BroadcastEditCb,
     if broadcast.status != BroadcastStatus.SCHEDULED:
         raise broadcasts.NotScheduled(broadcast.id)
     await callback.answer()
-    await state.set_state(Edit.text)
+    await state.set_state(Edit.edit_text)
     await state.update_data(edit_id=broadcast.id)
     await show(callback, _("Send the new text of announcement #{id} (or /cancel).").format(
         id=broadcast.id))
 
 
-@router.message(Edit.text, F.text & ~F.text.startswith("/"))
+@router.message(Edit.edit_text, F.text & ~F.text.startswith("/"))
 async def on_new_text(message: Message, access: Access, session: AsyncSession,
                       state: FSMContext, clock: Clock, settings: Settings) -> None:
     """The new text: saved unless it started meanwhile (the service re-checks)."""
@@ -998,7 +992,7 @@ async def on_new_text(message: Message, access: Access, session: AsyncSession,
                                                                      broadcast))
 
 
-@router.message(Edit.text)
+@router.message(Edit.edit_text)
 async def on_new_text_other(message: Message) -> None:
     """A photo, sticker… where the new text was asked for."""
     await message.answer(_("Please send the new text (or /cancel)."))
@@ -1024,7 +1018,7 @@ async def on_edit_time(callback: CallbackQuery, callback_data: BroadcastEditCb,
     if broadcast.status != BroadcastStatus.SCHEDULED:
         raise broadcasts.NotScheduled(broadcast.id)
     await callback.answer()
-    await state.set_state(Edit.day)
+    await state.set_state(Edit.edit_day)
     await state.update_data(edit_id=broadcast.id)
     await edit_days(callback, session, settings, clock, broadcast)
 
@@ -1036,7 +1030,7 @@ async def edited(state: FSMContext, session: AsyncSession, access: Access) -> Br
     return await broadcasts.get_for(session, access=access, broadcast_id=broadcast_id)
 
 
-@router.callback_query(Edit.day, DayPageCb.filter())
+@router.callback_query(Edit.edit_day, DayPageCb.filter())
 async def on_edit_day_page(callback: CallbackQuery, callback_data: DayPageCb, access: Access,
                            session: AsyncSession, state: FSMContext, settings: Settings,
                            clock: Clock) -> None:
@@ -1046,7 +1040,7 @@ async def on_edit_day_page(callback: CallbackQuery, callback_data: DayPageCb, ac
     await edit_days(callback, session, settings, clock, broadcast, page=callback_data.page)
 
 
-@router.callback_query(Edit.day, DayCb.filter())
+@router.callback_query(Edit.edit_day, DayCb.filter())
 async def on_edit_day(callback: CallbackQuery, callback_data: DayCb, access: Access,
                       session: AsyncSession, state: FSMContext, settings: Settings,
                       clock: Clock) -> None:
@@ -1062,11 +1056,11 @@ async def on_edit_day(callback: CallbackQuery, callback_data: DayCb, access: Acc
         return
     await callback.answer()
     await state.update_data(edit_day=day.isoformat())
-    await state.set_state(Edit.time)
+    await state.set_state(Edit.edit_time)
     await show(callback, _("At what time?"), reply_markup=builder.as_markup())
 
 
-@router.callback_query(Edit.time, TimeCb.filter())
+@router.callback_query(Edit.edit_time, TimeCb.filter())
 async def on_edit_at(callback: CallbackQuery, callback_data: TimeCb, access: Access,
                      session: AsyncSession, state: FSMContext, settings: Settings,
                      clock: Clock) -> None:
