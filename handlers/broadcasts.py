@@ -833,13 +833,20 @@ async def on_confirm_urgent(
 async def confirm(callback: CallbackQuery, access: Access, session: AsyncSession,
                   state: FSMContext, clock: Clock, settings: Settings,
                   outbox_notify: Callable[[], None], *, urgent: bool) -> None:
-    draft = await load(state)
+    data = await state.get_data()
+    draft = Draft.model_validate(data.get("draft") or {})
+    if not draft.key:  # the other tap of a double tap confirmed it (and cleared the draft)
+        if data.get("confirmed"):
+            raise broadcasts.AlreadyQueued(int(data["confirmed"]))
+        await answer_out_of_date(callback)
+        return
     broadcast = await broadcasts.create_broadcast(
         session, access=access, clock=clock, community_id=draft.community_id,
         text=draft.text, audience=draft.audience, send_at=draft.send_at, media=draft.media,
         file_id=draft.file_id, urgent=draft.urgent or urgent, quiet=draft.quiet,
-        draft_key=draft.key or None, notify=outbox_notify)
+        draft_key=draft.key, notify=outbox_notify)
     await state.clear()
+    await state.update_data(confirmed=broadcast.id)  # for a second tap handled meanwhile
     await callback.answer()
     report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())
     zone = await zone_for(session, settings, draft)
