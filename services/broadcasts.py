@@ -10,7 +10,6 @@ cancelling the group.
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from models.polls import Poll, PollAnswer
 from models.preferences import NotificationPrefs
 from models.users import Role, RoleGrant, User
 from models.volunteers import Skill, Volunteer
-from services import audit, outbox
+from services import audit, exports, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotFound
@@ -875,64 +874,29 @@ class Sheet:
 
 async def export_delivery(session: AsyncSession, *, access: Access, clock: Clock,
                           broadcast_id: int, words: Sheet, zone: ZoneInfo) -> bytes:
-    """The delivery list of a broadcast as an .xlsx: a title row, a bold frozen header,
-    widths, rows in the order they went out, and a summary sheet of totals and shares."""
+    """The delivery list of a broadcast as an .xlsx (services/exports.py: a summary sheet
+    of totals and shares, then the list with a title row, a bold frozen header, widths),
+    its rows in the order they went out, those not received last."""
     people = await delivery_list(session, access=access, broadcast_id=broadcast_id)
     broadcast = await get_for(session, access=access, broadcast_id=broadcast_id)
-
-    from openpyxl import Workbook  # loaded when a file is made: it costs start-up time and RAM
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = words.list_name[:31]
-    sheet.append([words.title])
-    sheet["A1"].font = Font(bold=True, size=14)
-    sheet.append(list(words.headers))
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-    sheet.freeze_panes = "A3"
-    for number, person in enumerate(people, start=1):
-        at = person.at.astimezone(zone).replace(tzinfo=None) if person.at else None
-        sheet.append([number, person.name, f"@{person.username}" if person.username else "",
-                      person.grid or "", words.deliveries.get(person.delivery, person.delivery),
-                      at if person.delivery == Delivery.SENT else None])
-    for row in sheet.iter_rows(min_row=3, min_col=6, max_col=6):
-        for cell in row:
-            cell.number_format = "yyyy-mm-dd hh:mm:ss"
-    for index, width in enumerate((6, 22, 18, 16, 16, 20), start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = width
-
-    summary = book.create_sheet(words.summary_name[:31])
-    summary.append([words.title])
-    summary["A1"].font = Font(bold=True, size=14)
-    summary.append(list(words.summary_headers))
-    for cell in summary[2]:
-        cell.font = Font(bold=True)
-    summary.freeze_panes = "A3"
     counted = {delivery: 0 for delivery in Delivery}
     for person in people:
         counted[person.delivery] += 1
     everyone = len(people)
-    for delivery, n in counted.items():
-        if n or delivery in (Delivery.SENT, Delivery.BLOCKED, Delivery.FAILED):
-            summary.append([words.deliveries.get(delivery, delivery), n,
-                            n / everyone if everyone else 0])
-    summary.append([words.total, everyone, 1 if everyone else 0])
-    for cell in summary[summary.max_row]:
-        cell.font = Font(bold=True)
-    for row in summary.iter_rows(min_row=3, min_col=3, max_col=3):
-        for cell in row:
-            cell.number_format = "0.0%"
-    for index, width in enumerate((22, 12, 12), start=1):
-        summary.column_dimensions[get_column_letter(index)].width = width
-
+    book = exports.Workbook(title=words.title)
+    book.summary(words.summary_name, [
+        *((words.deliveries.get(delivery, delivery), n, exports.share(n, everyone))
+          for delivery, n in counted.items()
+          if n or delivery in (Delivery.SENT, Delivery.BLOCKED, Delivery.FAILED)),
+        (words.total, everyone, exports.share(everyone, everyone))],
+        headers=words.summary_headers)
+    book.sheet(words.list_name, words.headers, [
+        [number, person.name, f"@{person.username}" if person.username else "",
+         person.grid or "", words.deliveries.get(person.delivery, person.delivery),
+         exports.local(person.at, zone) if person.delivery == Delivery.SENT else None]
+        for number, person in enumerate(people, start=1)], order=5)
     async with write(session):
         audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.export",
                      community_id=broadcast.community_id, broadcast_id=broadcast_id,
                      rows=everyone)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return book.save()

@@ -121,7 +121,7 @@ async def test_history_names_who_did_not_receive_it_and_exports_the_delivery_lis
     document = staff.handle.last_bot_message
     assert document is not None and document.document_name == "announcement-1.xlsx"
     book = load_workbook(io.BytesIO(harness.emulator.state.files[document.document or ""].data))
-    assert book.sheetnames == ["Delivery", "Summary"]
+    assert book.sheetnames == ["Summary", "Delivery"]
     sheet = book["Delivery"]
     assert sheet["A1"].value == "Announcement #1 · Sunny Court: delivery list"
     assert sheet["A1"].font.bold
@@ -133,12 +133,12 @@ async def test_history_names_who_did_not_receive_it_and_exports_the_delivery_lis
     assert outcomes == {"王奶奶": "received", "Liu": "received", "Grandpa Li": "blocked the bot",
                         "Bo": "failed"}
     assert [row[4] for row in body][:2] == ["received", "received"]  # in the order sent
-    assert sheet.column_dimensions["B"].width >= 20
+    assert sheet.column_dimensions["B"].width >= len("Grandpa Li")  # as wide as the names
     summary = {row[0]: (row[1], row[2]) for row in book["Summary"].iter_rows(
         min_row=3, values_only=True)}
     assert summary["received"] == (2, 0.5) and summary["Total"] == (4, 1)
     assert summary["blocked the bot"] == (1, 0.25)
-    assert book["Summary"]["C3"].number_format == "0.0%"
+    assert book["Summary"]["C3"].number_format == "0.0%" and book["Summary"].freeze_panes == "A3"
     assert any(e.action == "broadcast.export" for e in await rows(session, AuditEntry))
 
 
@@ -189,7 +189,7 @@ async def test_history_in_chinese(
     document = staff.handle.last_bot_message
     assert document is not None and document.document is not None
     book = load_workbook(io.BytesIO(harness.emulator.state.files[document.document].data))
-    assert book.sheetnames == ["送达名单", "汇总"]
+    assert book.sheetnames == ["汇总", "送达名单"]
     assert [c.value for c in book["送达名单"][2]] == ["序号", "姓名", "用户名", "网格", "结果",
                                                  "收到时间"]
 
