@@ -24,8 +24,9 @@ from bot.callback_data import (
     LessonCb,
     OrderAction,
     OrderCb,
-    VolShiftAction,
-    VolShiftCb,
+    VolPlaceAction,
+    VolPlaceCb,
+    VolTakeCb,
 )
 from bot.callback_data.common import ManageCommunityCb, ManageListCb
 from bot.callback_data.courses import CourseAction, CourseCb
@@ -39,7 +40,7 @@ from bot.callback_data.voices import (
     TriageCb,
 )
 from bot.callback_data.voices import RateCb as ReportRateCb
-from bot.callback_data.volunteers import VolRosterCb
+from bot.callback_data.volunteers import VolPlaceVia, VolRosterCb
 from bot.i18n import N_
 from models.users import Role
 from services import concerns, courses, digest, polls, volunteers
@@ -97,21 +98,22 @@ class VolunteerButtons:
     """`services.volunteers.Buttons`: calls to claim shifts, shift reminders."""
 
     def claim(self, shifts: Sequence[tuple[int, str]]) -> Keyboard:
-        return keyboard(*([button(label, VolShiftCb(action=VolShiftAction.CLAIM, id=shift_id))]
+        return keyboard(*([button(label, VolTakeCb(shift_id=shift_id))]
                           for shift_id, label in shifts))
 
     def reminder(self, claim_id: int, *, check_in: bool) -> Keyboard:
-        rows = [[button(N_("👍 Still coming"),
-                        VolShiftCb(action=VolShiftAction.COMING, id=claim_id)),
-                 button(N_("🙅 Can't come"), VolShiftCb(action=VolShiftAction.CANT, id=claim_id))]]
+        def place(action: VolPlaceAction) -> VolPlaceCb:
+            return VolPlaceCb(action=action, claim_id=claim_id, via=VolPlaceVia.REMINDER)
+
+        rows = [[button(N_("👍 Still coming"), place(VolPlaceAction.COMING)),
+                 button(N_("🙅 Can't come"), place(VolPlaceAction.CANT))]]
         if check_in:
-            rows.append([button(N_("✅ Check in"),
-                                VolShiftCb(action=VolShiftAction.CHECK_IN, id=claim_id))])
+            rows.append([button(N_("✅ Check in"), place(VolPlaceAction.CHECK_IN))])
         return keyboard(*rows)
 
     def check_out(self, claim_id: int) -> Keyboard:
         return keyboard([button(N_("🏁 Check out"),
-                                VolShiftCb(action=VolShiftAction.CHECK_OUT, id=claim_id))])
+                                VolPlaceCb(action=VolPlaceAction.CHECK_OUT, claim_id=claim_id))])
 
 
 class ReportButtons:
