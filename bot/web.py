@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot import metrics
 from bot.config import Settings
 from bot.factory import shared_redis, skip_unreadable
+from bot.stopping import InHand
 from services.clock import Clock
 
 log = logging.getLogger(__name__)
@@ -174,10 +175,19 @@ class ReadingRequestHandler(SimpleRequestHandler):
     (InResponse); the bot's session needs AnswerInResponse as its last middleware."""
 
     def __init__(self, dispatcher: Dispatcher, bot: Bot, *, secret_token: str | None,
-                 answer_in_response: bool, hold: float = ANSWER_HOLD) -> None:
+                 answer_in_response: bool, hold: float = ANSWER_HOLD,
+                 in_hand: InHand | None = None) -> None:
         super().__init__(dispatcher, bot, handle_in_background=False, secret_token=secret_token)
         self.answer_in_response = answer_in_response
         self.hold = hold
+        self.in_hand = in_hand
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if self.in_hand is not None and self.in_hand.stopping:
+            # Stopping: nginx sends it to another replica (proxy_next_upstream), Telegram
+            # posts it again later.
+            return web.Response(status=503, text="stopping\n")
+        return await super().handle(request)
 
     async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
         body = await request.json(loads=bot.session.json_loads)
@@ -215,6 +225,7 @@ class ReadingRequestHandler(SimpleRequestHandler):
 def create_app(
     settings: Settings, *, dispatcher: Dispatcher, bot: Bot, checks: dict[str, Probe],
     sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, webhook: bool,
+    in_hand: InHand | None = None,
 ) -> web.Application:
     """The aiohttp application; with `webhook`, it also takes Telegram's updates."""
     app = web.Application(client_max_size=MAX_BODY)
@@ -253,7 +264,7 @@ def create_app(
         if answer_in_response:
             bot.session.middleware(AnswerInResponse())  # the innermost: after the metrics
         ReadingRequestHandler(dispatcher, bot, secret_token=secret,
-                              answer_in_response=answer_in_response,
+                              answer_in_response=answer_in_response, in_hand=in_hand,
                               ).register(app, path=settings.webhook_path)
         setup_application(app, dispatcher, bot=bot)
     return app
