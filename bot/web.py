@@ -90,8 +90,8 @@ class InResponse:
     instead when the handler is still working after ANSWER_HOLD seconds, when a second
     answer follows it (in order: the first, then the second), when the handler returns a
     method of its own, or when Telegram's connection is gone. Telegram reports nothing
-    about a method in a response: such an answer that fails is not seen (a stale query's
-    answer fails the same way as a call, and ExpiredQueryMiddleware ignores it there).
+    about a method given in a response, so one that fails there (a query already expired)
+    goes unseen; as a call it would have failed too, and the person sees the same.
     """
 
     def __init__(self, query_id: str, *, hold: float = ANSWER_HOLD) -> None:
@@ -121,7 +121,7 @@ class InResponse:
     def _too_slow(self) -> None:
         later = self._take()
         if later is not None:
-            call = asyncio.create_task(self._call(later))
+            call = asyncio.create_task(self.call(later))
             self._calls.add(call)
             call.add_done_callback(self._calls.discard)
 
@@ -129,7 +129,7 @@ class InResponse:
         """Make the kept answer as a call now (a second one is about to be made)."""
         later = self._take()
         if later is not None:
-            await self._call(later)
+            await self.call(later)
 
     def close(self) -> Later | None:
         """The handler ended: no more keeping; the answer kept, if any, to respond with."""
@@ -137,7 +137,8 @@ class InResponse:
         return self._take()
 
     @staticmethod
-    async def _call(later: Later) -> None:
+    async def call(later: Later) -> None:
+        """Make a kept answer as a call (the rest of the middlewares ran when it was kept)."""
         method, make_request, bot = later
         try:
             await make_request(bot, method)
@@ -207,7 +208,7 @@ class ReadingRequestHandler(SimpleRequestHandler):
             # A 500: Telegram sends the update again, but the answer made stands.
             later = reply.close() if reply is not None else None
             if later is not None:
-                await InResponse._call(later)
+                await InResponse.call(later)
             raise
         finally:
             _in_response.reset(token)
@@ -218,7 +219,7 @@ class ReadingRequestHandler(SimpleRequestHandler):
                 result = later[0]
                 IN_RESPONSE.labels(result.__api_method__).inc()
             else:
-                await InResponse._call(later)
+                await InResponse.call(later)
         return web.Response(body=self._build_response_writer(bot=bot, result=result))
 
 
