@@ -20,6 +20,7 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -150,8 +151,8 @@ async def measure_once(options: Options, n: int, *, redis_url: str, nginx: str,
     await client.aclose()
     emulator = Emulator()
     await emulator.start()
-    workdir = options.workdir / f"replicas-{n}-{'in' if answer_in_response else 'out'}"
-    workdir.mkdir()
+    workdir = Path(tempfile.mkdtemp(
+        prefix=f"replicas-{n}-{'in' if answer_in_response else 'out'}-", dir=options.workdir))
     front, ports = free_port(), [free_port() for _ in range(n)]
     proxy = await asyncio.create_subprocess_exec(
         nginx, "-p", str(workdir), "-c", str(nginx_conf(workdir, port=front, replicas=ports)),
