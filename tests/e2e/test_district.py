@@ -6,6 +6,7 @@ once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import shutil
 import time
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -32,7 +34,7 @@ from tests.conftest import POSTGRES_URL, REDIS_URL, fresh_postgres_url
 from tests.e2e.conftest import ADMIN_TG_ID, BotProcess
 from tests.e2e.steps import showing_log, step
 from tests.e2e.test_broadcasts import TEXT, copies, seed, wait_until
-from tests.e2e.test_webhook import SECRET, free_port, until_serving, webhook_env
+from tests.e2e.test_webhook import SECRET, free_port, webhook_env
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
 
@@ -43,6 +45,23 @@ pytestmark = [
 ]
 
 CROWD = 24
+# Three replicas importing and migrating at once on two cores shared with other suites
+# have taken over 20 s to listen: how long starting may take is not what is tested here.
+START_WITHIN = 120.0
+
+
+async def until_serving(bot: BotProcess, port: int) -> None:
+    """Wait for the replica's /healthz and its "running (webhook" line."""
+    deadline = time.monotonic() + START_WITHIN
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            assert bot.process.returncode is None, bot.output
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                    if resp.status == 200 and "running (webhook" in bot.output:
+                        return
+            await asyncio.sleep(0.2)
+    raise AssertionError(f"not serving after {START_WITHIN} s:\n{bot.output}")
 
 
 def nginx_conf(tmp_path: Path, *, port: int, replicas: list[int]) -> Path:
