@@ -124,8 +124,11 @@ async def take_webhooks(
 
     app = create_app(settings, dispatcher=dp, bot=bot, checks=probes(engine, dp),
                      sessionmaker=sessionmaker, clock=clock, webhook=True, in_hand=in_hand)
+    # The updates in hand get STOP_GRACE_SECONDS from InHand.finish below; the server's
+    # own close then only waits for their responses to be written (and cancels one cut
+    # short), so the whole stop stays within the service manager's 30 s.
     runner = await serve(app, host=settings.webhook_host, port=settings.webhook_port,
-                         grace=settings.stop_grace_seconds)
+                         grace=2.0)
     try:
         await ensure_webhook(bot, dp, settings)
         log.info("Bot @%s is running (webhook, listening on %s:%d%s).", username,

@@ -28,7 +28,6 @@ class InHand(BaseMiddleware):
     def __init__(self) -> None:
         self.stopping = False  # set on SIGTERM: take no new updates
         self.running: set[int] = set()  # update ids being handled
-        self.last_started: int | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -42,8 +41,6 @@ class InHand(BaseMiddleware):
             return await handler(event, data)
         self.running.add(event.update_id)
         self._idle.clear()
-        if self.last_started is None or event.update_id > self.last_started:
-            self.last_started = event.update_id
         try:
             return await handler(event, data)
         finally:

@@ -46,9 +46,9 @@ log = logging.getLogger(__name__)
 # sizes); anything past this is not from Telegram.
 MAX_BODY = 1024 * 1024
 PROBE_TIMEOUT = 3.0
-# How long a button's answer waits for its handler to end, to ride in the response; a
-# handler still working after that (an export, a chart) gets it sent on its own, so the
-# person's spinner stops as it would have.
+# How long a button's answer waits for its handler to end, to ride in the response
+# (WEBHOOK_ANSWER_HOLD_SECONDS); a handler still working after that (an export, a chart)
+# gets it sent on its own, so the person's spinner stops about when it would have.
 ANSWER_HOLD = 1.0
 
 IN_RESPONSE = Counter("bot_api_in_response_total",
@@ -266,6 +266,7 @@ def create_app(
             bot.session.middleware(AnswerInResponse())  # the innermost: after the metrics
         ReadingRequestHandler(dispatcher, bot, secret_token=secret,
                               answer_in_response=answer_in_response, in_hand=in_hand,
+                              hold=settings.webhook_answer_hold_seconds,
                               ).register(app, path=settings.webhook_path)
         setup_application(app, dispatcher, bot=bot)
     return app

@@ -27,7 +27,8 @@ from services.clock import SystemClock
 from tests.e2e.conftest import BotProcess
 from tests.e2e.steps import TIMEOUT, showing_log
 from tests.e2e.test_broadcasts import TEXT, copies, seed, wait_until
-from tests.e2e.test_webhook import free_port, until_serving, webhook_env
+from tests.e2e.test_district import START_WITHIN, until_serving
+from tests.e2e.test_webhook import free_port, webhook_env
 
 pytestmark = pytest.mark.e2e
 
@@ -115,7 +116,8 @@ async def test_sigterm_finishes_the_update_in_hand_takes_no_new_one_and_gives_ro
         if mode == "webhook":
             await until_serving(bot, port)
         else:
-            await wait_until(lambda: "running (long polling)" in bot.output, TIMEOUT, "start")
+            await wait_until(lambda: "running (long polling)" in bot.output, START_WITHIN,
+                             "start")
         assert await stop_with_one_in_flight(emulator, bot, slow, bot_db_url, people) == 0
         assert "Bot stopped." in bot.output
     # The update in hand was finished: its answer reached the person, and Telegram was
@@ -150,8 +152,8 @@ async def test_an_update_that_outlasts_the_grace_is_cut_and_comes_again(
             if mode == "webhook":
                 await until_serving(bot, port)
             else:
-                await wait_until(lambda: "running (long polling)" in bot.output, TIMEOUT,
-                                 "start")
+                await wait_until(lambda: "running (long polling)" in bot.output,
+                                 START_WITHIN, "start")
             await emulator.user(HELD, "Ann", language_code="en").send("/start")
             await asyncio.wait_for(slow.entered.wait(), TIMEOUT)
             bot.process.send_signal(signal.SIGTERM)
