@@ -163,9 +163,7 @@ async def take_polling(
     try:
         await dp.start_polling(bot, handle_signals=True, close_bot_session=False,
                                tasks_concurrency_limit=settings.update_concurrency)
-        log.info("Stopping: no new updates; finishing those in hand (at most %g s).",
-                 settings.stop_grace_seconds)
-        await in_hand.finish(settings.stop_grace_seconds, again=False)
+        await in_hand.finish(settings.stop_grace_seconds, again=False)  # logs if any
     finally:
         if runner is not None:
             await runner.cleanup()

@@ -53,7 +53,7 @@ class InHand(BaseMiddleware):
         (`again`: Telegram sends those again)."""
         self.stopping = True
         if self.running:
-            log.info("Stopping: finishing %d updates in hand (at most %g s).",
+            log.info("Stopping: no new updates; finishing %d in hand (at most %g s).",
                      len(self.running), grace)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), grace)
