@@ -99,6 +99,7 @@ KEPT: Mapping[str, str] = {
     "courses.description": "the course menu, published to the community",
     "course_sessions.title": "a session announced to the community",
     "course_sessions.venue": "a session announced to the community",
+    "course_sessions.bring": "what to bring, said by staff on a session announced to all",
     "course_sessions.checkin_token": "the session's check-in code, not about anyone",
     "course_orders.draft": "a random token of the ordering conversation, not about anyone",
     "volunteer_tasks.title": "a task published to the community",
@@ -155,6 +156,7 @@ SECTIONS: Mapping[str, str] = {
     "invites": "invites_you_made_or_used",
     "audit_log": "what_you_did_as_staff",
     "outbox": "messages_the_bot_sent_you",
+    "staff_digests": "your_daily_digest_time",
 }
 # Bookkeeping of how the bot works, about no one: left out of an export.
 TECHNICAL = frozenset({
