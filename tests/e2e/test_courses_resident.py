@@ -42,7 +42,7 @@ WORDS = {
         "courses": "📚 课程", "home": "您想做什么",
         "enrol": "✍️ 报名：Tai chi", "enrolled": "报名成功 ✅",
         "cancel": "❌ 取消我的报名", "question": "“Tai chi”的报名吗？",
-        "no": "不，保留我的报名", "yes": "是的，取消我的报名",
+        "no": "不，保留我的名额", "yes": "是的，取消我的报名",
         "cancelled": "已取消您的报名", "again": "✍️ 报名",
         "reminder": "⏰ 提醒：“Tai chi”",
     },

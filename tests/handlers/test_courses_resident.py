@@ -53,7 +53,7 @@ WORDS = {
     },
     "zh": {
         "courses": "📚 课程", "cancel": "❌ 取消我的报名", "yes": "是的，取消我的报名",
-        "no": "不，保留我的报名", "enrolled": "报名成功 ✅",
+        "no": "不，保留我的名额", "enrolled": "报名成功 ✅",
         "cancelled": "已取消您的报名。", "question": "“Tai chi”的报名吗？",
         "wait": "🕒 已满：加入候补", "leave_yes": "是的，退出候补",
         "leave_no": "不，继续候补", "left": "您已退出候补。",

@@ -1,7 +1,7 @@
 """A session may say what to bring ("a yoga mat", "your phone"), shown on its card.
 
-Revision ID: 0012
-Revises: 0017
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-02 06:00:00
 """
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0012'
-down_revision: str | None = '0017'  # after main's 0017 (the lead renumbers at merge)
+revision: str = '0013'
+down_revision: str | None = '0012'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
