@@ -5,6 +5,7 @@ Screenshots of every step are saved in test-artifacts/playground/elderly/ to loo
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,16 +20,16 @@ SHOTS = ROOT / "test-artifacts" / "playground" / "elderly"
 class Walk:
     """The page, and a numbered screenshot after every step."""
 
-    def __init__(self, page: Any) -> None:
-        self.page = page
+    def __init__(self, page: Any, shots: Path = SHOTS) -> None:
+        self.page, self.shots = page, shots
         self.chat = page.locator(".chat")
         self.step = 0
 
     async def shot(self, name: str) -> None:
         self.step += 1
         await self.page.wait_for_timeout(300)  # let the last message settle in the page
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        await self.page.screenshot(path=str(SHOTS / f"{self.step:02d}-{name}.png"))
+        self.shots.mkdir(parents=True, exist_ok=True)
+        await self.page.screenshot(path=str(self.shots / f"{self.step:02d}-{name}.png"))
 
     async def tap(self, label: str) -> None:
         """An inline button under the newest message that has it."""
