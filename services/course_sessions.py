@@ -56,6 +56,7 @@ from models.courses import (
     LessonStatus,
     OrderBacking,
     OrderStatus,
+    WalkIn,
 )
 from models.db import write
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
@@ -239,9 +240,16 @@ async def _enrolment(session: AsyncSession, session_id: int, user_id: int) -> En
 
 
 async def _held(session: AsyncSession, session_id: int) -> int:
-    return int((await session.execute(select(func.count()).select_from(Enrolment).where(
+    """Seats taken: by enrolments holding one, and by walk-ins let in by name."""
+    enrolled = int((await session.execute(select(func.count()).select_from(Enrolment).where(
         col(Enrolment.session_id) == session_id,
         col(Enrolment.status).in_(SEAT_HOLDING)))).scalar_one())
+    return enrolled + await _walk_ins(session, session_id)
+
+
+async def _walk_ins(session: AsyncSession, session_id: int) -> int:
+    return int((await session.execute(select(func.count()).select_from(WalkIn).where(
+        col(WalkIn.session_id) == session_id))).scalar_one())
 
 
 # --- Scheduling ------------------------------------------------------------------------
@@ -954,7 +962,14 @@ async def counts_of(
                func.sum(case((col(Enrolment.attended_at).is_not(None), 1), else_=0)))
         .where(col(Enrolment.session_id).in_(list(session_ids)))
         .group_by(col(Enrolment.session_id)))
-    return {sid: (int(a or 0), int(b or 0), int(c or 0)) for sid, a, b, c in rows.all()}
+    counts = {sid: (int(a or 0), int(b or 0), int(c or 0)) for sid, a, b, c in rows.all()}
+    walk_ins = await session.execute(
+        select(col(WalkIn.session_id), func.count()).where(
+            col(WalkIn.session_id).in_(list(session_ids))).group_by(col(WalkIn.session_id)))
+    for sid, n in walk_ins.all():  # a walk-in holds a seat and is present
+        held, waiting, attended = counts.get(sid, (0, 0, 0))
+        counts[sid] = (held + int(n), waiting, attended + int(n))
+    return counts
 
 
 async def upcoming(
@@ -993,19 +1008,118 @@ async def teacher_sessions(
     return list(rows.scalars().all())
 
 
-async def roster(
-    session: AsyncSession, *, access: Access, session_id: int
-) -> list[tuple[Enrolment, User]]:
-    """Who holds a seat (and who attended), for the teacher and staff."""
+@dataclass(frozen=True)
+class Roster:
+    """Who holds a seat (with their attendance), who came in by name only, and who waits,
+    in line order."""
+
+    seated: list[tuple[Enrolment, User]]
+    walk_ins: list[WalkIn]
+    waiting: list[tuple[Enrolment, User]]
+
+
+async def roster(session: AsyncSession, *, access: Access, session_id: int) -> Roster:
+    """The session's people, for the teacher and staff."""
     lesson = await get_session(session, session_id=session_id)
     if not may_run(access, lesson):
         raise NotTeacherOrStaff("not the teacher or staff")
-    rows = await session.execute(
+    rows = (await session.execute(
         select(Enrolment, User).join(User, col(User.id) == col(Enrolment.user_id))
         .where(col(Enrolment.session_id) == session_id,
-               col(Enrolment.status).in_(SEAT_HOLDING))
-        .order_by(col(Enrolment.queued_at), col(Enrolment.id)))
-    return [(e, u) for e, u in rows.all()]
+               col(Enrolment.status).in_((*SEAT_HOLDING, EnrolmentStatus.WAITING)))
+        .order_by(col(Enrolment.queued_at), col(Enrolment.id)))).all()
+    walk_ins = (await session.execute(select(WalkIn).where(
+        col(WalkIn.session_id) == session_id).order_by(col(WalkIn.id)))).scalars().all()
+    return Roster(seated=[(e, u) for e, u in rows if e.status in SEAT_HOLDING],
+                  walk_ins=list(walk_ins),
+                  waiting=[(e, u) for e, u in rows if e.status == EnrolmentStatus.WAITING])
+
+
+WALK_IN_NAME_MAX = 60
+FOUND_MAX = 8
+
+
+async def find_residents(
+    session: AsyncSession, *, access: Access, session_id: int, query: str
+) -> list[User]:
+    """Residents of the session's community whose name contains `query` (for a walk-in),
+    at most FOUND_MAX, by name."""
+    lesson = await get_session(session, session_id=session_id)
+    if not may_run(access, lesson):
+        raise NotTeacherOrStaff("not the teacher or staff")
+    words = query.strip()
+    if not words:
+        return []
+    pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found = await session.execute(select(User).where(
+        col(User.community_id) == lesson.community_id, col(User.tg_id).is_not(None),
+        col(User.first_name).ilike(pattern, escape="\\"))
+        .order_by(col(User.first_name), col(User.id)).limit(FOUND_MAX))
+    return list(found.scalars().all())
+
+
+@dataclass(frozen=True)
+class WalkInAdded:
+    lesson: Lesson
+    name: str
+    already: bool  # they were holding a seat already: only marked present
+
+
+async def add_walk_in(
+    session: AsyncSession, *, access: Access, clock: Clock, session_id: int, buttons: Buttons,
+    user_id: int | None = None, name: str | None = None, notify: Notify | None = None,
+) -> WalkInAdded:
+    """Staff or the teacher let someone in at the door, in the check-in window: a resident
+    of the community (`user_id`: they take a free seat, are marked present and asked for a
+    rating), or someone by `name` only. Either needs a free seat (LessonFull), unless the
+    resident holds one already."""
+    if (user_id is None) == (name is None):
+        raise ValueError("give user_id or name")
+    if name is not None:
+        name = clean_text(name, field="name", limit=WALK_IN_NAME_MAX)
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        if lesson is None or not may_run(access, lesson):
+            raise NotTeacherOrStaff("not the teacher or staff")
+        now = clock.now()
+        if lesson.status == LessonStatus.CANCELLED:
+            raise LessonClosed("cancelled")
+        if now < lesson.starts_at - CHECK_IN_OPENS:
+            raise NotInWindow("early")
+        if now > ends_at(lesson) + CHECK_IN_CLOSES:
+            raise NotInWindow("late")
+        free = await _held(session, session_id) < lesson.capacity
+        if user_id is not None:
+            resident = await session.get(User, user_id)
+            if resident is None or resident.community_id != lesson.community_id:
+                raise Gone(f"user {user_id}")
+            enrolment = await _enrolment(session, session_id, user_id)
+            already = enrolment is not None and enrolment.status in SEAT_HOLDING
+            if not already and not free:
+                raise LessonFull(f"session {session_id}")
+            if enrolment is None:
+                enrolment = Enrolment(session_id=session_id, user_id=user_id,
+                                      status=EnrolmentStatus.ENROLLED, queued_at=now,
+                                      created_at=now, updated_at=now)
+            enrolment.status, enrolment.offered_until = EnrolmentStatus.ENROLLED, None
+            if enrolment.attended_at is None:
+                enrolment.attended_at = now
+                await _ask_rating(session, clock=clock, lesson=lesson, user_id=user_id,
+                                  buttons=buttons, notify=notify)
+            enrolment.updated_at = now
+            session.add(enrolment)
+            said = resident.first_name or ""
+        else:
+            assert name is not None
+            if not free:
+                raise LessonFull(f"session {session_id}")
+            session.add(WalkIn(session_id=session_id, name=name, added_by=access.user_id,
+                               added_at=now))
+            already, said = False, name
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.walk_in",
+                     community_id=lesson.community_id, session_id=session_id,
+                     user_id=user_id, by_name=name is not None)
+        return WalkInAdded(lesson=lesson, name=said, already=already)
 
 
 @dataclass(frozen=True)
@@ -1180,7 +1294,9 @@ async def offer_free_seats(
     held = (select(func.count()).select_from(Enrolment)
             .where(col(Enrolment.session_id) == col(Lesson.id),
                    col(Enrolment.status).in_(SEAT_HOLDING))
-            .correlate(Lesson).scalar_subquery())
+            .correlate(Lesson).scalar_subquery()
+            + select(func.count()).select_from(WalkIn)
+            .where(col(WalkIn.session_id) == col(Lesson.id)).correlate(Lesson).scalar_subquery())
     waiting = (select(Enrolment.id)
                .where(col(Enrolment.session_id) == col(Lesson.id),
                       col(Enrolment.status) == EnrolmentStatus.WAITING)

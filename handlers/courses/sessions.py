@@ -25,6 +25,10 @@ stateDiagram-v2
     [*] --> Screen: 👀 a session (🏠 its community named)
     Screen --> Roster: 👥 Who is coming (seats, then the waiting list)
     Roster --> Roster: tap a name (present or not)
+    Roster --> WalkIn: ➕ Add a walk-in
+    WalkIn --> Found: a name typed (residents it matches)
+    Found --> Found: another name typed
+    Found --> Roster: a resident, or the name only (a free seat, present)
     Screen --> Why: 🚫 Cancel the session
     Why --> Asked: a common reason, or words typed
     Asked --> [*]: Yes, cancel it (everyone told why; staff told if the teacher did it)
@@ -41,7 +45,13 @@ import segno
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,6 +65,7 @@ from bot.callback_data.courses import (
     OrderCb,
     RateCb,
     SkipCommentCb,
+    WalkInCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
@@ -93,6 +104,10 @@ SESSIONS_FLOW = "cl"  # the community picker's flow code: staff's list of sessio
 
 class Rating(StatesGroup):
     comment = State()
+
+
+class WalkingIn(StatesGroup):
+    name = State()  # the name of someone who came without a seat, typed at the door
 
 
 class Cancelling(StatesGroup):
@@ -463,18 +478,31 @@ async def on_qr(callback: CallbackQuery, callback_data: LessonCb, access: Access
                                                        link=link))
 
 
-async def _roster(callback: CallbackQuery, lesson_id: int, access: Access,
-                  session: AsyncSession, *, new: bool) -> None:
+async def _roster(callback: CallbackQuery | Message, lesson_id: int, access: Access,
+                  session: AsyncSession, *, new: bool, note: str = "") -> None:
+    """Seats (a tick button each), walk-ins, then the waiting list in line order."""
     people = await course_sessions.roster(session, access=access, session_id=lesson_id)
-    await callback.answer()
+    if isinstance(callback, CallbackQuery):
+        await callback.answer()
     builder = InlineKeyboardBuilder()
-    lines = [_("👥 Enrolled: {n}").format(n=len(people))]
-    for number, (enrolment, who) in enumerate(people, start=1):
+    seated = len(people.seated) + len(people.walk_ins)
+    lines = [note + "\n"] if note else []
+    lines.append(_("👥 Enrolled: {n}").format(n=seated))
+    for number, (enrolment, who) in enumerate(people.seated, start=1):
         present = "✅" if enrolment.attended_at else "⬜"
         lines.append(f"{number}. {present} {person(who)}")
         builder.button(text=f"{present} {number}. {who.first_name or ''}"[:60],
                        callback_data=MarkCb(lesson_id=lesson_id, user_id=who.id or 0))
+    for number, walk_in in enumerate(people.walk_ins, start=len(people.seated) + 1):
+        lines.append(f"{number}. ✅ " + _("{name} (walk-in)").format(
+            name=html.escape(walk_in.name)))
     builder.adjust(2)
+    if people.waiting:
+        lines.append("\n" + _("🕒 Waiting list: {n}").format(n=len(people.waiting)))
+        lines += [f"{number}. {person(who)}"
+                  for number, (_e, who) in enumerate(people.waiting, start=1)]
+    builder.row(InlineKeyboardButton(text=_("➕ Add a walk-in"), callback_data=WalkInCb(
+        lesson_id=lesson_id, user_id=0).pack()))
     builder.row(home_button())
     await show(callback, "\n".join(lines) + "\n\n" + _("Tap a name to mark them present."),
                reply_markup=builder.as_markup(), new=new)
@@ -482,8 +510,10 @@ async def _roster(callback: CallbackQuery, lesson_id: int, access: Access,
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.ROSTER))
 async def on_roster(callback: CallbackQuery, callback_data: LessonCb, access: Access,
-                    session: AsyncSession) -> None:
-    """👥 Who is coming, with a tick button each to mark attendance by hand."""
+                    session: AsyncSession, state: FSMContext) -> None:
+    """👥 Who is coming, with a tick button each to mark attendance by hand, and who waits."""
+    if await state.get_state() == WalkingIn.name.state:  # ◀ Back from adding a walk-in
+        await state.clear()
     await _roster(callback, callback_data.id, access, session, new=True)
 
 
@@ -509,6 +539,93 @@ async def on_mark(
         await answer_out_of_date(callback, use_menu=True)
         return
     await _roster(callback, callback_data.lesson_id, access, session, new=False)
+
+
+# --- Walk-ins at the door ----------------------------------------------------------------
+
+
+def back_to_roster(lesson_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=_("◀ Back to the list"), callback_data=LessonCb(
+        action=LessonAction.ROSTER, id=lesson_id).pack())
+
+
+@router.callback_query(WalkInCb.filter(F.user_id == 0))
+async def on_walk_in(callback: CallbackQuery, callback_data: WalkInCb, access: Access,
+                     session: AsyncSession, state: FSMContext) -> None:
+    """➕ Add a walk-in: their name is typed (residents of the community are looked up)."""
+    lesson = await course_sessions.runnable(session, access=access,
+                                            lesson_id=callback_data.lesson_id)
+    await callback.answer()
+    await state.set_state(WalkingIn.name)
+    await state.update_data(walk_in_lesson=lesson.id, walk_in_name=None)
+    await send(callback, _("Who has come to “{title}”? Type their name: I will look for "
+                           "them among the community's residents.").format(
+        title=html.escape(lesson.title)),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[back_to_roster(lesson.id or 0)]]))
+
+
+@router.message(WalkingIn.name, F.text, ~F.text.startswith("/"))
+async def on_walk_in_name(message: Message, access: Access, session: AsyncSession,
+                          state: FSMContext) -> None:
+    """A name typed: the residents it matches, a button each, and the name alone."""
+    lesson_id = (await state.get_data()).get("walk_in_lesson")
+    if not isinstance(lesson_id, int):
+        await state.clear()
+        await message.answer(out_of_date_use_menu())
+        return
+    name = courses.clean_text(message.text or "", field="name",
+                              limit=course_sessions.WALK_IN_NAME_MAX)
+    found = await course_sessions.find_residents(session, access=access, session_id=lesson_id,
+                                                 query=name)
+    await state.update_data(walk_in_name=name)
+    builder = InlineKeyboardBuilder()
+    for who in found:
+        builder.button(text=_("👤 {name}").format(name=who.first_name or ""),
+                       callback_data=WalkInCb(lesson_id=lesson_id, user_id=who.id or 0))
+    builder.button(text=_("➕ “{name}”, by name only").format(name=name),
+                   callback_data=WalkInCb(lesson_id=lesson_id, user_id=-1))
+    builder.adjust(1)
+    builder.row(back_to_roster(lesson_id))
+    await message.answer((_("Residents called “{name}”: tap the one who came, or add the "
+                            "name only. Or type another name.") if found else
+                          _("No resident is called “{name}”. Add the name only, or type "
+                            "another name.")).format(name=html.escape(name)),
+                         reply_markup=builder.as_markup())
+
+
+@router.callback_query(WalkInCb.filter(F.user_id != 0))
+async def on_walk_in_add(
+    callback: CallbackQuery, callback_data: WalkInCb, access: Access, session: AsyncSession,
+    state: FSMContext, clock: Clock, outbox_notify: Notify | None = None,
+) -> None:
+    """A resident found, or the name alone: they take a free seat, present."""
+    lid = callback_data.lesson_id
+    data = await state.get_data()
+    name = data.get("walk_in_name")
+    if callback_data.user_id < 0 and not (data.get("walk_in_lesson") == lid
+                                          and isinstance(name, str)):
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    try:
+        added = await course_sessions.add_walk_in(
+            session, access=access, clock=clock, session_id=lid,
+            user_id=callback_data.user_id if callback_data.user_id > 0 else None,
+            name=name if callback_data.user_id < 0 else None,
+            buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
+    except NotInWindow:  # (check-in's own words would be wrong at the door)
+        await callback.answer(_("Walk-ins can be added from 1 hour before the start."),
+                              show_alert=True)
+        return
+    except LessonFull:  # words of its own: no waiting list at the door
+        await callback.answer(_("Every seat is taken: there is no seat for a walk-in."),
+                              show_alert=True)
+        return
+    if await state.get_state() == WalkingIn.name.state:
+        await state.clear()
+    await drop_buttons(callback)
+    await _roster(callback, lid, access, session, new=True, note=(
+        _("{name} already had a seat: marked present ✅") if added.already else
+        _("{name} is in ✅ (a seat, present)")).format(name=html.escape(added.name)))
 
 
 def reason_text(reason: int | str) -> str:

@@ -162,3 +162,66 @@ async def test_cancelling_asks_why_and_everyone_is_told_the_reason_in_their_lang
     staff_told = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like(
         "c:tcancel:%"))
     assert len(staff_told) == 2
+
+
+async def test_the_roster_shows_the_waiting_list_and_staff_add_walk_ins_at_the_door(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 16: the roster left out who waits, and nobody could be let in at the door."""
+    home = await make_community(session, clock, "幸福社区")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "李", Role.STAFF,
+                                       language="zh")
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    bob, _b = await member(harness, session, clock, home, 3003, "Bob")
+    _cy, _c = await member(harness, session, clock, home, 3004, "王奶奶", language="zh")
+    _dee, _d = await member(harness, session, clock, home, 3005, "王小明", language="zh")
+    lesson = await a_session(session, clock, staff_access, home.id or 0, capacity=3)
+    for person in (ann, bob):
+        await person.send("/menu")
+        await person.forge(f"cs:e:{lesson.id}")
+    await ann.forge(f"cs:e:{lesson.id}")
+    eve, _e = await member(harness, session, clock, home, 3006, "Eve")
+    fay, _f = await member(harness, session, clock, home, 3007, "Fay")
+    for person in (eve, fay):  # one seat left: Eve takes it, Fay waits
+        await person.send("/menu")
+        await person.forge(f"cs:w:{lesson.id}")
+
+    await staff.forge(f"cs:v:{lesson.id}")
+    await staff.press("👥 报名名单")
+    assert "👥 已报名：3 人" in staff.last
+    assert "🕒 候补名单：1 人\n1. Fay" in staff.last
+
+    # Too early for the door.
+    await staff.press("➕ 添加现场来的人")
+    await staff.send("王")
+    await staff.press("👤 王奶奶")
+    assert staff.alerts[-1] == "上课前 1 小时起才能添加现场来的人。"
+
+    clock.set(lesson.starts_at - timedelta(minutes=10))
+    await bob.send("/menu")
+    await bob.forge(f"cs:l:{lesson.id}")  # Bob leaves: the seat goes to no one in time
+    await staff.forge(f"cs:r:{lesson.id}")
+    await staff.press("➕ 添加现场来的人")
+    await staff.send("王")
+    assert "王奶奶" in " ".join(labels(staff)) and "王小明" in " ".join(labels(staff))
+    await staff.press("👤 王奶奶")
+    assert staff.last.startswith("王奶奶 进来了 ✅")
+    assert "3. ✅ 王奶奶" in staff.last
+    await staff.press("➕ 添加现场来的人")
+    await staff.send("张阿姨")
+    assert "没有叫“张阿姨”的居民" in staff.last
+    await staff.press("➕ 只写名字：“张阿姨”")
+    assert staff.alerts[-1] == "座位都满了，没有位置给现场来的人。"
+    await session.commit()
+    [seats] = (await course_sessions.counts_of(session, session_ids=[lesson.id or 0])).values()
+    assert seats[0] == 3  # Ann, Eve, 王奶奶
+
+    # A seat comes free: the name alone takes it, and counts as present.
+    await ann.forge(f"cs:l:{lesson.id}")
+    await staff.press("➕ 只写名字：“张阿姨”")
+    assert staff.last.startswith("张阿姨 进来了 ✅")
+    assert "张阿姨（现场）" in staff.last
+    await session.commit()
+    held, _waiting, present = (await course_sessions.counts_of(
+        session, session_ids=[lesson.id or 0]))[lesson.id or 0]
+    assert (held, present) == (3, 2)
