@@ -90,7 +90,8 @@ CAPACITY_RANGE = (1, 500)
 OFFER_CLOSES = timedelta(hours=2)  # before the start
 CHECK_IN_OPENS = timedelta(hours=1)  # before the start
 CHECK_IN_CLOSES = timedelta(minutes=30)  # after the end
-SCHEDULE_AHEAD = timedelta(days=180)
+SCHEDULE_AHEAD = timedelta(days=180)  # the first session; weekly ones may go beyond
+WEEKS_RANGE = (1, 12)
 ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.OFFERED, EnrolmentStatus.WAITING)
 
 
@@ -121,8 +122,10 @@ def news_key(lesson_id: int, user_id: int) -> str:
     return f"c:news:{lesson_id}:{user_id}"
 
 
-def moved_key(lesson_id: int, user_id: int, starts_at: datetime) -> str:
-    return f"c:moved:{lesson_id}:{user_id}:{int(starts_at.timestamp())}"
+def moved_key(lesson_id: int, user_id: int, changed_at: datetime) -> str:
+    """Each change is news of its own (a venue changed twice at the same time is told
+    twice)."""
+    return f"c:moved:{lesson_id}:{user_id}:{int(changed_at.timestamp())}"
 
 
 def cancelled_key(lesson_id: int, user_id: int) -> str:
@@ -259,12 +262,15 @@ async def schedule_session(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
     teacher_id: int, title: str, category: Category, starts_at: datetime, minutes: int,
     venue: str, capacity: int, buttons: Buttons, course_id: int | None = None,
-    order_id: int | None = None, notify: Notify | None = None,
+    order_id: int | None = None, weeks: int = 1, notify: Notify | None = None,
 ) -> Lesson:
-    """A teacher (or staff, for one of the community's teachers) schedules a session.
+    """A teacher (or staff, for one of the community's teachers) schedules a session, or
+    `weeks` of them, one a week at the same time and place (like a volunteer task's
+    shifts: each a Lesson of its own, enrolled in, moved and cancelled on its own).
+    Returns the first.
 
-    From an order: the order becomes scheduled, and everyone who ordered or
-    backed it is told, with an Enrol button.
+    From an order: the order becomes scheduled (by the first session), and everyone who
+    ordered or backed it is told, with an Enrol button.
     """
     if teacher_id == access.user_id and community_id in access.teacher_of:
         pass
@@ -280,6 +286,7 @@ async def schedule_session(
     venue = clean_text(venue, field="venue", limit=VENUE_MAX)
     check_range(capacity, field="capacity", bounds=CAPACITY_RANGE)
     check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
+    check_range(weeks, field="weeks", bounds=WEEKS_RANGE)
     now = clock.now()
     if starts_at.tzinfo is None:
         raise InvalidInput("starts_at", "naive")
@@ -287,6 +294,10 @@ async def schedule_session(
         raise InvalidInput("starts_at", "past")
     if starts_at > now + SCHEDULE_AHEAD:
         raise InvalidInput("starts_at", "too_far")
+    zone = await zone_of(session, community_id)
+    local = starts_at.astimezone(zone)  # the same wall-clock time each week, across DST
+    starts = [(local + timedelta(weeks=n)).astimezone(starts_at.tzinfo)
+              for n in range(weeks)]
     if course_id is not None:
         course = await session.get(Course, course_id)
         if (course is None or course.community_id != community_id
@@ -304,16 +315,17 @@ async def schedule_session(
                 raise OrderClosed(order.status)
             order.status = OrderStatus.SCHEDULED
             session.add(order)
-        lesson = Lesson(
-            community_id=community_id, course_id=course_id, order_id=order_id,
-            teacher_id=teacher_id, title=title, category=Category(category), starts_at=starts_at,
-            minutes=minutes, venue=venue, capacity=capacity,
-            checkin_token=secrets.token_urlsafe(12), created_by=access.user_id, created_at=now)
-        session.add(lesson)
+        lessons = [Lesson(
+            community_id=community_id, course_id=course_id,
+            order_id=order_id if n == 0 else None, teacher_id=teacher_id, title=title,
+            category=Category(category), starts_at=start, minutes=minutes, venue=venue,
+            capacity=capacity, checkin_token=secrets.token_urlsafe(12),
+            created_by=access.user_id, created_at=now) for n, start in enumerate(starts)]
+        session.add_all(lessons)
         await session.flush()
+        lesson = lessons[0]
         assert lesson.id is not None
         if order is not None and order.id is not None:
-            zone = await zone_of(session, community_id)
             people = [order.user_id, *await _backers(session, order.id)]
             await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
                 user_id=uid, kind=OutboxKind.COURSE_NEWS,
@@ -324,17 +336,23 @@ async def schedule_session(
                 keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
                 dedupe_key=news_key(lesson.id, uid)) for uid in dict.fromkeys(people)])
         if teacher_id != access.user_id:  # staff scheduled it for them: they are told
-            zone = await zone_of(session, community_id)
+            community = await session.get(Community, community_id)
             await outbox.queue(
                 session, clock=clock, user_id=teacher_id, kind=OutboxKind.STATUS,
-                key=N_("🗓 A session of “{title}” has been scheduled for you to teach.\n"
-                       "🕒 {when}\n📍 {venue}\nSeats: {capacity}"),
+                key=N_("🗓 A session of “{title}” has been scheduled for you to teach · "
+                       "{community}\n🕒 {when}\n📍 {venue}\nSeats: {capacity}\nSessions: "
+                       "{weeks} (one a week)") if weeks > 1 else
+                N_("🗓 A session of “{title}” has been scheduled for you to teach · "
+                   "{community}\n🕒 {when}\n📍 {venue}\nSeats: {capacity}"),
                 params={"title": title, "when": outbox.moment(starts_at, zone), "venue": venue,
-                        "capacity": capacity},
+                        "capacity": capacity, "weeks": weeks,
+                        "community": community.name if community else ""},
                 keyboard=buttons.lesson(lesson.id), group=news_group(lesson.id),
                 dedupe_key=assigned_key(lesson.id), notify=notify)
-        audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
-                     community_id=community_id, session_id=lesson.id, order_id=order_id)
+        for each in lessons:
+            audit.record(session, clock=clock, actor_id=access.user_id,
+                         action="session.schedule", community_id=community_id,
+                         session_id=each.id, order_id=each.order_id, weeks=weeks)
         return lesson
 
 
@@ -392,48 +410,79 @@ async def _active(session: AsyncSession, session_id: int) -> list[Enrolment]:
 
 async def move_session(
     session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
-    starts_at: datetime, buttons: Buttons, notify: Notify | None = None,
+    buttons: Buttons, starts_at: datetime | None = None, venue: str | None = None,
+    minutes: int | None = None, capacity: int | None = None, notify: Notify | None = None,
 ) -> Lesson:
-    """Move a session to a new time: everyone is told and reminders follow the new time."""
+    """Change a session's time, venue, length or seats (None: as it is). Everyone holding a
+    seat or waiting is told of a new time, venue or length, and reminders follow them;
+    seats never go below those held; more seats are offered to the waiting list."""
+    if venue is not None:
+        venue = clean_text(venue, field="venue", limit=VENUE_MAX)
+    if minutes is not None:
+        check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
+    if capacity is not None:
+        check_range(capacity, field="capacity", bounds=CAPACITY_RANGE)
     async with write(session):
         lesson = await _locked(session, session_id)
         if lesson is None:
             raise Gone(f"session {session_id}")
         if not may_run(access, lesson):
             raise NotTeacherOrStaff("not the teacher or staff")
-        _still_open(lesson, clock.now())
-        if starts_at <= clock.now():
-            raise InvalidInput("starts_at", "past")
-        if starts_at > clock.now() + SCHEDULE_AHEAD:
-            raise InvalidInput("starts_at", "too_far")
-        old = lesson.starts_at
-        if starts_at == old:
-            return lesson
-        lesson.starts_at = starts_at
+        now = clock.now()
+        _still_open(lesson, now)
+        if starts_at is not None and starts_at != lesson.starts_at:
+            if starts_at <= now:
+                raise InvalidInput("starts_at", "past")
+            if starts_at > now + SCHEDULE_AHEAD:
+                raise InvalidInput("starts_at", "too_far")
+        held = await _held(session, session_id)
+        if capacity is not None and capacity < held:
+            raise InvalidInput("capacity", "below_held", limit=held)
+        old = {"starts_at": lesson.starts_at.isoformat(), "venue": lesson.venue,
+               "minutes": lesson.minutes, "capacity": lesson.capacity}
+        moved = starts_at is not None and starts_at != lesson.starts_at
+        told = moved or (venue is not None and venue != lesson.venue) or (
+            minutes is not None and minutes != lesson.minutes)
+        more_seats = capacity is not None and capacity > lesson.capacity
+        if not told and capacity in (None, lesson.capacity):
+            return lesson  # nothing changes (a second tap)
+        lesson.starts_at = starts_at or lesson.starts_at
+        lesson.venue = venue if venue is not None else lesson.venue
+        lesson.minutes = minutes or lesson.minutes
+        lesson.capacity = capacity or lesson.capacity
         session.add(lesson)
         assert lesson.id is not None
-        await withdraw(session, group=reminder_group(lesson.id))
-        zone = await zone_of(session, lesson.community_id)
-        rules = await get_rules(session, community_id=lesson.community_id)
-        rows = []
-        for enrolment in await _active(session, lesson.id):
-            if enrolment.status == EnrolmentStatus.OFFERED and enrolment.offered_until:
-                enrolment.offered_until = min(enrolment.offered_until, starts_at - OFFER_CLOSES)
-                session.add(enrolment)
-            rows.append(Outgoing(
-                user_id=enrolment.user_id, kind=OutboxKind.STATUS,
-                key=N_("🔁 “{title}” has moved.\nNew time: {when}\n📍 {venue}"),
-                params={"title": lesson.title, "when": outbox.moment(starts_at, zone),
-                        "venue": lesson.venue},
-                group=news_group(lesson.id),
-                dedupe_key=moved_key(lesson.id, enrolment.user_id, starts_at)))
-            if enrolment.status == EnrolmentStatus.ENROLLED:
-                rows.extend(_reminders(lesson, enrolment.user_id, rules.reminder_hours, zone,
-                                       clock.now(), buttons))
-        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        if told:
+            await withdraw(session, group=reminder_group(lesson.id))
+            zone = await zone_of(session, lesson.community_id)
+            rules = await get_rules(session, community_id=lesson.community_id)
+            rows = []
+            for enrolment in await _active(session, lesson.id):
+                if enrolment.status == EnrolmentStatus.OFFERED and enrolment.offered_until:
+                    enrolment.offered_until = min(enrolment.offered_until,
+                                                  lesson.starts_at - OFFER_CLOSES)
+                    session.add(enrolment)
+                rows.append(Outgoing(
+                    user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+                    key=N_("🔁 “{title}” has moved.\nNew time: {when}, {minutes} min\n"
+                           "📍 {venue}") if moved else
+                    N_("🔁 “{title}” has changed.\n🕒 {when}, {minutes} min\n📍 {venue}"),
+                    params={"title": lesson.title,
+                            "when": outbox.moment(lesson.starts_at, zone),
+                            "minutes": lesson.minutes, "venue": lesson.venue},
+                    group=news_group(lesson.id),
+                    dedupe_key=moved_key(lesson.id, enrolment.user_id, now)))
+                if enrolment.status == EnrolmentStatus.ENROLLED:
+                    rows.extend(_reminders(lesson, enrolment.user_id, rules.reminder_hours,
+                                           zone, now, buttons))
+            await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        if more_seats:
+            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
+                              notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.move",
-                     community_id=lesson.community_id, session_id=lesson.id,
-                     old=old.isoformat(), new=starts_at.isoformat())
+                     community_id=lesson.community_id, session_id=lesson.id, old=old,
+                     new={"starts_at": lesson.starts_at.isoformat(), "venue": lesson.venue,
+                          "minutes": lesson.minutes, "capacity": lesson.capacity})
         return lesson
 
 

@@ -198,7 +198,8 @@ class MoveWhatCb(CallbackData, prefix="csm"):
 
 
 class WeeksCb(CallbackData, prefix="csp"):
-    """Scheduling: the session happens `weeks` times, once a week (1: just once)."""
+    """Scheduling: the session happens `weeks` times, once a week (1: just once; 0: ask
+    how many)."""
 
     weeks: int
 

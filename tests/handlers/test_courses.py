@@ -343,10 +343,12 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
 
     # Staff move it by a day: Ann is told and her reminders follow.
     await staff.press("👀 Open the session")
-    await staff.press("🔁 Move")
+    await staff.press("🔁 Move or change")
+    await staff.press("🕒 Day and time")
     await staff.press("Thu 5 Mar")
     await staff.press("11:00 am")
-    assert staff.last == "Move “Paper cutting” to Thu 5 Mar, 11:00 am?"
+    await staff.press("✅ Save the changes")
+    assert staff.last == "Change “Paper cutting”?\n🕒 Tue 3 Mar, 10:00 am → Thu 5 Mar, 11:00 am"
     await staff.press("✅ Yes, that's right")
     assert staff.texts[-1].startswith("Moved ✅")
     mine = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ann_access.user_id,
@@ -494,9 +496,11 @@ async def test_a_day_picked_before_midnight_stays_that_day_when_confirmed_after(
         capacity=5, buttons=OUTBOX_KEYBOARDS.courses)
     clock.set(datetime(2026, 3, 3, 23, 55, tzinfo=zone))
     await staff.forge(LessonCb(action=LessonAction.MOVE, id=later.id or 0).pack())
+    await staff.press("🕒 Day and time")
     await staff.press("Tomorrow")
     await staff.press(label_starting(staff, "11:00"))
-    assert "Wed" in staff.last
+    await staff.press("✅ Save the changes")
+    assert "→ Wed" in staff.last
     clock.set(datetime(2026, 3, 4, 0, 5, tzinfo=zone))
     await staff.press("✅ Yes, that's right")
     assert staff.texts[-1].startswith("Moved ✅")
@@ -517,6 +521,7 @@ async def test_the_move_picker_offers_as_far_ahead_as_the_service_allows(
         buttons=OUTBOX_KEYBOARDS.courses)
     await staff.send("/menu")
     await staff.forge(LessonCb(action=LessonAction.MOVE, id=lesson.id or 0).pack())
+    await staff.press("🕒 Day and time")
     assert "1/13" in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
     for _page in range(12):
         await staff.press("▶")
@@ -525,6 +530,7 @@ async def test_the_move_picker_offers_as_far_ahead_as_the_service_allows(
     assert "13/13" in labels and f"{far:%a} {far.day} {far:%b}" in labels  # Fri 28 Aug
     await staff.press(f"{far:%a} {far.day} {far:%b}")
     await staff.press("8:30 pm")  # the last time of the last day: still allowed
+    await staff.press("✅ Save the changes")
     await staff.press("✅ Yes, that's right")
     assert staff.texts[-1].startswith("Moved ✅")
     await session.refresh(lesson)
@@ -932,8 +938,10 @@ async def test_a_double_booking_is_warned_of_on_the_confirmation_and_may_go_ahea
     # Moving Erhu an hour later puts it in the hall with Paper cutting: said, not refused.
     erhu = next(x for x in await rows(session, Lesson) if x.title == "Erhu")
     await staff.forge(LessonCb(action=LessonAction.MOVE, id=erhu.id or 0).pack())
+    await staff.press("🕒 Day and time")
     await staff.press("Tomorrow")
     await staff.press("11:30 am")
+    await staff.press("✅ Save the changes")
     assert "⚠️ hall is already booked then: “Paper cutting”, 11:00 am–12:00 pm." in staff.last
     assert "Erhu”, 10:00" not in staff.last  # not a clash with itself
     await staff.press("✅ Yes, that's right")

@@ -19,6 +19,7 @@ from scheduler.outbox import OutboxSender
 from services import course_sessions, courses
 from services.access import Access
 from services.clock import ManualClock
+from services.errors import InvalidInput
 from tests.factories import grant, make_community
 from tests.handlers.conftest import Harness, Person, member, rows, user_of
 from tests.handlers.test_broadcasts import sender
@@ -225,3 +226,131 @@ async def test_the_roster_shows_the_waiting_list_and_staff_add_walk_ins_at_the_d
     held, _waiting, present = (await course_sessions.counts_of(
         session, session_ids=[lesson.id or 0]))[lesson.id or 0]
     assert (held, present) == (3, 2)
+
+
+async def test_a_move_changes_venue_length_and_seats_never_below_those_enrolled(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender
+) -> None:
+    """Issue 16: 🔁 Move changed only the time."""
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                       Role.STAFF)
+    ann, _a = await member(harness, session, clock, home, 3002, "Ann")
+    wang, _w = await member(harness, session, clock, home, 3003, "王奶奶", language="zh")
+    cy, _c = await member(harness, session, clock, home, 3004, "Cy")
+    lesson = await a_session(session, clock, staff_access, home.id or 0, capacity=2)
+    for person, action in ((ann, "e"), (wang, "e"), (cy, "w")):
+        await person.send("/menu")
+        await person.forge(f"cs:{action}:{lesson.id}")
+
+    await staff.forge(f"cs:v:{lesson.id}")
+    await staff.press("🔁 Move or change")
+    assert "What would you like to change?" in staff.last
+    assert "✅ Save the changes" not in labels(staff)  # nothing changed yet
+    await staff.press("📍 Venue")
+    await staff.send("Hall, 3rd floor")
+    assert "📍 Garden → Hall, 3rd floor" in staff.last
+    await staff.press("⏱ Length")
+    await staff.press("◀ Back")  # back to what to change, the venue kept
+    assert "📍 Garden → Hall, 3rd floor" in staff.last
+    await staff.press("⏱ Length")
+    await staff.press("90 min")
+    await staff.press("💺 Seats")
+    await staff.send("1")
+    assert staff.last == "2 people already hold a seat: please choose at least 2 seats."
+    await staff.press("10")
+    assert "💺 2 → 10 seats" in staff.last and "⏱ 60 → 90 min" in staff.last
+    await staff.press("✅ Save the changes")
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Changed ✅")
+    [lesson] = await rows(session, Lesson)
+    assert (lesson.venue, lesson.minutes, lesson.capacity) == ("Hall, 3rd floor", 90, 10)
+    await delivered(ann, "“Tai chi” has changed.", sender)
+    assert "📍 Hall, 3rd floor" in message_with(ann, "has changed").content
+    await delivered(wang, "“Tai chi”有变动。", sender)
+    await delivered(cy, "A seat has come free for “Tai chi”", sender)  # more seats: offered
+
+    # A forged or stale change below the seats held is refused by the service too.
+    try:
+        await course_sessions.move_session(session, access=staff_access, clock=clock,
+                                           session_id=lesson.id or 0, capacity=1,
+                                           buttons=OUTBOX_KEYBOARDS.courses)
+    except InvalidInput as error:
+        assert (error.field, error.reason, error.limit) == ("capacity", "below_held", 3)
+    else:
+        raise AssertionError("seats below those held were accepted")
+
+
+async def test_every_step_of_the_wizards_has_back_and_cancel(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 14: no step may need a typed /cancel; ◀ Back keeps what was chosen."""
+    home = await make_community(session, clock, "幸福社区")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "李", Role.STAFF,
+                                       language="zh")
+    course = await courses.offer_course(session, access=staff_access, clock=clock,
+                                        community_id=home.id or 0, title="太极",
+                                        description="", category=Category.SPORTS, minutes=60)
+    await staff.send("/menu")
+    await staff.forge(f"cs:nw:{course.id}")
+    assert labels(staff)[-2:] == ["◀ 返回", "✖ 取消"]  # the days
+    await staff.press("明天（周二）")
+    assert labels(staff)[-2:] == ["◀ 返回", "✖ 取消"]  # the times
+    await staff.press("◀ 返回")
+    assert "哪一天" in staff.last
+    await staff.press("明天（周二）")
+    await staff.press("上午10:00")
+    assert labels(staff)[-2:] == ["◀ 返回", "✖ 取消"]  # the lengths
+    await staff.press("90 分钟")
+    assert labels(staff) == ["◀ 返回", "✖ 取消"]  # the venue, typed
+    await staff.send("活动室")
+    assert labels(staff)[-2:] == ["◀ 返回", "✖ 取消"]  # the seats
+    await staff.press("◀ 返回")
+    await staff.send("二楼活动室")
+    await staff.press("20")
+    assert "📍 二楼活动室" in staff.last and "90 分钟" in staff.last
+    await staff.press("🔁 每周重复")
+    assert labels(staff)[-2:] == ["◀ 返回", "✖ 取消"]  # how many weeks
+    await staff.press("每周一次，共 4 次")
+    assert "🔁 每周一次，共 4 次" in staff.last
+    await staff.press("✖ 取消")
+    assert staff.last == "已取消，什么都没有改。"
+    assert await rows(session, Lesson) == []
+    await staff.forge("cy")  # a ✅ of the dropped draft (a stale screen) does nothing
+    assert await rows(session, Lesson) == []
+
+
+async def test_weekly_sessions_are_each_a_session_and_the_teacher_is_told_where(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender
+) -> None:
+    """Issue 16: repeat weekly like volunteer shifts; the teacher's message names the
+    community."""
+    home = await make_community(session, clock, "Sunny Court")
+    staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                       Role.STAFF)
+    teacher, teacher_access = await member(harness, session, clock, home, 3002, "Sun",
+                                           Role.TEACHER)
+    course = await courses.offer_course(session, access=teacher_access, clock=clock,
+                                        community_id=home.id or 0, title="Tai chi",
+                                        description="", category=Category.SPORTS, minutes=60)
+    await courses.review_course(session, access=staff_access, clock=clock,
+                                course_id=course.id or 0, approve=True)
+    await staff.send("/menu")
+    await staff.forge(f"cs:nw:{course.id}")
+    await staff.press("Tomorrow")
+    await staff.press("10:00 am")
+    await staff.press("60 min")
+    await staff.send("Garden")
+    await staff.press("20")
+    await staff.press("🔁 Repeat every week")
+    await staff.press("Every week, 4 times")
+    assert "🔁 Every week, 4 times in all" in staff.last
+    await staff.press("✅ Yes, that's right")
+    assert staff.texts[-1].startswith("Scheduled ✅ 4 sessions, one a week.")
+    lessons = await rows(session, Lesson)
+    assert [lesson.starts_at - lessons[0].starts_at for lesson in lessons] == [
+        timedelta(weeks=n) for n in range(4)]
+    assert {lesson.teacher_id for lesson in lessons} == {teacher_access.user_id}
+    assert len({lesson.checkin_token for lesson in lessons}) == 4
+    await delivered(teacher, "scheduled for you to teach · Sunny Court", sender)
+    assert "Sessions: 4 (one a week)" in message_with(teacher, "for you to teach").content
