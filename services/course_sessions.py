@@ -844,14 +844,16 @@ async def remind_teachers(
         counts = await counts_of(session, session_ids=[lesson.id])
         enrolled, waiting, _attended = counts.get(lesson.id, (0, 0, 0))
         zone = await zone_of(session, lesson.community_id)
+        community = await session.get(Community, lesson.community_id)
         async with write(session):
             added = await outbox.queue(
                 session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
-                key=N_("⏰ You teach “{title}” at {when}, {venue}.\nEnrolled: {enrolled} of "
-                       "{capacity}. Waiting list: {waiting}."),
+                key=N_("⏰ You teach “{title}” at {when}, {venue} · {community}.\nEnrolled: "
+                       "{enrolled} of {capacity}. Waiting list: {waiting}."),
                 params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
                         "venue": lesson.venue, "enrolled": enrolled,
-                        "capacity": lesson.capacity, "waiting": waiting},
+                        "capacity": lesson.capacity, "waiting": waiting,
+                        "community": community.name if community else ""},
                 group=reminder_group(lesson.id),
                 dedupe_key=teacher_reminder_key(lesson, hours), notify=notify)
         queued += int(added)

@@ -861,7 +861,7 @@ async def test_a_teacher_hears_of_what_staff_give_them_and_a_handed_back_order_i
     await staff.press("Tai chi · 👍 0")
     await staff.press("🧑‍🏫 Give it to a teacher")
     await staff.press("Teacher Sun")
-    await delivered(teacher, "Staff have given you the order “Tai chi”", sender)
+    await delivered(teacher, "Staff have given you the order “Tai chi” · Sunny Court", sender)
     await staff.press("Tomorrow")
     await staff.press("10:00 am")
     await staff.press("60 min")

@@ -354,3 +354,9 @@ async def test_weekly_sessions_are_each_a_session_and_the_teacher_is_told_where(
     assert len({lesson.checkin_token for lesson in lessons}) == 4
     await delivered(teacher, "scheduled for you to teach · Sunny Court", sender)
     assert "Sessions: 4 (one a week)" in message_with(teacher, "for you to teach").content
+
+    # The teacher's reminder names the community too.
+    clock.set(lessons[0].starts_at - timedelta(hours=2))
+    assert await course_sessions.remind_teachers(session, clock=clock) == 1
+    await delivered(teacher, "You teach “Tai chi” at", sender)
+    assert "Garden · Sunny Court." in message_with(teacher, "You teach").content

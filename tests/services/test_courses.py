@@ -187,7 +187,7 @@ async def test_backers_reaching_the_threshold_alert_staff_and_teachers_once(
     alerts = await pending(session)
     assert sorted(m.user_id for m in alerts) == sorted(
         [world.staff_user.id, world.teacher_user.id])
-    assert alerts[0].params == {"count": 6, "topic": "高血压 饮食"}
+    assert alerts[0].params == {"count": 6, "topic": "高血压 饮食", "community": "Sunny Court"}
     await course_orders.back_order(session, user=others[5], clock=clock,
                                    order_id=order.id or 0, buttons=buttons)
     assert len(await pending(session)) == 2  # once only
