@@ -241,15 +241,19 @@ async def on_mine(callback: CallbackQuery, user: User, session: AsyncSession,
 
 
 async def _run_list(callback: CallbackQuery, session: AsyncSession, builder: InlineKeyboardBuilder,
-                    lines: list[str], lessons: list[Lesson]) -> None:
-    """Sessions with their counts (enrolled / waiting / present), a button each."""
+                    lines: list[str], lessons: list[Lesson], *, say_where: bool = False) -> None:
+    """Sessions with their counts (enrolled / waiting / present), a button each (with
+    `say_where`, for someone serving several communities, each line names its own)."""
     counts = await course_sessions.counts_of(session, session_ids=[s.id or 0 for s in lessons])
+    names = {cid: (await communities.get_community(session, community_id=cid)).name
+             for cid in {lesson.community_id for lesson in lessons}} if say_where else {}
     for lesson in lessons:
         zone = await zone_of(session, lesson.community_id)
         held, waiting, attended = counts.get(lesson.id or 0, (0, 0, 0))
         cancelled = " ❌" if lesson.status == LessonStatus.CANCELLED else ""
-        lines.append(f"• {when(lesson.starts_at, zone)} {html.escape(lesson.title)}{cancelled}: "
-                     f"{held}/{lesson.capacity} · {waiting} · {attended}")
+        where = f" · {html.escape(names[lesson.community_id])}" if names else ""
+        lines.append(f"• {when(lesson.starts_at, zone)} {html.escape(lesson.title)}{cancelled}"
+                     f"{where}: {held}/{lesson.capacity} · {waiting} · {attended}")
         builder.button(text=f"{when(lesson.starts_at, zone)} {lesson.title}",
                        callback_data=LessonCb(action=LessonAction.VIEW, id=lesson.id or 0))
     if not lessons:
@@ -276,7 +280,8 @@ async def on_teaching(callback: CallbackQuery, access: Access, session: AsyncSes
                        callback_data=OrderCb(action=OrderAction.SCHEDULE, id=order.id or 0))
     await callback.answer()
     await _run_list(callback, session, builder,
-                    [_("<b>🧑‍🏫 My teaching</b> (enrolled / waiting / present)")], lessons)
+                    [_("<b>🧑‍🏫 My teaching</b> (enrolled / waiting / present)")], lessons,
+                    say_where=len(access.teacher_of | access.staff_of) > 1)
 
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.STAFF))

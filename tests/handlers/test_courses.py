@@ -828,6 +828,11 @@ async def test_a_teacher_in_two_communities_offers_and_schedules_in_the_one_they
     [lesson] = await rows(session, Lesson)
     assert lesson.community_id == happy.id
 
+    # My teaching, across two communities, says where each session is.
+    await teacher.tap("📚 Courses")
+    await teacher.press("🧑‍🏫 My teaching")
+    assert "Tai chi · Happy Lane: 0/20" in teacher.last
+
     # Next time the choice comes first, with a star.
     await teacher.tap("📚 Courses")
     await teacher.press("🧑‍🏫 My teaching")
