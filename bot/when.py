@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import get_i18n
 from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 
 from bot.i18n import N_, load_i18n
 
@@ -31,6 +32,11 @@ def _(message: str, locale: str) -> str:
     """`message` in `locale`, with or without a current i18n context (the outbox sender
     says moments in each recipient's language)."""
     return load_i18n().gettext(message, locale=locale)
+
+
+def ngettext(singular: str, plural: str, n: int, *, locale: str) -> str:
+    """`singular` or `plural` in `locale` as `n` asks, with or without an i18n context."""
+    return load_i18n().gettext(singular, plural, n, locale=locale)
 
 
 def _babel(locale: str | None) -> str:
@@ -72,3 +78,19 @@ def say_moment(moment: datetime, zone: ZoneInfo | str, *, now: datetime | None =
     day = say_day(local.date(), today=today, locale=lang)
     return f"{day}{say_time(local, locale=lang)}" if lang == "zh" else \
         f"{day}, {say_time(local, locale=lang)}"
+
+
+def say_month(year: int, month: int, *, locale: str | None = None) -> str:
+    """2026年11月 / November 2026."""
+    lang = locale or current_locale()
+    return format_date(date(year, month, 1), "y年M月" if lang == "zh" else "MMMM y",
+                       locale=_babel(lang))
+
+
+def say_hours(minutes: int, *, locale: str | None = None) -> str:
+    """90 minutes as "1.5 hours" / "1.5 小时", 60 as "1 hour": at most one decimal."""
+    lang = locale or current_locale()
+    hours = round(minutes / 60, 1)
+    number = format_decimal(hours, format="#,##0.#", locale=_babel(lang))
+    return ngettext("{hours} hour", "{hours} hours", 1 if hours == 1 else 2,
+                    locale=lang).format(hours=number)

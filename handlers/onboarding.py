@@ -83,11 +83,18 @@ class Onboarding(StatesGroup):
 def privacy_text() -> str:
     return _(
         "<b>Privacy notice</b>\n\n"
-        "To serve you, this bot keeps: your Telegram id and name, your language, "
-        "your community and grid, and what you do here (orders, enrolments, "
-        "volunteering, reports, answers to polls).\n\n"
-        "Only the staff of your community see it, to organise courses and services. "
-        "Nothing is shared with anyone else.\n\n"
+        "To serve you, this bot keeps: your Telegram id and name, your language, your "
+        "community and grid, and what you do here: course orders and places, volunteer "
+        "shifts and hours, your reports with the photos, voice messages and locations you "
+        "send with them, and your answers to polls."
+    ) + "\n\n" + _(
+        "Who sees what:\n"
+        "• Your community's staff (and the district's administrators) see your name with "
+        "your orders, places, volunteering and reports, to organise courses and services.\n"
+        "• A teacher sees the names on the roster of their own sessions.\n"
+        "• Your answers to polls are shown to staff only as totals, never with your name.\n"
+        "• Nothing is shared with anyone outside this bot."
+    ) + "\n\n" + _(
         "You can get all of it with /mydata and erase it with /deleteme at any time."
     ) + "\n\n" + _(
         "Erasing removes at once your name, your Telegram account and everything you wrote, "

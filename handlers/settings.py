@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+from collections.abc import Callable
 from datetime import time
 from typing import Any
 
@@ -16,6 +18,7 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.common import (
@@ -33,7 +36,9 @@ from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
+from bot.when import say_day, say_time
 from handlers.onboarding import (
+    LANGUAGE_NAMES,
     ask_community,
     drop_buttons,
     home_label,
@@ -136,17 +141,20 @@ MUTABLE = (
 QUIET_PRESETS = {1: (20, 7), 2: (21, 8), 3: (22, 7)}
 
 
-def quiet_label(prefs: preferences.Preferences) -> str:
+def quiet_label(prefs: preferences.Preferences) -> str | None:
+    """21:00–08:00 said as people say it (下午9:00–上午8:00 / 9:00 pm–8:00 am), or None."""
     if prefs.quiet_start is None or prefs.quiet_end is None:
-        return _("none")
-    return f"{prefs.quiet_start:%H:%M}–{prefs.quiet_end:%H:%M}"
+        return None
+    return f"{say_time(prefs.quiet_start)}–{say_time(prefs.quiet_end)}"
 
 
 def notifications_text(prefs: preferences.Preferences) -> str:
+    quiet = quiet_label(prefs)
     return _("🔔 <b>Notifications</b>\nPress a line to turn it on or off. Reminders of what "
-             "you signed up for always come, and so do urgent safety notices.\n"
-             "🌙 Quiet hours: {quiet}. Messages that are not urgent wait until they end."
-             ).format(quiet=quiet_label(prefs))
+             "you signed up for always come, and so do urgent safety notices.") + "\n" + (
+        _("🌙 Quiet hours: {quiet}. Messages that are not urgent wait until they end."
+          ).format(quiet=quiet) if quiet else
+        _("🌙 No quiet hours: messages come at any time of day or night."))
 
 
 def notifications_keyboard(prefs: preferences.Preferences) -> InlineKeyboardMarkup:
@@ -154,8 +162,8 @@ def notifications_keyboard(prefs: preferences.Preferences) -> InlineKeyboardMark
     for kind, label in MUTABLE:
         state = _("off") if kind in prefs.muted else _("on")
         builder.button(text=f"{_(label)}: {state}", callback_data=NotifyToggleCb(kind=kind))
-    builder.button(text=_("🌙 Quiet hours: {hours}").format(hours=quiet_label(prefs)),
-                   callback_data=NotifyQuietCb())
+    builder.button(text=_("🌙 Quiet hours: {hours}").format(
+        hours=quiet_label(prefs) or _("none")), callback_data=NotifyQuietCb())
     builder.adjust(1)
     return builder.as_markup()
 
@@ -165,7 +173,7 @@ async def on_quiet(callback: CallbackQuery) -> None:
     """🌙 Quiet hours: the choices."""
     builder = InlineKeyboardBuilder()
     for preset, (start, end) in QUIET_PRESETS.items():
-        builder.button(text=f"{start:02d}:00–{end:02d}:00",
+        builder.button(text=f"{say_time(time(start))}–{say_time(time(end))}",
                        callback_data=NotifyQuietSetCb(preset=preset))
     builder.button(text=_("No quiet hours"), callback_data=NotifyQuietSetCb(preset=0))
     builder.adjust(1)
@@ -208,9 +216,78 @@ async def saved(callback: CallbackQuery, prefs: preferences.Preferences) -> None
     await show(callback, notifications_text(prefs), reply_markup=notifications_keyboard(prefs))
 
 
+def _kept_lines() -> dict[str, Callable[[int], str]]:
+    """Each part of an export as a line of the summary, counted as people count."""
+    return {
+        "your_roles": lambda n: ngettext("{n} role (staff, teacher…)", "{n} roles (staff, "
+                                         "teacher…)", n),
+        "your_notification_settings": lambda n: _("your notification settings"),
+        "subjects_you_teach": lambda n: ngettext("{n} subject you teach",
+                                                 "{n} subjects you teach", n),
+        "your_places_in_course_sessions": lambda n: ngettext(
+            "{n} place in a course session (enrolled, waiting or past)",
+            "{n} places in course sessions (enrolled, waiting or past)", n),
+        "courses_you_ordered": lambda n: ngettext("{n} course you ordered",
+                                                  "{n} courses you ordered", n),
+        "course_orders_you_backed": lambda n: ngettext(
+            "{n} neighbour's order you backed", "{n} neighbours' orders you backed", n),
+        "courses_you_teach_or_reviewed": lambda n: ngettext(
+            "{n} course you teach or reviewed", "{n} courses you teach or reviewed", n),
+        "course_sessions_you_teach_or_scheduled": lambda n: ngettext(
+            "{n} session you teach or scheduled", "{n} sessions you teach or scheduled", n),
+        "your_volunteer_profile": lambda n: _("your volunteer profile (skills, free times)"),
+        "volunteer_shifts_you_took": lambda n: ngettext(
+            "{n} volunteer shift you took", "{n} volunteer shifts you took", n),
+        "your_volunteer_hours": lambda n: ngettext(
+            "{n} record of volunteer hours", "{n} records of volunteer hours", n),
+        "volunteer_tasks_you_published": lambda n: ngettext(
+            "{n} volunteer task you published", "{n} volunteer tasks you published", n),
+        "reports": lambda n: ngettext("{n} report (yours, or given to you)",
+                                      "{n} reports (yours, or given to you)", n),
+        "reports_you_backed": lambda n: ngettext("{n} report you backed",
+                                                 "{n} reports you backed", n),
+        "notes_you_wrote_on_reports": lambda n: ngettext(
+            "{n} note you wrote on a report", "{n} notes you wrote on reports", n),
+        "your_poll_answers": lambda n: ngettext("{n} poll answer", "{n} poll answers", n),
+        "polls_you_ran": lambda n: ngettext("{n} poll you ran", "{n} polls you ran", n),
+        "announcements_you_sent": lambda n: ngettext(
+            "{n} announcement you sent", "{n} announcements you sent", n),
+        "invites_you_made_or_used": lambda n: ngettext(
+            "{n} invitation you made or used", "{n} invitations you made or used", n),
+        "what_you_did_as_staff": lambda n: ngettext(
+            "{n} line of the staff log about what you did",
+            "{n} lines of the staff log about what you did", n),
+        "messages_the_bot_sent_you": lambda n: ngettext(
+            "{n} message the bot sent you (kept without its text)",
+            "{n} messages the bot sent you (kept without their text)", n),
+    }
+
+
+async def my_data_text(session: AsyncSession, user: User, data: dict[str, Any]) -> str:
+    """/mydata in words: who they are to the bot, then what it keeps, part by part."""
+    home = await home_label(session, user)
+    lines = [
+        _("📄 <b>What this bot keeps about you</b>"),
+        _("Name: {name}").format(name=html.escape(user.first_name or "—")),
+        _("Language: {language}").format(language=LANGUAGE_NAMES.get(user.locale or "", "—")),
+        (_("Community: {name}").format(name=home) if home
+         else _("Community: not chosen yet")),
+        _("With the bot since: {day}").format(day=say_day(user.created_at.date())),
+        "",
+    ]
+    kept = _kept_lines()
+    counts = privacy.counted(data)
+    lines += ["• " + kept[section](n).format(n=n) for section, n in counts.items()]
+    if not counts:
+        lines.append(_("Nothing else yet."))
+    lines += ["", _("The file below holds all of it. /deleteme erases it.")]
+    return "\n".join(lines)
+
+
 async def send_my_data(message: Message, *, user: User, session: AsyncSession) -> None:
-    """Everything stored about the user, as a JSON file."""
+    """Everything stored about the user: said in their language, then as a JSON file."""
     data = await privacy.export_user_data(session, user=user)
+    await message.answer(await my_data_text(session, user, data))
     await message.answer_document(
         BufferedInputFile(privacy.export_as_json(data), filename="my-data.json"),
         caption=_("Here is everything this bot keeps about you."),

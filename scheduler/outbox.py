@@ -89,7 +89,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import metrics
 from bot.config import Settings
 from bot.i18n import load_i18n
-from bot.when import say_moment, say_time
+from bot.when import say_hours, say_moment, say_month, say_time
 from models.outbox import MediaKind
 from services import outbox, users
 from services.clock import Clock
@@ -232,6 +232,11 @@ def say(value: Any, *, locale: str, now: datetime | None) -> Any:
         return f"{say_moment(start, zone, now=now, locale=locale)}–{tail}"
     if "phrase" in value:  # the bot's own words (services.outbox.phrase), in their language
         return html.escape(gettext(value["phrase"]))
+    if "month" in value:
+        year, number = value["month"].split("-")
+        return say_month(int(year), int(number), locale=locale)
+    if "minutes" in value:
+        return say_hours(value["minutes"], locale=locale)
     if "numbered" in value:
         return "\n".join(f"{n}. {say(item, locale=locale, now=now)}"
                          for n, item in enumerate(value["numbered"], start=1))

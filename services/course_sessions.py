@@ -848,8 +848,9 @@ async def remind_teachers(
         async with write(session):
             added = await outbox.queue(
                 session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
-                key=N_("⏰ You teach “{title}” at {when}, {venue} · {community}.\nEnrolled: "
-                       "{enrolled} of {capacity}. Waiting list: {waiting}."),
+                key=N_("⏰ A reminder for you as the teacher: “{title}”, {when}, at {venue} · "
+                       "{community}.\n{enrolled} of {capacity} places are taken; {waiting} on "
+                       "the waiting list. Thank you for teaching! 🙏"),
                 params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
                         "venue": lesson.venue, "enrolled": enrolled,
                         "capacity": lesson.capacity, "waiting": waiting,

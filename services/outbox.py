@@ -115,6 +115,17 @@ def numbered(items: Iterable[Any]) -> dict[str, list[Any]]:
     return {"numbered": list(items)}
 
 
+def month(year: int, number: int) -> dict[str, str]:
+    """A month in params, said when sent: "2026年11月" / "November 2026", never "2026-11"."""
+    return {"month": f"{year:04d}-{number:02d}"}
+
+
+def hours(minutes: int) -> dict[str, int]:
+    """A length of time in params, said when sent with its unit counted as people count:
+    "1 hour", "1.5 hours" / "1.5 小时"."""
+    return {"minutes": minutes}
+
+
 def phrase(msgid: str) -> dict[str, str]:
     """Words of the bot's own (marked with N_) in params, translated when sent into the
     recipient's language (a common reason for calling a session off)."""
@@ -122,7 +133,8 @@ def phrase(msgid: str) -> dict[str, str]:
 
 
 def _param_ok(value: Any) -> bool:
-    """A JSON scalar, or a moment, span, phrase or numbered list (said when sent)."""
+    """A JSON scalar, or a moment, span, month, length, phrase or numbered list (said when
+    sent)."""
     if isinstance(value, str | int | float | bool | None):
         return True
     if isinstance(value, dict) and set(value) == {"phrase"}:
@@ -131,6 +143,10 @@ def _param_ok(value: Any) -> bool:
         return all(isinstance(v, str) for v in value.values())
     if isinstance(value, dict) and set(value) == {"span", "zone"}:
         return isinstance(value["span"], list) and len(value["span"]) == 2
+    if isinstance(value, dict) and set(value) == {"month"}:
+        return isinstance(value["month"], str)
+    if isinstance(value, dict) and set(value) == {"minutes"}:
+        return isinstance(value["minutes"], int)
     if isinstance(value, dict) and set(value) == {"numbered"}:
         return isinstance(value["numbered"], list) and all(map(_param_ok, value["numbered"]))
     return False

@@ -428,10 +428,10 @@ async def commend(
                                     start=start, end=end)
         rows = [outbox.Outgoing(
             user_id=user.id or 0, kind=OutboxKind.STATUS,
-            key=N_("🏅 Thank you, {name}! In {month} you gave {hours} hours of service to "
-                   "{community}. The community commends you."),
-            params={"name": user.first_name or "", "month": f"{year}-{month:02d}",
-                    "hours": hours_text(minutes), "community": community.name},
+            key=N_("🏅 Thank you, {name}! In {month} you gave {hours} to {community}. "
+                   "Your neighbours noticed, and they are grateful. 🙏"),
+            params={"name": user.first_name or "", "month": outbox.month(year, month),
+                    "hours": outbox.hours(minutes), "community": community.name},
             dedupe_key=commend_key(community_id, year, month, user.id))
             for grid in found for user, minutes in grid.people if user.id in wanted]
         queued = await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)

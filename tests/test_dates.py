@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.i18n import load_i18n
 from bot.keyboards.dates import (
     DAYS_PER_PAGE,
@@ -83,3 +85,19 @@ def test_dates_are_said_as_people_say_them() -> None:
         assert say_moment(moment, SHANGHAI) == "Sat 5 Dec, 3:00 pm"
         assert say_moment(moment, SHANGHAI, now=moment - timedelta(days=1)) == \
             "Tomorrow, 3:00 pm"
+
+
+@pytest.mark.parametrize(("locale", "minutes", "said"), [
+    ("en", 60, "1 hour"), ("en", 90, "1.5 hours"), ("en", 120, "2 hours"),
+    ("en", 1500, "25 hours"), ("zh", 90, "1.5 小时"), ("zh", 60, "1 小时"),
+])
+def test_lengths_of_time_are_counted_as_people_count(locale: str, minutes: int,
+                                                     said: str) -> None:
+    from bot.when import say_hours
+    assert say_hours(minutes, locale=locale) == said
+
+
+def test_a_month_is_said_not_written_as_iso() -> None:
+    from bot.when import say_month
+    assert say_month(2026, 11, locale="zh") == "2026年11月"
+    assert say_month(2026, 11, locale="en") == "November 2026"

@@ -40,3 +40,16 @@ def test_what_it_exports_is_independent_of_the_builder() -> None:
     copy.button(text="three", callback_data="3")
     assert len(list(builder.buttons)) == 1
     assert len(list(copy.buttons)) == 2
+
+
+def test_a_long_label_is_cut_at_a_character_boundary_with_an_ellipsis() -> None:
+    from services.text import utf16_len
+    builder = InlineKeyboardBuilder()
+    title = "太极" * 40 + "🧘"
+    builder.button(text=title, callback_data="c")
+    builder.button(text="short", callback_data="d")
+    builder.adjust(1)
+    (long,), (short,) = builder.export()
+    assert long.text.endswith("…") and utf16_len(long.text) <= 64
+    assert title.startswith(long.text[:-1])
+    assert short.text == "short"

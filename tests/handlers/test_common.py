@@ -13,8 +13,8 @@ from bot.callback_data.common import HomeCommunityCb, NotifyToggleCb
 from models.users import Role, RoleGrant, User
 from services import communities
 from services.clock import ManualClock
-from tests.factories import make_community
-from tests.handlers.conftest import Harness, Person
+from tests.factories import grant, make_community
+from tests.handlers.conftest import Harness, Person, onboard, user_of
 
 
 async def onboarded(harness: Harness, tg_id: int = 3001, language: str = "en") -> Person:
@@ -54,7 +54,7 @@ async def test_mydata_sends_a_file_and_deleteme_erases_after_confirmation(
     message = ann.handle.last_bot_message
     assert message is not None and message.document_name == "my-data.json"
     data = json.loads(harness.emulator.state.files[message.document].data)
-    assert data["user"]["first_name"] == "Ann"
+    assert data["you"]["first_name"] == "Ann"
 
     await ann.send("/deleteme")
     await ann.press("No, keep it")
@@ -187,12 +187,12 @@ async def test_notification_settings_mute_a_kind_and_set_quiet_hours(
     ann = await onboarded(harness, 3006)
     await ann.tap("⚙️ Settings")
     await ann.press("🔔 Notifications")
-    assert "🌙 Quiet hours: 21:00–08:00" in ann.last
+    assert "🌙 Quiet hours: 9:00 pm–8:00 am" in ann.last  # as people say it, not 21:00
     await ann.press("📢 Announcements: on")
     assert ann.alerts[-1] == "Saved ✅"
-    await ann.press("🌙 Quiet hours: 21:00–08:00")
-    await ann.press("22:00–07:00")
-    assert "🌙 Quiet hours: 22:00–07:00" in ann.last
+    await ann.press("🌙 Quiet hours: 9:00 pm–8:00 am")
+    await ann.press("10:00 pm–7:00 am")
+    assert "🌙 Quiet hours: 10:00 pm–7:00 am" in ann.last
     message = ann.handle.last_bot_message
     assert message is not None and "📢 Announcements: off" in message.button_labels
     assert await ann.forge(NotifyToggleCb(kind="status").pack()) == "This button is out of date."
@@ -202,9 +202,42 @@ async def test_notification_settings_mute_a_kind_and_set_quiet_hours(
     prefs = await preferences.get_preferences(session, user_id=user.id or 0)
     assert [str(k) for k in prefs.muted] == ["announcement"]
     assert (prefs.quiet_start, prefs.quiet_end) == (time(22), time(7))
-    await ann.press("🌙 Quiet hours: 22:00–07:00")
+    await ann.press("🌙 Quiet hours: 10:00 pm–7:00 am")
     await ann.press("No quiet hours")
-    assert "🌙 Quiet hours: none" in ann.last
+    # Not "Quiet hours: none. Messages … wait until they end": there is no end to wait for.
+    assert "🌙 No quiet hours: messages come at any time" in ann.last
+    assert "wait until they end" not in ann.last
+    message = ann.handle.last_bot_message
+    assert message is not None and "🌙 Quiet hours: none" in message.button_labels
+
+
+@pytest.mark.parametrize(("locale", "expect"), [
+    ("en", ["What this bot keeps about you", "Name: Ann", "Language: English",
+            "Community: Sunny Court", "1 role (staff, teacher…)",
+            "The file below holds all of it."]),
+    ("zh", ["本机器人保存的关于您的信息", "姓名：Ann", "语言：中文", "社区：Sunny Court",
+            "1 个身份（工作人员、老师等）", "下面的文件包含全部内容"]),
+])
+async def test_mydata_says_in_words_what_is_kept_before_the_file(
+    harness: Harness, session: AsyncSession, clock: ManualClock, locale: str,
+    expect: list[str],
+) -> None:
+    """Issue 14: /mydata sends, besides the JSON file, a readable summary in the person's
+    language, and the JSON speaks of the person, not of our tables."""
+    community = await make_community(session, clock, "Sunny Court")
+    ann = harness.person(3020, "Ann", locale)
+    await onboard(ann, "Sunny Court")
+    await grant(session, clock, await user_of(session, ann), Role.TEACHER, community)
+    await session.commit()
+    await ann.send("/mydata")
+    summary = ann.texts[-2]
+    for words in expect:
+        assert words in summary, (words, summary)
+    message = ann.handle.last_bot_message
+    assert message is not None and message.document_name == "my-data.json"
+    data = json.loads(harness.emulator.state.files[message.document].data)
+    assert "you" in data and "user" not in data and "outbox" not in data
+    assert '"dedupe_key"' not in harness.emulator.state.files[message.document].data.decode()
 
 
 async def test_help_lists_what_this_person_can_use(harness: Harness) -> None:

@@ -358,5 +358,5 @@ async def test_weekly_sessions_are_each_a_session_and_the_teacher_is_told_where(
     # The teacher's reminder names the community too.
     clock.set(lessons[0].starts_at - timedelta(hours=2))
     assert await course_sessions.remind_teachers(session, clock=clock) == 1
-    await delivered(teacher, "You teach “Tai chi” at", sender)
-    assert "Garden · Sunny Court." in message_with(teacher, "You teach").content
+    await delivered(teacher, "A reminder for you as the teacher: “Tai chi”", sender)
+    assert "at Garden · Sunny Court." in message_with(teacher, "as the teacher").content

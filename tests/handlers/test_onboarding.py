@@ -239,3 +239,18 @@ async def test_after_choose_later_courses_and_my_voice_offer_the_picker_right_th
     await bo.press("📝 Report a problem")
     assert bo.last.startswith("First, choose your community.")
     assert "Sunny Court" in bo.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("locale", "words"), [
+    ("en", ["A teacher sees the names on the roster", "photos, voice messages and locations",
+            "only as totals"]),
+    ("zh", ["老师能看到自己课程名单上的姓名", "照片、语音和位置", "只以总数"]),
+])
+async def test_the_privacy_notice_says_who_sees_what(harness: Harness, locale: str,
+                                                     words: list[str]) -> None:
+    """Issue 14: the notice says truthfully who sees what (teachers see their rosters) and
+    names the photos, voice messages and locations people send."""
+    ann = harness.person(4090, "Ann", locale)
+    await ann.send("/start")
+    for part in words:
+        assert part in ann.last, (part, ann.last)

@@ -13,10 +13,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from bot.i18n import load_i18n
 from models.communities import Community
 from models.courses import Category, Enrolment, EnrolmentStatus, Lesson, OrderStatus
 from models.outbox import OutboxMessage, OutboxStatus
 from models.users import Role, User
+from scheduler.outbox import render
 from services import course_orders, course_sessions, courses, privacy
 from services.access import Access
 from services.clock import ManualClock
@@ -470,6 +472,12 @@ async def test_teacher_is_reminded_with_the_headcount(
     assert await course_sessions.remind_teachers(session, clock=clock) == 0
     [row] = await pending(session, user_id=world.teacher_user.id, kind="reminder")
     assert row.params["enrolled"] == 3 and row.params["capacity"] == 5
+    # Said warmly and plainly, with the day as people say it (not "Enrolled: 3 of 5.").
+    from tests.services.test_volunteers import claimed
+    for locale, words in (("en", "3 of 5 places are taken; 0 on the waiting list. Thank you"),
+                          ("zh", "已有 3 人报名（共 5 个名额），0 人候补。辛苦您了")):
+        text, _ = render(claimed(row, locale), load_i18n(), "zh")
+        assert words in text, text
 
 
 async def test_check_in_window_attendance_and_ratings(

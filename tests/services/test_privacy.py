@@ -35,8 +35,8 @@ async def test_export_holds_the_user_and_every_row_about_them(
     await grant(session, clock, other, Role.TEACHER, community)
 
     data = json.loads(privacy.export_as_json(await privacy.export_user_data(session, user=ann)))
-    assert data["user"]["first_name"] == "Ann"
-    assert [row["user_id"] for row in data["role_grants"]] == [ann.id]
+    assert data["you"]["first_name"] == "Ann"
+    assert [row["user_id"] for row in data["your_roles"]] == [ann.id]
 
 
 async def test_erase_keeps_an_anonymous_row_and_nothing_personal(
@@ -174,15 +174,36 @@ async def test_mydata_of_staff_and_admins_holds_only_what_is_about_them(
         dumped = privacy.export_as_json(data).decode()
         leaked = [s for s in [*secrets, *tokens] if s in dumped]
         assert leaked == [], f"{person.first_name}'s export holds {leaked}"
-        assert data["user"]["first_name"] == person.first_name
-        assert {g["role"] for g in data["role_grants"]} <= {"staff", "admin"}
-        assert data["invites"] and all("token" not in i for i in data["invites"])
+        assert data["you"]["first_name"] == person.first_name
+        assert {g["role"] for g in data["your_roles"]} <= {"staff", "admin"}
+        made = data["invites_you_made_or_used"]
+        assert made and all("token" not in i for i in made)
     staff_data = await privacy.export_user_data(session, user=staff_user)
-    (handled,) = staff_data["voice_reports"]  # what they did stays: the report given to them
+    (handled,) = staff_data["reports"]  # what they did stays: the report given to them
     assert handled["id"] == report.id and handled["assignee_id"] == staff_user.id
     assert "description" not in handled
-    assert staff_data["outbox"] and all("params" not in m for m in staff_data["outbox"])
+    sent = staff_data["messages_the_bot_sent_you"]
+    assert sent and all("params" not in m for m in sent)
     # A resident's own export still holds what they wrote.
     ann_data = json.loads(privacy.export_as_json(await privacy.export_user_data(session, user=ann)))
-    assert ann_data["course_orders"][0]["topic"] == secrets[1]
-    assert "pipe-8820" in ann_data["voice_reports"][0]["description"]
+    assert ann_data["courses_you_ordered"][0]["topic"] == secrets[1]
+    assert "pipe-8820" in ann_data["reports"][0]["description"]
+
+
+def test_every_user_linked_table_has_a_plain_name_in_the_export() -> None:
+    linked = {table.name for table in SQLModel.metadata.sorted_tables
+              if table.name == "users" or privacy._user_columns(table)}
+    assert linked - set(privacy.SECTIONS) == set()
+
+
+async def test_the_export_speaks_of_the_person_not_of_our_tables(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    ann, _secrets = await ann_leaves_text_everywhere(session, clock)
+    data = await privacy.export_user_data(session, user=ann)
+    tables = {table.name for table in SQLModel.metadata.sorted_tables} - {"reports"}
+    assert set(data) & tables == set()
+    keys = {key for rows in data.values() for row in (rows if isinstance(rows, list) else [rows])
+            for key in row}
+    assert keys & privacy.TECHNICAL == set()
+    assert privacy.counted(data)["messages_the_bot_sent_you"] >= 1

@@ -9,19 +9,21 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
+from bot.i18n import load_i18n
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
 from models.communities import Community
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, User
 from models.volunteers import ClaimStatus, HoursEntry, Shift, ShiftClaim, Skill, Slot, Volunteer
-from scheduler.outbox import say
-from services import privacy
+from scheduler.outbox import render, say
+from services import outbox, privacy
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.access import Access
 from services.clock import ManualClock
 from services.errors import AlreadyExists, InvalidInput, NotAllowed
+from services.outbox import Claimed
 from tests.factories import grant, make_community, make_user
 
 BUTTONS = OUTBOX_KEYBOARDS.volunteers
@@ -264,7 +266,14 @@ async def test_check_in_out_and_hours_confirmed_and_corrected(
                         user_ids=[a.id or 0], year=2026, month=3)
     *_hours_told, thanks = await outbox_rows(session, kind=OutboxKind.STATUS, user_id=a.id)
     assert [row.params["hours"] for row in _hours_told] == ["1.8", "2"]  # confirmed, corrected
-    assert thanks.params["hours"] == "2" and thanks.params["month"] == "2026-03"
+    assert thanks.params["hours"] == outbox.hours(120) and thanks.params["month"] == \
+        outbox.month(2026, 3)
+    # Said as a neighbour would say it, not "In 2026-03 you gave 2 hours … commends you".
+    for locale, words in (("en", "In March 2026 you gave 2 hours to"),
+                          ("zh", "2026年3月，您为")):
+        text, _ = render(claimed(thanks, locale), load_i18n(), "zh")
+        assert words in text, text
+        assert "2026-03" not in text and "commends" not in text
     actions = (await session.execute(select(AuditEntry.action))).scalars().all()
     assert {"volunteer.hours.confirm", "volunteer.hours.correct", "volunteer.commend",
             "volunteer.task.create"} <= set(actions)
@@ -499,3 +508,10 @@ async def test_a_roster_offers_places_before_the_start_and_hours_after(
     assert (line.can_confirm, line.can_mark_absent, line.confirmed) == (False, False, 120)
     with pytest.raises(AlreadyExists):
         await hours.mark_absent(session, access=access, clock=clock, claim_id=claim.id or 0)
+
+
+def claimed(row: OutboxMessage, locale: str) -> Claimed:
+    """An outbox row as the sender claims it, for a recipient speaking `locale`."""
+    return Claimed(id=row.id or 0, user_id=row.user_id, chat_id=1, locale=locale, kind=row.kind,
+                   text=row.text, key=row.key, params=row.params, keyboard=None, media=None,
+                   file_id=None, blob_id=None, priority=0, urgent=False, attempts=0)
