@@ -324,8 +324,10 @@ async def staff_list(callback: CallbackQuery, access: Access, session: AsyncSess
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.VIEW))
 async def on_view(callback: CallbackQuery, callback_data: LessonCb, user: User,
-                  access: Access, session: AsyncSession, clock: Clock) -> None:
-    """One session (below the list, which stays)."""
+                  access: Access, session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """One session (below the list, which stays); "No, keep it" of a cancellation too."""
+    if await state.get_state() == Cancelling.reason.state:  # the reason is not wanted now
+        await state.clear()
     text, builder = await session_screen(callback_data.id, user=user, access=access,
                                          session=session, clock=clock)
     await callback.answer()

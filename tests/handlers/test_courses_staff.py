@@ -131,6 +131,10 @@ async def test_cancelling_asks_why_and_everyone_is_told_the_reason_in_their_lang
     await teacher.forge(f"cs:v:{first.id}")
     await teacher.press("🚫 Cancel the session")
     assert "Why is “Tai chi” cancelled?" in teacher.last
+    await teacher.press("No, keep it")  # words typed after that are no reason
+    await teacher.send("See you all on Friday")
+    assert "Cancel “Tai chi”" not in teacher.last
+    await teacher.press("🚫 Cancel the session")
     assert "The teacher is ill" in labels(teacher)
     await teacher.press("The teacher is ill")
     assert "Why: the teacher is ill" in teacher.last and "People to tell: 2" in teacher.last
