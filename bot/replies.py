@@ -21,7 +21,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.i18n import N_
 from bot.labels import status_text
 from models.courses import OrderStatus
-from services import broadcasts, concerns, courses, polls
+from services import broadcasts, communities, concerns, courses, polls
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.errors import (
@@ -267,6 +267,9 @@ REPLIES: dict[type[DomainError], Reply] = {
         id=error.broadcast_id),
     broadcasts.AlreadyCancelled: lambda error: _("Announcement #{id} was already "
                                                  "cancelled.").format(id=error.broadcast_id),
+    # district: communities, grids, members
+    communities.NotEmpty: lambda error: _("{name} still has residents or activity, so it "
+                                          "can't be deleted.").format(name=error.name),
 }
 
 

@@ -46,6 +46,17 @@ from bot.callback_data.common import (
     ManageNewGridCb,
     ManageRevokeCb,
 )
+from bot.callback_data.district import (
+    AuditCb,
+    CommunityEditAction,
+    CommunityEditCb,
+    ExportCb,
+    FiguresCb,
+    GridEditAction,
+    GridEditCb,
+    ManageFindCb,
+    MembersCb,
+)
 from bot.config import Settings
 from bot.filters import MenuButton
 from bot.keyboards.builder import InlineKeyboardBuilder
@@ -93,6 +104,11 @@ async def list_screen(access: Access, session: AsyncSession,
     if found.can_create:
         builder.row(InlineKeyboardButton(text=_("➕ New community"),
                                          callback_data=ManageNewCommunityCb().pack()))
+    if access.is_admin and found.communities:  # district tools (handlers/district.py)
+        builder.row(InlineKeyboardButton(text=_("🔎 Find a community"),
+                                         callback_data=ManageFindCb().pack()),
+                    InlineKeyboardButton(text=_("📊 All communities"),
+                                         callback_data=FiguresCb(community_id=0).pack()))
     district_roles = invites.invitable_roles(access, community_id=None)
     for role in district_roles:
         builder.row(InlineKeyboardButton(text=invite_label(role), callback_data=ManageInviteCb(
@@ -121,6 +137,18 @@ async def community_screen(access: Access, session: AsyncSession,
             community_id=community_id, role=role))
     builder.button(text=_("🔗 Open invites"),
                    callback_data=ManageInvitesCb(community_id=community_id))
+    # district tools (handlers/district.py)
+    builder.button(text=_("👥 Members"), callback_data=MembersCb(community_id=community_id))
+    builder.button(text=_("🗺 Grids"), callback_data=GridEditCb(action=GridEditAction.LIST,
+                                                               id=community_id))
+    builder.button(text=_("📜 Audit log"), callback_data=AuditCb(community_id=community_id))
+    builder.button(text=_("📊 Figures"), callback_data=FiguresCb(community_id=community_id))
+    builder.button(text=_("📥 Exports"), callback_data=ExportCb(community_id=community_id))
+    if access.is_admin:
+        builder.button(text=_("✏️ Rename"), callback_data=CommunityEditCb(
+            action=CommunityEditAction.RENAME, community_id=community_id))
+        builder.button(text=_("🗑 Delete"), callback_data=CommunityEditCb(
+            action=CommunityEditAction.DELETE, community_id=community_id))
     builder.button(text=_("◀ Back"), callback_data=ManageListCb())
     builder.adjust(1)
     return text, builder

@@ -54,6 +54,7 @@ from bot.callback_data.volunteers import VolMenuAction, VolMenuCb
 from bot.config import Settings
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.menu import main_menu
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.keyboards.pager import add_pager
 from bot.middlewares.private import FROM_GROUP
 from bot.replies import answer_out_of_date, out_of_date, reply_for
@@ -234,13 +235,14 @@ def role_granted_text(role: str, community: str | None) -> str:
 
 async def redeem(
     *, token: str, user: User, session: AsyncSession, clock: Clock,
-    access: Access, settings: Settings,
+    access: Access, settings: Settings, notify: Callable[[], None] | None = None,
 ) -> tuple[str, Access]:
     """Use an invite token; returns what to tell the user and their new roles. A link
     that cannot be used is said in the greeting (bot/replies.py's words), and
     onboarding goes on."""
     try:
-        invite = await invites.redeem_invite(session, user=user, clock=clock, token=token)
+        invite = await invites.redeem_invite(session, user=user, clock=clock, token=token,
+                                             buttons=OUTBOX_KEYBOARDS.district, notify=notify)
     except InviteUnusable as error:
         return reply_for(error), access
     community = None
@@ -271,7 +273,7 @@ async def on_start(
         else:
             greeting, access = await redeem(token=token, user=user, session=session,
                                             clock=clock, access=access,
-                                            settings=settings)
+                                            settings=settings, notify=outbox_notify)
     elif payload.startswith(CHECK_IN_PREFIX):
         if user.consented_at is not None:  # else: consent first, then scan again
             await check_in_by_link(message, token=payload.removeprefix(CHECK_IN_PREFIX),
@@ -291,6 +293,7 @@ async def on_start(
 async def on_accept(
     callback: CallbackQuery, user: User, access: Access, session: AsyncSession,
     state: FSMContext, clock: Clock, settings: Settings,
+    outbox_notify: Callable[[], None] | None = None,
 ) -> None:
     """✅ I agree: record consent, use a pending invite, go on to the community. Pressed
     again on an old notice mid-way it is out of date (onboarding stays where it is);
@@ -311,7 +314,8 @@ async def on_accept(
     greeting = _("Thank you! ✅")
     if token:
         text, access = await redeem(token=token, user=user, session=session,
-                                    clock=clock, access=access, settings=settings)
+                                    clock=clock, access=access, settings=settings,
+                                    notify=outbox_notify)
         greeting += "\n" + text
     await state.clear()
     await continue_onboarding(callback, user=user, access=access, session=session,

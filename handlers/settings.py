@@ -30,6 +30,7 @@ from bot.callback_data.common import (
     SettingsAction,
     SettingsCb,
 )
+from bot.callback_data.district import DigestCb
 from bot.config import Settings
 from bot.filters import MenuButton
 from bot.i18n import N_
@@ -57,7 +58,8 @@ router = Router(name=__name__)
 
 
 @router.message(MenuButton("settings"))
-async def on_settings(message: Message, user: User, session: AsyncSession) -> None:
+async def on_settings(message: Message, user: User, session: AsyncSession,
+                      access: Access) -> None:
     """⚙️ Settings: where the person lives, and one screen of plain choices."""
     builder = InlineKeyboardBuilder()
     for action, label in (
@@ -69,6 +71,8 @@ async def on_settings(message: Message, user: User, session: AsyncSession) -> No
         (SettingsAction.DELETE_ME, _("🗑 Delete my data")),
     ):
         builder.button(text=label, callback_data=SettingsCb(action=action))
+    if access.is_staff:  # the staff's daily digest (handlers/district.py)
+        builder.button(text=_("📬 Daily digest"), callback_data=DigestCb())
     builder.adjust(1)
     home = await home_label(session, user)
     where = (_("🏠 Your community: {name}").format(name=home) if home
@@ -260,6 +264,7 @@ def _kept_lines() -> dict[str, Callable[[int], str]]:
         "messages_the_bot_sent_you": lambda n: ngettext(
             "{n} message the bot sent you (kept without its text)",
             "{n} messages the bot sent you (kept without their text)", n),
+        "your_daily_digest_time": lambda n: _("the time of your daily digest (staff)"),
     }
 
 

@@ -12,6 +12,7 @@ from models.courses import (
     OrderBacking,
     TeacherSubject,
 )
+from models.digest import DigestSetting
 from models.invites import Invite
 from models.outbox import OutboxFile, OutboxMessage
 from models.polls import Poll, PollAnswer, PollQuestion
@@ -28,6 +29,7 @@ __all__ = [
     "Course",
     "CourseOrder",
     "CourseSettings",
+    "DigestSetting",
     "Enrolment",
     "Grid",
     "HoursEntry",

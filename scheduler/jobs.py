@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.keyboards.outbox import OutboxKeyboards
 from scheduler import courses as course_sweeps
+from scheduler import digest as digest_sweeps
 from scheduler import polls as poll_sweeps
 from scheduler import volunteers as volunteer_sweeps
 from services.clock import Clock
@@ -49,6 +50,7 @@ SWEEPS: list[Sweep] = [
     course_sweeps.course_teacher_reminders,
     poll_sweeps.polls_remind,
     poll_sweeps.polls_close,
+    digest_sweeps.staff_digests,
 ]
 
 

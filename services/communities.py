@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func
+from sqlalchemy import delete, func
+from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
 from models.communities import COMMUNITY_NAME_MAX, GRID_NAME_MAX, Community, Grid
 from models.db import write
+from models.invites import Invite
+from models.outbox import OutboxKind
 from models.users import Role, RoleGrant, User
-from services import audit
+from models.volunteers import Volunteer
+from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
-from services.errors import AlreadyExists, NotAllowed, NotFound
+from services.errors import AlreadyExists, DomainError, NotAllowed, NotFound
+from services.outbox import N_, Notify
 from services.text import clean_text
 
 
@@ -174,3 +181,254 @@ async def staff_of(session: AsyncSession, *, community_id: int) -> list[int]:
         .where(col(RoleGrant.role) == Role.STAFF, col(RoleGrant.community_id) == community_id,
                col(User.tg_id).is_not(None)).distinct().order_by(col(RoleGrant.user_id)))
     return list(found.scalars())
+
+
+# --- District: who works in a community, renaming, deleting an empty one ------------------
+
+
+class MemberRole(StrEnum):
+    """What a person does in a community, as the members screen lists them."""
+
+    STAFF = "staff"
+    TEACHER = "teacher"
+    VOLUNTEER = "volunteer"
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """One person with one role in a community; `grant_id` is the role to remove (a
+    volunteer's profile is theirs to leave, so it has none)."""
+
+    user_id: int
+    name: str
+    role: MemberRole
+    since: datetime
+    grant_id: int | None
+    can_remove: bool
+
+
+@dataclass(frozen=True)
+class Members:
+    """The members screen: staff, then teachers, then volunteers, each by since when."""
+
+    community: Community
+    rows: list[MemberRow]
+    can_rename: bool
+    can_delete: bool
+
+
+def may_remove(access: Access, *, role: str, community_id: int | None) -> bool:
+    """The same rule as inviting: admins remove anyone's role; staff remove teachers of
+    their own community."""
+    if access.is_admin:
+        return True
+    return role == Role.TEACHER and community_id is not None and community_id in access.staff_of
+
+
+def shown_name(user: User) -> str:
+    """A person as staff see them (an erased one has no name left)."""
+    return user.first_name or (f"@{user.username}" if user.username else f"#{user.id}")
+
+
+async def members(session: AsyncSession, *, access: Access, community_id: int) -> Members:
+    """Staff, teachers and volunteers of a community, with role and since when."""
+    access.require_manage(community_id)
+    community = await get_community(session, community_id=community_id)
+    granted = (await session.execute(
+        select(RoleGrant, User).join(User, col(User.id) == col(RoleGrant.user_id))
+        .where(col(RoleGrant.community_id) == community_id,
+               col(RoleGrant.role).in_([Role.STAFF, Role.TEACHER]))
+    )).all()
+    found = [MemberRow(user_id=user.id or 0, name=shown_name(user), role=MemberRole(grant.role),
+                       since=grant.created_at, grant_id=grant.id,
+                       can_remove=may_remove(access, role=grant.role,
+                                             community_id=community_id))
+             for grant, user in granted]
+    volunteering = (await session.execute(
+        select(Volunteer, User).join(User, col(User.id) == col(Volunteer.user_id))
+        .where(col(Volunteer.community_id) == community_id)
+    )).all()
+    found += [MemberRow(user_id=user.id or 0, name=shown_name(user),
+                        role=MemberRole.VOLUNTEER, since=profile.created_at, grant_id=None,
+                        can_remove=False)
+              for profile, user in volunteering]
+    order = list(MemberRole)
+    found.sort(key=lambda row: (order.index(row.role), row.since, row.user_id))
+    return Members(community=community, rows=found, can_rename=access.is_admin,
+                   can_delete=access.is_admin and await is_empty(
+                       session, table="communities", row_id=community_id))
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A role taken back: whose, which, where (for the screen and the person's message)."""
+
+    user_id: int
+    name: str
+    role: Role
+    community: Community
+
+
+async def role_grant(session: AsyncSession, *, access: Access, grant_id: int) -> Removed:
+    """The role `grant_id`, if this person may remove it (what the question names)."""
+    grant = await session.get(RoleGrant, grant_id)
+    if grant is None or grant.community_id is None:
+        raise NotFound(f"role grant {grant_id}")
+    access.require_manage(grant.community_id)
+    if not may_remove(access, role=grant.role, community_id=grant.community_id):
+        raise NotAllowed(f"may not remove {grant.role}")
+    user = await session.get(User, grant.user_id)
+    community = await get_community(session, community_id=grant.community_id)
+    return Removed(user_id=grant.user_id, name=shown_name(user) if user else "",
+                   role=Role(grant.role), community=community)
+
+
+REMOVED_KEYS = {  # what the person is told, one msgid per role so each is translated whole
+    Role.STAFF: N_("You are no longer a staff member of {community}. Thank you for your work!"),
+    Role.TEACHER: N_("You are no longer a teacher of {community}. Thank you for your work!"),
+}
+
+
+async def remove_role(
+    session: AsyncSession, *, access: Access, clock: Clock, grant_id: int,
+    notify: Notify | None = None,
+) -> Removed:
+    """Take a role back (audited); the person is told through the outbox. A second press
+    finds the role gone: NotFound."""
+    async with write(session):
+        removed = await role_grant(session, access=access, grant_id=grant_id)
+        await session.execute(delete(RoleGrant).where(col(RoleGrant.id) == grant_id))
+        audit.record(session, clock=clock, actor_id=access.user_id, action="role.remove",
+                     community_id=removed.community.id, role=str(removed.role),
+                     user_id=removed.user_id)
+        await outbox.queue(session, clock=clock, user_id=removed.user_id,
+                           kind=OutboxKind.STATUS, key=REMOVED_KEYS[removed.role],
+                           params={"community": removed.community.name},
+                           dedupe_key=f"role.remove:{grant_id}", notify=notify)
+    return removed
+
+
+async def rename_community(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int, name: str
+) -> Community:
+    """A district admin renames a community (audited, with the old name)."""
+    access.require_admin()
+    name = clean_name(name, field="community_name", limit=COMMUNITY_NAME_MAX)
+    async with write(session):
+        community = await get_community(session, community_id=community_id)
+        old = community.name
+        if old != name:
+            if (await session.execute(select(col(Community.id)).where(
+                    col(Community.name) == name))).first() is not None:
+                raise AlreadyExists(name)
+            community.name = name
+            session.add(community)
+            audit.record(session, clock=clock, actor_id=access.user_id,
+                         action="community.rename", community_id=community_id, old=old,
+                         name=name)
+    return community
+
+
+async def rename_grid(
+    session: AsyncSession, *, access: Access, clock: Clock, grid_id: int, name: str
+) -> Grid:
+    """Staff of the community (or an admin) rename one of its grids."""
+    grid = await get_grid(session, grid_id=grid_id)
+    access.require_manage(grid.community_id)
+    name = clean_name(name, field="grid_name", limit=GRID_NAME_MAX)
+    async with write(session):
+        grid = await get_grid(session, grid_id=grid_id)
+        old = grid.name
+        if old != name:
+            if (await session.execute(select(col(Grid.id)).where(
+                    col(Grid.community_id) == grid.community_id,
+                    col(Grid.name) == name))).first() is not None:
+                raise AlreadyExists(name)
+            grid.name = name
+            session.add(grid)
+            audit.record(session, clock=clock, actor_id=access.user_id, action="grid.rename",
+                         community_id=grid.community_id, grid_id=grid_id, old=old, name=name)
+    return grid
+
+
+class NotEmpty(DomainError):
+    """A community or grid that still has people or activity cannot be deleted."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+# Rows that go with a community and do not make it "in use": its grids (checked one by
+# one), open invites, and the audit log (which keeps its entries).
+PART_OF = {"communities": {"grids", "invites", "audit_log"}, "grids": set()}
+
+
+async def is_empty(session: AsyncSession, *, table: str, row_id: int) -> bool:
+    """Nothing anywhere refers to this community (or grid): no residents, no roles, no
+    courses, tasks, reports, polls, broadcasts… Read from the tables' foreign keys, so a
+    feature added later is counted without being named here."""
+    for other in SQLModel.metadata.sorted_tables:
+        if other.name in PART_OF[table]:
+            continue
+        for key in other.foreign_keys:
+            if key.column.table.name == table and key.column.name == "id":
+                used = await session.execute(
+                    select_columns(key.parent).where(key.parent == row_id).limit(1))
+                if used.first() is not None:
+                    return False
+    if table == "communities":
+        for grid in await list_grids(session, community_id=row_id):
+            if not await is_empty(session, table="grids", row_id=grid.id or 0):
+                return False
+    return True
+
+
+async def require_deletable(session: AsyncSession, *, access: Access,
+                            community_id: int | None = None, grid_id: int | None = None) -> str:
+    """Before asking "Delete …?": the name, if this person may delete it and nothing uses
+    it (NotAllowed, NotEmpty otherwise). The Yes press checks it all again."""
+    if grid_id is not None:
+        grid = await get_grid(session, grid_id=grid_id)
+        access.require_manage(grid.community_id)
+        if not await is_empty(session, table="grids", row_id=grid_id):
+            raise NotEmpty(grid.name)
+        return grid.name
+    access.require_admin()
+    community = await get_community(session, community_id=community_id or 0)
+    if not await is_empty(session, table="communities", row_id=community.id or 0):
+        raise NotEmpty(community.name)
+    return community.name
+
+
+async def delete_community(
+    session: AsyncSession, *, access: Access, clock: Clock, community_id: int
+) -> str:
+    """A district admin deletes a community nobody uses (NotEmpty otherwise); its grids
+    and open invites go with it. Returns its name."""
+    access.require_admin()
+    async with write(session):
+        community = await get_community(session, community_id=community_id)
+        if not await is_empty(session, table="communities", row_id=community_id):
+            raise NotEmpty(community.name)
+        name = community.name
+        await session.execute(delete(Invite).where(col(Invite.community_id) == community_id))
+        await session.execute(delete(Grid).where(col(Grid.community_id) == community_id))
+        await session.execute(delete(Community).where(col(Community.id) == community_id))
+        audit.record(session, clock=clock, actor_id=access.user_id, action="community.delete",
+                     name=name, deleted_community_id=community_id)
+    return name
+
+
+async def delete_grid(session: AsyncSession, *, access: Access, clock: Clock,
+                      grid_id: int) -> Grid:
+    """Staff (or an admin) delete a grid nobody uses (NotEmpty otherwise)."""
+    grid = await get_grid(session, grid_id=grid_id)
+    access.require_manage(grid.community_id)
+    async with write(session):
+        if not await is_empty(session, table="grids", row_id=grid_id):
+            raise NotEmpty(grid.name)
+        await session.execute(delete(Grid).where(col(Grid.id) == grid_id))
+        audit.record(session, clock=clock, actor_id=access.user_id, action="grid.delete",
+                     community_id=grid.community_id, grid_id=grid_id, name=grid.name)
+    return grid

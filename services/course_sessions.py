@@ -59,7 +59,7 @@ from models.courses import (
     WalkIn,
 )
 from models.db import write
-from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
+from models.outbox import OutboxKind
 from models.users import Role, RoleGrant, User
 from services import audit, outbox
 from services.access import Access
@@ -192,20 +192,9 @@ async def withdraw(
     user_id: int | None = None,
 ) -> None:
     """Cancel the pending course messages of a group (one person's, with `user_id`) or with
-    one key, and free their dedupe keys: a person who takes the seat again, or a session
-    moved back, gets its messages anew, once each (a cancelled row keeping its key would
-    silently drop them). Messages already sent keep theirs."""
-    if (group is None) == (dedupe_key is None):
-        raise ValueError("give group or dedupe_key")
-    target = (col(OutboxMessage.group_key) == group if group is not None
-              else col(OutboxMessage.dedupe_key) == dedupe_key)
-    mine = (col(OutboxMessage.user_id) == user_id if user_id is not None
-            else col(OutboxMessage.id).is_not(None))
-    await session.execute(
-        update(OutboxMessage)
-        .where(target, mine, col(OutboxMessage.status) == OutboxStatus.PENDING)
-        .values(status=OutboxStatus.CANCELLED, dedupe_key=None)
-        .execution_options(synchronize_session=False))
+    one key; `outbox.cancel` frees their keys, so a person who takes the seat again, or a
+    session moved back, gets its messages anew, once each."""
+    await outbox.cancel(session, group=group, dedupe_key=dedupe_key, user_id=user_id)
 
 
 

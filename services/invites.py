@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,11 +12,48 @@ from sqlmodel import col, select
 
 from models.db import write
 from models.invites import Invite
+from models.outbox import OutboxKind
 from models.users import Role, RoleGrant, User
-from services import audit, communities
+from services import audit, communities, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import InviteUnusable, NotAllowed, NotFound
+from services.outbox import N_, Notify
+
+Keyboard = dict[str, Any]
+
+
+class Buttons(Protocol):
+    """The buttons under "what you can do now" (bot.keyboards.outbox.DistrictButtons)."""
+
+    def welcome(self, role: Role, community_id: int | None) -> Keyboard:
+        """Where a new teacher, staff member or admin starts."""
+        ...
+
+
+# What the inviter is told when the link is used, and what the new member can do now:
+# one msgid per role, so each is translated whole.
+USED_KEYS = {
+    Role.TEACHER: N_("✅ {name} used your invite link and is now a teacher of {community}."),
+    Role.STAFF: N_("✅ {name} used your invite link and is now a staff member of "
+                   "{community}."),
+    Role.ADMIN: N_("✅ {name} used your invite link and is now a district admin."),
+}
+WELCOME_KEYS = {
+    Role.TEACHER: N_("What you can do now, as a teacher of {community}:\n"
+                     "• 📚 Courses: say what you can teach, offer a course, take residents' "
+                     "orders\n• schedule sessions and see who enrolled\n"
+                     "• check people in and read their ratings"),
+    Role.STAFF: N_("What you can do now, as a staff member of {community}:\n"
+                   "• 📢 Announcements to residents, now or later\n"
+                   "• 🛠 Manage community: grids, members, invite links for teachers, "
+                   "the audit log, figures\n"
+                   "• answer residents' reports, run polls, volunteer tasks and sessions"),
+    Role.ADMIN: N_("What you can do now, as a district admin:\n"
+                   "• 🛠 Manage community: open communities, appoint staff, see every "
+                   "community's members, figures and audit log\n"
+                   "• every staff tool, for any community"),
+}
 
 TOKEN_BYTES = 16  # 22 url-safe characters: fits Telegram's 64-character /start payload
 
@@ -100,11 +138,16 @@ async def revoke_invite(
     return invite
 
 
-async def redeem_invite(session: AsyncSession, *, user: User, clock: Clock, token: str) -> Invite:
+async def redeem_invite(
+    session: AsyncSession, *, user: User, clock: Clock, token: str,
+    buttons: Buttons | None = None, notify: Notify | None = None,
+) -> Invite:
     """Use an invite: grant its role, once, even if two people tap the link together.
 
     The invite is claimed with one conditional UPDATE, so exactly one redeemer
-    wins; someone who already holds the role leaves the link unused.
+    wins; someone who already holds the role leaves the link unused. In the same
+    commit the inviter is told, and the new member gets "what you can do now"
+    (with `buttons`), through the outbox.
     """
     assert user.id is not None
     async with write(session):  # a refusal ends it having written nothing; `user` stays usable
@@ -139,5 +182,30 @@ async def redeem_invite(session: AsyncSession, *, user: User, clock: Clock, toke
         audit.record(session, clock=clock, actor_id=invite.created_by, action="role.grant",
                      community_id=invite.community_id, role=str(invite.role), user_id=user.id,
                      invite_id=invite.id)
+        await tell_about_redeemed(session, clock=clock, invite=invite, user=user,
+                                  buttons=buttons, notify=notify)
     await session.refresh(invite)
     return invite
+
+
+async def tell_about_redeemed(
+    session: AsyncSession, *, clock: Clock, invite: Invite, user: User,
+    buttons: Buttons | None, notify: Notify | None,
+) -> None:
+    """Queue the inviter's "your link was used" and the new member's "what you can do
+    now", in the caller's transaction."""
+    role = Role(invite.role)
+    where = ""
+    if invite.community_id is not None:
+        where = (await communities.get_community(session, community_id=invite.community_id)).name
+    if invite.created_by is not None and invite.created_by != user.id:
+        await outbox.queue(
+            session, clock=clock, user_id=invite.created_by, kind=OutboxKind.STATUS,
+            key=USED_KEYS[role], params={"name": communities.shown_name(user),
+                                         "community": where},
+            about=user.id, dedupe_key=f"invite.used:{invite.id}", notify=notify)
+    await outbox.queue(
+        session, clock=clock, user_id=user.id or 0, kind=OutboxKind.STATUS,
+        key=WELCOME_KEYS[role], params={"community": where},
+        keyboard=buttons.welcome(role, invite.community_id) if buttons else None,
+        dedupe_key=f"invite.welcome:{invite.id}", notify=notify)

@@ -350,9 +350,14 @@ def _dialect(session: AsyncSession) -> str:
 
 async def cancel(
     session: AsyncSession, *, dedupe_key: str | None = None, group: str | None = None,
-    notify: Notify | None = None,
+    user_id: int | None = None, notify: Notify | None = None,
 ) -> int:
-    """Cancel the unsent rows with this dedupe_key or in this group; returns how many.
+    """Cancel the unsent rows with this dedupe_key or in this group (only `user_id`'s, if
+    given); returns how many.
+
+    A cancelled row gives up its dedupe key, so the same thing queued again (a place given
+    back and taken again, a session moved back) goes out once, as it should; a row already
+    sent keeps its key, so what went out is never queued twice.
 
     Pending rows are simply cancelled. A row a sender has claimed is cancelled too but
     keeps its lease: the sender drops it before sending (it checks its rows when kicked
@@ -366,10 +371,12 @@ async def cancel(
         raise ValueError("give dedupe_key or group")
     target = (col(OutboxMessage.dedupe_key) == dedupe_key if dedupe_key is not None
               else col(OutboxMessage.group_key) == group)
+    whose = (col(OutboxMessage.user_id) == user_id if user_id is not None
+             else col(OutboxMessage.id).is_not(None))
     result = await session.execute(
         update(OutboxMessage)
-        .where(target, col(OutboxMessage.status).in_(UNSENT))
-        .values(status=OutboxStatus.CANCELLED)
+        .where(target, whose, col(OutboxMessage.status).in_(UNSENT))
+        .values(status=OutboxStatus.CANCELLED, dedupe_key=None)
         .execution_options(synchronize_session=False)
     )
     cancelled = cast(CursorResult[Any], result).rowcount

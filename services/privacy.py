@@ -159,6 +159,7 @@ SECTIONS: Mapping[str, str] = {
     "invites": "invites_you_made_or_used",
     "audit_log": "what_you_did_as_staff",
     "outbox": "messages_the_bot_sent_you",
+    "staff_digests": "your_daily_digest_time",
 }
 # Bookkeeping of how the bot works, about no one: left out of an export.
 TECHNICAL = frozenset({

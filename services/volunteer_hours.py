@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, func, update
@@ -45,6 +46,7 @@ from services.volunteers import (
     format_span,
     get_shift,
     roster,
+    where,
     zone,
 )
 
@@ -144,7 +146,8 @@ async def _tell_volunteer(
     assert community is not None
     await outbox.queue(session, clock=clock, user_id=claim.user_id, kind=OutboxKind.STATUS,
                        key=key, params={"title": task.title, "when": format_span(
-                           shift.starts_at, shift.ends_at, zone(community)), **params},
+                           shift.starts_at, shift.ends_at, zone(community)),
+                           "community": await where(session, task), **params},
                        notify=notify)
 
 
@@ -163,8 +166,8 @@ async def confirm_hours(
                                  task=task, minutes=minutes, previous=0, reason=None)
         await _tell_volunteer(
             session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
-            key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> ({when}). "
-                   "Thank you!"), hours=hours_text(minutes))
+            key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> "
+                   "({community}, {when}). Thank you!"), hours=hours_text(minutes))
         audit.record(session, clock=clock, actor_id=access.user_id,
                      action="volunteer.hours.confirm", community_id=task.community_id,
                      claim_id=claim_id, minutes=minutes)
@@ -195,7 +198,8 @@ async def correct_hours(
                                  task=task, minutes=minutes, previous=previous, reason=why)
         await _tell_volunteer(
             session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
-            key=N_("✏️ Your hours for <b>{title}</b> ({when}) were corrected to {hours} h.\n"
+            key=N_("✏️ Your hours for <b>{title}</b> ({community}, {when}) were corrected to "
+                   "{hours} h.\n"
                    "Reason: {reason}"), hours=hours_text(minutes), reason=why)
         audit.record(session, clock=clock, actor_id=access.user_id,
                      action="volunteer.hours.correct", community_id=task.community_id,
@@ -254,8 +258,8 @@ async def confirm_all(
                              task=task, minutes=minutes, previous=0, reason=None)
             await _tell_volunteer(
                 session, clock=clock, claim=claim, shift=shift, task=task, notify=notify,
-                key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> ({when}). "
-                       "Thank you!"), hours=hours_text(minutes))
+                key=N_("✅ Your hours are confirmed: {hours} h for <b>{title}</b> "
+                       "({community}, {when}). Thank you!"), hours=hours_text(minutes))
         if waiting:
             audit.record(session, clock=clock, actor_id=access.user_id,
                          action="volunteer.hours.confirm_all", community_id=community_id,
@@ -373,6 +377,85 @@ async def awaiting_confirmation(session: AsyncSession, *, user_id: int, clock: C
                col(ShiftClaim.checked_in_at).is_not(None), col(Shift.ends_at) <= clock.now(),
                col(ShiftClaim.attendance).is_(None)))).scalars().all()
     return len(rows)
+
+
+class Standing(StrEnum):
+    """Where one of a volunteer's shifts stands, as their history says it."""
+
+    COMING = "coming"          # not over yet
+    WAITING = "waiting"        # over; staff have not confirmed the hours yet
+    CONFIRMED = "confirmed"    # hours in the ledger
+    ABSENT = "absent"          # staff noted they did not come
+
+
+@dataclass(frozen=True)
+class PastShift:
+    """One line of a volunteer's history: a shift they kept their place on."""
+
+    claim_id: int
+    title: str
+    community: str
+    starts_at: datetime
+    ends_at: datetime
+    zone: ZoneInfo
+    minutes: int               # confirmed, else what a confirmation would record (0: absent)
+    standing: Standing
+
+
+@dataclass(frozen=True)
+class History:
+    """A page of a volunteer's shifts, newest first."""
+
+    lines: list[PastShift]
+    page: int                  # from 0, within range
+    pages: int                 # at least 1
+    total: int
+
+    @property
+    def has_newer(self) -> bool:
+        return self.page > 0
+
+    @property
+    def has_older(self) -> bool:
+        return self.page + 1 < self.pages
+
+
+HISTORY_PAGE = 8  # lines a page
+
+
+async def history(session: AsyncSession, *, user_id: int, clock: Clock, page: int = 0,
+                  per_page: int = HISTORY_PAGE) -> History:
+    """The volunteer's shifts (places given back or cancelled by staff left out), newest
+    first: date, task, hours and whether staff confirmed them. A page out of range is
+    the nearest one (a stale ◀ ▶)."""
+    mine = (col(ShiftClaim.user_id) == user_id, col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+            col(Shift.cancelled_at).is_(None))
+    total = int((await session.execute(
+        select(func.count()).select_from(ShiftClaim)
+        .join(Shift, col(Shift.id) == ShiftClaim.shift_id).where(*mine))).scalar_one())
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 0), pages - 1)
+    found = (await session.execute(
+        select(ShiftClaim, Shift, VolunteerTask, Community)
+        .join(Shift, col(Shift.id) == ShiftClaim.shift_id)
+        .join(VolunteerTask, col(VolunteerTask.id) == Shift.task_id)
+        .join(Community, col(Community.id) == VolunteerTask.community_id)
+        .where(*mine).order_by(col(Shift.starts_at).desc(), col(ShiftClaim.id).desc())
+        .offset(page * per_page).limit(per_page))).all()
+    confirmed = await confirmed_minutes(session, claim_ids=[c.id or 0 for c, *_ in found])
+    now, lines = clock.now(), []
+    for claim, shift, task, community in found:
+        if claim.attendance == Attendance.ABSENT and claim.id not in confirmed:
+            standing, minutes = Standing.ABSENT, 0
+        elif claim.id in confirmed:
+            standing, minutes = Standing.CONFIRMED, confirmed[claim.id]
+        else:
+            standing = Standing.COMING if shift.ends_at > now else Standing.WAITING
+            minutes = proposed_minutes(claim, shift)
+        lines.append(PastShift(claim_id=claim.id or 0, title=task.title, community=community.name,
+                               starts_at=shift.starts_at, ends_at=shift.ends_at,
+                               zone=zone(community), minutes=minutes, standing=standing))
+    return History(lines=lines, page=page, pages=pages, total=total)
 
 
 @dataclass(frozen=True)

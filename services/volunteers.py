@@ -91,10 +91,10 @@ def short_key(shift_id: int | None, user_id: int) -> str:
     return f"vshort:s{shift_id}:u{user_id}"
 
 
-def reminder_key(name: str, claim_id: int | None, stamp: int) -> str:
-    """Reminder `name` ("24h", "1h") of a claim made at `stamp` (in microseconds): a claim
-    re-made after withdrawing is a new claim, reminded afresh, however quick the taps."""
-    return f"vrem:{name}:c{claim_id}:{stamp}"
+def reminder_key(name: str, claim_id: int | None) -> str:
+    """Reminder `name` ("24h", "1h") of a claim: once. A place given back cancels its
+    reminders, which frees their keys (outbox.cancel), so taken again it is reminded afresh."""
+    return f"vrem:{name}:c{claim_id}"
 
 
 def check_out_key(claim_id: int | None) -> str:
@@ -426,14 +426,68 @@ async def _create_task(
     return task
 
 
+def added_ping_key(shift_id: int | None, user_id: int) -> str:
+    """The call for a shift added to a published task, to one volunteer: once."""
+    return f"vping:s{shift_id}:u{user_id}"
+
+
+async def add_shift(
+    session: AsyncSession, *, access: Access, clock: Clock, buttons: Buttons, task_id: int,
+    spec: ShiftSpec, notify: Notify | None = None,
+) -> Shift:
+    """Staff add a shift to a published task; the volunteers it suits are called for it
+    (the task's first call named only the shifts it had then)."""
+    async with write(session):
+        task = await get_task(session, task_id=task_id)
+        access.require_manage(task.community_id)
+        if task.cancelled_at is not None:
+            raise ShiftUnavailable("cancelled")
+        check_shift(spec, now=clock.now())
+        live = [s for s in await task_shifts(session, task_id=task_id) if s.cancelled_at is None]
+        if len(live) >= MAX_SHIFTS:
+            raise InvalidInput("shifts", "too_many")
+        shift = Shift(task_id=task_id, starts_at=spec.starts_at, ends_at=spec.ends_at,
+                      headcount=spec.headcount)
+        session.add(shift)
+        await session.flush()
+        community = await session.get(Community, task.community_id)
+        assert community is not None
+        tz = zone(community)
+        params = await _ping_text(session, task, [shift], tz)
+        rows = [outbox.Outgoing(
+            user_id=v.user_id, kind=OutboxKind.PING,
+            key=N_("🙋 Volunteers wanted: <b>{title}</b>\n🏘 {community}\n📍 {place}\n{shifts}\n\n"
+                   "Tap a time below to take a place."),
+            params=params, keyboard=buttons.claim(_claim_labels([shift], tz)),
+            group=task_group(task.id),
+            dedupe_key=added_ping_key(shift.id, v.user_id))
+            for v in await community_volunteers(session, community_id=task.community_id)
+            if matches(v, task, shift, tz)]
+        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.shift.add", community_id=task.community_id,
+                     task_id=task_id, shift_id=shift.id)
+    return shift
+
+
 async def community_volunteers(session: AsyncSession, *, community_id: int) -> list[Volunteer]:
     rows = await session.execute(select(Volunteer).where(
         col(Volunteer.community_id) == community_id, col(Volunteer.paused).is_(False)))
     return list(rows.scalars().all())
 
 
-def _ping_text(task: VolunteerTask, shifts: Sequence[Shift], tz: ZoneInfo) -> dict[str, Any]:
-    return {"title": task.title, "place": task.place,
+async def where(session: AsyncSession, task: VolunteerTask) -> str:
+    """Where a task is, as every volunteer message names it: its community, and its grid
+    when it has one ("Sunny Court · Block 1")."""
+    community = await session.get(Community, task.community_id)
+    grid = await session.get(Grid, task.grid_id) if task.grid_id is not None else None
+    name = community.name if community is not None else "?"
+    return f"{name} · {grid.name}" if grid is not None else name
+
+
+async def _ping_text(session: AsyncSession, task: VolunteerTask, shifts: Sequence[Shift],
+                     tz: ZoneInfo) -> dict[str, Any]:
+    return {"title": task.title, "place": task.place, "community": await where(session, task),
             "shifts": outbox.numbered(format_span(s.starts_at, s.ends_at, tz) for s in shifts)}
 
 
@@ -455,9 +509,10 @@ async def ping_matching(
             continue
         rows.append(outbox.Outgoing(
             user_id=volunteer.user_id, kind=OutboxKind.PING,
-            key=N_("🙋 Volunteers wanted: <b>{title}</b>\n📍 {place}\n{shifts}\n\n"
+            key=N_("🙋 Volunteers wanted: <b>{title}</b>\n🏘 {community}\n📍 {place}\n{shifts}\n\n"
                    "Tap a time below to take a place."),
-            params=_ping_text(task, suited, tz), keyboard=buttons.claim(_claim_labels(suited, tz)),
+            params=await _ping_text(session, task, suited, tz),
+            keyboard=buttons.claim(_claim_labels(suited, tz)),
             group=task_group(task.id), dedupe_key=ping_key(task.id, volunteer.user_id)))
     return await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
 
@@ -494,11 +549,13 @@ async def ping_short_shifts(
             # Whoever holds a place, or gave it back ("can't come"), is not asked again.
             answered = set((await session.execute(select(col(ShiftClaim.user_id)).where(
                 col(ShiftClaim.shift_id) == shift.id))).scalars().all())
+            short_text = await _ping_text(session, task, [shift], tz)
             rows = [outbox.Outgoing(
                 user_id=v.user_id, kind=OutboxKind.PING,
-                key=N_("🙋 Still short of volunteers: <b>{title}</b>\n📍 {place}\n{shifts}\n"
+                key=N_("🙋 Still short of volunteers: <b>{title}</b>\n🏘 {community}\n📍 {place}\n"
+                       "{shifts}\n"
                        "{missing} more people are needed. Can you help?"),
-                params={**_ping_text(task, [shift], tz), "missing": shift.headcount - shift.taken},
+                params={**short_text, "missing": shift.headcount - shift.taken},
                 keyboard=buttons.claim(_claim_labels([shift], tz)), group=task_group(task.id),
                 dedupe_key=short_key(shift.id, v.user_id))
                 for v in await community_volunteers(session, community_id=task.community_id)
@@ -550,9 +607,10 @@ async def edit_task(
                     if s.cancelled_at is None and s.ends_at > clock.now()]
         people = {c.user_id for c in await _live_claims(session, upcoming)}
         await _tell(session, clock=clock, user_ids=people, notify=notify,
-                    key=N_("ℹ️ A task you signed up for has changed:\n<b>{title}</b>\n📍 {place}\n"
-                           "{description}"),
+                    key=N_("ℹ️ A task you signed up for has changed:\n<b>{title}</b>\n"
+                           "🏘 {community}\n📍 {place}\n{description}"),
                     params={"title": task.title, "place": task.place,
+                            "community": await where(session, task),
                             "description": task.description})
         audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.task.edit",
                      community_id=task.community_id, task_id=task_id, fields=sorted(changed))
@@ -609,9 +667,9 @@ async def cancel_task(
             session.add(claim)
             await outbox.cancel(session, group=claim_group(claim.id))
             await _tell(session, clock=clock, user_ids=[claim.user_id], notify=notify,
-                        key=N_("❌ Cancelled by the organisers: <b>{title}</b> {when}. "
-                               "Thank you for signing up."),
-                        params={"title": task.title,
+                        key=N_("❌ Cancelled by the organisers: <b>{title}</b> ({community}) "
+                               "{when}. Thank you for signing up."),
+                        params={"title": task.title, "community": await where(session, task),
                                 "when": format_span(shift.starts_at, shift.ends_at, tz)})
         for shift in shifts:
             shift.cancelled_at, shift.taken = now, 0
@@ -696,19 +754,20 @@ async def _queue_reminders(
     community = await session.get(Community, task.community_id)
     assert community is not None and claim.id is not None
     now = clock.now()
-    stamp = _stamp(claim.claimed_at)  # a claim re-made after withdrawing, even at once, is new
     for name, before in REMINDERS:
         at = shift.starts_at - before
         if at <= now:
             continue
         await outbox.queue(
             session, clock=clock, user_id=claim.user_id, kind=OutboxKind.REMINDER,
-            key=N_("⏰ Reminder: <b>{title}</b>\n🕒 {when}\n📍 {place}\nAre you still coming?"),
+            key=N_("⏰ Reminder: <b>{title}</b>\n🏘 {community}\n🕒 {when}\n📍 {place}\n"
+                   "Are you still coming?"),
             params={"title": task.title, "place": task.place,
+                    "community": await where(session, task),
                     "when": format_span(shift.starts_at, shift.ends_at, zone(community))},
             keyboard=buttons.reminder(claim.id, check_in=before <= CHECK_IN_OPENS),
             not_before=at, group=claim_group(claim.id),
-            dedupe_key=reminder_key(name, claim.id, stamp), notify=notify)
+            dedupe_key=reminder_key(name, claim.id), notify=notify)
 
 
 async def get_claim(
@@ -751,14 +810,15 @@ async def withdraw(
         await outbox.cancel(session, dedupe_key=short_key(shift.id, claim.user_id))
         community = await session.get(Community, task.community_id)
         assert community is not None
-        key = (N_("⚠️ {name} can't come to <b>{title}</b> {when}.\nReason: {reason}\n"
-                  "Places taken now: {taken} of {headcount}.") if late else
-               N_("ℹ️ {name} gave back their place on <b>{title}</b> {when}.\n"
+        key = (N_("⚠️ {name} can't come to <b>{title}</b> ({community}) {when}.\n"
+                  "Reason: {reason}\nPlaces taken now: {taken} of {headcount}.") if late else
+               N_("ℹ️ {name} gave back their place on <b>{title}</b> ({community}) {when}.\n"
                   "Places taken now: {taken} of {headcount}."))
         await _tell(session, clock=clock,
                     user_ids=await staff_of(session, community_id=task.community_id),
                     notify=notify, key=key,
                     params={"name": user.first_name or "?", "title": task.title,
+                            "community": await where(session, task),
                             "when": format_span(shift.starts_at, shift.ends_at, zone(community)),
                             "reason": text, "taken": max(shift.taken - 1, 0),
                             "headcount": shift.headcount}, about=user.id)
@@ -794,17 +854,13 @@ async def check_in(
             if buttons is not None and claim.checked_out_at is None:
                 await outbox.queue(
                     session, clock=clock, user_id=claim.user_id, kind=OutboxKind.REMINDER,
-                    key=N_("🏁 <b>{title}</b> has ended. Thank you! Press Check out so the "
-                           "organisers can confirm your hours."),
-                    params={"title": task.title}, keyboard=buttons.check_out(claim_id),
+                    key=N_("🏁 <b>{title}</b> ({community}) has ended. Thank you! Press Check "
+                           "out so the organisers can confirm your hours."),
+                    params={"title": task.title, "community": await where(session, task)},
+                    keyboard=buttons.check_out(claim_id),
                     not_before=shift.ends_at, group=claim_group(claim.id),
                     dedupe_key=check_out_key(claim.id), notify=notify)
     return claim, task
-
-
-def _stamp(moment: datetime) -> int:
-    """A moment in microseconds, for outbox keys of things that may happen again."""
-    return round(moment.timestamp() * 1_000_000)
 
 
 async def note_location(
@@ -880,6 +936,15 @@ def claim_view(claim: ShiftClaim, shift: Shift, task: VolunteerTask, *,
         check_in_opens=opens, reminders=reminders_ahead(shift, now) if live else ())
 
 
+def check_withdraw(view: ClaimView) -> None:
+    """Raise what `withdraw` would for a place that can't be given back now (asked before
+    asking "give it back?", so a stale 🙅 is answered at once)."""
+    if view.claim.status != ClaimStatus.CLAIMED or view.shift.cancelled_at is not None:
+        raise NotClaimed(str(view.claim.id))
+    if not view.can_withdraw:
+        raise ShiftUnavailable("started")
+
+
 async def my_claim(session: AsyncSession, *, user: User, clock: Clock,
                    claim_id: int) -> ClaimView:
     """The user's own place (NotYours for someone else's) and what it offers now."""
@@ -946,6 +1011,7 @@ class TaskView:
     shifts: list[Shift]   # its shifts not cancelled, soonest first
     can_edit: bool        # not cancelled
     can_cancel: bool      # not cancelled
+    can_add_shift: bool   # not cancelled, fewer than MAX_SHIFTS shifts
 
 
 async def task_view(session: AsyncSession, *, access: Access, task_id: int,
@@ -957,7 +1023,8 @@ async def task_view(session: AsyncSession, *, access: Access, task_id: int,
     access.require_manage(task.community_id)
     shifts = [s for s in await task_shifts(session, task_id=task_id) if s.cancelled_at is None]
     live = task.cancelled_at is None
-    return TaskView(task=task, shifts=shifts, can_edit=live, can_cancel=live)
+    return TaskView(task=task, shifts=shifts, can_edit=live, can_cancel=live,
+                    can_add_shift=live and len(shifts) < MAX_SHIFTS)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import pytest
 from aiogram.filters.callback_data import CallbackData
 
 import bot.callback_data as package
-from bot.callback_data import broadcasts, common, courses, voices, volunteers
+from bot.callback_data import broadcasts, common, courses, district, voices, volunteers
 from bot.keyboards import communities as picker
 from bot.keyboards import dates
 
@@ -19,7 +19,8 @@ BIG_ID = 10**12  # far above any row id (a trillion) or Telegram id (about 10**1
 
 def classes() -> list[type[CallbackData]]:
     found: dict[str, type[CallbackData]] = {}
-    for module in (package, broadcasts, common, courses, voices, volunteers, dates, picker):
+    for module in (package, broadcasts, common, courses, district, voices, volunteers, dates,
+                   picker):
         for _name, value in inspect.getmembers(module, inspect.isclass):
             if issubclass(value, CallbackData) and value is not CallbackData:
                 found[value.__qualname__ + value.__module__] = value

@@ -54,12 +54,13 @@ from bot.callback_data.volunteers import (
     VolDraftCb,
     VolMenuAction,
     VolMenuCb,
+    VolPlaceAction,
+    VolPlaceCb,
     VolProfileAction,
     VolProfileCb,
-    VolShiftAction,
-    VolShiftCb,
     VolStaffAction,
     VolStaffCb,
+    VolTakeCb,
 )
 
 __all__ = [
@@ -101,10 +102,11 @@ __all__ = [
     "VolDraftCb",
     "VolMenuAction",
     "VolMenuCb",
+    "VolPlaceAction",
+    "VolPlaceCb",
     "VolProfileAction",
     "VolProfileCb",
-    "VolShiftAction",
-    "VolShiftCb",
     "VolStaffAction",
     "VolStaffCb",
+    "VolTakeCb",
 ]

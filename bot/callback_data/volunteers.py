@@ -1,7 +1,8 @@
 """🙋 Volunteers: the volunteer's own screens, shifts, staff's tools and task drafts.
 
-One small class per purpose, with named fields (ids, never names). `VolShiftCb` is
-also on the messages the outbox sends (bot/keyboards/outbox.py), so its shape stays.
+One small class per purpose, with named fields (ids, never names). `VolTakeCb` and
+`VolPlaceCb` are also on the messages the outbox sends (bot/keyboards/outbox.py), so
+their shapes stay.
 """
 
 from __future__ import annotations
@@ -34,10 +35,18 @@ class VolMyShiftCb(CallbackData, prefix="vmy"):
     claim_id: int
 
 
+class VolHistoryCb(CallbackData, prefix="vmh"):
+    """🗂 My shifts so far: a page of them, newest first (page 0)."""
+
+    page: int = 0
+
+
 class VolProfileAction(StrEnum):
     OTHER = "o"             # type a skill not on the list
     SKILLS_DONE = "sd"
     SLOTS_DONE = "td"
+    BACK = "b"              # ◀ back to the step before
+    CANCEL = "c"            # ✖ leave the profile as it was
 
 
 class VolProfileCb(CallbackData, prefix="vp"):
@@ -64,22 +73,36 @@ class VolGridCb(CallbackData, prefix="vpg"):
     grid_id: int
 
 
-class VolShiftAction(StrEnum):
-    CLAIM = "c"             # take a place on shift `id`
-    COMING = "k"            # "still coming" on claim `id`
-    CANT = "x"              # "can't come" / give the place back, claim `id`
-    CHECK_IN = "i"          # claim `id`
-    CHECK_OUT = "o"         # claim `id`
+class VolTakeCb(CallbackData, prefix="vk"):
+    """✋ Take a place on a shift (on calls and the list of shifts that need people)."""
+
+    shift_id: int
 
 
-class VolShiftCb(CallbackData, prefix="vs"):
-    """A volunteer's buttons on a shift (from pings, reminders and their list); `id` is
-    the shift for CLAIM, the claim otherwise. `code` is unused, kept so that buttons
-    already sent still parse."""
+class VolPlaceAction(StrEnum):
+    COMING = "k"            # 👍 still coming (a reminder's answer)
+    CANT = "x"              # 🙅 can't come: asks once, on the pressed message
+    GIVE_BACK = "y"         # yes, give it back (late: a reason is asked for first)
+    KEEP = "n"              # no, keep my place: the message as it was
+    CHECK_IN = "i"
+    CHECK_OUT = "o"
 
-    action: VolShiftAction
-    id: int
-    code: str = ""
+
+class VolPlaceVia(StrEnum):
+    """Which message the buttons are on, to put it back as it was after "No, keep it"."""
+
+    CARD = ""               # my shift card (and buttons sent before this field meant this)
+    REMINDER = "r"          # a reminder from the outbox
+
+
+class VolPlaceCb(CallbackData, prefix="vs"):
+    """A volunteer's buttons on their place on a shift (reminders, the shift card, the
+    nudge to check out). Reminders already sent ("vs:<action>:<claim>:") still parse; a
+    ✋ sent before VolTakeCb ("vs:c:…") is out of date."""
+
+    action: VolPlaceAction
+    claim_id: int
+    via: VolPlaceVia = VolPlaceVia.CARD
 
 
 class VolReasonCb(CallbackData, prefix="vr"):
@@ -149,6 +172,13 @@ class VolPlacesCb(CallbackData, prefix="vtp"):
     more: bool
 
 
+class VolAddShiftCb(CallbackData, prefix="vtn"):
+    """➕ Add a shift to a published task (the draft's day, time, length and people steps)."""
+
+    community_id: int
+    task_id: int
+
+
 class VolCancelShiftCb(CallbackData, prefix="vtx"):
     """Cancel one shift: ask first, then (confirmed) cancel."""
 
@@ -169,6 +199,12 @@ class VolHoursCb(CallbackData, prefix="vth"):
     action: VolHoursAction
     community_id: int
     claim_id: int
+
+
+class VolCorrectCb(CallbackData, prefix="vtq"):
+    """The corrected hours of the claim being corrected, as a button (in minutes)."""
+
+    minutes: int
 
 
 class VolMonthCb(CallbackData, prefix="vtm"):
@@ -229,6 +265,8 @@ class VolDraftAction(StrEnum):
     PUBLISH = "p"
     DISCARD = "x"
     DAYS = "d"              # ◀ back from a shift's times to its days
+    BACK = "b"              # ◀ back to the step before
+    CANCEL = "c"            # ✖ drop the draft (nothing was written)
 
 
 class VolDraftCb(CallbackData, prefix="vd"):

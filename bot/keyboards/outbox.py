@@ -24,15 +24,27 @@ from bot.callback_data import (
     LessonCb,
     OrderAction,
     OrderCb,
-    VolShiftAction,
-    VolShiftCb,
+    VolPlaceAction,
+    VolPlaceCb,
+    VolTakeCb,
 )
+from bot.callback_data.common import ManageCommunityCb, ManageListCb
 from bot.callback_data.courses import CourseAction, CourseCb
 from bot.callback_data.courses import RateCb as LessonRateCb
-from bot.callback_data.voices import PollOpenCb, TriageAction, TriageCb
+from bot.callback_data.district import MembersCb
+from bot.callback_data.voices import (
+    PollOpenCb,
+    PollStaffAction,
+    PollStaffCb,
+    TriageAction,
+    TriageCb,
+)
 from bot.callback_data.voices import RateCb as ReportRateCb
+from bot.callback_data.volunteers import VolPlaceVia, VolRosterCb
 from bot.i18n import N_
-from services import concerns, courses, polls, volunteers
+from models.users import Role
+from services import concerns, courses, digest, polls, volunteers
+from services.digest import ItemKind
 
 Keyboard = dict[str, Any]
 
@@ -90,21 +102,22 @@ class VolunteerButtons:
     """`services.volunteers.Buttons`: calls to claim shifts, shift reminders."""
 
     def claim(self, shifts: Sequence[tuple[int, str]]) -> Keyboard:
-        return keyboard(*([button(label, VolShiftCb(action=VolShiftAction.CLAIM, id=shift_id))]
+        return keyboard(*([button(label, VolTakeCb(shift_id=shift_id))]
                           for shift_id, label in shifts))
 
     def reminder(self, claim_id: int, *, check_in: bool) -> Keyboard:
-        rows = [[button(N_("👍 Still coming"),
-                        VolShiftCb(action=VolShiftAction.COMING, id=claim_id)),
-                 button(N_("🙅 Can't come"), VolShiftCb(action=VolShiftAction.CANT, id=claim_id))]]
+        def place(action: VolPlaceAction) -> VolPlaceCb:
+            return VolPlaceCb(action=action, claim_id=claim_id, via=VolPlaceVia.REMINDER)
+
+        rows = [[button(N_("👍 Still coming"), place(VolPlaceAction.COMING)),
+                 button(N_("🙅 Can't come"), place(VolPlaceAction.CANT))]]
         if check_in:
-            rows.append([button(N_("✅ Check in"),
-                                VolShiftCb(action=VolShiftAction.CHECK_IN, id=claim_id))])
+            rows.append([button(N_("✅ Check in"), place(VolPlaceAction.CHECK_IN))])
         return keyboard(*rows)
 
     def check_out(self, claim_id: int) -> Keyboard:
         return keyboard([button(N_("🏁 Check out"),
-                                VolShiftCb(action=VolShiftAction.CHECK_OUT, id=claim_id))])
+                                VolPlaceCb(action=VolPlaceAction.CHECK_OUT, claim_id=claim_id))])
 
 
 class ReportButtons:
@@ -126,6 +139,33 @@ class PollButtons:
         return keyboard([button(N_("🗳 Answer"), PollOpenCb(poll_id=poll_id))])
 
 
+class DistrictButtons:
+    """`services.digest.Buttons`: where a new teacher, staff member or admin starts, and
+    where each line of the daily digest leads."""
+
+    def digest_item(self, community_id: int, item: digest.Item) -> str:
+        if item.kind in (ItemKind.UNTOUCHED, ItemKind.LOW_REPORT):
+            return TriageCb(action=TriageAction.VIEW, report_id=item.id).pack()
+        if item.kind in (ItemKind.LOW_LESSON, ItemKind.CANCELLED, ItemKind.SEATS):
+            return LessonCb(action=LessonAction.VIEW, id=item.id).pack()
+        if item.kind == ItemKind.HOURS:
+            return VolRosterCb(community_id=community_id, shift_id=item.id).pack()
+        if item.kind == ItemKind.OFFER:
+            return CourseCb(action=CourseAction.REVIEW).pack()
+        return PollStaffCb(action=PollStaffAction.VIEW, poll_id=item.id).pack()
+
+    def welcome(self, role: Role, community_id: int | None) -> Keyboard:
+        if role == Role.TEACHER:
+            return keyboard(
+                [button(N_("✍️ What I can teach"), CourseCb(action=CourseAction.SUBJECT))],
+                [button(N_("📚 Courses"), CourseCb(action=CourseAction.HOME))])
+        if role == Role.STAFF and community_id is not None:
+            return keyboard(
+                [button(N_("🛠 Manage community"), ManageCommunityCb(community_id=community_id))],
+                [button(N_("👥 Members"), MembersCb(community_id=community_id))])
+        return keyboard([button(N_("🛠 Manage community"), ManageListCb())])
+
+
 @dataclass(frozen=True)
 class OutboxKeyboards:
     """Every feature's outbox buttons, injected where messages are queued."""
@@ -134,7 +174,9 @@ class OutboxKeyboards:
     volunteers: volunteers.Buttons
     reports: concerns.Buttons
     polls: polls.Buttons
+    district: digest.Buttons
 
 
 OUTBOX_KEYBOARDS = OutboxKeyboards(courses=CourseButtons(), volunteers=VolunteerButtons(),
-                                   reports=ReportButtons(), polls=PollButtons())
+                                   reports=ReportButtons(), polls=PollButtons(),
+                                   district=DistrictButtons())

@@ -6,7 +6,10 @@ stateDiagram-v2
     Home --> Skills: 🙋 become a volunteer / ✏️ change
     Skills --> Skills: tick a skill
     Skills --> Other: ✍️ something else
-    Other --> Skills: text sent
+    Other --> Skills: text sent / ◀ Back
+    Times --> Skills: ◀ Back
+    Grid --> Times: ◀ Back
+    Skills --> Home: ✖ Cancel (on every step: nothing changed)
     Skills --> Times: Next (a skill ticked or typed)
     Times --> Times: tick a time
     Times --> Grid: Next (the community has grids)
@@ -15,13 +18,18 @@ stateDiagram-v2
     Home --> Home: ⏸ pause / ▶️ resume
     Home --> Staff: 🧑‍💼 organise (serving several: the community picker first, see staff)
     Home --> MyShift: 📅 one of my shifts
+    Home --> History: 🗂 my shifts so far
+    History --> History: ◀ newer / older ▶
+    History --> Home: ◀ Back
     Home --> Open: 🔎 shifts needing people
     Open --> MyShift: ✋ claim
     MyShift --> Location: ✅ check in (from 1 h before; the pressed message offers 🏁)
     Location --> [*]: 📍 location shared / No thanks
-    MyShift --> Reason: 🙅 can't come (less than 12 h before)
-    Reason --> [*]: reason chosen or typed
-    MyShift --> [*]: 🙅 can't come (earlier) / 🏁 check out
+    MyShift --> Ask: 🙅 can't come (on a reminder too: the pressed message asks)
+    Ask --> MyShift: No, keep my place (the message as it was)
+    Ask --> [*]: Yes, give my place back (12 h or more before)
+    Ask --> [*]: less than 12 h before: a reason pressed or typed is the yes
+    MyShift --> [*]: 🏁 check out
 ```
 
 A reminder or a card whose question is answered (👍 coming, 🙅 can't come, ✅ checked
@@ -30,7 +38,7 @@ whose ✋ is pressed is redrawn as it stands (✅ mine, full shifts gone).
 
 The profile being chosen is a `ProfileDraft` in the FSM data; only the last step
 saves. Pings and reminders arrive from the outbox with the same buttons
-(VolShiftCb). What a place offers (check in, can't come, check out) is decided
+(VolTakeCb, VolPlaceCb). What a place offers (check in, can't come, check out) is decided
 by `services.volunteers.claim_view`. Staff tools are in `staff` and `tasks`,
 reached from this screen.
 """
@@ -40,10 +48,13 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import (
@@ -55,32 +66,37 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.volunteers import (
     VolGridCb,
+    VolHistoryCb,
     VolMenuAction,
     VolMenuCb,
     VolMyShiftCb,
+    VolPlaceAction,
+    VolPlaceCb,
+    VolPlaceVia,
     VolProfileAction,
     VolProfileCb,
     VolReasonCb,
-    VolShiftAction,
-    VolShiftCb,
     VolSkillCb,
     VolSlotCb,
     VolStaffAction,
     VolStaffCb,
+    VolTakeCb,
 )
 from bot.filters import MenuButton
 from bot.i18n import N_, translations_of
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.confirm import ask_once
 from bot.keyboards.menu import main_menu
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import reply_for
 from bot.screens import send, set_buttons, show
-from bot.when import say_moment
+from bot.when import say_hours, say_moment
 from handlers.volunteers.texts import (
     SKILL_LABELS,
     SLOT_LABELS,
@@ -177,6 +193,7 @@ async def render_home(
                            callback_data=VolMyShiftCb(claim_id=item.claim.id or 0))
         builder.button(text=_("🔎 Shifts that need people"),
                        callback_data=VolMenuCb(action=VolMenuAction.OPEN))
+        builder.button(text=_("🗂 My shifts so far"), callback_data=VolHistoryCb(page=0))
         builder.button(text=_("✏️ Change my skills and times"),
                        callback_data=VolMenuCb(action=VolMenuAction.PROFILE))
         if volunteer.paused:
@@ -243,7 +260,9 @@ async def on_open_shifts(callback: CallbackQuery, user: User, session: AsyncSess
         return
     tz = await zone_of(session, found[0].task.community_id)
     builder = InlineKeyboardBuilder()
-    lines = [_("<b>Shifts that need people</b> (press one to take a place):")]
+    community = await session.get(Community, found[0].task.community_id)
+    lines = [_("<b>Shifts that need people</b> · {community} (press one to take a place):")
+             .format(community=html.escape(community.name if community else ""))]
     for n, view in enumerate(found, start=1):
         shift, task = view.shift, view.task
         lines.append(_("{n}. {title} · {when} · 📍 {place} · {left} places left").format(
@@ -251,10 +270,61 @@ async def on_open_shifts(callback: CallbackQuery, user: User, session: AsyncSess
             place=html.escape(task.place), left=view.left))
         if view.can_claim:
             builder.button(text=f"✋ {n}. {say_moment(shift.starts_at, tz)}",
-                           callback_data=VolShiftCb(action=VolShiftAction.CLAIM,
-                                                    id=shift.id or 0))
+                           callback_data=VolTakeCb(shift_id=shift.id or 0))
     builder.adjust(2)
     await send(callback, "\n".join(lines), reply_markup=builder.as_markup())
+
+
+def standing_text(line: hours.PastShift) -> str:
+    """Where a shift of the history stands, in a few words."""
+    said = say_hours(line.minutes)
+    return {
+        hours.Standing.COMING: _("🕒 coming · about {hours}"),
+        hours.Standing.WAITING: _("⏳ {hours}, waiting for staff to confirm"),
+        hours.Standing.CONFIRMED: _("✅ {hours} confirmed"),
+        hours.Standing.ABSENT: _("✖ marked absent"),
+    }[line.standing].format(hours=said)
+
+
+def history_screen(found: hours.History) -> tuple[str, InlineKeyboardBuilder]:
+    """🗂 My shifts so far: date, task, community, hours and whether they are confirmed."""
+    builder = InlineKeyboardBuilder()
+    if not found.lines:
+        builder.button(text=_("◀ Back"), callback_data=VolMenuCb(action=VolMenuAction.HOME))
+        return _("<b>🗂 My shifts so far</b>\nNo shifts yet. Take one from 🔎 Shifts that need "
+                 "people."), builder
+    lines = [_("<b>🗂 My shifts so far</b>"),
+             ngettext("{n} shift, newest first.", "{n} shifts, newest first.",
+                      found.total).format(n=found.total)]
+    first = found.page * hours.HISTORY_PAGE
+    for n, line in enumerate(found.lines, start=first + 1):
+        lines.append(_("{n}. {when}\n    {title} · {community}\n    {standing}").format(
+            n=n, when=say_span(line.starts_at, line.ends_at, line.zone),
+            title=html.escape(line.title), community=html.escape(line.community),
+            standing=standing_text(line)))
+    if found.pages > 1:
+        lines.append(_("Page {page} of {pages}").format(page=found.page + 1, pages=found.pages))
+    arrows = 0
+    if found.has_newer:
+        builder.button(text=_("◀ Newer"), callback_data=VolHistoryCb(page=found.page - 1))
+        arrows += 1
+    if found.has_older:
+        builder.button(text=_("Older ▶"), callback_data=VolHistoryCb(page=found.page + 1))
+        arrows += 1
+    builder.button(text=_("◀ Back"), callback_data=VolMenuCb(action=VolMenuAction.HOME))
+    builder.adjust(*([arrows] if arrows else []), 1)
+    return "\n".join(lines), builder
+
+
+@router.callback_query(VolHistoryCb.filter())
+async def on_history(callback: CallbackQuery, callback_data: VolHistoryCb, user: User,
+                     session: AsyncSession, clock: Clock) -> None:
+    """🗂 My shifts so far, a page at a time (◀ Newer / Older ▶ edit the same message)."""
+    assert user.id is not None
+    found = await hours.history(session, user_id=user.id, clock=clock, page=callback_data.page)
+    await callback.answer()
+    text, builder = history_screen(found)
+    await show(callback, text, reply_markup=builder.as_markup())
 
 
 async def shift_card(
@@ -263,7 +333,8 @@ async def shift_card(
     view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
     claim, shift, task = view.claim, view.shift, view.task
     tz = await zone_of(session, task.community_id)
-    lines = [f"<b>{html.escape(task.title)}</b>", f"🕒 {when_text(shift, tz)}",
+    lines = [f"<b>{html.escape(task.title)}</b>",
+             f"🏘 {html.escape(await vol.where(session, task))}", f"🕒 {when_text(shift, tz)}",
              f"📍 {html.escape(task.place)}"]
     if task.description:
         lines.append(html.escape(task.description))
@@ -274,14 +345,14 @@ async def shift_card(
         lines.append(_("Check-in opens one hour before the shift starts."))
     builder = InlineKeyboardBuilder()
     if view.can_check_in:
-        builder.button(text=_("✅ Check in"), callback_data=VolShiftCb(
-            action=VolShiftAction.CHECK_IN, id=claim_id))
+        builder.button(text=_("✅ Check in"), callback_data=VolPlaceCb(
+            action=VolPlaceAction.CHECK_IN, claim_id=claim_id))
     if view.can_withdraw:
-        builder.button(text=_("🙅 Can't come"), callback_data=VolShiftCb(
-            action=VolShiftAction.CANT, id=claim_id))
+        builder.button(text=_("🙅 Can't come"), callback_data=VolPlaceCb(
+            action=VolPlaceAction.CANT, claim_id=claim_id))
     if view.can_check_out:
-        builder.button(text=_("🏁 Check out"), callback_data=VolShiftCb(
-            action=VolShiftAction.CHECK_OUT, id=claim_id))
+        builder.button(text=_("🏁 Check out"), callback_data=VolPlaceCb(
+            action=VolPlaceAction.CHECK_OUT, claim_id=claim_id))
     builder.button(text=_("◀ Back"), callback_data=VolMenuCb(action=VolMenuAction.HOME))
     builder.adjust(1)
     return "\n".join(lines), builder
@@ -339,7 +410,19 @@ def skills_screen(draft: ProfileDraft) -> tuple[str, InlineKeyboardBuilder]:
     builder.button(text=_("Next ▶"), callback_data=VolProfileCb(
         action=VolProfileAction.SKILLS_DONE))
     builder.adjust(1)
-    return _("<b>Step 1 of 3.</b> What can you do? Press all that fit, then Next."), builder
+    return (_("<b>Step 1 of 3.</b> What can you do? Press all that fit, then Next."),
+            profile_nav(builder, back=False))
+
+
+def profile_nav(builder: InlineKeyboardBuilder, *, back: bool = True) -> InlineKeyboardBuilder:
+    """The row under every profile step: ◀ Back (not on the first) and ✖ Cancel."""
+    buttons = [InlineKeyboardButton(text=_("✖ Cancel"), callback_data=VolProfileCb(
+        action=VolProfileAction.CANCEL).pack())]
+    if back:
+        buttons.insert(0, InlineKeyboardButton(text=_("◀ Back"), callback_data=VolProfileCb(
+            action=VolProfileAction.BACK).pack()))
+    builder.row(*buttons)
+    return builder
 
 
 def times_screen(draft: ProfileDraft) -> tuple[str, InlineKeyboardBuilder]:
@@ -351,7 +434,7 @@ def times_screen(draft: ProfileDraft) -> tuple[str, InlineKeyboardBuilder]:
         action=VolProfileAction.SLOTS_DONE))
     builder.adjust(2, 2, 2, 1)
     return _("<b>Step 2 of 3.</b> When are you usually free? Press all that fit "
-             "(none means any time), then Next."), builder
+             "(none means any time), then Next."), profile_nav(builder)
 
 
 @router.callback_query(ProfileStates.skills, VolSkillCb.filter())
@@ -374,7 +457,8 @@ async def on_other(callback: CallbackQuery, state: FSMContext) -> None:
     """✍️ A skill not on the list: ask for it."""
     await state.set_state(ProfileStates.other)
     await callback.answer()
-    await send(callback, _("Type your skill in a few words (or /cancel)."))
+    await send(callback, _("Type your skill in a few words."),
+               reply_markup=profile_nav(InlineKeyboardBuilder()).as_markup())
 
 
 @router.message(ProfileStates.other, F.text, ~F.text.startswith("/"))
@@ -432,6 +516,39 @@ async def on_slots_done(callback: CallbackQuery, user: User, access: Access,
     await state.set_state(ProfileStates.grid)
     await callback.answer()
     await show(callback, _("<b>Step 3 of 3.</b> Which grid (block) do you help in?"),
+               reply_markup=profile_nav(builder).as_markup())
+
+
+@router.callback_query(StateFilter(ProfileStates.other, ProfileStates.times),
+                       VolProfileCb.filter(F.action == VolProfileAction.BACK))
+async def on_profile_back_to_skills(callback: CallbackQuery, state: FSMContext) -> None:
+    """◀ Back to the skills (from the free times, or from typing a skill: ticks kept)."""
+    draft = await load_profile(state)
+    await state.set_state(ProfileStates.skills)
+    await callback.answer()
+    text, builder = skills_screen(draft)
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(ProfileStates.grid, VolProfileCb.filter(F.action == VolProfileAction.BACK))
+async def on_profile_back_to_times(callback: CallbackQuery, state: FSMContext) -> None:
+    """◀ Back from the grid to the free times (ticks kept)."""
+    draft = await load_profile(state)
+    await state.set_state(ProfileStates.times)
+    await callback.answer()
+    text, builder = times_screen(draft)
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(StateFilter(ProfileStates),
+                       VolProfileCb.filter(F.action == VolProfileAction.CANCEL))
+async def on_profile_cancel(callback: CallbackQuery, user: User, access: Access,
+                            session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """✖ Cancel on any profile step: nothing is changed; the 🙋 Volunteer screen."""
+    await state.clear()
+    await callback.answer()
+    text, builder = await render_home(session, user=user, access=access, clock=clock)
+    await show(callback, _("✖ Cancelled. Nothing was changed.") + "\n\n" + text,
                reply_markup=builder.as_markup())
 
 
@@ -475,11 +592,10 @@ async def refresh_call(callback: CallbackQuery, *, user: User, session: AsyncSes
     for row in rows:
         for button in row:
             try:
-                data = VolShiftCb.unpack(button.callback_data or "")
+                data = VolTakeCb.unpack(button.callback_data or "")
             except (TypeError, ValueError):
                 continue
-            if data.action == VolShiftAction.CLAIM:
-                calls[button.callback_data] = data.id
+            calls[button.callback_data] = data.shift_id
     if not calls:
         return
     now = await vol.call_shifts(session, user_id=user.id, clock=clock,
@@ -521,15 +637,15 @@ async def show_answer(callback: CallbackQuery, line: str,
         await show(callback, answered(pressed, line), reply_markup=reply_markup)
 
 
-@router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.CLAIM))
-async def on_claim(callback: CallbackQuery, callback_data: VolShiftCb, user: User,
+@router.callback_query(VolTakeCb.filter())
+async def on_claim(callback: CallbackQuery, callback_data: VolTakeCb, user: User,
                    session: AsyncSession, clock: Clock,
                    outbox_notify: Notify | None = None) -> None:
     """✋ Take a place on a shift (from a ping or the list); the call is redrawn either way."""
     try:
         claim = await vol.claim_shift(session, user=user, clock=clock,
                                       buttons=OUTBOX_KEYBOARDS.volunteers,
-                                      shift_id=callback_data.id, notify=outbox_notify)
+                                      shift_id=callback_data.shift_id, notify=outbox_notify)
     except (vol.ShiftUnavailable, vol.AlreadyClaimed):
         await refresh_call(callback, user=user, session=session, clock=clock)
         raise  # the error router says why
@@ -544,63 +660,158 @@ async def on_claim(callback: CallbackQuery, callback_data: VolShiftCb, user: Use
     await send(callback, booked + "\n\n" + text, reply_markup=builder.as_markup())
 
 
-@router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.COMING))
-async def on_coming(callback: CallbackQuery, callback_data: VolShiftCb, user: User,
+@router.callback_query(VolPlaceCb.filter(F.action == VolPlaceAction.COMING))
+async def on_coming(callback: CallbackQuery, callback_data: VolPlaceCb, user: User,
                     session: AsyncSession, clock: Clock) -> None:
     """👍 Still coming (on a reminder): the reminder shows the answer, keeping ✅ Check in
     when it is open."""
-    view = await vol.my_claim(session, user=user, clock=clock, claim_id=callback_data.id)
+    view = await vol.my_claim(session, user=user, clock=clock, claim_id=callback_data.claim_id)
     if view.claim.status != ClaimStatus.CLAIMED:
-        raise vol.NotClaimed(str(callback_data.id))
+        raise vol.NotClaimed(str(callback_data.claim_id))
     await callback.answer(_("👍 Thank you! See you there."), show_alert=True)
     builder = InlineKeyboardBuilder()
     if view.can_check_in:
-        builder.button(text=_("✅ Check in"), callback_data=VolShiftCb(
-            action=VolShiftAction.CHECK_IN, id=callback_data.id))
+        builder.button(text=_("✅ Check in"), callback_data=VolPlaceCb(
+            action=VolPlaceAction.CHECK_IN, claim_id=callback_data.claim_id))
     await show_answer(callback, _("👍 You said you are coming."),
                       builder.as_markup() if view.can_check_in else None)
 
 
-@router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.CANT))
-async def on_cant_come(callback: CallbackQuery, callback_data: VolShiftCb, user: User,
+def give_back_question(view: vol.ClaimView, tz: ZoneInfo) -> str:
+    """The question the pressed card or reminder becomes on 🙅 Can't come."""
+    if view.needs_reason:
+        return _("🙅 Give back your place on <b>{title}</b>, {when}? It is less than 12 hours "
+                 "away, so the organisers will be told: press why, or type a few words.").format(
+            title=html.escape(view.task.title), when=when_text(view.shift, tz))
+    return _("🙅 Give back your place on <b>{title}</b>, {when}?").format(
+        title=html.escape(view.task.title), when=when_text(view.shift, tz))
+
+
+def without_question(pressed: Message, question: str) -> str:
+    """The pressed message's text as it was before it asked `question`."""
+    return pressed.html_text.replace(f"\n\n{question}", "")
+
+
+@router.callback_query(VolPlaceCb.filter(F.action == VolPlaceAction.CANT))
+async def on_cant_come(callback: CallbackQuery, callback_data: VolPlaceCb, user: User,
+                       session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """🙅 Can't come: asked once, on the pressed message ("Yes, give my place back" /
+    "No, keep my place"); less than 12 h before, the ready-made reasons are the yes."""
+    claim_id = callback_data.claim_id
+    view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
+    vol.check_withdraw(view)
+    tz = await zone_of(session, view.task.community_id)
+    keep = VolPlaceCb(action=VolPlaceAction.KEEP, claim_id=claim_id, via=callback_data.via)
+    if view.needs_reason:
+        builder = InlineKeyboardBuilder()
+        for code, label in reason_labels().items():
+            builder.button(text=label, callback_data=VolReasonCb(claim_id=claim_id, code=code))
+        builder.button(text=_("No, keep my place"), callback_data=keep)
+        builder.adjust(1)
+        markup = builder.as_markup()
+        await state.set_state(VolunteerStates.reason)
+        pressed = callback.message.message_id if callback.message is not None else None
+        await state.update_data(v_claim=claim_id, v_pressed=pressed)
+    else:
+        markup = ask_once(yes=_("Yes, give my place back"), no=_("No, keep my place"),
+                          do=VolPlaceCb(action=VolPlaceAction.GIVE_BACK, claim_id=claim_id,
+                                        via=callback_data.via), keep=keep)
+    await callback.answer()
+    question = give_back_question(view, tz)
+    pressed_message = callback.message
+    if isinstance(pressed_message, Message) and pressed_message.text is not None:
+        await show(callback, answered(pressed_message, question), reply_markup=markup)
+    else:
+        await send(callback, question, reply_markup=markup)
+
+
+def without_questions(pressed: Message, view: vol.ClaimView, tz: ZoneInfo) -> str:
+    """The pressed message's text as it was before 🙅 asked (early or late: the time may
+    have passed 12 h before the start while the question waited)."""
+    text = pressed.html_text
+    for late in (True, False):  # the longer first: the early question begins the late one
+        question = give_back_question(replace(view, needs_reason=late), tz)
+        text = text.replace(f"\n\n{question}", "")
+    return text
+
+
+def drawn(keyboard: dict[str, Any]) -> InlineKeyboardMarkup:
+    """An outbox keyboard (bot/keyboards/outbox.py, labels as msgids) in the reader's
+    language, as the sender draws it."""
+    return InlineKeyboardMarkup(inline_keyboard=[
+        [InlineKeyboardButton(text=_(button["text"]), callback_data=button["callback_data"])
+         for button in row] for row in keyboard["inline_keyboard"]])
+
+
+@router.callback_query(VolPlaceCb.filter(F.action == VolPlaceAction.KEEP))
+async def on_keep_place(callback: CallbackQuery, callback_data: VolPlaceCb, user: User,
+                        session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """No, keep my place: the card or reminder as it was, with what it offers now."""
+    claim_id = callback_data.claim_id
+    view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
+    if await state.get_state() == VolunteerStates.reason:
+        await state.set_state(None)
+    await callback.answer(_("👍 Your place is kept."))
+    pressed = callback.message
+    if not isinstance(pressed, Message) or pressed.text is None:
+        return
+    tz = await zone_of(session, view.task.community_id)
+    if callback_data.via == VolPlaceVia.REMINDER:
+        offers = view.can_withdraw or view.can_check_in
+        markup = drawn(OUTBOX_KEYBOARDS.volunteers.reminder(
+            claim_id, check_in=view.can_check_in)) if offers else None
+    else:
+        _card, builder = await shift_card(session, claim_id=claim_id, user=user, clock=clock)
+        markup = builder.as_markup()
+    await show(callback, without_questions(pressed, view, tz), reply_markup=markup)
+
+
+@router.callback_query(VolPlaceCb.filter(F.action == VolPlaceAction.GIVE_BACK))
+async def on_give_back(callback: CallbackQuery, callback_data: VolPlaceCb, user: User,
                        session: AsyncSession, clock: Clock, state: FSMContext,
                        outbox_notify: Notify | None = None) -> None:
-    """🙅 Can't come: the place goes back (late, a reason is asked for first)."""
-    claim_id = callback_data.id
+    """Yes, give my place back: re-checked now (the question may be old: less than 12 h
+    to go, the reasons are asked for on the same message)."""
+    claim_id = callback_data.claim_id
     view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
+    vol.check_withdraw(view)
     if view.needs_reason:
-        await ask_reason(callback, state=state, claim_id=claim_id)
-        await callback.answer()
+        await on_cant_come(callback, callback_data, user=user, session=session, clock=clock,
+                           state=state)
         return
     await vol.withdraw(session, user=user, clock=clock, claim_id=claim_id, notify=outbox_notify)
     await callback.answer(_("Your place is given back. Thank you for letting us know."))
-    await show_answer(callback, _("🙅 You gave this place back. Thank you for letting us "
-                                  "know."))
+    await settle_card(callback, session, view, _("🙅 You gave this place back. Thank you for "
+                                                 "letting us know."))
 
 
-async def ask_reason(callback: CallbackQuery, *, state: FSMContext, claim_id: int) -> None:
-    builder = InlineKeyboardBuilder()
-    for code, label in reason_labels().items():
-        builder.button(text=label, callback_data=VolReasonCb(claim_id=claim_id, code=code))
-    builder.adjust(1)
-    await state.set_state(VolunteerStates.reason)
-    pressed = callback.message.message_id if callback.message is not None else None
-    await state.update_data(v_claim=claim_id, v_pressed=pressed)
-    await send(callback, _("The shift is less than 12 hours away, so the organisers will be "
-                           "told. Why can't you come? Press one, or type a few words."),
-               reply_markup=builder.as_markup())
+async def settle_card(callback: CallbackQuery, session: AsyncSession, view: vol.ClaimView,
+                      line: str) -> None:
+    """The pressed card or reminder without its question, with the answer under it and no
+    buttons left, so scrolling back never misleads."""
+    pressed = callback.message
+    if isinstance(pressed, Message) and pressed.text is not None:
+        text = without_questions(pressed, view, await zone_of(session, view.task.community_id))
+        await show(callback, text if line in text else f"{text}\n\n{line}")
 
 
 @router.callback_query(VolReasonCb.filter())
 async def on_reason_button(callback: CallbackQuery, callback_data: VolReasonCb, user: User,
                            session: AsyncSession, clock: Clock, state: FSMContext,
                            outbox_notify: Notify | None = None) -> None:
-    """A ready-made reason for a late "can't come"."""
+    """A ready-made reason for a late "can't come" (the yes to the question)."""
     label = reason_labels().get(callback_data.code)
     if label is None:
         raise NotFound(callback_data.code)
-    await withdraw_late(callback, user=user, session=session, clock=clock, state=state,
-                        claim_id=callback_data.claim_id, reason=label, notify=outbox_notify)
+    view = await vol.my_claim(session, user=user, clock=clock, claim_id=callback_data.claim_id)
+    try:
+        await vol.withdraw(session, user=user, clock=clock, claim_id=callback_data.claim_id,
+                           reason=label, notify=outbox_notify)
+    finally:  # done or refused: either way the question is over
+        await state.set_state(None)
+    await callback.answer()
+    await settle_card(callback, session, view, _("Your place is given back and the organisers "
+                                                 "are told. Thank you for letting us know."))
 
 
 @router.message(VolunteerStates.reason, F.text, ~F.text.startswith("/"))
@@ -608,50 +819,41 @@ async def on_reason_text(
     message: Message, user: User, session: AsyncSession, clock: Clock, state: FSMContext,
     outbox_notify: Notify | None = None,
 ) -> None:
-    """A typed reason for a late "can't come"."""
+    """A typed reason for a late "can't come"; the message that asked loses its buttons."""
     text = " ".join((message.text or "").split())[:REASON_MAX]
-    claim_id = int((await state.get_data()).get("v_claim") or 0)
-    await withdraw_late(message, user=user, session=session, clock=clock, state=state,
-                        claim_id=claim_id, reason=text, notify=outbox_notify)
-
-
-async def withdraw_late(
-    event: CallbackQuery | Message, *, user: User, session: AsyncSession, clock: Clock,
-    state: FSMContext, claim_id: int, reason: str, notify: Notify | None,
-) -> None:
-    pressed = (await state.get_data()).get("v_pressed")
+    data = await state.get_data()
+    claim_id, pressed = int(data.get("v_claim") or 0), data.get("v_pressed")
     try:
-        await vol.withdraw(session, user=user, clock=clock, claim_id=claim_id, reason=reason,
-                           notify=notify)
-    finally:  # said no or done: either way the question is over
+        await vol.withdraw(session, user=user, clock=clock, claim_id=claim_id, reason=text,
+                           notify=outbox_notify)
+    finally:  # done or refused: either way the question is over
         await state.set_state(None)
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-    if pressed and event.bot is not None:  # the reminder or card asked from answers no more
+    if pressed and message.bot is not None:
         with suppress(TelegramBadRequest):
-            await event.bot.edit_message_reply_markup(chat_id=user.tg_id, message_id=pressed)
-    await show(event, _("Your place is given back and the organisers are told. Thank you for "
-                        "letting us know."))
+            await message.bot.edit_message_reply_markup(chat_id=user.tg_id, message_id=pressed)
+    await message.answer(_("Your place is given back and the organisers are told. Thank you "
+                           "for letting us know."))
 
 
-@router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.CHECK_IN))
-async def on_check_in(callback: CallbackQuery, callback_data: VolShiftCb, user: User,
+@router.callback_query(VolPlaceCb.filter(F.action == VolPlaceAction.CHECK_IN))
+async def on_check_in(callback: CallbackQuery, callback_data: VolPlaceCb, user: User,
                       session: AsyncSession, clock: Clock, state: FSMContext,
                       outbox_notify: Notify | None = None) -> None:
     """✅ Check in (a nudge to check out is queued for the end); then, if they like, the
     location."""
-    claim, task = await vol.check_in(session, user=user, clock=clock, claim_id=callback_data.id,
+    claim_id = callback_data.claim_id
+    claim, task = await vol.check_in(session, user=user, clock=clock, claim_id=claim_id,
                                      buttons=OUTBOX_KEYBOARDS.volunteers, notify=outbox_notify)
     await callback.answer(_("✅ Checked in"))
     assert claim.checked_in_at is not None
     builder = InlineKeyboardBuilder()
-    builder.button(text=_("🏁 Check out"), callback_data=VolShiftCb(
-        action=VolShiftAction.CHECK_OUT, id=callback_data.id))
+    builder.button(text=_("🏁 Check out"), callback_data=VolPlaceCb(
+        action=VolPlaceAction.CHECK_OUT, claim_id=claim_id))
     await show_answer(callback, _("✅ Checked in at {time}").format(
         time=say_clock(claim.checked_in_at, await zone_of(session, task.community_id))),
         builder.as_markup())
     await state.set_state(VolunteerStates.location)
-    await state.update_data(v_claim=callback_data.id)
+    await state.update_data(v_claim=claim_id)
     keyboard = ReplyKeyboardMarkup(keyboard=[
         [KeyboardButton(text=_("📍 Share my location"), request_location=True)],
         [KeyboardButton(text=_("No thanks"))]], resize_keyboard=True, one_time_keyboard=True)
@@ -660,12 +862,13 @@ async def on_check_in(callback: CallbackQuery, callback_data: VolShiftCb, user: 
                            "only whether you were nearby."), reply_markup=keyboard)
 
 
-@router.callback_query(VolShiftCb.filter(F.action == VolShiftAction.CHECK_OUT))
-async def on_check_out(callback: CallbackQuery, callback_data: VolShiftCb, user: User,
+@router.callback_query(VolPlaceCb.filter(F.action == VolPlaceAction.CHECK_OUT))
+async def on_check_out(callback: CallbackQuery, callback_data: VolPlaceCb, user: User,
                        session: AsyncSession, clock: Clock) -> None:
     """🏁 Check out: the hours staff will confirm."""
-    claim = await vol.check_out(session, user=user, clock=clock, claim_id=callback_data.id)
-    view = await vol.my_claim(session, user=user, clock=clock, claim_id=callback_data.id)
+    claim_id = callback_data.claim_id
+    claim = await vol.check_out(session, user=user, clock=clock, claim_id=claim_id)
+    view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
     await callback.answer()
     assert claim.checked_out_at is not None
     await show_answer(callback, _("🏁 Checked out at {time}").format(

@@ -10,6 +10,7 @@ stateDiagram-v2
     Tasks --> Task: a task (fill level per shift)
     Task --> Edit: ✏️ title / place / description
     Edit --> Task: text sent (people signed up are told)
+    Task --> Draft: ➕ add a shift (tasks.py: day, time, length, people; the suited called)
     Task --> Roster: 👥 a shift
     Task --> Task: ❌ cancel the task (asked, then confirmed)
     Roster --> Roster: ✅ confirm hours / ❌ absent / ➕➖ places / ❌ cancel shift
@@ -40,18 +41,20 @@ from collections.abc import Callable
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.volunteers import (
+    VolAddShiftCb,
     VolCancelShiftCb,
     VolCancelTaskCb,
     VolCommendCb,
     VolCommendPickCb,
     VolCommendSendCb,
     VolConfirmAllCb,
+    VolCorrectCb,
     VolExportCb,
     VolHoursAction,
     VolHoursCb,
@@ -69,7 +72,7 @@ from bot.callback_data.volunteers import (
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.screens import send, show
-from bot.when import say_moment
+from bot.when import say_hours, say_moment
 from handlers.scope import ask_community as scope_ask
 from handlers.scope import chosen as scope_chosen
 from handlers.volunteers.home import when_text
@@ -206,7 +209,8 @@ async def render_task(
     view = await vol.task_view(session, access=access, task_id=task_id, community_id=cid)
     task, shifts = view.task, view.shifts
     tz = await zone_of(session, cid)
-    lines = [f"<b>{html.escape(task.title)}</b>", f"📍 {html.escape(task.place)}",
+    lines = [f"<b>{html.escape(task.title)}</b>",
+             f"🏘 {html.escape(await vol.where(session, task))}", f"📍 {html.escape(task.place)}",
              _("Skills: {skills}").format(skills=skills_text(task.skills))]
     if task.description:
         lines.append(html.escape(task.description))
@@ -224,12 +228,16 @@ async def render_task(
                              (VolTaskField.DESCRIPTION, _("✏️ Description"))):
             builder.button(text=label, callback_data=VolTaskEditCb(
                 community_id=cid, task_id=task_id, field=field))
+    if view.can_add_shift:
+        builder.button(text=_("➕ Add a shift"),
+                       callback_data=VolAddShiftCb(community_id=cid, task_id=task_id))
     if view.can_cancel:
         builder.button(text=_("❌ Cancel the task"),
                        callback_data=VolCancelTaskCb(community_id=cid, task_id=task_id))
     builder.button(text=_("◀ Back"),
                    callback_data=VolStaffCb(action=VolStaffAction.TASKS, community_id=cid))
-    builder.adjust(*([2] * ((len(shifts) + 1) // 2)), 3, 1, 1)
+    builder.adjust(*([2] * ((len(shifts) + 1) // 2)), *([3] if view.can_edit else []),
+                   *([1] * (view.can_add_shift + view.can_cancel + 1)))
     return "\n".join(lines), builder
 
 
@@ -387,9 +395,12 @@ async def render_roster(
 
 @router.callback_query(VolRosterCb.filter())
 async def on_roster(callback: CallbackQuery, callback_data: VolRosterCb, access: Access,
-                    session: AsyncSession, clock: Clock) -> None:
-    """👥 Who is signed up for a shift, and who came."""
+                    session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """👥 Who is signed up for a shift, and who came (also ✖ Cancel of a correction: the
+    hours stay as they were)."""
     cid = community(access, callback_data.community_id)
+    if await state.get_state() in (StaffStates.hours, StaffStates.reason):
+        await state.clear()
     text, builder = await render_roster(session, access, clock, cid, callback_data.shift_id)
     await callback.answer()
     await show(callback, text, reply_markup=builder.as_markup())
@@ -461,11 +472,30 @@ async def on_correct(callback: CallbackQuery, callback_data: VolHoursCb, access:
     """✏️ Correct the hours: ask for the number."""
     cid = community(access, callback_data.community_id)
     await volunteer_hours.staff_claim(session, access=access, claim_id=callback_data.claim_id)
+    shift_id = await shift_of_claim(session, callback_data.claim_id)
     await state.set_state(StaffStates.hours)
-    await state.update_data(v_claim=callback_data.claim_id, v_cid=cid)
+    await state.update_data(v_claim=callback_data.claim_id, v_cid=cid, v_shift=shift_id)
     await callback.answer()
-    await send(callback, _("Send the correct number of hours, for example 2 or 1.5 "
-                           "(0 if they did not come)."))
+    builder = InlineKeyboardBuilder()
+    for minutes in CORRECT_MINUTES:
+        builder.button(text=say_hours(minutes), callback_data=VolCorrectCb(minutes=minutes))
+    builder.adjust(4)
+    builder.row(InlineKeyboardButton(text=_("✖ Cancel"), callback_data=VolRosterCb(
+        community_id=cid, shift_id=shift_id).pack()))
+    await send(callback, _("How many hours were they, really? Press one, or send another "
+                           "number, for example 1.5 (0 if they did not come)."),
+               reply_markup=builder.as_markup())
+
+
+CORRECT_MINUTES = (0, 30, 60, 90, 120, 150, 180, 240, 300, 360, 480, 600)
+
+
+@router.callback_query(StaffStates.hours, VolCorrectCb.filter())
+async def on_hours_button(callback: CallbackQuery, callback_data: VolCorrectCb,
+                          state: FSMContext) -> None:
+    """The corrected hours, pressed; the reason comes next."""
+    await callback.answer()
+    await take_hours(callback, state, callback_data.minutes)
 
 
 def parse_hours(text: str) -> int | None:
@@ -482,12 +512,22 @@ def parse_hours(text: str) -> int | None:
 async def on_hours_text(message: Message, state: FSMContext) -> None:
     """The corrected hours; the reason comes next."""
     minutes = parse_hours(message.text or "")
-    if minutes is None or not 0 <= minutes <= volunteer_hours.MAX_MINUTES:
+    if minutes is None:
+        raise InvalidInput("hours", "range")
+    await take_hours(message, state, minutes)
+
+
+async def take_hours(event: CallbackQuery | Message, state: FSMContext, minutes: int) -> None:
+    if not 0 <= minutes <= volunteer_hours.MAX_MINUTES:
         raise InvalidInput("hours", "range")
     await state.update_data(v_minutes=minutes)
     await state.set_state(StaffStates.reason)
-    await message.answer(_("Why are you correcting them? A few words (everyone can see who "
-                           "changed what and why)."))
+    data = await state.get_data()
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖ Cancel"), callback_data=VolRosterCb(
+        community_id=int(data.get("v_cid") or 0), shift_id=int(data.get("v_shift") or 0)))
+    await show(event, _("Why are you correcting them? A few words (everyone can see who "
+                        "changed what and why)."), reply_markup=builder.as_markup())
 
 
 @router.message(StaffStates.reason, F.text, ~F.text.startswith("/"))

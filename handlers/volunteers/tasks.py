@@ -3,6 +3,7 @@
 ```mermaid
 stateDiagram-v2
     [*] --> Title: ➕ New task (🙋 Volunteer → 🧑‍💼 Organise)
+    [*] --> Day: ➕ Add a shift (a published task; People saves it, ◀ Back leaves it)
     Title --> Description: title sent
     Description --> Skills: text sent / Skip
     Skills --> Skills: tick a skill
@@ -22,6 +23,17 @@ stateDiagram-v2
     Summary --> Weeks: 🔁 repeat weekly
     Weeks --> Summary: number of weeks
     Summary --> [*]: ✅ Publish (volunteers pinged) / 🗑 Discard
+    Weeks --> Summary: ◀ Back
+    Day --> Summary: ◀ Back (shifts in the draft already)
+    Day --> Location: ◀ Back (the first shift)
+    Length --> Time: ◀ Back
+    People --> Length: ◀ Back
+    Location --> Place: ◀ Back
+    Place --> Grid: ◀ Back (Skills when no grids)
+    Grid --> Skills: ◀ Back
+    Skills --> Description: ◀ Back
+    Description --> Title: ◀ Back
+    Title --> [*]: ✖ Cancel (on every step: the draft dropped, nothing written)
 ```
 
 The draft is a `TaskDraft` in the FSM data, holding absolute days and moments (a
@@ -39,6 +51,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -48,6 +61,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.volunteers import (
+    VolAddShiftCb,
     VolDraftAction,
     VolDraftCb,
     VolDraftGridCb,
@@ -55,6 +69,9 @@ from bot.callback_data.volunteers import (
     VolDraftPeopleCb,
     VolDraftSkillCb,
     VolDraftWeeksCb,
+    VolStaffAction,
+    VolStaffCb,
+    VolTaskCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.dates import (
@@ -116,6 +133,7 @@ class TaskDraft(BaseModel):
     `key` makes publishing it twice make one task."""
 
     community_id: int
+    task_id: int | None = None  # a shift being added to this published task
     key: str = Field(default_factory=lambda: secrets.token_hex(8))
     title: str = ""
     description: str = ""
@@ -152,14 +170,60 @@ async def start_draft(callback: CallbackQuery, *, state: FSMContext, community_i
     """Begin a new task for `community_id` (the caller checked the right to)."""
     await state.set_state(DraftStates.title)
     await state.set_data({"draft": TaskDraft(community_id=community_id).model_dump(mode="json")})
-    await send(callback, _("<b>New volunteer task.</b> What is it called? For example: "
-                           "“Tuesday evening patrol”. (Send /cancel to stop.)"))
+    text, builder = title_screen()
+    await send(callback, text, reply_markup=builder.as_markup())
+
+
+def nav(builder: InlineKeyboardBuilder, *, back: bool = True) -> InlineKeyboardBuilder:
+    """The row under every step: ◀ Back to the step before (not on the first) and ✖ Cancel."""
+    buttons = [InlineKeyboardButton(text=_("✖ Cancel"), callback_data=VolDraftCb(
+        action=VolDraftAction.CANCEL).pack())]
+    if back:
+        buttons.insert(0, InlineKeyboardButton(text=_("◀ Back"), callback_data=VolDraftCb(
+            action=VolDraftAction.BACK).pack()))
+    builder.row(*buttons)
+    return builder
 
 
 def skip_button() -> InlineKeyboardBuilder:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Skip ▶"), callback_data=VolDraftCb(action=VolDraftAction.SKIP))
-    return builder
+    return nav(builder)
+
+
+def title_screen() -> tuple[str, InlineKeyboardBuilder]:
+    return (_("<b>New volunteer task.</b> What is it called? For example: “Tuesday evening "
+              "patrol”."), nav(InlineKeyboardBuilder(), back=False))
+
+
+def description_screen() -> tuple[str, InlineKeyboardBuilder]:
+    return (_("Describe it in a few words: what to do, what to bring, whom to ask. Or press "
+              "Skip."), skip_button())
+
+
+def place_screen() -> tuple[str, InlineKeyboardBuilder]:
+    return (_("Where? Send the meeting place, for example “North gate of Block 3”."),
+            nav(InlineKeyboardBuilder()))
+
+
+def location_screen() -> tuple[str, InlineKeyboardBuilder]:
+    return (_("If you like, send the place on the map (📎 → Location), so we can tell whether "
+              "volunteers checked in there. Or press Skip."), skip_button())
+
+
+def length_screen() -> tuple[str, InlineKeyboardBuilder]:
+    return _("How long is the shift?"), nav(numbers(
+        LENGTHS, lambda n: VolDraftLengthCb(minutes=n), length_label, 4))
+
+
+def people_screen() -> tuple[str, InlineKeyboardBuilder]:
+    return _("How many people are needed?"), nav(numbers(
+        HEADCOUNTS, lambda n: VolDraftPeopleCb(headcount=n), str, 5))
+
+
+def weeks_screen() -> tuple[str, InlineKeyboardBuilder]:
+    return _("Repeat every week for how many weeks (counting the first)?"), nav(numbers(
+        WEEKS, lambda n: VolDraftWeeksCb(weeks=n), str, 5))
 
 
 def numbers(values: Iterable[int], make: Callable[[int], CallbackData],
@@ -180,8 +244,8 @@ async def on_title(message: Message, state: FSMContext, access: Access) -> None:
     draft = await load(state, access)
     draft.title = vol.clean_text(message.text, field="title", limit=TITLE_MAX)
     await save(state, draft, DraftStates.description)
-    await message.answer(_("Describe it in a few words: what to do, what to bring, whom to "
-                           "ask. Or press Skip."), reply_markup=skip_button().as_markup())
+    text, builder = description_screen()
+    await message.answer(text, reply_markup=builder.as_markup())
 
 
 @router.message(DraftStates.description, F.text, ~F.text.startswith("/"))
@@ -217,7 +281,7 @@ def skills_screen(draft: TaskDraft) -> tuple[str, InlineKeyboardBuilder]:
     builder.button(text=_("Next ▶"), callback_data=VolDraftCb(action=VolDraftAction.SKILLS_DONE))
     builder.adjust(1)
     return _("Which skills are wanted? Volunteers with them are called. "
-             "Choose none if anyone can help."), builder
+             "Choose none if anyone can help."), nav(builder)
 
 
 @router.callback_query(DraftStates.skills, VolDraftSkillCb.filter())
@@ -241,17 +305,26 @@ async def on_skills_done(callback: CallbackQuery, state: FSMContext, access: Acc
     """The skills are chosen: the grid next, if the community has grids, else the place."""
     draft = await load(state, access)
     await callback.answer()
-    grids = await communities.list_grids(session, community_id=draft.community_id)
-    if not grids:
+    screen = await grid_screen(session, draft)
+    if screen is None:
         await ask_place(callback, state)
         return
+    await state.set_state(DraftStates.grid)
+    await send(callback, screen[0], reply_markup=screen[1].as_markup())
+
+
+async def grid_screen(session: AsyncSession,
+                      draft: TaskDraft) -> tuple[str, InlineKeyboardBuilder] | None:
+    """Which grid, or None when the community has no grids (the step is left out)."""
+    grids = await communities.list_grids(session, community_id=draft.community_id)
+    if not grids:
+        return None
     builder = InlineKeyboardBuilder()
     for grid in grids:
         builder.button(text=grid.name, callback_data=VolDraftGridCb(grid_id=grid.id or 0))
     builder.button(text=_("Whole community"), callback_data=VolDraftGridCb(grid_id=0))
     builder.adjust(2)
-    await state.set_state(DraftStates.grid)
-    await send(callback, _("Which grid is it in?"), reply_markup=builder.as_markup())
+    return _("Which grid is it in?"), nav(builder)
 
 
 @router.callback_query(DraftStates.grid, VolDraftGridCb.filter())
@@ -274,8 +347,8 @@ async def on_grid(callback: CallbackQuery, callback_data: VolDraftGridCb, state:
 
 async def ask_place(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(DraftStates.place)
-    await send(callback, _("Where? Send the meeting place, for example “North gate of "
-                           "Block 3”."))
+    text, builder = place_screen()
+    await send(callback, text, reply_markup=builder.as_markup())
 
 
 @router.message(DraftStates.place, F.text, ~F.text.startswith("/"))
@@ -284,9 +357,8 @@ async def on_place(message: Message, state: FSMContext, access: Access) -> None:
     draft = await load(state, access)
     draft.place = vol.clean_text(message.text, field="place", limit=PLACE_MAX)
     await save(state, draft, DraftStates.location)
-    await message.answer(_("If you like, send the place on the map (📎 → Location), so we can "
-                           "tell whether volunteers checked in there. Or press Skip."),
-                         reply_markup=skip_button().as_markup())
+    text, builder = location_screen()
+    await message.answer(text, reply_markup=builder.as_markup())
 
 
 @router.message(DraftStates.location, F.location)
@@ -328,7 +400,10 @@ async def day_screen(session: AsyncSession, draft: TaskDraft, clock: Clock,
     builder = day_keyboard(days, today=today, page=page,
                            zone=await zone_of(session, draft.community_id), now=clock.now(),
                            last=LAST_TIME)
-    return _("Shift {n}: which day?").format(n=len(draft.shifts) + 1), builder
+    if draft.task_id is not None:
+        return _("A new shift for <b>{title}</b>: which day?").format(
+            title=html.escape(draft.title)), nav(builder)
+    return _("Shift {n}: which day?").format(n=len(draft.shifts) + 1), nav(builder)
 
 
 @router.callback_query(DraftStates.day, DayPageCb.filter())
@@ -369,7 +444,9 @@ def time_screen(day: date, *, zone: ZoneInfo, now: datetime) -> InlineKeyboardBu
     if not list(builder.buttons):
         return None
     builder.row(InlineKeyboardButton(text=_("◀ Back"), callback_data=VolDraftCb(
-        action=VolDraftAction.DAYS).pack()))
+        action=VolDraftAction.DAYS).pack()),
+                InlineKeyboardButton(text=_("✖ Cancel"), callback_data=VolDraftCb(
+                    action=VolDraftAction.CANCEL).pack()))
     return builder
 
 
@@ -409,8 +486,8 @@ async def on_time(callback: CallbackQuery, callback_data: TimeCb, state: FSMCont
     draft.starts_at = starts_at
     await save(state, draft, DraftStates.length)
     await callback.answer()
-    await send(callback, _("How long is the shift?"), reply_markup=numbers(
-        LENGTHS, lambda n: VolDraftLengthCb(minutes=n), length_label, 4).as_markup())
+    text, builder = length_screen()
+    await send(callback, text, reply_markup=builder.as_markup())
 
 
 def length_label(minutes: int) -> str:
@@ -429,14 +506,16 @@ async def on_length(callback: CallbackQuery, callback_data: VolDraftLengthCb, st
     draft.minutes = callback_data.minutes
     await save(state, draft, DraftStates.people)
     await callback.answer()
-    await send(callback, _("How many people are needed?"), reply_markup=numbers(
-        HEADCOUNTS, lambda n: VolDraftPeopleCb(headcount=n), str, 5).as_markup())
+    text, builder = people_screen()
+    await send(callback, text, reply_markup=builder.as_markup())
 
 
 @router.callback_query(DraftStates.people, VolDraftPeopleCb.filter())
 async def on_people(callback: CallbackQuery, callback_data: VolDraftPeopleCb, state: FSMContext,
-                    access: Access, session: AsyncSession, clock: Clock) -> None:
-    """How many people the shift needs; the shift joins the draft."""
+                    access: Access, session: AsyncSession, clock: Clock,
+                    outbox_notify: Notify | None = None) -> None:
+    """How many people the shift needs; the shift joins the draft (or, added to a published
+    task, is saved and the volunteers it suits are called)."""
     draft = await load(state, access)
     if draft.starts_at is None or draft.minutes is None:
         raise NotFound("length")
@@ -444,6 +523,10 @@ async def on_people(callback: CallbackQuery, callback_data: VolDraftPeopleCb, st
                        ends_at=draft.starts_at + timedelta(minutes=draft.minutes),
                        headcount=callback_data.headcount)
     vol.check_shift(shift.spec(), now=clock.now())
+    if draft.task_id is not None:
+        await add_to_task(callback, state, access=access, session=session, clock=clock,
+                          draft=draft, shift=shift, notify=outbox_notify)
+        return
     draft.shifts.append(shift)
     draft.day, draft.starts_at, draft.minutes = None, None, None
     await save(state, draft, DraftStates.summary)
@@ -500,9 +583,8 @@ async def on_repeat(callback: CallbackQuery, state: FSMContext, access: Access) 
     await load(state, access)
     await state.set_state(DraftStates.weeks)
     await callback.answer()
-    await send(callback, _("Repeat every week for how many weeks (counting the first)?"),
-               reply_markup=numbers(WEEKS, lambda n: VolDraftWeeksCb(weeks=n), str,
-                                    5).as_markup())
+    text, builder = weeks_screen()
+    await send(callback, text, reply_markup=builder.as_markup())
 
 
 @router.callback_query(DraftStates.weeks, VolDraftWeeksCb.filter())
@@ -544,3 +626,165 @@ async def on_discard(callback: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     await callback.answer()
     await show(callback, _("The draft was discarded."))
+
+
+# --- ◀ Back and ✖ Cancel, on every step ------------------------------------------------------
+
+
+async def go_back(callback: CallbackQuery, state: FSMContext, step: State,
+                  screen: tuple[str, InlineKeyboardBuilder]) -> None:
+    """Show the step before in place of the pressed one; what the draft holds stays."""
+    await state.set_state(step)
+    await callback.answer()
+    await show(callback, screen[0], reply_markup=screen[1].as_markup())
+
+
+@router.callback_query(DraftStates.description,
+                       VolDraftCb.filter(F.action == VolDraftAction.BACK))
+async def on_back_to_title(callback: CallbackQuery, state: FSMContext, access: Access) -> None:
+    """◀ Back from the description to the title (typed again)."""
+    await load(state, access)
+    await go_back(callback, state, DraftStates.title, title_screen())
+
+
+@router.callback_query(DraftStates.skills, VolDraftCb.filter(F.action == VolDraftAction.BACK))
+async def on_back_to_description(callback: CallbackQuery, state: FSMContext,
+                                 access: Access) -> None:
+    """◀ Back from the skills to the description."""
+    await load(state, access)
+    await go_back(callback, state, DraftStates.description, description_screen())
+
+
+@router.callback_query(DraftStates.grid, VolDraftCb.filter(F.action == VolDraftAction.BACK))
+async def on_back_to_skills(callback: CallbackQuery, state: FSMContext,
+                            access: Access) -> None:
+    """◀ Back from the grid to the skills (ticks kept)."""
+    draft = await load(state, access)
+    await go_back(callback, state, DraftStates.skills, skills_screen(draft))
+
+
+@router.callback_query(DraftStates.place, VolDraftCb.filter(F.action == VolDraftAction.BACK))
+async def on_back_from_place(callback: CallbackQuery, state: FSMContext, access: Access,
+                             session: AsyncSession) -> None:
+    """◀ Back from the place to the grid, or to the skills when there are no grids."""
+    draft = await load(state, access)
+    screen = await grid_screen(session, draft)
+    if screen is None:
+        await go_back(callback, state, DraftStates.skills, skills_screen(draft))
+    else:
+        await go_back(callback, state, DraftStates.grid, screen)
+
+
+@router.callback_query(DraftStates.location,
+                       VolDraftCb.filter(F.action == VolDraftAction.BACK))
+async def on_back_to_place(callback: CallbackQuery, state: FSMContext, access: Access) -> None:
+    """◀ Back from the map to the place (typed again)."""
+    await load(state, access)
+    await go_back(callback, state, DraftStates.place, place_screen())
+
+
+@router.callback_query(DraftStates.day, VolDraftCb.filter(F.action == VolDraftAction.BACK))
+async def on_back_from_day(callback: CallbackQuery, state: FSMContext, access: Access,
+                           session: AsyncSession) -> None:
+    """◀ Back from a shift's day: to the summary when shifts are in the draft already (this
+    one is not added), else to the map."""
+    draft = await load(state, access)
+    draft.day, draft.starts_at, draft.minutes = None, None, None
+    await save(state, draft)
+    if draft.task_id is not None:  # adding a shift to a published task: nothing added
+        await state.clear()
+        await callback.answer()
+        await show(callback, _("No shift was added."),
+                   reply_markup=back_to_task(draft.community_id, draft.task_id).as_markup())
+        return
+    if draft.shifts:
+        await go_back(callback, state, DraftStates.summary, await summary(session, draft))
+    else:
+        await go_back(callback, state, DraftStates.location, location_screen())
+
+
+@router.callback_query(DraftStates.length, VolDraftCb.filter(F.action == VolDraftAction.BACK))
+async def on_back_to_time(callback: CallbackQuery, state: FSMContext, access: Access,
+                          session: AsyncSession, clock: Clock) -> None:
+    """◀ Back from the length to the times of the day chosen (or the days, if none is left)."""
+    draft = await load(state, access)
+    builder = time_screen(draft.day, zone=await zone_of(session, draft.community_id),
+                          now=clock.now()) if draft.day is not None else None
+    if builder is None:
+        draft.day = None
+        await save(state, draft)
+        await go_back(callback, state, DraftStates.day, await day_screen(session, draft, clock))
+    else:
+        await go_back(callback, state, DraftStates.time, (_("What time does it start?"), builder))
+
+
+@router.callback_query(DraftStates.people, VolDraftCb.filter(F.action == VolDraftAction.BACK))
+async def on_back_to_length(callback: CallbackQuery, state: FSMContext, access: Access) -> None:
+    """◀ Back from the headcount to the length."""
+    await load(state, access)
+    await go_back(callback, state, DraftStates.length, length_screen())
+
+
+@router.callback_query(DraftStates.weeks, VolDraftCb.filter(F.action == VolDraftAction.BACK))
+async def on_back_from_weeks(callback: CallbackQuery, state: FSMContext, access: Access,
+                             session: AsyncSession) -> None:
+    """◀ Back from the weeks to the summary, unchanged."""
+    draft = await load(state, access)
+    await go_back(callback, state, DraftStates.summary, await summary(session, draft))
+
+
+@router.callback_query(StateFilter(DraftStates),
+                       VolDraftCb.filter(F.action == VolDraftAction.CANCEL))
+async def on_cancel(callback: CallbackQuery, state: FSMContext, access: Access) -> None:
+    """✖ Cancel on any step: the draft is dropped (nothing was written); back to the
+    community's volunteer work."""
+    draft = await load(state, access)
+    await state.clear()
+    await callback.answer()
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("◀ Volunteer work"), callback_data=VolStaffCb(
+        action=VolStaffAction.HOME, community_id=draft.community_id))
+    await show(callback, _("✖ Cancelled. The draft was dropped; nothing was published."),
+               reply_markup=builder.as_markup())
+
+
+# --- ➕ A shift added to a published task (the same day, time, length and people steps) -----
+
+
+def back_to_task(community_id: int, task_id: int) -> InlineKeyboardBuilder:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("◀ Back to the task"),
+                   callback_data=VolTaskCb(community_id=community_id, task_id=task_id))
+    return builder
+
+
+@router.callback_query(VolAddShiftCb.filter())
+async def on_add_to_task(callback: CallbackQuery, callback_data: VolAddShiftCb, access: Access,
+                         session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """➕ Add a shift to a published task: its day first."""
+    view = await vol.task_view(session, access=access, task_id=callback_data.task_id,
+                               community_id=callback_data.community_id)
+    if not view.can_add_shift:
+        raise vol.ShiftUnavailable("cancelled")
+    draft = TaskDraft(community_id=callback_data.community_id, task_id=callback_data.task_id,
+                      title=view.task.title)
+    await save(state, draft, DraftStates.day)
+    await callback.answer()
+    text, builder = await day_screen(session, draft, clock)
+    await send(callback, text, reply_markup=builder.as_markup())
+
+
+async def add_to_task(callback: CallbackQuery, state: FSMContext, *, access: Access,
+                      session: AsyncSession, clock: Clock, draft: TaskDraft, shift: DraftShift,
+                      notify: Notify | None) -> None:
+    assert draft.task_id is not None
+    await vol.add_shift(session, access=access, clock=clock, buttons=OUTBOX_KEYBOARDS.volunteers,
+                        task_id=draft.task_id, spec=shift.spec(), notify=notify)
+    await state.clear()
+    await callback.answer(_("Added ✅"))
+    tz = await zone_of(session, draft.community_id)
+    await show(callback, _("✅ Shift added to <b>{title}</b>: {when}, {people} people. "
+                           "Volunteers whose skills and free times match are being told.").format(
+        title=html.escape(draft.title), when=say_span(shift.starts_at, shift.ends_at, tz),
+        people=shift.headcount),
+        reply_markup=back_to_task(draft.community_id, draft.task_id).as_markup())

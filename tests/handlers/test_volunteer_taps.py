@@ -123,6 +123,7 @@ async def test_a_volunteer_who_gives_a_place_back_and_takes_it_again_gets_each_r
     await claim_from_the_list(ann)
     assert ann.last.startswith("✅ Your place is booked.")
     await ann.press("🙅 Can't come")
+    await ann.press("Yes, give my place back")
     assert ann.last.endswith("🙅 You gave this place back. Thank you for letting us know.")
     await claim_from_the_list(ann)
     assert ann.last.startswith("✅ Your place is booked.")
@@ -130,8 +131,10 @@ async def test_a_volunteer_who_gives_a_place_back_and_takes_it_again_gets_each_r
     await ann.tap("🙋 Volunteer")
     await ann.press(SHIFT_CARD)
     await ann.press("🙅 Can't come")
+    await ann.press("Yes, give my place back")
     await claim_from_the_list(ann, quick=True)
     await quick_press(ann, "🙅 Can't come")
+    await quick_press(ann, "Yes, give my place back")
     await claim_from_the_list(ann, quick=True)
     assert ann.last.startswith("✅ Your place is booked.")
 
@@ -168,6 +171,7 @@ async def test_a_volunteer_who_gave_a_shift_back_is_not_called_to_cover_it(
     await ann.press("🔎 Shifts that need people")
     await ann.press("✋ 1. Tue 3 Mar, 6:00 pm")
     await ann.press("🙅 Can't come")
+    await ann.press("Yes, give my place back")
     assert ann.last.endswith("🙅 You gave this place back. Thank you for letting us know.")
 
     clock.set(TUE_18 - timedelta(hours=23))  # still short: the others are called
@@ -277,6 +281,7 @@ async def test_an_answered_reminder_shows_the_answer_and_check_in_offers_check_o
     assert "👍 You said you are coming." in ann.last and "⏰ Reminder" in ann.last
     assert labels(ann, "⏰ Reminder") == []
     await bob.press("🙅 Can't come")
+    await bob.press("Yes, give my place back")
     assert "🙅 You gave this place back." in bob.last and "⏰ Reminder" in bob.last
     assert labels(bob, "⏰ Reminder") == []
 
@@ -309,8 +314,10 @@ async def test_staff_hear_of_every_withdrawal_and_volunteers_of_their_confirmed_
     for person in (ann, bob):
         await person.press("✋ 1. 03-03 18:00")
     await bob.press("🙅 Can't come")  # a day and more ahead: no reason asked
+    await bob.press("Yes, give my place back")
     await delivered(sender, sessionmaker, harness)
-    assert staff.last == ("ℹ️ Bob gave back their place on Patrol Tomorrow, 6:00 pm–8:00 pm.\n"
+    assert staff.last == ("ℹ️ Bob gave back their place on Patrol (Sunny Court) Tomorrow, "
+                          "6:00 pm–8:00 pm.\n"
                           "Places taken now: 1 of 3.")
 
     clock.set(TUE_18 + timedelta(hours=2, minutes=20))  # before quiet hours (21:00)
@@ -321,7 +328,7 @@ async def test_staff_hear_of_every_withdrawal_and_volunteers_of_their_confirmed_
     await staff.press("👥 1. Tue 3 Mar, 6:00 pm")
     await staff.press("✅ 1. Ann: 2 h")
     await delivered(sender, sessionmaker, harness)
-    assert "Your hours are confirmed: 2 h" in ann.last and "Patrol" in ann.last
+    assert "Your hours are confirmed: 2 h for Patrol (Sunny Court, " in ann.last
     await staff.press("✏️ 1 correct")
     await staff.send("3")
     await staff.send("Stayed to lock the gate")
@@ -340,7 +347,7 @@ async def test_a_time_that_passed_on_the_screen_redraws_it_with_a_way_back(
     assert staff.last == "What time does it start?"
     first = staff.handle.last_bot_message
     assert first is not None and first.button_labels[:2] == ["3:30 pm", "4:00 pm"]
-    assert first.button_labels[-1] == "◀ Back"
+    assert first.button_labels[-2:] == ["◀ Back", "✖ Cancel"]
 
     clock.set(datetime(2026, 3, 2, 7, 35, tzinfo=UTC))  # 15:35: 3:30 pm is gone meanwhile
     await staff.press("3:30 pm")
@@ -479,7 +486,7 @@ async def test_the_booking_promises_only_the_reminders_still_to_come_and_a_nudge
     await ann.press("✅ Check in")
     clock.set(TUE_18 + timedelta(hours=2, minutes=1))  # the shift is over: a nudge
     await delivered(sender, sessionmaker, harness)
-    assert ann.last.startswith("🏁 Patrol has ended.")
+    assert ann.last.startswith("🏁 Patrol (Sunny Court) has ended.")
     assert labels(ann, "has ended") == ["🏁 Check out"]
     await ann.press("🏁 Check out")
     assert ann.last.startswith("🏁 Checked out.")

@@ -11,10 +11,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from bot.callback_data import (
-    VolShiftAction,
-    VolShiftCb,
+    VolPlaceAction,
+    VolPlaceCb,
     VolStaffAction,
     VolStaffCb,
+    VolTakeCb,
 )
 from bot.callback_data.volunteers import (
     VolCancelTaskCb,
@@ -119,7 +120,7 @@ async def test_a_resident_volunteers_and_staff_publish_a_task_by_buttons(
     assert "Tuesday evening patrol" in ann.last and "2 places left" in ann.last
     await ann.press("✋ 1. Tue 3 Mar, 6:00 pm")
     assert ann.last.startswith("✅ Your place is booked.")
-    claim_data = VolShiftCb(action=VolShiftAction.CLAIM, id=shifts[0].id or 0).pack()
+    claim_data = VolTakeCb(shift_id=shifts[0].id or 0).pack()
     assert await ann.forge(claim_data) == ("You already have a place on this shift. "
                                            "See you there!")
     assert [s.taken for s in await rows(session, Shift)] == [1, 0]
@@ -145,9 +146,9 @@ async def test_forged_and_bad_buttons_get_plain_answers_and_change_nothing(
         shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 1)])
     (shift,) = await vol.task_shifts(session, task_id=ours.id or 0)
 
-    claim = VolShiftCb(action=VolShiftAction.CLAIM, id=foreign.id or 0).pack()
+    claim = VolTakeCb(shift_id=foreign.id or 0).pack()
     assert await ann.forge(claim) == "This button is not for you."
-    assert await ann.forge(VolShiftCb(action=VolShiftAction.CLAIM, id=999).pack()) == \
+    assert await ann.forge(VolTakeCb(shift_id=999).pack()) == \
         "This button is out of date."
     # Ann is no staff: staff buttons, even for her own community, are refused.
     confirm = VolStaffCb(action=VolStaffAction.TASKS, community_id=home.id or 0).pack()
@@ -160,13 +161,13 @@ async def test_forged_and_bad_buttons_get_plain_answers_and_change_nothing(
         "You can't do that here. Only staff of this community can."
 
     # A full shift, then check-in on a shift one has not claimed, then too early.
-    await ann.forge(VolShiftCb(action=VolShiftAction.CLAIM, id=shift.id or 0).pack())
+    await ann.forge(VolTakeCb(shift_id=shift.id or 0).pack())
     bob = harness.person(2002, "Bob")
     await become_volunteer(bob, home.name, ["🚶 Street patrol"], [])
-    assert await bob.forge(VolShiftCb(action=VolShiftAction.CLAIM, id=shift.id or 0).pack()) \
+    assert await bob.forge(VolTakeCb(shift_id=shift.id or 0).pack()) \
         == "Sorry, this shift is full. Thank you for offering!"
     (ann_claim,) = await rows(session, ShiftClaim)
-    check_in = VolShiftCb(action=VolShiftAction.CHECK_IN, id=ann_claim.id or 0).pack()
+    check_in = VolPlaceCb(action=VolPlaceAction.CHECK_IN, claim_id=ann_claim.id or 0).pack()
     assert await bob.forge(check_in) == "This button is not for you."
     assert await ann.forge(check_in) == "Check-in opens one hour before the shift starts."
     # A correction of hours by someone who is not staff of that community.
@@ -204,7 +205,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
         shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 3)])
     (shift,) = await vol.task_shifts(session, task_id=task.id or 0)
     for person in (ann, bob):
-        await person.forge(VolShiftCb(action=VolShiftAction.CLAIM, id=shift.id or 0).pack())
+        await person.forge(VolTakeCb(shift_id=shift.id or 0).pack())
 
     # Bob can't come, 2 hours before: he must say why, and staff are told.
     clock.set(TUE_18 - timedelta(hours=2))

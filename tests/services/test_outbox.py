@@ -7,7 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func
+from sqlalchemy import event, func, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
@@ -188,11 +188,39 @@ async def test_cancel_by_key_and_by_group_leaves_other_rows(
     assert await outbox.cancel(session, group="session:42") == 2
     assert await outbox.cancel(session, group="session:42") == 0
     await session.commit()
-    assert [(r.dedupe_key, r.status) for r in await rows(session)] == [
-        ("s42:24h", OutboxStatus.CANCELLED), ("s42:1h", OutboxStatus.CANCELLED),
-        ("s43:24h", OutboxStatus.PENDING), ("p:1", OutboxStatus.CANCELLED)]
+    assert [(r.text, r.dedupe_key, r.status) for r in await rows(session)] == [
+        ("s42:24h", None, OutboxStatus.CANCELLED), ("s42:1h", None, OutboxStatus.CANCELLED),
+        ("s43:24h", "s43:24h", OutboxStatus.PENDING), ("p:1", None, OutboxStatus.CANCELLED)]
     with pytest.raises(ValueError):
         await outbox.cancel(session)
+
+
+async def test_a_cancelled_message_frees_its_key_and_a_sent_one_keeps_it(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """Cancelling, then queueing the same thing again (a place given back and taken again),
+    sends it once; what already went out is never queued twice."""
+    user = await make_user(session, clock)
+    assert user.id is not None
+    later = clock.now() + timedelta(days=1)
+
+    async def remind(text: str, key: str) -> bool:
+        return await outbox.queue(session, clock=clock, user_id=user.id or 0,
+                                  kind=OutboxKind.REMINDER, text=text, group="claim:1",
+                                  dedupe_key=key, not_before=later)
+
+    assert await remind("first", "r:1")
+    assert await remind("sent", "r:sent")
+    await session.execute(update(OutboxMessage).where(col(OutboxMessage.text) == "sent")
+                          .values(status=OutboxStatus.SENT))
+    await session.commit()
+    assert await outbox.cancel(session, group="claim:1") == 1
+    assert await remind("again", "r:1")
+    assert not await remind("sent again", "r:sent")
+    await session.commit()
+    assert [(r.text, r.dedupe_key, r.status) for r in await rows(session)] == [
+        ("first", None, OutboxStatus.CANCELLED), ("sent", "r:sent", OutboxStatus.SENT),
+        ("again", "r:1", OutboxStatus.PENDING)]
 
 
 async def test_a_row_being_sent_is_cancelled_and_held_until_its_sender_lets_go(

@@ -17,7 +17,7 @@ from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, User
 from models.volunteers import ClaimStatus, HoursEntry, Shift, ShiftClaim, Skill, Slot, Volunteer
 from scheduler.outbox import render, say
-from services import outbox, privacy
+from services import communities, outbox, privacy
 from services import volunteer_hours as hours
 from services import volunteers as vol
 from services.access import Access
@@ -92,7 +92,7 @@ async def test_a_task_pings_only_volunteers_whose_skills_and_times_match(
     assert say(ping.params["shifts"], locale="zh", now=TUE_18).splitlines()[0] == \
         "1. 今天下午6:00–下午8:00"
     buttons = [b["callback_data"] for row in ping.keyboard["inline_keyboard"] for b in row]
-    assert buttons == [f"vs:c:{s.id}:" for s in shifts]
+    assert buttons == [f"vk:{s.id}" for s in shifts]
 
 
 async def test_bad_shifts_and_forged_staff_are_refused(
@@ -515,3 +515,29 @@ def claimed(row: OutboxMessage, locale: str) -> Claimed:
     return Claimed(id=row.id or 0, user_id=row.user_id, chat_id=1, locale=locale, kind=row.kind,
                    text=row.text, key=row.key, params=row.params, keyboard=None, media=None,
                    file_id=None, blob_id=None, priority=0, urgent=False, attempts=0)
+
+
+async def test_every_message_about_a_task_names_its_community_and_grid(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, grids=("Block 1",))
+    access = await staff(session, clock, home)
+    match = await volunteer(session, clock, home, "Match")
+    grid = (await communities.list_grids(session, community_id=home.id or 0))[0]
+    task = await vol.create_task(
+        session, access=access, clock=clock, buttons=BUTTONS, community_id=home.id or 0,
+        title="Evening patrol", place="North gate", skills=[Skill.PATROL], grid_id=grid.id,
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 2)])
+    (shift,) = await vol.task_shifts(session, task_id=task.id or 0)
+    claim = await vol.claim_shift(session, user=match, clock=clock, buttons=BUTTONS,
+                                  shift_id=shift.id or 0)
+    await vol.withdraw(session, user=match, clock=clock, claim_id=claim.id or 0)
+    await vol.claim_shift(session, user=match, clock=clock, buttons=BUTTONS,
+                          shift_id=shift.id or 0)
+    await vol.cancel_task(session, access=access, clock=clock, task_id=task.id or 0)
+    sent = await outbox_rows(session)
+    assert {row.kind for row in sent} >= {OutboxKind.PING, OutboxKind.REMINDER,
+                                          OutboxKind.STATUS}
+    for row in sent:
+        assert "{community}" in (row.key or ""), row.key
+        assert row.params["community"] == "Sunny Court · Block 1"
