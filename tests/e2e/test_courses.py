@@ -50,7 +50,7 @@ async def test_the_course_loop_from_order_to_rating(
 
         teacher = emulator.user(4000, "Teacher Sun", language_code="en")
         await step(teacher, teacher.send(f"/start {token}"), "Privacy notice")
-        await step(teacher, teacher.press_text("✅ I agree"), "teacher")
+        await step(teacher, teacher.press_text("✅ I agree"), "You are now a teacher")
         await step(teacher, teacher.press_reply("📚 Courses"), "What would you like to do")
         await step(teacher, teacher.press_text("🏷 What I teach"), "Which categories")
         await step(teacher, teacher.press_text("🔧 Practical skills"), "Which categories")
