@@ -177,9 +177,11 @@ async def on_schedule_order(
                 order_id=order.id or 0, teacher_id=teacher.id or 0))
         builder.adjust(1)
         await callback.answer()
-        await send(callback, _("Who will teach it?") if teachers else
-                   _("This community has no teachers yet. Invite one in 🛠 Manage community."),
-                   reply_markup=builder.as_markup())
+        community = await communities.get_community(session, community_id=order.community_id)
+        await send(callback, (_("Who will teach it?") if teachers else _(
+            "This community has no teachers yet. Invite one in 🛠 Manage community."))
+            + "\n" + _("🏠 {community}").format(community=html.escape(community.name)),
+            reply_markup=builder.as_markup())
         return
     if order.status != OrderStatus.TAKEN or order.taken_by is None:
         await answer_out_of_date(callback, use_menu=True)

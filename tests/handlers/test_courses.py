@@ -318,7 +318,7 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     # Staff give the open order to a teacher and schedule it on their behalf.
     await staff.forge(OrderCb(action=OrderAction.VIEW, id=order.id or 0).pack())
     await staff.press("🧑‍🏫 Give it to a teacher")
-    assert staff.last == "Who will teach it?"
+    assert staff.last == "Who will teach it?\n🏠 Sunny Court"
     await staff.press("Teacher Sun")
     await staff.press("Today")
     await staff.press("10:00 am")  # 09:00 now: the earlier times are not offered
