@@ -23,6 +23,7 @@ from models.types import UTCDateTime
 TITLE_MAX = 60
 DESCRIPTION_MAX = 500
 VENUE_MAX = 100
+BRING_MAX = 200  # what to bring, said on the session's card
 COMMENT_MAX = 500
 TOKEN_MAX = 32
 DRAFT_MAX = 32
@@ -207,6 +208,7 @@ class Lesson(SQLModel, table=True):
     minutes: int = Field(default=60)
     venue: str = Field(max_length=VENUE_MAX)
     capacity: int
+    bring: str | None = Field(default=None, max_length=BRING_MAX)  # "what to bring", if any
     status: LessonStatus = Field(default=LessonStatus.SCHEDULED, sa_type=String(16))
     checkin_token: str = Field(max_length=TOKEN_MAX, unique=True)
     created_by: int | None = Field(

@@ -65,6 +65,7 @@ from services.errors import InvalidInput
 from services.outbox import N_, Notify, Outgoing
 
 EXPECTED_RANGE = (1, 500)
+NOT_KNOWN = 0  # "I don't know" how many would come: an honest answer
 ALL_DAYS = 0b111_1111
 
 
@@ -139,7 +140,8 @@ async def create_order(
     topic = clean_text(topic or "", field="topic", limit=TITLE_MAX)
     if not 0 <= days <= ALL_DAYS:
         raise InvalidInput("days", "out_of_range")
-    check_range(expected, field="expected", bounds=EXPECTED_RANGE)
+    if expected != NOT_KNOWN:
+        check_range(expected, field="expected", bounds=EXPECTED_RANGE)
     async with write(session):
         # One of the person's drafts at a time (a double tap on the last step sends it
         # twice, at once): the second finds the first's order, their own.

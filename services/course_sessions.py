@@ -42,6 +42,7 @@ from sqlmodel import col, select
 
 from models.communities import Community
 from models.courses import (
+    BRING_MAX,
     COMMENT_MAX,
     SEAT_HOLDING,
     TITLE_MAX,
@@ -92,6 +93,7 @@ CHECK_IN_OPENS = timedelta(hours=1)  # before the start
 CHECK_IN_CLOSES = timedelta(minutes=30)  # after the end
 SCHEDULE_AHEAD = timedelta(days=180)  # the first session; weekly ones may go beyond
 WEEKS_RANGE = (1, 12)
+ICS_ALARM = timedelta(hours=1)  # the calendar file's alarm, before the start
 ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.OFFERED, EnrolmentStatus.WAITING)
 
 
@@ -1183,6 +1185,9 @@ class LessonView:
     can_show_code: bool      # 📷 the check-in QR code
     can_move: bool           # 🔁 Move
     can_cancel: bool         # 🚫 Cancel the session
+    teacher: User | None = None    # who teaches it (None: not known any more)
+    community: str = ""            # the community's name, said on the card
+    also: tuple[Lesson, ...] = ()  # the same course's other sessions still to come
 
 
 async def view(
@@ -1204,21 +1209,57 @@ async def view(
     free = held < lesson.capacity
     holds = status in SEAT_HOLDING
     runs = may_run(access, lesson)
+    teacher = await session.get(User, lesson.teacher_id) if lesson.teacher_id else None
+    community = await session.get(Community, lesson.community_id)
     return LessonView(
         lesson=lesson, held=held, waiting=waiting, attended=attended, mine=mine,
-        position=position,
+        position=position, teacher=teacher, community=community.name if community else "",
+        also=tuple(await _same_course(session, lesson, clock.now())),
         # as enrol(): a free seat goes to whoever taps, the waiting list included (in the
         # last 2 hours no offer is made, so a freed seat stays free for them)
         can_enrol=open_ and not holds and free,
         can_wait=open_ and not holds and status != EnrolmentStatus.WAITING and not free,
         can_leave=open_ and status in ACTIVE,
         can_accept=open_ and status == EnrolmentStatus.OFFERED,
-        can_calendar=status in ACTIVE,
+        can_calendar=status in SEAT_HOLDING,  # a place in line is no date yet
         can_run=runs,
         can_show_code=runs and lesson.status == LessonStatus.SCHEDULED,
         can_move=runs and open_,
         can_cancel=runs and open_,
     )
+
+
+async def _same_course(session: AsyncSession, lesson: Lesson, now: datetime,
+                       limit: int = 3) -> list[Lesson]:
+    """The other sessions of the same course (or order) still to come, soonest first."""
+    if lesson.course_id is None and lesson.order_id is None:
+        return []
+    same = (col(Lesson.course_id) == lesson.course_id if lesson.course_id is not None
+            else col(Lesson.order_id) == lesson.order_id)
+    rows = await session.execute(select(Lesson).where(
+        same, col(Lesson.id) != lesson.id, col(Lesson.community_id) == lesson.community_id,
+        col(Lesson.status) == LessonStatus.SCHEDULED, col(Lesson.starts_at) > now)
+        .order_by(col(Lesson.starts_at)).limit(limit))
+    return list(rows.scalars().all())
+
+
+async def coming_up(
+    session: AsyncSession, *, access: Access, user: User, clock: Clock,
+    course_id: int | None = None, limit: int = 3,
+) -> list[LessonView]:
+    """The next few sessions of the person's community (of one course, with `course_id`)
+    as they may see them, for direct Enrol buttons; none without a community."""
+    if user.community_id is None:
+        return []
+    query = select(Lesson).where(
+        col(Lesson.community_id) == user.community_id,
+        col(Lesson.status) == LessonStatus.SCHEDULED, col(Lesson.starts_at) > clock.now())
+    if course_id is not None:
+        query = query.where(col(Lesson.course_id) == course_id)
+    lessons = (await session.execute(query.order_by(col(Lesson.starts_at)).limit(limit))
+               ).scalars().all()
+    return [await view(session, access=access, user=user, clock=clock, lesson_id=lesson.id or 0)
+            for lesson in lessons]
 
 
 async def runnable(session: AsyncSession, *, access: Access, lesson_id: int) -> Lesson:
@@ -1273,11 +1314,14 @@ async def my_sessions(session: AsyncSession, *, clock: Clock, user_id: int) -> l
 
 async def ics_file(session: AsyncSession, *, access: Access, user: User,
                    session_id: int) -> bytes:
-    """The session as an iCalendar file, in the community's time zone."""
-    from icalendar import Calendar, Event  # 3 MB of memory: loaded when a file is asked for
+    """The session as an iCalendar file, in the community's time zone, with an alarm
+    an hour before, for those who hold a seat in it (a place in line is not a date to keep)
+    and those who run it."""
+    from icalendar import Alarm, Calendar, Event  # 3 MB of memory: loaded when asked for
 
     lesson = await get_session(session, session_id=session_id)
-    mine = user.id is not None and await _enrolment(session, session_id, user.id) is not None
+    enrolment = await _enrolment(session, session_id, user.id) if user.id is not None else None
+    mine = enrolment is not None and enrolment.status in SEAT_HOLDING
     if not (mine or may_run(access, lesson)):
         raise Gone(f"session {session_id}")
     zone = await zone_of(session, lesson.community_id)
@@ -1293,6 +1337,11 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     event.add("dtstamp", lesson.created_at)
     if lesson.status == LessonStatus.CANCELLED:
         event.add("status", "CANCELLED")
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", lesson.title)
+    alarm.add("trigger", -ICS_ALARM)
+    event.add_component(alarm)
     calendar.add_component(event)
     calendar.add_missing_timezones()
     return bytes(calendar.to_ical())
@@ -1358,3 +1407,23 @@ async def offer_free_seats(
 
 
 
+
+
+# --- What to bring ---------------------------------------------------------------------
+
+
+async def set_bring(session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
+                    text: str | None) -> Lesson:
+    """The session's teacher or staff say what to bring ("a yoga mat"), shown on its card;
+    None or blank: nothing to bring. Only before it starts."""
+    what = clean_text(text or "", field="bring", limit=BRING_MAX, required=False) or None
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        if lesson is None or not may_run(access, lesson):
+            raise NotTeacherOrStaff("not the teacher or staff")
+        _still_open(lesson, clock.now())
+        lesson.bring = what
+        session.add(lesson)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.bring",
+                     community_id=lesson.community_id, session_id=lesson.id)
+        return lesson

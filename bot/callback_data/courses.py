@@ -149,6 +149,60 @@ class ConfirmCb(CallbackData, prefix="cy"):
     """✅ on a draft's last screen (scheduling or moving: the state says which)."""
 
 
+# --- resident ----------------------------------------------------------------------------
+
+
+class PlaceAction(StrEnum):
+    LEAVE = "l"         # Yes, cancel my place / leave the waiting list (asked once before)
+    KEEP = "k"          # No, keep it: the session's card back in place
+    CANT = "n"          # Yes, I can't come (asked on the reminder itself)
+    STAY = "s"          # No, I'm still coming: the reminder back as it was
+
+
+class PlaceCb(CallbackData, prefix="cup"):
+    """The answer to "cancel your place at session `id`?"."""
+
+    action: PlaceAction
+    id: int
+
+
+class OrderGiveUp(StrEnum):
+    WITHDRAW = "w"      # Yes, withdraw my order
+    UNBACK = "u"        # Yes, take back my "me too"
+    KEEP = "k"          # No, keep it: the order's card back in place
+
+
+class OrderGiveUpCb(CallbackData, prefix="cuo"):
+    """The answer to "withdraw your order `id`?" or "take back your me too?"."""
+
+    action: OrderGiveUp
+    id: int
+
+
+class OrderStep(StrEnum):
+    BACK = "b"          # ◀ Back: the step before
+    CANCEL = "x"        # ✖ Cancel: the draft is dropped
+
+
+class OrderStepCb(CallbackData, prefix="cuw"):
+    """◀ Back or ✖ Cancel on a step of the resident's order wizard."""
+
+    action: OrderStep
+
+
+class BringAction(StrEnum):
+    ASK = "a"           # teacher or staff: 🎒 What to bring (type it)
+    NONE = "n"          # nothing to bring
+    KEEP = "k"          # ✖ Cancel: the session's card back as it was
+
+
+class BringCb(CallbackData, prefix="cub"):
+    """What to bring to session `id`, said on its card."""
+
+    action: BringAction
+    id: int
+
+
 # --- staff: running courses and sessions (handlers/courses/menu.py, move.py, schedule.py,
 # sessions.py) ------------------------------------------------------------------------
 

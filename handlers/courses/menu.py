@@ -2,11 +2,13 @@
 
 ```mermaid
 stateDiagram-v2
-    [*] --> Home: 📚 Courses
+    [*] --> Home: 📚 Courses (the next sessions, each with ✍️ Enrol)
+    Home --> Enrolled: ✍️ Enrol (handlers/courses/sessions.py)
     Home --> Categories: 📖 Course menu
     Categories --> Courses: a category (◀ ▶ pages)
     Courses --> Course: a course
     Course --> Ordering: 🙋 Order this course (handlers/courses/orders.py)
+    Course --> Enrolled: ✍️ Enrol on one of its sessions
     Home --> Search: 🔍 Search
     Search --> Courses: a word typed
     Home --> OfferCommunity: ➕ Offer a course (teacher of several communities)
@@ -34,7 +36,7 @@ import html
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,16 +63,19 @@ from handlers.courses.texts import (
     courses_home,
     home_button,
     home_markup,
+    when,
 )
 from handlers.scope import ask_community, chosen
-from models.courses import Category, Course, CourseStatus
+from models.courses import Category, Course, CourseStatus, EnrolmentStatus
 from models.users import User
-from services import communities, courses
+from services import communities, course_sessions, courses
 from services.access import Access
 from services.clock import Clock
+from services.communities import zone_of
 from services.errors import NotAllowed, NotFound
 from services.outbox import Notify
 from services.scope import Serving, require_serving
+from services.text import cut
 
 router = Router(name=__name__)
 
@@ -133,21 +138,56 @@ async def show_courses(
     await show(event, head, reply_markup=builder.as_markup(), new=not edit)
 
 
+async def home_screen(*, user: User, access: Access, session: AsyncSession,
+                      clock: Clock) -> tuple[str, InlineKeyboardMarkup]:
+    """The 📚 Courses screen: the next few sessions first, each one tap from a seat
+    (✍️ Enrol), then the menu's buttons, teacher's and staff's by role."""
+    text = _("📚 Courses. What would you like to do?")
+    coming = await course_sessions.coming_up(session, access=access, user=user, clock=clock)
+    builder = InlineKeyboardBuilder()
+    if coming:
+        zone = await zone_of(session, coming[0].lesson.community_id)
+        text += "\n\n" + _("<b>Coming up</b>")
+        for seen in coming:
+            lesson = seen.lesson
+            moment = when(lesson.starts_at, zone)
+            text += "\n• " + _("{when}: {title}, {venue}").format(
+                when=moment, title=html.escape(lesson.title), venue=html.escape(lesson.venue))
+            title = cut(lesson.title, 20)
+            if seen.can_enrol:
+                label = _("✍️ Enrol: {title}, {when}")
+                action = LessonAction.ENROL
+            elif seen.mine is not None and seen.mine.status in course_sessions.ACTIVE:
+                label = _("✅ {title}, {when}") if seen.mine.status != EnrolmentStatus.WAITING \
+                    else _("🕒 {title}, {when}")
+                action = LessonAction.VIEW
+            else:
+                label = _("{title}, {when} (full)")
+                action = LessonAction.VIEW
+            builder.button(text=label.format(title=title, when=moment),
+                           callback_data=LessonCb(action=action, id=lesson.id or 0))
+    builder.adjust(1)
+    builder.attach(courses_home(access))
+    return text, builder.as_markup()
+
+
 @router.message(MenuButton("courses"))
-async def on_courses(message: Message, access: Access, state: FSMContext) -> None:
-    """📚 Courses: the home screen, with teacher's and staff's buttons by role."""
+async def on_courses(message: Message, user: User, access: Access, session: AsyncSession,
+                     state: FSMContext, clock: Clock) -> None:
+    """📚 Courses: the next sessions with direct ✍️ Enrol, and the home screen's buttons."""
     await state.clear()
-    await message.answer(_("📚 Courses. What would you like to do?"),
-                         reply_markup=courses_home(access).as_markup())
+    text, markup = await home_screen(user=user, access=access, session=session, clock=clock)
+    await message.answer(text, reply_markup=markup)
 
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.HOME))
-async def on_home(callback: CallbackQuery, access: Access, state: FSMContext) -> None:
+async def on_home(callback: CallbackQuery, user: User, access: Access, session: AsyncSession,
+                  state: FSMContext, clock: Clock) -> None:
     """◀ Courses: back to the home screen."""
     await callback.answer()
     await state.clear()
-    await show(callback, _("📚 Courses. What would you like to do?"),
-               reply_markup=courses_home(access).as_markup())
+    text, markup = await home_screen(user=user, access=access, session=session, clock=clock)
+    await show(callback, text, reply_markup=markup)
 
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.MENU))
@@ -175,8 +215,9 @@ async def on_menu(callback: CallbackQuery, callback_data: CourseCb, user: User,
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.COURSE))
 async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User,
-                    access: Access, session: AsyncSession) -> None:
-    """One course: what it is, with Order and (for its teacher or staff) Schedule."""
+                    access: Access, session: AsyncSession, clock: Clock) -> None:
+    """One course: what it is, its coming sessions (✍️ Enrol), Order and (for its teacher
+    or staff) Schedule."""
     try:
         course = await courses.get_course(session, course_id=callback_data.id)
     except NotFound:
@@ -188,15 +229,33 @@ async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User
         return
     await callback.answer()
     builder = InlineKeyboardBuilder()
+    text = course_text(course)
+    coming = await course_sessions.coming_up(session, access=access, user=user, clock=clock,
+                                             course_id=course.id)
+    if coming:  # a course with a session scheduled offers a seat, not only an order
+        zone = await zone_of(session, course.community_id)
+        text += "\n\n" + _("<b>Coming up</b>")
+        for seen in coming:
+            moment = when(seen.lesson.starts_at, zone)
+            text += "\n• " + _("{when}, {venue}").format(
+                when=moment, venue=html.escape(seen.lesson.venue))
+            if seen.can_enrol:
+                builder.button(text=_("✍️ Enrol: {when}").format(when=moment),
+                               callback_data=LessonCb(action=LessonAction.ENROL,
+                                                      id=seen.lesson.id or 0))
+            else:
+                builder.button(text=_("🗓 {when}").format(when=moment),
+                               callback_data=LessonCb(action=LessonAction.VIEW,
+                                                      id=seen.lesson.id or 0))
     if course.status == CourseStatus.APPROVED:
         builder.button(text=_("🙋 Order this course"),
                        callback_data=OrderCb(action=OrderAction.NEW, id=course.id or 0))
         if course.teacher_id == access.user_id or access.can_manage(course.community_id):
             builder.button(text=_("🗓 Schedule a session"),
                            callback_data=LessonCb(action=LessonAction.NEW, id=course.id or 0))
-    builder.row(home_button())
     builder.adjust(1)
-    await send(callback, course_text(course), reply_markup=builder.as_markup())
+    builder.row(home_button())
+    await send(callback, text, reply_markup=builder.as_markup())
 
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.SEARCH))
@@ -210,7 +269,7 @@ async def on_search(callback: CallbackQuery, user: User, state: FSMContext,
     await callback.answer()
     await state.set_state(CourseFlow.search)
     await send(callback, _("Type a word from the course's name, for example “太极” or "
-                           "“phone” (or /cancel)."))
+                           "“phone”."), reply_markup=home_markup())  # ◀ Courses leaves it
 
 
 @router.message(CourseFlow.search, F.text, ~F.text.startswith("/"))

@@ -13,8 +13,16 @@ stateDiagram-v2
     Expected --> Similar: a similar open order exists
     Similar --> Backed: 👍 me too instead
     Similar --> Saved: ➕ order mine anyway
+    Expected --> Saved: I don't know
     Saved --> [*]
+    Expected --> Time: ◀ Back
+    Time --> Days: ◀ Back
+    Days --> Category: ◀ Back (a menu course: the 📚 Courses screen)
+    Category --> Topic: ◀ Back
+    Topic --> [*]: ◀ Back / ✖ Cancel on any step (the 📚 Courses screen, nothing ordered)
 ```
+🗑 Withdraw my order and ↩️ Take back my "me too" ask once (bot/keyboards/confirm.py): the
+card becomes the question, "No, keep…" puts it back, "Yes, …" is re-checked by the service.
 Backing is one tap (👍 Me too) on an order; a teacher's ✋ I'll teach it takes it
 (only one teacher can); scheduling continues in handlers/courses/schedule.py.
 """
@@ -25,6 +33,7 @@ import html
 import secrets
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
@@ -35,11 +44,16 @@ from bot.callback_data.courses import (
     OrderAction,
     OrderCb,
     OrderDayCb,
+    OrderGiveUp,
+    OrderGiveUpCb,
     OrderPageCb,
     OrderSizeCb,
+    OrderStep,
+    OrderStepCb,
     OrderTimeCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.confirm import ask_once
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date
@@ -48,7 +62,6 @@ from handlers.courses.texts import (
     CATEGORY_LABELS,
     TIME_LABELS,
     WEEKDAYS,
-    drop_buttons,
     home_button,
     home_markup,
     order_text,
@@ -58,6 +71,7 @@ from models.users import User
 from services import course_orders, courses
 from services.access import Access
 from services.clock import Clock
+from services.course_orders import NOT_KNOWN
 from services.courses import SimilarOrder
 from services.errors import InvalidInput, NotFound
 from services.outbox import Notify
@@ -118,6 +132,16 @@ async def order_screen(
 # --- Ordering --------------------------------------------------------------------------
 
 
+def with_steps(builder: InlineKeyboardBuilder | None = None) -> InlineKeyboardBuilder:
+    """A step's buttons with ◀ Back and ✖ Cancel below them: no step needs a typed /cancel."""
+    builder = builder or InlineKeyboardBuilder()
+    builder.row(InlineKeyboardButton(text=_("◀ Back"), callback_data=OrderStepCb(
+        action=OrderStep.BACK).pack()))
+    builder.row(InlineKeyboardButton(text=_("✖ Cancel"), callback_data=OrderStepCb(
+        action=OrderStep.CANCEL).pack()))
+    return builder
+
+
 @router.callback_query(OrderCb.filter(F.action == OrderAction.NEW))
 async def on_new(callback: CallbackQuery, callback_data: OrderCb, user: User,
                  session: AsyncSession, state: FSMContext) -> None:
@@ -144,9 +168,14 @@ async def on_new(callback: CallbackQuery, callback_data: OrderCb, user: User,
             title=html.escape(course.title)))
         return
     await callback.answer()
+    await ask_topic(callback, new=True)
     await state.set_state(OrderFlow.topic)
-    await send(callback, _("What would you like to learn? Type the topic in a few words, for "
-                           "example “手机拍照” (or /cancel)."))
+
+
+async def ask_topic(callback: CallbackQuery, *, new: bool) -> None:
+    await show(callback, _("What would you like to learn? Type the topic in a few words, for "
+                           "example “手机拍照”."), reply_markup=with_steps().as_markup(),
+               new=new)
 
 
 @router.message(OrderFlow.topic, F.text, ~F.text.startswith("/"))
@@ -155,12 +184,17 @@ async def on_topic(message: Message, state: FSMContext) -> None:
     topic = courses.clean_text(message.text or "", field="topic", limit=TITLE_MAX)
     await state.update_data(topic=topic, days=0)
     await state.set_state(OrderFlow.category)
+    await message.answer(_("Which kind of course is it?"),
+                         reply_markup=category_keyboard().as_markup())
+
+
+def category_keyboard() -> InlineKeyboardBuilder:
     builder = InlineKeyboardBuilder()
     for category, label in CATEGORY_LABELS.items():
         builder.button(text=_(label), callback_data=OrderCb(action=OrderAction.CATEGORY,
                                                             cat=category))
     builder.adjust(2)
-    await message.answer(_("Which kind of course is it?"), reply_markup=builder.as_markup())
+    return with_steps(builder)
 
 
 @router.callback_query(OrderFlow.category, OrderCb.filter(F.action == OrderAction.CATEGORY))
@@ -174,8 +208,7 @@ async def on_category(callback: CallbackQuery, callback_data: OrderCb,
         return
     await callback.answer()
     await state.update_data(category=category)
-    await drop_buttons(callback)
-    await ask_days(callback, 0)
+    await ask_days(callback, int((await state.get_data()).get("days") or 0), edit=True)
     await state.set_state(OrderFlow.days)
 
 
@@ -187,7 +220,7 @@ def days_keyboard(days: int) -> InlineKeyboardBuilder:
         builder.button(text=mark + _(name), callback_data=OrderDayCb(bit=1 << bit))
     builder.button(text=_("✅ Done"), callback_data=OrderCb(action=OrderAction.DAYS_DONE))
     builder.adjust(1, 4, 3, 1)
-    return builder
+    return with_steps(builder)
 
 
 async def ask_days(callback: CallbackQuery, days: int, intro: str = "",
@@ -228,7 +261,8 @@ async def ask_time(callback: CallbackQuery, state: FSMContext) -> None:
     for index, time in enumerate(TIMES):
         builder.button(text=_(TIME_LABELS[time]), callback_data=OrderTimeCb(part=index))
     builder.adjust(2)
-    await show(callback, _("What time of day suits you?"), reply_markup=builder.as_markup())
+    await show(callback, _("What time of day suits you?"),
+               reply_markup=with_steps(builder).as_markup())
 
 
 @router.callback_query(OrderFlow.time, OrderTimeCb.filter(F.part.in_(range(len(TIMES)))))
@@ -237,17 +271,23 @@ async def on_time(callback: CallbackQuery, callback_data: OrderTimeCb,
     """The time of day; then how many people."""
     await callback.answer()
     await state.update_data(time=TIMES[callback_data.part])
+    await ask_expected(callback, state)
+
+
+async def ask_expected(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(OrderFlow.expected)
     builder = InlineKeyboardBuilder()
     for value in EXPECTED_CHOICES:
         builder.button(text=_("about {n}").format(n=value),
                        callback_data=OrderSizeCb(people=value))
-    builder.adjust(3)
+    builder.button(text=_("I don't know"), callback_data=OrderSizeCb(people=NOT_KNOWN))
+    builder.adjust(3, 2, 1)
     await show(callback, _("How many people do you think would come?"),
-               reply_markup=builder.as_markup())
+               reply_markup=with_steps(builder).as_markup())
 
 
-@router.callback_query(OrderFlow.expected, OrderSizeCb.filter())
+@router.callback_query(OrderFlow.expected,
+                       OrderSizeCb.filter(F.people.in_({*EXPECTED_CHOICES, NOT_KNOWN})))
 async def on_expected(
     callback: CallbackQuery, callback_data: OrderSizeCb, user: User, session: AsyncSession,
     state: FSMContext, clock: Clock,
@@ -255,6 +295,78 @@ async def on_expected(
     """How many people; the order is saved, unless a similar one exists to back instead."""
     await state.update_data(expected=callback_data.people)
     await save_order(callback, user, session, state, clock, force=False)
+
+
+# ◀ Back: one handler per step, each drawing the step before with what was chosen so far.
+
+
+@router.callback_query(OrderFlow.topic, OrderStepCb.filter(F.action == OrderStep.BACK))
+async def on_back_from_topic(callback: CallbackQuery, user: User, access: Access,
+                             session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """◀ Back from the topic: the 📚 Courses screen (nothing was chosen yet)."""
+    await leave_wizard(callback, user, access, session, state, clock, note="")
+
+
+@router.callback_query(OrderFlow.category, OrderStepCb.filter(F.action == OrderStep.BACK))
+async def on_back_from_category(callback: CallbackQuery, state: FSMContext) -> None:
+    """◀ Back from the category: type the topic again."""
+    await callback.answer()
+    await state.set_state(OrderFlow.topic)
+    await ask_topic(callback, new=False)
+
+
+@router.callback_query(OrderFlow.days, OrderStepCb.filter(F.action == OrderStep.BACK))
+async def on_back_from_days(callback: CallbackQuery, user: User, access: Access,
+                            session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """◀ Back from the days: the category (a menu course has none to choose: the 📚 Courses
+    screen)."""
+    if (await state.get_data()).get("course_id"):
+        await leave_wizard(callback, user, access, session, state, clock, note="")
+        return
+    await callback.answer()
+    await state.set_state(OrderFlow.category)
+    await show(callback, _("Which kind of course is it?"),
+               reply_markup=category_keyboard().as_markup())
+
+
+@router.callback_query(OrderFlow.time, OrderStepCb.filter(F.action == OrderStep.BACK))
+async def on_back_from_time(callback: CallbackQuery, state: FSMContext) -> None:
+    """◀ Back from the time of day: the days, as they were ticked."""
+    await callback.answer()
+    await state.set_state(OrderFlow.days)
+    await ask_days(callback, int((await state.get_data()).get("days") or 0), edit=True)
+
+
+@router.callback_query(OrderFlow.expected, OrderStepCb.filter(F.action == OrderStep.BACK))
+async def on_back_from_expected(callback: CallbackQuery, state: FSMContext) -> None:
+    """◀ Back from how many (or from "a neighbour ordered this"): the time of day."""
+    await ask_time(callback, state)
+
+
+@router.callback_query(StateFilter(*OrderFlow.__all_states__),
+                       OrderStepCb.filter(F.action == OrderStep.CANCEL))
+async def on_cancel(callback: CallbackQuery, user: User, access: Access,
+                    session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """✖ Cancel: the draft is dropped and the 📚 Courses screen comes back."""
+    await leave_wizard(callback, user, access, session, state, clock,
+                       note=_("All right, nothing was ordered."))
+
+
+@router.callback_query(OrderStepCb.filter())
+async def on_stale_step(callback: CallbackQuery) -> None:
+    """◀ Back or ✖ Cancel of an order finished or dropped already."""
+    await answer_out_of_date(callback, use_menu=True)
+
+
+async def leave_wizard(callback: CallbackQuery, user: User, access: Access,
+                       session: AsyncSession, state: FSMContext, clock: Clock, *,
+                       note: str) -> None:
+    from handlers.courses.menu import home_screen  # menu links to these screens
+
+    await callback.answer()
+    await state.clear()
+    text, markup = await home_screen(user=user, access=access, session=session, clock=clock)
+    await show(callback, (note + "\n\n" if note else "") + text, reply_markup=markup)
 
 
 @router.callback_query(OrderFlow.expected, OrderCb.filter(F.action == OrderAction.FORCE))
@@ -292,7 +404,8 @@ async def save_order(callback: CallbackQuery, user: User, session: AsyncSession,
         builder.adjust(1)
         await show(callback, _("A neighbour has already ordered something like this:")
                    + "\n\n" + order_text(other) + "\n\n"
-                   + _("Would you like to back it instead?"), reply_markup=builder.as_markup())
+                   + _("Would you like to back it instead?"),
+                   reply_markup=with_steps(builder).as_markup())
         return
     except (InvalidInput, NotFound, ValueError):  # a draft that cannot go through: dropped
         await state.clear()
@@ -310,29 +423,33 @@ async def save_order(callback: CallbackQuery, user: User, session: AsyncSession,
 
 @router.callback_query(OrderCb.filter(F.action == OrderAction.LIST))
 async def on_list(callback: CallbackQuery, user: User, access: Access,
-                  session: AsyncSession) -> None:
-    """👥 Neighbours' orders, to back."""
-    await list_orders(callback, OrderPageCb(teach=False, page=0), user, access, session)
+                  session: AsyncSession, state: FSMContext) -> None:
+    """👥 Neighbours' orders, to back (no community yet: the community list, right there)."""
+    if user.community_id is None:
+        from handlers.onboarding import offer_home  # onboarding imports this package
+        await offer_home(callback, session, state)
+        return
+    await list_orders(callback, OrderPageCb(teach=False, page=0), user, access, session, state)
 
 
 @router.callback_query(OrderCb.filter(F.action == OrderAction.TEACH))
 async def on_teach_list(callback: CallbackQuery, user: User, access: Access,
-                        session: AsyncSession) -> None:
+                        session: AsyncSession, state: FSMContext) -> None:
     """✋ Orders a teacher can take."""
-    await list_orders(callback, OrderPageCb(teach=True, page=0), user, access, session)
+    await list_orders(callback, OrderPageCb(teach=True, page=0), user, access, session, state)
 
 
 @router.callback_query(OrderPageCb.filter())
 async def list_orders(callback: CallbackQuery, callback_data: OrderPageCb, user: User,
-                      access: Access, session: AsyncSession) -> None:
+                      access: Access, session: AsyncSession, state: FSMContext) -> None:
     """A page of either list."""
     teach = callback_data.teach
     if teach and not access.is_teacher:
         await callback.answer(_("Only teachers can do this."), show_alert=True)
         return
     if not teach and user.community_id is None:
-        await callback.answer(_("Please choose your community first, in ⚙️ Settings → "
-                                "🏠 My community."), show_alert=True)
+        from handlers.onboarding import offer_home  # onboarding imports this package
+        await offer_home(callback, session, state)
         return
     await callback.answer()
     if teach:
@@ -409,22 +526,63 @@ async def on_back(
         n=order.backers), order, user, access, session)
 
 
-@router.callback_query(OrderCb.filter(F.action == OrderAction.UNBACK))
-async def on_unback(callback: CallbackQuery, callback_data: OrderCb, user: User,
-                    access: Access, session: AsyncSession, state: FSMContext) -> None:
-    """↩️ Take back my "me too"."""
+@router.callback_query(OrderCb.filter(F.action.in_({OrderAction.UNBACK,
+                                                    OrderAction.WITHDRAW})))
+async def on_give_up(callback: CallbackQuery, callback_data: OrderCb, user: User,
+                     access: Access, session: AsyncSession, state: FSMContext) -> None:
+    """↩️ Take back my "me too" / 🗑 Withdraw my order: the card becomes the question,
+    asked once, with the answer that keeps it."""
     await state.clear()
+    order = await _visible(callback_data.id, user, access, session)
+    withdraw = callback_data.action == OrderAction.WITHDRAW
+    alive = order is not None and order.status in (OrderStatus.OPEN, OrderStatus.TAKEN)
+    if order is None or not alive or withdraw != (order.user_id == user.id) or (
+            not withdraw and not await course_orders.has_backed(
+                session, order_id=order.id or 0, user_id=user.id or 0)):
+        await answer_out_of_date(callback, use_menu=True)  # a card drawn before it changed
+        return
+    await callback.answer()
+    topic = html.escape(order.topic)
+    if withdraw:
+        question = _("Withdraw your order “{topic}”? Neighbours who backed it will be "
+                     "told.").format(topic=topic)
+        yes, no = _("Yes, withdraw my order"), _("No, keep my order")
+    else:
+        question = _("Take back your “me too” for “{topic}”?").format(topic=topic)
+        yes, no = _("Yes, take back my “me too”"), _("No, keep backing it")
+    await show(callback, question, reply_markup=ask_once(
+        yes=yes, do=OrderGiveUpCb(action=OrderGiveUp.WITHDRAW if withdraw
+                                  else OrderGiveUp.UNBACK, id=order.id or 0),
+        no=no, keep=OrderGiveUpCb(action=OrderGiveUp.KEEP, id=order.id or 0)))
+
+
+@router.callback_query(OrderGiveUpCb.filter(F.action == OrderGiveUp.KEEP))
+async def on_keep_order(callback: CallbackQuery, callback_data: OrderGiveUpCb, user: User,
+                        access: Access, session: AsyncSession) -> None:
+    """No, keep it: the order's card back, as it is now."""
+    order = await _visible(callback_data.id, user, access, session)
+    if order is None:
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    await callback.answer()
+    text, builder = await order_screen(order, user=user, access=access, session=session)
+    await show(callback, text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(OrderGiveUpCb.filter(F.action == OrderGiveUp.UNBACK))
+async def on_unback(callback: CallbackQuery, callback_data: OrderGiveUpCb, user: User,
+                    access: Access, session: AsyncSession) -> None:
+    """Yes, take back my "me too" (re-checked by the service)."""
     order = await course_orders.unback_order(session, user=user, order_id=callback_data.id)
     await _after(callback, _("Your “me too” is taken back."), order, user, access, session)
 
 
-@router.callback_query(OrderCb.filter(F.action == OrderAction.WITHDRAW))
+@router.callback_query(OrderGiveUpCb.filter(F.action == OrderGiveUp.WITHDRAW))
 async def on_withdraw(
-    callback: CallbackQuery, callback_data: OrderCb, user: User, access: Access,
-    session: AsyncSession, state: FSMContext, clock: Clock, outbox_notify: Notify | None = None,
+    callback: CallbackQuery, callback_data: OrderGiveUpCb, user: User, access: Access,
+    session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
 ) -> None:
-    """🗑 Withdraw my order: its backers are told."""
-    await state.clear()
+    """Yes, withdraw my order (re-checked by the service): its backers are told."""
     order = await course_orders.withdraw_order(session, user=user, clock=clock,
                                                order_id=callback_data.id, notify=outbox_notify)
     await _after(callback, _("Your order is withdrawn."), order, user, access, session)

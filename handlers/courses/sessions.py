@@ -4,6 +4,7 @@
 ```mermaid
 stateDiagram-v2
     [*] --> Session: 🗓 Sessions coming up / 🎒 My courses / a message's button
+    [*] --> Enrolled: ✍️ Enrol on the 📚 Courses screen or a menu course (a seat is free)
     Session --> Enrolled: ✍️ Enrol (a seat is free)
     Session --> Waiting: 🕒 Join the waiting list (full)
     Waiting --> Offered: a seat frees (kept for the window, from when the message arrives)
@@ -12,11 +13,18 @@ stateDiagram-v2
     Offered --> [*]: No, thanks (passed on)
     Offered --> Lapsed: no answer in time (passed on)
     Lapsed --> Waiting: 🕒 Put me back on the list (at its end)
-    Enrolled --> [*]: ❌ I can't come / Cancel my place (seat passed on)
+    Enrolled --> Asked: ❌ Cancel my place (the card becomes the question)
+    Waiting --> Asked: ❌ Cancel my place (leave the waiting list)
+    Asked --> Session: No, keep my place (the card back)
+    Asked --> [*]: Yes (re-checked; the seat passed on)
+    Enrolled --> Asked: ❌ I can't come, on a reminder (asked under its words)
+    Asked --> Enrolled: No, I'm still coming (the reminder back, with its buttons)
     Enrolled --> Present: /start ci_<token> (the venue's QR code) or staff tick
     Present --> Rated: 1–5 ⭐ after the session
     Rated --> [*]: a comment, or Skip
 ```
+Its teacher or staff say 🎒 What to bring (typed, or "Nothing to bring", or ✖ Cancel); the
+card shows it to residents.
 
 Running a session (its teacher or the community's staff):
 
@@ -40,6 +48,7 @@ from __future__ import annotations
 
 import html
 import io
+from zoneinfo import ZoneInfo
 
 import segno
 from aiogram import Bot, F, Router
@@ -56,6 +65,8 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.courses import (
+    BringAction,
+    BringCb,
     CancelDoCb,
     CancelWhyCb,
     LessonAction,
@@ -63,6 +74,8 @@ from bot.callback_data.courses import (
     MarkCb,
     OrderAction,
     OrderCb,
+    PlaceAction,
+    PlaceCb,
     RateCb,
     SkipCommentCb,
     WalkInCb,
@@ -80,12 +93,13 @@ from handlers.courses.texts import (
     home_markup,
     mark_answered,
     person,
+    seats_left,
     session_text,
     status_name,
     when,
 )
 from handlers.scope import ask_community, chosen
-from models.courses import EnrolmentStatus, Lesson, LessonStatus
+from models.courses import BRING_MAX, EnrolmentStatus, Lesson, LessonStatus
 from models.users import User
 from services import communities, course_orders, course_sessions, courses
 from services.access import Access
@@ -114,6 +128,10 @@ class Cancelling(StatesGroup):
     reason = State()  # staff or the teacher may type why a session is called off
 
 
+class Bringing(StatesGroup):
+    text = State()
+
+
 async def session_screen(
     lesson_id: int, *, user: User, access: Access, session: AsyncSession, clock: Clock,
 ) -> tuple[str, InlineKeyboardBuilder]:
@@ -122,7 +140,7 @@ async def session_screen(
                                       lesson_id=lesson_id)
     sid = lesson_id
     zone = await zone_of(session, seen.lesson.community_id)
-    text = session_text(seen.lesson, zone, held=seen.held)
+    text = card_text(seen, zone)
     builder = InlineKeyboardBuilder()
     if seen.lesson.status == LessonStatus.CANCELLED:
         text += "\n" + _("❌ Cancelled")
@@ -161,12 +179,35 @@ async def session_screen(
                        callback_data=LessonCb(action=LessonAction.RATINGS, id=sid))
     if seen.can_move:
         builder.add(move_button(sid))
+        builder.button(text=_("🎒 What to bring"),
+                       callback_data=BringCb(action=BringAction.ASK, id=sid))
     if seen.can_cancel:
         builder.button(text=_("🚫 Cancel the session"),
                        callback_data=LessonCb(action=LessonAction.CANCEL, id=sid))
+    for other in seen.also:
+        builder.button(text=_("🗓 Also: {when}").format(when=when(other.starts_at, zone)),
+                       callback_data=LessonCb(action=LessonAction.VIEW, id=other.id or 0))
     builder.adjust(1)
     builder.row(home_button())
     return text, builder
+
+
+def card_text(seen: course_sessions.LessonView, zone: ZoneInfo) -> str:
+    """A session as a resident meets it: what, when, where, who teaches, in which
+    community, what to bring, the places left and the course's other dates."""
+    lesson = seen.lesson
+    text = session_text(lesson, zone)
+    if seen.teacher is not None:
+        text += "\n" + _("🧑‍🏫 Teacher: {name}").format(name=person(seen.teacher))
+    if seen.community:
+        text += "\n" + _("🏠 {community}").format(community=html.escape(seen.community))
+    if lesson.bring:
+        text += "\n" + _("🎒 Please bring: {what}").format(what=html.escape(lesson.bring))
+    text += "\n" + seats_left(lesson.capacity - seen.held, lesson.capacity)
+    if seen.also:
+        text += "\n\n" + _("The same course also meets:") + "".join(
+            "\n• " + when(other.starts_at, zone) for other in seen.also)
+    return text
 
 
 async def show_lesson(callback: CallbackQuery, lesson_id: int, *, user: User, access: Access,
@@ -207,8 +248,13 @@ async def on_list(callback: CallbackQuery, user: User, session: AsyncSession,
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.MINE))
 async def on_mine(callback: CallbackQuery, user: User, session: AsyncSession,
-                  clock: Clock) -> None:
-    """🎒 My courses: seats, waiting places, my orders and what I backed."""
+                  clock: Clock, state: FSMContext) -> None:
+    """🎒 My courses: seats, waiting places, my orders and what I backed (no community
+    yet: the community list, right there)."""
+    if user.community_id is None:
+        from handlers.onboarding import offer_home  # onboarding imports this package
+        await offer_home(callback, session, state)
+        return
     await callback.answer()
     mine = await course_sessions.my_sessions(session, clock=clock, user_id=user.id or 0)
     orders = await course_orders.my_orders(session, user_id=user.id or 0)
@@ -366,22 +412,191 @@ async def on_enrol(
                         "we will offer it to you."))
 
 
-@router.callback_query(LessonCb.filter(F.action.in_({LessonAction.LEAVE, LessonAction.CANT})))
-async def on_leave(
-    callback: CallbackQuery, callback_data: LessonCb, user: User, access: Access,
+@router.callback_query(LessonCb.filter(F.action == LessonAction.LEAVE))
+async def on_leave(callback: CallbackQuery, callback_data: LessonCb, user: User,
+                   access: Access, session: AsyncSession, clock: Clock) -> None:
+    """❌ Cancel my place: the card becomes the question, asked once ("Cancel your place
+    at 太极 on 12月5日（周六）下午3:00?"), with the answer that keeps it."""
+    seen = await course_sessions.view(session, access=access, user=user, clock=clock,
+                                      lesson_id=callback_data.id)
+    if not seen.can_leave or seen.mine is None:  # a card drawn before it changed
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    await callback.answer()
+    zone = await zone_of(session, seen.lesson.community_id)
+    moment = when(seen.lesson.starts_at, zone)
+    title = html.escape(seen.lesson.title)
+    sid = callback_data.id
+    if seen.mine.status == EnrolmentStatus.WAITING:
+        question = _("Leave the waiting list for “{title}” on {when}?").format(
+            title=title, when=moment)
+        yes, no = _("Yes, leave the waiting list"), _("No, stay on the list")
+    else:
+        question = _("Cancel your place at “{title}” on {when}? The seat goes to someone "
+                     "else.").format(title=title, when=moment)
+        yes, no = _("Yes, cancel my place"), _("No, keep my place")
+    await show(callback, question, reply_markup=ask_once(
+        yes=yes, do=PlaceCb(action=PlaceAction.LEAVE, id=sid),
+        no=no, keep=PlaceCb(action=PlaceAction.KEEP, id=sid)))
+
+
+@router.callback_query(PlaceCb.filter(F.action == PlaceAction.KEEP))
+async def on_keep_place(callback: CallbackQuery, callback_data: PlaceCb, user: User,
+                        access: Access, session: AsyncSession, clock: Clock) -> None:
+    """No, keep my place: the session's card back, as it is now."""
+    await callback.answer()
+    await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
+                      clock=clock)
+
+
+@router.callback_query(PlaceCb.filter(F.action == PlaceAction.LEAVE))
+async def on_leave_confirmed(
+    callback: CallbackQuery, callback_data: PlaceCb, user: User, access: Access,
     session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
 ) -> None:
-    """❌ Cancel my place (or "I can't come" on a reminder): the seat is passed on."""
+    """Yes, cancel my place (re-checked: a stale question changes nothing): the seat is
+    passed on, and the card says so with the buttons it has now."""
+    before = await course_sessions.my_enrolment(session, session_id=callback_data.id,
+                                                user_id=user.id or 0)
+    waiting = before is not None and before.status == EnrolmentStatus.WAITING
     await course_sessions.leave(session, buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify,
                                 user=user, clock=clock, session_id=callback_data.id)
     await callback.answer()
-    if callback_data.action == LessonAction.CANT:
-        await mark_answered(callback, _("❌ You said you can't come; your seat is free for "
-                                        "someone else."))
     await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
-                      clock=clock, new=callback_data.action == LessonAction.CANT,
+                      clock=clock, note=_("You have left the waiting list.") if waiting else
+                      _("Your place is cancelled. Thank you for telling us, the seat goes to "
+                        "someone else."))
+
+
+def _cant_question(seen: course_sessions.LessonView, zone: ZoneInfo) -> str:
+    return _("Can't come to “{title}” on {when}? Your seat goes to someone else.").format(
+        title=html.escape(seen.lesson.title), when=when(seen.lesson.starts_at, zone))
+
+
+def _reminder_text(callback: CallbackQuery, question: str) -> str | None:
+    """The reminder's own words, without the question asked under them (None: the
+    pressed message is not there to edit)."""
+    pressed = callback.message
+    if not isinstance(pressed, Message) or pressed.text is None:
+        return None
+    return pressed.html_text.removesuffix("\n\n" + question)
+
+
+@router.callback_query(LessonCb.filter(F.action == LessonAction.CANT))
+async def on_cant(callback: CallbackQuery, callback_data: LessonCb, user: User,
+                  access: Access, session: AsyncSession, clock: Clock) -> None:
+    """❌ I can't come, on a reminder: asked once, under the reminder's own words."""
+    seen = await course_sessions.view(session, access=access, user=user, clock=clock,
+                                      lesson_id=callback_data.id)
+    if not seen.can_leave or seen.mine is None or seen.mine.status == EnrolmentStatus.WAITING:
+        await answer_out_of_date(callback, use_menu=True)  # a reminder older than a change
+        return
+    await callback.answer()
+    question = _cant_question(seen, await zone_of(session, seen.lesson.community_id))
+    reminder = _reminder_text(callback, question)
+    await show(callback, (reminder + "\n\n" if reminder else "") + question,
+               reply_markup=ask_once(
+                   yes=_("Yes, I can't come"), do=PlaceCb(action=PlaceAction.CANT,
+                                                          id=callback_data.id),
+                   no=_("No, I'm still coming"), keep=PlaceCb(action=PlaceAction.STAY,
+                                                              id=callback_data.id)))
+
+
+@router.callback_query(PlaceCb.filter(F.action == PlaceAction.STAY))
+async def on_still_coming(callback: CallbackQuery, callback_data: PlaceCb, user: User,
+                          access: Access, session: AsyncSession, clock: Clock) -> None:
+    """No, I'm still coming: the reminder back as it was, with its two buttons."""
+    seen = await course_sessions.view(session, access=access, user=user, clock=clock,
+                                      lesson_id=callback_data.id)
+    await callback.answer()
+    question = _cant_question(seen, await zone_of(session, seen.lesson.community_id))
+    reminder = _reminder_text(callback, question)
+    if reminder is None or not seen.can_leave:  # nothing to put back: the card instead
+        await show_lesson(callback, callback_data.id, user=user, access=access,
+                          session=session, clock=clock)
+        return
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✅ I'm coming"),
+                   callback_data=LessonCb(action=LessonAction.COMING, id=callback_data.id))
+    builder.button(text=_("❌ I can't come"),
+                   callback_data=LessonCb(action=LessonAction.CANT, id=callback_data.id))
+    await show(callback, reminder, reply_markup=builder.as_markup())
+
+
+@router.callback_query(PlaceCb.filter(F.action == PlaceAction.CANT))
+async def on_cant_confirmed(
+    callback: CallbackQuery, callback_data: PlaceCb, user: User, access: Access,
+    session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
+) -> None:
+    """Yes, I can't come (re-checked): the seat is passed on, the reminder shows the
+    answer and no buttons, and the card comes below."""
+    seen = await course_sessions.view(session, access=access, user=user, clock=clock,
+                                      lesson_id=callback_data.id)
+    question = _cant_question(seen, await zone_of(session, seen.lesson.community_id))
+    await course_sessions.leave(session, buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify,
+                                user=user, clock=clock, session_id=callback_data.id)
+    await callback.answer()
+    reminder = _reminder_text(callback, question)
+    if reminder is not None:
+        await show(callback, reminder + "\n\n" + _(
+            "❌ You said you can't come; your seat is free for someone else."))
+    await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
+                      clock=clock, new=True,
                       note=_("Your place is cancelled. Thank you for telling us, the seat "
                              "goes to someone else."))
+
+
+@router.callback_query(BringCb.filter(F.action == BringAction.ASK))
+async def on_bring(callback: CallbackQuery, callback_data: BringCb, access: Access,
+                   session: AsyncSession, state: FSMContext) -> None:
+    """🎒 What to bring (teacher or staff): typed, or "nothing", said on the card."""
+    lesson = await course_sessions.runnable(session, access=access, lesson_id=callback_data.id)
+    await callback.answer()
+    await state.set_state(Bringing.text)
+    await state.update_data(session_id=lesson.id)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("Nothing to bring"),
+                   callback_data=BringCb(action=BringAction.NONE, id=callback_data.id))
+    builder.button(text=_("✖ Cancel"),
+                   callback_data=BringCb(action=BringAction.KEEP, id=callback_data.id))
+    builder.adjust(1)
+    now = (_("Now: {what}").format(what=html.escape(lesson.bring)) + "\n\n"
+           if lesson.bring else "")
+    await send(callback, now + _("What should people bring to “{title}”? For example “a yoga "
+                                 "mat and water” (at most {limit} characters).").format(
+        title=html.escape(lesson.title), limit=BRING_MAX), reply_markup=builder.as_markup())
+
+
+@router.message(Bringing.text, F.text, ~F.text.startswith("/"))
+async def on_bring_text(message: Message, user: User, access: Access, session: AsyncSession,
+                        state: FSMContext, clock: Clock) -> None:
+    """The words typed (too long: the error router says so, and the step stays)."""
+    lesson_id = int((await state.get_data()).get("session_id") or 0)
+    await course_sessions.set_bring(session, access=access, clock=clock, session_id=lesson_id,
+                                    text=message.text)
+    await state.clear()
+    text, builder = await session_screen(lesson_id, user=user, access=access, session=session,
+                                         clock=clock)
+    await message.answer(_("Saved ✅") + "\n\n" + text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(BringCb.filter(F.action.in_({BringAction.NONE, BringAction.KEEP})))
+async def on_bring_button(callback: CallbackQuery, callback_data: BringCb, user: User,
+                          access: Access, session: AsyncSession, state: FSMContext,
+                          clock: Clock) -> None:
+    """Nothing to bring (cleared), or ✖ Cancel (as it was): the card in place."""
+    note = ""
+    if callback_data.action == BringAction.NONE:
+        await course_sessions.set_bring(session, access=access, clock=clock,
+                                        session_id=callback_data.id, text=None)
+        note = _("Saved ✅")
+    else:
+        await course_sessions.runnable(session, access=access, lesson_id=callback_data.id)
+    if await state.get_state() == Bringing.text.state:
+        await state.clear()
+    await callback.answer()
+    await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
+                      clock=clock, note=note)
 
 
 @router.callback_query(LessonCb.filter(F.action.in_({LessonAction.ACCEPT,

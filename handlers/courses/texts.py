@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 
 from bot.callback_data import (
     CourseAction,
@@ -67,9 +68,12 @@ def when(moment: datetime, zone: ZoneInfo | str) -> str:
 
 
 def order_text(order: CourseOrder) -> str:
-    """One order, in full."""
-    return _("🙋 <b>{topic}</b>\n{category}\nWhen: {days}, {time}\nExpected: about {expected} "
-             "people\nBacked by {backers} neighbours").format(
+    """One order, in full ("I don't know" how many would come: said so, not "about 0")."""
+    words = _("🙋 <b>{topic}</b>\n{category}\nWhen: {days}, {time}\nExpected: about {expected} "
+              "people\nBacked by {backers} neighbours") if order.expected else _(
+        "🙋 <b>{topic}</b>\n{category}\nWhen: {days}, {time}\nHow many would come: not known "
+        "yet\nBacked by {backers} neighbours")
+    return words.format(
         topic=html.escape(order.topic), category=category_name(order.category),
         days=days_text(order.days), time=_(TIME_LABELS[TimeOfDay(order.time_of_day)]).lower(),
         expected=order.expected, backers=order.backers)
@@ -82,9 +86,18 @@ def session_text(lesson: Lesson, timezone: ZoneInfo | str, *, held: int | None =
         minutes=lesson.minutes,
         venue=html.escape(lesson.venue))
     if held is not None:
-        text += "\n" + _("Seats: {free} free of {capacity}").format(
-            free=max(0, lesson.capacity - held), capacity=lesson.capacity)
+        text += "\n" + seats_left(lesson.capacity - held, lesson.capacity)
     return text
+
+
+def seats_left(free: int, capacity: int) -> str:
+    """"2 places left of 10", or "Full" when none is."""
+    if free <= 0:
+        return ngettext("👥 Full: the {capacity} place is taken",
+                        "👥 Full: all {capacity} places are taken", capacity).format(
+            capacity=capacity)
+    return ngettext("👥 {n} place left of {capacity}", "👥 {n} places left of {capacity}",
+                    free).format(n=free, capacity=capacity)
 
 
 def status_name(status: str) -> str:

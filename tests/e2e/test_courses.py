@@ -99,7 +99,8 @@ async def test_the_course_loop_from_order_to_rating(
         # 24 hours before: Ann can't come; the first on the waiting list is offered her seat.
         await step(admin, admin.send("/clock +5h"), "The bot's time is now")
         await ann.wait_for("⏰ Reminder", timeout=TIMEOUT)
-        await step(ann, ann.press_text("❌ I can't come"), "Your place is cancelled")
+        await step(ann, ann.press_text("❌ I can't come"), "Can't come to")
+        await step(ann, ann.press_text("Yes, I can't come"), "Your place is cancelled")
         await waiting.wait_for("A seat has come free", timeout=TIMEOUT)
         await step(waiting, waiting.press_text("✅ Yes, I'll take the seat"), "The seat is yours")
 

@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.callback_data import LessonAction, LessonCb, OrderAction, OrderCb
-from bot.callback_data.courses import CancelDoCb, CourseAction, CourseCb, MarkCb
+from bot.callback_data.courses import (
+    CancelDoCb,
+    CourseAction,
+    CourseCb,
+    MarkCb,
+    PlaceAction,
+    PlaceCb,
+)
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from emulator import ChatMessage
 from models.courses import (
@@ -152,7 +159,7 @@ async def test_waitlist_offer_check_in_link_and_rating(
     await bob.tap("📚 Courses")
     await bob.press("🗓 Sessions coming up")
     await bob.press("Wed 4 Mar, 9:00 am Tai chi")
-    assert "Seats: 0 free of 1" in bob.last
+    assert "👥 Full: the 1 place is taken" in bob.last
     await bob.press("🕒 Full: join the waiting list")
     assert bob.last.startswith("It is full, so you are on the waiting list.")
 
@@ -162,6 +169,7 @@ async def test_waitlist_offer_check_in_link_and_rating(
                             col(OutboxMessage.user_id) == ann_access.user_id,
                             col(OutboxMessage.not_before) <= clock.now())
     await ann.forge(outbox_button(reminder, "❌ I can't come"))
+    await ann.press("Yes, I can't come")
     assert ann.last.startswith("Your place is cancelled.")
     [offer] = await rows(session, OutboxMessage,
                          col(OutboxMessage.dedupe_key).like("c:offer:%"))
@@ -420,6 +428,7 @@ async def test_teacher_offers_staff_approve_resident_orders_from_the_menu_and_wi
     assert "My orders:\n• Paper cutting for beginners (👍 0)" in ann.last
     await ann.press("🙋 Paper cutting for beginners")
     await ann.press("🗑 Withdraw my order")
+    await ann.press("Yes, withdraw my order")
     assert ann.last.startswith("Your order is withdrawn.")
     [order] = await rows(session, CourseOrder)
     assert order.status == OrderStatus.WITHDRAWN and order.course_id is not None
@@ -445,11 +454,11 @@ async def test_in_the_last_two_hours_a_waiting_person_sees_enrol_for_a_freed_sea
     assert bob.last.startswith("It is full, so you are on the waiting list.")
 
     # Ann gives up her seat 90 minutes before: too late to offer it, so it is open.
-    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=lesson.id or 0).pack())
+    await ann.forge(PlaceCb(action=PlaceAction.LEAVE, id=lesson.id or 0).pack())
     assert await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:offer:%")) \
         == []
     await bob.forge(LessonCb(action=LessonAction.VIEW, id=lesson.id or 0).pack())
-    assert "Seats: 1 free of 1" in bob.last
+    assert "👥 1 place left of 1" in bob.last
     assert "✍️ Enrol" in bob.handle.last_bot_message.button_labels  # type: ignore[union-attr]
     await bob.press("✍️ Enrol")
     assert bob.last.startswith("You are enrolled ✅")
@@ -564,6 +573,7 @@ async def test_a_comeback_gets_every_later_reminder_exactly_once(
     await ann.send("/menu")
     await ann.forge(LessonCb(action=LessonAction.ENROL, id=sid).pack())
     await ann.press("❌ Cancel my place")
+    await ann.press("Yes, cancel my place")
     await ann.press("✍️ Enrol")  # she changes her mind: the seat is still free
     assert ann.last.startswith("You are enrolled ✅ We will remind you")
     assert sorted(m.not_before for m in await reminders_of(session, ann_access.user_id)) \
@@ -571,11 +581,13 @@ async def test_a_comeback_gets_every_later_reminder_exactly_once(
 
     # She gives the seat up again, Bob takes it, she waits and is offered it back.
     await ann.press("❌ Cancel my place")
+    await ann.press("Yes, cancel my place")
     await bob.send("/menu")
     await bob.forge(LessonCb(action=LessonAction.ENROL, id=sid).pack())
     await ann.forge(LessonCb(action=LessonAction.WAITLIST, id=sid).pack())
     assert ann.last.startswith("It is full, so you are on the waiting list.")
     await bob.press("❌ Cancel my place")
+    await bob.press("Yes, cancel my place")
     [offer] = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:offer:%"),
                          col(OutboxMessage.user_id) == ann_access.user_id)
     await ann.forge(outbox_button(offer, "✅ Yes, I'll take the seat"))
@@ -619,7 +631,7 @@ async def test_an_offer_made_in_quiet_hours_keeps_its_full_window_from_the_morni
     clock.set(datetime(2026, 3, 2, 21, 17, tzinfo=zone))  # Bob's quiet hours: 21:00–08:00
 
     # Far ahead: held for 12 hours from 08:00, when the offer reaches him.
-    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=far).pack())
+    await ann.forge(PlaceCb(action=PlaceAction.LEAVE, id=far).pack())
     offer = await bobs(far)
     assert offer.status == EnrolmentStatus.OFFERED
     assert offer.offered_until == datetime(2026, 3, 3, 20, 0, tzinfo=zone)
@@ -629,10 +641,10 @@ async def test_an_offer_made_in_quiet_hours_keeps_its_full_window_from_the_morni
 
     # Tomorrow at 18:00: 12 hours from 08:00 would not end 2 hours before the start, so
     # nobody is offered the seat; it is open to the first who taps, Bob among them.
-    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=soon).pack())
+    await ann.forge(PlaceCb(action=PlaceAction.LEAVE, id=soon).pack())
     assert (await bobs(soon)).status == EnrolmentStatus.WAITING
     await bob.forge(LessonCb(action=LessonAction.VIEW, id=soon).pack())
-    assert "Seats: 1 free of 1" in bob.last
+    assert "👥 1 place left of 1" in bob.last
     assert "✍️ Enrol" in bob.handle.last_bot_message.button_labels  # type: ignore[union-attr]
 
     # The window is the community's rule: staff make it 6 hours, and it fits.
@@ -642,7 +654,7 @@ async def test_an_offer_made_in_quiet_hours_keeps_its_full_window_from_the_morni
     await staff.press("6 h")
     assert "kept for the next in line for 6 h" in staff.last
     again = await tai_chi(datetime(2026, 3, 3, 18, 0, tzinfo=zone))
-    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=again).pack())
+    await ann.forge(PlaceCb(action=PlaceAction.LEAVE, id=again).pack())
     offer = await bobs(again)
     assert offer.status == EnrolmentStatus.OFFERED
     assert offer.offered_until == datetime(2026, 3, 3, 14, 0, tzinfo=zone)
@@ -668,7 +680,7 @@ async def test_a_missed_offer_can_put_the_person_back_on_the_waiting_list(
                            (cy, LessonAction.WAITLIST)):
         await person.send("/menu")
         await person.forge(LessonCb(action=action, id=sid).pack())
-    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=sid).pack())
+    await ann.forge(PlaceCb(action=PlaceAction.LEAVE, id=sid).pack())
 
     clock.advance(hours=13)  # Bob never answered: the seat goes to Cy
     await course_sessions.expire_offers(session, clock=clock, buttons=OUTBOX_KEYBOARDS.courses)
@@ -769,6 +781,7 @@ async def test_an_answered_reminder_or_offer_shows_the_answer_and_no_buttons(
     assert reminder.inline_keyboard == []
     assert reminder.content.endswith("✅ You said you are coming.")
     await dee.press("❌ I can't come")
+    await dee.press("Yes, I can't come")
     reminder = message_with(dee, "⏰ Reminder")
     assert reminder.inline_keyboard == []
     assert reminder.content.endswith("❌ You said you can't come; your seat is free for "
@@ -975,7 +988,7 @@ async def test_a_seat_too_late_to_keep_is_announced_to_the_waiting_list_first_ta
                            (cy, LessonAction.WAITLIST)):
         await person.send("/menu")
         await person.forge(LessonCb(action=action, id=sid).pack())
-    await ann.forge(LessonCb(action=LessonAction.LEAVE, id=sid).pack())
+    await ann.forge(PlaceCb(action=PlaceAction.LEAVE, id=sid).pack())
 
     def open_notices(*where: object) -> Any:
         return rows(session, OutboxMessage, col(OutboxMessage.group_key) == f"co:{sid}",

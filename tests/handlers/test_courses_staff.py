@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from bot.callback_data.courses import PlaceAction, PlaceCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.courses import Category, Course, Lesson, LessonStatus
 from models.outbox import OutboxMessage
@@ -204,7 +205,8 @@ async def test_the_roster_shows_the_waiting_list_and_staff_add_walk_ins_at_the_d
 
     clock.set(lesson.starts_at - timedelta(minutes=10))
     await bob.send("/menu")
-    await bob.forge(f"cs:l:{lesson.id}")  # Bob leaves: the seat goes to no one in time
+    # Bob leaves ("Yes, cancel my place"): too close to the start to keep it for anyone.
+    await bob.forge(PlaceCb(action=PlaceAction.LEAVE, id=lesson.id or 0).pack())
     await staff.forge(f"cs:r:{lesson.id}")
     await staff.press("➕ 添加现场来的人")
     await staff.send("王")
@@ -222,7 +224,7 @@ async def test_the_roster_shows_the_waiting_list_and_staff_add_walk_ins_at_the_d
     assert seats[0] == 3  # Ann, Eve, 王奶奶
 
     # A seat comes free: the name alone takes it, and counts as present.
-    await ann.forge(f"cs:l:{lesson.id}")
+    await ann.forge(PlaceCb(action=PlaceAction.LEAVE, id=lesson.id or 0).pack())
     await staff.press("➕ 只写名字：“张阿姨”")
     assert staff.last.startswith("张阿姨 进来了 ✅")
     assert "张阿姨（现场）" in staff.last

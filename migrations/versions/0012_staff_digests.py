@@ -1,6 +1,6 @@
 """Staff choose the time of their daily digest (no row: off).
 
-Revision ID: 0017
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-02 06:10:00
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 import models.types
 
-revision: str = '0017'
+revision: str = '0012'
 down_revision: str | None = '0011'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
