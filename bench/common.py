@@ -14,6 +14,7 @@ import os
 import platform
 import secrets
 import signal
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -208,14 +209,28 @@ async def seed(
 
 # --- The bot process ----------------------------------------------------------------------
 
+# The bot's /metrics counters the throughput figures read, by the name they go by there.
+COUNTERS = {"bot_updates_total": "updates", "bot_api_calls_total": "api_calls",
+            "bot_handlers_tried_total": "handlers_tried",
+            "bot_db_statements_total": "db_statements"}
+
+
+def free_port() -> int:
+    with contextlib.closing(socket.socket()) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 
 class BotProcess:
     """A `python -m bot` (or the bare echo bot) running against the benchmark's emulator."""
 
-    def __init__(self, process: asyncio.subprocess.Process, log: Path) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, log: Path,
+                 metrics_port: int | None = None) -> None:
         self.process = process
         self.log = log
         self.ps = psutil.Process(process.pid)
+        self.metrics_port = metrics_port  # the full bot's /metrics, for its counters
 
     @property
     def output(self) -> str:
@@ -230,10 +245,13 @@ class BotProcess:
         workdir: Path,
         label: str,
         module: str = "bot",
+        tree: Path | str = ROOT,
         **env: str,
     ) -> BotProcess:
-        """Start the process and wait until it is long polling the emulator."""
+        """Start the process and wait until it is long polling the emulator. `tree` is
+        the source tree it runs from (another commit's checkout, to compare)."""
         log = workdir / f"{label}.log"
+        metrics_port = free_port() if module == "bot" else None
         environment = {
             "PATH": os.environ.get("PATH", ""),
             "BOT_TOKEN": emulator.token,
@@ -242,14 +260,17 @@ class BotProcess:
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
             **({"DATABASE_URL": db_url} if db_url else {}),
+            **({"METRICS_PORT": str(metrics_port), "WEBHOOK_HOST": "127.0.0.1"}
+               if metrics_port else {}),
+            **({"PYTHONPATH": str(tree)} if Path(tree) != ROOT else {}),
             **env,
         }
         polls = sum(1 for r in emulator.requests if r.method == "getUpdates")
         with log.open("wb") as out:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", module, cwd=ROOT, env=environment,
+                sys.executable, "-m", module, cwd=tree, env=environment,
                 stdout=out, stderr=asyncio.subprocess.STDOUT)
-        bot = cls(process, log)
+        bot = cls(process, log, metrics_port)
         deadline = time.monotonic() + 120
         while sum(1 for r in emulator.requests if r.method == "getUpdates") <= polls:
             if process.returncode is not None or time.monotonic() > deadline:
@@ -259,6 +280,26 @@ class BotProcess:
 
     def rss_mb(self) -> float:
         return self.ps.memory_info().rss / 2**20
+
+    async def counters(self) -> dict[str, float]:
+        """The bot's counters from its /metrics, summed over labels: updates, Bot API
+        calls, handlers tried and SQL statements (those a commit has)."""
+        if self.metrics_port is None:
+            return {}
+        import aiohttp
+
+        async with aiohttp.ClientSession() as http, \
+                http.get(f"http://127.0.0.1:{self.metrics_port}/metrics") as answer:
+            page = await answer.text()
+        found: dict[str, float] = {}
+        for line in page.splitlines():
+            if line.startswith("#") or 'method="getUpdates"' in line:
+                continue
+            name = line.partition("{")[0].partition(" ")[0]
+            if name in COUNTERS:
+                key = COUNTERS[name]
+                found[key] = found.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+        return found
 
     def cpu_seconds(self) -> float:
         times = self.ps.cpu_times()

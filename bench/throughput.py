@@ -93,12 +93,18 @@ async def drive(
         warm = Users(emulator, watch, script, first_id=first_id, timeout=30)
         await warm.closed_loop(emulator.clock() + 0.01)  # one person: imports, caches
         closed = Users(emulator, watch, script, first_id=first_id + 1000, timeout=30)
+        counted = await bot.counters()
+        requests = len(emulator.requests)
+        cpu_before = bot.cpu_seconds()
         meter = CpuMeter(bot)
         started = time.monotonic()
         stop_at = emulator.clock() + closed_seconds
         await asyncio.gather(*(closed.closed_loop(stop_at) for _ in range(options.concurrency)))
         elapsed = time.monotonic() - started
         cpu = meter.percent()
+        cpu_seconds = bot.cpu_seconds() - cpu_before
+        calls = sum(1 for r in emulator.requests[requests:] if r.method != "getUpdates")
+        per_update = await _per_update(bot, counted)
         opened = Users(emulator, watch, script, first_id=first_id + 1_000_000, timeout=30)
         if open_seconds > 0:
             await opened.open_loop(OPEN_RATE, open_seconds)
@@ -111,6 +117,9 @@ async def drive(
         "p50_ms": rounded(_ms(percentile(c.latencies, 50)), 1),
         "p99_ms": rounded(_ms(percentile(c.latencies, 99)), 1),
         "updates": c.done,
+        "cpu_ms_per_update": rounded(1000 * cpu_seconds / c.done if c.done else None, 2),
+        "api_calls_per_update": rounded(calls / c.done if c.done else None, 2),
+        **per_update,
         "timeouts": c.timeouts + o.timeouts,
         "missing_buttons": c.missing_buttons + o.missing_buttons,
         **cpu,
@@ -121,6 +130,19 @@ async def drive(
         "open_loop_max_ms": rounded(_ms(max(o.latencies, default=None)), 1),
         "drain_seconds": rounded(drained, 1),
     }
+
+
+async def _per_update(bot: BotProcess, before: dict[str, float]) -> dict[str, float | None]:
+    """Handlers tried and SQL statements per update the bot handled meanwhile, from its
+    own counters (None where the bot has no such counter: the bare bot, older commits)."""
+    after = await bot.counters()
+    updates = after.get("updates", 0.0) - before.get("updates", 0.0)
+    figures: dict[str, float | None] = {}
+    for name in ("handlers_tried", "db_statements"):
+        figures[f"{name}_per_update"] = rounded(
+            (after[name] - before.get(name, 0.0)) / updates
+            if name in after and updates else None, 2)
+    return figures
 
 
 def _ms(seconds: float | None) -> float | None:

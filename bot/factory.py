@@ -25,13 +25,15 @@ from aiohttp import FormData
 from aiohttp.payload import BytesPayload
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.pool import PoolResetState
 
 from bot.config import TELEGRAM_API_URL, Settings, dev_clock_enabled
 from bot.i18n import load_i18n
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS, OutboxKeyboards
 from bot.logs import UpdateContextMiddleware
-from bot.metrics import UNREADABLE, ApiMetricsMiddleware, UpdateMetricsMiddleware
+from bot.metrics import DB_STATEMENTS, UNREADABLE, ApiMetricsMiddleware, UpdateMetricsMiddleware
 from bot.middlewares import (
     DbSessionMiddleware,
     FloodMiddleware,
@@ -42,6 +44,7 @@ from bot.middlewares import (
 from bot.middlewares.buttons import ForgedButtonMiddleware
 from bot.middlewares.private import PrivateChatMiddleware
 from bot.middlewares.retry import ExpiredQueryMiddleware, RetryAfterMiddleware
+from bot.routing import route_early
 from handlers import routers
 from models.users import LOCALES
 from services.clock import Clock
@@ -92,6 +95,8 @@ class LeanSession(AiohttpSession):
       (and a random boundary) even when it then sends the same urlencoded body.
 
     And one fault: an update it cannot parse is skipped instead of stalling polling.
+    (orjson for aiogram's json_loads/json_dumps was tried and dropped: no measurable
+    change in the bot's CPU per update, BENCHMARKS.md, issue 18.)
     """
 
     _pinned: ClassVar[dict[Any, type[Response[Any]]]] = {}
@@ -246,7 +251,30 @@ def _inline(check: Callable[..., Any]) -> Callable[..., Any]:
     async def run(*args: Any, **kwargs: Any) -> Any:
         return check(*args, **kwargs)
 
+    run.__wrapped__ = check  # type: ignore[attr-defined]  # bot.routing reads the original
     return run
+
+
+def _count_statements(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Count the round trips to the bot's database (`bot_db_statements_total`): every
+    statement, every commit and rollback, and the pool's reset of a connection given
+    back (each a thread hop with aiosqlite, a network round trip with PostgreSQL)."""
+    engine = sessionmaker.kw.get("bind")
+    if not isinstance(engine, AsyncEngine) or event.contains(
+            engine.sync_engine, "before_cursor_execute", _counted):
+        return
+    for name in ("before_cursor_execute", "commit", "rollback"):
+        event.listen(engine.sync_engine, name, _counted)
+    event.listen(engine.sync_engine.pool, "reset", _counted_reset)
+
+
+def _counted(*_args: Any) -> None:
+    DB_STATEMENTS.count += 1
+
+
+def _counted_reset(_dbapi: Any, _record: Any, state: PoolResetState) -> None:
+    if not state.transaction_was_reset:  # else the pool has nothing to roll back
+        DB_STATEMENTS.count += 1
 
 
 def _attach(dp: Dispatcher, router: Router) -> None:
@@ -296,7 +324,9 @@ def create_dispatcher(
     dp.callback_query.outer_middleware(ForgedButtonMiddleware())
     for router in routers(dev_clock=dev_clock_enabled(settings)):
         _attach(dp, router)
+    route_early(dp)
     _run_sync_filters_inline(dp)
+    _count_statements(sessionmaker)
     return dp
 
 

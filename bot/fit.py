@@ -129,18 +129,23 @@ def _closing(stack: list[str]) -> str:
 
 async def send_fitted(event: CallbackQuery | Message, text: str, *,
                       reply_markup: InlineKeyboardMarkup | None = None,
-                      photo: str | InputFile | None = None, new: bool = True) -> None:
+                      photo: str | InputFile | None = None, voice: str | None = None,
+                      new: bool = True) -> None:
     """Show a view built from people's words, fitted (see the module docstring): in
-    place of the pressed message unless `new`, or as a photo (a file id or a file) with
-    the first piece as its caption."""
-    if photo is not None:
+    place of the pressed message unless `new`, or as a photo (a file id or a file) or a
+    voice note (a file id, played in the chat) with the first piece as its caption."""
+    if photo is not None or voice is not None:
         pieces = fit(text, CAPTION_LIMIT)
         bot = event.bot
         assert bot is not None
         chat_id = (event.chat.id if isinstance(event, Message)
                    else event.message.chat.id if event.message else event.from_user.id)
-        await bot.send_photo(chat_id, photo, caption=pieces[0],
-                             reply_markup=reply_markup if len(pieces) == 1 else None)
+        markup = reply_markup if len(pieces) == 1 else None
+        if photo is not None:
+            await bot.send_photo(chat_id, photo, caption=pieces[0], reply_markup=markup)
+        else:
+            assert voice is not None
+            await bot.send_voice(chat_id, voice, caption=pieces[0], reply_markup=markup)
         rest = pieces[1:]
     else:
         pieces = fit(text)

@@ -30,7 +30,15 @@ from aiogram.exceptions import (
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject, Update
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services import outbox
@@ -52,6 +60,35 @@ BLOCKED = Counter("bot_users_blocked_total", "Recipients found to have blocked t
 OUTBOX_DEPTH = Gauge("bot_outbox_queue_depth", "Outbox rows pending or being sent")
 OUTBOX_OLDEST = Gauge("bot_outbox_oldest_due_seconds",
                       "How long the oldest due outbox row has waited")
+
+
+
+class Tally:
+    """A counter kept as a plain int where it is counted, read when /metrics is scraped:
+    for what happens too often per update for prometheus' locked Counter (each handler
+    tried, each SQL statement; issue 18's per-update figures in the bench)."""
+
+    def __init__(self, name: str, documentation: str) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.count = 0
+
+
+class _Tallies:
+    def __init__(self, *tallies: Tally) -> None:
+        self.tallies = tallies
+
+    def collect(self) -> Any:
+        for tally in self.tallies:
+            family = CounterMetricFamily(tally.name, tally.documentation)
+            family.add_metric([], tally.count)
+            yield family
+
+
+HANDLERS_TRIED = Tally("bot_handlers_tried", "Handlers whose filters an update was checked "
+                       "against (routing early keeps this near one per update)")
+DB_STATEMENTS = Tally("bot_db_statements", "SQL statements the bot's database engine executed")
+REGISTRY.register(_Tallies(HANDLERS_TRIED, DB_STATEMENTS))
 
 # Telegram's answers by aiogram's exception; the code is the label.
 _CODES: tuple[tuple[type[TelegramAPIError], str], ...] = (

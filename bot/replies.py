@@ -171,9 +171,11 @@ def check_in_closed(error: vol.CheckInClosed) -> str:
 
 INVALID.update({
     ("description", "empty"): N_("Please write a few words about it."),
+    ("reply", "empty"): N_("Please write your reply, or send a voice message."),
     ("answer", "empty"): N_("Please write a few words."),
     ("decline_reason", "empty"): N_("Please write a few words."),
     ("other", "empty"): N_("Please write a few words."),
+    ("closes_at", "not_later"): N_("Please choose a day later than the poll closes now."),
     ("poll_title", "too_long"): N_("Please write a short title (at most 200 characters)."),
     ("poll_title", "empty"): N_("Please write a short title (at most 200 characters)."),
     ("poll_question", "too_long"): N_("Please write the question (at most 300 characters)."),
@@ -251,6 +253,10 @@ REPLIES: dict[type[DomainError], Reply] = {
     concerns.ReportClosed: report_moved_on,
     concerns.StepClosed: report_step_closed,
     concerns.AlreadySent: report_already_sent,
+    concerns.NotReopenable: lambda error: _("This report can no longer be reopened."),
+    concerns.TooLateToReopen: lambda error: _(
+        "It is too late to reopen this report: it was resolved more than {days} days ago. "
+        "Please send a new report.").format(days=concerns.REOPEN_DAYS),
     concerns.NoCommunity: lambda error: _("Please choose your community first: ⚙️ Settings → "
                                           "🏠 My community."),
     polls.PollClosed: lambda error: _("This poll has closed. Thank you for your interest!"),

@@ -111,6 +111,9 @@ class BotMethods:
             "deletemessages": self.delete_messages,
             "sendphoto": self.send_photo,
             "senddocument": self.send_document,
+            "sendvoice": self.send_voice,
+            "sendlocation": self.send_location,
+            "sendvenue": self.send_venue,
             "sendchataction": self.send_chat_action,
             "setmycommands": self.set_my_commands,
             "getmycommands": self.get_my_commands,
@@ -360,6 +363,44 @@ class BotMethods:
         files, _ = self.input_file(params["document"], "document", "document", "document")
         content = {"document": self.document_api(files[0]), **self.caption_content(params)}
         return self.new_message(user, chat, params, content)
+
+    @staticmethod
+    def voice_api(stored: StoredFile, duration: int) -> dict[str, Any]:
+        """The Voice object of a stored voice note."""
+        return {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id,
+                "duration": duration, "mime_type": stored.mime_type or "audio/ogg",
+                "file_size": len(stored.data)}
+
+    async def send_voice(self, params: dict[str, Any]) -> dict[str, Any]:
+        """sendVoice: an upload or a voice file_id (a voice note the user sent)."""
+        user, chat = self.private_chat(params["chat_id"], sending=True)
+        files, _ = self.input_file(params["voice"], "voice", "voice", "voice.ogg")
+        content = {"voice": self.voice_api(files[0], int(params.get("duration") or 1)),
+                   **self.caption_content(params)}
+        return self.new_message(user, chat, params, content)
+
+    @staticmethod
+    def location_api(params: dict[str, Any]) -> dict[str, Any]:
+        """The Location object of sendLocation's or sendVenue's parameters."""
+        latitude, longitude = float(params["latitude"]), float(params["longitude"])
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise _bad("wrong latitude or longitude")
+        location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+        if params.get("horizontal_accuracy") is not None:
+            location["horizontal_accuracy"] = params["horizontal_accuracy"]
+        return location
+
+    async def send_location(self, params: dict[str, Any]) -> dict[str, Any]:
+        """sendLocation: a map pin."""
+        user, chat = self.private_chat(params["chat_id"], sending=True)
+        return self.new_message(user, chat, params, {"location": self.location_api(params)})
+
+    async def send_venue(self, params: dict[str, Any]) -> dict[str, Any]:
+        """sendVenue: a map pin with a title and an address."""
+        user, chat = self.private_chat(params["chat_id"], sending=True)
+        location = self.location_api(params)
+        venue = {"location": location, "title": params["title"], "address": params["address"]}
+        return self.new_message(user, chat, params, {"location": location, "venue": venue})
 
     async def edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
         """editMessageText (chat messages only, not inline messages)."""

@@ -78,6 +78,7 @@ class ChatMessage:
     document_name: str | None = None
     contact: dict[str, Any] | None = None
     location: dict[str, Any] | None = None
+    voice: str | None = None  # file_id
     edited: bool = False
     date: int = 0
     version: int = 0  # emulator-wide order of creations and edits
@@ -107,6 +108,7 @@ class ChatMessage:
             "document_name": self.document_name,
             "contact": self.contact,
             "location": self.location,
+            "voice": self.voice,
             "edited": self.edited,
             "date": self.date,
             "version": self.version,
@@ -141,6 +143,7 @@ def to_chat_message(message: StoredMessage) -> ChatMessage:
         document_name=document.get("file_name"),
         contact=data.get("contact"),
         location=data.get("location"),
+        voice=(data.get("voice") or {}).get("file_id"),
         edited=message.edited,
         date=data.get("date", 0),
         version=message.version,
@@ -382,6 +385,14 @@ class UserHandle:
         if caption:
             content["caption"] = caption
         return self._post(content)
+
+    async def send_voice(self, data: bytes = b"OggS", duration: int = 3) -> ChatMessage:
+        """Send a voice note (fake Ogg bytes unless given); the bot can play it back by id."""
+        files = self.emu.methods.store_upload(
+            UploadedFile("voice.ogg", "audio/ogg", data), "voice", "voice.ogg"
+        )
+        voice = self.emu.methods.voice_api(files[0], duration)
+        return self._post({"voice": voice})
 
     async def send_document(
         self,

@@ -1,4 +1,10 @@
-"""The bot's routers, in the order they are tried: catch-alls last."""
+"""The bot's routers, in the order they are tried: catch-alls last.
+
+At start-up bot/routing.py reads each handler's filters (its callback-data class, its
+states, its menu words, its command) and gives every router a router-level filter from
+them, so an update is tried only against the handlers that could take it; a handler
+with filters it does not understand is tried for everything, as aiogram would.
+"""
 
 from __future__ import annotations
 

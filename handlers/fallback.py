@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.keyboards.menu import main_menu
 from bot.keyboards.pager import NOOP
 from bot.replies import answer_out_of_date
+from handlers.voices.concerns import ReportStates, offer
+from models.users import User
 from services.access import Access
 
 router = Router(name=__name__)
@@ -34,7 +38,13 @@ async def on_unknown_command(message: Message, access: Access) -> None:
 
 
 @router.message()
-async def on_unknown(message: Message, access: Access) -> None:
-    """Anything else: a gentle nudge back to the menu."""
+async def on_unknown(message: Message, access: Access, session: AsyncSession,
+                     state: FSMContext, user: User | None = None) -> None:
+    """Anything said outside a conversation reaches someone: words, a photo, a voice note
+    or a place are offered as a report to the community's staff (or the courses the words
+    name); anything else, or from someone with no community yet, a nudge to the menu."""
+    if user is not None and await state.get_state() in (None, ReportStates.offered.state) \
+            and await offer(message, user, session, state):
+        return
     await message.answer(_("Sorry, I didn't understand that. Please press one of the "
                            "buttons below, or send /help."), reply_markup=main_menu(access))

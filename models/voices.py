@@ -2,7 +2,9 @@
 
     Report (a concern or an idea, by one resident, about one grid)
        │  received ──▶ in_progress ──▶ resolved (the resident rates 1–5)
-       │      │              └───────▶ declined (with a reason)
+       │      │         ▲    └───────▶ declined (with a reason)
+       │      │         └── reopened: by staff (from resolved or declined), or by the
+       │      │             resident within 7 days of a 1–2 ⭐ rating
        │      ├──────────────────────▶ resolved / declined
        │      └──▶ withdrawn (by the resident, only while "received")
        └──◀ ReportBacking (one per neighbour, ideas only)
@@ -59,6 +61,7 @@ class Report(SQLModel, table=True):
     category: ReportCategory = Field(sa_type=String(16))
     description: str = Field(sa_type=Text)
     photo_file_id: str | None = Field(default=None, max_length=255)
+    voice_file_id: str | None = Field(default=None, max_length=255)  # a voice note, played back
     latitude: float | None = None
     longitude: float | None = None
     status: ReportStatus = Field(default=ReportStatus.RECEIVED, sa_type=String(16))
@@ -77,8 +80,9 @@ class Report(SQLModel, table=True):
 
 
 class ReportNote(SQLModel, table=True):
-    """One public answer staff wrote on a report (or the reason it was not taken up): the
-    report's thread, oldest first. `Report.answer` keeps the latest for the resident."""
+    """One entry of a report's thread, oldest first: a public answer staff wrote (or the
+    reason it was not taken up), or the resident's reply to it (`author_id` is the
+    report's author), in words or as a voice note. `Report.answer` keeps staff's latest."""
 
     __tablename__ = "voice_report_notes"
 
@@ -88,6 +92,7 @@ class ReportNote(SQLModel, table=True):
     author_id: int | None = Field(default=None, sa_column=Column(
         ForeignKey("users.id", ondelete="SET NULL")))
     text: str = Field(sa_type=Text)
+    voice_file_id: str | None = Field(default=None, max_length=255)  # a voice reply
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 

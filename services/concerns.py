@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import update
@@ -19,7 +19,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from models.communities import Grid
+from models.communities import Community, Grid
+from models.courses import Course, CourseStatus
 from models.db import write
 from models.outbox import OutboxKind
 from models.users import User
@@ -53,7 +54,11 @@ NEXT: dict[ReportStatus, tuple[ReportStatus, ...]] = {
     ReportStatus.RECEIVED: (ReportStatus.IN_PROGRESS, ReportStatus.RESOLVED,
                             ReportStatus.DECLINED),
     ReportStatus.IN_PROGRESS: (ReportStatus.RESOLVED, ReportStatus.DECLINED),
+    # Reopened by staff: worked on again.
+    ReportStatus.RESOLVED: (ReportStatus.IN_PROGRESS,),
+    ReportStatus.DECLINED: (ReportStatus.IN_PROGRESS,),
 }
+REOPEN_DAYS = 7  # the author may reopen a resolved report they rated poorly this long
 
 # What the resident is told, in their own language when it is sent.
 STATUS_KEYS: dict[ReportStatus, str] = {
@@ -65,7 +70,15 @@ STATUS_KEYS: dict[ReportStatus, str] = {
                               "Reason: {reason}"),
 }
 ANSWER_KEY = N_("💬 Staff answered your report #{id}:\n«{summary}»\n{answer}")
-NEW_REPORT_KEY = N_("📥 New report #{id} from your community:\n«{summary}»")
+REOPENED_KEY = N_("🔁 Your report #{id} has been reopened and is being worked on again.\n"
+                  "«{summary}»")
+REPLY_KEY = N_("💬 The resident replied on report #{id} · {community}:\n«{summary}»\n{reply}")
+REOPENED_STAFF_KEY = N_("🔁 Report #{id} · {community} was reopened by the resident:\n"
+                        "«{summary}»")
+NEW_REPORT_KEY = N_("📥 New report #{id} · {community}:\n«{summary}»")
+POOR_RATING_KEY = N_("⚠️ Report #{id} · {community} was rated {stars} by the resident:\n"
+                     "«{summary}»")
+POOR = 2  # a rating at or below this reaches staff at once
 ASSIGNED_KEY = N_("🗂 Report #{id} was given to you to handle:\n«{summary}»")
 
 
@@ -80,6 +93,15 @@ class ReportClosed(DomainError):
 class StepClosed(ReportClosed):
     """Staff pressed a step the report has moved past (another staff member, or the
     resident withdrawing, was first)."""
+
+
+class NotReopenable(DomainError):
+    """The author pressed 🔁 Reopen on a report that does not allow it (not resolved, or
+    not rated 1–2 ⭐)."""
+
+
+class TooLateToReopen(NotReopenable):
+    """…or resolved more than REOPEN_DAYS ago."""
 
 
 class AlreadySent(DomainError):
@@ -102,6 +124,8 @@ class Buttons(Protocol):
 
     def open(self, report_id: int) -> Keyboard: ...
 
+    def reply(self, report_id: int) -> Keyboard: ...
+
 
 # --- What a screen may offer, decided beside the rules that check each press -------------
 
@@ -119,6 +143,18 @@ def may_move(report: Report, status: ReportStatus) -> bool:
     return status in NEXT.get(report.status, ())
 
 
+def repliable(report: Report) -> bool:
+    """The author may reply in the thread of anything but a withdrawn report."""
+    return report.status != ReportStatus.WITHDRAWN
+
+
+def reopenable(report: Report, now: datetime) -> bool:
+    """The author may reopen a resolved report they rated 1–2 ⭐, within REOPEN_DAYS."""
+    return (report.status == ReportStatus.RESOLVED and report.rating is not None
+            and report.rating <= POOR and report.closed_at is not None
+            and now - report.closed_at <= timedelta(days=REOPEN_DAYS))
+
+
 @dataclass(frozen=True)
 class OwnView:
     """The author's view of their report."""
@@ -126,11 +162,14 @@ class OwnView:
     report: Report
     can_withdraw: bool
     can_rate: bool
+    can_reply: bool = False
+    can_reopen: bool = False
 
 
-def own_view(report: Report) -> OwnView:
+def own_view(report: Report, now: datetime | None = None) -> OwnView:
     return OwnView(report=report, can_withdraw=report.status == WITHDRAWABLE,
-                   can_rate=report.status == RATEABLE)
+                   can_rate=report.status == RATEABLE, can_reply=repliable(report),
+                   can_reopen=now is not None and reopenable(report, now))
 
 
 @dataclass(frozen=True)
@@ -174,12 +213,52 @@ def staff_view(report: Report) -> StaffView:
 
 
 def summary(report: Report, limit: int = 60) -> str:
-    """The description on one line, cut to `limit` UTF-16 units (as Telegram counts)."""
-    return cut(" ".join(report.description.split()), limit)
+    """The description on one line, cut to `limit` UTF-16 units (as Telegram counts); a
+    report without words (a photo, a voice note or a place sent alone) says what it has."""
+    words = " ".join(report.description.split())
+    if not words:
+        words = " ".join(mark for mark, there in (
+            ("📷", report.photo_file_id), ("🎤", report.voice_file_id),
+            ("📍", report.latitude is not None)) if there)
+    return cut(words, limit)
 
 
-def check_description(text: str) -> str:
-    return clean_text(text, field="description", limit=DESCRIPTION_MAX, multiline=True)
+def check_description(text: str, *, required: bool = True) -> str:
+    """The report's words; they may be left out when a photo, a voice note or a place says
+    it instead (`required=False`)."""
+    return clean_text(text, field="description", limit=DESCRIPTION_MAX, multiline=True,
+                      required=required)
+
+
+# Words that ask to take part in a course rather than report something.
+ENROL_WORDS = ("报名", "参加", "上课", "enrol", "enroll", "sign up", "sign me up", "join the")
+TITLE_MIN = 2  # a title shorter than this matches too much to be meant
+
+
+async def courses_meant(session: AsyncSession, *, community_id: int, words: str,
+                        limit: int = 8) -> list[Course]:
+    """The community's courses that `words` plainly mean: those whose title they contain;
+    if none is named but they ask to enrol (报名, sign up…), the whole menu (up to `limit`)."""
+    said = " ".join(words.casefold().split())
+    if not said:
+        return []
+    found = await session.execute(select(Course).where(
+        col(Course.community_id) == community_id,
+        col(Course.status) == CourseStatus.APPROVED).order_by(col(Course.title)).limit(500))
+    menu = list(found.scalars())
+    named = [course for course in menu
+             if len(course.title.strip()) >= TITLE_MIN
+             and " ".join(course.title.casefold().split()) in said]
+    if named:
+        return named[:limit]
+    if any(word in said for word in ENROL_WORDS):
+        return menu[:limit]
+    return []
+
+
+async def community_name(session: AsyncSession, community_id: int) -> str:
+    community = await session.get(Community, community_id)
+    return community.name if community else ""
 
 
 def check_answer(text: str, field: str = "answer") -> str:
@@ -192,14 +271,15 @@ async def create_report(
     description: str, grid_id: int | None = None, photo_file_id: str | None = None,
     latitude: float | None = None, longitude: float | None = None,
     buttons: Buttons | None = None, notify: Notify | None = None,
-    draft_key: str | None = None,
+    draft_key: str | None = None, voice_file_id: str | None = None,
 ) -> Report:
     """Record a resident's concern or idea and tell their community's staff.
 
     `draft_key` names the draft it comes from: sending the same draft again (a double
     tap, two replicas handling the same press) raises AlreadySent and changes nothing.
     """
-    text = check_description(description)
+    text = check_description(description, required=not (
+        photo_file_id or voice_file_id or latitude is not None))
     category = ReportCategory(category)
     if user.community_id is None or user.id is None:
         raise NoCommunity("choose a community first")
@@ -208,7 +288,7 @@ async def create_report(
         return await _create_report(
             session, clock=clock, user=user, category=category, text=text, grid_id=grid_id,
             photo_file_id=photo_file_id, latitude=latitude, longitude=longitude,
-            buttons=buttons, notify=notify, draft_key=draft_key)
+            buttons=buttons, notify=notify, draft_key=draft_key, voice_file_id=voice_file_id)
     except IntegrityError:
         # The same draft inserted at the same moment elsewhere (PostgreSQL: no writer
         # lock orders the two); the unique key kept one.
@@ -233,7 +313,7 @@ async def _create_report(
     session: AsyncSession, *, clock: Clock, user: User, category: ReportCategory,
     text: str, grid_id: int | None, photo_file_id: str | None, latitude: float | None,
     longitude: float | None, buttons: Buttons | None, notify: Notify | None,
-    draft_key: str | None,
+    draft_key: str | None, voice_file_id: str | None = None,
 ) -> Report:
     assert user.id is not None and user.community_id is not None
     community_id = user.community_id
@@ -248,16 +328,18 @@ async def _create_report(
         now = clock.now()
         report = Report(community_id=community_id, grid_id=grid_id, author_id=user.id,
                         category=category, description=text, photo_file_id=photo_file_id,
-                        latitude=latitude, longitude=longitude, created_at=now, updated_at=now,
-                        draft_key=draft_key or None)
+                        voice_file_id=voice_file_id, latitude=latitude, longitude=longitude,
+                        created_at=now, updated_at=now, draft_key=draft_key or None)
         session.add(report)
         await session.flush()
         assert report.id is not None
         staff = [uid for uid in await staff_of(session, community_id=community_id)
                  if uid != user.id]
+        where = await community_name(session, community_id)
         await outbox.queue_many(session, clock=clock, notify=notify, rows=(
             outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=NEW_REPORT_KEY,
-                            params={"id": report.id, "summary": summary(report)},
+                            params={"id": report.id, "summary": summary(report),
+                                    "community": where},
                             keyboard=buttons.open(report.id) if buttons else None,
                             dedupe_key=f"report:{report.id}:new:{uid}", about=user.id)
             for uid in staff))
@@ -298,16 +380,32 @@ async def withdraw(session: AsyncSession, *, clock: Clock, user_id: int,
 
 
 async def rate(session: AsyncSession, *, clock: Clock, user_id: int, report_id: int,
-               stars: int) -> Report:
-    """The author says how satisfied they are with a resolved report (1–5)."""
+               stars: int, buttons: Buttons | None = None,
+               notify: Notify | None = None) -> Report:
+    """The author says how satisfied they are with a resolved report (1–5); a poor rating
+    (1–2) reaches the community's staff at once, with the report to open."""
     if not 1 <= stars <= 5:
         raise InvalidInput("stars", "range")
     async with write(session):
         report = await _own_report(session, user_id=user_id, report_id=report_id,
                                    status=RATEABLE)
+        first = report.rating is None
         report.rating = stars
         report.updated_at = clock.now()
         session.add(report)
+        if stars <= POOR and first:
+            where = await community_name(session, report.community_id)
+            staff = [uid for uid in await staff_of(session, community_id=report.community_id)
+                     if uid != user_id]
+            await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+                outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=POOR_RATING_KEY,
+                                params={"id": report_id, "summary": summary(report),
+                                        "community": where, "stars": "⭐" * stars},
+                                keyboard=buttons.open(report_id) if buttons else None,
+                                dedupe_key=f"report:{report_id}:poor:"
+                                           f"{report.updated_at.timestamp():.0f}:{uid}",
+                                about=user_id)
+                for uid in staff))
     return report
 
 
@@ -383,6 +481,78 @@ async def get_idea(session: AsyncSession, *, user: User, report_id: int) -> Repo
         raise NotFound(f"report {report_id}")
     if report.category != ReportCategory.IDEA or report.community_id != user.community_id:
         raise NotYours("not an idea of the user's community")
+    return report
+
+
+async def _tell_staff(session: AsyncSession, *, clock: Clock, report: Report, key: str,
+                      params: dict[str, Any], dedupe: str, buttons: Buttons | None,
+                      notify: Notify | None) -> None:
+    """Tell whoever handles the report (else every staff member of its community)."""
+    staff = await staff_of(session, community_id=report.community_id)
+    people = ([report.assignee_id] if report.assignee_id in staff else
+              [uid for uid in staff if uid != report.author_id])
+    rid = report.id or 0
+    where = await community_name(session, report.community_id)
+    await outbox.queue_many(session, clock=clock, notify=notify, rows=(
+        outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=key,
+                        params={"id": rid, "summary": summary(report), "community": where,
+                                **params},
+                        keyboard=buttons.open(rid) if buttons else None,
+                        dedupe_key=f"{dedupe}:{uid}", about=report.author_id)
+        for uid in people if uid is not None))
+
+
+async def reply(
+    session: AsyncSession, *, clock: Clock, user_id: int, report_id: int, text: str = "",
+    voice_file_id: str | None = None, buttons: Buttons | None = None,
+    notify: Notify | None = None,
+) -> ReportNote:
+    """The author replies in the report's thread, in words or by a voice note; whoever
+    handles it (else its community's staff) is told."""
+    text = clean_text(text, field="reply", limit=ANSWER_MAX, multiline=True,
+                      required=voice_file_id is None)
+    async with write(session):
+        report = await _lock(session, report_id)
+        if report.author_id != user_id:
+            raise NotYours("not the author")
+        if not repliable(report):
+            raise ReportClosed(report.status)
+        now = clock.now()
+        note = ReportNote(report_id=report_id, author_id=user_id, text=text,
+                          voice_file_id=voice_file_id, created_at=now)
+        session.add(note)
+        report.updated_at = now
+        session.add(report)
+        await session.flush()
+        await _tell_staff(session, clock=clock, report=report, key=REPLY_KEY,
+                          params={"reply": text or "🎤"}, dedupe=f"report:{report_id}:reply:"
+                          f"{note.id}", buttons=buttons, notify=notify)
+    return note
+
+
+async def reopen_own(
+    session: AsyncSession, *, clock: Clock, user_id: int, report_id: int,
+    buttons: Buttons | None = None, notify: Notify | None = None,
+) -> Report:
+    """The author reopens a resolved report they rated 1–2 ⭐, within REOPEN_DAYS of its
+    resolution; it is worked on again, and whoever handles it is told."""
+    async with write(session):
+        report = await _lock(session, report_id)
+        if report.author_id != user_id:
+            raise NotYours("not the author")
+        now = clock.now()
+        if not reopenable(report, now):
+            if report.status == ReportStatus.RESOLVED and report.rating is not None \
+                    and report.rating <= POOR:
+                raise TooLateToReopen(f"resolved more than {REOPEN_DAYS} days ago")
+            raise NotReopenable(f"report is {report.status}, rated {report.rating}")
+        report.status = ReportStatus.IN_PROGRESS
+        report.closed_at = report.rating = None
+        report.updated_at = now
+        session.add(report)
+        await _tell_staff(session, clock=clock, report=report, key=REOPENED_STAFF_KEY,
+                          params={}, dedupe=f"report:{report_id}:reopened:{now.timestamp():.0f}",
+                          buttons=buttons, notify=notify)
     return report
 
 
@@ -472,8 +642,11 @@ async def set_status(
             raise StepClosed(report.status)
         previous = report.status
         now = clock.now()
+        reopened = previous in FINAL
         report.status = status
         report.updated_at = now
+        if reopened:  # worked on again: rated again when resolved again
+            report.closed_at = report.rating = report.decline_reason = None
         if status == ReportStatus.DECLINED:
             report.decline_reason = text
         elif text:
@@ -489,9 +662,14 @@ async def set_status(
         params: dict[str, Any] = {"id": report_id, "summary": summary(report),
                                   "answer": report.answer or "", "reason": text or ""}
         keyboard = buttons.rate(report_id) if buttons and status == ReportStatus.RESOLVED else None
+        if buttons and status == ReportStatus.DECLINED:
+            keyboard = buttons.reply(report_id)
+        # Moves repeat once a report is reopened: the moment tells them apart.
         await outbox.queue(session, clock=clock, user_id=report.author_id, kind=OutboxKind.STATUS,
-                           key=STATUS_KEYS[status], params=params, keyboard=keyboard,
-                           dedupe_key=f"report:{report_id}:{status}", notify=notify)
+                           key=REOPENED_KEY if reopened else STATUS_KEYS[status], params=params,
+                           keyboard=keyboard,
+                           dedupe_key=f"report:{report_id}:{status}:{now.timestamp():.0f}",
+                           notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="report.status",
                      community_id=report.community_id, report_id=report_id,
                      previous=str(previous), status=str(status))
@@ -500,7 +678,7 @@ async def set_status(
 
 async def answer(
     session: AsyncSession, *, access: Access, clock: Clock, report_id: int, text: str,
-    notify: Notify | None = None,
+    notify: Notify | None = None, buttons: Buttons | None = None,
 ) -> Report:
     """Write another public answer (the report's thread keeps the earlier ones); the
     author gets it."""
@@ -518,6 +696,7 @@ async def answer(
         await outbox.queue(session, clock=clock, user_id=report.author_id,
                            kind=OutboxKind.STATUS, key=ANSWER_KEY,
                            params={"id": report_id, "summary": summary(report), "answer": text},
+                           keyboard=buttons.reply(report_id) if buttons else None,
                            notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="report.answer",
                      community_id=report.community_id, report_id=report_id)
@@ -535,15 +714,16 @@ async def thread(session: AsyncSession, *, report_id: int) -> list[ReportNote]:
 
 
 async def erase_reports(session: AsyncSession, user_id: int, _now: datetime) -> None:
-    """/deleteme: blank what the person wrote, the photo and where, and staff's answers to
-    them (which may name them); the rows stay for counts."""
+    """/deleteme: blank what the person wrote or said (their voice notes), the photo and
+    where, and staff's answers to them (which may name them); the rows stay for counts."""
     own = select(col(Report.id)).where(col(Report.author_id) == user_id)
     await session.execute(
-        update(ReportNote).where(col(ReportNote.report_id).in_(own)).values(text="")
+        update(ReportNote).where(col(ReportNote.report_id).in_(own))
+        .values(text="", voice_file_id=None)
         .execution_options(synchronize_session=False))
     await session.execute(
         update(Report).where(col(Report.author_id) == user_id)
-        .values(description="", photo_file_id=None, latitude=None, longitude=None,
-                answer=None, decline_reason=None)
+        .values(description="", photo_file_id=None, voice_file_id=None, latitude=None,
+                longitude=None, answer=None, decline_reason=None)
         .execution_options(synchronize_session=False))
 

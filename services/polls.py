@@ -63,10 +63,10 @@ REMIND_BEFORE = timedelta(hours=24)  # those who have not answered are reminded 
 
 
 INVITE_KEY = N_("🗳 A new poll: “{title}”\nPlease answer by {closes}. It takes a minute.")
-RESULTS_KEY = N_("📊 Results of the poll “{title}”: {count} people answered. Thank you!")
+RESULTS_KEY = N_("📊 Results of the poll “{title}”. People who answered: {count}. Thank you!")
 REMINDER_KEY = N_("⏰ The poll “{title}” closes {closes} and we have not heard from you "
                   "yet. It takes a minute.")
-CLOSED_KEY = N_("🔒 Your poll “{title}” has closed: {count} people answered.")
+CLOSED_KEY = N_("🔒 Your poll “{title}” has closed. People who answered: {count}.")
 # The chart sent to many people is drawn once, so its few own words are in both languages.
 CHART_OTHER = "其他 Other"
 CHART_NO_GRID = "— "
@@ -166,6 +166,7 @@ class StaffPollView:
     is_open: bool
     can_close: bool
     can_export: bool
+    can_extend: bool
     shows_results: bool
 
 
@@ -178,7 +179,7 @@ async def staff_view(session: AsyncSession, *, access: Access, clock: Clock,
     # Results and the answers file are for staff at any time, open or closed; only an
     # open poll can be closed early.
     return StaffPollView(poll=poll, results=found, is_open=still_open, can_close=still_open,
-                         can_export=True, shows_results=True)
+                         can_export=True, shows_results=True, can_extend=still_open)
 
 
 async def create_poll(
@@ -449,6 +450,28 @@ async def close_now(session: AsyncSession, *, access: Access, clock: Clock,
         session.add(poll)
         audit.record(session, clock=clock, actor_id=access.user_id, action="poll.close_now",
                      community_id=poll.community_id, poll_id=poll_id)
+    return poll
+
+
+async def extend(session: AsyncSession, *, access: Access, clock: Clock, poll_id: int,
+                 closes_at: datetime) -> Poll:
+    """Keep an open poll open longer: until `closes_at`, later than it closes now and at
+    most OPEN_DAYS_MAX days from now."""
+    now = clock.now()
+    async with write(session):
+        poll = await get_for_staff(session, access=access, poll_id=poll_id)
+        if not is_open(poll, now):
+            raise AlreadyClosed(f"poll {poll_id}")
+        if closes_at <= poll.closes_at:
+            raise InvalidInput("closes_at", "not_later")
+        if closes_at > now + timedelta(days=OPEN_DAYS_MAX + 1):
+            raise InvalidInput("closes_at", "too_far", limit=OPEN_DAYS_MAX)
+        previous = poll.closes_at
+        poll.closes_at = closes_at
+        session.add(poll)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="poll.extend",
+                     community_id=poll.community_id, poll_id=poll_id,
+                     previous=previous.isoformat(), closes_at=closes_at.isoformat())
     return poll
 
 

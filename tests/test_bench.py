@@ -34,6 +34,10 @@ async def test_the_benchmarks_run_end_to_end(tmp_path: Path) -> None:
     assert load["updates"] > 0 and load["timeouts"] == 0 and load["missing_buttons"] == 0
     assert load["p50_ms"] is not None and load["p99_ms"] >= load["p50_ms"]
     assert "courses" in load["workload"]
+    # issue 18's per-update figures: the bot's own counters and the emulator's count
+    assert load["cpu_ms_per_update"] > 0 and load["api_calls_per_update"] >= 1
+    assert 1 <= load["handlers_tried_per_update"] <= 10
+    assert load["db_statements_per_update"] > 0
     for measured in (load, *by_bench["broadcast"], *by_bench["reminders"]):
         assert 0.0 <= measured["cpu_steal_percent"] <= 100.0
     for sent in by_bench["broadcast"]:

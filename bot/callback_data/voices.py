@@ -63,6 +63,8 @@ class ReportGridCb(CallbackData, prefix="rg"):
 class ReportDraftAction(StrEnum):
     SKIP = "k"          # no photo
     DISCARD = "x"
+    OFFER = "o"         # what was said outside a conversation: send it as a report
+    BACK = "b"          # ◀ Back to the step before
 
 
 class ReportDraftCb(CallbackData, prefix="rd"):
@@ -82,7 +84,11 @@ class ReportSendCb(CallbackData, prefix="rk"):
 
 class OwnReportAction(StrEnum):
     VIEW = "v"
-    WITHDRAW = "w"
+    WITHDRAW = "w"      # asks once
+    WITHDRAW_YES = "y"  # …and this does it
+    KEEP = "k"          # …or this puts the card back
+    REPLY = "p"         # reply in the report's thread (words or a voice note)
+    REOPEN = "o"        # reopen a resolved report rated 1–2 ⭐ (within 7 days)
 
 
 class OwnReportCb(CallbackData, prefix="ro"):
@@ -119,6 +125,7 @@ class TriageAction(StrEnum):
     VIEW = "v"
     ASSIGN = "a"        # choose whom to give it to
     ANSWER = "w"        # write the public answer
+    CANCEL = "x"        # stop writing it (nothing changes)
 
 
 class TriageCb(CallbackData, prefix="rt"):
@@ -183,12 +190,19 @@ class PollDraftAction(StrEnum):
     SHARE = "sh"        # toggle sending the chart to everyone on closing
     PUBLISH = "p"
     DISCARD = "x"
+    BACK = "b"          # ◀ Back to the step before
 
 
 class PollDraftCb(CallbackData, prefix="qd"):
     """The draft's own buttons, which carry nothing but what they do."""
 
     action: PollDraftAction
+
+
+class PollEditCb(CallbackData, prefix="qe"):
+    """✏️ Edit question `position` of the draft (on the last look before publishing)."""
+
+    position: int
 
 
 class PollAudienceCb(CallbackData, prefix="qa"):
@@ -217,7 +231,10 @@ class PollStaffAction(StrEnum):
     CHART = "c"
     GRIDS = "g"         # chart by grid
     EXCEL = "x"
-    CLOSE = "cl"        # close now
+    CLOSE = "cl"        # close now: asks once
+    CLOSE_YES = "cy"    # …and this closes it
+    EXTEND = "e"        # extend the deadline (a later day next)
+    KEEP = "k"          # No, keep it open / ◀ Back: the card put back in place
 
 
 class PollStaffCb(CallbackData, prefix="qs"):

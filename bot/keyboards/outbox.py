@@ -33,6 +33,8 @@ from bot.callback_data.courses import CourseAction, CourseCb
 from bot.callback_data.courses import RateCb as LessonRateCb
 from bot.callback_data.district import MembersCb
 from bot.callback_data.voices import (
+    OwnReportAction,
+    OwnReportCb,
     PollOpenCb,
     PollStaffAction,
     PollStaffCb,
@@ -121,7 +123,8 @@ class VolunteerButtons:
 
 
 class ReportButtons:
-    """`services.concerns.Buttons`: rating an answered report, staff opening a new one."""
+    """`services.concerns.Buttons`: rating an answered report, staff opening a new one, the
+    resident replying to an answer."""
 
     def rate(self, report_id: int) -> Keyboard:
         return keyboard([button(f"{n} ⭐", ReportRateCb(report_id=report_id, stars=n))
@@ -130,6 +133,10 @@ class ReportButtons:
     def open(self, report_id: int) -> Keyboard:
         return keyboard([button(N_("🗂 Open the report"),
                                 TriageCb(action=TriageAction.VIEW, report_id=report_id))])
+
+    def reply(self, report_id: int) -> Keyboard:
+        return keyboard([button(N_("💬 Reply"), OwnReportCb(action=OwnReportAction.REPLY,
+                                                           report_id=report_id))])
 
 
 class PollButtons:

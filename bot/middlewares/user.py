@@ -37,8 +37,9 @@ class UserMiddleware(BaseMiddleware):
             language=locale_for(tg_user.language_code, settings.default_locale),
             bootstrap_admin=tg_user.id in settings.admin_ids,
         )
-        # End the read snapshot: a handler that writes starts its own transaction.
-        await session.commit()
+        # The read transaction stays open for the handler's reads (ending it here cost a
+        # COMMIT, a pool check-in and a BEGIN per update, each a thread hop on SQLite:
+        # issue 18); a handler that writes begins its own (begin_write ends this one).
         return await handler(event, data)
 
 

@@ -35,6 +35,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.voices import (
@@ -50,6 +51,7 @@ from bot.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.labels import category_text, status_text
+from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from bot.when import say_moment
 from handlers.scope import ask_community, chosen
@@ -136,12 +138,19 @@ async def details(session: AsyncSession, report: Report) -> str:
     answers = []
     for note in await concerns.thread(session, report_id=report.id or 0):
         writer = await session.get(User, note.author_id) if note.author_id else None
-        answers.append(Answer(by=(writer.first_name if writer else None) or "—",
-                              when=say_moment(note.created_at, zone), text=note.text))
+        name = (writer.first_name if writer else None) or "—"
+        resident = note.author_id == report.author_id
+        text = note.text
+        if note.voice_file_id:
+            text = (text + " " if text else "") + _("🎤 a voice message (below)")
+        answers.append(Answer(by=f"🙋 {name}" if resident else name,
+                              when=say_moment(note.created_at, zone), text=text,
+                              resident=resident))
     return details_text(report, author=author.first_name if author else None,
                         grid=grid.name if grid else None,
                         assignee=(assignee.first_name or "—") if assignee else None,
-                        answers=answers)
+                        answers=answers,
+                        community=await concerns.community_name(session, report.community_id))
 
 
 @dataclass(frozen=True)
@@ -151,25 +160,33 @@ class Answer:
     by: str
     when: str
     text: str
+    resident: bool = False  # the resident's reply, not staff's answer
 
 
 def details_text(report: Report, *, author: str | None, grid: str | None,
-                 assignee: str | None, answers: Sequence[Answer] = ()) -> str:
+                 assignee: str | None, answers: Sequence[Answer] = (),
+                 community: str = "") -> str:
     """The staff view's text, from the report, the names it refers to and the thread of
     answers (oldest first; rows from before the thread show their one answer)."""
-    lines = [f"#{report.id} · {category_text(report.category)} · {status_text(report.status)}",
+    lines = [f"#{report.id} · {html.escape(community)} · {category_text(report.category)} · "
+             f"{status_text(report.status)}",
              _("From: {name}").format(name=html.escape(author or "—"))]
     if grid:
         lines.append("🏘 " + html.escape(grid))
     if report.latitude is not None and report.longitude is not None:
-        lines.append(f"📍 {report.latitude:.5f}, {report.longitude:.5f}")
+        lines.append(_("📍 The place is on the map above."))
+    if report.photo_file_id and report.voice_file_id:
+        lines.append(_("🎤 Its voice message is below."))
     if report.backers:
-        lines.append(_("👍 {count} neighbours back it.").format(count=report.backers))
+        lines.append(ngettext("👍 {count} neighbour backs it.", "👍 {count} neighbours back it.",
+                              report.backers).format(count=report.backers))
     if assignee:
         lines.append(_("Handled by: {name}").format(name=html.escape(assignee)))
     lines += ["", html.escape(report.description)]
     for answer in answers:
-        lines += ["", f"💬 {html.escape(answer.by)} · {answer.when}", html.escape(answer.text)]
+        mark = "" if answer.resident else "💬 "
+        lines += ["", f"{mark}{html.escape(answer.by)} · {answer.when}",
+                  html.escape(answer.text)]
     if report.answer and not answers:
         lines += ["", _("💬 Answer: {answer}").format(answer=html.escape(report.answer))]
     if report.decline_reason and not answers:
@@ -184,8 +201,10 @@ def actions(view: concerns.StaffView) -> InlineKeyboardBuilder:
     if view.can_assign:
         builder.button(text=_("👤 Give it to…"), callback_data=TriageCb(
             action=TriageAction.ASSIGN, report_id=rid))
+    reopen = view.report.status in concerns.FINAL
     for allowed, status, label in (
-            (view.can_take, ReportStatus.IN_PROGRESS, _("🔧 Being worked on")),
+            (view.can_take, ReportStatus.IN_PROGRESS,
+             _("🔁 Reopen") if reopen else _("🔧 Being worked on")),
             (view.can_resolve, ReportStatus.RESOLVED, _("✅ Resolved")),
             (view.can_decline, ReportStatus.DECLINED, _("🚫 Not taken up"))):
         if allowed:
@@ -200,12 +219,28 @@ def actions(view: concerns.StaffView) -> InlineKeyboardBuilder:
 
 async def show_report(event: CallbackQuery | Message, session: AsyncSession,
                       report: Report) -> None:
-    """The report as a new message (its card): its photo with the details as the caption,
-    or the details as text; fitted to Telegram's limits (bot/fit.py), buttons on the last
-    part."""
+    """The report as a new message (its card): its photo or voice note with the details
+    as the caption, or the details as text; fitted to Telegram's limits (bot/fit.py),
+    buttons on the last part. The place, if given, comes first as a map pin; a voice note
+    beside a photo follows the card."""
+    bot = event.bot
+    assert bot is not None
+    chat_id = event.chat.id if isinstance(event, Message) else event.from_user.id
+    if report.latitude is not None and report.longitude is not None:
+        await bot.send_location(chat_id, latitude=report.latitude,
+                                longitude=report.longitude)
     await send_fitted(event, await details(session, report),
                       reply_markup=actions(concerns.staff_view(report)).as_markup(),
-                      photo=report.photo_file_id)
+                      photo=report.photo_file_id,
+                      voice=None if report.photo_file_id else report.voice_file_id)
+    if report.photo_file_id and report.voice_file_id:
+        await bot.send_voice(chat_id, report.voice_file_id)
+    zone = await zone_of(session, report.community_id)
+    for note in await concerns.thread(session, report_id=report.id or 0):
+        if note.voice_file_id:  # the resident's voice replies, to play
+            await bot.send_voice(chat_id, note.voice_file_id, caption=_(
+                "🎤 Reply on report #{id} · {when}").format(
+                    id=report.id, when=say_moment(note.created_at, zone)))
 
 
 async def redraw_card(bot: Bot, chat_id: int, message_id: int, session: AsyncSession,
@@ -235,7 +270,7 @@ async def redraw_pressed(callback: CallbackQuery, session: AsyncSession,
     card = callback.message
     if not isinstance(card, Message) or callback.bot is None or not await redraw_card(
             callback.bot, card.chat.id, card.message_id, session, report,
-            photo=bool(card.photo)):
+            photo=bool(card.photo or card.voice)):
         await show_report(callback, session, report)
 
 
@@ -290,12 +325,17 @@ async def on_assign_to(callback: CallbackQuery, callback_data: AssignCb, access:
 @router.callback_query(TriageStatusCb.filter(F.status == ReportStatus.IN_PROGRESS))
 async def on_take(callback: CallbackQuery, callback_data: TriageStatusCb, access: Access,
                   session: AsyncSession, clock: Clock, outbox_notify: Notify) -> None:
-    """🔧 Being worked on: no words needed; the resident is told."""
+    """🔧 Being worked on, or 🔁 Reopen a closed one: no words needed; the resident is
+    told."""
+    before = await concerns.get_for_staff(session, access=access,
+                                          report_id=callback_data.report_id)
+    reopening = before.status in concerns.FINAL
     report = await concerns.set_status(session, access=access, clock=clock,
                                        report_id=callback_data.report_id,
                                        status=ReportStatus.IN_PROGRESS, buttons=BUTTONS,
                                        notify=outbox_notify)
-    await callback.answer(_("Marked as being worked on. The resident has been told."))
+    await callback.answer(_("Reopened. The resident has been told.") if reopening else
+                          _("Marked as being worked on. The resident has been told."))
     await redraw_pressed(callback, session, report)
 
 
@@ -337,13 +377,31 @@ async def ask_text(callback: CallbackQuery, state: FSMContext, report_id: int,
     card = callback.message
     await state.update_data(report_id=report_id, status=status,
                             card=card.message_id if isinstance(card, Message) else None,
-                            card_photo=bool(isinstance(card, Message) and card.photo))
+                            card_photo=bool(isinstance(card, Message)
+                                            and (card.photo or card.voice)))
     prompt = {
         str(ReportStatus.RESOLVED): _("✅ What was done? Write the answer the resident will see."),
         str(ReportStatus.DECLINED): _("🚫 Why can't it be taken up? Write the reason the resident "
                                       "will see."),
     }.get(status, _("✍️ Write the answer the resident will see."))
-    await send(callback, prompt + "\n" + _("(Send /cancel to stop.)"))
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("✖ Cancel"), callback_data=TriageCb(action=TriageAction.CANCEL,
+                                                              report_id=report_id))
+    await send(callback, prompt, reply_markup=builder.as_markup())
+
+
+@router.callback_query(TriageStates.text, TriageCb.filter(F.action == TriageAction.CANCEL))
+async def on_cancel(callback: CallbackQuery, state: FSMContext) -> None:
+    """✖ Cancel the answer: nothing changes, the report stays as it was."""
+    await state.clear()
+    await callback.answer()
+    await show(callback, _("Cancelled. Nothing was changed."))
+
+
+@router.callback_query(TriageCb.filter(F.action == TriageAction.CANCEL))
+async def on_stale_cancel(callback: CallbackQuery) -> None:
+    """✖ Cancel of an answer already sent or stopped."""
+    await answer_out_of_date(callback)
 
 
 @router.message(TriageStates.text, F.text & ~F.text.startswith("/"))
@@ -363,7 +421,7 @@ async def on_text(message: Message, access: Access, session: AsyncSession, state
         else:
             report = await concerns.answer(session, access=access, clock=clock,
                                            report_id=report_id, text=message.text or "",
-                                           notify=outbox_notify)
+                                           notify=outbox_notify, buttons=BUTTONS)
     except InvalidInput:
         raise
     except DomainError:
@@ -381,4 +439,4 @@ async def on_text(message: Message, access: Access, session: AsyncSession, state
 @router.message(TriageStates.text)
 async def on_other(message: Message) -> None:
     """Anything but words while an answer is awaited."""
-    await message.answer(_("Please write the answer in words (or /cancel)."))
+    await message.answer(_("Please write the answer in words, or press ✖ Cancel."))

@@ -6,7 +6,11 @@ stateDiagram-v2
     Picker --> List: a community (re-checked, remembered with ⭐)
     [*] --> List: 📊 Run polls, serving one
     List --> Poll: a poll
-    Poll --> Poll: 📊 chart / 🏘 chart by grid / 📥 Excel / 🔒 close now
+    Poll --> Poll: 📊 chart / 🏘 chart by grid / 📥 Excel
+    Poll --> CloseAsk: 🔒 Close it now (the card becomes the question)
+    CloseAsk --> Poll: Yes, close it now (🔒 closed, in place) / No, keep it open
+    Poll --> Extend: 🗓 Extend the deadline (open polls)
+    Extend --> Poll: a later day (it closes that evening) / ◀ Back
     List --> Title: ➕ New poll
     Title --> Title: empty or too long (asked again)
     Title --> Question: title sent
@@ -23,7 +27,20 @@ stateDiagram-v2
     Closing --> Closing: ◀ ▶ another page of days
     Closing --> Preview: a day (it closes that evening)
     Preview --> Preview: 📊 send the chart to everyone on closing on ⇄ off
+    Preview --> EditQuestion: ✏️ Edit question N
+    EditQuestion --> EditOptions: its words again
+    EditOptions --> Preview: its choices again
     Preview --> [*]: ✅ Publish (invitations queued) / ✖ Discard
+    Preview --> Closing: ◀ Back
+    Closing --> Audience: ◀ Back
+    Grids --> Audience: ◀ Back
+    Audience --> Settings: ◀ Back
+    Settings --> Options: ◀ Back (the question's words kept)
+    Options --> Question: ◀ Back
+    Question --> Title: ◀ Back (the first question; else the settings of the one before)
+    Title --> List: ◀ Back
+    EditQuestion --> Preview: ◀ Back
+    Title --> [*]: ✖ Cancel (at every step)
 ```
 
 The draft is a `PollDraft` in the FSM data (absolute closing moment), one handler
@@ -38,21 +55,29 @@ from __future__ import annotations
 import asyncio
 import html
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from aiogram import F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.voices import (
     PollAudienceCb,
     PollDraftAction,
     PollDraftCb,
+    PollEditCb,
     PollGridCb,
     PollListCb,
     PollNewCb,
@@ -64,6 +89,7 @@ from bot.callback_data.voices import (
 from bot.fit import send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
+from bot.keyboards.confirm import ask_once
 from bot.keyboards.dates import DayCb, DayPageCb, DayRange, day_keyboard, moment
 from bot.keyboards.grids import grid_picker
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
@@ -74,7 +100,7 @@ from handlers.broadcasts import audience_label
 from handlers.scope import ask_community, chosen
 from handlers.voices.common import drop_buttons
 from handlers.voices.polls import closes_text
-from models.polls import OPTIONS_MAX, QUESTIONS_MAX
+from models.polls import OPTIONS_MAX, QUESTIONS_MAX, Poll
 from services import broadcasts, communities, polls
 from services.access import Access
 from services.broadcasts import Audience
@@ -97,6 +123,8 @@ class Compose(StatesGroup):
     audience = State()
     closing = State()
     preview = State()
+    edit_question = State()  # ✏️ a question's words again, from the last look
+    edit_options = State()   # …and its choices
 
 
 @dataclass
@@ -140,6 +168,20 @@ async def draft_for(state: FSMContext, access: Access) -> PollDraft:
 
 def other_label() -> str:
     return _("Something else")
+
+
+def nav_row(cancel: str | None = None) -> list[InlineKeyboardButton]:
+    """Every step's last row: ◀ Back to the step before, ✖ Cancel the whole draft."""
+    return [InlineKeyboardButton(text=_("◀ Back"), callback_data=PollDraftCb(
+                action=PollDraftAction.BACK).pack()),
+            InlineKeyboardButton(text=cancel or _("✖ Cancel"), callback_data=PollDraftCb(
+                action=PollDraftAction.DISCARD).pack())]
+
+
+def with_nav(markup: InlineKeyboardMarkup | None = None,
+             cancel: str | None = None) -> InlineKeyboardMarkup:
+    rows = list(markup.inline_keyboard) if markup else []
+    return InlineKeyboardMarkup(inline_keyboard=[*rows, nav_row(cancel)])
 
 
 # --- The list and one poll -------------------------------------------------------------------
@@ -193,7 +235,8 @@ async def show_list(callback: CallbackQuery, access: Access, session: AsyncSessi
 
 def counts_text(found: polls.Results) -> str:
     """The counts in words, beside the chart (and for screen readers)."""
-    lines = [_("📊 “{title}”: {count} people answered.").format(
+    lines = [ngettext("📊 “{title}”: {count} person answered.",
+                      "📊 “{title}”: {count} people answered.", found.respondents).format(
         title=html.escape(found.poll.title), count=found.respondents)]
     for number, result in enumerate(found.questions, start=1):
         lines.append(f"\n{number}. {html.escape(result.question.text)}")
@@ -204,17 +247,14 @@ def counts_text(found: polls.Results) -> str:
     return "\n".join(lines)
 
 
-@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.VIEW))
-async def on_view(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
-                  session: AsyncSession, clock: Clock) -> None:
-    """One poll: its state, the counts, and what staff may do with it now. Checked
-    before the press is answered, so a refusal reaches the presser."""
-    view = await polls.staff_view(session, access=access, clock=clock,
-                                  poll_id=callback_data.poll_id)
-    await callback.answer()
-    poll_id = callback_data.poll_id
+async def poll_card(session: AsyncSession, view: polls.StaffPollView,
+                    clock: Clock) -> tuple[str, InlineKeyboardMarkup]:
+    """One poll as staff see it: open or 🔒 closed, its community, the counts, and the
+    buttons the service allows now."""
+    poll_id = view.poll.id or 0
     state = (_("🟢 Open until {time}") if view.is_open else _("🔒 Closed at {time}")).format(
         time=await closes_text(session, view.poll, clock))
+    community = await communities.get_community(session, community_id=view.poll.community_id)
     builder = InlineKeyboardBuilder()
     if view.shows_results:
         for label, action in ((_("📊 Chart"), PollStaffAction.CHART),
@@ -223,12 +263,43 @@ async def on_view(callback: CallbackQuery, callback_data: PollStaffCb, access: A
     if view.can_export:
         builder.button(text=_("📥 Excel"), callback_data=PollStaffCb(
             action=PollStaffAction.EXCEL, poll_id=poll_id))
+    if view.can_extend:
+        builder.button(text=_("🗓 Extend the deadline"), callback_data=PollStaffCb(
+            action=PollStaffAction.EXTEND, poll_id=poll_id))
     if view.can_close:
         builder.button(text=_("🔒 Close it now"), callback_data=PollStaffCb(
             action=PollStaffAction.CLOSE, poll_id=poll_id))
     builder.adjust(1)
-    await send_fitted(callback, f"{state}\n{counts_text(view.results)}",
-                      reply_markup=builder.as_markup())
+    text = f"{state}\n🏘 {html.escape(community.name)}\n{counts_text(view.results)}"
+    return text, builder.as_markup()
+
+
+async def show_poll(callback: CallbackQuery, session: AsyncSession, access: Access,
+                    clock: Clock, poll_id: int, *, new: bool) -> None:
+    view = await polls.staff_view(session, access=access, clock=clock, poll_id=poll_id)
+    text, markup = await poll_card(session, view, clock)
+    await send_fitted(callback, text, reply_markup=markup, new=new)
+
+
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.VIEW))
+async def on_view(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                  session: AsyncSession, clock: Clock) -> None:
+    """One poll: its state, the counts, and what staff may do with it now. Checked
+    before the press is answered, so a refusal reaches the presser."""
+    view = await polls.staff_view(session, access=access, clock=clock,
+                                  poll_id=callback_data.poll_id)
+    await callback.answer()
+    text, markup = await poll_card(session, view, clock)
+    await send_fitted(callback, text, reply_markup=markup)
+
+
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.KEEP))
+async def on_keep_open(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                       session: AsyncSession, clock: Clock) -> None:
+    """No, keep it open (or ◀ Back from a later day): the card put back in place."""
+    await polls.staff_view(session, access=access, clock=clock, poll_id=callback_data.poll_id)
+    await callback.answer()
+    await show_poll(callback, session, access, clock, callback_data.poll_id, new=False)
 
 
 @router.callback_query(PollStaffCb.filter(F.action.in_({PollStaffAction.CHART,
@@ -245,7 +316,7 @@ async def on_chart(callback: CallbackQuery, callback_data: PollStaffCb, access: 
     png = await asyncio.to_thread(
         polls.chart, view.results, other=other_label(), no_grid=_("No grid"),
         by_grid=callback_data.action == PollStaffAction.GRIDS,
-        footer=_("{count} people answered"))
+        footer=_("People who answered: {count}"))
     # The counts are the caption, fitted to 1024 (the rest follows as text).
     await send_fitted(callback, counts_text(view.results),
                       photo=BufferedInputFile(png, f"poll-{callback_data.poll_id}.png"))
@@ -270,10 +341,104 @@ async def on_excel(callback: CallbackQuery, callback_data: PollStaffCb, access: 
 @router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.CLOSE))
 async def on_close(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
                    session: AsyncSession, clock: Clock) -> None:
-    """🔒 Close it now; the closing sweep sends any results."""
+    """🔒 Close it now: the card becomes the question, asked once."""
+    view = await polls.staff_view(session, access=access, clock=clock,
+                                  poll_id=callback_data.poll_id)
+    if not view.can_close:
+        raise polls.AlreadyClosed(f"poll {callback_data.poll_id}")
+    await callback.answer()
+    poll_id = callback_data.poll_id
+    await show(callback, ngettext(
+        "Close the poll “{title}” now? {count} person has answered; no more answers will be "
+        "taken.",
+        "Close the poll “{title}” now? {count} people have answered; no more answers will be "
+        "taken.", view.results.respondents).format(
+        title=html.escape(view.poll.title), count=view.results.respondents),
+        reply_markup=ask_once(
+            yes=_("Yes, close it now"),
+            do=PollStaffCb(action=PollStaffAction.CLOSE_YES, poll_id=poll_id),
+            no=_("No, keep it open"),
+            keep=PollStaffCb(action=PollStaffAction.KEEP, poll_id=poll_id)))
+
+
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.CLOSE_YES))
+async def on_close_yes(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                       session: AsyncSession, clock: Clock) -> None:
+    """Yes, close it now (re-checked); the closing sweep sends any results; the card says
+    🔒 closed, in place."""
     await polls.close_now(session, access=access, clock=clock, poll_id=callback_data.poll_id)
     await callback.answer(_("🔒 Closed. No more answers are taken."))
-    await drop_buttons(callback)
+    await show_poll(callback, session, access, clock, callback_data.poll_id, new=False)
+
+
+class Extend(StatesGroup):
+    day = State()
+
+
+async def extend_days(session: AsyncSession, clock: Clock,
+                      poll: Poll) -> tuple[DayRange, date]:
+    """The later days an open poll may close on: after the day it closes now, as far as
+    the service allows from today."""
+    zone = await zone_of(session, poll.community_id)
+    today = clock.now().astimezone(zone).date()
+    first = max(today, poll.closes_at.astimezone(zone).date()) + timedelta(days=1)
+    return DayRange(first=first, last=today + timedelta(days=polls.OPEN_DAYS_MAX)), today
+
+
+@router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.EXTEND))
+async def on_extend(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
+                    session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """🗓 Extend the deadline: a later day (it closes that evening), or ◀ Back."""
+    view = await polls.staff_view(session, access=access, clock=clock,
+                                  poll_id=callback_data.poll_id)
+    if not view.can_extend:
+        raise polls.AlreadyClosed(f"poll {callback_data.poll_id}")
+    await callback.answer()
+    await state.clear()
+    await state.set_state(Extend.day)
+    await state.update_data(extend=callback_data.poll_id)
+    await ask_extend_day(callback, session, clock, view.poll)
+
+
+async def ask_extend_day(callback: CallbackQuery, session: AsyncSession, clock: Clock,
+                         poll: Poll, page: int = 0) -> None:
+    days, today = await extend_days(session, clock, poll)
+    builder = day_keyboard(days, today=today, page=page)
+    builder.row(InlineKeyboardButton(text=_("◀ Back"), callback_data=PollStaffCb(
+        action=PollStaffAction.KEEP, poll_id=poll.id or 0).pack()))
+    await show(callback, _("Until when should it stay open? It now closes on {time}.").format(
+        time=await closes_text(session, poll, clock)), reply_markup=builder.as_markup())
+
+
+@router.callback_query(Extend.day, DayPageCb.filter())
+async def on_extend_page(callback: CallbackQuery, callback_data: DayPageCb, access: Access,
+                         session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """◀ ▶ another page of later days."""
+    poll = await polls.get_for_staff(session, access=access,
+                                     poll_id=int((await state.get_data()).get("extend") or 0))
+    await callback.answer()
+    await ask_extend_day(callback, session, clock, poll, page=callback_data.page)
+
+
+@router.callback_query(Extend.day, DayCb.filter())
+async def on_extend_day(callback: CallbackQuery, callback_data: DayCb, access: Access,
+                        session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """A later day: the poll now closes at 20:00 that evening; the card shows it in place
+    (a day off the picker is out of date)."""
+    poll = await polls.get_for_staff(session, access=access,
+                                     poll_id=int((await state.get_data()).get("extend") or 0))
+    days, _today = await extend_days(session, clock, poll)
+    day = days.take(callback_data.day)
+    if day is None:
+        await answer_out_of_date(callback)
+        return
+    poll_id = poll.id or 0
+    await polls.extend(session, access=access, clock=clock, poll_id=poll_id,
+                       closes_at=moment(day, CLOSING_HOUR * 60,
+                                        await zone_of(session, poll.community_id)))
+    await state.clear()
+    await callback.answer(_("🗓 The deadline is extended."))
+    await show_poll(callback, session, access, clock, poll_id, new=False)
 
 
 # --- Composing ---------------------------------------------------------------------------------
@@ -287,9 +452,18 @@ async def on_new(callback: CallbackQuery, callback_data: PollNewCb, access: Acce
     await callback.answer()
     await state.clear()
     await state.set_state(Compose.title)
-    await PollDraft(community_id=callback_data.community_id).save(state)
-    await send(callback, _("➕ New poll. What is it about? Write a short title. "
-                           "(Send /cancel to stop.)"))
+    draft = PollDraft(community_id=callback_data.community_id)
+    await draft.save(state)
+    await ask_title(callback, state, draft)
+
+
+async def ask_title(event: Message | CallbackQuery, state: FSMContext,
+                    draft: PollDraft) -> None:
+    await state.set_state(Compose.title)
+    text = _("➕ New poll. What is it about? Write a short title.")
+    if draft.title:
+        text += "\n" + _("Now: «{text}»").format(text=html.escape(draft.title))
+    await send(event, text, reply_markup=with_nav())
 
 
 @router.message(Compose.title, F.text & ~F.text.startswith("/"))
@@ -304,7 +478,8 @@ async def on_title(message: Message, state: FSMContext, access: Access) -> None:
 async def ask_question(event: Message | CallbackQuery, state: FSMContext,
                        draft: PollDraft) -> None:
     await state.set_state(Compose.question)
-    await send(event, _("Question {n}: write the question.").format(n=len(draft.questions) + 1))
+    await send(event, _("Question {n}: write the question.").format(n=len(draft.questions) + 1),
+               reply_markup=with_nav())
 
 
 @router.message(Compose.question, F.text & ~F.text.startswith("/"))
@@ -313,9 +488,13 @@ async def on_question(message: Message, state: FSMContext, access: Access) -> No
     draft = await draft_for(state, access)
     draft.question = polls.check_question(message.text or "")
     await draft.save(state)
+    await ask_options(message, state)
+
+
+async def ask_options(event: Message | CallbackQuery, state: FSMContext) -> None:
     await state.set_state(Compose.options)
-    await message.answer(_("Now the choices, one per line (2 to {max}). For example:\n"
-                           "Yes\nNo").format(max=OPTIONS_MAX))
+    await send(event, _("Now the choices, one per line (2 to {max}). For example:\n"
+                        "Yes\nNo").format(max=OPTIONS_MAX), reply_markup=with_nav())
 
 
 @router.message(Compose.options, F.text & ~F.text.startswith("/"))
@@ -336,7 +515,7 @@ async def on_options(message: Message, state: FSMContext, access: Access) -> Non
 @router.message(Compose.options)
 async def on_not_text(message: Message) -> None:
     """Anything but words while composing."""
-    await message.answer(_("Please write it in words (or /cancel)."))
+    await message.answer(_("Please write it in words, or press ◀ Back."))
 
 
 def settings_screen(draft: PollDraft) -> tuple[str, InlineKeyboardMarkup]:
@@ -355,7 +534,7 @@ def settings_screen(draft: PollDraft) -> tuple[str, InlineKeyboardMarkup]:
             action=PollDraftAction.MORE))
     builder.button(text=_("Next ▶"), callback_data=PollDraftCb(action=PollDraftAction.DONE))
     builder.adjust(1)
-    return "\n".join(lines), builder.as_markup()
+    return "\n".join(lines), with_nav(builder.as_markup())
 
 
 @router.callback_query(Compose.settings, PollDraftCb.filter(
@@ -394,20 +573,25 @@ async def on_questions_done(callback: CallbackQuery, access: Access,
     await draft_for(state, access)
     await callback.answer()
     await drop_buttons(callback)
+    await ask_audience(callback, state)
+
+
+async def ask_audience(callback: CallbackQuery, state: FSMContext) -> None:
     await state.set_state(Compose.audience)
+    await state.update_data(choosing_grids=False)
     builder = InlineKeyboardBuilder()
     for kind in broadcasts.AUDIENCES:
         builder.button(text=audience_label(kind), callback_data=PollAudienceCb(kind=kind))
     builder.adjust(1)
-    await send(callback, _("Who is the poll for?"), reply_markup=builder.as_markup())
+    await send(callback, _("Who is the poll for?"), reply_markup=with_nav(builder.as_markup()))
 
 
 async def grid_keyboard(session: AsyncSession, community_id: int,
                         chosen: list[int]) -> InlineKeyboardMarkup:
-    return grid_picker(
+    return with_nav(grid_picker(
         await communities.list_grids(session, community_id=community_id), chosen,
         toggle=lambda grid_id: PollGridCb(grid_id=grid_id),
-        done=PollDraftCb(action=PollDraftAction.GRIDS_DONE))
+        done=PollDraftCb(action=PollDraftAction.GRIDS_DONE)))
 
 
 @router.callback_query(Compose.audience, PollAudienceCb.filter(
@@ -420,6 +604,7 @@ async def on_audience(callback: CallbackQuery, callback_data: PollAudienceCb, ac
     if callback_data.kind == "grids":
         draft.grid_ids = []
         await draft.save(state)
+        await state.update_data(choosing_grids=True)
         await show(callback, _("Choose the grids, then press Done:"),
                    reply_markup=await grid_keyboard(session, draft.community_id, []))
         return
@@ -475,7 +660,8 @@ async def ask_closing(callback: CallbackQuery, session: AsyncSession, state: FSM
     await state.set_state(Compose.closing)
     days, today = await closing_days(session, clock, draft)
     builder = day_keyboard(days, today=today, page=page)
-    await show(callback, _("When should it close?"), reply_markup=builder.as_markup())
+    await show(callback, _("When should it close?"),
+               reply_markup=with_nav(builder.as_markup()))
 
 
 @router.callback_query(Compose.closing, DayPageCb.filter())
@@ -505,8 +691,8 @@ async def on_closing_day(callback: CallbackQuery, callback_data: DayCb, access: 
     await show_preview(callback, session, access, clock, draft)
 
 
-async def show_preview(callback: CallbackQuery, session: AsyncSession, access: Access,
-                       clock: Clock, draft: PollDraft) -> None:
+async def show_preview(callback: CallbackQuery | Message, session: AsyncSession,
+                       access: Access, clock: Clock, draft: PollDraft) -> None:
     assert draft.audience is not None and draft.closes_at is not None
     count = await broadcasts.count_audience(session, access=access,
                                             community_id=draft.community_id,
@@ -516,12 +702,14 @@ async def show_preview(callback: CallbackQuery, session: AsyncSession, access: A
     builder.button(text=_("📊 Send everyone the chart at the end: yes") if draft.share
                    else _("📊 Send everyone the chart at the end: no"),
                    callback_data=PollDraftCb(action=PollDraftAction.SHARE))
+    for position in range(len(draft.questions)):
+        builder.button(text=_("✏️ Edit question {n}").format(n=position + 1),
+                       callback_data=PollEditCb(position=position))
     builder.button(text=_("✅ Publish"), callback_data=PollDraftCb(
         action=PollDraftAction.PUBLISH))
-    builder.button(text=_("✖ Discard"), callback_data=PollDraftCb(
-        action=PollDraftAction.DISCARD))
     builder.adjust(1)
-    await send_fitted(callback, text, reply_markup=builder.as_markup(), new=False)
+    await send_fitted(callback, text, reply_markup=with_nav(builder.as_markup(),
+                                                           cancel=_("✖ Discard")), new=False)
 
 
 def preview_text(draft: PollDraft, *, count: int, closes: str) -> str:
@@ -533,7 +721,8 @@ def preview_text(draft: PollDraft, *, count: int, closes: str) -> str:
         lines += [f"  • {html.escape(o)}" for o in question.options]
         if question.allow_other:
             lines.append(f"  • {other_label()} ✍️")
-    lines += ["", _("It will go to {count} people and close on {time}.").format(
+    lines += ["", ngettext("It will go to {count} person and close on {time}.",
+                           "It will go to {count} people and close on {time}.", count).format(
         count=count, time=closes)]
     return "\n".join(lines)
 
@@ -575,6 +764,172 @@ async def on_publish(callback: CallbackQuery, access: Access, session: AsyncSess
         id=poll.id, time=closes))
 
 
+@router.callback_query(Compose.preview, PollEditCb.filter())
+async def on_edit_question(callback: CallbackQuery, callback_data: PollEditCb, access: Access,
+                           state: FSMContext) -> None:
+    """✏️ Edit question N: its words again, then its choices, then the last look again."""
+    draft = await draft_for(state, access)
+    if not 0 <= callback_data.position < len(draft.questions):
+        await answer_out_of_date(callback)
+        return
+    await callback.answer()
+    await drop_buttons(callback)
+    await state.set_state(Compose.edit_question)
+    await state.update_data(edit_position=callback_data.position)
+    question = draft.questions[callback_data.position]
+    await send(callback, _("✏️ Question {n}: write the question again. Now it reads:\n"
+                           "«{text}»").format(n=callback_data.position + 1,
+                                              text=html.escape(question.text)),
+               reply_markup=with_nav())
+
+
+async def edit_position(state: FSMContext, draft: PollDraft) -> int:
+    position = int((await state.get_data()).get("edit_position", -1))
+    if not 0 <= position < len(draft.questions):
+        raise NotFound("no question to edit")
+    return position
+
+
+@router.message(Compose.edit_question, F.text & ~F.text.startswith("/"))
+async def on_edited_question(message: Message, state: FSMContext, access: Access) -> None:
+    """The question's new words; its choices next."""
+    draft = await draft_for(state, access)
+    await edit_position(state, draft)
+    draft.question = polls.check_question(message.text or "")
+    await draft.save(state)
+    await state.set_state(Compose.edit_options)
+    await message.answer(_("Now the choices, one per line (2 to {max}). For example:\n"
+                           "Yes\nNo").format(max=OPTIONS_MAX), reply_markup=with_nav())
+
+
+@router.message(Compose.edit_options, F.text & ~F.text.startswith("/"))
+async def on_edited_options(message: Message, state: FSMContext, access: Access,
+                            session: AsyncSession, clock: Clock) -> None:
+    """The new choices: the question replaced (its single/multiple and "something else"
+    kept), and the last look again."""
+    draft = await draft_for(state, access)
+    position = await edit_position(state, draft)
+    options = polls.parse_options(message.text or "")
+    old = draft.questions[position]
+    draft.questions[position] = polls.QuestionDraft(
+        text=draft.question, options=options, multiple=old.multiple,
+        allow_other=old.allow_other)
+    draft.question = ""
+    await draft.save(state)
+    await state.set_state(Compose.preview)
+    await show_preview(message, session, access, clock, draft)
+
+
+@router.message(Compose.edit_question)
+@router.message(Compose.edit_options)
+async def on_edit_not_text(message: Message) -> None:
+    """Anything but words while editing a question."""
+    await message.answer(_("Please write it in words, or press ◀ Back."))
+
+
+# --- ◀ Back, one handler per step -------------------------------------------------------------
+
+
+BACK = PollDraftCb.filter(F.action == PollDraftAction.BACK)
+
+
+@router.callback_query(Compose.title, BACK)
+async def on_back_from_title(callback: CallbackQuery, access: Access, session: AsyncSession,
+                             state: FSMContext, clock: Clock) -> None:
+    """◀ Back from the title: the community's polls (nothing kept)."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await state.clear()
+    await drop_buttons(callback)
+    await show_list(callback, access, session, clock, community_id=draft.community_id)
+
+
+@router.callback_query(Compose.question, BACK)
+async def on_back_from_question(callback: CallbackQuery, access: Access,
+                                state: FSMContext) -> None:
+    """◀ Back from a question: the title (the first question) or the question before."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    if not draft.questions:
+        await ask_title(callback, state, draft)
+        return
+    await state.set_state(Compose.settings)
+    text, markup = settings_screen(draft)
+    await send(callback, text, reply_markup=markup)
+
+
+@router.callback_query(Compose.options, BACK)
+async def on_back_from_options(callback: CallbackQuery, access: Access,
+                               state: FSMContext) -> None:
+    """◀ Back from the choices: the question's words again."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    await ask_question(callback, state, draft)
+
+
+@router.callback_query(Compose.settings, BACK)
+async def on_back_from_settings(callback: CallbackQuery, access: Access,
+                                state: FSMContext) -> None:
+    """◀ Back from a question's settings: its choices again (its words kept)."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    last = draft.questions.pop()
+    draft.question = last.text
+    await draft.save(state)
+    await ask_options(callback, state)
+
+
+@router.callback_query(Compose.audience, BACK)
+async def on_back_from_audience(callback: CallbackQuery, access: Access,
+                                state: FSMContext) -> None:
+    """◀ Back from the grids: the audiences; from the audiences: the last question."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    if (await state.get_data()).get("choosing_grids"):
+        await ask_audience(callback, state)
+        return
+    await state.set_state(Compose.settings)
+    text, markup = settings_screen(draft)
+    await send(callback, text, reply_markup=markup)
+
+
+@router.callback_query(Compose.closing, BACK)
+async def on_back_from_closing(callback: CallbackQuery, access: Access,
+                               state: FSMContext) -> None:
+    """◀ Back from the closing day: who it is for."""
+    await draft_for(state, access)
+    await callback.answer()
+    await drop_buttons(callback)
+    await ask_audience(callback, state)
+
+
+@router.callback_query(Compose.preview, BACK)
+async def on_back_from_preview(callback: CallbackQuery, access: Access, session: AsyncSession,
+                               state: FSMContext, clock: Clock) -> None:
+    """◀ Back from the last look: the closing day again."""
+    draft = await draft_for(state, access)
+    await callback.answer()
+    await ask_closing(callback, session, state, clock, draft)
+
+
+@router.callback_query(Compose.edit_question, BACK)
+@router.callback_query(Compose.edit_options, BACK)
+async def on_back_from_edit(callback: CallbackQuery, access: Access, session: AsyncSession,
+                            state: FSMContext, clock: Clock) -> None:
+    """◀ Back while editing a question: the last look, the question as it was."""
+    draft = await draft_for(state, access)
+    draft.question = ""
+    await draft.save(state)
+    await callback.answer()
+    await drop_buttons(callback)
+    await state.set_state(Compose.preview)
+    await show_preview(callback, session, access, clock, draft)
+
+
 @router.callback_query(StateFilter(Compose), PollDraftCb.filter(
     F.action == PollDraftAction.DISCARD))
 async def on_discard(callback: CallbackQuery, state: FSMContext) -> None:
@@ -585,6 +940,7 @@ async def on_discard(callback: CallbackQuery, state: FSMContext) -> None:
 
 
 @router.callback_query(PollDraftCb.filter())
+@router.callback_query(PollEditCb.filter())
 @router.callback_query(PollAudienceCb.filter())
 @router.callback_query(PollGridCb.filter())
 async def on_stale_draft_button(callback: CallbackQuery) -> None:

@@ -129,13 +129,15 @@ async def show_question(event: CallbackQuery | Message, session: AsyncSession, u
 
 @router.callback_query(PollOpenCb.filter())
 async def on_open(callback: CallbackQuery, callback_data: PollOpenCb, user: User,
-                  session: AsyncSession, clock: Clock) -> None:
+                  session: AsyncSession, clock: Clock, state: FSMContext) -> None:
     """A poll at one question (re-checked: open, and put to this person). Back / Next
     edit the question in place; from an invitation or a list the poll opens as a new
     message, so the invitation stays readable."""
     poll = await polls.poll_for_answering(session, clock=clock, user_id=user.id or 0,
                                           poll_id=callback_data.poll_id)
     await callback.answer()
+    if await state.get_state() == PollStates.other.state:
+        await state.clear()  # ◀ Back from writing "something else": nothing kept
     await show_question(callback, session, user, poll, callback_data.position, clock,
                         in_place=callback_data.in_place)
 
@@ -171,7 +173,11 @@ async def on_write_other(callback: CallbackQuery, callback_data: PollOtherCb, us
     await callback.answer()
     await state.set_state(PollStates.other)
     await state.update_data(poll_id=poll.id, position=callback_data.position)
-    await send(callback, _("Write your answer in a few words (or /cancel):"))
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("◀ Back"), callback_data=PollOpenCb(
+        poll_id=poll.id or 0, position=callback_data.position, in_place=True))
+    await send(callback, _("Write your answer in a few words:"),
+               reply_markup=builder.as_markup())
 
 
 @router.message(PollStates.other, F.text & ~F.text.startswith("/"))
@@ -196,4 +202,4 @@ async def on_other(message: Message, user: User, session: AsyncSession, state: F
 @router.message(PollStates.other)
 async def on_other_kind(message: Message) -> None:
     """A photo or sticker where words are wanted."""
-    await message.answer(_("Please write your answer in words (or /cancel)."))
+    await message.answer(_("Please write your answer in words, or press ◀ Back."))

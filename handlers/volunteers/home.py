@@ -265,7 +265,9 @@ async def on_open_shifts(callback: CallbackQuery, user: User, session: AsyncSess
              .format(community=html.escape(community.name if community else ""))]
     for n, view in enumerate(found, start=1):
         shift, task = view.shift, view.task
-        lines.append(_("{n}. {title} · {when} · 📍 {place} · {left} places left").format(
+        lines.append(ngettext("{n}. {title} · {when} · 📍 {place} · {left} place left",
+                              "{n}. {title} · {when} · 📍 {place} · {left} places left",
+                              view.left).format(
             n=n, title=html.escape(task.title), when=when_text(shift, tz),
             place=html.escape(task.place), left=view.left))
         if view.can_claim:
@@ -873,9 +875,9 @@ async def on_check_out(callback: CallbackQuery, callback_data: VolPlaceCb, user:
     assert claim.checked_out_at is not None
     await show_answer(callback, _("🏁 Checked out at {time}").format(
         time=say_clock(claim.checked_out_at, await zone_of(session, view.task.community_id))))
-    await send(callback, _("🏁 Checked out. About {hours} hours; staff will confirm them. "
+    await send(callback, _("🏁 Checked out. About {hours}; staff will confirm them. "
                            "Thank you!").format(
-        hours=hours.hours_text(hours.proposed_minutes(claim, view.shift))))
+        hours=say_hours(hours.proposed_minutes(claim, view.shift))))
 
 
 @router.message(VolunteerStates.location, F.location)

@@ -711,7 +711,8 @@ async def on_commend_send(callback: CallbackQuery, callback_data: VolCommendSend
         session, access=access, clock=clock, community_id=cid, user_ids=chosen,
         year=year, month=month, notify=outbox_notify)
     await state.update_data(v_commend=[])
-    await callback.answer(_("Thanks sent to {n} people 🏅").format(n=sent), show_alert=True)
+    await callback.answer(ngettext("Thanks sent to {n} person 🏅", "Thanks sent to {n} people 🏅",
+                                   sent).format(n=sent), show_alert=True)
     text, builder = await render_month(session, access, clock, cid, callback_data.month)
     await show(callback, text, reply_markup=builder.as_markup())
 

@@ -57,6 +57,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -551,11 +552,13 @@ async def summary(session: AsyncSession, draft: TaskDraft) -> tuple[str, InlineK
         _("Shifts:"),
     ]
     for n, shift in enumerate(draft.shifts, start=1):
-        lines.append(_("{n}. {when}, {people} people").format(
+        lines.append(ngettext("{n}. {when}, {people} person", "{n}. {when}, {people} people",
+                              shift.headcount).format(
             n=n, when=say_span(shift.starts_at, shift.ends_at, tz),
             people=shift.headcount))
     if draft.weeks > 1:
-        lines.append(_("🔁 Every week, {n} weeks").format(n=draft.weeks))
+        lines.append(ngettext("🔁 Every week, {n} week", "🔁 Every week, {n} weeks",
+                              draft.weeks).format(n=draft.weeks))
     builder = InlineKeyboardBuilder()
     for label, action in ((_("✅ Publish"), VolDraftAction.PUBLISH),
                           (_("➕ Add another shift"), VolDraftAction.ADD),
@@ -783,8 +786,11 @@ async def add_to_task(callback: CallbackQuery, state: FSMContext, *, access: Acc
     await state.clear()
     await callback.answer(_("Added ✅"))
     tz = await zone_of(session, draft.community_id)
-    await show(callback, _("✅ Shift added to <b>{title}</b>: {when}, {people} people. "
-                           "Volunteers whose skills and free times match are being told.").format(
+    await show(callback, ngettext(
+        "✅ Shift added to <b>{title}</b>: {when}, {people} person. Volunteers whose skills and "
+        "free times match are being told.",
+        "✅ Shift added to <b>{title}</b>: {when}, {people} people. Volunteers whose skills and "
+        "free times match are being told.", shift.headcount).format(
         title=html.escape(draft.title), when=say_span(shift.starts_at, shift.ends_at, tz),
         people=shift.headcount),
         reply_markup=back_to_task(draft.community_id, draft.task_id).as_markup())

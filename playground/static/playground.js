@@ -280,6 +280,12 @@ class ChatPane {
       bubble.classList.add("has-photo");
     }
     if (message.document) bubble.append(this.documentNode(message));
+    if (message.voice) {
+      const audio = el("audio", "voice");
+      audio.controls = true;
+      audio.src = "/_emu/files/" + encodeURIComponent(message.voice);
+      bubble.append(el("div", "media-line", "🎤 Voice message"), audio);
+    }
     if (message.location) {
       bubble.append(el("div", "media-line", `📍 Location ${message.location.latitude.toFixed(4)}, ${message.location.longitude.toFixed(4)}`));
     }

@@ -82,7 +82,7 @@ async def test_a_report_from_photo_to_rating_and_a_poll_with_its_chart(
 
         await step(wang, wang.press_reply("💬 My voice"), "My voice")
         await step(wang, wang.press_text("📊 Run polls"), "Polls")
-        await step(wang, wang.press_text("🟢 Bench"), "3 people answered")
+        await step(wang, wang.press_text("🟢 Bench"), "People who answered: 3")
         await wang.press_text("📊 Chart")
         chart = await wang.wait_for(lambda m: m.photo is not None and "Bench" in m.content,
                                     timeout=TIMEOUT)
@@ -96,8 +96,51 @@ async def test_a_report_from_photo_to_rating_and_a_poll_with_its_chart(
             result = await person.wait_for(
                 lambda m: m.photo is not None and "Results of the poll" in m.content,
                 timeout=TIMEOUT)
-            assert "3 people answered" in result.content
+            assert "People who answered: 3" in result.content
             assert emulator.state.files[result.photo or ""].data.startswith(b"\x89PNG")
         await cid.press_text("✏️ Change my answers")
         await alert(cid, "This poll has closed. Thank you for your interest!")
+    await stop_cleanly(bot, emulator)
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+async def test_a_photo_sent_cold_becomes_a_report_in_two_taps_and_staff_get_it(
+    emulator: Emulator, start_bot: Callable[..., Any], language: str
+) -> None:
+    """Issue 14: a photo with a caption, sent without opening any menu, is a report after
+    two taps (its category, ✅ Send); staff are told, naming the community, and see the
+    photo."""
+    words = {
+        "en": ("The stair light is broken", "Send this to your community staff as a report?",
+               "🔧 Facilities and repairs", "Please check your report", "✅ Send",
+               "Your report #1 has gone"),
+        "zh": ("楼道灯坏了", "要把这个作为反映发给社区工作人员吗？", "🔧 设施维修",
+               "请核对您的反映", "✅ 提交", "您的反映 #1 已交给社区工作人员"),
+    }[language]
+    caption, offer, category, check, send, thanks = words
+    bot = await start_bot(FLOOD_RATE="1000")
+    async with showing_log(bot):
+        wang = await community_with_staff(emulator, community="幸福社区", staff_id=3002)
+        ann = emulator.user(3001, "王奶奶" if language == "zh" else "Ann",
+                            language_code=language)
+        if language == "en":
+            await join(ann, "幸福社区")
+        else:
+            await step(ann, ann.send("/start"), "隐私说明")
+            await step(ann, ann.press_text("✅ 我同意"), "您住在哪个社区？")
+            await step(ann, ann.press_text("幸福社区"), "您想先做什么？")
+
+        taps = 0
+        await step(ann, ann.send_photo(caption=caption), offer)
+        await step(ann, ann.press_text(category), check)
+        taps += 1
+        await step(ann, ann.press_text(send), thanks)
+        taps += 1
+        assert taps <= 3
+
+        told = await wang.wait_for("New report #1 · 幸福社区", timeout=TIMEOUT)
+        assert caption in told.content
+        await wang.press_text("🗂 Open the report")
+        card = await wang.wait_for(lambda m: m.photo is not None, timeout=TIMEOUT)
+        assert caption in card.content and "幸福社区" in card.content
     await stop_cleanly(bot, emulator)

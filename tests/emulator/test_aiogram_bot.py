@@ -127,6 +127,34 @@ async def test_photo_and_document(bot: Bot, emu: Emulator) -> None:
     assert emu.violations == []
 
 
+async def test_a_voice_note_played_back_and_a_place_as_a_pin(bot: Bot, emu: Emulator) -> None:
+    user = emu.user(1004)
+    said = await user.send_voice(b"OggS-voice", duration=4)
+    assert said.voice is not None
+    voice = await bot.send_voice(1004, said.voice, caption="From Ann")
+    assert voice.voice is not None and voice.voice.file_id == said.voice
+    assert voice.voice.duration == 1 and voice.caption == "From Ann"
+    file = await bot.get_file(said.voice)
+    assert file.file_path is not None
+    downloaded = await bot.download_file(file.file_path)
+    assert downloaded is not None and downloaded.read() == b"OggS-voice"
+    with pytest.raises(TelegramBadRequest, match="type of file mismatch"):
+        await bot.send_photo(1004, said.voice)
+
+    pin = await bot.send_location(1004, latitude=31.23, longitude=121.47)
+    assert pin.location is not None and (pin.location.latitude, pin.location.longitude) == (
+        31.23, 121.47)
+    venue = await bot.send_venue(1004, latitude=31.2, longitude=121.4, title="幸福社区",
+                                 address="幸福路 1 号")
+    assert venue.venue is not None and venue.venue.title == "幸福社区"
+    with pytest.raises(TelegramBadRequest, match="wrong latitude"):
+        await bot.send_location(1004, latitude=95, longitude=0)
+    views = user.chat
+    assert views[1].voice == said.voice
+    assert views[2].location == {"latitude": 31.23, "longitude": 121.47}
+    assert emu.violations == []
+
+
 async def test_callback_answers(bot: Bot, emu: Emulator) -> None:
     user = emu.user(1004)
     await user.send("/start")

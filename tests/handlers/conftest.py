@@ -26,6 +26,7 @@ from services import users
 from services.access import Access
 from services.clock import ManualClock
 from tests.factories import grant
+from tests.handlers import witness
 
 ADMIN_TG_ID = 900
 
@@ -131,9 +132,11 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     bot = create_bot(settings, token=emulator.token, api_url=emulator.base_url)
     dp = create_dispatcher(settings, sessionmaker=sessionmaker, clock=clock)
+    misrouted = witness.watch(dp)  # routing early must choose what plain aiogram would
     harness = Harness(emulator, bot, dp, clock)
     yield harness
     await bot.session.close()
+    assert misrouted == []
     assert [str(v) for v in emulator.violations] == []
     assert emulator.unanswered_callback_queries() == []
 

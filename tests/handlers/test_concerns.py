@@ -93,11 +93,13 @@ async def test_report_with_photo_triaged_answered_and_rated(
     assert ann.last.startswith("✅ Thank you! Your report #1 has gone to the community staff.")
 
     await wait_until(settled(sessionmaker))
-    assert staff.last.startswith("📥 New report #1 from your community:")
+    assert staff.last.startswith("📥 New report #1 · Sunny Court:")
     await staff.press("🗂 Open the report")
     shown = staff.handle.last_bot_message
     assert shown is not None and shown.photo is not None  # staff see the photo…
-    assert "From: R5001" in staff.last and "📍 31.23000, 121.47000" in staff.last  # …and name
+    assert "From: R5001" in staff.last and "📍 The place is on the map above." in staff.last
+    [pin] = [m for m in staff.handle.bot_messages if m.location]  # a map pin, not numbers
+    assert pin.location == {"latitude": 31.23, "longitude": 121.47}
     await staff.press("👤 Give it to…")
     await staff.press("👤 R5000")
     assert staff.last == "Report #1 is now handled by R5000."
@@ -146,6 +148,7 @@ async def test_forged_and_foreign_buttons_change_nothing(
         assert await bob.forge(data) == \
             "You can't do that here. Only staff of this community can."
     for data in (OwnReportCb(action=OwnReportAction.WITHDRAW, report_id=1).pack(),
+                 OwnReportCb(action=OwnReportAction.WITHDRAW_YES, report_id=1).pack(),
                  RateCb(report_id=1, stars=5).pack(),
                  OwnReportCb(action=OwnReportAction.VIEW, report_id=1).pack()):
         assert await bob.forge(data) == "This button is not for you."
@@ -161,6 +164,7 @@ async def test_forged_and_foreign_buttons_change_nothing(
     await ann.press("📋 My reports")
     await ann.press("📥 #1 Broken bench")
     await ann.press("↩️ Withdraw it")
+    await ann.press("Yes, withdraw it")  # asked once
     assert ann.alerts[-1] == "Withdrawn."
     await session.commit()
     report = (await session.execute(select(Report))).scalar_one()
@@ -185,7 +189,7 @@ async def test_neighbours_back_an_idea_without_seeing_who_wrote_it(
     await bob.press("👍 0 · An e-bike charging point by g…")
     assert "R5021" not in bob.last
     await bob.press("👍 Me too")
-    assert "👍 1 neighbours back it." in bob.last
+    assert "👍 1 neighbour backs it." in bob.last
     await bob.press("↩️ Take back my 👍")
     assert "👍 0 neighbours back it." in bob.last
 

@@ -141,6 +141,7 @@ async def test_staff_publish_residents_answer_staff_see_chart_and_excel(
 
     # Closed: answering is refused and nothing changes.
     await staff.press("🔒 Close it now")
+    await staff.press("Yes, close it now")  # asked once
     await bob.press("⬜ Shade")
     assert bob.alerts[-1] == "这个问卷已经截止了，谢谢您的关心！"
     assert polls.tally(await polls.results(session, poll=poll))[1]["Shade"] == 0
@@ -360,5 +361,6 @@ async def test_one_reminder_before_the_deadline_and_the_chart_to_those_who_answe
     await sweep()
     chart = ann.handle.last_bot_message
     assert chart is not None and chart.photo is not None
-    assert ann.last.startswith("📊 Results of the poll “The little square”: 1 people answered.")
+    assert ann.last.startswith(
+        "📊 Results of the poll “The little square”. People who answered: 1.")
     assert not [t for t in bob.texts if t.startswith("📊")]  # he did not answer

@@ -65,6 +65,25 @@ async def test_a_text_message_is_edited_in_place_and_a_double_tap_costs_nothing(
     assert ann.texts[before:] == ["Second screen"]
 
 
+async def test_an_unchanged_screen_is_not_sent_again(harness: Harness, screens: Router) -> None:
+    """A double tap on a screen that would not change makes no edit call at all (Telegram
+    would refuse it, "message is not modified"); a changed one is still edited."""
+    ann = harness.person(6003, "Ann", "en")
+    await ann.send("/start")
+    await harness.bot.send_message(ann.id, "First screen", reply_markup=keyboard("s:edit"))
+    await ann.press("Go")
+    calls = len(harness.emulator.requests)
+    await ann.press("Go")
+    made = [r.method for r in harness.emulator.requests[calls:] if r.method != "getUpdates"]
+    assert made == ["answerCallbackQuery"]
+    assert [r for r in harness.emulator.requests if r.status != 200] == []
+    await harness.bot.send_message(ann.id, "<b>Second screen</b>", reply_markup=keyboard("s:edit"))
+    calls = len(harness.emulator.requests)
+    await ann.press("Go")  # same words, but bold: an edit
+    made = [r.method for r in harness.emulator.requests[calls:] if r.method != "getUpdates"]
+    assert made == ["editMessageText", "answerCallbackQuery"]
+
+
 async def test_a_photo_or_a_reply_keyboard_gets_a_new_message(
     harness: Harness, screens: Router
 ) -> None:

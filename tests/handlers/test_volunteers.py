@@ -276,7 +276,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     await staff.press("🏅 Commend")
     await staff.press("⬜ Ann · 2 h")
     await staff.press("📣 Send the thanks (1)")
-    assert staff.alerts[-1] == "Thanks sent to 1 people 🏅"
+    assert staff.alerts[-1] == "Thanks sent to 1 person 🏅"
     ann_user = await user_of(session, ann)
     thanks = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ann_user.id,
                         col(OutboxMessage.dedupe_key).like("vcommend:%"))

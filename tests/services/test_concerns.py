@@ -58,9 +58,9 @@ async def test_report_from_received_to_resolved_and_rated(
         ReportStatus.RESOLVED, "A new bulb is in.", clock.now())
     assert await outbox_keys(session, ann.id) == [
         concerns.STATUS_KEYS[ReportStatus.IN_PROGRESS], concerns.STATUS_KEYS[ReportStatus.RESOLVED]]
-    with pytest.raises(concerns.ReportClosed):  # resolved is final
+    with pytest.raises(concerns.ReportClosed):  # resolved once: staff's way back is 🔁 Reopen
         await concerns.set_status(session, access=staff, clock=clock, report_id=rid,
-                                  status=ReportStatus.IN_PROGRESS)
+                                  status=ReportStatus.DECLINED, text="No")
     with pytest.raises(NotAllowed):
         await concerns.rate(session, clock=clock, user_id=wang.id or 0, report_id=rid,
                             stars=5)
@@ -224,7 +224,7 @@ async def test_staff_flags_follow_the_workflow(session: AsyncSession, clock: Man
                                   status=ReportStatus.IN_PROGRESS)
     report = await concerns.set_status(session, access=staff, clock=clock, report_id=report.id,
                                        status=ReportStatus.DECLINED, text="Not ours")
-    assert offered(concerns.staff_view(report)) == {"can_answer"}
+    assert offered(concerns.staff_view(report)) == {"can_answer", "can_take"}  # 🔁 Reopen
     withdrawn = await concerns.create_report(session, clock=clock, user=ann,
                                              category=ReportCategory.OTHER, description="Dog")
     assert withdrawn.id is not None
