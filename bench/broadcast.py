@@ -58,9 +58,10 @@ async def announce(
     await admin.send(TEXT)
     await admin.wait_for("Who should receive it?", timeout=TIMEOUT)
     await admin.press_text("👥 Everyone")
-    await admin.wait_for(f"It will reach {count} people.", timeout=TIMEOUT)
+    # Every card names its community: "It will reach Riverside · 20 people."
+    await admin.wait_for(f"It will reach {community} · {count} people.", timeout=TIMEOUT)
     await admin.press_text("📤 Send now")
-    await admin.wait_for(f"Send it to {count} people now?", timeout=TIMEOUT)
+    await admin.wait_for(f"Send it to {community} · {count} people now?", timeout=TIMEOUT)
     mark = len(emulator.requests)
     pressed = emulator.clock()
     await admin.press_text("✅ Confirm")

@@ -1,7 +1,10 @@
 """`python -m bench --replicas N`: the full bot in webhook mode, 1 … N replicas behind
 a real nginx on 127.0.0.1, sharing PostgreSQL and Redis, under the throughput
 benchmark's crowd (closed loop). Figures: updates a second, and the replicas' CPU per
-update (summed over them), for each number of replicas.
+update (summed over them), for each number of replicas; and the Bot API requests per
+update that reached the emulator over HTTP, with the answers to pressed buttons given in
+the webhook's response (the default) and, in a run just before it, without
+(WEBHOOK_ANSWER_IN_RESPONSE=false): the `_without` figures.
 
 On a machine with few cores, replicas share them with the emulator, the driver,
 nginx and PostgreSQL, so updates a second stops growing once the cores are busy;
@@ -17,7 +20,9 @@ import shutil
 import signal
 import socket
 import sys
+import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +81,8 @@ class Replica:
 
 
 async def start_replica(emulator: Emulator, *, front: int, port: int, db_url: str,
-                        redis_url: str, workdir: Path, label: str) -> Replica:
+                        redis_url: str, workdir: Path, label: str,
+                        answer_in_response: bool = True) -> Replica:
     log = workdir / f"{label}.log"
     env = {
         "PATH": os.environ.get("PATH", ""), "PYTHONUNBUFFERED": "1",
@@ -85,6 +91,7 @@ async def start_replica(emulator: Emulator, *, front: int, port: int, db_url: st
         "WEBHOOK_URL": f"http://127.0.0.1:{front}/tg/hook", "WEBHOOK_SECRET": SECRET,
         "WEBHOOK_HOST": "127.0.0.1", "WEBHOOK_PORT": str(port),
         "WEBHOOK_MAX_CONNECTIONS": "100", "FLOOD_RATE": "1000000", "TIMEZONE": midday_zone(),
+        "WEBHOOK_ANSWER_IN_RESPONSE": "true" if answer_in_response else "false",
     }
     with log.open("wb") as out:
         process = await asyncio.create_subprocess_exec(
@@ -107,6 +114,35 @@ async def start_replica(emulator: Emulator, *, front: int, port: int, db_url: st
 
 async def measure(options: Options, n: int, *, redis_url: str, nginx: str,
                   seconds: float) -> dict[str, Any]:
+    """`n` replicas, without and with answers in the webhook's response, in the order
+    without, with, with, without (so a machine getting busier or quieter during the runs
+    weighs on both alike); each figure is the mean of its two runs, `_runs` lists them."""
+    runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+    for answer_in_response in (False, True, True, False):
+        runs[answer_in_response].append(await measure_once(
+            options, n, redis_url=redis_url, nginx=nginx, seconds=seconds,
+            answer_in_response=answer_in_response))
+    compared = ("updates_per_second", "p50_ms", "bot_cpu_ms_per_update",
+                "api_requests_per_update", "in_response_per_update",
+                "machine_cpu_cores_busy")
+
+    def mean(results: list[dict[str, Any]], key: str) -> float:
+        return round(sum(r[key] for r in results) / len(results), 3)
+
+    result: dict[str, Any] = {**runs[True][0]}
+    for key in compared:
+        result[key] = mean(runs[True], key)
+        result[f"{key}_without"] = mean(runs[False], key)
+    for key in ("bot_cpu_ms_per_update", "updates_per_second"):
+        result[f"{key}_runs"] = [r[key] for r in runs[True]]
+        result[f"{key}_without_runs"] = [r[key] for r in runs[False]]
+    result["requests_by_method"] = runs[True][0]["requests_by_method"]
+    result["requests_by_method_without"] = runs[False][0]["requests_by_method"]
+    return result
+
+
+async def measure_once(options: Options, n: int, *, redis_url: str, nginx: str,
+                       seconds: float, answer_in_response: bool) -> dict[str, Any]:
     """One run with `n` replicas: the closed-loop crowd for `seconds`."""
     from redis.asyncio import Redis
 
@@ -115,8 +151,8 @@ async def measure(options: Options, n: int, *, redis_url: str, nginx: str,
     await client.aclose()
     emulator = Emulator()
     await emulator.start()
-    workdir = options.workdir / f"replicas-{n}"
-    workdir.mkdir()
+    workdir = Path(tempfile.mkdtemp(
+        prefix=f"replicas-{n}-{'in' if answer_in_response else 'out'}-", dir=options.workdir))
     front, ports = free_port(), [free_port() for _ in range(n)]
     proxy = await asyncio.create_subprocess_exec(
         nginx, "-p", str(workdir), "-c", str(nginx_conf(workdir, port=front, replicas=ports)),
@@ -128,7 +164,8 @@ async def measure(options: Options, n: int, *, redis_url: str, nginx: str,
             for i, port in enumerate(ports):
                 replicas.append(await start_replica(
                     emulator, front=front, port=port, db_url=db_url, redis_url=redis_url,
-                    workdir=workdir, label=f"replica-{i + 1}"))
+                    workdir=workdir, label=f"replica-{i + 1}",
+                    answer_in_response=answer_in_response))
             script, _ = bot_workload()
             watch = ReplyWatch(emulator)
             watch.start()
@@ -136,6 +173,7 @@ async def measure(options: Options, n: int, *, redis_url: str, nginx: str,
                 warm = Users(emulator, watch, script, first_id=FIRST_USER, timeout=30)
                 await warm.closed_loop(emulator.clock() + 0.01)
                 crowd = Users(emulator, watch, script, first_id=FIRST_USER + 1000, timeout=30)
+                requests_before = len(emulator.requests)
                 cpu_before = sum(r.cpu_seconds() for r in replicas)
                 machine_before = psutil.cpu_times()
                 started = time.monotonic()
@@ -145,6 +183,7 @@ async def measure(options: Options, n: int, *, redis_url: str, nginx: str,
                 elapsed = time.monotonic() - started
                 cpu = sum(r.cpu_seconds() for r in replicas) - cpu_before
                 machine = psutil.cpu_times()
+                made = emulator.requests[requests_before:]
             finally:
                 await watch.stop()
             for replica in replicas:
@@ -165,6 +204,15 @@ async def measure(options: Options, n: int, *, redis_url: str, nginx: str,
         "p99_ms": rounded(1000 * (percentile(tally.latencies, 99) or 0), 1),
         "updates": tally.done, "timeouts": tally.timeouts,
         "bot_cpu_ms_per_update": rounded(1000 * cpu / max(1, tally.done), 2),
+        # Bot API requests over HTTP per update, and calls given in webhook responses.
+        "api_requests_per_update": rounded(
+            sum(not r.in_response for r in made) / max(1, tally.done), 3),
+        "in_response_per_update": rounded(
+            sum(r.in_response for r in made) / max(1, tally.done), 3),
+        "requests_by_method": {
+            method: rounded(count / max(1, tally.done), 3) for method, count in sorted(
+                Counter(r.method + (" (in response)" if r.in_response else "")
+                        for r in made).items())},
         "bot_cpu_cores_busy": rounded(cpu / elapsed, 2),
         "machine_cpu_cores_busy": rounded(busy / elapsed, 2),
         "cores": psutil.cpu_count(),

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings, describe_error
 from bot.logs import setup_logging
+from bot.stopping import InHand
 from services.clock import Clock
 
 log = logging.getLogger("bot")
@@ -82,6 +83,8 @@ async def run(settings: Settings) -> None:
     leadership = Leadership(engine, background_work)
     dp = create_dispatcher(settings, sessionmaker=sessionmaker, clock=clock,
                            outbox_notify=leadership.kick)
+    in_hand = InHand()  # what a SIGTERM lets finish (bot/stopping.py)
+    dp.update.outer_middleware(in_hand)
     try:
         me = await bot.get_me()
         await set_commands(bot, settings)
@@ -92,10 +95,10 @@ async def run(settings: Settings) -> None:
         gc.collect()
         gc.freeze()
         if settings.webhook_url is not None:
-            await take_webhooks(settings, bot=bot, dp=dp, engine=engine,
+            await take_webhooks(settings, bot=bot, dp=dp, engine=engine, in_hand=in_hand,
                                 sessionmaker=sessionmaker, clock=clock, username=me.username)
         else:
-            await take_polling(settings, bot=bot, dp=dp, engine=engine,
+            await take_polling(settings, bot=bot, dp=dp, engine=engine, in_hand=in_hand,
                                sessionmaker=sessionmaker, clock=clock, username=me.username)
     finally:
         fonts.cancel()
@@ -110,16 +113,22 @@ async def run(settings: Settings) -> None:
 
 
 async def take_webhooks(
-    settings: Settings, *, bot: Bot, dp: Dispatcher, engine: AsyncEngine,
+    settings: Settings, *, bot: Bot, dp: Dispatcher, engine: AsyncEngine, in_hand: InHand,
     sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, username: str | None,
 ) -> None:
-    """Serve Telegram's webhook until SIGTERM or SIGINT, then finish the updates in hand."""
+    """Serve Telegram's webhook until SIGTERM or SIGINT, then finish the updates in hand:
+    from the signal on, an update posted gets 503 (nginx tries another replica, Telegram
+    posts it again), the listening socket closes, and those in hand have up to
+    STOP_GRACE_SECONDS; only then does the server close (and with it the bot's session)."""
     from bot.web import create_app, ensure_webhook, probes, serve
 
     app = create_app(settings, dispatcher=dp, bot=bot, checks=probes(engine, dp),
-                     sessionmaker=sessionmaker, clock=clock, webhook=True)
+                     sessionmaker=sessionmaker, clock=clock, webhook=True, in_hand=in_hand)
+    # The updates in hand get STOP_GRACE_SECONDS from InHand.finish below; the server's
+    # own close then only waits for their responses to be written (and cancels one cut
+    # short), so the whole stop stays within the service manager's 30 s.
     runner = await serve(app, host=settings.webhook_host, port=settings.webhook_port,
-                         grace=settings.stop_grace_seconds)
+                         grace=2.0)
     try:
         await ensure_webhook(bot, dp, settings)
         log.info("Bot @%s is running (webhook, listening on %s:%d%s).", username,
@@ -127,16 +136,21 @@ async def take_webhooks(
         await until_stopped()
         log.info("Stopping: no new updates; finishing those in hand (at most %g s).",
                  settings.stop_grace_seconds)
+        in_hand.stopping = True
+        for site in list(runner.sites):
+            await site.stop()
+        await in_hand.finish(settings.stop_grace_seconds, again=True)
     finally:
         await runner.cleanup()
 
 
 async def take_polling(
-    settings: Settings, *, bot: Bot, dp: Dispatcher, engine: AsyncEngine,
+    settings: Settings, *, bot: Bot, dp: Dispatcher, engine: AsyncEngine, in_hand: InHand,
     sessionmaker: async_sessionmaker[AsyncSession], clock: Clock, username: str | None,
 ) -> None:
-    """Long polling until SIGTERM or SIGINT; /healthz, /readyz and /metrics on
-    METRICS_PORT when it is set."""
+    """Long polling until SIGTERM or SIGINT, then finish the updates in hand (aiogram stops
+    polling but leaves their tasks running, and the bot's session must outlive them) for
+    up to STOP_GRACE_SECONDS; /healthz, /readyz and /metrics on METRICS_PORT when set."""
     from bot.web import create_app, probes, serve
 
     runner = None
@@ -149,6 +163,7 @@ async def take_polling(
     try:
         await dp.start_polling(bot, handle_signals=True, close_bot_session=False,
                                tasks_concurrency_limit=settings.update_concurrency)
+        await in_hand.finish(settings.stop_grace_seconds, again=False)  # logs if any
     finally:
         if runner is not None:
             await runner.cleanup()

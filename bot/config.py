@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    webhook_answer_in_response: bool = Field(
+        default=True, description="answer a pressed button inside the webhook's HTTP response")
+    webhook_answer_hold_seconds: float = Field(
+        default=1.0, gt=0, le=10,
+        description="how long a button's answer may wait for its handler to end to go in "
+                    "the response; then it is sent as a call")
     metrics_port: int | None = Field(
         default=None, ge=1, le=65535,
         description="polling mode: serve /healthz, /readyz and /metrics on this port")

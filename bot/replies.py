@@ -87,6 +87,7 @@ INVALID: dict[tuple[str, str], str] = {
                              "under a photo or document."),
     ("text", "empty"): N_("Please write something to announce."),
     ("audience", "empty"): N_("Nobody is in that audience yet, so nothing was sent."),
+    ("audience", "unknown"): N_("That audience is not one this announcement can have."),
     ("send_at", "past"): N_("That time has passed. Please choose a later one."),
     ("send_at", "too_far"): N_("That is too far ahead: at most {limit} days."),
 }
@@ -273,6 +274,9 @@ REPLIES: dict[type[DomainError], Reply] = {
         id=error.broadcast_id),
     broadcasts.AlreadyCancelled: lambda error: _("Announcement #{id} was already "
                                                  "cancelled.").format(id=error.broadcast_id),
+    broadcasts.NotScheduled: lambda error: _("Announcement #{id} has started or was "
+                                             "cancelled: it can no longer be changed.").format(
+        id=error.broadcast_id),
     # district: communities, grids, members
     communities.NotEmpty: lambda error: _("{name} still has residents or activity, so it "
                                           "can't be deleted.").format(name=error.name),

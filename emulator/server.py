@@ -391,11 +391,14 @@ class Emulator:
         return raw, files
 
     async def dispatch(
-        self, method: str, raw: dict[str, Any], files: dict[str, UploadedFile] | None = None
+        self, method: str, raw: dict[str, Any], files: dict[str, UploadedFile] | None = None,
+        *, in_response: bool = False,
     ) -> tuple[int, dict[str, Any]]:
-        """Validate and run one Bot API call; returns (HTTP status, JSON body)."""
+        """Validate and run one Bot API call; returns (HTTP status, JSON body). A call given
+        in a webhook's answer is recorded `in_response`."""
         files = files or {}
-        record = RequestRecord(method, _describe(raw, files), _chat_id_of(raw), self.clock())
+        record = RequestRecord(method, _describe(raw, files), _chat_id_of(raw), self.clock(),
+                               in_response=in_response)
         self.requests.append(record)
         try:
             result = await self._run(method, raw, files, record)
@@ -655,7 +658,7 @@ class Emulator:
         if call is not None:
             # Telegram executes a method call given in the webhook's answer body.
             method, raw, files = call
-            await self.dispatch(method, raw, files)
+            await self.dispatch(method, raw, files, in_response=True)
         return True
 
     @staticmethod

@@ -232,6 +232,7 @@ class RequestRecord:
     time: float  # monotonic
     status: int = 200
     description: str | None = None
+    in_response: bool = False  # given in a webhook's answer, not requested over HTTP
 
     @property
     def ok(self) -> bool:

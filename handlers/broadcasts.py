@@ -11,8 +11,14 @@ stateDiagram-v2
     Audience --> Grids: 🏘 choose grids
     Grids --> Grids: tick / untick a grid
     Grids --> Preview: Done
-    Audience --> Preview: everyone / teachers / …
-    Preview --> Preview: 🚨 urgent on/off
+    Audience --> Target: enrolled in / waiting for a session, backers of an order, a poll
+    Audience --> Target: 🤝 volunteers (all, or by skill)
+    Audience --> Communities: 🏘 choose communities (a district announcement)
+    Communities --> Communities: tick / untick, ◀ ▶ pages, text typed: search
+    Communities --> Preview: Done
+    Target --> Preview: one session, order, poll or skill (re-checked)
+    Audience --> Preview: everyone / teachers
+    Preview --> Preview: 🚨 urgent on/off, 🧪 a test to myself
     Preview --> Day: 🗓 schedule
     Day --> Day: ◀ ▶ pages
     Day --> Time: a day (up to a month ahead)
@@ -22,11 +28,23 @@ stateDiagram-v2
     Confirm --> [*]: 🚨 send to all (urgent), offered when some are in their quiet hours
     Audience --> [*]: ✖ discard
     Grids --> [*]: ✖ discard
+    Communities --> [*]: ✖ discard
+    Target --> [*]: ✖ discard
     Preview --> [*]: ✖ discard
     Day --> [*]: ✖ discard
     Time --> [*]: ✖ discard
     Confirm --> [*]: ✖ discard
+    [*] --> EditText: ✏️ Edit #n → 📝 Text (a scheduled one, until it starts)
+    [*] --> EditDay: ✏️ Edit #n → 🕘 Time
+    EditText --> [*]: the new text (saved unless it has started)
+    EditDay --> EditDay: ◀ ▶ pages
+    EditDay --> EditTime: a day
+    EditTime --> [*]: a time (saved unless it has started)
 ```
+
+📜 Sent announcements lists those that are over, newest first, a page at a time; one of
+them shows who did not receive it (blocked the bot, failed) by name, and 📥 its delivery
+list as an Excel workbook.
 
 The draft is a `Draft` in the FSM data, holding absolute values: the day chosen is
 a date and the moment to send an aware datetime, so a day picked at 23:50 and
@@ -50,7 +68,13 @@ from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter, or_f
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from pydantic import BaseModel
@@ -59,16 +83,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callback_data.broadcasts import (
     BROADCAST_BUTTONS,
     BroadcastAudienceCb,
+    BroadcastCommunityCb,
+    BroadcastCommunityPageCb,
     BroadcastDraftAction,
     BroadcastDraftCb,
+    BroadcastEditCb,
+    BroadcastEditWhat,
+    BroadcastExportCb,
     BroadcastGridCb,
+    BroadcastHistoryCb,
     BroadcastMenuAction,
     BroadcastMenuCb,
+    BroadcastShowCb,
+    BroadcastSkillCb,
     BroadcastStopCb,
+    BroadcastTargetCb,
 )
 from bot.config import Settings
 from bot.filters import MenuButton
-from bot.keyboards.broadcasts import cancel_keyboard, final_text, progress_text
+from bot.keyboards.broadcasts import (
+    audience_label,
+    cancel_keyboard,
+    counts_line,
+    final_text,
+    progress_text,
+    skill_label,
+    to_text,
+    where_text,
+)
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.keyboards.dates import (
@@ -81,19 +123,23 @@ from bot.keyboards.dates import (
     time_keyboard,
 )
 from bot.keyboards.grids import grid_picker
+from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from bot.when import say_moment
 from handlers.onboarding import drop_buttons, set_buttons
 from handlers.scope import ask_community, chosen
+from models.broadcasts import Broadcast, BroadcastStatus
+from models.communities import Community
 from models.outbox import MediaKind
-from services import broadcasts, communities
+from services import broadcasts, communities, scope
 from services.access import Access
-from services.broadcasts import Audience, QuietHours
+from services.broadcasts import Audience, Delivery, QuietHours
 from services.clock import Clock
 from services.errors import NotAllowed
 from services.preferences import parse_quiet_hours
 from services.scope import Serving
+from services.text import cut
 
 router = Router(name=__name__)
 FLOW = "bc"  # the community picker's code for announcements (handlers/scope.py)
@@ -104,14 +150,25 @@ class Compose(StatesGroup):
     message = State()
     audience = State()
     grids = State()
+    communities = State()
+    target = State()
     preview = State()
     day = State()
     time = State()
     confirm = State()
 
 
-DRAFTING = StateFilter(Compose.audience, Compose.grids, Compose.preview, Compose.day,
-                       Compose.time, Compose.confirm)
+class Edit(StatesGroup):
+    """Changing a scheduled broadcast; its id is `edit_id` in the FSM data."""
+
+    edit_text = State()
+    edit_day = State()
+    edit_time = State()
+
+
+DRAFTING = StateFilter(Compose.audience, Compose.grids, Compose.communities, Compose.target,
+                       Compose.preview,
+                       Compose.day, Compose.time, Compose.confirm)
 
 
 class Draft(BaseModel):
@@ -124,6 +181,11 @@ class Draft(BaseModel):
     file_id: str | None = None
     audience_kind: str | None = None
     grid_ids: list[int] = []
+    community_ids: list[int] = []       # several communities at once (admins)
+    community_query: str = ""           # …found by typing part of a name
+    community_page: int = 0
+    target_id: int | None = None        # the session, order or poll of the audience
+    skill: str | None = None            # volunteers with this skill (None: all)
     urgent: bool = False
     day: date | None = None             # the day chosen on the picker
     send_at: datetime | None = None     # the moment chosen; None: now
@@ -136,8 +198,16 @@ class Draft(BaseModel):
 
     @property
     def audience(self) -> Audience:
-        ids = tuple(self.grid_ids) if self.audience_kind == "grids" else ()
-        return Audience(kind=self.audience_kind or "all", ids=ids)
+        kind = self.audience_kind or "all"
+        ids: tuple[int, ...] = ()
+        if kind == "grids":
+            ids = tuple(self.grid_ids)
+        elif kind == "communities":
+            ids = tuple(self.community_ids)
+        elif kind in broadcasts.ONE_OF and self.target_id is not None:
+            ids = (self.target_id,)
+        return Audience(kind=kind, ids=ids,
+                        skill=self.skill if kind == "volunteers" else None)
 
 
 async def load(state: FSMContext) -> Draft:
@@ -155,9 +225,24 @@ async def zone_for(session: AsyncSession, settings: Settings, draft: Draft) -> Z
     return await communities.zone_of(session, draft.community_id)
 
 
-def audience_label(kind: str) -> str:
-    return {"all": _("👥 Everyone"), "grids": _("🏘 Choose grids"),
-            "teachers": _("👩‍🏫 Teachers")}.get(kind, kind)
+async def zone_of_broadcast(session: AsyncSession, settings: Settings,
+                            community_id: int | None) -> ZoneInfo:
+    if community_id is None:
+        return ZoneInfo(settings.timezone)
+    return await communities.zone_of(session, community_id)
+
+
+async def reach(session: AsyncSession, access: Access, settings: Settings,
+                draft: Draft) -> tuple[str, ZoneInfo]:
+    """"Sunny Court · Block 1 · 2 people": whom the draft reaches, named, and the zone
+    its times are said in."""
+    count = await broadcasts.count_audience(session, access=access,
+                                            community_id=draft.community_id,
+                                            audience=draft.audience)
+    zone = await zone_for(session, settings, draft)
+    where = await broadcasts.where_of(session, community_id=draft.community_id,
+                                      audience=draft.audience)
+    return to_text(where, count, zone=zone), zone
 
 
 def is_manager(access: Access) -> bool:
@@ -188,6 +273,7 @@ async def on_menu(message: Message, access: Access) -> None:
             action=BroadcastMenuAction.DISTRICT))
     builder.button(text=_("🗓 Scheduled and sending"), callback_data=BroadcastMenuCb(
         action=BroadcastMenuAction.LIST))
+    builder.button(text=_("📜 Sent announcements"), callback_data=BroadcastHistoryCb(page=0))
     builder.adjust(1)
     await message.answer(_("📢 Announcements"), reply_markup=builder.as_markup())
 
@@ -269,26 +355,216 @@ async def on_other_message(message: Message) -> None:
 @router.callback_query(Compose.audience, BroadcastAudienceCb.filter())
 async def on_audience(callback: CallbackQuery, callback_data: BroadcastAudienceCb,
                       access: Access, session: AsyncSession, state: FSMContext,
-                      bot: Bot) -> None:
-    """An audience: everyone, teachers… or grids to choose."""
+                      bot: Bot, settings: Settings, clock: Clock) -> None:
+    """An audience: everyone, teachers… or grids, a session, an order, a poll or
+    volunteers' skill to choose."""
     draft = await load(state)
     broadcasts.check_scope(access, draft.community_id)
-    if callback_data.kind not in broadcasts.audiences_for(access,
-                                                          community_id=draft.community_id):
+    kind = callback_data.kind
+    if kind not in broadcasts.audiences_for(access, community_id=draft.community_id):
         await answer_out_of_date(callback)
         return
-    await callback.answer()
-    if callback_data.kind == "grids" and draft.community_id is not None:
+    if kind == "grids" and draft.community_id is not None:
+        await callback.answer()
         await save(state, draft.model_copy(update={"audience_kind": "grids"}))
         await state.set_state(Compose.grids)
         await show(callback, _("Choose the grids, then press Done:"),
                    reply_markup=await grid_keyboard(session, draft.community_id,
                                                     draft.grid_ids))
         return
-    draft = draft.model_copy(update={"audience_kind": callback_data.kind, "grid_ids": []})
+    if kind == "communities":
+        await callback.answer()
+        draft = draft.model_copy(update={"audience_kind": kind, "community_query": "",
+                                         "community_page": 0})
+        await save(state, draft)
+        await state.set_state(Compose.communities)
+        text, markup = await communities_picker(session, access, draft)
+        await show(callback, text, reply_markup=markup)
+        return
+    if kind in broadcasts.ONE_OF:
+        await ask_target(callback, session, access, settings, clock, state, draft, kind)
+        return
+    if kind == "volunteers":
+        await callback.answer()
+        await save(state, draft.model_copy(update={"audience_kind": kind, "skill": None}))
+        await state.set_state(Compose.target)
+        builder = InlineKeyboardBuilder()
+        builder.button(text=skill_label(None), callback_data=BroadcastSkillCb(skill=""))
+        for skill in broadcasts.skills():
+            builder.button(text=skill_label(skill), callback_data=BroadcastSkillCb(skill=skill))
+        builder.adjust(1, 2)
+        builder.row(discard_row())
+        await show(callback, _("Which volunteers?"), reply_markup=builder.as_markup())
+        return
+    await callback.answer()
+    draft = draft.model_copy(update={"audience_kind": kind, "grid_ids": [],
+                                     "target_id": None, "skill": None})
     await save(state, draft)
     await drop_buttons(callback)
-    await show_preview(callback, state, session, access, bot, draft)
+    await show_preview(callback, state, session, access, bot, settings, draft)
+
+
+async def communities_picker(session: AsyncSession, access: Access,
+                             draft: Draft) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of communities to tick (natural order, those matching what was typed)."""
+    page = await scope.pick_page(session, access=access, serving=Serving.STAFF,
+                                 query=draft.community_query, page=draft.community_page)
+    picked = set(draft.community_ids)
+    builder = InlineKeyboardBuilder()
+    for community in page.items:
+        mark = "✅ " if community.id in picked else "▫️ "
+        builder.button(text=mark + community.name,
+                       callback_data=BroadcastCommunityCb(community_id=community.id or 0))
+    builder.adjust(2)
+    add_pager(builder, page=page.page, pages=page.pages,
+              make=lambda n: BroadcastCommunityPageCb(page=n))
+    builder.row(InlineKeyboardButton(text=_("Done"), callback_data=BroadcastDraftCb(
+        action=BroadcastDraftAction.COMMUNITIES_DONE).pack()), discard_row())
+    text = _("Tick the communities, then press Done. Type part of a name to search.")
+    if page.query:
+        text += "\n" + ngettext("{n} community matches “{query}”.",
+                                "{n} communities match “{query}”.", page.total).format(
+            n=page.total, query=html.escape(page.query))
+    text += "\n" + ngettext("{n} chosen.", "{n} chosen.", len(picked)).format(n=len(picked))
+    return text, builder.as_markup()
+
+
+@router.callback_query(Compose.communities, BroadcastCommunityCb.filter())
+async def on_community_tick(callback: CallbackQuery, callback_data: BroadcastCommunityCb,
+                            access: Access, session: AsyncSession, state: FSMContext) -> None:
+    """Tick or untick a community (re-checked: an admin's district announcement only)."""
+    draft = await load(state)
+    broadcasts.check_scope(access, draft.community_id)
+    if draft.community_id is not None or not scope.serves(access, callback_data.community_id,
+                                                          Serving.STAFF):
+        raise NotAllowed("several communities are for a district announcement")
+    if await session.get(Community, callback_data.community_id) is None:
+        await answer_out_of_date(callback)
+        return
+    chosen_ids = [c for c in draft.community_ids if c != callback_data.community_id]
+    if len(chosen_ids) == len(draft.community_ids):
+        chosen_ids.append(callback_data.community_id)
+    draft = draft.model_copy(update={"community_ids": chosen_ids})
+    await save(state, draft)
+    await callback.answer()
+    text, markup = await communities_picker(session, access, draft)
+    await show(callback, text, reply_markup=markup)
+
+
+@router.callback_query(Compose.communities, BroadcastCommunityPageCb.filter())
+async def on_community_page(callback: CallbackQuery, callback_data: BroadcastCommunityPageCb,
+                            access: Access, session: AsyncSession, state: FSMContext) -> None:
+    """◀ ▶ through the communities."""
+    draft = (await load(state)).model_copy(update={"community_page": callback_data.page})
+    broadcasts.check_scope(access, draft.community_id)
+    await save(state, draft)
+    await callback.answer()
+    text, markup = await communities_picker(session, access, draft)
+    await show(callback, text, reply_markup=markup)
+
+
+@router.message(Compose.communities, F.text & ~F.text.startswith("/"))
+async def on_community_search(message: Message, access: Access, session: AsyncSession,
+                              state: FSMContext) -> None:
+    """Part of a name typed: the communities that match (those ticked stay ticked)."""
+    draft = (await load(state)).model_copy(update={"community_query": message.text or "",
+                                                   "community_page": 0})
+    broadcasts.check_scope(access, draft.community_id)
+    await save(state, draft)
+    text, markup = await communities_picker(session, access, draft)
+    await send(message, text, reply_markup=markup)
+
+
+@router.callback_query(Compose.communities, BroadcastDraftCb.filter(
+    F.action == BroadcastDraftAction.COMMUNITIES_DONE))
+async def on_communities_done(callback: CallbackQuery, access: Access, session: AsyncSession,
+                              state: FSMContext, bot: Bot, settings: Settings) -> None:
+    """Done ticking communities: the preview."""
+    draft = await load(state)
+    broadcasts.check_scope(access, draft.community_id)
+    if not draft.community_ids:
+        await callback.answer(_("Choose at least one community."), show_alert=True)
+        return
+    await callback.answer()
+    await drop_buttons(callback)
+    await show_preview(callback, state, session, access, bot, settings, draft)
+
+
+TARGET_QUESTIONS = {
+    "lesson": lambda: _("The people enrolled in which session?"),
+    "waiting": lambda: _("The people waiting for a seat in which session?"),
+    "backers": lambda: _("The backers of which order?"),
+    "poll": lambda: _("Who has not yet answered which poll?"),
+}
+
+
+async def ask_target(callback: CallbackQuery, session: AsyncSession, access: Access,
+                     settings: Settings, clock: Clock, state: FSMContext, draft: Draft,
+                     kind: str) -> None:
+    """The sessions, orders or polls of the community to choose from, with how many
+    each would reach."""
+    found = await broadcasts.targets(session, access=access, community_id=draft.community_id,
+                                     kind=kind, now=clock.now())
+    if not found:
+        await callback.answer(_("There is nothing of that kind in this community now."),
+                              show_alert=True)
+        return
+    await callback.answer()
+    zone = await zone_for(session, settings, draft)
+    await save(state, draft.model_copy(update={"audience_kind": kind, "target_id": None}))
+    await state.set_state(Compose.target)
+    builder = InlineKeyboardBuilder()
+    for target in found:
+        label = cut(target.title, 28)
+        if target.at is not None:
+            label += " · " + say_moment(target.at, zone, now=clock.now())
+        label += " · " + ngettext("{n} person", "{n} people", target.count).format(
+            n=target.count)
+        builder.button(text=label, callback_data=BroadcastTargetCb(target_id=target.id))
+    builder.adjust(1)
+    builder.row(discard_row())
+    await show(callback, TARGET_QUESTIONS[kind](), reply_markup=builder.as_markup())
+
+
+@router.callback_query(Compose.target, BroadcastTargetCb.filter())
+async def on_target(callback: CallbackQuery, callback_data: BroadcastTargetCb,
+                    access: Access, session: AsyncSession, state: FSMContext, bot: Bot,
+                    settings: Settings, clock: Clock) -> None:
+    """A session, order or poll: re-checked against what the community offers now."""
+    draft = await load(state)
+    kind = draft.audience_kind or ""
+    if kind not in broadcasts.ONE_OF:
+        await answer_out_of_date(callback)
+        return
+    found = await broadcasts.targets(session, access=access, community_id=draft.community_id,
+                                     kind=kind, now=clock.now())
+    if callback_data.target_id not in {target.id for target in found}:
+        await answer_out_of_date(callback)
+        return
+    await callback.answer()
+    draft = draft.model_copy(update={"target_id": callback_data.target_id})
+    await save(state, draft)
+    await drop_buttons(callback)
+    await show_preview(callback, state, session, access, bot, settings, draft)
+
+
+@router.callback_query(Compose.target, BroadcastSkillCb.filter())
+async def on_skill(callback: CallbackQuery, callback_data: BroadcastSkillCb, access: Access,
+                   session: AsyncSession, state: FSMContext, bot: Bot,
+                   settings: Settings) -> None:
+    """All volunteers, or those with one skill."""
+    draft = await load(state)
+    broadcasts.check_scope(access, draft.community_id)
+    skill = callback_data.skill or None
+    if draft.audience_kind != "volunteers" or (skill is not None
+                                               and skill not in broadcasts.skills()):
+        await answer_out_of_date(callback)
+        return
+    await callback.answer()
+    draft = draft.model_copy(update={"skill": skill})
+    await save(state, draft)
+    await drop_buttons(callback)
+    await show_preview(callback, state, session, access, bot, settings, draft)
 
 
 async def grid_keyboard(session: AsyncSession, community_id: int,
@@ -319,7 +595,7 @@ async def on_grid(callback: CallbackQuery, callback_data: BroadcastGridCb, acces
 @router.callback_query(Compose.grids,
                        BroadcastDraftCb.filter(F.action == BroadcastDraftAction.GRIDS_DONE))
 async def on_grids_done(callback: CallbackQuery, access: Access, session: AsyncSession,
-                        state: FSMContext, bot: Bot) -> None:
+                        state: FSMContext, bot: Bot, settings: Settings) -> None:
     """Done choosing grids: the preview."""
     draft = await load(state)
     broadcasts.check_scope(access, draft.community_id)
@@ -328,19 +604,17 @@ async def on_grids_done(callback: CallbackQuery, access: Access, session: AsyncS
         return
     await callback.answer()
     await drop_buttons(callback)
-    await show_preview(callback, state, session, access, bot, draft)
+    await show_preview(callback, state, session, access, bot, settings, draft)
 
 
 async def show_preview(callback: CallbackQuery, state: FSMContext, session: AsyncSession,
-                       access: Access, bot: Bot, draft: Draft) -> None:
+                       access: Access, bot: Bot, settings: Settings, draft: Draft) -> None:
     """Send the announcement exactly as recipients will see it, then what happens next."""
-    count = await broadcasts.count_audience(session, access=access,
-                                            community_id=draft.community_id,
-                                            audience=draft.audience)
+    to, _zone = await reach(session, access, settings, draft)
     await send(callback, _("Preview: this is what people will receive 👇"))
     await send_copy(bot, callback.from_user.id, draft)
     await state.set_state(Compose.preview)
-    await send(callback, preview_summary(count, draft), reply_markup=preview_keyboard(draft))
+    await send(callback, preview_summary(to, draft), reply_markup=preview_keyboard(draft))
 
 
 async def send_copy(bot: Bot, chat_id: int, draft: Draft) -> None:
@@ -353,8 +627,8 @@ async def send_copy(bot: Bot, chat_id: int, draft: Draft) -> None:
         await bot.send_message(chat_id, text)
 
 
-def preview_summary(count: int, draft: Draft) -> str:
-    text = _("It will reach {count} people.").format(count=count)
+def preview_summary(to: str, draft: Draft) -> str:
+    text = _("It will reach {to}.").format(to=to)
     if draft.urgent:
         text += "\n" + _("🚨 Urgent: it passes quiet hours and mutes. Use it for safety only.")
     return text
@@ -365,28 +639,41 @@ def preview_keyboard(draft: Draft) -> InlineKeyboardMarkup:
     urgent = _("🚨 Urgent: on") if draft.urgent else _("🚨 Urgent: off")
     for label, action in ((_("📤 Send now"), BroadcastDraftAction.NOW),
                           (_("🗓 Schedule"), BroadcastDraftAction.SCHEDULE),
-                          (urgent, BroadcastDraftAction.URGENT)):
+                          (urgent, BroadcastDraftAction.URGENT),
+                          (_("🧪 Send a test to myself"), BroadcastDraftAction.TEST)):
         builder.button(text=label, callback_data=BroadcastDraftCb(action=action))
     label, cb = discard_button()
     builder.button(text=label, callback_data=cb)
-    builder.adjust(2, 1, 1)
+    builder.adjust(2, 1, 1, 1)
     return builder.as_markup()
 
 
 @router.callback_query(Compose.preview,
                        BroadcastDraftCb.filter(F.action == BroadcastDraftAction.URGENT))
 async def on_urgent(callback: CallbackQuery, access: Access, session: AsyncSession,
-                    state: FSMContext) -> None:
+                    state: FSMContext, settings: Settings) -> None:
     """🚨 Urgent on or off."""
     draft = await load(state)
     broadcasts.check_scope(access, draft.community_id)
     await callback.answer()
     draft = draft.model_copy(update={"urgent": not draft.urgent})
     await save(state, draft)
-    count = await broadcasts.count_audience(session, access=access,
-                                            community_id=draft.community_id,
-                                            audience=draft.audience)
-    await show(callback, preview_summary(count, draft), reply_markup=preview_keyboard(draft))
+    to, _zone = await reach(session, access, settings, draft)
+    await show(callback, preview_summary(to, draft), reply_markup=preview_keyboard(draft))
+
+
+@router.callback_query(StateFilter(Compose.preview, Compose.confirm),
+                       BroadcastDraftCb.filter(F.action == BroadcastDraftAction.TEST))
+async def on_test(callback: CallbackQuery, access: Access, state: FSMContext,
+                  bot: Bot) -> None:
+    """🧪 Send a test to myself: the announcement as it will arrive, to the presser only;
+    the draft stays where it was."""
+    draft = await load(state)
+    broadcasts.check_scope(access, draft.community_id)
+    await callback.answer(_("Sent to you only."))
+    await send_copy(bot, callback.from_user.id, draft)
+    await send(callback, _("🧪 That was a test: only you received it. The buttons above "
+                           "still send or schedule it."))
 
 
 def days_ahead(today: date) -> DayRange:
@@ -482,10 +769,7 @@ async def ask_confirm(callback: CallbackQuery, access: Access, session: AsyncSes
                       draft: Draft) -> None:
     """Confirm? With how many people it reaches and, when it is not urgent, how many of
     them are in their quiet hours then (offering urgent, to reach them at once)."""
-    count = await broadcasts.count_audience(session, access=access,
-                                            community_id=draft.community_id,
-                                            audience=draft.audience)
-    zone = await zone_for(session, settings, draft)
+    to, zone = await reach(session, access, settings, draft)
     quiet = QuietHours()
     if not draft.urgent:
         quiet = await broadcasts.quiet_hours(
@@ -498,10 +782,10 @@ async def ask_confirm(callback: CallbackQuery, access: Access, session: AsyncSes
     await state.set_state(Compose.confirm)
     await callback.answer()
     if draft.send_at is not None:
-        text = _("Send it to {count} people at {time}?").format(
-            count=count, time=say_moment(draft.send_at, zone))
+        text = _("Send it to {to} at {time}?").format(
+            to=to, time=say_moment(draft.send_at, zone))
     else:
-        text = _("Send it to {count} people now?").format(count=count)
+        text = _("Send it to {to} now?").format(to=to)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Confirm"),
                    callback_data=BroadcastDraftCb(action=BroadcastDraftAction.CONFIRM))
@@ -515,6 +799,8 @@ async def ask_confirm(callback: CallbackQuery, access: Access, session: AsyncSes
         builder.button(text=_("🚨 Send to all now (urgent)") if draft.send_at is None
                        else _("🚨 Send to all at that time (urgent)"),
                        callback_data=BroadcastDraftCb(action=BroadcastDraftAction.CONFIRM_URGENT))
+    builder.button(text=_("🧪 Send a test to myself"),
+                   callback_data=BroadcastDraftCb(action=BroadcastDraftAction.TEST))
     label, cb = discard_button()
     builder.button(text=label, callback_data=cb)
     builder.adjust(1)
@@ -547,22 +833,32 @@ async def on_confirm_urgent(
 async def confirm(callback: CallbackQuery, access: Access, session: AsyncSession,
                   state: FSMContext, clock: Clock, settings: Settings,
                   outbox_notify: Callable[[], None], *, urgent: bool) -> None:
-    draft = await load(state)
+    data = await state.get_data()
+    draft = Draft.model_validate(data.get("draft") or {})
+    if not draft.key:  # the other tap of a double tap confirmed it (and cleared the draft)
+        if data.get("confirmed"):
+            raise broadcasts.AlreadyQueued(int(data["confirmed"]))
+        await answer_out_of_date(callback)
+        return
     broadcast = await broadcasts.create_broadcast(
         session, access=access, clock=clock, community_id=draft.community_id,
         text=draft.text, audience=draft.audience, send_at=draft.send_at, media=draft.media,
         file_id=draft.file_id, urgent=draft.urgent or urgent, quiet=draft.quiet,
-        draft_key=draft.key or None, notify=outbox_notify)
+        draft_key=draft.key, notify=outbox_notify)
     await state.clear()
+    await state.update_data(confirmed=broadcast.id)  # for a second tap handled meanwhile
     await callback.answer()
     report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())
+    zone = await zone_for(session, settings, draft)
+    where = await broadcasts.where_of_broadcast(session, broadcast)
     if broadcast.send_at > clock.now():
-        zone = await zone_for(session, settings, draft)
-        text = _("🗓 Announcement #{id} is scheduled for {time}, to {count} people. You can "
+        text = _("🗓 Announcement #{id} is scheduled for {time}, to {to}. You can change or "
                  "cancel it until then under 🗓 Scheduled and sending.").format(
-            id=broadcast.id, time=say_moment(broadcast.send_at, zone), count=broadcast.total)
+            id=broadcast.id, time=say_moment(broadcast.send_at, zone),
+            to=to_text(where, broadcast.total, zone=zone))
     else:
-        text = progress_text(broadcast, report, rate=settings.outbox_rate)
+        text = progress_text(broadcast, report, rate=settings.outbox_rate, where=where,
+                             zone=zone)
     shown = await show(callback, text, reply_markup=cancel_keyboard(broadcast))
     if shown is not None:
         await broadcasts.set_progress_message(session, broadcast=broadcast,
@@ -581,7 +877,8 @@ async def on_discard(callback: CallbackQuery, state: FSMContext) -> None:
 @router.callback_query(BroadcastMenuCb.filter(F.action == BroadcastMenuAction.LIST))
 async def on_list(callback: CallbackQuery, access: Access, session: AsyncSession,
                   settings: Settings) -> None:
-    """🗓 Scheduled and sending: each with a Cancel button where it may be cancelled."""
+    """🗓 Scheduled and sending: each naming its community and audience, with Cancel (and,
+    until it starts, Edit) where the presser may."""
     await callback.answer()
     found = await broadcasts.list_open(session, access=access)
     if not found:
@@ -591,16 +888,20 @@ async def on_list(callback: CallbackQuery, access: Access, session: AsyncSession
     lines = [_("Scheduled and sending:")]
     for view in found:
         broadcast = view.broadcast
-        zone = (await communities.zone_of(session, broadcast.community_id)
-                if broadcast.community_id is not None else ZoneInfo(settings.timezone))
-        preview = html.escape(_strip_tags(broadcast.text)[:40])
+        zone = await zone_of_broadcast(session, settings, broadcast.community_id)
+        where = await broadcasts.where_of_broadcast(session, broadcast)
+        preview = html.escape(cut(_strip_tags(broadcast.text), 40))
         lines.append(f"#{broadcast.id} · {say_moment(broadcast.send_at, zone)} · "
-                     f"{broadcast.total} · {preview}")
+                     f"{html.escape(to_text(where, broadcast.total, zone=zone))} · {preview}")
+        if view.can_cancel and broadcast.status == BroadcastStatus.SCHEDULED:
+            builder.button(text=_("✏️ Edit #{id}").format(id=broadcast.id),
+                           callback_data=BroadcastEditCb(broadcast_id=broadcast.id or 0,
+                                                         what=BroadcastEditWhat.ASK))
         if view.can_cancel:
             builder.button(text=_("✖ Cancel #{id}").format(id=broadcast.id),
                            callback_data=BroadcastStopCb(broadcast_id=broadcast.id or 0))
     builder.adjust(2)
-    await send(callback, "\n".join(lines), reply_markup=builder.as_markup())
+    await send(callback, cut("\n".join(lines), 4096), reply_markup=builder.as_markup())
 
 
 def _strip_tags(text: str) -> str:
@@ -617,14 +918,286 @@ async def on_stop(callback: CallbackQuery, callback_data: BroadcastStopCb, acces
                                                   broadcast_id=callback_data.broadcast_id,
                                                   notify=outbox_notify)
     report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())
+    zone = await zone_of_broadcast(session, settings, broadcast.community_id)
+    where = await broadcasts.where_of_broadcast(session, broadcast)
     if await broadcasts.finish(session, broadcast=broadcast, clock=clock, counts=report):
         await callback.answer(_("Cancelled."))
-        await show(callback, progress_text(broadcast, report, rate=settings.outbox_rate))
-        await send(callback, final_text(broadcast, report))
+        await show(callback, progress_text(broadcast, report, rate=settings.outbox_rate,
+                                           where=where, zone=zone))
+        await send(callback, final_text(broadcast, report, where=where, zone=zone))
         return
     await callback.answer(_("Stopped: no more messages will start. The report follows "
                             "in a moment."))
-    await show(callback, progress_text(broadcast, report, rate=settings.outbox_rate))
+    await show(callback, progress_text(broadcast, report, rate=settings.outbox_rate,
+                                       where=where, zone=zone))
+
+
+# --- Editing a scheduled one -----------------------------------------------------------
+
+
+async def editing(state: FSMContext) -> int | None:
+    return (await state.get_data()).get("edit_id")
+
+
+async def scheduled_card(session: AsyncSession, settings: Settings,
+                         broadcast: Broadcast) -> str:
+    zone = await zone_of_broadcast(session, settings, broadcast.community_id)
+    where = await broadcasts.where_of_broadcast(session, broadcast)
+    return _("🗓 Announcement #{id} goes out at {time}, to {to}.").format(
+        id=broadcast.id, time=say_moment(broadcast.send_at, zone),
+        to=to_text(where, broadcast.total, zone=zone))
+
+
+@router.callback_query(BroadcastEditCb.filter(F.what == BroadcastEditWhat.ASK))
+async def on_edit(callback: CallbackQuery, callback_data: BroadcastEditCb, access: Access,
+                  session: AsyncSession, state: FSMContext, settings: Settings) -> None:
+    """✏️ Edit #n: the text or the time (while it is still scheduled)."""
+    broadcast = await broadcasts.get_for(session, access=access,
+                                         broadcast_id=callback_data.broadcast_id)
+    if broadcast.status != BroadcastStatus.SCHEDULED:
+        raise broadcasts.NotScheduled(broadcast.id)
+    await callback.answer()
+    builder = InlineKeyboardBuilder()
+    for label, what in ((_("📝 Text"), BroadcastEditWhat.TEXT),
+                        (_("🕘 Time"), BroadcastEditWhat.TIME)):
+        builder.button(text=label, callback_data=BroadcastEditCb(
+            broadcast_id=broadcast.id or 0, what=what))
+    builder.adjust(2)
+    card = await scheduled_card(session, settings, broadcast)
+    await send(callback, card + "\n\n" + _("What would you like to change?"),
+               reply_markup=builder.as_markup())
+
+
+@router.callback_query(BroadcastEditCb.filter(F.what == BroadcastEditWhat.TEXT))
+async def on_edit_text(callback: CallbackQuery, callback_data: BroadcastEditCb,
+                       access: Access, session: AsyncSession, state: FSMContext) -> None:
+    """📝 Text: the next message is the new text."""
+    broadcast = await broadcasts.get_for(session, access=access,
+                                         broadcast_id=callback_data.broadcast_id)
+    if broadcast.status != BroadcastStatus.SCHEDULED:
+        raise broadcasts.NotScheduled(broadcast.id)
+    await callback.answer()
+    await state.set_state(Edit.edit_text)
+    await state.update_data(edit_id=broadcast.id)
+    await show(callback, _("Send the new text of announcement #{id} (or /cancel).").format(
+        id=broadcast.id))
+
+
+@router.message(Edit.edit_text, F.text & ~F.text.startswith("/"))
+async def on_new_text(message: Message, access: Access, session: AsyncSession,
+                      state: FSMContext, clock: Clock, settings: Settings) -> None:
+    """The new text: saved unless it started meanwhile (the service re-checks)."""
+    broadcast_id = await editing(state)
+    if broadcast_id is None:
+        await state.clear()
+        return
+    broadcast = await broadcasts.edit_scheduled(session, access=access, clock=clock,
+                                                broadcast_id=broadcast_id,
+                                                text=message.html_text)
+    await state.clear()
+    await message.answer(_("✅ Saved.") + "\n" + await scheduled_card(session, settings,
+                                                                     broadcast))
+
+
+@router.message(Edit.edit_text)
+async def on_new_text_other(message: Message) -> None:
+    """A photo, sticker… where the new text was asked for."""
+    await message.answer(_("Please send the new text (or /cancel)."))
+
+
+async def edit_days(callback: CallbackQuery, session: AsyncSession, settings: Settings,
+                    clock: Clock, broadcast: Broadcast, page: int = 0) -> None:
+    zone = await zone_of_broadcast(session, settings, broadcast.community_id)
+    now = clock.now().astimezone(zone)
+    builder = day_keyboard(days_ahead(now.date()), today=now.date(), page=page, zone=zone,
+                           now=now)
+    await show(callback, _("Announcement #{id}: which day?").format(id=broadcast.id),
+               reply_markup=builder.as_markup())
+
+
+@router.callback_query(BroadcastEditCb.filter(F.what == BroadcastEditWhat.TIME))
+async def on_edit_time(callback: CallbackQuery, callback_data: BroadcastEditCb,
+                       access: Access, session: AsyncSession, state: FSMContext,
+                       settings: Settings, clock: Clock) -> None:
+    """🕘 Time: a day, then a time (the same picker as scheduling)."""
+    broadcast = await broadcasts.get_for(session, access=access,
+                                         broadcast_id=callback_data.broadcast_id)
+    if broadcast.status != BroadcastStatus.SCHEDULED:
+        raise broadcasts.NotScheduled(broadcast.id)
+    await callback.answer()
+    await state.set_state(Edit.edit_day)
+    await state.update_data(edit_id=broadcast.id)
+    await edit_days(callback, session, settings, clock, broadcast)
+
+
+async def edited(state: FSMContext, session: AsyncSession, access: Access) -> Broadcast:
+    broadcast_id = await editing(state)
+    if broadcast_id is None:
+        raise broadcasts.NotScheduled(None)
+    return await broadcasts.get_for(session, access=access, broadcast_id=broadcast_id)
+
+
+@router.callback_query(Edit.edit_day, DayPageCb.filter())
+async def on_edit_day_page(callback: CallbackQuery, callback_data: DayPageCb, access: Access,
+                           session: AsyncSession, state: FSMContext, settings: Settings,
+                           clock: Clock) -> None:
+    """◀ ▶ through the days."""
+    broadcast = await edited(state, session, access)
+    await callback.answer()
+    await edit_days(callback, session, settings, clock, broadcast, page=callback_data.page)
+
+
+@router.callback_query(Edit.edit_day, DayCb.filter())
+async def on_edit_day(callback: CallbackQuery, callback_data: DayCb, access: Access,
+                      session: AsyncSession, state: FSMContext, settings: Settings,
+                      clock: Clock) -> None:
+    """A day for the scheduled one: at what time?"""
+    broadcast = await edited(state, session, access)
+    zone = await zone_of_broadcast(session, settings, broadcast.community_id)
+    now = clock.now().astimezone(zone)
+    day = days_ahead(now.date()).take(callback_data.day)
+    builder = time_keyboard(day, zone=zone, now=now) if day else None
+    if day is None or builder is None or not list(builder.buttons):
+        await callback.answer(_("That time has passed. Please choose a later one."),
+                              show_alert=True)
+        return
+    await callback.answer()
+    await state.update_data(edit_day=day.isoformat())
+    await state.set_state(Edit.edit_time)
+    await show(callback, _("At what time?"), reply_markup=builder.as_markup())
+
+
+@router.callback_query(Edit.edit_time, TimeCb.filter())
+async def on_edit_at(callback: CallbackQuery, callback_data: TimeCb, access: Access,
+                     session: AsyncSession, state: FSMContext, settings: Settings,
+                     clock: Clock) -> None:
+    """A time: saved unless it started meanwhile."""
+    broadcast = await edited(state, session, access)
+    zone = await zone_of_broadcast(session, settings, broadcast.community_id)
+    day = (await state.get_data()).get("edit_day")
+    send_at = take_time(callback_data.minutes, day=date.fromisoformat(day), zone=zone,
+                        now=clock.now()) if day else None
+    if send_at is None:
+        await callback.answer(_("That time has passed. Please choose a later one."),
+                              show_alert=True)
+        return
+    broadcast = await broadcasts.edit_scheduled(session, access=access, clock=clock,
+                                                broadcast_id=broadcast.id or 0, send_at=send_at)
+    await state.clear()
+    await callback.answer()
+    await show(callback, _("✅ Saved.") + "\n" + await scheduled_card(session, settings,
+                                                                     broadcast))
+
+
+# --- What went out ------------------------------------------------------------------------
+
+
+@router.callback_query(BroadcastHistoryCb.filter())
+async def on_history(callback: CallbackQuery, callback_data: BroadcastHistoryCb,
+                     access: Access, session: AsyncSession, settings: Settings,
+                     clock: Clock) -> None:
+    """📜 Sent announcements, newest first: each naming its community and audience, with
+    how many received it, blocked the bot or failed; a button opens one."""
+    found, pages = await broadcasts.history(session, access=access, page=callback_data.page)
+    await callback.answer()
+    if not found:
+        await send(callback, _("No announcement has gone out yet."))
+        return
+    lines = [_("📜 Sent announcements, newest first:")]
+    builder = InlineKeyboardBuilder()
+    for item in found:
+        broadcast, report = item.broadcast, item.report
+        zone = await zone_of_broadcast(session, settings, broadcast.community_id)
+        when = say_moment(broadcast.send_at, zone, now=clock.now())
+        cancelled = (" · " + _("✖ cancelled")
+                     if broadcast.status == BroadcastStatus.CANCELLED else "")
+        lines.append(_("#{id} · {when} · {where}{cancelled}\n{sent} of {total} received it · "
+                       "blocked {blocked} · failed {failed} · “{text}”").format(
+            id=broadcast.id, when=when, where=html.escape(where_text(item.where, zone=zone)),
+            cancelled=cancelled, sent=report.sent, total=report.total, blocked=report.blocked,
+            failed=report.failed, text=html.escape(cut(_strip_tags(broadcast.text), 30))))
+        builder.button(text=f"#{broadcast.id}",
+                       callback_data=BroadcastShowCb(broadcast_id=broadcast.id or 0))
+    builder.adjust(4)
+    add_pager(builder, page=min(callback_data.page, pages - 1), pages=pages,
+              make=lambda page: BroadcastHistoryCb(page=page))
+    await show(callback, cut("\n\n".join(lines), 4096), reply_markup=builder.as_markup())
+
+
+MISSED_SHOWN = 40  # names in the message; the rest are in the Excel list
+
+
+@router.callback_query(BroadcastShowCb.filter())
+async def on_show_sent(callback: CallbackQuery, callback_data: BroadcastShowCb,
+                       access: Access, session: AsyncSession, settings: Settings,
+                       clock: Clock) -> None:
+    """One sent announcement: its counts, and who did not receive it, by name, so staff
+    can phone them."""
+    broadcast = await broadcasts.get_for(session, access=access,
+                                         broadcast_id=callback_data.broadcast_id)
+    await callback.answer()
+    zone = await zone_of_broadcast(session, settings, broadcast.community_id)
+    where = await broadcasts.where_of_broadcast(session, broadcast)
+    report = await broadcasts.report(session, broadcast=broadcast)
+    missed = await broadcasts.delivery_list(session, access=access,
+                                            broadcast_id=broadcast.id or 0,
+                                            only=(Delivery.BLOCKED, Delivery.FAILED))
+    lines = [_("📢 Announcement #{id} · {when}").format(
+                 id=broadcast.id, when=say_moment(broadcast.send_at, zone, now=clock.now())),
+             _("To {where}").format(where=html.escape(to_text(where, report.total, zone=zone))),
+             counts_line(report), ""]
+    if missed:
+        lines.append(ngettext("{n} person did not receive it:",
+                              "{n} people did not receive it:", len(missed)).format(
+            n=len(missed)))
+        for person in missed[:MISSED_SHOWN]:
+            why = _("blocked the bot") if person.delivery == Delivery.BLOCKED else _("failed")
+            extra = " · ".join(part for part in (
+                person.grid and html.escape(person.grid),
+                person.username and f"@{person.username}") if part)
+            lines.append(f"• {html.escape(person.name)}" + (f" ({extra})" if extra else "")
+                         + f" — {why}")
+        if len(missed) > MISSED_SHOWN:
+            lines.append(_("…and {n} more: see the Excel list.").format(
+                n=len(missed) - MISSED_SHOWN))
+    else:
+        lines.append(_("Nobody was missed: everyone it was sent to received it, or had "
+                       "muted announcements."))
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("📥 Delivery list (Excel)"),
+                   callback_data=BroadcastExportCb(broadcast_id=broadcast.id or 0))
+    await send(callback, cut("\n".join(lines), 4096), reply_markup=builder.as_markup())
+
+
+def delivery_words(broadcast: Broadcast, where: str) -> broadcasts.Sheet:
+    return broadcasts.Sheet(
+        title=_("Announcement #{id} · {where}: delivery list").format(id=broadcast.id,
+                                                                      where=where),
+        list_name=_("Delivery"), summary_name=_("Summary"),
+        headers=(_("No."), _("Name"), _("Username"), _("Grid"), _("Outcome"),
+                 _("Received at")),
+        deliveries={Delivery.SENT: _("received"), Delivery.BLOCKED: _("blocked the bot"),
+                    Delivery.FAILED: _("failed"), Delivery.SKIPPED: _("muted or left"),
+                    Delivery.CANCELLED: _("cancelled"), Delivery.WAITING: _("waiting")},
+        summary_headers=(_("Outcome"), _("People"), _("Share")), total=_("Total"))
+
+
+@router.callback_query(BroadcastExportCb.filter())
+async def on_export(callback: CallbackQuery, callback_data: BroadcastExportCb, access: Access,
+                    session: AsyncSession, settings: Settings, clock: Clock, bot: Bot) -> None:
+    """📥 The delivery list as an Excel workbook, in the presser's language."""
+    broadcast = await broadcasts.get_for(session, access=access,
+                                         broadcast_id=callback_data.broadcast_id)
+    zone = await zone_of_broadcast(session, settings, broadcast.community_id)
+    where = where_text(await broadcasts.where_of_broadcast(session, broadcast), zone=zone)
+    data = await broadcasts.export_delivery(session, access=access, clock=clock,
+                                            broadcast_id=broadcast.id or 0,
+                                            words=delivery_words(broadcast, where), zone=zone)
+    await callback.answer()
+    await bot.send_document(callback.from_user.id, BufferedInputFile(
+        data, filename=f"announcement-{broadcast.id}.xlsx"),
+        caption=_("Announcement #{id}: who received it and who did not.").format(
+            id=broadcast.id))
 
 
 @router.callback_query(ANY_BUTTON)

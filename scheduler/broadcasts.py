@@ -12,6 +12,7 @@ re-sent, and `broadcasts.finish` lets one caller finish a broadcast.
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
@@ -24,7 +25,7 @@ from bot.i18n import load_i18n
 from bot.keyboards.broadcasts import cancel_keyboard, final_text, progress_text
 from models.broadcasts import Broadcast, BroadcastStatus
 from models.users import User
-from services import broadcasts
+from services import broadcasts, communities
 from services.clock import Clock
 from services.outbox import Notify
 
@@ -58,7 +59,8 @@ async def report_to(bot: Bot, broadcast: Broadcast, text: str) -> None:
 
 
 async def finish(bot: Bot, session: AsyncSession, broadcast: Broadcast, clock: Clock,
-                 report: broadcasts.Report, *, rate: float) -> bool:
+                 report: broadcasts.Report, *, rate: float, where: broadcasts.Where,
+                 zone: ZoneInfo) -> bool:
     """Finish a broadcast with nothing left in hand: the progress message loses its
     Cancel button, the report goes out as a new message. False if it is not finished
     (or another replica, or the Cancel button, finished it)."""
@@ -67,8 +69,9 @@ async def finish(bot: Bot, session: AsyncSession, broadcast: Broadcast, clock: C
     log.info("broadcast %s %s: %d sent, %d blocked, %d failed, %d skipped, %d cancelled",
              broadcast.id, broadcast.status, report.sent, report.blocked, report.failed,
              report.skipped, report.cancelled)
-    await show(bot, broadcast, progress_text(broadcast, report, rate=rate), None)
-    await report_to(bot, broadcast, final_text(broadcast, report))
+    await show(bot, broadcast, progress_text(broadcast, report, rate=rate, where=where,
+                                             zone=zone), None)
+    await report_to(bot, broadcast, final_text(broadcast, report, where=where, zone=zone))
     return True
 
 
@@ -85,17 +88,19 @@ async def broadcast_progress(
             report = await broadcasts.report(session, broadcast=broadcast, now=clock.now())
             author = await session.get(User, broadcast.author_id) if broadcast.author_id else None
             locale = (author.locale if author and author.locale else settings.default_locale)
+            where = await broadcasts.where_of_broadcast(session, broadcast)
+            zone = (await communities.zone_of(session, broadcast.community_id)
+                    if broadcast.community_id is not None else ZoneInfo(settings.timezone))
             with i18n.context(), i18n.use_locale(locale):
                 if await finish(bot, session, broadcast, clock, report,
-                                rate=settings.outbox_rate):
+                                rate=settings.outbox_rate, where=where, zone=zone):
                     continue
+                text = progress_text(broadcast, report, rate=settings.outbox_rate, where=where,
+                                     zone=zone)
                 if broadcast.status == BroadcastStatus.CANCELLING:
-                    await show(bot, broadcast, progress_text(broadcast, report,
-                                                             rate=settings.outbox_rate), None)
+                    await show(bot, broadcast, text, None)
                     continue
-                await show(bot, broadcast, progress_text(broadcast, report,
-                                                         rate=settings.outbox_rate),
-                           cancel_keyboard(broadcast))
+                await show(bot, broadcast, text, cancel_keyboard(broadcast))
 
 
 def add_broadcast_progress(

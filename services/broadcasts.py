@@ -13,26 +13,41 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy import CursorResult, Select, String, func, or_, select, update
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from models.broadcasts import Broadcast, BroadcastStatus
-from models.communities import Community
+from models.communities import Community, Grid
+from models.courses import (
+    SEAT_HOLDING,
+    CourseOrder,
+    Enrolment,
+    EnrolmentStatus,
+    Lesson,
+    LessonStatus,
+    OrderBacking,
+    OrderStatus,
+)
 from models.db import write
 from models.outbox import MediaKind, OutboxKind, OutboxMessage, OutboxStatus
+from models.polls import Poll, PollAnswer
 from models.preferences import NotificationPrefs
 from models.users import Role, RoleGrant, User
-from services import audit, outbox
+from models.volunteers import Skill, Volunteer
+from services import audit, exports, outbox
 from services.access import Access
 from services.clock import Clock
 from services.errors import DomainError, InvalidInput, NotFound
 from services.preferences import DEFAULTS, Preferences, quiet_until
+from services.scope import natural_key
 from services.text import utf16_len
 
 log = logging.getLogger(__name__)
@@ -48,18 +63,25 @@ SCHEDULE_DAYS = 31
 
 @dataclass(frozen=True)
 class Audience:
-    """Who receives it: `kind` names a resolver; `ids` are its grids (or sessions…)."""
+    """Who receives it: `kind` names a resolver; `ids` are its grids (or its one session,
+    order or poll); `skill` narrows volunteers to those with it."""
 
     kind: str = "all"
     ids: tuple[int, ...] = ()
+    skill: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "ids": list(self.ids)}
+        data: dict[str, Any] = {"kind": self.kind, "ids": list(self.ids)}
+        if self.skill is not None:
+            data["skill"] = self.skill
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Audience:
         ids = tuple(int(i) for i in data.get("ids", ()))
-        return cls(kind=str(data.get("kind", "all")), ids=ids)
+        skill = data.get("skill")
+        return cls(kind=str(data.get("kind", "all")), ids=ids,
+                   skill=str(skill) if skill is not None else None)
 
 
 def _people(community_id: int | None) -> Select[Any]:
@@ -91,12 +113,85 @@ def _role(role: Role) -> Callable[[int | None, tuple[int, ...]], Select[Any]]:
     return resolve
 
 
-# Features add audiences here (volunteers, the people enrolled in a session…).
+# The audiences a poll may also be put to (handlers/voices/poll_staff.py offers these).
 AUDIENCES: dict[str, Callable[[int | None, tuple[int, ...]], Select[Any]]] = {
     "all": _everyone,
     "grids": _grids,
     "teachers": _role(Role.TEACHER),
 }
+
+
+def _reachable(query: Select[Any]) -> Select[Any]:
+    """Of the user ids `query` selects, those who can be written to."""
+    return _people(None).where(col(User.id).in_(query))
+
+
+def _in_community(column: Any, community_id: int | None) -> Any:
+    return column == community_id if community_id is not None else column.is_not(None)
+
+
+def _lesson_people(statuses: tuple[EnrolmentStatus, ...]) -> Callable[
+        [int | None, Audience], Select[Any]]:
+    def resolve(community_id: int | None, audience: Audience) -> Select[Any]:
+        lessons = select(col(Lesson.id)).where(col(Lesson.id).in_(audience.ids),
+                                               _in_community(col(Lesson.community_id),
+                                                             community_id))
+        return _reachable(select(col(Enrolment.user_id)).where(
+            col(Enrolment.session_id).in_(lessons), col(Enrolment.status).in_(statuses)))
+    return resolve
+
+
+def _backers(community_id: int | None, audience: Audience) -> Select[Any]:
+    """Who ordered the course and everyone who said "me too"."""
+    orders = select(col(CourseOrder.id)).where(
+        col(CourseOrder.id).in_(audience.ids),
+        _in_community(col(CourseOrder.community_id), community_id))
+    ordered = select(col(CourseOrder.user_id)).where(col(CourseOrder.id).in_(orders))
+    backed = select(col(OrderBacking.user_id)).where(col(OrderBacking.order_id).in_(orders))
+    return _people(None).where(or_(col(User.id).in_(ordered), col(User.id).in_(backed)))
+
+
+def _volunteers(community_id: int | None, audience: Audience) -> Select[Any]:
+    """Volunteers of the community (of the district), all or those with `skill`."""
+    query = select(col(Volunteer.user_id))
+    if community_id is not None:
+        query = query.where(col(Volunteer.community_id) == community_id)
+    if audience.skill is not None:
+        # Skills are a JSON list; its text holds the skill's value in quotes.
+        query = query.where(sql_cast(col(Volunteer.skills), String).like(
+            f'%"{audience.skill}"%'))
+    return _reachable(query)
+
+
+def _not_answered(community_id: int | None, audience: Audience) -> Select[Any]:
+    """Of those a poll was put to (its invitations), who has not answered it."""
+    poll_id = audience.ids[0]
+    poll = select(col(Poll.id)).where(col(Poll.id) == poll_id,
+                                      _in_community(col(Poll.community_id), community_id))
+    invited = select(col(OutboxMessage.user_id)).where(
+        col(OutboxMessage.group_key) == f"poll:{poll_id}",
+        col(OutboxMessage.dedupe_key).like(f"poll:{poll_id}:invite:%"), poll.exists())
+    answered = select(col(PollAnswer.user_id)).where(col(PollAnswer.poll_id) == poll_id)
+    return _reachable(invited).where(col(User.id).not_in(answered))
+
+
+def _communities(community_id: int | None, audience: Audience) -> Select[Any]:
+    """Everyone in several communities at once (a district announcement, admins only)."""
+    return _people(None).where(col(User.community_id).in_(audience.ids))
+
+
+# Audiences only an announcement offers; each but volunteers needs one thing of its
+# community chosen (a session, an order, a poll: `targets` lists them).
+MORE_AUDIENCES: dict[str, Callable[[int | None, Audience], Select[Any]]] = {
+    "lesson": _lesson_people(SEAT_HOLDING),
+    "waiting": _lesson_people((EnrolmentStatus.WAITING,)),
+    "backers": _backers,
+    "volunteers": _volunteers,
+    "poll": _not_answered,
+    "communities": _communities,
+}
+# Those that are one thing of a community, chosen on a list.
+ONE_OF = ("lesson", "waiting", "backers", "poll")
 
 
 def check_scope(access: Access, community_id: int | None) -> None:
@@ -108,17 +203,83 @@ def check_scope(access: Access, community_id: int | None) -> None:
 
 
 def audiences_for(access: Access, *, community_id: int | None) -> list[str]:
-    """The audience kinds a draft may offer: grids only within one community."""
+    """The audience kinds a draft may offer: grids, sessions, orders and polls only within
+    one community."""
     check_scope(access, community_id)
-    return [kind for kind in AUDIENCES if not (kind == "grids" and community_id is None)]
+    kinds = [*AUDIENCES, *MORE_AUDIENCES]
+    if community_id is None:
+        return [kind for kind in kinds if kind != "grids" and kind not in ONE_OF]
+    return [kind for kind in kinds if kind != "communities"]
 
 
 def audience_query(community_id: int | None, audience: Audience) -> Select[Any]:
     """The user ids an audience stands for."""
+    if audience.kind in MORE_AUDIENCES:
+        if (audience.kind in ONE_OF and len(audience.ids) != 1) or (
+                audience.skill is not None and audience.skill not in skills()) or (
+                audience.kind == "communities" and (community_id is not None
+                                                    or not audience.ids)):
+            raise InvalidInput("audience", "unknown")
+        return MORE_AUDIENCES[audience.kind](community_id, audience).distinct()
     resolver = AUDIENCES.get(audience.kind)
     if resolver is None or (audience.kind == "grids" and not audience.ids):
         raise InvalidInput("audience", "unknown")
     return resolver(community_id, audience.ids).distinct()
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing an audience may be the people of: a session, an order, a poll."""
+
+    id: int
+    title: str
+    at: datetime | None = None   # a session's start, a poll's deadline
+    count: int = 0               # how many it would reach now
+
+
+TARGETS_MAX = 20
+
+
+async def targets(session: AsyncSession, *, access: Access, community_id: int | None,
+                  kind: str, now: datetime) -> list[Target]:
+    """What a `kind` in ONE_OF may be chosen from, in the community: sessions not yet
+    over (soonest first), open orders (most backed first), polls still open or closed
+    this past month (newest first); at most TARGETS_MAX."""
+    check_scope(access, community_id)
+    if community_id is None or kind not in ONE_OF:
+        raise InvalidInput("audience", "unknown")
+    found: list[tuple[int, str, datetime | None]]
+    if kind in ("lesson", "waiting"):
+        found = [(r.id or 0, r.title, r.starts_at) for r in (await session.execute(
+            select(Lesson).where(col(Lesson.community_id) == community_id,
+                                 col(Lesson.status) == LessonStatus.SCHEDULED,
+                                 col(Lesson.starts_at) > now - timedelta(days=1))
+            .order_by(col(Lesson.starts_at)).limit(TARGETS_MAX))).scalars()]
+    elif kind == "backers":
+        found = [(r.id or 0, r.topic, None) for r in (await session.execute(
+            select(CourseOrder).where(col(CourseOrder.community_id) == community_id,
+                                      col(CourseOrder.status).in_(
+                                          (OrderStatus.OPEN, OrderStatus.TAKEN,
+                                           OrderStatus.SCHEDULED)))
+            .order_by(col(CourseOrder.backers).desc(), col(CourseOrder.id).desc())
+            .limit(TARGETS_MAX))).scalars()]
+    else:
+        found = [(r.id or 0, r.title, r.closes_at) for r in (await session.execute(
+            select(Poll).where(col(Poll.community_id) == community_id,
+                               col(Poll.closes_at) > now - timedelta(days=31))
+            .order_by(col(Poll.id).desc()).limit(TARGETS_MAX))).scalars()]
+    result = []
+    for target_id, title, at in found:
+        query = audience_query(community_id, Audience(kind=kind, ids=(target_id,)))
+        count = int((await session.execute(
+            select(func.count()).select_from(query.subquery()))).scalar_one())
+        result.append(Target(id=target_id, title=title, at=at, count=count))
+    return result
+
+
+def skills() -> list[str]:
+    """The skills a volunteers' audience may be narrowed to, in the order they are shown."""
+    return [skill.value for skill in Skill]
 
 
 async def count_audience(
@@ -512,3 +673,230 @@ async def finish(session: AsyncSession, *, broadcast: Broadcast, clock: Clock,
                      failed=counts.failed, skipped=counts.skipped, cancelled=counts.cancelled)
     await session.refresh(broadcast)
     return True
+
+
+@dataclass(frozen=True)
+class Where:
+    """Whom a broadcast is for, in names: its community (None: the whole district), the
+    grids chosen, and the session, order or poll or volunteers' skill of its audience."""
+
+    community: str | None
+    kind: str = "all"
+    grids: tuple[str, ...] = ()
+    communities: tuple[str, ...] = ()   # several at once, in natural order
+    target: str | None = None
+    at: datetime | None = None
+    skill: str | None = None
+
+
+async def where_of(session: AsyncSession, *, community_id: int | None,
+                   audience: Audience) -> Where:
+    """Name the community, grids and target of an audience (read-only)."""
+    community = await session.get(Community, community_id) if community_id else None
+    grids: tuple[str, ...] = ()
+    several: tuple[str, ...] = ()
+    target: str | None = None
+    at: datetime | None = None
+    if audience.kind == "communities" and audience.ids:
+        several = tuple(sorted((await session.execute(
+            select(col(Community.name)).where(col(Community.id).in_(audience.ids)))).scalars(),
+            key=natural_key))
+    elif audience.kind == "grids" and audience.ids:
+        grids = tuple((await session.execute(
+            select(col(Grid.name)).where(col(Grid.id).in_(audience.ids))
+            .order_by(col(Grid.id)))).scalars())
+    elif audience.kind in ("lesson", "waiting") and audience.ids:
+        lesson = await session.get(Lesson, audience.ids[0])
+        target, at = (lesson.title, lesson.starts_at) if lesson else (None, None)
+    elif audience.kind == "backers" and audience.ids:
+        order = await session.get(CourseOrder, audience.ids[0])
+        target = order.topic if order else None
+    elif audience.kind == "poll" and audience.ids:
+        poll = await session.get(Poll, audience.ids[0])
+        target = poll.title if poll else None
+    return Where(community=community.name if community else None, kind=audience.kind,
+                 grids=grids, communities=several, target=target, at=at, skill=audience.skill)
+
+
+async def where_of_broadcast(session: AsyncSession, broadcast: Broadcast) -> Where:
+    return await where_of(session, community_id=broadcast.community_id,
+                          audience=Audience.from_json(broadcast.audience))
+
+
+HISTORY_PAGE = 8
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Sent:
+    """A broadcast that is over, as the history shows it."""
+
+    broadcast: Broadcast
+    where: Where
+    report: Report
+
+
+async def history(session: AsyncSession, *, access: Access,
+                  page: int = 0) -> tuple[list[Sent], int]:
+    """Sent and cancelled broadcasts the actor may see, newest first, a page of them, and
+    how many pages there are."""
+    over = (BroadcastStatus.DONE, BroadcastStatus.CANCELLED)
+    where_over = [col(Broadcast.status).in_(over)]
+    if not access.is_admin:
+        where_over.append(col(Broadcast.community_id).in_(access.staff_of))
+    total = int((await session.execute(
+        select(func.count()).select_from(Broadcast).where(*where_over))).scalar_one())
+    pages = max(1, -(-total // HISTORY_PAGE))
+    page = min(max(page, 0), pages - 1)
+    found = (await session.execute(
+        select(Broadcast).where(*where_over)
+        .order_by(col(Broadcast.finished_at).desc(), col(Broadcast.id).desc())
+        .offset(page * HISTORY_PAGE).limit(HISTORY_PAGE))).scalars().all()
+    return [Sent(broadcast=b, where=await where_of_broadcast(session, b),
+                 report=await report(session, broadcast=b)) for b in found], pages
+
+
+class Delivery(StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"       # the person blocked the bot
+    FAILED = "failed"         # Telegram refused it, retries used up
+    SKIPPED = "skipped"       # muted announcements, or left
+    CANCELLED = "cancelled"
+    WAITING = "waiting"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """One person of a broadcast's delivery list."""
+
+    user_id: int
+    name: str
+    username: str | None
+    grid: str | None
+    delivery: Delivery
+    at: datetime | None       # when it was sent, or last tried
+
+
+def delivery_of(status: str, error: str | None) -> Delivery:
+    if status == OutboxStatus.SENT:
+        return Delivery.SENT
+    if status == OutboxStatus.FAILED:
+        return Delivery.FAILED
+    if status == OutboxStatus.SKIPPED:
+        return Delivery.BLOCKED if error and "blocked" in error else Delivery.SKIPPED
+    if status == OutboxStatus.CANCELLED:
+        return Delivery.CANCELLED
+    return Delivery.WAITING
+
+
+async def delivery_list(session: AsyncSession, *, access: Access, broadcast_id: int,
+                        only: tuple[Delivery, ...] = ()) -> list[Recipient]:
+    """Everyone a broadcast was queued for, in the order it went out (the unsent last),
+    or only those whose delivery is one of `only` (blocked, failed: whom to phone)."""
+    broadcast = await get_for(session, access=access, broadcast_id=broadcast_id)
+    found = (await session.execute(
+        select(col(OutboxMessage.user_id), col(OutboxMessage.status),
+               col(OutboxMessage.last_error), col(OutboxMessage.sent_at),
+               col(OutboxMessage.not_before), col(OutboxMessage.id),
+               col(User.first_name), col(User.username), col(Grid.name))
+        .join(User, col(User.id) == col(OutboxMessage.user_id))
+        .outerjoin(Grid, col(Grid.id) == col(User.grid_id))
+        .where(col(OutboxMessage.group_key) == group_of(broadcast)))).all()
+    people = []
+    for user_id, status, error, sent_at, not_before, row_id, name, username, grid in found:
+        delivery = delivery_of(status, error)
+        if only and delivery not in only:
+            continue
+        at = sent_at if delivery == Delivery.SENT else not_before
+        people.append((sent_at is None, at, row_id, Recipient(
+            user_id=user_id, name=name or "—", username=username, grid=grid,
+            delivery=delivery, at=at)))
+    people.sort(key=lambda item: (item[0], item[1] or NEVER, item[2]))
+    return [recipient for *_, recipient in people]
+
+
+class NotScheduled(DomainError):
+    """An edit of a broadcast that has started (or was cancelled) meanwhile."""
+
+    def __init__(self, broadcast_id: int | None) -> None:
+        super().__init__(f"broadcast {broadcast_id} is no longer scheduled")
+        self.broadcast_id = broadcast_id
+
+
+async def edit_scheduled(
+    session: AsyncSession, *, access: Access, clock: Clock, broadcast_id: int,
+    text: str | None = None, send_at: datetime | None = None,
+) -> Broadcast:
+    """Change a scheduled broadcast's text or time, until it starts (a conditional UPDATE:
+    if `start_due` took it meanwhile, NotScheduled and nothing changes)."""
+    broadcast = await get_for(session, access=access, broadcast_id=broadcast_id)
+    now = clock.now()
+    values: dict[str, Any] = {}
+    if text is not None:
+        check_text(text, media=MediaKind(broadcast.media) if broadcast.media else None)
+        values["text"] = text
+    if send_at is not None:
+        if send_at <= now:
+            raise InvalidInput("send_at", "past")
+        if send_at > now + timedelta(days=SCHEDULE_DAYS + 1):
+            raise InvalidInput("send_at", "too_far", limit=SCHEDULE_DAYS)
+        values["send_at"] = send_at
+    if not values:
+        return broadcast
+    async with write(session):
+        changed = await session.execute(
+            update(Broadcast).where(col(Broadcast.id) == broadcast_id,
+                                    col(Broadcast.status) == BroadcastStatus.SCHEDULED,
+                                    col(Broadcast.send_at) > now)
+            .values(**values).execution_options(synchronize_session=False))
+        if cast(CursorResult[Any], changed).rowcount != 1:
+            raise NotScheduled(broadcast_id)
+        audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.edit",
+                     community_id=broadcast.community_id, broadcast_id=broadcast_id,
+                     changed=sorted(values),
+                     **({"send_at": send_at.isoformat()} if send_at is not None else {}))
+    await session.refresh(broadcast)
+    return broadcast
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """The reader's words for the delivery workbook (services speak no language)."""
+
+    title: str                       # the title row of the list
+    list_name: str
+    summary_name: str
+    headers: tuple[str, ...]         # No., name, username, grid, delivery, time
+    deliveries: dict[str, str]       # Delivery value -> word
+    summary_headers: tuple[str, str, str]   # outcome, people, share
+    total: str
+
+
+async def export_delivery(session: AsyncSession, *, access: Access, clock: Clock,
+                          broadcast_id: int, words: Sheet, zone: ZoneInfo) -> bytes:
+    """The delivery list of a broadcast as an .xlsx (services/exports.py: a summary sheet
+    of totals and shares, then the list with a title row, a bold frozen header, widths),
+    its rows in the order they went out, those not received last."""
+    people = await delivery_list(session, access=access, broadcast_id=broadcast_id)
+    broadcast = await get_for(session, access=access, broadcast_id=broadcast_id)
+    counted = {delivery: 0 for delivery in Delivery}
+    for person in people:
+        counted[person.delivery] += 1
+    everyone = len(people)
+    book = exports.Workbook(title=words.title)
+    book.summary(words.summary_name, [
+        *((words.deliveries.get(delivery, delivery), n, exports.share(n, everyone))
+          for delivery, n in counted.items()
+          if n or delivery in (Delivery.SENT, Delivery.BLOCKED, Delivery.FAILED)),
+        (words.total, everyone, exports.share(everyone, everyone))],
+        headers=words.summary_headers)
+    book.sheet(words.list_name, words.headers, [
+        [number, person.name, f"@{person.username}" if person.username else "",
+         person.grid or "", words.deliveries.get(person.delivery, person.delivery),
+         exports.local(person.at, zone) if person.delivery == Delivery.SENT else None]
+        for number, person in enumerate(people, start=1)], order=5)
+    async with write(session):
+        audit.record(session, clock=clock, actor_id=access.user_id, action="broadcast.export",
+                     community_id=broadcast.community_id, broadcast_id=broadcast_id,
+                     rows=everyone)
+    return book.save()

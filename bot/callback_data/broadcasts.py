@@ -14,6 +14,7 @@ class BroadcastMenuAction(StrEnum):
     NEW = "n"               # start composing (for a community: the shared picker first)
     DISTRICT = "d"          # start composing for the whole district (admins)
     LIST = "l"              # scheduled and sending broadcasts
+    HISTORY = "h"           # sent and cancelled ones, newest first
 
 
 class BroadcastMenuCb(CallbackData, prefix="bm"):
@@ -34,9 +35,35 @@ class BroadcastGridCb(CallbackData, prefix="bg"):
     grid_id: int
 
 
+class BroadcastTargetCb(CallbackData, prefix="bt"):
+    """The session, order or poll whose people the audience is (services.broadcasts.ONE_OF)."""
+
+    target_id: int
+
+
+class BroadcastCommunityCb(CallbackData, prefix="bc"):
+    """Tick or untick one community of a district announcement (admins)."""
+
+    community_id: int
+
+
+class BroadcastCommunityPageCb(CallbackData, prefix="bp"):
+    """◀ ▶ through the communities to tick."""
+
+    page: int
+
+
+class BroadcastSkillCb(CallbackData, prefix="bk"):
+    """Volunteers: all of them (an empty skill) or those with one skill."""
+
+    skill: str = ""
+
+
 class BroadcastDraftAction(StrEnum):
     GRIDS_DONE = "gd"
+    COMMUNITIES_DONE = "cd"
     URGENT = "u"            # toggle urgent
+    TEST = "t"              # send a test to myself
     NOW = "now"
     SCHEDULE = "s"          # pick a day, then a time
     CONFIRM = "ok"
@@ -56,5 +83,39 @@ class BroadcastStopCb(CallbackData, prefix="bs"):
     broadcast_id: int
 
 
+class BroadcastHistoryCb(CallbackData, prefix="bh"):
+    """A page of sent and cancelled broadcasts (0: the newest)."""
+
+    page: int = 0
+
+
+class BroadcastShowCb(CallbackData, prefix="bv"):
+    """One sent broadcast: its counts and who did not receive it."""
+
+    broadcast_id: int
+
+
+class BroadcastExportCb(CallbackData, prefix="bx"):
+    """📥 The delivery list of one broadcast as an Excel workbook."""
+
+    broadcast_id: int
+
+
+class BroadcastEditWhat(StrEnum):
+    ASK = "a"               # what to change?
+    TEXT = "t"
+    TIME = "m"
+
+
+class BroadcastEditCb(CallbackData, prefix="be"):
+    """✏️ Edit a scheduled broadcast (until it starts)."""
+
+    broadcast_id: int
+    what: BroadcastEditWhat
+
+
 BROADCAST_BUTTONS: tuple[type[CallbackData], ...] = (
-    BroadcastMenuCb, BroadcastAudienceCb, BroadcastGridCb, BroadcastDraftCb, BroadcastStopCb)
+    BroadcastMenuCb, BroadcastAudienceCb, BroadcastGridCb, BroadcastCommunityCb,
+    BroadcastCommunityPageCb, BroadcastTargetCb, BroadcastSkillCb,
+    BroadcastDraftCb, BroadcastStopCb, BroadcastHistoryCb, BroadcastShowCb, BroadcastExportCb,
+    BroadcastEditCb)

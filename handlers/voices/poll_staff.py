@@ -87,6 +87,7 @@ from bot.callback_data.voices import (
     VoiceCb,
 )
 from bot.fit import send_fitted
+from bot.keyboards.broadcasts import audience_label
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.keyboards.confirm import ask_once
@@ -96,7 +97,6 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from bot.when import say_moment
-from handlers.broadcasts import audience_label
 from handlers.scope import ask_community, chosen
 from handlers.voices.common import drop_buttons
 from handlers.voices.polls import closes_text

@@ -101,9 +101,9 @@ async def test_staff_announce_to_one_grid_and_watch_it_arrive(
     await staff.press("Done")
     assert staff.texts[-2] == "Water is off &lt;b&gt;tomorrow&lt;/b&gt; 9–12" or \
         staff.texts[-2] == "Water is off <b>tomorrow</b> 9–12"
-    assert staff.last == "It will reach 2 people."
+    assert staff.last == "It will reach Sunny Court · Block 1 · 2 people."
     await staff.press("📤 Send now")
-    assert staff.last == "Send it to 2 people now?"
+    assert staff.last == "Send it to Sunny Court · Block 1 · 2 people now?"
     await staff.press("✅ Confirm")
     # The sender is already at work: the count is whatever went out by then.
     assert re.match(r"📤 Sending announcement #1: [012] of 2\n", staff.last)
@@ -116,7 +116,8 @@ async def test_staff_announce_to_one_grid_and_watch_it_arrive(
 
     await broadcast_progress(bot=harness.bot, sessionmaker=sessionmaker, clock=clock,
                              settings=settings)
-    assert staff.last.startswith("✅ Announcement #1 has gone out to 2 people.\nSent 2 ·")
+    assert staff.last.startswith("✅ Announcement #1 has gone out to 2 people.\n"
+                                  "To Sunny Court · Block 1\nSent 2 ·")
     await session.commit()
     broadcast = (await session.execute(select(Broadcast))).scalar_one()
     assert broadcast.status == BroadcastStatus.DONE
@@ -137,13 +138,15 @@ async def test_a_scheduled_announcement_can_be_cancelled_before_it_starts(
     await staff.press("🗓 Schedule")
     await staff.press("Tomorrow")
     await staff.press("10:00 am")
-    assert staff.last == "Send it to 2 people at Tue 3 Mar, 10:00 am?"
+    assert staff.last == "Send it to Sunny Court · 2 people at Tue 3 Mar, 10:00 am?"
     await staff.press("✅ Confirm")
-    assert staff.last.startswith("🗓 Announcement #1 is scheduled for Tue 3 Mar, 10:00 am")
+    assert staff.last.startswith("🗓 Announcement #1 is scheduled for Tue 3 Mar, 10:00 am, to "
+                                 "Sunny Court · 2 people.")
 
     await staff.tap("📢 Announcements")
     await staff.press("🗓 Scheduled and sending")
-    assert "#1 · Tue 3 Mar, 10:00 am · 2 · Community fair on Sunday" in staff.last
+    assert ("#1 · Tue 3 Mar, 10:00 am · Sunny Court · 2 people · Community fair on Sunday"
+            in staff.last)
     await staff.press("✖ Cancel #1")
     assert staff.last.startswith("✖ Announcement #1 was cancelled. 2 messages were not sent.")
     await session.commit()
@@ -237,7 +240,7 @@ async def test_a_broadcast_can_be_scheduled_a_month_ahead_at_half_past(
     await staff.press("▶")
     await staff.press("Thu 2 Apr")  # 31 days ahead (Monday 2 March today)
     await staff.press("10:30 am")
-    assert staff.last == "Send it to 2 people at Thu 2 Apr, 10:30 am?"
+    assert staff.last == "Send it to Sunny Court · 2 people at Thu 2 Apr, 10:30 am?"
     await staff.press("✅ Confirm")
     await session.commit()
     broadcast = (await session.execute(select(Broadcast))).scalar_one()
@@ -300,7 +303,7 @@ async def test_cancel_stops_a_broadcast_in_progress_and_the_report_counts_what_w
         await staff.send("Gas inspection on Friday")
         await staff.press("👥 Everyone")
         await staff.press("📤 Send now")
-        assert staff.last == "Send it to 57 people now?"
+        assert staff.last == "Send it to Sunny Court · 57 people now?"
         await staff.press("✅ Confirm")
         progress = staff.handle.last_bot_message
         assert progress is not None
@@ -327,8 +330,8 @@ async def test_cancel_stops_a_broadcast_in_progress_and_the_report_counts_what_w
         report = staff.handle.last_bot_message
         assert report is not None and report.message_id > progress.message_id  # a new message
         assert staff.last == (f"✖ Announcement #1 was cancelled. {57 - delivered} messages were "
-                              f"not sent.\nSent {delivered} · blocked the bot 0 · failed 0 · "
-                              "muted or left 0")
+                              f"not sent.\nTo Sunny Court\nSent {delivered} · blocked the bot 0 · "
+                              "failed 0 · muted or left 0")
         assert "✖ Cancel sending" not in staff.handle.bot_messages[-2].button_labels
     finally:
         await sender.stop()
@@ -388,7 +391,7 @@ async def test_a_scheduled_announcement_reaches_whoever_is_in_the_audience_when_
     await staff.press("🗓 Schedule")
     await staff.press("Tomorrow")
     await staff.press(TEN)
-    assert staff.last == "Send it to 2 people at Tue 3 Mar, 10:00 am?"
+    assert staff.last == "Send it to Sunny Court · 2 people at Tue 3 Mar, 10:00 am?"
     await staff.press("✅ Confirm")
 
     newcomer = await resident(harness, 5052, None)
@@ -412,7 +415,8 @@ async def test_a_scheduled_announcement_reaches_whoever_is_in_the_audience_when_
     await wait_until(done)
     assert "Courtyard party on Tuesday" in newcomer.texts
     assert "Courtyard party on Tuesday" not in leaver.texts
-    assert staff.last.startswith("✅ Announcement #1 has gone out to 2 people.\nSent 2 ·")
+    assert staff.last.startswith("✅ Announcement #1 has gone out to 2 people.\n"
+                                  "To Sunny Court\nSent 2 ·")
 
 
 async def test_send_now_in_quiet_hours_says_who_will_wait_and_offers_urgent(
@@ -433,8 +437,8 @@ async def test_send_now_in_quiet_hours_says_who_will_wait_and_offers_urgent(
     await staff.send("Burst pipe: water off now")
     await staff.press("👥 Everyone")
     await staff.press("📤 Send now")
-    assert staff.last == ("Send it to 4 people now?\n🌙 3 of them are in their quiet hours: "
-                          "they will get it when those end, by Tomorrow, 8:00 am.")
+    assert staff.last == ("Send it to Sunny Court · 4 people now?\n🌙 3 of them are in their "
+                          "quiet hours: they will get it when those end, by Tomorrow, 8:00 am.")
     await staff.press("🚨 Send to all now (urgent)")
     await wait_until(settled(sessionmaker))
     assert all("Burst pipe: water off now" in person.texts for person in people)
@@ -488,7 +492,7 @@ async def test_staff_of_two_communities_start_with_the_shared_community_picker(
     assert staff.last.startswith("Write the announcement.")
     await staff.send("Bins collected on Monday")
     await staff.press("👥 Everyone")
-    assert staff.last == "It will reach 2 people."
+    assert staff.last == "It will reach River Court · 2 people."
     await staff.tap("📢 Announcements")
     await staff.press("✏️ New announcement")
     assert staff.handle.last_bot_message.button_labels[0] == "⭐ River Court"  # type: ignore[union-attr]
@@ -502,4 +506,4 @@ async def test_staff_of_two_communities_start_with_the_shared_community_picker(
     assert admin.last.startswith("Write the announcement.")
     await admin.send("District notice")
     await admin.press("👥 Everyone")
-    assert admin.last.startswith("It will reach ")
+    assert admin.last.startswith("It will reach the whole district · ")

@@ -206,3 +206,53 @@ async def test_a_broadcast_is_scheduled_at_most_a_month_ahead(
         session, access=staff, clock=clock, community_id=sunny.id, text="hi",
         audience=Audience("all"), send_at=clock.now() + timedelta(days=broadcasts.SCHEDULE_DAYS))
     assert made.id is not None
+
+
+async def test_one_thing_audiences_never_reach_past_their_community(
+    session: AsyncSession, clock: ManualClock
+) -> None:
+    """A session, order or poll of another community (a forged id) reaches nobody; the
+    several-communities audience is for a district announcement only; a skill that is not
+    one is refused."""
+    from models.courses import Category, CourseOrder, Enrolment, EnrolmentStatus, Lesson
+    from models.volunteers import Volunteer
+
+    sunny = await make_community(session, clock, "Sunny")
+    other = await make_community(session, clock, "Other")
+    theirs = await make_user(session, clock, community=other)
+    staff = await grant(session, clock, await make_user(session, clock), Role.STAFF, sunny)
+    admin = admin_access(await make_user(session, clock))
+    await begin_write(session)
+    lesson = Lesson(community_id=other.id or 0, title="Yoga", category=Category.SPORTS,
+                    starts_at=clock.now() + timedelta(days=1), venue="Hall", capacity=5,
+                    checkin_token="t1", created_at=clock.now())
+    order = CourseOrder(community_id=other.id or 0, user_id=theirs.id or 0, topic="Chess",
+                        category=Category.ARTS, created_at=clock.now())
+    session.add_all([lesson, order, Volunteer(user_id=theirs.id or 0,
+                                              community_id=other.id or 0, skills=["patrol"],
+                                              created_at=clock.now(), updated_at=clock.now())])
+    await session.flush()
+    session.add(Enrolment(session_id=lesson.id or 0, user_id=theirs.id or 0,
+                          status=EnrolmentStatus.ENROLLED, queued_at=clock.now(),
+                          created_at=clock.now(), updated_at=clock.now()))
+    await session.commit()
+
+    async def count(access: Access, community_id: int | None, audience: Audience) -> int:
+        return await broadcasts.count_audience(session, access=access, community_id=community_id,
+                                               audience=audience)
+
+    assert await count(staff, sunny.id, Audience("lesson", (lesson.id or 0,))) == 0
+    assert await count(staff, sunny.id, Audience("backers", (order.id or 0,))) == 0
+    assert await count(staff, sunny.id, Audience("volunteers", skill="patrol")) == 0
+    assert await count(admin, None, Audience("lesson", (lesson.id or 0,))) == 1
+    assert await count(admin, None, Audience("volunteers", skill="patrol")) == 1
+    assert await count(admin, None, Audience("communities", (other.id or 0,))) == 1
+    for refused in (Audience("lesson"), Audience("lesson", (1, 2)),
+                    Audience("volunteers", skill="juggling"),
+                    Audience("communities", (other.id or 0,))):
+        with pytest.raises(InvalidInput):
+            await count(staff, sunny.id, refused)
+    assert "communities" not in broadcasts.audiences_for(staff, community_id=sunny.id)
+    assert "lesson" not in broadcasts.audiences_for(admin, community_id=None)
+    assert Audience.from_json(Audience("volunteers", skill="patrol").to_json()) == Audience(
+        "volunteers", skill="patrol")
