@@ -120,6 +120,13 @@ def invite_unusable(error: InviteUnusable) -> str:
 
 # --- Courses --------------------------------------------------------------------------
 
+INVALID.update({
+    ("capacity", "below_held"): N_("{limit} people already hold a seat: the session needs at "
+                                   "least that many seats."),
+    ("reason", "unknown"): N_("Please choose a reason, or type your own."),
+})
+
+
 
 def session_closed(error: courses.LessonClosed) -> str:
     return (_("This session has been cancelled.") if error.reason == "cancelled"

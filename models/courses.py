@@ -243,3 +243,21 @@ class Enrolment(SQLModel, table=True):
     rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class WalkIn(SQLModel, table=True):
+    """Someone staff let in at the door by their name alone (no account in the bot): they
+    hold one of the session's seats and count as present."""
+
+    __tablename__ = "course_walk_ins"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(
+        sa_column=Column(ForeignKey("course_sessions.id", ondelete="CASCADE"), nullable=False,
+                         index=True)
+    )
+    name: str = Field(sa_type=String(60))
+    added_by: int | None = Field(
+        default=None,
+        sa_column=Column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True))
+    added_at: datetime = Field(sa_type=UTCDateTime)

@@ -83,7 +83,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import SendMessage
 from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message, TelegramObject
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, gettext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
@@ -230,6 +230,8 @@ def say(value: Any, *, locale: str, now: datetime | None) -> Any:
         tail = (say_time(end, locale=locale) if end.date() == start.date()
                 else say_moment(end, zone, now=now, locale=locale))
         return f"{say_moment(start, zone, now=now, locale=locale)}–{tail}"
+    if "phrase" in value:  # the bot's own words (services.outbox.phrase), in their language
+        return html.escape(gettext(value["phrase"]))
     if "month" in value:
         year, number = value["month"].split("-")
         return say_month(int(year), int(number), locale=locale)

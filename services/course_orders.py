@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from models.communities import Community
 from models.courses import (
     TITLE_MAX,
     Category,
@@ -197,6 +198,11 @@ async def back_order(
         return order
 
 
+async def _community_name(session: AsyncSession, community_id: int) -> str:
+    community = await session.get(Community, community_id)
+    return community.name if community else ""
+
+
 async def _alert(
     session: AsyncSession, *, clock: Clock, order: CourseOrder, buttons: Buttons,
     notify: Notify | None,
@@ -210,8 +216,11 @@ async def _alert(
     keyboard = buttons.order(order.id)
     rows = [Outgoing(
         user_id=uid, kind=OutboxKind.COURSE_NEWS,
-        key=N_("📣 {count} neighbours want the course “{topic}”. Who can teach it?"),
-        params={"count": order.backers + 1, "topic": order.topic}, keyboard=keyboard,
+        key=N_("📣 {count} neighbours want the course “{topic}” · {community}. Who can "
+               "teach it?"),
+        params={"count": order.backers + 1, "topic": order.topic,
+                "community": await _community_name(session, order.community_id)},
+        keyboard=keyboard,
         dedupe_key=alert_key(order.id, uid), about=order.user_id)
         for uid in sorted(recipients)]
     await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
@@ -311,8 +320,10 @@ async def take_order(
         if teacher != access.user_id:
             await outbox.queue(
                 session, clock=clock, user_id=teacher, kind=OutboxKind.STATUS,
-                key=N_("🧑‍🏫 Staff have given you the order “{topic}”. Please schedule a "
-                       "session for it, or give it back."), params={"topic": order.topic},
+                key=N_("🧑‍🏫 Staff have given you the order “{topic}” · {community}. Please "
+                       "schedule a session for it, or give it back."),
+                params={"topic": order.topic, "community": await _community_name(
+                    session, order.community_id)},
                 keyboard=buttons.order(order_id) if buttons is not None else None,
                 dedupe_key=given_key(order_id, now), notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="order.take",

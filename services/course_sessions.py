@@ -57,6 +57,7 @@ from models.courses import (
     LessonStatus,
     OrderBacking,
     OrderStatus,
+    WalkIn,
 )
 from models.db import write
 from models.outbox import OutboxKind
@@ -64,7 +65,7 @@ from models.users import Role, RoleGrant, User
 from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
-from services.communities import zone_of
+from services.communities import staff_of, zone_of
 from services.courses import (
     MINUTES_RANGE,
     AlreadyEnrolled,
@@ -90,7 +91,8 @@ CAPACITY_RANGE = (1, 500)
 OFFER_CLOSES = timedelta(hours=2)  # before the start
 CHECK_IN_OPENS = timedelta(hours=1)  # before the start
 CHECK_IN_CLOSES = timedelta(minutes=30)  # after the end
-SCHEDULE_AHEAD = timedelta(days=180)
+SCHEDULE_AHEAD = timedelta(days=180)  # the first session; weekly ones may go beyond
+WEEKS_RANGE = (1, 12)
 ICS_ALARM = timedelta(hours=1)  # the calendar file's alarm, before the start
 ACTIVE = (EnrolmentStatus.ENROLLED, EnrolmentStatus.OFFERED, EnrolmentStatus.WAITING)
 
@@ -122,12 +124,19 @@ def news_key(lesson_id: int, user_id: int) -> str:
     return f"c:news:{lesson_id}:{user_id}"
 
 
-def moved_key(lesson_id: int, user_id: int, starts_at: datetime) -> str:
-    return f"c:moved:{lesson_id}:{user_id}:{int(starts_at.timestamp())}"
+def moved_key(lesson_id: int, user_id: int, changed_at: datetime) -> str:
+    """Each change is news of its own (a venue changed twice at the same time is told
+    twice)."""
+    return f"c:moved:{lesson_id}:{user_id}:{int(changed_at.timestamp())}"
 
 
 def cancelled_key(lesson_id: int, user_id: int) -> str:
     return f"c:cancel:{lesson_id}:{user_id}"
+
+
+def staff_cancelled_key(lesson_id: int, user_id: int) -> str:
+    """Staff told that the teacher called a session off."""
+    return f"c:tcancel:{lesson_id}:{user_id}"
 
 
 def reminder_key(lesson: Lesson, user_id: int, hours: int) -> str:
@@ -225,9 +234,16 @@ async def _enrolment(session: AsyncSession, session_id: int, user_id: int) -> En
 
 
 async def _held(session: AsyncSession, session_id: int) -> int:
-    return int((await session.execute(select(func.count()).select_from(Enrolment).where(
+    """Seats taken: by enrolments holding one, and by walk-ins let in by name."""
+    enrolled = int((await session.execute(select(func.count()).select_from(Enrolment).where(
         col(Enrolment.session_id) == session_id,
         col(Enrolment.status).in_(SEAT_HOLDING)))).scalar_one())
+    return enrolled + await _walk_ins(session, session_id)
+
+
+async def _walk_ins(session: AsyncSession, session_id: int) -> int:
+    return int((await session.execute(select(func.count()).select_from(WalkIn).where(
+        col(WalkIn.session_id) == session_id))).scalar_one())
 
 
 # --- Scheduling ------------------------------------------------------------------------
@@ -237,12 +253,15 @@ async def schedule_session(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
     teacher_id: int, title: str, category: Category, starts_at: datetime, minutes: int,
     venue: str, capacity: int, buttons: Buttons, course_id: int | None = None,
-    order_id: int | None = None, notify: Notify | None = None,
+    order_id: int | None = None, weeks: int = 1, notify: Notify | None = None,
 ) -> Lesson:
-    """A teacher (or staff, for one of the community's teachers) schedules a session.
+    """A teacher (or staff, for one of the community's teachers) schedules a session, or
+    `weeks` of them, one a week at the same time and place (like a volunteer task's
+    shifts: each a Lesson of its own, enrolled in, moved and cancelled on its own).
+    Returns the first.
 
-    From an order: the order becomes scheduled, and everyone who ordered or
-    backed it is told, with an Enrol button.
+    From an order: the order becomes scheduled (by the first session), and everyone who
+    ordered or backed it is told, with an Enrol button.
     """
     if teacher_id == access.user_id and community_id in access.teacher_of:
         pass
@@ -258,6 +277,7 @@ async def schedule_session(
     venue = clean_text(venue, field="venue", limit=VENUE_MAX)
     check_range(capacity, field="capacity", bounds=CAPACITY_RANGE)
     check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
+    check_range(weeks, field="weeks", bounds=WEEKS_RANGE)
     now = clock.now()
     if starts_at.tzinfo is None:
         raise InvalidInput("starts_at", "naive")
@@ -265,6 +285,10 @@ async def schedule_session(
         raise InvalidInput("starts_at", "past")
     if starts_at > now + SCHEDULE_AHEAD:
         raise InvalidInput("starts_at", "too_far")
+    zone = await zone_of(session, community_id)
+    local = starts_at.astimezone(zone)  # the same wall-clock time each week, across DST
+    starts = [(local + timedelta(weeks=n)).astimezone(starts_at.tzinfo)
+              for n in range(weeks)]
     if course_id is not None:
         course = await session.get(Course, course_id)
         if (course is None or course.community_id != community_id
@@ -282,16 +306,17 @@ async def schedule_session(
                 raise OrderClosed(order.status)
             order.status = OrderStatus.SCHEDULED
             session.add(order)
-        lesson = Lesson(
-            community_id=community_id, course_id=course_id, order_id=order_id,
-            teacher_id=teacher_id, title=title, category=Category(category), starts_at=starts_at,
-            minutes=minutes, venue=venue, capacity=capacity,
-            checkin_token=secrets.token_urlsafe(12), created_by=access.user_id, created_at=now)
-        session.add(lesson)
+        lessons = [Lesson(
+            community_id=community_id, course_id=course_id,
+            order_id=order_id if n == 0 else None, teacher_id=teacher_id, title=title,
+            category=Category(category), starts_at=start, minutes=minutes, venue=venue,
+            capacity=capacity, checkin_token=secrets.token_urlsafe(12),
+            created_by=access.user_id, created_at=now) for n, start in enumerate(starts)]
+        session.add_all(lessons)
         await session.flush()
+        lesson = lessons[0]
         assert lesson.id is not None
         if order is not None and order.id is not None:
-            zone = await zone_of(session, community_id)
             people = [order.user_id, *await _backers(session, order.id)]
             await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
                 user_id=uid, kind=OutboxKind.COURSE_NEWS,
@@ -302,17 +327,23 @@ async def schedule_session(
                 keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
                 dedupe_key=news_key(lesson.id, uid)) for uid in dict.fromkeys(people)])
         if teacher_id != access.user_id:  # staff scheduled it for them: they are told
-            zone = await zone_of(session, community_id)
+            community = await session.get(Community, community_id)
             await outbox.queue(
                 session, clock=clock, user_id=teacher_id, kind=OutboxKind.STATUS,
-                key=N_("🗓 A session of “{title}” has been scheduled for you to teach.\n"
-                       "🕒 {when}\n📍 {venue}\nSeats: {capacity}"),
+                key=N_("🗓 A session of “{title}” has been scheduled for you to teach · "
+                       "{community}\n🕒 {when}\n📍 {venue}\nSeats: {capacity}\nSessions: "
+                       "{weeks} (one a week)") if weeks > 1 else
+                N_("🗓 A session of “{title}” has been scheduled for you to teach · "
+                   "{community}\n🕒 {when}\n📍 {venue}\nSeats: {capacity}"),
                 params={"title": title, "when": outbox.moment(starts_at, zone), "venue": venue,
-                        "capacity": capacity},
+                        "capacity": capacity, "weeks": weeks,
+                        "community": community.name if community else ""},
                 keyboard=buttons.lesson(lesson.id), group=news_group(lesson.id),
                 dedupe_key=assigned_key(lesson.id), notify=notify)
-        audit.record(session, clock=clock, actor_id=access.user_id, action="session.schedule",
-                     community_id=community_id, session_id=lesson.id, order_id=order_id)
+        for each in lessons:
+            audit.record(session, clock=clock, actor_id=access.user_id,
+                         action="session.schedule", community_id=community_id,
+                         session_id=each.id, order_id=each.order_id, weeks=weeks)
         return lesson
 
 
@@ -370,56 +401,109 @@ async def _active(session: AsyncSession, session_id: int) -> list[Enrolment]:
 
 async def move_session(
     session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
-    starts_at: datetime, buttons: Buttons, notify: Notify | None = None,
+    buttons: Buttons, starts_at: datetime | None = None, venue: str | None = None,
+    minutes: int | None = None, capacity: int | None = None, notify: Notify | None = None,
 ) -> Lesson:
-    """Move a session to a new time: everyone is told and reminders follow the new time."""
+    """Change a session's time, venue, length or seats (None: as it is). Everyone holding a
+    seat or waiting is told of a new time, venue or length, and reminders follow them;
+    seats never go below those held; more seats are offered to the waiting list."""
+    if venue is not None:
+        venue = clean_text(venue, field="venue", limit=VENUE_MAX)
+    if minutes is not None:
+        check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
+    if capacity is not None:
+        check_range(capacity, field="capacity", bounds=CAPACITY_RANGE)
     async with write(session):
         lesson = await _locked(session, session_id)
         if lesson is None:
             raise Gone(f"session {session_id}")
         if not may_run(access, lesson):
             raise NotTeacherOrStaff("not the teacher or staff")
-        _still_open(lesson, clock.now())
-        if starts_at <= clock.now():
-            raise InvalidInput("starts_at", "past")
-        if starts_at > clock.now() + SCHEDULE_AHEAD:
-            raise InvalidInput("starts_at", "too_far")
-        old = lesson.starts_at
-        if starts_at == old:
-            return lesson
-        lesson.starts_at = starts_at
+        now = clock.now()
+        _still_open(lesson, now)
+        if starts_at is not None and starts_at != lesson.starts_at:
+            if starts_at <= now:
+                raise InvalidInput("starts_at", "past")
+            if starts_at > now + SCHEDULE_AHEAD:
+                raise InvalidInput("starts_at", "too_far")
+        held = await _held(session, session_id)
+        if capacity is not None and capacity < held:
+            raise InvalidInput("capacity", "below_held", limit=held)
+        old = {"starts_at": lesson.starts_at.isoformat(), "venue": lesson.venue,
+               "minutes": lesson.minutes, "capacity": lesson.capacity}
+        moved = starts_at is not None and starts_at != lesson.starts_at
+        told = moved or (venue is not None and venue != lesson.venue) or (
+            minutes is not None and minutes != lesson.minutes)
+        more_seats = capacity is not None and capacity > lesson.capacity
+        if not told and capacity in (None, lesson.capacity):
+            return lesson  # nothing changes (a second tap)
+        lesson.starts_at = starts_at or lesson.starts_at
+        lesson.venue = venue if venue is not None else lesson.venue
+        lesson.minutes = minutes or lesson.minutes
+        lesson.capacity = capacity or lesson.capacity
         session.add(lesson)
         assert lesson.id is not None
-        await withdraw(session, group=reminder_group(lesson.id))
-        zone = await zone_of(session, lesson.community_id)
-        rules = await get_rules(session, community_id=lesson.community_id)
-        rows = []
-        for enrolment in await _active(session, lesson.id):
-            if enrolment.status == EnrolmentStatus.OFFERED and enrolment.offered_until:
-                enrolment.offered_until = min(enrolment.offered_until, starts_at - OFFER_CLOSES)
-                session.add(enrolment)
-            rows.append(Outgoing(
-                user_id=enrolment.user_id, kind=OutboxKind.STATUS,
-                key=N_("🔁 “{title}” has moved.\nNew time: {when}\n📍 {venue}"),
-                params={"title": lesson.title, "when": outbox.moment(starts_at, zone),
-                        "venue": lesson.venue},
-                group=news_group(lesson.id),
-                dedupe_key=moved_key(lesson.id, enrolment.user_id, starts_at)))
-            if enrolment.status == EnrolmentStatus.ENROLLED:
-                rows.extend(_reminders(lesson, enrolment.user_id, rules.reminder_hours, zone,
-                                       clock.now(), buttons))
-        await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        if told:
+            await withdraw(session, group=reminder_group(lesson.id))
+            zone = await zone_of(session, lesson.community_id)
+            rules = await get_rules(session, community_id=lesson.community_id)
+            rows = []
+            for enrolment in await _active(session, lesson.id):
+                if enrolment.status == EnrolmentStatus.OFFERED and enrolment.offered_until:
+                    enrolment.offered_until = min(enrolment.offered_until,
+                                                  lesson.starts_at - OFFER_CLOSES)
+                    session.add(enrolment)
+                rows.append(Outgoing(
+                    user_id=enrolment.user_id, kind=OutboxKind.STATUS,
+                    key=N_("🔁 “{title}” has moved.\nNew time: {when}, {minutes} min\n"
+                           "📍 {venue}") if moved else
+                    N_("🔁 “{title}” has changed.\n🕒 {when}, {minutes} min\n📍 {venue}"),
+                    params={"title": lesson.title,
+                            "when": outbox.moment(lesson.starts_at, zone),
+                            "minutes": lesson.minutes, "venue": lesson.venue},
+                    group=news_group(lesson.id),
+                    dedupe_key=moved_key(lesson.id, enrolment.user_id, now)))
+                if enrolment.status == EnrolmentStatus.ENROLLED:
+                    rows.extend(_reminders(lesson, enrolment.user_id, rules.reminder_hours,
+                                           zone, now, buttons))
+            await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
+        if more_seats:
+            await _offer_next(session, clock=clock, lesson=lesson, buttons=buttons,
+                              notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.move",
-                     community_id=lesson.community_id, session_id=lesson.id,
-                     old=old.isoformat(), new=starts_at.isoformat())
+                     community_id=lesson.community_id, session_id=lesson.id, old=old,
+                     new={"starts_at": lesson.starts_at.isoformat(), "venue": lesson.venue,
+                          "minutes": lesson.minutes, "capacity": lesson.capacity})
         return lesson
+
+
+CANCEL_REASONS = (  # the common reasons offered as buttons (or the person types their own)
+    N_("the teacher is ill"),
+    N_("the venue is not available"),
+    N_("too few people enrolled"),
+    N_("bad weather"),
+)
+REASON_MAX = 200
+
+
+def cancel_reason(reason: int | str) -> str | dict[str, str]:
+    """A reason as the outbox says it: a common one (its place in CANCEL_REASONS) in each
+    recipient's language, or the words typed (checked)."""
+    if isinstance(reason, int):
+        if not 0 <= reason < len(CANCEL_REASONS):
+            raise InvalidInput("reason", "unknown")
+        return outbox.phrase(CANCEL_REASONS[reason])
+    return clean_text(reason, field="reason", limit=REASON_MAX)
 
 
 async def cancel_session(
     session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
-    notify: Notify | None = None,
+    reason: int | str, buttons: Buttons, notify: Notify | None = None,
 ) -> Lesson:
-    """Call a session off: its reminders and offers are withdrawn, everyone is told."""
+    """Call a session off for a reason (a common one by its place in CANCEL_REASONS, or
+    words typed): its reminders and offers are withdrawn, everyone is told why; when its
+    teacher calls it off, the community's staff are told at once too."""
+    said = cancel_reason(reason)
     async with write(session):
         lesson = await _locked(session, session_id)
         if lesson is None:
@@ -443,14 +527,30 @@ async def cancel_session(
         await withdraw(session, group=news_group(lesson.id))
         await withdraw(session, group=open_group(lesson.id))
         zone = await zone_of(session, lesson.community_id)
-        await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+        when = outbox.moment(lesson.starts_at, zone)
+        told = await _active(session, lesson.id)
+        rows = [Outgoing(
             user_id=e.user_id, kind=OutboxKind.STATUS,
-            key=N_("❌ “{title}” on {when} has been cancelled. Sorry!"),
-            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone)},
-            dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in await _active(session,
-                                                                                  lesson.id)])
+            key=N_("❌ “{title}” on {when} has been cancelled.\nWhy: {reason}\nSorry!"),
+            params={"title": lesson.title, "when": when, "reason": said},
+            dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in told]
+        if not access.can_manage(lesson.community_id):  # its teacher: staff hear at once
+            community = await session.get(Community, lesson.community_id)
+            teacher = await session.get(User, access.user_id)
+            rows += [Outgoing(
+                user_id=uid, kind=OutboxKind.STATUS,
+                key=N_("🚫 {teacher} has cancelled “{title}” on {when} · {community}\n"
+                       "Why: {reason}\nPeople told: {told}"),
+                params={"teacher": (teacher.first_name if teacher else "") or "",
+                        "title": lesson.title, "when": when, "reason": said,
+                        "community": community.name if community else "", "told": len(told)},
+                keyboard=buttons.lesson(lesson.id),
+                dedupe_key=staff_cancelled_key(lesson.id, uid))
+                for uid in await staff_of(session, community_id=lesson.community_id)]
+        await outbox.queue_many(session, clock=clock, notify=notify, rows=rows)
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
-                     community_id=lesson.community_id, session_id=lesson.id)
+                     community_id=lesson.community_id, session_id=lesson.id,
+                     reason=reason)
         return lesson
 
 
@@ -735,15 +835,17 @@ async def remind_teachers(
         counts = await counts_of(session, session_ids=[lesson.id])
         enrolled, waiting, _attended = counts.get(lesson.id, (0, 0, 0))
         zone = await zone_of(session, lesson.community_id)
+        community = await session.get(Community, lesson.community_id)
         async with write(session):
             added = await outbox.queue(
                 session, clock=clock, user_id=lesson.teacher_id, kind=OutboxKind.REMINDER,
-                key=N_("⏰ A reminder for you as the teacher: “{title}”, {when}, at {venue}.\n"
-                       "{enrolled} of {capacity} places are taken; {waiting} on the waiting "
-                       "list. Thank you for teaching! 🙏"),
+                key=N_("⏰ A reminder for you as the teacher: “{title}”, {when}, at {venue} · "
+                       "{community}.\n{enrolled} of {capacity} places are taken; {waiting} on "
+                       "the waiting list. Thank you for teaching! 🙏"),
                 params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
                         "venue": lesson.venue, "enrolled": enrolled,
-                        "capacity": lesson.capacity, "waiting": waiting},
+                        "capacity": lesson.capacity, "waiting": waiting,
+                        "community": community.name if community else ""},
                 group=reminder_group(lesson.id),
                 dedupe_key=teacher_reminder_key(lesson, hours), notify=notify)
         queued += int(added)
@@ -903,7 +1005,14 @@ async def counts_of(
                func.sum(case((col(Enrolment.attended_at).is_not(None), 1), else_=0)))
         .where(col(Enrolment.session_id).in_(list(session_ids)))
         .group_by(col(Enrolment.session_id)))
-    return {sid: (int(a or 0), int(b or 0), int(c or 0)) for sid, a, b, c in rows.all()}
+    counts = {sid: (int(a or 0), int(b or 0), int(c or 0)) for sid, a, b, c in rows.all()}
+    walk_ins = await session.execute(
+        select(col(WalkIn.session_id), func.count()).where(
+            col(WalkIn.session_id).in_(list(session_ids))).group_by(col(WalkIn.session_id)))
+    for sid, n in walk_ins.all():  # a walk-in holds a seat and is present
+        held, waiting, attended = counts.get(sid, (0, 0, 0))
+        counts[sid] = (held + int(n), waiting, attended + int(n))
+    return counts
 
 
 async def upcoming(
@@ -942,19 +1051,118 @@ async def teacher_sessions(
     return list(rows.scalars().all())
 
 
-async def roster(
-    session: AsyncSession, *, access: Access, session_id: int
-) -> list[tuple[Enrolment, User]]:
-    """Who holds a seat (and who attended), for the teacher and staff."""
+@dataclass(frozen=True)
+class Roster:
+    """Who holds a seat (with their attendance), who came in by name only, and who waits,
+    in line order."""
+
+    seated: list[tuple[Enrolment, User]]
+    walk_ins: list[WalkIn]
+    waiting: list[tuple[Enrolment, User]]
+
+
+async def roster(session: AsyncSession, *, access: Access, session_id: int) -> Roster:
+    """The session's people, for the teacher and staff."""
     lesson = await get_session(session, session_id=session_id)
     if not may_run(access, lesson):
         raise NotTeacherOrStaff("not the teacher or staff")
-    rows = await session.execute(
+    rows = (await session.execute(
         select(Enrolment, User).join(User, col(User.id) == col(Enrolment.user_id))
         .where(col(Enrolment.session_id) == session_id,
-               col(Enrolment.status).in_(SEAT_HOLDING))
-        .order_by(col(Enrolment.queued_at), col(Enrolment.id)))
-    return [(e, u) for e, u in rows.all()]
+               col(Enrolment.status).in_((*SEAT_HOLDING, EnrolmentStatus.WAITING)))
+        .order_by(col(Enrolment.queued_at), col(Enrolment.id)))).all()
+    walk_ins = (await session.execute(select(WalkIn).where(
+        col(WalkIn.session_id) == session_id).order_by(col(WalkIn.id)))).scalars().all()
+    return Roster(seated=[(e, u) for e, u in rows if e.status in SEAT_HOLDING],
+                  walk_ins=list(walk_ins),
+                  waiting=[(e, u) for e, u in rows if e.status == EnrolmentStatus.WAITING])
+
+
+WALK_IN_NAME_MAX = 60
+FOUND_MAX = 8
+
+
+async def find_residents(
+    session: AsyncSession, *, access: Access, session_id: int, query: str
+) -> list[User]:
+    """Residents of the session's community whose name contains `query` (for a walk-in),
+    at most FOUND_MAX, by name."""
+    lesson = await get_session(session, session_id=session_id)
+    if not may_run(access, lesson):
+        raise NotTeacherOrStaff("not the teacher or staff")
+    words = query.strip()
+    if not words:
+        return []
+    pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found = await session.execute(select(User).where(
+        col(User.community_id) == lesson.community_id, col(User.tg_id).is_not(None),
+        col(User.first_name).ilike(pattern, escape="\\"))
+        .order_by(col(User.first_name), col(User.id)).limit(FOUND_MAX))
+    return list(found.scalars().all())
+
+
+@dataclass(frozen=True)
+class WalkInAdded:
+    lesson: Lesson
+    name: str
+    already: bool  # they were holding a seat already: only marked present
+
+
+async def add_walk_in(
+    session: AsyncSession, *, access: Access, clock: Clock, session_id: int, buttons: Buttons,
+    user_id: int | None = None, name: str | None = None, notify: Notify | None = None,
+) -> WalkInAdded:
+    """Staff or the teacher let someone in at the door, in the check-in window: a resident
+    of the community (`user_id`: they take a free seat, are marked present and asked for a
+    rating), or someone by `name` only. Either needs a free seat (LessonFull), unless the
+    resident holds one already."""
+    if (user_id is None) == (name is None):
+        raise ValueError("give user_id or name")
+    if name is not None:
+        name = clean_text(name, field="name", limit=WALK_IN_NAME_MAX)
+    async with write(session):
+        lesson = await _locked(session, session_id)
+        if lesson is None or not may_run(access, lesson):
+            raise NotTeacherOrStaff("not the teacher or staff")
+        now = clock.now()
+        if lesson.status == LessonStatus.CANCELLED:
+            raise LessonClosed("cancelled")
+        if now < lesson.starts_at - CHECK_IN_OPENS:
+            raise NotInWindow("early")
+        if now > ends_at(lesson) + CHECK_IN_CLOSES:
+            raise NotInWindow("late")
+        free = await _held(session, session_id) < lesson.capacity
+        if user_id is not None:
+            resident = await session.get(User, user_id)
+            if resident is None or resident.community_id != lesson.community_id:
+                raise Gone(f"user {user_id}")
+            enrolment = await _enrolment(session, session_id, user_id)
+            already = enrolment is not None and enrolment.status in SEAT_HOLDING
+            if not already and not free:
+                raise LessonFull(f"session {session_id}")
+            if enrolment is None:
+                enrolment = Enrolment(session_id=session_id, user_id=user_id,
+                                      status=EnrolmentStatus.ENROLLED, queued_at=now,
+                                      created_at=now, updated_at=now)
+            enrolment.status, enrolment.offered_until = EnrolmentStatus.ENROLLED, None
+            if enrolment.attended_at is None:
+                enrolment.attended_at = now
+                await _ask_rating(session, clock=clock, lesson=lesson, user_id=user_id,
+                                  buttons=buttons, notify=notify)
+            enrolment.updated_at = now
+            session.add(enrolment)
+            said = resident.first_name or ""
+        else:
+            assert name is not None
+            if not free:
+                raise LessonFull(f"session {session_id}")
+            session.add(WalkIn(session_id=session_id, name=name, added_by=access.user_id,
+                               added_at=now))
+            already, said = False, name
+        audit.record(session, clock=clock, actor_id=access.user_id, action="session.walk_in",
+                     community_id=lesson.community_id, session_id=session_id,
+                     user_id=user_id, by_name=name is not None)
+        return WalkInAdded(lesson=lesson, name=said, already=already)
 
 
 @dataclass(frozen=True)
@@ -1176,7 +1384,9 @@ async def offer_free_seats(
     held = (select(func.count()).select_from(Enrolment)
             .where(col(Enrolment.session_id) == col(Lesson.id),
                    col(Enrolment.status).in_(SEAT_HOLDING))
-            .correlate(Lesson).scalar_subquery())
+            .correlate(Lesson).scalar_subquery()
+            + select(func.count()).select_from(WalkIn)
+            .where(col(WalkIn.session_id) == col(Lesson.id)).correlate(Lesson).scalar_subquery())
     waiting = (select(Enrolment.id)
                .where(col(Enrolment.session_id) == col(Lesson.id),
                       col(Enrolment.status) == EnrolmentStatus.WAITING)

@@ -27,11 +27,14 @@ from models.courses import (
     TeacherSubject,
 )
 from models.db import write
+from models.outbox import OutboxKind
 from models.users import Role, RoleGrant, User
-from services import audit
+from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
+from services.communities import staff_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
+from services.outbox import N_, Notify, Outgoing
 from services.text import clean_text
 
 DEFAULT_THRESHOLD = 5
@@ -79,6 +82,10 @@ class Buttons(Protocol):
 
     def order(self, order_id: int) -> Keyboard:
         """See the order (for teachers and staff)."""
+        ...
+
+    def review(self, community_id: int) -> Keyboard:
+        """✅ Review the community's course offers (staff, told of a new one)."""
         ...
 
 
@@ -310,9 +317,11 @@ async def get_course(session: AsyncSession, *, course_id: int) -> Course:
 
 async def offer_course(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int, title: str,
-    description: str, category: Category, minutes: int,
+    description: str, category: Category, minutes: int, buttons: Buttons | None = None,
+    notify: Notify | None = None,
 ) -> Course:
-    """A teacher offers a course for their community's menu; staff approve it.
+    """A teacher offers a course for their community's menu; staff approve it, and are
+    told of it at once (with `buttons`: a button to the offers waiting).
 
     A course staff add themselves is on the menu at once.
     """
@@ -334,6 +343,18 @@ async def offer_course(
                         reviewed_at=now if approved else None)
         session.add(course)
         await session.flush()
+        if not approved and buttons is not None:
+            community = await session.get(Community, community_id)
+            teacher = await session.get(User, access.user_id)
+            await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
+                user_id=uid, kind=OutboxKind.STATUS,
+                key=N_("🆕 A new course offer · {community}\n“{title}” by {teacher}\n"
+                       "Please put it on the menu or turn it down."),
+                params={"community": community.name if community else "", "title": title,
+                        "teacher": (teacher.first_name if teacher else "") or ""},
+                keyboard=buttons.review(community_id),
+                dedupe_key=f"c:offered:{course.id}:{uid}")
+                for uid in await staff_of(session, community_id=community_id)])
         audit.record(session, clock=clock, actor_id=access.user_id, action="course.offer",
                      community_id=community_id, course_id=course.id)
         return course
@@ -404,10 +425,11 @@ async def schedulable_courses(
     return list(rows.scalars().all())
 
 
-async def pending_courses(session: AsyncSession, *, access: Access) -> list[Course]:
-    """Offered courses waiting for this staff member's decision."""
-    where: list[Any] = [col(Course.status) == CourseStatus.PENDING]
-    if not access.is_admin:
-        where.append(col(Course.community_id).in_(sorted(access.staff_of)))
+async def pending_courses(session: AsyncSession, *, access: Access,
+                          community_id: int) -> list[Course]:
+    """Offered courses waiting for staff's decision in one community."""
+    access.require_manage(community_id)
+    where: list[Any] = [col(Course.status) == CourseStatus.PENDING,
+                        col(Course.community_id) == community_id]
     rows = await session.execute(select(Course).where(*where).order_by(col(Course.id)))
     return list(rows.scalars().all())

@@ -126,10 +126,19 @@ def hours(minutes: int) -> dict[str, int]:
     return {"minutes": minutes}
 
 
+def phrase(msgid: str) -> dict[str, str]:
+    """Words of the bot's own (marked with N_) in params, translated when sent into the
+    recipient's language (a common reason for calling a session off)."""
+    return {"phrase": msgid}
+
+
 def _param_ok(value: Any) -> bool:
-    """A JSON scalar, or a moment, span, month, length or numbered list (said when sent)."""
+    """A JSON scalar, or a moment, span, month, length, phrase or numbered list (said when
+    sent)."""
     if isinstance(value, str | int | float | bool | None):
         return True
+    if isinstance(value, dict) and set(value) == {"phrase"}:
+        return isinstance(value["phrase"], str)
     if isinstance(value, dict) and set(value) == {"moment", "zone"}:
         return all(isinstance(v, str) for v in value.values())
     if isinstance(value, dict) and set(value) == {"span", "zone"}:

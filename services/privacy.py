@@ -102,6 +102,8 @@ KEPT: Mapping[str, str] = {
     "course_sessions.venue": "a session announced to the community",
     "course_sessions.bring": "what to bring, said by staff on a session announced to all",
     "course_sessions.checkin_token": "the session's check-in code, not about anyone",
+    "course_walk_ins.name": "the name of someone staff let in at a session's door: not "
+                            "the staff member's own words about themselves",
     "course_orders.draft": "a random token of the ordering conversation, not about anyone",
     "volunteer_tasks.title": "a task published to the community",
     "volunteer_tasks.description": "a task published to the community",
@@ -123,6 +125,7 @@ ACTED_ON = frozenset({
     "voice_reports.assignee_id", "volunteer_claims.attendance_by",
     "volunteer_hours.recorded_by", "courses.reviewed_by", "role_grants.granted_by",
     "course_orders.taken_by", "outbox.about_user_id", "voice_report_notes.author_id",
+    "course_walk_ins.added_by",
 })
 # Never in an export: codes that would let someone act (an invite, a check-in), and the
 # bodies of messages, which quote other people (a staff notice of a resident's report).
@@ -144,6 +147,7 @@ SECTIONS: Mapping[str, str] = {
     "order_backings": "course_orders_you_backed",
     "courses": "courses_you_teach_or_reviewed",
     "course_sessions": "course_sessions_you_teach_or_scheduled",
+    "course_walk_ins": "walk_ins_you_let_in_at_a_session",
     "volunteers": "your_volunteer_profile",
     "volunteer_claims": "volunteer_shifts_you_took",
     "volunteer_hours": "your_volunteer_hours",

@@ -29,24 +29,6 @@ class CourseCb(CallbackData, prefix="cc"):
     cat: str = ""
 
 
-class ThresholdCb(CallbackData, prefix="cb"):
-    """Staff: an order with `backers` backers alerts staff and teachers."""
-
-    backers: int
-
-
-class RemindersCb(CallbackData, prefix="cm"):
-    """Staff: reminders at the hours of preset number `preset`."""
-
-    preset: int
-
-
-class OfferHoursCb(CallbackData, prefix="cof"):
-    """Staff: a freed seat is kept this many hours for the next on the waiting list."""
-
-    hours: int
-
-
 class OrderAction(StrEnum):
     NEW = "n"           # start an order (`id`: a menu course, 0: a topic of one's own)
     CATEGORY = "c"      # the order's category `cat`
@@ -113,8 +95,7 @@ class LessonAction(StrEnum):
     QR = "q"
     ROSTER = "r"
     MOVE = "mv"
-    CANCEL = "x"
-    CANCEL_OK = "xk"
+    CANCEL = "x"        # why is it cancelled? then asked once (CancelWhyCb, CancelDoCb)
     RATINGS = "g"
     NEW = "nw"          # schedule a session of course `id`
     PLAN = "pl"         # teacher: schedule one of my courses (the community, then the course)
@@ -220,3 +201,66 @@ class BringCb(CallbackData, prefix="cub"):
 
     action: BringAction
     id: int
+
+
+# --- staff: running courses and sessions (handlers/courses/menu.py, move.py, schedule.py,
+# sessions.py) ------------------------------------------------------------------------
+
+
+class RuleWhat(StrEnum):
+    THRESHOLD = "t"     # `value`: backers that alert staff and teachers
+    REMINDERS = "r"     # `value`: the place of a preset of reminder hours
+    OFFER = "o"         # `value`: hours a freed seat is kept for the next in line
+
+
+class RuleCb(CallbackData, prefix="csr"):
+    """Staff: one of community `community_id`'s course rules set to `value`."""
+
+    community_id: int
+    what: RuleWhat
+    value: int
+
+
+class CancelWhyCb(CallbackData, prefix="csx"):
+    """Staff or the teacher: session `lesson_id` is cancelled for common reason `reason`
+    (its place in CANCEL_REASONS; -1: the words they typed, kept in the draft)."""
+
+    lesson_id: int
+    reason: int
+
+
+class CancelDoCb(CallbackData, prefix="csy"):
+    """Yes, cancel session `lesson_id` for reason `reason` (as CancelWhyCb)."""
+
+    lesson_id: int
+    reason: int
+
+
+class StepBackCb(CallbackData, prefix="csb"):
+    """◀ Back in the schedule or move wizard (the FSM state says to which step)."""
+
+
+class StepQuitCb(CallbackData, prefix="csq"):
+    """✖ Cancel the schedule or move wizard: the draft is dropped."""
+
+
+class MoveWhatCb(CallbackData, prefix="csm"):
+    """Moving a session: change `what` (w: day and time, v: venue, l: length, s: seats,
+    k: done, confirm)."""
+
+    what: str
+
+
+class WeeksCb(CallbackData, prefix="csp"):
+    """Scheduling: the session happens `weeks` times, once a week (1: just once; 0: ask
+    how many)."""
+
+    weeks: int
+
+
+class WalkInCb(CallbackData, prefix="csw"):
+    """At check-in: add resident `user_id` to session `lesson_id` as a walk-in (0: ask for
+    a name)."""
+
+    lesson_id: int
+    user_id: int

@@ -95,6 +95,10 @@ class CourseButtons:
         return keyboard([button(N_("👀 See the order"),
                                 OrderCb(action=OrderAction.VIEW, id=order_id))])
 
+    def review(self, community_id: int) -> Keyboard:
+        return keyboard([button(N_("✅ Review the offers"),
+                                CourseCb(action=CourseAction.REVIEW, id=community_id))])
+
 
 class VolunteerButtons:
     """`services.volunteers.Buttons`: calls to claim shifts, shift reminders."""

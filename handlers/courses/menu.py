@@ -17,8 +17,14 @@ stateDiagram-v2
     OfferCategory --> OfferTitle: a category
     OfferTitle --> OfferDescription: title typed
     OfferDescription --> Home: description typed (staff review it)
-    Home --> Review: ✅ offers (staff) --> Review: approve / reject
-    Home --> Rules: ⚙️ Course rules (staff) --> Rules: threshold / reminders / offer window
+    Home --> ReviewCommunity: ✅ offers (staff of several communities)
+    ReviewCommunity --> Review: a community (remembered, ⭐ next time)
+    Home --> Review: ✅ offers (staff of one) / a "new offer" message's button
+    Review --> Review: approve / reject
+    Home --> RulesCommunity: ⚙️ Course rules (staff of several communities)
+    RulesCommunity --> Rules: a community
+    Home --> Rules: ⚙️ Course rules (staff of one)
+    Rules --> Rules: threshold / reminders / offer window
 ```
 Orders are in handlers/courses/orders.py, sessions in handlers/courses/sessions.py.
 """
@@ -39,15 +45,15 @@ from bot.callback_data.courses import (
     CourseCb,
     LessonAction,
     LessonCb,
-    OfferHoursCb,
     OrderAction,
     OrderCb,
-    RemindersCb,
-    ThresholdCb,
+    RuleCb,
+    RuleWhat,
 )
 from bot.filters import MenuButton
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_not_allowed, answer_out_of_date
 from bot.screens import send, show
@@ -58,17 +64,17 @@ from handlers.courses.texts import (
     home_button,
     home_markup,
     when,
-    work_community,
 )
 from handlers.scope import ask_community, chosen
 from models.courses import Category, Course, CourseStatus, EnrolmentStatus
 from models.users import User
-from services import course_sessions, courses
+from services import communities, course_sessions, courses
 from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
 from services.errors import NotAllowed, NotFound
-from services.scope import Serving
+from services.outbox import Notify
+from services.scope import Serving, require_serving
 from services.text import cut
 
 router = Router(name=__name__)
@@ -77,7 +83,9 @@ SEARCH_MAX = 30
 THRESHOLDS = (3, 5, 8, 10, 15, 20)
 REMINDER_PRESETS: tuple[tuple[int, ...], ...] = ((24, 2), (24,), (2,), (48, 24, 2), (24, 1))
 OFFER_PRESETS = (2, 6, 12, 24)  # hours a freed seat is kept for the next in line
-OFFER_FLOW = "cf"  # the community picker's flow code: a course offered
+OFFER_FLOW = "cf"  # the community picker's flow codes: a course offered,
+REVIEW_FLOW = "cv"  # offers reviewed,
+RULES_FLOW = "cr"  # course rules
 
 
 class CourseFlow(StatesGroup):
@@ -342,15 +350,17 @@ async def on_offer_title(message: Message, state: FSMContext) -> None:
 
 @router.message(CourseFlow.offer_description, F.text, ~F.text.startswith("/"))
 async def on_offer_description(message: Message, access: Access, session: AsyncSession,
-                               state: FSMContext, clock: Clock) -> None:
-    """The description: the offer is saved and waits for staff (a description too long:
-    the error router says so, and the draft stays)."""
+                               state: FSMContext, clock: Clock,
+                               outbox_notify: Notify | None = None) -> None:
+    """The description: the offer is saved and waits for staff, who are told at once (a
+    description too long: the error router says so, and the draft stays)."""
     data = await state.get_data()
     try:
         course = await courses.offer_course(
             session, access=access, clock=clock, community_id=int(data["community_id"]),
             title=str(data["title"]), description=message.text or "",
-            category=Category(data["category"]), minutes=60)
+            category=Category(data["category"]), minutes=60,
+            buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
     except (NotAllowed, NotFound, KeyError):  # the draft can never go through: dropped
         await state.clear()
         await message.answer(_("You can't do that here."))
@@ -392,13 +402,22 @@ async def on_subject(callback: CallbackQuery, callback_data: CourseCb, access: A
 
 
 # --- Staff -----------------------------------------------------------------------------
+# Each tool acts on the community chosen with the picker (handlers/scope.py), never
+# silently on the home one; every screen names it.
 
 
-async def review_list(callback: CallbackQuery, access: Access, session: AsyncSession) -> None:
-    """The offers waiting (five at a time), each with ✅ and ✖."""
-    waiting = await courses.pending_courses(session, access=access)
+async def community_name(session: AsyncSession, community_id: int) -> str:
+    return html.escape((await communities.get_community(session,
+                                                        community_id=community_id)).name)
+
+
+async def review_list(callback: CallbackQuery, access: Access, session: AsyncSession,
+                      community_id: int, *, new: bool = False) -> None:
+    """The community's offers waiting (five at a time), each with ✅ and ✖."""
+    waiting = await courses.pending_courses(session, access=access, community_id=community_id)
     builder = InlineKeyboardBuilder()
-    lines = []
+    lines = [_("<b>✅ Course offers</b> · {community}").format(
+        community=await community_name(session, community_id))]
     for number, course in enumerate(waiting[:5], start=1):
         lines.append(f"{number}. " + course_text(course))
         builder.row(
@@ -407,19 +426,42 @@ async def review_list(callback: CallbackQuery, access: Access, session: AsyncSes
             InlineKeyboardButton(text=_("✖ Turn down {n}").format(n=number),
                                  callback_data=CourseCb(action=CourseAction.REJECT,
                                                         id=course.id or 0).pack()))
+    if not waiting:
+        lines.append(_("No course offers are waiting."))
     builder.row(home_button())
-    await show(callback, "\n\n".join(lines) if lines else _("No course offers are waiting."),
-               reply_markup=builder.as_markup())
+    await show(callback, "\n\n".join(lines), reply_markup=builder.as_markup(), new=new)
 
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.REVIEW))
-async def on_review(callback: CallbackQuery, access: Access, session: AsyncSession) -> None:
-    """✅ Course offers: staff approve or turn down what teachers offered."""
-    if not (access.is_staff or access.is_admin):
+async def on_review(callback: CallbackQuery, callback_data: CourseCb, access: Access,
+                    session: AsyncSession, state: FSMContext) -> None:
+    """✅ Course offers: staff approve or turn down what teachers offered, in the
+    community chosen (`id`: the community a "new offer" message named)."""
+    if not (access.staff_of or access.is_admin):
         await answer_not_allowed(callback)
         return
+    if callback_data.id:
+        require_serving(access, callback_data.id, Serving.STAFF)
+        await callback.answer()
+        await review_list(callback, access, session, callback_data.id, new=True)
+        return
     await callback.answer()
-    await review_list(callback, access, session)
+    await state.clear()
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=REVIEW_FLOW, serving=Serving.STAFF,
+                                       intro=_("✅ Course offers to review."))
+    if community_id is not None:
+        await review_list(callback, access, session, community_id)
+
+
+@router.callback_query(ScopeCb.filter(F.flow == REVIEW_FLOW))
+async def on_review_community(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                              session: AsyncSession, state: FSMContext) -> None:
+    """The community whose offers to review (re-checked and remembered)."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.STAFF)
+    await callback.answer()
+    await review_list(callback, access, session, community_id)
 
 
 @router.callback_query(CourseCb.filter(F.action.in_({CourseAction.APPROVE,
@@ -432,30 +474,36 @@ async def on_decide(callback: CallbackQuery, callback_data: CourseCb, access: Ac
                                          approve=callback_data.action == CourseAction.APPROVE)
     await callback.answer(_("On the menu ✅") if course.status == CourseStatus.APPROVED
                           else _("Turned down."))
-    await review_list(callback, access, session)
+    await review_list(callback, access, session, course.community_id)
 
 
 async def rules_screen(callback: CallbackQuery, community_id: int, session: AsyncSession,
                        *, new: bool) -> None:
     rules = await courses.get_rules(session, community_id=community_id)
     builder = InlineKeyboardBuilder()
+
+    def rule(what: RuleWhat, value: int) -> RuleCb:
+        return RuleCb(community_id=community_id, what=what, value=value)
+
     for value in THRESHOLDS:
         mark = "✅ " if value == rules.threshold else ""
-        builder.button(text=f"{mark}{value}", callback_data=ThresholdCb(backers=value))
+        builder.button(text=f"{mark}{value}", callback_data=rule(RuleWhat.THRESHOLD, value))
     for index, preset in enumerate(REMINDER_PRESETS):
         mark = "✅ " if preset == rules.reminder_hours else ""
         builder.button(text=mark + " + ".join(_("{h} h").format(h=h) for h in preset),
-                       callback_data=RemindersCb(preset=index))
+                       callback_data=rule(RuleWhat.REMINDERS, index))
     for hours in OFFER_PRESETS:
         mark = "✅ " if hours == rules.offer_hours else ""
         builder.button(text=mark + _("{h} h").format(h=hours),
-                       callback_data=OfferHoursCb(hours=hours))
+                       callback_data=rule(RuleWhat.OFFER, hours))
     builder.adjust(6, 2, 2, 1, len(OFFER_PRESETS))
     builder.row(home_button())
-    text = _("⚙️ Course rules\nStaff and teachers are told when an order has {threshold} "
-             "backers (first row).\nReminders go out {hours} before a session (middle rows)."
-             ).format(threshold=rules.threshold,
-                      hours=" + ".join(_("{h} h").format(h=h) for h in rules.reminder_hours))
+    text = _("⚙️ Course rules · {community}").format(
+        community=await community_name(session, community_id)) + "\n"
+    text += _("Staff and teachers are told when an order has {threshold} backers (first "
+              "row).\nReminders go out {hours} before a session (middle rows).").format(
+        threshold=rules.threshold,
+        hours=" + ".join(_("{h} h").format(h=h) for h in rules.reminder_hours))
     text += "\n" + _("A seat that comes free is kept for the next in line for {h} h from when "
                      "they get the message (last row); if that would not end 2 h before the "
                      "start, the seat is open to the first who taps.").format(
@@ -464,54 +512,48 @@ async def rules_screen(callback: CallbackQuery, community_id: int, session: Asyn
 
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.RULES))
-async def on_rules(callback: CallbackQuery, access: Access, user: User,
-                   session: AsyncSession) -> None:
-    """⚙️ Course rules: how many backers alert staff, and when reminders go out."""
-    community_id = work_community(access, user, access.staff_of)
-    if community_id is None:
+async def on_rules(callback: CallbackQuery, access: Access, session: AsyncSession,
+                   state: FSMContext) -> None:
+    """⚙️ Course rules: how many backers alert staff, when reminders go out, how long a
+    freed seat is kept, for the community chosen."""
+    if not (access.staff_of or access.is_admin):
         await answer_not_allowed(callback)
         return
     await callback.answer()
-    await rules_screen(callback, community_id, session, new=True)
+    await state.clear()
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=RULES_FLOW, serving=Serving.STAFF,
+                                       intro=_("⚙️ Course rules."))
+    if community_id is not None:
+        await rules_screen(callback, community_id, session, new=True)
 
 
-@router.callback_query(ThresholdCb.filter(F.backers.in_(THRESHOLDS)))
-async def on_threshold(callback: CallbackQuery, callback_data: ThresholdCb, access: Access,
-                       user: User, session: AsyncSession, clock: Clock) -> None:
-    """A threshold tapped."""
-    community_id = work_community(access, user, access.staff_of)
-    if community_id is None:
-        await answer_not_allowed(callback)
-        return
-    await courses.set_rules(session, access=access, clock=clock, community_id=community_id,
-                            threshold=callback_data.backers)
-    await callback.answer()
-    await rules_screen(callback, community_id, session, new=False)
-
-
-@router.callback_query(RemindersCb.filter(F.preset.in_(range(len(REMINDER_PRESETS)))))
-async def on_reminders(callback: CallbackQuery, callback_data: RemindersCb, access: Access,
-                       user: User, session: AsyncSession, clock: Clock) -> None:
-    """Reminder hours tapped."""
-    community_id = work_community(access, user, access.staff_of)
-    if community_id is None:
-        await answer_not_allowed(callback)
-        return
-    await courses.set_rules(session, access=access, clock=clock, community_id=community_id,
-                            reminder_hours=REMINDER_PRESETS[callback_data.preset])
+@router.callback_query(ScopeCb.filter(F.flow == RULES_FLOW))
+async def on_rules_community(callback: CallbackQuery, callback_data: ScopeCb, access: Access,
+                             session: AsyncSession, state: FSMContext) -> None:
+    """The community whose rules to see (re-checked and remembered)."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.STAFF)
     await callback.answer()
     await rules_screen(callback, community_id, session, new=False)
 
 
-@router.callback_query(OfferHoursCb.filter(F.hours.in_(OFFER_PRESETS)))
-async def on_offer_hours(callback: CallbackQuery, callback_data: OfferHoursCb, access: Access,
-                         user: User, session: AsyncSession, clock: Clock) -> None:
-    """How long a freed seat is kept for the next in line, tapped."""
-    community_id = work_community(access, user, access.staff_of)
-    if community_id is None:
-        await answer_not_allowed(callback)
+@router.callback_query(RuleCb.filter())
+async def on_rule(callback: CallbackQuery, callback_data: RuleCb, access: Access,
+                  session: AsyncSession, clock: Clock) -> None:
+    """A rule tapped: set for the community the button names (re-checked by the service)."""
+    value, cid = callback_data.value, callback_data.community_id
+    if callback_data.what == RuleWhat.THRESHOLD and value in THRESHOLDS:
+        await courses.set_rules(session, access=access, clock=clock, community_id=cid,
+                                threshold=value)
+    elif callback_data.what == RuleWhat.REMINDERS and 0 <= value < len(REMINDER_PRESETS):
+        await courses.set_rules(session, access=access, clock=clock, community_id=cid,
+                                reminder_hours=REMINDER_PRESETS[value])
+    elif callback_data.what == RuleWhat.OFFER and value in OFFER_PRESETS:
+        await courses.set_rules(session, access=access, clock=clock, community_id=cid,
+                                offer_hours=value)
+    else:
+        await answer_out_of_date(callback)
         return
-    await courses.set_rules(session, access=access, clock=clock, community_id=community_id,
-                            offer_hours=callback_data.hours)
     await callback.answer()
-    await rules_screen(callback, community_id, session, new=False)
+    await rules_screen(callback, cid, session, new=False)

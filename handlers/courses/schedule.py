@@ -2,9 +2,9 @@
 
 The draft is a `ScheduleDraft` in the FSM data, holding the absolute day and start
 chosen, so a screen drawn at 23:50 and confirmed after midnight means the day it
-showed. The day and time pickers are the shared ones (bot/keyboards/dates.py),
-offering as far ahead as the service allows; 🔁 Move (handlers/courses/move.py) uses
-the same pickers in its own states.
+showed. The day and time steps are handlers/courses/steps.py's (the shared pickers of
+bot/keyboards/dates.py, as far ahead as the service allows), which 🔁 Move
+(handlers/courses/move.py) installs in its own states.
 
 ```mermaid
 stateDiagram-v2
@@ -21,24 +21,27 @@ stateDiagram-v2
     Length --> Venue: 45 / 60 / 90 / 120 min
     Venue --> Capacity: venue typed
     Capacity --> Confirm: 10 / 20 / 30 / 50, or a number typed
+    Confirm --> Weeks: 🔁 Repeat every week
+    Weeks --> Confirm: just once, or every week for 2 / 4 / 8 / 12 weeks
     Confirm --> Day: ✅ but the time has passed meanwhile
     Confirm --> [*]: ✅ (services check everything again)
+    Day --> [*]: ✖ Cancel (at every step; ◀ Back goes one step back)
 ```
+The day, time, length and seat steps are handlers/courses/steps.py's, shared with 🔁 Move.
 """
 
 from __future__ import annotations
 
 import html
-from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from pydantic import BaseModel
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.courses import (
@@ -50,23 +53,32 @@ from bot.callback_data.courses import (
     OrderAction,
     OrderCb,
     SeatsCb,
+    StepBackCb,
+    StepQuitCb,
+    WeeksCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
-from bot.keyboards.dates import (
-    DayCb,
-    DayPageCb,
-    DayRange,
-    TimeCb,
-    day_keyboard,
-    take_time,
-    time_keyboard,
-)
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
+from handlers.courses.steps import (
+    CAPACITIES,
+    LENGTHS,
+    WhenDraft,
+    WhenSteps,
+    lengths_markup,
+    quit_wizard,
+    seats_markup,
+    seats_question,
+    seats_range,
+    typed_seats,
+    venue_question,
+    with_nav,
+)
 from handlers.courses.texts import (
     clash_lines,
+    courses_home,
     drop_buttons,
     home_markup,
     person,
@@ -86,9 +98,7 @@ from services.scope import Serving
 
 router = Router(name=__name__)
 
-FIRST_SLOT, LAST_SLOT, SLOT = 8 * 60, 20 * 60 + 30, 30  # 08:00 … 20:30, every half hour
-LENGTHS = (45, 60, 90, 120)
-CAPACITIES = (10, 20, 30, 50)
+WEEKS = (1, 2, 4, 8, 12)  # just once, or every week for that many weeks
 DRAFT = "schedule"
 PLAN_FLOW = "cp"  # the community picker's flow code: a session of one of my courses
 
@@ -99,78 +109,37 @@ class Schedule(StatesGroup):
     length = State()
     venue = State()
     capacity = State()
+    weeks = State()
     confirm = State()
 
 
-class ScheduleDraft(BaseModel):
+class ScheduleDraft(WhenDraft):
     """A session being scheduled: absolute values only."""
 
-    community_id: int
     teacher_id: int
     title: str
     category: Category
     minutes: int
     course_id: int | None = None
     order_id: int | None = None
-    day: date | None = None
-    starts_at: datetime | None = None
     venue: str = ""
     capacity: int = 0
-
-
-async def load(state: FSMContext) -> ScheduleDraft | None:
-    raw = (await state.get_data()).get(DRAFT)
-    return ScheduleDraft.model_validate(raw) if raw else None
-
-
-async def keep(state: FSMContext, draft: ScheduleDraft) -> None:
-    await state.update_data({DRAFT: draft.model_dump(mode="json")})
-
-
-# --- The shared pickers, as this flow and Move use them ---------------------------------
-
-
-def days_ahead(clock: Clock, zone: ZoneInfo) -> DayRange:
-    """The days a session may be put on: today to as far as the service allows (its
-    last whole day, so that every time offered on it is allowed too)."""
-    return DayRange.ahead(clock.now().astimezone(zone).date(),
-                          days=course_sessions.SCHEDULE_AHEAD.days - 1)
-
-
-def days_markup(clock: Clock, zone: ZoneInfo, page: int = 0) -> Any:
-    days = days_ahead(clock, zone)
-    return day_keyboard(days, today=days.first, page=page, zone=zone, now=clock.now(),
-                        last=LAST_SLOT).as_markup()
-
-
-def times_markup(day: date, clock: Clock, zone: ZoneInfo) -> Any:
-    return time_keyboard(day, zone=zone, now=clock.now(), first=FIRST_SLOT, last=LAST_SLOT,
-                         step=SLOT).as_markup()
-
-
-def take_moment(minutes: int, day: date, clock: Clock, zone: ZoneInfo) -> datetime | None:
-    """The start a time button claims, if the picker offers it now (else None)."""
-    return take_time(minutes, day=day, zone=zone, now=clock.now(), first=FIRST_SLOT,
-                     last=LAST_SLOT, step=SLOT)
+    weeks: int = 1
 
 
 # --- Starting -------------------------------------------------------------------------
 
 
-async def ask_day(event: CallbackQuery | Message, state: FSMContext, clock: Clock,
-                  zone: ZoneInfo, intro: str = "") -> None:
-    """Which day? (a new message, so the screen before stays readable)."""
-    await state.set_state(Schedule.day)
-    await send(event, (intro + "\n\n" if intro else "") + _("Which day?"),
-               reply_markup=days_markup(clock, zone))
-
-
 async def begin(event: CallbackQuery, state: FSMContext, clock: Clock, session: AsyncSession,
                 draft: ScheduleDraft) -> None:
     await state.clear()
-    await keep(state, draft)
-    await ask_day(event, state, clock, await zone_of(session, draft.community_id),
-                  intro=_("Scheduling “{title}”.").format(title=html.escape(draft.title)))
+    await STEPS.keep(state, draft)
+    await STEPS.ask_day(event, state, session, clock, draft, new=True,
+                        intro=_("Scheduling “{title}”.").format(title=html.escape(draft.title)))
+
+
+async def load(state: FSMContext) -> ScheduleDraft | None:
+    return await STEPS.load(state)
 
 
 def draft_of_order(order: CourseOrder) -> ScheduleDraft:
@@ -208,9 +177,11 @@ async def on_schedule_order(
                 order_id=order.id or 0, teacher_id=teacher.id or 0))
         builder.adjust(1)
         await callback.answer()
-        await send(callback, _("Who will teach it?") if teachers else
-                   _("This community has no teachers yet. Invite one in 🛠 Manage community."),
-                   reply_markup=builder.as_markup())
+        community = await communities.get_community(session, community_id=order.community_id)
+        await send(callback, (_("Who will teach it?") if teachers else _(
+            "This community has no teachers yet. Invite one in 🛠 Manage community."))
+            + "\n" + _("🏠 {community}").format(community=html.escape(community.name)),
+            reply_markup=builder.as_markup())
         return
     if order.status != OrderStatus.TAKEN or order.taken_by is None:
         await answer_out_of_date(callback, use_menu=True)
@@ -309,57 +280,38 @@ async def ask_course(callback: CallbackQuery, access: Access, session: AsyncSess
 # --- The steps ------------------------------------------------------------------------
 
 
-@router.callback_query(Schedule.day, DayPageCb.filter())
-async def on_day_page(callback: CallbackQuery, callback_data: DayPageCb, state: FSMContext,
-                      session: AsyncSession, clock: Clock) -> None:
-    """◀ ▶ Another page of days."""
-    draft = await load(state)
-    if draft is None:
-        await answer_out_of_date(callback, use_menu=True)
-        return
-    await callback.answer()
-    await show(callback, _("Which day?"), reply_markup=days_markup(
-        clock, await zone_of(session, draft.community_id), callback_data.page))
-
-
-@router.callback_query(Schedule.day, DayCb.filter())
-async def on_day(callback: CallbackQuery, callback_data: DayCb, state: FSMContext,
-                 session: AsyncSession, clock: Clock) -> None:
-    """A day; then the time, half-hourly (times already past are left out)."""
-    draft = await load(state)
-    zone = await zone_of(session, draft.community_id) if draft else None
-    day = days_ahead(clock, zone).take(callback_data.day) if zone else None
-    if draft is None or zone is None or day is None:
-        await answer_out_of_date(callback, use_menu=True)
-        return
-    await callback.answer()
-    draft.day = day
-    await keep(state, draft)
-    await state.set_state(Schedule.time)
-    await show(callback, _("What time does it start?"),
-               reply_markup=times_markup(day, clock, zone))
-
-
-@router.callback_query(Schedule.time, TimeCb.filter())
-async def on_time(callback: CallbackQuery, callback_data: TimeCb, state: FSMContext,
-                  session: AsyncSession, clock: Clock) -> None:
-    """A time; then the length."""
-    draft = await load(state)
-    zone = await zone_of(session, draft.community_id) if draft else None
-    moment = (take_moment(callback_data.minutes, draft.day, clock, zone)
-              if draft and draft.day and zone else None)
-    if draft is None or moment is None:
-        await answer_out_of_date(callback, use_menu=True)
-        return
-    await callback.answer()
-    draft.starts_at = moment
-    await keep(state, draft)
+async def ask_length(callback: CallbackQuery, state: FSMContext, session: AsyncSession,
+                     clock: Clock, draft: ScheduleDraft) -> None:
+    """Once a time is chosen: how long?"""
     await state.set_state(Schedule.length)
+    await show(callback, _("How long is it?"), reply_markup=lengths_markup())
+
+
+STEPS = WhenSteps(day=Schedule.day, time=Schedule.time, key=DRAFT, model=ScheduleDraft,
+                  then=ask_length)
+STEPS.install(router)
+
+
+async def ask_venue(event: CallbackQuery | Message, state: FSMContext) -> None:
+    await state.set_state(Schedule.venue)
+    await show(event, venue_question(), reply_markup=with_nav())
+
+
+async def ask_capacity(event: CallbackQuery | Message, state: FSMContext) -> None:
+    await state.set_state(Schedule.capacity)
+    await show(event, seats_question(), reply_markup=seats_markup())
+
+
+async def ask_weeks(event: CallbackQuery | Message, state: FSMContext) -> None:
+    await state.set_state(Schedule.weeks)
     builder = InlineKeyboardBuilder()
-    for minutes in LENGTHS:
-        builder.button(text=_("{n} min").format(n=minutes), callback_data=LengthCb(minutes=minutes))
-    builder.adjust(4)
-    await show(callback, _("How long is it?"), reply_markup=builder.as_markup())
+    for weeks in WEEKS:
+        builder.button(text=_("Just once") if weeks == 1 else ngettext(
+            "Every week, {n} time", "Every week, {n} times", weeks).format(n=weeks),
+            callback_data=WeeksCb(weeks=weeks))
+    builder.adjust(1, 2, 2)
+    await show(event, _("Just once, or every week at the same time and place?"),
+               reply_markup=with_nav(builder))
 
 
 @router.callback_query(Schedule.length, LengthCb.filter(F.minutes.in_(LENGTHS)))
@@ -372,10 +324,8 @@ async def on_length(callback: CallbackQuery, callback_data: LengthCb,
         return
     await callback.answer()
     draft.minutes = callback_data.minutes
-    await keep(state, draft)
-    await state.set_state(Schedule.venue)
-    await show(callback, _("Where is it? Type the place, for example “社区客厅 2楼” (at most "
-                           "100 characters)."))
+    await STEPS.keep(state, draft)
+    await ask_venue(callback, state)
 
 
 @router.message(Schedule.venue, F.text, ~F.text.startswith("/"))
@@ -385,59 +335,120 @@ async def on_venue(message: Message, state: FSMContext) -> None:
     if draft is None:
         return
     draft.venue = courses.clean_text(message.text or "", field="venue", limit=100)
-    await keep(state, draft)
-    await state.set_state(Schedule.capacity)
-    builder = InlineKeyboardBuilder()
-    for seats in CAPACITIES:
-        builder.button(text=str(seats), callback_data=SeatsCb(seats=seats))
-    builder.adjust(4)
-    await message.answer(_("How many seats? Tap one, or type a number."),
-                         reply_markup=builder.as_markup())
+    await STEPS.keep(state, draft)
+    await ask_capacity(message, state)
 
 
 @router.callback_query(Schedule.capacity, SeatsCb.filter(F.seats.in_(CAPACITIES)))
-async def on_capacity(callback: CallbackQuery, callback_data: SeatsCb, state: FSMContext,
-                      session: AsyncSession) -> None:
-    """Seats from a button."""
+async def on_capacity(callback: CallbackQuery, callback_data: SeatsCb,
+                      state: FSMContext, session: AsyncSession) -> None:
+    """Seats from a button; then the confirmation."""
     await callback.answer()
-    await ask_confirm(callback, state, session, callback_data.seats)
+    await take_capacity(callback, state, session, callback_data.seats)
 
 
 @router.message(Schedule.capacity, F.text, ~F.text.startswith("/"))
 async def on_capacity_text(message: Message, state: FSMContext,
                            session: AsyncSession) -> None:
     """Seats typed as a number (checked: 1 to 500)."""
-    text = (message.text or "").strip()
-    if not text.isdigit() or not 1 <= int(text) <= course_sessions.CAPACITY_RANGE[1]:
-        await message.answer(_("Please give a number of seats from 1 to {max}.").format(
-            max=course_sessions.CAPACITY_RANGE[1]))
+    seats = typed_seats(message.text or "")
+    if seats is None:
+        await message.answer(seats_range(), reply_markup=seats_markup())
         return
-    await ask_confirm(message, state, session, int(text))
+    await take_capacity(message, state, session, seats)
+
+
+async def take_capacity(event: CallbackQuery | Message, state: FSMContext,
+                        session: AsyncSession, seats: int) -> None:
+    draft = await load(state)
+    if draft is None:
+        return
+    draft.capacity = seats
+    await STEPS.keep(state, draft)
+    await ask_confirm(event, state, session)
+
+
+@router.callback_query(Schedule.confirm, WeeksCb.filter(F.weeks == 0))
+async def on_repeat(callback: CallbackQuery, state: FSMContext) -> None:
+    """🔁 Repeat every week: how many times."""
+    await callback.answer()
+    await ask_weeks(callback, state)
+
+
+@router.callback_query(Schedule.weeks, WeeksCb.filter(F.weeks.in_(WEEKS)))
+async def on_weeks(callback: CallbackQuery, callback_data: WeeksCb, state: FSMContext,
+                   session: AsyncSession) -> None:
+    """Once or weekly; then the confirmation."""
+    draft = await load(state)
+    if draft is None:
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    await callback.answer()
+    draft.weeks = callback_data.weeks
+    await STEPS.keep(state, draft)
+    await ask_confirm(callback, state, session)
+
+
+@router.callback_query(StateFilter(*Schedule.__all_states__), StepBackCb.filter())
+async def on_back(callback: CallbackQuery, state: FSMContext, session: AsyncSession,
+                  clock: Clock, access: Access) -> None:
+    """◀ Back: the step before, with what was chosen kept in the draft."""
+    draft = await load(state)
+    current = await state.get_state()
+    if draft is None:
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    await callback.answer()
+    if current == Schedule.day.state:  # the first step: back to 📚 Courses
+        await state.clear()
+        await show(callback, _("📚 Courses. What would you like to do?"),
+                   reply_markup=courses_home(access).as_markup())
+    elif current == Schedule.time.state:
+        await STEPS.ask_day(callback, state, session, clock, draft)
+    elif current == Schedule.length.state:
+        await STEPS.ask_time(callback, state, session, clock, draft)
+    elif current == Schedule.venue.state:
+        await state.set_state(Schedule.length)
+        await show(callback, _("How long is it?"), reply_markup=lengths_markup())
+    elif current == Schedule.capacity.state:
+        await ask_venue(callback, state)
+    elif current == Schedule.confirm.state:
+        await ask_capacity(callback, state)
+    else:  # how many weeks: the confirmation again
+        await ask_confirm(callback, state, session)
+
+
+@router.callback_query(StateFilter(*Schedule.__all_states__), StepQuitCb.filter())
+async def on_quit(callback: CallbackQuery, state: FSMContext) -> None:
+    """✖ Cancel: nothing is scheduled."""
+    await quit_wizard(callback, state)
 
 
 async def ask_confirm(event: CallbackQuery | Message, state: FSMContext,
-                      session: AsyncSession, capacity: int) -> None:
+                      session: AsyncSession) -> None:
     draft = await load(state)
     if draft is None or draft.starts_at is None:
         return
-    draft.capacity = capacity
-    await keep(state, draft)
     zone = await zone_of(session, draft.community_id)
     await state.set_state(Schedule.confirm)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Yes, that's right"), callback_data=ConfirmCb())
+    builder.button(text=_("🔁 Repeat every week"), callback_data=WeeksCb(weeks=0))
+    builder.adjust(1)
     community = await communities.get_community(session, community_id=draft.community_id)
     warnings = clash_lines(await course_sessions.clashes(
         session, community_id=draft.community_id, teacher_id=draft.teacher_id,
         starts_at=draft.starts_at, minutes=draft.minutes, venue=draft.venue), zone)
-    await send(event, _("Please check:\n📚 {title}\n🕒 {when}, {minutes} min\n"
-                        "📍 {venue}\nSeats: {capacity}").format(
+    text = _("Please check:\n📚 {title}\n🕒 {when}, {minutes} min\n"
+             "📍 {venue}\nSeats: {capacity}").format(
         title=html.escape(draft.title), when=when(draft.starts_at, zone),
-        minutes=draft.minutes,
-        venue=html.escape(draft.venue), capacity=draft.capacity)
-        + "\n" + _("🏠 {community}").format(community=html.escape(community.name))
-        + ("\n\n" + warnings if warnings else ""),
-        reply_markup=builder.as_markup())
+        minutes=draft.minutes, venue=html.escape(draft.venue), capacity=draft.capacity)
+    if draft.weeks > 1:
+        text += "\n" + ngettext("🔁 Every week, {n} time in all", "🔁 Every week, {n} times in all",
+                                draft.weeks).format(n=draft.weeks)
+    text += "\n" + _("🏠 {community}").format(community=html.escape(community.name))
+    await show(event, text + ("\n\n" + warnings if warnings else ""),
+               reply_markup=with_nav(builder))
 
 
 @router.callback_query(Schedule.confirm, ConfirmCb.filter())
@@ -457,12 +468,12 @@ async def on_confirm(
             teacher_id=draft.teacher_id, title=draft.title, category=draft.category,
             starts_at=draft.starts_at, minutes=draft.minutes, venue=draft.venue,
             capacity=draft.capacity, course_id=draft.course_id, order_id=draft.order_id,
-            buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
+            weeks=draft.weeks, buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
     except InvalidInput as error:
         await callback.answer()
         if error.field == "starts_at":  # the chosen time passed before the tap: choose again
-            await ask_day(callback, state, clock, zone,
-                          intro=_("That time has already passed. Please choose again."))
+            await STEPS.ask_day(callback, state, session, clock, draft, new=True,
+                                intro=_("That time has already passed. Please choose again."))
             return
         await state.clear()
         await send(callback, _("Something in it is not right ({what}). Please start "
@@ -474,7 +485,11 @@ async def on_confirm(
         return
     await state.clear()
     await callback.answer()
-    await done(callback, _("Scheduled ✅ Everyone who ordered or backed it will be told."),
+    await done(callback, _("Scheduled ✅ Everyone who ordered or backed it will be told.")
+               if draft.weeks == 1 else ngettext(
+                   "Scheduled ✅ {n} session, one a week. Everyone who ordered or backed it "
+                   "will be told.", "Scheduled ✅ {n} sessions, one a week. Everyone who "
+                   "ordered or backed it will be told.", draft.weeks).format(n=draft.weeks),
                lesson, zone)
 
 

@@ -25,6 +25,23 @@ stateDiagram-v2
 ```
 Its teacher or staff say 🎒 What to bring (typed, or "Nothing to bring", or ✖ Cancel); the
 card shows it to residents.
+
+Running a session (its teacher or the community's staff):
+
+```mermaid
+stateDiagram-v2
+    [*] --> Screen: 👀 a session (🏠 its community named)
+    Screen --> Roster: 👥 Who is coming (seats, then the waiting list)
+    Roster --> Roster: tap a name (present or not)
+    Roster --> WalkIn: ➕ Add a walk-in
+    WalkIn --> Found: a name typed (residents it matches)
+    Found --> Found: another name typed
+    Found --> Roster: a resident, or the name only (a free seat, present)
+    Screen --> Why: 🚫 Cancel the session
+    Why --> Asked: a common reason, or words typed
+    Asked --> [*]: Yes, cancel it (everyone told why; staff told if the teacher did it)
+    Asked --> Screen: No, keep it
+```
 """
 
 from __future__ import annotations
@@ -37,13 +54,21 @@ import segno
 from aiogram import Bot, F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.courses import (
     BringAction,
     BringCb,
+    CancelDoCb,
+    CancelWhyCb,
     LessonAction,
     LessonCb,
     MarkCb,
@@ -53,8 +78,10 @@ from bot.callback_data.courses import (
     PlaceCb,
     RateCb,
     SkipCommentCb,
+    WalkInCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.keyboards.communities import ScopeCb
 from bot.keyboards.confirm import ask_once
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date, out_of_date_use_menu
@@ -70,25 +97,35 @@ from handlers.courses.texts import (
     session_text,
     status_name,
     when,
-    work_community,
 )
+from handlers.scope import ask_community, chosen
 from models.courses import BRING_MAX, EnrolmentStatus, Lesson, LessonStatus
 from models.users import User
-from services import course_orders, course_sessions
+from services import communities, course_orders, course_sessions, courses
 from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
 from services.courses import LessonClosed, LessonFull, NotEnrolled, NotInWindow
 from services.errors import InvalidInput, NotFound
 from services.outbox import Notify
+from services.scope import Serving
 
 router = Router(name=__name__)
 
 CHECK_IN_PREFIX = "ci_"
+SESSIONS_FLOW = "cl"  # the community picker's flow code: staff's list of sessions
 
 
 class Rating(StatesGroup):
     comment = State()
+
+
+class WalkingIn(StatesGroup):
+    name = State()  # the name of someone who came without a seat, typed at the door
+
+
+class Cancelling(StatesGroup):
+    reason = State()  # staff or the teacher may type why a session is called off
 
 
 class Bringing(StatesGroup):
@@ -127,6 +164,9 @@ async def session_screen(
         builder.button(text=_("📅 Add to my calendar"),
                        callback_data=LessonCb(action=LessonAction.ICS, id=sid))
     if seen.can_run:
+        community = await communities.get_community(session,
+                                                     community_id=seen.lesson.community_id)
+        text += "\n" + _("🏠 {community}").format(community=html.escape(community.name))
         text += "\n" + _("Enrolled: {held} · Waiting: {waiting} · Present: {attended}").format(
             held=seen.held, waiting=seen.waiting, attended=seen.attended)
         builder.button(text=_("👥 Who is coming"),
@@ -247,15 +287,19 @@ async def on_mine(callback: CallbackQuery, user: User, session: AsyncSession,
 
 
 async def _run_list(callback: CallbackQuery, session: AsyncSession, builder: InlineKeyboardBuilder,
-                    lines: list[str], lessons: list[Lesson]) -> None:
-    """Sessions with their counts (enrolled / waiting / present), a button each."""
+                    lines: list[str], lessons: list[Lesson], *, say_where: bool = False) -> None:
+    """Sessions with their counts (enrolled / waiting / present), a button each (with
+    `say_where`, for someone serving several communities, each line names its own)."""
     counts = await course_sessions.counts_of(session, session_ids=[s.id or 0 for s in lessons])
+    names = {cid: (await communities.get_community(session, community_id=cid)).name
+             for cid in {lesson.community_id for lesson in lessons}} if say_where else {}
     for lesson in lessons:
         zone = await zone_of(session, lesson.community_id)
         held, waiting, attended = counts.get(lesson.id or 0, (0, 0, 0))
         cancelled = " ❌" if lesson.status == LessonStatus.CANCELLED else ""
-        lines.append(f"• {when(lesson.starts_at, zone)} {html.escape(lesson.title)}{cancelled}: "
-                     f"{held}/{lesson.capacity} · {waiting} · {attended}")
+        where = f" · {html.escape(names[lesson.community_id])}" if names else ""
+        lines.append(f"• {when(lesson.starts_at, zone)} {html.escape(lesson.title)}{cancelled}"
+                     f"{where}: {held}/{lesson.capacity} · {waiting} · {attended}")
         builder.button(text=f"{when(lesson.starts_at, zone)} {lesson.title}",
                        callback_data=LessonCb(action=LessonAction.VIEW, id=lesson.id or 0))
     if not lessons:
@@ -282,29 +326,54 @@ async def on_teaching(callback: CallbackQuery, access: Access, session: AsyncSes
                        callback_data=OrderCb(action=OrderAction.SCHEDULE, id=order.id or 0))
     await callback.answer()
     await _run_list(callback, session, builder,
-                    [_("<b>🧑‍🏫 My teaching</b> (enrolled / waiting / present)")], lessons)
+                    [_("<b>🧑‍🏫 My teaching</b> (enrolled / waiting / present)")], lessons,
+                    say_where=len(access.teacher_of | access.staff_of) > 1)
 
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.STAFF))
-async def on_staff_list(callback: CallbackQuery, user: User, access: Access,
-                        session: AsyncSession, clock: Clock) -> None:
-    """📊 The community's sessions, for staff."""
-    community_id = work_community(access, user, access.staff_of)
-    if community_id is None:
+async def on_staff_list(callback: CallbackQuery, access: Access, session: AsyncSession,
+                        state: FSMContext, clock: Clock) -> None:
+    """📊 A community's sessions, for its staff: the community chosen first."""
+    if not (access.staff_of or access.is_admin):
         await callback.answer(_("You can't do that here. Only staff of this community "
                                 "can."), show_alert=True)
         return
+    await callback.answer()
+    await state.clear()
+    community_id = await ask_community(callback, state=state, access=access, session=session,
+                                       flow=SESSIONS_FLOW, serving=Serving.STAFF,
+                                       intro=_("📊 Community sessions."))
+    if community_id is not None:
+        await staff_list(callback, access, session, clock, community_id)
+
+
+@router.callback_query(ScopeCb.filter(F.flow == SESSIONS_FLOW))
+async def on_staff_list_community(callback: CallbackQuery, callback_data: ScopeCb,
+                                  access: Access, session: AsyncSession, state: FSMContext,
+                                  clock: Clock) -> None:
+    """The community whose sessions to list (re-checked and remembered)."""
+    community_id = await chosen(callback_data, access=access, state=state,
+                                serving=Serving.STAFF)
+    await callback.answer()
+    await staff_list(callback, access, session, clock, community_id)
+
+
+async def staff_list(callback: CallbackQuery, access: Access, session: AsyncSession,
+                     clock: Clock, community_id: int) -> None:
     lessons = await course_sessions.community_sessions(session, access=access, clock=clock,
                                                        community_id=community_id)
-    await callback.answer()
+    community = await communities.get_community(session, community_id=community_id)
     await _run_list(callback, session, InlineKeyboardBuilder(),
-                    [_("<b>📊 Sessions</b> (enrolled / waiting / present)")], lessons)
+                    [_("<b>📊 Sessions</b> · {community} (enrolled / waiting / present)").format(
+                        community=html.escape(community.name))], lessons)
 
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.VIEW))
 async def on_view(callback: CallbackQuery, callback_data: LessonCb, user: User,
-                  access: Access, session: AsyncSession, clock: Clock) -> None:
-    """One session (below the list, which stays)."""
+                  access: Access, session: AsyncSession, clock: Clock, state: FSMContext) -> None:
+    """One session (below the list, which stays); "No, keep it" of a cancellation too."""
+    if await state.get_state() == Cancelling.reason.state:  # the reason is not wanted now
+        await state.clear()
     text, builder = await session_screen(callback_data.id, user=user, access=access,
                                          session=session, clock=clock)
     await callback.answer()
@@ -631,18 +700,31 @@ async def on_qr(callback: CallbackQuery, callback_data: LessonCb, access: Access
                                                        link=link))
 
 
-async def _roster(callback: CallbackQuery, lesson_id: int, access: Access,
-                  session: AsyncSession, *, new: bool) -> None:
+async def _roster(callback: CallbackQuery | Message, lesson_id: int, access: Access,
+                  session: AsyncSession, *, new: bool, note: str = "") -> None:
+    """Seats (a tick button each), walk-ins, then the waiting list in line order."""
     people = await course_sessions.roster(session, access=access, session_id=lesson_id)
-    await callback.answer()
+    if isinstance(callback, CallbackQuery):
+        await callback.answer()
     builder = InlineKeyboardBuilder()
-    lines = [_("👥 Enrolled: {n}").format(n=len(people))]
-    for number, (enrolment, who) in enumerate(people, start=1):
+    seated = len(people.seated) + len(people.walk_ins)
+    lines = [note + "\n"] if note else []
+    lines.append(_("👥 Enrolled: {n}").format(n=seated))
+    for number, (enrolment, who) in enumerate(people.seated, start=1):
         present = "✅" if enrolment.attended_at else "⬜"
         lines.append(f"{number}. {present} {person(who)}")
         builder.button(text=f"{present} {number}. {who.first_name or ''}"[:60],
                        callback_data=MarkCb(lesson_id=lesson_id, user_id=who.id or 0))
+    for number, walk_in in enumerate(people.walk_ins, start=len(people.seated) + 1):
+        lines.append(f"{number}. ✅ " + _("{name} (walk-in)").format(
+            name=html.escape(walk_in.name)))
     builder.adjust(2)
+    if people.waiting:
+        lines.append("\n" + _("🕒 Waiting list: {n}").format(n=len(people.waiting)))
+        lines += [f"{number}. {person(who)}"
+                  for number, (_e, who) in enumerate(people.waiting, start=1)]
+    builder.row(InlineKeyboardButton(text=_("➕ Add a walk-in"), callback_data=WalkInCb(
+        lesson_id=lesson_id, user_id=0).pack()))
     builder.row(home_button())
     await show(callback, "\n".join(lines) + "\n\n" + _("Tap a name to mark them present."),
                reply_markup=builder.as_markup(), new=new)
@@ -650,8 +732,10 @@ async def _roster(callback: CallbackQuery, lesson_id: int, access: Access,
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.ROSTER))
 async def on_roster(callback: CallbackQuery, callback_data: LessonCb, access: Access,
-                    session: AsyncSession) -> None:
-    """👥 Who is coming, with a tick button each to mark attendance by hand."""
+                    session: AsyncSession, state: FSMContext) -> None:
+    """👥 Who is coming, with a tick button each to mark attendance by hand, and who waits."""
+    if await state.get_state() == WalkingIn.name.state:  # ◀ Back from adding a walk-in
+        await state.clear()
     await _roster(callback, callback_data.id, access, session, new=True)
 
 
@@ -679,32 +763,194 @@ async def on_mark(
     await _roster(callback, callback_data.lesson_id, access, session, new=False)
 
 
+# --- Walk-ins at the door ----------------------------------------------------------------
+
+
+def back_to_roster(lesson_id: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=_("◀ Back to the list"), callback_data=LessonCb(
+        action=LessonAction.ROSTER, id=lesson_id).pack())
+
+
+@router.callback_query(WalkInCb.filter(F.user_id == 0))
+async def on_walk_in(callback: CallbackQuery, callback_data: WalkInCb, access: Access,
+                     session: AsyncSession, state: FSMContext) -> None:
+    """➕ Add a walk-in: their name is typed (residents of the community are looked up)."""
+    lesson = await course_sessions.runnable(session, access=access,
+                                            lesson_id=callback_data.lesson_id)
+    await callback.answer()
+    await state.set_state(WalkingIn.name)
+    await state.update_data(walk_in_lesson=lesson.id, walk_in_name=None)
+    await send(callback, _("Who has come to “{title}”? Type their name: I will look for "
+                           "them among the community's residents.").format(
+        title=html.escape(lesson.title)),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[back_to_roster(lesson.id or 0)]]))
+
+
+@router.message(WalkingIn.name, F.text, ~F.text.startswith("/"))
+async def on_walk_in_name(message: Message, access: Access, session: AsyncSession,
+                          state: FSMContext) -> None:
+    """A name typed: the residents it matches, a button each, and the name alone."""
+    lesson_id = (await state.get_data()).get("walk_in_lesson")
+    if not isinstance(lesson_id, int):
+        await state.clear()
+        await message.answer(out_of_date_use_menu())
+        return
+    name = courses.clean_text(message.text or "", field="name",
+                              limit=course_sessions.WALK_IN_NAME_MAX)
+    found = await course_sessions.find_residents(session, access=access, session_id=lesson_id,
+                                                 query=name)
+    await state.update_data(walk_in_name=name)
+    builder = InlineKeyboardBuilder()
+    for who in found:
+        builder.button(text=_("👤 {name}").format(name=who.first_name or ""),
+                       callback_data=WalkInCb(lesson_id=lesson_id, user_id=who.id or 0))
+    builder.button(text=_("➕ “{name}”, by name only").format(name=name),
+                   callback_data=WalkInCb(lesson_id=lesson_id, user_id=-1))
+    builder.adjust(1)
+    builder.row(back_to_roster(lesson_id))
+    await message.answer((_("Residents called “{name}”: tap the one who came, or add the "
+                            "name only. Or type another name.") if found else
+                          _("No resident is called “{name}”. Add the name only, or type "
+                            "another name.")).format(name=html.escape(name)),
+                         reply_markup=builder.as_markup())
+
+
+@router.callback_query(WalkInCb.filter(F.user_id != 0))
+async def on_walk_in_add(
+    callback: CallbackQuery, callback_data: WalkInCb, access: Access, session: AsyncSession,
+    state: FSMContext, clock: Clock, outbox_notify: Notify | None = None,
+) -> None:
+    """A resident found, or the name alone: they take a free seat, present."""
+    lid = callback_data.lesson_id
+    data = await state.get_data()
+    name = data.get("walk_in_name")
+    if callback_data.user_id < 0 and not (data.get("walk_in_lesson") == lid
+                                          and isinstance(name, str)):
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    try:
+        added = await course_sessions.add_walk_in(
+            session, access=access, clock=clock, session_id=lid,
+            user_id=callback_data.user_id if callback_data.user_id > 0 else None,
+            name=name if callback_data.user_id < 0 else None,
+            buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
+    except NotInWindow:  # (check-in's own words would be wrong at the door)
+        await callback.answer(_("Walk-ins can be added from 1 hour before the start."),
+                              show_alert=True)
+        return
+    except LessonFull:  # words of its own: no waiting list at the door
+        await callback.answer(_("Every seat is taken: there is no seat for a walk-in."),
+                              show_alert=True)
+        return
+    if await state.get_state() == WalkingIn.name.state:
+        await state.clear()
+    await drop_buttons(callback)
+    await _roster(callback, lid, access, session, new=True, note=(
+        _("{name} already had a seat: marked present ✅") if added.already else
+        _("{name} is in ✅ (a seat, present)")).format(name=html.escape(added.name)))
+
+
+def reason_text(reason: int | str) -> str:
+    """A reason in the reader's language (a common one by its place, or words typed)."""
+    if isinstance(reason, int):
+        return _(course_sessions.CANCEL_REASONS[reason])
+    return html.escape(reason)
+
+
 @router.callback_query(LessonCb.filter(F.action == LessonAction.CANCEL))
 async def on_cancel_session(callback: CallbackQuery, callback_data: LessonCb, access: Access,
-                            session: AsyncSession) -> None:
-    """🚫 Cancel the session: asked once more."""
+                            session: AsyncSession, state: FSMContext) -> None:
+    """🚫 Cancel the session: first why (a common reason, or typed), then asked once."""
     lesson = await course_sessions.runnable(session, access=access, lesson_id=callback_data.id)
     await callback.answer()
-    await send(callback, _("Cancel “{title}”? Everyone enrolled will be told.").format(
-        title=html.escape(lesson.title)), reply_markup=ask_once(
-            yes=_("Yes, cancel it"),
-            do=LessonCb(action=LessonAction.CANCEL_OK, id=callback_data.id),
-            no=_("No, keep it"), keep=LessonCb(action=LessonAction.VIEW, id=callback_data.id)))
+    await state.set_state(Cancelling.reason)
+    await state.update_data(cancel_lesson=lesson.id, cancel_reason=None)
+    builder = InlineKeyboardBuilder()
+    for index, reason in enumerate(course_sessions.CANCEL_REASONS):
+        builder.button(text=_(reason).capitalize(),
+                       callback_data=CancelWhyCb(lesson_id=callback_data.id, reason=index))
+    builder.button(text=_("No, keep it"),
+                   callback_data=LessonCb(action=LessonAction.VIEW, id=callback_data.id))
+    builder.adjust(1)
+    await send(callback, _("Why is “{title}” cancelled? Everyone enrolled will be told. Tap a "
+                           "reason, or type your own.").format(title=html.escape(lesson.title)),
+               reply_markup=builder.as_markup())
 
 
-@router.callback_query(LessonCb.filter(F.action == LessonAction.CANCEL_OK))
-async def on_cancel_confirmed(
-    callback: CallbackQuery, callback_data: LessonCb, user: User, access: Access,
-    session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
-) -> None:
-    """Yes, cancel it: everyone is told."""
-    await course_sessions.runnable(session, access=access, lesson_id=callback_data.id)
-    await course_sessions.cancel_session(session, access=access, clock=clock,
-                                         session_id=callback_data.id, notify=outbox_notify)
+async def ask_cancel(event: CallbackQuery | Message, lesson: Lesson, session: AsyncSession,
+                     reason: int | str) -> None:
+    """The question once more, with the reason: Yes does it, No keeps the session."""
+    zone = await zone_of(session, lesson.community_id)
+    held = (await course_sessions.counts_of(session, session_ids=[lesson.id or 0])).get(
+        lesson.id or 0, (0, 0, 0))
+    lid = lesson.id or 0
+    await send(event, _("Cancel “{title}” on {when}?\nWhy: {reason}\nPeople to tell: "
+                        "{n}").format(title=html.escape(lesson.title),
+                                      when=when(lesson.starts_at, zone),
+                                      reason=reason_text(reason), n=held[0] + held[1]),
+               reply_markup=ask_once(
+                   yes=_("Yes, cancel it"),
+                   do=CancelDoCb(lesson_id=lid, reason=reason if isinstance(reason, int) else -1),
+                   no=_("No, keep it"), keep=LessonCb(action=LessonAction.VIEW, id=lid)))
+
+
+@router.callback_query(CancelWhyCb.filter(F.reason.in_(range(len(
+    course_sessions.CANCEL_REASONS)))))
+async def on_cancel_why(callback: CallbackQuery, callback_data: CancelWhyCb, access: Access,
+                        session: AsyncSession, state: FSMContext) -> None:
+    """A common reason tapped: asked once, with it."""
+    lesson = await course_sessions.runnable(session, access=access,
+                                            lesson_id=callback_data.lesson_id)
     await callback.answer()
-    await show_lesson(callback, callback_data.id, user=user, access=access, session=session,
+    if await state.get_state() == Cancelling.reason.state:
+        await state.clear()
+    await ask_cancel(callback, lesson, session, callback_data.reason)
+
+
+@router.message(Cancelling.reason, F.text, ~F.text.startswith("/"))
+async def on_cancel_typed(message: Message, access: Access, session: AsyncSession,
+                          state: FSMContext) -> None:
+    """A reason typed (too long or empty: the error router says so, the step stays)."""
+    lesson_id = (await state.get_data()).get("cancel_lesson")
+    if not isinstance(lesson_id, int):
+        await state.clear()
+        await message.answer(out_of_date_use_menu())
+        return
+    lesson = await course_sessions.runnable(session, access=access, lesson_id=lesson_id)
+    reason = courses.clean_text(message.text or "", field="reason",
+                                limit=course_sessions.REASON_MAX)
+    await state.update_data(cancel_reason=reason)
+    await ask_cancel(message, lesson, session, reason)
+
+
+@router.callback_query(CancelDoCb.filter())
+async def on_cancel_confirmed(
+    callback: CallbackQuery, callback_data: CancelDoCb, user: User, access: Access,
+    session: AsyncSession, state: FSMContext, clock: Clock,
+    outbox_notify: Notify | None = None,
+) -> None:
+    """Yes, cancel it: everyone is told why (re-checked: it may be stale)."""
+    lid = callback_data.lesson_id
+    data = await state.get_data()
+    reason: int | str | None = callback_data.reason
+    if callback_data.reason == -1:  # the words typed, for this session only
+        typed = data.get("cancel_reason")
+        reason = typed if data.get("cancel_lesson") == lid and isinstance(typed, str) else None
+    elif not 0 <= callback_data.reason < len(course_sessions.CANCEL_REASONS):
+        reason = None
+    if reason is None:
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    await course_sessions.runnable(session, access=access, lesson_id=lid)
+    await course_sessions.cancel_session(session, access=access, clock=clock, session_id=lid,
+                                         reason=reason, buttons=OUTBOX_KEYBOARDS.courses,
+                                         notify=outbox_notify)
+    if await state.get_state() == Cancelling.reason.state or data.get("cancel_lesson") == lid:
+        await state.clear()
+    await callback.answer()
+    await show_lesson(callback, lid, user=user, access=access, session=session,
                       clock=clock, note=_("The session is cancelled. Everyone enrolled will "
-                                          "be told."))
+                                          "be told why."))
 
 
 @router.callback_query(LessonCb.filter(F.action == LessonAction.RATINGS))

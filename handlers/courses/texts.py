@@ -154,14 +154,6 @@ def courses_home(access: Access) -> InlineKeyboardBuilder:
     return builder
 
 
-def work_community(access: Access, user: User, of: frozenset[int]) -> int | None:
-    """The community a teacher or staff member acts for: their home one if they work
-    there, else the first they work in (admins: their home community)."""
-    if user.community_id is not None and (user.community_id in of or access.is_admin):
-        return user.community_id
-    return min(of) if of else None
-
-
 async def mark_answered(callback: CallbackQuery, answer: str) -> None:
     """Write `answer` under the question the pressed message asked (a reminder's "are you
     coming?", an offer's "do you want it?") and take its buttons off, so that scrolling

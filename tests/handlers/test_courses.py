@@ -12,7 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from bot.callback_data import LessonAction, LessonCb, OrderAction, OrderCb
-from bot.callback_data.courses import CourseAction, CourseCb, MarkCb, PlaceAction, PlaceCb
+from bot.callback_data.courses import (
+    CancelDoCb,
+    CourseAction,
+    CourseCb,
+    MarkCb,
+    PlaceAction,
+    PlaceCb,
+)
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from emulator import ChatMessage
 from models.courses import (
@@ -227,7 +234,7 @@ async def test_forged_buttons_from_another_community_change_nothing(
          "This button is out of date. Please use the menu below."),
         (LessonCb(action=LessonAction.VIEW, id=far_session.id or 0),
          "This button is out of date. Please use the menu below."),
-        (LessonCb(action=LessonAction.CANCEL_OK, id=far_session.id or 0),
+        (CancelDoCb(lesson_id=far_session.id or 0, reason=0),
          "Only the teacher or staff can change this session."),
         (MarkCb(lesson_id=far_session.id or 0, user_id=eve_access.user_id),
          "Only the teacher or staff can change this session."),
@@ -288,7 +295,8 @@ async def test_chinese_search_and_a_past_or_cancelled_session(
     assert li.alerts[-1] == "这节课已经开始或已结束。"
     clock.set(lesson.starts_at - timedelta(hours=2))
     await course_sessions.cancel_session(session, access=staff_access, clock=clock,
-                                         session_id=lesson.id or 0)
+                                         session_id=lesson.id or 0, reason=0,
+                                         buttons=OUTBOX_KEYBOARDS.courses)
     await li.press("✍️ 报名")
     assert li.alerts[-1] == "这节课已取消。"
     assert await rows(session, Enrolment) == []
@@ -318,7 +326,7 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     # Staff give the open order to a teacher and schedule it on their behalf.
     await staff.forge(OrderCb(action=OrderAction.VIEW, id=order.id or 0).pack())
     await staff.press("🧑‍🏫 Give it to a teacher")
-    assert staff.last == "Who will teach it?"
+    assert staff.last == "Who will teach it?\n🏠 Sunny Court"
     await staff.press("Teacher Sun")
     await staff.press("Today")
     await staff.press("10:00 am")  # 09:00 now: the earlier times are not offered
@@ -343,10 +351,12 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
 
     # Staff move it by a day: Ann is told and her reminders follow.
     await staff.press("👀 Open the session")
-    await staff.press("🔁 Move")
+    await staff.press("🔁 Move or change")
+    await staff.press("🕒 Day and time")
     await staff.press("Thu 5 Mar")
     await staff.press("11:00 am")
-    assert staff.last == "Move “Paper cutting” to Thu 5 Mar, 11:00 am?"
+    await staff.press("✅ Save the changes")
+    assert staff.last == "Change “Paper cutting”?\n🕒 Tue 3 Mar, 10:00 am → Thu 5 Mar, 11:00 am"
     await staff.press("✅ Yes, that's right")
     assert staff.texts[-1].startswith("Moved ✅")
     mine = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ann_access.user_id,
@@ -360,12 +370,14 @@ async def test_staff_schedule_for_a_teacher_then_move_and_cancel(
     # …then cancel it: Ann is told, reminders are withdrawn, the order can be rescheduled.
     await staff.press("👀 Open the session")
     await staff.press("🚫 Cancel the session")
+    await staff.press("The venue is not available")
     await staff.press("Yes, cancel it")
     assert "The session is cancelled." in staff.last
     mine = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ann_access.user_id,
                       col(OutboxMessage.status) == "pending")
     assert [m.key for m in mine if m.kind == "reminder"] == []
-    assert any(m.key and "has been cancelled" in m.key for m in mine)
+    cancelled = next(m for m in mine if m.key and "has been cancelled" in m.key)
+    assert cancelled.params["reason"] == {"phrase": "the venue is not available"}
     [order] = await rows(session, CourseOrder)
     assert order.status == OrderStatus.TAKEN
 
@@ -394,7 +406,7 @@ async def test_teacher_offers_staff_approve_resident_orders_from_the_menu_and_wi
     await staff.press("✅ Course offers to review")
     assert "Paper cutting for beginners" in staff.last
     await staff.press("✅ Approve 1")
-    assert staff.last == "No course offers are waiting."
+    assert staff.last == "✅ Course offers · Sunny Court\n\nNo course offers are waiting."
     await staff.press("◀ Courses")
     await staff.press("⚙️ Course rules")
     await staff.press("3")
@@ -493,9 +505,11 @@ async def test_a_day_picked_before_midnight_stays_that_day_when_confirmed_after(
         capacity=5, buttons=OUTBOX_KEYBOARDS.courses)
     clock.set(datetime(2026, 3, 3, 23, 55, tzinfo=zone))
     await staff.forge(LessonCb(action=LessonAction.MOVE, id=later.id or 0).pack())
+    await staff.press("🕒 Day and time")
     await staff.press("Tomorrow")
     await staff.press(label_starting(staff, "11:00"))
-    assert "Wed" in staff.last
+    await staff.press("✅ Save the changes")
+    assert "→ Wed" in staff.last
     clock.set(datetime(2026, 3, 4, 0, 5, tzinfo=zone))
     await staff.press("✅ Yes, that's right")
     assert staff.texts[-1].startswith("Moved ✅")
@@ -516,6 +530,7 @@ async def test_the_move_picker_offers_as_far_ahead_as_the_service_allows(
         buttons=OUTBOX_KEYBOARDS.courses)
     await staff.send("/menu")
     await staff.forge(LessonCb(action=LessonAction.MOVE, id=lesson.id or 0).pack())
+    await staff.press("🕒 Day and time")
     assert "1/13" in staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
     for _page in range(12):
         await staff.press("▶")
@@ -524,6 +539,7 @@ async def test_the_move_picker_offers_as_far_ahead_as_the_service_allows(
     assert "13/13" in labels and f"{far:%a} {far.day} {far:%b}" in labels  # Fri 28 Aug
     await staff.press(f"{far:%a} {far.day} {far:%b}")
     await staff.press("8:30 pm")  # the last time of the last day: still allowed
+    await staff.press("✅ Save the changes")
     await staff.press("✅ Yes, that's right")
     assert staff.texts[-1].startswith("Moved ✅")
     await session.refresh(lesson)
@@ -825,6 +841,11 @@ async def test_a_teacher_in_two_communities_offers_and_schedules_in_the_one_they
     [lesson] = await rows(session, Lesson)
     assert lesson.community_id == happy.id
 
+    # My teaching, across two communities, says where each session is.
+    await teacher.tap("📚 Courses")
+    await teacher.press("🧑‍🏫 My teaching")
+    assert "Tai chi · Happy Lane: 0/20" in teacher.last
+
     # Next time the choice comes first, with a star.
     await teacher.tap("📚 Courses")
     await teacher.press("🧑‍🏫 My teaching")
@@ -858,7 +879,7 @@ async def test_a_teacher_hears_of_what_staff_give_them_and_a_handed_back_order_i
     await staff.press("Tai chi · 👍 0")
     await staff.press("🧑‍🏫 Give it to a teacher")
     await staff.press("Teacher Sun")
-    await delivered(teacher, "Staff have given you the order “Tai chi”", sender)
+    await delivered(teacher, "Staff have given you the order “Tai chi” · Sunny Court", sender)
     await staff.press("Tomorrow")
     await staff.press("10:00 am")
     await staff.press("60 min")
@@ -935,8 +956,10 @@ async def test_a_double_booking_is_warned_of_on_the_confirmation_and_may_go_ahea
     # Moving Erhu an hour later puts it in the hall with Paper cutting: said, not refused.
     erhu = next(x for x in await rows(session, Lesson) if x.title == "Erhu")
     await staff.forge(LessonCb(action=LessonAction.MOVE, id=erhu.id or 0).pack())
+    await staff.press("🕒 Day and time")
     await staff.press("Tomorrow")
     await staff.press("11:30 am")
+    await staff.press("✅ Save the changes")
     assert "⚠️ hall is already booked then: “Paper cutting”, 11:00 am–12:00 pm." in staff.last
     assert "Erhu”, 10:00" not in staff.last  # not a clash with itself
     await staff.press("✅ Yes, that's right")

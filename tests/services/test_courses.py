@@ -189,7 +189,7 @@ async def test_backers_reaching_the_threshold_alert_staff_and_teachers_once(
     alerts = await pending(session)
     assert sorted(m.user_id for m in alerts) == sorted(
         [world.staff_user.id, world.teacher_user.id])
-    assert alerts[0].params == {"count": 6, "topic": "高血压 饮食"}
+    assert alerts[0].params == {"count": 6, "topic": "高血压 饮食", "community": "Sunny Court"}
     await course_orders.back_order(session, user=others[5], clock=clock,
                                    order_id=order.id or 0, buttons=buttons)
     assert len(await pending(session)) == 2  # once only
@@ -329,7 +329,8 @@ async def test_enrolment_rules(world: World, session: AsyncSession, clock: Manua
     assert closed.value.reason == "past"
     later = await world.lesson()
     await course_sessions.cancel_session(session, access=world.teacher, clock=clock,
-                                         session_id=later.id or 0)
+                                         session_id=later.id or 0, reason=0,
+                                         buttons=buttons)
     with pytest.raises(LessonClosed) as closed:
         await world.enrol(c, later)
     assert closed.value.reason == "cancelled"
@@ -691,7 +692,8 @@ async def test_view_can_run_show_the_code_move_and_cancel_for_teacher_and_staff(
     assert view.can_run and view.can_show_code and not (view.can_move or view.can_cancel)
     later = await world.lesson()
     await course_sessions.cancel_session(session, access=world.staff, clock=clock,
-                                         session_id=later.id or 0)
+                                         session_id=later.id or 0, reason=0,
+                                         buttons=buttons)
     view = await seen(world, world.staff_user, later, world.staff)
     assert view.can_run and not (view.can_show_code or view.can_move or view.can_cancel)
 
