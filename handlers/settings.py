@@ -303,7 +303,8 @@ async def ask_delete_me(event: CallbackQuery | Message) -> None:
     builder = InlineKeyboardBuilder()
     builder.button(text=_("Yes, erase my data"),
                    callback_data=DeleteMeCb(action=DeleteMeAction.CONFIRM))
-    builder.button(text=_("No, keep it"), callback_data=DeleteMeCb(action=DeleteMeAction.KEEP))
+    builder.button(text=_("No, keep my data"),
+                   callback_data=DeleteMeCb(action=DeleteMeAction.KEEP))
     builder.adjust(1)
     await send(
         event, _("Erase your data? Your name, Telegram id, roles and choices will be deleted, and "

@@ -127,11 +127,13 @@ def final_text(broadcast: Broadcast, report: Report, *, where: Where | None = No
     """The delivery report (also for a cancelled broadcast), sent as a message of its own
     once nothing is left in a sender's hands, so its counts are what went out."""
     if broadcast.status == BroadcastStatus.CANCELLED:
-        head = _("✖ Announcement #{id} was cancelled. {cancelled} messages were not sent.").format(
-            id=broadcast.id, cancelled=report.cancelled)
+        head = ngettext("✖ Announcement #{id} was cancelled. {cancelled} message was not sent.",
+                        "✖ Announcement #{id} was cancelled. {cancelled} messages were not sent.",
+                        report.cancelled).format(id=broadcast.id, cancelled=report.cancelled)
     else:
-        head = _("✅ Announcement #{id} has gone out to {total} people.").format(
-            id=broadcast.id, total=report.total)
+        head = ngettext("✅ Announcement #{id} has gone out to {total} person.",
+                        "✅ Announcement #{id} has gone out to {total} people.",
+                        report.total).format(id=broadcast.id, total=report.total)
     if where is not None:
         head += "\n" + _("To {where}").format(where=where_text(where, zone=zone))
     return head + "\n" + counts_line(report)

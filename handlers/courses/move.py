@@ -33,6 +33,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.courses import (
@@ -245,8 +246,10 @@ async def take_seats(event: CallbackQuery | Message, state: FSMContext, session:
     held = (await course_sessions.counts_of(session, session_ids=[draft.lesson_id])).get(
         draft.lesson_id, (0, 0, 0))[0]
     if seats < held:
-        await show(event, _("{n} people already hold a seat: please choose at least {n} "
-                            "seats.").format(n=held), reply_markup=seats_markup(), new=True)
+        await show(event, ngettext("{n} person already holds a seat: please choose at least {n} "
+                                   "seat.", "{n} people already hold a seat: please choose at "
+                                   "least {n} seats.", held).format(n=held),
+                   reply_markup=seats_markup(), new=True)
         return
     draft.capacity = seats
     await STEPS.keep(state, draft)

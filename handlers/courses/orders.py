@@ -38,6 +38,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.courses import (
@@ -522,8 +523,10 @@ async def on_back(
     order = await course_orders.back_order(session, user=user, clock=clock,
                                            order_id=callback_data.id,
                                            buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
-    await _after(callback, _("Thank you! {n} neighbours back this order now. 👍").format(
-        n=order.backers), order, user, access, session)
+    await _after(callback, ngettext("Thank you! {n} neighbour backs this order now. 👍",
+                                    "Thank you! {n} neighbours back this order now. 👍",
+                                    order.backers).format(n=order.backers),
+                 order, user, access, session)
 
 
 @router.callback_query(OrderCb.filter(F.action.in_({OrderAction.UNBACK,

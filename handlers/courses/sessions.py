@@ -62,6 +62,7 @@ from aiogram.types import (
     Message,
 )
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import ngettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data.courses import (
@@ -963,8 +964,8 @@ async def on_ratings(callback: CallbackQuery, callback_data: LessonCb, access: A
     if found.average is None:
         text = _("No ratings yet.")
     else:
-        text = _("⭐ {average:.1f} from {count} ratings").format(average=found.average,
-                                                               count=found.count)
+        text = ngettext("⭐ {average:.1f} from {count} rating", "⭐ {average:.1f} from {count} "
+                        "ratings", found.count).format(average=found.average, count=found.count)
         for stars, words in found.comments[:20]:
             text += f"\n{'⭐' * stars} {html.escape(words)}"
     await send(callback, text, reply_markup=home_markup())

@@ -122,5 +122,5 @@ async def test_the_course_loop_from_order_to_rating(
         await step(waiting, waiting.press_text("5⭐"), "add a few words")
         await step(waiting, waiting.send("Very clear, thank you!"), "the teacher will read it")
         await step(teacher, teacher.press_text("⭐ Ratings"),
-                   "⭐ 5.0 from 1 ratings\n⭐⭐⭐⭐⭐ Very clear, thank you!")
+                   "⭐ 5.0 from 1 rating\n⭐⭐⭐⭐⭐ Very clear, thank you!")
     await stop_cleanly(bot, emulator)

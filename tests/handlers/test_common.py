@@ -57,7 +57,7 @@ async def test_mydata_sends_a_file_and_deleteme_erases_after_confirmation(
     assert data["you"]["first_name"] == "Ann"
 
     await ann.send("/deleteme")
-    await ann.press("No, keep it")
+    await ann.press("No, keep my data")
     assert ann.last == "Nothing was deleted."
     await ann.send("/deleteme")
     await ann.press("Yes, erase my data")

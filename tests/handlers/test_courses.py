@@ -206,7 +206,7 @@ async def test_waitlist_offer_check_in_link_and_rating(
     await bob.send("Lovely, thank you")
     assert bob.last.startswith("Thank you, the teacher will read it.")
     await staff.forge(LessonCb(action=LessonAction.RATINGS, id=lesson.id or 0).pack())
-    assert staff.last == "⭐ 4.0 from 1 ratings\n⭐⭐⭐⭐ Lovely, thank you"
+    assert staff.last == "⭐ 4.0 from 1 rating\n⭐⭐⭐⭐ Lovely, thank you"
 
 
 async def test_forged_buttons_from_another_community_change_nothing(
