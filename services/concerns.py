@@ -79,7 +79,7 @@ NEW_REPORT_KEY = N_("📥 New report #{id} · {community}:\n«{summary}»")
 POOR_RATING_KEY = N_("⚠️ Report #{id} · {community} was rated {stars} by the resident:\n"
                      "«{summary}»")
 POOR = 2  # a rating at or below this reaches staff at once
-ASSIGNED_KEY = N_("🗂 Report #{id} was given to you to handle:\n«{summary}»")
+ASSIGNED_KEY = N_("🗂 Report #{id} · {community} was given to you to handle:\n«{summary}»")
 
 
 class ReportClosed(DomainError):
@@ -614,7 +614,9 @@ async def assign(
         if assignee_id != access.user_id:
             await outbox.queue(session, clock=clock, user_id=assignee_id,
                                kind=OutboxKind.STATUS, key=ASSIGNED_KEY,
-                               params={"id": report_id, "summary": summary(report)},
+                               params={"id": report_id, "summary": summary(report),
+                                       "community": await community_name(
+                                           session, report.community_id)},
                                keyboard=buttons.open(report_id) if buttons else None,
                                about=report.author_id, notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="report.assign",

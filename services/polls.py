@@ -62,11 +62,14 @@ REMIND_BEFORE = timedelta(hours=24)  # those who have not answered are reminded 
 
 
 
-INVITE_KEY = N_("🗳 A new poll: “{title}”\nPlease answer by {closes}. It takes a minute.")
-RESULTS_KEY = N_("📊 Results of the poll “{title}”. People who answered: {count}. Thank you!")
+INVITE_KEY = N_("🗳 A new poll from {community}: “{title}”\nPlease answer by {closes}. It "
+                "takes a minute.")
+RESULTS_KEY = N_("📊 Results of the poll “{title}” · {community}. People who answered: "
+                 "{count}. Thank you!")
 REMINDER_KEY = N_("⏰ The poll “{title}” closes {closes} and we have not heard from you "
                   "yet. It takes a minute.")
-CLOSED_KEY = N_("🔒 Your poll “{title}” has closed. People who answered: {count}.")
+CLOSED_KEY = N_("🔒 Your poll “{title}” · {community} has closed. People who answered: "
+                "{count}.")
 # The chart sent to many people is drawn once, so its few own words are in both languages.
 CHART_OTHER = "其他 Other"
 CHART_NO_GRID = "— "
@@ -234,7 +237,8 @@ async def _create_poll(
     closes = outbox.moment(closes_at, community.timezone)
     await outbox.queue_many(session, clock=clock, notify=notify, rows=(
         outbox.Outgoing(user_id=uid, kind=OutboxKind.ANNOUNCEMENT, key=INVITE_KEY,
-                        params={"title": title, "closes": closes},
+                        params={"title": title, "closes": closes,
+                                "community": community.name},
                         keyboard=buttons.invite(poll.id) if buttons else None,
                         group=f"poll:{poll.id}",
                         dedupe_key=f"poll:{poll.id}:invite:{uid}")
@@ -615,7 +619,9 @@ async def _close_one(session: AsyncSession, *, clock: Clock, poll_id: int, now: 
     found = await results(session, poll=poll)
     blob_id = await outbox.add_file(session, clock=clock, filename=f"poll-{poll_id}.png",
                                     data=chart(found))
-    params = {"title": poll.title, "count": found.respondents}
+    community = await session.get(Community, poll.community_id)
+    params = {"title": poll.title, "count": found.respondents,
+              "community": community.name if community else ""}
     rows: list[outbox.Outgoing] = []
     audience: list[int] = []
     if poll.send_results:

@@ -92,8 +92,9 @@ async def test_staff_publish_residents_answer_staff_see_chart_and_excel(
     staff = await staff_member(harness, session, clock, sunny)
     await compose(staff)
     await wait_until(settled(sessionmaker))
-    assert ann.last.startswith("🗳 A new poll: “The little square”")
-    assert bob.last.startswith("🗳 新问卷：“The little square”")
+    # Whom it is from, named (issue 16): the community, in each reader's language.
+    assert ann.last.startswith("🗳 A new poll from Sunny Court: “The little square”")
+    assert bob.last.startswith("🗳 Sunny Court发来新问卷：“The little square”")
 
     await ann.press("🗳 Answer")
     assert "Question 1 of 2" in ann.last
@@ -303,7 +304,7 @@ async def test_staff_of_two_communities_run_a_poll_for_the_second_with_its_grids
     polls_made = await rows(session, Poll)
     assert [p.community_id for p in polls_made] == [shady.id]
     await wait_until(settled(sessionmaker))
-    assert mei.last.startswith("🗳 A new poll: “The pond”")
+    assert mei.last.startswith("🗳 A new poll from Shady Lane: “The pond”")
 
 
 async def test_an_admin_with_no_home_community_runs_polls_anywhere(
@@ -362,5 +363,5 @@ async def test_one_reminder_before_the_deadline_and_the_chart_to_those_who_answe
     chart = ann.handle.last_bot_message
     assert chart is not None and chart.photo is not None
     assert ann.last.startswith(
-        "📊 Results of the poll “The little square”. People who answered: 1.")
+        "📊 Results of the poll “The little square” · Sunny Court. People who answered: 1.")
     assert not [t for t in bob.texts if t.startswith("📊")]  # he did not answer
