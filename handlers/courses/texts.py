@@ -70,9 +70,11 @@ def when(moment: datetime, zone: ZoneInfo | str) -> str:
 def order_text(order: CourseOrder) -> str:
     """One order, in full ("I don't know" how many would come: said so, not "about 0")."""
     words = _("🙋 <b>{topic}</b>\n{category}\nWhen: {days}, {time}\nExpected: about {expected} "
-              "people\nBacked by {backers} neighbours") if order.expected else _(
+              "people") if order.expected else _(
         "🙋 <b>{topic}</b>\n{category}\nWhen: {days}, {time}\nHow many would come: not known "
-        "yet\nBacked by {backers} neighbours")
+        "yet")
+    words += "\n" + ngettext("Backed by {backers} neighbour", "Backed by {backers} neighbours",
+                             order.backers)
     return words.format(
         topic=html.escape(order.topic), category=category_name(order.category),
         days=days_text(order.days), time=_(TIME_LABELS[TimeOfDay(order.time_of_day)]).lower(),

@@ -72,7 +72,8 @@ async def test_the_course_loop_from_order_to_rating(
             await step(backer, backer.press_reply("📚 Courses"), "What would you like to do")
             await step(backer, backer.press_text("👥 Neighbours' orders"), "Tap one to back it")
             await step(backer, backer.press_text(f"{TOPIC} · 👍 {n}"), TOPIC)
-            await step(backer, backer.press_text("👍 Me too!"), f"{n + 1} neighbours back")
+            backs = "1 neighbour backs" if n == 0 else f"{n + 1} neighbours back"
+            await step(backer, backer.press_text("👍 Me too!"), backs)
             backers.append(backer)
         await teacher.wait_for(f"6 neighbours want the course “{TOPIC}”", timeout=TIMEOUT)
 
