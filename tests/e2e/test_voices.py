@@ -82,7 +82,7 @@ async def test_a_report_from_photo_to_rating_and_a_poll_with_its_chart(
 
         await step(wang, wang.press_reply("💬 My voice"), "My voice")
         await step(wang, wang.press_text("📊 Run polls"), "Polls")
-        await step(wang, wang.press_text("🟢 Bench"), "People who answered: 3")
+        await step(wang, wang.press_text("🟢 Bench"), "3 people answered")
         await wang.press_text("📊 Chart")
         chart = await wang.wait_for(lambda m: m.photo is not None and "Bench" in m.content,
                                     timeout=TIMEOUT)
