@@ -321,7 +321,9 @@ async def test_a_double_tapped_send_files_one_report_and_tells_staff_once(
     send_data = button_data(ann, "✅ Send")
     await double_tap(ann, "✅ Send")
     assert ann.last.startswith("✅ Thank you! Your report #1 has gone to the community staff.")
-    assert ann.alerts[-1] == "Your report #1 has already been sent."
+    # Each tap answered once, one of them "already sent"; in either order, as the two are
+    # handled at once (on PostgreSQL the filing tap may answer last).
+    assert sorted(ann.alerts[-2:]) == ["", "Your report #1 has already been sent."]
     # A third press, on the button of the message now long answered, files nothing either.
     await ann.forge(send_data)
     assert ann.alerts[-1] == "Your report #1 has already been sent."
@@ -342,7 +344,7 @@ async def test_a_double_tapped_idea_is_shared_once(
     await ann.send("Skip ▶")
     await double_tap(ann, "✅ Send")
     assert [r.category for r in await rows(session, Report)] == [ReportCategory.IDEA]
-    assert ann.alerts[-1] == "Your idea #1 has already been sent."
+    assert sorted(ann.alerts[-2:]) == ["", "Your idea #1 has already been sent."]
 
 
 async def test_an_admin_with_no_home_community_triages_any_community_from_the_picker(
