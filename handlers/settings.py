@@ -261,6 +261,8 @@ def _kept_lines() -> dict[str, Callable[[int], str]]:
         "what_you_did_as_staff": lambda n: ngettext(
             "{n} line of the staff log about what you did",
             "{n} lines of the staff log about what you did", n),
+        "walk_ins_you_let_in_at_a_session": lambda n: ngettext(
+            "{n} walk-in you let into a session", "{n} walk-ins you let into sessions", n),
         "messages_the_bot_sent_you": lambda n: ngettext(
             "{n} message the bot sent you (kept without its text)",
             "{n} messages the bot sent you (kept without their text)", n),

@@ -272,3 +272,11 @@ async def test_deleteme_through_the_bot_leaves_no_text_in_the_database_file(
         path = Path(db_url.split("///", 1)[1])
         stored = b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
         assert [s for s in secrets if s.encode() in stored] == []
+
+
+def test_every_part_of_an_export_has_its_line_in_the_summary() -> None:
+    """A table added to the export (services.privacy.SECTIONS) must be said in /mydata's
+    summary too, or /mydata would fail for the people it holds rows of."""
+    from handlers.settings import _kept_lines
+    from services.privacy import SECTIONS
+    assert set(SECTIONS.values()) - set(_kept_lines()) == {"you"}
