@@ -41,6 +41,15 @@ class UpdateIdFilter(logging.Filter):
         return True
 
 
+class SkippedTickFilter(logging.Filter):
+    """Drops APScheduler's "skipped: maximum number of running instances reached": a sweep
+    still running when its next tick comes is skipped by design (max_instances=1) and the
+    next tick does the work, so under load it is not news to an operator every tick."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in str(record.msg)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, update id, traceback."""
 
@@ -71,6 +80,9 @@ def setup_logging(level: str, fmt: str) -> None:
         return
     for name in CHATTY:
         logging.getLogger(name).setLevel(logging.WARNING)
+    scheduler_log = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, SkippedTickFilter) for f in scheduler_log.filters):
+        scheduler_log.addFilter(SkippedTickFilter())
 
 
 class UpdateContextMiddleware(BaseMiddleware):

@@ -75,3 +75,18 @@ async def test_text_lines_name_the_update_and_the_scheduler_keeps_quiet(
     logging.getLogger("aiogram.event").info("Update id=7 is handled. Duration 3 ms")
     lines = captured.getvalue().splitlines()
     assert len(lines) == 1 and lines[0].endswith("WARNING bot: odd [update 7]")
+
+
+def test_a_sweep_skipped_because_the_last_one_still_runs_is_not_logged(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Under load a sweep may outlast its tick; APScheduler then warns once a tick, which
+    drowned the operator's log (tests/e2e/test_operations.py saw 13 lines for 9)."""
+    setup_logging("INFO", "text")
+    log = logging.getLogger("apscheduler.scheduler")
+    log.warning('Execution of job "%s" skipped: maximum number of running instances '
+                "reached (%d)", "sweep", 1)
+    log.warning("Run time of job was missed by 0:00:03")
+    err = capsys.readouterr().err
+    assert "maximum number of running instances" not in err
+    assert "was missed" in err
