@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -46,6 +47,19 @@ def checkout(rev: str, where: Path) -> Iterator[Path]:
                        check=False)
 
 
+async def seed_in(tree: Path, db_url: str) -> None:
+    """The crowd's community, made by the tree's own code (its migrations and models):
+    an older commit's bot cannot start on a database migrated past its head."""
+    code = ("import asyncio; from bench.throughput import seed_bot_db; "
+            f"asyncio.run(seed_bot_db({db_url!r}, None))")
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output, _ = await process.communicate()
+    if process.returncode:
+        raise RuntimeError(f"seeding in {tree} failed:\n{output.decode()[-3000:]}")
+
+
 async def crowd(options: Options, label: str, tree: Path | None, seconds: float,
                 first_id: int) -> dict[str, Any]:
     """One closed-loop crowd against the bare bot (tree None) or the bot of a tree."""
@@ -62,7 +76,7 @@ async def crowd(options: Options, label: str, tree: Path | None, seconds: float,
             finally:
                 await bot.stop()
         async with scratch_database(options, label) as db_url:
-            await throughput.seed_bot_db(db_url, emulator)
+            await seed_in(tree, db_url)
             bot = await BotProcess.start(emulator, db_url=db_url, workdir=options.workdir,
                                          label=label, tree=tree, FLOOD_RATE="1000000",
                                          TIMEZONE=midday_zone())
