@@ -9,6 +9,7 @@ the msgid itself; the Chinese entry starts empty and must be translated.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -69,6 +70,24 @@ def missing(locale: str, template: Catalog | None = None) -> list[str]:
     return gaps
 
 
+CJK = r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]"
+# Chinese text takes full-width punctuation next to Chinese: （）：，？！ and “” for quotes.
+HALF_WIDTH_IN_CHINESE = re.compile(rf"{CJK}\s*[(),:;?!]|[(),:;?!]\s*{CJK}|[«»]")
+# English text takes no Chinese punctuation (、，。：（）“” are Chinese; « » are French).
+CHINESE_IN_ENGLISH = re.compile(r"[、，。：；（）？！«»]")
+
+
+def punctuation(locale: str) -> list[str]:
+    """Translations whose punctuation belongs to the other language."""
+    pattern = HALF_WIDTH_IN_CHINESE if locale == "zh" else CHINESE_IN_ENGLISH
+    wrong = []
+    for message in load(locale):
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        if message.id and any(s and pattern.search(s) for s in strings):
+            wrong.append(str(message.id[0] if isinstance(message.id, tuple) else message.id))
+    return wrong
+
+
 def update() -> None:
     template = extract()
     for locale in ("zh", "en"):
@@ -99,7 +118,11 @@ def main() -> int:
         for locale, gaps in bad.items():
             for gap in gaps:
                 print(f"{locale}: missing {gap!r}")
-        return 1 if any(bad.values()) else 0
+        marks = {locale: punctuation(locale) for locale in ("zh", "en")}
+        for locale, wrong in marks.items():
+            for message in wrong:
+                print(f"{locale}: the other language's punctuation in {message!r}")
+        return 1 if any(bad.values()) or any(marks.values()) else 0
     print(__doc__)
     return 2
 
