@@ -83,7 +83,7 @@ def punctuation(locale: str) -> list[str]:
     wrong = []
     for message in load(locale):
         strings = message.string if isinstance(message.string, tuple) else (message.string,)
-        if message.id and any(s and pattern.search(s) for s in strings):
+        if message.id and any(pattern.search(str(s)) for s in strings if s):
             wrong.append(str(message.id[0] if isinstance(message.id, tuple) else message.id))
     return wrong
 
