@@ -63,6 +63,7 @@ from services.communities import staff_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours
 from services.outbox import N_, Notify
 from services.text import clean_text as _clean_text
+from services.titles import outbox_title
 
 FREE_WITHDRAWAL = timedelta(hours=12)  # before the start; later needs a reason
 CHECK_IN_OPENS = timedelta(hours=1)  # before the start
@@ -163,8 +164,8 @@ class CheckInClosed(DomainError):
 class Buttons(Protocol):
     """Inline keyboards for outbox messages, as dicts (callback data packed)."""
 
-    def claim(self, shifts: Sequence[tuple[int, str]]) -> dict[str, Any]:
-        """A Claim button per (shift_id, label)."""
+    def claim(self, shifts: Sequence[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+        """A Claim button per (shift_id, label params: n, when), "✋ {n}. {when}"."""
         ...
 
     def reminder(self, claim_id: int, *, check_in: bool) -> dict[str, Any]:
@@ -487,12 +488,15 @@ async def where(session: AsyncSession, task: VolunteerTask) -> str:
 
 async def _ping_text(session: AsyncSession, task: VolunteerTask, shifts: Sequence[Shift],
                      tz: ZoneInfo) -> dict[str, Any]:
-    return {"title": task.title, "place": task.place, "community": await where(session, task),
+    return {"title": outbox_title(task), "place": task.place,
+            "community": await where(session, task),
             "shifts": outbox.numbered(format_span(s.starts_at, s.ends_at, tz) for s in shifts)}
 
 
-def _claim_labels(shifts: Sequence[Shift], tz: ZoneInfo) -> list[tuple[int, str]]:
-    return [(s.id or 0, f"✋ {n}. {s.starts_at.astimezone(tz):%m-%d %H:%M}")
+def _claim_labels(shifts: Sequence[Shift], tz: ZoneInfo) -> list[tuple[int, dict[str, Any]]]:
+    """The ✋ buttons' label params, said by the sender in each recipient's language
+    ("✋ 1. 12月5日（周六）下午3:00" / "✋ 1. Sat 5 Dec, 3:00 pm")."""
+    return [(s.id or 0, {"n": n, "when": outbox.moment(s.starts_at, tz)})
             for n, s in enumerate(shifts, start=1)]
 
 

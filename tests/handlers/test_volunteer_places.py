@@ -97,7 +97,7 @@ async def test_cant_come_on_a_reminder_puts_the_reminder_back_and_late_asks_why_
                            skills=["patrol"], slots=[])
     shift = await patrol(session, clock, access, community.id or 0)
     await delivered(sender, sessionmaker, harness)
-    await li.press("✋ 1. 03-03 18:00")
+    await li.press("✋ 1. 明天（周二）下午6:00")
     assert li.last.startswith("✅ 报名成功")
 
     clock.set(TUE_18 - timedelta(hours=23, minutes=30))
@@ -360,9 +360,9 @@ async def test_staff_add_a_shift_to_a_published_task_and_those_on_a_removed_shif
     await delivered(sender, sessionmaker, harness)
     assert sum("招募志愿者" in text for text in li.texts) == 2
     assert li.last.startswith("🙋 招募志愿者：Patrol\n🏘 Sunny Court\n📍 North gate\n")
-    assert buttons_of(li) == ["✋ 1. 03-03 20:00"]
+    assert buttons_of(li) == ["✋ 1. 明天（周二）下午8:00"]
     assert not any("Volunteers wanted" in text for text in bob.texts)
-    await li.press("✋ 1. 03-03 20:00")
+    await li.press("✋ 1. 明天（周二）下午8:00")
     assert li.last.startswith("✅ 报名成功")
 
     # Staff remove that shift again: she is told.
