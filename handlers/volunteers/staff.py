@@ -72,6 +72,7 @@ from bot.callback_data.volunteers import (
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.screens import send, show
+from bot.titles import on_button, shown
 from bot.when import say_hours, say_moment
 from handlers.scope import ask_community as scope_ask
 from handlers.scope import chosen as scope_chosen
@@ -192,7 +193,7 @@ async def on_tasks(callback: CallbackQuery, callback_data: VolStaffCb, access: A
     fills = await vol.list_tasks(session, access=access, clock=clock, community_id=cid)
     builder = InlineKeyboardBuilder()
     for fill in fills:
-        builder.button(text=f"{fill.task.title} · {fill.taken}/{fill.headcount}"[:60],
+        builder.button(text=on_button(f"{shown(fill.task)} · {fill.taken}/{fill.headcount}"),
                        callback_data=VolTaskCb(community_id=cid, task_id=fill.task.id or 0))
     builder.button(text=_("◀ Back"),
                    callback_data=VolStaffCb(action=VolStaffAction.HOME, community_id=cid))
@@ -209,7 +210,7 @@ async def render_task(
     view = await vol.task_view(session, access=access, task_id=task_id, community_id=cid)
     task, shifts = view.task, view.shifts
     tz = await zone_of(session, cid)
-    lines = [f"<b>{html.escape(task.title)}</b>",
+    lines = [f"<b>{html.escape(shown(task))}</b>",
              f"🏘 {html.escape(await vol.where(session, task))}", f"📍 {html.escape(task.place)}",
              _("Skills: {skills}").format(skills=skills_text(task.skills))]
     if task.description:
@@ -337,7 +338,7 @@ async def render_roster(
                                              shift_id=shift_id)
     shift, task = view.shift, view.task
     tz = await zone_of(session, task.community_id)
-    lines = [f"<b>{html.escape(task.title)}</b>", f"🕒 {when_text(shift, tz)}",
+    lines = [f"<b>{html.escape(shown(task))}</b>", f"🕒 {when_text(shift, tz)}",
              _("Places taken: {taken} of {headcount}").format(taken=shift.taken,
                                                               headcount=shift.headcount)]
     builder = InlineKeyboardBuilder()

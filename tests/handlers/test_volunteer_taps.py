@@ -242,12 +242,14 @@ async def test_a_call_whose_shift_filled_stops_offering_it(
                 vol.ShiftSpec(TUE_18 + timedelta(days=1), TUE_18 + timedelta(days=1, hours=2),
                               2)])
     await delivered(sender, sessionmaker, harness)
-    assert labels(bob, "Volunteers wanted") == ["✋ 1. Tomorrow, 6:00 pm", "✋ 2. Wed 4 Mar, 6:00 pm"]
+    assert labels(bob, "Volunteers wanted") == ["✋ 1. Tomorrow, 6:00 pm",
+                                                "✋ 2. Wed 4 Mar, 6:00 pm"]
 
     await ann.press("✋ 1. Tomorrow, 6:00 pm")
     assert ann.last.startswith("✅ Your place is booked.")
     # Ann's call now shows her place, not a button to take it again.
-    assert labels(ann, "Volunteers wanted") == ["✅ 1. Tomorrow, 6:00 pm", "✋ 2. Wed 4 Mar, 6:00 pm"]
+    assert labels(ann, "Volunteers wanted") == ["✅ 1. Tomorrow, 6:00 pm",
+                                                "✋ 2. Wed 4 Mar, 6:00 pm"]
 
     # Bob taps the shift Ann filled: told it is full, and his call stops offering it.
     await bob.press("✋ 1. Tomorrow, 6:00 pm")
