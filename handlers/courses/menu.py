@@ -57,6 +57,7 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_not_allowed, answer_out_of_date
 from bot.screens import send, show
+from bot.titles import shown
 from handlers.courses.texts import (
     CATEGORY_LABELS,
     category_name,
@@ -104,7 +105,7 @@ def categories_keyboard(action: CourseAction) -> InlineKeyboardBuilder:
 
 def course_text(course: Course) -> str:
     text = _("📖 <b>{title}</b>\n{category} · {minutes} min").format(
-        title=html.escape(course.title), category=category_name(course.category),
+        title=html.escape(shown(course)), category=category_name(course.category),
         minutes=course.minutes)
     if course.description:
         text += "\n\n" + html.escape(course.description)
@@ -120,7 +121,7 @@ async def show_courses(
                                        query=query, page=page)
     builder = InlineKeyboardBuilder()
     for course in found.items:
-        builder.button(text=course.title, callback_data=CourseCb(action=CourseAction.COURSE,
+        builder.button(text=shown(course), callback_data=CourseCb(action=CourseAction.COURSE,
                                                                  id=course.id or 0))
     builder.adjust(1)
     add_pager(builder, page=found.page, pages=found.pages, make=lambda p: CourseCb(
@@ -152,8 +153,8 @@ async def home_screen(*, user: User, access: Access, session: AsyncSession,
             lesson = seen.lesson
             moment = when(lesson.starts_at, zone)
             text += "\n• " + _("{when}: {title}, {venue}").format(
-                when=moment, title=html.escape(lesson.title), venue=html.escape(lesson.venue))
-            title = cut(lesson.title, 20)
+                when=moment, title=html.escape(shown(lesson)), venue=html.escape(lesson.venue))
+            title = cut(shown(lesson), 20)
             if seen.can_enrol:
                 label = _("✍️ Enrol: {title}, {when}")
                 action = LessonAction.ENROL

@@ -1,0 +1,131 @@
+"""Staff-written titles in the reader's language, through the real dispatcher with the
+outbox sender running: a course, its session and a volunteer task written in Chinese with
+an English title are read in Chinese by Chinese readers and in English by English ones,
+on the menu, the session card, the reminder and the volunteer call with its ✋ buttons
+(said per recipient: "✋ 1. 明天（周二）下午6:00" / "✋ 1. Tomorrow, 6:00 pm")."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.callback_data import LessonAction, LessonCb
+from bot.callback_data.courses import CourseAction, CourseCb
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
+from models.courses import Category
+from models.users import Role
+from scheduler.outbox import OutboxSender
+from services import course_sessions, courses
+from services import volunteers as vol
+from services.clock import ManualClock
+from services.text import utf16_len
+from tests.factories import make_community
+from tests.handlers.conftest import Harness, member, onboard, user_of
+from tests.handlers.test_courses import delivered as arrives
+from tests.handlers.test_courses import message_with
+from tests.handlers.test_volunteer_taps import delivered, sender
+from tests.handlers.test_volunteers import TUE_18, become_volunteer, make_staff
+
+__all__ = ["sender"]  # the outbox sender fixture
+
+ZH, EN = "太极拳入门", "Tai chi for beginners"
+READS = {"zh": (ZH, EN), "en": (EN, ZH)}  # (what the reader sees, what they never see)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_a_course_and_its_session_are_read_in_the_readers_language(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    language: str,
+) -> None:
+    seen, unseen = READS[language]
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3001, "Staff",
+                                        Role.STAFF)
+    ann, _ann = await member(harness, session, clock, home, 3002, "Ann", language=language)
+    course = await courses.offer_course(
+        session, access=staff_access, clock=clock, community_id=home.id or 0, title=ZH,
+        titles={"en": EN}, description="", category=Category.SPORTS, minutes=60)
+    lesson = await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=staff_access.user_id, title=ZH, category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=2), minutes=60, venue="Garden", capacity=5,
+        buttons=OUTBOX_KEYBOARDS.courses, course_id=course.id)
+    assert lesson.titles == {"en": EN}  # the session carries its course's titles
+
+    # 📚 Courses: the coming session, its ✍️ Enrol button.
+    await ann.send("/menu")
+    await ann.tap("📚 课程" if language == "zh" else "📚 Courses")
+    assert seen in ann.last and unseen not in ann.last
+    labels = ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert any(seen[:5] in label for label in labels)  # cut to fit, in the reader's words
+    assert not any(unseen[:5] in label for label in labels)
+
+    # The menu's sports page and the course's card.
+    await ann.forge(CourseCb(action=CourseAction.MENU, cat=Category.SPORTS).pack())
+    labels = ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert seen in labels and unseen not in labels
+    await ann.press(seen)
+    assert seen in ann.last and unseen not in ann.last
+
+    # A search in either language finds it, and shows it in the reader's.
+    for word in ("太极", "Tai chi"):
+        await ann.forge(CourseCb(action=CourseAction.SEARCH).pack())
+        await ann.send(word)
+        labels = ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+        assert seen in labels and unseen not in labels, (word, labels)
+
+    # The session's card, then its reminder.
+    await ann.forge(LessonCb(action=LessonAction.VIEW, id=lesson.id or 0).pack())
+    assert seen in ann.last and unseen not in ann.last
+    await ann.forge(LessonCb(action=LessonAction.ENROL, id=lesson.id or 0).pack())
+    assert seen in ann.last and unseen not in ann.last
+    clock.set(lesson.starts_at - timedelta(hours=24))
+    reminded = "⏰ 提醒" if language == "zh" else "⏰ Reminder"
+    await arrives(ann, reminded, sender)
+    reminder = message_with(ann, reminded).content
+    assert seen in reminder and unseen not in reminder
+
+
+async def test_a_volunteer_call_is_read_and_its_buttons_said_in_each_volunteers_language(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    community = await make_community(session, clock)
+    _staff, access = await make_staff(harness, session, clock, community)
+    li = harness.person(2002, "李", "zh")
+    ann = harness.person(2001, "Ann")
+    await onboard(li, community.name)
+    await vol.save_profile(session, user=await user_of(session, li), clock=clock,
+                           skills=["patrol"], slots=[])
+    await become_volunteer(ann, community.name, ["🚶 Street patrol"], [])
+    await vol.create_task(
+        session, access=access, clock=clock, buttons=OUTBOX_KEYBOARDS.volunteers,
+        community_id=community.id or 0, title="夜间巡逻", titles={"en": "Night patrol"},
+        place="North gate",
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 2),
+                vol.ShiftSpec(TUE_18 + timedelta(days=4), TUE_18 + timedelta(days=4, hours=2),
+                              2)])
+    await delivered(sender, sessionmaker, harness)
+
+    zh_call = message_with(li, "招募志愿者")
+    assert "夜间巡逻" in zh_call.content and "Night patrol" not in zh_call.content
+    assert zh_call.button_labels == ["✋ 1. 明天（周二）下午6:00", "✋ 2. 3月7日（周六）下午6:00"]
+    en_call = message_with(ann, "Volunteers wanted")
+    assert "Night patrol" in en_call.content and "夜间巡逻" not in en_call.content
+    assert en_call.button_labels == ["✋ 1. Tomorrow, 6:00 pm", "✋ 2. Sat 7 Mar, 6:00 pm"]
+    assert all(utf16_len(label) <= 64
+               for label in zh_call.button_labels + en_call.button_labels)
+
+    # Each button takes its shift, and the place's card speaks the volunteer's language.
+    await li.press("✋ 2. 3月7日（周六）下午6:00")
+    assert li.last.startswith("✅ 报名成功")
+    assert message_with(li, "招募志愿者").button_labels == [
+        "✋ 1. 明天（周二）下午6:00", "✅ 2. 3月7日（周六）下午6:00"]
+    await ann.press("✋ 1. Tomorrow, 6:00 pm")
+    assert ann.last.startswith("✅ Your place is booked.")
+    await ann.tap("🙋 Volunteer")
+    assert any("Night patrol" in label for label in ann.handle.last_bot_message.button_labels)  # type: ignore[union-attr]
+    await li.tap("🙋 志愿服务")
+    assert any("夜间巡逻" in label for label in li.handle.last_bot_message.button_labels)  # type: ignore[union-attr]
