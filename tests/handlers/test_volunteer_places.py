@@ -229,10 +229,16 @@ async def test_every_step_of_the_task_draft_has_back_and_cancel(
     assert staff.last.startswith("New volunteer task. What is it called?")
     assert buttons_of(staff) == ["✖ Cancel"]  # the first step: nothing to go back to
     await staff.send("Night patrol")
+    assert staff.last.startswith("🌐 Title in Chinese (optional)")  # optional: Skip answers
     assert buttons_of(staff)[-3:] == ["Skip ▶", "◀ Back", "✖ Cancel"]
+    await staff.send("夜间巡逻")
+    assert buttons_of(staff)[-3:] == ["Skip ▶", "◀ Back", "✖ Cancel"]
+    await staff.press("◀ Back")
+    assert staff.last.startswith("🌐 Title in Chinese (optional)")
     await staff.press("◀ Back")
     assert staff.last.startswith("New volunteer task. What is it called?")
     await staff.send("Evening patrol")  # typed again: the new title
+    await staff.press("Skip ▶")
     await staff.press("Skip ▶")
     await staff.press("⬜ 🚶 Street patrol")
     await staff.press("Next ▶")
@@ -241,6 +247,9 @@ async def test_every_step_of_the_task_draft_has_back_and_cancel(
     assert "✅ 🚶 Street patrol" in buttons_of(staff)  # the tick kept
     await staff.press("◀ Back")
     assert staff.last.startswith("Describe it in a few words")
+    await staff.press("◀ Back")
+    assert staff.last.startswith("🌐 Title in Chinese (optional)")
+    await staff.press("Skip ▶")
     await staff.press("Skip ▶")
     await staff.press("Next ▶")
     await staff.press("Block 1")
