@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callback_data import LessonAction, LessonCb
 from bot.callback_data.courses import CourseAction, CourseCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
-from models.courses import Category
+from models.courses import Category, Course
 from models.users import Role
 from scheduler.outbox import OutboxSender
 from services import course_sessions, courses
@@ -22,7 +22,7 @@ from services import volunteers as vol
 from services.clock import ManualClock
 from services.text import utf16_len
 from tests.factories import make_community
-from tests.handlers.conftest import Harness, member, onboard, user_of
+from tests.handlers.conftest import Harness, member, onboard, rows, user_of
 from tests.handlers.test_courses import delivered as arrives
 from tests.handlers.test_courses import message_with
 from tests.handlers.test_volunteer_taps import delivered, sender
@@ -129,3 +129,103 @@ async def test_a_volunteer_call_is_read_and_its_buttons_said_in_each_volunteers_
     assert any("Night patrol" in label for label in ann.handle.last_bot_message.button_labels)  # type: ignore[union-attr]
     await li.tap("🙋 志愿服务")
     assert any("夜间巡逻" in label for label in li.handle.last_bot_message.button_labels)  # type: ignore[union-attr]
+
+
+async def test_staff_give_a_task_its_other_title_in_the_wizard_and_change_it_on_its_card(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    community = await make_community(session, clock)
+    staff, _access = await make_staff(harness, session, clock, community)
+    li = harness.person(2002, "李", "zh")
+    await onboard(li, community.name)
+    await vol.save_profile(session, user=await user_of(session, li), clock=clock,
+                           skills=["patrol"], slots=[])
+    ann = harness.person(2001, "Ann")
+    await become_volunteer(ann, community.name, ["🚶 Street patrol"], [])
+
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("➕ New task")
+    await staff.send("Night patrol")
+    assert staff.last.startswith("🌐 Title in Chinese (optional), shown to volunteers who "
+                                 "read Chinese.")
+    assert staff.handle.last_bot_message.button_labels == [  # type: ignore[union-attr]
+        "Skip ▶", "◀ Back", "✖ Cancel"]
+    await staff.send("夜间巡逻")
+    assert staff.last.startswith("Describe it in a few words")
+    await staff.press("Skip ▶")
+    await staff.press("Next ▶")
+    await staff.send("North gate")
+    await staff.press("Skip ▶")
+    await staff.press("Tomorrow")
+    await staff.press("6:00 pm")
+    await staff.press("2 h")
+    await staff.press("2")
+    assert "Night patrol\n🌐 夜间巡逻" in staff.last
+    await staff.press("✅ Publish")
+    await delivered(sender, sessionmaker, harness)
+    zh_call = message_with(li, "招募志愿者").content
+    assert "夜间巡逻" in zh_call and "Night patrol" not in zh_call
+    en_call = message_with(ann, "Volunteers wanted").content
+    assert "Night patrol" in en_call and "夜间巡逻" not in en_call
+
+    # On the task's card staff see both titles, and change the Chinese one.
+    await staff.tap("🙋 Volunteer")
+    await staff.press("🧑‍💼 Organise: Sunny Court")
+    await staff.press("📋 Tasks and shifts")
+    await staff.press("Night patrol · 0/2")
+    assert staff.last.startswith("Night patrol\n🌐 夜间巡逻\n")
+    await staff.press("🌐 Other-language title")
+    assert staff.last == "🌐 Send the title in Chinese, shown to volunteers who read Chinese."
+    await staff.send("晚间巡逻")
+    assert staff.last.startswith("Saved ✅\n\nNight patrol\n🌐 晚间巡逻\n")
+    await li.tap("🙋 志愿服务")
+    await li.press("🔎 缺人的班次")
+    assert "晚间巡逻" in li.last and "Night patrol" not in li.last
+    await ann.tap("🙋 Volunteer")
+    await ann.press("🔎 Shifts that need people")
+    assert "Night patrol" in ann.last and "晚间巡逻" not in ann.last
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_a_teacher_offers_a_course_with_its_other_title_and_changes_it_on_its_card(
+    harness: Harness, session: AsyncSession, clock: ManualClock, language: str,
+) -> None:
+    zh = language == "zh"
+    home = await make_community(session, clock, "Sunny Court")
+    staff, _staff = await member(harness, session, clock, home, 3001, "Staff", Role.STAFF,
+                                 language=language)
+    reader = await member(harness, session, clock, home, 3002, "Reader",
+                          language="en" if zh else "zh")
+    mine, theirs = (ZH, EN) if zh else (EN, ZH)
+    await staff.tap("📚 课程" if zh else "📚 Courses")
+    await staff.press("➕ 开一门课" if zh else "➕ Offer a course")
+    await staff.press("🏃 体育健身" if zh else "🏃 Sports and fitness")
+    await staff.send(mine)
+    assert staff.last.startswith("🌐 英文标题（可不填）" if zh else "🌐 Title in Chinese (optional)")
+    assert staff.handle.last_bot_message.button_labels == [  # type: ignore[union-attr]
+        "⏭ 跳过" if zh else "⏭ Skip"]
+    await staff.send(theirs)
+    await staff.send("慢慢来。" if zh else "Slow and gentle.")
+    assert mine in staff.last and f"🌐 {theirs}" not in staff.last
+    (course,) = await rows(session, Course)
+    assert (course.title, course.titles) == (mine, {"en" if zh else "zh": theirs})
+
+    # The other reader finds it by a word of either title, and reads their own.
+    person = reader[0]
+    await person.send("/menu")
+    await person.forge(CourseCb(action=CourseAction.SEARCH).pack())
+    await person.send(mine[:2])
+    assert theirs in person.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    await person.press(theirs)
+    assert theirs in person.last and mine not in person.last
+
+    # Staff change the other title on the course's card.
+    await staff.forge(CourseCb(action=CourseAction.COURSE, id=course.id or 0).pack())
+    assert f"🌐 {theirs}" in staff.last
+    await staff.press("🌐 另一种语言的标题" if zh else "🌐 Other-language title")
+    await staff.send("太极拳" if not zh else "Tai chi")
+    assert staff.last.startswith("已保存 ✅" if zh else "Saved ✅")
+    (course,) = await rows(session, Course)
+    assert course.titles == {"en" if zh else "zh": "太极拳" if not zh else "Tai chi"}
