@@ -203,7 +203,8 @@ async def test_a_teacher_offers_a_course_with_its_other_title_and_changes_it_on_
     await staff.press("➕ 开一门课" if zh else "➕ Offer a course")
     await staff.press("🏃 体育健身" if zh else "🏃 Sports and fitness")
     await staff.send(mine)
-    assert staff.last.startswith("🌐 英文标题（可不填）" if zh else "🌐 Title in Chinese (optional)")
+    assert staff.last.startswith(
+        "🌐 英文标题（可不填）" if zh else "🌐 Title in Chinese (optional)")
     assert staff.handle.last_bot_message.button_labels == [  # type: ignore[union-attr]
         "⏭ 跳过" if zh else "⏭ Skip"]
     await staff.send(theirs)
