@@ -86,7 +86,7 @@ from services.courses import (
 from services.errors import InvalidInput, NotAllowed, NotTeacherOrStaff
 from services.outbox import N_, Notify, Outgoing
 from services.preferences import get_preferences, quiet_until
-from services.titles import outbox_title
+from services.titles import outbox_title, title_in
 
 CAPACITY_RANGE = (1, 500)
 OFFER_CLOSES = timedelta(hours=2)  # before the start
@@ -1337,7 +1337,8 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     calendar.add("version", "2.0")
     event = Event()
     event.add("uid", f"course-session-{lesson.id}@community-living-room")
-    event.add("summary", lesson.title)
+    title = title_in(lesson, user.locale)  # in the language of the one who keeps it
+    event.add("summary", title)
     event.add("location", lesson.venue)
     event.add("dtstart", lesson.starts_at.astimezone(zone))
     event.add("dtend", ends_at(lesson).astimezone(zone))
@@ -1346,7 +1347,7 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
         event.add("status", "CANCELLED")
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
-    alarm.add("description", lesson.title)
+    alarm.add("description", title)
     alarm.add("trigger", -ICS_ALARM)
     event.add_component(alarm)
     calendar.add_component(event)

@@ -759,7 +759,7 @@ async def on_export(callback: CallbackQuery, callback_data: VolExportCb, access:
         label = str(year)
     data = await volunteer_export.export_hours(
         session, access=access, clock=clock, community_id=cid, start=start, end=end,
-        headers=export_headers(), title=label)
+        headers=export_headers(), title=label, locale=current_locale())
     await callback.answer()
     if callback.bot is not None:
         await callback.bot.send_document(
