@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import String, cast, delete, func, or_
+from sqlalchemy import String, cast, delete, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -25,6 +25,7 @@ from models.courses import (
     Course,
     CourseSettings,
     CourseStatus,
+    Lesson,
     TeacherSubject,
 )
 from models.db import write
@@ -431,6 +432,10 @@ async def set_course_title(
         others = {k: v for k, v in (course.titles or {}).items() if k != locale}
         course.titles = {**others, **clean_titles({locale: title or ""}, limit=TITLE_MAX)}
         session.add(course)
+        # Its sessions under the same title read the same (a session renamed keeps its own).
+        await session.execute(update(Lesson).where(
+            col(Lesson.course_id) == course_id, col(Lesson.title) == course.title)
+            .values(titles=course.titles))
         audit.record(session, clock=clock, actor_id=access.user_id, action="course.title",
                      community_id=course.community_id, course_id=course_id, locale=locale)
         return course

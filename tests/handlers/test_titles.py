@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callback_data import LessonAction, LessonCb
 from bot.callback_data.courses import CourseAction, CourseCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
-from models.courses import Category, Course
+from models.courses import Category, Course, Lesson
 from models.users import Role
 from scheduler.outbox import OutboxSender
 from services import course_sessions, courses
@@ -222,7 +222,12 @@ async def test_a_teacher_offers_a_course_with_its_other_title_and_changes_it_on_
     await person.press(theirs)
     assert theirs in person.last and mine not in person.last
 
-    # Staff change the other title on the course's card.
+    # Staff change the other title on the course's card; its session reads the same.
+    lesson = await course_sessions.schedule_session(
+        session, access=_staff, clock=clock, community_id=home.id or 0,
+        teacher_id=_staff.user_id, title=mine, category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=2), minutes=60, venue="Garden", capacity=5,
+        buttons=OUTBOX_KEYBOARDS.courses, course_id=course.id)
     await staff.forge(CourseCb(action=CourseAction.COURSE, id=course.id or 0).pack())
     assert f"🌐 {theirs}" in staff.last
     await staff.press("🌐 另一种语言的标题" if zh else "🌐 Other-language title")
@@ -230,3 +235,5 @@ async def test_a_teacher_offers_a_course_with_its_other_title_and_changes_it_on_
     assert staff.last.startswith("已保存 ✅" if zh else "Saved ✅")
     (course,) = await rows(session, Course)
     assert course.titles == {"en" if zh else "zh": "太极拳" if not zh else "Tai chi"}
+    (lesson,) = await rows(session, Lesson)
+    assert lesson.titles == course.titles
