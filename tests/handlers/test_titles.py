@@ -127,8 +127,12 @@ async def test_a_volunteer_call_is_read_and_its_buttons_said_in_each_volunteers_
     assert ann.last.startswith("✅ Your place is booked.")
     await ann.tap("🙋 Volunteer")
     assert any("Night patrol" in label for label in ann.handle.last_bot_message.button_labels)  # type: ignore[union-attr]
+    await ann.press("🗂 My shifts so far")
+    assert "Night patrol" in ann.last and "夜间巡逻" not in ann.last
     await li.tap("🙋 志愿服务")
     assert any("夜间巡逻" in label for label in li.handle.last_bot_message.button_labels)  # type: ignore[union-attr]
+    await li.press("🗂 我的服务记录")
+    assert "夜间巡逻" in li.last and "Night patrol" not in li.last
 
 
 async def test_staff_give_a_task_its_other_title_in_the_wizard_and_change_it_on_its_card(
@@ -237,3 +241,49 @@ async def test_a_teacher_offers_a_course_with_its_other_title_and_changes_it_on_
     assert course.titles == {"en" if zh else "zh": "太极拳" if not zh else "Tai chi"}
     (lesson,) = await rows(session, Lesson)
     assert lesson.titles == course.titles
+
+
+async def test_the_staff_digest_names_sessions_tasks_and_offers_in_the_staff_language(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlmodel import select
+
+    from models.db import begin_write
+    from models.outbox import OutboxMessage
+    from models.volunteers import VolunteerTask
+    from scheduler.digest import staff_digests
+    from tests.handlers.test_district import seed_digest
+
+    home = await make_community(session, clock, "Sunny Court")
+    liu, liu_access = await member(harness, session, clock, home, 3071, "刘", Role.STAFF, "zh")
+    sam, sam_access = await member(harness, session, clock, home, 3070, "Sam", Role.STAFF)
+    _ann, ann_access = await member(harness, session, clock, home, 3072, "Ann")
+    _t, teacher_access = await member(harness, session, clock, home, 3073, "T", Role.TEACHER)
+    for person, time in ((liu, "上午8:00"), (sam, "8:00 am")):
+        await person.send("/menu")
+        await person.tap("⚙️ 设置" if person is liu else "⚙️ Settings")
+        await person.press("📬 每日摘要" if person is liu else "📬 Daily digest")
+        await person.press(time)
+    clock.set(datetime(2026, 3, 3, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    await seed_digest(session, clock, home, ann_access.user_id, teacher_access.user_id)
+    chinese = {"Tai chi": "太极", "Yoga": "瑜伽", "Patrol": "巡逻", "Calligraphy": "书法"}
+    await begin_write(session)
+    for model in (Lesson, VolunteerTask, Course):
+        for row in (await session.execute(select(model))).scalars():
+            row.titles = {"zh": chinese[row.title]}
+            session.add(row)
+    await session.commit()
+
+    await staff_digests(sessionmaker=sessionmaker, clock=clock, notify=lambda: None,
+                        keyboards=OUTBOX_KEYBOARDS)
+    (zh,) = [m.text or "" for m in await rows(session, OutboxMessage)
+             if m.user_id == liu_access.user_id and (m.dedupe_key or "").startswith("digest:")]
+    (en,) = [m.text or "" for m in await rows(session, OutboxMessage)
+             if m.user_id == sam_access.user_id and (m.dedupe_key or "").startswith("digest:")]
+    for english, said in chinese.items():
+        assert f"“{said}”" in zh and english not in zh, (said, zh)
+        assert f"“{english}”" in en and said not in en, (english, en)
