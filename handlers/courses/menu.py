@@ -224,9 +224,12 @@ async def on_menu(callback: CallbackQuery, callback_data: CourseCb, user: User,
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.COURSE))
 async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User,
-                    access: Access, session: AsyncSession, clock: Clock) -> None:
+                    access: Access, session: AsyncSession, clock: Clock,
+                    state: FSMContext) -> None:
     """One course: what it is, its coming sessions (✍️ Enrol), Order and (for its teacher
     or staff) Schedule."""
+    if await state.get_state() == CourseFlow.retitle.state:  # ◀ Back from typing a title
+        await state.clear()
     try:
         course = await courses.get_course(session, course_id=callback_data.id)
     except NotFound:

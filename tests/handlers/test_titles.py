@@ -235,6 +235,13 @@ async def test_a_teacher_offers_a_course_with_its_other_title_and_changes_it_on_
     await staff.forge(CourseCb(action=CourseAction.COURSE, id=course.id or 0).pack())
     assert f"🌐 {theirs}" in staff.last
     await staff.press("🌐 另一种语言的标题" if zh else "🌐 Other-language title")
+    await staff.press("◀ 返回" if zh else "◀ Back")  # back to the card: nothing is asked now
+    assert f"🌐 {theirs}" in staff.last
+    await staff.send("Tai chi" if zh else "太极拳")
+    (course,) = await rows(session, Course)
+    assert course.titles == {"en" if zh else "zh": theirs}
+    await staff.forge(CourseCb(action=CourseAction.COURSE, id=course.id or 0).pack())
+    await staff.press("🌐 另一种语言的标题" if zh else "🌐 Other-language title")
     await staff.send("太极拳" if not zh else "Tai chi")
     assert staff.last.startswith("已保存 ✅" if zh else "Saved ✅")
     (course,) = await rows(session, Course)
