@@ -126,6 +126,7 @@ from bot.keyboards.grids import grid_picker
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
+from bot.titles import shown_of
 from bot.when import say_moment
 from handlers.onboarding import drop_buttons, set_buttons
 from handlers.scope import ask_community, chosen
@@ -515,7 +516,7 @@ async def ask_target(callback: CallbackQuery, session: AsyncSession, access: Acc
     await state.set_state(Compose.target)
     builder = InlineKeyboardBuilder()
     for target in found:
-        label = cut(target.title, 28)
+        label = cut(shown_of(target.title, target.titles), 28)
         if target.at is not None:
             label += " · " + say_moment(target.at, zone, now=clock.now())
         label += " · " + ngettext("{n} person", "{n} people", target.count).format(

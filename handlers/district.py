@@ -807,7 +807,8 @@ async def reports_book(access: Access, session: AsyncSession, community_id: int,
 async def lessons_book(access: Access, session: AsyncSession, community_id: int,
                        title: str) -> tuple[bytes, int]:
     lessons, places = await exports.lesson_rows(session, access=access,
-                                                community_id=community_id)
+                                                community_id=community_id,
+                                                locale=current_locale())
     zone = await communities.zone_of(session, community_id)
     held = [row for row in lessons if not row.cancelled]
     seats, filled = sum(r.capacity for r in held), sum(r.enrolled for r in held)

@@ -121,6 +121,9 @@ class Course(SQLModel, table=True):
         default=None, sa_column=Column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     )
     title: str = Field(max_length=TITLE_MAX)
+    # The title in other languages, {locale: title}, shown to readers of that language.
+    titles: dict[str, str] = Field(default_factory=dict, sa_column=Column(
+        JSON, nullable=False, server_default="{}"))
     description: str = Field(default="", sa_type=Text)
     category: Category = Field(sa_type=String(16))
     minutes: int = Field(default=60)
@@ -203,6 +206,8 @@ class Lesson(SQLModel, table=True):
         default=None, sa_column=Column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     )
     title: str = Field(max_length=TITLE_MAX)
+    titles: dict[str, str] = Field(default_factory=dict, sa_column=Column(
+        JSON, nullable=False, server_default="{}"))  # as Course.titles
     category: Category = Field(sa_type=String(16))
     starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
     minutes: int = Field(default=60)

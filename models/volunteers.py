@@ -94,6 +94,9 @@ class VolunteerTask(SQLModel, table=True):
     grid_id: int | None = Field(default=None, sa_column=Column(
         ForeignKey("grids.id", ondelete="SET NULL")))
     title: str = Field(max_length=TITLE_MAX)
+    # The title in other languages, {locale: title}, shown to readers of that language.
+    titles: dict[str, str] = Field(default_factory=dict, sa_column=Column(
+        JSON, nullable=False, server_default="{}"))
     description: str = Field(default="", sa_type=Text)
     skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     place: str = Field(max_length=PLACE_MAX)

@@ -126,6 +126,7 @@ class _Seeder:
     def __init__(self, session: AsyncSession, clock: Clock, zone: ZoneInfo) -> None:
         self.s, self.clock, self.zone = session, clock, zone
         self.users: dict[int, User] = {}
+        self.courses: dict[str, int] = {}  # menu courses by title
 
     def at(self, days: int, hour: int) -> datetime:
         """`days` from today, at `hour` o'clock in the district's time zone."""
@@ -211,26 +212,30 @@ class _Seeder:
         """Teachers offer menu courses, staff approve them; residents order and back topics."""
         assert home.id is not None
         staff = await self.access(9107)
+        # Each title as its teacher wrote it, with the other language's for its readers.
         offers = (
-            (9104, "太极入门", "适合初学者的太极拳，动作缓慢，老年人也能跟上。",
-             Category.SPORTS, 60),
-            (9104, "慢性病健康讲座", "高血压、糖尿病的日常管理。", Category.HEALTH, 90),
-            (9104, "书法欣赏与练习", "从握笔开始，一起写福字。", Category.ARTS, 90),
-            (9105, "Smartphone basics", "Video calls, photos and paying safely.",
-             Category.SKILLS, 60),
-            (9105, "Fixing a dripping tap", "Simple home repairs with common tools.",
-             Category.SKILLS, 45),
-            (9105, "How our community decides", "Meetings, votes and the round-table evening.",
-             Category.GOVERNANCE, 60),
+            (9104, "太极入门", {"en": "Tai chi for beginners"},
+             "适合初学者的太极拳，动作缓慢，老年人也能跟上。", Category.SPORTS, 60),
+            (9104, "慢性病健康讲座", {"en": "Living well with a chronic illness"},
+             "高血压、糖尿病的日常管理。", Category.HEALTH, 90),
+            (9104, "书法欣赏与练习", {"en": "Calligraphy for everyone"},
+             "从握笔开始，一起写福字。", Category.ARTS, 90),
+            (9105, "Smartphone basics", {"zh": "智能手机入门"},
+             "Video calls, photos and paying safely.", Category.SKILLS, 60),
+            (9105, "Fixing a dripping tap", {"zh": "自己修好滴水的龙头"},
+             "Simple home repairs with common tools.", Category.SKILLS, 45),
+            (9105, "How our community decides", {"zh": "社区大小事怎么商量"},
+             "Meetings, votes and the round-table evening.", Category.GOVERNANCE, 60),
         )
-        for tg_id, title, description, category, minutes in offers:
+        for tg_id, title, titles, description, category, minutes in offers:
             teacher = await self.access(tg_id)
             await self.write()
             course = await courses.offer_course(
                 self.s, access=teacher, clock=self.clock,
-                community_id=home.id, title=title, description=description,
+                community_id=home.id, title=title, titles=titles, description=description,
                 category=category, minutes=minutes)
             assert course.id is not None
+            self.courses[title] = course.id
             await self.write()
             await courses.review_course(self.s, access=staff, clock=self.clock,
                                         course_id=course.id, approve=True)
@@ -258,7 +263,7 @@ class _Seeder:
         teacher = await self.access(9104)
         full = await course_sessions.schedule_session(
             self.s, access=teacher, clock=self.clock, community_id=home.id,
-            teacher_id=teacher.user_id, title="太极入门 Tai chi for beginners",
+            teacher_id=teacher.user_id, title="太极入门", course_id=self.courses["太极入门"],
             category=Category.SPORTS, starts_at=self.at(2, 9), minutes=60,
             venue="社区客厅 Living room, 1F", capacity=3, buttons=KEYBOARDS.courses)
         assert full.id is not None
@@ -271,8 +276,9 @@ class _Seeder:
         sam = await self.access(9105)
         await course_sessions.schedule_session(
             self.s, access=sam, clock=self.clock, community_id=home.id,
-            teacher_id=sam.user_id, title="Smartphone basics 智能手机入门",
-            category=Category.SKILLS, starts_at=self.at(3, 15), minutes=60,
+            teacher_id=sam.user_id, title="Smartphone basics",
+            course_id=self.courses["Smartphone basics"], category=Category.SKILLS,
+            starts_at=self.at(3, 15), minutes=60,
             venue="Library room 图书室", capacity=12, buttons=KEYBOARDS.courses)
 
     async def volunteering(self, home: Community) -> None:
@@ -286,17 +292,18 @@ class _Seeder:
                                           skills=skills, slots=slots)
         staff = await self.access(9107)
         tasks = (
-            ("社区夜间巡逻 Evening patrol", "North gate 北门", ("patrol",),
+            ("社区夜间巡逻", {"en": "Evening patrol"}, "North gate 北门", ("patrol",),
              [volunteers.ShiftSpec(self.at(1, 19), self.at(1, 21), 3),
               volunteers.ShiftSpec(self.at(4, 19), self.at(4, 21), 3)]),
-            ("Visit and chat with elderly neighbours 陪伴老人", "Block 3 三号楼", ("elderly",),
+            ("Visit and chat with elderly neighbours", {"zh": "陪老人聊聊天"},
+             "Block 3 三号楼", ("elderly",),
              [volunteers.ShiftSpec(self.at(2, 14), self.at(2, 16), 2)]),
         )
-        for title, place, skills, shifts in tasks:
+        for title, titles, place, skills, shifts in tasks:
             await volunteers.create_task(
                 self.s, access=staff, clock=self.clock, buttons=KEYBOARDS.volunteers,
-                community_id=home.id, title=title, place=place, shifts=shifts, skills=skills,
-                description="")
+                community_id=home.id, title=title, titles=titles, place=place,
+                shifts=shifts, skills=skills, description="")
 
     async def voices(self, home: Community) -> None:
         """A micro-renewal idea with backers, and a poll for the whole community."""

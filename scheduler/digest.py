@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -22,13 +23,14 @@ from sqlmodel import col
 from bot.i18n import load_i18n
 from bot.keyboards.outbox import OutboxKeyboards
 from bot.labels import category_text
-from bot.when import say_moment
+from bot.when import current_locale, say_moment
 from models.db import write
 from models.outbox import OutboxKind, OutboxMessage
 from services import digest, outbox
 from services.clock import Clock
 from services.digest import ItemKind
 from services.text import cut
+from services.titles import pick
 
 Notify = Callable[[], None]
 TEXT_MAX = 4096
@@ -38,6 +40,8 @@ LABEL_MAX = 48
 def say_item(item: digest.Item, *, now: datetime, digest_of: digest.Digest) -> str:
     """One line, plain (escaped where it goes into the message)."""
     when = say_moment(item.at, digest_of.zone, now=now) if item.at else ""
+    if item.titles:  # a title staff gave in the reader's language too
+        item = replace(item, title=pick(item.title, item.titles, current_locale()))
     if item.kind == ItemKind.UNTOUCHED:
         return ngettext("🗂 Report #{id} ({category}): untouched for {n} day",
                         "🗂 Report #{id} ({category}): untouched for {n} days", item.count).format(

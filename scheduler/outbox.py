@@ -95,6 +95,7 @@ from services import outbox, users
 from services.clock import Clock
 from services.outbox import Claimed
 from services.preferences import DEFAULTS, Preferences, parse_quiet_hours
+from services.text import cut
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,8 @@ DUE_GAP = 0.05
 # Writing outcomes down while the database is unreachable: first wait, doubling up to the
 # last (seconds).
 RECORD_BACKOFF = (0.2, 2.0)
+
+LABEL_MAX = 64  # UTF-16 units of a button's label said per recipient
 
 # Telegram's errors that will be the same however often we retry.
 PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramMigrateToChat, TelegramEntityTooLarge)
@@ -214,13 +217,17 @@ class RenderError(Exception):
     """The row cannot be turned into a message (bad params, a missing file)."""
 
 
-def say(value: Any, *, locale: str, now: datetime | None) -> Any:
+def say(value: Any, *, locale: str, now: datetime | None, escape: bool = True) -> Any:
     """A param as the recipient reads it: moments and spans marked by the services
-    (services.outbox.moment/span/numbered) said in their language; texts escaped."""
+    (services.outbox.moment/span/numbered) said in their language; texts escaped (not in
+    a button's label, which is not HTML)."""
     if isinstance(value, str):
-        return html.escape(value)
+        return html.escape(value) if escape else value
     if not isinstance(value, dict):
         return value
+    if "titles" in value:  # a staff-written title (services.outbox.title), in their language
+        text = value["titles"].get(locale) or value["title"]
+        return html.escape(text) if escape else text
     if "moment" in value:
         return say_moment(datetime.fromisoformat(value["moment"]), value["zone"], now=now,
                           locale=locale)
@@ -262,12 +269,29 @@ def render(
         except (KeyError, IndexError, ValueError, TypeError) as error:
             raise RenderError(f"cannot format {row.key!r}: {error!r}") from error
         if keyboard is not None:
-            keyboard = {**keyboard, "inline_keyboard": [
-                [{**button, "text": i18n.gettext(button["text"], locale=locale)}
-                 for button in line]
-                for line in keyboard["inline_keyboard"]]}
+            try:
+                with i18n.context(), i18n.use_locale(locale):
+                    keyboard = {**keyboard, "inline_keyboard": [
+                        [_label(button, i18n, locale=locale, now=now) for button in line]
+                        for line in keyboard["inline_keyboard"]]}
+            except (KeyError, IndexError, ValueError, TypeError) as error:
+                raise RenderError(f"cannot label {row.key!r}: {error!r}") from error
     markup = InlineKeyboardMarkup.model_validate(keyboard) if keyboard is not None else None
     return text, markup
+
+
+def _label(button: dict[str, Any], i18n: I18n, *, locale: str,
+           now: datetime | None) -> dict[str, Any]:
+    """A button in the recipient's language: its label translated, then formatted with its
+    own params (a moment, a title: services.outbox.Outgoing), cut to fit."""
+    params = button.get("params")
+    out = {name: value for name, value in button.items() if name != "params"}
+    label = i18n.gettext(button["text"], locale=locale)
+    if params:
+        label = label.format(**{name: say(value, locale=locale, now=now, escape=False)
+                                for name, value in params.items()})
+    out["text"] = cut(label, LABEL_MAX)
+    return out
 
 
 @dataclass

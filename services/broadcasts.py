@@ -235,6 +235,7 @@ class Target:
     title: str
     at: datetime | None = None   # a session's start, a poll's deadline
     count: int = 0               # how many it would reach now
+    titles: dict[str, str] = field(default_factory=dict)  # a session's other-language titles
 
 
 TARGETS_MAX = 20
@@ -249,12 +250,15 @@ async def targets(session: AsyncSession, *, access: Access, community_id: int | 
     if community_id is None or kind not in ONE_OF:
         raise InvalidInput("audience", "unknown")
     found: list[tuple[int, str, datetime | None]]
+    titles: dict[int, dict[str, str]] = {}
     if kind in ("lesson", "waiting"):
-        found = [(r.id or 0, r.title, r.starts_at) for r in (await session.execute(
+        lessons = list((await session.execute(
             select(Lesson).where(col(Lesson.community_id) == community_id,
                                  col(Lesson.status) == LessonStatus.SCHEDULED,
                                  col(Lesson.starts_at) > now - timedelta(days=1))
-            .order_by(col(Lesson.starts_at)).limit(TARGETS_MAX))).scalars()]
+            .order_by(col(Lesson.starts_at)).limit(TARGETS_MAX))).scalars())
+        found = [(r.id or 0, r.title, r.starts_at) for r in lessons]
+        titles = {r.id or 0: dict(r.titles or {}) for r in lessons}
     elif kind == "backers":
         found = [(r.id or 0, r.topic, None) for r in (await session.execute(
             select(CourseOrder).where(col(CourseOrder.community_id) == community_id,
@@ -273,7 +277,8 @@ async def targets(session: AsyncSession, *, access: Access, community_id: int | 
         query = audience_query(community_id, Audience(kind=kind, ids=(target_id,)))
         count = int((await session.execute(
             select(func.count()).select_from(query.subquery()))).scalar_one())
-        result.append(Target(id=target_id, title=title, at=at, count=count))
+        result.append(Target(id=target_id, title=title, at=at, count=count,
+                             titles=titles.get(target_id, {})))
     return result
 
 
@@ -687,6 +692,7 @@ class Where:
     target: str | None = None
     at: datetime | None = None
     skill: str | None = None
+    target_titles: dict[str, str] = field(default_factory=dict)  # a session's, by language
 
 
 async def where_of(session: AsyncSession, *, community_id: int | None,
@@ -696,6 +702,7 @@ async def where_of(session: AsyncSession, *, community_id: int | None,
     grids: tuple[str, ...] = ()
     several: tuple[str, ...] = ()
     target: str | None = None
+    target_titles: dict[str, str] = {}
     at: datetime | None = None
     if audience.kind == "communities" and audience.ids:
         several = tuple(sorted((await session.execute(
@@ -708,6 +715,7 @@ async def where_of(session: AsyncSession, *, community_id: int | None,
     elif audience.kind in ("lesson", "waiting") and audience.ids:
         lesson = await session.get(Lesson, audience.ids[0])
         target, at = (lesson.title, lesson.starts_at) if lesson else (None, None)
+        target_titles = dict(lesson.titles or {}) if lesson else {}
     elif audience.kind == "backers" and audience.ids:
         order = await session.get(CourseOrder, audience.ids[0])
         target = order.topic if order else None
@@ -715,7 +723,8 @@ async def where_of(session: AsyncSession, *, community_id: int | None,
         poll = await session.get(Poll, audience.ids[0])
         target = poll.title if poll else None
     return Where(community=community.name if community else None, kind=audience.kind,
-                 grids=grids, communities=several, target=target, at=at, skill=audience.skill)
+                 grids=grids, communities=several, target=target, at=at, skill=audience.skill,
+                 target_titles=target_titles)
 
 
 async def where_of_broadcast(session: AsyncSession, broadcast: Broadcast) -> Where:

@@ -86,6 +86,7 @@ from services.courses import (
 from services.errors import InvalidInput, NotAllowed, NotTeacherOrStaff
 from services.outbox import N_, Notify, Outgoing
 from services.preferences import get_preferences, quiet_until
+from services.titles import outbox_title, title_in
 
 CAPACITY_RANGE = (1, 500)
 OFFER_CLOSES = timedelta(hours=2)  # before the start
@@ -289,11 +290,14 @@ async def schedule_session(
     local = starts_at.astimezone(zone)  # the same wall-clock time each week, across DST
     starts = [(local + timedelta(weeks=n)).astimezone(starts_at.tzinfo)
               for n in range(weeks)]
+    titles: dict[str, str] = {}
     if course_id is not None:
         course = await session.get(Course, course_id)
         if (course is None or course.community_id != community_id
                 or course.status != CourseStatus.APPROVED):
             raise Gone(f"course {course_id}")
+        if course.title == title:  # the course's other-language titles go with its title
+            titles = dict(course.titles or {})
     async with write(session):
         order: CourseOrder | None = None
         if order_id is not None:
@@ -309,7 +313,8 @@ async def schedule_session(
         lessons = [Lesson(
             community_id=community_id, course_id=course_id,
             order_id=order_id if n == 0 else None, teacher_id=teacher_id, title=title,
-            category=Category(category), starts_at=start, minutes=minutes, venue=venue,
+            titles=titles, category=Category(category), starts_at=start, minutes=minutes,
+            venue=venue,
             capacity=capacity, checkin_token=secrets.token_urlsafe(12),
             created_by=access.user_id, created_at=now) for n, start in enumerate(starts)]
         session.add_all(lessons)
@@ -322,8 +327,8 @@ async def schedule_session(
                 user_id=uid, kind=OutboxKind.COURSE_NEWS,
                 key=N_("🎉 The course you asked for is on!\n“{title}”\n🕒 {when}\n📍 {venue}\n"
                        "Seats: {capacity}. Press Enrol to take one."),
-                params={"title": title, "when": outbox.moment(starts_at, zone), "venue": venue,
-                        "capacity": capacity},
+                params={"title": outbox_title(lesson), "when": outbox.moment(starts_at, zone),
+                        "venue": venue, "capacity": capacity},
                 keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
                 dedupe_key=news_key(lesson.id, uid)) for uid in dict.fromkeys(people)])
         if teacher_id != access.user_id:  # staff scheduled it for them: they are told
@@ -335,8 +340,8 @@ async def schedule_session(
                        "{weeks} (one a week)") if weeks > 1 else
                 N_("🗓 A session of “{title}” has been scheduled for you to teach · "
                    "{community}\n🕒 {when}\n📍 {venue}\nSeats: {capacity}"),
-                params={"title": title, "when": outbox.moment(starts_at, zone), "venue": venue,
-                        "capacity": capacity, "weeks": weeks,
+                params={"title": outbox_title(lesson), "when": outbox.moment(starts_at, zone),
+                        "venue": venue, "capacity": capacity, "weeks": weeks,
                         "community": community.name if community else ""},
                 keyboard=buttons.lesson(lesson.id), group=news_group(lesson.id),
                 dedupe_key=assigned_key(lesson.id), notify=notify)
@@ -458,7 +463,7 @@ async def move_session(
                     key=N_("🔁 “{title}” has moved.\nNew time: {when}, {minutes} min\n"
                            "📍 {venue}") if moved else
                     N_("🔁 “{title}” has changed.\n🕒 {when}, {minutes} min\n📍 {venue}"),
-                    params={"title": lesson.title,
+                    params={"title": outbox_title(lesson),
                             "when": outbox.moment(lesson.starts_at, zone),
                             "minutes": lesson.minutes, "venue": lesson.venue},
                     group=news_group(lesson.id),
@@ -532,7 +537,7 @@ async def cancel_session(
         rows = [Outgoing(
             user_id=e.user_id, kind=OutboxKind.STATUS,
             key=N_("❌ “{title}” on {when} has been cancelled.\nWhy: {reason}\nSorry!"),
-            params={"title": lesson.title, "when": when, "reason": said},
+            params={"title": outbox_title(lesson), "when": when, "reason": said},
             dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in told]
         if not access.can_manage(lesson.community_id):  # its teacher: staff hear at once
             community = await session.get(Community, lesson.community_id)
@@ -542,7 +547,7 @@ async def cancel_session(
                 key=N_("🚫 {teacher} has cancelled “{title}” on {when} · {community}\n"
                        "Why: {reason}\nPeople told: {told}"),
                 params={"teacher": (teacher.first_name if teacher else "") or "",
-                        "title": lesson.title, "when": when, "reason": said,
+                        "title": outbox_title(lesson), "when": when, "reason": said,
                         "community": community.name if community else "", "told": len(told)},
                 keyboard=buttons.lesson(lesson.id),
                 dedupe_key=staff_cancelled_key(lesson.id, uid))
@@ -579,7 +584,7 @@ def _reminders(
         rows.append(Outgoing(
             user_id=user_id, kind=OutboxKind.REMINDER,
             key=N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\nAre you coming?"),
-            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
+            params={"title": outbox_title(lesson), "when": outbox.moment(lesson.starts_at, zone),
                     "venue": lesson.venue},
             keyboard=buttons.reminder(lesson.id), not_before=at,
             group=reminder_group(lesson.id), dedupe_key=reminder_key(lesson, user_id, h)))
@@ -707,7 +712,7 @@ async def _offer_next(
             user_id=enrolment.user_id, kind=OutboxKind.STATUS,
             key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
                    "It is kept for you until {deadline}. Do you want it?"),
-            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
+            params={"title": outbox_title(lesson), "when": outbox.moment(lesson.starts_at, zone),
                     "venue": lesson.venue, "deadline": outbox.moment(deadline, zone)},
             keyboard=buttons.offer(lesson.id), priority=1, group=news_group(lesson.id),
             dedupe_key=offer_key(enrolment.id, deadline)))
@@ -717,7 +722,7 @@ async def _offer_next(
             key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
                    "It is too close to the start to keep it for anyone: the first to tap "
                    "Enrol gets it."),
-            params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
+            params={"title": outbox_title(lesson), "when": outbox.moment(lesson.starts_at, zone),
                     "venue": lesson.venue},
             keyboard=buttons.enrol(lesson.id), priority=1, group=open_group(lesson.id),
             dedupe_key=open_key(lesson.id, enrolment.user_id, now))
@@ -785,7 +790,8 @@ async def expire_offers(
                     key=N_("The seat kept for you at “{title}” ({when}) has gone to the next "
                            "person, as there was no answer in time. You can go back on the "
                            "waiting list, at its end."),
-                    params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone)},
+                    params={"title": outbox_title(lesson),
+                            "when": outbox.moment(lesson.starts_at, zone)},
                     keyboard=buttons.rejoin(session_id), group=news_group(session_id),
                     dedupe_key=lapsed_key(enrolment.id, now),
                     notify=notify)
@@ -842,7 +848,8 @@ async def remind_teachers(
                 key=N_("⏰ A reminder for you as the teacher: “{title}”, {when}, at {venue} · "
                        "{community}.\n{enrolled} of {capacity} places are taken; {waiting} on "
                        "the waiting list. Thank you for teaching! 🙏"),
-                params={"title": lesson.title, "when": outbox.moment(lesson.starts_at, zone),
+                params={"title": outbox_title(lesson),
+                        "when": outbox.moment(lesson.starts_at, zone),
                         "venue": lesson.venue, "enrolled": enrolled,
                         "capacity": lesson.capacity, "waiting": waiting,
                         "community": community.name if community else ""},
@@ -869,7 +876,7 @@ async def _ask_rating(
     await outbox.queue(
         session, clock=clock, user_id=user_id, kind=OutboxKind.STATUS,
         key=N_("How was “{title}”? Please give it 1 to 5 stars."),
-        params={"title": lesson.title}, keyboard=buttons.rate(lesson.id),
+        params={"title": outbox_title(lesson)}, keyboard=buttons.rate(lesson.id),
         not_before=max(ends_at(lesson), clock.now()), group=reminder_group(lesson.id),
         dedupe_key=rate_key(lesson.id, user_id), notify=notify)
 
@@ -1330,7 +1337,8 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
     calendar.add("version", "2.0")
     event = Event()
     event.add("uid", f"course-session-{lesson.id}@community-living-room")
-    event.add("summary", lesson.title)
+    title = title_in(lesson, user.locale)  # in the language of the one who keeps it
+    event.add("summary", title)
     event.add("location", lesson.venue)
     event.add("dtstart", lesson.starts_at.astimezone(zone))
     event.add("dtend", ends_at(lesson).astimezone(zone))
@@ -1339,7 +1347,7 @@ async def ics_file(session: AsyncSession, *, access: Access, user: User,
         event.add("status", "CANCELLED")
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
-    alarm.add("description", lesson.title)
+    alarm.add("description", title)
     alarm.add("trigger", -ICS_ALARM)
     event.add_component(alarm)
     calendar.add_component(event)

@@ -7,12 +7,13 @@ all three raise are here.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import String, cast, delete, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -24,6 +25,7 @@ from models.courses import (
     Course,
     CourseSettings,
     CourseStatus,
+    Lesson,
     TeacherSubject,
 )
 from models.db import write
@@ -36,6 +38,7 @@ from services.communities import staff_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from services.outbox import N_, Notify, Outgoing
 from services.text import clean_text
+from services.titles import clean_titles, outbox_title
 
 DEFAULT_THRESHOLD = 5
 DEFAULT_REMINDER_HOURS = (24, 2)
@@ -318,10 +321,11 @@ async def get_course(session: AsyncSession, *, course_id: int) -> Course:
 async def offer_course(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int, title: str,
     description: str, category: Category, minutes: int, buttons: Buttons | None = None,
-    notify: Notify | None = None,
+    notify: Notify | None = None, titles: Mapping[str, str] | None = None,
 ) -> Course:
     """A teacher offers a course for their community's menu; staff approve it, and are
-    told of it at once (with `buttons`: a button to the offers waiting).
+    told of it at once (with `buttons`: a button to the offers waiting). `titles`: its
+    title in other languages ({locale: title}), shown to readers of those.
 
     A course staff add themselves is on the menu at once.
     """
@@ -331,13 +335,15 @@ async def offer_course(
         if await session.get(Community, community_id) is None:
             raise NotFound(f"community {community_id}")
         title = clean_text(title, field="title", limit=TITLE_MAX)
+        other = clean_titles(titles, limit=TITLE_MAX)
         description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
                                  required=False)
         check_range(minutes, field="minutes", bounds=MINUTES_RANGE)
         now = clock.now()
         approved = access.can_manage(community_id)
         course = Course(community_id=community_id, teacher_id=access.user_id, title=title,
-                        description=description, category=Category(category), minutes=minutes,
+                        titles=other, description=description, category=Category(category),
+                        minutes=minutes,
                         status=CourseStatus.APPROVED if approved else CourseStatus.PENDING,
                         created_at=now, reviewed_by=access.user_id if approved else None,
                         reviewed_at=now if approved else None)
@@ -350,7 +356,8 @@ async def offer_course(
                 user_id=uid, kind=OutboxKind.STATUS,
                 key=N_("🆕 A new course offer · {community}\n“{title}” by {teacher}\n"
                        "Please put it on the menu or turn it down."),
-                params={"community": community.name if community else "", "title": title,
+                params={"community": community.name if community else "",
+                        "title": outbox_title(course),
                         "teacher": (teacher.first_name if teacher else "") or ""},
                 keyboard=buttons.review(community_id),
                 dedupe_key=f"c:offered:{course.id}:{uid}")
@@ -398,8 +405,11 @@ async def list_courses(
         where.append(col(Course.category) == category)
     if query:
         pattern = like_pattern(query.strip())
+        # Other-language titles are JSON, whose text has non-ASCII letters as \uXXXX.
+        escaped = like_pattern(json.dumps(query.strip())[1:-1])
         where.append(or_(col(Course.title).ilike(pattern, escape="\\"),
-                         col(Course.description).ilike(pattern, escape="\\")))
+                         col(Course.description).ilike(pattern, escape="\\"),
+                         cast(col(Course.titles), String).ilike(escaped, escape="\\")))
     total = int((await session.execute(
         select(func.count()).select_from(Course).where(*where))).scalar_one())
     page, pages = paging(total, page, per_page)
@@ -407,6 +417,28 @@ async def list_courses(
                                  .order_by(col(Course.title), col(Course.id))
                                  .offset(page * per_page).limit(per_page))
     return Page(items=list(rows.scalars().all()), page=page, pages=pages)
+
+
+async def set_course_title(
+    session: AsyncSession, *, access: Access, clock: Clock, course_id: int, locale: str,
+    title: str | None,
+) -> Course:
+    """Staff (or the course's teacher) set, or with None or a blank remove, the course's
+    title in `locale`, shown to readers of that language."""
+    async with write(session):
+        course = await get_course(session, course_id=course_id)
+        if not access.can_manage(course.community_id) and course.teacher_id != access.user_id:
+            raise NotAllowed(f"may not retitle course {course_id}")
+        others = {k: v for k, v in (course.titles or {}).items() if k != locale}
+        course.titles = {**others, **clean_titles({locale: title or ""}, limit=TITLE_MAX)}
+        session.add(course)
+        # Its sessions under the same title read the same (a session renamed keeps its own).
+        await session.execute(update(Lesson).where(
+            col(Lesson.course_id) == course_id, col(Lesson.title) == course.title)
+            .values(titles=course.titles))
+        audit.record(session, clock=clock, actor_id=access.user_id, action="course.title",
+                     community_id=course.community_id, course_id=course_id, locale=locale)
+        return course
 
 
 async def schedulable_courses(

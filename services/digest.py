@@ -18,7 +18,7 @@ and mutes are the outbox's to apply.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -78,6 +78,7 @@ class Item:
     at: datetime | None = None
     count: int = 0
     total: int = 0
+    titles: dict[str, str] = field(default_factory=dict)  # the title in other languages
 
 
 class Buttons(invites.Buttons, Protocol):
@@ -195,13 +196,15 @@ async def collect(session: AsyncSession, *, clock: Clock, community_id: int) -> 
     items += [Item(ItemKind.LOW_REPORT, r.id or 0, title=str(r.category), count=r.rating or 0)
               for r in low_reports]
     low_lessons = (await session.execute(
-        select_columns(col(Lesson.id), col(Lesson.title), col(Enrolment.rating))
+        select_columns(col(Lesson.id), col(Lesson.title), col(Enrolment.rating),
+                       col(Lesson.titles))
         .join(Lesson, col(Lesson.id) == col(Enrolment.session_id))
         .where(col(Lesson.community_id) == community_id, col(Enrolment.rating) <= 2,
                col(Enrolment.rated_at) > day_ago)
         .order_by(col(Enrolment.rated_at)))).all()
-    items += [Item(ItemKind.LOW_LESSON, lid or 0, title=title, count=stars or 0)
-              for lid, title, stars in low_lessons]
+    items += [Item(ItemKind.LOW_LESSON, lid or 0, title=title, count=stars or 0,
+                   titles=titles or {})
+              for lid, title, stars, titles in low_lessons]
 
     waiting = (await session.execute(
         select_columns(col(Shift.id), col(VolunteerTask.title), col(Shift.starts_at),
@@ -215,14 +218,20 @@ async def collect(session: AsyncSession, *, clock: Clock, community_id: int) -> 
                ~select(HoursEntry.id).where(col(HoursEntry.claim_id) == ShiftClaim.id).exists())
         .group_by(col(Shift.id), col(VolunteerTask.title), col(Shift.starts_at))
         .order_by(col(Shift.starts_at)))).all()
-    items += [Item(ItemKind.HOURS, sid or 0, title=title, at=at, count=n)
+    task_titles = {tid: titles for tid, titles in (await session.execute(
+        select_columns(col(Shift.id), col(VolunteerTask.titles))
+        .join(VolunteerTask, col(VolunteerTask.id) == col(Shift.task_id))
+        .where(col(Shift.id).in_([sid for sid, *_ in waiting])))).all()} if waiting else {}
+    items += [Item(ItemKind.HOURS, sid or 0, title=title, at=at, count=n,
+                   titles=task_titles.get(sid) or {})
               for sid, title, at, n in waiting]
 
     offers = (await session.execute(
         select(Course).where(col(Course.community_id) == community_id,
                              col(Course.status) == CourseStatus.PENDING)
         .order_by(col(Course.created_at)))).scalars()
-    items += [Item(ItemKind.OFFER, c.id or 0, title=c.title) for c in offers]
+    items += [Item(ItemKind.OFFER, c.id or 0, title=c.title, titles=c.titles or {})
+              for c in offers]
 
     # A session cancelled by someone who is not staff here: its teacher.
     staff = select(col(RoleGrant.user_id)).where(col(RoleGrant.role) == Role.STAFF,
@@ -240,7 +249,7 @@ async def collect(session: AsyncSession, *, clock: Clock, community_id: int) -> 
                                  col(Lesson.status) == LessonStatus.CANCELLED)
             .order_by(col(Lesson.starts_at)))).scalars()
         items += [Item(ItemKind.CANCELLED, lesson.id or 0, title=lesson.title,
-                       at=lesson.starts_at) for lesson in cancelled]
+                       at=lesson.starts_at, titles=lesson.titles or {}) for lesson in cancelled]
 
     polls = (await session.execute(
         select(Poll).where(col(Poll.community_id) == community_id,
@@ -255,13 +264,14 @@ async def collect(session: AsyncSession, *, clock: Clock, community_id: int) -> 
                     col(Enrolment.status).in_(SEAT_HOLDING)).scalar_subquery())
     seats = (await session.execute(
         select_columns(col(Lesson.id), col(Lesson.title), col(Lesson.starts_at),
-                       col(Lesson.capacity), taken)
+                       col(Lesson.capacity), taken, col(Lesson.titles))
         .where(col(Lesson.community_id) == community_id,
                col(Lesson.status) == LessonStatus.SCHEDULED,
                col(Lesson.starts_at) >= tomorrow_start, col(Lesson.starts_at) < tomorrow_end)
         .order_by(col(Lesson.starts_at)))).all()
-    items += [Item(ItemKind.SEATS, lid, title=title, at=at, count=capacity - n, total=capacity)
-              for lid, title, at, capacity, n in seats if n < capacity]
+    items += [Item(ItemKind.SEATS, lid, title=title, at=at, count=capacity - n, total=capacity,
+                   titles=titles or {})
+              for lid, title, at, capacity, n, titles in seats if n < capacity]
 
     return Digest(community_id=community_id, community=community.name, zone=zone,
                   items=items[:ITEMS_MAX])

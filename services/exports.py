@@ -33,6 +33,7 @@ from models.courses import SEAT_HOLDING, Enrolment, EnrolmentStatus, Lesson, Les
 from models.users import User
 from models.voices import Report, ReportNote
 from services.access import Access
+from services.titles import title_in
 
 Cell = str | int | float | datetime | date | time | None
 SHEET_NAME_MAX = 31  # Excel's limit
@@ -234,9 +235,10 @@ async def report_rows(session: AsyncSession, *, access: Access,
 
 
 async def lesson_rows(session: AsyncSession, *, access: Access, community_id: int,
-                      ) -> tuple[list[LessonRow], list[PlaceRow]]:
+                      locale: str | None = None) -> tuple[list[LessonRow], list[PlaceRow]]:
     """Every session of the community with its seats, waiting list, attendance and
-    ratings, and every place in them (one row a person), in time order."""
+    ratings, and every place in them (one row a person), in time order; titles in
+    `locale` where staff gave one."""
     access.require_manage(community_id)
     lessons = (await session.execute(
         select_columns(Lesson, col(User.first_name))
@@ -257,7 +259,7 @@ async def lesson_rows(session: AsyncSession, *, access: Access, community_id: in
         mine = by_lesson.get(lesson.id or 0, [])
         stars = [p.rating for p in mine if p.rating is not None]
         rows.append(LessonRow(
-            starts=lesson.starts_at, title=lesson.title, teacher=teacher or "",
+            starts=lesson.starts_at, title=title_in(lesson, locale), teacher=teacher or "",
             venue=lesson.venue, cancelled=lesson.status == LessonStatus.CANCELLED,
             capacity=lesson.capacity,
             enrolled=sum(1 for p in mine if p.status in SEAT_HOLDING or p.attended_at),
@@ -265,7 +267,8 @@ async def lesson_rows(session: AsyncSession, *, access: Access, community_id: in
             attended=sum(1 for p in mine if p.attended_at is not None), ratings=len(stars),
             average=sum(stars) / len(stars) if stars else None))
     titles = {lesson.id: lesson for lesson, _t in lessons}
-    people = [PlaceRow(starts=titles[p.session_id].starts_at, title=titles[p.session_id].title,
+    people = [PlaceRow(starts=titles[p.session_id].starts_at,
+                       title=title_in(titles[p.session_id], locale),
                        person=name or "", status=str(p.status), attended=p.attended_at,
                        rating=p.rating) for p, name in places]
     people.sort(key=lambda row: (row.starts, row.title))

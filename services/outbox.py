@@ -132,11 +132,20 @@ def phrase(msgid: str) -> dict[str, str]:
     return {"phrase": msgid}
 
 
+def title(text: str, titles: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """A title staff wrote, with its other-language titles ({locale: title}), said when sent
+    in the recipient's language (their title if there is one, else `text`)."""
+    return {"title": text, "titles": dict(titles or {})}
+
+
 def _param_ok(value: Any) -> bool:
-    """A JSON scalar, or a moment, span, month, length, phrase or numbered list (said when
-    sent)."""
+    """A JSON scalar, or a moment, span, month, length, phrase, title or numbered list (said
+    when sent)."""
     if isinstance(value, str | int | float | bool | None):
         return True
+    if isinstance(value, dict) and set(value) == {"title", "titles"}:
+        return isinstance(value["title"], str) and isinstance(value["titles"], dict) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value["titles"].items())
     if isinstance(value, dict) and set(value) == {"phrase"}:
         return isinstance(value["phrase"], str)
     if isinstance(value, dict) and set(value) == {"moment", "zone"}:
@@ -167,8 +176,9 @@ class Outgoing:
     is given. A key is translated into the recipient's language when the
     message is sent, then `.format(**params)`-ed; string params are HTML-escaped
     then, so pass plain text. Button labels in `keyboard` are translated the
-    same way when `key` is used. `keyboard` is an InlineKeyboardMarkup as a
-    dict: {"inline_keyboard": [[{"text": …, "callback_data": …}]]}.
+    same way when `key` is used, then formatted with the button's own "params" if it has
+    any (a moment, a title: said per recipient like the message's). `keyboard` is an
+    InlineKeyboardMarkup as a dict: {"inline_keyboard": [[{"text": …, "callback_data": …}]]}.
 
     A photo or document (`media`) is a Telegram `file_id`, or `blob_id`, an
     OutboxFile made with `add_file`; the text becomes its caption.
@@ -241,6 +251,9 @@ def _check_keyboard(keyboard: Mapping[str, Any]) -> None:
         for button in row:
             if not isinstance(button, dict) or not isinstance(button.get("text"), str):
                 raise InvalidInput("keyboard", "button")
+            params = button.get("params", {})  # a label said per recipient, like params
+            if not isinstance(params, dict) or not all(map(_param_ok, params.values())):
+                raise InvalidInput("keyboard", "params")
             data = button.get("callback_data")
             if data is not None and not 0 < len(str(data).encode()) <= CALLBACK_DATA_MAX:
                 raise InvalidInput("keyboard", "callback_data")

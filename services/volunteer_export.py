@@ -18,6 +18,7 @@ from services import audit
 from services.access import Access
 from services.clock import Clock
 from services.errors import NotFound
+from services.titles import title_in
 from services.volunteer_hours import confirmed_minutes, proposed_minutes
 from services.volunteers import zone
 
@@ -29,8 +30,10 @@ COLUMNS = ("volunteer", "grid", "task", "place", "start", "end", "checked_in", "
 async def export_hours(
     session: AsyncSession, *, access: Access, clock: Clock, community_id: int,
     start: datetime, end: datetime, headers: Sequence[str], title: str,
+    locale: str | None = None,
 ) -> bytes:
-    """An .xlsx of the community's claimed shifts starting in [start, end)."""
+    """An .xlsx of the community's claimed shifts starting in [start, end); task titles in
+    `locale` where staff gave one."""
     access.require_manage(community_id)
     await begin_write(session)  # it writes an audit entry after reading
     community = await session.get(Community, community_id)
@@ -64,7 +67,7 @@ async def export_hours(
     for claim, shift, task, user, grid in rows:
         done = confirmed.get(claim.id or 0)
         sheet.append([
-            user.first_name or "", grid.name if grid else "", task.title, task.place,
+            user.first_name or "", grid.name if grid else "", title_in(task, locale), task.place,
             local(shift.starts_at), local(shift.ends_at), local(claim.checked_in_at),
             local(claim.checked_out_at), str(claim.attendance or ""),
             round(proposed_minutes(claim, shift) / 60, 2),

@@ -38,6 +38,7 @@ from services.access import Access
 from services.clock import Clock
 from services.errors import AlreadyExists, InvalidInput, NotFound
 from services.outbox import N_, Notify
+from services.titles import outbox_title
 from services.volunteers import (
     PlaceGivenUp,
     ShiftUnavailable,
@@ -145,7 +146,7 @@ async def _tell_volunteer(
     community = await session.get(Community, task.community_id)
     assert community is not None
     await outbox.queue(session, clock=clock, user_id=claim.user_id, kind=OutboxKind.STATUS,
-                       key=key, params={"title": task.title, "when": format_span(
+                       key=key, params={"title": outbox_title(task), "when": format_span(
                            shift.starts_at, shift.ends_at, zone(community)),
                            "community": await where(session, task), **params},
                        notify=notify)
@@ -394,6 +395,7 @@ class PastShift:
 
     claim_id: int
     title: str
+    titles: dict[str, str]     # the title in other languages (services.titles)
     community: str
     starts_at: datetime
     ends_at: datetime
@@ -452,7 +454,8 @@ async def history(session: AsyncSession, *, user_id: int, clock: Clock, page: in
         else:
             standing = Standing.COMING if shift.ends_at > now else Standing.WAITING
             minutes = proposed_minutes(claim, shift)
-        lines.append(PastShift(claim_id=claim.id or 0, title=task.title, community=community.name,
+        lines.append(PastShift(claim_id=claim.id or 0, title=task.title, titles=task.titles,
+                               community=community.name,
                                starts_at=shift.starts_at, ends_at=shift.ends_at,
                                zone=zone(community), minutes=minutes, standing=standing))
     return History(lines=lines, page=page, pages=pages, total=total)

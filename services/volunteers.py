@@ -63,6 +63,7 @@ from services.communities import staff_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours
 from services.outbox import N_, Notify
 from services.text import clean_text as _clean_text
+from services.titles import clean_titles, outbox_title
 
 FREE_WITHDRAWAL = timedelta(hours=12)  # before the start; later needs a reason
 CHECK_IN_OPENS = timedelta(hours=1)  # before the start
@@ -163,8 +164,8 @@ class CheckInClosed(DomainError):
 class Buttons(Protocol):
     """Inline keyboards for outbox messages, as dicts (callback data packed)."""
 
-    def claim(self, shifts: Sequence[tuple[int, str]]) -> dict[str, Any]:
-        """A Claim button per (shift_id, label)."""
+    def claim(self, shifts: Sequence[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+        """A Claim button per (shift_id, label params: n, when), "✋ {n}. {when}"."""
         ...
 
     def reminder(self, claim_id: int, *, check_in: bool) -> dict[str, Any]:
@@ -345,8 +346,10 @@ async def create_task(
     description: str = "", skills: Iterable[str] = (), grid_id: int | None = None,
     latitude: float | None = None, longitude: float | None = None, weeks: int = 1,
     draft_key: str | None = None, notify: Notify | None = None,
+    titles: Mapping[str, str] | None = None,
 ) -> VolunteerTask:
     """Staff publish a task; each shift repeats weekly `weeks` times. Pings go out at once.
+    `titles`: the title in other languages ({locale: title}), for readers of those.
 
     `draft_key` names the draft it comes from: publishing the same draft again (a double
     tap, even two at once on several replicas) returns the task already made, pinging no
@@ -358,7 +361,7 @@ async def create_task(
             session, access=access, clock=clock, buttons=buttons, community_id=community_id,
             title=title, place=place, shifts=shifts, description=description, skills=skills,
             grid_id=grid_id, latitude=latitude, longitude=longitude, weeks=weeks,
-            draft_key=draft_key, notify=notify)
+            draft_key=draft_key, notify=notify, titles=titles)
     except IntegrityError:  # the same draft published at the same moment elsewhere
         made = await _task_of_draft(session, draft_key) if draft_key else None
         if made is None:
@@ -376,7 +379,7 @@ async def _create_task(
     community_id: int, title: str, place: str, shifts: Sequence[ShiftSpec],
     description: str, skills: Iterable[str], grid_id: int | None,
     latitude: float | None, longitude: float | None, weeks: int,
-    draft_key: str | None, notify: Notify | None,
+    draft_key: str | None, notify: Notify | None, titles: Mapping[str, str] | None = None,
 ) -> VolunteerTask:
     async with write(session):
         if draft_key is not None:
@@ -389,6 +392,7 @@ async def _create_task(
         if community is None:
             raise NotFound(f"community {community_id}")
         title = clean_text(title, field="title", limit=TITLE_MAX)
+        other = clean_titles(titles, limit=TITLE_MAX)
         place = clean_text(place, field="place", limit=PLACE_MAX)
         description = clean_text(description, field="description", limit=DESCRIPTION_MAX,
                                  required=False)
@@ -407,7 +411,7 @@ async def _create_task(
         if len(shifts) * weeks > MAX_SHIFTS:
             raise InvalidInput("shifts", "too_many")
         task = VolunteerTask(community_id=community_id, grid_id=grid_id, title=title,
-                             description=description, skills=wanted, place=place,
+                             titles=other, description=description, skills=wanted, place=place,
                              latitude=latitude, longitude=longitude, created_by=access.user_id,
                              created_at=now, draft_key=draft_key)
         session.add(task)
@@ -487,12 +491,15 @@ async def where(session: AsyncSession, task: VolunteerTask) -> str:
 
 async def _ping_text(session: AsyncSession, task: VolunteerTask, shifts: Sequence[Shift],
                      tz: ZoneInfo) -> dict[str, Any]:
-    return {"title": task.title, "place": task.place, "community": await where(session, task),
+    return {"title": outbox_title(task), "place": task.place,
+            "community": await where(session, task),
             "shifts": outbox.numbered(format_span(s.starts_at, s.ends_at, tz) for s in shifts)}
 
 
-def _claim_labels(shifts: Sequence[Shift], tz: ZoneInfo) -> list[tuple[int, str]]:
-    return [(s.id or 0, f"✋ {n}. {s.starts_at.astimezone(tz):%m-%d %H:%M}")
+def _claim_labels(shifts: Sequence[Shift], tz: ZoneInfo) -> list[tuple[int, dict[str, Any]]]:
+    """The ✋ buttons' label params, said by the sender in each recipient's language
+    ("✋ 1. 12月5日（周六）下午3:00" / "✋ 1. Sat 5 Dec, 3:00 pm")."""
+    return [(s.id or 0, {"n": n, "when": outbox.moment(s.starts_at, tz)})
             for n, s in enumerate(shifts, start=1)]
 
 
@@ -609,11 +616,29 @@ async def edit_task(
         await _tell(session, clock=clock, user_ids=people, notify=notify,
                     key=N_("ℹ️ A task you signed up for has changed:\n<b>{title}</b>\n"
                            "🏘 {community}\n📍 {place}\n{description}"),
-                    params={"title": task.title, "place": task.place,
+                    params={"title": outbox_title(task), "place": task.place,
                             "community": await where(session, task),
                             "description": task.description})
         audit.record(session, clock=clock, actor_id=access.user_id, action="volunteer.task.edit",
                      community_id=task.community_id, task_id=task_id, fields=sorted(changed))
+    return task
+
+
+async def set_task_title(
+    session: AsyncSession, *, access: Access, clock: Clock, task_id: int, locale: str,
+    title: str | None,
+) -> VolunteerTask:
+    """Staff set (or, with None or a blank, remove) the task's title in `locale`, shown to
+    readers of that language."""
+    async with write(session):
+        task = await get_task(session, task_id=task_id)
+        access.require_manage(task.community_id)
+        others = {k: v for k, v in (task.titles or {}).items() if k != locale}
+        task.titles = {**others, **clean_titles({locale: title or ""}, limit=TITLE_MAX)}
+        session.add(task)
+        audit.record(session, clock=clock, actor_id=access.user_id,
+                     action="volunteer.task.title", community_id=task.community_id,
+                     task_id=task_id, locale=locale)
     return task
 
 
@@ -669,7 +694,8 @@ async def cancel_task(
             await _tell(session, clock=clock, user_ids=[claim.user_id], notify=notify,
                         key=N_("❌ Cancelled by the organisers: <b>{title}</b> ({community}) "
                                "{when}. Thank you for signing up."),
-                        params={"title": task.title, "community": await where(session, task),
+                        params={"title": outbox_title(task),
+                                "community": await where(session, task),
                                 "when": format_span(shift.starts_at, shift.ends_at, tz)})
         for shift in shifts:
             shift.cancelled_at, shift.taken = now, 0
@@ -762,7 +788,7 @@ async def _queue_reminders(
             session, clock=clock, user_id=claim.user_id, kind=OutboxKind.REMINDER,
             key=N_("⏰ Reminder: <b>{title}</b>\n🏘 {community}\n🕒 {when}\n📍 {place}\n"
                    "Are you still coming?"),
-            params={"title": task.title, "place": task.place,
+            params={"title": outbox_title(task), "place": task.place,
                     "community": await where(session, task),
                     "when": format_span(shift.starts_at, shift.ends_at, zone(community))},
             keyboard=buttons.reminder(claim.id, check_in=before <= CHECK_IN_OPENS),
@@ -817,7 +843,7 @@ async def withdraw(
         await _tell(session, clock=clock,
                     user_ids=await staff_of(session, community_id=task.community_id),
                     notify=notify, key=key,
-                    params={"name": user.first_name or "?", "title": task.title,
+                    params={"name": user.first_name or "?", "title": outbox_title(task),
                             "community": await where(session, task),
                             "when": format_span(shift.starts_at, shift.ends_at, zone(community)),
                             "reason": text, "taken": max(shift.taken - 1, 0),
@@ -856,7 +882,7 @@ async def check_in(
                     session, clock=clock, user_id=claim.user_id, kind=OutboxKind.REMINDER,
                     key=N_("🏁 <b>{title}</b> ({community}) has ended. Thank you! Press Check "
                            "out so the organisers can confirm your hours."),
-                    params={"title": task.title, "community": await where(session, task)},
+                    params={"title": outbox_title(task), "community": await where(session, task)},
                     keyboard=buttons.check_out(claim_id),
                     not_before=shift.ends_at, group=claim_group(claim.id),
                     dedupe_key=check_out_key(claim.id), notify=notify)

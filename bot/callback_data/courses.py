@@ -18,6 +18,8 @@ class CourseAction(StrEnum):
     APPROVE = "a"       # staff: approve course `id`
     REJECT = "x"        # staff: turn course `id` down
     RULES = "l"         # staff: the community's threshold and reminder times
+    SKIP_TITLE = "t"    # teacher: no title in the other language for the course being offered
+    RETITLE = "o"       # staff/teacher: type course `id`'s title in the other language
 
 
 class CourseCb(CallbackData, prefix="cc"):

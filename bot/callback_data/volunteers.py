@@ -139,6 +139,7 @@ class VolTaskField(StrEnum):
     TITLE = "t"
     PLACE = "p"
     DESCRIPTION = "d"
+    OTHER_TITLE = "o"  # the title in the other language (services.titles)
 
 
 class VolTaskEditCb(CallbackData, prefix="vte"):

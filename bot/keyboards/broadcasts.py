@@ -15,6 +15,7 @@ from aiogram.utils.i18n import ngettext
 from bot.callback_data.broadcasts import BroadcastStopCb
 from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
+from bot.titles import shown_of
 from bot.when import say_moment
 from models.broadcasts import Broadcast, BroadcastStatus
 from models.volunteers import Skill
@@ -66,7 +67,7 @@ def where_text(where: Where, *, zone: ZoneInfo | None = None) -> str:
                  else _("the whole district")]
     if where.grids:
         parts.append(_(", ").join(where.grids))
-    what = where.target or "?"
+    what = shown_of(where.target, where.target_titles) if where.target else "?"
     if where.at is not None and zone is not None:
         what += " · " + say_moment(where.at, zone)
     parts.extend({

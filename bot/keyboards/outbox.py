@@ -55,7 +55,7 @@ def button(label: str, data: CallbackData) -> dict[str, str]:
     return {"text": label, "callback_data": data.pack()}
 
 
-def keyboard(*rows: list[dict[str, str]]) -> Keyboard:
+def keyboard(*rows: list[dict[str, Any]]) -> Keyboard:
     return {"inline_keyboard": list(rows)}
 
 
@@ -103,9 +103,11 @@ class CourseButtons:
 class VolunteerButtons:
     """`services.volunteers.Buttons`: calls to claim shifts, shift reminders."""
 
-    def claim(self, shifts: Sequence[tuple[int, str]]) -> Keyboard:
-        return keyboard(*([button(label, VolTakeCb(shift_id=shift_id))]
-                          for shift_id, label in shifts))
+    def claim(self, shifts: Sequence[tuple[int, dict[str, Any]]]) -> Keyboard:
+        # The label is said by the sender in the recipient's language (as the in-bot list).
+        return keyboard(*([{**button("✋ {n}. {when}", VolTakeCb(shift_id=shift_id)),
+                            "params": params}]
+                          for shift_id, params in shifts))
 
     def reminder(self, claim_id: int, *, check_in: bool) -> Keyboard:
         def place(action: VolPlaceAction) -> VolPlaceCb:

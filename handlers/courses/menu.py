@@ -57,6 +57,8 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_not_allowed, answer_out_of_date
 from bot.screens import send, show
+from bot.titles import shown
+from bot.when import current_locale
 from handlers.courses.texts import (
     CATEGORY_LABELS,
     category_name,
@@ -76,6 +78,7 @@ from services.errors import NotAllowed, NotFound
 from services.outbox import Notify
 from services.scope import Serving, require_serving
 from services.text import cut
+from services.titles import other_locale, pick
 
 router = Router(name=__name__)
 
@@ -91,7 +94,9 @@ RULES_FLOW = "cr"  # course rules
 class CourseFlow(StatesGroup):
     search = State()
     offer_title = State()
+    offer_other_title = State()  # the title in the other language (optional)
     offer_description = State()
+    retitle = State()  # a menu course's title in the other language, typed
 
 
 def categories_keyboard(action: CourseAction) -> InlineKeyboardBuilder:
@@ -102,10 +107,14 @@ def categories_keyboard(action: CourseAction) -> InlineKeyboardBuilder:
     return builder
 
 
-def course_text(course: Course) -> str:
+def course_text(course: Course, *, both: bool = False) -> str:
+    """A course's card; `both`: with its title in the other language too (for staff)."""
     text = _("📖 <b>{title}</b>\n{category} · {minutes} min").format(
-        title=html.escape(course.title), category=category_name(course.category),
+        title=html.escape(shown(course)), category=category_name(course.category),
         minutes=course.minutes)
+    other = pick(course.title, course.titles, other_locale(current_locale()))
+    if both and other != shown(course):
+        text += f"\n🌐 {html.escape(other)}"
     if course.description:
         text += "\n\n" + html.escape(course.description)
     return text
@@ -120,7 +129,7 @@ async def show_courses(
                                        query=query, page=page)
     builder = InlineKeyboardBuilder()
     for course in found.items:
-        builder.button(text=course.title, callback_data=CourseCb(action=CourseAction.COURSE,
+        builder.button(text=shown(course), callback_data=CourseCb(action=CourseAction.COURSE,
                                                                  id=course.id or 0))
     builder.adjust(1)
     add_pager(builder, page=found.page, pages=found.pages, make=lambda p: CourseCb(
@@ -152,8 +161,8 @@ async def home_screen(*, user: User, access: Access, session: AsyncSession,
             lesson = seen.lesson
             moment = when(lesson.starts_at, zone)
             text += "\n• " + _("{when}: {title}, {venue}").format(
-                when=moment, title=html.escape(lesson.title), venue=html.escape(lesson.venue))
-            title = cut(lesson.title, 20)
+                when=moment, title=html.escape(shown(lesson)), venue=html.escape(lesson.venue))
+            title = cut(shown(lesson), 20)
             if seen.can_enrol:
                 label = _("✍️ Enrol: {title}, {when}")
                 action = LessonAction.ENROL
@@ -215,9 +224,12 @@ async def on_menu(callback: CallbackQuery, callback_data: CourseCb, user: User,
 
 @router.callback_query(CourseCb.filter(F.action == CourseAction.COURSE))
 async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User,
-                    access: Access, session: AsyncSession, clock: Clock) -> None:
+                    access: Access, session: AsyncSession, clock: Clock,
+                    state: FSMContext) -> None:
     """One course: what it is, its coming sessions (✍️ Enrol), Order and (for its teacher
     or staff) Schedule."""
+    if await state.get_state() == CourseFlow.retitle.state:  # ◀ Back from typing a title
+        await state.clear()
     try:
         course = await courses.get_course(session, course_id=callback_data.id)
     except NotFound:
@@ -229,7 +241,8 @@ async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User
         return
     await callback.answer()
     builder = InlineKeyboardBuilder()
-    text = course_text(course)
+    editor = course.teacher_id == access.user_id or access.can_manage(course.community_id)
+    text = course_text(course, both=editor)
     coming = await course_sessions.coming_up(session, access=access, user=user, clock=clock,
                                              course_id=course.id)
     if coming:  # a course with a session scheduled offers a seat, not only an order
@@ -253,6 +266,9 @@ async def on_course(callback: CallbackQuery, callback_data: CourseCb, user: User
         if course.teacher_id == access.user_id or access.can_manage(course.community_id):
             builder.button(text=_("🗓 Schedule a session"),
                            callback_data=LessonCb(action=LessonAction.NEW, id=course.id or 0))
+    if editor:
+        builder.button(text=_("🌐 Other-language title"),
+                       callback_data=CourseCb(action=CourseAction.RETITLE, id=course.id or 0))
     builder.adjust(1)
     builder.row(home_button())
     await send(callback, text, reply_markup=builder.as_markup())
@@ -342,10 +358,43 @@ async def ask_offer_category(callback: CallbackQuery, state: FSMContext,
 async def on_offer_title(message: Message, state: FSMContext) -> None:
     """The course's title (too long or empty: the error router says so)."""
     title = courses.clean_text(message.text or "", field="title", limit=60)
-    await state.update_data(title=title)
+    await state.update_data(title=title, titles={})
+    await state.set_state(CourseFlow.offer_other_title)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("⏭ Skip"), callback_data=CourseCb(action=CourseAction.SKIP_TITLE))
+    await message.answer(other_title_question(), reply_markup=builder.as_markup())
+
+
+def other_title_question() -> str:
+    """The optional title in the other language, asked in the writer's."""
+    if other_locale(current_locale()) == "en":
+        return _("🌐 Title in English (optional), shown to people who read English. Send it, "
+                 "or press Skip.")
+    return _("🌐 Title in Chinese (optional), shown to people who read Chinese. Send it, or "
+             "press Skip.")
+
+
+def description_question() -> str:
+    return _("Describe it in a few sentences: what will people learn? (at most 500 characters)")
+
+
+@router.message(CourseFlow.offer_other_title, F.text, ~F.text.startswith("/"))
+async def on_offer_other_title(message: Message, state: FSMContext) -> None:
+    """The course's title in the other language."""
+    other = courses.clean_text(message.text or "", field="title", limit=60)
+    await state.update_data(titles={other_locale(current_locale()): other})
     await state.set_state(CourseFlow.offer_description)
-    await message.answer(_("Describe it in a few sentences: what will people learn? "
-                           "(at most 500 characters)"))
+    await message.answer(description_question())
+
+
+@router.callback_query(CourseFlow.offer_other_title,
+                       CourseCb.filter(F.action == CourseAction.SKIP_TITLE))
+async def on_skip_other_title(callback: CallbackQuery, state: FSMContext) -> None:
+    """⏭ No title in the other language."""
+    await callback.answer()
+    await state.update_data(titles={})
+    await state.set_state(CourseFlow.offer_description)
+    await show(callback, description_question())
 
 
 @router.message(CourseFlow.offer_description, F.text, ~F.text.startswith("/"))
@@ -358,7 +407,8 @@ async def on_offer_description(message: Message, access: Access, session: AsyncS
     try:
         course = await courses.offer_course(
             session, access=access, clock=clock, community_id=int(data["community_id"]),
-            title=str(data["title"]), description=message.text or "",
+            title=str(data["title"]), titles=dict(data.get("titles") or {}),
+            description=message.text or "",
             category=Category(data["category"]), minutes=60,
             buttons=OUTBOX_KEYBOARDS.courses, notify=outbox_notify)
     except (NotAllowed, NotFound, KeyError):  # the draft can never go through: dropped
@@ -369,6 +419,39 @@ async def on_offer_description(message: Message, access: Access, session: AsyncS
     done = (_("Your course is on the menu ✅") if course.status == CourseStatus.APPROVED
             else _("Thank you! Staff will look at your course soon. ✅"))
     await message.answer(done + "\n\n" + course_text(course),
+                         reply_markup=home_markup())
+
+
+@router.callback_query(CourseCb.filter(F.action == CourseAction.RETITLE))
+async def on_retitle(callback: CallbackQuery, callback_data: CourseCb, access: Access,
+                     session: AsyncSession, state: FSMContext) -> None:
+    """🌐 Other-language title on a course's card (its teacher or staff): typed next."""
+    course = await courses.get_course(session, course_id=callback_data.id)
+    if course.teacher_id != access.user_id and not access.can_manage(course.community_id):
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    await callback.answer()
+    await state.set_state(CourseFlow.retitle)
+    await state.update_data(retitle=course.id)
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("◀ Back"), callback_data=CourseCb(action=CourseAction.COURSE,
+                                                           id=course.id or 0))
+    text = (_("🌐 Send the course's title in English, shown to people who read English.")
+            if other_locale(current_locale()) == "en" else
+            _("🌐 Send the course's title in Chinese, shown to people who read Chinese."))
+    await send(callback, text, reply_markup=builder.as_markup())
+
+
+@router.message(CourseFlow.retitle, F.text, ~F.text.startswith("/"))
+async def on_retitle_text(message: Message, access: Access, session: AsyncSession,
+                          state: FSMContext, clock: Clock) -> None:
+    """The course's title in the other language, saved (the service checks the right)."""
+    course_id = int((await state.get_data()).get("retitle") or 0)
+    await state.clear()
+    course = await courses.set_course_title(
+        session, access=access, clock=clock, course_id=course_id,
+        locale=other_locale(current_locale()), title=message.text)
+    await message.answer(_("Saved ✅") + "\n\n" + course_text(course, both=True),
                          reply_markup=home_markup())
 
 

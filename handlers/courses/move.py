@@ -50,6 +50,7 @@ from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
 from bot.screens import show
+from bot.titles import shown
 from handlers.courses.schedule import done
 from handlers.courses.steps import (
     CAPACITIES,
@@ -164,7 +165,7 @@ async def on_move(
     await callback.answer()
     await state.clear()
     draft = MoveDraft(lesson_id=lesson.id or 0, community_id=lesson.community_id,
-                      title=lesson.title)
+                      title=shown(lesson))  # said to the teacher
     await STEPS.keep(state, draft)
     await ask_what(callback, state, session, draft, new=True)
 

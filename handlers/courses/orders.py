@@ -59,6 +59,7 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
+from bot.titles import shown
 from handlers.courses.texts import (
     CATEGORY_LABELS,
     TIME_LABELS,
@@ -166,7 +167,7 @@ async def on_new(callback: CallbackQuery, callback_data: OrderCb, user: User,
         await state.set_state(OrderFlow.days)
         await callback.answer()
         await ask_days(callback, 0, intro=_("You are ordering “{title}”.").format(
-            title=html.escape(course.title)))
+            title=html.escape(shown(course))))
         return
     await callback.answer()
     await ask_topic(callback, new=True)

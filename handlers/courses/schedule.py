@@ -62,6 +62,7 @@ from bot.keyboards.communities import ScopeCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
+from bot.titles import shown
 from handlers.courses.steps import (
     CAPACITIES,
     LENGTHS,
@@ -267,7 +268,7 @@ async def ask_course(callback: CallbackQuery, access: Access, session: AsyncSess
     community = await communities.get_community(session, community_id=community_id)
     builder = InlineKeyboardBuilder()
     for course in found:
-        builder.button(text=course.title,
+        builder.button(text=shown(course),
                        callback_data=LessonCb(action=LessonAction.NEW, id=course.id or 0))
     builder.adjust(1)
     builder.attach(InlineKeyboardBuilder.from_markup(home_markup()))

@@ -87,6 +87,7 @@ from bot.keyboards.confirm import ask_once
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date, out_of_date_use_menu
 from bot.screens import send, show
+from bot.titles import shown
 from handlers.courses.move import move_button
 from handlers.courses.texts import (
     drop_buttons,
@@ -238,7 +239,7 @@ async def on_list(callback: CallbackQuery, user: User, session: AsyncSession,
     zone = await zone_of(session, user.community_id)
     builder = InlineKeyboardBuilder()
     for lesson in lessons:
-        builder.button(text=f"{when(lesson.starts_at, zone)} {lesson.title}",
+        builder.button(text=f"{when(lesson.starts_at, zone)} {shown(lesson)}",
                        callback_data=LessonCb(action=LessonAction.VIEW, id=lesson.id or 0))
     builder.adjust(1)
     builder.row(home_button())
@@ -264,12 +265,12 @@ async def on_mine(callback: CallbackQuery, user: User, session: AsyncSession,
     if mine:
         zone = await zone_of(session, mine[0].lesson.community_id)
         for item in mine:
-            line = f"{when(item.lesson.starts_at, zone)} {html.escape(item.lesson.title)}: " + \
+            line = f"{when(item.lesson.starts_at, zone)} {html.escape(shown(item.lesson))}: " + \
                 status_name(item.enrolment.status)
             if item.position is not None:
                 line += " " + _("(number {n} in line)").format(n=item.position)
             lines.append("• " + line)
-            builder.button(text=f"{when(item.lesson.starts_at, zone)} {item.lesson.title}",
+            builder.button(text=f"{when(item.lesson.starts_at, zone)} {shown(item.lesson)}",
                            callback_data=LessonCb(action=LessonAction.VIEW,
                                                    id=item.lesson.id or 0))
     else:
@@ -299,9 +300,9 @@ async def _run_list(callback: CallbackQuery, session: AsyncSession, builder: Inl
         held, waiting, attended = counts.get(lesson.id or 0, (0, 0, 0))
         cancelled = " ❌" if lesson.status == LessonStatus.CANCELLED else ""
         where = f" · {html.escape(names[lesson.community_id])}" if names else ""
-        lines.append(f"• {when(lesson.starts_at, zone)} {html.escape(lesson.title)}{cancelled}"
+        lines.append(f"• {when(lesson.starts_at, zone)} {html.escape(shown(lesson))}{cancelled}"
                      f"{where}: {held}/{lesson.capacity} · {waiting} · {attended}")
-        builder.button(text=f"{when(lesson.starts_at, zone)} {lesson.title}",
+        builder.button(text=f"{when(lesson.starts_at, zone)} {shown(lesson)}",
                        callback_data=LessonCb(action=LessonAction.VIEW, id=lesson.id or 0))
     if not lessons:
         lines.append(_("No sessions yet."))
@@ -426,7 +427,7 @@ async def on_leave(callback: CallbackQuery, callback_data: LessonCb, user: User,
     await callback.answer()
     zone = await zone_of(session, seen.lesson.community_id)
     moment = when(seen.lesson.starts_at, zone)
-    title = html.escape(seen.lesson.title)
+    title = html.escape(shown(seen.lesson))
     sid = callback_data.id
     if seen.mine.status == EnrolmentStatus.WAITING:
         question = _("Leave the waiting list for “{title}” on {when}?").format(
@@ -471,7 +472,7 @@ async def on_leave_confirmed(
 
 def _cant_question(seen: course_sessions.LessonView, zone: ZoneInfo) -> str:
     return _("Can't come to “{title}” on {when}? Your seat goes to someone else.").format(
-        title=html.escape(seen.lesson.title), when=when(seen.lesson.starts_at, zone))
+        title=html.escape(shown(seen.lesson)), when=when(seen.lesson.starts_at, zone))
 
 
 def _reminder_text(callback: CallbackQuery, question: str) -> str | None:
@@ -565,7 +566,7 @@ async def on_bring(callback: CallbackQuery, callback_data: BringCb, access: Acce
            if lesson.bring else "")
     await send(callback, now + _("What should people bring to “{title}”? For example “a yoga "
                                  "mat and water” (at most {limit} characters).").format(
-        title=html.escape(lesson.title), limit=BRING_MAX), reply_markup=builder.as_markup())
+        title=html.escape(shown(lesson)), limit=BRING_MAX), reply_markup=builder.as_markup())
 
 
 @router.message(Bringing.text, F.text, ~F.text.startswith("/"))
@@ -680,7 +681,7 @@ async def check_in_by_link(
     else:
         text = (_("You were already checked in. Enjoy! 😊") if done.already else
                 _("✅ Checked in to “{title}”. Welcome!").format(
-                    title=html.escape(done.lesson.title)))
+                    title=html.escape(shown(done.lesson))))
     await message.answer(text, reply_markup=home_markup())
 
 
@@ -697,7 +698,7 @@ async def on_qr(callback: CallbackQuery, callback_data: LessonCb, access: Access
     await bot.send_photo(
         _chat_of(callback), BufferedInputFile(png.getvalue(), filename="check-in.png"),
         caption=_("Check-in for “{title}”. Show this at the door: people scan it with "
-                  "their phone camera.\n{link}").format(title=html.escape(lesson.title),
+                  "their phone camera.\n{link}").format(title=html.escape(shown(lesson)),
                                                        link=link))
 
 
@@ -783,7 +784,7 @@ async def on_walk_in(callback: CallbackQuery, callback_data: WalkInCb, access: A
     await state.update_data(walk_in_lesson=lesson.id, walk_in_name=None)
     await send(callback, _("Who has come to “{title}”? Type their name: I will look for "
                            "them among the community's residents.").format(
-        title=html.escape(lesson.title)),
+        title=html.escape(shown(lesson))),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=[[back_to_roster(lesson.id or 0)]]))
 
 
@@ -874,7 +875,7 @@ async def on_cancel_session(callback: CallbackQuery, callback_data: LessonCb, ac
                    callback_data=LessonCb(action=LessonAction.VIEW, id=callback_data.id))
     builder.adjust(1)
     await send(callback, _("Why is “{title}” cancelled? Everyone enrolled will be told. Tap a "
-                           "reason, or type your own.").format(title=html.escape(lesson.title)),
+                           "reason, or type your own.").format(title=html.escape(shown(lesson))),
                reply_markup=builder.as_markup())
 
 
@@ -886,7 +887,7 @@ async def ask_cancel(event: CallbackQuery | Message, lesson: Lesson, session: As
         lesson.id or 0, (0, 0, 0))
     lid = lesson.id or 0
     await send(event, _("Cancel “{title}” on {when}?\nWhy: {reason}\nPeople to tell: "
-                        "{n}").format(title=html.escape(lesson.title),
+                        "{n}").format(title=html.escape(shown(lesson)),
                                       when=when(lesson.starts_at, zone),
                                       reason=reason_text(reason), n=held[0] + held[1]),
                reply_markup=ask_once(

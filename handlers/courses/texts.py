@@ -25,6 +25,7 @@ from bot.callback_data import (
 from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.screens import drop_buttons as drop_buttons  # re-exported for the course screens
+from bot.titles import shown
 from bot.when import say_moment, say_time
 from models.courses import Category, CourseOrder, EnrolmentStatus, Lesson, TimeOfDay
 from models.users import User
@@ -84,7 +85,7 @@ def order_text(order: CourseOrder) -> str:
 def session_text(lesson: Lesson, timezone: ZoneInfo | str, *, held: int | None = None) -> str:
     """One session: what, when, where, seats."""
     text = _("📚 <b>{title}</b>\n🕒 {when}, {minutes} min\n📍 {venue}").format(
-        title=html.escape(lesson.title), when=when(lesson.starts_at, timezone),
+        title=html.escape(shown(lesson)), when=when(lesson.starts_at, timezone),
         minutes=lesson.minutes,
         venue=html.escape(lesson.venue))
     if held is not None:
@@ -182,11 +183,11 @@ def clash_lines(found: course_sessions.Clashes, zone: ZoneInfo) -> str:
         return f"{start}–{say_time(course_sessions.ends_at(lesson).astimezone(zone))}"
 
     lines = [_("⚠️ {venue} is already booked then: “{title}”, {span}.").format(
-        venue=html.escape(lesson.venue), title=html.escape(lesson.title), span=span(lesson))
+        venue=html.escape(lesson.venue), title=html.escape(shown(lesson)), span=span(lesson))
         for lesson in found.venue]
     name = person(found.teacher_user) if found.teacher_user else ""
     lines += [_("⚠️ {teacher} teaches “{title}” at {venue} then, {span}.").format(
-        teacher=name, title=html.escape(lesson.title), venue=html.escape(lesson.venue),
+        teacher=name, title=html.escape(shown(lesson)), venue=html.escape(lesson.venue),
         span=span(lesson)) for lesson in found.teacher]
     lines.append(_("You can still go ahead."))
     return "\n".join(lines)

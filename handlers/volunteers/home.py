@@ -96,6 +96,7 @@ from bot.keyboards.menu import main_menu
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import reply_for
 from bot.screens import send, set_buttons, show
+from bot.titles import on_button, shown, shown_of
 from bot.when import say_hours, say_moment
 from handlers.volunteers.texts import (
     SKILL_LABELS,
@@ -189,7 +190,7 @@ async def render_home(
         if mine:
             lines.append("\n" + _("<b>Your shifts</b> (press one for check-in or to cancel):"))
         for item in mine[:8]:
-            builder.button(text=f"📅 {when_text(item.shift, tz)} {item.task.title}"[:60],
+            builder.button(text=on_button(f"📅 {when_text(item.shift, tz)} {shown(item.task)}"),
                            callback_data=VolMyShiftCb(claim_id=item.claim.id or 0))
         builder.button(text=_("🔎 Shifts that need people"),
                        callback_data=VolMenuCb(action=VolMenuAction.OPEN))
@@ -268,7 +269,7 @@ async def on_open_shifts(callback: CallbackQuery, user: User, session: AsyncSess
         lines.append(ngettext("{n}. {title} · {when} · 📍 {place} · {left} place left",
                               "{n}. {title} · {when} · 📍 {place} · {left} places left",
                               view.left).format(
-            n=n, title=html.escape(task.title), when=when_text(shift, tz),
+            n=n, title=html.escape(shown(task)), when=when_text(shift, tz),
             place=html.escape(task.place), left=view.left))
         if view.can_claim:
             builder.button(text=f"✋ {n}. {say_moment(shift.starts_at, tz)}",
@@ -302,7 +303,8 @@ def history_screen(found: hours.History) -> tuple[str, InlineKeyboardBuilder]:
     for n, line in enumerate(found.lines, start=first + 1):
         lines.append(_("{n}. {when}\n    {title} · {community}\n    {standing}").format(
             n=n, when=say_span(line.starts_at, line.ends_at, line.zone),
-            title=html.escape(line.title), community=html.escape(line.community),
+            title=html.escape(shown_of(line.title, line.titles)),
+            community=html.escape(line.community),
             standing=standing_text(line)))
     if found.pages > 1:
         lines.append(_("Page {page} of {pages}").format(page=found.page + 1, pages=found.pages))
@@ -335,7 +337,7 @@ async def shift_card(
     view = await vol.my_claim(session, user=user, clock=clock, claim_id=claim_id)
     claim, shift, task = view.claim, view.shift, view.task
     tz = await zone_of(session, task.community_id)
-    lines = [f"<b>{html.escape(task.title)}</b>",
+    lines = [f"<b>{html.escape(shown(task))}</b>",
              f"🏘 {html.escape(await vol.where(session, task))}", f"🕒 {when_text(shift, tz)}",
              f"📍 {html.escape(task.place)}"]
     if task.description:
@@ -684,9 +686,9 @@ def give_back_question(view: vol.ClaimView, tz: ZoneInfo) -> str:
     if view.needs_reason:
         return _("🙅 Give back your place on <b>{title}</b>, {when}? It is less than 12 hours "
                  "away, so the organisers will be told: press why, or type a few words.").format(
-            title=html.escape(view.task.title), when=when_text(view.shift, tz))
+            title=html.escape(shown(view.task)), when=when_text(view.shift, tz))
     return _("🙅 Give back your place on <b>{title}</b>, {when}?").format(
-        title=html.escape(view.task.title), when=when_text(view.shift, tz))
+        title=html.escape(shown(view.task)), when=when_text(view.shift, tz))
 
 
 def without_question(pressed: Message, question: str) -> str:

@@ -72,7 +72,8 @@ from bot.callback_data.volunteers import (
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.screens import send, show
-from bot.when import say_hours, say_moment
+from bot.titles import on_button, shown
+from bot.when import current_locale, say_hours, say_moment
 from handlers.scope import ask_community as scope_ask
 from handlers.scope import chosen as scope_chosen
 from handlers.volunteers.home import when_text
@@ -87,6 +88,7 @@ from services.clock import Clock
 from services.communities import zone_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from services.scope import Serving
+from services.titles import other_locale, pick
 
 router = Router(name=__name__)
 Notify = Callable[[], None]
@@ -192,7 +194,7 @@ async def on_tasks(callback: CallbackQuery, callback_data: VolStaffCb, access: A
     fills = await vol.list_tasks(session, access=access, clock=clock, community_id=cid)
     builder = InlineKeyboardBuilder()
     for fill in fills:
-        builder.button(text=f"{fill.task.title} · {fill.taken}/{fill.headcount}"[:60],
+        builder.button(text=on_button(f"{shown(fill.task)} · {fill.taken}/{fill.headcount}"),
                        callback_data=VolTaskCb(community_id=cid, task_id=fill.task.id or 0))
     builder.button(text=_("◀ Back"),
                    callback_data=VolStaffCb(action=VolStaffAction.HOME, community_id=cid))
@@ -209,9 +211,12 @@ async def render_task(
     view = await vol.task_view(session, access=access, task_id=task_id, community_id=cid)
     task, shifts = view.task, view.shifts
     tz = await zone_of(session, cid)
-    lines = [f"<b>{html.escape(task.title)}</b>",
+    lines = [f"<b>{html.escape(shown(task))}</b>",
              f"🏘 {html.escape(await vol.where(session, task))}", f"📍 {html.escape(task.place)}",
              _("Skills: {skills}").format(skills=skills_text(task.skills))]
+    other = pick(task.title, task.titles, other_locale(current_locale()))
+    if other != shown(task):
+        lines.insert(1, f"🌐 {html.escape(other)}")
     if task.description:
         lines.append(html.escape(task.description))
     if task.cancelled_at:
@@ -225,7 +230,8 @@ async def render_task(
     if view.can_edit:
         for field, label in ((VolTaskField.TITLE, _("✏️ Title")),
                              (VolTaskField.PLACE, _("✏️ Place")),
-                             (VolTaskField.DESCRIPTION, _("✏️ Description"))):
+                             (VolTaskField.DESCRIPTION, _("✏️ Description")),
+                             (VolTaskField.OTHER_TITLE, _("🌐 Other-language title"))):
             builder.button(text=label, callback_data=VolTaskEditCb(
                 community_id=cid, task_id=task_id, field=field))
     if view.can_add_shift:
@@ -236,7 +242,7 @@ async def render_task(
                        callback_data=VolCancelTaskCb(community_id=cid, task_id=task_id))
     builder.button(text=_("◀ Back"),
                    callback_data=VolStaffCb(action=VolStaffAction.TASKS, community_id=cid))
-    builder.adjust(*([2] * ((len(shifts) + 1) // 2)), *([3] if view.can_edit else []),
+    builder.adjust(*([2] * ((len(shifts) + 1) // 2)), *([3, 1] if view.can_edit else []),
                    *([1] * (view.can_add_shift + view.can_cancel + 1)))
     return "\n".join(lines), builder
 
@@ -266,7 +272,8 @@ async def on_edit(callback: CallbackQuery, callback_data: VolTaskEditCb, access:
     await callback.answer()
     await send(callback, {VolTaskField.TITLE: _("Send the new title."),
                           VolTaskField.PLACE: _("Send the new place."),
-                          VolTaskField.DESCRIPTION: _("Send the new description.")}[
+                          VolTaskField.DESCRIPTION: _("Send the new description."),
+                          VolTaskField.OTHER_TITLE: other_title_question()}[
         callback_data.field])
 
 
@@ -280,6 +287,13 @@ async def on_edit_text(
     field = {VolTaskField.TITLE.value: "title", VolTaskField.PLACE.value: "place",
              VolTaskField.DESCRIPTION.value: "description"}.get(str(data.get("v_field")))
     task_id, cid = int(data.get("v_task") or 0), int(data.get("v_cid") or 0)
+    if field is None and data.get("v_field") == VolTaskField.OTHER_TITLE.value:
+        await state.clear()
+        await vol.set_task_title(session, access=access, clock=clock, task_id=task_id,
+                                 locale=other_locale(current_locale()), title=message.text)
+        text, builder = await render_task(session, access, cid, task_id)
+        await message.answer(_("Saved ✅") + "\n\n" + text, reply_markup=builder.as_markup())
+        return
     if field is None:
         await state.clear()
         return
@@ -294,6 +308,13 @@ async def on_edit_text(
     text, builder = await render_task(session, access, cid, task_id)
     await message.answer(_("Saved ✅ The people signed up are being told.") + "\n\n" + text,
                          reply_markup=builder.as_markup())
+
+
+def other_title_question() -> str:
+    """✏️ The task's title in the other language: asked in the staff member's language."""
+    if other_locale(current_locale()) == "en":
+        return _("🌐 Send the title in English, shown to volunteers who read English.")
+    return _("🌐 Send the title in Chinese, shown to volunteers who read Chinese.")
 
 
 def ask_first(question: str, yes: VolCancelTaskCb | VolCancelShiftCb, cid: int,
@@ -337,7 +358,7 @@ async def render_roster(
                                              shift_id=shift_id)
     shift, task = view.shift, view.task
     tz = await zone_of(session, task.community_id)
-    lines = [f"<b>{html.escape(task.title)}</b>", f"🕒 {when_text(shift, tz)}",
+    lines = [f"<b>{html.escape(shown(task))}</b>", f"🕒 {when_text(shift, tz)}",
              _("Places taken: {taken} of {headcount}").format(taken=shift.taken,
                                                               headcount=shift.headcount)]
     builder = InlineKeyboardBuilder()
@@ -738,7 +759,7 @@ async def on_export(callback: CallbackQuery, callback_data: VolExportCb, access:
         label = str(year)
     data = await volunteer_export.export_hours(
         session, access=access, clock=clock, community_id=cid, start=start, end=end,
-        headers=export_headers(), title=label)
+        headers=export_headers(), title=label, locale=current_locale())
     await callback.answer()
     if callback.bot is not None:
         await callback.bot.send_document(

@@ -4,7 +4,8 @@
 stateDiagram-v2
     [*] --> Title: ➕ New task (🙋 Volunteer → 🧑‍💼 Organise)
     [*] --> Day: ➕ Add a shift (a published task; People saves it, ◀ Back leaves it)
-    Title --> Description: title sent
+    Title --> OtherTitle: title sent
+    OtherTitle --> Description: the title in the other language sent / Skip
     Description --> Skills: text sent / Skip
     Skills --> Skills: tick a skill
     Skills --> Grid: Next (the community has grids)
@@ -32,7 +33,8 @@ stateDiagram-v2
     Place --> Grid: ◀ Back (Skills when no grids)
     Grid --> Skills: ◀ Back
     Skills --> Description: ◀ Back
-    Description --> Title: ◀ Back
+    Description --> OtherTitle: ◀ Back
+    OtherTitle --> Title: ◀ Back
     Title --> [*]: ✖ Cancel (on every step: the draft dropped, nothing written)
 ```
 
@@ -86,6 +88,7 @@ from bot.keyboards.dates import (
 )
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.screens import send, show
+from bot.when import current_locale
 from handlers.volunteers.texts import SKILL_LABELS, say_span, skills_text, ticked
 from models.communities import Grid
 from models.volunteers import DESCRIPTION_MAX, PLACE_MAX, TITLE_MAX, Skill
@@ -95,6 +98,7 @@ from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
 from services.errors import InvalidInput, NotAllowed, NotFound
+from services.titles import other_locale
 
 router = Router(name=__name__)
 Notify = Callable[[], None]
@@ -107,6 +111,7 @@ WEEKS = (1, 2, 4, 8, 12)
 
 class DraftStates(StatesGroup):
     title = State()
+    other_title = State()  # the title in the other language, for its readers (optional)
     description = State()
     skills = State()
     grid = State()
@@ -137,6 +142,7 @@ class TaskDraft(BaseModel):
     task_id: int | None = None  # a shift being added to this published task
     key: str = Field(default_factory=lambda: secrets.token_hex(8))
     title: str = ""
+    titles: dict[str, str] = {}  # the title in other languages (services.titles)
     description: str = ""
     skills: list[str] = []
     grid_id: int | None = None
@@ -197,6 +203,17 @@ def title_screen() -> tuple[str, InlineKeyboardBuilder]:
               "patrol”."), nav(InlineKeyboardBuilder(), back=False))
 
 
+def other_title_screen() -> tuple[str, InlineKeyboardBuilder]:
+    """The optional title in the other language, for the volunteers who read that one."""
+    if other_locale(current_locale()) == "en":
+        text = _("🌐 Title in English (optional), shown to volunteers who read English. Send "
+                 "it, or press Skip.")
+    else:
+        text = _("🌐 Title in Chinese (optional), shown to volunteers who read Chinese. Send "
+                 "it, or press Skip.")
+    return text, skip_button()
+
+
 def description_screen() -> tuple[str, InlineKeyboardBuilder]:
     return (_("Describe it in a few words: what to do, what to bring, whom to ask. Or press "
               "Skip."), skip_button())
@@ -244,9 +261,31 @@ async def on_title(message: Message, state: FSMContext, access: Access) -> None:
     """The task's title."""
     draft = await load(state, access)
     draft.title = vol.clean_text(message.text, field="title", limit=TITLE_MAX)
+    await save(state, draft, DraftStates.other_title)
+    text, builder = other_title_screen()
+    await message.answer(text, reply_markup=builder.as_markup())
+
+
+@router.message(DraftStates.other_title, F.text, ~F.text.startswith("/"))
+async def on_other_title(message: Message, state: FSMContext, access: Access) -> None:
+    """The task's title in the other language."""
+    draft = await load(state, access)
+    draft.titles = {other_locale(current_locale()): vol.clean_text(
+        message.text, field="title", limit=TITLE_MAX)}
     await save(state, draft, DraftStates.description)
     text, builder = description_screen()
     await message.answer(text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(DraftStates.other_title, VolDraftCb.filter(F.action == VolDraftAction.SKIP))
+async def on_skip_other_title(callback: CallbackQuery, state: FSMContext, access: Access) -> None:
+    """No title in the other language."""
+    draft = await load(state, access)
+    draft.titles = {}
+    await save(state, draft, DraftStates.description)
+    await callback.answer()
+    text, builder = description_screen()
+    await send(callback, text, reply_markup=builder.as_markup())
 
 
 @router.message(DraftStates.description, F.text, ~F.text.startswith("/"))
@@ -543,6 +582,7 @@ async def summary(session: AsyncSession, draft: TaskDraft) -> tuple[str, InlineK
     tz = await zone_of(session, draft.community_id)
     grid = await session.get(Grid, draft.grid_id) if draft.grid_id else None
     lines = [_("<b>Check the task, then publish it.</b>"), f"<b>{html.escape(draft.title)}</b>"]
+    lines += [f"🌐 {html.escape(other)}" for other in draft.titles.values()]
     if draft.description:
         lines.append(html.escape(draft.description))
     lines += [
@@ -612,7 +652,8 @@ async def on_publish(callback: CallbackQuery, state: FSMContext, access: Access,
     draft = await load(state, access)
     task = await vol.create_task(
         session, access=access, clock=clock, buttons=OUTBOX_KEYBOARDS.volunteers,
-        community_id=draft.community_id, title=draft.title, description=draft.description,
+        community_id=draft.community_id, title=draft.title, titles=draft.titles,
+        description=draft.description,
         skills=draft.skills, grid_id=draft.grid_id, place=draft.place,
         latitude=draft.latitude, longitude=draft.longitude,
         shifts=[s.spec() for s in draft.shifts], weeks=draft.weeks, draft_key=draft.key,
@@ -642,12 +683,21 @@ async def go_back(callback: CallbackQuery, state: FSMContext, step: State,
     await show(callback, screen[0], reply_markup=screen[1].as_markup())
 
 
-@router.callback_query(DraftStates.description,
+@router.callback_query(DraftStates.other_title,
                        VolDraftCb.filter(F.action == VolDraftAction.BACK))
 async def on_back_to_title(callback: CallbackQuery, state: FSMContext, access: Access) -> None:
-    """◀ Back from the description to the title (typed again)."""
+    """◀ Back from the other-language title to the title (typed again)."""
     await load(state, access)
     await go_back(callback, state, DraftStates.title, title_screen())
+
+
+@router.callback_query(DraftStates.description,
+                       VolDraftCb.filter(F.action == VolDraftAction.BACK))
+async def on_back_to_other_title(callback: CallbackQuery, state: FSMContext,
+                                 access: Access) -> None:
+    """◀ Back from the description to the other-language title."""
+    await load(state, access)
+    await go_back(callback, state, DraftStates.other_title, other_title_screen())
 
 
 @router.callback_query(DraftStates.skills, VolDraftCb.filter(F.action == VolDraftAction.BACK))

@@ -12,7 +12,7 @@ import pytest
 
 from emulator import Emulator, UserHandle
 from tests.e2e.steps import TIMEOUT, community_with_staff, showing_log, step, stop_cleanly
-from tests.e2e.test_volunteers import BotTime, say, volunteer
+from tests.e2e.test_volunteers import BotTime, claim_label, say, volunteer
 
 pytestmark = pytest.mark.e2e
 
@@ -23,7 +23,8 @@ async def publish(wang: UserHandle, time: BotTime, title: str) -> datetime:
     await step(wang, wang.press_reply("🙋 Volunteer"), "🙋 Volunteer")
     await step(wang, wang.press_text("🧑‍💼 Organise: Sunny Court"), "Volunteer work")
     await step(wang, wang.press_text("➕ New task"), "What is it called?")
-    await step(wang, wang.send(title), "Describe it")
+    await step(wang, wang.send(title), "Title in Chinese (optional)")
+    await step(wang, wang.press_text("Skip ▶"), "Describe it")
     await step(wang, wang.press_text("Skip ▶"), "Which skills")
     await step(wang, wang.press_text("⬜ 🚶 Street patrol"), "Which skills")
     await step(wang, wang.press_text("Next ▶"), "Where?")
@@ -49,7 +50,7 @@ async def test_cant_come_confirmed_then_claimed_again_is_reminded_and_in_the_his
         day = await publish(wang, time, "Morning patrol")
 
         await ann.wait_for("Volunteers wanted", timeout=TIMEOUT)
-        await step(ann, ann.press_text(f"✋ 1. {day:%m-%d} 10:00"), "Your place is booked")
+        await step(ann, ann.press_text(claim_label(day, "en")), "Your place is booked")
         await step(ann, ann.press_text("🙅 Can't come"), "🙅 Give back your place on")
         card = await step(ann, ann.press_text("No, keep my place"), "Morning patrol")
         assert "Give back" not in card
@@ -59,7 +60,7 @@ async def test_cant_come_confirmed_then_claimed_again_is_reminded_and_in_the_his
                             timeout=TIMEOUT)
 
         # Again, from the call (its button says ✅ from the first time).
-        await step(ann, ann.press_text(f"✅ 1. {day:%m-%d} 10:00"), "Your place is booked")
+        await step(ann, ann.press_text(claim_label(day, "en", "✅")), "Your place is booked")
         await time.move_to(day - timedelta(hours=23, minutes=30))
         reminder = await ann.wait_for("⏰ Reminder: Morning patrol", timeout=TIMEOUT)
         assert reminder.button_labels == ["👍 Still coming", "🙅 Can't come"]
@@ -91,12 +92,12 @@ async def test_in_chinese_cant_come_asks_once_and_the_history_shows_the_shift(
         day = await publish(wang, time, "晨间巡逻")
 
         await auntie.wait_for("招募志愿者：晨间巡逻", timeout=TIMEOUT)
-        await step(auntie, auntie.press_text(f"✋ 1. {day:%m-%d} 10:00"), "报名成功")
+        await step(auntie, auntie.press_text(claim_label(day, "zh")), "报名成功")
         await step(auntie, auntie.press_text("🙅 来不了"), "🙅 要退出")
         await step(auntie, auntie.press_text("是的，退出这个班次"), "🙅")
         await wang.wait_for("王阿姨 gave back their place on 晨间巡逻 (Sunny Court)",
                             timeout=TIMEOUT)
-        await step(auntie, auntie.press_text(f"✅ 1. {day:%m-%d} 10:00"), "报名成功")
+        await step(auntie, auntie.press_text(claim_label(day, "zh", "✅")), "报名成功")
 
         await time.move_to(day - timedelta(hours=23, minutes=30))
         reminder = await auntie.wait_for("⏰ 提醒：晨间巡逻", timeout=TIMEOUT)

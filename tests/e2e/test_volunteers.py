@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
+from bot.when import say_moment
 from emulator import Emulator, UserHandle
 from tests.e2e.steps import (
     TIMEOUT,
@@ -49,6 +50,12 @@ def say(day: datetime) -> str:
     return f"{day:%a} {day.day} {day:%b}"
 
 
+def claim_label(moment: datetime, language: str, mark: str = "✋") -> str:
+    """A call's first button as the sender says it to a volunteer of `language` (two days
+    ahead or more: no 今天/明天): "✋ 1. 12月5日（周六）上午10:00" / "✋ 1. Sat 5 Dec, 10:00 am"."""
+    return f"{mark} 1. {say_moment(moment, ZONE, locale=language)}"
+
+
 async def volunteer(user: UserHandle, skill: str) -> None:
     await join(user, "Sunny Court")
     await step(user, user.press_reply("🙋 Volunteer"), "Help your neighbours")
@@ -78,7 +85,8 @@ async def test_a_task_from_ping_to_confirmed_hours_and_the_excel_file(
         await step(wang, wang.press_reply("🙋 Volunteer"), "🙋 Volunteer")
         await step(wang, wang.press_text("🧑‍💼 Organise: Sunny Court"), "Volunteer work")
         await step(wang, wang.press_text("➕ New task"), "What is it called?")
-        await step(wang, wang.send("Morning patrol"), "Describe it")
+        await step(wang, wang.send("Morning patrol"), "Title in Chinese (optional)")
+        await step(wang, wang.press_text("Skip ▶"), "Describe it")
         await step(wang, wang.press_text("Skip ▶"), "Which skills")
         await step(wang, wang.press_text("⬜ 🚶 Street patrol"), "Which skills")
         await step(wang, wang.press_text("Next ▶"), "Where?")
@@ -93,7 +101,7 @@ async def test_a_task_from_ping_to_confirmed_hours_and_the_excel_file(
         # Ann (patrol) is pinged through the outbox; Bob (tutoring) is not.
         ping = await ann.wait_for("Volunteers wanted", timeout=TIMEOUT)
         assert "Morning patrol" in ping.content
-        await step(ann, ann.press_text(f"✋ 1. {day:%m-%d} 10:00"), "Your place is booked")
+        await step(ann, ann.press_text(claim_label(day, "en")), "Your place is booked")
         assert not any("Volunteers wanted" in m.content for m in bob.bot_messages)
 
         # The day before: a reminder with "still coming" / "can't come".
@@ -163,7 +171,8 @@ async def test_in_chinese_an_answered_call_and_reminder_show_the_answer_and_staf
         await step(wang, wang.press_reply("🙋 Volunteer"), "🙋 Volunteer")
         await step(wang, wang.press_text("🧑‍💼 Organise: Sunny Court"), "Volunteer work")
         await step(wang, wang.press_text("➕ New task"), "What is it called?")
-        await step(wang, wang.send("晨间巡逻"), "Describe it")
+        await step(wang, wang.send("晨间巡逻"), "Title in Chinese (optional)")
+        await step(wang, wang.press_text("Skip ▶"), "Describe it")
         await step(wang, wang.press_text("Skip ▶"), "Which skills")
         await step(wang, wang.press_text("⬜ 🚶 Street patrol"), "Which skills")
         await step(wang, wang.press_text("Next ▶"), "Where?")
@@ -177,9 +186,9 @@ async def test_in_chinese_an_answered_call_and_reminder_show_the_answer_and_staf
 
         # The call, claimed: it now shows ✅ for her place instead of ✋.
         await auntie.wait_for("招募志愿者：晨间巡逻", timeout=TIMEOUT)
-        await step(auntie, auntie.press_text(f"✋ 1. {day:%m-%d} 10:00"), "报名成功")
+        await step(auntie, auntie.press_text(claim_label(day, "zh")), "报名成功")
         await auntie.wait_for(lambda m: "招募志愿者" in m.content
-                              and m.button_labels == [f"✅ 1. {day:%m-%d} 10:00"],
+                              and m.button_labels == [claim_label(day, "zh", "✅")],
                               timeout=TIMEOUT)
 
         # The day before: the reminder, answered, says so and offers nothing more.

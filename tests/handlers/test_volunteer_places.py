@@ -97,7 +97,7 @@ async def test_cant_come_on_a_reminder_puts_the_reminder_back_and_late_asks_why_
                            skills=["patrol"], slots=[])
     shift = await patrol(session, clock, access, community.id or 0)
     await delivered(sender, sessionmaker, harness)
-    await li.press("✋ 1. 03-03 18:00")
+    await li.press("✋ 1. 明天（周二）下午6:00")
     assert li.last.startswith("✅ 报名成功")
 
     clock.set(TUE_18 - timedelta(hours=23, minutes=30))
@@ -229,10 +229,16 @@ async def test_every_step_of_the_task_draft_has_back_and_cancel(
     assert staff.last.startswith("New volunteer task. What is it called?")
     assert buttons_of(staff) == ["✖ Cancel"]  # the first step: nothing to go back to
     await staff.send("Night patrol")
+    assert staff.last.startswith("🌐 Title in Chinese (optional)")  # optional: Skip answers
     assert buttons_of(staff)[-3:] == ["Skip ▶", "◀ Back", "✖ Cancel"]
+    await staff.send("夜间巡逻")
+    assert buttons_of(staff)[-3:] == ["Skip ▶", "◀ Back", "✖ Cancel"]
+    await staff.press("◀ Back")
+    assert staff.last.startswith("🌐 Title in Chinese (optional)")
     await staff.press("◀ Back")
     assert staff.last.startswith("New volunteer task. What is it called?")
     await staff.send("Evening patrol")  # typed again: the new title
+    await staff.press("Skip ▶")
     await staff.press("Skip ▶")
     await staff.press("⬜ 🚶 Street patrol")
     await staff.press("Next ▶")
@@ -241,6 +247,9 @@ async def test_every_step_of_the_task_draft_has_back_and_cancel(
     assert "✅ 🚶 Street patrol" in buttons_of(staff)  # the tick kept
     await staff.press("◀ Back")
     assert staff.last.startswith("Describe it in a few words")
+    await staff.press("◀ Back")
+    assert staff.last.startswith("🌐 Title in Chinese (optional)")
+    await staff.press("Skip ▶")
     await staff.press("Skip ▶")
     await staff.press("Next ▶")
     await staff.press("Block 1")
@@ -360,9 +369,9 @@ async def test_staff_add_a_shift_to_a_published_task_and_those_on_a_removed_shif
     await delivered(sender, sessionmaker, harness)
     assert sum("招募志愿者" in text for text in li.texts) == 2
     assert li.last.startswith("🙋 招募志愿者：Patrol\n🏘 Sunny Court\n📍 North gate\n")
-    assert buttons_of(li) == ["✋ 1. 03-03 20:00"]
+    assert buttons_of(li) == ["✋ 1. 明天（周二）下午8:00"]
     assert not any("Volunteers wanted" in text for text in bob.texts)
-    await li.press("✋ 1. 03-03 20:00")
+    await li.press("✋ 1. 明天（周二）下午8:00")
     assert li.last.startswith("✅ 报名成功")
 
     # Staff remove that shift again: she is told.

@@ -242,21 +242,23 @@ async def test_a_call_whose_shift_filled_stops_offering_it(
                 vol.ShiftSpec(TUE_18 + timedelta(days=1), TUE_18 + timedelta(days=1, hours=2),
                               2)])
     await delivered(sender, sessionmaker, harness)
-    assert labels(bob, "Volunteers wanted") == ["✋ 1. 03-03 18:00", "✋ 2. 03-04 18:00"]
+    assert labels(bob, "Volunteers wanted") == ["✋ 1. Tomorrow, 6:00 pm",
+                                                "✋ 2. Wed 4 Mar, 6:00 pm"]
 
-    await ann.press("✋ 1. 03-03 18:00")
+    await ann.press("✋ 1. Tomorrow, 6:00 pm")
     assert ann.last.startswith("✅ Your place is booked.")
     # Ann's call now shows her place, not a button to take it again.
-    assert labels(ann, "Volunteers wanted") == ["✅ 1. 03-03 18:00", "✋ 2. 03-04 18:00"]
+    assert labels(ann, "Volunteers wanted") == ["✅ 1. Tomorrow, 6:00 pm",
+                                                "✋ 2. Wed 4 Mar, 6:00 pm"]
 
     # Bob taps the shift Ann filled: told it is full, and his call stops offering it.
-    await bob.press("✋ 1. 03-03 18:00")
+    await bob.press("✋ 1. Tomorrow, 6:00 pm")
     assert bob.alerts[-1] == "Sorry, this shift is full. Thank you for offering!"
-    assert labels(bob, "Volunteers wanted") == ["✋ 2. 03-04 18:00"]
-    await bob.press("✋ 2. 03-04 18:00")
-    assert labels(bob, "Volunteers wanted") == ["✅ 2. 03-04 18:00"]
+    assert labels(bob, "Volunteers wanted") == ["✋ 2. Wed 4 Mar, 6:00 pm"]
+    await bob.press("✋ 2. Wed 4 Mar, 6:00 pm")
+    assert labels(bob, "Volunteers wanted") == ["✅ 2. Wed 4 Mar, 6:00 pm"]
     # Ann's ✅, pressed again, says she has the place.
-    await ann.press("✅ 1. 03-03 18:00")
+    await ann.press("✅ 1. Tomorrow, 6:00 pm")
     assert ann.alerts[-1] == "You already have a place on this shift. See you there!"
 
 
@@ -272,7 +274,7 @@ async def test_an_answered_reminder_shows_the_answer_and_check_in_offers_check_o
     await patrol(session, clock, access, community.id or 0)
     await delivered(sender, sessionmaker, harness)
     for person in (ann, bob):
-        await person.press("✋ 1. 03-03 18:00")
+        await person.press("✋ 1. Tomorrow, 6:00 pm")
 
     clock.set(TUE_18 - timedelta(hours=23, minutes=30))
     await delivered(sender, sessionmaker, harness)
@@ -312,7 +314,7 @@ async def test_staff_hear_of_every_withdrawal_and_volunteers_of_their_confirmed_
     await patrol(session, clock, access, community.id or 0, headcount=3)
     await delivered(sender, sessionmaker, harness)
     for person in (ann, bob):
-        await person.press("✋ 1. 03-03 18:00")
+        await person.press("✋ 1. Tomorrow, 6:00 pm")
     await bob.press("🙅 Can't come")  # a day and more ahead: no reason asked
     await bob.press("Yes, give my place back")
     await delivered(sender, sessionmaker, harness)

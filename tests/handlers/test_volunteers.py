@@ -85,6 +85,7 @@ async def test_a_resident_volunteers_and_staff_publish_a_task_by_buttons(
     await staff.press("🧑‍💼 Organise: Sunny Court")
     await staff.press("➕ New task")
     await staff.send("Tuesday evening patrol")
+    await staff.press("Skip ▶")  # no title in Chinese
     await staff.send("Bring a torch.")
     await staff.press("⬜ 🚶 Street patrol")
     await staff.press("Next ▶")
@@ -292,6 +293,7 @@ async def draft_up_to_the_day(staff: Person) -> None:
     await staff.press("➕ New task")
     await staff.send("Night patrol")
     await staff.press("Skip ▶")
+    await staff.press("Skip ▶")
     await staff.press("Next ▶")
     await staff.send("North gate")
     await staff.press("Skip ▶")
@@ -352,4 +354,6 @@ async def test_a_title_too_long_is_answered_with_its_limit_and_the_draft_waits(
     assert staff.last == (f"That is too long: at most {TITLE_MAX} characters. "
                           "Please send it again.")
     await staff.send("Night patrol")
+    assert staff.last.startswith("🌐 Title in Chinese (optional)")
+    await staff.send("夜间巡逻")
     assert staff.last.startswith("Describe it in a few words")

@@ -48,12 +48,12 @@ async def test_a_new_resident_onboards_in_chinese_enrols_and_downloads_the_ics(
 
     await chat.locator(".reply-btn", has_text="📚 课程").click()
     await button(chat, "🗓 近期课程").click()
-    await button(chat, "Smartphone basics").click()
+    await button(chat, "智能手机入门").click()
     await button(chat, "✍️ 报名").click()
     card = chat.locator(".msg.in", has_text="报名成功")
     await card.wait_for()
     # The bot's HTML arrives as entities and is drawn as elements: the title is bold.
-    await card.locator("b", has_text="Smartphone basics").wait_for()
+    await card.locator("b", has_text="智能手机入门").wait_for()
 
     await button(chat, "📅 加入我的日历").click()
     document = chat.locator("a.document", has_text=".ics")
@@ -63,7 +63,7 @@ async def test_a_new_resident_onboards_in_chinese_enrols_and_downloads_the_ics(
     download = await info.value
     assert download.suggested_filename.endswith(".ics")
     calendar = await asyncio.to_thread(Path(await download.path()).read_text)
-    assert calendar.startswith("BEGIN:VCALENDAR") and "Smartphone basics" in calendar
+    assert calendar.startswith("BEGIN:VCALENDAR") and "智能手机入门" in calendar
     await no_violations(playground)
 
 

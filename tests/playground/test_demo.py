@@ -94,3 +94,25 @@ async def test_reset_wipes_everything_and_seeds_again(
         assert admins.scalar_one() == 1
         sessions = (await session.execute(select(Lesson))).scalars().all()
         assert all(s.starts_at > clock.now() for s in sessions)  # seeded from the new "now"
+
+
+async def test_every_demo_title_reads_in_one_language_for_each_reader(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: ManualClock,
+) -> None:
+    """A Chinese reader sees only Chinese titles, an English reader only English ones: every
+    course, session and volunteer task has both."""
+    import re
+
+    from services.titles import title_in
+
+    chinese, latin = re.compile(r"[\u4e00-\u9fff]"), re.compile(r"[A-Za-z]")
+    assert await seed_demo(sessionmaker, clock) is True
+    async with sessionmaker() as session:
+        titled = [*(await session.execute(select(Course))).scalars(),
+                  *(await session.execute(select(Lesson))).scalars(),
+                  *(await session.execute(select(VolunteerTask))).scalars()]
+    assert len(titled) == 6 + 2 + 2
+    for row in titled:
+        zh, en = title_in(row, "zh"), title_in(row, "en")
+        assert chinese.search(zh) and not latin.search(zh), zh
+        assert latin.search(en) and not chinese.search(en), en

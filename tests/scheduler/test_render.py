@@ -3,6 +3,7 @@ the time it is sent: never ISO."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.i18n import load_i18n
@@ -40,3 +41,47 @@ def test_shifts_are_numbered_spans() -> None:
     outbox.Outgoing(user_id=1, kind=OutboxKind.PING, key="k", params=params).check()
     text, _ = render(row("en", **params), load_i18n(), "zh", now=SAT_3PM - timedelta(hours=3))
     assert "1. Today, 3:00 pm–5:00 pm\n2. Sat 12 Dec, 3:00 pm–5:00 pm" in text
+
+
+def test_a_title_is_said_in_the_recipients_language_and_escaped() -> None:
+    params = {"title": outbox.title("太极 <入门>", {"en": "Tai chi & more"}),
+              "when": outbox.moment(SAT_3PM, "Asia/Shanghai")}
+    outbox.Outgoing(user_id=1, kind=OutboxKind.REMINDER, key="k", params=params).check()
+    zh, _ = render(row("zh", **params), load_i18n(), "zh", now=SAT_3PM - timedelta(days=3))
+    assert "“太极 &lt;入门&gt;”" in zh and "Tai chi" not in zh
+    en, _ = render(row("en", **params), load_i18n(), "zh", now=SAT_3PM - timedelta(days=3))
+    assert "“Tai chi &amp; more”" in en and "太极" not in en
+    # A language staff gave no title in reads the title as written.
+    fr, _ = render(row("fr", **params), load_i18n(), "zh", now=SAT_3PM - timedelta(days=3))
+    assert "太极 &lt;入门&gt;" in fr
+
+
+def test_a_buttons_label_is_said_per_recipient_plain_and_cut_to_fit() -> None:
+    keyboard = {"inline_keyboard": [
+        [{"text": "✋ {n}. {when}", "callback_data": "take:1",
+          "params": {"n": 1, "when": outbox.moment(SAT_3PM, "Asia/Shanghai")}}],
+        [{"text": "{title}", "callback_data": "open:1",
+          "params": {"title": outbox.title("课" * 80, {"en": "Tai chi & <more>"})}}]]}
+    outbox.Outgoing(user_id=1, kind=OutboxKind.PING, key="k", keyboard=keyboard).check()
+    def labels(locale: str) -> list[str]:
+        claimed = replace(row(locale, title="巡逻", when=outbox.moment(SAT_3PM, "Asia/Shanghai")),
+                          keyboard=keyboard)
+        _text, markup = render(claimed, load_i18n(), "zh", now=SAT_3PM - timedelta(days=1))
+        assert markup is not None
+        return [b.text for line in markup.inline_keyboard for b in line]
+
+    zh = labels("zh")
+    assert zh[0] == "✋ 1. 明天（周六）下午3:00"
+    assert len(zh[1]) == 64 and zh[1].endswith("…")  # cut at a character with "…"
+    assert labels("en") == ["✋ 1. Tomorrow, 3:00 pm", "Tai chi & <more>"]  # not HTML
+
+
+def test_a_button_whose_params_are_not_said_is_refused_when_queued() -> None:
+    import pytest
+
+    from services.errors import InvalidInput
+
+    keyboard = {"inline_keyboard": [[{"text": "{x}", "callback_data": "x",
+                                      "params": {"x": object()}}]]}
+    with pytest.raises(InvalidInput):
+        outbox.Outgoing(user_id=1, kind=OutboxKind.PING, key="k", keyboard=keyboard).check()
