@@ -520,7 +520,7 @@ async def save_order(callback: CallbackQuery, user: User, session: AsyncSession,
             session, user=user, clock=clock, category=Category(data["category"]),
             topic=data.get("topic"), course_id=data.get("course_id"),
             days=int(data.get("days") or 0), time_of_day=TimeOfDay(data.get("time") or "any"),
-            expected=int(data.get("expected") or 1), force=force, draft=data.get("draft"))
+            expected=int(data.get("expected", 1)), force=force, draft=data.get("draft"))
     except SimilarOrder as similar:  # answered with the other order, to back instead
         await callback.answer()
         other = await course_orders.get_order(session, order_id=similar.order_id)
