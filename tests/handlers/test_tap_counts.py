@@ -9,6 +9,7 @@ question) is counted from that message, which is where the person meets it."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import time, timedelta
 
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.courses import (
     Category,
     Course,
@@ -30,16 +32,20 @@ from models.users import Role
 from models.voices import Report, ReportCategory
 from models.volunteers import ShiftClaim
 from scheduler.outbox import OutboxSender
-from services import preferences
+from services import course_sessions, preferences
+from services.access import Access
 from services.clock import ManualClock
 from tests.factories import make_community
 from tests.handlers.conftest import Harness, Person, member, onboard, rows, user_of
-from tests.handlers.test_broadcasts import sender
+from tests.handlers.test_broadcasts import resident, sender
+from tests.handlers.test_concerns import staff_member
 from tests.handlers.test_courses import delivered, message_with
 from tests.handlers.test_courses_resident import tai_chi
+from tests.handlers.test_polls import compose
 from tests.handlers.test_volunteer_taps import delivered as delivered_all
 from tests.handlers.test_volunteer_taps import patrol
 from tests.handlers.test_volunteers import TUE_18, become_volunteer, make_staff
+from tests.scheduler.conftest import settled, wait_until
 
 __all__ = ["sender"]  # the outbox sender fixture
 
@@ -89,15 +95,18 @@ def starting(person: Person, start: str) -> str:
 
 @pytest.fixture(scope="module", autouse=True)
 def table(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Print the table once the module's flows have run (output capture set aside)."""
     yield
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     lines = ["", f"{'flow':<44}{'taps':>6}{'typing':>8}"]
     lines += [f"{flow:<44}{taps:>6}{typing:>8}" for flow, (taps, typing) in TABLE.items()]
-    for line in lines:
-        if reporter is not None:
-            reporter.write_line(line)
-        else:  # pragma: no cover
-            print(line)
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        for line in lines:
+            if reporter is not None:
+                reporter.write_line(line)
+            else:
+                print(line)
 
 
 # --- Courses --------------------------------------------------------------------------
@@ -285,4 +294,45 @@ async def test_change_language_and_quiet_hours(
     await walk.press("🌐 Language")
     await walk.press("中文")
     assert (await user_of(session, ann)).locale == "zh"
+    walk.done()
+
+
+# --- Questions the bot asks: a poll, a rating -------------------------------------------
+
+
+async def test_answer_a_poll_and_rate_a_session(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    ann = await resident(harness, 5001, None)
+    staff = await staff_member(harness, session, clock, home)
+    await compose(staff)  # two questions: one answer, then several
+    await wait_until(settled(sessionmaker))
+
+    walk = Walk(ann, "answer a two-question poll (from the poll)")
+    await walk.press("🗳 Answer")
+    await walk.press("By the gate")  # one answer: on to the next by itself
+    await walk.press("⬜ Lights")
+    await walk.press("✅ Finish")
+    assert ann.last.startswith("✅ Thank you! Your answers are saved.")
+    walk.done(taps=1 + 2 + 1)  # open it, one tap a question, ✅ Finish for the many-answer one
+
+    staff_access = Access(user_id=(await user_of(session, staff)).id or 0,
+                          staff_of=frozenset({home.id or 0}))
+    lesson = await tai_chi(session, clock, home, staff_access)
+    await ann.tap("📚 Courses")
+    await ann.press(starting(ann, "✍️"))
+    clock.set(lesson.starts_at - timedelta(minutes=10))
+    await course_sessions.mark_attendance(
+        session, access=staff_access, clock=clock, session_id=lesson.id or 0,
+        user_id=(await user_of(session, ann)).id or 0, present=True,
+        buttons=OUTBOX_KEYBOARDS.courses, notify=sender.kick)
+    clock.set(lesson.starts_at + timedelta(minutes=61))
+    await delivered(ann, "Please give it 1 to 5 stars", sender)
+
+    walk = Walk(ann, "rate a session (from the question)")
+    await walk.press("5⭐")
+    [seat] = await rows(session, Enrolment)
+    assert seat.rating == 5
     walk.done()
