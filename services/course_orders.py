@@ -112,6 +112,66 @@ async def find_similar(
     return None
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    """A title offered on the order's first step: a neighbour's open order (`order_id`, to
+    back in one tap) or a menu course nobody has ordered yet (`course_id`)."""
+
+    title: str
+    order_id: int | None = None
+    course_id: int | None = None
+    backers: int = 0
+
+
+async def suggestions(session: AsyncSession, *, community_id: int, user_id: int,
+                      limit: int = 6) -> list[Suggestion]:
+    """What neighbours want (open orders by others this person has not backed, the most
+    backed first), then the menu's courses not ordered yet: tapped instead of typed."""
+    backed = select(col(OrderBacking.order_id)).where(col(OrderBacking.user_id) == user_id)
+    orders = (await session.execute(select(CourseOrder).where(
+        col(CourseOrder.community_id) == community_id, col(CourseOrder.user_id) != user_id,
+        col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]),
+        col(CourseOrder.id).not_in(backed),
+    ).order_by(col(CourseOrder.backers).desc(), col(CourseOrder.id)).limit(limit))).scalars()
+    found = [Suggestion(title=o.topic, order_id=o.id, backers=o.backers) for o in orders]
+    ordered = select(col(CourseOrder.course_id)).where(
+        col(CourseOrder.community_id) == community_id, col(CourseOrder.course_id).is_not(None),
+        col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]))
+    if len(found) < limit:
+        menu = (await session.execute(select(Course).where(
+            col(Course.community_id) == community_id,
+            col(Course.status) == CourseStatus.APPROVED, col(Course.id).not_in(ordered),
+        ).order_by(col(Course.title), col(Course.id)).limit(limit - len(found)))).scalars()
+        found += [Suggestion(title=c.title, course_id=c.id) for c in menu]
+    return found
+
+
+async def match_topic(session: AsyncSession, *, community_id: int, user_id: int,
+                      topic: str) -> tuple[CourseOrder | None, Category | None]:
+    """What a typed topic matches, in any category: a neighbour's open order to back instead
+    (one's own counts too: it is not ordered twice), and the category of the order or menu
+    course it names, so the resident need not choose one."""
+    wanted = normalise(topic)
+    if not wanted:
+        return None, None
+    orders = (await session.execute(select(CourseOrder).where(
+        col(CourseOrder.community_id) == community_id,
+        col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]),
+    ).order_by(col(CourseOrder.id)))).scalars().all()
+    for order in orders:
+        other = normalise(order.topic)
+        if other and (wanted in other or other in wanted):
+            return order, order.category
+    menu = (await session.execute(select(Course).where(
+        col(Course.community_id) == community_id, col(Course.status) == CourseStatus.APPROVED,
+    ).order_by(col(Course.id)))).scalars().all()
+    for course in menu:
+        other = normalise(course.title)
+        if other and (wanted in other or other in wanted):
+            return None, course.category
+    return None, None
+
+
 async def create_order(
     session: AsyncSession, *, user: User, clock: Clock, category: Category | None = None,
     topic: str | None = None, course_id: int | None = None, days: int = 0,

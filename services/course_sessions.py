@@ -34,6 +34,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, update
@@ -60,7 +61,7 @@ from models.courses import (
     WalkIn,
 )
 from models.db import write
-from models.outbox import OutboxKind
+from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.users import Role, RoleGrant, User
 from services import audit, outbox
 from services.access import Access
@@ -569,6 +570,20 @@ def _still_open(lesson: Lesson, now: datetime) -> None:
 # --- Enrolment and the waitlist --------------------------------------------------------
 
 
+REMINDER = N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\nAre you coming?")
+REMINDER_BRING = N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\n🎒 Please bring: {bring}\n"
+                    "Are you coming?")
+
+
+def reminder_words(lesson: Lesson) -> tuple[str, dict[str, Any]]:
+    """A seat holder's reminder's key and its words beyond the time: the title in each
+    reader's language, and what to bring, when the teacher or staff said it."""
+    words: dict[str, Any] = {"title": outbox_title(lesson), "venue": lesson.venue}
+    if lesson.bring:
+        return REMINDER_BRING, {**words, "bring": lesson.bring}
+    return REMINDER, words
+
+
 def _reminders(
     lesson: Lesson, user_id: int, hours: Sequence[int], zone: ZoneInfo,
     now: datetime, buttons: Buttons,
@@ -577,15 +592,14 @@ def _reminders(
     so a moved session gets new ones."""
     assert lesson.id is not None
     rows = []
+    key, words = reminder_words(lesson)
     for h in hours:
         at = lesson.starts_at - timedelta(hours=h)
         if at <= now:
             continue
         rows.append(Outgoing(
-            user_id=user_id, kind=OutboxKind.REMINDER,
-            key=N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\nAre you coming?"),
-            params={"title": outbox_title(lesson), "when": outbox.moment(lesson.starts_at, zone),
-                    "venue": lesson.venue},
+            user_id=user_id, kind=OutboxKind.REMINDER, key=key,
+            params={**words, "when": outbox.moment(lesson.starts_at, zone)},
             keyboard=buttons.reminder(lesson.id), not_before=at,
             group=reminder_group(lesson.id), dedupe_key=reminder_key(lesson, user_id, h)))
     return rows
@@ -1432,6 +1446,16 @@ async def set_bring(session: AsyncSession, *, access: Access, clock: Clock, sess
         _still_open(lesson, clock.now())
         lesson.bring = what
         session.add(lesson)
+        # The reminders not sent yet say it too (they were worded when each seat was taken).
+        key, words = reminder_words(lesson)
+        pending = await session.execute(select(OutboxMessage).where(
+            col(OutboxMessage.group_key) == reminder_group(lesson.id or 0),
+            col(OutboxMessage.kind) == OutboxKind.REMINDER,
+            col(OutboxMessage.status) == OutboxStatus.PENDING))
+        for row in pending.scalars().all():
+            row.key = key
+            row.params = {**{k: v for k, v in row.params.items() if k != "bring"}, **words}
+            session.add(row)
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.bring",
                      community_id=lesson.community_id, session_id=lesson.id)
         return lesson

@@ -45,6 +45,8 @@ class OrderAction(StrEnum):
     TAKE = "k"
     RELEASE = "r"
     SCHEDULE = "s"      # schedule a session for order `id` (staff: choose a teacher first)
+    WHEN = "wh"         # "when suits you" preset `id` (its place in orders.WHEN_PRESETS)
+    DETAIL = "dt"       # 🗓 Choose days and times one by one
 
 
 class OrderCb(CallbackData, prefix="co"):

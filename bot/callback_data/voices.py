@@ -65,6 +65,7 @@ class ReportDraftAction(StrEnum):
     DISCARD = "x"
     OFFER = "o"         # what was said outside a conversation: send it as a report
     BACK = "b"          # ◀ Back to the step before
+    ADD = "a"           # 📷 add a photo, a voice note or a place (a quick report's last look)
 
 
 class ReportDraftCb(CallbackData, prefix="rd"):

@@ -3,9 +3,15 @@
 ```mermaid
 stateDiagram-v2
     [*] --> Topic: 🙋 Order a course
-    [*] --> Days: 🙋 Order this course (from the menu)
+    [*] --> When: 🙋 Order this course (from the menu)
+    Topic --> Backed: 👍 a neighbour's order (suggested)
+    Topic --> When: 📚 a menu course (suggested)
+    Topic --> Similar: typed words match an open order
+    Topic --> When: typed words name a menu course (its category)
     Topic --> Category: topic typed
-    Category --> Days: a category
+    Category --> When: a category
+    When --> Saved: a preset (weekday mornings / evenings / weekends / any time)
+    When --> Days: 🗓 Choose days and times
     Days --> Days: tap weekdays
     Days --> Time: ✅ Done / any day
     Time --> Expected: morning / afternoon / evening / any
@@ -17,7 +23,11 @@ stateDiagram-v2
     Saved --> [*]
     Expected --> Time: ◀ Back
     Time --> Days: ◀ Back
-    Days --> Category: ◀ Back (a menu course: the 📚 Courses screen)
+    Days --> When: ◀ Back
+    When --> Category: ◀ Back (a typed topic whose category was chosen)
+    When --> Topic: ◀ Back (a suggestion or a recognised topic; from the menu: 📚 Courses)
+    Similar --> When: ➕ order mine anyway
+    Similar --> Topic: ◀ Back
     Category --> Topic: ◀ Back
     Topic --> [*]: ◀ Back / ✖ Cancel on any step (the 📚 Courses screen, nothing ordered)
 ```
@@ -53,6 +63,7 @@ from bot.callback_data.courses import (
     OrderStepCb,
     OrderTimeCb,
 )
+from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.confirm import ask_once
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
@@ -85,9 +96,21 @@ TIMES = tuple(TimeOfDay)
 ALL_DAYS = 0b111_1111
 
 
+# "When suits you", one tap: (label, weekdays as bits from Monday, time of day).
+WEEKDAYS_ONLY, WEEKEND = 0b001_1111, 0b110_0000
+WHEN_PRESETS: tuple[tuple[str, int, TimeOfDay], ...] = (
+    (N_("🌅 Weekday mornings"), WEEKDAYS_ONLY, TimeOfDay.MORNING),
+    (N_("🌆 Weekday evenings"), WEEKDAYS_ONLY, TimeOfDay.EVENING),
+    (N_("🏖 Weekends"), WEEKEND, TimeOfDay.ANY),
+    (N_("🕒 Any time suits me"), 0, TimeOfDay.ANY),
+)
+
+
 class OrderFlow(StatesGroup):
     topic = State()
+    similar = State()  # the typed words match a neighbour's open order
     category = State()
+    when = State()
     days = State()
     time = State()
     expected = State()
@@ -152,6 +175,7 @@ async def on_new(callback: CallbackQuery, callback_data: OrderCb, user: User,
         from handlers.onboarding import offer_home  # the community list, right there
         await offer_home(callback, session, state)
         return
+    from_topic = await state.get_state() == OrderFlow.topic.state  # a suggested menu course
     await state.clear()
     await state.update_data(draft=secrets.token_urlsafe(12))  # sent twice, filed once
     if callback_data.id:
@@ -163,31 +187,79 @@ async def on_new(callback: CallbackQuery, callback_data: OrderCb, user: User,
             await callback.answer(_("This course is no longer on the menu."), show_alert=True)
             return
         await state.update_data(course_id=course.id, topic=course.title,
-                                category=course.category, days=0)
-        await state.set_state(OrderFlow.days)
+                                category=course.category, days=0, from_topic=from_topic)
         await callback.answer()
-        await ask_days(callback, 0, intro=_("You are ordering “{title}”.").format(
-            title=html.escape(shown(course))))
+        await ask_when(callback, state, intro=_("You are ordering “{title}”.").format(
+            title=html.escape(shown(course))), new=not from_topic)
         return
     await callback.answer()
-    await ask_topic(callback, new=True)
+    await ask_topic(callback, user=user, session=session, new=True)
     await state.set_state(OrderFlow.topic)
 
 
-async def ask_topic(callback: CallbackQuery, *, new: bool) -> None:
-    await show(callback, _("What would you like to learn? Type the topic in a few words, for "
-                           "example “手机拍照”."), reply_markup=with_steps().as_markup(),
-               new=new)
+async def ask_topic(callback: CallbackQuery, *, user: User, session: AsyncSession,
+                    new: bool) -> None:
+    """What to learn: neighbours' orders and the menu's courses to tap, or typed words."""
+    found = await course_orders.suggestions(session, community_id=user.community_id or 0,
+                                            user_id=user.id or 0)
+    builder = InlineKeyboardBuilder()
+    for item in found:
+        if item.order_id is not None:
+            builder.button(text=_("👍 {topic} · {n}").format(topic=item.title, n=item.backers),
+                           callback_data=OrderCb(action=OrderAction.BACK, id=item.order_id))
+        else:
+            builder.button(text="📚 " + item.title,
+                           callback_data=OrderCb(action=OrderAction.NEW, id=item.course_id or 0))
+    builder.adjust(1)
+    text = _("What would you like to learn? Tap one that neighbours want, or type the topic in "
+             "a few words, for example “手机拍照”.") if found else _(
+        "What would you like to learn? Type the topic in a few words, for example “手机拍照”.")
+    await show(callback, text, reply_markup=with_steps(builder).as_markup(), new=new)
 
 
 @router.message(OrderFlow.topic, F.text, ~F.text.startswith("/"))
-async def on_topic(message: Message, state: FSMContext) -> None:
-    """The topic, typed (too long or empty: the error router says so); then the category."""
+async def on_topic(message: Message, user: User, session: AsyncSession,
+                   state: FSMContext) -> None:
+    """The topic, typed (too long or empty: the error router says so). Words that match a
+    neighbour's order offer it to back in one tap; words that name a menu course take its
+    category; otherwise the category is asked."""
     topic = courses.clean_text(message.text or "", field="topic", limit=TITLE_MAX)
     await state.update_data(topic=topic, days=0)
+    order, category = await course_orders.match_topic(
+        session, community_id=user.community_id or 0, user_id=user.id or 0, topic=topic)
+    if order is not None and order.user_id == user.id:
+        await state.clear()
+        await message.answer(_("You have already ordered this:") + "\n\n" + order_text(order),
+                             reply_markup=home_markup())
+        return
+    if order is not None:
+        await state.update_data(category=order.category)
+        await state.set_state(OrderFlow.similar)
+        await message.answer(similar_text(order), reply_markup=similar_keyboard(
+            order.id or 0).as_markup())
+        return
+    if category is not None:
+        await state.update_data(category=category)
+        await ask_when(message, state)
+        return
     await state.set_state(OrderFlow.category)
     await message.answer(_("Which kind of course is it?"),
                          reply_markup=category_keyboard().as_markup())
+
+
+def similar_text(other: CourseOrder) -> str:
+    return (_("A neighbour has already ordered something like this:") + "\n\n"
+            + order_text(other) + "\n\n" + _("Would you like to back it instead?"))
+
+
+def similar_keyboard(order_id: int) -> InlineKeyboardBuilder:
+    builder = InlineKeyboardBuilder()
+    builder.button(text=_("👍 Yes, me too on that one"),
+                   callback_data=OrderCb(action=OrderAction.BACK, id=order_id))
+    builder.button(text=_("➕ No, make my own order"),
+                   callback_data=OrderCb(action=OrderAction.FORCE))
+    builder.adjust(1)
+    return with_steps(builder)
 
 
 def category_keyboard() -> InlineKeyboardBuilder:
@@ -202,16 +274,51 @@ def category_keyboard() -> InlineKeyboardBuilder:
 @router.callback_query(OrderFlow.category, OrderCb.filter(F.action == OrderAction.CATEGORY))
 async def on_category(callback: CallbackQuery, callback_data: OrderCb,
                       state: FSMContext) -> None:
-    """The category; then the days."""
+    """The category; then when suits them."""
     try:
         category = Category(callback_data.cat)
     except ValueError:
         await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
-    await state.update_data(category=category)
-    await ask_days(callback, int((await state.get_data()).get("days") or 0), edit=True)
+    await state.update_data(category=category, chose_category=True)
+    await ask_when(callback, state)
+
+
+async def ask_when(event: CallbackQuery | Message, state: FSMContext, intro: str = "",
+                   new: bool = False) -> None:
+    """When suits them, in one tap (a preset), or 🗓 day by day."""
+    await state.set_state(OrderFlow.when)
+    builder = InlineKeyboardBuilder()
+    for index, (label, _days, _time) in enumerate(WHEN_PRESETS):
+        builder.button(text=_(label), callback_data=OrderCb(action=OrderAction.WHEN, id=index))
+    builder.button(text=_("🗓 Choose days and times"),
+                   callback_data=OrderCb(action=OrderAction.DETAIL))
+    builder.adjust(2, 2, 1)
+    text = (intro + "\n\n" if intro else "") + _("When would suit you? One tap sends the order.")
+    await show(event, text, reply_markup=with_steps(builder).as_markup(), new=new)
+
+
+@router.callback_query(OrderFlow.when, OrderCb.filter(F.action == OrderAction.WHEN))
+async def on_when(callback: CallbackQuery, callback_data: OrderCb, user: User,
+                  session: AsyncSession, state: FSMContext, clock: Clock) -> None:
+    """A "when suits you" preset: the order is sent (how many would come: not known yet)."""
+    if not 0 <= callback_data.id < len(WHEN_PRESETS):
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    _label, days, time = WHEN_PRESETS[callback_data.id]
+    await state.update_data(days=days, time=time, expected=NOT_KNOWN)
+    await save_order(callback, user, session, state, clock,
+                     force=bool((await state.get_data()).get("force")))
+
+
+@router.callback_query(OrderFlow.when, OrderCb.filter(F.action == OrderAction.DETAIL))
+async def on_detail(callback: CallbackQuery, state: FSMContext) -> None:
+    """🗓 Choose days and times: the days, then the time of day and how many."""
+    await callback.answer()
+    await state.update_data(days=0)
     await state.set_state(OrderFlow.days)
+    await ask_days(callback, 0, edit=True)
 
 
 def days_keyboard(days: int) -> InlineKeyboardBuilder:
@@ -309,26 +416,42 @@ async def on_back_from_topic(callback: CallbackQuery, user: User, access: Access
     await leave_wizard(callback, user, access, session, state, clock, note="")
 
 
-@router.callback_query(OrderFlow.category, OrderStepCb.filter(F.action == OrderStep.BACK))
-async def on_back_from_category(callback: CallbackQuery, state: FSMContext) -> None:
-    """◀ Back from the category: type the topic again."""
+@router.callback_query(StateFilter(OrderFlow.category, OrderFlow.similar),
+                       OrderStepCb.filter(F.action == OrderStep.BACK))
+async def on_back_from_category(callback: CallbackQuery, user: User, session: AsyncSession,
+                                state: FSMContext) -> None:
+    """◀ Back from the category (or from "a neighbour ordered this"): the topic again."""
     await callback.answer()
+    await state.update_data(force=False)
     await state.set_state(OrderFlow.topic)
-    await ask_topic(callback, new=False)
+    await ask_topic(callback, user=user, session=session, new=False)
 
 
-@router.callback_query(OrderFlow.days, OrderStepCb.filter(F.action == OrderStep.BACK))
-async def on_back_from_days(callback: CallbackQuery, user: User, access: Access,
+@router.callback_query(OrderFlow.when, OrderStepCb.filter(F.action == OrderStep.BACK))
+async def on_back_from_when(callback: CallbackQuery, user: User, access: Access,
                             session: AsyncSession, state: FSMContext, clock: Clock) -> None:
-    """◀ Back from the days: the category (a menu course has none to choose: the 📚 Courses
-    screen)."""
-    if (await state.get_data()).get("course_id"):
+    """◀ Back from "when suits you": the category chosen, else the topic (ordered from the
+    menu's course card: the 📚 Courses screen)."""
+    data = await state.get_data()
+    if data.get("course_id") and not data.get("from_topic"):
         await leave_wizard(callback, user, access, session, state, clock, note="")
         return
     await callback.answer()
-    await state.set_state(OrderFlow.category)
-    await show(callback, _("Which kind of course is it?"),
-               reply_markup=category_keyboard().as_markup())
+    if data.get("chose_category"):
+        await state.set_state(OrderFlow.category)
+        await show(callback, _("Which kind of course is it?"),
+                   reply_markup=category_keyboard().as_markup())
+        return
+    await state.update_data(course_id=None, force=False)
+    await state.set_state(OrderFlow.topic)
+    await ask_topic(callback, user=user, session=session, new=False)
+
+
+@router.callback_query(OrderFlow.days, OrderStepCb.filter(F.action == OrderStep.BACK))
+async def on_back_from_days(callback: CallbackQuery, state: FSMContext) -> None:
+    """◀ Back from the days: "when suits you" again."""
+    await callback.answer()
+    await ask_when(callback, state)
 
 
 @router.callback_query(OrderFlow.time, OrderStepCb.filter(F.action == OrderStep.BACK))
@@ -371,11 +494,20 @@ async def leave_wizard(callback: CallbackQuery, user: User, access: Access,
     await show(callback, (note + "\n\n" if note else "") + text, reply_markup=markup)
 
 
-@router.callback_query(OrderFlow.expected, OrderCb.filter(F.action == OrderAction.FORCE))
+@router.callback_query(StateFilter(OrderFlow.expected, OrderFlow.when),
+                       OrderCb.filter(F.action == OrderAction.FORCE))
 async def on_force(callback: CallbackQuery, user: User, session: AsyncSession,
                    state: FSMContext, clock: Clock) -> None:
     """➕ No, make my own order (though a similar one exists)."""
     await save_order(callback, user, session, state, clock, force=True)
+
+
+@router.callback_query(OrderFlow.similar, OrderCb.filter(F.action == OrderAction.FORCE))
+async def on_force_typed(callback: CallbackQuery, state: FSMContext) -> None:
+    """➕ No, make my own order, said to the typed words' match: when suits them, then sent."""
+    await callback.answer()
+    await state.update_data(force=True)
+    await ask_when(callback, state)
 
 
 async def save_order(callback: CallbackQuery, user: User, session: AsyncSession,
@@ -389,7 +521,7 @@ async def save_order(callback: CallbackQuery, user: User, session: AsyncSession,
             session, user=user, clock=clock, category=Category(data["category"]),
             topic=data.get("topic"), course_id=data.get("course_id"),
             days=int(data.get("days") or 0), time_of_day=TimeOfDay(data.get("time") or "any"),
-            expected=int(data.get("expected") or 1), force=force, draft=data.get("draft"))
+            expected=int(data.get("expected", 1)), force=force, draft=data.get("draft"))
     except SimilarOrder as similar:  # answered with the other order, to back instead
         await callback.answer()
         other = await course_orders.get_order(session, order_id=similar.order_id)
@@ -398,16 +530,8 @@ async def save_order(callback: CallbackQuery, user: User, session: AsyncSession,
             await show(callback, _("You have already ordered this:") + "\n\n"
                        + order_text(other))
             return
-        builder = InlineKeyboardBuilder()
-        builder.button(text=_("👍 Yes, me too on that one"),
-                       callback_data=OrderCb(action=OrderAction.BACK, id=similar.order_id))
-        builder.button(text=_("➕ No, make my own order"),
-                       callback_data=OrderCb(action=OrderAction.FORCE))
-        builder.adjust(1)
-        await show(callback, _("A neighbour has already ordered something like this:")
-                   + "\n\n" + order_text(other) + "\n\n"
-                   + _("Would you like to back it instead?"),
-                   reply_markup=with_steps(builder).as_markup())
+        await show(callback, similar_text(other),
+                   reply_markup=similar_keyboard(similar.order_id).as_markup())
         return
     except (InvalidInput, NotFound, ValueError):  # a draft that cannot go through: dropped
         await state.clear()

@@ -13,6 +13,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
+from babel.lists import format_list
 
 from bot.callback_data import (
     CourseAction,
@@ -26,7 +27,7 @@ from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.screens import drop_buttons as drop_buttons  # re-exported for the course screens
 from bot.titles import shown
-from bot.when import say_moment, say_time
+from bot.when import current_locale, say_moment, say_time
 from models.courses import Category, CourseOrder, EnrolmentStatus, Lesson, TimeOfDay
 from models.users import User
 from services import course_sessions
@@ -56,10 +57,20 @@ def category_name(category: str) -> str:
         return category
 
 
+WEEKDAYS_ONLY, WEEKENDS_ONLY = 0b001_1111, 0b110_0000
+
+
 def days_text(days: int) -> str:
+    """The days an order suits, as people say them: "weekdays", "Mon, Wed, and Fri" /
+    "工作日", "周一、周三和周五" (Babel's list for the reader's language)."""
     if not days or days == 0b111_1111:
         return _("any day")
-    return "、".join(_(name) for bit, name in enumerate(WEEKDAYS) if days & (1 << bit))
+    if days == WEEKDAYS_ONLY:
+        return _("weekdays")
+    if days == WEEKENDS_ONLY:
+        return _("weekends")
+    return format_list([_(name) for bit, name in enumerate(WEEKDAYS) if days & (1 << bit)],
+                       locale=current_locale())
 
 
 def when(moment: datetime, zone: ZoneInfo | str) -> str:

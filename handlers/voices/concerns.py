@@ -3,6 +3,7 @@
 ```mermaid
 stateDiagram-v2
     [*] --> Home: 💬 My voice
+    Home --> Description: a category, right on the screen (a quick report)
     Home --> Category: 📝 Report a problem
     Category --> Category: words typed first (kept; the category asked again)
     Category --> Category: a photo, a voice note or a place sent first (kept)
@@ -12,6 +13,9 @@ stateDiagram-v2
     Category --> Description: a category
     Description --> Description: empty or too long (asked again)
     Description --> Photo: text
+    Description --> Confirm: text (a quick report or an idea: the resident's own grid)
+    Confirm --> Photo: 📷 Add a photo, a voice message or my location (quick)
+    Confirm --> Description: ◀ Back (quick)
     Photo --> Photo: a file instead of a photo (asked again)
     Photo --> Location: a photo / a voice note / Skip
     Location --> Location: other text (asked again)
@@ -138,6 +142,9 @@ class ReportDraft:
     longitude: float | None = None
     grid_id: int | None = None
     offered: bool = False  # made from something said outside a conversation
+    # Begun on 💬 My voice's category buttons, or an idea: the words go straight to ✅ Send
+    # (in the resident's own grid); a photo, a voice note or a place is one tap to add.
+    quick: bool = False
     # Names this draft: ✅ Send carries it, so a second press finds the report it made.
     key: str = field(default_factory=lambda: uuid4().hex)
 
@@ -181,6 +188,11 @@ async def show_home(event: Message | CallbackQuery, user: User, access: Access,
                     session: AsyncSession, clock: Clock) -> None:
     builder = InlineKeyboardBuilder()
     open_polls = await polls.open_for(session, clock=clock, user=user)
+    quick = [code for code in CATEGORY_LABELS if code != ReportCategory.IDEA]
+    if user.community_id is not None:  # a report in two taps: its category, then ✅ Send
+        for code in quick:
+            builder.button(text=_(CATEGORY_LABELS[code]), callback_data=ReportCategoryCb(
+                category=ReportCategory(code)))
     for label, action in ((_("📝 Report a problem"), VoiceAction.REPORT),
                           (_("💡 Share an idea"), VoiceAction.IDEA),
                           (_("📋 My reports"), VoiceAction.MINE),
@@ -193,10 +205,25 @@ async def show_home(event: Message | CallbackQuery, user: User, access: Access,
         builder.button(text=_("🗂 Reports to handle"),
                        callback_data=VoiceCb(action=VoiceAction.TRIAGE))
         builder.button(text=_("📊 Run polls"), callback_data=VoiceCb(action=VoiceAction.RUN_POLLS))
-    builder.adjust(1)
-    await show(event, _("💬 <b>My voice</b>\nTell your community about a problem, share an "
-                        "idea for the neighbourhood, or answer a poll. Staff will answer you "
-                        "here."), reply_markup=builder.as_markup())
+    if user.community_id is not None:
+        builder.adjust(*([2] * (len(quick) // 2)), *([1] * 20))
+    else:
+        builder.adjust(1)
+    await show(event, _("💬 <b>My voice</b>\nTell your community about a problem: tap what it "
+                        "is about, then write a few words. Or share an idea for the "
+                        "neighbourhood, or answer a poll. Staff will answer you here."),
+               reply_markup=builder.as_markup())
+
+
+@router.callback_query(StateFilter(None), ReportCategoryCb.filter())
+async def on_quick_category(callback: CallbackQuery, callback_data: ReportCategoryCb,
+                            user: User, state: FSMContext) -> None:
+    """A category tapped on 💬 My voice: the words next, then ✅ Send."""
+    needs_community(user)
+    await callback.answer()
+    await ReportDraft(category=callback_data.category, grid_id=user.grid_id,
+                      quick=True).save(state)
+    await ask_description(callback, state, idea=callback_data.category == ReportCategory.IDEA)
 
 
 @router.callback_query(VoiceCb.filter(F.action == VoiceAction.HOME))
@@ -283,7 +310,7 @@ async def on_idea(callback: CallbackQuery, user: User, state: FSMContext,
         return
     await callback.answer()
     await state.clear()
-    await ReportDraft(category=ReportCategory.IDEA).save(state)
+    await ReportDraft(category=ReportCategory.IDEA, grid_id=user.grid_id, quick=True).save(state)
     await ask_description(callback, state, idea=True)
 
 
@@ -365,12 +392,15 @@ async def on_category(callback: CallbackQuery, callback_data: ReportCategoryCb,
 
 
 @router.message(ReportStates.description, F.text & ~F.text.startswith("/"))
-async def on_description(message: Message, state: FSMContext) -> None:
+async def on_description(message: Message, session: AsyncSession, state: FSMContext) -> None:
     """The words of the report; empty or too long is refused (the error router says why)
     and the step stays."""
     draft = await draft_of(state)
     draft.description = concerns.check_description(message.text or "")
     await draft.save(state)
+    if draft.quick:
+        await show_confirm(message, state, session, draft)
+        return
     await ask_photo(message, state)
 
 
@@ -523,6 +553,10 @@ async def show_confirm(event: Message | CallbackQuery, state: FSMContext,
         lines.append("🏘 " + html.escape(grid.name))
     builder = InlineKeyboardBuilder()
     builder.button(text=_("✅ Send"), callback_data=ReportSendCb(key=draft.key))
+    if draft.quick and not (draft.photo or draft.voice or draft.latitude is not None):
+        builder.button(text=_("📷 Add a photo, a voice message or my location"),
+                       callback_data=ReportDraftCb(action=ReportDraftAction.ADD))
+    builder.adjust(1)
     await send_fitted(event, "\n".join(lines),
                       reply_markup=with_nav(builder, cancel=_("✖ Discard")).as_markup())
 
@@ -555,6 +589,19 @@ async def on_send(callback: CallbackQuery, callback_data: ReportSendCb, user: Us
     await show(callback, _("✅ Thank you! Your report #{id} has gone to the community staff. "
                            "You will get a message here each time it moves on. See it under "
                            "📋 My reports.").format(id=report.id))
+
+
+@router.callback_query(ReportStates.confirm, ReportDraftCb.filter(
+    F.action == ReportDraftAction.ADD))
+async def on_add(callback: CallbackQuery, state: FSMContext) -> None:
+    """📷 Add a photo, a voice message or my location, to a quick report: the photo step,
+    then the place (and the part of the community), then the last look again."""
+    draft = await draft_of(state)
+    draft.quick = False  # the steps after the words, as the long way has them
+    await draft.save(state)
+    await callback.answer()
+    await drop_buttons(callback)
+    await ask_photo(callback, state)
 
 
 @router.callback_query(StateFilter(ReportStates), ReportDraftCb.filter(
@@ -691,10 +738,10 @@ async def on_back_from_category(callback: CallbackQuery, user: User, access: Acc
 async def on_back_from_description(callback: CallbackQuery, user: User, access: Access,
                                    session: AsyncSession, state: FSMContext,
                                    clock: Clock) -> None:
-    """◀ Back from the words: the category again (an idea: 💬 My voice)."""
+    """◀ Back from the words: the category again (an idea or a quick report: 💬 My voice)."""
     draft = await draft_of(state)
     await callback.answer()
-    if draft.category == ReportCategory.IDEA:
+    if draft.category == ReportCategory.IDEA or draft.quick:
         await state.clear()
         await show_home(callback, user, access, session, clock)
         return
@@ -735,6 +782,9 @@ async def on_back_from_confirm(callback: CallbackQuery, user: User, session: Asy
         await state.set_state(ReportStates.offered)
         await send(callback, _("Send this to your community staff as a report? Choose what it "
                                "is about:"), reply_markup=offer_keyboard())
+        return
+    if draft.quick:  # the words again
+        await ask_description(callback, state, idea=draft.category == ReportCategory.IDEA)
         return
     if not await ask_grid(callback, user, session, state):
         await ask_location(callback, state)

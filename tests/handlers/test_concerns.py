@@ -180,9 +180,7 @@ async def test_neighbours_back_an_idea_without_seeing_who_wrote_it(
     bob = await resident(harness, 5022, None)
     await ann.tap("💬 My voice")
     await ann.press("💡 Share an idea")
-    await ann.send("An e-bike charging point by gate 2")
-    await ann.press("Skip ▶")
-    await ann.send("Skip ▶")
+    await ann.send("An e-bike charging point by gate 2")  # an idea: its words, then ✅ Send
     await ann.press("✅ Send")
     await bob.tap("💬 My voice")
     await bob.press("👍 Neighbours' ideas")
@@ -339,9 +337,7 @@ async def test_a_double_tapped_idea_is_shared_once(
     ann = await resident(harness, 5042, None)
     await ann.tap("💬 My voice")
     await ann.press("💡 Share an idea")
-    await ann.send("Benches by the pond")
-    await ann.press("Skip ▶")
-    await ann.send("Skip ▶")
+    await ann.send("Benches by the pond")  # an idea: its words, then ✅ Send
     await double_tap(ann, "✅ Send")
     assert [r.category for r in await rows(session, Report)] == [ReportCategory.IDEA]
     assert sorted(ann.alerts[-2:]) == ["", "Your idea #1 has already been sent."]

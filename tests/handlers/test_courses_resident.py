@@ -278,6 +278,7 @@ async def test_every_step_of_an_order_has_back_and_cancel_buttons(
 ) -> None:
     zh = language == "zh"
     back, cancel = ("◀ 返回", "✖ 取消") if zh else ("◀ Back", "✖ Cancel")
+    detail = "🗓 自己选日子和时段" if zh else "🗓 Choose days and times"
     home = await make_community(session, clock, "Sunny Court")
     ann, _a = await member(harness, session, clock, home, 3002, "Ann", language=language)
     await ann.tap("📚 课程" if zh else "📚 Courses")
@@ -290,6 +291,13 @@ async def test_every_step_of_an_order_has_back_and_cancel_buttons(
     await ann.press(back)  # the category again
     assert ("🔧 实用技能" if zh else "🔧 Practical skills") in labels(ann)
     await ann.press("🔧 实用技能" if zh else "🔧 Practical skills")
+    assert labels(ann)[-2:] == [back, cancel]  # when suits you
+    await ann.press(back)  # the category again
+    await ann.press("🔧 实用技能" if zh else "🔧 Practical skills")
+    await ann.press(detail)
+    assert labels(ann)[-2:] == [back, cancel]
+    await ann.press(back)  # when suits you again
+    await ann.press(detail)
     await ann.press("任何一天都可以" if zh else "Any day is fine")
     assert labels(ann)[-2:] == [back, cancel]
     await ann.press(back)  # the days again
@@ -307,6 +315,7 @@ async def test_every_step_of_an_order_has_back_and_cancel_buttons(
     await ann.press("🙋 点一门课" if zh else "🙋 Order a course")
     await ann.send("Photos")
     await ann.press("🔧 实用技能" if zh else "🔧 Practical skills")
+    await ann.press(detail)
     await ann.press("任何一天都可以" if zh else "Any day is fine")
     await ann.press("下午" if zh else "Afternoon")
     await ann.press("我不知道" if zh else "I don't know")

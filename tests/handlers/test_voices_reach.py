@@ -343,6 +343,7 @@ async def test_every_step_of_the_report_wizard_has_back_and_cancel(
     await ann.press("💡 Share an idea")
     assert {"◀ Back", "✖ Cancel"} <= set(buttons(ann))
     await ann.send("A bench by the pond")
+    await ann.press("📷 Add a photo, a voice message or my location")
     await ann.press("Skip ▶")
     await ann.tap("✖ Cancel")
     assert ann.last == "Discarded. Nothing was sent."
