@@ -72,7 +72,7 @@ from bot.callback_data.volunteers import (
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.screens import send, show
-from bot.when import say_hours, say_moment
+from bot.when import say_hours, say_moment, say_month
 from handlers.scope import ask_community as scope_ask
 from handlers.scope import chosen as scope_chosen
 from handlers.volunteers.home import when_text
@@ -717,32 +717,44 @@ async def on_commend_send(callback: CallbackQuery, callback_data: VolCommendSend
     await show(callback, text, reply_markup=builder.as_markup())
 
 
-def export_headers() -> list[str]:
-    return [_("Volunteer"), _("Grid"), _("Task"), _("Place"), _("Start"), _("End"),
-            _("Checked in"), _("Checked out"), _("Attendance"), _("Hours (from check-in)"),
-            _("Hours confirmed")]
+def export_words(title: str) -> volunteer_export.HoursWords:
+    """The hours workbook in the reader's language."""
+    return volunteer_export.HoursWords(
+        title=title, summary_name=_("Summary"), list_name=_("Shifts"),
+        headers=[_("Volunteer"), _("Grid"), _("Task"), _("Place"), _("Start"), _("End"),
+                 _("Checked in"), _("Checked out"), _("Attendance"),
+                 _("Hours (from check-in)"), _("Hours confirmed")],
+        summary_headers=("", _("Number"), _("Share")),
+        attendance={"present": _("present"), "absent": _("absent")},
+        unmarked=_("not marked yet"), shifts=_("Shifts taken"), volunteers=_("Volunteers"),
+        proposed=_("Hours (from check-in)"), confirmed=_("Hours confirmed"))
 
 
 @router.callback_query(VolExportCb.filter())
 async def on_export(callback: CallbackQuery, callback_data: VolExportCb, access: Access,
                     session: AsyncSession, clock: Clock) -> None:
-    """📥 The Excel file of a month or a whole year: one row per volunteer and shift."""
+    """📥 The Excel file of a month or a whole year: a summary, then one row per volunteer
+    and shift in time order."""
     cid = community(access, callback_data.community_id)
     tz = await zone_of(session, cid)
     year, month = month_of(callback_data.year * 100 + (callback_data.month or 1))
     if callback_data.month:
         start, end = volunteer_hours.month_bounds(year, month, tz)
         label = f"{year}-{month:02d}"
+        period = say_month(year, month)
     else:
         start, end = volunteer_hours.year_bounds(year, tz)
-        label = str(year)
+        label = period = str(year)
+    found = await session.get(Community, cid)
+    title = _("Volunteer hours · {community} · {period}").format(
+        community=found.name if found else "", period=period)
     data = await volunteer_export.export_hours(
         session, access=access, clock=clock, community_id=cid, start=start, end=end,
-        headers=export_headers(), title=label)
+        words=export_words(title))
     await callback.answer()
     if callback.bot is not None:
         await callback.bot.send_document(
             callback.from_user.id,
             BufferedInputFile(data, filename=f"volunteer-hours-{label}.xlsx"),
             caption=_("Volunteer hours, {period}: one row per volunteer and shift.").format(
-                period=label))
+                period=period))

@@ -266,12 +266,17 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     await staff.press("📥 Excel: this month")
     document = staff.handle.last_bot_message
     assert document is not None and document.document_name == "volunteer-hours-2026-03.xlsx"
+    assert document.content == "Volunteer hours, March 2026: one row per volunteer and shift."
     data = harness.emulator.state.files[document.document or ""].data
-    sheet = load_workbook(io.BytesIO(data)).active
-    assert sheet is not None
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Summary", "Shifts"]
+    sheet = book["Shifts"]
+    assert sheet["A1"].value == "Volunteer hours · Sunny Court · March 2026"
     table = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert table[0][:3] == ["Volunteer", "Grid", "Task"]
-    assert [(r[0], r[1], r[2], r[-1]) for r in table[1:]] == [("Ann", "Block 1", "Patrol", 2)]
+    assert table[1][:3] == ["Volunteer", "Grid", "Task"]
+    assert all(c.font.bold for c in sheet[2]) and sheet.freeze_panes == "A3"
+    assert [(r[0], r[1], r[2], r[8], r[-1]) for r in table[2:]] == [
+        ("Ann", "Block 1", "Patrol", "present", 2)]
 
     await staff.press("🏅 Commend")
     await staff.press("⬜ Ann · 2 h")
@@ -353,3 +358,66 @@ async def test_a_title_too_long_is_answered_with_its_limit_and_the_draft_waits(
                           "Please send it again.")
     await staff.send("Night patrol")
     assert staff.last.startswith("Describe it in a few words")
+
+
+async def test_the_hours_workbook_in_chinese_has_a_summary_and_shifts_in_time_order(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 16: a title row, a bold frozen header, widths, a summary with totals and
+    shares, sheet and column names in the reader's language, rows in time order."""
+    community = await make_community(session, clock, "幸福社区", grids=("第一网格",))
+    staff = harness.person(3001, "刘", "zh")
+    await onboard(staff, community.name, "第一网格")
+    access = await grant(session, clock, await user_of(session, staff), Role.STAFF, community)
+    zed, amy = harness.person(2001, "Zed"), harness.person(2002, "Amy")  # they read English
+    for person in (zed, amy):
+        await onboard(person, community.name, "第一网格")
+        await person.tap("🙋 Volunteer")
+        await person.press("🙋 Become a volunteer")
+        await person.press("⬜ 🚶 Street patrol")
+        await person.press("Next ▶")
+        await person.press("Next ▶")
+        await person.press("第一网格")
+    late = await vol.create_task(
+        session, access=access, clock=clock, buttons=BUTTONS, community_id=community.id or 0,
+        title="晚间巡逻", place="北门",
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 3)])
+    early = await vol.create_task(
+        session, access=access, clock=clock, buttons=BUTTONS, community_id=community.id or 0,
+        title="早间巡逻", place="南门",
+        shifts=[vol.ShiftSpec(TUE_18 - timedelta(hours=10), TUE_18 - timedelta(hours=9), 3)])
+    (late_shift,) = await vol.task_shifts(session, task_id=late.id or 0)
+    (early_shift,) = await vol.task_shifts(session, task_id=early.id or 0)
+    await amy.forge(VolTakeCb(shift_id=late_shift.id or 0).pack())
+    await zed.forge(VolTakeCb(shift_id=early_shift.id or 0).pack())
+    await amy.forge(VolTakeCb(shift_id=early_shift.id or 0).pack())
+
+    await staff.tap("🙋 志愿服务")
+    await staff.press("🧑‍💼 组织志愿服务：幸福社区")
+    await staff.press("🏅 各网格服务时长")
+    await staff.press("📥 Excel：本月")
+    document = staff.handle.last_bot_message
+    assert document is not None and document.document_name == "volunteer-hours-2026-03.xlsx"
+    assert "2026-03" not in document.content  # a month in words, not ISO, in the caption
+    book = load_workbook(io.BytesIO(harness.emulator.state.files[document.document or ""].data))
+    assert book.sheetnames == ["汇总", "班次"]
+    sheet = book["班次"]
+    assert sheet["A1"].value == "志愿服务时长 · 幸福社区 · 2026年3月"
+    assert sheet["A1"].font.bold
+    assert [c.value for c in sheet[2]][:4] == ["志愿者", "网格", "任务", "地点"]
+    assert all(c.font.bold for c in sheet[2]) and sheet.freeze_panes == "A3"
+    body = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+    assert [(r[0], r[2]) for r in body] == [("Amy", "早间巡逻"), ("Zed", "早间巡逻"),
+                                            ("Amy", "晚间巡逻")]  # by time, not by name
+    assert [r[4] for r in body] == sorted(r[4] for r in body)  # oldest first
+    assert body[0][4] == datetime(2026, 3, 3, 8, 0)  # the community's wall-clock time
+    assert sheet.column_dimensions["C"].width >= 2 * len("早间巡逻")  # CJK is twice as wide
+    summary = book["汇总"]
+    assert summary["A1"].value == "志愿服务时长 · 幸福社区 · 2026年3月"
+    assert [c.value for c in summary[2]] == [None, "数量", "占比"]
+    lines = {row[0]: (row[1], row[2]) for row in summary.iter_rows(min_row=3, values_only=True)}
+    assert lines["已认领班次"] == (3, 1)
+    assert lines["尚未记录"] == (3, 1) and lines["到岗"] == (0, 0)
+    assert lines["志愿者"] == (2, None)
+    assert lines["已确认时长"] == (0, 0)
+    assert summary["C3"].number_format == "0.0%"
