@@ -173,6 +173,19 @@ async def zone_of(session: AsyncSession, community_id: int) -> ZoneInfo:
     return ZoneInfo(community.timezone)
 
 
+def place_name(community: str, grid: str | None = None) -> str:
+    """A community as every card, list and message names it, with its grid where one was
+    chosen: "幸福社区 · 第二网格" (messages put 🏘 before it)."""
+    return f"{community} · {grid}" if grid else community
+
+
+async def where(session: AsyncSession, *, community_id: int, grid_id: int | None = None) -> str:
+    """place_name() of a community (and grid) by id."""
+    community = await session.get(Community, community_id)
+    grid = await session.get(Grid, grid_id) if grid_id is not None else None
+    return place_name(community.name if community else "?", grid.name if grid else None)
+
+
 async def staff_of(session: AsyncSession, *, community_id: int) -> list[int]:
     """The community's staff who can be reached (an erased person has no Telegram id),
     in id order: whom a new report, offer or withdrawal is told to."""
