@@ -71,6 +71,7 @@ from bot.callback_data.volunteers import (
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
+from bot.labels import place_line
 from bot.screens import send, show
 from bot.when import say_hours, say_moment, say_month
 from handlers.scope import ask_community as scope_ask
@@ -80,7 +81,7 @@ from handlers.volunteers.tasks import start_draft
 from handlers.volunteers.texts import say_clock, skills_text, ticked
 from models.communities import Community
 from models.volunteers import REASON_MAX, ShiftClaim
-from services import volunteer_export, volunteer_hours
+from services import communities, volunteer_export, volunteer_hours
 from services import volunteers as vol
 from services.access import Access
 from services.clock import Clock
@@ -199,6 +200,7 @@ async def on_tasks(callback: CallbackQuery, callback_data: VolStaffCb, access: A
     builder.adjust(1)
     text = (_("<b>Tasks</b> (places taken / needed):") if fills else
             _("No tasks with coming shifts. Press ➕ New task to add one."))
+    text = place_line(await communities.where(session, community_id=cid)) + "\n" + text
     await callback.answer()
     await show(callback, text, reply_markup=builder.as_markup())
 
@@ -210,7 +212,7 @@ async def render_task(
     task, shifts = view.task, view.shifts
     tz = await zone_of(session, cid)
     lines = [f"<b>{html.escape(task.title)}</b>",
-             f"🏘 {html.escape(await vol.where(session, task))}", f"📍 {html.escape(task.place)}",
+             place_line(await vol.where(session, task)), f"📍 {html.escape(task.place)}",
              _("Skills: {skills}").format(skills=skills_text(task.skills))]
     if task.description:
         lines.append(html.escape(task.description))
@@ -337,7 +339,8 @@ async def render_roster(
                                              shift_id=shift_id)
     shift, task = view.shift, view.task
     tz = await zone_of(session, task.community_id)
-    lines = [f"<b>{html.escape(task.title)}</b>", f"🕒 {when_text(shift, tz)}",
+    lines = [f"<b>{html.escape(task.title)}</b>", place_line(await vol.where(session, task)),
+             f"🕒 {when_text(shift, tz)}",
              _("Places taken: {taken} of {headcount}").format(taken=shift.taken,
                                                               headcount=shift.headcount)]
     builder = InlineKeyboardBuilder()
@@ -565,7 +568,8 @@ async def render_month(
     grids = await volunteer_hours.hours_by_grid(session, access=access, community_id=cid,
                                                 start=start, end=end)
     lines = [_("<b>🏅 Confirmed volunteer hours, {month}</b>").format(
-        month=f"{year}-{month:02d}")]
+        month=say_month(year, month)),
+             place_line(await communities.where(session, community_id=cid))]
     for grid in grids:
         lines.append("\n<b>" + html.escape(grid.grid or _("No grid")) + "</b>")
         for n, (user, minutes) in enumerate(grid.people, start=1):
@@ -669,8 +673,9 @@ async def render_commend(
                    callback_data=VolCommendSendCb(community_id=cid, month=yyyymm))
     builder.button(text=_("◀ Back"), callback_data=VolMonthCb(community_id=cid, month=yyyymm))
     builder.adjust(1)
-    return _("Whom do you want to commend for {month}? Press names, then Send.").format(
-        month=f"{year}-{month:02d}"), builder
+    return place_line(await communities.where(session, community_id=cid)) + "\n" + _(
+        "Whom do you want to commend for {month}? Press names, then Send.").format(
+        month=say_month(year, month)), builder
 
 
 @router.callback_query(VolCommendCb.filter())

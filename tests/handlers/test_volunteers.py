@@ -27,7 +27,7 @@ from bot.callback_data.volunteers import (
 from bot.keyboards.dates import DayCb, TimeCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
-from models.communities import Community
+from models.communities import Community, Grid
 from models.outbox import OutboxKind, OutboxMessage
 from models.users import Role
 from models.volunteers import TITLE_MAX, HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
@@ -243,6 +243,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     await staff.press("📋 Tasks and shifts")
     await staff.press("Patrol · 1/3")
     await staff.press("👥 1. Tue 3 Mar, 6:00 pm")
+    assert staff.last.startswith("Patrol\n🏘 Sunny Court\n🕒 Tue 3 Mar")
     assert "1. Ann · in 5:55 pm · out 7:30 pm · 📍 at the place" in staff.last
     await staff.press("✅ 1. Ann: 1.5 h")
     assert "✅ 1.5 h confirmed" in staff.last
@@ -262,6 +263,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     await staff.tap("🙋 Volunteer")
     await staff.press("🧑‍💼 Organise: Sunny Court")
     await staff.press("🏅 Hours by grid")
+    assert staff.last.startswith("🏅 Confirmed volunteer hours, March 2026\n🏘 Sunny Court\n")
     assert "Block 1" in staff.last and "1. Ann: 2 h" in staff.last
     await staff.press("📥 Excel: this month")
     document = staff.handle.last_bot_message
@@ -382,9 +384,10 @@ async def test_the_hours_workbook_in_chinese_has_a_summary_and_shifts_in_time_or
         session, access=access, clock=clock, buttons=BUTTONS, community_id=community.id or 0,
         title="晚间巡逻", place="北门",
         shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 3)])
+    (grid,) = await rows(session, Grid)
     early = await vol.create_task(
         session, access=access, clock=clock, buttons=BUTTONS, community_id=community.id or 0,
-        title="早间巡逻", place="南门",
+        title="早间巡逻", place="南门", grid_id=grid.id,
         shifts=[vol.ShiftSpec(TUE_18 - timedelta(hours=10), TUE_18 - timedelta(hours=9), 3)])
     (late_shift,) = await vol.task_shifts(session, task_id=late.id or 0)
     (early_shift,) = await vol.task_shifts(session, task_id=early.id or 0)
@@ -392,9 +395,22 @@ async def test_the_hours_workbook_in_chinese_has_a_summary_and_shifts_in_time_or
     await zed.forge(VolTakeCb(shift_id=early_shift.id or 0).pack())
     await amy.forge(VolTakeCb(shift_id=early_shift.id or 0).pack())
 
+    # Every staff screen names the community (and the task's grid where it has one).
+    await staff.tap("🙋 志愿服务")
+    await staff.press("🧑‍💼 组织志愿服务：幸福社区")
+    await staff.press("📋 任务和班次")
+    assert staff.last.startswith("🏘 幸福社区\n任务（已报名 / 需要人数）：")
+    await staff.press("早间巡逻 · 2/3")
+    await staff.press("👥 1. 3月3日（周二）上午8:00")
+    assert staff.last.startswith("早间巡逻\n🏘 幸福社区 · 第一网格\n🕒 ")
+    assert "已报名：2/3" in staff.last
     await staff.tap("🙋 志愿服务")
     await staff.press("🧑‍💼 组织志愿服务：幸福社区")
     await staff.press("🏅 各网格服务时长")
+    assert staff.last.startswith("🏅 已确认的志愿服务时长，2026年3月\n🏘 幸福社区\n")
+    await staff.press("🏅 表扬")
+    assert staff.last == "🏘 幸福社区\n您想表扬2026年3月的哪些志愿者？请按名字，然后按发送。"
+    await staff.press("◀ 返回")
     await staff.press("📥 Excel：本月")
     document = staff.handle.last_bot_message
     assert document is not None and document.document_name == "volunteer-hours-2026-03.xlsx"
