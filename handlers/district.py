@@ -1,11 +1,13 @@
 """District and staff tools inside 🛠 Manage community: a community's members (remove a
-role), renaming and deleting communities and grids, and the audit log.
+role; a volunteer removed gets their shifts still ahead given back), renaming and deleting
+communities and grids, and the audit log.
 
 ```mermaid
 stateDiagram-v2
-    Community --> Members: 👥 Members
-    Members --> Remove: ➖ Remove <name> (<role>)
-    Remove --> Members: Yes, remove the role (re-checked; the person is told)
+    Community --> Members: 👥 Members (staff, teachers, volunteers; 15 a page)
+    Members --> Members: ◀ ▶ pages
+    Members --> Remove: ➖ Remove <name> (<role>), a volunteer too
+    Remove --> Members: Yes, remove the role (re-checked, audited, the person told; same page)
     Remove --> Members: No, keep <name>
     Community --> CommunityName: ✏️ Rename (admin)
     CommunityName --> CommunityName: a name refused (empty, too long, taken)
