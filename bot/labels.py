@@ -5,10 +5,19 @@ Kept here so replies need not import handlers. Labels are msgids, translated on 
 
 from __future__ import annotations
 
+import html
+
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_
 from models.voices import ReportCategory, ReportStatus
+
+
+def place_line(place: str) -> str:
+    """🏘 幸福社区 · 第二网格: where a card, a list or a screen is, as its own line (the
+    name from services.communities.place_name / where)."""
+    return "🏘 " + html.escape(place)
+
 
 # --- Residents' voices ----------------------------------------------------------------------
 

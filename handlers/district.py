@@ -1,11 +1,13 @@
 """District and staff tools inside 🛠 Manage community: a community's members (remove a
-role), renaming and deleting communities and grids, and the audit log.
+role; a volunteer removed gets their shifts still ahead given back), renaming and deleting
+communities and grids, and the audit log.
 
 ```mermaid
 stateDiagram-v2
-    Community --> Members: 👥 Members
-    Members --> Remove: ➖ Remove <name> (<role>)
-    Remove --> Members: Yes, remove the role (re-checked; the person is told)
+    Community --> Members: 👥 Members (staff, teachers, volunteers; 15 a page)
+    Members --> Members: ◀ ▶ pages
+    Members --> Remove: ➖ Remove <name> (<role>), a volunteer too
+    Remove --> Members: Yes, remove the role (re-checked, audited, the person told; same page)
     Remove --> Members: No, keep <name>
     Community --> CommunityName: ✏️ Rename (admin)
     CommunityName --> CommunityName: a name refused (empty, too long, taken)
@@ -41,7 +43,7 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import ngettext
 from babel.dates import format_date, format_timedelta
@@ -62,10 +64,12 @@ from bot.callback_data.district import (
     MemberRemoveCb,
     MembersCb,
     StepAction,
+    VolunteerRemoveCb,
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
 from bot.keyboards.confirm import ask_once
+from bot.keyboards.pager import add_pager
 from bot.labels import category_text as report_category
 from bot.labels import status_text
 from bot.screens import send, show
@@ -83,7 +87,6 @@ from services.text import cut
 
 router = Router(name=__name__)
 TEXT_MAX = 4096
-BUTTONS_MAX = 90  # Telegram draws at most 100 buttons under a message
 
 
 def fit(text: str) -> str:
@@ -113,10 +116,11 @@ def member_heading(role: MemberRole) -> str:
 
 
 async def members_screen(access: Access, session: AsyncSession, clock: Clock,
-                         community_id: int) -> tuple[str, InlineKeyboardBuilder]:
-    """Who works in the community, by role and since when; ➖ for each role this person
-    may remove."""
-    found = await communities.members(session, access=access, community_id=community_id)
+                         community_id: int, page: int = 0) -> tuple[str, InlineKeyboardBuilder]:
+    """Who works in the community, by role and since when, a page at a time (◀ ▶); ➖ for
+    each role on the page this person may remove."""
+    found = await communities.members(session, access=access, community_id=community_id,
+                                      page=page)
     zone = await communities.zone_of(session, community_id)
     today = clock.now().astimezone(zone).date()
     parts = [_("<b>{community}</b> · members").format(
@@ -131,14 +135,24 @@ async def members_screen(access: Access, session: AsyncSession, clock: Clock,
                 for row in people))
     if not found.rows:
         parts.append(_("Nobody works here yet: invite a staff member or a teacher."))
+    if found.pages > 1:
+        parts.append(ngettext("{count} person in all", "{count} people in all",
+                              found.total).format(count=found.total))
     builder = InlineKeyboardBuilder()
-    for row in [r for r in found.rows if r.can_remove][:BUTTONS_MAX]:
+    for row in [r for r in found.rows if r.can_remove]:
+        label = _("➖ Remove {name} ({role})").format(name=cut(row.name, 40),
+                                                     role=member_role_name(row.role))
         if row.grant_id is not None:
-            builder.button(text=_("➖ Remove {name} ({role})").format(
-                name=row.name, role=member_role_name(row.role)),
-                callback_data=MemberRemoveCb(action=StepAction.ASK, grant_id=row.grant_id))
-    builder.button(text=_("◀ Back"), callback_data=ManageCommunityCb(community_id=community_id))
+            builder.button(text=label, callback_data=MemberRemoveCb(
+                action=StepAction.ASK, grant_id=row.grant_id, page=found.page))
+        elif row.volunteer_id is not None:
+            builder.button(text=label, callback_data=VolunteerRemoveCb(
+                action=StepAction.ASK, volunteer_id=row.volunteer_id, page=found.page))
     builder.adjust(1)
+    add_pager(builder, page=found.page, pages=found.pages,
+              make=lambda n: MembersCb(community_id=community_id, page=n))
+    builder.row(InlineKeyboardButton(
+        text=_("◀ Back"), callback_data=ManageCommunityCb(community_id=community_id).pack()))
     return fit("\n\n".join(parts)), builder
 
 
@@ -146,7 +160,8 @@ async def members_screen(access: Access, session: AsyncSession, clock: Clock,
 async def on_members(callback: CallbackQuery, callback_data: MembersCb, access: Access,
                      session: AsyncSession, clock: Clock) -> None:
     """👥 Members: staff, teachers and volunteers with role and since when."""
-    text, builder = await members_screen(access, session, clock, callback_data.community_id)
+    text, builder = await members_screen(access, session, clock, callback_data.community_id,
+                                         callback_data.page)
     await callback.answer()
     await show(callback, text, reply_markup=builder.as_markup())
 
@@ -159,12 +174,13 @@ async def on_remove(callback: CallbackQuery, callback_data: MemberRemoveCb, acce
                                          grant_id=callback_data.grant_id)
     await callback.answer()
     await show(callback, _("Remove {name} as a {role} of {community}? They will be told.").format(
-        name=html.escape(found.name), role=role_name(found.role),
+        name=html.escape(found.name), role=member_role_name(found.role),
         community=html.escape(found.community.name)), reply_markup=ask_once(
             yes=_("Yes, remove the role"),
-            do=MemberRemoveCb(action=StepAction.DO, grant_id=callback_data.grant_id),
-            no=_("No, keep {name}").format(name=found.name),
-            keep=MembersCb(community_id=found.community.id or 0)))
+            do=MemberRemoveCb(action=StepAction.DO, grant_id=callback_data.grant_id,
+                              page=callback_data.page),
+            no=_("No, keep {name}").format(name=cut(found.name, 40)),
+            keep=MembersCb(community_id=found.community.id or 0, page=callback_data.page)))
 
 
 @router.callback_query(MemberRemoveCb.filter(F.action == StepAction.DO))
@@ -176,12 +192,48 @@ async def on_remove_confirmed(
     removed = await communities.remove_role(session, access=access, clock=clock,
                                             grant_id=callback_data.grant_id,
                                             notify=outbox_notify)
-    text, builder = await members_screen(access, session, clock, removed.community.id or 0)
+    await _removed(callback, access, session, clock, removed, callback_data.page)
+
+
+async def _removed(callback: CallbackQuery, access: Access, session: AsyncSession,
+                   clock: Clock, removed: communities.Removed, page: int) -> None:
+    text, builder = await members_screen(access, session, clock, removed.community.id or 0,
+                                         page)
     await callback.answer()
     note = _("{name} is no longer a {role} of {community}.").format(
-        name=html.escape(removed.name), role=role_name(removed.role),
+        name=html.escape(removed.name), role=member_role_name(removed.role),
         community=html.escape(removed.community.name))
-    await show(callback, note + "\n\n" + text, reply_markup=builder.as_markup())
+    await show(callback, fit(note + "\n\n" + text), reply_markup=builder.as_markup())
+
+
+@router.callback_query(VolunteerRemoveCb.filter(F.action == StepAction.ASK))
+async def on_remove_volunteer(callback: CallbackQuery, callback_data: VolunteerRemoveCb,
+                              access: Access, session: AsyncSession) -> None:
+    """➖ Remove a volunteer: the members card becomes the question."""
+    found = await communities.volunteer_profile(session, access=access,
+                                                volunteer_id=callback_data.volunteer_id)
+    await callback.answer()
+    await show(callback, _("Remove {name} as a volunteer of {community}? Their places on "
+                           "shifts still ahead are given back; they will be told.").format(
+        name=html.escape(found.name), community=html.escape(found.community.name)),
+        reply_markup=ask_once(
+            yes=_("Yes, remove the role"),
+            do=VolunteerRemoveCb(action=StepAction.DO, volunteer_id=callback_data.volunteer_id,
+                                 page=callback_data.page),
+            no=_("No, keep {name}").format(name=cut(found.name, 40)),
+            keep=MembersCb(community_id=found.community.id or 0, page=callback_data.page)))
+
+
+@router.callback_query(VolunteerRemoveCb.filter(F.action == StepAction.DO))
+async def on_remove_volunteer_confirmed(
+    callback: CallbackQuery, callback_data: VolunteerRemoveCb, access: Access,
+    session: AsyncSession, clock: Clock, outbox_notify: Notify | None = None,
+) -> None:
+    """Yes, remove the role: re-checked, audited, the volunteer told; the members again."""
+    removed = await communities.remove_volunteer(session, access=access, clock=clock,
+                                                 volunteer_id=callback_data.volunteer_id,
+                                                 notify=outbox_notify)
+    await _removed(callback, access, session, clock, removed, callback_data.page)
 
 
 # --- Renaming and deleting a community -------------------------------------------------
@@ -364,7 +416,9 @@ async def on_delete_grid_confirmed(callback: CallbackQuery, callback_data: GridE
 
 
 def _role(details: dict[str, Any]) -> str:
-    return role_name(str(details.get("role", "")))
+    role = str(details.get("role", ""))
+    return member_role_name(MemberRole.VOLUNTEER) if role == MemberRole.VOLUNTEER \
+        else role_name(role)
 
 
 # What each action says, given its details and the person it was about.

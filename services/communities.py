@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +18,7 @@ from models.db import write
 from models.invites import Invite
 from models.outbox import OutboxKind
 from models.users import Role, RoleGrant, User
-from models.volunteers import Volunteer
+from models.volunteers import ClaimStatus, Shift, ShiftClaim, Volunteer
 from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
@@ -173,6 +173,19 @@ async def zone_of(session: AsyncSession, community_id: int) -> ZoneInfo:
     return ZoneInfo(community.timezone)
 
 
+def place_name(community: str, grid: str | None = None) -> str:
+    """A community as every card, list and message names it, with its grid where one was
+    chosen: "幸福社区 · 第二网格" (messages put 🏘 before it)."""
+    return f"{community} · {grid}" if grid else community
+
+
+async def where(session: AsyncSession, *, community_id: int, grid_id: int | None = None) -> str:
+    """place_name() of a community (and grid) by id."""
+    community = await session.get(Community, community_id)
+    grid = await session.get(Grid, grid_id) if grid_id is not None else None
+    return place_name(community.name if community else "?", grid.name if grid else None)
+
+
 async def staff_of(session: AsyncSession, *, community_id: int) -> list[int]:
     """The community's staff who can be reached (an erased person has no Telegram id),
     in id order: whom a new report, offer or withdrawal is told to."""
@@ -205,24 +218,33 @@ class MemberRow:
     since: datetime
     grant_id: int | None
     can_remove: bool
+    volunteer_id: int | None = None  # a volunteer's profile, removed instead of a grant
 
 
 @dataclass(frozen=True)
 class Members:
-    """The members screen: staff, then teachers, then volunteers, each by since when."""
+    """The members screen: staff, then teachers, then volunteers, each by since when;
+    `rows` is one page of them (`page` of `pages`, `total` people in all)."""
 
     community: Community
     rows: list[MemberRow]
     can_rename: bool
     can_delete: bool
+    page: int = 0
+    pages: int = 1
+    total: int = 0
+
+
+MEMBERS_PAGE = 15  # people a page: the text and its ➖ buttons stay well inside the limits
 
 
 def may_remove(access: Access, *, role: str, community_id: int | None) -> bool:
-    """The same rule as inviting: admins remove anyone's role; staff remove teachers of
-    their own community."""
+    """The same rule as inviting: admins remove anyone's role; staff remove teachers and
+    volunteers of their own community."""
     if access.is_admin:
         return True
-    return role == Role.TEACHER and community_id is not None and community_id in access.staff_of
+    return (role in (Role.TEACHER, MemberRole.VOLUNTEER) and community_id is not None
+            and community_id in access.staff_of)
 
 
 def shown_name(user: User) -> str:
@@ -230,8 +252,10 @@ def shown_name(user: User) -> str:
     return user.first_name or (f"@{user.username}" if user.username else f"#{user.id}")
 
 
-async def members(session: AsyncSession, *, access: Access, community_id: int) -> Members:
-    """Staff, teachers and volunteers of a community, with role and since when."""
+async def members(session: AsyncSession, *, access: Access, community_id: int,
+                  page: int = 0) -> Members:
+    """Staff, teachers and volunteers of a community, with role and since when, one page
+    of MEMBERS_PAGE at a time (a page past the end shows the last)."""
     access.require_manage(community_id)
     community = await get_community(session, community_id=community_id)
     granted = (await session.execute(
@@ -250,13 +274,20 @@ async def members(session: AsyncSession, *, access: Access, community_id: int) -
     )).all()
     found += [MemberRow(user_id=user.id or 0, name=shown_name(user),
                         role=MemberRole.VOLUNTEER, since=profile.created_at, grant_id=None,
-                        can_remove=False)
+                        volunteer_id=profile.id,
+                        can_remove=may_remove(access, role=MemberRole.VOLUNTEER,
+                                              community_id=community_id))
               for profile, user in volunteering]
     order = list(MemberRole)
     found.sort(key=lambda row: (order.index(row.role), row.since, row.user_id))
-    return Members(community=community, rows=found, can_rename=access.is_admin,
+    pages = max(1, -(-len(found) // MEMBERS_PAGE))
+    page = min(max(page, 0), pages - 1)
+    return Members(community=community,
+                   rows=found[page * MEMBERS_PAGE:(page + 1) * MEMBERS_PAGE],
+                   can_rename=access.is_admin,
                    can_delete=access.is_admin and await is_empty(
-                       session, table="communities", row_id=community_id))
+                       session, table="communities", row_id=community_id),
+                   page=page, pages=pages, total=len(found))
 
 
 @dataclass(frozen=True)
@@ -265,7 +296,7 @@ class Removed:
 
     user_id: int
     name: str
-    role: Role
+    role: MemberRole
     community: Community
 
 
@@ -280,12 +311,32 @@ async def role_grant(session: AsyncSession, *, access: Access, grant_id: int) ->
     user = await session.get(User, grant.user_id)
     community = await get_community(session, community_id=grant.community_id)
     return Removed(user_id=grant.user_id, name=shown_name(user) if user else "",
-                   role=Role(grant.role), community=community)
+                   role=MemberRole(grant.role), community=community)
+
+
+async def volunteer_profile(session: AsyncSession, *, access: Access,
+                            volunteer_id: int) -> Removed:
+    """The volunteer `volunteer_id`, if this person may remove them (what the question
+    names)."""
+    profile = await session.get(Volunteer, volunteer_id)
+    if profile is None:
+        raise NotFound(f"volunteer {volunteer_id}")
+    access.require_manage(profile.community_id)
+    if not may_remove(access, role=MemberRole.VOLUNTEER, community_id=profile.community_id):
+        raise NotAllowed("may not remove volunteers")
+    user = await session.get(User, profile.user_id)
+    community = await get_community(session, community_id=profile.community_id)
+    return Removed(user_id=profile.user_id, name=shown_name(user) if user else "",
+                   role=MemberRole.VOLUNTEER, community=community)
 
 
 REMOVED_KEYS = {  # what the person is told, one msgid per role so each is translated whole
-    Role.STAFF: N_("You are no longer a staff member of {community}. Thank you for your work!"),
-    Role.TEACHER: N_("You are no longer a teacher of {community}. Thank you for your work!"),
+    MemberRole.STAFF: N_("You are no longer a staff member of {community}. "
+                         "Thank you for your work!"),
+    MemberRole.TEACHER: N_("You are no longer a teacher of {community}. "
+                           "Thank you for your work!"),
+    MemberRole.VOLUNTEER: N_("You are no longer a volunteer of {community}: your places on "
+                             "shifts still ahead were given back. Thank you for your help!"),
 }
 
 
@@ -305,6 +356,43 @@ async def remove_role(
                            kind=OutboxKind.STATUS, key=REMOVED_KEYS[removed.role],
                            params={"community": removed.community.name},
                            dedupe_key=f"role.remove:{grant_id}", notify=notify)
+    return removed
+
+
+async def remove_volunteer(
+    session: AsyncSession, *, access: Access, clock: Clock, volunteer_id: int,
+    notify: Notify | None = None,
+) -> Removed:
+    """Take a volunteer off the community (audited, like a role): their profile goes, their
+    places on shifts still ahead are given back (hours already served stay); they are told.
+    A second press finds the profile gone: NotFound."""
+    from services.volunteers import claim_group  # services.volunteers imports this module
+
+    async with write(session):
+        removed = await volunteer_profile(session, access=access, volunteer_id=volunteer_id)
+        now = clock.now()
+        ahead = (await session.execute(
+            select(ShiftClaim, Shift).join(Shift, col(Shift.id) == col(ShiftClaim.shift_id))
+            .where(col(ShiftClaim.user_id) == removed.user_id,
+                   col(ShiftClaim.status) == ClaimStatus.CLAIMED,
+                   col(Shift.starts_at) > now, col(Shift.cancelled_at).is_(None))
+            .order_by(col(Shift.id)).with_for_update(of=Shift))).all()
+        for claim, shift in ahead:
+            claim.status, claim.withdrawn_at = ClaimStatus.WITHDRAWN, now
+            session.add(claim)
+            await session.execute(
+                update(Shift).where(col(Shift.id) == shift.id, col(Shift.taken) > 0)
+                .values(taken=col(Shift.taken) - 1).execution_options(synchronize_session=False))
+            await outbox.cancel(session, group=claim_group(claim.id))
+        await session.execute(delete(Volunteer).where(col(Volunteer.id) == volunteer_id))
+        audit.record(session, clock=clock, actor_id=access.user_id, action="role.remove",
+                     community_id=removed.community.id, role=str(removed.role),
+                     user_id=removed.user_id)
+        await outbox.queue(session, clock=clock, user_id=removed.user_id,
+                           kind=OutboxKind.STATUS, key=REMOVED_KEYS[removed.role],
+                           params={"community": removed.community.name},
+                           dedupe_key=f"volunteer.remove:{volunteer_id}:{now.timestamp():.0f}",
+                           notify=notify)
     return removed
 
 

@@ -33,7 +33,7 @@ from models.voices import (
     ReportNote,
     ReportStatus,
 )
-from services import audit, outbox
+from services import audit, communities, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
@@ -62,16 +62,17 @@ REOPEN_DAYS = 7  # the author may reopen a resolved report they rated poorly thi
 
 # What the resident is told, in their own language when it is sent.
 STATUS_KEYS: dict[ReportStatus, str] = {
-    ReportStatus.IN_PROGRESS: N_("🔧 Your report #{id} is being worked on now.\n«{summary}»"),
-    ReportStatus.RESOLVED: N_("✅ Your report #{id} has been resolved.\n«{summary}»\n"
-                              "{answer}\n\nAre you satisfied? Choose 1 (not at all) to 5 "
-                              "(very):"),
-    ReportStatus.DECLINED: N_("🚫 Your report #{id} could not be taken up.\n«{summary}»\n"
-                              "Reason: {reason}"),
+    ReportStatus.IN_PROGRESS: N_("🔧 Your report #{id} is being worked on now.\n🏘 {community}\n"
+                                 "«{summary}»"),
+    ReportStatus.RESOLVED: N_("✅ Your report #{id} has been resolved.\n🏘 {community}\n"
+                              "«{summary}»\n{answer}\n\nAre you satisfied? Choose 1 (not at all) "
+                              "to 5 (very):"),
+    ReportStatus.DECLINED: N_("🚫 Your report #{id} could not be taken up.\n🏘 {community}\n"
+                              "«{summary}»\nReason: {reason}"),
 }
-ANSWER_KEY = N_("💬 Staff answered your report #{id}:\n«{summary}»\n{answer}")
+ANSWER_KEY = N_("💬 Staff answered your report #{id}:\n🏘 {community}\n«{summary}»\n{answer}")
 REOPENED_KEY = N_("🔁 Your report #{id} has been reopened and is being worked on again.\n"
-                  "«{summary}»")
+                  "🏘 {community}\n«{summary}»")
 REPLY_KEY = N_("💬 The resident replied on report #{id} · {community}:\n«{summary}»\n{reply}")
 REOPENED_STAFF_KEY = N_("🔁 Report #{id} · {community} was reopened by the resident:\n"
                         "«{summary}»")
@@ -261,6 +262,13 @@ async def community_name(session: AsyncSession, community_id: int) -> str:
     return community.name if community else ""
 
 
+async def where(session: AsyncSession, report: Report) -> str:
+    """Where a report is, as every message and card about it names it: its community, and
+    its grid when the resident chose one ("幸福社区 · 第二网格")."""
+    return await communities.where(session, community_id=report.community_id,
+                                   grid_id=report.grid_id)
+
+
 def check_answer(text: str, field: str = "answer") -> str:
     return clean_text(text, field=field, limit=ANSWER_MAX, multiline=True)
 
@@ -335,11 +343,11 @@ async def _create_report(
         assert report.id is not None
         staff = [uid for uid in await staff_of(session, community_id=community_id)
                  if uid != user.id]
-        where = await community_name(session, community_id)
+        place = await where(session, report)
         await outbox.queue_many(session, clock=clock, notify=notify, rows=(
             outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=NEW_REPORT_KEY,
                             params={"id": report.id, "summary": summary(report),
-                                    "community": where},
+                                    "community": place},
                             keyboard=buttons.open(report.id) if buttons else None,
                             dedupe_key=f"report:{report.id}:new:{uid}", about=user.id)
             for uid in staff))
@@ -394,13 +402,13 @@ async def rate(session: AsyncSession, *, clock: Clock, user_id: int, report_id: 
         report.updated_at = clock.now()
         session.add(report)
         if stars <= POOR and first:
-            where = await community_name(session, report.community_id)
+            place = await where(session, report)
             staff = [uid for uid in await staff_of(session, community_id=report.community_id)
                      if uid != user_id]
             await outbox.queue_many(session, clock=clock, notify=notify, rows=(
                 outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=POOR_RATING_KEY,
                                 params={"id": report_id, "summary": summary(report),
-                                        "community": where, "stars": "⭐" * stars},
+                                        "community": place, "stars": "⭐" * stars},
                                 keyboard=buttons.open(report_id) if buttons else None,
                                 dedupe_key=f"report:{report_id}:poor:"
                                            f"{report.updated_at.timestamp():.0f}:{uid}",
@@ -492,10 +500,10 @@ async def _tell_staff(session: AsyncSession, *, clock: Clock, report: Report, ke
     people = ([report.assignee_id] if report.assignee_id in staff else
               [uid for uid in staff if uid != report.author_id])
     rid = report.id or 0
-    where = await community_name(session, report.community_id)
+    place = await where(session, report)
     await outbox.queue_many(session, clock=clock, notify=notify, rows=(
         outbox.Outgoing(user_id=uid, kind=OutboxKind.STATUS, key=key,
-                        params={"id": rid, "summary": summary(report), "community": where,
+                        params={"id": rid, "summary": summary(report), "community": place,
                                 **params},
                         keyboard=buttons.open(rid) if buttons else None,
                         dedupe_key=f"{dedupe}:{uid}", about=report.author_id)
@@ -615,8 +623,7 @@ async def assign(
             await outbox.queue(session, clock=clock, user_id=assignee_id,
                                kind=OutboxKind.STATUS, key=ASSIGNED_KEY,
                                params={"id": report_id, "summary": summary(report),
-                                       "community": await community_name(
-                                           session, report.community_id)},
+                                       "community": await where(session, report)},
                                keyboard=buttons.open(report_id) if buttons else None,
                                about=report.author_id, notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="report.assign",
@@ -662,7 +669,8 @@ async def set_status(
             report.assignee_id = access.user_id  # whoever moved it is handling it
         session.add(report)
         params: dict[str, Any] = {"id": report_id, "summary": summary(report),
-                                  "answer": report.answer or "", "reason": text or ""}
+                                  "answer": report.answer or "", "reason": text or "",
+                                  "community": await where(session, report)}
         keyboard = buttons.rate(report_id) if buttons and status == ReportStatus.RESOLVED else None
         if buttons and status == ReportStatus.DECLINED:
             keyboard = buttons.reply(report_id)
@@ -697,7 +705,8 @@ async def answer(
                                created_at=report.updated_at))
         await outbox.queue(session, clock=clock, user_id=report.author_id,
                            kind=OutboxKind.STATUS, key=ANSWER_KEY,
-                           params={"id": report_id, "summary": summary(report), "answer": text},
+                           params={"id": report_id, "summary": summary(report), "answer": text,
+                                   "community": await where(session, report)},
                            keyboard=buttons.reply(report_id) if buttons else None,
                            notify=notify)
         audit.record(session, clock=clock, actor_id=access.user_id, action="report.answer",

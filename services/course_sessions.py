@@ -67,6 +67,7 @@ from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of, zone_of
+from services.communities import where as named  # "幸福社区": who a notice is from
 from services.courses import (
     MINUTES_RANGE,
     AlreadyEnrolled,
@@ -326,10 +327,11 @@ async def schedule_session(
             people = [order.user_id, *await _backers(session, order.id)]
             await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
                 user_id=uid, kind=OutboxKind.COURSE_NEWS,
-                key=N_("🎉 The course you asked for is on!\n“{title}”\n🕒 {when}\n📍 {venue}\n"
-                       "Seats: {capacity}. Press Enrol to take one."),
+                key=N_("🎉 The course you asked for is on!\n“{title}”\n🏘 {community}\n🕒 {when}\n"
+                       "📍 {venue}\nSeats: {capacity}. Press Enrol to take one."),
                 params={"title": outbox_title(lesson), "when": outbox.moment(starts_at, zone),
-                        "venue": venue, "capacity": capacity},
+                        "venue": venue, "capacity": capacity,
+                        "community": await named(session, community_id=community_id)},
                 keyboard=buttons.enrol(lesson.id), group=news_group(lesson.id),
                 dedupe_key=news_key(lesson.id, uid)) for uid in dict.fromkeys(people)])
         if teacher_id != access.user_id:  # staff scheduled it for them: they are told
@@ -453,6 +455,7 @@ async def move_session(
             await withdraw(session, group=reminder_group(lesson.id))
             zone = await zone_of(session, lesson.community_id)
             rules = await get_rules(session, community_id=lesson.community_id)
+            place = await named(session, community_id=lesson.community_id)
             rows = []
             for enrolment in await _active(session, lesson.id):
                 if enrolment.status == EnrolmentStatus.OFFERED and enrolment.offered_until:
@@ -461,16 +464,18 @@ async def move_session(
                     session.add(enrolment)
                 rows.append(Outgoing(
                     user_id=enrolment.user_id, kind=OutboxKind.STATUS,
-                    key=N_("🔁 “{title}” has moved.\nNew time: {when}, {minutes} min\n"
-                           "📍 {venue}") if moved else
-                    N_("🔁 “{title}” has changed.\n🕒 {when}, {minutes} min\n📍 {venue}"),
+                    key=N_("🔁 “{title}” has moved.\n🏘 {community}\nNew time: {when}, {minutes} "
+                           "min\n📍 {venue}") if moved else
+                    N_("🔁 “{title}” has changed.\n🏘 {community}\n🕒 {when}, {minutes} min\n"
+                       "📍 {venue}"),
                     params={"title": outbox_title(lesson),
                             "when": outbox.moment(lesson.starts_at, zone),
-                            "minutes": lesson.minutes, "venue": lesson.venue},
+                            "minutes": lesson.minutes, "venue": lesson.venue,
+                            "community": place},
                     group=news_group(lesson.id),
                     dedupe_key=moved_key(lesson.id, enrolment.user_id, now)))
                 if enrolment.status == EnrolmentStatus.ENROLLED:
-                    rows.extend(_reminders(lesson, enrolment.user_id, rules.reminder_hours,
+                    rows.extend(_reminders(lesson, place, enrolment.user_id, rules.reminder_hours,
                                            zone, now, buttons))
             await outbox.queue_many(session, clock=clock, rows=rows, notify=notify)
         if more_seats:
@@ -537,8 +542,10 @@ async def cancel_session(
         told = await _active(session, lesson.id)
         rows = [Outgoing(
             user_id=e.user_id, kind=OutboxKind.STATUS,
-            key=N_("❌ “{title}” on {when} has been cancelled.\nWhy: {reason}\nSorry!"),
-            params={"title": outbox_title(lesson), "when": when, "reason": said},
+            key=N_("❌ “{title}” on {when} has been cancelled.\n🏘 {community}\nWhy: {reason}\n"
+                   "Sorry!"),
+            params={"title": outbox_title(lesson), "when": when, "reason": said,
+                    "community": await named(session, community_id=lesson.community_id)},
             dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in told]
         if not access.can_manage(lesson.community_id):  # its teacher: staff hear at once
             community = await session.get(Community, lesson.community_id)
@@ -570,9 +577,9 @@ def _still_open(lesson: Lesson, now: datetime) -> None:
 # --- Enrolment and the waitlist --------------------------------------------------------
 
 
-REMINDER = N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\nAre you coming?")
-REMINDER_BRING = N_("⏰ Reminder: “{title}”\n🕒 {when}\n📍 {venue}\n🎒 Please bring: {bring}\n"
-                    "Are you coming?")
+REMINDER = N_("⏰ Reminder: “{title}”\n🏘 {community}\n🕒 {when}\n📍 {venue}\nAre you coming?")
+REMINDER_BRING = N_("⏰ Reminder: “{title}”\n🏘 {community}\n🕒 {when}\n📍 {venue}\n"
+                    "🎒 Please bring: {bring}\nAre you coming?")
 
 
 def reminder_words(lesson: Lesson) -> tuple[str, dict[str, Any]]:
@@ -585,7 +592,7 @@ def reminder_words(lesson: Lesson) -> tuple[str, dict[str, Any]]:
 
 
 def _reminders(
-    lesson: Lesson, user_id: int, hours: Sequence[int], zone: ZoneInfo,
+    lesson: Lesson, place: str, user_id: int, hours: Sequence[int], zone: ZoneInfo,
     now: datetime, buttons: Buttons,
 ) -> list[Outgoing]:
     """The reminders still ahead for one seat holder; the start time is in the dedupe key,
@@ -599,7 +606,7 @@ def _reminders(
             continue
         rows.append(Outgoing(
             user_id=user_id, kind=OutboxKind.REMINDER, key=key,
-            params={**words, "when": outbox.moment(lesson.starts_at, zone)},
+            params={**words, "when": outbox.moment(lesson.starts_at, zone), "community": place},
             keyboard=buttons.reminder(lesson.id), not_before=at,
             group=reminder_group(lesson.id), dedupe_key=reminder_key(lesson, user_id, h)))
     return rows
@@ -611,8 +618,9 @@ async def _queue_reminders(
 ) -> None:
     rules = await get_rules(session, community_id=lesson.community_id)
     zone = await zone_of(session, lesson.community_id)
+    place = await named(session, community_id=lesson.community_id)
     await outbox.queue_many(session, clock=clock, notify=notify, rows=_reminders(
-        lesson, user_id, rules.reminder_hours, zone, clock.now(), buttons))
+        lesson, place, user_id, rules.reminder_hours, zone, clock.now(), buttons))
 
 
 async def _cancel_reminders(session: AsyncSession, *, session_id: int, user_id: int) -> None:
@@ -708,6 +716,7 @@ async def _offer_next(
         col(Enrolment.session_id) == lesson.id, col(Enrolment.status) == EnrolmentStatus.WAITING,
     ).order_by(col(Enrolment.queued_at), col(Enrolment.id)))).scalars().all()
     zone = await zone_of(session, lesson.community_id)
+    place = await named(session, community_id=lesson.community_id)
     window = timedelta(hours=(await get_rules(session,
                                               community_id=lesson.community_id)).offer_hours)
     rows = []
@@ -724,20 +733,21 @@ async def _offer_next(
         offered += 1
         rows.append(Outgoing(
             user_id=enrolment.user_id, kind=OutboxKind.STATUS,
-            key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
+            key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n🏘 {community}\n"
                    "It is kept for you until {deadline}. Do you want it?"),
             params={"title": outbox_title(lesson), "when": outbox.moment(lesson.starts_at, zone),
-                    "venue": lesson.venue, "deadline": outbox.moment(deadline, zone)},
+                    "venue": lesson.venue, "deadline": outbox.moment(deadline, zone),
+                    "community": place},
             keyboard=buttons.offer(lesson.id), priority=1, group=news_group(lesson.id),
             dedupe_key=offer_key(enrolment.id, deadline)))
     if announce and offered < free:
         rows.extend(Outgoing(
             user_id=enrolment.user_id, kind=OutboxKind.STATUS,
-            key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n"
+            key=N_("🎟 A seat has come free for “{title}” ({when}, {venue}).\n🏘 {community}\n"
                    "It is too close to the start to keep it for anyone: the first to tap "
                    "Enrol gets it."),
             params={"title": outbox_title(lesson), "when": outbox.moment(lesson.starts_at, zone),
-                    "venue": lesson.venue},
+                    "venue": lesson.venue, "community": place},
             keyboard=buttons.enrol(lesson.id), priority=1, group=open_group(lesson.id),
             dedupe_key=open_key(lesson.id, enrolment.user_id, now))
             for enrolment in waiting[offered:])
@@ -803,9 +813,11 @@ async def expire_offers(
                     session, clock=clock, user_id=enrolment.user_id, kind=OutboxKind.STATUS,
                     key=N_("The seat kept for you at “{title}” ({when}) has gone to the next "
                            "person, as there was no answer in time. You can go back on the "
-                           "waiting list, at its end."),
+                           "waiting list, at its end.\n🏘 {community}"),
                     params={"title": outbox_title(lesson),
-                            "when": outbox.moment(lesson.starts_at, zone)},
+                            "when": outbox.moment(lesson.starts_at, zone),
+                            "community": await named(session,
+                                                     community_id=lesson.community_id)},
                     keyboard=buttons.rejoin(session_id), group=news_group(session_id),
                     dedupe_key=lapsed_key(enrolment.id, now),
                     notify=notify)

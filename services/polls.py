@@ -10,7 +10,6 @@ closed with a conditional UPDATE, so two runs never send the results twice.
 
 from __future__ import annotations
 
-import io
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ from models.polls import (
     PollQuestion,
 )
 from models.users import User
-from services import audit, outbox
+from services import audit, exports, outbox
 from services.access import Access
 from services.broadcasts import Audience, audience_query, check_scope
 from services.clock import Clock
@@ -479,12 +478,27 @@ async def extend(session: AsyncSession, *, access: Access, clock: Clock, poll_id
     return poll
 
 
+@dataclass(frozen=True)
+class ExportWords:
+    """The reader's words for the answers workbook (services speak no language)."""
+
+    title: str                    # the title row: "Poll “…” · 幸福社区"
+    summary_name: str             # the summary sheet's name
+    answers_name: str             # the answers sheet's name
+    respondent: str               # the column of numbers (people are not named)
+    grid: str
+    answered: str                 # when they last answered
+    other: str                    # "Something else"
+    respondents: str              # people who answered (the summary's first line)
+    summary_headers: tuple[str, str, str]   # what, people, share
+
+
 async def export_xlsx(
-    session: AsyncSession, *, access: Access, clock: Clock, poll_id: int,
-    headers: Mapping[str, str],
+    session: AsyncSession, *, access: Access, clock: Clock, poll_id: int, words: ExportWords,
 ) -> bytes:
-    """Every answer as a spreadsheet row per person (numbered, not named: polls are
-    anonymous to keep them honest). `headers`: respondent, grid, answered, other."""
+    """Every answer as a spreadsheet row per person, in the order they answered (numbered,
+    not named: polls are anonymous to keep them honest), after a summary of each option's
+    people and share of those who answered the question (services/exports.py)."""
     poll = await get_for_staff(session, access=access, poll_id=poll_id)
     questions = await questions_of(session, poll_id=poll_id)
     rows = (await session.execute(
@@ -499,21 +513,15 @@ async def export_xlsx(
         people[row.user_id][row.question_id] = row
         grids[row.user_id] = grid_name or ""
         latest[row.user_id] = max(latest.get(row.user_id, row.answered_at), row.answered_at)
-    from openpyxl import Workbook  # loaded when a file is made: it costs start-up time and RAM
-
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "answers"
-    heading = [headers["respondent"], headers["grid"], headers["answered"]]
+    heading = [words.respondent, words.grid, words.answered]
     for question in questions:
         heading.append(question.text)
         if question.allow_other:
-            heading.append(f"{question.text} · {headers['other']}")
-    sheet.append(heading)
-    for number, (user_id, answers) in enumerate(sorted(people.items()), start=1):
-        line: list[Any] = [number, grids[user_id],
-                           latest[user_id].astimezone(zone).replace(tzinfo=None)]
+            heading.append(f"{question.text} · {words.other}")
+    in_order = sorted(people.items(), key=lambda item: (latest[item[0]], item[0]))
+    table: list[list[exports.Cell]] = []
+    for number, (user_id, answers) in enumerate(in_order, start=1):
+        line: list[exports.Cell] = [number, grids[user_id], exports.local(latest[user_id], zone)]
         for question in questions:
             given = answers.get(question.id or 0)
             chosen = [question.options[c] for c in (given.choices if given else [])
@@ -521,13 +529,26 @@ async def export_xlsx(
             line.append("; ".join(chosen))
             if question.allow_other:
                 line.append(given.other_text if given and given.other_text else "")
-        sheet.append(line)
-    buffer = io.BytesIO()
-    book.save(buffer)
+        table.append(line)
+    found = await results(session, poll=poll)
+    lines: list[tuple[str, float | int | None, float | None]] = [
+        (words.respondents, found.respondents, None)]
+    for position, result in enumerate(found.questions, start=1):
+        lines.append((f"{position}. {result.question.text}", result.respondents,
+                      exports.share(result.respondents, found.respondents)))
+        lines += [(f"    {option}", n, exports.share(n, result.respondents))
+                  for option, n in zip(result.question.options, result.counts, strict=True)]
+        if result.question.allow_other:
+            lines.append((f"    {words.other}", result.other,
+                          exports.share(result.other, result.respondents)))
+    book = exports.Workbook(title=words.title)
+    book.summary(words.summary_name, lines, headers=words.summary_headers)
+    book.sheet(words.answers_name, heading, table, order=2)
+    data = book.save()
     async with write(session):
         audit.record(session, clock=clock, actor_id=access.user_id, action="poll.export",
                      community_id=poll.community_id, poll_id=poll_id)
-    return buffer.getvalue()
+    return data
 
 
 async def close_due(session: AsyncSession, *, clock: Clock, notify: Notify | None = None,

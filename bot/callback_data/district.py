@@ -9,9 +9,10 @@ from aiogram.filters.callback_data import CallbackData
 
 
 class MembersCb(CallbackData, prefix="dxm"):
-    """👥 Members of a community."""
+    """👥 Members of a community, one page of them."""
 
     community_id: int
+    page: int = 0
 
 
 class StepAction(StrEnum):
@@ -24,6 +25,15 @@ class MemberRemoveCb(CallbackData, prefix="dxr"):
 
     action: StepAction
     grant_id: int
+    page: int = 0  # the members page to come back to
+
+
+class VolunteerRemoveCb(CallbackData, prefix="dxv"):
+    """Take a volunteer (a volunteer profile) off a community."""
+
+    action: StepAction
+    volunteer_id: int
+    page: int = 0
 
 
 class CommunityEditAction(StrEnum):

@@ -50,7 +50,7 @@ from bot.callback_data.voices import (
 from bot.fit import CAPTION_LIMIT, TEXT_LIMIT, fit, send_fitted
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
-from bot.labels import category_text, status_text
+from bot.labels import category_text, place_line, status_text
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
 from bot.when import say_moment
@@ -59,7 +59,7 @@ from handlers.voices.concerns import BUTTONS, short
 from models.communities import Grid
 from models.users import User
 from models.voices import Report, ReportStatus
-from services import concerns
+from services import communities, concerns
 from services.access import Access
 from services.clock import Clock
 from services.communities import zone_of
@@ -126,7 +126,8 @@ async def show_list(callback: CallbackQuery, access: Access, session: AsyncSessi
         text = _("💡 Open ideas, most backed first:") if found else _("No open ideas.")
     else:
         text = _("🗂 Open reports, oldest first:") if found else _("No open reports. 🎉")
-    await send(callback, text, reply_markup=builder.as_markup())
+    place = await communities.where(session, community_id=community_id)
+    await send(callback, place_line(place) + "\n" + text, reply_markup=builder.as_markup())
 
 
 async def details(session: AsyncSession, report: Report) -> str:
@@ -168,11 +169,9 @@ def details_text(report: Report, *, author: str | None, grid: str | None,
                  community: str = "") -> str:
     """The staff view's text, from the report, the names it refers to and the thread of
     answers (oldest first; rows from before the thread show their one answer)."""
-    lines = [f"#{report.id} · {html.escape(community)} · {category_text(report.category)} · "
-             f"{status_text(report.status)}",
+    lines = [f"#{report.id} · {category_text(report.category)} · {status_text(report.status)}",
+             place_line(communities.place_name(community, grid)),
              _("From: {name}").format(name=html.escape(author or "—"))]
-    if grid:
-        lines.append("🏘 " + html.escape(grid))
     if report.latitude is not None and report.longitude is not None:
         lines.append(_("📍 The place is on the map above."))
     if report.photo_file_id and report.voice_file_id:

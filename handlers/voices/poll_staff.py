@@ -325,12 +325,19 @@ async def on_chart(callback: CallbackQuery, callback_data: PollStaffCb, access: 
 @router.callback_query(PollStaffCb.filter(F.action == PollStaffAction.EXCEL))
 async def on_excel(callback: CallbackQuery, callback_data: PollStaffCb, access: Access,
                    session: AsyncSession, clock: Clock) -> None:
-    """📥 Every answer as a spreadsheet (numbered people, never names)."""
+    """📥 Every answer as a spreadsheet (numbered people, never names), after a summary."""
+    view = await polls.staff_view(session, access=access, clock=clock,
+                                  poll_id=callback_data.poll_id)
+    community = await communities.get_community(session, community_id=view.poll.community_id)
     data = await polls.export_xlsx(session, access=access, clock=clock,
-                                   poll_id=callback_data.poll_id,
-                                   headers={"respondent": _("No."), "grid": _("Grid"),
-                                            "answered": _("Answered at"),
-                                            "other": other_label()})
+                                   poll_id=callback_data.poll_id, words=polls.ExportWords(
+                                       title=_("Poll “{title}” · {community}").format(
+                                           title=view.poll.title, community=community.name),
+                                       summary_name=_("Summary"), answers_name=_("Answers"),
+                                       respondent=_("No."), grid=_("Grid"),
+                                       answered=_("Answered at"), other=other_label(),
+                                       respondents=_("People who answered"),
+                                       summary_headers=("", _("People"), _("Share"))))
     await callback.answer()
     if callback.bot is not None:
         await callback.bot.send_document(

@@ -71,9 +71,10 @@ from bot.callback_data.volunteers import (
 )
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.keyboards.communities import ScopeCb
+from bot.labels import place_line
 from bot.screens import send, show
 from bot.titles import on_button, shown
-from bot.when import current_locale, say_hours, say_moment
+from bot.when import current_locale, say_hours, say_moment, say_month
 from handlers.scope import ask_community as scope_ask
 from handlers.scope import chosen as scope_chosen
 from handlers.volunteers.home import when_text
@@ -81,7 +82,7 @@ from handlers.volunteers.tasks import start_draft
 from handlers.volunteers.texts import say_clock, skills_text, ticked
 from models.communities import Community
 from models.volunteers import REASON_MAX, ShiftClaim
-from services import volunteer_export, volunteer_hours
+from services import communities, volunteer_export, volunteer_hours
 from services import volunteers as vol
 from services.access import Access
 from services.clock import Clock
@@ -201,6 +202,7 @@ async def on_tasks(callback: CallbackQuery, callback_data: VolStaffCb, access: A
     builder.adjust(1)
     text = (_("<b>Tasks</b> (places taken / needed):") if fills else
             _("No tasks with coming shifts. Press ➕ New task to add one."))
+    text = place_line(await communities.where(session, community_id=cid)) + "\n" + text
     await callback.answer()
     await show(callback, text, reply_markup=builder.as_markup())
 
@@ -212,7 +214,7 @@ async def render_task(
     task, shifts = view.task, view.shifts
     tz = await zone_of(session, cid)
     lines = [f"<b>{html.escape(shown(task))}</b>",
-             f"🏘 {html.escape(await vol.where(session, task))}", f"📍 {html.escape(task.place)}",
+             place_line(await vol.where(session, task)), f"📍 {html.escape(task.place)}",
              _("Skills: {skills}").format(skills=skills_text(task.skills))]
     other = pick(task.title, task.titles, other_locale(current_locale()))
     if other != shown(task):
@@ -358,7 +360,8 @@ async def render_roster(
                                              shift_id=shift_id)
     shift, task = view.shift, view.task
     tz = await zone_of(session, task.community_id)
-    lines = [f"<b>{html.escape(shown(task))}</b>", f"🕒 {when_text(shift, tz)}",
+    lines = [f"<b>{html.escape(shown(task))}</b>", place_line(await vol.where(session, task)),
+             f"🕒 {when_text(shift, tz)}",
              _("Places taken: {taken} of {headcount}").format(taken=shift.taken,
                                                               headcount=shift.headcount)]
     builder = InlineKeyboardBuilder()
@@ -586,7 +589,8 @@ async def render_month(
     grids = await volunteer_hours.hours_by_grid(session, access=access, community_id=cid,
                                                 start=start, end=end)
     lines = [_("<b>🏅 Confirmed volunteer hours, {month}</b>").format(
-        month=f"{year}-{month:02d}")]
+        month=say_month(year, month)),
+             place_line(await communities.where(session, community_id=cid))]
     for grid in grids:
         lines.append("\n<b>" + html.escape(grid.grid or _("No grid")) + "</b>")
         for n, (user, minutes) in enumerate(grid.people, start=1):
@@ -690,8 +694,9 @@ async def render_commend(
                    callback_data=VolCommendSendCb(community_id=cid, month=yyyymm))
     builder.button(text=_("◀ Back"), callback_data=VolMonthCb(community_id=cid, month=yyyymm))
     builder.adjust(1)
-    return _("Whom do you want to commend for {month}? Press names, then Send.").format(
-        month=f"{year}-{month:02d}"), builder
+    return place_line(await communities.where(session, community_id=cid)) + "\n" + _(
+        "Whom do you want to commend for {month}? Press names, then Send.").format(
+        month=say_month(year, month)), builder
 
 
 @router.callback_query(VolCommendCb.filter())
@@ -738,32 +743,44 @@ async def on_commend_send(callback: CallbackQuery, callback_data: VolCommendSend
     await show(callback, text, reply_markup=builder.as_markup())
 
 
-def export_headers() -> list[str]:
-    return [_("Volunteer"), _("Grid"), _("Task"), _("Place"), _("Start"), _("End"),
-            _("Checked in"), _("Checked out"), _("Attendance"), _("Hours (from check-in)"),
-            _("Hours confirmed")]
+def export_words(title: str) -> volunteer_export.HoursWords:
+    """The hours workbook in the reader's language."""
+    return volunteer_export.HoursWords(
+        title=title, summary_name=_("Summary"), list_name=_("Shifts"),
+        headers=[_("Volunteer"), _("Grid"), _("Task"), _("Place"), _("Start"), _("End"),
+                 _("Checked in"), _("Checked out"), _("Attendance"),
+                 _("Hours (from check-in)"), _("Hours confirmed")],
+        summary_headers=("", _("Number"), _("Share")),
+        attendance={"present": _("present"), "absent": _("absent")},
+        unmarked=_("not marked yet"), shifts=_("Shifts taken"), volunteers=_("Volunteers"),
+        proposed=_("Hours (from check-in)"), confirmed=_("Hours confirmed"))
 
 
 @router.callback_query(VolExportCb.filter())
 async def on_export(callback: CallbackQuery, callback_data: VolExportCb, access: Access,
                     session: AsyncSession, clock: Clock) -> None:
-    """📥 The Excel file of a month or a whole year: one row per volunteer and shift."""
+    """📥 The Excel file of a month or a whole year: a summary, then one row per volunteer
+    and shift in time order."""
     cid = community(access, callback_data.community_id)
     tz = await zone_of(session, cid)
     year, month = month_of(callback_data.year * 100 + (callback_data.month or 1))
     if callback_data.month:
         start, end = volunteer_hours.month_bounds(year, month, tz)
         label = f"{year}-{month:02d}"
+        period = say_month(year, month)
     else:
         start, end = volunteer_hours.year_bounds(year, tz)
-        label = str(year)
+        label = period = str(year)
+    found = await session.get(Community, cid)
+    title = _("Volunteer hours · {community} · {period}").format(
+        community=found.name if found else "", period=period)
     data = await volunteer_export.export_hours(
         session, access=access, clock=clock, community_id=cid, start=start, end=end,
-        headers=export_headers(), title=label, locale=current_locale())
+        words=export_words(title), locale=current_locale())
     await callback.answer()
     if callback.bot is not None:
         await callback.bot.send_document(
             callback.from_user.id,
             BufferedInputFile(data, filename=f"volunteer-hours-{label}.xlsx"),
             caption=_("Volunteer hours, {period}: one row per volunteer and shift.").format(
-                period=label))
+                period=period))

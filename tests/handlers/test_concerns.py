@@ -93,8 +93,10 @@ async def test_report_with_photo_triaged_answered_and_rated(
     assert ann.last.startswith("✅ Thank you! Your report #1 has gone to the community staff.")
 
     await wait_until(settled(sessionmaker))
-    assert staff.last.startswith("📥 New report #1 · Sunny Court:")
+    assert staff.last.startswith("📥 New report #1 · Sunny Court · Block 1:")
     await staff.press("🗂 Open the report")
+    assert staff.last.startswith("#1 · 🔧 Facilities and repairs · 📥 Received\n"
+                                 "🏘 Sunny Court · Block 1\nFrom: R5001")
     shown = staff.handle.last_bot_message
     assert shown is not None and shown.photo is not None  # staff see the photo…
     assert "From: R5001" in staff.last and "📍 The place is on the map above." in staff.last
@@ -108,12 +110,13 @@ async def test_report_with_photo_triaged_answered_and_rated(
     await staff.press("📥 #1 The light on the stairs of bu…")
     await staff.press("🔧 Being worked on")
     await wait_until(settled(sessionmaker))
-    assert ann.last.startswith("🔧 Your report #1 is being worked on now.")
+    assert ann.last.startswith("🔧 Your report #1 is being worked on now.\n"
+                               "🏘 Sunny Court · Block 1\n“The light")
     await staff.press("✅ Resolved")
     await staff.send("A new bulb was fitted on Tuesday.")
     assert staff.last == "Saved. The resident has been told."  # the card redrawn above
     await wait_until(settled(sessionmaker))
-    assert ann.last.startswith("✅ Your report #1 has been resolved.")
+    assert ann.last.startswith("✅ Your report #1 has been resolved.\n🏘 Sunny Court · Block 1\n")
     assert "A new bulb was fitted on Tuesday." in ann.last
     await ann.press("4 ⭐")
     assert ann.last == "Thank you! You gave ⭐⭐⭐⭐."
@@ -359,7 +362,7 @@ async def test_an_admin_with_no_home_community_triages_any_community_from_the_pi
     await admin.press("🗂 Reports to handle")
     assert "You serve 2 communities." in admin.last
     await admin.press("Shady Lane")
-    assert admin.last == "🗂 Open reports, oldest first:"
+    assert admin.last == "🏘 Shady Lane\n🗂 Open reports, oldest first:"
     await admin.press("📥 #1 The swings are broken")
     assert "From: Bo" in admin.last
     await admin.press("🔧 Being worked on")
@@ -383,7 +386,7 @@ async def test_staff_of_two_communities_choose_which_reports_to_handle(
     await liu.press("🗂 Reports to handle")
     assert "You serve 2 communities." in liu.last
     await liu.press("Shady Lane")
-    assert liu.last == "No open reports. 🎉"
+    assert liu.last == "🏘 Shady Lane\nNo open reports. 🎉"
 
 
 async def test_words_typed_before_the_category_are_kept_for_the_report(
@@ -462,3 +465,39 @@ async def test_the_card_keeps_the_thread_of_answers_not_only_the_last(
     assert "a part is ordered." in card  # …with the one after it, in order
     assert card.index("A plumber comes") < card.index("a part is ordered")
     assert "R5000" in card.split("A plumber comes")[0].splitlines()[-1]  # who wrote it
+
+
+async def test_in_chinese_the_resident_and_staff_are_told_which_community_and_grid(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession], sender: OutboxSender,
+) -> None:
+    """Issue 16: every update and card names its community (and grid where chosen)."""
+    home = await make_community(session, clock, "幸福社区", grids=("第二网格",))
+    wang, liu = harness.person(5061, "王", "zh"), harness.person(5062, "刘", "zh")
+    for person in (wang, liu):
+        await onboard(person, "幸福社区", "第二网格")
+    await grant(session, clock, await user_of(session, liu), Role.STAFF, home)
+    await liu.send("/menu")
+    await wang.tap("💬 我要说")
+    await wang.press("📝 反映问题")
+    await wang.press("🔧 设施维修")
+    await wang.send("楼道灯坏了")
+    await wang.press("跳过 ▶")
+    await wang.send("跳过 ▶")
+    await wang.press("🏠 第二网格")
+    await wang.press("✅ 提交")
+    await wait_until(settled(sessionmaker))
+    assert liu.last.startswith("📥 新的反映 #1 · 幸福社区 · 第二网格")
+    await liu.tap("💬 我要说")
+    await liu.press("🗂 处理居民反映")
+    assert liu.last == "🏘 幸福社区\n🗂 待处理的反映，早的在前："
+    await liu.press("📥 #1 楼道灯坏了")
+    assert liu.last.startswith("#1 · 🔧 设施维修 · 📥 已收到\n🏘 幸福社区 · 第二网格\n")
+    await liu.press("🔧 正在处理")
+    await wait_until(settled(sessionmaker))
+    assert wang.last == "🔧 您的反映 #1 正在处理中。\n🏘 幸福社区 · 第二网格\n“楼道灯坏了”"
+    await liu.press("✍️ 写回复")
+    await liu.send("明天来修")
+    await wait_until(settled(sessionmaker))
+    assert wang.last.startswith("💬 工作人员回复了您的反映 #1：\n🏘 幸福社区 · 第二网格\n"
+                                "“楼道灯坏了”\n明天来修")

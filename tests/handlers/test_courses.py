@@ -687,6 +687,8 @@ async def test_a_missed_offer_can_put_the_person_back_on_the_waiting_list(
     await course_sessions.expire_offers(session, clock=clock, buttons=OUTBOX_KEYBOARDS.courses)
     [lapsed] = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:lapsed:%"))
     assert lapsed.user_id == bob_access.user_id
+    assert lapsed.key.endswith("at its end.\n🏘 {community}")
+    assert lapsed.params["community"] == "Sunny Court"
     await bob.forge(outbox_button(lapsed, "🕒 Put me back on the list"))
     assert bob.last.startswith("It is full, so you are on the waiting list.")
     assert "(number 1 in line)" in bob.last
@@ -775,9 +777,14 @@ async def test_an_answered_reminder_or_offer_shows_the_answer_and_no_buttons(
         await person.send("/menu")
         await person.forge(LessonCb(action=action, id=sid).pack())
 
+    enrolled = message_with(ann, "You are enrolled ✅")  # the confirmation names where
+    assert "\n🏠 Sunny Court\n" in enrolled.content
+
     clock.set(lesson.starts_at - timedelta(hours=24))
     for person in (ann, dee):
         await delivered(person, "⏰ Reminder", sender)
+    assert message_with(ann, "⏰ Reminder").content.startswith(
+        "⏰ Reminder: “Tai chi”\n🏘 Sunny Court\n🕒 ")
     await ann.press("✅ I'm coming")
     reminder = message_with(ann, "⏰ Reminder")
     assert reminder.inline_keyboard == []
@@ -791,6 +798,8 @@ async def test_an_answered_reminder_or_offer_shows_the_answer_and_no_buttons(
 
     # Bob is offered Dee's seat and says no; Cy is offered it and takes it.
     await delivered(bob, "A seat has come free", sender)
+    assert "Garden).\n🏘 Sunny Court\nIt is kept for you until" in message_with(
+        bob, "A seat has come free").content
     await bob.press("No, thanks")
     offer = message_with(bob, "A seat has come free")
     assert offer.inline_keyboard == []

@@ -147,8 +147,8 @@ async def test_cancelling_asks_why_and_everyone_is_told_the_reason_in_their_lang
     await teacher.press("The teacher is ill")
     await teacher.press("Yes, cancel it")
     assert "The session is cancelled." in teacher.last
-    await delivered(ann, "has been cancelled.\nWhy: the teacher is ill", sender)
-    await delivered(wang, "取消原因：老师生病了", sender)
+    await delivered(ann, "has been cancelled.\n🏘 Sunny Court\nWhy: the teacher is ill", sender)
+    await delivered(wang, "取消了。\n🏘 Sunny Court\n取消原因：老师生病了", sender)
     await delivered(staff, "Teacher Sun has cancelled “Tai chi”", sender)
     told = message_with(staff, "has cancelled “Tai chi”")
     assert "Sunny Court" in told.content and "People told: 2" in told.content
@@ -272,7 +272,7 @@ async def test_a_move_changes_venue_length_and_seats_never_below_those_enrolled(
     assert staff.texts[-1].startswith("Changed ✅")
     [lesson] = await rows(session, Lesson)
     assert (lesson.venue, lesson.minutes, lesson.capacity) == ("Hall, 3rd floor", 90, 10)
-    await delivered(ann, "“Tai chi” has changed.", sender)
+    await delivered(ann, "“Tai chi” has changed.\n🏘 Sunny Court\n🕒 ", sender)
     assert "📍 Hall, 3rd floor" in message_with(ann, "has changed").content
     await delivered(wang, "“Tai chi”有变动。", sender)
     await delivered(cy, "A seat has come free for “Tai chi”", sender)  # more seats: offered

@@ -22,6 +22,7 @@ from bot.callback_data.district import (
     ManageFindCb,
     MemberRemoveCb,
     StepAction,
+    VolunteerRemoveCb,
 )
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
@@ -32,7 +33,7 @@ from models.db import begin_write
 from models.digest import DigestSetting
 from models.outbox import OutboxKind, OutboxMessage, OutboxStatus
 from models.polls import Poll
-from models.users import Role, RoleGrant
+from models.users import Role, RoleGrant, User
 from models.voices import Report, ReportCategory, ReportNote, ReportStatus
 from models.volunteers import HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
 from scheduler.digest import staff_digests
@@ -556,3 +557,128 @@ async def test_exports_of_reports_sessions_and_residents(
     assert summary["Block 1"] == (2, 2 / 3)
     actions = [a.action for a in await rows(session, AuditEntry)]
     assert actions[-3:] == ["reports.export", "sessions.export", "residents.export"]
+
+
+async def many_volunteers(session: AsyncSession, clock: ManualClock, community: Community,
+                          count: int) -> list[int]:
+    """`count` residents of `community` who volunteer, one a minute (their ids, in order)."""
+    await begin_write(session)
+    users = []
+    for n in range(count):
+        user = User(tg_id=900_000 + n, first_name=f"V{n:03d}", created_at=clock.now(),
+                    consented_at=clock.now(), community_id=community.id)
+        session.add(user)
+        users.append(user)
+    await session.flush()
+    for n, user in enumerate(users):
+        moment = clock.now() + timedelta(minutes=n)
+        session.add(Volunteer(user_id=user.id or 0, community_id=community.id or 0,
+                              skills=["tech"], created_at=moment, updated_at=moment))
+    await session.commit()
+    return [user.id or 0 for user in users]
+
+
+async def test_members_are_paged_and_staff_remove_a_volunteer_who_is_told(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    staff, _s = await member(harness, session, clock, home, 3101, "Liu", Role.STAFF)
+    ids = await many_volunteers(session, clock, home, 120)
+    # V016 has a shift ahead and one already served: the one ahead is given back.
+    await begin_write(session)
+    task = VolunteerTask(community_id=home.id or 0, title="Patrol", place="Gate",
+                         created_at=clock.now())
+    session.add(task)
+    await session.flush()
+    ahead = Shift(task_id=task.id or 0, starts_at=clock.now() + timedelta(days=2),
+                  ends_at=clock.now() + timedelta(days=2, hours=2), headcount=3, taken=1)
+    past = Shift(task_id=task.id or 0, starts_at=clock.now() - timedelta(days=2),
+                 ends_at=clock.now() - timedelta(days=2) + timedelta(hours=2), headcount=3,
+                 taken=1)
+    session.add_all([ahead, past])
+    await session.flush()
+    session.add_all([ShiftClaim(shift_id=ahead.id or 0, user_id=ids[16], claimed_at=clock.now()),
+                     ShiftClaim(shift_id=past.id or 0, user_id=ids[16], claimed_at=clock.now())])
+    await session.commit()
+
+    await staff.send("/menu")
+    await staff.tap("🛠 Manage community")
+    await staff.press("Sunny Court")
+    await staff.press("👥 Members")
+    first = staff.handle.last_bot_message
+    assert first is not None
+    assert staff.last.startswith("Sunny Court · members\n\nStaff\n• Liu, since Today\n\n"
+                                 "Volunteers\n• V000, since Today\n")
+    assert staff.last.endswith("• V013, since Today\n\n121 people in all")
+    labels = first.button_labels
+    assert labels[:14] == [f"➖ Remove V{n:03d} (volunteer)" for n in range(14)]
+    assert labels[14:] == ["1/9", "▶", "◀ Back"]
+    assert len(staff.last) < 1000
+
+    await staff.press("▶")
+    assert staff.last.startswith("Sunny Court · members\n\nVolunteers\n• V014, since Today\n")
+    assert "Staff" not in staff.last and "V029" not in staff.last
+    labels = staff.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert labels[-4:] == ["◀", "2/9", "▶", "◀ Back"]
+    for _page in range(7):
+        await staff.press("▶")
+    assert staff.last.endswith("• V119, since Today\n\n121 people in all")
+    assert staff.handle.last_bot_message.button_labels[-3:] == [  # type: ignore[union-attr]
+        "◀", "9/9", "◀ Back"]
+    for _page in range(7):
+        await staff.press("◀")
+
+    await staff.press("➖ Remove V016 (volunteer)")
+    assert staff.last == ("Remove V016 as a volunteer of Sunny Court? Their places on shifts "
+                          "still ahead are given back; they will be told.")
+    await staff.press("No, keep V016")
+    assert "• V016, since Today" in staff.last  # back on the same page
+    await staff.press("➖ Remove V016 (volunteer)")
+    profile = (await rows(session, Volunteer, col(Volunteer.user_id) == ids[16]))[0]
+    await staff.press("Yes, remove the role")
+    assert staff.last.startswith("V016 is no longer a volunteer of Sunny Court.\n\n"
+                                 "Sunny Court · members\n\nVolunteers\n• V014, since Today\n"
+                                 "• V015, since Today\n• V017, since Today")
+    assert await rows(session, Volunteer, col(Volunteer.user_id) == ids[16]) == []
+    claims = await rows(session, ShiftClaim, col(ShiftClaim.user_id) == ids[16])
+    assert [c.status for c in claims] == ["withdrawn", "claimed"]  # the one served stays
+    assert [s.taken for s in await rows(session, Shift)] == [0, 1]
+    told = await rows(session, OutboxMessage, col(OutboxMessage.user_id) == ids[16])
+    assert [(m.key, m.params) for m in told] == [(
+        "You are no longer a volunteer of {community}: your places on shifts still ahead "
+        "were given back. Thank you for your help!", {"community": "Sunny Court"})]
+    audit = await rows(session, AuditEntry, col(AuditEntry.action) == "role.remove")
+    assert [(a.details["role"], a.details["user_id"]) for a in audit] == [
+        ("volunteer", ids[16])]
+
+    # The question pressed again: out of date, nothing more.
+    assert await staff.forge(VolunteerRemoveCb(action=StepAction.DO, volunteer_id=profile.id
+                                               or 0, page=1).pack()) \
+        == "This button is out of date."
+    assert len(await rows(session, AuditEntry, col(AuditEntry.action) == "role.remove")) == 1
+
+
+async def test_members_pages_in_chinese_and_a_resident_may_not_remove_volunteers(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    home = await make_community(session, clock, "幸福社区")
+    staff, _s = await member(harness, session, clock, home, 3111, "刘", Role.STAFF, "zh")
+    ids = await many_volunteers(session, clock, home, 20)
+    await staff.send("/menu")
+    await staff.tap("🛠 社区管理")
+    await staff.press("幸福社区")
+    await staff.press("👥 成员")
+    assert staff.last.endswith("• V013，自今天\n\n共 21 人")
+    await staff.press("▶")
+    assert staff.last == ("幸福社区 · 成员\n\n志愿者\n"
+                          + "\n".join(f"• V{n:03d}，自今天" for n in range(14, 20))
+                          + "\n\n共 21 人")
+    await staff.press("➖ 取消 V019（志愿者）")
+    assert staff.last == ("取消 V019 在幸福社区的志愿者身份？"
+                          "其今后班次的名额将退回，系统会通知对方。")
+
+    resident, _r = await member(harness, session, clock, home, 3112, "王", None, "zh")
+    profile = (await rows(session, Volunteer, col(Volunteer.user_id) == ids[0]))[0]
+    await resident.forge(VolunteerRemoveCb(action=StepAction.DO,
+                                           volunteer_id=profile.id or 0).pack())
+    assert len(await rows(session, Volunteer)) == 20

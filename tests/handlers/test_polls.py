@@ -128,12 +128,21 @@ async def test_staff_publish_residents_answer_staff_see_chart_and_excel(
     await staff.press("📥 Excel")
     document = staff.handle.last_bot_message
     assert document is not None and document.document is not None
-    sheet = load_workbook(io.BytesIO(harness.emulator.state.files[document.document].data)).active
-    assert sheet is not None
+    book = load_workbook(io.BytesIO(harness.emulator.state.files[document.document].data))
+    assert book.sheetnames == ["Summary", "Answers"]
+    sheet = book["Answers"]
+    assert sheet["A1"].value == "Poll “The little square” · Sunny Court"
+    assert all(c.font.bold for c in sheet[2]) and sheet.freeze_panes == "A3"
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert [r[1] for r in rows[1:]] == ["Block 1", "Block 2"]
-    assert [r[3:6] for r in rows[1:]] == [[None, "By the school", "Lights"],
+    assert rows[1][:3] == ["No.", "Grid", "Answered at"]
+    assert [r[:2] for r in rows[2:]] == [[1, "Block 1"], [2, "Block 2"]]  # in time order
+    assert rows[2][2] < rows[3][2]
+    assert [r[3:6] for r in rows[2:]] == [[None, "By the school", "Lights"],
                                           ["Under the tree", None, "Lights"]]
+    summary = [list(r) for r in book["Summary"].iter_rows(min_row=2, values_only=True)]
+    assert summary[0] == [None, "People", "Share"]
+    assert summary[1] == ["People who answered", 2, None]
+    assert ["    Lights", 2, 1] in summary and ["    Something else", 1, 0.5] in summary
 
     await session.commit()
     poll = (await session.execute(select(Poll))).scalar_one()
@@ -365,3 +374,53 @@ async def test_one_reminder_before_the_deadline_and_the_chart_to_those_who_answe
     assert ann.last.startswith(
         "📊 Results of the poll “The little square” · Sunny Court. People who answered: 1.")
     assert not [t for t in bob.texts if t.startswith("📊")]  # he did not answer
+
+
+async def test_the_poll_workbook_in_chinese_has_a_summary_and_answers_in_time_order(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 16: a title row, a bold frozen header, a summary with totals and shares, sheet
+    and column names in the reader's language, rows in the order people answered."""
+    home = await make_community(session, clock, "幸福社区", grids=("第一网格", "第二网格"))
+    staff = harness.person(5000, "刘", "zh")
+    await onboard(staff, "幸福社区", "第一网格")
+    access = await grant(session, clock, await user_of(session, staff), Role.STAFF, home)
+    first = harness.person(2001, "A", "zh")
+    second = harness.person(2002, "B", "zh")
+    await onboard(first, "幸福社区", "第一网格")
+    await onboard(second, "幸福社区", "第二网格")
+    poll = await polls.create_poll(
+        session, access=access, clock=clock, community_id=home.id or 0, title="小广场",
+        questions=[polls.QuestionDraft("长椅放哪里？", ["门口", "树下"], allow_other=True)],
+        audience=polls.Audience("all"), closes_at=clock.now() + timedelta(days=3))
+    await session.commit()
+    # The one who joined later answers first.
+    for person, option in ((second, 1), (first, 0)):
+        clock.advance(minutes=10)
+        await polls.answer(session, clock=clock, user=await user_of(session, person),
+                           poll_id=poll.id or 0, position=0, option=option)
+    await session.commit()
+
+    await staff.send("/menu")
+    await staff.tap("💬 我要说")
+    await staff.press("📊 发起问卷")
+    await staff.press("🟢 小广场")
+    await staff.press("📥 Excel 表格")
+    document = staff.handle.last_bot_message
+    assert document is not None and document.document is not None
+    book = load_workbook(io.BytesIO(harness.emulator.state.files[document.document].data))
+    assert book.sheetnames == ["汇总", "回答"]
+    sheet = book["回答"]
+    assert sheet["A1"].value == "问卷“小广场” · 幸福社区" and sheet["A1"].font.bold
+    assert [c.value for c in sheet[2]] == ["序号", "网格", "回答时间", "长椅放哪里？",
+                                          "长椅放哪里？ · 其他"]
+    assert all(c.font.bold for c in sheet[2]) and sheet.freeze_panes == "A3"
+    body = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+    assert [(r[0], r[1], r[3]) for r in body] == [(1, "第二网格", "树下"), (2, "第一网格", "门口")]
+    assert body[0][2] < body[1][2]
+    assert sheet.column_dimensions["D"].width >= 2 * len("长椅放哪里？")
+    summary = [list(r) for r in book["汇总"].iter_rows(values_only=True)]
+    assert summary[0][0] == "问卷“小广场” · 幸福社区"
+    assert summary[1] == [None, "人数", "占比"]
+    assert summary[2:] == [["回答人数", 2, None], ["1. 长椅放哪里？", 2, 1],
+                           ["    门口", 1, 0.5], ["    树下", 1, 0.5], ["    其他", 0, 0]]

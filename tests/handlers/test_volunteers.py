@@ -27,7 +27,7 @@ from bot.callback_data.volunteers import (
 from bot.keyboards.dates import DayCb, TimeCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
-from models.communities import Community
+from models.communities import Community, Grid
 from models.outbox import OutboxKind, OutboxMessage
 from models.users import Role
 from models.volunteers import TITLE_MAX, HoursEntry, Shift, ShiftClaim, Volunteer, VolunteerTask
@@ -244,6 +244,7 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     await staff.press("📋 Tasks and shifts")
     await staff.press("Patrol · 1/3")
     await staff.press("👥 1. Tue 3 Mar, 6:00 pm")
+    assert staff.last.startswith("Patrol\n🏘 Sunny Court\n🕒 Tue 3 Mar")
     assert "1. Ann · in 5:55 pm · out 7:30 pm · 📍 at the place" in staff.last
     await staff.press("✅ 1. Ann: 1.5 h")
     assert "✅ 1.5 h confirmed" in staff.last
@@ -263,16 +264,22 @@ async def test_late_withdrawal_check_in_out_hours_and_the_excel_file(
     await staff.tap("🙋 Volunteer")
     await staff.press("🧑‍💼 Organise: Sunny Court")
     await staff.press("🏅 Hours by grid")
+    assert staff.last.startswith("🏅 Confirmed volunteer hours, March 2026\n🏘 Sunny Court\n")
     assert "Block 1" in staff.last and "1. Ann: 2 h" in staff.last
     await staff.press("📥 Excel: this month")
     document = staff.handle.last_bot_message
     assert document is not None and document.document_name == "volunteer-hours-2026-03.xlsx"
+    assert document.content == "Volunteer hours, March 2026: one row per volunteer and shift."
     data = harness.emulator.state.files[document.document or ""].data
-    sheet = load_workbook(io.BytesIO(data)).active
-    assert sheet is not None
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Summary", "Shifts"]
+    sheet = book["Shifts"]
+    assert sheet["A1"].value == "Volunteer hours · Sunny Court · March 2026"
     table = [list(r) for r in sheet.iter_rows(values_only=True)]
-    assert table[0][:3] == ["Volunteer", "Grid", "Task"]
-    assert [(r[0], r[1], r[2], r[-1]) for r in table[1:]] == [("Ann", "Block 1", "Patrol", 2)]
+    assert table[1][:3] == ["Volunteer", "Grid", "Task"]
+    assert all(c.font.bold for c in sheet[2]) and sheet.freeze_panes == "A3"
+    assert [(r[0], r[1], r[2], r[8], r[-1]) for r in table[2:]] == [
+        ("Ann", "Block 1", "Patrol", "present", 2)]
 
     await staff.press("🏅 Commend")
     await staff.press("⬜ Ann · 2 h")
@@ -357,3 +364,80 @@ async def test_a_title_too_long_is_answered_with_its_limit_and_the_draft_waits(
     assert staff.last.startswith("🌐 Title in Chinese (optional)")
     await staff.send("夜间巡逻")
     assert staff.last.startswith("Describe it in a few words")
+
+
+async def test_the_hours_workbook_in_chinese_has_a_summary_and_shifts_in_time_order(
+    harness: Harness, session: AsyncSession, clock: ManualClock
+) -> None:
+    """Issue 16: a title row, a bold frozen header, widths, a summary with totals and
+    shares, sheet and column names in the reader's language, rows in time order."""
+    community = await make_community(session, clock, "幸福社区", grids=("第一网格",))
+    staff = harness.person(3001, "刘", "zh")
+    await onboard(staff, community.name, "第一网格")
+    access = await grant(session, clock, await user_of(session, staff), Role.STAFF, community)
+    zed, amy = harness.person(2001, "Zed"), harness.person(2002, "Amy")  # they read English
+    for person in (zed, amy):
+        await onboard(person, community.name, "第一网格")
+        await person.tap("🙋 Volunteer")
+        await person.press("🙋 Become a volunteer")
+        await person.press("⬜ 🚶 Street patrol")
+        await person.press("Next ▶")
+        await person.press("Next ▶")
+        await person.press("第一网格")
+    late = await vol.create_task(
+        session, access=access, clock=clock, buttons=BUTTONS, community_id=community.id or 0,
+        title="晚间巡逻", place="北门",
+        shifts=[vol.ShiftSpec(TUE_18, TUE_18 + timedelta(hours=2), 3)])
+    (grid,) = await rows(session, Grid)
+    early = await vol.create_task(
+        session, access=access, clock=clock, buttons=BUTTONS, community_id=community.id or 0,
+        title="早间巡逻", place="南门", grid_id=grid.id,
+        shifts=[vol.ShiftSpec(TUE_18 - timedelta(hours=10), TUE_18 - timedelta(hours=9), 3)])
+    (late_shift,) = await vol.task_shifts(session, task_id=late.id or 0)
+    (early_shift,) = await vol.task_shifts(session, task_id=early.id or 0)
+    await amy.forge(VolTakeCb(shift_id=late_shift.id or 0).pack())
+    await zed.forge(VolTakeCb(shift_id=early_shift.id or 0).pack())
+    await amy.forge(VolTakeCb(shift_id=early_shift.id or 0).pack())
+
+    # Every staff screen names the community (and the task's grid where it has one).
+    await staff.tap("🙋 志愿服务")
+    await staff.press("🧑‍💼 组织志愿服务：幸福社区")
+    await staff.press("📋 任务和班次")
+    assert staff.last.startswith("🏘 幸福社区\n任务（已报名 / 需要人数）：")
+    await staff.press("早间巡逻 · 2/3")
+    await staff.press("👥 1. 3月3日（周二）上午8:00")
+    assert staff.last.startswith("早间巡逻\n🏘 幸福社区 · 第一网格\n🕒 ")
+    assert "已报名：2/3" in staff.last
+    await staff.tap("🙋 志愿服务")
+    await staff.press("🧑‍💼 组织志愿服务：幸福社区")
+    await staff.press("🏅 各网格服务时长")
+    assert staff.last.startswith("🏅 已确认的志愿服务时长，2026年3月\n🏘 幸福社区\n")
+    await staff.press("🏅 表扬")
+    assert staff.last == "🏘 幸福社区\n您想表扬2026年3月的哪些志愿者？请按名字，然后按发送。"
+    await staff.press("◀ 返回")
+    await staff.press("📥 Excel：本月")
+    document = staff.handle.last_bot_message
+    assert document is not None and document.document_name == "volunteer-hours-2026-03.xlsx"
+    assert "2026-03" not in document.content  # a month in words, not ISO, in the caption
+    book = load_workbook(io.BytesIO(harness.emulator.state.files[document.document or ""].data))
+    assert book.sheetnames == ["汇总", "班次"]
+    sheet = book["班次"]
+    assert sheet["A1"].value == "志愿服务时长 · 幸福社区 · 2026年3月"
+    assert sheet["A1"].font.bold
+    assert [c.value for c in sheet[2]][:4] == ["志愿者", "网格", "任务", "地点"]
+    assert all(c.font.bold for c in sheet[2]) and sheet.freeze_panes == "A3"
+    body = [[c.value for c in row] for row in sheet.iter_rows(min_row=3)]
+    assert [(r[0], r[2]) for r in body] == [("Amy", "早间巡逻"), ("Zed", "早间巡逻"),
+                                            ("Amy", "晚间巡逻")]  # by time, not by name
+    assert [r[4] for r in body] == sorted(r[4] for r in body)  # oldest first
+    assert body[0][4] == datetime(2026, 3, 3, 8, 0)  # the community's wall-clock time
+    assert sheet.column_dimensions["C"].width >= 2 * len("早间巡逻")  # CJK is twice as wide
+    summary = book["汇总"]
+    assert summary["A1"].value == "志愿服务时长 · 幸福社区 · 2026年3月"
+    assert [c.value for c in summary[2]] == [None, "数量", "占比"]
+    lines = {row[0]: (row[1], row[2]) for row in summary.iter_rows(min_row=3, values_only=True)}
+    assert lines["已认领班次"] == (3, 1)
+    assert lines["尚未记录"] == (3, 1) and lines["到岗"] == (0, 0)
+    assert lines["志愿者"] == (2, None)
+    assert lines["已确认时长"] == (0, 0)
+    assert summary["C3"].number_format == "0.0%"

@@ -88,12 +88,15 @@ async def test_answers_count_people_per_option_overall_and_per_grid(
     assert polls.chart(found, by_grid=True).startswith(b"\x89PNG")
 
     book = load_workbook(io.BytesIO(await polls.export_xlsx(
-        session, access=staff, clock=clock, poll_id=poll.id,
-        headers={"respondent": "#", "grid": "Grid", "answered": "When", "other": "Other"})))
-    assert book.active is not None
-    table = [list(r) for r in book.active.iter_rows(values_only=True)]
-    assert table[0][:4] == ["#", "Grid", "When", "Where should the bench go?"]
-    assert [row[3:6] for row in table[1:]] == [
+        session, access=staff, clock=clock, poll_id=poll.id, words=polls.ExportWords(
+            title="Bench", summary_name="Sum", answers_name="All", respondent="#",
+            grid="Grid", answered="When", other="Other", respondents="Answered",
+            summary_headers=("", "People", "%")))))
+    assert book.sheetnames == ["Sum", "All"]
+    table = [list(r) for r in book["All"].iter_rows(values_only=True)]
+    assert table[0][0] == "Bench"
+    assert table[1][:4] == ["#", "Grid", "When", "Where should the bench go?"]
+    assert [row[3:6] for row in table[2:]] == [
         ["Under the tree", None, "Lights; Shade"], ["Under the tree", None, None],
         [None, "Near the school", None], [None, None, "Lights"]]
 
