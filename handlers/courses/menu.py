@@ -34,6 +34,7 @@ from __future__ import annotations
 import html
 
 from aiogram import F, Router
+from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -49,6 +50,8 @@ from bot.callback_data.courses import (
     OrderCb,
     RuleCb,
     RuleWhat,
+    StepBackCb,
+    StepQuitCb,
 )
 from bot.filters import MenuButton
 from bot.keyboards.builder import InlineKeyboardBuilder
@@ -59,6 +62,7 @@ from bot.replies import answer_not_allowed, answer_out_of_date
 from bot.screens import send, show
 from bot.titles import shown
 from bot.when import current_locale
+from handlers.courses.steps import quit_wizard, with_nav
 from handlers.courses.texts import (
     CATEGORY_LABELS,
     category_name,
@@ -93,6 +97,7 @@ RULES_FLOW = "cr"  # course rules
 
 class CourseFlow(StatesGroup):
     search = State()
+    offer_category = State()  # a course offered: its category (buttons)
     offer_title = State()
     offer_other_title = State()  # the title in the other language (optional)
     offer_description = State()
@@ -332,9 +337,14 @@ async def on_offer(callback: CallbackQuery, callback_data: CourseCb, access: Acc
         await answer_out_of_date(callback, use_menu=True)
         return
     await callback.answer()
-    await state.set_state(CourseFlow.offer_title)
     await state.update_data(category=category, community_id=community_id)
-    await send(callback, _("What is the course called? (at most 60 characters)"))
+    await ask_offer_title(callback, state)
+
+
+async def ask_offer_title(event: CallbackQuery | Message, state: FSMContext) -> None:
+    await state.set_state(CourseFlow.offer_title)
+    await send(event, _("What is the course called? (at most 60 characters)"),
+               reply_markup=with_nav())
 
 
 @router.callback_query(ScopeCb.filter(F.flow == OFFER_FLOW))
@@ -350,8 +360,9 @@ async def on_offer_community(callback: CallbackQuery, callback_data: ScopeCb, ac
 async def ask_offer_category(callback: CallbackQuery, state: FSMContext,
                              community_id: int) -> None:
     await state.update_data(offer_community=community_id)
+    await state.set_state(CourseFlow.offer_category)
     await send(callback, _("Which category is your course in?"),
-               reply_markup=categories_keyboard(CourseAction.OFFER).as_markup())
+               reply_markup=with_nav(categories_keyboard(CourseAction.OFFER)))
 
 
 @router.message(CourseFlow.offer_title, F.text, ~F.text.startswith("/"))
@@ -359,10 +370,14 @@ async def on_offer_title(message: Message, state: FSMContext) -> None:
     """The course's title (too long or empty: the error router says so)."""
     title = courses.clean_text(message.text or "", field="title", limit=60)
     await state.update_data(title=title, titles={})
+    await ask_other_title(message, state)
+
+
+async def ask_other_title(event: CallbackQuery | Message, state: FSMContext) -> None:
     await state.set_state(CourseFlow.offer_other_title)
     builder = InlineKeyboardBuilder()
     builder.button(text=_("⏭ Skip"), callback_data=CourseCb(action=CourseAction.SKIP_TITLE))
-    await message.answer(other_title_question(), reply_markup=builder.as_markup())
+    await send(event, other_title_question(), reply_markup=with_nav(builder))
 
 
 def other_title_question() -> str:
@@ -384,7 +399,7 @@ async def on_offer_other_title(message: Message, state: FSMContext) -> None:
     other = courses.clean_text(message.text or "", field="title", limit=60)
     await state.update_data(titles={other_locale(current_locale()): other})
     await state.set_state(CourseFlow.offer_description)
-    await message.answer(description_question())
+    await message.answer(description_question(), reply_markup=with_nav())
 
 
 @router.callback_query(CourseFlow.offer_other_title,
@@ -394,7 +409,38 @@ async def on_skip_other_title(callback: CallbackQuery, state: FSMContext) -> Non
     await callback.answer()
     await state.update_data(titles={})
     await state.set_state(CourseFlow.offer_description)
-    await show(callback, description_question())
+    await show(callback, description_question(), reply_markup=with_nav())
+
+
+OFFER_STEPS = (CourseFlow.offer_category, CourseFlow.offer_title, CourseFlow.offer_other_title,
+               CourseFlow.offer_description)
+
+
+@router.callback_query(StateFilter(*OFFER_STEPS), StepBackCb.filter())
+async def on_offer_back(callback: CallbackQuery, state: FSMContext, access: Access) -> None:
+    """◀ Back: the step before, with what was typed kept until it is typed again."""
+    current = await state.get_state()
+    community_id = (await state.get_data()).get("offer_community")
+    if not isinstance(community_id, int):
+        await answer_out_of_date(callback, use_menu=True)
+        return
+    await callback.answer()
+    if current == CourseFlow.offer_category.state:  # the first step: back to 📚 Courses
+        await state.clear()
+        await show(callback, _("📚 Courses. What would you like to do?"),
+                   reply_markup=courses_home(access).as_markup())
+    elif current == CourseFlow.offer_title.state:
+        await ask_offer_category(callback, state, community_id)
+    elif current == CourseFlow.offer_other_title.state:
+        await ask_offer_title(callback, state)
+    else:
+        await ask_other_title(callback, state)
+
+
+@router.callback_query(StateFilter(*OFFER_STEPS), StepQuitCb.filter())
+async def on_offer_quit(callback: CallbackQuery, state: FSMContext) -> None:
+    """✖ Cancel: nothing is offered."""
+    await quit_wizard(callback, state)
 
 
 @router.message(CourseFlow.offer_description, F.text, ~F.text.startswith("/"))

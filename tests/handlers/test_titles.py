@@ -209,8 +209,8 @@ async def test_a_teacher_offers_a_course_with_its_other_title_and_changes_it_on_
     await staff.send(mine)
     assert staff.last.startswith(
         "🌐 英文标题（可不填）" if zh else "🌐 Title in Chinese (optional)")
-    assert staff.handle.last_bot_message.button_labels == [  # type: ignore[union-attr]
-        "⏭ 跳过" if zh else "⏭ Skip"]
+    assert staff.handle.last_bot_message.button_labels == (  # type: ignore[union-attr]
+        ["⏭ 跳过", "◀ 返回", "✖ 取消"] if zh else ["⏭ Skip", "◀ Back", "✖ Cancel"])
     await staff.send(theirs)
     await staff.send("慢慢来。" if zh else "Slow and gentle.")
     assert mine in staff.last and f"🌐 {theirs}" not in staff.last
