@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import delete, func, or_
+from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -35,6 +35,7 @@ from services.clock import Clock
 from services.communities import staff_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from services.outbox import N_, Notify, Outgoing
+from services.paging import one_page
 from services.text import clean_text
 
 DEFAULT_THRESHOLD = 5
@@ -400,13 +401,10 @@ async def list_courses(
         pattern = like_pattern(query.strip())
         where.append(or_(col(Course.title).ilike(pattern, escape="\\"),
                          col(Course.description).ilike(pattern, escape="\\")))
-    total = int((await session.execute(
-        select(func.count()).select_from(Course).where(*where))).scalar_one())
-    page, pages = paging(total, page, per_page)
-    rows = await session.execute(select(Course).where(*where)
-                                 .order_by(col(Course.title), col(Course.id))
-                                 .offset(page * per_page).limit(per_page))
-    return Page(items=list(rows.scalars().all()), page=page, pages=pages)
+    items, page, pages = await one_page(
+        session, select(Course).where(*where).order_by(col(Course.title), col(Course.id)),
+        page=page, per_page=per_page)
+    return Page(items=items, page=page, pages=pages)
 
 
 async def schedulable_courses(
