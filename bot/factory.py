@@ -19,7 +19,7 @@ from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import BotCommand, InlineKeyboardMarkup, InputFile, Message, Update, User
+from aiogram.types import BotCommand, InputFile, Update
 from aiogram.utils.i18n import gettext as _
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload
@@ -74,11 +74,6 @@ def create_bot(
                default=DefaultBotProperties(parse_mode=ParseMode.HTML))
 
 
-# Answers that are a Message (sendMessage, editMessageText…), read by
-# LeanSession._message_with_known_parts.
-_MESSAGE_RESULTS = (Message, Message | bool)
-
-
 def skip_unreadable(body: object, error: ValidationError) -> object:
     """Log and count an update aiogram cannot parse (polling skips it, the webhook
     answers 200 for it); returns its update_id, if it has one."""
@@ -107,8 +102,6 @@ class LeanSession(AiohttpSession):
 
     _pinned: ClassVar[dict[Any, type[Response[Any]]]] = {}
     unreadable_updates = 0  # updates skipped because they could not be parsed
-    _sender_seen: dict[str, Any] | None = None  # the bot itself, as answers give it
-    _sender: User | None = None  # and as a model
 
     def check_response(
         self, bot: Bot, method: TelegramMethod[TelegramType], status_code: int, content: str
@@ -118,10 +111,6 @@ class LeanSession(AiohttpSession):
         if response_type is None:
             response_type = self._pinned[returning] = Response[returning]  # type: ignore[valid-type]
         if HTTPStatus.OK <= status_code <= HTTPStatus.IM_USED:
-            if returning in _MESSAGE_RESULTS:
-                known = self._message_with_known_parts(bot, method, response_type, content)
-                if known is not None:
-                    return known
             # pydantic parses the JSON itself, in one pass, instead of json.loads and
             # then a walk over the dicts (a third of this method's time).
             try:
@@ -136,40 +125,6 @@ class LeanSession(AiohttpSession):
                 if response.ok:
                     return response
         return super().check_response(bot, method, status_code, content)
-
-    def _message_with_known_parts(
-        self, bot: Bot, method: TelegramMethod[TelegramType],
-        response_type: type[Response[TelegramType]], content: str,
-    ) -> Response[TelegramType] | None:
-        """The Message a send or an edit answers with, without building again the parts
-        this bot already has as models: the inline keyboard it just sent (Telegram echoes
-        it) and itself as the sender. Those were two thirds of the answer's cost (an
-        answer with seven buttons, 67 → 34 µs, timeit): each of aiogram's models runs two
-        Python hooks as it is built. None when the answer is anything else (aiogram's
-        own check then reads it)."""
-        try:
-            answer = json.loads(content)
-        except ValueError:
-            return None
-        result = answer.get("result") if isinstance(answer, dict) else None
-        if not isinstance(result, dict) or answer.get("ok") is not True:
-            return None
-        markup = getattr(method, "reply_markup", None)
-        if isinstance(markup, InlineKeyboardMarkup) and "reply_markup" in result:
-            result["reply_markup"] = markup
-        sender = result.get("from")
-        known_sender = sender is not None and sender == self._sender_seen
-        if known_sender:
-            result["from"] = self._sender
-        try:
-            response = response_type.model_validate(answer, context={"bot": bot})
-        except ValidationError:
-            return None
-        message = response.result
-        if isinstance(sender, dict) and not known_sender and isinstance(message, Message) \
-                and message.from_user is not None and message.from_user.is_bot:
-            self._sender_seen, self._sender = sender, message.from_user
-        return response
 
     def _readable_updates(self, bot: Bot, content: str) -> Response[list[Update]] | None:
         """A batch of updates with the ones aiogram cannot read left out.

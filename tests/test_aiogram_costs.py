@@ -9,11 +9,9 @@ import sys
 import weakref
 from urllib.parse import parse_qs
 
-import pytest
 from aiogram.client.session.base import Response
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
 from aiogram.fsm.storage.memory import MemoryStorage
-from aiogram.methods import EditMessageText, SendMessage, SendPhoto
+from aiogram.methods import SendMessage, SendPhoto
 from aiogram.types import (
     BufferedInputFile,
     InlineKeyboardButton,
@@ -92,50 +90,6 @@ def test_each_answer_model_is_built_once_however_often_garbage_is_collected() ->
     assert model() is not None
     assert type(again) is model() is Response[Message]
     assert again.result is not None and again.result.message_id == 1
-
-
-def test_a_sent_message_is_read_reusing_the_keyboard_sent_and_the_bot_as_sender() -> None:
-    """What the session answers is what aiogram's own parse gives, but the inline keyboard
-    is the one sent (not built again from Telegram's echo) and the sender, the bot, is
-    built once; errors are aiogram's own, exactly."""
-    bot = create_bot(Settings(_env_file=None), token="42:TEST",  # type: ignore[call-arg]
-                     api_url="http://127.0.0.1:9")
-    session = bot.session
-    assert isinstance(session, LeanSession)
-    markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
-        text=f"B{n}", callback_data=f"b:{n}")] for n in range(3)])
-    me = {"id": 42, "is_bot": True, "first_name": "Bot", "username": "the_bot"}
-    sent = {"message_id": 9, "date": 0, "chat": {"id": 5, "type": "private"}, "from": me,
-            "text": "Hi", "entities": [{"type": "bold", "offset": 0, "length": 2}],
-            "reply_markup": markup.model_dump(exclude_none=True)}
-    answer = json.dumps({"ok": True, "result": sent})
-    senders = []
-    for method in (SendMessage(chat_id=5, text="<b>Hi</b>", reply_markup=markup),
-                   EditMessageText(chat_id=5, message_id=9, text="<b>Hi</b>",
-                                   reply_markup=markup)):
-        for _ in range(2):
-            lean = session.check_response(bot, method, 200, answer).result  # type: ignore[misc]
-            full = Response[Message].model_validate_json(answer, context={"bot": bot}).result
-            assert isinstance(lean, Message) and lean.model_dump() == full.model_dump()
-            assert lean.bot is bot and lean.chat == full.chat
-            assert lean.reply_markup is markup  # (no bot bound to it: keyboards need none)
-            senders.append(lean.from_user)
-    assert all(sender is senders[0] for sender in senders[1:])
-    edited_inline = session.check_response(bot, EditMessageText(
-        inline_message_id="i", text="x"), 200, json.dumps({"ok": True, "result": True}))
-    assert edited_inline.result is True
-    method = SendMessage(chat_id=5, text="x", reply_markup=markup)
-    for status, body, error in (
-            (400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
-             TelegramBadRequest),
-            (403, {"ok": False, "error_code": 403,
-                   "description": "Forbidden: bot was blocked by the user"},
-             TelegramForbiddenError),
-            (429, {"ok": False, "error_code": 429, "description": "Too Many Requests",
-                   "parameters": {"retry_after": 3}}, TelegramRetryAfter)):
-        with pytest.raises(error) as raised:
-            session.check_response(bot, method, status, json.dumps(body))
-        assert str(body["description"]) in raised.value.message
 
 
 def test_a_request_without_files_is_a_plain_urlencoded_body() -> None:
