@@ -43,12 +43,7 @@ from bot.middlewares import (
 )
 from bot.middlewares.buttons import ForgedButtonMiddleware
 from bot.middlewares.private import PrivateChatMiddleware
-from bot.middlewares.retry import (
-    ConcurrentAnswerMiddleware,
-    ExpiredQueryMiddleware,
-    PendingAnswersMiddleware,
-    RetryAfterMiddleware,
-)
+from bot.middlewares.retry import ExpiredQueryMiddleware, RetryAfterMiddleware
 from bot.routing import route_early
 from handlers import routers
 from models.db import rolls_back_on_return
@@ -71,8 +66,6 @@ def create_bot(
         session = LeanSession()
     else:
         session = LeanSession(api=TelegramAPIServer.from_base(url))
-    if interactive:
-        session.middleware(ConcurrentAnswerMiddleware())  # outermost: the rest in its task
     session.middleware(ApiMetricsMiddleware())
     if interactive:
         session.middleware(RetryAfterMiddleware())
@@ -322,7 +315,6 @@ def create_dispatcher(
     # only watch (the update's id for log lines; the metrics); the next keeps groups and
     # channels out, before anything reads or writes a person's rows.
     dp.update.outer_middleware(UpdateContextMiddleware())
-    dp.update.outer_middleware(PendingAnswersMiddleware())
     dp.update.outer_middleware(UpdateMetricsMiddleware())
     dp.update.outer_middleware(PrivateChatMiddleware(i18n))
     dp.update.outer_middleware(DbSessionMiddleware(sessionmaker))

@@ -1,15 +1,13 @@
-"""Replies to a person's own tap wait out a short 429 or one 5xx instead of being lost;
-a tap's answer goes out while its handler goes on."""
+"""Replies to a person's own tap wait out a short 429 or one 5xx instead of being lost."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, cast
+from typing import cast
 
-from aiogram import BaseMiddleware, Bot
+from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
     BaseRequestMiddleware,
     NextRequestMiddlewareType,
@@ -17,7 +15,6 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter, TelegramServerError
 from aiogram.methods import AnswerCallbackQuery, GetUpdates, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import TelegramObject
 
 log = logging.getLogger(__name__)
 
@@ -118,66 +115,3 @@ class ExpiredQueryMiddleware(BaseRequestMiddleware):
         if mine is not None:
             mine.add(query_id)
         return response
-
-
-# The first answer to each button press in this update's handling, on its way (set by
-# PendingAnswersMiddleware for each update); None outside an update.
-_pending: ContextVar[dict[str, asyncio.Task[Any]] | None] = ContextVar("pending_answers",
-                                                                       default=None)
-
-
-class ConcurrentAnswerMiddleware(BaseRequestMiddleware):
-    """The first answer to a pressed button goes out while its handler goes on (issue 18).
-
-    A handler answers the press (which stops the button's spinner), then edits or sends
-    the screen: two calls, the second waiting for the first though nothing in it depends
-    on the answer, whose result is only True. Here the answer is started in a task and
-    True given at once; the rest of the session's middlewares (the 429 wait, the expired
-    query) run in that task. A second answer to the same press waits for the first, then
-    is made as before, so it still fails when Telegram refuses it (ExpiredQueryMiddleware).
-    PendingAnswersMiddleware waits for the answers when the handler ends; one that failed
-    is logged (the handler's screen went out regardless). The outermost middleware of an
-    interactive bot's session.
-    """
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        pending = _pending.get()
-        query_id = method.callback_query_id if isinstance(method, AnswerCallbackQuery) else None
-        if pending is None or query_id is None:
-            return await make_request(bot, method)
-        first = pending.get(query_id)
-        if first is None:
-            _requests.set(_requests.get() + 1)  # the task's own count stays in the task
-            pending[query_id] = asyncio.create_task(make_request(bot, method))
-            return cast(Response[TelegramType], Response[bool](ok=True, result=True))
-        await asyncio.wait([first])  # the first, then this one, in order
-        return await make_request(bot, method)
-
-
-class PendingAnswersMiddleware(BaseMiddleware):
-    """Outer middleware on updates: the handling of an update ends when the answers its
-    handler started (ConcurrentAnswerMiddleware) are done."""
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        pending: dict[str, asyncio.Task[Any]] = {}
-        token = _pending.set(pending)
-        try:
-            return await handler(event, data)
-        finally:
-            _pending.reset(token)
-            for answer in pending.values():
-                try:
-                    await answer
-                except Exception as error:  # the screen went out; the spinner stops itself
-                    log.warning("answerCallbackQuery made while its handler went on: %s",
-                                getattr(error, "message", None) or repr(error))
