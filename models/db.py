@@ -94,8 +94,10 @@ def rolls_back_on_return(engine: Engine, dbapi_connection: Any, state: PoolReset
     if not state.asyncio_safe:
         return False
     if engine.pool._reset_on_return is reset_none:
-        driver = getattr(dbapi_connection, "_connection", None)  # aiosqlite's connection
-        return bool(getattr(driver, "in_transaction", True))
+        try:
+            return bool(dbapi_connection._connection.in_transaction)  # aiosqlite's sqlite3
+        except Exception:  # closed, or not aiosqlite: roll back, as SQLAlchemy would
+            return True
     return engine.pool._reset_on_return is reset_rollback and not state.transaction_was_reset
 
 
