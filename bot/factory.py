@@ -46,6 +46,7 @@ from bot.middlewares.private import PrivateChatMiddleware
 from bot.middlewares.retry import ExpiredQueryMiddleware, RetryAfterMiddleware
 from bot.routing import route_early
 from handlers import routers
+from models.db import rolls_back_on_return
 from models.users import LOCALES
 from services.clock import Clock
 
@@ -265,16 +266,18 @@ def _count_statements(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         return
     for name in ("before_cursor_execute", "commit", "rollback"):
         event.listen(engine.sync_engine, name, _counted)
-    event.listen(engine.sync_engine.pool, "reset", _counted_reset)
+    sync_engine = engine.sync_engine
+
+    def counted_reset(dbapi: Any, _record: Any, state: PoolResetState) -> None:
+        if rolls_back_on_return(sync_engine, dbapi, state):
+            DB_STATEMENTS.count += 1
+
+    # first among the reset listeners: SQLite's (models/db.py) does the rollback it counts
+    event.listen(sync_engine.pool, "reset", counted_reset, insert=True)
 
 
 def _counted(*_args: Any) -> None:
     DB_STATEMENTS.count += 1
-
-
-def _counted_reset(_dbapi: Any, _record: Any, state: PoolResetState) -> None:
-    if not state.transaction_was_reset:  # else the pool has nothing to roll back
-        DB_STATEMENTS.count += 1
 
 
 def _attach(dp: Dispatcher, router: Router) -> None:

@@ -171,16 +171,17 @@ async def home_label(session: AsyncSession, user: User) -> str | None:
 async def ask_community(
     event: CallbackQuery | Message, session: AsyncSession, state: FSMContext, *, page: int = 0,
     query: str | None = None, edit: bool = False, intro: str | None = None,
-    moving: bool | None = None,
+    moving: bool | None = None, found: communities.Page | None = None,
 ) -> None:
     """List communities (filtered by what the user typed), a page at a time. `moving`:
     from ⚙️ Settings, for someone who has a community (a choice is confirmed first);
-    None keeps what the list was opened for."""
+    None keeps what the list was opened for. `found`: the page, if already read."""
     if moving is None:
         moving = bool((await state.get_data()).get("home_moving"))
     await state.set_state(Onboarding.community)
     await state.update_data(home_moving=moving)
-    found = await communities.list_communities(session, query=query, page=page)
+    if found is None:
+        found = await communities.list_communities(session, query=query, page=page)
     if query and not found.items:
         found = await communities.list_communities(session, page=0)
         text = _("No community name contains “{query}”. Try another word, "
@@ -212,8 +213,10 @@ async def continue_onboarding(
     if user.consented_at is None:
         await show_privacy(event, state)
         return
-    if user.community_id is None and await communities.count_communities(session) > 0:
-        await ask_community(event, session, state, intro=greeting and (
+    # the first page of the list tells whether there are any (no COUNT first: issue 18)
+    found = await communities.list_communities(session) if user.community_id is None else None
+    if found is not None and found.items:
+        await ask_community(event, session, state, found=found, intro=greeting and (
             greeting + "\n\n" + _("Which community do you live in?\n"
                                   "Type part of its name, or choose from the list:")))
         return

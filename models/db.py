@@ -32,6 +32,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.pool import PoolResetState
+from sqlalchemy.pool.base import reset_none, reset_rollback
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
 
@@ -71,12 +73,32 @@ def create_engine(
 
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    # A connection given back is rolled back only if it has a transaction open (see
+    # rolls_back_on_return): most have none, and each rollback is a thread hop.
+    kwargs.setdefault("pool_reset_on_return", None)
     engine = create_async_engine(url, **kwargs)
     _tune_sqlite(engine, busy_timeout_ms=round(busy_timeout * 1000))
     _WRITERS[engine.sync_engine] = _Writers(wait=write_wait)
     if strict_writes:
         _check_writes(engine)
     return engine
+
+
+def rolls_back_on_return(engine: Engine, dbapi_connection: Any, state: PoolResetState) -> bool:
+    """Whether the pool rolls back a connection given back to it (a round trip).
+
+    SQLAlchemy's default rolls back every connection it did not roll back itself, also one
+    whose session ended with COMMIT or ROLLBACK: a thread hop with aiosqlite for each
+    session, issue 18. For SQLite (reset_on_return None, create_engine) only a connection
+    that sqlite3 says is in a transaction is rolled back, a flag read without a hop."""
+    if not state.asyncio_safe:
+        return False
+    if engine.pool._reset_on_return is reset_none:
+        try:
+            return bool(dbapi_connection._connection.in_transaction)  # aiosqlite's sqlite3
+        except Exception:  # closed, or not aiosqlite: roll back, as SQLAlchemy would
+            return True
+    return engine.pool._reset_on_return is reset_rollback and not state.transaction_was_reset
 
 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
@@ -114,6 +136,12 @@ def _tune_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int) -> None:
         # off the bot's memory in a 50,000-recipient broadcast, at the same speed.
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
+
+    if engine.sync_engine.pool._reset_on_return is reset_none:
+        @event.listens_for(engine.sync_engine.pool, "reset")
+        def on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+            if rolls_back_on_return(engine.sync_engine, dbapi_connection, state):
+                dbapi_connection.rollback()
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Connection) -> None:

@@ -24,6 +24,7 @@ from services.access import Access
 from services.clock import Clock
 from services.errors import AlreadyExists, DomainError, NotAllowed, NotFound
 from services.outbox import N_, Notify
+from services.paging import one_page
 from services.text import clean_text
 
 
@@ -111,19 +112,10 @@ async def list_communities(
     if query:
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(col(Community.name).ilike(f"%{escaped}%", escape="\\"))
-    total = int(
-        (await session.execute(select(func.count()).select_from(Community).where(*where)))
-        .scalar_one()
-    )
-    pages = max(1, -(-total // per_page))
-    page = min(max(page, 0), pages - 1)
-    items = (
-        await session.execute(
-            select(Community).where(*where).order_by(col(Community.name), col(Community.id))
-            .offset(page * per_page).limit(per_page)
-        )
-    ).scalars().all()
-    return Page(items=list(items), page=page, pages=pages)
+    items, page, pages = await one_page(
+        session, select(Community).where(*where).order_by(col(Community.name), col(Community.id)),
+        page=page, per_page=per_page)
+    return Page(items=items, page=page, pages=pages)
 
 
 async def list_grids(session: AsyncSession, *, community_id: int) -> list[Grid]:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import String, cast, delete, func, or_, update
+from sqlalchemy import String, cast, delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -37,6 +37,7 @@ from services.clock import Clock
 from services.communities import staff_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from services.outbox import N_, Notify, Outgoing
+from services.paging import one_page
 from services.text import clean_text
 from services.titles import clean_titles, outbox_title
 
@@ -410,13 +411,10 @@ async def list_courses(
         where.append(or_(col(Course.title).ilike(pattern, escape="\\"),
                          col(Course.description).ilike(pattern, escape="\\"),
                          cast(col(Course.titles), String).ilike(escaped, escape="\\")))
-    total = int((await session.execute(
-        select(func.count()).select_from(Course).where(*where))).scalar_one())
-    page, pages = paging(total, page, per_page)
-    rows = await session.execute(select(Course).where(*where)
-                                 .order_by(col(Course.title), col(Course.id))
-                                 .offset(page * per_page).limit(per_page))
-    return Page(items=list(rows.scalars().all()), page=page, pages=pages)
+    items, page, pages = await one_page(
+        session, select(Course).where(*where).order_by(col(Course.title), col(Course.id)),
+        page=page, per_page=per_page)
+    return Page(items=items, page=page, pages=pages)
 
 
 async def set_course_title(

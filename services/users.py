@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import bindparam
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -54,10 +56,37 @@ async def identify(
         assert user.id is not None
         grants = [(role, community) for _user, role, community in rows if role is not None]
         return user, access_from(user.id, grants, bootstrap_admin=bootstrap_admin)
+    if not rows:  # a first contact: one INSERT, and no grants can exist yet
+        created = await _insert_new(session, clock=clock, tg_id=tg_id, first_name=first_name,
+                                    username=username, language=language)
+        if created is not None:
+            assert created.id is not None
+            return created, access_from(created.id, [], bootstrap_admin=bootstrap_admin)
     user = await _write_from_telegram(session, clock=clock, tg_id=tg_id, first_name=first_name,
                                       username=username, language=language)
     assert user.id is not None
     return user, await load_access(session, user_id=user.id, bootstrap_admin=bootstrap_admin)
+
+
+async def _insert_new(
+    session: AsyncSession, *, clock: Clock, tg_id: int, first_name: str | None,
+    username: str | None, language: str,
+) -> User | None:
+    """Create the user in one statement (INSERT … ON CONFLICT DO NOTHING RETURNING) and
+    commit; None if they exist after all (their second update raced this one): the
+    caller then reads and refreshes them as before."""
+    await begin_write(session)
+    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert)
+    created = (await session.execute(
+        insert(User).values(tg_id=tg_id, first_name=first_name, username=username,
+                            locale=language, created_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["tg_id"])
+        .returning(User))).scalar_one_or_none()
+    if created is None:
+        await session.rollback()
+        return None
+    await session.commit()
+    return created
 
 
 async def upsert_from_telegram(

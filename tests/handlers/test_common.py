@@ -139,10 +139,10 @@ async def test_an_unexpected_error_is_logged_with_the_update_id_and_apologised_f
 ) -> None:
     ann = await onboarded(harness)
 
-    async def broken(*args: object, **kwargs: object) -> int:
+    async def broken(*args: object, **kwargs: object) -> communities.Page:
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(communities, "count_communities", broken)
+    monkeypatch.setattr(communities, "list_communities", broken)
     with caplog.at_level(logging.ERROR):
         await ann.send("/start")
     assert ann.last == "Sorry, something went wrong on our side. Please try again, or send /menu."

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from bot.metrics import DB_STATEMENTS
+from models.courses import Category, Course, CourseStatus
 from services.clock import ManualClock
 from tests.factories import make_community
 from tests.handlers.conftest import Harness, onboard
@@ -54,4 +55,49 @@ async def test_a_screen_that_only_reads_is_one_transaction(
         assert seen.count("BEGIN") == 1 and "COMMIT" not in seen, (label, seen)
         assert seen[:2] == ["BEGIN", "SELECT"], (label, seen)
         # the bench's counter: those statements, and the transaction's end
-        assert DB_STATEMENTS.count - counted >= len(seen)
+        assert DB_STATEMENTS.count - counted == len(seen)
+
+
+# The crowd's session (bench/throughput.py's bot_workload), step by step: what each step
+# costs the database. A step that needs more fails here by name, not only in the bench.
+RESIDENT_SESSION: list[tuple[str, str, list[str]]] = [
+    # a new person: their read finds nothing; one insert, whose grants are none
+    ("send", "/start", ["BEGIN", "SELECT", "COMMIT", "BEGIN", "INSERT", "COMMIT"]),
+    # the consent's write, then one page of communities (no count for a short list)
+    ("press", "✅ I agree", ["BEGIN", "SELECT", "COMMIT", "BEGIN", "UPDATE", "COMMIT",
+                            "BEGIN", "SELECT", "ROLLBACK"]),
+    # the community and its grids, then the write
+    ("press", "Sunny Court", ["BEGIN", "SELECT", "SELECT", "SELECT", "COMMIT",
+                              "BEGIN", "UPDATE", "COMMIT"]),
+    ("tap", "📚 Courses", ["BEGIN", "SELECT", "SELECT", "ROLLBACK"]),
+    ("press", "📖 Course menu", ["BEGIN", "SELECT", "ROLLBACK"]),
+    # one page of courses: no count for a short list
+    ("press", "🔧 Practical skills", ["BEGIN", "SELECT", "SELECT", "ROLLBACK"]),
+    ("press", "Phone photos for beginners", ["BEGIN", "SELECT", "SELECT", "SELECT",
+                                             "ROLLBACK"]),
+    ("tap", "🙋 Volunteer", ["BEGIN", "SELECT", "SELECT", "ROLLBACK"]),
+    ("tap", "💬 My voice", ["BEGIN", "SELECT", "SELECT", "ROLLBACK"]),
+    ("tap", "⚙️ Settings", ["BEGIN", "SELECT", "SELECT", "ROLLBACK"]),
+    ("tap", "❓ Help", ["BEGIN", "SELECT", "ROLLBACK"]),
+]
+
+
+async def test_the_crowds_session_costs_no_more_round_trips_than_listed(
+    harness: Harness, session: AsyncSession, clock: ManualClock, engine: AsyncEngine,
+) -> None:
+    home = await make_community(session, clock, "Sunny Court")
+    for n, title in enumerate(["Phone photos for beginners", "Tai chi in the morning",
+                               "Fixing a bicycle"]):
+        session.add(Course(community_id=home.id or 0, title=title,
+                           category=Category.SKILLS if n % 2 == 0 else Category.SPORTS,
+                           description="A course for neighbours.",
+                           status=CourseStatus.APPROVED, created_at=clock.now()))
+    await session.commit()
+    ann = harness.person(5202, "Ann")
+    for kind, label, expected in RESIDENT_SESSION:
+        counted = DB_STATEMENTS.count
+        with statements(engine) as seen:
+            await getattr(ann, kind)(label)
+        assert seen == expected, (label, seen)
+        assert DB_STATEMENTS.count - counted == len(seen), label  # the bench counts the same
+    assert ann.last.startswith("How to use this bot")

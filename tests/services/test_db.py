@@ -112,3 +112,30 @@ async def test_a_second_write_in_the_same_task_fails_clearly_instead_of_hanging(
         await first.commit()
         await begin_write(second)  # free again
         await second.commit()
+
+
+async def test_a_connection_given_back_is_rolled_back_only_when_a_transaction_is_open(
+    engine: AsyncEngine, sqlite_only: None, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SQLAlchemy's pool rolls back every connection given back to it: with aiosqlite a
+    thread hop per session for nothing after its COMMIT or ROLLBACK (issue 18)."""
+    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
+
+    rollbacks: list[bool] = []
+    real = AsyncAdapt_aiosqlite_connection.rollback
+
+    def rollback(self: AsyncAdapt_aiosqlite_connection) -> None:
+        rollbacks.append(self._connection.in_transaction)
+        real(self)
+
+    monkeypatch.setattr(AsyncAdapt_aiosqlite_connection, "rollback", rollback)
+    async with engine.connect() as conn:  # a session's life: BEGIN, read, COMMIT
+        await conn.execute(text("SELECT 1"))
+        await conn.commit()
+    assert rollbacks == []
+    async with engine.connect() as conn:  # a transaction the pool does not know of
+        await conn.run_sync(lambda sync: sync.connection.dbapi_connection.cursor()
+                            .execute("BEGIN IMMEDIATE"))
+    assert rollbacks == [True]
+    async with engine.begin() as conn:  # the same connection again: usable, and writable
+        await conn.execute(text("CREATE TABLE t (n INTEGER)"))
