@@ -9,7 +9,7 @@ the teachers of its category are told once (`alerted_at` makes it once).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -121,6 +121,7 @@ class Suggestion:
     order_id: int | None = None
     course_id: int | None = None
     backers: int = 0
+    titles: dict[str, str] = field(default_factory=dict)  # the menu course's, by language
 
 
 async def suggestions(session: AsyncSession, *, community_id: int, user_id: int,
@@ -128,12 +129,18 @@ async def suggestions(session: AsyncSession, *, community_id: int, user_id: int,
     """What neighbours want (open orders by others this person has not backed, the most
     backed first), then the menu's courses not ordered yet: tapped instead of typed."""
     backed = select(col(OrderBacking.order_id)).where(col(OrderBacking.user_id) == user_id)
-    orders = (await session.execute(select(CourseOrder).where(
+    orders = list((await session.execute(select(CourseOrder).where(
         col(CourseOrder.community_id) == community_id, col(CourseOrder.user_id) != user_id,
         col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]),
         col(CourseOrder.id).not_in(backed),
-    ).order_by(col(CourseOrder.backers).desc(), col(CourseOrder.id)).limit(limit))).scalars()
-    found = [Suggestion(title=o.topic, order_id=o.id, backers=o.backers) for o in orders]
+    ).order_by(col(CourseOrder.backers).desc(), col(CourseOrder.id)).limit(limit))).scalars())
+    courses_of = {c.id: c for c in (await session.execute(select(Course).where(
+        col(Course.id).in_([o.course_id for o in orders if o.course_id is not None])))).scalars()}
+    found = [Suggestion(title=o.topic, order_id=o.id, backers=o.backers,
+                        titles=dict(courses_of[o.course_id].titles or {})
+                        if o.course_id in courses_of and
+                        courses_of[o.course_id].title == o.topic else {})
+             for o in orders]
     ordered = select(col(CourseOrder.course_id)).where(
         col(CourseOrder.community_id) == community_id, col(CourseOrder.course_id).is_not(None),
         col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]))
@@ -142,7 +149,8 @@ async def suggestions(session: AsyncSession, *, community_id: int, user_id: int,
             col(Course.community_id) == community_id,
             col(Course.status) == CourseStatus.APPROVED, col(Course.id).not_in(ordered),
         ).order_by(col(Course.title), col(Course.id)).limit(limit - len(found)))).scalars()
-        found += [Suggestion(title=c.title, course_id=c.id) for c in menu]
+        found += [Suggestion(title=c.title, course_id=c.id, titles=dict(c.titles or {}))
+                  for c in menu]
     return found
 
 

@@ -70,7 +70,7 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
-from bot.titles import shown
+from bot.titles import shown, shown_of
 from handlers.courses.texts import (
     CATEGORY_LABELS,
     TIME_LABELS,
@@ -205,10 +205,12 @@ async def ask_topic(callback: CallbackQuery, *, user: User, session: AsyncSessio
     builder = InlineKeyboardBuilder()
     for item in found:
         if item.order_id is not None:
-            builder.button(text=_("👍 {topic} · {n}").format(topic=item.title, n=item.backers),
+            builder.button(text=_("👍 {topic} · {n}").format(topic=shown_of(item.title,
+                                                                             item.titles),
+                                                             n=item.backers),
                            callback_data=OrderCb(action=OrderAction.BACK, id=item.order_id))
         else:
-            builder.button(text="📚 " + item.title,
+            builder.button(text="📚 " + shown_of(item.title, item.titles),
                            callback_data=OrderCb(action=OrderAction.NEW, id=item.course_id or 0))
     builder.adjust(1)
     text = _("What would you like to learn? Tap one that neighbours want, or type the topic in "

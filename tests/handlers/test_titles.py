@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.callback_data import LessonAction, LessonCb
 from bot.callback_data.courses import CourseAction, CourseCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
-from models.courses import Category, Course, Lesson
+from models.courses import Category, Course, CourseStatus, Lesson
 from models.users import Role
 from scheduler.outbox import OutboxSender
 from services import course_sessions, courses
@@ -294,3 +294,21 @@ async def test_the_staff_digest_names_sessions_tasks_and_offers_in_the_staff_lan
     for english, said in chinese.items():
         assert f"“{said}”" in zh and english not in zh, (said, zh)
         assert f"“{english}”" in en and said not in en, (english, en)
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_ordering_suggests_the_menu_courses_in_the_readers_language(
+    harness: Harness, session: AsyncSession, clock: ManualClock, language: str,
+) -> None:
+    zh = language == "zh"
+    home = await make_community(session, clock, "Sunny Court")
+    session.add(Course(community_id=home.id or 0, title=EN, titles={"zh": ZH},
+                       description="Slow and gentle.", category=Category.SPORTS,
+                       status=CourseStatus.APPROVED, created_at=clock.now()))
+    await session.commit()
+    ann, _ann = await member(harness, session, clock, home, 3003, "Ann", language=language)
+    await ann.tap("📚 课程" if zh else "📚 Courses")
+    await ann.press("🙋 点一门课" if zh else "🙋 Order a course")
+    labels = ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert ("📚 " + (ZH if zh else EN)) in labels
+    assert ("📚 " + (EN if zh else ZH)) not in labels

@@ -87,3 +87,44 @@ async def test_wang_nainai_enrols_and_reports_a_broken_light_on_a_phone(
     await walk.tap("✅ 提交")
     await walk.says("已交给社区工作人员")
     await no_violations(playground)
+
+
+async def test_wang_nainai_orders_a_course_and_sends_a_quick_report_on_a_phone(
+    playground: str, open_page: OpenPage,
+) -> None:
+    """The short paths: a course ordered in four taps (a suggestion, a time that suits),
+    a report in three taps and one sentence; every title she reads is in Chinese."""
+    page = await open_page(*PHONE)
+    await page.goto(playground + "/")
+    walk = Walk(page, SHOTS / "short")
+    chat = walk.chat
+    await chat.locator(".open-panel").click()
+    await page.fill("#new-name", "王奶奶")
+    await page.select_option("#new-lang", "zh-hans")
+    await page.click("#new-person button[type=submit]")
+    await chat.locator(".who", has_text="王奶奶").wait_for()
+    await chat.locator(".start-btn").click()
+    await walk.tap("✅ 我同意")
+    await walk.tap("阳光社区 Sunshine")
+    await walk.tap("2号网格 Grid 2")
+    await walk.says("设置完成")
+
+    await walk.menu("📚 课程")
+    await walk.tap("🙋 点一门课")
+    await walk.says("您想学什么？")
+    suggestion = chat.locator(".msg.in").last.locator(".inline-btn", has_text="📚")
+    title = (await suggestion.first.inner_text()).removeprefix("📚").strip()
+    assert title and not re.search(r"[A-Za-z]", title), title  # her language only
+    await suggestion.first.click()
+    await walk.shot("suggestion")
+    await walk.tap("🏖 周末")
+    await walk.says("点单成功")
+
+    await walk.menu("💬 我要说")
+    await walk.tap("🔧 设施维修")
+    await page.fill(".composer textarea, .composer input", "3号楼楼道的灯坏了，晚上看不见。")
+    await page.keyboard.press("Enter")
+    await walk.shot("words")
+    await walk.tap("✅ 提交")
+    await walk.says("已交给社区工作人员")
+    await no_violations(playground)
