@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.when import current_locale
+from models.courses import CourseOrder
 from services.text import cut
 from services.titles import Titled, pick, title_in
 
@@ -18,6 +19,11 @@ def shown(row: Titled) -> str:
 def shown_of(title: str, titles: Mapping[str, str] | None) -> str:
     """A title and its other-language titles (as carried by a view), for the reader."""
     return pick(title, titles, current_locale())
+
+
+def topic_shown(order: CourseOrder) -> str:
+    """An order's topic for the reader: a menu course's title in their language."""
+    return pick(order.topic, order.titles, current_locale())
 
 
 def on_button(text: str, limit: int = 60) -> str:

@@ -152,6 +152,8 @@ class CourseOrder(SQLModel, table=True):
         default=None, sa_column=Column(ForeignKey("courses.id", ondelete="SET NULL"))
     )
     topic: str = Field(max_length=TITLE_MAX)
+    titles: dict[str, str] = Field(default_factory=dict, sa_column=Column(
+        JSON, nullable=False, server_default="{}"))  # a menu course's, copied when ordered
     category: Category = Field(sa_type=String(16))
     days: int = Field(default=0)  # bit 0 = Monday … bit 6 = Sunday; 0: any day
     time_of_day: TimeOfDay = Field(default=TimeOfDay.ANY, sa_type=String(16))

@@ -719,6 +719,7 @@ async def where_of(session: AsyncSession, *, community_id: int | None,
     elif audience.kind == "backers" and audience.ids:
         order = await session.get(CourseOrder, audience.ids[0])
         target = order.topic if order else None
+        target_titles = dict(order.titles or {}) if order else {}
     elif audience.kind == "poll" and audience.ids:
         poll = await session.get(Poll, audience.ids[0])
         target = poll.title if poll else None

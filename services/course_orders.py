@@ -85,6 +85,12 @@ async def _locked_order(session: AsyncSession, order_id: int) -> CourseOrder | N
     return found.scalar_one_or_none()
 
 
+def topic_of(order: CourseOrder) -> str | dict[str, Any]:
+    """An order's topic in a queued message's params, said in each recipient's language
+    where it is a menu course's with titles; a topic of one's own is as it was typed."""
+    return outbox.title(order.topic, order.titles) if order.titles else order.topic
+
+
 async def find_similar(
     session: AsyncSession, *, community_id: int, category: Category, topic: str,
     course_id: int | None, user_id: int | None = None,
@@ -134,13 +140,8 @@ async def suggestions(session: AsyncSession, *, community_id: int, user_id: int,
         col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]),
         col(CourseOrder.id).not_in(backed),
     ).order_by(col(CourseOrder.backers).desc(), col(CourseOrder.id)).limit(limit))).scalars())
-    courses_of = {c.id: c for c in (await session.execute(select(Course).where(
-        col(Course.id).in_([o.course_id for o in orders if o.course_id is not None])))).scalars()}
     found = [Suggestion(title=o.topic, order_id=o.id, backers=o.backers,
-                        titles=dict(courses_of[o.course_id].titles or {})
-                        if o.course_id in courses_of and
-                        courses_of[o.course_id].title == o.topic else {})
-             for o in orders]
+                        titles=dict(o.titles or {})) for o in orders]
     ordered = select(col(CourseOrder.course_id)).where(
         col(CourseOrder.community_id) == community_id, col(CourseOrder.course_id).is_not(None),
         col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]))
@@ -196,12 +197,13 @@ async def create_order(
     assert user.id is not None
     if user.community_id is None:
         raise InvalidInput("community", "missing")
+    titles: dict[str, str] = {}
     if course_id is not None:
         course = await session.get(Course, course_id)
         if (course is None or course.community_id != user.community_id
                 or course.status != CourseStatus.APPROVED):
             raise Gone(f"course {course_id}")
-        topic, category = course.title, course.category
+        topic, category, titles = course.title, course.category, dict(course.titles or {})
     if category is None:
         raise InvalidInput("category", "missing")
     category = Category(category)
@@ -230,7 +232,7 @@ async def create_order(
         if similar is not None and similar.id is not None and not force:
             raise SimilarOrder(similar.id, own=False)
         order = CourseOrder(community_id=user.community_id, user_id=user.id, course_id=course_id,
-                            topic=topic, category=category, days=days,
+                            topic=topic, titles=titles, category=category, days=days,
                             time_of_day=TimeOfDay(time_of_day), expected=expected,
                             created_at=clock.now(), draft=draft)
         session.add(order)
@@ -286,7 +288,7 @@ async def _alert(
         user_id=uid, kind=OutboxKind.COURSE_NEWS,
         key=N_("📣 {count} neighbours want the course “{topic}” · {community}. Who can "
                "teach it?"),
-        params={"count": order.backers + 1, "topic": order.topic,
+        params={"count": order.backers + 1, "topic": topic_of(order),
                 "community": await _community_name(session, order.community_id)},
         keyboard=keyboard,
         dedupe_key=alert_key(order.id, uid), about=order.user_id)
@@ -331,7 +333,7 @@ async def withdraw_order(
         await outbox.queue_many(session, clock=clock, notify=notify, rows=[Outgoing(
             user_id=uid, kind=OutboxKind.STATUS,
             key=N_("The order “{topic}” was withdrawn by the person who made it."),
-            params={"topic": order.topic}, dedupe_key=withdrawn_key(order_id, uid),
+            params={"topic": topic_of(order)}, dedupe_key=withdrawn_key(order_id, uid),
             about=order.user_id) for uid in told])
         return order
 
@@ -383,14 +385,14 @@ async def take_order(
         await outbox.queue(
             session, clock=clock, user_id=order.user_id, kind=OutboxKind.STATUS,
             key=N_("👩‍🏫 A teacher has taken your order “{topic}”. You will hear when a "
-                   "session is scheduled."), params={"topic": order.topic},
+                   "session is scheduled."), params={"topic": topic_of(order)},
             dedupe_key=taken_key(order_id, now), notify=notify)
         if teacher != access.user_id:
             await outbox.queue(
                 session, clock=clock, user_id=teacher, kind=OutboxKind.STATUS,
                 key=N_("🧑‍🏫 Staff have given you the order “{topic}” · {community}. Please "
                        "schedule a session for it, or give it back."),
-                params={"topic": order.topic, "community": await _community_name(
+                params={"topic": topic_of(order), "community": await _community_name(
                     session, order.community_id)},
                 keyboard=buttons.order(order_id) if buttons is not None else None,
                 dedupe_key=given_key(order_id, now), notify=notify)
@@ -427,7 +429,7 @@ async def release_order(
                 await outbox.queue(
                     session, clock=clock, user_id=order.user_id, kind=OutboxKind.STATUS,
                     key=N_("↩️ The teacher cannot teach it after all: your order “{topic}” is "
-                           "open again for other teachers."), params={"topic": order.topic},
+                           "open again for other teachers."), params={"topic": topic_of(order)},
                     dedupe_key=released_key(order_id, order.taken_at), notify=notify)
         order.status, order.taken_by, order.taken_at = OrderStatus.OPEN, None, None
         session.add(order)
@@ -516,5 +518,5 @@ async def erase_orders(session: AsyncSession, user_id: int, _now: datetime) -> N
                                                                OrderStatus.TAKEN)))
         .values(status=OrderStatus.WITHDRAWN).execution_options(synchronize_session=False))
     await session.execute(
-        update(CourseOrder).where(col(CourseOrder.user_id) == user_id).values(topic="")
+        update(CourseOrder).where(col(CourseOrder.user_id) == user_id).values(topic="", titles={})
         .execution_options(synchronize_session=False))

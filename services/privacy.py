@@ -107,6 +107,8 @@ KEPT: Mapping[str, str] = {
     "course_walk_ins.name": "the name of someone staff let in at a session's door: not "
                             "the staff member's own words about themselves",
     "course_orders.draft": "a random token of the ordering conversation, not about anyone",
+    "course_orders.titles": "the menu course's title in other languages, copied from the menu "
+                            "(blanked with the order's topic all the same)",
     "volunteer_tasks.title": "a task published to the community",
     "volunteer_tasks.titles": "a task's title in other languages, published to all",
     "volunteer_tasks.description": "a task published to the community",

@@ -70,7 +70,7 @@ from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.keyboards.pager import add_pager
 from bot.replies import answer_out_of_date
 from bot.screens import send, show
-from bot.titles import shown, shown_of
+from bot.titles import shown, shown_of, topic_shown
 from handlers.courses.texts import (
     CATEGORY_LABELS,
     TIME_LABELS,
@@ -589,7 +589,7 @@ async def list_orders(callback: CallbackQuery, callback_data: OrderPageCb, user:
             statuses=(OrderStatus.OPEN, OrderStatus.TAKEN))
     builder = InlineKeyboardBuilder()
     for order in found.items:
-        builder.button(text=_("{topic} · 👍 {n}").format(topic=order.topic, n=order.backers),
+        builder.button(text=_("{topic} · 👍 {n}").format(topic=topic_shown(order), n=order.backers),
                        callback_data=OrderCb(action=OrderAction.VIEW, id=order.id or 0))
     builder.adjust(1)
     add_pager(builder, page=found.page, pages=found.pages,
@@ -672,7 +672,7 @@ async def on_give_up(callback: CallbackQuery, callback_data: OrderCb, user: User
         await answer_out_of_date(callback, use_menu=True)  # a card drawn before it changed
         return
     await callback.answer()
-    topic = html.escape(order.topic)
+    topic = html.escape(topic_shown(order))
     if withdraw:
         question = _("Withdraw your order “{topic}”? Neighbours who backed it will be "
                      "told.").format(topic=topic)

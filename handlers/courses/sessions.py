@@ -87,7 +87,7 @@ from bot.keyboards.confirm import ask_once
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from bot.replies import answer_out_of_date, out_of_date_use_menu
 from bot.screens import send, show
-from bot.titles import shown
+from bot.titles import shown, topic_shown
 from handlers.courses.move import move_button
 from handlers.courses.texts import (
     drop_buttons,
@@ -279,9 +279,9 @@ async def on_mine(callback: CallbackQuery, user: User, session: AsyncSession,
         if items:
             lines.append("\n" + title)
             for order in items:
-                lines.append("• " + _("{topic} (👍 {n})").format(topic=html.escape(order.topic),
-                                                               n=order.backers))
-                builder.button(text=_("🙋 {topic}").format(topic=order.topic),
+                lines.append("• " + _("{topic} (👍 {n})").format(
+                    topic=html.escape(topic_shown(order)), n=order.backers))
+                builder.button(text=_("🙋 {topic}").format(topic=topic_shown(order)),
                                callback_data=OrderCb(action=OrderAction.VIEW, id=order.id or 0))
     builder.adjust(1)
     builder.row(home_button())
@@ -324,7 +324,7 @@ async def on_teaching(callback: CallbackQuery, access: Access, session: AsyncSes
     builder.button(text=_("🗓 Schedule one of my courses"),
                    callback_data=LessonCb(action=LessonAction.PLAN))
     for order in await course_orders.taken_by(session, teacher_id=access.user_id):
-        builder.button(text=_("🗓 Schedule: {topic}").format(topic=order.topic),
+        builder.button(text=_("🗓 Schedule: {topic}").format(topic=topic_shown(order)),
                        callback_data=OrderCb(action=OrderAction.SCHEDULE, id=order.id or 0))
     await callback.answer()
     await _run_list(callback, session, builder,

@@ -26,7 +26,7 @@ from bot.callback_data import (
 from bot.i18n import N_
 from bot.keyboards.builder import InlineKeyboardBuilder
 from bot.screens import drop_buttons as drop_buttons  # re-exported for the course screens
-from bot.titles import shown
+from bot.titles import shown, topic_shown
 from bot.when import current_locale, say_moment, say_time
 from models.courses import Category, CourseOrder, EnrolmentStatus, Lesson, TimeOfDay
 from models.users import User
@@ -88,7 +88,7 @@ def order_text(order: CourseOrder) -> str:
     words += "\n" + ngettext("Backed by {backers} neighbour", "Backed by {backers} neighbours",
                              order.backers)
     return words.format(
-        topic=html.escape(order.topic), category=category_name(order.category),
+        topic=html.escape(topic_shown(order)), category=category_name(order.category),
         days=days_text(order.days), time=_(TIME_LABELS[TimeOfDay(order.time_of_day)]).lower(),
         expected=order.expected, backers=order.backers)
 

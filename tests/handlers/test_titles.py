@@ -312,3 +312,29 @@ async def test_ordering_suggests_the_menu_courses_in_the_readers_language(
     labels = ann.handle.last_bot_message.button_labels  # type: ignore[union-attr]
     assert ("📚 " + (ZH if zh else EN)) in labels
     assert ("📚 " + (EN if zh else ZH)) not in labels
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_an_order_of_a_menu_course_reads_in_each_readers_language(
+    harness: Harness, session: AsyncSession, clock: ManualClock, language: str,
+) -> None:
+    """Ann orders the course in her language; Bo, who reads the other, backs it in his."""
+    zh = language == "zh"
+    home = await make_community(session, clock, "Sunny Court")
+    session.add(Course(community_id=home.id or 0, title=EN, titles={"zh": ZH},
+                       description="Slow and gentle.", category=Category.SPORTS,
+                       status=CourseStatus.APPROVED, created_at=clock.now()))
+    await session.commit()
+    ann, _ann = await member(harness, session, clock, home, 3003, "Ann", language=language)
+    bo, _bo = await member(harness, session, clock, home, 3004, "Bo",
+                           language="en" if zh else "zh")
+    mine, theirs = (ZH, EN) if zh else (EN, ZH)
+    await ann.tap("📚 课程" if zh else "📚 Courses")
+    await ann.press("🙋 点一门课" if zh else "🙋 Order a course")
+    await ann.press("📚 " + mine)
+    await ann.press("🏖 周末" if zh else "🏖 Weekends")
+    assert mine in ann.last and theirs not in ann.last
+    await bo.tap("📚 Courses" if zh else "📚 课程")
+    await bo.press("🙋 Order a course" if zh else "🙋 点一门课")
+    labels = bo.handle.last_bot_message.button_labels  # type: ignore[union-attr]
+    assert f"👍 {theirs} · 0" in labels, labels
