@@ -16,6 +16,8 @@ pytest.importorskip("psutil")
 
 from bench import suite
 from bench.common import Options
+from bench.driver import ReplyWatch
+from emulator import Emulator
 
 pytestmark = pytest.mark.e2e
 
@@ -53,6 +55,23 @@ async def test_the_benchmarks_run_end_to_end(tmp_path: Path) -> None:
     (rss,) = by_bench["memory"]
     assert 0 < rss["rest_rss_mb"] <= rss["peak_rss_mb"]
     assert rss["taps_answered"] == rss["taps"]
+
+
+async def test_the_reply_watcher_stops_when_stopped_as_a_reply_comes_in() -> None:
+    """The stall of `bench --replicas`' four-run measure: the watcher was stopped (its
+    task cancelled) in the same turn of the loop as the emulator told of a new message;
+    it swallowed the cancellation and polled for ever, and the run never ended."""
+    emulator = Emulator()
+    watch = ReplyWatch(emulator)
+    watch.start()
+    await asyncio.sleep(0)  # the watcher has scanned and is waiting for news
+    emulator.state.messages_changed.notify()
+    stopping = asyncio.create_task(watch.stop())
+    done, _ = await asyncio.wait({stopping}, timeout=30)
+    if not done:
+        stopping.cancel()
+        pytest.fail("ReplyWatch.stop() did not return within 30 s: the watcher went on")
+    await stopping
 
 
 @pytest.mark.skipif(not (os.environ.get("TEST_POSTGRES_URL") and os.environ.get("TEST_REDIS_URL")),
