@@ -13,7 +13,6 @@ driver, not the bot, the bottleneck.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 from collections import deque
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ from bench.bare_bot import BUTTON
 from bench.common import REPLY_METHODS
 from emulator import ButtonNotFound, Emulator, UserHandle
 from emulator.state import wait_event
+
+STOP_WITHIN = 10.0  # seconds ReplyWatch.stop() gives the cancelled watcher to end
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,18 @@ class ReplyWatch:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        """Stop watching; raises if the watcher had failed, or ignores being stopped (it
+        once did: a cancellation lost in `wait_event` kept it polling and the run hung)."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=STOP_WITHIN)
+        if not done:
+            raise RuntimeError(f"the reply watcher did not stop within {STOP_WITHIN:g} s "
+                               f"of being cancelled ({len(self._waiting)} replies awaited)")
+        if not task.cancelled() and task.exception() is not None:
+            raise RuntimeError("the reply watcher failed") from task.exception()
 
     def expect(self, chat_id: int, expect: str) -> _Wait:
         wait = _Wait(chat_id, expect, self.emu.clock())

@@ -104,12 +104,24 @@ async def start_replica(emulator: Emulator, *, front: int, port: int, db_url: st
             if process.returncode is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"{label} did not start:\n{log.read_text()[-3000:]}")
             try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                async with http.get(f"http://127.0.0.1:{port}/healthz",
+                                    timeout=aiohttp.ClientTimeout(total=5)) as resp:
                     if resp.status == 200 and emulator.webhook is not None:
                         return replica
-            except aiohttp.ClientError:
+            except (aiohttp.ClientError, TimeoutError):
                 pass
             await asyncio.sleep(0.1)
+
+
+async def stop_proxy(proxy: asyncio.subprocess.Process) -> None:
+    """nginx's fast shutdown (SIGTERM), then SIGKILL if it has not exited in 10 s."""
+    if proxy.returncode is None:
+        proxy.terminate()
+        try:
+            await asyncio.wait_for(proxy.wait(), 10)
+        except TimeoutError:
+            proxy.kill()
+            await proxy.wait()
 
 
 async def measure(options: Options, n: int, *, redis_url: str, nginx: str,
@@ -191,8 +203,7 @@ async def measure_once(options: Options, n: int, *, redis_url: str, nginx: str,
     finally:
         for replica in replicas:
             await replica.stop()
-        proxy.terminate()
-        await proxy.wait()
+        await stop_proxy(proxy)
         await emulator.stop()
     tally = crowd.tally
     busy = (sum(machine) - machine.idle - machine.iowait) - (

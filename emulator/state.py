@@ -63,14 +63,19 @@ class Notifier:
 
 
 async def wait_event(event: asyncio.Event, seconds: float) -> bool:
-    """Wait for `event` at most `seconds`; True if it was set."""
-    if seconds <= 0:
+    """Wait for `event` at most `seconds`; True if it was set.
+
+    A cancellation always wins, also when the event is set in the same turn of the loop:
+    not asyncio.wait_for, which on Python 3.11 then returns instead (gh-86296), so a loop
+    of waits that was cancelled, as the bench's reply watcher is, went on for ever."""
+    if seconds <= 0 or event.is_set():
         return event.is_set()
+    waiter = asyncio.ensure_future(event.wait())
     try:
-        await asyncio.wait_for(event.wait(), seconds)
-    except TimeoutError:
-        return False
-    return True
+        await asyncio.wait({waiter}, timeout=seconds)
+    finally:
+        waiter.cancel()
+    return event.is_set()
 
 
 @dataclass

@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiohttp import web
 
 from emulator import Emulator
+from emulator.state import Notifier, wait_event
 
 from .conftest import call
 
@@ -216,3 +217,27 @@ async def test_webhook_delivers_users_at_once_and_each_user_in_order(
     for user in users:
         mine = [text for who, text in seen if who == user.id]
         assert mine == (["0", "boom", "2"] if user.id == 4000 else ["0", "1", "2"])
+
+
+async def test_a_wait_cancelled_as_its_event_fires_ends_cancelled() -> None:
+    """A task cancelled in the same turn of the loop as the event it waits for fires must
+    still end cancelled. On Python 3.11 asyncio.wait_for returned the result instead
+    (gh-86296): the bench's reply watcher, stopped as a reply came in, went on polling
+    for ever and its benchmark stalled."""
+    changed = Notifier()
+    waiter = asyncio.create_task(wait_event(changed.current(), 10))
+    await asyncio.sleep(0)  # the waiter is waiting
+    changed.notify()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert waiter.cancelled()
+
+
+async def test_a_wait_returns_whether_its_event_fired() -> None:
+    changed = Notifier()
+    assert await wait_event(changed.current(), 0.01) is False
+    event = changed.current()
+    asyncio.get_running_loop().call_soon(changed.notify)
+    assert await wait_event(event, 10) is True
+    assert await wait_event(event, 0) is True  # already set
