@@ -516,6 +516,7 @@ async def cancel_session(
             raise LessonClosed("past")
         assert lesson.id is not None
         lesson.status = LessonStatus.CANCELLED
+        lesson.cancel_reason = said  # shown on its card, roster and history afterwards
         session.add(lesson)
         if lesson.order_id is not None:
             # The order is still wanted: its teacher (or staff) can schedule it again.

@@ -133,6 +133,21 @@ class Bringing(StatesGroup):
     text = State()
 
 
+def said_reason(lesson: Lesson) -> str | None:
+    """Why the session was called off, in the reader's language (a common reason is kept
+    as its msgid), escaped; None when no reason was kept (cancelled before 0017)."""
+    reason = lesson.cancel_reason
+    if isinstance(reason, dict):
+        reason = _(reason.get("phrase", ""))
+    return html.escape(reason) if reason else None
+
+
+def cancelled_line(lesson: Lesson) -> str:
+    """❌ Cancelled: the teacher is ill."""
+    reason = said_reason(lesson)
+    return _("❌ Cancelled: {reason}").format(reason=reason) if reason else _("❌ Cancelled")
+
+
 async def session_screen(
     lesson_id: int, *, user: User, access: Access, session: AsyncSession, clock: Clock,
 ) -> tuple[str, InlineKeyboardBuilder]:
@@ -144,7 +159,7 @@ async def session_screen(
     text = card_text(seen, zone)
     builder = InlineKeyboardBuilder()
     if seen.lesson.status == LessonStatus.CANCELLED:
-        text += "\n" + _("❌ Cancelled")
+        text += "\n" + cancelled_line(seen.lesson)
     if seen.mine is not None and seen.mine.status in course_sessions.ACTIVE:
         text += "\n" + _("Your place: {status}").format(status=status_name(seen.mine.status))
         if seen.position is not None:
@@ -297,7 +312,10 @@ async def _run_list(callback: CallbackQuery, session: AsyncSession, builder: Inl
     for lesson in lessons:
         zone = await zone_of(session, lesson.community_id)
         held, waiting, attended = counts.get(lesson.id or 0, (0, 0, 0))
-        cancelled = " ❌" if lesson.status == LessonStatus.CANCELLED else ""
+        cancelled = ""
+        if lesson.status == LessonStatus.CANCELLED:
+            reason = said_reason(lesson)
+            cancelled = " " + _("(❌ {reason})").format(reason=reason) if reason else " ❌"
         where = f" · {html.escape(names[lesson.community_id])}" if names else ""
         lines.append(f"• {when(lesson.starts_at, zone)} {html.escape(lesson.title)}{cancelled}"
                      f"{where}: {held}/{lesson.capacity} · {waiting} · {attended}")
@@ -710,6 +728,9 @@ async def _roster(callback: CallbackQuery | Message, lesson_id: int, access: Acc
     builder = InlineKeyboardBuilder()
     seated = len(people.seated) + len(people.walk_ins)
     lines = [note + "\n"] if note else []
+    lesson = await session.get(Lesson, lesson_id)
+    if lesson is not None and lesson.status == LessonStatus.CANCELLED:
+        lines.append(cancelled_line(lesson))
     lines.append(_("👥 Enrolled: {n}").format(n=seated))
     for number, (enrolment, who) in enumerate(people.seated, start=1):
         present = "✅" if enrolment.attended_at else "⬜"

@@ -164,6 +164,18 @@ async def test_cancelling_asks_why_and_everyone_is_told_the_reason_in_their_lang
     lessons = await rows(session, Lesson)
     assert [lesson.status for lesson in lessons] == [LessonStatus.CANCELLED] * 2
 
+    # The reason stays with the session: on its card (in each reader's language), its
+    # roster and the staff's list.
+    await teacher.forge(f"cs:v:{first.id}")
+    assert "❌ Cancelled: the teacher is ill" in teacher.last
+    await wang.forge(f"cs:v:{first.id}")
+    assert "❌ 已取消：老师生病了" in wang.last
+    await staff.forge(f"cs:r:{second.id}")
+    assert staff.last.startswith("❌ Cancelled: The hall floods when it rains\n")
+    await staff.forge("cs:st:0")
+    assert "Tai chi (❌ the teacher is ill):" in staff.last
+    assert "Yoga (❌ The hall floods when it rains):" in staff.last
+
     # Staff cancelling are not told of it by themselves.
     staff_told = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like(
         "c:tcancel:%"))
