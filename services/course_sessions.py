@@ -286,9 +286,7 @@ async def schedule_session(
     if starts_at > now + SCHEDULE_AHEAD:
         raise InvalidInput("starts_at", "too_far")
     zone = await zone_of(session, community_id)
-    local = starts_at.astimezone(zone)  # the same wall-clock time each week, across DST
-    starts = [(local + timedelta(weeks=n)).astimezone(starts_at.tzinfo)
-              for n in range(weeks)]
+    starts = weekly(starts_at, zone, weeks)
     if course_id is not None:
         course = await session.get(Course, course_id)
         if (course is None or course.community_id != community_id
@@ -384,6 +382,30 @@ async def clashes(
         teacher=[lesson for lesson in overlapping
                  if teacher_id is not None and lesson.teacher_id == teacher_id],
         teacher_user=await session.get(User, teacher_id) if teacher_id is not None else None)
+
+
+def weekly(starts_at: datetime, zone: ZoneInfo, weeks: int) -> list[datetime]:
+    """`weeks` starts, one a week at the same wall-clock time in `zone` (across DST)."""
+    local = starts_at.astimezone(zone)
+    return [(local + timedelta(weeks=n)).astimezone(starts_at.tzinfo) for n in range(weeks)]
+
+
+async def series_clashes(
+    session: AsyncSession, *, community_id: int, teacher_id: int | None, starts_at: datetime,
+    minutes: int, venue: str, weeks: int,
+) -> Clashes:
+    """`clashes` for every session of a weekly series (each clashing session once)."""
+    zone = await zone_of(session, community_id)
+    venue_found: dict[int, Lesson] = {}
+    teacher_found: dict[int, Lesson] = {}
+    found = None
+    for start in weekly(starts_at, zone, weeks):
+        found = await clashes(session, community_id=community_id, teacher_id=teacher_id,
+                              starts_at=start, minutes=minutes, venue=venue)
+        venue_found.update((lesson.id or 0, lesson) for lesson in found.venue)
+        teacher_found.update((lesson.id or 0, lesson) for lesson in found.teacher)
+    return Clashes(venue=list(venue_found.values()), teacher=list(teacher_found.values()),
+                   teacher_user=found.teacher_user if found else None)
 
 
 async def _backers(session: AsyncSession, order_id: int) -> list[int]:
