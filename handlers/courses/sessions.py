@@ -906,14 +906,22 @@ async def ask_cancel(event: CallbackQuery | Message, lesson: Lesson, session: As
     held = (await course_sessions.counts_of(session, session_ids=[lesson.id or 0])).get(
         lesson.id or 0, (0, 0, 0))
     lid = lesson.id or 0
+    code = reason if isinstance(reason, int) else -1
+    markup = ask_once(yes=_("Yes, cancel it"), do=CancelDoCb(lesson_id=lid, reason=code),
+                      no=_("No, keep it"), keep=LessonCb(action=LessonAction.VIEW, id=lid))
+    later = await course_sessions.later_in_series(session, lesson=lesson,
+                                                  now=lesson.starts_at)
+    if later:  # a weekly series: this one and the following, with the same reason
+        markup.inline_keyboard.insert(1, [InlineKeyboardButton(
+            text=ngettext("Yes, this one and the {n} after it",
+                          "Yes, this one and the {n} after it", len(later)).format(
+                n=len(later)),
+            callback_data=CancelDoCb(lesson_id=lid, reason=code, following=True).pack())])
     await send(event, _("Cancel “{title}” on {when}?\nWhy: {reason}\nPeople to tell: "
                         "{n}").format(title=html.escape(lesson.title),
                                       when=when(lesson.starts_at, zone),
                                       reason=reason_text(reason), n=held[0] + held[1]),
-               reply_markup=ask_once(
-                   yes=_("Yes, cancel it"),
-                   do=CancelDoCb(lesson_id=lid, reason=reason if isinstance(reason, int) else -1),
-                   no=_("No, keep it"), keep=LessonCb(action=LessonAction.VIEW, id=lid)))
+               reply_markup=markup)
 
 
 @router.callback_query(CancelWhyCb.filter(F.reason.in_(range(len(
@@ -966,7 +974,8 @@ async def on_cancel_confirmed(
     await course_sessions.runnable(session, access=access, lesson_id=lid)
     await course_sessions.cancel_session(session, access=access, clock=clock, session_id=lid,
                                          reason=reason, buttons=OUTBOX_KEYBOARDS.courses,
-                                         notify=outbox_notify)
+                                         notify=outbox_notify,
+                                         following=callback_data.following)
     if await state.get_state() == Cancelling.reason.state or data.get("cancel_lesson") == lid:
         await state.clear()
     await callback.answer()
