@@ -217,6 +217,9 @@ class Lesson(SQLModel, table=True):
     capacity: int
     bring: str | None = Field(default=None, max_length=BRING_MAX)  # "what to bring", if any
     status: LessonStatus = Field(default=LessonStatus.SCHEDULED, sa_type=String(16))
+    # Why it was called off, as the outbox says it: typed words, or {"phrase": msgid} for
+    # a common reason (said in each reader's language).
+    cancel_reason: str | dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
     checkin_token: str = Field(max_length=TOKEN_MAX, unique=True)
     created_by: int | None = Field(
         default=None, sa_column=Column(ForeignKey("users.id", ondelete="SET NULL"))

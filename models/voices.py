@@ -71,6 +71,7 @@ class Report(SQLModel, table=True):
     decline_reason: str | None = Field(default=None, sa_type=Text)
     backers: int = Field(default=0)
     rating: int | None = None
+    rated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # when it was given
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

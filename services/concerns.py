@@ -399,7 +399,7 @@ async def rate(session: AsyncSession, *, clock: Clock, user_id: int, report_id: 
                                    status=RATEABLE)
         first = report.rating is None
         report.rating = stars
-        report.updated_at = clock.now()
+        report.rated_at = report.updated_at = clock.now()
         session.add(report)
         if stars <= POOR and first:
             place = await where(session, report)
@@ -555,7 +555,7 @@ async def reopen_own(
                 raise TooLateToReopen(f"resolved more than {REOPEN_DAYS} days ago")
             raise NotReopenable(f"report is {report.status}, rated {report.rating}")
         report.status = ReportStatus.IN_PROGRESS
-        report.closed_at = report.rating = None
+        report.closed_at = report.rating = report.rated_at = None
         report.updated_at = now
         session.add(report)
         await _tell_staff(session, clock=clock, report=report, key=REOPENED_STAFF_KEY,
@@ -655,7 +655,7 @@ async def set_status(
         report.status = status
         report.updated_at = now
         if reopened:  # worked on again: rated again when resolved again
-            report.closed_at = report.rating = report.decline_reason = None
+            report.closed_at = report.rating = report.rated_at = report.decline_reason = None
         if status == ReportStatus.DECLINED:
             report.decline_reason = text
         elif text:

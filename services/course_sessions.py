@@ -289,9 +289,7 @@ async def schedule_session(
     if starts_at > now + SCHEDULE_AHEAD:
         raise InvalidInput("starts_at", "too_far")
     zone = await zone_of(session, community_id)
-    local = starts_at.astimezone(zone)  # the same wall-clock time each week, across DST
-    starts = [(local + timedelta(weeks=n)).astimezone(starts_at.tzinfo)
-              for n in range(weeks)]
+    starts = weekly(starts_at, zone, weeks)
     titles: dict[str, str] = {}
     if course_id is not None:
         course = await session.get(Course, course_id)
@@ -392,6 +390,30 @@ async def clashes(
         teacher=[lesson for lesson in overlapping
                  if teacher_id is not None and lesson.teacher_id == teacher_id],
         teacher_user=await session.get(User, teacher_id) if teacher_id is not None else None)
+
+
+def weekly(starts_at: datetime, zone: ZoneInfo, weeks: int) -> list[datetime]:
+    """`weeks` starts, one a week at the same wall-clock time in `zone` (across DST)."""
+    local = starts_at.astimezone(zone)
+    return [(local + timedelta(weeks=n)).astimezone(starts_at.tzinfo) for n in range(weeks)]
+
+
+async def series_clashes(
+    session: AsyncSession, *, community_id: int, teacher_id: int | None, starts_at: datetime,
+    minutes: int, venue: str, weeks: int,
+) -> Clashes:
+    """`clashes` for every session of a weekly series (each clashing session once)."""
+    zone = await zone_of(session, community_id)
+    venue_found: dict[int, Lesson] = {}
+    teacher_found: dict[int, Lesson] = {}
+    found = None
+    for start in weekly(starts_at, zone, weeks):
+        found = await clashes(session, community_id=community_id, teacher_id=teacher_id,
+                              starts_at=start, minutes=minutes, venue=venue)
+        venue_found.update((lesson.id or 0, lesson) for lesson in found.venue)
+        teacher_found.update((lesson.id or 0, lesson) for lesson in found.teacher)
+    return Clashes(venue=list(venue_found.values()), teacher=list(teacher_found.values()),
+                   teacher_user=found.teacher_user if found else None)
 
 
 async def _backers(session: AsyncSession, order_id: int) -> list[int]:
@@ -507,26 +529,60 @@ def cancel_reason(reason: int | str) -> str | dict[str, str]:
     return clean_text(reason, field="reason", limit=REASON_MAX)
 
 
+async def later_in_series(session: AsyncSession, *, lesson: Lesson,
+                          now: datetime) -> list[Lesson]:
+    """The sessions after `lesson` of the weekly series it was scheduled in (scheduled
+    together: same community, teacher, title, scheduler and moment of scheduling), not
+    yet cancelled or begun, in time order."""
+    found = await session.execute(select(Lesson).where(
+        col(Lesson.community_id) == lesson.community_id, col(Lesson.id) != lesson.id,
+        col(Lesson.created_at) == lesson.created_at, col(Lesson.title) == lesson.title,
+        col(Lesson.status) == LessonStatus.SCHEDULED,
+        col(Lesson.starts_at) > max(lesson.starts_at, now))
+        .order_by(col(Lesson.starts_at), col(Lesson.id)))
+    return [each for each in found.scalars().all()
+            if each.teacher_id == lesson.teacher_id and each.created_by == lesson.created_by]
+
+
 async def cancel_session(
     session: AsyncSession, *, access: Access, clock: Clock, session_id: int,
     reason: int | str, buttons: Buttons, notify: Notify | None = None,
+    following: bool = False,
 ) -> Lesson:
     """Call a session off for a reason (a common one by its place in CANCEL_REASONS, or
     words typed): its reminders and offers are withdrawn, everyone is told why; when its
-    teacher calls it off, the community's staff are told at once too."""
+    teacher calls it off, the community's staff are told at once too. `following`: the
+    later sessions of its weekly series too, for the same reason (asked once)."""
     said = cancel_reason(reason)
     async with write(session):
-        lesson = await _locked(session, session_id)
-        if lesson is None:
+        first = await _locked(session, session_id)
+        if first is None:
             raise Gone(f"session {session_id}")
-        if not may_run(access, lesson):
+        if not may_run(access, first):
             raise NotTeacherOrStaff("not the teacher or staff")
-        if lesson.status == LessonStatus.CANCELLED:
+        if first.status == LessonStatus.CANCELLED:
             raise LessonClosed("cancelled")
-        if lesson.starts_at <= clock.now():
+        if first.starts_at <= clock.now():
             raise LessonClosed("past")
-        assert lesson.id is not None
+        targets = [first]
+        for later in (await later_in_series(session, lesson=first, now=clock.now())
+                      if following else []):
+            locked = await _locked(session, later.id or 0)
+            if locked is not None and locked.status == LessonStatus.SCHEDULED:
+                targets.append(locked)
+        for lesson in targets:
+            await _call_off(session, access=access, clock=clock, lesson=lesson, said=said,
+                            reason=reason, buttons=buttons, notify=notify)
+        return first
+
+
+async def _call_off(session: AsyncSession, *, access: Access, clock: Clock, lesson: Lesson,
+                    said: str | dict[str, str], reason: int | str, buttons: Buttons,
+                    notify: Notify | None) -> None:
+    """One session called off, inside cancel_session's write."""
+    if lesson.id is not None:  # (always: a row read back; keeps the body's indentation)
         lesson.status = LessonStatus.CANCELLED
+        lesson.cancel_reason = said  # shown on its card, roster and history afterwards
         session.add(lesson)
         if lesson.order_id is not None:
             # The order is still wanted: its teacher (or staff) can schedule it again.
@@ -564,7 +620,6 @@ async def cancel_session(
         audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
                      community_id=lesson.community_id, session_id=lesson.id,
                      reason=reason)
-        return lesson
 
 
 def _still_open(lesson: Lesson, now: datetime) -> None:

@@ -191,8 +191,8 @@ async def collect(session: AsyncSession, *, clock: Clock, community_id: int) -> 
 
     low_reports = (await session.execute(
         select(Report).where(col(Report.community_id) == community_id,
-                             col(Report.rating) <= 2, col(Report.updated_at) > day_ago)
-        .order_by(col(Report.updated_at)))).scalars()
+                             col(Report.rating) <= 2, col(Report.rated_at) > day_ago)
+        .order_by(col(Report.rated_at)))).scalars()
     items += [Item(ItemKind.LOW_REPORT, r.id or 0, title=str(r.category), count=r.rating or 0)
               for r in low_reports]
     low_lessons = (await session.execute(

@@ -103,6 +103,7 @@ KEPT: Mapping[str, str] = {
     "course_sessions.titles": "a session's title in other languages, announced to all",
     "course_sessions.venue": "a session announced to the community",
     "course_sessions.bring": "what to bring, said by staff on a session announced to all",
+    "course_sessions.cancel_reason": "why a session was called off, said to all enrolled",
     "course_sessions.checkin_token": "the session's check-in code, not about anyone",
     "course_walk_ins.name": "the name of someone staff let in at a session's door: not "
                             "the staff member's own words about themselves",

@@ -234,10 +234,12 @@ class CancelWhyCb(CallbackData, prefix="csx"):
 
 
 class CancelDoCb(CallbackData, prefix="csy"):
-    """Yes, cancel session `lesson_id` for reason `reason` (as CancelWhyCb)."""
+    """Yes, cancel session `lesson_id` for reason `reason` (as CancelWhyCb); `following`:
+    and the later sessions of its weekly series."""
 
     lesson_id: int
     reason: int
+    following: bool = False
 
 
 class StepBackCb(CallbackData, prefix="csb"):

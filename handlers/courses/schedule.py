@@ -437,9 +437,10 @@ async def ask_confirm(event: CallbackQuery | Message, state: FSMContext,
     builder.button(text=_("🔁 Repeat every week"), callback_data=WeeksCb(weeks=0))
     builder.adjust(1)
     community = await communities.get_community(session, community_id=draft.community_id)
-    warnings = clash_lines(await course_sessions.clashes(
+    warnings = clash_lines(await course_sessions.series_clashes(  # every week of a series
         session, community_id=draft.community_id, teacher_id=draft.teacher_id,
-        starts_at=draft.starts_at, minutes=draft.minutes, venue=draft.venue), zone)
+        starts_at=draft.starts_at, minutes=draft.minutes, venue=draft.venue,
+        weeks=draft.weeks), zone, draft.starts_at)
     text = _("Please check:\n📚 {title}\n🕒 {when}, {minutes} min\n"
              "📍 {venue}\nSeats: {capacity}").format(
         title=html.escape(draft.title), when=when(draft.starts_at, zone),

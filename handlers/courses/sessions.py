@@ -134,6 +134,21 @@ class Bringing(StatesGroup):
     text = State()
 
 
+def said_reason(lesson: Lesson) -> str | None:
+    """Why the session was called off, in the reader's language (a common reason is kept
+    as its msgid), escaped; None when no reason was kept (cancelled before 0017)."""
+    reason = lesson.cancel_reason
+    if isinstance(reason, dict):
+        reason = _(reason.get("phrase", ""))
+    return html.escape(reason) if reason else None
+
+
+def cancelled_line(lesson: Lesson) -> str:
+    """❌ Cancelled: the teacher is ill."""
+    reason = said_reason(lesson)
+    return _("❌ Cancelled: {reason}").format(reason=reason) if reason else _("❌ Cancelled")
+
+
 async def session_screen(
     lesson_id: int, *, user: User, access: Access, session: AsyncSession, clock: Clock,
 ) -> tuple[str, InlineKeyboardBuilder]:
@@ -145,7 +160,7 @@ async def session_screen(
     text = card_text(seen, zone)
     builder = InlineKeyboardBuilder()
     if seen.lesson.status == LessonStatus.CANCELLED:
-        text += "\n" + _("❌ Cancelled")
+        text += "\n" + cancelled_line(seen.lesson)
     if seen.mine is not None and seen.mine.status in course_sessions.ACTIVE:
         text += "\n" + _("Your place: {status}").format(status=status_name(seen.mine.status))
         if seen.position is not None:
@@ -298,7 +313,10 @@ async def _run_list(callback: CallbackQuery, session: AsyncSession, builder: Inl
     for lesson in lessons:
         zone = await zone_of(session, lesson.community_id)
         held, waiting, attended = counts.get(lesson.id or 0, (0, 0, 0))
-        cancelled = " ❌" if lesson.status == LessonStatus.CANCELLED else ""
+        cancelled = ""
+        if lesson.status == LessonStatus.CANCELLED:
+            reason = said_reason(lesson)
+            cancelled = " " + _("(❌ {reason})").format(reason=reason) if reason else " ❌"
         where = f" · {html.escape(names[lesson.community_id])}" if names else ""
         lines.append(f"• {when(lesson.starts_at, zone)} {html.escape(shown(lesson))}{cancelled}"
                      f"{where}: {held}/{lesson.capacity} · {waiting} · {attended}")
@@ -711,6 +729,9 @@ async def _roster(callback: CallbackQuery | Message, lesson_id: int, access: Acc
     builder = InlineKeyboardBuilder()
     seated = len(people.seated) + len(people.walk_ins)
     lines = [note + "\n"] if note else []
+    lesson = await session.get(Lesson, lesson_id)
+    if lesson is not None and lesson.status == LessonStatus.CANCELLED:
+        lines.append(cancelled_line(lesson))
     lines.append(_("👥 Enrolled: {n}").format(n=seated))
     for number, (enrolment, who) in enumerate(people.seated, start=1):
         present = "✅" if enrolment.attended_at else "⬜"
@@ -886,14 +907,22 @@ async def ask_cancel(event: CallbackQuery | Message, lesson: Lesson, session: As
     held = (await course_sessions.counts_of(session, session_ids=[lesson.id or 0])).get(
         lesson.id or 0, (0, 0, 0))
     lid = lesson.id or 0
+    code = reason if isinstance(reason, int) else -1
+    markup = ask_once(yes=_("Yes, cancel it"), do=CancelDoCb(lesson_id=lid, reason=code),
+                      no=_("No, keep it"), keep=LessonCb(action=LessonAction.VIEW, id=lid))
+    later = await course_sessions.later_in_series(session, lesson=lesson,
+                                                  now=lesson.starts_at)
+    if later:  # a weekly series: this one and the following, with the same reason
+        markup.inline_keyboard.insert(1, [InlineKeyboardButton(
+            text=ngettext("Yes, this one and the {n} after it",
+                          "Yes, this one and the {n} after it", len(later)).format(
+                n=len(later)),
+            callback_data=CancelDoCb(lesson_id=lid, reason=code, following=True).pack())])
     await send(event, _("Cancel “{title}” on {when}?\nWhy: {reason}\nPeople to tell: "
                         "{n}").format(title=html.escape(shown(lesson)),
                                       when=when(lesson.starts_at, zone),
                                       reason=reason_text(reason), n=held[0] + held[1]),
-               reply_markup=ask_once(
-                   yes=_("Yes, cancel it"),
-                   do=CancelDoCb(lesson_id=lid, reason=reason if isinstance(reason, int) else -1),
-                   no=_("No, keep it"), keep=LessonCb(action=LessonAction.VIEW, id=lid)))
+               reply_markup=markup)
 
 
 @router.callback_query(CancelWhyCb.filter(F.reason.in_(range(len(
@@ -946,7 +975,8 @@ async def on_cancel_confirmed(
     await course_sessions.runnable(session, access=access, lesson_id=lid)
     await course_sessions.cancel_session(session, access=access, clock=clock, session_id=lid,
                                          reason=reason, buttons=OUTBOX_KEYBOARDS.courses,
-                                         notify=outbox_notify)
+                                         notify=outbox_notify,
+                                         following=callback_data.following)
     if await state.get_state() == Cancelling.reason.state or data.get("cancel_lesson") == lid:
         await state.clear()
     await callback.answer()

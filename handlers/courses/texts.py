@@ -183,14 +183,18 @@ async def mark_answered(callback: CallbackQuery, answer: str) -> None:
         await pressed.edit_text(pressed.html_text + "\n\n" + answer, reply_markup=None)
 
 
-def clash_lines(found: course_sessions.Clashes, zone: ZoneInfo) -> str:
+def clash_lines(found: course_sessions.Clashes, zone: ZoneInfo,
+                day: datetime | None = None) -> str:
     """The warnings of a double booking, for a confirmation screen ("" when none): staff
-    may still go ahead."""
+    may still go ahead. A clash on another day than `day`'s (a later week of a series)
+    says its date."""
     if not found:
         return ""
 
     def span(lesson: Lesson) -> str:
-        start = say_time(lesson.starts_at.astimezone(zone))
+        local = lesson.starts_at.astimezone(zone)
+        same_day = day is None or local.date() == day.astimezone(zone).date()
+        start = say_time(local) if same_day else when(lesson.starts_at, zone)
         return f"{start}–{say_time(course_sessions.ends_at(lesson).astimezone(zone))}"
 
     lines = [_("⚠️ {venue} is already booked then: “{title}”, {span}.").format(

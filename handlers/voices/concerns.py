@@ -570,7 +570,11 @@ async def on_send(callback: CallbackQuery, callback_data: ReportSendCb, user: Us
     draft = await ReportDraft.load(state)
     if draft is None or draft.key != callback_data.key \
             or await state.get_state() != ReportStates.confirm.state:
-        sent = await concerns.sent_from(session, user_id=user.id or 0,
+        # A fresh look: the first press of a double tap may have filed it after this
+        # update's read began (SQLite reads one snapshot per transaction).
+        user_id = user.id or 0
+        await session.commit()
+        sent = await concerns.sent_from(session, user_id=user_id,
                                         draft_key=callback_data.key)
         if sent is not None:
             raise concerns.AlreadySent(sent)

@@ -5,17 +5,28 @@ English, and only the residents of that community see it coming up."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlmodel import col
 
 from emulator import Emulator, UserHandle
 from models.communities import Community
-from models.courses import Category, Course, CourseStatus
+from models.courses import (
+    Category,
+    Course,
+    CourseStatus,
+    Enrolment,
+    EnrolmentStatus,
+    Lesson,
+    LessonStatus,
+)
 from models.db import create_engine, create_sessionmaker, migrate
 from models.users import Role, RoleGrant, User
 from tests.e2e.steps import TIMEOUT, showing_log, step, stop_cleanly
+from tests.e2e.test_broadcasts import wait_until
 from tests.e2e.test_courses import late_morning_zone
 
 pytestmark = pytest.mark.e2e
@@ -129,3 +140,71 @@ async def test_a_teacher_in_two_communities_schedules_into_the_second_one(
                        for message in home.bot_messages for label in message.button_labels)
         await home.wait_for(words["none"], timeout=TIMEOUT)
     await stop_cleanly(bot, emulator)
+
+
+SERIES = {
+    "en": {"cancel": "🚫 Cancel the session", "ill": "The teacher is ill",
+           "why": "Why is “Tai chi” cancelled?", "ask": "Why: the teacher is ill",
+           "following": "Yes, this one and the 1 after it", "done": "The session is cancelled.",
+           "told": "Why: the teacher is ill\nSorry!"},
+    "zh": {"cancel": "🚫 取消这节课", "ill": "老师生病了", "why": "为什么取消“Tai chi”",
+           "ask": "取消原因：老师生病了", "following": "是，取消这节及之后的 1 节",
+           "done": "这节课已取消。", "told": "取消原因：老师生病了"},
+}
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_a_teacher_cancels_a_weekly_series_from_its_second_session_on(
+    emulator: Emulator, start_bot: Callable[..., Any], bot_db_url: str, language: str
+) -> None:
+    """Issue 16: "this one and the following" of a weekly series, one reason asked once;
+    the resident enrolled in each cancelled session is told of each, the first stays."""
+    words, series_words = WORDS[language], SERIES[language]
+    zone = late_morning_zone()
+    await seed(bot_db_url, words, zone, language)
+    engine = create_engine(bot_db_url)
+    now = datetime.now(UTC)
+    async with create_sessionmaker(engine)() as session:
+        teacher_row = (await session.execute(
+            select(User).where(col(User.tg_id) == TEACHER))).scalar_one()
+        ann_row = (await session.execute(
+            select(User).where(col(User.tg_id) == HOME_RESIDENT))).scalar_one()
+        lessons = [Lesson(community_id=ann_row.community_id or 0, teacher_id=teacher_row.id,
+                          title="Tai chi", category=Category.SPORTS,
+                          starts_at=now + timedelta(days=1, weeks=n), venue="Garden",
+                          capacity=10, checkin_token=f"series{n}", created_by=teacher_row.id,
+                          created_at=now) for n in range(3)]
+        session.add_all(lessons)
+        await session.flush()
+        session.add_all([Enrolment(session_id=lesson.id or 0, user_id=ann_row.id or 0,
+                                   status=EnrolmentStatus.ENROLLED, queued_at=now,
+                                   created_at=now, updated_at=now) for lesson in lessons])
+        await session.commit()
+        ids = [lesson.id for lesson in lessons]
+    bot = await start_bot(TIMEZONE=zone, FLOOD_RATE="100", SWEEP_SECONDS="1")
+    async with showing_log(bot):
+        ann = emulator.user(HOME_RESIDENT, "Ann", language_code=language)
+        await step(ann, ann.send("/menu"), words["menu"])  # her chat with the bot
+        teacher = emulator.user(TEACHER, "Sun", language_code=language)
+        await step(teacher, teacher.send("/menu"), words["menu"])
+        await step(teacher, teacher.press_reply(words["courses"]), words["home_screen"])
+        await step(teacher, teacher.press_text(words["teaching"]), words["teaching"])
+        second = [label for label in teacher.bot_messages[-1].button_labels
+                  if label.endswith("Tai chi")][1]
+        await step(teacher, teacher.press_text(second), "📍 Garden")
+        await step(teacher, teacher.press_text(series_words["cancel"]), series_words["why"])
+        await step(teacher, teacher.press_text(series_words["ill"]), series_words["ask"])
+        await step(teacher, teacher.press_text(series_words["following"]),
+                   series_words["done"])
+        await ann.wait_for(series_words["told"], timeout=TIMEOUT)
+
+        await wait_until(lambda: sum(series_words["told"] in m.content
+                                     for m in ann.bot_messages) == 2, TIMEOUT,
+                         "both cancelled sessions told")
+    await stop_cleanly(bot, emulator)
+    async with create_sessionmaker(engine)() as session:
+        found = {row.id: row.status for row in (await session.execute(
+            select(Lesson))).scalars().all()}
+    await engine.dispose()
+    assert [found[i] for i in ids] == [LessonStatus.SCHEDULED, LessonStatus.CANCELLED,
+                                       LessonStatus.CANCELLED]

@@ -966,6 +966,20 @@ async def test_a_double_booking_is_warned_of_on_the_confirmation_and_may_go_ahea
     await staff.press("20")
     assert "⚠️" not in staff.last
 
+    # Every week for four weeks: the third week's Tuesday, the hall is taken (the date said).
+    await course_sessions.schedule_session(
+        session, access=staff_access, clock=clock, community_id=home.id or 0,
+        teacher_id=teacher_access.user_id, title="Yoga", category=Category.SPORTS,
+        starts_at=datetime(2026, 3, 17, 14, 30, tzinfo=zone), minutes=60, venue="HALL",
+        capacity=10, buttons=OUTBOX_KEYBOARDS.courses)
+    await staff.press("🔁 Repeat every week")
+    await staff.press("Every week, 4 times")
+    assert "⚠️ HALL is already booked then: “Yoga”, Tue 17 Mar, 2:30 pm–3:30 pm." in staff.last
+    assert staff.last.count("⚠️") == 1
+    await staff.press("🔁 Repeat every week")
+    await staff.press("Just once")
+    assert "⚠️" not in staff.last
+
     # Moving Erhu an hour later puts it in the hall with Paper cutting: said, not refused.
     erhu = next(x for x in await rows(session, Lesson) if x.title == "Erhu")
     await staff.forge(LessonCb(action=LessonAction.MOVE, id=erhu.id or 0).pack())

@@ -165,6 +165,18 @@ async def test_cancelling_asks_why_and_everyone_is_told_the_reason_in_their_lang
     lessons = await rows(session, Lesson)
     assert [lesson.status for lesson in lessons] == [LessonStatus.CANCELLED] * 2
 
+    # The reason stays with the session: on its card (in each reader's language), its
+    # roster and the staff's list.
+    await teacher.forge(f"cs:v:{first.id}")
+    assert "❌ Cancelled: the teacher is ill" in teacher.last
+    await wang.forge(f"cs:v:{first.id}")
+    assert "❌ 已取消：老师生病了" in wang.last
+    await staff.forge(f"cs:r:{second.id}")
+    assert staff.last.startswith("❌ Cancelled: The hall floods when it rains\n")
+    await staff.forge("cs:st:0")
+    assert "Tai chi (❌ the teacher is ill):" in staff.last
+    assert "Yoga (❌ The hall floods when it rains):" in staff.last
+
     # Staff cancelling are not told of it by themselves.
     staff_told = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like(
         "c:tcancel:%"))
@@ -367,3 +379,53 @@ async def test_weekly_sessions_are_each_a_session_and_the_teacher_is_told_where(
     assert await course_sessions.remind_teachers(session, clock=clock) == 1
     await delivered(teacher, "A reminder for you as the teacher: “Tai chi”", sender)
     assert "at Garden · Sunny Court." in message_with(teacher, "as the teacher").content
+
+
+async def test_a_weekly_series_is_cancelled_from_one_session_on_with_one_reason(
+    harness: Harness, session: AsyncSession, clock: ManualClock, sender: OutboxSender
+) -> None:
+    """Issue 16: a weekly series could only be called off one session at a time. Staff
+    cancel "this and the following" once, with one reason; each session's people are
+    told; the sessions before it, and another series, stay."""
+    home = await make_community(session, clock, "Sunny Court")
+    staff, _s = await member(harness, session, clock, home, 3011, "Staff", Role.STAFF, "zh")
+    teacher, teacher_access = await member(harness, session, clock, home, 3012, "Sun",
+                                           Role.TEACHER)
+    ann, _a = await member(harness, session, clock, home, 3013, "Ann")
+    await course_sessions.schedule_session(
+        session, access=teacher_access, clock=clock, community_id=home.id or 0,
+        teacher_id=teacher_access.user_id, title="Tai chi", category=Category.SPORTS,
+        starts_at=clock.now() + timedelta(days=2), minutes=60, venue="Garden", capacity=20,
+        weeks=4, buttons=OUTBOX_KEYBOARDS.courses)
+    clock.advance(seconds=5)
+    await a_session(session, clock, teacher_access, home.id or 0, days=30)  # another series
+    series = sorted(await rows(session, Lesson), key=lambda x: x.starts_at)
+    assert len(series) == 5
+    await ann.send("/menu")
+    for lesson in series:
+        await ann.forge(f"cs:e:{lesson.id}")
+
+    second = series[1]
+    await staff.send("/menu")
+    await staff.forge(f"cs:v:{second.id}")
+    await staff.press("🚫 取消这节课")
+    await staff.press("老师生病了")
+    assert "取消原因：老师生病了" in staff.last
+    assert "是，取消这节及之后的 2 节" in labels(staff)
+    await staff.press("是，取消这节及之后的 2 节")
+    statuses = {lesson.id: lesson.status for lesson in await rows(session, Lesson)}
+    assert [statuses[lesson.id] for lesson in series] == [
+        LessonStatus.SCHEDULED, LessonStatus.CANCELLED, LessonStatus.CANCELLED,
+        LessonStatus.CANCELLED, LessonStatus.SCHEDULED]
+    told = await rows(session, OutboxMessage, col(OutboxMessage.dedupe_key).like("c:cancel:%"))
+    assert sorted(m.dedupe_key or "" for m in told) == sorted(
+        f"c:cancel:{lesson.id}:{_a.user_id}" for lesson in series[1:4])
+    await delivered(ann, "Why: the teacher is ill\nSorry!", sender)
+
+    # In English, a session alone (its series' later ones all gone): only one Yes.
+    await teacher.send("/menu")
+    await teacher.forge(f"cs:v:{series[0].id}")
+    await teacher.press("🚫 Cancel the session")
+    await teacher.press("Bad weather")
+    assert labels(teacher)[0] == "Yes, cancel it"
+    assert not any("after it" in label for label in labels(teacher))

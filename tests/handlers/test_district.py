@@ -24,6 +24,7 @@ from bot.callback_data.district import (
     StepAction,
     VolunteerRemoveCb,
 )
+from bot.callback_data.voices import RateCb
 from bot.keyboards.outbox import OUTBOX_KEYBOARDS
 from models.audit import AuditEntry
 from models.broadcasts import Broadcast, BroadcastStatus
@@ -387,8 +388,8 @@ async def seed_digest(session: AsyncSession, clock: ManualClock, home: Community
                        created_at=now - timedelta(days=4), updated_at=now - timedelta(days=4)))
     session.add(Report(community_id=home.id or 0, author_id=resident,
                        category=ReportCategory.OTHER, description="Noise", rating=1,
-                       status=ReportStatus.RESOLVED, created_at=now - timedelta(days=2),
-                       updated_at=now - timedelta(hours=3)))
+                       rated_at=now - timedelta(hours=3), status=ReportStatus.RESOLVED,
+                       created_at=now - timedelta(days=2), updated_at=now - timedelta(hours=3)))
     session.add(Report(community_id=home.id or 0, author_id=resident,  # fresh: not listed
                        category=ReportCategory.OTHER, description="New", created_at=now,
                        updated_at=now))
@@ -478,6 +479,46 @@ async def test_the_daily_digest_is_chosen_in_settings_and_queued_once_a_day(
     assert staff.last.endswith("Now: off.")
     clock.advance(days=1)
     assert len(await sweep()) == 2
+
+
+async def test_the_digest_lists_the_ratings_given_since_yesterday_not_reports_touched_since(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """A 1 ⭐ given three days ago is not listed again because staff added a note today;
+    a 2 ⭐ given this morning on a report last touched last week is."""
+    home = await make_community(session, clock, "Sunny Court")
+    _staff, staff_access = await member(harness, session, clock, home, 3075, "Liu", Role.STAFF)
+    ann, ann_access = await member(harness, session, clock, home, 3076, "Ann")
+    clock.set(datetime(2026, 3, 3, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    now = clock.now()
+    await begin_write(session)
+    session.add(DigestSetting(user_id=staff_access.user_id, minutes=480, updated_at=now))
+    session.add(Report(community_id=home.id or 0, author_id=ann_access.user_id,
+                       category=ReportCategory.OTHER, description="Noise", rating=1,
+                       rated_at=now - timedelta(days=3), status=ReportStatus.RESOLVED,
+                       created_at=now - timedelta(days=5), closed_at=now - timedelta(days=4),
+                       updated_at=now - timedelta(hours=1)))  # a note added today
+    session.add(Report(community_id=home.id or 0, author_id=ann_access.user_id,
+                       category=ReportCategory.SAFETY, description="Lamp",
+                       status=ReportStatus.RESOLVED, created_at=now - timedelta(days=9),
+                       closed_at=now - timedelta(hours=3),
+                       updated_at=now - timedelta(hours=3)))
+    await session.commit()
+    clock.advance(hours=-2)
+    last = ann.handle.last_bot_message
+    assert last is not None  # the 2 ⭐ button, as on the "resolved" notice
+    await ann.handle.press(last.message_id, RateCb(report_id=2, stars=2).pack(), forged=True)
+    await harness.settle()
+    rated = await rows(session, Report, col(Report.id) == 2)
+    assert rated[0].rating == 2 and rated[0].rated_at == clock.now()
+    clock.set(datetime(2026, 3, 3, 8, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    await staff_digests(sessionmaker=sessionmaker, clock=clock, notify=lambda: None,
+                        keyboards=OUTBOX_KEYBOARDS)
+    [digest] = [m for m in await rows(session, OutboxMessage,
+                                      col(OutboxMessage.user_id) == staff_access.user_id)
+                if (m.dedupe_key or "").startswith("digest:")]
+    assert digest.text == "📬 Daily digest · Sunny Court\n1. ⭐ Report #2 was rated 2 ⭐"
 
 
 async def test_the_digest_in_chinese_and_not_for_residents(
