@@ -39,7 +39,7 @@ from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from services.outbox import N_, Notify, Outgoing
 from services.paging import one_page
 from services.text import clean_text
-from services.titles import clean_titles, outbox_title
+from services.titles import clean_titles, outbox_title, with_title
 
 DEFAULT_THRESHOLD = 5
 DEFAULT_REMINDER_HOURS = (24, 2)
@@ -427,8 +427,7 @@ async def set_course_title(
         course = await get_course(session, course_id=course_id)
         if not access.can_manage(course.community_id) and course.teacher_id != access.user_id:
             raise NotAllowed(f"may not retitle course {course_id}")
-        others = {k: v for k, v in (course.titles or {}).items() if k != locale}
-        course.titles = {**others, **clean_titles({locale: title or ""}, limit=TITLE_MAX)}
+        course.titles = with_title(course.titles, locale, title, limit=TITLE_MAX)
         session.add(course)
         # Its sessions under the same title read the same (a session renamed keeps its own).
         await session.execute(update(Lesson).where(

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from models.users import LOCALES
 from services import outbox
 from services.errors import InvalidInput
 from services.text import clean_text
-
-LOCALES = ("zh", "en")
 
 
 class Titled(Protocol):
@@ -45,6 +44,13 @@ def clean_titles(titles: Mapping[str, str] | None, *, limit: int) -> dict[str, s
         if cleaned:
             out[locale] = cleaned
     return out
+
+
+def with_title(titles: Mapping[str, str] | None, locale: str, title: str | None, *,
+               limit: int) -> dict[str, str]:
+    """`titles` with the one in `locale` set to `title`, cleaned (None or a blank: removed)."""
+    others = {k: v for k, v in (titles or {}).items() if k != locale}
+    return {**others, **clean_titles({locale: title or ""}, limit=limit)}
 
 
 def outbox_title(row: Titled) -> dict[str, Any]:

@@ -63,7 +63,7 @@ from services.communities import staff_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours
 from services.outbox import N_, Notify
 from services.text import clean_text as _clean_text
-from services.titles import clean_titles, outbox_title
+from services.titles import clean_titles, outbox_title, with_title
 
 FREE_WITHDRAWAL = timedelta(hours=12)  # before the start; later needs a reason
 CHECK_IN_OPENS = timedelta(hours=1)  # before the start
@@ -633,8 +633,7 @@ async def set_task_title(
     async with write(session):
         task = await get_task(session, task_id=task_id)
         access.require_manage(task.community_id)
-        others = {k: v for k, v in (task.titles or {}).items() if k != locale}
-        task.titles = {**others, **clean_titles({locale: title or ""}, limit=TITLE_MAX)}
+        task.titles = with_title(task.titles, locale, title, limit=TITLE_MAX)
         session.add(task)
         audit.record(session, clock=clock, actor_id=access.user_id,
                      action="volunteer.task.title", community_id=task.community_id,
