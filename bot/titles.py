@@ -23,7 +23,7 @@ def shown_of(title: str, titles: Mapping[str, str] | None) -> str:
 
 def topic_shown(order: CourseOrder) -> str:
     """An order's topic for the reader: a menu course's title in their language."""
-    return pick(order.topic, order.titles, current_locale())
+    return shown_of(order.topic, order.titles)
 
 
 def on_button(text: str, limit: int = 60) -> str:

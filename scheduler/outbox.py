@@ -96,6 +96,7 @@ from services.clock import Clock
 from services.outbox import Claimed
 from services.preferences import DEFAULTS, Preferences, parse_quiet_hours
 from services.text import cut
+from services.titles import pick
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,7 @@ def say(value: Any, *, locale: str, now: datetime | None, escape: bool = True) -
     if not isinstance(value, dict):
         return value
     if "titles" in value:  # a staff-written title (services.outbox.title), in their language
-        text = value["titles"].get(locale) or value["title"]
+        text = pick(value["title"], value["titles"], locale)
         return html.escape(text) if escape else text
     if "moment" in value:
         return say_moment(datetime.fromisoformat(value["moment"]), value["zone"], now=now,

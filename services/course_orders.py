@@ -112,10 +112,14 @@ async def find_similar(
     for order in rows.scalars().all():
         if course_id is not None and order.course_id == course_id:
             return order
-        other = normalise(order.topic)
-        if wanted and other and (wanted in other or other in wanted):
+        if alike(wanted, normalise(order.topic)):
             return order
     return None
+
+
+def alike(wanted: str, other: str) -> bool:
+    """Two topics (normalised) that ask for the same thing: one contains the other."""
+    return bool(wanted and other and (wanted in other or other in wanted))
 
 
 @dataclass(frozen=True)
@@ -168,15 +172,13 @@ async def match_topic(session: AsyncSession, *, community_id: int, user_id: int,
         col(CourseOrder.status).in_([OrderStatus.OPEN, OrderStatus.TAKEN]),
     ).order_by(col(CourseOrder.id)))).scalars().all()
     for order in orders:
-        other = normalise(order.topic)
-        if other and (wanted in other or other in wanted):
+        if alike(wanted, normalise(order.topic)):
             return order, order.category
     menu = (await session.execute(select(Course).where(
         col(Course.community_id) == community_id, col(Course.status) == CourseStatus.APPROVED,
     ).order_by(col(Course.id)))).scalars().all()
     for course in menu:
-        other = normalise(course.title)
-        if other and (wanted in other or other in wanted):
+        if alike(wanted, normalise(course.title)):
             return None, course.category
     return None, None
 

@@ -60,6 +60,7 @@ from services import audit, outbox
 from services.access import Access
 from services.clock import Clock
 from services.communities import staff_of
+from services.communities import where as place_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound, NotYours
 from services.outbox import N_, Notify
 from services.text import clean_text as _clean_text
@@ -483,10 +484,7 @@ async def community_volunteers(session: AsyncSession, *, community_id: int) -> l
 async def where(session: AsyncSession, task: VolunteerTask) -> str:
     """Where a task is, as every volunteer message names it: its community, and its grid
     when it has one ("Sunny Court · Block 1")."""
-    community = await session.get(Community, task.community_id)
-    grid = await session.get(Grid, task.grid_id) if task.grid_id is not None else None
-    name = community.name if community is not None else "?"
-    return f"{name} · {grid.name}" if grid is not None else name
+    return await place_of(session, community_id=task.community_id, grid_id=task.grid_id)
 
 
 async def _ping_text(session: AsyncSession, task: VolunteerTask, shifts: Sequence[Shift],
