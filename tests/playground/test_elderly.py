@@ -45,12 +45,10 @@ class Walk:
         await self.chat.locator(".msg.in", has_text=text).last.wait_for()
 
 
-async def test_wang_nainai_enrols_and_reports_a_broken_light_on_a_phone(
-    playground: str, open_page: OpenPage,
-) -> None:
-    page = await open_page(*PHONE)
+async def a_new_wang_nainai(page: Any, playground: str, shots: Path) -> Walk:
+    """王奶奶 made on the page's panel, START pressed, and onboarded by three taps."""
     await page.goto(playground + "/")
-    walk = Walk(page)
+    walk = Walk(page, shots)
     chat = walk.chat
     await chat.locator(".open-panel").click()
     await page.fill("#new-name", "王奶奶")
@@ -59,11 +57,19 @@ async def test_wang_nainai_enrols_and_reports_a_broken_light_on_a_phone(
     await chat.locator(".who", has_text="王奶奶").wait_for()
     await chat.locator(".start-btn").click()
     await walk.shot("start")
-
     await walk.tap("✅ 我同意")
     await walk.tap("阳光社区 Sunshine")
     await walk.tap("2号网格 Grid 2")
     await walk.says("设置完成")
+    return walk
+
+
+async def test_wang_nainai_enrols_and_reports_a_broken_light_on_a_phone(
+    playground: str, open_page: OpenPage,
+) -> None:
+    page = await open_page(*PHONE)
+    walk = await a_new_wang_nainai(page, playground, SHOTS)
+    chat = walk.chat
 
     # a seat in a class: three taps from the main menu
     await walk.menu("📚 课程")
@@ -95,19 +101,8 @@ async def test_wang_nainai_orders_a_course_and_sends_a_quick_report_on_a_phone(
     """The short paths: a course ordered in four taps (a suggestion, a time that suits),
     a report in three taps and one sentence; every title she reads is in Chinese."""
     page = await open_page(*PHONE)
-    await page.goto(playground + "/")
-    walk = Walk(page, SHOTS / "short")
+    walk = await a_new_wang_nainai(page, playground, SHOTS / "short")
     chat = walk.chat
-    await chat.locator(".open-panel").click()
-    await page.fill("#new-name", "王奶奶")
-    await page.select_option("#new-lang", "zh-hans")
-    await page.click("#new-person button[type=submit]")
-    await chat.locator(".who", has_text="王奶奶").wait_for()
-    await chat.locator(".start-btn").click()
-    await walk.tap("✅ 我同意")
-    await walk.tap("阳光社区 Sunshine")
-    await walk.tap("2号网格 Grid 2")
-    await walk.says("设置完成")
 
     await walk.menu("📚 课程")
     await walk.tap("🙋 点一门课")
