@@ -580,46 +580,46 @@ async def _call_off(session: AsyncSession, *, access: Access, clock: Clock, less
                     said: str | dict[str, str], reason: int | str, buttons: Buttons,
                     notify: Notify | None) -> None:
     """One session called off, inside cancel_session's write."""
-    if lesson.id is not None:  # (always: a row read back; keeps the body's indentation)
-        lesson.status = LessonStatus.CANCELLED
-        lesson.cancel_reason = said  # shown on its card, roster and history afterwards
-        session.add(lesson)
-        if lesson.order_id is not None:
-            # The order is still wanted: its teacher (or staff) can schedule it again.
-            await session.execute(
-                update(CourseOrder).where(col(CourseOrder.id) == lesson.order_id,
-                                          col(CourseOrder.status) == OrderStatus.SCHEDULED)
-                .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
-        await withdraw(session, group=reminder_group(lesson.id))
-        await withdraw(session, group=news_group(lesson.id))
-        await withdraw(session, group=open_group(lesson.id))
-        zone = await zone_of(session, lesson.community_id)
-        when = outbox.moment(lesson.starts_at, zone)
-        told = await _active(session, lesson.id)
-        rows = [Outgoing(
-            user_id=e.user_id, kind=OutboxKind.STATUS,
-            key=N_("❌ “{title}” on {when} has been cancelled.\n🏘 {community}\nWhy: {reason}\n"
-                   "Sorry!"),
-            params={"title": outbox_title(lesson), "when": when, "reason": said,
-                    "community": await named(session, community_id=lesson.community_id)},
-            dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in told]
-        if not access.can_manage(lesson.community_id):  # its teacher: staff hear at once
-            community = await session.get(Community, lesson.community_id)
-            teacher = await session.get(User, access.user_id)
-            rows += [Outgoing(
-                user_id=uid, kind=OutboxKind.STATUS,
-                key=N_("🚫 {teacher} has cancelled “{title}” on {when} · {community}\n"
-                       "Why: {reason}\nPeople told: {told}"),
-                params={"teacher": (teacher.first_name if teacher else "") or "",
-                        "title": outbox_title(lesson), "when": when, "reason": said,
-                        "community": community.name if community else "", "told": len(told)},
-                keyboard=buttons.lesson(lesson.id),
-                dedupe_key=staff_cancelled_key(lesson.id, uid))
-                for uid in await staff_of(session, community_id=lesson.community_id)]
-        await outbox.queue_many(session, clock=clock, notify=notify, rows=rows)
-        audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
-                     community_id=lesson.community_id, session_id=lesson.id,
-                     reason=reason)
+    assert lesson.id is not None  # a row read back
+    lesson.status = LessonStatus.CANCELLED
+    lesson.cancel_reason = said  # shown on its card, roster and history afterwards
+    session.add(lesson)
+    if lesson.order_id is not None:
+        # The order is still wanted: its teacher (or staff) can schedule it again.
+        await session.execute(
+            update(CourseOrder).where(col(CourseOrder.id) == lesson.order_id,
+                                      col(CourseOrder.status) == OrderStatus.SCHEDULED)
+            .values(status=OrderStatus.TAKEN).execution_options(synchronize_session=False))
+    await withdraw(session, group=reminder_group(lesson.id))
+    await withdraw(session, group=news_group(lesson.id))
+    await withdraw(session, group=open_group(lesson.id))
+    zone = await zone_of(session, lesson.community_id)
+    when = outbox.moment(lesson.starts_at, zone)
+    told = await _active(session, lesson.id)
+    place = await named(session, community_id=lesson.community_id)
+    rows = [Outgoing(
+        user_id=e.user_id, kind=OutboxKind.STATUS,
+        key=N_("❌ “{title}” on {when} has been cancelled.\n🏘 {community}\nWhy: {reason}\n"
+               "Sorry!"),
+        params={"title": outbox_title(lesson), "when": when, "reason": said,
+                "community": place},
+        dedupe_key=cancelled_key(lesson.id, e.user_id)) for e in told]
+    if not access.can_manage(lesson.community_id):  # its teacher: staff hear at once
+        teacher = await session.get(User, access.user_id)
+        rows += [Outgoing(
+            user_id=uid, kind=OutboxKind.STATUS,
+            key=N_("🚫 {teacher} has cancelled “{title}” on {when} · {community}\n"
+                   "Why: {reason}\nPeople told: {told}"),
+            params={"teacher": (teacher.first_name if teacher else "") or "",
+                    "title": outbox_title(lesson), "when": when, "reason": said,
+                    "community": place, "told": len(told)},
+            keyboard=buttons.lesson(lesson.id),
+            dedupe_key=staff_cancelled_key(lesson.id, uid))
+            for uid in await staff_of(session, community_id=lesson.community_id)]
+    await outbox.queue_many(session, clock=clock, notify=notify, rows=rows)
+    audit.record(session, clock=clock, actor_id=access.user_id, action="session.cancel",
+                 community_id=lesson.community_id, session_id=lesson.id,
+                 reason=reason)
 
 
 def _still_open(lesson: Lesson, now: datetime) -> None:
