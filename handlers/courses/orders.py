@@ -75,6 +75,8 @@ from handlers.courses.texts import (
     CATEGORY_LABELS,
     TIME_LABELS,
     WEEKDAYS,
+    WEEKDAYS_ONLY,
+    WEEKENDS_ONLY,
     home_button,
     home_markup,
     order_text,
@@ -97,11 +99,10 @@ ALL_DAYS = 0b111_1111
 
 
 # "When suits you", one tap: (label, weekdays as bits from Monday, time of day).
-WEEKDAYS_ONLY, WEEKEND = 0b001_1111, 0b110_0000
 WHEN_PRESETS: tuple[tuple[str, int, TimeOfDay], ...] = (
     (N_("🌅 Weekday mornings"), WEEKDAYS_ONLY, TimeOfDay.MORNING),
     (N_("🌆 Weekday evenings"), WEEKDAYS_ONLY, TimeOfDay.EVENING),
-    (N_("🏖 Weekends"), WEEKEND, TimeOfDay.ANY),
+    (N_("🏖 Weekends"), WEEKENDS_ONLY, TimeOfDay.ANY),
     (N_("🕒 Any time suits me"), 0, TimeOfDay.ANY),
 )
 
