@@ -36,6 +36,7 @@ from sqlalchemy.pool import PoolResetState
 from sqlalchemy.pool.base import reset_none, reset_rollback
 
 import models  # noqa: F401  (registers every table on SQLModel.metadata)
+from models import sqlite_driver
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -76,6 +77,8 @@ def create_engine(
     # A connection given back is rolled back only if it has a transaction open (see
     # rolls_back_on_return): most have none, and each rollback is a thread hop.
     kwargs.setdefault("pool_reset_on_return", None)
+    # Reads on the event loop's thread, writes on the connection's own (sqlite_driver).
+    kwargs.setdefault("async_creator", sqlite_driver.connector(url))
     engine = create_async_engine(url, **kwargs)
     _tune_sqlite(engine, busy_timeout_ms=round(busy_timeout * 1000))
     _WRITERS[engine.sync_engine] = _Writers(wait=write_wait)
@@ -95,8 +98,8 @@ def rolls_back_on_return(engine: Engine, dbapi_connection: Any, state: PoolReset
         return False
     if engine.pool._reset_on_return is reset_none:
         try:
-            return bool(dbapi_connection._connection.in_transaction)  # aiosqlite's sqlite3
-        except Exception:  # closed, or not aiosqlite: roll back, as SQLAlchemy would
+            return bool(dbapi_connection._connection.in_transaction)  # sqlite_driver's flag
+        except Exception:  # closed, or another driver: roll back, as SQLAlchemy would
             return True
     return engine.pool._reset_on_return is reset_rollback and not state.transaction_was_reset
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
+from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from models.db import begin_write
+from models.db import begin_write, create_engine, create_sessionmaker
 
 
 @pytest.fixture
@@ -139,3 +142,118 @@ async def test_a_connection_given_back_is_rolled_back_only_when_a_transaction_is
     assert rollbacks == [True]
     async with engine.begin() as conn:  # the same connection again: usable, and writable
         await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+
+
+async def _threads_of(session: AsyncSession, sql: str) -> set[int]:
+    """The threads SQLite ran `sql` on (a function the statement calls records them)."""
+    seen: set[int] = set()
+
+    def record(value: int) -> int:
+        seen.add(threading.get_ident())
+        return value
+
+    raw = await (await session.connection()).get_raw_connection()
+    raw.driver_connection._sqlite().create_function("seen", 1, record)
+    await session.execute(text(sql))
+    return seen
+
+
+async def test_a_read_runs_on_the_event_loops_thread_and_a_write_off_it(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], sqlite_only: None,
+) -> None:
+    """A read of a row takes SQLite microseconds and a trip to aiosqlite's thread and back
+    far more, four of them per SELECT (issue 18); a write may wait for a lock, so it must
+    not stop the event loop."""
+    loop_thread = threading.get_ident()
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    async with sessionmaker() as session:
+        assert await _threads_of(session, "SELECT seen(1)") == {loop_thread}
+        await begin_write(session)
+        written = await _threads_of(session, "INSERT INTO t VALUES (seen(1))")
+        assert written and loop_thread not in written
+        # a read after the write, in the same transaction, cannot wait either
+        assert await _threads_of(session, "SELECT seen(2)") == {loop_thread}
+        await session.commit()
+        assert await _threads_of(session, "SELECT seen(3)") == {loop_thread}  # written and over
+        await session.rollback()
+        # a write in a transaction that only read so far (strict_writes allows a first write)
+        assert loop_thread not in await _threads_of(session, "INSERT INTO t VALUES (seen(4))")
+        await session.commit()
+        assert (await session.execute(text("SELECT count(*) FROM t"))).scalar() == 2
+
+
+async def test_only_what_can_wait_leaves_the_event_loop(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], sqlite_only: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The calls sent to the connection's thread: a write transaction's BEGIN IMMEDIATE,
+    its writes and its COMMIT; none for a read-only session's BEGIN, SELECTs and end."""
+    from models import sqlite_driver
+
+    sent: list[str] = []
+    real = sqlite_driver.Connection._off_loop
+
+    async def off_loop(self: sqlite_driver.Connection, function: Any) -> Any:
+        # a statement (partial(cursor.execute, sql, parameters)) or commit and rollback
+        is_statement = isinstance(function, functools.partial)
+        sent.append(function.args[0].split()[0] if is_statement else function.__name__)
+        return await real(self, function)
+
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    monkeypatch.setattr(sqlite_driver.Connection, "_off_loop", off_loop)
+    async with sessionmaker() as session:
+        await session.execute(text("SELECT count(*) FROM t"))
+        await session.execute(text("SELECT n FROM t"))
+        await session.rollback()
+        await session.execute(text("SELECT 1"))
+        await session.commit()
+        assert sent == []
+        await begin_write(session)
+        await session.execute(text("SELECT count(*) FROM t"))
+        await session.execute(text("INSERT INTO t VALUES (1)"))
+        await session.execute(text("SELECT n FROM t"))
+        await session.commit()
+    assert sent == ["BEGIN", "INSERT", "commit"]
+
+
+async def test_a_writer_waiting_for_another_connections_lock_leaves_the_loop_free(
+    db_url: str, sqlite_only: None,
+) -> None:
+    """Another process (here: another engine) holds SQLite's write lock; this one's write
+    waits for it on the connection's thread while the event loop goes on."""
+    first = create_engine(db_url, busy_timeout=1.0)
+    second = create_engine(db_url, busy_timeout=1.0)
+    try:
+        async with first.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        holder = create_sessionmaker(first)()
+        await begin_write(holder)
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        async with create_sessionmaker(second)() as session:
+            async def insert() -> None:
+                await begin_write(session)
+                await session.execute(text("INSERT INTO t VALUES (1)"))
+                await session.commit()
+
+            waiting = asyncio.create_task(insert())
+            await asyncio.sleep(0.3)
+            assert not waiting.done() and ticks >= 5  # the loop ran while the write waited
+            await holder.rollback()
+            await waiting
+        ticker.cancel()
+        await holder.close()
+        async with second.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+    finally:
+        await first.dispose()
+        await second.dispose()
