@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import weakref
+from urllib.parse import parse_qs
 
 from aiogram.client.session.base import Response
 from aiogram.fsm.storage.memory import MemoryStorage
@@ -91,21 +92,22 @@ def test_each_answer_model_is_built_once_however_often_garbage_is_collected() ->
     assert again.result is not None and again.result.message_id == 1
 
 
-def test_a_request_without_files_is_one_json_body() -> None:
+def test_a_request_without_files_is_a_plain_urlencoded_body() -> None:
     bot = create_bot(Settings(_env_file=None), token="42:TEST",  # type: ignore[call-arg]
                      api_url="http://127.0.0.1:9")
     assert isinstance(bot.session, LeanSession)
     markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(
         text="好 & ok", callback_data="a=b")]])
     body = bot.session.build_form_data(bot, SendMessage(
-        chat_id=5, text="<b>Hi</b> & bye", reply_markup=markup, allow_paid_broadcast=True,
-        protect_content=False))
+        chat_id=5, text="<b>Hi</b> & bye", reply_markup=markup, allow_paid_broadcast=True))
     assert isinstance(body, BytesPayload)
-    assert body.content_type == "application/json"
-    assert json.loads(bytes(body._value)) == {
-        "chat_id": 5, "text": "<b>Hi</b> & bye", "parse_mode": "HTML",  # the bot's default
-        "allow_paid_broadcast": True, "protect_content": False,  # a False is said, not dropped
-        "reply_markup": {"inline_keyboard": [[{"text": "好 & ok", "callback_data": "a=b"}]]}}
+    assert body.content_type == "application/x-www-form-urlencoded"
+    fields = {k: v for k, [v] in parse_qs(bytes(body._value).decode()).items()}
+    assert fields == {
+        "chat_id": "5", "text": "<b>Hi</b> & bye", "parse_mode": "HTML",  # the bot's default
+        "allow_paid_broadcast": "true",
+        "reply_markup": json.dumps({"inline_keyboard": [[
+            {"text": "好 & ok", "callback_data": "a=b"}]]})}
     upload = bot.session.build_form_data(bot, SendPhoto(
         chat_id=5, photo=BufferedInputFile(b"png", filename="p.png")))
     assert isinstance(upload, FormData) and upload.is_multipart
