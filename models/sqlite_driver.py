@@ -19,10 +19,11 @@ wrote (it writes the WAL and may checkpoint it).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
@@ -53,6 +54,7 @@ class Connection:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._connection: sqlite3.Connection | None = connection
         self._thread: ThreadPoolExecutor | None = None
+        self._queued = 0  # calls given to the thread and not yet finished there
         # From a write (or BEGIN IMMEDIATE) to the end of its transaction: its end waits.
         self._writing = False
         self._tx = _Inline()  # SQLAlchemy's adapter sets isolation_level through aiosqlite's queue
@@ -64,16 +66,6 @@ class Connection:
             raise ValueError("Connection closed")
         return self._connection
 
-    async def _off_loop(self, function: Callable[[], T]) -> T:
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, function)
-
-    def _settle(self) -> None:
-        """A transaction that ended (COMMIT, ROLLBACK, or SQLite's own) ends the writing."""
-        if self._writing and not self._sqlite().in_transaction:
-            self._writing = False
-
     def may_wait(self, statement: str) -> bool:
         """Whether SQLite may wait in this statement: for a lock, or to write the WAL."""
         if _ENDS.match(statement):
@@ -81,14 +73,33 @@ class Connection:
         return not reads_only(statement)
 
     async def run(self, function: Callable[[], T], *, may_wait: bool) -> T:
-        if not may_wait:
+        """Call `function` here, or on the connection's thread if it may wait or the thread
+        is still busy with this connection (a call whose caller was cancelled goes on
+        there: the next one waits its turn, not the event loop for SQLite's mutex)."""
+        if not may_wait and not self._queued:
             return function()
-        self._writing = True
-        try:
-            return await self._off_loop(function)
-        finally:
-            if self._connection is not None:
-                self._settle()
+        if may_wait:
+            self._writing = True
+        return await asyncio.wrap_future(self._submit(function))
+
+    def _submit(self, function: Callable[[], T]) -> Future[T]:
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite")
+        loop = asyncio.get_running_loop()
+        self._queued += 1
+        future = self._thread.submit(function)
+        future.add_done_callback(lambda _done: _call_soon(loop, self._finished))
+        return future
+
+    def _finished(self) -> None:
+        """On the event loop, after a call on the thread: once the thread is idle and the
+        transaction that wrote has ended (COMMIT, ROLLBACK, or SQLite's own), calls run
+        here again."""
+        self._queued -= 1
+        connection = self._connection
+        if not self._queued and self._writing and (
+                connection is None or not connection.in_transaction):
+            self._writing = False
 
     # -- aiosqlite.Connection's interface, as SQLAlchemy uses it
 
@@ -126,24 +137,30 @@ class Connection:
         connection = self._connection
         if connection is None:
             return
-        if self._writing:  # its transaction is rolled back by the close, which may write
-            await self._off_loop(connection.close)
-        else:
-            connection.close()
-        self._connection, self._writing = None, False
+        # A transaction that wrote is rolled back by the close, which may write.
+        await self.run(connection.close, may_wait=self._writing)
+        self._connection = None
         self._stop_thread()
 
     def stop(self) -> None:
-        """Close at once (SQLAlchemy's terminate, outside the event loop)."""
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        """Close without waiting (SQLAlchemy's terminate, maybe outside the event loop)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            if self._thread is not None and self._queued:
+                self._thread.submit(connection.close)  # after the call still running there
+            else:
+                connection.close()
         self._stop_thread()
 
     def _stop_thread(self) -> None:
         if self._thread is not None:
             self._thread.shutdown(wait=False)
             self._thread = None
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+        loop.call_soon_threadsafe(callback)
 
 
 class Cursor:
@@ -178,7 +195,7 @@ class Cursor:
         return await self._connection.run(self._cursor.fetchall, may_wait=self._waits)
 
     async def close(self) -> None:
-        self._cursor.close()  # frees the statement: nothing to wait for
+        await self._connection.run(self._cursor.close, may_wait=False)  # frees the statement
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         while rows := await self.fetchmany():

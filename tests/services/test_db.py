@@ -192,17 +192,17 @@ async def test_only_what_can_wait_leaves_the_event_loop(
     from models import sqlite_driver
 
     sent: list[str] = []
-    real = sqlite_driver.Connection._off_loop
+    real = sqlite_driver.Connection._submit
 
-    async def off_loop(self: sqlite_driver.Connection, function: Any) -> Any:
+    def submit(self: sqlite_driver.Connection, function: Any) -> Any:
         # a statement (partial(cursor.execute, sql, parameters)) or commit and rollback
         is_statement = isinstance(function, functools.partial)
         sent.append(function.args[0].split()[0] if is_statement else function.__name__)
-        return await real(self, function)
+        return real(self, function)
 
     async with engine.begin() as conn:
         await conn.execute(text("CREATE TABLE t (n INTEGER)"))
-    monkeypatch.setattr(sqlite_driver.Connection, "_off_loop", off_loop)
+    monkeypatch.setattr(sqlite_driver.Connection, "_submit", submit)
     async with sessionmaker() as session:
         await session.execute(text("SELECT count(*) FROM t"))
         await session.execute(text("SELECT n FROM t"))
@@ -254,6 +254,56 @@ async def test_a_writer_waiting_for_another_connections_lock_leaves_the_loop_fre
         await holder.close()
         async with second.connect() as conn:
             assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+    finally:
+        await first.dispose()
+        await second.dispose()
+
+
+async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_loop_free(
+    db_url: str, sqlite_only: None,
+) -> None:
+    """A person's update cancelled (the bot stopping) while its BEGIN IMMEDIATE waits on
+    the connection's thread: the rollback that follows waits its turn there too, rather
+    than stopping the event loop on the connection the thread still holds."""
+    first = create_engine(db_url, busy_timeout=1.0)
+    second = create_engine(db_url, busy_timeout=1.0)
+    try:
+        async with first.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        holder = create_sessionmaker(first)()
+        await begin_write(holder)
+        stalls: list[float] = []
+
+        async def watch() -> None:
+            loop = asyncio.get_running_loop()
+            while True:
+                before = loop.time()
+                await asyncio.sleep(0.01)
+                stalls.append(loop.time() - before)
+
+        watcher = asyncio.create_task(watch())
+
+        async def insert() -> None:
+            async with create_sessionmaker(second)() as session:
+                await begin_write(session)
+                await session.execute(text("INSERT INTO t VALUES (1)"))
+                await session.commit()
+
+        waiting = asyncio.create_task(insert())
+        await asyncio.sleep(0.2)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await asyncio.sleep(1.2)  # the cancelled BEGIN IMMEDIATE gives up in the meantime
+        assert max(stalls) < 0.5
+        await holder.rollback()
+        await holder.close()
+        watcher.cancel()
+        async with create_sessionmaker(second)() as session:  # the connection still works
+            await begin_write(session)
+            await session.execute(text("INSERT INTO t VALUES (2)"))
+            await session.commit()
+            assert (await session.execute(text("SELECT n FROM t"))).scalars().all() == [2]
     finally:
         await first.dispose()
         await second.dispose()
