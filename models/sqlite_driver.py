@@ -118,10 +118,11 @@ class Connection:
     def cursor(self) -> _Opening:
         return _Opening(self)
 
+    def new_cursor(self) -> Cursor:
+        return Cursor(self, self._sqlite().cursor())
+
     async def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
-        cursor = Cursor(self, self._sqlite().cursor())
-        await cursor.execute(sql, parameters)
-        return cursor
+        return await self.new_cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
         await self.run(self._sqlite().commit, may_wait=self._writing)
@@ -230,7 +231,7 @@ class _Opening:
         self._connection = connection
 
     async def __aenter__(self) -> Cursor:
-        return Cursor(self._connection, self._connection._sqlite().cursor())
+        return self._connection.new_cursor()
 
     async def __aexit__(self, *_exc: object) -> None:
         return None

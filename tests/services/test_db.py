@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import threading
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -218,11 +220,12 @@ async def test_only_what_can_wait_leaves_the_event_loop(
     assert sent == ["BEGIN", "INSERT", "commit"]
 
 
-async def test_a_writer_waiting_for_another_connections_lock_leaves_the_loop_free(
-    db_url: str, sqlite_only: None,
-) -> None:
-    """Another process (here: another engine) holds SQLite's write lock; this one's write
-    waits for it on the connection's thread while the event loop goes on."""
+@contextlib.asynccontextmanager
+async def _write_locked_by_another_engine(
+    db_url: str,
+) -> AsyncIterator[tuple[AsyncSession, AsyncEngine]]:
+    """Two engines on one SQLite file (two processes, as SQLite sees them, each with its own
+    queue of writers): yields the first's session holding the write lock, and the second."""
     first = create_engine(db_url, busy_timeout=1.0)
     second = create_engine(db_url, busy_timeout=1.0)
     try:
@@ -230,33 +233,56 @@ async def test_a_writer_waiting_for_another_connections_lock_leaves_the_loop_fre
             await conn.execute(text("CREATE TABLE t (n INTEGER)"))
         holder = create_sessionmaker(first)()
         await begin_write(holder)
-        ticks = 0
-
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        ticker = asyncio.create_task(tick())
-        async with create_sessionmaker(second)() as session:
-            async def insert() -> None:
-                await begin_write(session)
-                await session.execute(text("INSERT INTO t VALUES (1)"))
-                await session.commit()
-
-            waiting = asyncio.create_task(insert())
-            await asyncio.sleep(0.3)
-            assert not waiting.done() and ticks >= 5  # the loop ran while the write waited
-            await holder.rollback()
-            await waiting
-        ticker.cancel()
-        await holder.close()
-        async with second.connect() as conn:
-            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+        try:
+            yield holder, second
+        finally:
+            await holder.close()
     finally:
         await first.dispose()
         await second.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _loop_watched() -> AsyncIterator[list[float]]:
+    """How long each 10 ms sleep of a watching task took meanwhile: the loop's stalls."""
+    stalls: list[float] = []
+
+    async def watch() -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.01)
+            stalls.append(loop.time() - before)
+
+    watcher = asyncio.create_task(watch())
+    try:
+        yield stalls
+    finally:
+        watcher.cancel()
+
+
+async def _insert(engine: AsyncEngine, n: int) -> None:
+    async with create_sessionmaker(engine)() as session:
+        await begin_write(session)
+        await session.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+        await session.commit()
+
+
+async def test_a_writer_waiting_for_another_connections_lock_leaves_the_loop_free(
+    db_url: str, sqlite_only: None,
+) -> None:
+    """Another process (here: another engine) holds SQLite's write lock; this one's write
+    waits for it on the connection's thread while the event loop goes on."""
+    async with _write_locked_by_another_engine(db_url) as (holder, second):
+        async with _loop_watched() as stalls:
+            waiting = asyncio.create_task(_insert(second, 1))
+            await asyncio.sleep(0.3)
+            # the loop ran while the write waited
+            assert not waiting.done() and len(stalls) >= 5
+            await holder.rollback()
+            await waiting
+        async with second.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 1
 
 
 async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_loop_free(
@@ -265,45 +291,16 @@ async def test_a_write_cancelled_while_it_waits_for_the_lock_leaves_the_loop_fre
     """A person's update cancelled (the bot stopping) while its BEGIN IMMEDIATE waits on
     the connection's thread: the rollback that follows waits its turn there too, rather
     than stopping the event loop on the connection the thread still holds."""
-    first = create_engine(db_url, busy_timeout=1.0)
-    second = create_engine(db_url, busy_timeout=1.0)
-    try:
-        async with first.begin() as conn:
-            await conn.execute(text("CREATE TABLE t (n INTEGER)"))
-        holder = create_sessionmaker(first)()
-        await begin_write(holder)
-        stalls: list[float] = []
-
-        async def watch() -> None:
-            loop = asyncio.get_running_loop()
-            while True:
-                before = loop.time()
-                await asyncio.sleep(0.01)
-                stalls.append(loop.time() - before)
-
-        watcher = asyncio.create_task(watch())
-
-        async def insert() -> None:
-            async with create_sessionmaker(second)() as session:
-                await begin_write(session)
-                await session.execute(text("INSERT INTO t VALUES (1)"))
-                await session.commit()
-
-        waiting = asyncio.create_task(insert())
-        await asyncio.sleep(0.2)
-        waiting.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await waiting
-        await asyncio.sleep(1.2)  # the cancelled BEGIN IMMEDIATE gives up in the meantime
-        assert max(stalls) < 0.5
+    async with _write_locked_by_another_engine(db_url) as (holder, second):
+        async with _loop_watched() as stalls:
+            waiting = asyncio.create_task(_insert(second, 1))
+            await asyncio.sleep(0.2)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            await asyncio.sleep(1.2)  # the cancelled BEGIN IMMEDIATE gives up in the meantime
+            assert max(stalls) < 0.5
         await holder.rollback()
-        await holder.close()
-        watcher.cancel()
-        async with create_sessionmaker(second)() as session:  # the connection still works
-            await begin_write(session)
-            await session.execute(text("INSERT INTO t VALUES (2)"))
-            await session.commit()
-            assert (await session.execute(text("SELECT n FROM t"))).scalars().all() == [2]
-    finally:
-        await first.dispose()
-        await second.dispose()
+        await _insert(second, 2)  # the connection still works
+        async with second.connect() as conn:
+            assert (await conn.execute(text("SELECT n FROM t"))).scalars().all() == [2]
