@@ -1,12 +1,14 @@
-"""`python -m bench.profile [--tree PATH] [--seconds 12] [--top 40] OUT.txt`
+"""`python -m bench.profile [--tree PATH] [--seconds 12] [--top 40] [--read] OUT.txt`
 
 Where the bot's event loop spends its time in a crowd: starts the bot (of this tree,
 or of another checkout with `--tree`), runs the throughput workload's closed loop
 (50 people) and records the bot with py-spy (`pip install py-spy`) after a 4 s
 warm-up, raw stacks into OUT.txt. Prints the functions with the largest share of the
 main thread's samples, inclusive and self (aiosqlite's worker threads wait in C and
-are left out). Compare two commits by running it on each (issue 18's profile table in
-BENCHMARKS.md was made so).
+are left out), and where an update's time goes by part (polling, dispatch, the
+database, the Bot API calls, the handlers). Compare two commits by running it on each
+(issue 18's profile tables in BENCHMARKS.md were made so); `--read` only reads an
+OUT.txt recorded before.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench import throughput
 from bench.common import ROOT, BotProcess, Options, midday_zone, scratch_database
@@ -80,6 +83,56 @@ def shares(raw: Path) -> tuple[int, collections.Counter[str], collections.Counte
     return total, inclusive, own
 
 
+# Each main-thread sample goes to the first part whose frames it has (names as py-spy
+# prints them); a part is (name, frames, then sub-parts the same way, or none).
+PARTS: list[tuple[str, tuple[str, ...], list[tuple[str, tuple[str, ...]]]]] = [
+    ("polling (getUpdates, parsing the updates)", ("Dispatcher._polling",), []),
+    ("Bot API calls from handlers", ("BaseSession.__call__",), [
+        ("building the request", ("build_form_data",)),
+        ("parsing the answer", ("check_response",)),
+        ("aiohttp, middlewares, the rest", ()),
+    ]),
+    ("database (SQLAlchemy, SQLite)", ("greenlet_spawn", "AsyncSession.", "Connection.run",
+                                         "Connection._submit"), []),
+    ("handlers, not counting the above", ("LeanObserver.trigger",), [
+        ("keyboards", ("KeyboardBuilder", "CallbackData.pack", "KeyboardButton")),
+        ("texts", ("gettext", "format_")),
+        ("the rest", ()),
+    ]),
+    ("dispatch and middlewares, not counting the above", ("Dispatcher._process_update",), []),
+    ("the event loop's own work and the rest", (), []),
+]
+
+
+def _first(frames: list[str], choices: list[Any]) -> Any:
+    for choice in choices:
+        if not choice[1] or any(word in frame for frame in frames for word in choice[1]):
+            return choice
+    return None
+
+
+def by_part(raw: Path) -> list[tuple[str, int]]:
+    """Main-thread samples per part of PARTS ("part: sub-part" where it has some), in
+    PARTS' order; the first row is the total."""
+    counts: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if "_run_module_as_main" not in stack:
+            continue
+        frames = [frame.split(" (")[0] for frame in stack.split(";")]
+        total += int(count)
+        name, _words, subs = _first(frames, PARTS)
+        counts[name] += int(count)
+        if subs:
+            counts[f"{name}: {_first(frames, subs)[0]}"] += int(count)
+    rows = [("all", total)]
+    for name, _words, subs in PARTS:
+        rows.append((name, counts[name]))
+        rows += [(f"{name}: {sub}", counts[f"{name}: {sub}"]) for sub, _ in subs]
+    return rows
+
+
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.profile",
                                      description=__doc__.split("\n\n")[1])
@@ -87,14 +140,20 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tree", type=Path, default=ROOT, help="the bot's source tree")
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--read", action="store_true", help="read OUT.txt, do not record")
     args = parser.parse_args(argv)
-    print(await record(args.out, args.tree, args.seconds))
+    if not args.read:
+        print(await record(args.out, args.tree, args.seconds))
     total, inclusive, own = shares(args.out)
     print(f"main-thread samples: {total}")
     for title, counts in (("inclusive", inclusive), ("self", own)):
         print(f"--- {title}")
         for name, n in counts.most_common(args.top):
             print(f"{100 * n / max(total, 1):5.1f} %  {name}")
+    print("--- by part")
+    for name, n in by_part(args.out)[1:]:
+        indent = "    " if ": " in name else ""
+        print(f"{indent}{100 * n / max(total, 1):5.1f} %  {name.rpartition(': ')[2]}")
     return 0
 
 
