@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy import select as select_columns
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,7 @@ from services.access import Access
 from services.clock import Clock
 from services.errors import AlreadyExists, DomainError, NotAllowed, NotFound
 from services.outbox import N_, Notify
-from services.paging import one_page
+from services.paging import Listing, one_page
 from services.text import clean_text
 
 
@@ -101,6 +101,15 @@ async def count_communities(session: AsyncSession) -> int:
     return int((await session.execute(select(func.count()).select_from(Community))).scalar_one())
 
 
+# Built once, as services.paging explains.
+_BY_NAME = (col(Community.name), col(Community.id))
+_COMMUNITIES = Listing(select(Community).order_by(*_BY_NAME))
+_COMMUNITIES_NAMED = Listing(select(Community).where(
+    col(Community.name).ilike(bindparam("name"), escape="\\")).order_by(*_BY_NAME))
+_GRIDS = (select(Grid).where(col(Grid.community_id) == bindparam("community_id"))
+          .order_by(col(Grid.name), col(Grid.id)))
+
+
 async def list_communities(
     session: AsyncSession, *, query: str | None = None, page: int = 0, per_page: int = 6
 ) -> Page:
@@ -108,22 +117,18 @@ async def list_communities(
 
     Substring matching, not words: Chinese names have no spaces to split on.
     """
-    where = []
+    listing, params = _COMMUNITIES, {}
     if query:
         escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(col(Community.name).ilike(f"%{escaped}%", escape="\\"))
-    items, page, pages = await one_page(
-        session, select(Community).where(*where).order_by(col(Community.name), col(Community.id)),
-        page=page, per_page=per_page)
+        listing, params = _COMMUNITIES_NAMED, {"name": f"%{escaped}%"}
+    items, page, pages = await one_page(session, listing, page=page, per_page=per_page,
+                                        params=params)
     return Page(items=items, page=page, pages=pages)
 
 
 async def list_grids(session: AsyncSession, *, community_id: int) -> list[Grid]:
     """A community's grids by name."""
-    rows = await session.execute(
-        select(Grid).where(col(Grid.community_id) == community_id)
-        .order_by(col(Grid.name), col(Grid.id))
-    )
+    rows = await session.execute(_GRIDS, {"community_id": community_id})
     return list(rows.scalars().all())
 
 

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, update
+from sqlalchemy import bindparam, case, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -1331,6 +1331,14 @@ async def _same_course(session: AsyncSession, lesson: Lesson, now: datetime,
     return list(rows.scalars().all())
 
 
+# Built once (see services.paging): the sessions ahead, of a community or of one course.
+_COMING_UP = (select(Lesson).where(
+    col(Lesson.community_id) == bindparam("community_id"),
+    col(Lesson.status) == LessonStatus.SCHEDULED, col(Lesson.starts_at) > bindparam("now"))
+    .order_by(col(Lesson.starts_at)).limit(bindparam("limit")))
+_COMING_UP_OF = _COMING_UP.where(col(Lesson.course_id) == bindparam("course_id"))
+
+
 async def coming_up(
     session: AsyncSession, *, access: Access, user: User, clock: Clock,
     course_id: int | None = None, limit: int = 3,
@@ -1339,13 +1347,11 @@ async def coming_up(
     as they may see them, for direct Enrol buttons; none without a community."""
     if user.community_id is None:
         return []
-    query = select(Lesson).where(
-        col(Lesson.community_id) == user.community_id,
-        col(Lesson.status) == LessonStatus.SCHEDULED, col(Lesson.starts_at) > clock.now())
-    if course_id is not None:
-        query = query.where(col(Lesson.course_id) == course_id)
-    lessons = (await session.execute(query.order_by(col(Lesson.starts_at)).limit(limit))
-               ).scalars().all()
+    found = await session.execute(
+        _COMING_UP if course_id is None else _COMING_UP_OF,
+        {"community_id": user.community_id, "now": clock.now(), "limit": limit,
+         "course_id": course_id})
+    lessons = found.scalars().all()
     return [await view(session, access=access, user=user, clock=clock, lesson_id=lesson.id or 0)
             for lesson in lessons]
 

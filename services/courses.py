@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from sqlalchemy import String, cast, delete, or_, update
+from sqlalchemy import Select, String, bindparam, cast, delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -37,7 +37,7 @@ from services.clock import Clock
 from services.communities import staff_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from services.outbox import N_, Notify, Outgoing
-from services.paging import one_page
+from services.paging import Listing, one_page
 from services.text import clean_text
 from services.titles import clean_titles, outbox_title, with_title
 
@@ -400,21 +400,34 @@ async def list_courses(
     The search is a substring of the title or description, so it works for
     Chinese, which has no spaces between words.
     """
-    where: list[Any] = [col(Course.community_id) == community_id,
-                        col(Course.status) == CourseStatus.APPROVED]
+    params: dict[str, Any] = {"community_id": community_id}
+    listing: Listing | Select[Any] = _APPROVED_COURSES
     if category is not None:
-        where.append(col(Course.category) == category)
-    if query:
+        listing = _APPROVED_COURSES_IN
+        params["category"] = category
+    if query:  # a search: its statement is made for it
         pattern = like_pattern(query.strip())
         # Other-language titles are JSON, whose text has non-ASCII letters as \uXXXX.
         escaped = like_pattern(json.dumps(query.strip())[1:-1])
-        where.append(or_(col(Course.title).ilike(pattern, escape="\\"),
-                         col(Course.description).ilike(pattern, escape="\\"),
-                         cast(col(Course.titles), String).ilike(escaped, escape="\\")))
-    items, page, pages = await one_page(
-        session, select(Course).where(*where).order_by(col(Course.title), col(Course.id)),
-        page=page, per_page=per_page)
+        where = [*_APPROVED, or_(col(Course.title).ilike(pattern, escape="\\"),
+                                 col(Course.description).ilike(pattern, escape="\\"),
+                                 cast(col(Course.titles), String).ilike(escaped, escape="\\"))]
+        if category is not None:
+            where.append(_IN_CATEGORY)
+        listing = select(Course).where(*where).order_by(*_BY_TITLE)
+    items, page, pages = await one_page(session, listing, page=page, per_page=per_page,
+                                        params=params)
     return Page(items=items, page=page, pages=pages)
+
+
+# Built once, as services.paging explains.
+_APPROVED = (col(Course.community_id) == bindparam("community_id"),
+             col(Course.status) == CourseStatus.APPROVED)
+_IN_CATEGORY = col(Course.category) == bindparam("category")
+_BY_TITLE = (col(Course.title), col(Course.id))
+_APPROVED_COURSES = Listing(select(Course).where(*_APPROVED).order_by(*_BY_TITLE))
+_APPROVED_COURSES_IN = Listing(
+    select(Course).where(*_APPROVED, _IN_CATEGORY).order_by(*_BY_TITLE))
 
 
 async def set_course_title(

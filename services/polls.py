@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import CursorResult, bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -279,13 +279,18 @@ async def poll_for_answering(session: AsyncSession, *, clock: Clock, user_id: in
     return poll
 
 
+# Built once (see services.paging).
+_OPEN_IN = select(Poll).where(
+    col(Poll.community_id) == bindparam("community_id"), col(Poll.closed_at).is_(None),
+    col(Poll.closes_at) > bindparam("now")).order_by(col(Poll.closes_at))
+
+
 async def open_for(session: AsyncSession, *, clock: Clock, user: User) -> list[Poll]:
     """Open polls put to this person, soonest closing first."""
     if user.community_id is None or user.id is None:
         return []
-    found = await session.execute(select(Poll).where(
-        col(Poll.community_id) == user.community_id, col(Poll.closed_at).is_(None),
-        col(Poll.closes_at) > clock.now()).order_by(col(Poll.closes_at)))
+    found = await session.execute(_OPEN_IN, {"community_id": user.community_id,
+                                              "now": clock.now()})
     return [poll for poll in found.scalars()
             if await in_audience(session, poll=poll, user_id=user.id)]
 

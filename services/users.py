@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -68,6 +70,19 @@ async def identify(
     return user, await load_access(session, user_id=user.id, bootstrap_admin=bootstrap_admin)
 
 
+def _newcomer(insert: Any) -> Any:
+    """A new user, or nothing if they exist: INSERT … ON CONFLICT DO NOTHING RETURNING, in
+    the dialect of `insert` (built once, as `_USER_AND_GRANTS`)."""
+    return (insert(User).values(
+        tg_id=bindparam("new_tg_id"), first_name=bindparam("new_first_name"),
+        username=bindparam("new_username"), locale=bindparam("new_locale"),
+        created_at=bindparam("new_created_at"))
+        .on_conflict_do_nothing(index_elements=["tg_id"]).returning(User))
+
+
+_NEWCOMER = {"sqlite": _newcomer(sqlite_insert), "postgresql": _newcomer(pg_insert)}
+
+
 async def _insert_new(
     session: AsyncSession, *, clock: Clock, tg_id: int, first_name: str | None,
     username: str | None, language: str,
@@ -76,12 +91,10 @@ async def _insert_new(
     commit; None if they exist after all (their second update raced this one): the
     caller then reads and refreshes them as before."""
     await begin_write(session)
-    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert)
-    created = (await session.execute(
-        insert(User).values(tg_id=tg_id, first_name=first_name, username=username,
-                            locale=language, created_at=clock.now())
-        .on_conflict_do_nothing(index_elements=["tg_id"])
-        .returning(User))).scalar_one_or_none()
+    insert = _NEWCOMER["sqlite" if session.get_bind().dialect.name == "sqlite" else "postgresql"]
+    created = (await session.execute(insert, {
+        "new_tg_id": tg_id, "new_first_name": first_name, "new_username": username,
+        "new_locale": language, "new_created_at": clock.now()})).scalar_one_or_none()
     if created is None:
         await session.rollback()
         return None

@@ -33,7 +33,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -244,8 +244,12 @@ def _rowcount(result: object) -> int:
 # --- Profiles ----------------------------------------------------------------------------
 
 
+_VOLUNTEER = select(Volunteer).where(col(Volunteer.user_id) == bindparam("user_id"))  # built
+# once, as services.paging explains
+
+
 async def get_volunteer(session: AsyncSession, *, user_id: int) -> Volunteer | None:
-    found = await session.execute(select(Volunteer).where(col(Volunteer.user_id) == user_id))
+    found = await session.execute(_VOLUNTEER, {"user_id": user_id})
     return found.scalar_one_or_none()
 
 

@@ -3,12 +3,18 @@ that every update makes is reused by the handler's own reads, in one transaction
 
 from __future__ import annotations
 
+import os
+import traceback
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import Select, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql.base import Generative
 
 from bot.metrics import DB_STATEMENTS
 from models.courses import Category, Course, CourseStatus
@@ -101,3 +107,42 @@ async def test_the_crowds_session_costs_no_more_round_trips_than_listed(
         assert seen == expected, (label, seen)
         assert DB_STATEMENTS.count - counted == len(seen), label  # the bench counts the same
     assert ann.last.startswith("How to use this bot")
+
+
+async def test_the_crowds_screens_are_read_with_statements_built_once(
+    harness: Harness, session: AsyncSession, clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SQLAlchemy caches a statement's SQL, not the Python objects around it: putting a
+    SELECT together again, and working out its cache key, took ~140 µs of CPU a query
+    (BENCHMARKS.md, fourth pass). A resident's everyday screens use statements built
+    once, with bound parameters for what varies (SQLAlchemy's own `session.get` aside)."""
+    home = await make_community(session, clock, "Sunny Court")
+    session.add(Course(community_id=home.id or 0, title="Phone photos for beginners",
+                       category=Category.SKILLS, description="A course for neighbours.",
+                       status=CourseStatus.APPROVED, created_at=clock.now()))
+    await session.commit()
+    built: list[str] = []
+    for cls, name in ((Select, "__init__"), (Generative, "_generate")):
+        monkeypatch.setattr(cls, name, _noting(getattr(cls, name), built))
+    for person in (harness.person(5203, "Ann"), harness.person(5204, "Bo")):
+        built.clear()  # the first person's: statements built on first use
+        for kind, label, _expected in RESIDENT_SESSION:
+            await getattr(person, kind)(label)
+    assert built == [], sorted(Counter(built).items())
+
+
+def _noting(method: Any, built: list[str]) -> Any:
+    """`method`, noting in `built` which of the project's functions had it called (not
+    counting calls made by SQLAlchemy's `session.get` on its own)."""
+    def noted(*args: Any, **kwargs: Any) -> Any:
+        for frame in reversed(traceback.extract_stack()[:-1]):
+            if frame.name in ("get", "_get_impl") and frame.filename.endswith("orm/session.py"):
+                break
+            if frame.filename.startswith("<") or f"{os.sep}sqlalchemy{os.sep}" in \
+                    frame.filename or f"{os.sep}sqlmodel{os.sep}" in frame.filename:
+                continue  # SQLAlchemy's generated methods and its own calls
+            built.append(f"{Path(frame.filename).name}:{frame.name}")
+            break
+        return method(*args, **kwargs)
+    return noted
