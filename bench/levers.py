@@ -2,9 +2,11 @@
 
 Issue 18's comparison, one lever at a time: the crowd (closed loop, the throughput
 workload) against bare aiogram, the bot as of commit `--before` and the bot as of
-`--after` (default: this tree), in alternating runs within each round (bare, before,
-after; then after, before, bare; ...), so that a machine getting busier or quieter
-weighs on both sides alike. Each run is a fresh emulator, database and bot process.
+`--after` (default: this tree), in runs whose order changes from round to round
+(`run_order`: each variant in each place, and after each other, equally often over six
+rounds), so that a machine getting busier or quieter, or a place in the round, weighs
+on both sides alike; six rounds, or twelve, where the time allows. Each run is a fresh
+emulator, database and bot process.
 
 Per run: updates a second, the bot's CPU per update (which steal does not inflate as
 much as a rate), Bot API calls per update (counted by the emulator), and from the
@@ -27,12 +29,14 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bench import throughput
 from bench.common import ROOT, BotProcess, Options, midday_zone, scratch_database, setup
 from bench.driver import bare_script
 from emulator import Emulator
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -91,6 +95,17 @@ async def crowd(options: Options, label: str, tree: Path | None, seconds: float,
         await emulator.stop()
 
 
+def run_order(variants: list[T], n: int) -> list[T]:
+    """Round `n`'s order of the three runs. Over each six rounds every variant runs first,
+    second and third twice, and after each other variant equally often (a Williams
+    design): with bare, before, after then after, before, bare, "before" always ran
+    second, and the same commit measured against itself came out 5–9 % dearer as
+    "after" in each of four rounds."""
+    shift = n % 3
+    rotated = variants[shift:] + variants[:shift]
+    return rotated if n % 6 < 3 else rotated[::-1]
+
+
 KEPT = ("updates_per_second", "cpu_ms_per_update", "api_calls_per_update",
         "handlers_tried_per_update", "db_statements_per_update", "bot_cpu_percent",
         "cpu_steal_percent", "p50_ms", "p99_ms", "timeouts", "missing_buttons")
@@ -118,7 +133,7 @@ async def main(argv: list[str] | None = None) -> int:
                      seconds=args.seconds)
         for n in range(args.rounds):
             round_results: dict[str, dict[str, Any]] = {}
-            for name, tree in (variants if n % 2 == 0 else variants[::-1]):
+            for name, tree in run_order(variants, n):
                 started = time.monotonic()
                 figures = await crowd(options, f"{name}-{n}", tree, args.seconds,
                                       first_id=throughput.FIRST_USER + n * 100_000)
