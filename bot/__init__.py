@@ -2,11 +2,9 @@
 
 Before anything imports aiogram, its ~440 Telegram types are set to be built on
 first use instead of all at import (about 100 MB less memory): see
-`bot/aiogram_costs.py`; so is the binding of each object to its bot in one step
-instead of one per class of its ancestry.
+`bot/aiogram_costs.py`.
 """
 
-from bot.aiogram_costs import bind_bot_once, defer_type_builds
+from bot.aiogram_costs import defer_type_builds
 
 defer_type_builds()
-bind_bot_once()

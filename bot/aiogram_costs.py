@@ -1,8 +1,7 @@
-"""Three costs of aiogram 3 (with pydantic 2) that this bot does not pay.
+"""Two costs of aiogram 3 (with pydantic 2) that this bot does not pay.
 
-Each was found profiling `python -m bench` (see BENCHMARKS.md); none changes what
-aiogram does, only when and how often pydantic builds its validators and how it
-starts each object.
+Both were found profiling `python -m bench` (see BENCHMARKS.md); neither changes
+what aiogram does, only when and how often pydantic builds its validators.
 
 1. **Every Telegram type built at import.** `aiogram.types` ends by calling
    `model_rebuild()` on each of its ~440 models, so importing aiogram builds a
@@ -22,19 +21,8 @@ starts each object.
    a broadcast went there. `bot.factory.LeanSession` keeps one strong
    reference per answer type, so each is built once per process.
 
-3. **Each object's bot bound once per class of its ancestry.** Every aiogram
-   object keeps its bot in a private attribute, set by aiogram's
-   `model_post_init`. pydantic wraps a class's `model_post_init` to first fill
-   in the private attributes, and does so again in each subclass: a Message
-   (TelegramObject, MutableTelegramObject, Message) goes through three wrappers,
-   each walking the private attributes anew, for it and for each object inside
-   it. Parsing a sent message with a seven-button keyboard took 86–104 µs, 51–57
-   after; building a button 6–10 µs, 3 after (timeit). `bind_bot_once()` gives
-   each of aiogram's classes `bind_bot`, which does what the wrappers ended in
-   (`_bot` from the context, else None) in one step.
-
 This module imports nothing of aiogram at the top, so the `bot` package can call
-`defer_type_builds()` before anything else imports it, then `bind_bot_once()`.
+`defer_type_builds()` before anything else imports it.
 """
 
 from __future__ import annotations
@@ -91,42 +79,3 @@ def defer_type_builds() -> bool:
                 # each, 8 MB for the ~590 of them.
                 model.__pydantic_parent_namespace__ = {**names, **own} if own else names
     return True
-
-
-def bind_bot(self: BaseModel, context: Any, /) -> None:
-    """aiogram's `BotContextController.model_post_init` with pydantic's wrappers
-    folded in: `_bot` is the object's only private attribute and has no default."""
-    bot = context.get("bot") if context else None
-    private = getattr(self, "__pydantic_private__", None)
-    if private is None:
-        object.__setattr__(self, "__pydantic_private__", {"_bot": bot})
-    else:
-        private["_bot"] = bot
-
-
-def bind_bot_once() -> int:
-    """Give every aiogram class whose start-up is exactly pydantic's wrappers around
-    aiogram's own `model_post_init` `bind_bot` instead; returns how many. A class
-    with another private attribute, or another `model_post_init` anywhere in the
-    chain (a newer aiogram), keeps pydantic's."""
-    from aiogram.client.context_controller import BotContextController
-
-    aiograms = BotContextController.__dict__["model_post_init"]
-    while hasattr(aiograms, "__wrapped__"):  # pydantic's wrapper, in this class too
-        aiograms = aiograms.__wrapped__
-    if aiograms.__module__ != "aiogram.client.context_controller":
-        return 0
-    bound = 0
-    classes: list[type[BaseModel]] = [BotContextController]
-    while classes:
-        cls = classes.pop()
-        classes.extend(cls.__subclasses__())
-        own = cls.__dict__.get("model_post_init")
-        if own is None or own is bind_bot or cls.__private_attributes__.keys() != {"_bot"}:
-            continue
-        while hasattr(own, "__wrapped__"):
-            own = own.__wrapped__
-        if own is aiograms:
-            cls.model_post_init = bind_bot  # type: ignore[method-assign]
-            bound += 1
-    return bound

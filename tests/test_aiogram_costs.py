@@ -9,7 +9,6 @@ import sys
 import weakref
 from urllib.parse import parse_qs
 
-import pytest
 from aiogram.client.session.base import Response
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.methods import SendMessage, SendPhoto
@@ -132,46 +131,3 @@ async def test_the_memory_storage_forgets_people_with_nothing_stored() -> None:
     assert await storage.get_data(writer) == {"name": "Ann"}  # data outlives the state
     await storage.set_data(writer, {})
     assert storage.storage == {}
-
-
-def test_a_parsed_object_knows_its_bot_at_every_depth_without_pydantics_private_walk(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """pydantic wraps aiogram's `model_post_init` once per class in a type's ancestry
-    (TelegramObject, MutableTelegramObject, Message...), and each wrapper walks the
-    private attributes again: a Message with a keyboard paid that a dozen times over."""
-    from pydantic._internal import _model_construction
-
-    walked = []
-    walk = _model_construction.init_private_attributes
-    monkeypatch.setattr(_model_construction, "init_private_attributes",
-                        lambda *args: walked.append(args) or walk(*args))
-    bot = create_bot(Settings(_env_file=None), token="42:TEST",  # type: ignore[call-arg]
-                     api_url="http://127.0.0.1:9")
-    answer = json.dumps({"ok": True, "result": {
-        "message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "x",
-        "from": {"id": 1, "is_bot": True, "first_name": "Bot"},
-        "reply_markup": {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}}})
-    sent = bot.session.check_response(bot, SendMessage(chat_id=5, text="x"), 200, answer).result
-    assert isinstance(sent, Message) and sent.reply_markup is not None
-    button = sent.reply_markup.inline_keyboard[0][0]
-    assert sent.bot is sent.chat.bot is button.bot is bot
-    assert sent.model_copy().bot is bot and sent.as_(None).bot is None
-    made = InlineKeyboardButton(text="A", callback_data="a")
-    assert made.bot is None and made.as_(bot).bot is bot
-    assert Message.model_construct(message_id=1).bot is None
-    assert Message.model_validate(json.loads(answer)["result"]).bot is None  # no context
-    assert walked == []
-
-
-def test_every_aiogram_type_and_method_binds_its_bot_in_one_step() -> None:
-    import aiogram.methods
-    import aiogram.types
-    from aiogram.client.context_controller import BotContextController
-
-    from bot.aiogram_costs import bind_bot
-
-    models = [getattr(module, name) for module in (aiogram.types, aiogram.methods)
-              for name in module.__all__]
-    models = [m for m in models if isinstance(m, type) and issubclass(m, BotContextController)]
-    assert len(models) > 500
-    assert all(m.model_post_init is bind_bot for m in models)
