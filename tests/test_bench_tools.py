@@ -1,9 +1,12 @@
-"""bench.profile's summary by part: each sample counted once, in the first part it is in."""
+"""The benchmarks' own tools: bench.profile's summary by part (each sample counted once,
+in the first part it is in), bench.levers' order of runs (balanced)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
+from bench.levers import run_order
 from bench.profile import by_part
 
 ROOT = "_run_module_as_main (<frozen runpy>:198);Runner.run (asyncio/runners.py:118)"
@@ -36,3 +39,14 @@ def test_each_sample_is_counted_once_in_the_first_part_it_is_in(tmp_path: Path) 
         "dispatch and middlewares, not counting the above": 5,
         "the event loop's own work and the rest": 7,
     }
+
+
+def test_over_six_rounds_each_run_takes_each_place_and_follows_each_other_equally() -> None:
+    variants = ["bare", "before", "after"]
+    orders = [run_order(variants, n) for n in range(6)]
+    assert all(sorted(order) == sorted(variants) for order in orders)
+    places = Counter((order.index(v), v) for order in orders for v in variants)
+    assert set(places.values()) == {2} and len(places) == 9
+    follows = Counter((order[i], order[i + 1]) for order in orders for i in range(2))
+    assert set(follows.values()) == {2} and len(follows) == 6
+    assert run_order(variants, 6) == orders[0]
