@@ -19,6 +19,7 @@ import collections
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,18 +66,22 @@ async def record(out: Path, tree: Path, seconds: float) -> dict[str, object]:
             await emulator.stop()
 
 
+def main_thread(raw: Path) -> Iterator[tuple[list[str], int]]:
+    """Each main-thread stack in a raw recording: its functions (outermost first) and
+    how many samples had it."""
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if "_run_module_as_main" in stack:
+            yield [frame.split(" (")[0] for frame in stack.split(";")], int(count)
+
+
 def shares(raw: Path) -> tuple[int, collections.Counter[str], collections.Counter[str]]:
     """Main-thread samples: their number, and per function the inclusive and self counts."""
     inclusive: collections.Counter[str] = collections.Counter()
     own: collections.Counter[str] = collections.Counter()
     total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if "_run_module_as_main" not in stack:
-            continue
-        n = int(count)
+    for frames, n in main_thread(raw):
         total += n
-        frames = [frame.split(" (")[0] for frame in stack.split(";")]
         for frame in set(frames):
             inclusive[frame] += n
         own[frames[-1]] += n
@@ -116,16 +121,12 @@ def by_part(raw: Path) -> list[tuple[str, int]]:
     PARTS' order; the first row is the total."""
     counts: collections.Counter[str] = collections.Counter()
     total = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        if "_run_module_as_main" not in stack:
-            continue
-        frames = [frame.split(" (")[0] for frame in stack.split(";")]
-        total += int(count)
+    for frames, n in main_thread(raw):
+        total += n
         name, _words, subs = _first(frames, PARTS)
-        counts[name] += int(count)
+        counts[name] += n
         if subs:
-            counts[f"{name}: {_first(frames, subs)[0]}"] += int(count)
+            counts[f"{name}: {_first(frames, subs)[0]}"] += n
     rows = [("all", total)]
     for name, _words, subs in PARTS:
         rows.append((name, counts[name]))
