@@ -244,8 +244,8 @@ def _rowcount(result: object) -> int:
 # --- Profiles ----------------------------------------------------------------------------
 
 
-_VOLUNTEER = select(Volunteer).where(col(Volunteer.user_id) == bindparam("user_id"))  # built
-# once, as services.paging explains
+# Built once, as services.paging explains.
+_VOLUNTEER = select(Volunteer).where(col(Volunteer.user_id) == bindparam("user_id"))
 
 
 async def get_volunteer(session: AsyncSession, *, user_id: int) -> Volunteer | None:
