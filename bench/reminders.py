@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from bench.common import BotProcess, CpuMeter, percentile, rounded, wait_for_deliveries
 from emulator import Emulator
-from models.db import create_engine, create_sessionmaker
+from models.db import begin_write, create_engine, create_sessionmaker
 from models.outbox import OutboxKind
 from services import outbox
 from services.clock import SystemClock
@@ -80,6 +80,9 @@ async def measure(
                 {"f": first_tg_id, "l": first_tg_id + count})).all()
             due = {user_id: first_due + timedelta(seconds=spread * n / count)
                    for n, (user_id, _tg) in enumerate(users)}
+            # A write, not the read's snapshot upgraded: on SQLite that fails at once
+            # ("database is locked") if the running bot committed in between.
+            await begin_write(session)
             await outbox.queue_many(session, clock=SystemClock(), rows=(
                 outbox.Outgoing(user_id=user_id, kind=OutboxKind.REMINDER,
                                 text="⏰ Reminder: the session starts in one hour.",
