@@ -25,7 +25,7 @@ from services.clock import Clock
 from services.errors import AlreadyExists, DomainError, NotAllowed, NotFound
 from services.outbox import N_, Notify
 from services.paging import Listing, one_page
-from services.text import clean_text
+from services.text import clean_text, like_pattern
 
 
 @dataclass(frozen=True)
@@ -119,8 +119,7 @@ async def list_communities(
     """
     listing, params = _COMMUNITIES, {}
     if query:
-        escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        listing, params = _COMMUNITIES_NAMED, {"name": f"%{escaped}%"}
+        listing, params = _COMMUNITIES_NAMED, {"name": like_pattern(query)}
     items, page, pages = await one_page(session, listing, page=page, per_page=per_page,
                                         params=params)
     return Page(items=items, page=page, pages=pages)

@@ -88,6 +88,7 @@ from services.courses import (
 from services.errors import InvalidInput, NotAllowed, NotTeacherOrStaff
 from services.outbox import N_, Notify, Outgoing
 from services.preferences import get_preferences, quiet_until
+from services.text import like_pattern
 from services.titles import outbox_title, title_in
 
 CAPACITY_RANGE = (1, 500)
@@ -1181,7 +1182,7 @@ async def find_residents(
     words = query.strip()
     if not words:
         return []
-    pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = like_pattern(words)
     found = await session.execute(select(User).where(
         col(User.community_id) == lesson.community_id, col(User.tg_id).is_not(None),
         col(User.first_name).ilike(pattern, escape="\\"))

@@ -38,7 +38,7 @@ from services.communities import staff_of
 from services.errors import DomainError, InvalidInput, NotAllowed, NotFound
 from services.outbox import N_, Notify, Outgoing
 from services.paging import Listing, one_page
-from services.text import clean_text
+from services.text import clean_text, like_pattern
 from services.titles import clean_titles, outbox_title, with_title
 
 DEFAULT_THRESHOLD = 5
@@ -185,12 +185,6 @@ def check_range(value: int, *, field: str, bounds: tuple[int, int]) -> int:
     if not bounds[0] <= value <= bounds[1]:
         raise InvalidInput(field, "out_of_range")
     return value
-
-
-def like_pattern(query: str) -> str:
-    """A LIKE pattern for a substring: Chinese has no spaces, so words are no use."""
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def normalise(text: str) -> str:

@@ -38,3 +38,9 @@ def cut(text: str, limit: int) -> str:
         if units > limit - 1:
             return text[:index].rstrip() + "…"
     return text
+
+
+def like_pattern(query: str) -> str:
+    """A LIKE pattern for a substring: Chinese has no spaces, so words are no use."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
